@@ -1,0 +1,207 @@
+/**
+ * A CPU as the model sees it: derived once from a profile's raw CPUID data. Nothing here is
+ * stored twice: sizes, offsets, alignment and XFD capability come from CPUID leaf 0xD; the
+ * leaf-0xD values that depend on XCR0 / IA32_XSS are recomputed for any value.
+ */
+import { CpuidTable, type CpuidRegs } from './cpuid-table.js';
+import { Quirk } from './quirks.js';
+import { MAX_XFEATURE, XFeature, bit } from './xfeatures.js';
+
+/** Byte offsets fixed by the architecture (SDM Vol. 1 13.4). */
+export const LEGACY_REGION_SIZE = 512;
+export const XSAVE_HEADER_OFFSET = 512;
+export const XSAVE_HEADER_SIZE = 64;
+/** First byte of the extended region; also the first compacted offset (SDM Vol. 1 13.4.3). */
+export const EXTENDED_REGION_OFFSET = 576;
+/** XCOMP_BV bit 63: the area is in the compacted format (SDM Vol. 1 13.4.2). */
+export const XCOMP_BV_COMPACTED_HI = 0x80000000; // bit 63 seen in the high dword
+/** MXCSR after reset / in the SSE initial configuration (SDM Vol. 1 13.6). */
+export const MXCSR_INIT = 0x1f80;
+/** FCW in the x87 initial configuration (SDM Vol. 1 13.6, FNINIT). */
+export const FCW_INIT = 0x037f;
+
+/** CPUID feature bits the model uses (SDM Vol. 2A CPUID tables, AMD APM Vol. 3 Appendix E). */
+export const CPUID_BITS = {
+  leaf1Ecx: { SSE3: 0, XSAVE: 26, OSXSAVE: 27, AVX: 28 },
+  leaf1Edx: { FXSR: 24, SSE: 25, SSE2: 26 },
+  leaf7Ebx: { AVX2: 5, FDP_EXCPTN_ONLY: 6, MPX: 14, AVX512F: 16, FCS_FDS_DEPRECATED: 13 },
+  leaf7Ecx: { PKU: 3, OSPKE: 4 },
+  leaf7Edx: { AMX_BF16: 22, AMX_TILE: 24, AMX_INT8: 25 },
+  leafDsub1Eax: { XSAVEOPT: 0, XSAVEC: 1, XGETBV1: 2, XSAVES: 3, XFD: 4 },
+  leafDsubIEcx: { SUPERVISOR: 0, ALIGN64: 1, XFD: 2 },
+  /** CPUID 0x80000008 EBX[2] XSaveErPtr: "always save/restore FP error pointers" (Linux cpufeatures.h X86_FEATURE_XSAVEERPTR). */
+  ext8Ebx: { XSAVEERPTR: 2 },
+} as const;
+
+const has = (reg: number, b: number): boolean => ((reg >>> b) & 1) === 1;
+
+export interface ComponentInfo {
+  number: number;
+  size: number;
+  /** CPUID.(0DH,i).EBX; 0 for supervisor components (they only exist in the compacted format). */
+  standardOffset: number;
+  supervisor: boolean;
+  /** CPUID.(0DH,i).ECX[1]: 64-byte aligned in the compacted format. */
+  align64: boolean;
+  /** CPUID.(0DH,i).ECX[2]: XFD may be armed for it. */
+  xfdCapable: boolean;
+}
+
+export interface CpuFeatures {
+  fxsr: boolean;
+  xsave: boolean;
+  xsaveopt: boolean;
+  xsavec: boolean;
+  xgetbv1: boolean;
+  xsaves: boolean;
+  xfd: boolean;
+  avx: boolean;
+  avx2: boolean;
+  avx512f: boolean;
+  pku: boolean;
+  amxTile: boolean;
+  fdpExcptnOnly: boolean;
+  fcsFdsDeprecated: boolean;
+  xsaveErPtr: boolean;
+}
+
+export interface ProfileSource {
+  kind: string;
+  reference: string;
+  logical_cpu?: number;
+  captured_xcr0?: string;
+  captured_xss?: string;
+  notes?: string[];
+}
+
+/** A validated profile (see emulator/schema/profile.schema.json). */
+export interface Profile {
+  $schema?: string;
+  id: string;
+  vendor: string;
+  name: string;
+  family: number;
+  model: number;
+  stepping: number;
+  source: ProfileSource;
+  cpuid: Record<string, [string, string, string, string]>;
+  fxsave: { mxcsr_mask: string; evidence: string };
+  quirks: { id: string; evidence: string }[];
+}
+
+export class CpuModel {
+  readonly id: string;
+  readonly cpuid: CpuidTable;
+  readonly features: CpuFeatures;
+  /** Indexed by component number; undefined when the CPU does not support it. x87 and SSE have no entry (legacy region). */
+  readonly components: readonly (ComponentInfo | undefined)[];
+  /** Bits settable in XCR0: CPUID.(0DH,0).EDX:EAX (SDM Vol. 1 13.3). */
+  readonly xcr0Supported: number;
+  /** Bits settable in IA32_XSS: CPUID.(0DH,1).EDX:ECX. */
+  readonly xssSupported: number;
+  readonly mxcsrMask: number;
+  readonly quirks: ReadonlySet<Quirk>;
+  /** Supported components with number >= 2, ascending: the ones placed in the extended region. */
+  readonly extendedComponents: readonly ComponentInfo[];
+
+  constructor(readonly profile: Profile) {
+    this.id = profile.id;
+    this.cpuid = CpuidTable.fromJson(profile.cpuid);
+    const l1 = this.cpuid.get(1);
+    const l7 = this.cpuid.get(7, 0);
+    const d0 = this.cpuid.get(0xd, 0);
+    const d1 = this.cpuid.get(0xd, 1);
+    const xsave = has(l1[2], CPUID_BITS.leaf1Ecx.XSAVE);
+    const B = CPUID_BITS;
+    this.features = {
+      fxsr: has(l1[3], B.leaf1Edx.FXSR),
+      xsave,
+      xsaveopt: xsave && has(d1[0], B.leafDsub1Eax.XSAVEOPT),
+      xsavec: xsave && has(d1[0], B.leafDsub1Eax.XSAVEC),
+      xgetbv1: xsave && has(d1[0], B.leafDsub1Eax.XGETBV1),
+      xsaves: xsave && has(d1[0], B.leafDsub1Eax.XSAVES),
+      xfd: xsave && has(d1[0], B.leafDsub1Eax.XFD),
+      avx: has(l1[2], B.leaf1Ecx.AVX),
+      avx2: has(l7[1], B.leaf7Ebx.AVX2),
+      avx512f: has(l7[1], B.leaf7Ebx.AVX512F),
+      pku: has(l7[2], B.leaf7Ecx.PKU),
+      amxTile: has(l7[3], B.leaf7Edx.AMX_TILE),
+      fdpExcptnOnly: has(l7[1], B.leaf7Ebx.FDP_EXCPTN_ONLY),
+      fcsFdsDeprecated: has(l7[1], B.leaf7Ebx.FCS_FDS_DEPRECATED),
+      xsaveErPtr: has(this.cpuid.get(0x80000008)[1], B.ext8Ebx.XSAVEERPTR),
+    };
+    // Only components below 32 are modelled; a dump with higher bits keeps them in its raw data.
+    this.xcr0Supported = xsave ? d0[0] & ((1 << (MAX_XFEATURE + 1)) - 1) : 0;
+    this.xssSupported = xsave ? d1[2] & ((1 << (MAX_XFEATURE + 1)) - 1) : 0;
+    const comps: (ComponentInfo | undefined)[] = [];
+    const all = (this.xcr0Supported | this.xssSupported) >>> 0;
+    for (let i = 2; i <= MAX_XFEATURE; i++) {
+      if (!((all >>> i) & 1)) continue;
+      const r = this.cpuid.get(0xd, i);
+      comps[i] = {
+        number: i,
+        size: r[0],
+        standardOffset: r[1],
+        supervisor: has(r[2], B.leafDsubIEcx.SUPERVISOR),
+        align64: has(r[2], B.leafDsubIEcx.ALIGN64),
+        xfdCapable: has(r[2], B.leafDsubIEcx.XFD),
+      };
+    }
+    this.components = comps;
+    this.extendedComponents = comps.filter((c): c is ComponentInfo => c !== undefined);
+    this.mxcsrMask = parseInt(profile.fxsave.mxcsr_mask, 16) >>> 0;
+    this.quirks = new Set(profile.quirks.map((q) => q.id as Quirk));
+  }
+
+  hasQuirk(q: Quirk): boolean {
+    return this.quirks.has(q);
+  }
+
+  /** Size of the standard-format area for the user components in `mask` (CPUID.(0DH,0).EBX for XCR0 = mask). */
+  standardSize(mask: number): number {
+    let end = EXTENDED_REGION_OFFSET;
+    for (const c of this.extendedComponents) {
+      if (!c.supervisor && (mask >>> c.number) & 1) end = Math.max(end, c.standardOffset + c.size);
+    }
+    return end;
+  }
+
+  /**
+   * Compacted-format offsets for the components in `mask` (XCOMP_BV[62:0]): each follows the previous
+   * one, rounded up to 64 when its CPUID.(0DH,i).ECX[1] is set (SDM Vol. 1 13.4.3). Returns the
+   * offsets indexed by component number and the total size.
+   */
+  compactedLayout(mask: number): { offsets: number[]; size: number } {
+    const offsets: number[] = [];
+    let loc = EXTENDED_REGION_OFFSET;
+    for (const c of this.extendedComponents) {
+      if (!((mask >>> c.number) & 1)) continue;
+      if (c.align64) loc = (loc + 63) & ~63;
+      offsets[c.number] = loc;
+      loc += c.size;
+    }
+    return { offsets, size: loc };
+  }
+
+  /**
+   * CPUID leaf 0xD as software sees it with the given XCR0 and IA32_XSS (SDM Vol. 1 13.2):
+   * (0,EBX) is the standard size for XCR0, (1,EBX) the compacted size for XCR0|XSS; the rest is raw.
+   */
+  leafD(subleaf: number, xcr0: number, xss: number): CpuidRegs {
+    const raw = this.cpuid.get(0xd, subleaf);
+    if (subleaf === 0) return [raw[0], this.standardSize(xcr0), raw[2], raw[3]];
+    if (subleaf === 1) {
+      const ebx = this.features.xsaves ? this.compactedLayout((xcr0 | xss) >>> 0).size : raw[1];
+      return [raw[0], ebx, raw[2], raw[3]];
+    }
+    return raw;
+  }
+
+  /** Is component i supported as a user (XCR0) component? */
+  isUser(i: number): boolean {
+    return ((this.xcr0Supported >>> i) & 1) === 1;
+  }
+}
+
+/** Components that are always user state (x87, SSE) and live in the legacy region. */
+export const LEGACY_COMPONENTS = bit(XFeature.X87) | bit(XFeature.SSE);

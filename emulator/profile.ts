@@ -1,0 +1,136 @@
+/**
+ * Loading CPU profiles: schema check (ajv), semantic checks against the raw CPUID data, and the
+ * `--cpu` resolution (a built-in id, a profile file, or a CPUID dump file).
+ */
+import AjvModule from 'ajv';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { InputError } from '../src/errors.js';
+import { PROFILES_DIR, SCHEMA_DIR } from '../src/paths.js';
+import { CpuModel, type Profile } from './cpu-model.js';
+import { CpuidTable } from './cpuid-table.js';
+import { detectDumpFormat, dumpToProfile, parseDump } from './cpuid-dump.js';
+import { isQuirkId } from './quirks.js';
+
+// ajv's CommonJS default export under NodeNext.
+const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateSchema = ajv.compile(JSON.parse(readFileSync(join(SCHEMA_DIR, 'profile.schema.json'), 'utf8')));
+
+/** Display family/model/stepping from CPUID.01H:EAX (SDM Vol. 2A CPUID, "Display Family/Model"). */
+export function fmsOfLeaf1(eax: number): { family: number; model: number; stepping: number } {
+  const base = (eax >>> 8) & 0xf;
+  const family = base === 0xf ? base + ((eax >>> 20) & 0xff) : base;
+  const model = base === 6 || base === 0xf ? ((eax >>> 4) & 0xf) | (((eax >>> 16) & 0xf) << 4) : (eax >>> 4) & 0xf;
+  return { family, model, stepping: eax & 0xf };
+}
+
+function vendorOfLeaf0(r: readonly number[]): string {
+  const b = Buffer.alloc(12);
+  b.writeUInt32LE(r[1], 0);
+  b.writeUInt32LE(r[3], 4);
+  b.writeUInt32LE(r[2], 8);
+  return b.toString('latin1');
+}
+
+/** Validate a parsed profile object; `file` names it in errors. */
+export function validateProfile(json: unknown, file: string): Profile {
+  if (!validateSchema(json)) {
+    const e = validateSchema.errors![0];
+    const where = e.instancePath || '/';
+    const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+    throw new InputError(file, where, `${e.message}${extra}`);
+  }
+  const p = json as Profile;
+  p.quirks.forEach((q, k) => {
+    if (!isQuirkId(q.id)) throw new InputError(file, `/quirks/${k}/id`, `unknown quirk '${q.id}' (see emulator/quirks.ts or 'xstate-lab cpu quirks')`);
+  });
+  const t = CpuidTable.fromJson(p.cpuid);
+  if (t.has(0)) {
+    const v = vendorOfLeaf0(t.get(0));
+    if (v !== p.vendor) throw new InputError(file, '/vendor', `'${p.vendor}' disagrees with CPUID leaf 0 ('${v}')`);
+  }
+  if (t.has(1)) {
+    const f = fmsOfLeaf1(t.get(1)[0]);
+    for (const k of ['family', 'model', 'stepping'] as const) {
+      if (f[k] !== p[k]) throw new InputError(file, `/${k}`, `${p[k]} disagrees with CPUID leaf 1 EAX (${k} ${f[k]})`);
+    }
+  } else {
+    throw new InputError(file, '/cpuid', 'leaf 00000001 is required');
+  }
+  const xsave = (t.get(1)[2] >>> 26) & 1;
+  if (xsave) {
+    for (const s of [0, 1]) if (!t.has(0xd, s)) throw new InputError(file, '/cpuid', `CPUID.01H:ECX.XSAVE is set but sub-leaf 0000000d.0${s} is missing`);
+    const d0 = t.get(0xd, 0);
+    const d1 = t.get(0xd, 1);
+    const all = (d0[0] | d1[2]) >>> 0;
+    for (let i = 2; i < 32; i++) {
+      if (!((all >>> i) & 1)) continue;
+      const key = `0000000d.${i.toString(16).padStart(2, '0')}`;
+      const r = t.get(0xd, i);
+      if (r[0] === 0) throw new InputError(file, `/cpuid/${key}`, `component ${i} is enumerated in leaf 0xD but its size (EAX) is 0`);
+      const user = ((d0[0] >>> i) & 1) === 1;
+      if (user && r[1] + r[0] > d0[2]) {
+        throw new InputError(file, `/cpuid/${key}`, `user component ${i} ends at ${r[1] + r[0]}, beyond CPUID.(0DH,0).ECX = ${d0[2]}`);
+      }
+    }
+  }
+  return p;
+}
+
+export function loadProfileFile(file: string): CpuModel {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(file, undefined, `cannot read: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(file, jsonErrorPlace(text, e as Error), `not valid JSON: ${(e as Error).message}`);
+  }
+  return new CpuModel(validateProfile(json, file));
+}
+
+function jsonErrorPlace(text: string, e: Error): string | undefined {
+  const m = /position (\d+)/.exec(e.message);
+  if (!m) return undefined;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
+/** Ids of the profiles shipped in emulator/profiles/. */
+export function builtinProfileIds(): string[] {
+  if (!existsSync(PROFILES_DIR)) return [];
+  return readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json')).map((f) => basename(f, '.json')).sort();
+}
+
+export function builtinProfilePath(id: string): string {
+  return join(PROFILES_DIR, `${id}.json`);
+}
+
+/**
+ * Resolve a `--cpu` argument: a built-in profile id, a profile JSON file, or a CPUID dump
+ * (`cpuid -r` or InstLatx64) turned into a profile on the fly.
+ */
+export function resolveCpu(arg: string): CpuModel {
+  if (builtinProfileIds().includes(arg)) return loadProfileFile(builtinProfilePath(arg));
+  if (!existsSync(arg)) {
+    throw new InputError('<command line>', '--cpu', `'${arg}' is neither a profile id (${builtinProfileIds().join(', ')}) nor an existing file`);
+  }
+  const text = readFileSync(arg, 'utf8');
+  if (text.trimStart().startsWith('{')) return loadProfileFile(arg);
+  if (detectDumpFormat(text) === null) {
+    throw new InputError(arg, 'line 1', 'expected a profile (JSON), a `cpuid -r` dump or an InstLatx64 CPUID dump');
+  }
+  const d = parseDump(text, arg);
+  return new CpuModel(validateProfile(dumpToProfile(d, { id: defaultIdFor(d), reference: arg }), arg));
+}
+
+function defaultIdFor(d: { vendor: string; family: number; model: number; stepping: number }): string {
+  const v = d.vendor === 'GenuineIntel' ? 'intel' : d.vendor === 'AuthenticAMD' ? 'amd' : 'cpu';
+  return `${v}-f${d.family.toString(16)}-m${d.model.toString(16).padStart(2, '0')}-s${d.stepping.toString(16)}`;
+}

@@ -1,0 +1,55 @@
+/**
+ * Named quirks: behaviours where vendors differ or the manuals allow a choice. A profile lists
+ * the quirks its CPU has, each with evidence; the instruction semantics test them by name.
+ * Without a quirk the model follows the Intel SDM pseudocode literally.
+ */
+export enum Quirk {
+  /**
+   * XRSTOR/XRSTORS/FXRSTOR leave XINUSE[i] = 0 when the data loaded for component i equals its
+   * initial configuration (SDM Vol. 1 13.6 allows XINUSE[i] to be 0 or 1 for a component in
+   * its initial configuration; the Vol. 2 pseudocode sets 1).
+   */
+  RestoreOfInitDataKeepsInit = 'restore-of-init-data-keeps-init',
+  /**
+   * Writes of zero by a zeroing idiom (VPXOR/VXORPS/KXOR reg,reg,reg...) leave XINUSE[i] = 0
+   * when it was 0. Used by guest execution (issue 3); recorded here because it is a CPU fact.
+   */
+  ZeroingIdiomKeepsInit = 'zeroing-idiom-keeps-init',
+  /** XSAVEOPT and XSAVES apply the modified optimization (SDM Vol. 1 13.6: "may"). */
+  ModifiedOptimization = 'modified-optimization',
+  /**
+   * Restores recompute FSW.ES (bit 7) and FSW.B (bit 15) from the loaded exception flags and
+   * FCW masks instead of keeping the bits from memory.
+   */
+  X87RestoreRecomputesEs = 'x87-restore-recomputes-es',
+  /**
+   * x87 FOP, FIP, FDP (and FCS/FDS) are restored only when the loaded FSW.ES is 1, and read as
+   * 0 otherwise (AMD APM Vol. 2 11.4.4 / Vol. 5 FXSAVE: "the x87 error pointers are saved only if
+   * an unmasked exception is pending"; Linux X86_BUG_FXSAVE_LEAK).
+   */
+  X87PointersOnlyWithEs = 'x87-pointers-only-with-es',
+  /**
+   * 64-bit FIP and FDP loaded by FXRSTOR64/XRSTOR64 keep bits 56:0 and read back bits 63:57 as
+   * copies of bit 56 (57-bit canonical form), whatever linear-address width CPUID reports.
+   */
+  X87PointersCanonical57 = 'x87-pointers-canonical-57',
+}
+
+export interface QuirkInfo {
+  id: Quirk;
+  summary: string;
+}
+
+export const QUIRKS: readonly QuirkInfo[] = [
+  { id: Quirk.RestoreOfInitDataKeepsInit, summary: 'restoring data equal to the initial configuration leaves XINUSE[i] clear' },
+  { id: Quirk.ZeroingIdiomKeepsInit, summary: 'zeroing idioms leave XINUSE[i] clear' },
+  { id: Quirk.ModifiedOptimization, summary: 'XSAVEOPT/XSAVES skip components not modified since the XRSTOR from the same address' },
+  { id: Quirk.X87RestoreRecomputesEs, summary: 'x87 restores recompute FSW.ES and FSW.B from flags and masks' },
+  { id: Quirk.X87PointersCanonical57, summary: 'x87 FIP/FDP loaded with REX.W are sign-extended from bit 56' },
+  { id: Quirk.X87PointersOnlyWithEs, summary: 'x87 FOP/FIP/FDP are restored only with a pending unmasked exception (FSW.ES=1)' },
+];
+
+const known = new Set<string>(QUIRKS.map((q) => q.id));
+export function isQuirkId(s: string): s is Quirk {
+  return known.has(s);
+}

@@ -1,0 +1,139 @@
+/**
+ * Every XSAVE-managed register of one logical CPU, plus the processor's tracking state:
+ * XINUSE (SDM Vol. 1 13.6, init optimization), XMODIFIED and XRSTOR_INFO (13.6, modified
+ * optimization).
+ *
+ * Storage mirrors the XSAVE area so that saves and restores are byte copies:
+ * - `legacy` holds x87 and SSE in the 64-bit FXSAVE layout (SDM Vol. 1 Table 10-2 with REX.W):
+ *   FCW@0 FSW@2 FTW(abridged)@4 FOP@6 FIP@8(8 bytes) FDP@16(8) MXCSR@24 ST0-7@32(10 of 16 bytes)
+ *   XMM0-15@160. FCS and FDS, which that layout has no room for, are kept beside it.
+ * - `comp[i]` holds component i >= 2 exactly as XSAVE writes it.
+ */
+import type { CpuModel } from './cpu-model.js';
+import { FCW_INIT, LEGACY_REGION_SIZE, MXCSR_INIT } from './cpu-model.js';
+import { XFeature, bit } from './xfeatures.js';
+
+/** Field offsets inside the legacy region (SDM Vol. 1 Table 10-2). */
+export const LEGACY = {
+  FCW: 0,
+  FSW: 2,
+  FTW: 4,
+  FOP: 6,
+  FIP: 8,
+  /** 32-bit forms: FCS follows FIP[31:0]. */
+  FCS: 12,
+  FDP: 16,
+  /** 32-bit forms: FDS follows FDP[31:0]. */
+  FDS: 20,
+  MXCSR: 24,
+  MXCSR_MASK: 28,
+  ST0: 32,
+  ST_STRIDE: 16,
+  ST_BYTES: 10,
+  XMM0: 160,
+  XMM_BYTES: 16,
+  /** Bytes 416..511 are not written by FXSAVE or the XSAVE family (SDM Vol. 1 10.5.1, 13.4.1). */
+  END_OF_SAVED: 416,
+} as const;
+
+export const XMM_COUNT_64BIT = 16;
+export const XMM_COUNT_LEGACY_MODE = 8;
+
+/** Identity of the last XRSTOR/XRSTORS (SDM Vol. 1 13.6 "XRSTOR_INFO"). */
+export interface XrstorInfo {
+  cpl: number;
+  vmxNonRoot: boolean;
+  address: number;
+  /** XCOMP_BV as the restore read it: 0 for the standard form; low dword, plus the format bit separately. */
+  xcompBvLo: number;
+  compacted: boolean;
+}
+
+export class RegisterFile {
+  readonly legacy = new Uint8Array(LEGACY_REGION_SIZE);
+  readonly legacyView = new DataView(this.legacy.buffer);
+  fcs = 0;
+  fds = 0;
+  readonly comp: (Uint8Array | undefined)[] = [];
+  /** XINUSE[i] = 0 means component i is known to be in its initial configuration. */
+  xinuse = 0;
+  /** XMODIFIED[i] = 0 means component i is known unchanged since the last XRSTOR/XRSTORS. */
+  xmodified = 0;
+  xrstorInfo: XrstorInfo | undefined;
+
+  constructor(readonly cpu: CpuModel) {
+    for (const c of cpu.extendedComponents) this.comp[c.number] = new Uint8Array(c.size);
+    this.reset();
+  }
+
+  /** Processor reset (SDM Vol. 3A 9.1.1): every component initial, MXCSR 1F80H, no tracking history. */
+  reset(): void {
+    for (let i = 0; i < this.comp.length; i++) this.comp[i]?.fill(0);
+    this.initX87();
+    this.initSse();
+    this.legacyView.setUint32(LEGACY.MXCSR, MXCSR_INIT, true);
+    this.xinuse = 0;
+    this.xmodified = 0xffffffff;
+    this.xrstorInfo = undefined;
+  }
+
+  /** x87 initial configuration (SDM Vol. 1 13.6): FCW 037FH, everything else 0. */
+  initX87(): void {
+    this.legacy.fill(0, 0, LEGACY.MXCSR);
+    this.legacy.fill(0, LEGACY.ST0, LEGACY.XMM0);
+    this.legacyView.setUint16(LEGACY.FCW, FCW_INIT, true);
+    this.fcs = 0;
+    this.fds = 0;
+  }
+
+  /** SSE initial configuration: XMM registers zero; MXCSR is not part of it (SDM Vol. 1 13.6). */
+  initSse(): void {
+    this.legacy.fill(0, LEGACY.XMM0, LEGACY.END_OF_SAVED);
+  }
+
+  initComponent(i: number): void {
+    if (i === XFeature.X87) this.initX87();
+    else if (i === XFeature.SSE) this.initSse();
+    else this.comp[i]?.fill(0);
+  }
+
+  get mxcsr(): number {
+    return this.legacyView.getUint32(LEGACY.MXCSR, true);
+  }
+  set mxcsr(v: number) {
+    this.legacyView.setUint32(LEGACY.MXCSR, v >>> 0, true);
+  }
+
+  /** Does component i hold its initial configuration? (value test, SDM Vol. 1 13.6) */
+  isInitConfig(i: number): boolean {
+    if (i === XFeature.X87) {
+      const v = this.legacyView;
+      if (v.getUint16(LEGACY.FCW, true) !== FCW_INIT || this.fcs !== 0 || this.fds !== 0) return false;
+      if (!allZero(this.legacy, LEGACY.FSW, LEGACY.MXCSR)) return false;
+      return allZero(this.legacy, LEGACY.ST0, LEGACY.XMM0);
+    }
+    if (i === XFeature.SSE) return allZero(this.legacy, LEGACY.XMM0, LEGACY.END_OF_SAVED);
+    const c = this.comp[i];
+    return c === undefined || allZero(c, 0, c.length);
+  }
+
+  /**
+   * XINUSE as save instructions and XGETBV(ECX=1) see it: bit 1 also reads 1 when MXCSR is not
+   * 1F80H (SDM Vol. 1 13.6, Vol. 2B XGETBV).
+   */
+  xinuseForSave(): number {
+    return this.mxcsr !== MXCSR_INIT ? (this.xinuse | bit(XFeature.SSE)) >>> 0 : this.xinuse;
+  }
+
+  /** Record a write by an instruction to component i (guest execution uses this). */
+  touched(i: number, inUse = true): void {
+    const b = bit(i);
+    if (inUse) this.xinuse = (this.xinuse | b) >>> 0;
+    this.xmodified = (this.xmodified | b) >>> 0;
+  }
+}
+
+export function allZero(a: Uint8Array, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (a[k] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,51 @@
+/**
+ * What an imported CPUID dump cannot tell: MXCSR_MASK and the quirk list, chosen per vendor.
+ * AMD values were measured on this project's reference host (AMD EPYC, family 0x1A, Zen 5) by
+ * `xstate-lab selfcheck cpu` and the probes in test/; they are assumed for other Zen parts with
+ * the same CPUID features. Intel values follow the SDM; no Intel host has been measured yet,
+ * which the evidence strings say.
+ */
+import type { CpuidTable } from './cpuid-table.js';
+import { Quirk } from './quirks.js';
+
+/** CPUID 0x80000001 ECX bit 7: MisAlignSse, which adds MXCSR.MM (bit 17) (AMD APM Vol. 3 E.4.2). */
+const AMD_MISALIGNSSE_ECX_BIT = 7;
+
+/** CPUID 0x80000008 EBX bit 2: XSaveErPtr (Linux cpufeatures.h X86_FEATURE_XSAVEERPTR). */
+const AMD_XSAVEERPTR_EBX_BIT = 2;
+
+const MEASURED_ZEN5 = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck cpu, 2026-11';
+
+export interface VendorDefaults {
+  fxsave: { mxcsr_mask: string; evidence: string };
+  quirks: { id: string; evidence: string }[];
+}
+
+export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefaults {
+  if (vendor === 'AuthenticAMD' || vendor === 'HygonGenuine') {
+    const misalign = (cpuid.get(0x80000001)[2] >>> AMD_MISALIGNSSE_ECX_BIT) & 1;
+    const xsaveErPtr = (cpuid.get(0x80000008)[1] >>> AMD_XSAVEERPTR_EBX_BIT) & 1;
+    return {
+      fxsave: misalign
+        ? { mxcsr_mask: '0x0002ffff', evidence: `AMD APM Vol. 1 4.2.2 (MXCSR.MM with MisAlignSse, CPUID 0x80000001 ECX[7]); ${MEASURED_ZEN5}` }
+        : { mxcsr_mask: '0x0000ffff', evidence: 'AMD APM Vol. 1 4.2.2: no MisAlignSse, so MXCSR bits 31:16 are reserved' },
+      quirks: [
+        { id: Quirk.RestoreOfInitDataKeepsInit, evidence: MEASURED_ZEN5 },
+        { id: Quirk.ZeroingIdiomKeepsInit, evidence: MEASURED_ZEN5 },
+        { id: Quirk.ModifiedOptimization, evidence: MEASURED_ZEN5 },
+        { id: Quirk.X87RestoreRecomputesEs, evidence: MEASURED_ZEN5 },
+        { id: Quirk.X87PointersCanonical57, evidence: `${MEASURED_ZEN5} (CPUID reported 48 linear-address bits)` },
+        // AMD keeps the x87 error pointers only with an unmasked exception pending (AMD APM Vol. 5
+        // FXSAVE; Linux X86_BUG_FXSAVE_LEAK). Measured here on restore even with XSaveErPtr set:
+        // FOP/FIP/FDP survive a restore iff (FSW[5:0] & ~FCW[5:0]) != 0.
+        { id: Quirk.X87PointersOnlyWithEs, evidence: `AMD APM Vol. 5 FXSAVE/FXRSTOR; ${MEASURED_ZEN5}${xsaveErPtr ? ' (with XSaveErPtr)' : ''}` },
+      ],
+    };
+  }
+  return {
+    fxsave: { mxcsr_mask: '0x0000ffff', evidence: 'Intel SDM Vol. 1 11.6.6: processors with DAZ store MXCSR_MASK 0000FFFFH (not measured on an Intel host here)' },
+    quirks: [
+      { id: Quirk.ModifiedOptimization, evidence: 'Intel SDM Vol. 1 13.6 and 13.9 describe the modified optimization of XSAVEOPT/XSAVES; not measured on an Intel host here' },
+    ],
+  };
+}

@@ -1,0 +1,547 @@
+/**
+ * The XSAVE instruction family as pure functions over an XsaveContext (registers, control state)
+ * and the bytes of the save area. One function per instruction; each cites the manual.
+ *
+ * `area` is the memory of the save area: area[0] is the byte at linear address `address`. The
+ * caller makes it long enough (see requiredAreaSize); bytes an instruction does not write are
+ * left as they are. Faults are thrown as CpuFault before any state or memory changes, as the
+ * SDM's fault conditions are all checked before the operation (Vol. 2B XRSTOR "Operation").
+ */
+import {
+  CpuModel, EXTENDED_REGION_OFFSET, FCW_INIT, MXCSR_INIT, XCOMP_BV_COMPACTED_HI, XSAVE_HEADER_OFFSET,
+} from './cpu-model.js';
+import { Quirk } from './quirks.js';
+import { LEGACY, RegisterFile, XMM_COUNT_64BIT, XMM_COUNT_LEGACY_MODE } from './register-file.js';
+import { XFeature, bit } from './xfeatures.js';
+
+export enum Vector {
+  UD = '#UD',
+  NM = '#NM',
+  GP = '#GP',
+  AC = '#AC',
+}
+
+/** An exception raised by an instruction; `reason` names the manual's condition. */
+export class CpuFault extends Error {
+  constructor(
+    readonly vector: Vector,
+    readonly reason: string,
+  ) {
+    super(`${vector}: ${reason}`);
+    this.name = 'CpuFault';
+  }
+}
+
+/** Header field offsets (SDM Vol. 1 13.4.2). */
+const XSTATE_BV = XSAVE_HEADER_OFFSET;
+const XCOMP_BV = XSAVE_HEADER_OFFSET + 8;
+/** Alignment of the XSAVE area (SDM Vol. 1 13.4) and of the FXSAVE area (Vol. 2A FXSAVE). */
+const XSAVE_ALIGN = 64;
+const FXSAVE_ALIGN = 16;
+/** FSW bits: exception flags 5:0, ES (error summary) 7, B (busy) 15; FCW masks 5:0. */
+const FSW_EXCEPTION_FLAGS = 0x3f;
+const FSW_ES = 0x80;
+const FSW_B = 0x8000;
+/** FOP is an 11-bit opcode (SDM Vol. 1 8.1.8). */
+const FOP_MASK = 0x7ff;
+/** FCW bits that exist: 12 (X), 11:10 (RC), 9:8 (PC), 5:0 (masks); bit 6 reads as 1 (SDM Vol. 1 8.1.5). */
+const FCW_DEFINED = 0x1f3f;
+const FCW_BIT6 = 0x40;
+
+/** Processor state outside the register file that the XSAVE family consults. */
+export class XsaveContext {
+  readonly regs: RegisterFile;
+  /** XCR0 after reset is 1 (SDM Vol. 1 13.3); callers set what the OS would. */
+  xcr0 = bit(XFeature.X87);
+  /** IA32_XSS (MSR DA0H). */
+  xss = 0;
+  cr4Osxsave = true;
+  cr4Osfxsr = true;
+  cr0Ts = false;
+  cpl = 3;
+  mode64 = true;
+  vmxNonRoot = false;
+  /** IA32_XFD (MSR 1C4H) and IA32_XFD_ERR (MSR 1C5H), SDM Vol. 1 13.14. */
+  xfd = 0;
+  xfdErr = 0;
+
+  constructor(readonly cpu: CpuModel) {
+    this.regs = new RegisterFile(cpu);
+  }
+
+  /** Components for which XFD is armed: XCR0[i] = IA32_XFD[i] = 1. */
+  get xfdArmed(): number {
+    return (this.xcr0 & this.xfd) >>> 0;
+  }
+}
+
+/* ---------------------------------------------------------------- common checks */
+
+function checkXsaveEnabled(ctx: XsaveContext, insn: string, lock: boolean): void {
+  if (lock) throw new CpuFault(Vector.UD, `${insn} with a LOCK prefix`);
+  if (!ctx.cpu.features.xsave) throw new CpuFault(Vector.UD, `${insn}: CPUID.01H:ECX.XSAVE[bit 26] = 0`);
+  if (!ctx.cr4Osxsave) throw new CpuFault(Vector.UD, `${insn}: CR4.OSXSAVE = 0`);
+}
+
+function checkArea(ctx: XsaveContext, insn: string, address: number, align: number): void {
+  if (ctx.cr0Ts) throw new CpuFault(Vector.NM, `${insn}: CR0.TS = 1`);
+  if (address % align !== 0) throw new CpuFault(Vector.GP, `${insn}: memory operand not ${align}-byte aligned (address 0x${address.toString(16)})`);
+}
+
+const u16 = (a: Uint8Array, o: number): number => a[o] | (a[o + 1] << 8);
+const u32 = (a: Uint8Array, o: number): number => (a[o] | (a[o + 1] << 8) | (a[o + 2] << 16) | (a[o + 3] << 24)) >>> 0;
+function put16(a: Uint8Array, o: number, v: number): void {
+  a[o] = v & 0xff;
+  a[o + 1] = (v >>> 8) & 0xff;
+}
+function put32(a: Uint8Array, o: number, v: number): void {
+  a[o] = v & 0xff;
+  a[o + 1] = (v >>> 8) & 0xff;
+  a[o + 2] = (v >>> 16) & 0xff;
+  a[o + 3] = (v >>> 24) & 0xff;
+}
+
+/* ---------------------------------------------------------------- x87 and SSE pieces */
+
+/**
+ * Store the x87 part of the legacy region (SDM Vol. 2A FXSAVE, Tables 3-53/3-56): with REX.W,
+ * FIP and FDP are 64 bits; without it, FIP[31:0], FCS, FDP[31:0], FDS. Reserved bytes written 0.
+ */
+function storeX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
+  const r = ctx.regs;
+  const L = r.legacy;
+  a.set(L.subarray(0, LEGACY.FIP), 0); // FCW, FSW, FTW, reserved, FOP
+  a[5] = 0;
+  const deprecated = ctx.cpu.features.fcsFdsDeprecated;
+  if (rexW) {
+    a.set(L.subarray(LEGACY.FIP, LEGACY.MXCSR), LEGACY.FIP);
+  } else {
+    a.set(L.subarray(LEGACY.FIP, LEGACY.FIP + 4), LEGACY.FIP);
+    put16(a, LEGACY.FCS, deprecated ? 0 : r.fcs);
+    put16(a, LEGACY.FCS + 2, 0);
+    a.set(L.subarray(LEGACY.FDP, LEGACY.FDP + 4), LEGACY.FDP);
+    put16(a, LEGACY.FDS, deprecated ? 0 : r.fds);
+    put16(a, LEGACY.FDS + 2, 0);
+  }
+  a.set(L.subarray(LEGACY.ST0, LEGACY.XMM0), LEGACY.ST0);
+}
+
+/**
+ * Load the x87 part (SDM Vol. 2A FXRSTOR). FOP keeps 11 bits; the abridged tag byte is taken as is.
+ * Quirks: ES/B recomputed; pointers dropped without a pending exception.
+ */
+function loadX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
+  const r = ctx.regs;
+  const L = r.legacy;
+  const fcw = (u16(a, LEGACY.FCW) & FCW_DEFINED) | FCW_BIT6;
+  let fsw = u16(a, LEGACY.FSW);
+  if (ctx.cpu.hasQuirk(Quirk.X87RestoreRecomputesEs)) {
+    const pending = (fsw & FSW_EXCEPTION_FLAGS & ~fcw) !== 0;
+    fsw = pending ? fsw | FSW_ES | FSW_B : fsw & ~(FSW_ES | FSW_B);
+  }
+  put16(L, LEGACY.FCW, fcw);
+  put16(L, LEGACY.FSW, fsw);
+  L[LEGACY.FTW] = a[LEGACY.FTW];
+  L[5] = 0;
+  const keepPointers = !ctx.cpu.hasQuirk(Quirk.X87PointersOnlyWithEs) || (fsw & FSW_ES) !== 0;
+  if (!keepPointers) {
+    L.fill(0, LEGACY.FOP, LEGACY.MXCSR);
+    r.fcs = 0;
+    r.fds = 0;
+  } else {
+    put16(L, LEGACY.FOP, u16(a, LEGACY.FOP) & FOP_MASK);
+    if (rexW) {
+      L.set(a.subarray(LEGACY.FIP, LEGACY.MXCSR), LEGACY.FIP);
+      if (ctx.cpu.hasQuirk(Quirk.X87PointersCanonical57)) {
+        // bits 63:57 := bit 56, i.e. byte 7 becomes 00h or FFh from its bit 0
+        L[LEGACY.FIP + 7] = L[LEGACY.FIP + 7] & 1 ? 0xff : 0;
+        L[LEGACY.FDP + 7] = L[LEGACY.FDP + 7] & 1 ? 0xff : 0;
+      }
+      r.fcs = 0;
+      r.fds = 0;
+    } else {
+      L.set(a.subarray(LEGACY.FIP, LEGACY.FIP + 4), LEGACY.FIP);
+      L.fill(0, LEGACY.FIP + 4, LEGACY.FDP);
+      L.set(a.subarray(LEGACY.FDP, LEGACY.FDP + 4), LEGACY.FDP);
+      L.fill(0, LEGACY.FDP + 4, LEGACY.MXCSR);
+      r.fcs = u16(a, LEGACY.FCS);
+      r.fds = u16(a, LEGACY.FDS);
+    }
+  }
+  for (let k = 0; k < 8; k++) {
+    const o = LEGACY.ST0 + k * LEGACY.ST_STRIDE;
+    L.set(a.subarray(o, o + LEGACY.ST_BYTES), o);
+  }
+}
+
+function xmmCount(ctx: XsaveContext): number {
+  return ctx.mode64 ? XMM_COUNT_64BIT : XMM_COUNT_LEGACY_MODE;
+}
+
+function storeXmm(ctx: XsaveContext, a: Uint8Array): void {
+  const end = LEGACY.XMM0 + xmmCount(ctx) * LEGACY.XMM_BYTES;
+  a.set(ctx.regs.legacy.subarray(LEGACY.XMM0, end), LEGACY.XMM0);
+}
+
+function loadXmm(ctx: XsaveContext, a: Uint8Array): void {
+  const end = LEGACY.XMM0 + xmmCount(ctx) * LEGACY.XMM_BYTES;
+  ctx.regs.legacy.set(a.subarray(LEGACY.XMM0, end), LEGACY.XMM0);
+}
+
+function storeMxcsr(ctx: XsaveContext, a: Uint8Array): void {
+  put32(a, LEGACY.MXCSR, ctx.regs.mxcsr);
+  put32(a, LEGACY.MXCSR_MASK, ctx.cpu.mxcsrMask);
+}
+
+/** #GP if the MXCSR image sets a bit that MXCSR_MASK reports reserved (SDM Vol. 1 11.6.6). */
+function checkMxcsr(ctx: XsaveContext, insn: string, value: number): void {
+  if ((value & ~ctx.cpu.mxcsrMask) !== 0) {
+    throw new CpuFault(Vector.GP, `${insn}: MXCSR image 0x${value.toString(16)} sets reserved bits (MXCSR_MASK 0x${ctx.cpu.mxcsrMask.toString(16)})`);
+  }
+}
+
+/* ---------------------------------------------------------------- component copies */
+
+/** Store component i (>= 2) at `off`; an XFD-armed component is stored as its initial configuration. */
+function storeComponent(ctx: XsaveContext, a: Uint8Array, i: number, off: number, armed: number): void {
+  const c = ctx.regs.comp[i]!;
+  if ((armed >>> i) & 1) a.fill(0, off, off + c.length);
+  else a.set(c, off);
+}
+
+/** Is `data` (component i's bytes at off) its initial configuration? Used by the restore-of-init quirk. */
+function loadedDataIsInit(ctx: XsaveContext, i: number): boolean {
+  return ctx.regs.isInitConfig(i);
+}
+
+/* ---------------------------------------------------------------- saves */
+
+type SaveKind = 'XSAVE' | 'XSAVEOPT' | 'XSAVEC' | 'XSAVES';
+
+function rfbmOf(ctx: XsaveContext, eax: number, edx: number, supervisor: boolean): number {
+  // Components above 31 do not exist in the model; EDX only matters through XCR0/XSS, which are < 2^32.
+  void edx;
+  return (eax & (supervisor ? ctx.xcr0 | ctx.xss : ctx.xcr0)) >>> 0;
+}
+
+/**
+ * XSAVE / XSAVEOPT: the standard format (SDM Vol. 1 13.7, 13.9; Vol. 2B XSAVE, XSAVEOPT).
+ * XSTATE_BV := (old & ~RFBM) | (XINUSE & RFBM); only XSTATE_BV of the header is written.
+ */
+function saveStandard(ctx: XsaveContext, kind: 'XSAVE' | 'XSAVEOPT', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean): void {
+  const rfbm = rfbmOf(ctx, eax, edx, false);
+  const r = ctx.regs;
+  const armed = ctx.xfdArmed;
+  // XSAVE and XSAVEOPT use XINUSE[1] as it is: MXCSR != 1F80H neither sets XSTATE_BV[1] nor
+  // forces the XMM registers out (measured; the compacted forms differ, see saveCompacted).
+  const inuse = (r.xinuse & ~armed) >>> 0;
+  // XSAVEOPT writes only components in use (init optimization) and, when XRSTOR_INFO matches a
+  // standard-form XRSTOR from this address, only modified ones (modified optimization, 13.9).
+  let write = rfbm;
+  if (kind === 'XSAVEOPT') {
+    write &= inuse;
+    const info = r.xrstorInfo;
+    if (ctx.cpu.hasQuirk(Quirk.ModifiedOptimization) && info && !info.compacted && info.xcompBvLo === 0 &&
+        info.address === address && info.cpl === ctx.cpl && info.vmxNonRoot === ctx.vmxNonRoot) {
+      write &= r.xmodified;
+    }
+  }
+  if (write & bit(XFeature.X87)) storeX87(ctx, area, rexW);
+  if (write & bit(XFeature.SSE)) storeXmm(ctx, area);
+  // MXCSR and MXCSR_MASK: written whenever RFBM[1] or RFBM[2], with neither optimization (13.7, 13.9).
+  if (rfbm & (bit(XFeature.SSE) | bit(XFeature.AVX))) storeMxcsr(ctx, area);
+  for (const c of ctx.cpu.extendedComponents) {
+    if ((write >>> c.number) & 1) storeComponent(ctx, area, c.number, c.standardOffset, armed);
+  }
+  const old = u32(area, XSTATE_BV);
+  put32(area, XSTATE_BV, ((old & ~rfbm) | (inuse & rfbm)) >>> 0);
+}
+
+/** XSAVE (SDM Vol. 2B "XSAVE—Save Processor Extended States"; Vol. 1 13.7). */
+export function xsave(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+  checkXsaveEnabled(ctx, 'XSAVE', lock);
+  checkArea(ctx, 'XSAVE', address, XSAVE_ALIGN);
+  saveStandard(ctx, 'XSAVE', area, address, eax, edx, rexW);
+}
+
+/** XSAVEOPT (SDM Vol. 2B "XSAVEOPT—Save Processor Extended States Optimized"; Vol. 1 13.9). */
+export function xsaveopt(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+  checkXsaveEnabled(ctx, 'XSAVEOPT', lock);
+  if (!ctx.cpu.features.xsaveopt) throw new CpuFault(Vector.UD, 'XSAVEOPT: CPUID.(EAX=0DH,ECX=1):EAX.XSAVEOPT[bit 0] = 0');
+  checkArea(ctx, 'XSAVEOPT', address, XSAVE_ALIGN);
+  saveStandard(ctx, 'XSAVEOPT', area, address, eax, edx, rexW);
+}
+
+/**
+ * XSAVEC / XSAVES: the compacted format (SDM Vol. 1 13.10, 13.11). Space is reserved for every
+ * RFBM component; component i is written only if XINUSE[i] (and, for XSAVES, modified).
+ * XSTATE_BV := XINUSE & RFBM, XCOMP_BV := RFBM | bit 63; header bytes 16..63 are not written.
+ */
+function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean): void {
+  const rfbm = rfbmOf(ctx, eax, edx, kind === 'XSAVES');
+  const r = ctx.regs;
+  const armed = ctx.xfdArmed;
+  const inuse = (r.xinuseForSave() & ~armed) >>> 0;
+  let write = (rfbm & inuse) >>> 0;
+  if (kind === 'XSAVES') {
+    const info = r.xrstorInfo;
+    if (ctx.cpu.hasQuirk(Quirk.ModifiedOptimization) && info && info.compacted && info.xcompBvLo === rfbm &&
+        info.address === address && info.cpl === ctx.cpl && info.vmxNonRoot === ctx.vmxNonRoot) {
+      write &= r.xmodified;
+    }
+  }
+  if (write & bit(XFeature.X87)) storeX87(ctx, area, rexW);
+  if (write & bit(XFeature.SSE)) {
+    storeXmm(ctx, area);
+    storeMxcsr(ctx, area); // MXCSR only as part of SSE in the compacted forms (13.10)
+  }
+  let loc = EXTENDED_REGION_OFFSET;
+  for (const c of ctx.cpu.extendedComponents) {
+    if (!((rfbm >>> c.number) & 1)) continue;
+    if (c.align64) loc = (loc + 63) & ~63;
+    if ((write >>> c.number) & 1) storeComponent(ctx, area, c.number, loc, armed);
+    loc += c.size;
+  }
+  put32(area, XSTATE_BV, (inuse & rfbm) >>> 0);
+  put32(area, XSTATE_BV + 4, 0);
+  put32(area, XCOMP_BV, rfbm);
+  put32(area, XCOMP_BV + 4, XCOMP_BV_COMPACTED_HI);
+}
+
+/** XSAVEC (SDM Vol. 2B "XSAVEC—Save Processor Extended States with Compaction"; Vol. 1 13.10). */
+export function xsavec(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+  checkXsaveEnabled(ctx, 'XSAVEC', lock);
+  if (!ctx.cpu.features.xsavec) throw new CpuFault(Vector.UD, 'XSAVEC: CPUID.(EAX=0DH,ECX=1):EAX.XSAVEC[bit 1] = 0');
+  checkArea(ctx, 'XSAVEC', address, XSAVE_ALIGN);
+  saveCompacted(ctx, 'XSAVEC', area, address, eax, edx, rexW);
+}
+
+/** XSAVES (SDM Vol. 2B "XSAVES—Save Processor Extended States Supervisor"; Vol. 1 13.11). CPL 0 only. */
+export function xsaves(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+  checkXsaveEnabled(ctx, 'XSAVES', lock);
+  if (!ctx.cpu.features.xsaves) throw new CpuFault(Vector.UD, 'XSAVES: CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0');
+  if (ctx.cr0Ts) throw new CpuFault(Vector.NM, 'XSAVES: CR0.TS = 1');
+  if (ctx.cpl !== 0) throw new CpuFault(Vector.GP, `XSAVES: CPL = ${ctx.cpl}, must be 0`);
+  checkArea(ctx, 'XSAVES', address, XSAVE_ALIGN);
+  saveCompacted(ctx, 'XSAVES', area, address, eax, edx, rexW);
+}
+
+/* ---------------------------------------------------------------- restores */
+
+interface Header {
+  bvLo: number;
+  bvHi: number;
+  compLo: number;
+  compHi: number;
+}
+
+function readHeader(area: Uint8Array): Header {
+  return { bvLo: u32(area, XSTATE_BV), bvHi: u32(area, XSTATE_BV + 4), compLo: u32(area, XCOMP_BV), compHi: u32(area, XCOMP_BV + 4) };
+}
+
+function headerBytesZero(area: Uint8Array, from: number, to: number): boolean {
+  for (let k = XSAVE_HEADER_OFFSET + from; k < XSAVE_HEADER_OFFSET + to; k++) if (area[k] !== 0) return false;
+  return true;
+}
+
+/**
+ * XRSTOR and XRSTORS (SDM Vol. 1 13.8, 13.12; Vol. 2B XRSTOR, XRSTORS). All checks happen before
+ * any state changes. Standard form: XSTATE_BV must be within XCR0 and header bytes 8..23 zero
+ * (bytes 24..63 are not checked, 13.8.1). Compacted form: XCOMP_BV[62:0] within XCR0 (| XSS for
+ * XRSTORS), XSTATE_BV within XCOMP_BV, bytes 16..63 zero.
+ */
+function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean): void {
+  const supervisor = kind === 'XRSTORS';
+  const rfbm = rfbmOf(ctx, eax, edx, supervisor);
+  const h = readHeader(area);
+  const compacted = (h.compHi & XCOMP_BV_COMPACTED_HI) !== 0;
+  const r = ctx.regs;
+  const allowed = supervisor ? (ctx.xcr0 | ctx.xss) >>> 0 : ctx.xcr0;
+  let offsets: number[] | undefined;
+
+  if (!compacted) {
+    if (supervisor) throw new CpuFault(Vector.GP, 'XRSTORS: XCOMP_BV[63] = 0 (the standard format is not allowed)');
+    if (h.bvHi !== 0 || (h.bvLo & ~ctx.xcr0) !== 0) {
+      throw new CpuFault(Vector.GP, `XRSTOR: XSTATE_BV 0x${hex64(h.bvHi, h.bvLo)} sets a bit not in XCR0 0x${ctx.xcr0.toString(16)}`);
+    }
+    if (!headerBytesZero(area, 8, 24)) throw new CpuFault(Vector.GP, 'XRSTOR (standard form): header bytes 8..23 (XCOMP_BV and the next 8 bytes) are not zero');
+  } else {
+    if (!ctx.cpu.features.xsavec) throw new CpuFault(Vector.GP, `${kind}: XCOMP_BV[63] = 1 but the compacted form is not supported`);
+    const compLo = h.compLo;
+    const compHiLow31 = h.compHi & ~XCOMP_BV_COMPACTED_HI;
+    if (compHiLow31 !== 0 || (compLo & ~allowed) !== 0) {
+      throw new CpuFault(Vector.GP, `${kind}: XCOMP_BV 0x${hex64(h.compHi, compLo)} sets a bit not in ${supervisor ? 'XCR0 | IA32_XSS' : 'XCR0'} 0x${allowed.toString(16)}`);
+    }
+    // XSTATE_BV[63] is not a component bit: it faults although XCOMP_BV[63] is set (measured).
+    if ((h.bvLo & ~compLo) !== 0 || (h.bvHi & ~compHiLow31) !== 0) {
+      throw new CpuFault(Vector.GP, `${kind}: XSTATE_BV 0x${hex64(h.bvHi, h.bvLo)} sets a bit not in XCOMP_BV 0x${hex64(h.compHi, compLo)}`);
+    }
+    if (!headerBytesZero(area, 16, 64)) throw new CpuFault(Vector.GP, `${kind} (compacted form): header bytes 16..63 are not zero`);
+    offsets = ctx.cpu.compactedLayout(compLo).offsets;
+  }
+
+  // What each RFBM component gets: loaded from memory, or initialized.
+  const present = compacted ? (h.compLo & rfbm) >>> 0 : rfbm;
+  const load = (h.bvLo & present) >>> 0;
+  const sse = bit(XFeature.SSE);
+  // MXCSR (SDM Vol. 1 13.8.1/13.8.2): standard form loads it when RFBM[1] | RFBM[2] regardless of
+  // XSTATE_BV; compacted form loads it only with the SSE data and otherwise sets 1F80H.
+  let newMxcsr: number | undefined;
+  if (!compacted) {
+    if (rfbm & (sse | bit(XFeature.AVX))) newMxcsr = u32(area, LEGACY.MXCSR);
+  } else if (rfbm & sse) {
+    newMxcsr = load & sse ? u32(area, LEGACY.MXCSR) : MXCSR_INIT;
+  }
+  if (newMxcsr !== undefined) checkMxcsr(ctx, kind, newMxcsr);
+  // XFD (SDM Vol. 1 13.14): loading an armed component raises #NM and records it in IA32_XFD_ERR.
+  const armedLoad = (load & ctx.xfdArmed) >>> 0;
+  if (armedLoad !== 0) {
+    ctx.xfdErr = armedLoad;
+    throw new CpuFault(Vector.NM, `${kind}: XFD is armed for component(s) 0x${armedLoad.toString(16)}`);
+  }
+
+  // --- no more faults below this line
+  const keepsInit = ctx.cpu.hasQuirk(Quirk.RestoreOfInitDataKeepsInit);
+  let inuse = r.xinuse;
+  for (let i = 0; i <= 31; i++) {
+    const b = bit(i);
+    if (!(rfbm & b)) continue;
+    if (load & b) {
+      if (i === XFeature.X87) loadX87(ctx, area, rexW);
+      else if (i === XFeature.SSE) loadXmm(ctx, area);
+      else {
+        const c = r.comp[i];
+        if (!c) continue;
+        const off = compacted ? offsets![i] : ctx.cpu.components[i]!.standardOffset;
+        c.set(area.subarray(off, off + c.length));
+      }
+      inuse = keepsInit && loadedDataIsInit(ctx, i) ? inuse & ~b : inuse | b;
+    } else {
+      r.initComponent(i);
+      inuse &= ~b;
+    }
+  }
+  if (newMxcsr !== undefined) r.mxcsr = newMxcsr;
+  r.xinuse = inuse >>> 0;
+  // Modified optimization bookkeeping (SDM Vol. 1 13.6): RFBM components are now unmodified.
+  r.xmodified = (~rfbm) >>> 0;
+  r.xrstorInfo = { cpl: ctx.cpl, vmxNonRoot: ctx.vmxNonRoot, address, xcompBvLo: compacted ? h.compLo : 0, compacted };
+}
+
+/** XRSTOR (SDM Vol. 2B "XRSTOR—Restore Processor Extended States"; Vol. 1 13.8). */
+export function xrstor(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+  checkXsaveEnabled(ctx, 'XRSTOR', lock);
+  checkArea(ctx, 'XRSTOR', address, XSAVE_ALIGN);
+  restore(ctx, 'XRSTOR', area, address, eax, edx, rexW);
+}
+
+/** XRSTORS (SDM Vol. 2B "XRSTORS—Restore Processor Extended States Supervisor"; Vol. 1 13.12). CPL 0 only. */
+export function xrstors(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+  checkXsaveEnabled(ctx, 'XRSTORS', lock);
+  if (!ctx.cpu.features.xsaves) throw new CpuFault(Vector.UD, 'XRSTORS: CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0');
+  if (ctx.cr0Ts) throw new CpuFault(Vector.NM, 'XRSTORS: CR0.TS = 1');
+  if (ctx.cpl !== 0) throw new CpuFault(Vector.GP, `XRSTORS: CPL = ${ctx.cpl}, must be 0`);
+  checkArea(ctx, 'XRSTORS', address, XSAVE_ALIGN);
+  restore(ctx, 'XRSTORS', area, address, eax, edx, rexW);
+}
+
+/* ---------------------------------------------------------------- XGETBV / XSETBV */
+
+/**
+ * XGETBV (SDM Vol. 2B "XGETBV—Get Value of Extended Control Register"): ECX=0 gives XCR0; ECX=1
+ * (with CPUID.(0DH,1):EAX[2]) gives XCR0 & XINUSE, bit 1 also set when MXCSR != 1F80H. Any other
+ * ECX is #GP(0). Returns [EAX, EDX].
+ */
+export function xgetbv(ctx: XsaveContext, ecx: number, lock = false): [number, number] {
+  checkXsaveEnabled(ctx, 'XGETBV', lock);
+  if (ecx >>> 0 === 0) return [ctx.xcr0 >>> 0, 0];
+  if (ecx >>> 0 === 1 && ctx.cpu.features.xgetbv1) return [(ctx.xcr0 & ctx.regs.xinuseForSave()) >>> 0, 0];
+  throw new CpuFault(Vector.GP, `XGETBV: ECX = 0x${(ecx >>> 0).toString(16)} names no readable XCR`);
+}
+
+/**
+ * XSETBV (SDM Vol. 2B "XSETBV—Set Extended Control Register"; Vol. 1 13.3): #GP at CPL > 0, ECX != 0,
+ * an unsupported bit, bit 0 clear, AVX without SSE, one of the two MPX bits alone, AVX-512 bits
+ * not all together or without AVX|SSE, one of the two AMX bits alone.
+ */
+export function xsetbv(ctx: XsaveContext, ecx: number, eax: number, edx: number, lock = false): void {
+  checkXsaveEnabled(ctx, 'XSETBV', lock);
+  if (ctx.cpl !== 0) throw new CpuFault(Vector.GP, `XSETBV: CPL = ${ctx.cpl}, must be 0`);
+  if (ecx >>> 0 !== 0) throw new CpuFault(Vector.GP, `XSETBV: ECX = 0x${(ecx >>> 0).toString(16)}, only XCR0 exists`);
+  const why = xcr0Invalid(ctx.cpu, eax >>> 0, edx >>> 0);
+  if (why) throw new CpuFault(Vector.GP, `XSETBV: ${why}`);
+  ctx.xcr0 = eax >>> 0;
+}
+
+/** The XCR0 validity rules (SDM Vol. 1 13.3); returns why a value is refused, or undefined. */
+export function xcr0Invalid(cpu: CpuModel, lo: number, hi: number): string | undefined {
+  const b = (i: number): boolean => ((lo >>> i) & 1) === 1;
+  if (hi !== 0 || (lo & ~cpu.xcr0Supported) !== 0) return `bit(s) 0x${hex64(hi, lo & ~cpu.xcr0Supported)} not supported (CPUID.(0DH,0):EDX:EAX = 0x${cpu.xcr0Supported.toString(16)})`;
+  if (!b(XFeature.X87)) return 'XCR0[0] (x87) must be 1';
+  if (b(XFeature.AVX) && !b(XFeature.SSE)) return 'XCR0[2:1] = 10b (AVX without SSE)';
+  if (b(XFeature.BNDREGS) !== b(XFeature.BNDCSR)) return 'XCR0[4:3] must be 00b or 11b (MPX)';
+  const avx512 = (lo >>> XFeature.OPMASK) & 7;
+  if (avx512 !== 0 && (avx512 !== 7 || !b(XFeature.AVX) || !b(XFeature.SSE))) return 'XCR0[7:5] must be 000b, or 111b with XCR0[2:1] = 11b (AVX-512)';
+  if (b(XFeature.TILECFG) !== b(XFeature.TILEDATA)) return 'XCR0[17] and XCR0[18] must be equal (AMX)';
+  return undefined;
+}
+
+/* ---------------------------------------------------------------- FXSAVE / FXRSTOR */
+
+/**
+ * FXSAVE (SDM Vol. 2A "FXSAVE—Save x87 FPU, MMX Technology, and SSE State"): bytes 0..415 with
+ * the REX.W or 32-bit pointer format; XMM registers only with CR4.OSFXSR; bytes 416..511 untouched.
+ * No init or modified optimization.
+ */
+export function fxsave(ctx: XsaveContext, area: Uint8Array, address: number, rexW = true, lock = false): void {
+  if (lock) throw new CpuFault(Vector.UD, 'FXSAVE with a LOCK prefix');
+  if (!ctx.cpu.features.fxsr) throw new CpuFault(Vector.UD, 'FXSAVE: CPUID.01H:EDX.FXSR[bit 24] = 0');
+  checkArea(ctx, 'FXSAVE', address, FXSAVE_ALIGN);
+  storeX87(ctx, area, rexW);
+  storeMxcsr(ctx, area);
+  if (ctx.cr4Osfxsr) storeXmm(ctx, area);
+}
+
+/** FXRSTOR (SDM Vol. 2A "FXRSTOR—Restore x87 FPU, MMX, XMM, and MXCSR State"). */
+export function fxrstor(ctx: XsaveContext, area: Uint8Array, address: number, rexW = true, lock = false): void {
+  if (lock) throw new CpuFault(Vector.UD, 'FXRSTOR with a LOCK prefix');
+  if (!ctx.cpu.features.fxsr) throw new CpuFault(Vector.UD, 'FXRSTOR: CPUID.01H:EDX.FXSR[bit 24] = 0');
+  checkArea(ctx, 'FXRSTOR', address, FXSAVE_ALIGN);
+  const mxcsr = u32(area, LEGACY.MXCSR);
+  if (ctx.cr4Osfxsr) checkMxcsr(ctx, 'FXRSTOR', mxcsr);
+  const r = ctx.regs;
+  loadX87(ctx, area, rexW);
+  if (ctx.cr4Osfxsr) {
+    loadXmm(ctx, area);
+    r.mxcsr = mxcsr;
+  }
+  const keepsInit = ctx.cpu.hasQuirk(Quirk.RestoreOfInitDataKeepsInit);
+  for (const i of [XFeature.X87, XFeature.SSE]) {
+    if (keepsInit && r.isInitConfig(i)) r.xinuse &= ~bit(i);
+    else r.xinuse |= bit(i);
+    r.touched(i, false);
+  }
+  r.xinuse >>>= 0;
+}
+
+/* ---------------------------------------------------------------- sizes */
+
+/** Bytes from the area's start that an instruction may touch, for callers that copy guest memory. */
+export function requiredAreaSize(ctx: XsaveContext, insn: 'XSAVE' | 'XSAVEOPT' | 'XRSTOR-standard' | 'XSAVEC' | 'XSAVES' | 'XRSTOR-compacted' | 'FXSAVE', mask: number): number {
+  switch (insn) {
+    case 'FXSAVE':
+      return 512;
+    case 'XSAVE':
+    case 'XSAVEOPT':
+    case 'XRSTOR-standard':
+      return ctx.cpu.standardSize(mask);
+    default:
+      return ctx.cpu.compactedLayout(mask).size;
+  }
+}
+
+export function hex64(hi: number, lo: number): string {
+  return hi >>> 0 ? (hi >>> 0).toString(16) + (lo >>> 0).toString(16).padStart(8, '0') : (lo >>> 0).toString(16);
+}
+
+export { FCW_INIT };

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/** The xstate-lab command line. */
+import { Command, InvalidArgumentError } from 'commander';
+import { CpuModel } from '../emulator/cpu-model.js';
+import { resolveCpu } from '../emulator/profile.js';
+import { cpuCapture, cpuImport, cpuList, cpuQuirks, cpuShow } from './commands/cpu.js';
+import { computeLayout, formatLayout, parseMask } from './commands/layout.js';
+import { InputError } from './errors.js';
+import { hostCpuModel } from './host/capture.js';
+import { NativeBuildError } from './native.js';
+import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got '${v}'`);
+  return n;
+}
+
+/** `--cpu host` captures this machine; anything else is an id, a profile file or a dump. */
+function cpuArg(arg: string): CpuModel {
+  return arg === 'host' ? hostCpuModel() : resolveCpu(arg);
+}
+
+const program = new Command();
+program.name('xstate-lab').description('A laboratory for the x86 extended-state (XSAVE) ABI').showHelpAfterError();
+
+const cpu = program.command('cpu').description('CPU profiles');
+cpu.command('list').description('list the built-in CPU profiles').action(() => console.log(cpuList()));
+cpu.command('show').argument('<cpu>', 'profile id, profile file, CPUID dump, or "host"').description('show a profile and what is derived from it').action((id: string) => console.log(cpuShow(cpuArg(id))));
+cpu.command('quirks').description('list the named CPU quirks').action(() => console.log(cpuQuirks()));
+cpu.command('capture').description("capture this host's profile with the CPUID instruction").option('-o, --output <file>', 'write to a new file').action((o: { output?: string }) => console.log(cpuCapture(o.output)));
+cpu.command('import').argument('<dump>', '`cpuid -r` output or an InstLatx64 CPUID dump').description('turn a CPUID dump into a profile')
+  .option('-o, --output <file>', 'write to a new file').option('--id <id>', 'profile id').option('--logical-cpu <n>', 'which logical CPU of the dump', int)
+  .action((file: string, o: { output?: string; id?: string; logicalCpu?: number }) => console.log(cpuImport(file, o.output, o.id, o.logicalCpu)));
+
+program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, holes, padding')
+  .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')
+  .option('--xcr0 <mask>', 'XCR0 (default: every user component the CPU supports)')
+  .option('--xss <mask>', 'IA32_XSS (compacted only; default 0)')
+  .option('--compacted', 'the compacted format (XSAVEC/XSAVES)')
+  .option('--json', 'stable JSON (format xstate-lab.layout/1)')
+  .action((o: { cpu: string; xcr0?: string; xss?: string; compacted?: boolean; json?: boolean }) => {
+    const c = cpuArg(o.cpu);
+    const l = computeLayout(c, o.xcr0 ? parseMask(o.xcr0, '--xcr0') : c.xcr0Supported, o.xss ? parseMask(o.xss, '--xss') : 0, !!o.compacted);
+    console.log(o.json ? JSON.stringify(l, null, 2) : formatLayout(l));
+  });
+
+const selfcheck = program.command('selfcheck').description('compare the model with this machine');
+selfcheck.command('cpu').description('run XSAVE-family cases on the real CPU and on the model; compare every byte')
+  .option('--cases <n>', 'number of cases', int, 10000).option('--seed <s>', 'PRNG seed', int, 1)
+  .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
+  .option('--detail <n>', 'mismatching cases printed in full', int, 10)
+  .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
+    const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
+    const s = runCpuSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
+    process.exitCode = s.mismatches === 0 ? 0 : 1;
+  });
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  if (e instanceof InputError || e instanceof NativeBuildError) {
+    console.error(`xstate-lab: ${e.message}`);
+    process.exitCode = 2;
+  } else throw e;
+}

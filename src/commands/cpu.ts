@@ -1,0 +1,73 @@
+/** `xstate-lab cpu list | show | capture | import | quirks`. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { CpuModel, type Profile } from '../../emulator/cpu-model.js';
+import { dumpToProfile, parseDump } from '../../emulator/cpuid-dump.js';
+import { builtinProfileIds, builtinProfilePath, loadProfileFile, validateProfile } from '../../emulator/profile.js';
+import { QUIRKS } from '../../emulator/quirks.js';
+import { xfeatureDesc, xfeatureId } from '../../emulator/xfeatures.js';
+import { InputError } from '../errors.js';
+import { captureHostProfile } from '../host/capture.js';
+
+export function cpuList(): string {
+  const rows = builtinProfileIds().map((id) => {
+    const c = loadProfileFile(builtinProfilePath(id));
+    return `${id.padEnd(26)} ${c.profile.vendor.padEnd(13)} fam 0x${c.profile.family.toString(16).padStart(2, '0')} model 0x${c.profile.model.toString(16).padStart(2, '0')}  XCR0 max 0x${c.xcr0Supported.toString(16).padEnd(6)} ${c.profile.name}`;
+  });
+  return rows.join('\n');
+}
+
+export function cpuShow(c: CpuModel): string {
+  const p = c.profile;
+  const f = c.features;
+  const yes = (b: boolean): string => (b ? 'yes' : 'no');
+  const out = [
+    `${p.id}: ${p.name}`,
+    `  vendor ${p.vendor}, family 0x${p.family.toString(16)}, model 0x${p.model.toString(16)}, stepping ${p.stepping}`,
+    `  source: ${p.source.kind}: ${p.source.reference}`,
+    ...(p.source.notes ?? []).map((n) => `    note: ${n}`),
+    `  XSAVE ${yes(f.xsave)}  XSAVEOPT ${yes(f.xsaveopt)}  XSAVEC ${yes(f.xsavec)}  XGETBV1 ${yes(f.xgetbv1)}  XSAVES ${yes(f.xsaves)}  XFD ${yes(f.xfd)}`,
+    `  AVX ${yes(f.avx)}  AVX2 ${yes(f.avx2)}  AVX-512F ${yes(f.avx512f)}  PKU ${yes(f.pku)}  AMX-TILE ${yes(f.amxTile)}`,
+    `  FDP_EXCPTN_ONLY ${yes(f.fdpExcptnOnly)}  FCS/FDS deprecated ${yes(f.fcsFdsDeprecated)}  XSaveErPtr ${yes(f.xsaveErPtr)}`,
+    `  XCR0 supported 0x${c.xcr0Supported.toString(16)}, IA32_XSS supported 0x${c.xssSupported.toString(16)}`,
+    `  standard size (all user) ${c.standardSize(c.xcr0Supported)}, compacted size (all) ${c.compactedLayout(c.xcr0Supported | c.xssSupported).size}`,
+    `  MXCSR_MASK 0x${c.mxcsrMask.toString(16).padStart(8, '0')} (${p.fxsave.evidence})`,
+    '  components:',
+    '     0  x87          legacy region         x87 floating point registers',
+    '     1  sse          legacy region         SSE registers',
+  ];
+  for (const k of c.extendedComponents) {
+    out.push(`    ${String(k.number).padStart(2)}  ${xfeatureId(k.number).padEnd(11)}  size ${String(k.size).padStart(5)}  ${k.supervisor ? 'supervisor      ' : `offset ${String(k.standardOffset).padStart(5)}   `}${k.align64 ? ' align64' : ''}${k.xfdCapable ? ' xfd' : ''}  ${xfeatureDesc(k.number)?.linuxName ?? ''}`);
+  }
+  out.push('  quirks:' + (p.quirks.length ? '' : ' none (SDM pseudocode throughout)'));
+  for (const q of p.quirks) out.push(`    ${q.id}: ${q.evidence}`);
+  return out.join('\n');
+}
+
+export function cpuQuirks(): string {
+  return QUIRKS.map((q) => `${q.id.padEnd(34)} ${q.summary}`).join('\n');
+}
+
+function writeNew(file: string, text: string): void {
+  // Nothing the user gave is overwritten.
+  if (existsSync(file)) throw new InputError(file, undefined, 'already exists; choose another -o file or remove it first');
+  writeFileSync(file, text);
+}
+
+export function cpuCapture(out: string | undefined): string {
+  const p = captureHostProfile();
+  const text = JSON.stringify({ $schema: '../schema/profile.schema.json', ...p }, null, 2) + '\n';
+  if (out) { writeNew(out, text); return `wrote ${out} (${p.id})`; }
+  return text.trimEnd();
+}
+
+export function cpuImport(file: string, out: string | undefined, id: string | undefined, logicalCpu: number | undefined): string {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new InputError(file, undefined, `cannot read: ${(e as Error).message}`); }
+  const d = parseDump(text, file, logicalCpu);
+  const pj = dumpToProfile(d, { id: id ?? (basename(file).replace(/\.[^.]*$/, '').toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+/, '') || 'imported'), reference: basename(file) });
+  const p: Profile = validateProfile(pj, file);
+  const textOut = JSON.stringify({ $schema: '../schema/profile.schema.json', ...p }, null, 2) + '\n';
+  if (out) { writeNew(out, textOut); return `wrote ${out} (${p.id})`; }
+  return textOut.trimEnd();
+}

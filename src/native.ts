@@ -1,0 +1,38 @@
+/**
+ * Builds the small C helpers that run real instructions on the host (CPUID capture, the
+ * selfcheck probe) with the system compiler, once per source version, into a cache folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from './paths.js';
+
+function cacheDir(): string {
+  const base = process.env.XSTATE_LAB_CACHE ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'xstate-lab') : join(homedir() || tmpdir(), '.cache', 'xstate-lab'));
+  mkdirSync(base, { recursive: true });
+  return base;
+}
+
+export class NativeBuildError extends Error {}
+
+/** Compile `src/<relSource>` (C) and return the executable's path. */
+export function buildNative(relSource: string, extraFlags: string[] = []): string {
+  const src = join(PACKAGE_ROOT, 'src', relSource);
+  const text = readFileSync(src);
+  const hash = createHash('sha256').update(text).update(extraFlags.join(' ')).digest('hex').slice(0, 16);
+  const out = join(cacheDir(), `${relSource.replace(/[\/.]/g, '_')}-${hash}`);
+  if (existsSync(out)) return out;
+  const cc = process.env.CC ?? 'gcc';
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    execFileSync(cc, ['-O1', '-Wall', '-o', tmp, src, ...extraFlags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { code?: string; stderr?: Buffer };
+    if (err.code === 'ENOENT') throw new NativeBuildError(`the C compiler '${cc}' was not found; install it with: apt-get install -y gcc`);
+    throw new NativeBuildError(`compiling ${src} failed:\n${err.stderr?.toString() ?? e}`);
+  }
+  renameSync(tmp, out);
+  return out;
+}
