@@ -202,11 +202,57 @@ function checkMxcsr(ctx: XsaveContext, insn: string, value: number): void {
 
 /* ---------------------------------------------------------------- component copies */
 
+/**
+ * Bytes of component i that are operated on. Outside 64-bit mode YMM8_H-15_H, ZMM8_H-15_H and all
+ * of Hi16_ZMM are neither saved nor restored (SDM Vol. 1 13.5.3, 13.5.5, 13.13).
+ */
+function operatedBytes(ctx: XsaveContext, i: number, size: number): number {
+  if (ctx.mode64) return size;
+  if (i === XFeature.AVX) return 8 * 16;
+  if (i === XFeature.ZMM_HI256) return 8 * 32;
+  if (i === XFeature.HI16_ZMM) return 0;
+  return size;
+}
+
 /** Store component i (>= 2) at `off`; an XFD-armed component is stored as its initial configuration. */
 function storeComponent(ctx: XsaveContext, a: Uint8Array, i: number, off: number, armed: number): void {
   const c = ctx.regs.comp[i]!;
-  if ((armed >>> i) & 1) a.fill(0, off, off + c.length);
-  else a.set(c, off);
+  const n = operatedBytes(ctx, i, c.length);
+  if ((armed >>> i) & 1) a.fill(0, off, off + n);
+  else a.set(n === c.length ? c : c.subarray(0, n), off);
+}
+
+/** IA32_RTIT_CTL.TraceEn, bit 0 of the first qword of the PT component (SDM Vol. 3C 33.2.7.2). */
+function ptTraceEn(ctx: XsaveContext): boolean {
+  const pt = ctx.regs.comp[XFeature.PT];
+  return pt !== undefined && (pt[0] & 1) === 1;
+}
+
+/**
+ * TILECFG validity, as LDTILECFG checks it (SDM Vol. 2A LDTILECFG "Operation"), with the palette
+ * limits of CPUID leaf 1DH. ASSUMPTION (named in README): XRSTOR/XRSTORS apply the same checks and
+ * raise #GP; Bochs instead initializes the tiles, which no Intel text read here confirms.
+ */
+export function tilecfgInvalid(cpu: CpuModel, cfg: Uint8Array): string | undefined {
+  const palette = cfg[0];
+  if (palette === 0) return cfg.some((b) => b !== 0) ? 'palette 0 with non-zero fields' : undefined;
+  const maxPalette = cpu.cpuid.get(0x1d, 0)[0];
+  if (palette > maxPalette) return `palette ${palette} > max palette ${maxPalette} (CPUID.1DH.0:EAX)`;
+  for (let k = 2; k < 16; k++) if (cfg[k] !== 0) return `reserved byte ${k} is not zero`;
+  const p = cpu.cpuid.get(0x1d, palette);
+  const bytesPerRow = p[1] & 0xffff, maxNames = p[1] >>> 16, maxRows = p[2] & 0xffff;
+  for (let t = 0; t < 16; t++) {
+    const colsb = cfg[16 + 2 * t] | (cfg[17 + 2 * t] << 8), rows = cfg[48 + t];
+    if (t >= maxNames) {
+      if (colsb || rows) return `tile ${t} configured beyond max_names ${maxNames}`;
+      continue;
+    }
+    if (colsb > bytesPerRow) return `tile ${t} colsb ${colsb} > bytes_per_row ${bytesPerRow}`;
+    if (rows > maxRows) return `tile ${t} rows ${rows} > max_rows ${maxRows}`;
+    if ((colsb === 0) !== (rows === 0)) return `tile ${t} has rows ${rows} but colsb ${colsb}`;
+  }
+  if (cfg[1] !== 0 && cfg[1] >= maxRows) return `start_row ${cfg[1]} >= max_rows ${maxRows}`;
+  return undefined;
 }
 
 /** Is `data` (component i's bytes at off) its initial configuration? Used by the restore-of-init quirk. */
@@ -306,6 +352,11 @@ function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8
   put32(area, XSTATE_BV + 4, 0);
   put32(area, XCOMP_BV, rfbm);
   put32(area, XCOMP_BV + 4, XCOMP_BV_COMPACTED_HI);
+  // XSAVES of PT clears IA32_RTIT_CTL.TraceEn after saving it (SDM Vol. 1 13.5.6).
+  if (kind === 'XSAVES' && (rfbm & bit(XFeature.PT)) && ptTraceEn(ctx)) {
+    ctx.regs.comp[XFeature.PT]![0] &= ~1;
+    ctx.regs.touched(XFeature.PT);
+  }
 }
 
 /** XSAVEC (SDM Vol. 2B "XSAVEC—Save Processor Extended States with Compaction"; Vol. 1 13.10). */
@@ -393,6 +444,13 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
     newMxcsr = load & sse ? u32(area, LEGACY.MXCSR) : MXCSR_INIT;
   }
   if (newMxcsr !== undefined) checkMxcsr(ctx, kind, newMxcsr);
+  // PT: XRSTORS may not restore or initialize PT while TraceEn = 1 (SDM Vol. 1 13.5.6).
+  if (supervisor && (rfbm & bit(XFeature.PT)) && ptTraceEn(ctx)) throw new CpuFault(Vector.GP, 'XRSTORS: PT is in RFBM while IA32_RTIT_CTL.TraceEn = 1');
+  if (load & bit(XFeature.TILECFG)) {
+    const off = compacted ? offsets![XFeature.TILECFG] : ctx.cpu.components[XFeature.TILECFG]!.standardOffset;
+    const why = tilecfgInvalid(ctx.cpu, area.subarray(off, off + 64));
+    if (why) throw new CpuFault(Vector.GP, `${kind}: invalid TILECFG: ${why}`);
+  }
   // XFD (SDM Vol. 1 13.14): loading an armed component raises #NM and records it in IA32_XFD_ERR.
   const armedLoad = (load & ctx.xfdArmed) >>> 0;
   if (armedLoad !== 0) {
@@ -413,11 +471,14 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
         const c = r.comp[i];
         if (!c) continue;
         const off = compacted ? offsets![i] : ctx.cpu.components[i]!.standardOffset;
-        c.set(area.subarray(off, off + c.length));
+        c.set(area.subarray(off, off + operatedBytes(ctx, i, c.length)));
       }
       inuse = keepsInit && loadedDataIsInit(ctx, i) ? inuse & ~b : inuse | b;
     } else {
-      r.initComponent(i);
+      const c = r.comp[i];
+      if (c && !ctx.mode64) c.fill(0, 0, operatedBytes(ctx, i, c.length));
+      else if (i === XFeature.SSE && !ctx.mode64) r.legacy.fill(0, LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_LEGACY_MODE * LEGACY.XMM_BYTES);
+      else r.initComponent(i);
       inuse &= ~b;
     }
   }

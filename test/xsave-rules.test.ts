@@ -1,0 +1,210 @@
+/**
+ * Rules the host cannot show (other CPUs' features, CPL 0, XFD, AMX, CR4/CR0 bits), checked
+ * against results written from the manuals; each test names its source.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveCpu } from '../emulator/profile.js';
+import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv, fxsave } from '../emulator/xsave.js';
+import { XFeature, bit } from '../emulator/xfeatures.js';
+
+function ctxFor(id: string, xcr0?: number): XsaveContext {
+  const c = new XsaveContext(resolveCpu(id));
+  c.xcr0 = xcr0 ?? c.cpu.xcr0Supported;
+  return c;
+}
+function fault(f: () => unknown): Vector | undefined {
+  try { f(); } catch (e) { if (e instanceof CpuFault) return e.vector; throw e; }
+  return undefined;
+}
+const area = (n = 16384): Uint8Array => new Uint8Array(n);
+const u64 = (a: Uint8Array, o: number): bigint => new DataView(a.buffer).getBigUint64(o, true);
+const SPR_USER = 0x602e7; // x87 SSE AVX AVX-512 PKRU TILECFG TILEDATA
+
+describe('#UD conditions (SDM Vol. 2B, Protected Mode Exceptions of each instruction)', () => {
+  it('CR4.OSXSAVE = 0 makes the whole family #UD', () => {
+    const c = ctxFor('intel-skylake-sp');
+    c.cr4Osxsave = false;
+    expect(fault(() => xsave(c, area(), 0, -1, -1))).toBe(Vector.UD);
+    expect(fault(() => xgetbv(c, 0))).toBe(Vector.UD);
+    expect(fault(() => xrstor(c, area(), 0, -1, -1))).toBe(Vector.UD);
+  });
+  it('Sandy Bridge has XSAVEOPT but neither XSAVEC nor XSAVES nor XGETBV(1)', () => {
+    const c = ctxFor('intel-sandy-bridge');
+    expect(fault(() => xsaveopt(c, area(), 0, -1, -1))).toBeUndefined();
+    expect(fault(() => xsavec(c, area(), 0, -1, -1))).toBe(Vector.UD);
+    c.cpl = 0;
+    expect(fault(() => xsaves(c, area(), 0, -1, -1))).toBe(Vector.UD);
+    expect(fault(() => xgetbv(c, 1))).toBe(Vector.GP);
+  });
+  it('Sandy Bridge restores a compacted header with #GP (no compaction support)', () => {
+    const c = ctxFor('intel-sandy-bridge');
+    const a = area();
+    a[512 + 15] = 0x80;
+    expect(fault(() => xrstor(c, a, 0, -1, -1))).toBe(Vector.GP);
+  });
+  it('LOCK prefix is #UD', () => {
+    expect(fault(() => xsave(ctxFor('amd-zen4'), area(), 0, -1, -1, true, true))).toBe(Vector.UD);
+  });
+});
+
+describe('#NM and #GP conditions', () => {
+  it('CR0.TS = 1 is #NM for XSAVE and XRSTOR (SDM Vol. 2B XSAVE)', () => {
+    const c = ctxFor('amd-zen4');
+    c.cr0Ts = true;
+    expect(fault(() => xsave(c, area(), 0, -1, -1))).toBe(Vector.NM);
+    expect(fault(() => xrstor(c, area(), 0, -1, -1))).toBe(Vector.NM);
+  });
+  it('64-byte alignment for XSAVE, 16-byte for FXSAVE', () => {
+    const c = ctxFor('amd-zen4');
+    expect(fault(() => xsave(c, area(), 16, -1, -1))).toBe(Vector.GP);
+    expect(fault(() => fxsave(c, area(), 16))).toBeUndefined();
+    expect(fault(() => fxsave(c, area(), 8))).toBe(Vector.GP);
+  });
+  it('XSAVES/XRSTORS/XSETBV need CPL 0', () => {
+    const c = ctxFor('intel-ice-lake-sp');
+    expect(fault(() => xsaves(c, area(), 0, -1, -1))).toBe(Vector.GP);
+    expect(fault(() => xrstors(c, area(), 0, -1, -1))).toBe(Vector.GP);
+    expect(fault(() => xsetbv(c, 0, 3, 0))).toBe(Vector.GP);
+  });
+});
+
+describe('XSETBV rules (SDM Vol. 1 13.3)', () => {
+  const c = ctxFor('intel-sapphire-rapids');
+  c.cpl = 0;
+  const cases: [string, number, number, boolean][] = [
+    ['x87|SSE|AVX', 0x7, 0, true],
+    ['x87 clear', 0x6, 0, false],
+    ['AVX without SSE', 0x5, 0, false],
+    ['AVX-512 all three with AVX', 0xe7, 0, true],
+    ['AVX-512 opmask alone', 0x27, 0, false],
+    ['AVX-512 without AVX', 0xe3, 0, false],
+    ['TILECFG without TILEDATA', 0x20007, 0, false],
+    ['both AMX bits', 0x60007, 0, true],
+    ['high dword', 0x7, 1, false],
+  ];
+  for (const [name, lo, hi, ok] of cases) {
+    it(`${name}: ${ok ? 'accepted' : '#GP'}`, () => expect(fault(() => xsetbv(c, 0, lo, hi))).toBe(ok ? undefined : Vector.GP));
+  }
+  it('ECX != 0 is #GP', () => expect(fault(() => xsetbv(c, 1, 7, 0))).toBe(Vector.GP));
+  it('an unsupported bit (MPX on Sapphire Rapids) is #GP', () => expect(fault(() => xsetbv(c, 0, 0x1f, 0))).toBe(Vector.GP));
+  it('MPX pair on Skylake-SP is accepted, one alone is not', () => {
+    const s = ctxFor('intel-skylake-sp');
+    s.cpl = 0;
+    expect(fault(() => xsetbv(s, 0, 0x1f, 0))).toBeUndefined();
+    expect(fault(() => xsetbv(s, 0, 0x0f, 0))).toBe(Vector.GP);
+  });
+});
+
+describe('XFD (SDM Vol. 1 13.14; KVM commit b45f721775947a84996deb5c661602254ce25ce6)', () => {
+  it('saves treat an armed component as initial; XSAVE writes its initial configuration', () => {
+    const c = ctxFor('intel-sapphire-rapids', SPR_USER);
+    c.regs.comp[XFeature.TILEDATA]!.fill(0x5a);
+    c.regs.touched(XFeature.TILEDATA);
+    c.xfd = bit(XFeature.TILEDATA);
+    const a = area().fill(0xee);
+    a.fill(0, 512, 576);
+    xsave(c, a, 0, SPR_USER, 0);
+    const off = c.cpu.components[XFeature.TILEDATA]!.standardOffset;
+    expect(Number(u64(a, 512)) & bit(XFeature.TILEDATA)).toBe(0);
+    expect(a.subarray(off, off + 8192).every((b) => b === 0)).toBe(true);
+    const b = area().fill(0xee);
+    xsavec(c, b, 0, SPR_USER, 0);
+    const coff = c.cpu.compactedLayout(SPR_USER).offsets[XFeature.TILEDATA];
+    expect(b.subarray(coff, coff + 8192).every((x) => x === 0xee)).toBe(true); // not written
+  });
+  it('XRSTOR loading an armed component is #NM and sets IA32_XFD_ERR', () => {
+    const c = ctxFor('intel-sapphire-rapids', SPR_USER);
+    c.xfd = bit(XFeature.TILEDATA);
+    const a = area();
+    new DataView(a.buffer).setUint32(24, 0x1f80, true);
+    new DataView(a.buffer).setUint32(512, bit(XFeature.TILEDATA), true);
+    expect(fault(() => xrstor(c, a, 0, SPR_USER, 0))).toBe(Vector.NM);
+    expect(c.xfdErr).toBe(bit(XFeature.TILEDATA));
+    new DataView(a.buffer).setUint32(512, 0, true); // initializing it is allowed
+    expect(fault(() => xrstor(c, a, 0, SPR_USER, 0))).toBeUndefined();
+  });
+});
+
+describe('AMX TILECFG (SDM Vol. 2A LDTILECFG; XRSTOR applies the same checks: named assumption)', () => {
+  const tilecfgImage = (c: XsaveContext, edit: (cfg: Uint8Array) => void): Uint8Array => {
+    const a = area();
+    new DataView(a.buffer).setUint32(24, 0x1f80, true);
+    new DataView(a.buffer).setUint32(512, bit(XFeature.TILECFG), true);
+    const off = c.cpu.components[XFeature.TILECFG]!.standardOffset;
+    edit(a.subarray(off, off + 64));
+    return a;
+  };
+  it('accepts palette 1 with 8 tiles of 16 rows x 64 bytes, rejects palette 2, a reserved byte, tile 8', () => {
+    const c = ctxFor('intel-sapphire-rapids', SPR_USER);
+    const good = (cfg: Uint8Array): void => { cfg[0] = 1; for (let t = 0; t < 8; t++) { cfg[16 + 2 * t] = 64; cfg[48 + t] = 16; } };
+    expect(fault(() => xrstor(c, tilecfgImage(c, good), 0, SPR_USER, 0))).toBeUndefined();
+    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[0] = 2; }), 0, SPR_USER, 0))).toBe(Vector.GP);
+    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[5] = 1; }), 0, SPR_USER, 0))).toBe(Vector.GP);
+    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[48 + 8] = 1; g[32] = 4; }), 0, SPR_USER, 0))).toBe(Vector.GP);
+    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[16] = 65; }), 0, SPR_USER, 0))).toBe(Vector.GP);
+  });
+});
+
+describe('XSAVES / XRSTORS at CPL 0 (SDM Vol. 1 13.11, 13.12)', () => {
+  it('Zen 4: CET_U goes into the compacted area after PKRU and round-trips', () => {
+    const c = ctxFor('amd-zen4', 0x2e7);
+    c.cpl = 0;
+    c.xss = bit(XFeature.CET_U);
+    c.regs.comp[XFeature.CET_U]!.set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+    c.regs.touched(XFeature.CET_U);
+    const a = area();
+    xsaves(c, a, 0, -1, -1);
+    expect(u64(a, 520)).toBe(0x80000000000008e7n);
+    expect(a[2440]).toBe(1); // 11:2440 as Linux prints it on Zen 4 (LACT#1180)
+    c.regs.comp[XFeature.CET_U]!.fill(0);
+    xrstors(c, a, 0, -1, -1);
+    expect(c.regs.comp[XFeature.CET_U]![15]).toBe(16);
+  });
+  it('XRSTORS refuses the standard format, XSTATE_BV outside XCOMP_BV and XCOMP_BV outside XCR0|XSS', () => {
+    const c = ctxFor('amd-zen4', 0x2e7);
+    c.cpl = 0;
+    c.xss = bit(XFeature.CET_U);
+    const a = area();
+    new DataView(a.buffer).setUint32(24, 0x1f80, true);
+    expect(fault(() => xrstors(c, a, 0, -1, -1))).toBe(Vector.GP);
+    new DataView(a.buffer).setBigUint64(520, 0x8000000000000003n, true);
+    new DataView(a.buffer).setBigUint64(512, 0x4n, true);
+    expect(fault(() => xrstors(c, a, 0, -1, -1))).toBe(Vector.GP);
+    new DataView(a.buffer).setBigUint64(512, 0n, true);
+    new DataView(a.buffer).setBigUint64(520, 0x8000000000001003n, true); // CET_S not in XSS
+    expect(fault(() => xrstors(c, a, 0, -1, -1))).toBe(Vector.GP);
+  });
+  it('modified optimization of XSAVES needs XRSTOR_INFO from an XRSTORS with the same RFBM at the same address', () => {
+    const c = ctxFor('amd-zen4', 0x2e7);
+    c.cpl = 0;
+    const a = area();
+    c.regs.legacy[160] = 7;
+    c.regs.touched(XFeature.SSE);
+    xsaves(c, a, 0x1000, 0x2e7, 0);
+    xrstors(c, a, 0x1000, 0x2e7, 0);
+    a[160] = 0x55; // changed in memory, not in the register
+    xsaves(c, a, 0x1000, 0x2e7, 0);
+    expect(a[160]).toBe(0x55); // skipped: not modified since the XRSTORS
+    xsaves(c, a, 0x2000, 0x2e7, 0); // another address: written
+    xsaves(c, a, 0x1000, 0x2e7, 0);
+    expect(a[160]).toBe(0x55);
+  });
+});
+
+describe('CPUID leaf 0xD live values (SDM Vol. 1 13.2)', () => {
+  it('(0,EBX) follows XCR0 and (1,EBX) follows XCR0|XSS', () => {
+    const z = resolveCpu('amd-zen4');
+    expect(z.leafD(0, 0x7, 0)[1]).toBe(0x340);
+    expect(z.leafD(0, 0x2e7, 0)[1]).toBe(0x988);
+    expect(z.leafD(1, 0x2e7, 0x800)[1]).toBe(2456);
+    const s = resolveCpu('intel-sapphire-rapids');
+    expect(s.leafD(0, SPR_USER, 0)[1]).toBe(0x2b00);
+    expect(s.leafD(1, SPR_USER, 0)[1]).toBe(10752);
+  });
+  it('XGETBV(1) reads XCR0 & XINUSE with bit 1 forced by MXCSR != 1F80H', () => {
+    const c = ctxFor('intel-ice-lake-sp', 0xe7);
+    expect(xgetbv(c, 1)[0]).toBe(0);
+    c.regs.mxcsr = 0x1fa0;
+    expect(xgetbv(c, 1)[0]).toBe(2);
+  });
+});
