@@ -153,6 +153,23 @@ export class CpuModel {
     this.quirks = new Set(profile.quirks.map((q) => q.id as Quirk));
   }
 
+  /** 0, 1, then the supported extended components ascending: the order restores visit them. */
+  get componentOrder(): readonly number[] {
+    return (this._order ??= [0, 1, ...this.extendedComponents.map((c) => c.number)]);
+  }
+  private _order: number[] | undefined;
+  private readonly offsetCache = new Map<number, number[]>();
+
+  /** compactedLayout(mask).offsets, cached: restores look it up on every compacted XRSTOR. */
+  compactedOffsets(mask: number): number[] {
+    let o = this.offsetCache.get(mask);
+    if (!o) {
+      o = this.compactedLayout(mask).offsets;
+      if (this.offsetCache.size < 4096) this.offsetCache.set(mask, o);
+    }
+    return o;
+  }
+
   hasQuirk(q: Quirk): boolean {
     return this.quirks.has(q);
   }

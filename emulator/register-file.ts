@@ -55,14 +55,28 @@ export class RegisterFile {
   fcs = 0;
   fds = 0;
   readonly comp: (Uint8Array | undefined)[] = [];
+  /** The same bytes as 32-bit words, for the init-configuration test. */
+  private readonly comp32: (Uint32Array | undefined)[] = [];
+  private readonly legacy32 = new Uint32Array(this.legacy.buffer);
   /** XINUSE[i] = 0 means component i is known to be in its initial configuration. */
   xinuse = 0;
   /** XMODIFIED[i] = 0 means component i is known unchanged since the last XRSTOR/XRSTORS. */
   xmodified = 0;
   xrstorInfo: XrstorInfo | undefined;
+  /** Fixed views of `legacy`, so that saves copy without allocating. */
+  readonly views = {
+    x87Head: this.legacy.subarray(0, LEGACY.MXCSR),
+    st: this.legacy.subarray(LEGACY.ST0, LEGACY.XMM0),
+    xmm: this.legacy.subarray(LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_64BIT * LEGACY.XMM_BYTES),
+    xmmLegacyMode: this.legacy.subarray(LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_LEGACY_MODE * LEGACY.XMM_BYTES),
+  };
 
   constructor(readonly cpu: CpuModel) {
-    for (const c of cpu.extendedComponents) this.comp[c.number] = new Uint8Array(c.size);
+    for (const c of cpu.extendedComponents) {
+      const bytes = new Uint8Array((c.size + 3) & ~3).subarray(0, c.size);
+      this.comp[c.number] = bytes;
+      this.comp32[c.number] = new Uint32Array(bytes.buffer);
+    }
     this.reset();
   }
 
@@ -110,11 +124,11 @@ export class RegisterFile {
       const v = this.legacyView;
       if (v.getUint16(LEGACY.FCW, true) !== FCW_INIT || this.fcs !== 0 || this.fds !== 0) return false;
       if (!allZero(this.legacy, LEGACY.FSW, LEGACY.MXCSR)) return false;
-      return allZero(this.legacy, LEGACY.ST0, LEGACY.XMM0);
+      return wordsZero(this.legacy32, LEGACY.ST0 >> 2, LEGACY.XMM0 >> 2);
     }
-    if (i === XFeature.SSE) return allZero(this.legacy, LEGACY.XMM0, LEGACY.END_OF_SAVED);
-    const c = this.comp[i];
-    return c === undefined || allZero(c, 0, c.length);
+    if (i === XFeature.SSE) return wordsZero(this.legacy32, LEGACY.XMM0 >> 2, LEGACY.END_OF_SAVED >> 2);
+    const w = this.comp32[i];
+    return w === undefined || wordsZero(w, 0, w.length);
   }
 
   /**
@@ -135,5 +149,11 @@ export class RegisterFile {
 
 export function allZero(a: Uint8Array, from: number, to: number): boolean {
   for (let k = from; k < to; k++) if (a[k] !== 0) return false;
+  return true;
+}
+
+/** Are 32-bit words [from, to) zero? */
+function wordsZero(w: Uint32Array, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (w[k] !== 0) return false;
   return true;
 }

@@ -110,20 +110,16 @@ function put32(a: Uint8Array, o: number, v: number): void {
 function storeX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
   const r = ctx.regs;
   const L = r.legacy;
-  a.set(L.subarray(0, LEGACY.FIP), 0); // FCW, FSW, FTW, reserved, FOP
+  a.set(r.views.x87Head, 0); // FCW FSW FTW - FOP FIP FDP (64-bit form)
   a[5] = 0;
-  const deprecated = ctx.cpu.features.fcsFdsDeprecated;
-  if (rexW) {
-    a.set(L.subarray(LEGACY.FIP, LEGACY.MXCSR), LEGACY.FIP);
-  } else {
-    a.set(L.subarray(LEGACY.FIP, LEGACY.FIP + 4), LEGACY.FIP);
+  if (!rexW) {
+    const deprecated = ctx.cpu.features.fcsFdsDeprecated;
     put16(a, LEGACY.FCS, deprecated ? 0 : r.fcs);
     put16(a, LEGACY.FCS + 2, 0);
-    a.set(L.subarray(LEGACY.FDP, LEGACY.FDP + 4), LEGACY.FDP);
     put16(a, LEGACY.FDS, deprecated ? 0 : r.fds);
     put16(a, LEGACY.FDS + 2, 0);
   }
-  a.set(L.subarray(LEGACY.ST0, LEGACY.XMM0), LEGACY.ST0);
+  a.set(r.views.st, LEGACY.ST0); // the register file keeps the 6 reserved bytes of each slot 0
 }
 
 /**
@@ -160,18 +156,18 @@ function loadX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
       r.fcs = 0;
       r.fds = 0;
     } else {
-      L.set(a.subarray(LEGACY.FIP, LEGACY.FIP + 4), LEGACY.FIP);
-      L.fill(0, LEGACY.FIP + 4, LEGACY.FDP);
-      L.set(a.subarray(LEGACY.FDP, LEGACY.FDP + 4), LEGACY.FDP);
-      L.fill(0, LEGACY.FDP + 4, LEGACY.MXCSR);
+      for (let k = 0; k < 4; k++) {
+        L[LEGACY.FIP + k] = a[LEGACY.FIP + k];
+        L[LEGACY.FIP + 4 + k] = 0;
+        L[LEGACY.FDP + k] = a[LEGACY.FDP + k];
+        L[LEGACY.FDP + 4 + k] = 0;
+      }
       r.fcs = u16(a, LEGACY.FCS);
       r.fds = u16(a, LEGACY.FDS);
     }
   }
-  for (let k = 0; k < 8; k++) {
-    const o = LEGACY.ST0 + k * LEGACY.ST_STRIDE;
-    L.set(a.subarray(o, o + LEGACY.ST_BYTES), o);
-  }
+  L.set(a.subarray(LEGACY.ST0, LEGACY.XMM0), LEGACY.ST0);
+  for (let o = LEGACY.ST0 + LEGACY.ST_BYTES; o < LEGACY.XMM0; o += LEGACY.ST_STRIDE) L.fill(0, o, o + LEGACY.ST_STRIDE - LEGACY.ST_BYTES);
 }
 
 function xmmCount(ctx: XsaveContext): number {
@@ -179,8 +175,7 @@ function xmmCount(ctx: XsaveContext): number {
 }
 
 function storeXmm(ctx: XsaveContext, a: Uint8Array): void {
-  const end = LEGACY.XMM0 + xmmCount(ctx) * LEGACY.XMM_BYTES;
-  a.set(ctx.regs.legacy.subarray(LEGACY.XMM0, end), LEGACY.XMM0);
+  a.set(ctx.mode64 ? ctx.regs.views.xmm : ctx.regs.views.xmmLegacyMode, LEGACY.XMM0);
 }
 
 function loadXmm(ctx: XsaveContext, a: Uint8Array): void {
@@ -428,7 +423,7 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
       throw new CpuFault(Vector.GP, `${kind}: XSTATE_BV 0x${hex64(h.bvHi, h.bvLo)} sets a bit not in XCOMP_BV 0x${hex64(h.compHi, compLo)}`);
     }
     if (!headerBytesZero(area, 16, 64)) throw new CpuFault(Vector.GP, `${kind} (compacted form): header bytes 16..63 are not zero`);
-    offsets = ctx.cpu.compactedLayout(compLo).offsets;
+    offsets = ctx.cpu.compactedOffsets(compLo);
   }
 
   // What each RFBM component gets: loaded from memory, or initialized.
@@ -461,7 +456,9 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
   // --- no more faults below this line
   const keepsInit = ctx.cpu.hasQuirk(Quirk.RestoreOfInitDataKeepsInit);
   let inuse = r.xinuse;
-  for (let i = 0; i <= 31; i++) {
+  const order = ctx.cpu.componentOrder;
+  for (let n = 0; n < order.length; n++) {
+    const i = order[n];
     const b = bit(i);
     if (!(rfbm & b)) continue;
     if (load & b) {
