@@ -5,6 +5,7 @@
 import AjvModule from 'ajv';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { parseDocument } from 'yaml';
 import { InputError } from '../src/errors.js';
 import { PROFILES_DIR, SCHEMA_DIR } from '../src/paths.js';
 import { CpuModel, type Profile } from './cpu-model.js';
@@ -89,14 +90,18 @@ export function loadProfileFile(file: string): CpuModel {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(file, jsonErrorPlace(text, e as Error), `not valid JSON: ${(e as Error).message}`);
+    throw new InputError(file, jsonErrorPlace(text, e as Error), `not valid JSON: ${(e as Error).message.replace(/\s+/g, " ")}`);
   }
   return new CpuModel(validateProfile(json, file));
 }
 
 function jsonErrorPlace(text: string, e: Error): string | undefined {
   const m = /position (\d+)/.exec(e.message);
-  if (!m) return undefined;
+  if (!m) {
+    // Node 20 does not always say where; the YAML parser in JSON mode does (JSON is YAML 1.2).
+    const pos = parseDocument(text, { schema: 'json' }).errors[0]?.linePos?.[0];
+    return pos ? `line ${pos.line}, column ${pos.col}` : undefined;
+  }
   const pos = Number(m[1]);
   const before = text.slice(0, pos).split('\n');
   return `line ${before.length}, column ${before[before.length - 1].length + 1}`;

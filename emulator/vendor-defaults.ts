@@ -14,31 +14,36 @@ const AMD_MISALIGNSSE_ECX_BIT = 7;
 /** CPUID 0x80000008 EBX bit 2: XSaveErPtr (Linux cpufeatures.h X86_FEATURE_XSAVEERPTR). */
 const AMD_XSAVEERPTR_EBX_BIT = 2;
 
-const MEASURED_ZEN5 = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck cpu, 2026-11';
+const MEASURED_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck cpu, 2026-11';
 
 export interface VendorDefaults {
   fxsave: { mxcsr_mask: string; evidence: string };
   quirks: { id: string; evidence: string }[];
 }
 
+/** The CPU the AMD quirks were measured on: CPUID.01H:EAX of the reference host, stepping ignored. */
+const MEASURED_AMD_LEAF1_EAX_NO_STEPPING = 0x00b00f20;
+
 export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefaults {
   if (vendor === 'AuthenticAMD' || vendor === 'HygonGenuine') {
+    const measuredHere = (cpuid.get(1)[0] & ~0xf) === MEASURED_AMD_LEAF1_EAX_NO_STEPPING;
+    const measured = measuredHere ? MEASURED_ON : `assumed: not measured on this model; ${MEASURED_ON}`;
     const misalign = (cpuid.get(0x80000001)[2] >>> AMD_MISALIGNSSE_ECX_BIT) & 1;
     const xsaveErPtr = (cpuid.get(0x80000008)[1] >>> AMD_XSAVEERPTR_EBX_BIT) & 1;
     return {
       fxsave: misalign
-        ? { mxcsr_mask: '0x0002ffff', evidence: `AMD APM Vol. 1 4.2.2 (MXCSR.MM with MisAlignSse, CPUID 0x80000001 ECX[7]); ${MEASURED_ZEN5}` }
+        ? { mxcsr_mask: '0x0002ffff', evidence: `AMD APM Vol. 1 4.2.2 (MXCSR.MM with MisAlignSse, CPUID 0x80000001 ECX[7]); ${measured}` }
         : { mxcsr_mask: '0x0000ffff', evidence: 'AMD APM Vol. 1 4.2.2: no MisAlignSse, so MXCSR bits 31:16 are reserved' },
       quirks: [
-        { id: Quirk.RestoreOfInitDataKeepsInit, evidence: MEASURED_ZEN5 },
-        { id: Quirk.ZeroingIdiomKeepsInit, evidence: MEASURED_ZEN5 },
-        { id: Quirk.ModifiedOptimization, evidence: MEASURED_ZEN5 },
-        { id: Quirk.X87RestoreRecomputesEs, evidence: MEASURED_ZEN5 },
-        { id: Quirk.X87PointersCanonical57, evidence: `${MEASURED_ZEN5} (CPUID reported 48 linear-address bits)` },
+        { id: Quirk.RestoreOfInitDataKeepsInit, evidence: measured },
+        { id: Quirk.ZeroingIdiomKeepsInit, evidence: measured },
+        { id: Quirk.ModifiedOptimization, evidence: measured },
+        { id: Quirk.X87RestoreRecomputesEs, evidence: measured },
+        { id: Quirk.X87PointersCanonical57, evidence: `${measured} (CPUID reported 48 linear-address bits)` },
         // AMD keeps the x87 error pointers only with an unmasked exception pending (AMD APM Vol. 5
         // FXSAVE; Linux X86_BUG_FXSAVE_LEAK). Measured here on restore even with XSaveErPtr set:
         // FOP/FIP/FDP survive a restore iff (FSW[5:0] & ~FCW[5:0]) != 0.
-        { id: Quirk.X87PointersOnlyWithEs, evidence: `AMD APM Vol. 5 FXSAVE/FXRSTOR; ${MEASURED_ZEN5}${xsaveErPtr ? ' (with XSaveErPtr)' : ''}` },
+        { id: Quirk.X87PointersOnlyWithEs, evidence: `AMD APM Vol. 5 FXSAVE/FXRSTOR; ${measured}${xsaveErPtr ? ' (with XSaveErPtr)' : ''}` },
       ],
     };
   }

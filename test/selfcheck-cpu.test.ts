@@ -14,10 +14,10 @@ const log = (l: string): void => { lines.push(l); };
 const OBSERVABLE = new Set<string>([Quirk.RestoreOfInitDataKeepsInit, Quirk.ModifiedOptimization, Quirk.X87RestoreRecomputesEs, Quirk.X87PointersOnlyWithEs, Quirk.X87PointersCanonical57]);
 
 describe('selfcheck cpu', () => {
-  it('matches the host on 10,000 crafted and random cases', () => {
-    const s = runCpuSelfcheck({ cases: 10000, seed: 1, cpu: hostModel(), log, detail: 5 });
+  it('matches the host on 20,000 crafted and random cases', () => {
+    const s = runCpuSelfcheck({ cases: 20000, seed: 1, cpu: hostModel(), log, detail: 5 });
     console.log(lines.join('\n'));
-    expect(s.cases).toBe(10000);
+    expect(s.cases).toBe(20000);
     expect(s.mismatches, lines.filter((l) => l.startsWith('MISMATCH') || l.startsWith('  ')).join('\n')).toBe(0);
   });
 
