@@ -3,6 +3,10 @@
  * and on the model (given the host's captured profile), and compares every byte.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../paths.js';
 import { CpuModel, MXCSR_INIT } from '../../emulator/cpu-model.js';
 import { AreaMap, type AreaFormat } from '../../emulator/area-map.js';
 import { LEGACY } from '../../emulator/register-file.js';
@@ -25,6 +29,18 @@ const CLEAN_ADDR = 0x100000;
 const SETUP_ADDR = 0x200000;
 const TARGET_ADDR = 0x400000;
 const READBACK_ADDR = 0x800000;
+
+function packageVersion(): string {
+  try { return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version; } catch { return '?'; }
+}
+
+/** The microcode revision the host kernel reports (for bug reports; not used by the model). */
+function microcode(): string {
+  try {
+    const m = /^microcode\s*:\s*(\S+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m ? `, microcode ${m[1]}` : '';
+  } catch { return ''; }
+}
 
 export interface Hello {
   area: number;
@@ -162,7 +178,11 @@ export function runCpuSelfcheck(o: SelfcheckOptions): SelfcheckSummary {
   const cpu = o.cpu;
   const ctxCase: CaseContext = { cpu, xcr0: hello.xcr0, area: hello.area, xgetbv1: hello.xgetbv1 };
   const log = o.log;
-  log(`host: ${cpu.profile.name} (${cpu.id}), XCR0 0x${hello.xcr0.toString(16)}, area ${hello.area} bytes, XGETBV(1) ${hello.xgetbv1 ? 'yes' : 'no'}`);
+  const p = cpu.profile;
+  log(`xstate-lab ${packageVersion()} selfcheck cpu --cases ${o.cases} --seed ${o.seed}`);
+  log(`host: ${p.name}, ${p.vendor} family 0x${p.family.toString(16)} model 0x${p.model.toString(16)} stepping ${p.stepping}${microcode()}, Linux ${release()}`);
+  log(`model: profile ${cpu.id}, quirks ${p.quirks.map((q) => q.id).join(', ') || 'none'}`);
+  log(`XCR0 0x${hello.xcr0.toString(16)}, area ${hello.area} bytes, XGETBV(1) ${hello.xgetbv1 ? 'yes' : 'no'}`);
   reportCoverage(cpu, hello.xcr0, log);
 
   const crafted = craftedCases(ctxCase);
