@@ -10,21 +10,13 @@ import { InputError } from '../src/errors.js';
 import { PROFILES_DIR, SCHEMA_DIR } from '../src/paths.js';
 import { CpuModel, type Profile } from './cpu-model.js';
 import { CpuidTable } from './cpuid-table.js';
-import { detectDumpFormat, dumpToProfile, parseDump } from './cpuid-dump.js';
+import { defaultProfileId, detectDumpFormat, displayFamilyModel, dumpToProfile, parseDump } from './cpuid-dump.js';
 import { isQuirkId } from './quirks.js';
 
 // ajv's CommonJS default export under NodeNext.
 const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateSchema = ajv.compile(JSON.parse(readFileSync(join(SCHEMA_DIR, 'profile.schema.json'), 'utf8')));
-
-/** Display family/model/stepping from CPUID.01H:EAX (SDM Vol. 2A CPUID, "Display Family/Model"). */
-export function fmsOfLeaf1(eax: number): { family: number; model: number; stepping: number } {
-  const base = (eax >>> 8) & 0xf;
-  const family = base === 0xf ? base + ((eax >>> 20) & 0xff) : base;
-  const model = base === 6 || base === 0xf ? ((eax >>> 4) & 0xf) | (((eax >>> 16) & 0xf) << 4) : (eax >>> 4) & 0xf;
-  return { family, model, stepping: eax & 0xf };
-}
 
 function vendorOfLeaf0(r: readonly number[]): string {
   const b = Buffer.alloc(12);
@@ -52,7 +44,7 @@ export function validateProfile(json: unknown, file: string): Profile {
     if (v !== p.vendor) throw new InputError(file, '/vendor', `'${p.vendor}' disagrees with CPUID leaf 0 ('${v}')`);
   }
   if (t.has(1)) {
-    const f = fmsOfLeaf1(t.get(1)[0]);
+    const f = displayFamilyModel(t.get(1)[0]);
     for (const k of ['family', 'model', 'stepping'] as const) {
       if (f[k] !== p[k]) throw new InputError(file, `/${k}`, `${p[k]} disagrees with CPUID leaf 1 EAX (${k} ${f[k]})`);
     }
@@ -132,10 +124,5 @@ export function resolveCpu(arg: string): CpuModel {
     throw new InputError(arg, 'line 1', 'expected a profile (JSON), a `cpuid -r` dump or an InstLatx64 CPUID dump');
   }
   const d = parseDump(text, arg);
-  return new CpuModel(validateProfile(dumpToProfile(d, { id: defaultIdFor(d), reference: arg }), arg));
-}
-
-function defaultIdFor(d: { vendor: string; family: number; model: number; stepping: number }): string {
-  const v = d.vendor === 'GenuineIntel' ? 'intel' : d.vendor === 'AuthenticAMD' ? 'amd' : 'cpu';
-  return `${v}-f${d.family.toString(16)}-m${d.model.toString(16).padStart(2, '0')}-s${d.stepping.toString(16)}`;
+  return new CpuModel(validateProfile(dumpToProfile(d, { id: defaultProfileId(d), reference: arg }), arg));
 }

@@ -96,3 +96,19 @@ describe('this host', () => {
     console.log(`host: ${lines.length} xstate_offset lines, features ${enabled[1]}, ${enabled[2]} bytes ${enabled[3]}: equal`);
   });
 });
+
+describe('the committed profile of the reference host', () => {
+  it('equals a fresh capture in every XSAVE-relevant leaf when run on the same CPU model', () => {
+    const committed = resolveCpu('amd-zen5-epyc-vm');
+    const host = hostModel();
+    if ((host.cpuid.get(1)[0] & ~0xf) !== (committed.cpuid.get(1)[0] & ~0xf) || host.profile.vendor !== committed.profile.vendor) {
+      console.log(`host is ${host.profile.vendor} family 0x${host.profile.family.toString(16)} model 0x${host.profile.model.toString(16)}, not the reference host: comparison skipped, host checked through selfcheck instead`);
+      return;
+    }
+    for (let s = 0; s < 64; s++) expect(host.cpuid.get(0xd, s), `leaf 0xD sub-leaf ${s}`).toEqual(committed.cpuid.get(0xd, s));
+    expect(host.cpuid.get(7, 0)).toEqual(committed.cpuid.get(7, 0));
+    expect(host.cpuid.get(0x80000008)).toEqual(committed.cpuid.get(0x80000008));
+    expect(host.profile.quirks.map((q) => q.id)).toEqual(committed.profile.quirks.map((q) => q.id));
+    expect(host.mxcsrMask).toBe(committed.mxcsrMask);
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { dumpToProfile, parseCpuidRawDump } from '../../emulator/cpuid-dump.js';
+import { defaultProfileId, dumpToProfile, parseCpuidRawDump } from '../../emulator/cpuid-dump.js';
 import { CpuModel, type Profile } from '../../emulator/cpu-model.js';
 import { validateProfile } from '../../emulator/profile.js';
 import { buildNative } from '../native.js';
@@ -21,8 +21,7 @@ export function hostCpuidDump(): { text: string; xcr0: string | undefined } {
 export function captureHostProfile(): Profile {
   const { text, xcr0 } = hostCpuidDump();
   const d = parseCpuidRawDump(text, '<host cpuid>', 0);
-  const v = d.vendor === 'GenuineIntel' ? 'intel' : d.vendor === 'AuthenticAMD' ? 'amd' : 'cpu';
-  const id = `host-${v}-f${d.family.toString(16)}-m${d.model.toString(16).padStart(2, '0')}-s${d.stepping.toString(16)}`;
+  const id = `host-${defaultProfileId(d)}`;
   const p = dumpToProfile(d, {
     id,
     reference: `captured on ${hostname()} with the CPUID instruction (xstate-lab cpu capture), ${new Date().toISOString().slice(0, 10)}`,
