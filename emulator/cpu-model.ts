@@ -4,6 +4,7 @@
  * leaf-0xD values that depend on XCR0 / IA32_XSS are recomputed for any value.
  */
 import { CpuidTable, type CpuidRegs } from './cpuid-table.js';
+import type { ProfileJson } from './profile-json.js';
 import { Quirk } from './quirks.js';
 import { MAX_XFEATURE, XFeature, bit } from './xfeatures.js';
 
@@ -65,29 +66,8 @@ export interface CpuFeatures {
   xsaveErPtr: boolean;
 }
 
-export interface ProfileSource {
-  kind: string;
-  reference: string;
-  logical_cpu?: number;
-  captured_xcr0?: string;
-  captured_xss?: string;
-  notes?: string[];
-}
-
 /** A validated profile (see emulator/schema/profile.schema.json). */
-export interface Profile {
-  $schema?: string;
-  id: string;
-  vendor: string;
-  name: string;
-  family: number;
-  model: number;
-  stepping: number;
-  source: ProfileSource;
-  cpuid: Record<string, [string, string, string, string]>;
-  fxsave: { mxcsr_mask: string; evidence: string };
-  quirks: { id: string; evidence: string }[];
-}
+export type Profile = ProfileJson;
 
 export class CpuModel {
   readonly id: string;

@@ -5,7 +5,7 @@ import { CpuModel, type Profile } from '../../emulator/cpu-model.js';
 import { dumpToProfile, parseDump } from '../../emulator/cpuid-dump.js';
 import { builtinProfileIds, builtinProfilePath, loadProfileFile, validateProfile } from '../../emulator/profile.js';
 import { QUIRKS } from '../../emulator/quirks.js';
-import { formatProfileJson, type ProfileJson } from '../../emulator/profile-json.js';
+import { formatProfileJson } from '../../emulator/profile-json.js';
 import { xfeatureDesc, xfeatureId } from '../../emulator/xfeatures.js';
 import { InputError } from '../errors.js';
 import { captureHostProfile } from '../host/capture.js';
@@ -57,7 +57,7 @@ function writeNew(file: string, text: string): void {
 
 export function cpuCapture(out: string | undefined): string {
   const p = captureHostProfile();
-  const text = formatProfileJson({ $schema: '../schema/profile.schema.json', ...p } as unknown as ProfileJson);
+  const text = formatProfileJson({ $schema: '../schema/profile.schema.json', ...p });
   if (out) { writeNew(out, text); return `wrote ${out} (${p.id})`; }
   return text.trimEnd();
 }
@@ -68,7 +68,7 @@ export function cpuImport(file: string, out: string | undefined, id: string | un
   const d = parseDump(text, file, logicalCpu);
   const pj = dumpToProfile(d, { id: id ?? (basename(file).replace(/\.[^.]*$/, '').toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+/, '') || 'imported'), reference: basename(file) });
   const p: Profile = validateProfile(pj, file);
-  const textOut = formatProfileJson({ $schema: '../schema/profile.schema.json', ...p } as unknown as ProfileJson);
+  const textOut = formatProfileJson({ $schema: '../schema/profile.schema.json', ...p });
   if (out) { writeNew(out, textOut); return `wrote ${out} (${p.id})`; }
   return textOut.trimEnd();
 }

@@ -26,7 +26,7 @@ export function captureHostProfile(): Profile {
     id,
     reference: `captured on ${hostname()} with the CPUID instruction (xstate-lab cpu capture), ${new Date().toISOString().slice(0, 10)}`,
     notes: ['CPUID.01H:EBX (APIC id) and the OSXSAVE/OSPKE bits reflect the capturing CPU and OS.'],
-  }) as unknown as Profile;
+  });
   p.source.kind = 'host-capture';
   if (xcr0) p.source.captured_xcr0 = xcr0.replace(/^0x0+(?=.)/, '0x');
   return validateProfile(p, '<host capture>');
