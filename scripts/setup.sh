@@ -28,7 +28,29 @@ fi
 # npm packages, exactly as locked.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  log=$(mktemp)
+  if ! npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+    # Registries that serve only this platform's optional packages (rollup's per-platform
+    # binaries answer 404) make npm leave the others out of the lock, and `npm ci` then calls
+    # the lock out of sync. `npm install` installs the same locked versions; the lock must
+    # come out unchanged, which is checked.
+    if grep -q "in sync" "$log"; then
+      echo "setup: npm ci refused the lock (the registry lacks other platforms' optional packages); installing the locked versions with npm install" >&2
+      saved=$(mktemp)
+      cp package-lock.json "$saved"
+      npm install --no-audit --no-fund --loglevel=error >&2
+      if ! cmp -s package-lock.json "$saved"; then
+        cp "$saved" package-lock.json
+        echo "setup: npm install wanted to change package-lock.json; the lock was restored: run 'npm install' and commit the new lock" >&2
+        exit 1
+      fi
+      rm -f "$saved"
+    else
+      cat "$log" >&2
+      exit 1
+    fi
+  fi
+  rm -f "$log"
 fi
 
 # Build (TypeScript -> dist/).
