@@ -33,6 +33,13 @@ export enum Quirk {
    * copies of bit 56 (57-bit canonical form), whatever linear-address width CPUID reports.
    */
   X87PointersCanonical57 = 'x87-pointers-canonical-57',
+  /**
+   * XINUSE of the vector and opmask components is the OR, over their registers, of "not known
+   * to be zero", as a register renamer tracks it: zeroing idioms and VEX/EVEX zeroing of upper
+   * bits make a register known zero, register-to-register moves copy the source's state, loads
+   * from memory make it not known zero even when the data is zero.
+   */
+  XinuseTracksZeroRegisters = 'xinuse-tracks-zero-registers',
 }
 
 export interface QuirkInfo {
@@ -45,6 +52,7 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.ZeroingIdiomKeepsInit, summary: 'zeroing idioms leave XINUSE[i] clear' },
   { id: Quirk.ModifiedOptimization, summary: 'XSAVEOPT/XSAVES skip components not modified since the XRSTOR from the same address' },
   { id: Quirk.X87RestoreRecomputesEs, summary: 'x87 restores recompute FSW.ES and FSW.B from flags and masks' },
+  { id: Quirk.XinuseTracksZeroRegisters, summary: 'vector XINUSE follows per-register known-zero state (moves copy it, loads set it)' },
   { id: Quirk.X87PointersCanonical57, summary: 'x87 FIP/FDP loaded with REX.W are sign-extended from bit 56' },
   { id: Quirk.X87PointersOnlyWithEs, summary: 'x87 FOP/FIP/FDP are restored only with a pending unmasked exception (FSW.ES=1)' },
 ];

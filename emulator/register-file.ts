@@ -11,6 +11,7 @@
  */
 import type { CpuModel } from './cpu-model.js';
 import { FCW_INIT, LEGACY_REGION_SIZE, MXCSR_INIT } from './cpu-model.js';
+import { Quirk } from './quirks.js';
 import { XFeature, bit } from './xfeatures.js';
 
 /** Field offsets inside the legacy region (SDM Vol. 1 Table 10-2). */
@@ -63,6 +64,12 @@ export class RegisterFile {
   /** XMODIFIED[i] = 0 means component i is known unchanged since the last XRSTOR/XRSTORS. */
   xmodified = 0;
   xrstorInfo: XrstorInfo | undefined;
+  /**
+   * Per component (SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM), the registers not known to be zero;
+   * kept only on CPUs with the xinuse-tracks-zero-registers quirk, where XINUSE[c] = mask != 0.
+   */
+  readonly regsInUse: number[] = [];
+  readonly tracksZeroRegisters: boolean;
   /** Fixed views of `legacy`, so that saves copy without allocating. */
   readonly views = {
     x87Head: this.legacy.subarray(0, LEGACY.MXCSR),
@@ -72,6 +79,7 @@ export class RegisterFile {
   };
 
   constructor(readonly cpu: CpuModel) {
+    this.tracksZeroRegisters = cpu.hasQuirk(Quirk.XinuseTracksZeroRegisters);
     for (const c of cpu.extendedComponents) {
       const bytes = new Uint8Array((c.size + 3) & ~3).subarray(0, c.size);
       this.comp[c.number] = bytes;
@@ -89,6 +97,32 @@ export class RegisterFile {
     this.xinuse = 0;
     this.xmodified = 0xffffffff;
     this.xrstorInfo = undefined;
+    for (const c of TRACKED_COMPONENTS) this.regsInUse[c] = 0;
+  }
+
+  /** Mark register `reg` of component c (not) known zero and derive XINUSE[c] (tracking CPUs only). */
+  setRegInUse(c: number, reg: number, inUse: boolean): void {
+    const m = inUse ? this.regsInUse[c] | (1 << reg) : this.regsInUse[c] & ~(1 << reg);
+    this.regsInUse[c] = m >>> 0;
+    this.xinuse = (m ? this.xinuse | bit(c) : this.xinuse & ~bit(c)) >>> 0;
+  }
+
+  regInUse(c: number, reg: number): boolean {
+    return ((this.regsInUse[c] >>> reg) & 1) === 1;
+  }
+
+  /**
+   * After a restore loaded (or initialized) component c: on tracking CPUs each register is known
+   * zero exactly when its loaded value is zero; returns whether any register is in use.
+   */
+  trackLoaded(c: number): boolean {
+    const part = TRACKED_PART_BYTES[c];
+    if (part === undefined) return !this.isInitConfig(c);
+    const bytes = c === XFeature.SSE ? this.legacy.subarray(LEGACY.XMM0, LEGACY.END_OF_SAVED) : this.comp[c];
+    let m = 0;
+    if (bytes) for (let reg = 0; reg * part < bytes.length; reg++) if (!allZero(bytes, reg * part, (reg + 1) * part)) m |= 1 << reg;
+    this.regsInUse[c] = m >>> 0;
+    return m !== 0;
   }
 
   /** x87 initial configuration (SDM Vol. 1 13.6): FCW 037FH, everything else 0. */
@@ -146,6 +180,12 @@ export class RegisterFile {
     this.xmodified = (this.xmodified | b) >>> 0;
   }
 }
+
+/** Components whose XINUSE the tracking quirk derives per register, and their register size in bytes. */
+export const TRACKED_PART_BYTES: Record<number, number> = {
+  [XFeature.SSE]: 16, [XFeature.AVX]: 16, [XFeature.OPMASK]: 8, [XFeature.ZMM_HI256]: 32, [XFeature.HI16_ZMM]: 64,
+};
+export const TRACKED_COMPONENTS: readonly number[] = Object.keys(TRACKED_PART_BYTES).map(Number);
 
 export function allZero(a: Uint8Array, from: number, to: number): boolean {
   for (let k = from; k < to; k++) if (a[k] !== 0) return false;

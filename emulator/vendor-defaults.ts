@@ -37,6 +37,7 @@ export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefault
       quirks: [
         { id: Quirk.RestoreOfInitDataKeepsInit, evidence: measured },
         { id: Quirk.ZeroingIdiomKeepsInit, evidence: measured },
+        { id: Quirk.XinuseTracksZeroRegisters, evidence: `${measured} (xstate-lab insn selfcheck)` },
         { id: Quirk.ModifiedOptimization, evidence: measured },
         { id: Quirk.X87RestoreRecomputesEs, evidence: measured },
         { id: Quirk.X87PointersCanonical57, evidence: `${measured} (CPUID reported 48 linear-address bits)` },

@@ -11,7 +11,7 @@ import {
   CpuModel, EXTENDED_REGION_OFFSET, FCW_INIT, MXCSR_INIT, XCOMP_BV_COMPACTED_HI, XSAVE_HEADER_OFFSET,
 } from './cpu-model.js';
 import { Quirk } from './quirks.js';
-import { LEGACY, RegisterFile, XMM_COUNT_64BIT, XMM_COUNT_LEGACY_MODE } from './register-file.js';
+import { LEGACY, RegisterFile, TRACKED_PART_BYTES, XMM_COUNT_64BIT, XMM_COUNT_LEGACY_MODE } from './register-file.js';
 import { XFeature, bit } from './xfeatures.js';
 
 export enum Vector {
@@ -470,12 +470,14 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
         const off = compacted ? offsets![i] : ctx.cpu.components[i]!.standardOffset;
         c.set(area.subarray(off, off + operatedBytes(ctx, i, c.length)));
       }
-      inuse = keepsInit && loadedDataIsInit(ctx, i) ? inuse & ~b : inuse | b;
+      if (r.tracksZeroRegisters && TRACKED_PART_BYTES[i] !== undefined) inuse = r.trackLoaded(i) ? inuse | b : inuse & ~b;
+      else inuse = keepsInit && loadedDataIsInit(ctx, i) ? inuse & ~b : inuse | b;
     } else {
       const c = r.comp[i];
       if (c && !ctx.mode64) c.fill(0, 0, operatedBytes(ctx, i, c.length));
       else if (i === XFeature.SSE && !ctx.mode64) r.legacy.fill(0, LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_LEGACY_MODE * LEGACY.XMM_BYTES);
       else r.initComponent(i);
+      if (r.tracksZeroRegisters && TRACKED_PART_BYTES[i] !== undefined) r.regsInUse[i] = 0;
       inuse &= ~b;
     }
   }
@@ -575,7 +577,8 @@ export function fxrstor(ctx: XsaveContext, area: Uint8Array, address: number, re
   }
   const keepsInit = ctx.cpu.hasQuirk(Quirk.RestoreOfInitDataKeepsInit);
   for (const i of [XFeature.X87, XFeature.SSE]) {
-    if (keepsInit && r.isInitConfig(i)) r.xinuse &= ~bit(i);
+    if (r.tracksZeroRegisters && i === XFeature.SSE) { if (r.trackLoaded(i)) r.xinuse |= bit(i); else r.xinuse &= ~bit(i); }
+    else if (keepsInit && r.isInitConfig(i)) r.xinuse &= ~bit(i);
     else r.xinuse |= bit(i);
     r.touched(i, false);
   }

@@ -1,0 +1,545 @@
+/**
+ * AVX, AVX2 and AVX-512 (F, BW, DQ, VL) instructions that programs use to set, move, compare and
+ * inspect extended state, emulated over the register file (SDM Vol. 2 instruction pages; masking
+ * and zeroing per SDM Vol. 1 15.6 "Write masking"). Instructions arrive decoded by iced-x86.
+ * Each emulated instruction is one function in the OPS table below, named after its mnemonic.
+ */
+import { EncodingKind, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import { CpuFault, Vector } from './xsave.js';
+import { UpperBits, VectorFile, WriteKind, XMM_BYTES, YMM_BYTES, ZMM_BYTES } from './vector-file.js';
+
+/** What an instruction can reach besides vector registers. */
+export interface ExecEnv {
+  vec: VectorFile;
+  /** Read/write a general-purpose register by iced Register (any width; writes follow x86-64 rules). */
+  getGpr(r: Register): bigint;
+  setGpr(r: Register, v: bigint): void;
+  readMem(addr: bigint, len: number): Uint8Array;
+  writeMem(addr: bigint, data: Uint8Array): void;
+  /** Set the arithmetic flags: the six status flags, each 0 or 1. */
+  setStatusFlags(f: { cf: number; pf: number; af: number; zf: number; sf: number; of: number }): void;
+  /** FS and GS bases for segment-overridden memory operands. */
+  segmentBase(seg: Register): bigint;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+
+/* ------------------------------------------------------------ register classes (iced numbering) */
+
+export function vecIndex(r: Register): number {
+  if (r >= Register.XMM0 && r <= Register.XMM31) return r - Register.XMM0;
+  if (r >= Register.YMM0 && r <= Register.YMM31) return r - Register.YMM0;
+  if (r >= Register.ZMM0 && r <= Register.ZMM31) return r - Register.ZMM0;
+  return -1;
+}
+export function vecWidth(r: Register): number {
+  if (r >= Register.XMM0 && r <= Register.XMM31) return XMM_BYTES;
+  if (r >= Register.YMM0 && r <= Register.YMM31) return YMM_BYTES;
+  if (r >= Register.ZMM0 && r <= Register.ZMM31) return ZMM_BYTES;
+  return 0;
+}
+const isK = (r: Register): boolean => r >= Register.K0 && r <= Register.K7;
+const kIndex = (r: Register): number => r - Register.K0;
+
+/** Effective address of the memory operand (SDM Vol. 1 3.7.5), including RIP-relative and FS/GS. */
+export function effectiveAddress(ins: Instruction, env: ExecEnv): bigint {
+  let a: bigint;
+  if (ins.isIpRelMemoryOperand) a = ins.ipRelMemoryAddress;
+  else {
+    a = ins.memoryDisplacementU64;
+    if (ins.memoryBase !== Register.None) a += env.getGpr(ins.memoryBase);
+    if (ins.memoryIndex !== Register.None) {
+      const vi = vecIndex(ins.memoryIndex);
+      if (vi >= 0) throw new CpuFault(Vector.UD, 'vector-indexed (gather/scatter) memory operands are not emulated');
+      a += env.getGpr(ins.memoryIndex) * BigInt(ins.memoryIndexScale);
+    }
+  }
+  if (ins.memorySegment === Register.FS || ins.memorySegment === Register.GS) a += env.segmentBase(ins.memorySegment);
+  return a & MASK64;
+}
+
+/* ------------------------------------------------------------ element helpers */
+
+function getElem(b: Uint8Array, i: number, es: number): bigint {
+  let v = 0n;
+  for (let k = es - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[i * es + k]);
+  return v;
+}
+function setElem(b: Uint8Array, i: number, es: number, v: bigint): void {
+  for (let k = 0; k < es; k++) { b[i * es + k] = Number(v & 0xffn); v >>= 8n; }
+}
+function signed(v: bigint, es: number): bigint {
+  const bits = BigInt(es * 8);
+  return v >= 1n << (bits - 1n) ? v - (1n << bits) : v;
+}
+
+/** The operand width of an instruction: its widest vector register operand, or its memory size. */
+function opWidth(ins: Instruction): number {
+  let w = 0;
+  for (let k = 0; k < ins.opCount; k++) if (ins.opKind(k) === OpKind.Register) w = Math.max(w, vecWidth(ins.opRegister(k)));
+  return w || XMM_BYTES;
+}
+
+interface Ctx {
+  ins: Instruction;
+  env: ExecEnv;
+  vec: VectorFile;
+  /** Vector width of the destination / operation in bytes. */
+  width: number;
+  evex: boolean;
+}
+
+/**
+ * Alignment of the aligned moves' memory operands (#GP, SDM Vol. 2 MOVDQA/VMOVDQA32 "Exceptions").
+ * An EVEX access whose write mask enables no element does not fault (measured, AMD Zen 5); MXCSR.MM
+ * (AMD MisAlignSse) made no difference on that CPU for any width, so it is not modelled.
+ */
+function checkAlign(c: Ctx, ea: bigint, align: number): void {
+  if (!align || ea % BigInt(align) === 0n) return;
+  if (c.evex && c.ins.opMask !== Register.None && maskOf(c, c.width / elemSize(c.ins.mnemonic)) === 0n) return;
+  throw new CpuFault(Vector.GP, `${Mnemonic[c.ins.mnemonic]}: memory operand not ${align}-byte aligned`);
+}
+
+/** Read operand k as `width` bytes (register, memory, or broadcast element from memory). */
+function readOp(c: Ctx, k: number, width: number, es: number, align = 0): Uint8Array {
+  const { ins, env } = c;
+  const kind = ins.opKind(k);
+  if (kind === OpKind.Register) {
+    const r = ins.opRegister(k);
+    const n = vecIndex(r);
+    if (n >= 0) return c.vec.read(n, Math.min(width, vecWidth(r)) === width ? width : vecWidth(r)).subarray(0, width);
+    throw new CpuFault(Vector.UD, `operand ${k} is not a vector register`);
+  }
+  if (kind === OpKind.Memory) {
+    const ea = effectiveAddress(ins, env);
+    if (ins.isBroadcast) {
+      const e = env.readMem(ea, es);
+      const out = new Uint8Array(width);
+      for (let o = 0; o < width; o += es) out.set(e, o);
+      return out;
+    }
+    checkAlign(c, ea, align);
+    return env.readMem(ea, width);
+  }
+  throw new CpuFault(Vector.UD, `operand ${k} of kind ${OpKind[kind]} not supported`);
+}
+
+/** Mask bits for the instruction's opmask (all ones without one). */
+function maskOf(c: Ctx, elems: number): bigint {
+  const m = c.ins.opMask;
+  if (m === Register.None || m === Register.K0) return (1n << BigInt(elems)) - 1n;
+  return c.vec.readK(kIndex(m)) & ((1n << BigInt(elems)) - 1n);
+}
+
+/**
+ * Write `result` to operand 0 with EVEX masking (merge or zero) per element of size es; VEX/EVEX
+ * writes zero the bits above the width (SDM Vol. 1 15.5); legacy-encoded writes are not emulated here.
+ */
+function writeDest(c: Ctx, result: Uint8Array, es: number, how: WriteKind = WriteKind.Compute, align = 0, src = -1, avxPartInUse = false): void {
+  const { ins, env } = c;
+  const width = result.length;
+  const elems = width / es;
+  const masked = c.evex && ins.opMask !== Register.None;
+  if (ins.opKind(0) === OpKind.Memory) {
+    const ea = effectiveAddress(ins, env);
+    checkAlign(c, ea, align);
+    if (masked) {
+      const m = maskOf(c, elems);
+      const cur = env.readMem(ea, width);
+      for (let i = 0; i < elems; i++) if ((m >> BigInt(i)) & 1n) cur.set(result.subarray(i * es, (i + 1) * es), i * es);
+      env.writeMem(ea, cur);
+    } else env.writeMem(ea, result);
+    return;
+  }
+  const r = ins.opRegister(0);
+  const n = vecIndex(r);
+  if (n < 0) throw new CpuFault(Vector.UD, 'destination is not a vector register');
+  let out = result;
+  if (masked) {
+    const m = maskOf(c, elems);
+    const old = c.vec.read(n, width);
+    out = new Uint8Array(width);
+    for (let i = 0; i < elems; i++) {
+      const src = (m >> BigInt(i)) & 1n ? result : ins.zeroingMasking ? undefined : old;
+      if (src) out.set(src.subarray(i * es, (i + 1) * es), i * es);
+    }
+  }
+  c.vec.write(n, out, UpperBits.Zero, masked && !(how === WriteKind.Idiom && ins.zeroingMasking) ? WriteKind.Compute : how, src, avxPartInUse);
+}
+
+/* ------------------------------------------------------------ element sizes */
+
+/**
+ * Element size (bytes) for masking, broadcast and compares, from the mnemonic's naming scheme
+ * (SDM Vol. 2 conventions): a width in digits (VMOVDQU8, VINSERTI32X4); integer (VP*, K*)
+ * forms end in B/W/D/Q (VPMOVB2M: the letter before 2M); floating forms in PS/SS or PD/SD.
+ */
+const LETTER_SIZE: Record<string, number> = { b: 1, w: 2, d: 4, q: 8 };
+function elemSize(m: Mnemonic): number {
+  const name = Mnemonic[m].toLowerCase();
+  const digits = /(?:dq[au]|[if])(8|16|32|64)(x\d+)?$/.exec(name);
+  if (digits) return Number(digits[1]) / 8;
+  if (name === 'vmovd') return 4;
+  if (name === 'vmovq') return 8;
+  if (name.startsWith('vp') || name.startsWith('k')) {
+    const to2m = /([bwdq])2m$/.exec(name);
+    if (to2m) return LETTER_SIZE[to2m[1]];
+    return LETTER_SIZE[name[name.length - 1]] ?? 4;
+  }
+  if (/(ps|ss)$/.test(name)) return 4;
+  if (/(pd|sd)$/.test(name)) return 8;
+  return 4;
+}
+
+/* ------------------------------------------------------------ operations */
+
+type Op = (c: Ctx) => void;
+
+/** Vector moves: VMOVDQA/U, VMOVAPS/UPS/APD/UPD, VMOVDQA32/64, VMOVDQU8/16/32/64, non-temporal forms (SDM Vol. 2). */
+function move(aligned: boolean): Op {
+  return (c) => {
+    const es = elemSize(c.ins.mnemonic);
+    const align = aligned ? c.width : 0;
+    const fromMem = c.ins.opKind(1) === OpKind.Memory;
+    const data = readOp(c, 1, c.width, es, fromMem ? align : 0);
+    writeDest(c, data, es, fromMem ? WriteKind.Load : WriteKind.Move, c.ins.opKind(0) === OpKind.Memory ? align : 0, fromMem ? -1 : vecIndex(c.ins.opRegister(1)));
+  };
+}
+
+/** Bitwise logic on three operands: dst = f(src1, src2); a zeroing idiom when both sources are one register. */
+function logic(f: (a: number, b: number) => number, idiomWhenSame: boolean): Op {
+  return (c) => {
+    const es = elemSize(c.ins.mnemonic);
+    const a = readOp(c, 1, c.width, es);
+    const b = readOp(c, 2, c.width, es);
+    const out = new Uint8Array(c.width);
+    for (let i = 0; i < c.width; i++) out[i] = f(a[i], b[i]) & 0xff;
+    const same = idiomWhenSame && c.ins.opKind(2) === OpKind.Register && c.ins.opRegister(1) === c.ins.opRegister(2) && (c.ins.opMask === Register.None || c.ins.zeroingMasking);
+    writeDest(c, out, es, same ? WriteKind.Idiom : WriteKind.Compute);
+  };
+}
+
+/** Element-wise arithmetic (VPADDx, VPSUBx): wrap-around on the element size. */
+function arith(f: (a: bigint, b: bigint) => bigint, idiomWhenSame: boolean): Op {
+  return (c) => {
+    const es = elemSize(c.ins.mnemonic);
+    const a = readOp(c, 1, c.width, es);
+    const b = readOp(c, 2, c.width, es);
+    const out = new Uint8Array(c.width);
+    const m = (1n << BigInt(es * 8)) - 1n;
+    for (let i = 0; i < c.width / es; i++) setElem(out, i, es, f(getElem(a, i, es), getElem(b, i, es)) & m);
+    const same = idiomWhenSame && c.ins.opKind(2) === OpKind.Register && c.ins.opRegister(1) === c.ins.opRegister(2) && (c.ins.opMask === Register.None || c.ins.zeroingMasking);
+    writeDest(c, out, es, same ? WriteKind.Idiom : WriteKind.Compute);
+  };
+}
+
+/** VPTERNLOGD/Q: each result bit is imm8[(dst << 2) | (src1 << 1) | src2] (SDM Vol. 2C VPTERNLOGD). */
+const vpternlog: Op = (c) => {
+  const es = elemSize(c.ins.mnemonic);
+  const n = vecIndex(c.ins.opRegister(0));
+  const d = c.vec.read(n, c.width);
+  const a = readOp(c, 1, c.width, es);
+  const b = readOp(c, 2, c.width, es);
+  const imm = c.ins.immediate8;
+  const out = new Uint8Array(c.width);
+  for (let i = 0; i < c.width; i++) {
+    let v = 0;
+    for (let bitn = 0; bitn < 8; bitn++) {
+      const idx = (((d[i] >> bitn) & 1) << 2) | (((a[i] >> bitn) & 1) << 1) | ((b[i] >> bitn) & 1);
+      v |= ((imm >> idx) & 1) << bitn;
+    }
+    out[i] = v;
+  }
+  writeDest(c, out, es);
+};
+
+/** Broadcasts of one element (VPBROADCASTB/W/D/Q, VBROADCASTSS/SD) from xmm, memory or a GPR (EVEX). */
+const broadcastElem: Op = (c) => {
+  const es = elemSize(c.ins.mnemonic);
+  const { ins, env } = c;
+  let e: Uint8Array;
+  if (ins.opKind(1) === OpKind.Memory) e = env.readMem(effectiveAddress(ins, env), es);
+  else {
+    const r = ins.opRegister(1);
+    if (vecIndex(r) >= 0) e = c.vec.read(vecIndex(r), XMM_BYTES).subarray(0, es);
+    else { e = new Uint8Array(es); setElem(e, 0, es, env.getGpr(r)); }
+  }
+  const out = new Uint8Array(c.width);
+  for (let o = 0; o < c.width; o += es) out.set(e.subarray(0, es), o);
+  writeDest(c, out, es);
+};
+
+/** Broadcasts of a 128/256-bit block from memory (VBROADCASTI128, VBROADCASTI32X4, ...). */
+const broadcastBlock: Op = (c) => {
+  const { ins, env } = c;
+  const name = Mnemonic[ins.mnemonic].toLowerCase();
+  const block = /x8|x4$/.test(name) && /(32x8|64x4)/.test(name) ? 32 : 16;
+  const src = ins.opKind(1) === OpKind.Memory ? env.readMem(effectiveAddress(ins, env), block) : c.vec.read(vecIndex(ins.opRegister(1)), block);
+  const out = new Uint8Array(c.width);
+  for (let o = 0; o < c.width; o += block) out.set(src, o);
+  writeDest(c, out, elemSize(ins.mnemonic));
+};
+
+/** VINSERTI128/F128 and the EVEX VINSERTx32X4/64X2/32X8/64X4: replace one lane of src1. */
+const insert: Op = (c) => {
+  const { ins } = c;
+  const name = Mnemonic[ins.mnemonic].toLowerCase();
+  const lane = /(32x8|64x4)$/.test(name) ? 32 : 16;
+  const es = /128$/.test(name) ? 16 : elemSize(ins.mnemonic);
+  const out = readOp(c, 1, c.width, es).slice();
+  const src = ins.opKind(2) === OpKind.Memory ? c.env.readMem(effectiveAddress(ins, c.env), lane) : c.vec.read(vecIndex(ins.opRegister(2)), lane);
+  const pos = (ins.immediate8 % (c.width / lane)) * lane;
+  out.set(src.subarray(0, lane), pos);
+  writeDest(c, out, /128$/.test(name) ? 1 : es);
+};
+
+/** VEXTRACTI128/F128 and the EVEX VEXTRACTx32X4/...: one lane to xmm/ymm or memory. */
+const extract: Op = (c) => {
+  const { ins } = c;
+  const name = Mnemonic[ins.mnemonic].toLowerCase();
+  const lane = /(32x8|64x4)$/.test(name) ? 32 : 16;
+  const srcReg = ins.opRegister(1);
+  const src = c.vec.read(vecIndex(srcReg), vecWidth(srcReg));
+  const pos = (ins.immediate8 % (vecWidth(srcReg) / lane)) * lane;
+  const part = src.slice(pos, pos + lane);
+  // Measured (AMD Zen 5): the EVEX extracts to xmm leave the destination's AVX part in use.
+  const evexToXmm = c.evex && lane === 16 && ins.opKind(0) === OpKind.Register;
+  writeDest(c, part, /128$/.test(name) ? 1 : elemSize(ins.mnemonic), WriteKind.Compute, 0, -1, evexToXmm);
+};
+
+/** Compare predicates of VPCMP[U]{B,W,D,Q} imm8 (SDM Vol. 2C VPCMPB: 0 EQ, 1 LT, 2 LE, 3 FALSE, 4 NEQ, 5 NLT, 6 NLE, 7 TRUE). */
+function predicate(p: number, a: bigint, b: bigint): boolean {
+  switch (p & 7) {
+    case 0: return a === b;
+    case 1: return a < b;
+    case 2: return a <= b;
+    case 3: return false;
+    case 4: return a !== b;
+    case 5: return a >= b;
+    case 6: return a > b;
+    default: return true;
+  }
+}
+
+/**
+ * Integer compares. VEX forms (VPCMPEQx, VPCMPGTx) write all-ones/zero elements; EVEX forms write
+ * a mask register, zeroing bits above the element count and masked-off bits (SDM Vol. 2C).
+ */
+function compare(kind: 'eq' | 'gt' | 'imm-signed' | 'imm-unsigned' | 'test' | 'testn'): Op {
+  return (c) => {
+    const { ins } = c;
+    const es = elemSize(ins.mnemonic);
+    const srcW = vecWidth(ins.opRegister(1)) || c.width;
+    const a = readOp(c, 1, srcW, es);
+    const b = readOp(c, 2, srcW, es);
+    const elems = srcW / es;
+    const res: boolean[] = [];
+    for (let i = 0; i < elems; i++) {
+      const x = getElem(a, i, es), y = getElem(b, i, es);
+      switch (kind) {
+        case 'eq': res.push(x === y); break;
+        case 'gt': res.push(signed(x, es) > signed(y, es)); break;
+        case 'imm-signed': res.push(predicate(ins.immediate8, signed(x, es), signed(y, es))); break;
+        case 'imm-unsigned': res.push(predicate(ins.immediate8, x, y)); break;
+        case 'test': res.push((x & y) !== 0n); break;
+        case 'testn': res.push((x & y) === 0n); break;
+      }
+    }
+    if (isK(ins.opRegister(0))) {
+      const m = maskOf(c, elems);
+      let v = 0n;
+      res.forEach((r, i) => { if (r) v |= 1n << BigInt(i); });
+      const sameSrc = ins.opKind(2) === OpKind.Register && ins.opRegister(1) === ins.opRegister(2);
+      c.vec.writeK(kIndex(ins.opRegister(0)), v & m, kind === 'gt' && sameSrc ? WriteKind.Idiom : WriteKind.Compute);
+      return;
+    }
+    const out = new Uint8Array(srcW);
+    const ones = (1n << BigInt(es * 8)) - 1n;
+    const same = ins.opKind(2) === OpKind.Register && ins.opRegister(1) === ins.opRegister(2);
+    res.forEach((r, i) => setElem(out, i, es, r ? ones : 0n));
+    writeDest({ ...c, width: srcW }, out, es, kind === 'gt' && same ? WriteKind.Idiom : WriteKind.Compute);
+  };
+}
+
+/** VPMOVMSKB r32/64, xmm/ymm: the top bit of each byte (SDM Vol. 2B PMOVMSKB). */
+const vpmovmskb: Op = (c) => {
+  const r = c.ins.opRegister(1);
+  const src = c.vec.read(vecIndex(r), vecWidth(r));
+  let v = 0n;
+  for (let i = 0; i < src.length; i++) if (src[i] & 0x80) v |= 1n << BigInt(i);
+  c.env.setGpr(c.ins.opRegister(0), v);
+};
+
+/** VPMOVB2M/W2M/D2M/Q2M: top bit of each element into a mask register. */
+const vpmov2m: Op = (c) => {
+  const es = elemSize(c.ins.mnemonic);
+  const r = c.ins.opRegister(1);
+  const src = c.vec.read(vecIndex(r), vecWidth(r));
+  let v = 0n;
+  for (let i = 0; i < src.length / es; i++) if (src[i * es + es - 1] & 0x80) v |= 1n << BigInt(i);
+  c.vec.writeK(kIndex(c.ins.opRegister(0)), v);
+};
+
+/** VPMOVM2B/W/D/Q: each mask bit to an all-ones or zero element. */
+const vpmovm2: Op = (c) => {
+  const es = elemSize(c.ins.mnemonic);
+  const k = c.vec.readK(kIndex(c.ins.opRegister(1)));
+  const out = new Uint8Array(c.width);
+  const ones = (1n << BigInt(es * 8)) - 1n;
+  for (let i = 0; i < c.width / es; i++) setElem(out, i, es, (k >> BigInt(i)) & 1n ? ones : 0n);
+  writeDest(c, out, es);
+};
+
+/** VPTEST: ZF = (src & dst) == 0, CF = (src & ~dst) == 0; AF, OF, PF, SF cleared (SDM Vol. 2B PTEST). */
+const vptest: Op = (c) => {
+  const a = readOp(c, 0, c.width, 1);
+  const b = readOp(c, 1, c.width, 1);
+  let zf = 1, cf = 1;
+  for (let i = 0; i < c.width; i++) { if (a[i] & b[i]) zf = 0; if (b[i] & ~a[i]) cf = 0; }
+  c.env.setStatusFlags({ cf, pf: 0, af: 0, zf, sf: 0, of: 0 });
+};
+
+/** VMOVD/VMOVQ between xmm and r/m (VEX/EVEX: upper bits of the xmm destination zeroed). */
+const movdq: Op = (c) => {
+  const { ins, env } = c;
+  const size = ins.mnemonic === Mnemonic.Vmovd ? 4 : 8;
+  const d = ins.opRegister(0);
+  if (ins.opKind(0) === OpKind.Register && vecIndex(d) >= 0) {
+    let src: Uint8Array;
+    if (ins.opKind(1) === OpKind.Memory) src = env.readMem(effectiveAddress(ins, env), size);
+    else if (vecIndex(ins.opRegister(1)) >= 0) src = c.vec.read(vecIndex(ins.opRegister(1)), XMM_BYTES).subarray(0, size);
+    else { src = new Uint8Array(size); setElem(src, 0, size, env.getGpr(ins.opRegister(1))); }
+    const out = new Uint8Array(XMM_BYTES);
+    out.set(src);
+    c.vec.write(vecIndex(d), out, UpperBits.Zero);
+    return;
+  }
+  const src = c.vec.read(vecIndex(ins.opRegister(1)), XMM_BYTES).subarray(0, size);
+  if (ins.opKind(0) === OpKind.Memory) env.writeMem(effectiveAddress(ins, env), src.slice());
+  else env.setGpr(d, getElem(src, 0, size));
+};
+
+/* ------------------------------------------------------------ opmask instructions (SDM Vol. 2B "K*") */
+
+const kBits = (m: Mnemonic): bigint => BigInt(elemSize(m) * 8);
+const kMask = (m: Mnemonic): bigint => (1n << kBits(m)) - 1n;
+
+/** KMOVB/W/D/Q: k <- k/m/r, m <- k, r <- k; the destination k is zero-extended. */
+const kmov: Op = (c) => {
+  const { ins, env } = c;
+  const m = kMask(ins.mnemonic), bytes = elemSize(ins.mnemonic);
+  let v: bigint;
+  if (ins.opKind(1) === OpKind.Memory) v = getElem(env.readMem(effectiveAddress(ins, env), bytes), 0, bytes);
+  else if (isK(ins.opRegister(1))) v = c.vec.readK(kIndex(ins.opRegister(1)));
+  else v = env.getGpr(ins.opRegister(1));
+  v &= m;
+  if (ins.opKind(0) === OpKind.Memory) { const b = new Uint8Array(bytes); setElem(b, 0, bytes, v); env.writeMem(effectiveAddress(ins, env), b); }
+  else if (isK(ins.opRegister(0))) {
+    const fromK = ins.opKind(1) === OpKind.Register && isK(ins.opRegister(1));
+    c.vec.writeK(kIndex(ins.opRegister(0)), v, fromK ? WriteKind.Move : WriteKind.Load, fromK ? kIndex(ins.opRegister(1)) : -1);
+  } else env.setGpr(ins.opRegister(0), v);
+};
+
+function kbinary(f: (a: bigint, b: bigint) => bigint, idiomWhenSame: boolean): Op {
+  return (c) => {
+    const { ins } = c;
+    const a = c.vec.readK(kIndex(ins.opRegister(1))), b = c.vec.readK(kIndex(ins.opRegister(2)));
+    const same = idiomWhenSame && ins.opRegister(1) === ins.opRegister(2);
+    c.vec.writeK(kIndex(ins.opRegister(0)), f(a, b) & kMask(ins.mnemonic), same ? WriteKind.Idiom : WriteKind.Compute);
+  };
+}
+
+const knot: Op = (c) => c.vec.writeK(kIndex(c.ins.opRegister(0)), ~c.vec.readK(kIndex(c.ins.opRegister(1))) & kMask(c.ins.mnemonic));
+
+/** KORTEST: ZF = (a|b) == 0, CF = (a|b) all ones; KTEST: ZF = (a&b) == 0, CF = (~a&b) == 0. */
+function ktestLike(kind: 'or' | 'and'): Op {
+  return (c) => {
+    const m = kMask(c.ins.mnemonic);
+    const a = c.vec.readK(kIndex(c.ins.opRegister(0))) & m, b = c.vec.readK(kIndex(c.ins.opRegister(1))) & m;
+    const zf = kind === 'or' ? (a | b) === 0n : (a & b) === 0n;
+    const cf = kind === 'or' ? (a | b) === m : (~a & b & m) === 0n;
+    c.env.setStatusFlags({ cf: +cf, pf: 0, af: 0, zf: +zf, sf: 0, of: 0 });
+  };
+}
+
+function kshift(left: boolean): Op {
+  return (c) => {
+    const m = kMask(c.ins.mnemonic);
+    const n = BigInt(c.ins.immediate8);
+    const a = c.vec.readK(kIndex(c.ins.opRegister(1))) & m;
+    const v = n >= kBits(c.ins.mnemonic) ? 0n : left ? (a << n) & m : a >> n;
+    c.vec.writeK(kIndex(c.ins.opRegister(0)), v);
+  };
+}
+
+/** KUNPCKBW/WD/DQ: dst = (src1 low half << half) | src2 low half. */
+const kunpck: Op = (c) => {
+  const half = BigInt(elemSize(c.ins.mnemonic) * 4);
+  const low = (1n << half) - 1n;
+  const a = c.vec.readK(kIndex(c.ins.opRegister(1))) & low, b = c.vec.readK(kIndex(c.ins.opRegister(2))) & low;
+  c.vec.writeK(kIndex(c.ins.opRegister(0)), (a << half) | b);
+};
+
+/* ------------------------------------------------------------ dispatch table */
+
+const M = Mnemonic;
+const OPS = new Map<Mnemonic, Op>();
+const add = (ms: Mnemonic[], op: Op): void => ms.forEach((m) => OPS.set(m, op));
+add([M.Vmovdqa, M.Vmovaps, M.Vmovapd, M.Vmovdqa32, M.Vmovdqa64, M.Vmovntdq, M.Vmovntps, M.Vmovntpd, M.Vmovntdqa], move(true));
+add([M.Vmovdqu, M.Vmovups, M.Vmovupd, M.Vmovdqu8, M.Vmovdqu16, M.Vmovdqu32, M.Vmovdqu64, M.Vlddqu], move(false));
+add([M.Vpxor, M.Vpxord, M.Vpxorq, M.Vxorps, M.Vxorpd], logic((a, b) => a ^ b, true));
+add([M.Vpand, M.Vpandd, M.Vpandq, M.Vandps, M.Vandpd], logic((a, b) => a & b, false));
+add([M.Vpandn, M.Vpandnd, M.Vpandnq, M.Vandnps, M.Vandnpd], logic((a, b) => ~a & b, true));
+add([M.Vpor, M.Vpord, M.Vporq, M.Vorps, M.Vorpd], logic((a, b) => a | b, false));
+add([M.Vpaddb, M.Vpaddw, M.Vpaddd, M.Vpaddq], arith((a, b) => a + b, false));
+add([M.Vpsubb, M.Vpsubw, M.Vpsubd, M.Vpsubq], arith((a, b) => a - b, true));
+add([M.Vpternlogd, M.Vpternlogq], vpternlog);
+add([M.Vpbroadcastb, M.Vpbroadcastw, M.Vpbroadcastd, M.Vpbroadcastq, M.Vbroadcastss, M.Vbroadcastsd], broadcastElem);
+add([M.Vbroadcasti128, M.Vbroadcastf128, M.Vbroadcasti32x4, M.Vbroadcasti64x2, M.Vbroadcastf32x4, M.Vbroadcastf64x2, M.Vbroadcasti32x8, M.Vbroadcasti64x4, M.Vbroadcastf32x8, M.Vbroadcastf64x4], broadcastBlock);
+add([M.Vinserti128, M.Vinsertf128, M.Vinserti32x4, M.Vinserti64x2, M.Vinserti32x8, M.Vinserti64x4, M.Vinsertf32x4, M.Vinsertf64x2, M.Vinsertf32x8, M.Vinsertf64x4], insert);
+add([M.Vextracti128, M.Vextractf128, M.Vextracti32x4, M.Vextracti64x2, M.Vextracti32x8, M.Vextracti64x4, M.Vextractf32x4, M.Vextractf64x2, M.Vextractf32x8, M.Vextractf64x4], extract);
+add([M.Vpcmpeqb, M.Vpcmpeqw, M.Vpcmpeqd, M.Vpcmpeqq], compare('eq'));
+add([M.Vpcmpgtb, M.Vpcmpgtw, M.Vpcmpgtd, M.Vpcmpgtq], compare('gt'));
+add([M.Vpcmpb, M.Vpcmpw, M.Vpcmpd, M.Vpcmpq], compare('imm-signed'));
+add([M.Vpcmpub, M.Vpcmpuw, M.Vpcmpud, M.Vpcmpuq], compare('imm-unsigned'));
+add([M.Vptestmb, M.Vptestmw, M.Vptestmd, M.Vptestmq], compare('test'));
+add([M.Vptestnmb, M.Vptestnmw, M.Vptestnmd, M.Vptestnmq], compare('testn'));
+add([M.Vpmovmskb], vpmovmskb);
+add([M.Vpmovb2m, M.Vpmovw2m, M.Vpmovd2m, M.Vpmovq2m], vpmov2m);
+add([M.Vpmovm2b, M.Vpmovm2w, M.Vpmovm2d, M.Vpmovm2q], vpmovm2);
+add([M.Vptest], vptest);
+add([M.Vmovd, M.Vmovq], movdq);
+add([M.Kmovb, M.Kmovw, M.Kmovd, M.Kmovq], kmov);
+add([M.Kandb, M.Kandw, M.Kandd, M.Kandq], kbinary((a, b) => a & b, false));
+add([M.Kandnb, M.Kandnw, M.Kandnd, M.Kandnq], kbinary((a, b) => ~a & b, true));
+add([M.Korb, M.Korw, M.Kord, M.Korq], kbinary((a, b) => a | b, false));
+add([M.Kxorb, M.Kxorw, M.Kxord, M.Kxorq], kbinary((a, b) => a ^ b, true));
+add([M.Kxnorb, M.Kxnorw, M.Kxnord, M.Kxnorq], kbinary((a, b) => ~(a ^ b), false));
+add([M.Kaddb, M.Kaddw, M.Kaddd, M.Kaddq], kbinary((a, b) => a + b, false));
+add([M.Knotb, M.Knotw, M.Knotd, M.Knotq], knot);
+add([M.Kortestb, M.Kortestw, M.Kortestd, M.Kortestq], ktestLike('or'));
+add([M.Ktestb, M.Ktestw, M.Ktestd, M.Ktestq], ktestLike('and'));
+add([M.Kshiftlb, M.Kshiftlw, M.Kshiftld, M.Kshiftlq], kshift(true));
+add([M.Kshiftrb, M.Kshiftrw, M.Kshiftrd, M.Kshiftrq], kshift(false));
+add([M.Kunpckbw, M.Kunpckwd, M.Kunpckdq], kunpck);
+OPS.set(M.Vzeroupper, (c) => c.vec.zeroUpper());
+OPS.set(M.Vzeroall, (c) => c.vec.zeroAll());
+
+/** Mnemonics this module emulates (the README lists them). */
+export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();
+
+export function isEmulatedVector(ins: Instruction): boolean {
+  return OPS.has(ins.mnemonic);
+}
+
+/**
+ * Emulate one decoded vector or opmask instruction. Returns false when it is not in the table
+ * (the caller reports it by name). Faults are thrown as CpuFault.
+ */
+export function emulateVector(ins: Instruction, env: ExecEnv): boolean {
+  const op = OPS.get(ins.mnemonic);
+  if (!op) return false;
+  const evex = ins.encoding === EncodingKind.EVEX;
+  op({ ins, env, vec: env.vec, width: opWidth(ins), evex });
+  return true;
+}
