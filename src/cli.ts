@@ -9,6 +9,7 @@ import { InputError } from './errors.js';
 import { hostCpuModel } from './host/capture.js';
 import { NativeBuildError } from './native.js';
 import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
+import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -53,6 +54,16 @@ selfcheck.command('cpu').description('run XSAVE-family cases on the real CPU and
   .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
     const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
     const s = runCpuSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
+    process.exitCode = s.mismatches === 0 ? 0 : 1;
+  });
+
+selfcheck.command('insn').description('run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults')
+  .option('--cases <n>', 'number of instructions', int, 5000).option('--seed <s>', 'PRNG seed', int, 1)
+  .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
+  .option('--detail <n>', 'mismatching instructions printed in full', int, 10)
+  .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
+    const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
+    const s = runInsnSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
     process.exitCode = s.mismatches === 0 ? 0 : 1;
   });
 
