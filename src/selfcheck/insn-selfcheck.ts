@@ -188,7 +188,9 @@ export function assembleLines(lines: string[]): { ins: Instruction; bytes: Uint8
       const ins = d.decode();
       out.push({ ins, bytes: bin.slice(pos, pos + ins.length), text });
     }
-    if (d.canDecode) throw new Error('assembled code longer than the instruction list');
+    const longer = d.canDecode;
+    d.free();
+    if (longer) throw new Error('assembled code longer than the instruction list');
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
