@@ -7,7 +7,7 @@ import { cpuCapture, cpuImport, cpuList, cpuQuirks, cpuShow } from './commands/c
 import { computeLayout, formatLayout, parseMask } from './commands/layout.js';
 import { InputError } from './errors.js';
 import { hostCpuModel } from './host/capture.js';
-import { NativeBuildError } from './native.js';
+import { HostProbeError, NativeBuildError } from './native.js';
 import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
 import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
 
@@ -70,7 +70,7 @@ selfcheck.command('insn').description('run emulated AVX/AVX-512/opmask instructi
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof InputError || e instanceof NativeBuildError) {
+  if (e instanceof InputError || e instanceof NativeBuildError || e instanceof HostProbeError) {
     console.error(`xstate-lab: ${e.message}`);
     process.exitCode = 2;
   } else throw e;

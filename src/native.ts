@@ -17,6 +17,9 @@ function cacheDir(): string {
 
 export class NativeBuildError extends Error {}
 
+/** A host probe could not do its job (no XSAVE on this CPU, a refused system call, ...). */
+export class HostProbeError extends Error {}
+
 /** Compile `src/<relSource>` (C) and return the executable's path. */
 export function buildNative(relSource: string, extraFlags: string[] = []): string {
   const src = join(PACKAGE_ROOT, 'src', relSource);

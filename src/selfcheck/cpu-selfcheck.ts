@@ -14,7 +14,7 @@ import {
   CpuFault, Vector, XsaveContext, fxrstor, fxsave, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from '../../emulator/xsave.js';
 import { XFEATURES, xfeatureId } from '../../emulator/xfeatures.js';
-import { buildNative } from '../native.js';
+import { HostProbeError, buildNative } from '../native.js';
 import { CaseContext, Prng, craftedCases, randomCase } from './cases.js';
 import {
   HELLO_MAGIC, HELLO_SIZE, ProbeOp, decodeResult, encodeCase, resultRecordSize, type ProbeCase, type ProbeResult,
@@ -53,9 +53,9 @@ export function runProbe(exe: string, cases: ProbeCase[], area: number | undefin
   if (area !== undefined) for (const c of cases) parts.push(encodeCase(c, area));
   const r = spawnSync(exe, [], { input: Buffer.concat(parts), maxBuffer: 1 << 30 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`selfcheck probe exited with ${r.status ?? r.signal}: ${r.stderr.toString()}`);
+  if (r.status !== 0) throw new HostProbeError(`the selfcheck probe stopped (${r.status ?? r.signal}): ${r.stderr.toString().trim()}`);
   const out = r.stdout;
-  if (out.length < HELLO_SIZE || out.readUInt32LE(0) !== HELLO_MAGIC) throw new Error('selfcheck probe: bad greeting');
+  if (out.length < HELLO_SIZE || out.readUInt32LE(0) !== HELLO_MAGIC) throw new HostProbeError('the selfcheck probe answered nothing usable (is this an x86-64 host with XSAVE?)');
   const hello = { area: out.readUInt32LE(4), xcr0: Number(out.readBigUInt64LE(8) & 0xffffffffn), xgetbv1: out.readUInt32LE(16) === 1 };
   const rec = resultRecordSize(hello.area);
   const results: ProbeResult[] = [];

@@ -15,7 +15,7 @@ import { emulateVector, type ExecEnv } from '../../emulator/avx.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
 import { VectorFile } from '../../emulator/vector-file.js';
 import { CpuFault, Vector, XsaveContext, xrstor, xsave } from '../../emulator/xsave.js';
-import { buildNative } from '../native.js';
+import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { diffFields } from './cpu-selfcheck.js';
 
@@ -269,7 +269,7 @@ export function runInsnSelfcheck(o: { cpu: CpuModel; cases: number; seed: number
   });
   const runNative = (input: Buffer[]): Buffer => {
     const res = spawnSync(exe, [], { input: Buffer.concat(input), maxBuffer: 1 << 30 });
-    if (res.status !== 0) throw new Error(`insn probe failed: ${res.stderr.toString()}`);
+    if (res.status !== 0) throw new HostProbeError(`the instruction probe stopped (${res.status ?? res.signal}): ${res.stderr.toString().trim()}`);
     return res.stdout;
   };
   const outb = runNative(parts);
