@@ -1,0 +1,59 @@
+/**
+ * The real kernel as referee for copy_xstate_to_uabi_buf(): a tracee restores a random XSAVE
+ * image and stops; PTRACE_GETREGSET(NT_X86_XSTATE) on the host is compared byte for byte with the
+ * model (the CPU model's XRSTOR, the kernel's XSAVES into a compacted fpstate at the context
+ * switch, then the UABI copy).
+ */
+import { spawnSync } from 'node:child_process';
+import { AreaMap } from '../../emulator/area-map.js';
+import { CpuModel } from '../../emulator/cpu-model.js';
+import { XsaveContext, xrstor, xsaves, xsave } from '../../emulator/xsave.js';
+import { XstateCopyMode, copy_xstate_to_uabi_buf } from '../../kernel-model/xstate.js';
+import { HostProbeError, buildNative } from '../native.js';
+import { Prng, standardImage } from './cases.js';
+import { diffFields } from './cpu-selfcheck.js';
+
+const GREETING = 12;
+const MAGIC = 0x52474552;
+
+export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: number; log: (l: string) => void; detail?: number }): { cases: number; mismatches: number } {
+  const { cpu, log } = o;
+  const xcr0 = Number(BigInt(cpu.profile.source.captured_xcr0 ?? '0') & 0xffffffffn) || cpu.xcr0Supported;
+  const exe = buildNative('selfcheck/getregset-probe.c');
+  const r = new Prng(o.seed);
+  const area = cpu.standardSize(xcr0);
+  const images = Array.from({ length: o.cases }, () => standardImage(r, { cpu, xcr0, area, xgetbv1: false }));
+  const res = spawnSync(exe, [], { input: Buffer.concat(images.map((i) => Buffer.from(i))), maxBuffer: 1 << 30 });
+  if (res.status !== 0) throw new HostProbeError(`the ptrace probe stopped (${res.status ?? res.signal}): ${res.stderr.toString().trim()}`);
+  const out = res.stdout;
+  if (out.readUInt32LE(0) !== MAGIC || out.readUInt32LE(4) !== area) throw new HostProbeError('the ptrace probe answered nothing usable');
+  const size = out.readUInt32LE(8);
+  log(`host kernel regset size ${size}, model ${area}; XCR0 0x${xcr0.toString(16)}, IA32_XSS assumed 0x${cpu.xssSupported.toString(16)}`);
+  const rec = 8 + size;
+  const ctx = new XsaveContext(cpu);
+  ctx.xcr0 = xcr0;
+  ctx.xss = cpu.xssSupported;
+  const map = new AreaMap(cpu, { compacted: false, rexW: true });
+  const fpstateRegs = new Uint8Array(cpu.compactedLayout(xcr0 | cpu.xssSupported).size);
+  let mismatches = 0, shown = 0;
+  images.forEach((img, k) => {
+    const at = GREETING + k * rec;
+    const err = out.readInt32LE(at);
+    const stopSig = out.readUInt32LE(at + 4);
+    const host = new Uint8Array(out.subarray(at + 8, at + 8 + size));
+    // Model: the tracee's XRSTOR64 (RFBM all ones), then the kernel's XSAVES at the switch.
+    ctx.cpl = 3;
+    xrstor(ctx, img, 0x10000, 0xffffffff, 0xffffffff);
+    ctx.cpl = 0;
+    xsaves(ctx, fpstateRegs, 0x20000, xcr0 | cpu.xssSupported, 0);
+    const model = copy_xstate_to_uabi_buf(cpu, { maxFeatures: xcr0, maxSize: area }, { regs: fpstateRegs, xfeatures: xcr0 | cpu.xssSupported, userXfeatures: xcr0, compacted: true }, 0, XstateCopyMode.XSAVE);
+    const diffs = err !== 0 ? [`host GETREGSET failed with errno ${err}`] : stopSig !== 19 ? [`tracee stopped with signal ${stopSig}, not SIGSTOP`] : size !== model.length ? [`size: host ${size}, model ${model.length}`] : diffFields(cpu, map, 'target', host, model).map((d) => `${d.component}.${d.field}: kernel ${d.expected}, model ${d.got}`);
+    if (diffs.length) {
+      mismatches++;
+      if (shown++ < (o.detail ?? 5)) { log(`MISMATCH case ${k}`); for (const d of diffs.slice(0, 8)) log(`  ${d}`); }
+    }
+  });
+  void xsave;
+  log(`getregset selfcheck: ${o.cases} cases, ${mismatches} mismatches`);
+  return { cases: o.cases, mismatches };
+}
