@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: gcc + libc6-dev build the host probes (CPUID capture, selfcheck).
-APT_PACKAGES=(gcc libc6-dev)
+# Debian packages: gcc + libc6-dev build the host probes (CPUID capture, selfcheck); binutils
+# assembles guest .S files and test instructions; musl-tools builds static C guests (musl-gcc).
+APT_PACKAGES=(gcc libc6-dev binutils musl-tools)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
