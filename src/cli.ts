@@ -10,6 +10,7 @@ import { hostCpuModel } from './host/capture.js';
 import { HostProbeError, NativeBuildError } from './native.js';
 import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
 import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
+import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -64,6 +65,16 @@ selfcheck.command('insn').description('run emulated AVX/AVX-512/opmask instructi
   .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
     const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
     const s = runInsnSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
+    process.exitCode = s.mismatches === 0 ? 0 : 1;
+  });
+
+selfcheck.command('getregset').description("compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states")
+  .option('--cases <n>', 'number of tracee states', int, 1000).option('--seed <s>', 'PRNG seed', int, 1)
+  .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
+  .option('--detail <n>', 'mismatching cases printed in full', int, 10)
+  .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
+    const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
+    const s = runGetregsetSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
     process.exitCode = s.mismatches === 0 ? 0 : 1;
   });
 

