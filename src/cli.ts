@@ -48,35 +48,22 @@ program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, 
   });
 
 const selfcheck = program.command('selfcheck').description('compare the model with this machine');
-selfcheck.command('cpu').description('run XSAVE-family cases on the real CPU and on the model; compare every byte')
-  .option('--cases <n>', 'number of cases', int, 10000).option('--seed <s>', 'PRNG seed', int, 1)
-  .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
-  .option('--detail <n>', 'mismatching cases printed in full', int, 10)
-  .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
-    const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
-    const s = runCpuSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
-    process.exitCode = s.mismatches === 0 ? 0 : 1;
-  });
-
-selfcheck.command('insn').description('run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults')
-  .option('--cases <n>', 'number of instructions', int, 5000).option('--seed <s>', 'PRNG seed', int, 1)
-  .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
-  .option('--detail <n>', 'mismatching instructions printed in full', int, 10)
-  .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
-    const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
-    const s = runInsnSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
-    process.exitCode = s.mismatches === 0 ? 0 : 1;
-  });
-
-selfcheck.command('getregset').description("compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states")
-  .option('--cases <n>', 'number of tracee states', int, 1000).option('--seed <s>', 'PRNG seed', int, 1)
-  .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
-  .option('--detail <n>', 'mismatching cases printed in full', int, 10)
-  .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
-    const c = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
-    const s = runGetregsetSelfcheck({ cases: o.cases, seed: o.seed, cpu: c, log: (l) => console.log(l), detail: o.detail });
-    process.exitCode = s.mismatches === 0 ? 0 : 1;
-  });
+/** The three referees share their options and their exit status (0 only without mismatches). */
+function addSelfcheck(name: string, description: string, unit: string, defaultCases: number,
+  run: (o: { cases: number; seed: number; cpu: CpuModel; log: (l: string) => void; detail: number }) => { mismatches: number }): void {
+  selfcheck.command(name).description(description)
+    .option('--cases <n>', `number of ${unit}`, int, defaultCases).option('--seed <s>', 'PRNG seed', int, 1)
+    .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
+    .option('--detail <n>', 'mismatching cases printed in full', int, 10)
+    .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
+      const cpu = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
+      const s = run({ cases: o.cases, seed: o.seed, cpu, log: (l) => console.log(l), detail: o.detail });
+      process.exitCode = s.mismatches === 0 ? 0 : 1;
+    });
+}
+addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, runCpuSelfcheck);
+addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults', 'instructions', 5000, runInsnSelfcheck);
+addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, runGetregsetSelfcheck);
 
 try {
   await program.parseAsync();

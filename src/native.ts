@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from './paths.js';
 
 function cacheDir(): string {
@@ -24,7 +24,10 @@ export class HostProbeError extends Error {}
 export function buildNative(relSource: string, extraFlags: string[] = []): string {
   const src = join(PACKAGE_ROOT, 'src', relSource);
   const text = readFileSync(src);
-  const hash = createHash('sha256').update(text).update(extraFlags.join(' ')).digest('hex').slice(0, 16);
+  const h = createHash('sha256').update(text).update(extraFlags.join(' '));
+  // Local headers (#include "x.h") are part of the build's identity too.
+  for (const m of text.toString('latin1').matchAll(/^#include "([^"]+)"/gm)) h.update(readFileSync(join(dirname(src), m[1])));
+  const hash = h.digest('hex').slice(0, 16);
   const out = join(cacheDir(), `${relSource.replace(/[\/.]/g, '_')}-${hash}`);
   if (existsSync(out)) return out;
   const cc = process.env.CC ?? 'gcc';

@@ -28,15 +28,7 @@
 static uint8_t image[16384] __attribute__((aligned(64)));
 static uint8_t regset[16384];
 
-static int read_full(void *p, size_t n) {
-  size_t got = 0;
-  while (got < n) { ssize_t r = read(0, (char *)p + got, n - got); if (r <= 0) return 0; got += (size_t)r; }
-  return 1;
-}
-static void write_full(const void *p, size_t n) {
-  size_t put = 0;
-  while (put < n) { ssize_t r = write(1, (const char *)p + put, n - put); if (r <= 0) exit(3); put += (size_t)r; }
-}
+#include "probe-io.h"
 
 /* Fork a tracee that restores `image` and stops; returns the GETREGSET result. */
 static int run_case(size_t *len, int *stopsig) {

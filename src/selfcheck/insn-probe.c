@@ -52,15 +52,7 @@ __asm__(
     "  pop %r15\n  pop %r14\n  pop %r13\n  pop %r12\n  pop %rbx\n  ret\n"
     ".popsection\n");
 
-static int read_full(void *p, size_t n) {
-  size_t got = 0;
-  while (got < n) { ssize_t r = read(0, (char *)p + got, n - got); if (r <= 0) return 0; got += (size_t)r; }
-  return 1;
-}
-static void write_full(const void *p, size_t n) {
-  size_t put = 0;
-  while (put < n) { ssize_t r = write(1, (const char *)p + put, n - put); if (r <= 0) exit(3); put += (size_t)r; }
-}
+#include "probe-io.h"
 
 int main(void) {
   unsigned a, b, c, d;

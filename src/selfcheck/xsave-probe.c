@@ -56,15 +56,7 @@ static sigjmp_buf jb;
 static volatile int caught;
 static void on_fault(int sig) { caught = sig; siglongjmp(jb, 1); }
 
-static int read_full(void *p, size_t n) {
-  size_t got = 0;
-  while (got < n) { ssize_t r = read(0, (char *)p + got, n - got); if (r <= 0) return 0; got += (size_t)r; }
-  return 1;
-}
-static void write_full(const void *p, size_t n) {
-  size_t put = 0;
-  while (put < n) { ssize_t r = write(1, (const char *)p + put, n - put); if (r <= 0) exit(3); put += (size_t)r; }
-}
+#include "probe-io.h"
 
 #define LO(m) ((uint32_t)(m))
 #define HI(m) ((uint32_t)((uint64_t)(m) >> 32))
