@@ -63,11 +63,7 @@ int main(void) {
   if (mprotect((void *)slot_page, (size_t)page * 2, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) { perror("mprotect"); return 2; }
   struct { uint32_t magic, area; uint64_t data; } hello = { 0x4e534e49u, area, (uint64_t)(uintptr_t)data };
   write_full(&hello, sizeof hello);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_fault;
-  sa.sa_flags = SA_NODEFER;
-  sigaction(SIGSEGV, &sa, 0); sigaction(SIGILL, &sa, 0); sigaction(SIGBUS, &sa, 0); sigaction(SIGFPE, &sa, 0);
+  catch_faults(on_fault);
   struct { uint32_t len, pad; uint64_t gpr[4]; uint8_t code[CODE_MAX]; } h;
   while (read_full(&h, sizeof h)) {
     if (!read_full(setup, area) || !read_full(data, DATA_SIZE)) return 4;

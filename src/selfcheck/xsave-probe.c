@@ -103,11 +103,7 @@ int main(void) {
   struct { uint32_t magic, area; uint64_t xcr0; uint32_t xgetbv1, pad; } hello = { 0x58505242u, area_size, xcr0, (uint32_t)has_xgetbv1, 0 };
   write_full(&hello, sizeof hello);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_fault;
-  sa.sa_flags = SA_NODEFER;
-  sigaction(SIGSEGV, &sa, 0); sigaction(SIGILL, &sa, 0); sigaction(SIGBUS, &sa, 0); sigaction(SIGFPE, &sa, 0);
+  catch_faults(on_fault);
 
   struct case_hdr h;
   while (read_full(&h, sizeof h)) {
