@@ -44,7 +44,7 @@ const FSW_ES = 0x80;
 const FSW_B = 0x8000;
 /** FOP is an 11-bit opcode (SDM Vol. 1 8.1.8). */
 const FOP_MASK = 0x7ff;
-/** FCW bits that exist: 12 (X), 11:10 (RC), 9:8 (PC), 5:0 (masks); bit 6 reads as 1 (SDM Vol. 1 8.1.5). */
+/** FCW bits that exist: 12 (X), 11:10 (RC), 9:8 (PC), 5:0 (masks) (SDM Vol. 1 8.1.5); reserved bit 6 reads back as 1 and bits 15:13 and 7 as 0 after any restore (measured by selfcheck cpu on AMD Zen 5). */
 const FCW_DEFINED = 0x1f3f;
 const FCW_BIT6 = 0x40;
 
