@@ -1,0 +1,1416 @@
+/**
+ * Typed binding over libunicorn2 (unicorn 2.0.1, `libunicorn.so.2`) for x86-64 guests, through koffi.
+ *
+ * The library is loaded lazily, on the first `Unicorn.open()` (or `loadLibUnicorn()`); no C header is
+ * needed at run time: every constant below is copied from unicorn 2.0.1's `unicorn.h` / `x86.h` and
+ * cites the name it was checked against.
+ *
+ * Facts about unicorn 2.0.1 this binding relies on or guards against (measured on Debian bookworm's
+ * libunicorn2 2.0.1.post1; see also ../shared/reference/unicorn-notes.md):
+ * - `uc_reg_read`/`uc_reg_write` return UC_ERR_OK for register ids they do not implement and touch
+ *   nothing (CR8, K0..K7, MM0..MM7, XMM16..31, YMM16..31, ZMM0..31, unknown ids). `regRead`/`regWrite`
+ *   refuse those ids instead of returning a silent 0.
+ * - `uc_mem_write` does not drop translated blocks: rewriting code that already ran at the same address
+ *   can run the old translation (measured: A, then C, then A again with `until` 0 ran C). Use
+ *   `writeCode` (memWrite + removeTbCache) for guest code.
+ * - UC_HOOK_CODE calls are decided when a block is translated: a hook added after its block was
+ *   translated is never called, and a deleted hook keeps being called from cached blocks. `hookCode` and
+ *   `remove()` drop the translations of the hooked range (flushTb for an all-address hook). unicorn's own
+ *   `count` hook has the same flaw; `emuStart` compensates (see there).
+ * - For an instruction unicorn cannot translate (XGETBV, XSAVE, EVEX, UD2...) the UC_HOOK_CODE `size`
+ *   is a placeholder (0xF1F2F1F1); `hookCode` reports 0, and the hook must use its own decoder's length.
+ * - UC_HOOK_INSN_INVALID returning true does not resume: uc_emu_start returns UC_ERR_OK at the RIP the
+ *   hook left, and the caller restarts there.
+ * - Right after uc_open: CR0 = 0x11 (PE|ET), CR4 = 0, MXCSR = 0 and FPCW = 0 (not 0x1F80 / 0x37F).
+ *   x87 instructions update FIP/FDP but never FOP; LDMXCSR with reserved bits set and unmasked SIMD
+ *   exceptions (divss by zero with MXCSR = 0) raise nothing.
+ * - `hlt` ends `uc_emu_start` with UC_ERR_OK and RIP after the `hlt`.
+ * - CPU exceptions other than #UD go to UC_HOOK_INTR with RIP at the faulting instruction (#DE) or after
+ *   it (int3); without an interrupt hook `uc_emu_start` fails with UC_ERR_EXCEPTION.
+ */
+import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+
+/** The soname this binding is written against (unicorn 2.x ABI). */
+export const LIBUNICORN_SONAME = 'libunicorn.so.2';
+
+/** uc_err (unicorn.h). */
+export enum UcErr {
+  OK = 0, /* unicorn.h UC_ERR_OK */
+  NOMEM = 1, /* unicorn.h UC_ERR_NOMEM */
+  ARCH = 2, /* unicorn.h UC_ERR_ARCH */
+  HANDLE = 3, /* unicorn.h UC_ERR_HANDLE */
+  MODE = 4, /* unicorn.h UC_ERR_MODE */
+  VERSION = 5, /* unicorn.h UC_ERR_VERSION */
+  READ_UNMAPPED = 6, /* unicorn.h UC_ERR_READ_UNMAPPED */
+  WRITE_UNMAPPED = 7, /* unicorn.h UC_ERR_WRITE_UNMAPPED */
+  FETCH_UNMAPPED = 8, /* unicorn.h UC_ERR_FETCH_UNMAPPED */
+  HOOK = 9, /* unicorn.h UC_ERR_HOOK */
+  INSN_INVALID = 10, /* unicorn.h UC_ERR_INSN_INVALID */
+  MAP = 11, /* unicorn.h UC_ERR_MAP */
+  WRITE_PROT = 12, /* unicorn.h UC_ERR_WRITE_PROT */
+  READ_PROT = 13, /* unicorn.h UC_ERR_READ_PROT */
+  FETCH_PROT = 14, /* unicorn.h UC_ERR_FETCH_PROT */
+  ARG = 15, /* unicorn.h UC_ERR_ARG */
+  READ_UNALIGNED = 16, /* unicorn.h UC_ERR_READ_UNALIGNED */
+  WRITE_UNALIGNED = 17, /* unicorn.h UC_ERR_WRITE_UNALIGNED */
+  FETCH_UNALIGNED = 18, /* unicorn.h UC_ERR_FETCH_UNALIGNED */
+  HOOK_EXIST = 19, /* unicorn.h UC_ERR_HOOK_EXIST */
+  RESOURCE = 20, /* unicorn.h UC_ERR_RESOURCE */
+  EXCEPTION = 21, /* unicorn.h UC_ERR_EXCEPTION */
+}
+
+/** uc_prot (unicorn.h). */
+export enum Prot {
+  NONE = 0, /* unicorn.h UC_PROT_NONE */
+  READ = 1, /* unicorn.h UC_PROT_READ */
+  WRITE = 2, /* unicorn.h UC_PROT_WRITE */
+  EXEC = 4, /* unicorn.h UC_PROT_EXEC */
+  ALL = 7, /* unicorn.h UC_PROT_ALL */
+}
+
+/** uc_mem_type (unicorn.h): the `type` argument of memory hooks. */
+export enum MemType {
+  READ = 16, /* unicorn.h UC_MEM_READ */
+  WRITE = 17, /* unicorn.h UC_MEM_WRITE */
+  FETCH = 18, /* unicorn.h UC_MEM_FETCH */
+  READ_UNMAPPED = 19, /* unicorn.h UC_MEM_READ_UNMAPPED */
+  WRITE_UNMAPPED = 20, /* unicorn.h UC_MEM_WRITE_UNMAPPED */
+  FETCH_UNMAPPED = 21, /* unicorn.h UC_MEM_FETCH_UNMAPPED */
+  WRITE_PROT = 22, /* unicorn.h UC_MEM_WRITE_PROT */
+  READ_PROT = 23, /* unicorn.h UC_MEM_READ_PROT */
+  FETCH_PROT = 24, /* unicorn.h UC_MEM_FETCH_PROT */
+  READ_AFTER = 25, /* unicorn.h UC_MEM_READ_AFTER */
+}
+
+/** uc_hook_type (unicorn.h), the subset this binding registers. */
+export enum HookType {
+  INTR = 1 << 0, /* unicorn.h UC_HOOK_INTR */
+  INSN = 1 << 1, /* unicorn.h UC_HOOK_INSN */
+  CODE = 1 << 2, /* unicorn.h UC_HOOK_CODE */
+  BLOCK = 1 << 3, /* unicorn.h UC_HOOK_BLOCK */
+  MEM_READ_UNMAPPED = 1 << 4, /* unicorn.h UC_HOOK_MEM_READ_UNMAPPED */
+  MEM_WRITE_UNMAPPED = 1 << 5, /* unicorn.h UC_HOOK_MEM_WRITE_UNMAPPED */
+  MEM_FETCH_UNMAPPED = 1 << 6, /* unicorn.h UC_HOOK_MEM_FETCH_UNMAPPED */
+  MEM_READ_PROT = 1 << 7, /* unicorn.h UC_HOOK_MEM_READ_PROT */
+  MEM_WRITE_PROT = 1 << 8, /* unicorn.h UC_HOOK_MEM_WRITE_PROT */
+  MEM_FETCH_PROT = 1 << 9, /* unicorn.h UC_HOOK_MEM_FETCH_PROT */
+  INSN_INVALID = 1 << 14, /* unicorn.h UC_HOOK_INSN_INVALID */
+  /** unicorn.h UC_HOOK_MEM_UNMAPPED = READ|WRITE|FETCH_UNMAPPED (112). */
+  MEM_UNMAPPED = (1 << 4) | (1 << 5) | (1 << 6),
+  /** unicorn.h UC_HOOK_MEM_PROT = READ|WRITE|FETCH_PROT (896). */
+  MEM_PROT = (1 << 7) | (1 << 8) | (1 << 9),
+  /** unicorn.h UC_HOOK_MEM_INVALID = UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT (1008). */
+  MEM_INVALID = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9),
+}
+
+/** uc_x86_insn (x86.h): the instructions UC_HOOK_INSN accepts on x86. */
+export enum X86Insn {
+  CPUID = 113, /* x86.h UC_X86_INS_CPUID */
+  IN = 218, /* x86.h UC_X86_INS_IN */
+  OUT = 500, /* x86.h UC_X86_INS_OUT */
+  SYSCALL = 699, /* x86.h UC_X86_INS_SYSCALL */
+  SYSENTER = 700, /* x86.h UC_X86_INS_SYSENTER */
+}
+
+/** uc_cpu_x86 (x86.h): CPU models for `UC_CTL_CPU_MODEL` / `setCpuModel`. */
+export enum X86CpuModel {
+  QEMU64 = 0, /* x86.h UC_CPU_X86_QEMU64 (the default) */
+  PHENOM = 1, /* x86.h UC_CPU_X86_PHENOM */
+  CORE2DUO = 2, /* x86.h UC_CPU_X86_CORE2DUO */
+  KVM64 = 3, /* x86.h UC_CPU_X86_KVM64 */
+  QEMU32 = 4, /* x86.h UC_CPU_X86_QEMU32 */
+  KVM32 = 5, /* x86.h UC_CPU_X86_KVM32 */
+  COREDUO = 6, /* x86.h UC_CPU_X86_COREDUO */
+  I486 = 7, /* x86.h UC_CPU_X86_486 */
+  PENTIUM = 8, /* x86.h UC_CPU_X86_PENTIUM */
+  PENTIUM2 = 9, /* x86.h UC_CPU_X86_PENTIUM2 */
+  PENTIUM3 = 10, /* x86.h UC_CPU_X86_PENTIUM3 */
+  ATHLON = 11, /* x86.h UC_CPU_X86_ATHLON */
+  N270 = 12, /* x86.h UC_CPU_X86_N270 */
+  CONROE = 13, /* x86.h UC_CPU_X86_CONROE */
+  PENRYN = 14, /* x86.h UC_CPU_X86_PENRYN */
+  NEHALEM = 15, /* x86.h UC_CPU_X86_NEHALEM */
+  WESTMERE = 16, /* x86.h UC_CPU_X86_WESTMERE */
+  SANDYBRIDGE = 17, /* x86.h UC_CPU_X86_SANDYBRIDGE */
+  IVYBRIDGE = 18, /* x86.h UC_CPU_X86_IVYBRIDGE */
+  HASWELL = 19, /* x86.h UC_CPU_X86_HASWELL */
+  BROADWELL = 20, /* x86.h UC_CPU_X86_BROADWELL */
+  SKYLAKE_CLIENT = 21, /* x86.h UC_CPU_X86_SKYLAKE_CLIENT */
+  SKYLAKE_SERVER = 22, /* x86.h UC_CPU_X86_SKYLAKE_SERVER */
+  CASCADELAKE_SERVER = 23, /* x86.h UC_CPU_X86_CASCADELAKE_SERVER */
+  COOPERLAKE = 24, /* x86.h UC_CPU_X86_COOPERLAKE */
+  ICELAKE_CLIENT = 25, /* x86.h UC_CPU_X86_ICELAKE_CLIENT */
+  ICELAKE_SERVER = 26, /* x86.h UC_CPU_X86_ICELAKE_SERVER */
+  DENVERTON = 27, /* x86.h UC_CPU_X86_DENVERTON */
+  SNOWRIDGE = 28, /* x86.h UC_CPU_X86_SNOWRIDGE */
+  KNIGHTSMILL = 29, /* x86.h UC_CPU_X86_KNIGHTSMILL */
+  OPTERON_G1 = 30, /* x86.h UC_CPU_X86_OPTERON_G1 */
+  OPTERON_G2 = 31, /* x86.h UC_CPU_X86_OPTERON_G2 */
+  OPTERON_G3 = 32, /* x86.h UC_CPU_X86_OPTERON_G3 */
+  OPTERON_G4 = 33, /* x86.h UC_CPU_X86_OPTERON_G4 */
+  OPTERON_G5 = 34, /* x86.h UC_CPU_X86_OPTERON_G5 */
+  EPYC = 35, /* x86.h UC_CPU_X86_EPYC */
+  DHYANA = 36, /* x86.h UC_CPU_X86_DHYANA */
+  EPYC_ROME = 37, /* x86.h UC_CPU_X86_EPYC_ROME */
+}
+
+/**
+ * uc_x86_reg (x86.h, unicorn 2.0.1). Every value was checked against the installed header (a C program
+ * printing each UC_X86_REG_* constant) and the widths noted per group were measured by counting the
+ * bytes uc_reg_read writes in 64-bit mode.
+ */
+export enum X86Reg {
+  /** Not a register (unicorn ignores it). */
+  INVALID = 0, /* x86.h UC_X86_REG_INVALID */
+  // 8/16/32-bit views of the legacy GPRs, flags, segment selectors, in header order.
+  AH = 1, /* x86.h UC_X86_REG_AH */
+  AL = 2, /* x86.h UC_X86_REG_AL */
+  AX = 3, /* x86.h UC_X86_REG_AX */
+  BH = 4, /* x86.h UC_X86_REG_BH */
+  BL = 5, /* x86.h UC_X86_REG_BL */
+  BP = 6, /* x86.h UC_X86_REG_BP */
+  BPL = 7, /* x86.h UC_X86_REG_BPL */
+  BX = 8, /* x86.h UC_X86_REG_BX */
+  CH = 9, /* x86.h UC_X86_REG_CH */
+  CL = 10, /* x86.h UC_X86_REG_CL */
+  CS = 11, /* x86.h UC_X86_REG_CS */
+  CX = 12, /* x86.h UC_X86_REG_CX */
+  DH = 13, /* x86.h UC_X86_REG_DH */
+  DI = 14, /* x86.h UC_X86_REG_DI */
+  DIL = 15, /* x86.h UC_X86_REG_DIL */
+  DL = 16, /* x86.h UC_X86_REG_DL */
+  DS = 17, /* x86.h UC_X86_REG_DS */
+  DX = 18, /* x86.h UC_X86_REG_DX */
+  EAX = 19, /* x86.h UC_X86_REG_EAX */
+  EBP = 20, /* x86.h UC_X86_REG_EBP */
+  EBX = 21, /* x86.h UC_X86_REG_EBX */
+  ECX = 22, /* x86.h UC_X86_REG_ECX */
+  EDI = 23, /* x86.h UC_X86_REG_EDI */
+  EDX = 24, /* x86.h UC_X86_REG_EDX */
+  EFLAGS = 25, /* x86.h UC_X86_REG_EFLAGS */
+  EIP = 26, /* x86.h UC_X86_REG_EIP */
+  ES = 28, /* x86.h UC_X86_REG_ES */
+  ESI = 29, /* x86.h UC_X86_REG_ESI */
+  ESP = 30, /* x86.h UC_X86_REG_ESP */
+  FPSW = 31, /* x86.h UC_X86_REG_FPSW */
+  FS = 32, /* x86.h UC_X86_REG_FS */
+  GS = 33, /* x86.h UC_X86_REG_GS */
+  IP = 34, /* x86.h UC_X86_REG_IP */
+  // 64-bit GPRs and RIP.
+  RAX = 35, /* x86.h UC_X86_REG_RAX */
+  RBP = 36, /* x86.h UC_X86_REG_RBP */
+  RBX = 37, /* x86.h UC_X86_REG_RBX */
+  RCX = 38, /* x86.h UC_X86_REG_RCX */
+  RDI = 39, /* x86.h UC_X86_REG_RDI */
+  RDX = 40, /* x86.h UC_X86_REG_RDX */
+  RIP = 41, /* x86.h UC_X86_REG_RIP */
+  RSI = 43, /* x86.h UC_X86_REG_RSI */
+  RSP = 44, /* x86.h UC_X86_REG_RSP */
+  SI = 45, /* x86.h UC_X86_REG_SI */
+  SIL = 46, /* x86.h UC_X86_REG_SIL */
+  SP = 47, /* x86.h UC_X86_REG_SP */
+  SPL = 48, /* x86.h UC_X86_REG_SPL */
+  SS = 49, /* x86.h UC_X86_REG_SS */
+  // Control registers. CR0..CR4 are stored as given (8 bytes); see enableSse() for what they do not control.
+  // CR8 is ignored by unicorn 2.0.1 (uc_reg_read/uc_reg_write return UC_ERR_OK and touch nothing).
+  CR0 = 50, /* x86.h UC_X86_REG_CR0 */
+  CR1 = 51, /* x86.h UC_X86_REG_CR1 */
+  CR2 = 52, /* x86.h UC_X86_REG_CR2 */
+  CR3 = 53, /* x86.h UC_X86_REG_CR3 */
+  CR4 = 54, /* x86.h UC_X86_REG_CR4 */
+  CR8 = 58, /* x86.h UC_X86_REG_CR8 */
+  // Debug registers.
+  DR0 = 66, /* x86.h UC_X86_REG_DR0 */
+  DR1 = 67, /* x86.h UC_X86_REG_DR1 */
+  DR2 = 68, /* x86.h UC_X86_REG_DR2 */
+  DR3 = 69, /* x86.h UC_X86_REG_DR3 */
+  DR4 = 70, /* x86.h UC_X86_REG_DR4 */
+  DR5 = 71, /* x86.h UC_X86_REG_DR5 */
+  DR6 = 72, /* x86.h UC_X86_REG_DR6 */
+  DR7 = 73, /* x86.h UC_X86_REG_DR7 */
+  // x87 physical registers R0..R7 (10 bytes each: 64-bit significand then 16-bit sign/exponent), not TOP-relative.
+  FP0 = 82, /* x86.h UC_X86_REG_FP0 */
+  FP1 = 83, /* x86.h UC_X86_REG_FP1 */
+  FP2 = 84, /* x86.h UC_X86_REG_FP2 */
+  FP3 = 85, /* x86.h UC_X86_REG_FP3 */
+  FP4 = 86, /* x86.h UC_X86_REG_FP4 */
+  FP5 = 87, /* x86.h UC_X86_REG_FP5 */
+  FP6 = 88, /* x86.h UC_X86_REG_FP6 */
+  FP7 = 89, /* x86.h UC_X86_REG_FP7 */
+  // AVX-512 opmask registers: ignored by unicorn 2.0.1 (read/write return UC_ERR_OK and touch nothing). Unusable.
+  K0 = 90, /* x86.h UC_X86_REG_K0 */
+  K1 = 91, /* x86.h UC_X86_REG_K1 */
+  K2 = 92, /* x86.h UC_X86_REG_K2 */
+  K3 = 93, /* x86.h UC_X86_REG_K3 */
+  K4 = 94, /* x86.h UC_X86_REG_K4 */
+  K5 = 95, /* x86.h UC_X86_REG_K5 */
+  K6 = 96, /* x86.h UC_X86_REG_K6 */
+  K7 = 97, /* x86.h UC_X86_REG_K7 */
+  // MMX registers: ignored by unicorn 2.0.1 (read/write return UC_ERR_OK and touch nothing). Unusable;
+  // MMn is the significand of physical x87 register FPn, so read it through FP0..FP7 instead.
+  MM0 = 98, /* x86.h UC_X86_REG_MM0 */
+  MM1 = 99, /* x86.h UC_X86_REG_MM1 */
+  MM2 = 100, /* x86.h UC_X86_REG_MM2 */
+  MM3 = 101, /* x86.h UC_X86_REG_MM3 */
+  MM4 = 102, /* x86.h UC_X86_REG_MM4 */
+  MM5 = 103, /* x86.h UC_X86_REG_MM5 */
+  MM6 = 104, /* x86.h UC_X86_REG_MM6 */
+  MM7 = 105, /* x86.h UC_X86_REG_MM7 */
+  // 64-bit GPRs R8..R15.
+  R8 = 106, /* x86.h UC_X86_REG_R8 */
+  R9 = 107, /* x86.h UC_X86_REG_R9 */
+  R10 = 108, /* x86.h UC_X86_REG_R10 */
+  R11 = 109, /* x86.h UC_X86_REG_R11 */
+  R12 = 110, /* x86.h UC_X86_REG_R12 */
+  R13 = 111, /* x86.h UC_X86_REG_R13 */
+  R14 = 112, /* x86.h UC_X86_REG_R14 */
+  R15 = 113, /* x86.h UC_X86_REG_R15 */
+  // x87 stack registers ST(0)..ST(7), TOP-relative (ST(i) = R[(TOP + i) & 7]), 10 bytes each.
+  ST0 = 114, /* x86.h UC_X86_REG_ST0 */
+  ST1 = 115, /* x86.h UC_X86_REG_ST1 */
+  ST2 = 116, /* x86.h UC_X86_REG_ST2 */
+  ST3 = 117, /* x86.h UC_X86_REG_ST3 */
+  ST4 = 118, /* x86.h UC_X86_REG_ST4 */
+  ST5 = 119, /* x86.h UC_X86_REG_ST5 */
+  ST6 = 120, /* x86.h UC_X86_REG_ST6 */
+  ST7 = 121, /* x86.h UC_X86_REG_ST7 */
+  // XMM0..XMM15: 16 bytes each. XMM16..XMM31 are ignored by unicorn 2.0.1 (read/write return UC_ERR_OK
+  // and touch nothing): unusable.
+  XMM0 = 122, /* x86.h UC_X86_REG_XMM0 */
+  XMM1 = 123, /* x86.h UC_X86_REG_XMM1 */
+  XMM2 = 124, /* x86.h UC_X86_REG_XMM2 */
+  XMM3 = 125, /* x86.h UC_X86_REG_XMM3 */
+  XMM4 = 126, /* x86.h UC_X86_REG_XMM4 */
+  XMM5 = 127, /* x86.h UC_X86_REG_XMM5 */
+  XMM6 = 128, /* x86.h UC_X86_REG_XMM6 */
+  XMM7 = 129, /* x86.h UC_X86_REG_XMM7 */
+  XMM8 = 130, /* x86.h UC_X86_REG_XMM8 */
+  XMM9 = 131, /* x86.h UC_X86_REG_XMM9 */
+  XMM10 = 132, /* x86.h UC_X86_REG_XMM10 */
+  XMM11 = 133, /* x86.h UC_X86_REG_XMM11 */
+  XMM12 = 134, /* x86.h UC_X86_REG_XMM12 */
+  XMM13 = 135, /* x86.h UC_X86_REG_XMM13 */
+  XMM14 = 136, /* x86.h UC_X86_REG_XMM14 */
+  XMM15 = 137, /* x86.h UC_X86_REG_XMM15 */
+  XMM16 = 138, /* x86.h UC_X86_REG_XMM16 */
+  XMM17 = 139, /* x86.h UC_X86_REG_XMM17 */
+  XMM18 = 140, /* x86.h UC_X86_REG_XMM18 */
+  XMM19 = 141, /* x86.h UC_X86_REG_XMM19 */
+  XMM20 = 142, /* x86.h UC_X86_REG_XMM20 */
+  XMM21 = 143, /* x86.h UC_X86_REG_XMM21 */
+  XMM22 = 144, /* x86.h UC_X86_REG_XMM22 */
+  XMM23 = 145, /* x86.h UC_X86_REG_XMM23 */
+  XMM24 = 146, /* x86.h UC_X86_REG_XMM24 */
+  XMM25 = 147, /* x86.h UC_X86_REG_XMM25 */
+  XMM26 = 148, /* x86.h UC_X86_REG_XMM26 */
+  XMM27 = 149, /* x86.h UC_X86_REG_XMM27 */
+  XMM28 = 150, /* x86.h UC_X86_REG_XMM28 */
+  XMM29 = 151, /* x86.h UC_X86_REG_XMM29 */
+  XMM30 = 152, /* x86.h UC_X86_REG_XMM30 */
+  XMM31 = 153, /* x86.h UC_X86_REG_XMM31 */
+  // YMM0..YMM15: 32 bytes each; bits 127:0 are the XMM register. unicorn 2.0.1 stores bits 255:128 but no
+  // instruction it executes uses them (it rejects VEX vector instructions), so the model must own them.
+  // YMM16..YMM31 are ignored (read/write return UC_ERR_OK and touch nothing): unusable.
+  YMM0 = 154, /* x86.h UC_X86_REG_YMM0 */
+  YMM1 = 155, /* x86.h UC_X86_REG_YMM1 */
+  YMM2 = 156, /* x86.h UC_X86_REG_YMM2 */
+  YMM3 = 157, /* x86.h UC_X86_REG_YMM3 */
+  YMM4 = 158, /* x86.h UC_X86_REG_YMM4 */
+  YMM5 = 159, /* x86.h UC_X86_REG_YMM5 */
+  YMM6 = 160, /* x86.h UC_X86_REG_YMM6 */
+  YMM7 = 161, /* x86.h UC_X86_REG_YMM7 */
+  YMM8 = 162, /* x86.h UC_X86_REG_YMM8 */
+  YMM9 = 163, /* x86.h UC_X86_REG_YMM9 */
+  YMM10 = 164, /* x86.h UC_X86_REG_YMM10 */
+  YMM11 = 165, /* x86.h UC_X86_REG_YMM11 */
+  YMM12 = 166, /* x86.h UC_X86_REG_YMM12 */
+  YMM13 = 167, /* x86.h UC_X86_REG_YMM13 */
+  YMM14 = 168, /* x86.h UC_X86_REG_YMM14 */
+  YMM15 = 169, /* x86.h UC_X86_REG_YMM15 */
+  YMM16 = 170, /* x86.h UC_X86_REG_YMM16 */
+  YMM17 = 171, /* x86.h UC_X86_REG_YMM17 */
+  YMM18 = 172, /* x86.h UC_X86_REG_YMM18 */
+  YMM19 = 173, /* x86.h UC_X86_REG_YMM19 */
+  YMM20 = 174, /* x86.h UC_X86_REG_YMM20 */
+  YMM21 = 175, /* x86.h UC_X86_REG_YMM21 */
+  YMM22 = 176, /* x86.h UC_X86_REG_YMM22 */
+  YMM23 = 177, /* x86.h UC_X86_REG_YMM23 */
+  YMM24 = 178, /* x86.h UC_X86_REG_YMM24 */
+  YMM25 = 179, /* x86.h UC_X86_REG_YMM25 */
+  YMM26 = 180, /* x86.h UC_X86_REG_YMM26 */
+  YMM27 = 181, /* x86.h UC_X86_REG_YMM27 */
+  YMM28 = 182, /* x86.h UC_X86_REG_YMM28 */
+  YMM29 = 183, /* x86.h UC_X86_REG_YMM29 */
+  YMM30 = 184, /* x86.h UC_X86_REG_YMM30 */
+  YMM31 = 185, /* x86.h UC_X86_REG_YMM31 */
+  // ZMM0..ZMM31: ignored by unicorn 2.0.1 (read/write return UC_ERR_OK and touch nothing). Unusable.
+  ZMM0 = 186, /* x86.h UC_X86_REG_ZMM0 */
+  ZMM1 = 187, /* x86.h UC_X86_REG_ZMM1 */
+  ZMM2 = 188, /* x86.h UC_X86_REG_ZMM2 */
+  ZMM3 = 189, /* x86.h UC_X86_REG_ZMM3 */
+  ZMM4 = 190, /* x86.h UC_X86_REG_ZMM4 */
+  ZMM5 = 191, /* x86.h UC_X86_REG_ZMM5 */
+  ZMM6 = 192, /* x86.h UC_X86_REG_ZMM6 */
+  ZMM7 = 193, /* x86.h UC_X86_REG_ZMM7 */
+  ZMM8 = 194, /* x86.h UC_X86_REG_ZMM8 */
+  ZMM9 = 195, /* x86.h UC_X86_REG_ZMM9 */
+  ZMM10 = 196, /* x86.h UC_X86_REG_ZMM10 */
+  ZMM11 = 197, /* x86.h UC_X86_REG_ZMM11 */
+  ZMM12 = 198, /* x86.h UC_X86_REG_ZMM12 */
+  ZMM13 = 199, /* x86.h UC_X86_REG_ZMM13 */
+  ZMM14 = 200, /* x86.h UC_X86_REG_ZMM14 */
+  ZMM15 = 201, /* x86.h UC_X86_REG_ZMM15 */
+  ZMM16 = 202, /* x86.h UC_X86_REG_ZMM16 */
+  ZMM17 = 203, /* x86.h UC_X86_REG_ZMM17 */
+  ZMM18 = 204, /* x86.h UC_X86_REG_ZMM18 */
+  ZMM19 = 205, /* x86.h UC_X86_REG_ZMM19 */
+  ZMM20 = 206, /* x86.h UC_X86_REG_ZMM20 */
+  ZMM21 = 207, /* x86.h UC_X86_REG_ZMM21 */
+  ZMM22 = 208, /* x86.h UC_X86_REG_ZMM22 */
+  ZMM23 = 209, /* x86.h UC_X86_REG_ZMM23 */
+  ZMM24 = 210, /* x86.h UC_X86_REG_ZMM24 */
+  ZMM25 = 211, /* x86.h UC_X86_REG_ZMM25 */
+  ZMM26 = 212, /* x86.h UC_X86_REG_ZMM26 */
+  ZMM27 = 213, /* x86.h UC_X86_REG_ZMM27 */
+  ZMM28 = 214, /* x86.h UC_X86_REG_ZMM28 */
+  ZMM29 = 215, /* x86.h UC_X86_REG_ZMM29 */
+  ZMM30 = 216, /* x86.h UC_X86_REG_ZMM30 */
+  ZMM31 = 217, /* x86.h UC_X86_REG_ZMM31 */
+  // 8/16/32-bit views of R8..R15.
+  R8B = 218, /* x86.h UC_X86_REG_R8B */
+  R9B = 219, /* x86.h UC_X86_REG_R9B */
+  R10B = 220, /* x86.h UC_X86_REG_R10B */
+  R11B = 221, /* x86.h UC_X86_REG_R11B */
+  R12B = 222, /* x86.h UC_X86_REG_R12B */
+  R13B = 223, /* x86.h UC_X86_REG_R13B */
+  R14B = 224, /* x86.h UC_X86_REG_R14B */
+  R15B = 225, /* x86.h UC_X86_REG_R15B */
+  R8D = 226, /* x86.h UC_X86_REG_R8D */
+  R9D = 227, /* x86.h UC_X86_REG_R9D */
+  R10D = 228, /* x86.h UC_X86_REG_R10D */
+  R11D = 229, /* x86.h UC_X86_REG_R11D */
+  R12D = 230, /* x86.h UC_X86_REG_R12D */
+  R13D = 231, /* x86.h UC_X86_REG_R13D */
+  R14D = 232, /* x86.h UC_X86_REG_R14D */
+  R15D = 233, /* x86.h UC_X86_REG_R15D */
+  R8W = 234, /* x86.h UC_X86_REG_R8W */
+  R9W = 235, /* x86.h UC_X86_REG_R9W */
+  R10W = 236, /* x86.h UC_X86_REG_R10W */
+  R11W = 237, /* x86.h UC_X86_REG_R11W */
+  R12W = 238, /* x86.h UC_X86_REG_R12W */
+  R13W = 239, /* x86.h UC_X86_REG_R13W */
+  R14W = 240, /* x86.h UC_X86_REG_R14W */
+  R15W = 241, /* x86.h UC_X86_REG_R15W */
+  // Descriptor-table registers (uc_x86_mmr struct): not exposed through regRead/regWrite.
+  IDTR = 242, /* x86.h UC_X86_REG_IDTR */
+  GDTR = 243, /* x86.h UC_X86_REG_GDTR */
+  LDTR = 244, /* x86.h UC_X86_REG_LDTR */
+  TR = 245, /* x86.h UC_X86_REG_TR */
+  // x87 control word (2 bytes) and tag word (2 bytes, full 2-bit-per-register form; on write unicorn only
+  // keeps empty (11) or not empty, the other tag values are recomputed from the register contents).
+  FPCW = 246, /* x86.h UC_X86_REG_FPCW */
+  FPTAG = 247, /* x86.h UC_X86_REG_FPTAG */
+  // Model-specific register access (uc_x86_msr struct): not exposed through regRead/regWrite.
+  MSR = 248, /* x86.h UC_X86_REG_MSR */
+  // MXCSR (4 bytes; unicorn 2.0.1 stores reserved bits as given, no #GP check), FS/GS base (8 bytes).
+  MXCSR = 249, /* x86.h UC_X86_REG_MXCSR */
+  FS_BASE = 250, /* x86.h UC_X86_REG_FS_BASE */
+  GS_BASE = 251, /* x86.h UC_X86_REG_GS_BASE */
+  // FLAGS (2 bytes), RFLAGS (8 bytes).
+  FLAGS = 252, /* x86.h UC_X86_REG_FLAGS */
+  RFLAGS = 253, /* x86.h UC_X86_REG_RFLAGS */
+  // x87 last-instruction and last-operand pointers and opcode: FIP and FDP 8 bytes, FCS, FDS, FOP 2 bytes.
+  FIP = 254, /* x86.h UC_X86_REG_FIP */
+  FCS = 255, /* x86.h UC_X86_REG_FCS */
+  FDP = 256, /* x86.h UC_X86_REG_FDP */
+  FDS = 257, /* x86.h UC_X86_REG_FDS */
+  FOP = 258, /* x86.h UC_X86_REG_FOP */
+}
+
+/** Last id of uc_x86_reg + 1 (x86.h UC_X86_REG_ENDING = 259). */
+const X86_REG_ENDING = 259;
+
+/** Marker in the width table: the register takes a struct (uc_x86_mmr / uc_x86_msr). */
+const STRUCT_REG = -1;
+
+/**
+ * Bytes unicorn 2.0.1 reads/writes for each register id in 64-bit mode (measured by counting the bytes
+ * uc_reg_read writes). 0 means unicorn ignores the id.
+ */
+const REG_WIDTH: Int8Array = (() => {
+  const t = new Int8Array(X86_REG_ENDING);
+  const R = X86Reg;
+  const set = (w: number, ...ids: number[]) => { for (const id of ids) t[id] = w; };
+  const range = (first: number, last: number) => Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  set(1, R.AH, R.AL, R.BH, R.BL, R.BPL, R.CH, R.CL, R.DH, R.DIL, R.DL, R.SIL, R.SPL, ...range(R.R8B, R.R15B));
+  set(2, R.AX, R.BP, R.BX, R.CX, R.DI, R.DX, R.IP, R.SI, R.SP, ...range(R.R8W, R.R15W));
+  set(2, R.CS, R.DS, R.ES, R.FS, R.GS, R.SS, R.FLAGS);
+  set(2, R.FPSW, R.FPCW, R.FPTAG, R.FCS, R.FDS, R.FOP);
+  set(4, R.EAX, R.EBP, R.EBX, R.ECX, R.EDI, R.EDX, R.EFLAGS, R.EIP, R.ESI, R.ESP, R.MXCSR, ...range(R.R8D, R.R15D));
+  set(8, R.RAX, R.RBP, R.RBX, R.RCX, R.RDI, R.RDX, R.RIP, R.RSI, R.RSP, ...range(R.R8, R.R15));
+  set(8, R.CR0, R.CR1, R.CR2, R.CR3, R.CR4, ...range(R.DR0, R.DR7));
+  set(8, R.FS_BASE, R.GS_BASE, R.RFLAGS, R.FIP, R.FDP);
+  set(10, ...range(R.FP0, R.FP7), ...range(R.ST0, R.ST7));
+  set(16, ...range(R.XMM0, R.XMM15));
+  set(32, ...range(R.YMM0, R.YMM15));
+  set(STRUCT_REG, R.IDTR, R.GDTR, R.LDTR, R.TR, R.MSR);
+  return t;
+})();
+
+/** Bytes unicorn 2.0.1 transfers for `reg` (0: ignored by unicorn, -1: struct-valued). */
+export function regWidth(reg: X86Reg): number {
+  return Number.isInteger(reg) && reg >= 0 && reg < X86_REG_ENDING ? REG_WIDTH[reg]! : 0;
+}
+
+/** Widest register value (YMM, 32 bytes) rounded up: size of one value slot in the scratch buffers. */
+const SLOT = 64;
+
+// uc_ctl control words: UC_CTL(type, nr, rw) = type | (nr << 26) | (rw << 30) (unicorn.h).
+const UC_CTL_IO_WRITE = 1;
+const UC_CTL_IO_READ = 2;
+const ctl = (type: number, nr: number, rw: number) => (type | (nr << 26) | (rw << 30)) | 0;
+const UC_CTL_CPU_MODEL = 7; /* unicorn.h UC_CTL_CPU_MODEL */
+const UC_CTL_TB_REMOVE_CACHE = 9; /* unicorn.h UC_CTL_TB_REMOVE_CACHE */
+const UC_CTL_TB_FLUSH = 10; /* unicorn.h UC_CTL_TB_FLUSH */
+const CTL_SET_CPU_MODEL = ctl(UC_CTL_CPU_MODEL, 1, UC_CTL_IO_WRITE); // uc_ctl_set_cpu_model
+const CTL_GET_CPU_MODEL = ctl(UC_CTL_CPU_MODEL, 1, UC_CTL_IO_READ); // uc_ctl_get_cpu_model
+const CTL_REMOVE_CACHE = ctl(UC_CTL_TB_REMOVE_CACHE, 2, UC_CTL_IO_WRITE); // uc_ctl_remove_cache
+const CTL_TB_FLUSH = ctl(UC_CTL_TB_FLUSH, 0, UC_CTL_IO_WRITE); // uc_ctl_flush_tlb (flushes the TB cache)
+
+const UC_ARCH_X86 = 4; /* unicorn.h UC_ARCH_X86 */
+const UC_MODE_64 = 1 << 3; /* unicorn.h UC_MODE_64 */
+
+type Ptr = bigint;
+type Addr = bigint | number;
+
+/** The bound libunicorn functions (what loadLibUnicorn returns). */
+export interface UnicornApi {
+  uc_version(major: number[] | null, minor: number[] | null): number;
+  uc_open(arch: number, mode: number, out: (Ptr | null)[]): number;
+  uc_close(uc: Ptr): number;
+  uc_strerror(code: number): string;
+  uc_errno(uc: Ptr): number;
+  uc_ctl(uc: Ptr, control: number, ...varargs: unknown[]): number;
+  uc_reg_read(uc: Ptr, regid: number, value: Ptr): number;
+  uc_reg_write(uc: Ptr, regid: number, value: Ptr): number;
+  uc_reg_read_batch(uc: Ptr, regs: Ptr, vals: Ptr, count: number): number;
+  uc_reg_write_batch(uc: Ptr, regs: Ptr, vals: Ptr, count: number): number;
+  uc_mem_map(uc: Ptr, address: Addr, size: number, perms: number): number;
+  uc_mem_unmap(uc: Ptr, address: Addr, size: number): number;
+  uc_mem_protect(uc: Ptr, address: Addr, size: number, perms: number): number;
+  uc_mem_read(uc: Ptr, address: Addr, bytes: Uint8Array, size: number): number;
+  uc_mem_write(uc: Ptr, address: Addr, bytes: Uint8Array, size: number): number;
+  uc_mem_regions(uc: Ptr, regions: (Ptr | null)[], count: number[]): number;
+  uc_free(mem: Ptr): number;
+  uc_emu_start(uc: Ptr, begin: Addr, until: Addr, timeout: Addr, count: number): number;
+  uc_emu_stop(uc: Ptr): number;
+  uc_hook_add(uc: Ptr, hh: (number | bigint | null)[], type: number, callback: Ptr, userData: number, begin: Addr, end: Addr, ...varargs: unknown[]): number;
+  uc_hook_del(uc: Ptr, hh: number | bigint): number;
+  uc_context_alloc(uc: Ptr, out: (Ptr | null)[]): number;
+  uc_context_save(uc: Ptr, ctx: Ptr): number;
+  uc_context_restore(uc: Ptr, ctx: Ptr): number;
+  uc_context_free(ctx: Ptr): number;
+  uc_context_reg_read(ctx: Ptr, regid: number, value: Ptr): number;
+  uc_context_size(uc: Ptr): number;
+  protos: {
+    code: TypeObject;
+    intr: TypeObject;
+    insnInvalid: TypeObject;
+    syscall: TypeObject;
+    cpuid: TypeObject;
+    memInvalid: TypeObject;
+  };
+  memRegion: TypeObject;
+}
+
+let cachedApi: UnicornApi | undefined;
+
+/**
+ * Loads libunicorn (once for the default soname) and binds its functions. Throws a one-line Error
+ * naming the fix when the library cannot be loaded.
+ */
+export function loadLibUnicorn(soname: string = LIBUNICORN_SONAME): UnicornApi {
+  if (soname === LIBUNICORN_SONAME && cachedApi) return cachedApi;
+  let lib: LibraryHandle;
+  try {
+    lib = koffi.load(soname);
+  } catch {
+    throw new Error(`${soname} not found: install it with apt-get install -y libunicorn2`);
+  }
+  // uc_engine *, uc_context * and malloc'd results are passed around as koffi's BigInt pointers; the
+  // hook user_data argument carries an integer hook id, declared uintptr_t on both sides.
+  const api: UnicornApi = {
+    uc_version: lib.func('unsigned int uc_version(_Out_ unsigned int *major, _Out_ unsigned int *minor)'),
+    uc_open: lib.func('int uc_open(int arch, int mode, _Out_ void **uc)'),
+    uc_close: lib.func('int uc_close(void *uc)'),
+    uc_strerror: lib.func('const char *uc_strerror(int code)'),
+    uc_errno: lib.func('int uc_errno(void *uc)'),
+    uc_ctl: lib.func('int uc_ctl(void *uc, int control, ...)'),
+    uc_reg_read: lib.func('int uc_reg_read(void *uc, int regid, void *value)'),
+    uc_reg_write: lib.func('int uc_reg_write(void *uc, int regid, void *value)'),
+    uc_reg_read_batch: lib.func('int uc_reg_read_batch(void *uc, void *regs, void *vals, int count)'),
+    uc_reg_write_batch: lib.func('int uc_reg_write_batch(void *uc, void *regs, void *vals, int count)'),
+    uc_mem_map: lib.func('int uc_mem_map(void *uc, uint64_t address, size_t size, uint32_t perms)'),
+    uc_mem_unmap: lib.func('int uc_mem_unmap(void *uc, uint64_t address, size_t size)'),
+    uc_mem_protect: lib.func('int uc_mem_protect(void *uc, uint64_t address, size_t size, uint32_t perms)'),
+    uc_mem_read: lib.func('int uc_mem_read(void *uc, uint64_t address, _Out_ uint8_t *bytes, size_t size)'),
+    uc_mem_write: lib.func('int uc_mem_write(void *uc, uint64_t address, const uint8_t *bytes, size_t size)'),
+    uc_mem_regions: lib.func('int uc_mem_regions(void *uc, _Out_ void **regions, _Out_ uint32_t *count)'),
+    uc_free: lib.func('int uc_free(void *mem)'),
+    uc_emu_start: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
+    uc_emu_stop: lib.func('int uc_emu_stop(void *uc)'),
+    uc_hook_add: lib.func('int uc_hook_add(void *uc, _Out_ size_t *hh, int type, void *callback, uintptr_t user_data, uint64_t begin, uint64_t end, ...)'),
+    uc_hook_del: lib.func('int uc_hook_del(void *uc, size_t hh)'),
+    uc_context_alloc: lib.func('int uc_context_alloc(void *uc, _Out_ void **context)'),
+    uc_context_save: lib.func('int uc_context_save(void *uc, void *context)'),
+    uc_context_restore: lib.func('int uc_context_restore(void *uc, void *context)'),
+    uc_context_free: lib.func('int uc_context_free(void *context)'),
+    uc_context_reg_read: lib.func('int uc_context_reg_read(void *context, int regid, void *value)'),
+    uc_context_size: lib.func('size_t uc_context_size(void *uc)'),
+    protos: {
+      // uc_cb_hookcode_t
+      code: koffi.proto('void uc_js_hookcode(uintptr_t uc, uint64_t address, uint32_t size, uintptr_t user_data)'),
+      // uc_cb_hookintr_t
+      intr: koffi.proto('void uc_js_hookintr(uintptr_t uc, uint32_t intno, uintptr_t user_data)'),
+      // uc_cb_hookinsn_invalid_t
+      insnInvalid: koffi.proto('bool uc_js_hookinsn_invalid(uintptr_t uc, uintptr_t user_data)'),
+      // uc_cb_insn_syscall_t
+      syscall: koffi.proto('void uc_js_insn_syscall(uintptr_t uc, uintptr_t user_data)'),
+      // uc_cb_insn_cpuid_t (returns int: nonzero = the callback replaced CPUID)
+      cpuid: koffi.proto('int uc_js_insn_cpuid(uintptr_t uc, uintptr_t user_data)'),
+      // uc_cb_eventmem_t
+      memInvalid: koffi.proto('bool uc_js_eventmem(uintptr_t uc, int type, uint64_t address, int size, int64_t value, uintptr_t user_data)'),
+    },
+    // uc_mem_region (unicorn.h): begin and end inclusive, 24 bytes.
+    memRegion: koffi.struct('uc_js_mem_region', { begin: 'uint64_t', end: 'uint64_t', perms: 'uint32_t' }),
+  };
+  const major = [0];
+  api.uc_version(major, [0]);
+  if (major[0] !== 2) {
+    throw new Error(`${soname} is unicorn ${major[0]}.x; this binding needs unicorn 2.x: install it with apt-get install -y libunicorn2`);
+  }
+  if (soname === LIBUNICORN_SONAME) cachedApi = api;
+  return api;
+}
+
+/** Version of the loaded libunicorn, e.g. { major: 2, minor: 0 } (uc_version). */
+export function unicornVersion(): { major: number; minor: number } {
+  const api = loadLibUnicorn();
+  const major = [0];
+  const minor = [0];
+  api.uc_version(major, minor);
+  return { major: major[0]!, minor: minor[0]! };
+}
+
+/** A failed unicorn call: `code` is the uc_err value, the message carries uc_strerror's text. */
+export class UnicornError extends Error {
+  readonly code: UcErr;
+  readonly func: string;
+  constructor(code: number, func: string, detail?: string) {
+    const text = cachedApi ? cachedApi.uc_strerror(code) : `uc_err ${code}`;
+    super(`${func}: ${text}${detail ? ` ${detail}` : ''}`);
+    this.name = 'UnicornError';
+    this.code = code;
+    this.func = func;
+  }
+}
+
+/** One mapped region as uc_mem_regions reports it (`end` inclusive). */
+export interface MemRegion {
+  begin: bigint;
+  end: bigint;
+  perms: number;
+}
+
+/** What `hook*` methods return. `remove()` is idempotent. */
+export interface HookHandle {
+  remove(): void;
+  readonly removed: boolean;
+}
+
+export interface EmuStartOptions {
+  /** Stop after this many microseconds (0 or absent: no limit). */
+  timeoutUs?: number;
+  /** Stop after this many instructions (0 or absent: no limit). */
+  count?: number;
+}
+
+type ProtoKind = keyof UnicornApi['protos'];
+
+interface HookRecord {
+  kind: ProtoKind;
+  /** UC_HOOK_CODE range (inclusive), whose translations must be dropped when the hook goes away. */
+  codeRange?: { begin: bigint; end: bigint };
+  native: number | bigint;
+  fn: (...args: any[]) => any;
+  handle: HookHandleImpl;
+}
+
+class HookHandleImpl implements HookHandle {
+  removed = false;
+  constructor(private readonly owner: Unicorn, readonly id: number) {}
+  remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.owner['removeHook'](this.id);
+  }
+}
+
+/** Saved CPU state (uc_context: registers only, not memory). Free it with `free()` or `Unicorn.contextFree`. */
+export class UnicornContext {
+  /** @internal */ ptr: Ptr;
+  constructor(private readonly owner: Unicorn, ptr: Ptr) {
+    this.ptr = ptr;
+  }
+  get freed(): boolean {
+    return this.ptr === 0n;
+  }
+  /** Reads a register from the saved state (uc_context_reg_read). */
+  regRead(reg: X86Reg): bigint {
+    if (this.ptr === 0n) throw new Error('UnicornContext already freed');
+    return this.owner['readRegWith']((p) => this.owner['api'].uc_context_reg_read(this.ptr, reg, p), reg, 'uc_context_reg_read');
+  }
+  free(): void {
+    this.owner.contextFree(this);
+  }
+}
+
+/** Longest x86 instruction. */
+const MAX_INSN_LEN = 15;
+
+const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
+
+/** x86 CR0 / CR4 bits used by enableSse. */
+export const CR0 = { PE: 1n << 0n, MP: 1n << 1n, EM: 1n << 2n, TS: 1n << 3n, ET: 1n << 4n, NE: 1n << 5n, PG: 1n << 31n } as const;
+export const CR4 = { OSFXSR: 1n << 9n, OSXMMEXCPT: 1n << 10n, FSGSBASE: 1n << 16n, OSXSAVE: 1n << 18n } as const;
+
+/**
+ * A unicorn engine in x86 64-bit mode. Not thread-safe; every callback runs synchronously on the
+ * calling thread inside `emuStart`.
+ */
+export class Unicorn {
+  private handle: Ptr;
+  private readonly api: UnicornApi;
+  /** 64-byte native scratch for single-register transfers. */
+  private readonly scratch: Ptr;
+  private scratchView: DataView;
+  private scratchBytes: Uint8Array;
+  /** Batch buffers (int ids, pointer array, value slots), grown on demand and reused. */
+  private batchCap = 0;
+  private batchIds: Ptr = 0n;
+  private batchPtrs: Ptr = 0n;
+  private batchVals: Ptr = 0n;
+  private batchIdView = new Int32Array(0);
+  private batchValView = new DataView(new ArrayBuffer(0));
+  private batchValBytes = new Uint8Array(0);
+
+  private readonly hooks = new Map<number, HookRecord>();
+  private nextHookId = 1;
+  /** One registered koffi trampoline per callback prototype, shared by all hooks of that kind. */
+  private readonly trampolines = new Map<ProtoKind, { ptr: bigint; users: number }>();
+  private readonly contexts = new Set<UnicornContext>();
+  private running = false;
+  /** False while no block can have been translated since open or the last flushTb (nothing to drop). */
+  private tbsMayExist = false;
+  /** Whether unicorn's own instruction-count hook is installed (the last run had a `count`). */
+  private countHookInstalled = false;
+  /** Code ranges whose translations must be dropped once emuStart returns (hooks removed while running). */
+  private deferredTbDrops: { begin: bigint; end: bigint }[] = [];
+  private pendingError: { error: unknown } | undefined;
+
+  private constructor(api: UnicornApi, handle: Ptr) {
+    this.api = api;
+    this.handle = handle;
+    this.scratch = koffi.alloc('uint8_t', SLOT) as Ptr;
+    this.scratchView = new DataView(koffi.view(this.scratch, SLOT));
+    this.scratchBytes = new Uint8Array(this.scratchView.buffer);
+  }
+
+  /**
+   * Opens an x86-64 engine. `cpuModel` is applied with UC_CTL_CPU_MODEL before anything else touches the
+   * engine (unicorn 2.0.1 refuses a model change once the CPU exists: UC_ERR_ARG).
+   */
+  static open(options: { cpuModel?: X86CpuModel } = {}): Unicorn {
+    const api = loadLibUnicorn();
+    const out: (Ptr | null)[] = [null];
+    const err = api.uc_open(UC_ARCH_X86, UC_MODE_64, out);
+    if (err !== UcErr.OK) throw new UnicornError(err, 'uc_open');
+    const uc = new Unicorn(api, out[0] as Ptr);
+    if (options.cpuModel !== undefined) {
+      try {
+        uc.setCpuModel(options.cpuModel);
+      } catch (e) {
+        uc.close();
+        throw e;
+      }
+    }
+    return uc;
+  }
+
+  get closed(): boolean {
+    return this.handle === 0n;
+  }
+
+  /** Closes the engine, frees saved contexts and scratch memory and unregisters every callback. */
+  close(): void {
+    if (this.handle === 0n) return;
+    if (this.running) throw new Error('Unicorn.close() called from inside a hook; call emuStop() and close after emuStart returns');
+    for (const ctx of [...this.contexts]) this.contextFree(ctx);
+    const err = this.api.uc_close(this.handle);
+    this.handle = 0n;
+    for (const rec of this.hooks.values()) rec.handle.removed = true;
+    this.hooks.clear();
+    for (const t of this.trampolines.values()) koffi.unregister(t.ptr);
+    this.trampolines.clear();
+    // Point the views at JS memory before freeing the native buffers: nothing may write freed memory.
+    this.scratchView = new DataView(new ArrayBuffer(SLOT));
+    this.scratchBytes = new Uint8Array(this.scratchView.buffer);
+    koffi.free(this.scratch);
+    this.freeBatch();
+    if (err !== UcErr.OK) throw new UnicornError(err, 'uc_close');
+  }
+
+  private h(): Ptr {
+    if (this.handle === 0n) throw new Error('Unicorn engine is closed');
+    return this.handle;
+  }
+
+  private check(err: number, func: string, detail?: string): void {
+    if (err !== UcErr.OK) throw new UnicornError(err, func, detail);
+  }
+
+  // ---- CPU model and translation cache (uc_ctl) ----
+
+  /** Selects the CPU model (UC_CTL_CPU_MODEL). Only valid right after open. */
+  setCpuModel(model: X86CpuModel): void {
+    const err = this.api.uc_ctl(this.h(), CTL_SET_CPU_MODEL, 'int', model);
+    this.check(err, 'uc_ctl(UC_CTL_CPU_MODEL)', err === UcErr.ARG ? '(the model must be set before the first memory, register or emulation call)' : undefined);
+  }
+
+  getCpuModel(): X86CpuModel {
+    const out = [0];
+    this.check(this.api.uc_ctl(this.h(), CTL_GET_CPU_MODEL, koffi.out(koffi.pointer('int')), out), 'uc_ctl(UC_CTL_CPU_MODEL)');
+    return out[0]!;
+  }
+
+  /** Drops translated blocks covering [begin, end) (UC_CTL_TB_REMOVE_CACHE). */
+  removeTbCache(begin: Addr, end: Addr): void {
+    this.check(this.api.uc_ctl(this.h(), CTL_REMOVE_CACHE, 'uint64_t', begin, 'uint64_t', end), 'uc_ctl(UC_CTL_TB_REMOVE_CACHE)');
+  }
+
+  /**
+   * Drops every translated block (UC_CTL_TB_FLUSH). Expensive in unicorn 2.0.1 (measured: about 2.8 s
+   * for the first flush in a process, about 75 ms for the first on an engine, 12 ms afterwards).
+   */
+  flushTb(): void {
+    this.check(this.api.uc_ctl(this.h(), CTL_TB_FLUSH), 'uc_ctl(UC_CTL_TB_FLUSH)');
+    this.tbsMayExist = false;
+  }
+
+  // ---- memory ----
+
+  memMap(addr: Addr, size: number, perms: Prot | number = Prot.ALL): void {
+    this.check(this.api.uc_mem_map(this.h(), addr, size, perms), 'uc_mem_map', `(0x${addr.toString(16)}, 0x${size.toString(16)})`);
+  }
+
+  memUnmap(addr: Addr, size: number): void {
+    this.check(this.api.uc_mem_unmap(this.h(), addr, size), 'uc_mem_unmap', `(0x${addr.toString(16)}, 0x${size.toString(16)})`);
+  }
+
+  memProtect(addr: Addr, size: number, perms: Prot | number): void {
+    this.check(this.api.uc_mem_protect(this.h(), addr, size, perms), 'uc_mem_protect', `(0x${addr.toString(16)}, 0x${size.toString(16)})`);
+  }
+
+  memRead(addr: Addr, len: number): Uint8Array {
+    const buf = new Uint8Array(len);
+    this.memReadInto(addr, buf);
+    return buf;
+  }
+
+  memReadInto(addr: Addr, buf: Uint8Array): void {
+    if (buf.length === 0) return;
+    this.check(this.api.uc_mem_read(this.h(), addr, buf, buf.length), 'uc_mem_read', `(0x${addr.toString(16)}, ${buf.length})`);
+  }
+
+  memWrite(addr: Addr, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.check(this.api.uc_mem_write(this.h(), addr, bytes, bytes.length), 'uc_mem_write', `(0x${addr.toString(16)}, ${bytes.length})`);
+  }
+
+  /**
+   * Writes guest code and drops translations of [addr, addr + len): unicorn 2.0.1's uc_mem_write alone
+   * can leave a stale translated block that keeps running the old bytes.
+   */
+  writeCode(addr: Addr, bytes: Uint8Array): void {
+    this.memWrite(addr, bytes);
+    if (bytes.length > 0) this.removeTbCache(addr, toBig(addr) + BigInt(bytes.length));
+  }
+
+  memRegions(): MemRegion[] {
+    const out: (Ptr | null)[] = [null];
+    const count = [0];
+    this.check(this.api.uc_mem_regions(this.h(), out, count), 'uc_mem_regions');
+    const ptr = out[0];
+    const regions: MemRegion[] = [];
+    if (ptr === null || ptr === undefined) return regions;
+    try {
+      for (let i = 0; i < count[0]!; i++) {
+        const r = koffi.decode(ptr, i * 24, this.api.memRegion) as { begin: number | bigint; end: number | bigint; perms: number };
+        regions.push({ begin: toBig(r.begin), end: toBig(r.end), perms: r.perms });
+      }
+    } finally {
+      this.api.uc_free(ptr);
+    }
+    return regions;
+  }
+
+  // ---- registers ----
+
+  private widthOf(reg: X86Reg, func: string): number {
+    const w = regWidth(reg);
+    if (w > 0) return w;
+    const name = X86Reg[reg] ?? String(reg);
+    if (w === STRUCT_REG) throw new Error(`${func}: UC_X86_REG_${name} takes a struct and is not supported here`);
+    throw new Error(`${func}: UC_X86_REG_${name} (${reg}) is ignored by unicorn 2.0.1 (it returns UC_ERR_OK and transfers nothing)`);
+  }
+
+  /** Reads `width` bytes at `off` of `view` as an unsigned little-endian integer. */
+  private static decodeLE(view: DataView, off: number, width: number): bigint {
+    if (width === 8) return view.getBigUint64(off, true);
+    if (width === 4) return BigInt(view.getUint32(off, true));
+    if (width === 2) return BigInt(view.getUint16(off, true));
+    if (width === 1) return BigInt(view.getUint8(off));
+    let v = 0n;
+    for (let i = Math.ceil(width / 8) - 1; i >= 0; i--) v = (v << 64n) | view.getBigUint64(off + i * 8, true);
+    return width % 8 === 0 ? v : BigInt.asUintN(width * 8, v);
+  }
+
+  private static encodeLE(view: DataView, off: number, width: number, value: bigint, reg: X86Reg): void {
+    const bits = BigInt(width * 8);
+    if (value >= 1n << bits || value < -(1n << (bits - 1n))) {
+      throw new RangeError(`value 0x${value.toString(16)} does not fit UC_X86_REG_${X86Reg[reg] ?? reg} (${width} bytes)`);
+    }
+    let v = BigInt.asUintN(width * 8, value);
+    if (width <= 8) {
+      view.setBigUint64(off, v, true);
+      return;
+    }
+    for (let i = 0; i < Math.ceil(width / 8); i++) {
+      view.setBigUint64(off + i * 8, BigInt.asUintN(64, v), true);
+      v >>= 64n;
+    }
+  }
+
+  private readRegWith(call: (p: Ptr) => number, reg: X86Reg, func: string): bigint {
+    this.h();
+    const w = this.widthOf(reg, func);
+    const bytes = this.scratchBytes;
+    if (w <= 8) this.scratchView.setBigUint64(0, 0n);
+    else bytes.fill(0, 0, w + 8);
+    this.check(call(this.scratch), func);
+    return Unicorn.decodeLE(this.scratchView, 0, w);
+  }
+
+  /**
+   * Reads a register as an unsigned integer of the register's width (XMM: 128 bits, ST/FP: 80 bits,
+   * YMM0-15: 256 bits). Throws for ids unicorn 2.0.1 ignores.
+   */
+  regRead(reg: X86Reg): bigint {
+    const h = this.h(); // before touching the native scratch buffer
+    const w = this.widthOf(reg, 'uc_reg_read');
+    if (w <= 8) {
+      this.scratchView.setBigUint64(0, 0n);
+      this.check(this.api.uc_reg_read(h, reg, this.scratch), 'uc_reg_read');
+      return w === 8 ? this.scratchView.getBigUint64(0, true) : Unicorn.decodeLE(this.scratchView, 0, w);
+    }
+    this.scratchBytes.fill(0, 0, w);
+    this.check(this.api.uc_reg_read(h, reg, this.scratch), 'uc_reg_read');
+    return Unicorn.decodeLE(this.scratchView, 0, w);
+  }
+
+  /**
+   * Writes a register. `v` must fit the register width (negative values down to -2^(bits-1) are taken
+   * as two's complement).
+   */
+  regWrite(reg: X86Reg, v: bigint): void {
+    const h = this.h();
+    const w = this.widthOf(reg, 'uc_reg_write');
+    Unicorn.encodeLE(this.scratchView, 0, w, v, reg);
+    this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
+  }
+
+  private freeBatch(): void {
+    if (this.batchCap === 0) return;
+    this.batchIdView = new Int32Array(0);
+    this.batchValView = new DataView(new ArrayBuffer(0));
+    this.batchValBytes = new Uint8Array(0);
+    koffi.free(this.batchIds);
+    koffi.free(this.batchPtrs);
+    koffi.free(this.batchVals);
+    this.batchCap = 0;
+  }
+
+  private ensureBatch(n: number): void {
+    if (n <= this.batchCap) return;
+    this.freeBatch();
+    const cap = Math.max(32, 1 << Math.ceil(Math.log2(n)));
+    this.batchIds = koffi.alloc('int', cap) as Ptr;
+    this.batchPtrs = koffi.alloc('uint64_t', cap) as Ptr;
+    this.batchVals = koffi.alloc('uint8_t', cap * SLOT) as Ptr;
+    this.batchCap = cap;
+    this.batchIdView = new Int32Array(koffi.view(this.batchIds, cap * 4));
+    const ptrs = new BigUint64Array(koffi.view(this.batchPtrs, cap * 8));
+    for (let i = 0; i < cap; i++) ptrs[i] = this.batchVals + BigInt(i * SLOT);
+    this.batchValView = new DataView(koffi.view(this.batchVals, cap * SLOT));
+    this.batchValBytes = new Uint8Array(this.batchValView.buffer);
+  }
+
+  /** Reads several registers with one uc_reg_read_batch call (buffers allocated once and reused). */
+  regReadBatch(regs: readonly X86Reg[]): bigint[] {
+    const n = regs.length;
+    const h = this.h();
+    if (n === 0) return [];
+    this.ensureBatch(n);
+    const widths = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      widths[i] = this.widthOf(regs[i]!, 'uc_reg_read_batch');
+      this.batchIdView[i] = regs[i]!;
+    }
+    this.batchValBytes.fill(0, 0, n * SLOT);
+    this.check(this.api.uc_reg_read_batch(h, this.batchIds, this.batchPtrs, n), 'uc_reg_read_batch');
+    const out = new Array<bigint>(n);
+    for (let i = 0; i < n; i++) out[i] = Unicorn.decodeLE(this.batchValView, i * SLOT, widths[i]!);
+    return out;
+  }
+
+  /** Writes several registers with one uc_reg_write_batch call. */
+  regWriteBatch(regs: readonly X86Reg[], values: readonly bigint[]): void {
+    const n = regs.length;
+    if (values.length !== n) throw new RangeError(`regWriteBatch: ${n} registers but ${values.length} values`);
+    const h = this.h();
+    if (n === 0) return;
+    this.ensureBatch(n);
+    for (let i = 0; i < n; i++) {
+      const w = this.widthOf(regs[i]!, 'uc_reg_write_batch');
+      this.batchIdView[i] = regs[i]!;
+      Unicorn.encodeLE(this.batchValView, i * SLOT, w, values[i]!, regs[i]!);
+    }
+    this.check(this.api.uc_reg_write_batch(h, this.batchIds, this.batchPtrs, n), 'uc_reg_write_batch');
+  }
+
+  private readBytes(reg: X86Reg, len: number): Uint8Array {
+    const h = this.h();
+    this.scratchBytes.fill(0, 0, len);
+    this.check(this.api.uc_reg_read(h, reg, this.scratch), 'uc_reg_read');
+    return this.scratchBytes.slice(0, len);
+  }
+
+  private writeBytes(reg: X86Reg, bytes: Uint8Array, len: number, what: string): void {
+    if (bytes.length !== len) throw new RangeError(`${what} needs exactly ${len} bytes, got ${bytes.length}`);
+    const h = this.h();
+    this.scratchBytes.set(bytes, 0);
+    this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
+  }
+
+  private static index(i: number, n: number, what: string): number {
+    if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`${what} index ${i} out of range 0..${n - 1}`);
+    return i;
+  }
+
+  /** XMMi (0..15), 16 bytes little-endian. */
+  readXmm(i: number): Uint8Array {
+    return this.readBytes(X86Reg.XMM0 + Unicorn.index(i, 16, 'XMM'), 16);
+  }
+
+  writeXmm(i: number, bytes: Uint8Array): void {
+    this.writeBytes(X86Reg.XMM0 + Unicorn.index(i, 16, 'XMM'), bytes, 16, 'writeXmm');
+  }
+
+  /**
+   * YMMi (0..15), 32 bytes: bits 127:0 are XMMi. unicorn 2.0.1 keeps bits 255:128 but executes no
+   * instruction that uses them.
+   */
+  readYmm(i: number): Uint8Array {
+    return this.readBytes(X86Reg.YMM0 + Unicorn.index(i, 16, 'YMM'), 32);
+  }
+
+  writeYmm(i: number, bytes: Uint8Array): void {
+    this.writeBytes(X86Reg.YMM0 + Unicorn.index(i, 16, 'YMM'), bytes, 32, 'writeYmm');
+  }
+
+  /** ST(i) (TOP-relative), 10 bytes: significand (8, little-endian) then sign/exponent (2). */
+  readSt(i: number): Uint8Array {
+    return this.readBytes(X86Reg.ST0 + Unicorn.index(i, 8, 'ST'), 10);
+  }
+
+  writeSt(i: number, bytes: Uint8Array): void {
+    this.writeBytes(X86Reg.ST0 + Unicorn.index(i, 8, 'ST'), bytes, 10, 'writeSt');
+  }
+
+  /** Physical x87 register R<i> (not TOP-relative), 10 bytes. */
+  readFpReg(i: number): Uint8Array {
+    return this.readBytes(X86Reg.FP0 + Unicorn.index(i, 8, 'FP'), 10);
+  }
+
+  writeFpReg(i: number, bytes: Uint8Array): void {
+    this.writeBytes(X86Reg.FP0 + Unicorn.index(i, 8, 'FP'), bytes, 10, 'writeFpReg');
+  }
+
+  // ---- contexts ----
+
+  /** Saves the CPU state (registers, not memory) into a new context, or into `into` when given. */
+  contextSave(into?: UnicornContext): UnicornContext {
+    const h = this.h();
+    let ctx = into;
+    if (ctx === undefined) {
+      const out: (Ptr | null)[] = [null];
+      this.check(this.api.uc_context_alloc(h, out), 'uc_context_alloc');
+      ctx = new UnicornContext(this, out[0] as Ptr);
+      this.contexts.add(ctx);
+    } else if (ctx.freed || !this.contexts.has(ctx)) {
+      throw new Error('contextSave: context is freed or belongs to another engine');
+    }
+    this.check(this.api.uc_context_save(h, ctx.ptr), 'uc_context_save');
+    return ctx;
+  }
+
+  contextRestore(ctx: UnicornContext): void {
+    if (ctx.freed || !this.contexts.has(ctx)) throw new Error('contextRestore: context is freed or belongs to another engine');
+    this.check(this.api.uc_context_restore(this.h(), ctx.ptr), 'uc_context_restore');
+  }
+
+  contextFree(ctx: UnicornContext): void {
+    if (ctx.freed) return;
+    if (!this.contexts.has(ctx)) throw new Error('contextFree: context belongs to another engine');
+    const err = this.api.uc_context_free(ctx.ptr);
+    ctx.ptr = 0n;
+    this.contexts.delete(ctx);
+    this.check(err, 'uc_context_free');
+  }
+
+  /** Size in bytes of one saved context (uc_context_size). */
+  contextSize(): number {
+    return Number(this.api.uc_context_size(this.h()));
+  }
+
+  // ---- emulation ----
+
+  /**
+   * Runs from `begin` until RIP reaches `until`, `hlt`, emuStop, the timeout or the instruction count.
+   * A JS exception thrown by a hook stops emulation and is rethrown here once uc_emu_start returns;
+   * otherwise a failing uc_emu_start throws UnicornError (with RIP at the stop).
+   *
+   * unicorn 2.0.1 counts instructions with an internal UC_HOOK_CODE hook, which (like every code hook)
+   * only blocks translated after it was added call. Measured: `count` on code that already ran without
+   * a count is ignored (a `jmp $` loop ran until the timeout), so the first counted run after uncounted
+   * ones flushes the translation cache first (see flushTb for the cost). The first run without `count`
+   * after a counted one is flushed by unicorn itself (measured 80 ms); a timeout given to either run is
+   * spent partly on the flush.
+   */
+  emuStart(begin: Addr, until: Addr, options: EmuStartOptions = {}): void {
+    const h = this.h();
+    if (this.running) throw new Error('emuStart: already running (unicorn 2.0.1 does not support nested uc_emu_start)');
+    if (options.count) {
+      if (!this.countHookInstalled && this.tbsMayExist) this.flushTb();
+      this.countHookInstalled = true;
+    } else {
+      this.countHookInstalled = false;
+    }
+    this.tbsMayExist = true;
+    this.running = true;
+    this.pendingError = undefined;
+    let err: number;
+    try {
+      err = this.api.uc_emu_start(h, begin, until, options.timeoutUs ?? 0, options.count ?? 0);
+    } finally {
+      this.running = false;
+      const drops = this.deferredTbDrops;
+      this.deferredTbDrops = [];
+      try {
+        for (const r of drops) this.dropTranslations(r.begin, r.end);
+      } finally {
+        this.releaseIdleTrampolines();
+      }
+    }
+    const pending = this.takePendingError();
+    if (pending !== undefined) throw pending.error;
+    if (err !== UcErr.OK) {
+      let rip = '';
+      try {
+        rip = `at rip=0x${this.regRead(X86Reg.RIP).toString(16)}`;
+      } catch {
+        /* keep the original error */
+      }
+      throw new UnicornError(err, 'uc_emu_start', rip);
+    }
+  }
+
+  private takePendingError(): { error: unknown } | undefined {
+    const pending = this.pendingError;
+    this.pendingError = undefined;
+    return pending;
+  }
+
+  /** Asks a running emulation to stop (uc_emu_stop); meant for hooks. */
+  emuStop(): void {
+    this.check(this.api.uc_emu_stop(this.h()), 'uc_emu_stop');
+  }
+
+  // ---- hooks ----
+
+  /** Records an exception thrown by a hook and stops emulation; emuStart rethrows it. */
+  private fail(error: unknown): void {
+    if (this.pendingError === undefined) this.pendingError = { error };
+    if (this.handle !== 0n) this.api.uc_emu_stop(this.handle);
+  }
+
+  private trampolineFor(kind: ProtoKind): bigint {
+    const existing = this.trampolines.get(kind);
+    if (existing) {
+      existing.users++;
+      return existing.ptr;
+    }
+    const hooks = this.hooks;
+    const self = this;
+    const get = (ud: number | bigint) => hooks.get(Number(ud));
+    let fn: (...args: never[]) => unknown;
+    switch (kind) {
+      case 'code':
+        fn = (_uc: unknown, address: number | bigint, size: number, ud: number) => {
+          const rec = get(ud);
+          if (!rec) return;
+          try {
+            // For an instruction unicorn cannot translate, 2.0.1 passes its unpatched size placeholder
+            // (0xF1F2F1F1); report 0 ("unknown", as unicorn.h documents) for anything over 15 bytes.
+            rec.fn(toBig(address), size > MAX_INSN_LEN ? 0 : size);
+          } catch (e) {
+            self.fail(e);
+          }
+        };
+        break;
+      case 'intr':
+        fn = (_uc: unknown, intno: number, ud: number) => {
+          const rec = get(ud);
+          if (!rec) return;
+          try {
+            rec.fn(intno);
+          } catch (e) {
+            self.fail(e);
+          }
+        };
+        break;
+      case 'syscall':
+        fn = (_uc: unknown, ud: number) => {
+          const rec = get(ud);
+          if (!rec) return;
+          try {
+            rec.fn();
+          } catch (e) {
+            self.fail(e);
+          }
+        };
+        break;
+      case 'cpuid':
+        fn = (_uc: unknown, ud: number): number => {
+          const rec = get(ud);
+          if (!rec) return 0;
+          try {
+            return rec.fn() ? 1 : 0;
+          } catch (e) {
+            self.fail(e);
+            return 1;
+          }
+        };
+        break;
+      case 'insnInvalid':
+        fn = (_uc: unknown, ud: number): boolean => {
+          const rec = get(ud);
+          if (!rec) return false;
+          try {
+            return rec.fn() === true;
+          } catch (e) {
+            self.fail(e);
+            return false;
+          }
+        };
+        break;
+      case 'memInvalid':
+        fn = (_uc: unknown, type: number, address: number | bigint, size: number, value: number | bigint, ud: number): boolean => {
+          const rec = get(ud);
+          if (!rec) return false;
+          try {
+            return rec.fn(type, toBig(address), size, toBig(value)) === true;
+          } catch (e) {
+            self.fail(e);
+            return false;
+          }
+        };
+        break;
+    }
+    const ptr = koffi.register(fn, koffi.pointer(this.api.protos[kind]));
+    this.trampolines.set(kind, { ptr, users: 1 });
+    return ptr;
+  }
+
+  private releaseTrampoline(kind: ProtoKind): void {
+    const t = this.trampolines.get(kind);
+    if (!t) return;
+    t.users--;
+    if (t.users <= 0 && !this.running) {
+      koffi.unregister(t.ptr);
+      this.trampolines.delete(kind);
+    }
+  }
+
+  /** After emuStart: unregister trampolines whose last hook was removed while running. */
+  private releaseIdleTrampolines(): void {
+    for (const [kind, t] of this.trampolines) {
+      if (t.users <= 0) {
+        koffi.unregister(t.ptr);
+        this.trampolines.delete(kind);
+      }
+    }
+  }
+
+  private addHook(kind: ProtoKind, type: number, fn: HookRecord['fn'], begin: Addr, end: Addr, insn?: X86Insn): HookRecord {
+    const h = this.h();
+    const id = this.nextHookId++;
+    const cb = this.trampolineFor(kind);
+    const out: (number | bigint | null)[] = [null];
+    const err = insn === undefined
+      ? this.api.uc_hook_add(h, out, type, cb, id, begin, end)
+      : this.api.uc_hook_add(h, out, type, cb, id, begin, end, 'int', insn);
+    if (err !== UcErr.OK) {
+      this.releaseTrampoline(kind);
+      throw new UnicornError(err, 'uc_hook_add');
+    }
+    const handle = new HookHandleImpl(this, id);
+    const rec: HookRecord = { kind, native: out[0] as number | bigint, fn, handle };
+    this.hooks.set(id, rec);
+    return rec;
+  }
+
+  private removeHook(id: number): void {
+    const rec = this.hooks.get(id);
+    if (!rec) return;
+    this.hooks.delete(id);
+    if (this.handle !== 0n) {
+      try {
+        this.check(this.api.uc_hook_del(this.handle, rec.native), 'uc_hook_del');
+        // unicorn 2.0.1 bakes UC_HOOK_CODE calls into translated blocks and keeps calling a deleted hook
+        // from a cached block; drop those blocks before the trampoline can be unregistered.
+        if (rec.codeRange) {
+          if (this.running) this.deferredTbDrops.push(rec.codeRange);
+          else this.dropTranslations(rec.codeRange.begin, rec.codeRange.end);
+        }
+      } finally {
+        this.releaseTrampoline(rec.kind);
+      }
+    } else {
+      this.releaseTrampoline(rec.kind);
+    }
+  }
+
+  /** Drops translations of [begin, end] (inclusive); begin > end (an all-address hook) flushes all. */
+  private dropTranslations(begin: bigint, end: bigint): void {
+    if (!this.tbsMayExist) return;
+    if (begin > end || end >= 0xffff_ffff_ffff_ffffn) this.flushTb();
+    else this.removeTbCache(begin, end + 1n);
+  }
+
+  /** Live hooks (for diagnostics and tests). */
+  get hookCount(): number {
+    return this.hooks.size;
+  }
+
+  /** Registered koffi callbacks held by this engine (one per hook prototype in use). */
+  get registeredCallbackCount(): number {
+    return this.trampolines.size;
+  }
+
+  /**
+   * UC_HOOK_CODE on [begin, end] (inclusive; begin > end: every instruction). The callback runs before
+   * the instruction executes; writing RIP there skips it. Translations of the range are dropped so the
+   * hook also applies to code that already ran (an all-address hook flushes the whole cache when
+   * anything was translated: see flushTb for its cost).
+   *
+   * `size` is 0 when unicorn does not know it: unicorn 2.0.1 passes a placeholder (0xF1F2F1F1) for
+   * instructions it cannot translate (XGETBV, XSAVE, EVEX, UD2, ...), so a hook that skips such an
+   * instruction must take its length from its own decoder; `address + size` would jump to garbage.
+   */
+  hookCode(begin: Addr, end: Addr, cb: (address: bigint, size: number) => void): HookHandle {
+    const rec = this.addHook('code', HookType.CODE, cb, begin, end);
+    rec.codeRange = { begin: toBig(begin), end: toBig(end) };
+    try {
+      // unicorn 2.0.1 decides at translation time whether a block calls UC_HOOK_CODE hooks: without this,
+      // a hook on code that already ran is never called.
+      this.dropTranslations(rec.codeRange.begin, rec.codeRange.end);
+    } catch (e) {
+      rec.handle.remove();
+      throw e;
+    }
+    return rec.handle;
+  }
+
+  /**
+   * `syscall` (UC_HOOK_INSN + UC_X86_INS_SYSCALL). Inside the callback RIP reads as the address of the
+   * syscall instruction itself; execution continues after it.
+   */
+  hookInsnSyscall(cb: () => void): HookHandle {
+    return this.addHook('syscall', HookType.INSN, cb, 1, 0, X86Insn.SYSCALL).handle;
+  }
+
+  /** `cpuid` (UC_HOOK_INSN + UC_X86_INS_CPUID): return true after setting RAX..RDX to skip unicorn's CPUID. */
+  hookInsnCpuid(cb: () => boolean): HookHandle {
+    return this.addHook('cpuid', HookType.INSN, cb, 1, 0, X86Insn.CPUID).handle;
+  }
+
+  /** CPU exceptions and `int n` (UC_HOOK_INTR). */
+  hookIntr(cb: (intno: number) => void): HookHandle {
+    return this.addHook('intr', HookType.INTR, cb, 1, 0).handle;
+  }
+
+  /**
+   * Unmapped or protection-violating reads, writes and fetches (UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT).
+   * Return true to retry the access (after mapping / re-protecting it), false to fail emulation.
+   */
+  hookMemInvalid(cb: (type: MemType, address: bigint, size: number, value: bigint) => boolean): HookHandle {
+    return this.addHook('memInvalid', HookType.MEM_INVALID, cb, 1, 0).handle;
+  }
+
+  /**
+   * Instructions unicorn cannot decode or execute (UC_HOOK_INSN_INVALID); RIP is at the instruction.
+   * Return false to end emulation with UC_ERR_INSN_INVALID. Returning true (after moving RIP) does not
+   * resume in unicorn 2.0.1: uc_emu_start returns UC_ERR_OK at that RIP and the caller calls emuStart
+   * again from there (unicorn-notes.md: about 5 us per trap this way, against under 1 us for a hookCode on
+   * the instruction's address).
+   */
+  hookInsnInvalid(cb: () => boolean): HookHandle {
+    return this.addHook('insnInvalid', HookType.INSN_INVALID, cb, 1, 0).handle;
+  }
+}
+
+/** Selects the CPU model of a freshly opened engine (UC_CTL_CPU_MODEL); see Unicorn.open({ cpuModel }). */
+export function setCpuModel(uc: Unicorn, model: X86CpuModel): void {
+  uc.setCpuModel(model);
+}
+
+/**
+ * Sets the CR0/CR4 bits an OS sets before using SSE: CR0.MP and CR0.NE set, CR0.EM and CR0.TS cleared
+ * (CR0.PE/ET and every other bit kept; CR0.PG is never set, unicorn 2.0.1 runs 64-bit guests without
+ * paging), CR4.OSFXSR and CR4.OSXMMEXCPT set, and CR4.OSXSAVE when `osxsave` is true.
+ *
+ * What unicorn 2.0.1 does with them (measured): it stores and reads back these bits but does not gate
+ * anything on them. In 64-bit mode SSE already runs right after uc_open (CR0 = 0x11, CR4 = 0) and still
+ * runs with CR4 = 0 or CR0.EM/CR0.TS set (no #UD/#NM). CR4.OSXSAVE reads back, yet XGETBV and XSAVE
+ * stay #UD and CPUID.1:ECX reports neither XSAVE nor OSXSAVE with any CPU model, so the model must
+ * own the XSAVE family. Returns the values written.
+ */
+export function enableSse(uc: Unicorn, options: { osxsave?: boolean } = {}): { cr0: bigint; cr4: bigint } {
+  const cr0 = (uc.regRead(X86Reg.CR0) & ~(CR0.EM | CR0.TS)) | CR0.MP | CR0.NE;
+  let cr4 = uc.regRead(X86Reg.CR4) | CR4.OSFXSR | CR4.OSXMMEXCPT;
+  if (options.osxsave) cr4 |= CR4.OSXSAVE;
+  uc.regWrite(X86Reg.CR0, cr0);
+  uc.regWrite(X86Reg.CR4, cr4);
+  return { cr0, cr4 };
+}
