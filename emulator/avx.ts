@@ -4,7 +4,9 @@
  * and zeroing per SDM Vol. 1 15.6 "Write masking"). Instructions arrive decoded by iced-x86.
  * Each emulated instruction is one function in the OPS table below, named after its mnemonic.
  */
-import { EncodingKind, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import { Code, CodeExt, EncodingKind, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import { Quirk } from './quirks.js';
+import { XFeature } from './xfeatures.js';
 import { CpuFault, Vector } from './xsave.js';
 import { UpperBits, VectorFile, WriteKind, XMM_BYTES, YMM_BYTES, ZMM_BYTES } from './vector-file.js';
 
@@ -165,6 +167,29 @@ function writeDest(c: Ctx, result: Uint8Array, es: number, how: WriteKind = Writ
     }
   }
   c.vec.write(n, out, UpperBits.Zero, masked && !(how === WriteKind.Idiom && ins.zeroingMasking) ? WriteKind.Compute : how, src, avxPartInUse);
+  if (n < 16 && width < ZMM_BYTES) markByVectorLength(c);
+}
+
+/** VEX.L / EVEX.L'L of each instruction code as a length in bytes (iced-x86 OpCodeInfo.L), cached. */
+const VECTOR_LENGTH = new Map<Code, number>();
+function vectorLength(code: Code): number {
+  let v = VECTOR_LENGTH.get(code);
+  if (v === undefined) {
+    const info = CodeExt.opCode(code);
+    v = XMM_BYTES << info.L;
+    info.free();
+    VECTOR_LENGTH.set(code, v);
+  }
+  return v;
+}
+
+/** Quirk xinuse-follows-vector-length: XINUSE of the upper parts by the instruction's VL, not its destination width. */
+function markByVectorLength(c: Ctx): void {
+  const regs = c.vec.regs;
+  if (!regs.cpu.hasQuirk(Quirk.XinuseFollowsVectorLength)) return;
+  const vl = vectorLength(c.ins.code);
+  if (vl >= YMM_BYTES && regs.comp[XFeature.AVX]) regs.touched(XFeature.AVX);
+  if (vl >= ZMM_BYTES && regs.comp[XFeature.ZMM_HI256]) regs.touched(XFeature.ZMM_HI256);
 }
 
 /* ------------------------------------------------------------ element sizes */

@@ -34,12 +34,30 @@ export enum Quirk {
    */
   X87PointersCanonical57 = 'x87-pointers-canonical-57',
   /**
+   * As x87-pointers-canonical-57 for FIP only: FDP keeps all 64 bits as loaded (measured on Intel).
+   */
+  X87FipCanonical57 = 'x87-fip-canonical-57',
+  /**
    * XINUSE of the vector and opmask components is the OR, over their registers, of "not known
    * to be zero", as a register renamer tracks it: zeroing idioms and VEX/EVEX zeroing of upper
    * bits make a register known zero, register-to-register moves copy the source's state, loads
    * from memory make it not known zero even when the data is zero.
    */
   XinuseTracksZeroRegisters = 'xinuse-tracks-zero-registers',
+  /**
+   * The PKRU component is 8 bytes (CPUID.(EAX=0DH,ECX=9):EAX) but only its first 4 bytes, the
+   * PKRU register, are state: saves write bytes 3:0 and leave bytes 7:4 of memory untouched,
+   * restores read bytes 3:0 only. Without the quirk all 8 bytes are saved and restored as loaded
+   * (measured on AMD Zen 5).
+   */
+  PkruStateFourBytes = 'pkru-state-four-bytes',
+  /**
+   * A VEX/EVEX instruction that writes vector register 0-15 puts SSE in use, AVX too when its
+   * vector length (VEX.L / EVEX.L'L) is 256 or 512, and ZMM_Hi256 too when it is 512, whatever
+   * the destination's width: VEXTRACTI128 to an xmm register sets XINUSE[2] (measured on Intel
+   * with XGETBV(1)). Registers 16-31 only ever touch Hi16_ZMM; reads and stores touch nothing.
+   */
+  XinuseFollowsVectorLength = 'xinuse-follows-vector-length',
 }
 
 export interface QuirkInfo {
@@ -54,6 +72,9 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.X87RestoreRecomputesEs, summary: 'x87 restores recompute FSW.ES and FSW.B from flags and masks' },
   { id: Quirk.XinuseTracksZeroRegisters, summary: 'vector XINUSE follows per-register known-zero state (moves copy it, loads set it)' },
   { id: Quirk.X87PointersCanonical57, summary: 'x87 FIP/FDP loaded with REX.W are sign-extended from bit 56' },
+  { id: Quirk.PkruStateFourBytes, summary: 'only bytes 3:0 of the 8-byte PKRU component are saved and restored' },
+  { id: Quirk.X87FipCanonical57, summary: 'x87 FIP (not FDP) loaded with REX.W is sign-extended from bit 56' },
+  { id: Quirk.XinuseFollowsVectorLength, summary: 'a VEX/EVEX write to xmm/ymm/zmm 0-15 puts AVX (VL 256+) and ZMM_Hi256 (VL 512) in use by the vector length' },
   { id: Quirk.X87PointersOnlyWithEs, summary: 'x87 FOP/FIP/FDP are restored only with a pending unmasked exception (FSW.ES=1)' },
 ];
 

@@ -2,8 +2,8 @@
  * What an imported CPUID dump cannot tell: MXCSR_MASK and the quirk list, chosen per vendor.
  * AMD values were measured on this project's reference host (AMD EPYC, family 0x1A, Zen 5) by
  * `xstate-lab selfcheck cpu` and the probes in test/; they are assumed for other Zen parts with
- * the same CPUID features. Intel values follow the SDM; no Intel host has been measured yet,
- * which the evidence strings say.
+ * the same CPUID features. Intel values were measured on an Intel Xeon host (Sapphire
+ * Rapids-class VM) the same way and are assumed for other Intel models, which the evidence says.
  */
 import type { CpuidTable } from './cpuid-table.js';
 import { Quirk } from './quirks.js';
@@ -11,8 +11,18 @@ import { Quirk } from './quirks.js';
 /** CPUID 0x80000001 ECX bit 7: MisAlignSse, which adds MXCSR.MM (bit 17) (AMD APM Vol. 3 E.4.2). */
 const AMD_MISALIGNSSE_ECX_BIT = 7;
 
+/** CPUID.(EAX=07H,ECX=0):ECX bit 3: PKU (SDM Vol. 2A CPUID). */
+const CPUID7_ECX_PKU_BIT = 3;
+
 /** CPUID 0x80000008 EBX bit 2: XSaveErPtr (Linux cpufeatures.h X86_FEATURE_XSAVEERPTR). */
 const AMD_XSAVEERPTR_EBX_BIT = 2;
+
+/**
+ * The Intel host the Intel rules were measured on (a Sapphire Rapids-class VM: AVX-512, AMX,
+ * PKU, CET; CPUID.01H:EAX 000A0678H as the hypervisor reports it), by selfcheck cpu, 2026-12.
+ */
+const MEASURED_INTEL_LEAF1_EAX_NO_STEPPING = 0x000a0670;
+const MEASURED_ON_INTEL = 'measured on an Intel Xeon (Sapphire Rapids-class VM, CPUID family 6 model 0xA7) by xstate-lab selfcheck cpu, 2026-12';
 
 const MEASURED_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck cpu, 2026-11';
 
@@ -48,10 +58,17 @@ export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefault
       ],
     };
   }
+  const pku = ((cpuid.get(7, 0)[2] >>> CPUID7_ECX_PKU_BIT) & 1) === 1;
+  const intelMeasuredHere = (cpuid.get(1)[0] & ~0xf) === MEASURED_INTEL_LEAF1_EAX_NO_STEPPING;
+  const intelMeasured = intelMeasuredHere ? MEASURED_ON_INTEL : `assumed: not measured on this model; ${MEASURED_ON_INTEL}`;
   return {
-    fxsave: { mxcsr_mask: '0x0000ffff', evidence: 'Intel SDM Vol. 1 11.6.6: processors with DAZ store MXCSR_MASK 0000FFFFH (not measured on an Intel host here)' },
+    fxsave: { mxcsr_mask: '0x0000ffff', evidence: `Intel SDM Vol. 1 11.6.6: processors with DAZ store MXCSR_MASK 0000FFFFH; ${intelMeasured}` },
     quirks: [
-      { id: Quirk.ModifiedOptimization, evidence: 'Intel SDM Vol. 1 13.6 and 13.9 describe the modified optimization of XSAVEOPT/XSAVES; not measured on an Intel host here' },
+      { id: Quirk.ModifiedOptimization, evidence: `Intel SDM Vol. 1 13.6 and 13.9; ${intelMeasured}` },
+      { id: Quirk.X87RestoreRecomputesEs, evidence: intelMeasured },
+      { id: Quirk.XinuseFollowsVectorLength, evidence: `${intelMeasured} (xstate-lab insn selfcheck and XGETBV(1))` },
+      { id: Quirk.X87FipCanonical57, evidence: `${intelMeasured} (FIP bits 63:57 read back as copies of bit 56; FDP keeps them)` },
+      ...(pku ? [{ id: Quirk.PkruStateFourBytes, evidence: intelMeasured }] : []),
     ],
   };
 }

@@ -32,6 +32,12 @@ export class CpuFault extends Error {
   }
 }
 
+/** TILECFG is 64 bytes (CPUID.(EAX=0DH,ECX=17):EAX; SDM Vol. 2A LDTILECFG). */
+const TILECFG_BYTES = 64;
+
+/** PKRU is a 32-bit register (SDM Vol. 3A 4.6.2) in an 8-byte component. */
+const PKRU_REGISTER_BYTES = 4;
+
 /** Header field offsets (SDM Vol. 1 13.4.2). */
 const XSTATE_BV = XSAVE_HEADER_OFFSET;
 const XCOMP_BV = XSAVE_HEADER_OFFSET + 8;
@@ -148,11 +154,10 @@ function loadX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
     put16(L, LEGACY.FOP, u16(a, LEGACY.FOP) & FOP_MASK);
     if (rexW) {
       L.set(a.subarray(LEGACY.FIP, LEGACY.MXCSR), LEGACY.FIP);
-      if (ctx.cpu.hasQuirk(Quirk.X87PointersCanonical57)) {
-        // bits 63:57 := bit 56, i.e. byte 7 becomes 00h or FFh from its bit 0
-        L[LEGACY.FIP + 7] = L[LEGACY.FIP + 7] & 1 ? 0xff : 0;
-        L[LEGACY.FDP + 7] = L[LEGACY.FDP + 7] & 1 ? 0xff : 0;
-      }
+      // bits 63:57 := bit 56, i.e. byte 7 becomes 00h or FFh from its bit 0
+      const both = ctx.cpu.hasQuirk(Quirk.X87PointersCanonical57);
+      if (both || ctx.cpu.hasQuirk(Quirk.X87FipCanonical57)) L[LEGACY.FIP + 7] = L[LEGACY.FIP + 7] & 1 ? 0xff : 0;
+      if (both) L[LEGACY.FDP + 7] = L[LEGACY.FDP + 7] & 1 ? 0xff : 0;
       r.fcs = 0;
       r.fds = 0;
     } else {
@@ -202,6 +207,7 @@ function checkMxcsr(ctx: XsaveContext, insn: string, value: number): void {
  * of Hi16_ZMM are neither saved nor restored (SDM Vol. 1 13.5.3, 13.5.5, 13.13).
  */
 function operatedBytes(ctx: XsaveContext, i: number, size: number): number {
+  if (i === XFeature.PKRU && ctx.cpu.hasQuirk(Quirk.PkruStateFourBytes)) return PKRU_REGISTER_BYTES;
   if (ctx.mode64) return size;
   if (i === XFeature.AVX) return 8 * 16;
   if (i === XFeature.ZMM_HI256) return 8 * 32;
@@ -225,8 +231,8 @@ function ptTraceEn(ctx: XsaveContext): boolean {
 
 /**
  * TILECFG validity, as LDTILECFG checks it (SDM Vol. 2A LDTILECFG "Operation"), with the palette
- * limits of CPUID leaf 1DH. ASSUMPTION (named in README): XRSTOR/XRSTORS apply the same checks and
- * raise #GP; Bochs instead initializes the tiles, which no Intel text read here confirms.
+ * limits of CPUID leaf 1DH. LDTILECFG raises #GP on an invalid configuration; XRSTOR/XRSTORS do
+ * not fault but leave TILECFG in its initial configuration (see restore()).
  */
 export function tilecfgInvalid(cpu: CpuModel, cfg: Uint8Array): string | undefined {
   const palette = cfg[0];
@@ -441,10 +447,12 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
   if (newMxcsr !== undefined) checkMxcsr(ctx, kind, newMxcsr);
   // PT: XRSTORS may not restore or initialize PT while TraceEn = 1 (SDM Vol. 1 13.5.6).
   if (supervisor && (rfbm & bit(XFeature.PT)) && ptTraceEn(ctx)) throw new CpuFault(Vector.GP, 'XRSTORS: PT is in RFBM while IA32_RTIT_CTL.TraceEn = 1');
+  // An invalid TILECFG image is not a fault for XRSTOR/XRSTORS: TILECFG is initialized instead
+  // (measured on a Sapphire Rapids-class host by selfcheck cpu, as Bochs models it).
+  let tilecfgRejected = false;
   if (load & bit(XFeature.TILECFG)) {
     const off = compacted ? offsets![XFeature.TILECFG] : ctx.cpu.components[XFeature.TILECFG]!.standardOffset;
-    const why = tilecfgInvalid(ctx.cpu, area.subarray(off, off + 64));
-    if (why) throw new CpuFault(Vector.GP, `${kind}: invalid TILECFG: ${why}`);
+    tilecfgRejected = tilecfgInvalid(ctx.cpu, area.subarray(off, off + TILECFG_BYTES)) !== undefined;
   }
   // XFD (SDM Vol. 1 13.14): loading an armed component raises #NM and records it in IA32_XFD_ERR.
   const armedLoad = (load & ctx.xfdArmed) >>> 0;
@@ -461,7 +469,7 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
     const i = order[n];
     const b = bit(i);
     if (!(rfbm & b)) continue;
-    if (load & b) {
+    if (load & b && !(i === XFeature.TILECFG && tilecfgRejected)) {
       if (i === XFeature.X87) loadX87(ctx, area, rexW);
       else if (i === XFeature.SSE) loadXmm(ctx, area);
       else {
@@ -471,7 +479,9 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
         c.set(area.subarray(off, off + operatedBytes(ctx, i, c.length)));
       }
       if (r.tracksZeroRegisters && TRACKED_PART_BYTES[i] !== undefined) inuse = r.trackLoaded(i) ? inuse | b : inuse & ~b;
-      else inuse = keepsInit && loadedDataIsInit(ctx, i) ? inuse & ~b : inuse | b;
+      // TILECFG is in use only while tiles are configured (palette_id != 0): a loaded all-zero
+      // TILECFG leaves XINUSE[17] = 0 on Intel (measured), whatever the CPU does for others.
+      else inuse = (keepsInit || i === XFeature.TILECFG) && loadedDataIsInit(ctx, i) ? inuse & ~b : inuse | b;
     } else {
       const c = r.comp[i];
       if (c && !ctx.mode64) c.fill(0, 0, operatedBytes(ctx, i, c.length));

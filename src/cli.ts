@@ -11,6 +11,7 @@ import { HostProbeError, NativeBuildError } from './native.js';
 import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
 import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
 import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
+import { registerExec } from './commands/exec.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -64,6 +65,8 @@ function addSelfcheck(name: string, description: string, unit: string, defaultCa
 addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, runCpuSelfcheck);
 addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults', 'instructions', 5000, runInsnSelfcheck);
 addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, runGetregsetSelfcheck);
+
+registerExec(program, cpuArg);
 
 try {
   await program.parseAsync();

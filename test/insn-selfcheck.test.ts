@@ -20,7 +20,7 @@ describe('selfcheck insn', () => {
   it.runIf(!cpu.features.avx)('cannot run here', () => console.log('host has no AVX: the instruction referee has nothing to compare'));
 
   // Each XINUSE quirk the host profile has must be needed to match it.
-  for (const q of [Quirk.XinuseTracksZeroRegisters, Quirk.ZeroingIdiomKeepsInit]) {
+  for (const q of [Quirk.XinuseTracksZeroRegisters, Quirk.ZeroingIdiomKeepsInit, Quirk.XinuseFollowsVectorLength]) {
     it.runIf(cpu.features.avx && cpu.hasQuirk(q))(`needs quirk ${q}`, () => {
       const without = hostModel((p) => { p.quirks = p.quirks.filter((x) => x.id !== q); });
       const s = runInsnSelfcheck({ cpu: without, cases: 2000, seed: 2, log: () => {}, detail: 0 });

@@ -11,7 +11,8 @@ const lines: string[] = [];
 const log = (l: string): void => { lines.push(l); };
 
 /** Quirks the selfcheck's cases can observe (zeroing idioms need guest instructions: see zeroing-idiom.test.ts). */
-const OBSERVABLE = new Set<string>([Quirk.RestoreOfInitDataKeepsInit, Quirk.ModifiedOptimization, Quirk.X87RestoreRecomputesEs, Quirk.X87PointersOnlyWithEs, Quirk.X87PointersCanonical57]);
+const OBSERVABLE = new Set<string>([Quirk.RestoreOfInitDataKeepsInit, Quirk.ModifiedOptimization, Quirk.X87RestoreRecomputesEs, Quirk.X87PointersOnlyWithEs, Quirk.X87PointersCanonical57,
+  Quirk.X87FipCanonical57, Quirk.PkruStateFourBytes]);
 
 describe('selfcheck cpu', () => {
   it('matches the host on 20,000 crafted and random cases', () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resolveCpu } from '../emulator/profile.js';
-import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv, fxsave } from '../emulator/xsave.js';
+import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv, fxsave, tilecfgInvalid } from '../emulator/xsave.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
 
 function ctxFor(id: string, xcr0?: number): XsaveContext {
@@ -125,7 +125,7 @@ describe('XFD (SDM Vol. 1 13.14; KVM commit b45f721775947a84996deb5c661602254ce2
   });
 });
 
-describe('AMX TILECFG (SDM Vol. 2A LDTILECFG; XRSTOR applies the same checks: named assumption)', () => {
+describe('AMX TILECFG (SDM Vol. 2A LDTILECFG checks; XRSTOR initializes an invalid TILECFG, measured on Intel)', () => {
   const tilecfgImage = (c: XsaveContext, edit: (cfg: Uint8Array) => void): Uint8Array => {
     const a = area();
     new DataView(a.buffer).setUint32(24, 0x1f80, true);
@@ -134,14 +134,30 @@ describe('AMX TILECFG (SDM Vol. 2A LDTILECFG; XRSTOR applies the same checks: na
     edit(a.subarray(off, off + 64));
     return a;
   };
-  it('accepts palette 1 with 8 tiles of 16 rows x 64 bytes, rejects palette 2, a reserved byte, tile 8', () => {
+  const good = (cfg: Uint8Array): void => { cfg[0] = 1; for (let t = 0; t < 8; t++) { cfg[16 + 2 * t] = 64; cfg[48 + t] = 16; } };
+  const bad: [string, (g: Uint8Array) => void][] = [
+    ['palette 2', (g) => { good(g); g[0] = 2; }],
+    ['a reserved byte', (g) => { good(g); g[5] = 1; }],
+    ['tile 8 configured', (g) => { good(g); g[48 + 8] = 1; g[32] = 4; }],
+    ['colsb 65 > bytes_per_row 64', (g) => { good(g); g[16] = 65; }],
+  ];
+  it('LDTILECFG validity: accepts palette 1 with 8 tiles of 16 rows x 64 bytes, rejects palette 2, a reserved byte, tile 8, colsb 65', () => {
     const c = ctxFor('intel-sapphire-rapids', SPR_USER);
-    const good = (cfg: Uint8Array): void => { cfg[0] = 1; for (let t = 0; t < 8; t++) { cfg[16 + 2 * t] = 64; cfg[48 + t] = 16; } };
-    expect(fault(() => xrstor(c, tilecfgImage(c, good), 0, SPR_USER, 0))).toBeUndefined();
-    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[0] = 2; }), 0, SPR_USER, 0))).toBe(Vector.GP);
-    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[5] = 1; }), 0, SPR_USER, 0))).toBe(Vector.GP);
-    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[48 + 8] = 1; g[32] = 4; }), 0, SPR_USER, 0))).toBe(Vector.GP);
-    expect(fault(() => xrstor(c, tilecfgImage(c, (g) => { good(g); g[16] = 65; }), 0, SPR_USER, 0))).toBe(Vector.GP);
+    const cfg = (edit: (g: Uint8Array) => void): Uint8Array => { const g = new Uint8Array(64); edit(g); return g; };
+    expect(tilecfgInvalid(c.cpu, cfg(good))).toBeUndefined();
+    for (const [name, edit] of bad) expect(tilecfgInvalid(c.cpu, cfg(edit)), name).toBeDefined();
+  });
+  it('XRSTOR loads a valid TILECFG (XINUSE[17] = 1) and initializes an invalid one without a fault (XINUSE[17] = 0)', () => {
+    const c = ctxFor('intel-sapphire-rapids', SPR_USER);
+    xrstor(c, tilecfgImage(c, good), 0, SPR_USER, 0);
+    expect(c.regs.comp[XFeature.TILECFG]![0]).toBe(1);
+    expect((c.regs.xinuse >>> XFeature.TILECFG) & 1).toBe(1);
+    for (const [name, edit] of bad) {
+      xrstor(c, tilecfgImage(c, good), 0, SPR_USER, 0);
+      expect(fault(() => xrstor(c, tilecfgImage(c, edit), 0, SPR_USER, 0)), name).toBeUndefined();
+      expect(c.regs.comp[XFeature.TILECFG]!.every((b) => b === 0), name).toBe(true);
+      expect((c.regs.xinuse >>> XFeature.TILECFG) & 1, name).toBe(0);
+    }
   });
 });
 

@@ -83,6 +83,19 @@ function randomComponentData(r: Prng, a: Uint8Array, off: number, size: number):
   else r.fill(a, off, off + size);
 }
 
+/**
+ * PKRU bits 1:0 (AD0, WD0; SDM Vol. 3A 4.6.2) of an image the probes load. Every page of a probe
+ * is in protection key 0, so a loaded PKRU that denies key 0 makes the probe's own next store
+ * fault, and Linux then cannot write a signal frame either (the process dies with SIGSEGV). The
+ * referee therefore loads only PKRU values that leave key 0 readable and writable; the other 30
+ * bits stay random.
+ */
+const PKRU_KEY0_BITS = 0x3;
+
+function keepPkey0Accessible(a: Uint8Array, pkruOffset: number | undefined): void {
+  if (pkruOffset !== undefined && pkruOffset < a.length) a[pkruOffset] &= ~PKRU_KEY0_BITS;
+}
+
 /** A standard-format image whose header is valid for XCR0 (restorable). */
 export function standardImage(r: Prng, ctx: CaseContext): Uint8Array {
   const a = new Uint8Array(ctx.area);
@@ -90,6 +103,7 @@ export function standardImage(r: Prng, ctx: CaseContext): Uint8Array {
   for (const c of ctx.cpu.extendedComponents) {
     if (!c.supervisor && (ctx.xcr0 >>> c.number) & 1) randomComponentData(r, a, c.standardOffset, c.size);
   }
+  keepPkey0Accessible(a, (ctx.xcr0 >>> XFeature.PKRU) & 1 ? ctx.cpu.components[XFeature.PKRU]?.standardOffset : undefined);
   put64(a, XSAVE_HEADER_OFFSET, r.chance(0.15) ? ctx.xcr0 : r.subset(ctx.xcr0), 0);
   if (r.chance(0.3)) r.fill(a, XSAVE_HEADER_OFFSET + 24, XSAVE_HEADER_OFFSET + 64); // not checked by the standard form
   return a;
@@ -102,6 +116,7 @@ export function compactedImage(r: Prng, ctx: CaseContext): Uint8Array {
   const comp = r.chance(0.3) ? ctx.xcr0 : r.subset(ctx.xcr0);
   const { offsets, size } = ctx.cpu.compactedLayout(comp);
   for (const i of maskBits(comp)) if (i >= 2 && offsets[i] !== undefined) randomComponentData(r, a, offsets[i], ctx.cpu.components[i]!.size);
+  keepPkey0Accessible(a, offsets[XFeature.PKRU]);
   if (size < ctx.area && r.chance(0.5)) r.fill(a, size, ctx.area);
   put64(a, XSAVE_HEADER_OFFSET, r.subset(comp), 0);
   put64(a, XSAVE_HEADER_OFFSET + 8, comp, 0x80000000);
@@ -220,6 +235,37 @@ export function craftedCases(ctx: CaseContext): { name: string; c: ProbeCase }[]
     add('compacted XRSTOR64, XSTATE_BV bit 63', { op: ProbeOp.XRSTOR64, target: comp(0, ctx.xcr0, 0x80000000).map((v, k) => (k === XSAVE_HEADER_OFFSET + 7 ? 0x80 : v)) });
     add('compacted XRSTOR64, XCOMP_BV = 1<<63 only (force init)', { op: ProbeOp.XRSTOR64, target: comp(0, 0, 0x80000000) });
     add('compacted XRSTOR64, header byte 16 set', { op: ProbeOp.XRSTOR64, target: comp(0, ctx.xcr0, 0x80000000).map((v, k) => (k === XSAVE_HEADER_OFFSET + 16 ? 1 : v)) });
+  }
+  // PKRU: the 4 bytes after the register (the component is 8 bytes) loaded non-zero, then saved.
+  const pkru = ctx.cpu.components[XFeature.PKRU];
+  if (pkru && (ctx.xcr0 >>> XFeature.PKRU) & 1) {
+    const img = init();
+    put32(img, pkru.standardOffset, 0x55555554); // keeps key 0 accessible (keepPkey0Accessible)
+    put32(img, pkru.standardOffset + 4, 0x12345678);
+    put64(img, XSAVE_HEADER_OFFSET, bit(XFeature.PKRU), 0);
+    add('PKRU with non-zero bytes 7:4, XRSTOR64 then XSAVE64', { op: ProbeOp.XSAVE64, setup: img, target: filledTarget(0xaa) });
+    add('PKRU with non-zero bytes 7:4, XRSTOR64', { op: ProbeOp.XRSTOR64, target: img });
+  }
+  // AMX: a valid TILECFG (palette 1, every tile at its largest), an invalid one, and palette 0,
+  // each with non-zero tile data.
+  const cfgC = ctx.cpu.components[XFeature.TILECFG], dataC = ctx.cpu.components[XFeature.TILEDATA];
+  if (cfgC && dataC && (ctx.xcr0 >>> XFeature.TILEDATA) & 1) {
+    const p1 = ctx.cpu.cpuid.get(0x1d, 1);
+    const bytesPerRow = p1[1] & 0xffff, maxNames = p1[1] >>> 16, maxRows = p1[2] & 0xffff;
+    const amx = (palette: number, edit?: (cfg: Uint8Array) => void): Uint8Array => {
+      const img = init();
+      const cfg = img.subarray(cfgC.standardOffset, cfgC.standardOffset + 64);
+      cfg[0] = palette;
+      if (palette) for (let t = 0; t < Math.min(maxNames, 16); t++) { put16(cfg, 16 + 2 * t, bytesPerRow); cfg[48 + t] = maxRows; }
+      edit?.(cfg);
+      for (let k = 0; k < dataC.size; k++) img[dataC.standardOffset + k] = (k * 7 + 1) & 0xff;
+      put64(img, XSAVE_HEADER_OFFSET, bit(XFeature.TILECFG) | bit(XFeature.TILEDATA), 0);
+      return img;
+    };
+    for (const [name, img] of [['valid TILECFG (palette 1)', amx(1)], ['invalid TILECFG (reserved byte 2 set)', amx(1, (c) => { c[2] = 1; })], ['TILECFG palette 0', amx(0)]] as const) {
+      add(`AMX ${name} with tile data, XRSTOR64`, { op: ProbeOp.XRSTOR64, target: img });
+      add(`AMX ${name} with tile data, XRSTOR64 then XSAVEC64`, { op: ProbeOp.XSAVEC64, setup: img, target: filledTarget(0xaa) });
+    }
   }
   void EXTENDED_REGION_OFFSET;
   return out;

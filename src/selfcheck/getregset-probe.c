@@ -67,6 +67,7 @@ int main(void) {
   CPU_ZERO(&set);
   CPU_SET(0, &set);
   sched_setaffinity(0, sizeof set, &set);
+  request_amx_permission(); /* inherited by every forked tracee (fpu_clone copies the permission) */
   uint32_t area = b; /* standard size for the XCR0 in force */
   memset(image, 0, sizeof image);
   *(uint16_t *)image = 0x37f;

@@ -7,7 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { release } from 'node:os';
 import { AreaMap } from '../../emulator/area-map.js';
-import { CpuModel } from '../../emulator/cpu-model.js';
+import { CpuModel, MXCSR_INIT, XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
+import { LEGACY } from '../../emulator/register-file.js';
+import { XFeature, bit } from '../../emulator/xfeatures.js';
 import { XsaveContext, xrstor, xsaves } from '../../emulator/xsave.js';
 import { XstateCopyMode, copy_xstate_to_uabi_buf } from '../../kernel-model/xstate.js';
 import { HostProbeError, buildNative } from '../native.js';
@@ -39,6 +41,8 @@ export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: n
   ctx.xss = cpu.xssSupported;
   const map = new AreaMap(cpu, { compacted: false, rexW: true });
   const fpstateSize = cpu.compactedLayout(xcr0 | cpu.xssSupported).size;
+  // XFEATURE_MASK_XTILE_DATA is the one dynamic (XFD-armed until requested) feature Linux has.
+  const xfdArmedByKernel = cpu.features.xfd && cpu.components[XFeature.TILEDATA]?.xfdCapable ? xcr0 & bit(XFeature.TILEDATA) : 0;
   let mismatches = 0, shown = 0, unstable = 0;
   images.forEach((img, k) => {
     let diffs = compare(img, out.subarray(GREETING + k * rec, GREETING + (k + 1) * rec));
@@ -65,15 +69,26 @@ export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: n
     // A freshly forked tracee's fpstate: fpu_clone() leaves MXCSR 1F80H and MXCSR_MASK there, and
     // XSAVES does not rewrite them when SSE is not in use. The UABI copy still takes bytes 24..31
     // from the buffer when XSTATE_BV has YMM without SSE, so the value shown is the stale one.
+    //
+    // A tracee whose image loads a dynamic feature (AMX tile data: XFD armed, permission granted)
+    // takes #NM on that XRSTOR; xfd_enable_feature() -> fpstate_realloc() installs a new vzalloc'd
+    // fpstate without copying the old buffer (the registers are live), so there MXCSR and
+    // MXCSR_MASK are stale zeros instead.
     const fpstateRegs = new Uint8Array(fpstateSize);
-    new DataView(fpstateRegs.buffer).setUint32(24, 0x1f80, true);
-    new DataView(fpstateRegs.buffer).setUint32(28, cpu.mxcsrMask, true);
+    const bv = new DataView(img.buffer, img.byteOffset).getUint32(XSAVE_HEADER_OFFSET, true);
+    if (!(bv & xfdArmedByKernel)) {
+      new DataView(fpstateRegs.buffer).setUint32(LEGACY.MXCSR, MXCSR_INIT, true);
+      new DataView(fpstateRegs.buffer).setUint32(LEGACY.MXCSR_MASK, cpu.mxcsrMask, true);
+    }
     // Model: the tracee's XRSTOR64 (RFBM all ones), then the kernel's XSAVES at the switch.
     ctx.cpl = 3;
     xrstor(ctx, img, 0x10000, 0xffffffff, 0xffffffff);
     ctx.cpl = 0;
     xsaves(ctx, fpstateRegs, 0x20000, xcr0 | cpu.xssSupported, 0);
-    const model = copy_xstate_to_uabi_buf(cpu, { maxFeatures: xcr0, maxSize: area }, { regs: fpstateRegs, xfeatures: xcr0 | cpu.xssSupported, userXfeatures: xcr0, compacted: true }, 0, XstateCopyMode.XSAVE);
+    // thread.pkru: the PKRU register as the kernel read it when the tracee stopped.
+    const pkruReg = ctx.regs.comp[XFeature.PKRU];
+    const pkru = pkruReg ? new DataView(pkruReg.buffer, pkruReg.byteOffset).getUint32(0, true) : 0;
+    const model = copy_xstate_to_uabi_buf(cpu, { maxFeatures: xcr0, maxSize: area }, { regs: fpstateRegs, xfeatures: xcr0 | cpu.xssSupported, userXfeatures: xcr0, compacted: true }, pkru, XstateCopyMode.XSAVE);
     return err !== 0 ? [`host GETREGSET failed with errno ${err}`] : stopSig !== 19 ? [`tracee stopped with signal ${stopSig}, not SIGSTOP`] : size !== model.length ? [`size: host ${size}, model ${model.length}`] : diffFields(cpu, map, 'target', host, model).map((d) => `${d.component}.${d.field}: kernel ${d.expected}, model ${d.got}`);
   }
 }

@@ -31,4 +31,16 @@ static inline void catch_faults(void (*handler)(int)) {
   sigaction(SIGBUS, &sa, 0);
   sigaction(SIGFPE, &sa, 0);
 }
+
+/* Linux keeps AMX tile data (XFEATURE_XTILEDATA, 18) armed in IA32_XFD until the process asks
+   for it (arch/x86/kernel/fpu/xstate.c: xstate_request_perm); without the permission the first
+   XRSTOR or tile instruction touching it gets #NM and the kernel sends SIGILL. The probes ask
+   for it so the tile state can be exercised; on kernels or CPUs without AMX the call fails with
+   EINVAL or EOPNOTSUPP and changes nothing. Returns 1 when tile data may be used. */
+#include <sys/syscall.h>
+#define PROBE_ARCH_REQ_XCOMP_PERM 0x1023 /* arch/x86/include/uapi/asm/prctl.h */
+#define PROBE_XFEATURE_XTILEDATA 18
+static inline int request_amx_permission(void) {
+  return syscall(SYS_arch_prctl, PROBE_ARCH_REQ_XCOMP_PERM, PROBE_XFEATURE_XTILEDATA) == 0;
+}
 #endif

@@ -1,0 +1,61 @@
+/**
+ * Does the profile's CPU have what an instruction needs? iced-x86 names the CPUID features of each
+ * instruction; this table says where each lives in CPUID (SDM Vol. 2A "CPUID", Tables 3-8 to 3-10;
+ * AMD APM Vol. 3 Appendix E). Features not in the table are assumed present, so that an instruction
+ * the model lacks is reported by name instead of becoming a silent SIGILL.
+ */
+import { CpuidFeature, EncodingKind, Instruction } from 'iced-x86';
+import type { CpuModel } from './cpu-model.js';
+import { XFeature, bit } from './xfeatures.js';
+
+/** Register index in a CPUID answer [EAX, EBX, ECX, EDX]. */
+enum CpuidReg { EAX = 0, EBX = 1, ECX = 2, EDX = 3 }
+
+interface FeatureBit { leaf: number; subleaf: number; reg: CpuidReg; bit: number }
+
+const at = (leaf: number, subleaf: number, reg: CpuidReg, b: number): FeatureBit => ({ leaf, subleaf, reg, bit: b });
+/** CPUID.01H (SDM Vol. 2A Table 3-10). */
+const L1 = (reg: CpuidReg, b: number): FeatureBit => at(1, 0, reg, b);
+/** CPUID.(07H,0) (SDM Vol. 2A Table 3-8, leaf 07H). */
+const L7 = (reg: CpuidReg, b: number): FeatureBit => at(7, 0, reg, b);
+
+const F = CpuidFeature;
+const R = CpuidReg;
+const FEATURE_BITS = new Map<CpuidFeature, FeatureBit>([
+  [F.SSE3, L1(R.ECX, 0)], [F.PCLMULQDQ, L1(R.ECX, 1)], [F.SSSE3, L1(R.ECX, 9)], [F.FMA, L1(R.ECX, 12)],
+  [F.SSE4_1, L1(R.ECX, 19)], [F.SSE4_2, L1(R.ECX, 20)], [F.MOVBE, L1(R.ECX, 22)], [F.POPCNT, L1(R.ECX, 23)],
+  [F.AES, L1(R.ECX, 25)], [F.XSAVE, L1(R.ECX, 26)], [F.AVX, L1(R.ECX, 28)], [F.F16C, L1(R.ECX, 29)],
+  [F.RDRAND, L1(R.ECX, 30)],
+  [F.BMI1, L7(R.EBX, 3)], [F.AVX2, L7(R.EBX, 5)], [F.BMI2, L7(R.EBX, 8)], [F.AVX512F, L7(R.EBX, 16)],
+  [F.AVX512DQ, L7(R.EBX, 17)], [F.RDSEED, L7(R.EBX, 18)], [F.ADX, L7(R.EBX, 19)], [F.AVX512_IFMA, L7(R.EBX, 21)],
+  [F.AVX512CD, L7(R.EBX, 28)], [F.SHA, L7(R.EBX, 29)], [F.AVX512BW, L7(R.EBX, 30)], [F.AVX512VL, L7(R.EBX, 31)],
+  [F.AVX512_VBMI, L7(R.ECX, 1)], [F.PKU, L7(R.ECX, 3)], [F.AVX512_VBMI2, L7(R.ECX, 6)], [F.GFNI, L7(R.ECX, 8)],
+  [F.VAES, L7(R.ECX, 9)], [F.VPCLMULQDQ, L7(R.ECX, 10)], [F.AVX512_VNNI, L7(R.ECX, 11)], [F.AVX512_BITALG, L7(R.ECX, 12)],
+  [F.AVX512_VPOPCNTDQ, L7(R.ECX, 14)],
+  [F.AVX512_VP2INTERSECT, L7(R.EDX, 8)], [F.AMX_BF16, L7(R.EDX, 22)], [F.AVX512_FP16, L7(R.EDX, 23)],
+  [F.AMX_TILE, L7(R.EDX, 24)], [F.AMX_INT8, L7(R.EDX, 25)],
+  // CPUID.(07H,1):EAX (SDM Vol. 2A Table 3-8).
+  [F.AVX_VNNI, at(7, 1, R.EAX, 4)], [F.AVX512_BF16, at(7, 1, R.EAX, 5)],
+  // CPUID.(0DH,1):EAX (SDM Vol. 1 13.2).
+  [F.XSAVEOPT, at(0xd, 1, R.EAX, 0)], [F.XSAVEC, at(0xd, 1, R.EAX, 1)], [F.XSAVES, at(0xd, 1, R.EAX, 3)],
+  // CPUID.80000001H:ECX[5] LZCNT (ABM) (SDM Vol. 2A Table 3-8).
+  [F.LZCNT, at(0x80000001, 0, R.ECX, 5)],
+]);
+
+/** The first CPUID feature the instruction needs that the CPU lacks, or undefined. */
+export function missingFeature(cpu: CpuModel, ins: Instruction): string | undefined {
+  for (const f of ins.cpuidFeatures()) {
+    const where = FEATURE_BITS.get(f);
+    if (!where) continue;
+    const regs = cpu.cpuid.get(where.leaf, where.subleaf);
+    if (((regs[where.reg] >>> where.bit) & 1) === 0) return CpuidFeature[f];
+  }
+  return undefined;
+}
+
+/** XCR0 bits the OS must have enabled for an encoding (SDM Vol. 1 14.3 for VEX, 15.2 for EVEX). */
+export function xcr0Needed(ins: Instruction): number {
+  if (ins.encoding === EncodingKind.VEX) return bit(XFeature.SSE) | bit(XFeature.AVX);
+  if (ins.encoding === EncodingKind.EVEX) return bit(XFeature.SSE) | bit(XFeature.AVX) | bit(XFeature.OPMASK) | bit(XFeature.ZMM_HI256) | bit(XFeature.HI16_ZMM);
+  return 0;
+}

@@ -1,0 +1,109 @@
+/**
+ * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--file PATH]... [-E VAR=VALUE]... [--] PROGRAM [ARGS...]`:
+ * run a static x86-64 program (or a .S/.s file, assembled on the fly) on the modelled CPU, as
+ * qemu-x86_64 would: stdout/stderr pass through, the exit status is the guest's, death by a
+ * signal gives 128 + signal and one line on stderr.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import type { CpuModel } from '../../emulator/cpu-model.js';
+import { InputError } from '../errors.js';
+import { assembleToElf } from '../loader/assemble.js';
+import { parseElf } from '../loader/elf.js';
+import { Sig } from '../linux/abi.js';
+import { Kernel, type RunResult } from '../linux/kernel.js';
+import { DEFAULT_KERNEL, KERNEL_VARIANTS, resolveKernel } from '../linux/kernel-variant.js';
+import type { Command } from 'commander';
+
+/** Exit status when the guest cannot go on for a reason of the tool's (an instruction the model lacks, a deadlock), as env(1) uses 125. */
+export const EXIT_TOOL_FAILURE = 125;
+/** Shells report death by signal N as 128 + N. */
+const SIGNAL_EXIT_BASE = 128;
+/** Default instruction budget: a runaway guest stops after about this many instructions. */
+export const DEFAULT_MAX_INSNS = 1_000_000_000n;
+
+export interface ExecOptions {
+  cpu: CpuModel;
+  kernel: string;
+  maxInsns: bigint;
+  trace: boolean;
+  files: string[];
+  env: string[];
+}
+
+/** Load and run; returns the process exit status. Bad input raises InputError (one line, no stack). */
+export function execProgram(program: string, args: string[], o: ExecOptions): number {
+  let exe = program;
+  let tmp: string | undefined;
+  const ext = extname(program);
+  try {
+    if (ext === '.S' || ext === '.s') {
+      tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-exec-'));
+      exe = assembleToElf(program, tmp);
+    }
+    let bytes: Uint8Array;
+    try {
+      if (!statSync(exe).isFile()) throw new Error('not a regular file');
+      bytes = new Uint8Array(readFileSync(exe));
+    } catch (e) {
+      throw new InputError(program, undefined, `cannot read: ${(e as Error).message}`);
+    }
+    const img = parseElf(bytes, program);
+    const kernel = new Kernel({
+      cpu: o.cpu,
+      kernel: resolveKernel(o.kernel),
+      allowedFiles: o.files.map((f) => resolve(f)),
+      maxInsns: o.maxInsns,
+      trace: o.trace ? (l) => process.stderr.write(`[trace] ${l}\n`) : undefined,
+      stderr: (l) => process.stderr.write(`${l}\n`),
+    });
+    let result: RunResult;
+    try {
+      kernel.load(img, [program, ...args], o.env, program);
+      result = kernel.run();
+    } finally {
+      kernel.dispose();
+    }
+    return report(program, result);
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function report(program: string, r: RunResult): number {
+  switch (r.kind) {
+    case 'exit': return r.code;
+    case 'signal':
+      process.stderr.write(`xstate-lab: ${program}: killed by ${Sig[r.signal] ?? `signal ${r.signal}`}: ${r.reason}\n`);
+      return SIGNAL_EXIT_BASE + r.signal;
+    case 'error':
+      process.stderr.write(`xstate-lab: ${program}: ${r.message}\n`);
+      return EXIT_TOOL_FAILURE;
+  }
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** Adds `exec` to the command line; `cpuArg` resolves `--cpu` as every other command does. */
+export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel): void {
+  program.enablePositionalOptions();
+  program.command('exec').description('run a static x86-64 program (or a .S/.s file) on the modelled CPU, like qemu-x86_64')
+    .argument('<program>', 'static x86-64 ELF, or assembly (.S through the C preprocessor, .s plain)')
+    .argument('[args...]', 'arguments for the guest')
+    .option('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"', 'host')
+    .option('--kernel <variant>', `kernel variant (${KERNEL_VARIANTS.map((k) => k.id).join(', ')})`, DEFAULT_KERNEL)
+    .option('--max-insns <n>', `instruction budget; the guest gets SIGXCPU when it runs out (default ${DEFAULT_MAX_INSNS})`)
+    .option('--trace', 'print every trapped instruction and system call on stderr')
+    .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
+    .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
+    .passThroughOptions()
+    .action((prog: string, args: string[], o: { cpu: string; kernel: string; maxInsns?: string; trace?: boolean; file: string[]; env: string[] }) => {
+      let maxInsns = DEFAULT_MAX_INSNS;
+      if (o.maxInsns !== undefined) {
+        if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
+        maxInsns = BigInt(o.maxInsns);
+      }
+      process.exitCode = execProgram(prog, args, { cpu: cpuArg(o.cpu), kernel: o.kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env });
+    });
+}

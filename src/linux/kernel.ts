@@ -1,0 +1,1024 @@
+/**
+ * A Linux process model for static x86-64 programs: processes and threads on Machines (one
+ * unicorn engine per address space), the system calls musl-static programs use, signals with
+ * handlers and rt_sigreturn, and a deterministic round-robin scheduler.
+ *
+ * Determinism: no host clock, no host randomness, no host files but those the user named. Time
+ * is a virtual clock advanced by the instructions run; getrandom and AT_RANDOM come from a fixed
+ * seed; tasks run in fixed instruction quanta, round-robin by tid.
+ */
+import { readFileSync, readSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CpuModel } from '../../emulator/cpu-model.js';
+import {
+  GuestMemoryFault, GUEST_PAGE, Machine, StopKind, cloneXsaveContext, type GuestFault,
+} from '../../emulator/machine.js';
+import { Prot, X86Reg, type UnicornContext } from '../../emulator/unicorn.js';
+import { XsaveContext } from '../../emulator/xsave.js';
+import { XFeature } from '../../emulator/xfeatures.js';
+import { switchExtendedState } from '../../kernel-model/context-switch.js';
+import { copyFpstateToSigframe, minSigStackSize, restoreFpstateFromSigframe, sigframeFpstateSize } from '../../kernel-model/signal.js';
+import {
+  AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_FLAGS, AT_GID, AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ, AT_PAGESZ,
+  AT_PHDR, AT_PHENT, AT_PHNUM, AT_SECURE, AT_UID, buildInitialStack, layoutProcess, type ElfImage,
+} from '../loader/elf.js';
+import {
+  AT_EMPTY_PATH, AT_FDCWD, ArchPrctl, CLD_EXITED, CLD_KILLED, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
+  CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, ClockId, DEFAULT_IGNORED, Errno, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG,
+  FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
+  SA_RESETHAND, SA_RESTART, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
+  TIOCGWINSZ, WNOHANG, Whence,
+} from './abi.js';
+import { INIT_PKRU, kernelXstateConfig, type KernelVariant } from './kernel-variant.js';
+import {
+  FIX_EFLAGS, FRAME, RED_ZONE, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS,
+  USER_CS, USER_DS, encodeSigInfo, type SigInfo,
+} from './signal-frame.js';
+
+const MASK64 = (1n << 64n) - 1n;
+/** The top of the user stack: TASK_SIZE (arch/x86/include/asm/page_64_types.h, 4-level paging). */
+const STACK_TOP = 0x7ffffffff000n;
+/** RLIMIT_STACK default, 8 MiB (include/uapi/linux/resource.h _STK_LIM); mapped whole, no growth. */
+const STACK_SIZE = 8n * 1024n * 1024n;
+/** Where top-down mmap starts: below the stack and the 128 MiB minimum gap (mm/util.c mmap_base, MIN_GAP). */
+const MMAP_BASE = STACK_TOP - STACK_SIZE - 128n * 1024n * 1024n;
+/** mmap_min_addr default (mm/Kconfig DEFAULT_MMAP_MIN_ADDR = 65536). */
+const MMAP_MIN_ADDR = 0x10000n;
+/** Instructions per scheduling quantum when several tasks are runnable, and when one is. */
+export const QUANTUM_SHARED = 10_000;
+const QUANTUM_ALONE = 1_000_000;
+/** Virtual clock start: 2026-01-01T00:00:00Z, in ns since the epoch. */
+const CLOCK_EPOCH_NS = 1_767_225_600n * 1_000_000_000n;
+/** Virtual nanoseconds each instruction takes, and each clock read. */
+const NS_PER_INSN = 1n;
+const NS_PER_CLOCK_READ = 1000n;
+/** First pid; threads and children count up from here. */
+const FIRST_PID = 1000;
+/** sysconf(_SC_CLK_TCK) = USER_HZ (include/asm-generic/param.h). */
+const USER_HZ = 100n;
+/** utsname field length (include/uapi/linux/utsname.h __NEW_UTS_LEN + 1). */
+const UTS_FIELD = 65;
+/** The fixed uname answer (the release comes from the kernel variant). */
+const UTS = { sysname: 'Linux', nodename: 'xstate-lab', version: '#1 SMP PREEMPT_DYNAMIC xstate-lab', machine: 'x86_64', domainname: '(none)' };
+/** RLIMIT_STACK (include/uapi/asm-generic/resource.h) and RLIM_INFINITY. */
+const RLIMIT_STACK = 3;
+const RLIM_INFINITY = MASK64;
+/** struct stat st_blksize reported for every file. */
+const BLKSIZE = 4096n;
+/** CPUID.(07H,0):EBX[0] FSGSBASE, reported as HWCAP2_FSGSBASE (arch/x86/include/uapi/asm/hwcap2.h bit 1). */
+const LEAF7_EBX_FSGSBASE = 0;
+const HWCAP2_FSGSBASE = 1n << 1n;
+/** Registers a syscall reads: number and six arguments (arch/x86/entry/entry_64.S calling convention). */
+const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
+
+const neg = (e: Errno): bigint => -BigInt(e);
+const pageAlign = (v: bigint): bigint => (v + GUEST_PAGE - 1n) & ~(GUEST_PAGE - 1n);
+const sigBit = (sig: number): bigint => 1n << BigInt(sig - 1);
+const UNBLOCKABLE = sigBit(Sig.SIGKILL) | sigBit(Sig.SIGSTOP);
+
+interface SigAction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
+interface PendingSignal { info: SigInfo; forced: boolean }
+/** A syscall the task sleeps in: `retry` returns the result once it can complete. */
+interface Wait {
+  what: string;
+  retry?: () => bigint | undefined;
+  futex?: { machine: Machine; addr: bigint };
+  /** Virtual-clock deadline; `onTimeout` gives the result then. */
+  deadline?: bigint;
+  onTimeout?: () => bigint;
+}
+
+enum TaskState { Runnable, Blocked, Dead }
+
+class Task {
+  state = TaskState.Runnable;
+  ctx: UnicornContext | undefined;
+  /** Register values to apply the next time this task is put on its CPU. */
+  readonly pendingRegs = new Map<X86Reg, bigint>();
+  /** Work to do on the task once the engine has stopped (sigreturn, clone, fork). */
+  deferred: (() => bigint | undefined) | undefined;
+  sigmask = 0n;
+  readonly pending: PendingSignal[] = [];
+  altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
+  clearChildTid = 0n;
+  wait: Wait | undefined;
+  constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext) {}
+}
+
+interface OpenFile { kind: 'host'; hostFd: number }
+interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number }
+type FileRef = OpenFile | MemFile;
+
+class Process {
+  readonly threads: Task[] = [];
+  readonly children: Process[] = [];
+  sigactions: SigAction[] = Array.from({ length: NSIG + 1 }, () => ({ handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n }));
+  files = new Map<number, FileRef>();
+  brkStart = 0n;
+  brk = 0n;
+  /** The CPU (engine) this address space is loaded on, and which thread it holds. */
+  loaded: Task | undefined;
+  exit: { code: number } | { signal: number; reason: string } | undefined;
+  reaped = false;
+  /** Signal the parent gets when this process exits (clone's CSIGNAL byte; SIGCHLD for fork). */
+  exitSignal = Sig.SIGCHLD as number;
+  constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
+  get alive(): boolean { return this.exit === undefined; }
+}
+
+export interface KernelOptions {
+  cpu: CpuModel;
+  kernel: KernelVariant;
+  /** Files the guest may open, read-only (absolute paths after resolve). */
+  allowedFiles: readonly string[];
+  maxInsns: bigint;
+  trace?: (line: string) => void;
+  /** Where warnings and reports go. */
+  stderr: (line: string) => void;
+}
+
+export type RunResult =
+  | { kind: 'exit'; code: number }
+  | { kind: 'signal'; signal: number; reason: string }
+  /** The model lacks an instruction, or the guest cannot go on (deadlock): a message, no guest status. */
+  | { kind: 'error'; message: string };
+
+/** splitmix64 (Steele, Lea, Flood 2014): the deterministic source of getrandom and AT_RANDOM. */
+class SplitMix64 {
+  private s = 0x786c6162n; // "xlab"
+  next(): bigint {
+    this.s = (this.s + 0x9e3779b97f4a7c15n) & MASK64;
+    let z = this.s;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+    return z ^ (z >> 31n);
+  }
+  bytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i += 8) {
+      let v = this.next();
+      for (let k = 0; k < 8 && i + k < n; k++) { out[i + k] = Number(v & 0xffn); v >>= 8n; }
+    }
+    return out;
+  }
+}
+
+export class Kernel {
+  private readonly tasks: Task[] = [];
+  private current: Task | undefined;
+  private nextPid = FIRST_PID;
+  private clockNs = CLOCK_EPOCH_NS;
+  private insns = 0n;
+  private readonly random = new SplitMix64();
+  private readonly warned = new Set<number>();
+  private init: Process | undefined;
+  private fatal: RunResult | undefined;
+  /** Futex waiters in the order they went to sleep. */
+  private futexWaiters: Task[] = [];
+
+  constructor(private readonly o: KernelOptions) {}
+
+  // ------------------------------------------------------------------ start
+
+  /** Load a static program as the first process (execve of a fresh mm). */
+  load(img: ElfImage, argv: string[], envp: string[], execfn: string): void {
+    const cpu = this.o.cpu;
+    const fpu = this.freshFpu();
+    const pid = this.nextPid++;
+    const proc = new Process(pid, undefined as unknown as Machine, undefined);
+    const task = new Task(pid, proc, fpu);
+    proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) });
+    proc.machine.trace = this.o.trace;
+    const m = proc.machine;
+    const lay = layoutProcess(img);
+    for (const mp of lay.mappings) {
+      const prot = (mp.perms.r ? Prot.READ : 0) | (mp.perms.w ? Prot.WRITE : 0) | (mp.perms.x ? Prot.EXEC : 0);
+      m.map(mp.start, mp.size, prot, mp.bytes);
+    }
+    proc.brkStart = proc.brk = lay.brk;
+    m.map(STACK_TOP - STACK_SIZE, STACK_SIZE, Prot.READ | Prot.WRITE | (lay.stackExecutable ? Prot.EXEC : 0));
+    const auxv = new Map<number, bigint>([
+      [AT_HWCAP, BigInt(cpu.cpuid.get(1)[3] >>> 0)], [AT_PAGESZ, GUEST_PAGE], [AT_CLKTCK, USER_HZ],
+      [AT_PHDR, lay.phdr], [AT_PHENT, BigInt(img.phdr.entsize)], [AT_PHNUM, BigInt(img.phdr.num)], [AT_BASE, 0n],
+      [AT_FLAGS, 0n], [AT_ENTRY, lay.entry], [AT_UID, 0n], [AT_EUID, 0n], [AT_GID, 0n], [AT_EGID, 0n], [AT_SECURE, 0n],
+      [AT_HWCAP2, (cpu.cpuid.get(7, 0)[1] >>> LEAF7_EBX_FSGSBASE) & 1 ? HWCAP2_FSGSBASE : 0n],
+    ]);
+    if (this.o.kernel.hasMinSigStkSz) auxv.set(AT_MINSIGSTKSZ, BigInt(minSigStackSize(cpu.standardSize(fpu.xcr0), cpu.features.xsave)));
+    const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
+    m.uc.memWrite(st.sp, st.bytes);
+    // ELF_PLAT_INIT / start_thread: GPRs zero, RSP at argc, RIP at the entry; x87/SSE in the FNINIT / MXCSR 1F80H state.
+    m.uc.regWriteBatch([X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FPCW, X86Reg.MXCSR, X86Reg.FPTAG], [st.sp, lay.entry, 0x202n, 0x37fn, 0x1f80n, 0xffffn]);
+    m.syncIn(true);
+    proc.files.set(0, { kind: 'host', hostFd: 0 });
+    proc.files.set(1, { kind: 'host', hostFd: 1 });
+    proc.files.set(2, { kind: 'host', hostFd: 2 });
+    proc.threads.push(task);
+    proc.loaded = task;
+    this.tasks.push(task);
+    this.init = proc;
+  }
+
+  /** The extended state of a new process: XCR0/XSS/XFD as Linux sets them, PKRU at init_pkru_value. */
+  private freshFpu(): XsaveContext {
+    const cpu = this.o.cpu;
+    const xs = new XsaveContext(cpu);
+    const cfg = kernelXstateConfig(cpu);
+    xs.xcr0 = cfg.xcr0;
+    xs.xss = cfg.xss;
+    xs.xfd = cfg.xfd;
+    xs.cr4Osxsave = cpu.features.xsave;
+    const pkru = xs.regs.comp[XFeature.PKRU];
+    if (pkru && (cfg.xcr0 >>> XFeature.PKRU) & 1) {
+      new DataView(pkru.buffer, pkru.byteOffset, pkru.byteLength).setUint32(0, INIT_PKRU, true);
+      xs.regs.touched(XFeature.PKRU, true);
+    }
+    return xs;
+  }
+
+  // ------------------------------------------------------------------ scheduler
+
+  /** Run until the first process exits; returns its status. */
+  run(): RunResult {
+    const init = this.init;
+    if (!init) throw new Error('Kernel.run before load');
+    let last = -1;
+    while (init.alive && !this.fatal) {
+      const task = this.pick(last);
+      if (!task) {
+        if (this.wakeOnTimeout()) continue;
+        const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked).map((t) => `tid ${t.tid} in ${t.wait?.what}`);
+        return { kind: 'error', message: `deadlock: every task is blocked (${sleepers.join(', ')})` };
+      }
+      last = task.tid;
+      this.switchTo(task);
+      if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
+      const runnable = this.tasks.filter((t) => t.state === TaskState.Runnable).length;
+      const remaining = this.o.maxInsns - this.insns;
+      if (remaining <= 0n) {
+        this.killProcess(task.proc, Sig.SIGXCPU, `instruction budget exhausted (--max-insns ${this.o.maxInsns}) at rip 0x${task.proc.machine.uc.regRead(X86Reg.RIP).toString(16)}`);
+        continue;
+      }
+      const quantum = Number(BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE) < remaining ? BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE) : remaining);
+      const stop = task.proc.machine.run(quantum);
+      this.insns += BigInt(quantum);
+      this.clockNs += BigInt(quantum) * NS_PER_INSN;
+      if (task.deferred) {
+        const fn = task.deferred;
+        task.deferred = undefined;
+        const r = fn();
+        if (r !== undefined && task.proc.loaded === task) task.proc.machine.uc.regWrite(X86Reg.RAX, r & MASK64);
+      }
+      if (stop.kind === StopKind.Fault && stop.fault) this.raiseFault(task, stop.fault);
+      else if (stop.kind === StopKind.Unemulated) this.fatal = { kind: 'error', message: stop.message ?? 'instruction not emulated' };
+    }
+    if (this.fatal) return this.fatal;
+    const e = init.exit!;
+    return 'code' in e ? { kind: 'exit', code: e.code } : { kind: 'signal', signal: e.signal, reason: e.reason };
+  }
+
+  /** Round-robin by tid: the first runnable task after `last`. */
+  private pick(last: number): Task | undefined {
+    for (const t of this.tasks) if (t.state === TaskState.Blocked) this.tryWake(t);
+    const live = this.tasks.filter((t) => t.state === TaskState.Runnable).sort((a, b) => a.tid - b.tid);
+    return live.find((t) => t.tid > last) ?? live[0];
+  }
+
+  private tryWake(t: Task): void {
+    const r = t.wait?.retry?.();
+    if (r !== undefined) this.wake(t, r);
+    else if (t.pending.some((p) => this.deliverable(t, p))) this.wake(t, neg(Errno.EINTR));
+  }
+
+  private wake(t: Task, result: bigint): void {
+    if (t.state !== TaskState.Blocked) return;
+    t.state = TaskState.Runnable;
+    t.wait = undefined;
+    t.pendingRegs.set(X86Reg.RAX, result & MASK64);
+    this.futexWaiters = this.futexWaiters.filter((w) => w !== t);
+  }
+
+  /** With nothing runnable: jump the virtual clock to the earliest deadline and wake that sleeper. */
+  private wakeOnTimeout(): boolean {
+    let first: Task | undefined;
+    for (const t of this.tasks) {
+      if (t.state !== TaskState.Blocked || t.wait?.deadline === undefined) continue;
+      if (!first || t.wait.deadline < first.wait!.deadline!) first = t;
+    }
+    if (!first) return false;
+    if (first.wait!.deadline! > this.clockNs) this.clockNs = first.wait!.deadline!;
+    this.wake(first, first.wait!.onTimeout ? first.wait!.onTimeout() : 0n);
+    return true;
+  }
+
+  /** Put `task` on its process's engine: save the thread there, restore this one, switch extended state. */
+  private switchTo(task: Task): void {
+    const p = task.proc;
+    const m = p.machine;
+    const prev = p.loaded;
+    if (prev !== task) {
+      if (prev && prev.state !== TaskState.Dead) prev.ctx = m.uc.contextSave(prev.ctx);
+      if (task.ctx) m.uc.contextRestore(task.ctx);
+      p.loaded = task;
+    }
+    if (task.pendingRegs.size) {
+      m.uc.regWriteBatch([...task.pendingRegs.keys()], [...task.pendingRegs.values()]);
+      task.pendingRegs.clear();
+    }
+    switchExtendedState(m, prev, task);
+    this.current = task;
+  }
+
+  // ------------------------------------------------------------------ signals
+
+  private deliverable(t: Task, p: PendingSignal): boolean {
+    return p.forced || (t.sigmask & sigBit(p.info.signo)) === 0n || p.info.signo === Sig.SIGKILL;
+  }
+
+  /** Queue a signal for a thread (tgkill, faults) or a process (kill: the first thread not blocking it). */
+  private sendToThread(t: Task, info: SigInfo, forced = false): void {
+    if (t.state === TaskState.Dead) return;
+    const act = t.proc.sigactions[info.signo]!;
+    if (!forced && (act.handler === SIG_IGN || (act.handler === SIG_DFL && DEFAULT_IGNORED.has(info.signo))) && info.signo !== Sig.SIGKILL) return;
+    if (!forced && t.pending.some((p) => p.info.signo === info.signo)) return; // standard signals do not queue
+    t.pending.push({ info, forced });
+  }
+
+  private sendToProcess(p: Process, info: SigInfo): void {
+    const live = p.threads.filter((t) => t.state !== TaskState.Dead);
+    const t = live.find((x) => (x.sigmask & sigBit(info.signo)) === 0n) ?? live[0];
+    if (t) this.sendToThread(t, info);
+  }
+
+  private raiseFault(t: Task, f: GuestFault): void {
+    t.proc.machine.syncIn(true);
+    this.sendToThread(t, { signo: f.signal, code: f.code, addr: f.addr, trapno: f.trapno, reason: f.reason } as SigInfo & { reason: string }, true);
+  }
+
+  /** Deliver what is deliverable before the task runs; false when the task no longer runs. */
+  private deliverSignals(t: Task): boolean {
+    while (t.state === TaskState.Runnable) {
+      const k = t.pending.findIndex((p) => this.deliverable(t, p));
+      if (k < 0) return true;
+      const p = t.pending.splice(k, 1)[0]!;
+      const sig = p.info.signo;
+      const act = t.proc.sigactions[sig]!;
+      const reason = (p.info as SigInfo & { reason?: string }).reason ?? `signal ${Sig[sig] ?? sig} (si_code ${p.info.code})`;
+      const blockedOrIgnored = (t.sigmask & sigBit(sig)) !== 0n || act.handler === SIG_IGN;
+      if (sig === Sig.SIGKILL || act.handler === SIG_DFL || (p.forced && blockedOrIgnored)) {
+        if (DEFAULT_IGNORED.has(sig) && !p.forced) continue;
+        this.killProcess(t.proc, sig, reason);
+        return false;
+      }
+      if (act.handler === SIG_IGN) continue;
+      if (!this.setupFrame(t, p.info, act)) {
+        this.killProcess(t.proc, Sig.SIGSEGV, `cannot write the signal frame for ${Sig[sig]} (${reason})`);
+        return false;
+      }
+      if (act.flags & SA_RESETHAND) t.proc.sigactions[sig] = { handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n };
+    }
+    return false;
+  }
+
+  /** setup_rt_frame / x64_setup_rt_frame (arch/x86/kernel/signal_64.c), task loaded on its engine. */
+  private setupFrame(t: Task, info: SigInfo, act: SigAction): boolean {
+    const m = t.proc.machine;
+    const uc = m.uc;
+    const regs = uc.regReadBatch(SIGCONTEXT_GPRS);
+    const rsp = regs[15]!;
+    const onAltstack = t.altstack.flags !== SS_DISABLE && rsp > t.altstack.sp && rsp <= t.altstack.sp + t.altstack.size;
+    let sp = rsp - RED_ZONE;
+    if ((act.flags & SA_ONSTACK) && t.altstack.flags !== SS_DISABLE && !onAltstack) sp = t.altstack.sp + t.altstack.size;
+    const fpstate = (sp - BigInt(sigframeFpstateSize(t.fpu))) & ~63n;
+    const frame = ((fpstate - BigInt(FRAME.SIZE)) & ~15n) - 8n;
+    const b = new Uint8Array(FRAME.SIZE);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(FRAME.PRETCODE, act.restorer, true);
+    v.setBigUint64(FRAME.UC_FLAGS, UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, true);
+    v.setBigUint64(FRAME.UC_STACK, t.altstack.sp, true);
+    v.setInt32(FRAME.UC_STACK + 8, t.altstack.flags === SS_DISABLE ? SS_DISABLE : onAltstack ? SS_ONSTACK : 0, true);
+    v.setBigUint64(FRAME.UC_STACK + 16, t.altstack.size, true);
+    regs.forEach((r, i) => v.setBigUint64(FRAME.MCONTEXT + 8 * i, r, true));
+    const w = (k: number, x: bigint): void => v.setBigUint64(FRAME.MCONTEXT + 8 * k, x, true);
+    w(SC.CSGSFS, USER_CS | (USER_DS << 48n));
+    w(SC.ERR, BigInt(info.err ?? 0));
+    w(SC.TRAPNO, BigInt(info.trapno ?? 0));
+    w(SC.OLDMASK, t.sigmask & 0xffffffffn);
+    w(SC.CR2, info.signo === Sig.SIGSEGV ? info.addr ?? 0n : 0n);
+    w(SC.FPSTATE, fpstate);
+    v.setBigUint64(FRAME.SIGMASK, t.sigmask, true);
+    b.set(encodeSigInfo(info), FRAME.INFO);
+    try {
+      m.write(frame, b);
+    } catch (e) {
+      if (e instanceof GuestMemoryFault) return false;
+      throw e;
+    }
+    if (!copyFpstateToSigframe(m, t.fpu, fpstate)) return false;
+    const flags = regs[17]! & ~(RFLAGS_TF | RFLAGS_DF | RFLAGS_RF);
+    uc.regWriteBatch([X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.RAX, X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS],
+      [BigInt(info.signo), frame + BigInt(FRAME.INFO), frame + BigInt(FRAME.UC), 0n, frame, act.handler, flags]);
+    t.sigmask |= act.mask | ((act.flags & SA_NODEFER) ? 0n : sigBit(info.signo));
+    t.sigmask &= ~UNBLOCKABLE;
+    return true;
+  }
+
+  /** rt_sigreturn (arch/x86/kernel/signal_64.c): the frame sits at RSP - 8 (the handler's ret popped pretcode). */
+  private sigreturn(t: Task): bigint | undefined {
+    const m = t.proc.machine;
+    const frame = m.uc.regRead(X86Reg.RSP) - 8n;
+    let b: Uint8Array;
+    try {
+      b = m.read(frame, FRAME.SIZE);
+    } catch {
+      this.sendToThread(t, { signo: Sig.SIGSEGV, code: 0x80, addr: 0n }, true);
+      return undefined;
+    }
+    const v = new DataView(b.buffer);
+    const regs = SIGCONTEXT_GPRS.map((_, i) => v.getBigUint64(FRAME.MCONTEXT + 8 * i, true));
+    const oldFlags = m.uc.regRead(X86Reg.RFLAGS);
+    regs[17] = (oldFlags & ~FIX_EFLAGS) | (regs[17]! & FIX_EFLAGS);
+    m.uc.regWriteBatch(SIGCONTEXT_GPRS, regs);
+    t.sigmask = v.getBigUint64(FRAME.SIGMASK, true) & ~UNBLOCKABLE;
+    const fpstate = v.getBigUint64(FRAME.MCONTEXT + 8 * SC.FPSTATE, true);
+    if (!restoreFpstateFromSigframe(m, t.fpu, fpstate)) this.sendToThread(t, { signo: Sig.SIGSEGV, code: 0x80, addr: 0n }, true);
+    return undefined; // RAX comes from the frame
+  }
+
+  // ------------------------------------------------------------------ exits
+
+  private killProcess(p: Process, signal: number, reason: string): void {
+    this.endProcess(p, { signal, reason });
+  }
+
+  private endProcess(p: Process, exit: Process['exit']): void {
+    if (!p.alive) return;
+    p.exit = exit;
+    for (const t of p.threads) this.endTask(t);
+    for (const c of p.children) c.parent = undefined;
+    const parent = p.parent;
+    if (parent?.alive && p.exitSignal) {
+      const status = 'code' in exit! ? exit.code : exit!.signal;
+      this.sendToProcess(parent, { signo: p.exitSignal, code: 'code' in exit! ? CLD_EXITED : CLD_KILLED, pid: p.pid, uid: 0, status });
+    }
+    if (!parent) p.reaped = true;
+  }
+
+  private endTask(t: Task): void {
+    if (t.state === TaskState.Dead) return;
+    t.state = TaskState.Dead;
+    t.wait = undefined;
+    this.futexWaiters = this.futexWaiters.filter((w) => w !== t);
+    if (t.ctx) { t.ctx.free(); t.ctx = undefined; }
+  }
+
+  /** SYS_exit of one thread: CLONE_CHILD_CLEARTID's store and wake (kernel/fork.c mm_release). */
+  private exitThread(t: Task, code: number): void {
+    const p = t.proc;
+    if (t.clearChildTid && p.threads.some((x) => x !== t && x.state !== TaskState.Dead)) {
+      try {
+        p.machine.writeU32(t.clearChildTid, 0);
+        this.futexWake(p.machine, t.clearChildTid, 1);
+      } catch { /* an unmapped address is ignored, as in Linux */ }
+    }
+    this.endTask(t);
+    if (p.threads.every((x) => x.state === TaskState.Dead)) this.endProcess(p, { code: code & 0xff });
+  }
+
+  // ------------------------------------------------------------------ system calls
+
+  /** UC_HOOK_INSN(SYSCALL) for a process's engine: returns true to stop the engine (reschedule). */
+  private onSyscall(p: Process): boolean {
+    const t = p.loaded!;
+    const m = p.machine;
+    const a = m.uc.regReadBatch(SYSCALL_REGS);
+    const nr = Number(a[0]! & 0xffffffffn);
+    let r: bigint | 'stop';
+    try {
+      r = this.syscall(t, nr, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
+    } catch (e) {
+      if (e instanceof GuestMemoryFault) r = neg(Errno.EFAULT);
+      else throw e;
+    }
+    if (this.o.trace && nr !== Sys.write && nr !== Sys.writev) this.o.trace(`syscall ${Sys[nr] ?? nr}(0x${a[1]!.toString(16)}, 0x${a[2]!.toString(16)}, 0x${a[3]!.toString(16)}) = ${r === 'stop' ? '(deferred)' : BigInt.asIntN(64, r)}`);
+    if (r === 'stop') return true;
+    m.uc.regWrite(X86Reg.RAX, r & MASK64);
+    return t.state !== TaskState.Runnable || !p.alive || t.pending.some((x) => this.deliverable(t, x));
+  }
+
+  private block(t: Task, w: Wait): 'stop' {
+    t.state = TaskState.Blocked;
+    t.wait = w;
+    return 'stop';
+  }
+
+  private defer(t: Task, fn: () => bigint | undefined): 'stop' {
+    t.deferred = fn;
+    return 'stop';
+  }
+
+  private syscall(t: Task, nr: number, a0: bigint, a1: bigint, a2: bigint, a3: bigint, a4: bigint, _a5: bigint): bigint | 'stop' {
+    const p = t.proc;
+    const m = p.machine;
+    const i32 = (x: bigint): number => Number(BigInt.asIntN(32, x));
+    switch (nr as Sys) {
+      case Sys.read: return this.read(p, i32(a0), a1, Number(a2));
+      case Sys.write: return this.write(p, i32(a0), m.read(a1, Number(a2)));
+      case Sys.writev: {
+        const parts: Uint8Array[] = [];
+        for (let k = 0n; k < a2; k++) {
+          const base = m.readU64(a1 + 16n * k);
+          const len = m.readU64(a1 + 16n * k + 8n);
+          parts.push(m.read(base, Number(len)));
+        }
+        return this.write(p, i32(a0), Buffer.concat(parts));
+      }
+      case Sys.readv: {
+        let total = 0n;
+        for (let k = 0n; k < a2; k++) {
+          const n = this.read(p, i32(a0), m.readU64(a1 + 16n * k), Number(m.readU64(a1 + 16n * k + 8n)));
+          if (n < 0n) return total ? total : n;
+          total += n;
+          if (n < m.readU64(a1 + 16n * k + 8n)) break;
+        }
+        return total;
+      }
+      case Sys.open: return this.open(p, m.readCString(a0), i32(a1));
+      case Sys.openat: return i32(a0) === AT_FDCWD || m.readCString(a1).startsWith('/') ? this.open(p, m.readCString(a1), i32(a2)) : neg(Errno.ENOENT);
+      case Sys.close: return p.files.delete(i32(a0)) ? 0n : neg(Errno.EBADF);
+      case Sys.fstat: return this.fstat(p, i32(a0), a1);
+      case Sys.newfstatat: {
+        const path = m.readCString(a1);
+        if (path === '' && (Number(a3) & AT_EMPTY_PATH)) return this.fstat(p, i32(a0), a2);
+        return this.statPath(p, path, a2);
+      }
+      case Sys.stat: case Sys.lstat: return this.statPath(p, m.readCString(a0), a1);
+      case Sys.lseek: {
+        const f = p.files.get(i32(a0));
+        if (!f) return neg(Errno.EBADF);
+        if (f.kind === 'host') return neg(Errno.ESPIPE);
+        const base = a2 === BigInt(Whence.SET) ? 0 : a2 === BigInt(Whence.CUR) ? f.pos : a2 === BigInt(Whence.END) ? f.data.length : -1;
+        const pos = base + Number(BigInt.asIntN(64, a1));
+        if (base < 0 || pos < 0) return neg(Errno.EINVAL);
+        f.pos = pos;
+        return BigInt(pos);
+      }
+      case Sys.ioctl: return p.files.has(i32(a0)) ? (a1 === TIOCGWINSZ ? neg(Errno.ENOTTY) : neg(Errno.ENOTTY)) : neg(Errno.EBADF);
+      case Sys.access: return this.allowed(m.readCString(a0)) ? 0n : neg(Errno.ENOENT);
+      case Sys.brk: return this.brk(p, a0);
+      case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4));
+      case Sys.munmap: {
+        if (a0 % GUEST_PAGE || a1 === 0n) return neg(Errno.EINVAL);
+        m.unmap(a0, pageAlign(a1));
+        return 0n;
+      }
+      case Sys.mprotect: {
+        if (a0 % GUEST_PAGE) return neg(Errno.EINVAL);
+        const len = pageAlign(a1);
+        if (!m.isMapped(a0, a0 + len)) return neg(Errno.ENOMEM);
+        if (len) m.protect(a0, len, Number(a2) & 7);
+        return 0n;
+      }
+      case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3), a4);
+      case Sys.madvise: return 0n;
+      case Sys.exit: this.exitThread(t, i32(a0)); return 'stop';
+      case Sys.exit_group: this.endProcess(p, { code: i32(a0) & 0xff }); return 'stop';
+      case Sys.arch_prctl: return this.archPrctl(t, Number(a0), a1);
+      case Sys.set_tid_address: t.clearChildTid = a0; return BigInt(t.tid);
+      case Sys.set_robust_list: return 0n;
+      case Sys.rt_sigaction: return this.sigaction(p, i32(a0), a1, a2);
+      case Sys.rt_sigprocmask: {
+        const old = t.sigmask;
+        if (a1) {
+          const set = m.readU64(a1);
+          if (a0 === BigInt(SigHow.SIG_BLOCK)) t.sigmask |= set;
+          else if (a0 === BigInt(SigHow.SIG_UNBLOCK)) t.sigmask &= ~set;
+          else if (a0 === BigInt(SigHow.SIG_SETMASK)) t.sigmask = set;
+          else return neg(Errno.EINVAL);
+          t.sigmask &= ~UNBLOCKABLE;
+        }
+        if (a2) m.writeU64(a2, old);
+        return 0n;
+      }
+      case Sys.rt_sigreturn: return this.defer(t, () => this.sigreturn(t));
+      case Sys.sigaltstack: {
+        if (a1) {
+          const b = new Uint8Array(24);
+          const v = new DataView(b.buffer);
+          v.setBigUint64(0, t.altstack.sp, true);
+          v.setInt32(8, t.altstack.flags, true);
+          v.setBigUint64(16, t.altstack.size, true);
+          m.write(a1, b);
+        }
+        if (a0) {
+          const v = new DataView(m.read(a0, 24).buffer);
+          const flags = v.getInt32(8, true);
+          t.altstack = flags & SS_DISABLE ? { sp: 0n, size: 0n, flags: SS_DISABLE } : { sp: v.getBigUint64(0, true), size: v.getBigUint64(16, true), flags: 0 };
+        }
+        return 0n;
+      }
+      case Sys.getpid: return BigInt(p.pid);
+      case Sys.gettid: return BigInt(t.tid);
+      case Sys.getppid: return BigInt(p.parent?.pid ?? FIRST_PID - 1);
+      case Sys.getuid: case Sys.geteuid: case Sys.getgid: case Sys.getegid: return 0n;
+      case Sys.getpgrp: case Sys.setsid: return BigInt(this.init!.pid);
+      case Sys.clock_gettime: {
+        const ns = this.readClock(Number(a0));
+        if (ns < 0n) return neg(Errno.EINVAL);
+        if (a1) this.writeTimespec(m, a1, ns, 1n);
+        return 0n;
+      }
+      case Sys.clock_getres: if (a1) this.writeTimespec(m, a1, 1n, 1n); return 0n;
+      case Sys.gettimeofday: if (a0) this.writeTimespec(m, a0, this.readClock(ClockId.REALTIME), 1000n); return 0n;
+      case Sys.time: {
+        const s = this.readClock(ClockId.REALTIME) / 1_000_000_000n;
+        if (a0) m.writeU64(a0, s);
+        return s;
+      }
+      case Sys.nanosleep: case Sys.clock_nanosleep: {
+        const req = nr === Sys.nanosleep ? a0 : a2;
+        const abs = nr === Sys.clock_nanosleep && (Number(a1) & 1) === 1; // TIMER_ABSTIME
+        const ns = this.readTimespec(m, req);
+        const deadline = abs ? ns : this.clockNs + ns;
+        return this.block(t, { what: 'nanosleep', deadline, onTimeout: () => 0n, retry: () => (this.clockNs >= deadline ? 0n : undefined) });
+      }
+      case Sys.sched_yield: return this.defer(t, () => 0n);
+      case Sys.getrandom: {
+        m.write(a0, this.random.bytes(Number(a1)));
+        return a1;
+      }
+      case Sys.uname: {
+        const b = new Uint8Array(UTS_FIELD * 6);
+        [UTS.sysname, UTS.nodename, this.o.kernel.release, UTS.version, UTS.machine, UTS.domainname]
+          .forEach((s, k) => b.set(Buffer.from(s), k * UTS_FIELD));
+        m.write(a0, b);
+        return 0n;
+      }
+      case Sys.sched_getaffinity: {
+        const b = new Uint8Array(8);
+        b[0] = 1; // one CPU
+        if (a1 < 8n) return neg(Errno.EINVAL);
+        m.write(a2, b);
+        return 8n;
+      }
+      case Sys.prlimit64: case Sys.getrlimit: {
+        const [res, old] = nr === Sys.getrlimit ? [Number(a0), a1] : [Number(a1), a3];
+        if (old) {
+          m.writeU64(old, res === RLIMIT_STACK ? STACK_SIZE : RLIM_INFINITY);
+          m.writeU64(old + 8n, RLIM_INFINITY);
+        }
+        return 0n;
+      }
+      case Sys.futex: return this.futex(t, a0, Number(a1), a2, a3, a4, _a5);
+      case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
+      case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD), 0n, 0n, 0n, 0n);
+      case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
+      case Sys.kill: {
+        const pid = i32(a0), sig = i32(a1);
+        const target = pid === 0 || pid === p.pid ? p : this.findProcess(pid);
+        if (!target || !target.alive) return neg(Errno.ESRCH);
+        if (sig < 0 || sig > NSIG) return neg(Errno.EINVAL);
+        if (sig) this.sendToProcess(target, { signo: sig, code: SI_USER, pid: p.pid, uid: 0 });
+        return 0n;
+      }
+      case Sys.tgkill: {
+        const target = this.tasks.find((x) => x.tid === i32(a1) && x.proc.pid === i32(a0) && x.state !== TaskState.Dead);
+        if (!target) return neg(Errno.ESRCH);
+        const sig = i32(a2);
+        if (sig < 0 || sig > NSIG) return neg(Errno.EINVAL);
+        if (sig) this.sendToThread(target, { signo: sig, code: SI_TKILL, pid: p.pid, uid: 0 });
+        return 0n;
+      }
+      default: {
+        if (!this.warned.has(nr)) {
+          this.warned.add(nr);
+          this.o.stderr(`xstate-lab: warning: system call ${Sys[nr] ?? 'number'} (${nr}) is not modelled; it returns -ENOSYS`);
+        }
+        return neg(Errno.ENOSYS);
+      }
+    }
+  }
+
+  private findProcess(pid: number): Process | undefined {
+    return this.tasks.find((t) => t.proc.pid === pid)?.proc;
+  }
+
+  // ---- files
+
+  private allowed(path: string): boolean {
+    return this.o.allowedFiles.includes(resolve(path));
+  }
+
+  private open(p: Process, path: string, flags: number): bigint {
+    if (!this.allowed(path)) return neg(Errno.ENOENT);
+    if ((flags & O_ACCMODE) !== 0) return neg(Errno.EACCES); // read-only access to the named files
+    let data: Buffer;
+    try { data = readFileSync(resolve(path)); } catch { return neg(Errno.ENOENT); }
+    let fd = 0;
+    while (p.files.has(fd)) fd++;
+    p.files.set(fd, { kind: 'file', path, data, pos: 0 });
+    return BigInt(fd);
+  }
+
+  private read(p: Process, fd: number, buf: bigint, len: number): bigint {
+    const f = p.files.get(fd);
+    if (!f) return neg(Errno.EBADF);
+    if (f.kind === 'file') {
+      const chunk = f.data.subarray(f.pos, f.pos + len);
+      p.machine.write(buf, chunk);
+      f.pos += chunk.length;
+      return BigInt(chunk.length);
+    }
+    const b = Buffer.alloc(Math.min(len, 1 << 16));
+    let n: number;
+    try { n = readSync(f.hostFd, b, 0, b.length, null); } catch { return 0n; }
+    p.machine.write(buf, b.subarray(0, n));
+    return BigInt(n);
+  }
+
+  private write(p: Process, fd: number, data: Uint8Array): bigint {
+    const f = p.files.get(fd);
+    if (!f) return neg(Errno.EBADF);
+    if (f.kind === 'file') return neg(Errno.EBADF);
+    let off = 0;
+    while (off < data.length) off += writeSync(f.hostFd, data, off, data.length - off);
+    return BigInt(data.length);
+  }
+
+  /** struct stat (arch/x86/include/uapi/asm/stat.h, 144 bytes). */
+  private writeStat(m: Machine, addr: bigint, mode: number, size: number, ino: number): void {
+    const b = new Uint8Array(144);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(8, BigInt(ino), true);
+    v.setBigUint64(16, 1n, true);
+    v.setUint32(24, mode, true);
+    v.setBigUint64(48, BigInt(size), true);
+    v.setBigUint64(56, BLKSIZE, true);
+    v.setBigUint64(64, BigInt(Math.ceil(size / 512)), true);
+    m.write(addr, b);
+  }
+
+  private fstat(p: Process, fd: number, addr: bigint): bigint {
+    const f = p.files.get(fd);
+    if (!f) return neg(Errno.EBADF);
+    if (f.kind === 'host') this.writeStat(p.machine, addr, S_IFCHR | 0o620, 0, fd + 1);
+    else this.writeStat(p.machine, addr, S_IFREG | 0o444, f.data.length, 100 + fd);
+    return 0n;
+  }
+
+  private statPath(p: Process, path: string, addr: bigint): bigint {
+    if (!this.allowed(path)) return neg(Errno.ENOENT);
+    let size: number;
+    try { size = readFileSync(resolve(path)).length; } catch { return neg(Errno.ENOENT); }
+    this.writeStat(p.machine, addr, S_IFREG | 0o444, size, 100);
+    return 0n;
+  }
+
+  // ---- memory
+
+  private brk(p: Process, want: bigint): bigint {
+    const m = p.machine;
+    if (want < p.brkStart) return p.brk;
+    const oldTop = pageAlign(p.brk), newTop = pageAlign(want);
+    if (newTop > oldTop) {
+      if (m.mappings().some((r) => r.start < newTop && r.end > oldTop)) return p.brk;
+      m.map(oldTop, newTop - oldTop, Prot.READ | Prot.WRITE);
+    } else if (newTop < oldTop) m.unmap(newTop, oldTop - newTop);
+    p.brk = want;
+    return p.brk;
+  }
+
+  /** The highest free range of `len` bytes below MMAP_BASE (top-down allocation, mm/mmap.c). */
+  private findFree(m: Machine, len: bigint): bigint | undefined {
+    let top = MMAP_BASE;
+    const regions = [...m.mappings()].sort((a, b) => (a.start > b.start ? -1 : 1));
+    for (const r of regions) {
+      if (r.start >= top) { if (r.start < top) top = r.start; continue; }
+      if (r.end <= top - len) return top - len;
+      top = r.start < top ? r.start : top;
+    }
+    return top - len >= MMAP_MIN_ADDR ? top - len : undefined;
+  }
+
+  private mmap(p: Process, addr: bigint, len: bigint, prot: number, flags: number, fd: number): bigint {
+    const m = p.machine;
+    if (!(flags & MAP_ANONYMOUS)) return fd >= 0 && p.files.has(fd) ? neg(Errno.EACCES) : neg(Errno.EBADF);
+    if (len === 0n || addr % GUEST_PAGE) return neg(Errno.EINVAL);
+    const size = pageAlign(len);
+    let at: bigint | undefined;
+    if (flags & MAP_FIXED) at = addr;
+    else if (addr && addr >= MMAP_MIN_ADDR && !m.mappings().some((r) => r.start < addr + size && r.end > addr)) at = addr;
+    else if (flags & MAP_FIXED_NOREPLACE) return neg(Errno.EINVAL);
+    else at = this.findFree(m, size);
+    if (at === undefined) return neg(Errno.ENOMEM);
+    m.map(at, size, prot & 7);
+    return at;
+  }
+
+  private mremap(p: Process, old: bigint, oldLen: bigint, newLen: bigint, flags: number, newAddr: bigint): bigint {
+    const m = p.machine;
+    if (old % GUEST_PAGE || newLen === 0n || (flags & MREMAP_FIXED)) return neg(Errno.EINVAL);
+    const os = pageAlign(oldLen), ns = pageAlign(newLen);
+    void newAddr;
+    if (!m.isMapped(old, old + os)) return neg(Errno.EFAULT);
+    const prot = m.mappings().find((r) => r.start <= old && r.end > old)!.prot;
+    if (ns <= os) { if (ns < os) m.unmap(old + ns, os - ns); return old; }
+    if (!m.mappings().some((r) => r.start < old + ns && r.end > old + os)) {
+      m.map(old + os, ns - os, prot);
+      return old;
+    }
+    if (!(flags & MREMAP_MAYMOVE)) return neg(Errno.ENOMEM);
+    const at = this.findFree(m, ns);
+    if (at === undefined) return neg(Errno.ENOMEM);
+    const bytes = m.uc.memRead(old, Number(os));
+    m.map(at, ns, prot, bytes);
+    m.unmap(old, os);
+    return at;
+  }
+
+  // ---- TLS, signals, time
+
+  private archPrctl(t: Task, code: number, arg: bigint): bigint {
+    const m = t.proc.machine;
+    switch (code as ArchPrctl) {
+      case ArchPrctl.SET_FS: m.uc.regWrite(X86Reg.FS_BASE, arg); return 0n;
+      case ArchPrctl.SET_GS: m.uc.regWrite(X86Reg.GS_BASE, arg); return 0n;
+      case ArchPrctl.GET_FS: m.writeU64(arg, m.uc.regRead(X86Reg.FS_BASE)); return 0n;
+      case ArchPrctl.GET_GS: m.writeU64(arg, m.uc.regRead(X86Reg.GS_BASE)); return 0n;
+      case ArchPrctl.GET_XCOMP_SUPP: m.writeU64(arg, BigInt(t.fpu.xcr0)); return 0n;
+      case ArchPrctl.GET_XCOMP_PERM: m.writeU64(arg, BigInt((t.fpu.xcr0 & ~t.fpu.xfd) >>> 0)); return 0n;
+      case ArchPrctl.REQ_XCOMP_PERM: {
+        // arch/x86/kernel/fpu/xstate.c xstate_request_perm: grants a dynamic feature process-wide.
+        const f = Number(arg);
+        if (f < 0 || f > 31 || !((t.fpu.xcr0 >>> f) & 1)) return neg(Errno.EINVAL);
+        for (const x of t.proc.threads) x.fpu.xfd = (x.fpu.xfd & ~(1 << f)) >>> 0;
+        return 0n;
+      }
+      default: return neg(Errno.EINVAL);
+    }
+  }
+
+  private sigaction(p: Process, sig: number, act: bigint, oact: bigint): bigint {
+    if (sig < 1 || sig > NSIG || ((sig === Sig.SIGKILL || sig === Sig.SIGSTOP) && act)) return neg(Errno.EINVAL);
+    const m = p.machine;
+    const cur = p.sigactions[sig]!;
+    if (oact) {
+      const b = new Uint8Array(32);
+      const v = new DataView(b.buffer);
+      v.setBigUint64(0, cur.handler, true);
+      v.setBigUint64(8, cur.flags, true);
+      v.setBigUint64(16, cur.restorer, true);
+      v.setBigUint64(24, cur.mask, true);
+      m.write(oact, b);
+    }
+    if (act) {
+      // struct kernel_sigaction: handler, flags, restorer, mask (arch/x86/include/uapi/asm/signal.h).
+      const v = new DataView(m.read(act, 32).buffer);
+      p.sigactions[sig] = { handler: v.getBigUint64(0, true), flags: v.getBigUint64(8, true), restorer: v.getBigUint64(16, true), mask: v.getBigUint64(24, true) & ~UNBLOCKABLE };
+      void SA_RESTART;
+    }
+    return 0n;
+  }
+
+  private readClock(id: number): bigint {
+    this.clockNs += NS_PER_CLOCK_READ;
+    switch (id as ClockId) {
+      case ClockId.REALTIME: case ClockId.REALTIME_COARSE: return this.clockNs;
+      case ClockId.MONOTONIC: case ClockId.MONOTONIC_RAW: case ClockId.MONOTONIC_COARSE: case ClockId.BOOTTIME: return this.clockNs - CLOCK_EPOCH_NS;
+      case ClockId.PROCESS_CPUTIME_ID: case ClockId.THREAD_CPUTIME_ID: return this.insns * NS_PER_INSN;
+      default: return -1n;
+    }
+  }
+
+  private writeTimespec(m: Machine, addr: bigint, ns: bigint, unit: bigint): void {
+    m.writeU64(addr, ns / 1_000_000_000n);
+    m.writeU64(addr + 8n, (ns % 1_000_000_000n) / unit);
+  }
+
+  private readTimespec(m: Machine, addr: bigint): bigint {
+    return m.readU64(addr) * 1_000_000_000n + m.readU64(addr + 8n);
+  }
+
+  // ---- futex
+
+  private futex(t: Task, uaddr: bigint, op: number, val: bigint, timeout: bigint, uaddr2: bigint, val3: bigint): bigint | 'stop' {
+    const m = t.proc.machine;
+    const cmd = op & ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    switch (cmd as FutexOp) {
+      case FutexOp.WAIT: case FutexOp.WAIT_BITSET: {
+        if (m.readU32(uaddr) !== Number(val & 0xffffffffn)) return neg(Errno.EAGAIN);
+        let deadline: bigint | undefined;
+        if (timeout) {
+          const ns = this.readTimespec(m, timeout);
+          deadline = cmd === FutexOp.WAIT ? this.clockNs + ns : ns + ((op & FUTEX_CLOCK_REALTIME) ? 0n : CLOCK_EPOCH_NS);
+        }
+        this.futexWaiters.push(t);
+        return this.block(t, { what: 'futex wait', futex: { machine: m, addr: uaddr }, deadline, onTimeout: () => neg(Errno.ETIMEDOUT) });
+      }
+      case FutexOp.WAKE: case FutexOp.WAKE_BITSET: return BigInt(this.futexWake(m, uaddr, Number(val)));
+      case FutexOp.REQUEUE: case FutexOp.CMP_REQUEUE: {
+        if (cmd === FutexOp.CMP_REQUEUE && m.readU32(uaddr) !== Number(val3 & 0xffffffffn)) return neg(Errno.EAGAIN);
+        const woken = this.futexWake(m, uaddr, Number(val));
+        let moved = 0;
+        for (const w of this.futexWaiters) {
+          if (moved >= Number(timeout & 0x7fffffffn)) break;
+          if (w.wait?.futex?.machine === m && w.wait.futex.addr === uaddr) { w.wait.futex.addr = uaddr2; moved++; }
+        }
+        return BigInt(woken + moved);
+      }
+      default: return neg(Errno.ENOSYS);
+    }
+  }
+
+  private futexWake(m: Machine, addr: bigint, n: number): number {
+    let woken = 0;
+    for (const w of [...this.futexWaiters]) {
+      if (woken >= n) break;
+      if (w.wait?.futex?.machine === m && w.wait.futex.addr === addr) { this.wake(w, 0n); woken++; }
+    }
+    return woken;
+  }
+
+  // ---- clone, fork, wait
+
+  private clone(t: Task, flags: bigint, newsp: bigint, ptid: bigint, ctid: bigint, tls: bigint): bigint | 'stop' {
+    const p = t.proc;
+    if ((flags & CLONE_THREAD) && !(flags & CLONE_VM)) return neg(Errno.EINVAL);
+    if ((flags & CLONE_VM) && !(flags & CLONE_THREAD)) return neg(Errno.EINVAL); // vfork-style sharing is not modelled
+    return this.defer(t, () => {
+      const m = p.machine;
+      const tid = this.nextPid++;
+      if (flags & CLONE_THREAD) {
+        // A thread: same engine, a copy of the parent's registers (copy_thread), its own extended state copy.
+        const child = new Task(tid, p, cloneXsaveContext(t.fpu));
+        child.ctx = m.uc.contextSave();
+        child.pendingRegs.set(X86Reg.RAX, 0n);
+        if (newsp) child.pendingRegs.set(X86Reg.RSP, newsp);
+        if (flags & CLONE_SETTLS) child.pendingRegs.set(X86Reg.FS_BASE, tls);
+        child.sigmask = t.sigmask;
+        if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
+        if (flags & CLONE_PARENT_SETTID) m.writeU32(ptid, tid);
+        if (flags & CLONE_CHILD_SETTID) m.writeU32(ctid, tid);
+        p.threads.push(child);
+        this.tasks.push(child);
+        return BigInt(tid);
+      }
+      // A process: a copy of the address space on a new engine (dup_mm), the CPU state and the extended state.
+      m.syncIn(true);
+      const fpu = cloneXsaveContext(t.fpu);
+      const cp = new Process(tid, undefined as unknown as Machine, p);
+      cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp) });
+      const child = new Task(tid, cp, fpu);
+      cp.machine.writeCpuState(m.readCpuState());
+      cp.machine.uc.regWrite(X86Reg.RAX, 0n);
+      if (newsp) cp.machine.uc.regWrite(X86Reg.RSP, newsp);
+      if (flags & CLONE_SETTLS) cp.machine.uc.regWrite(X86Reg.FS_BASE, tls);
+      cp.sigactions = p.sigactions.map((a) => ({ ...a }));
+      cp.files = new Map([...p.files].map(([fd, f]) => [fd, f.kind === 'file' ? { ...f } : f]));
+      cp.brkStart = p.brkStart;
+      cp.brk = p.brk;
+      cp.exitSignal = Number(flags & CSIGNAL);
+      child.sigmask = t.sigmask;
+      child.altstack = { ...t.altstack };
+      if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
+      if (flags & CLONE_CHILD_SETTID) cp.machine.writeU32(ctid, tid);
+      if (flags & CLONE_PARENT_SETTID) m.writeU32(ptid, tid);
+      cp.threads.push(child);
+      cp.loaded = child;
+      p.children.push(cp);
+      this.tasks.push(child);
+      return BigInt(tid);
+    });
+  }
+
+  private wait4(t: Task, pid: number, status: bigint, options: bigint): bigint | 'stop' {
+    const p = t.proc;
+    const matches = (c: Process): boolean => !c.reaped && (pid === -1 || pid === 0 || c.pid === pid);
+    if (!p.children.some(matches)) return neg(Errno.ECHILD);
+    const attempt = (): bigint | undefined => {
+      const c = p.children.find((x) => matches(x) && !x.alive);
+      if (!c) return undefined;
+      c.reaped = true;
+      // wait status: exit code in bits 15:8, or the signal in bits 6:0 (include/uapi/linux/wait.h W* macros).
+      const e = c.exit!;
+      if (status) p.machine.writeU32(status, 'code' in e ? (e.code & 0xff) << 8 : e.signal & 0x7f);
+      c.machine.close();
+      return BigInt(c.pid);
+    };
+    const now = attempt();
+    if (now !== undefined) return now;
+    if (options & WNOHANG) return 0n;
+    return this.block(t, { what: 'wait4', retry: attempt });
+  }
+
+  /** Close every engine (after run). */
+  dispose(): void {
+    const seen = new Set<Machine>();
+    for (const t of this.tasks) {
+      const m = t.proc.machine;
+      if (seen.has(m) || m.uc.closed) continue;
+      seen.add(m);
+      m.close();
+    }
+  }
+}
+

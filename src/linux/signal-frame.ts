@@ -1,0 +1,75 @@
+/**
+ * The x86-64 rt_sigframe (arch/x86/include/asm/sigframe.h, arch/x86/kernel/signal_64.c): layout
+ * constants, and building / reading the general-register part. The extended-state part goes
+ * through kernel-model/signal.ts.
+ */
+import { X86Reg } from '../../emulator/unicorn.js';
+
+/** struct sigcontext_64 (arch/x86/include/uapi/asm/sigcontext.h), in 8-byte words, in order. */
+export const SIGCONTEXT_GPRS: readonly X86Reg[] = [
+  X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15,
+  X86Reg.RDI, X86Reg.RSI, X86Reg.RBP, X86Reg.RBX, X86Reg.RDX, X86Reg.RAX, X86Reg.RCX, X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS,
+];
+/** Word index of each field after the GPRs (sigcontext_64). */
+export const SC = { CSGSFS: 18, ERR: 19, TRAPNO: 20, OLDMASK: 21, CR2: 22, FPSTATE: 23 } as const;
+/** sizeof(struct sigcontext_64). */
+export const SIGCONTEXT_BYTES = 256;
+
+/** Offsets inside struct rt_sigframe: pretcode, then ucontext, then siginfo. */
+export const FRAME = {
+  PRETCODE: 0,
+  UC: 8,
+  /** ucontext: uc_flags 0, uc_link 8, uc_stack 16 (24 bytes), uc_mcontext 40, uc_sigmask 296. */
+  UC_FLAGS: 8,
+  UC_LINK: 16,
+  UC_STACK: 24,
+  MCONTEXT: 48,
+  SIGMASK: 304,
+  INFO: 312,
+  /** sizeof(struct rt_sigframe). */
+  SIZE: 440,
+} as const;
+/** sizeof(siginfo_t) (include/uapi/asm-generic/siginfo.h SI_MAX_SIZE). */
+export const SIGINFO_BYTES = 128;
+/** uc_flags Linux sets on 64-bit frames (arch/x86/kernel/signal_64.c): UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS. */
+export const UC_SIGCONTEXT_SS = 0x2n;
+export const UC_STRICT_RESTORE_SS = 0x4n;
+/** The user code and stack selectors of x86-64 Linux (arch/x86/include/asm/segment.h __USER_CS, __USER_DS). */
+export const USER_CS = 0x33n;
+export const USER_DS = 0x2bn;
+/** The red zone the System V ABI reserves below RSP, skipped by get_sigframe. */
+export const RED_ZONE = 128n;
+/** RFLAGS bits cleared for the handler (arch/x86/kernel/signal.c: TF, DF, RF). */
+export const RFLAGS_TF = 1n << 8n;
+export const RFLAGS_DF = 1n << 10n;
+export const RFLAGS_RF = 1n << 16n;
+/** FIX_EFLAGS (arch/x86/kernel/signal.c): the flags sigreturn takes from the frame. */
+export const FIX_EFLAGS = 0x1n | 0x4n | 0x10n | 0x40n | 0x80n | 0x100n | 0x400n | 0x800n | 0x40000n | 0x10000n;
+
+/** What goes into siginfo for one signal (the union member the signal uses). */
+export interface SigInfo {
+  signo: number;
+  code: number;
+  /** SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP: si_addr. */
+  addr?: bigint;
+  /** kill/tgkill/SIGCHLD: si_pid, si_uid. */
+  pid?: number;
+  uid?: number;
+  /** SIGCHLD: si_status. */
+  status?: number;
+  /** Faults: trap number and error code for uc_mcontext. */
+  trapno?: number;
+  err?: number;
+}
+
+export function encodeSigInfo(i: SigInfo): Uint8Array {
+  const b = new Uint8Array(SIGINFO_BYTES);
+  const v = new DataView(b.buffer);
+  v.setInt32(0, i.signo, true);
+  v.setInt32(8, i.code, true);
+  // The union starts at byte 16 (after si_signo, si_errno, si_code and padding).
+  if (i.addr !== undefined) v.setBigUint64(16, i.addr, true);
+  if (i.pid !== undefined) { v.setInt32(16, i.pid, true); v.setUint32(20, i.uid ?? 0, true); }
+  if (i.status !== undefined) v.setInt32(24, i.status, true);
+  return b;
+}
