@@ -23,8 +23,9 @@ describe('selfcheck cpu', () => {
   });
 
   it('matches the host on another seed', () => {
-    const s = runCpuSelfcheck({ cases: 5000, seed: 0x5eed, cpu: hostModel(), log: () => {}, detail: 0 });
-    expect(s.mismatches).toBe(0);
+    const seedLines: string[] = [];
+    const s = runCpuSelfcheck({ cases: 5000, seed: 0x5eed, cpu: hostModel(), log: (l) => seedLines.push(l), detail: 5 });
+    expect(s.mismatches, seedLines.join('\n')).toBe(0);
   });
 
   // Each quirk of the host profile must be needed: without it, the model must disagree with the host.

@@ -172,6 +172,9 @@ export interface SelfcheckSummary {
   byRule: Map<string, number>;
 }
 
+/** How often a disagreeing case is run again on the host before it counts as a mismatch. */
+const RERUNS = 4;
+
 export function runCpuSelfcheck(o: SelfcheckOptions): SelfcheckSummary {
   const exe = buildNative('selfcheck/xsave-probe.c');
   const { hello } = runProbe(exe, [], undefined);
@@ -198,21 +201,19 @@ export function runCpuSelfcheck(o: SelfcheckOptions): SelfcheckSummary {
 
   let bad = cases.map((_, k) => k).filter((k) => !sameResult(native[k], model[k]));
   // A context switch or VM exit between the probe's steps can change what the host shows (the
-  // kernel's XRSTORS resets XRSTOR_INFO and XINUSE): run those cases twice more; a case counts as
-  // a mismatch only when the model matches none of the host's answers.
+  // kernel's XRSTORS resets XRSTOR_INFO and XINUSE): run those cases again, up to RERUNS times
+  // while the model matches none of the host's answers; a case counts as a mismatch only then.
   let unstable = 0;
-  if (bad.length > 0) {
-    const again = [runProbe(exe, bad.map((k) => cases[k].c), hello.area).results, runProbe(exe, bad.map((k) => cases[k].c), hello.area).results];
-    bad = bad.filter((k, j) => {
-      const answers = [native[k], again[0][j], again[1][j]];
-      const differs = answers.some((a) => !sameResult(a, answers[0]));
-      if (differs) unstable++;
-      const matchesOne = answers.some((a) => sameResult(a, model[k]));
-      if (matchesOne) return false;
-      // Report against the most common host answer.
-      native[k] = answers[1] && sameResult(answers[1], answers[2]) ? answers[1] : answers[0];
-      return true;
-    });
+  const answers = new Map<number, ProbeResult[]>(bad.map((k) => [k, [native[k]]]));
+  for (let round = 0; round < RERUNS && bad.length > 0; round++) {
+    const again = runProbe(exe, bad.map((k) => cases[k].c), hello.area).results;
+    bad = bad.filter((k, j) => { answers.get(k)!.push(again[j]); return !sameResult(again[j], model[k]); });
+  }
+  for (const [k, a] of answers) if (a.some((x) => !sameResult(x, a[0]))) unstable++;
+  // Report against the host's most frequent answer.
+  for (const k of bad) {
+    const a = answers.get(k)!;
+    native[k] = a.reduce((best, x) => (a.filter((y) => sameResult(y, x)).length > a.filter((y) => sameResult(y, best)).length ? x : best), a[0]);
   }
 
   const byRule = new Map<string, number>();
