@@ -599,6 +599,11 @@ export class Kernel {
         if (a2) m.writeU64(a2, old);
         return 0n;
       }
+      case Sys.rt_sigpending: {
+        const bits = t.pending.reduce((acc, x) => acc | sigBit(x.info.signo), 0n) & t.sigmask;
+        m.writeU64(a0, bits);
+        return 0n;
+      }
       case Sys.rt_sigreturn: return this.defer(t, () => this.sigreturn(t));
       case Sys.sigaltstack: {
         if (a1) {
@@ -680,10 +685,10 @@ export class Kernel {
         if (sig) this.sendToProcess(target, { signo: sig, code: SI_USER, pid: p.pid, uid: 0 });
         return 0n;
       }
-      case Sys.tgkill: {
-        const target = this.tasks.find((x) => x.tid === i32(a1) && x.proc.pid === i32(a0) && x.state !== TaskState.Dead);
+      case Sys.tgkill: case Sys.tkill: {
+        const [tgid, tid, sig] = nr === Sys.tkill ? [-1, i32(a0), i32(a1)] : [i32(a0), i32(a1), i32(a2)];
+        const target = this.tasks.find((x) => x.tid === tid && (tgid === -1 || x.proc.pid === tgid) && x.state !== TaskState.Dead);
         if (!target) return neg(Errno.ESRCH);
-        const sig = i32(a2);
         if (sig < 0 || sig > NSIG) return neg(Errno.EINVAL);
         if (sig) this.sendToThread(target, { signo: sig, code: SI_TKILL, pid: p.pid, uid: 0 });
         return 0n;
