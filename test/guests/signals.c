@@ -80,8 +80,8 @@ int main(void) {
   sigaction(SIGILL, &sa, 0);
   if (!sigsetjmp(jb, 1)) *(volatile int *)16 = 1;
   printf("SIGSEGV: code %d addr %#lx\n", fault_code, (unsigned long)fault_addr);
-  volatile int zero = 0;
-  if (!sigsetjmp(jb, 1)) printf("%d\n", 1 / zero);
+  volatile int zero = 0, seven = 7;
+  if (!sigsetjmp(jb, 1)) printf("%d\n", seven / zero);
   printf("SIGFPE: code %d\n", fault_code);
   if (!sigsetjmp(jb, 1)) __asm__ volatile("ud2");
   printf("SIGILL: code %d\n", fault_code);

@@ -1,0 +1,186 @@
+/**
+ * `xstate-lab exec` against the real machine: every program of test/guests/ is compiled with
+ * `musl-gcc -static`, run natively and under `exec --cpu host`; stdout and exit status must be
+ * identical, and identical again on a second run. Programs check CPUID themselves and say when a
+ * feature is missing; the test checks that what this host has was really exercised. Then the bad
+ * inputs: truncated, foreign and dynamic ELF files, a jump to unmapped memory, a runaway loop.
+ * Needs musl-tools, gcc and binutils (scripts/setup.sh installs them).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'dist/src/cli.js');
+const GUESTS = join(ROOT, 'test/guests');
+const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-exec-'));
+/** Shells report death by signal N as 128 + N. */
+const SIGNAL_BASE = 128;
+const SIGNUM: Record<string, number> = { SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGSEGV: 11, SIGTERM: 15, SIGXCPU: 24 };
+
+interface Run { stdout: string; stderr: string; status: number }
+
+function statusOf(r: ReturnType<typeof spawnSync>): number {
+  if (r.signal) return SIGNAL_BASE + (SIGNUM[r.signal] ?? 0);
+  return r.status ?? -1;
+}
+function native(exe: string, args: string[] = []): Run {
+  const r = spawnSync(exe, args, { encoding: 'utf8', timeout: 60_000 });
+  return { stdout: r.stdout, stderr: r.stderr, status: statusOf(r) };
+}
+function exec(args: string[]): Run {
+  const r = spawnSync(process.execPath, [CLI, 'exec', ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { stdout: r.stdout, stderr: r.stderr, status: statusOf(r) };
+}
+
+const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
+const hostHas = (...f: string[]): boolean => f.every((x) => flags.has(x));
+
+const programs = readdirSync(GUESTS).filter((f) => f.endsWith('.c')).map((f) => basename(f, '.c')).sort();
+const exe = (name: string): string => join(tmp, name);
+
+beforeAll(() => {
+  for (const p of programs) {
+    const r = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe(p), join(GUESTS, `${p}.c`), '-lm', '-lpthread'], { encoding: 'utf8' });
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error('musl-gcc not found: apt-get install -y musl-tools');
+    if (r.status !== 0) throw new Error(`musl-gcc ${p}.c failed:\n${r.stderr}`);
+  }
+}, 120_000);
+
+/** What a program's output must show on this host, so that a missing feature cannot pass vacuously. */
+function exercised(name: string, out: string): void {
+  if (name === 'avx') expect(out.includes('not available')).toBe(!hostHas('avx2'));
+  if (name === 'avx512') expect(out.includes('not available')).toBe(!hostHas('avx512f', 'avx512bw', 'avx512vl'));
+  if (name === 'xsave') {
+    expect(out).toContain(hostHas('xsave') ? 'XSAVE (' : 'nothing run');
+    if (hostHas('xsavec')) expect(out).toContain('XSAVEC (');
+    if (hostHas('xsaveopt')) expect(out).toContain('XSAVEOPT over');
+  }
+  if (name === 'threads') expect(out).toMatch(/counter 4000/);
+  if (name === 'signals') expect(out).toContain('SIGFPE: code 801');
+}
+
+describe('exec: the corpus runs natively-equal on this host', () => {
+  it('has at least ten programs', () => expect(programs.length).toBeGreaterThanOrEqual(10));
+  for (const name of programs) {
+    it(`${name}: same stdout and exit status as the real machine, twice`, () => {
+      const n = native(exe(name), name === 'hello' ? ['one', 'two words'] : []);
+      const e = exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
+      expect(e.stderr).not.toMatch(/\n\s+at /);
+      expect(e.stdout).toBe(n.stdout);
+      expect(e.status).toBe(n.status);
+      exercised(name, n.stdout);
+      const again = exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
+      expect(again.stdout).toBe(e.stdout);
+      expect(again.status).toBe(e.status);
+    }, 300_000);
+  }
+});
+
+describe('exec: other CPUs', () => {
+  it('AVX-512 and XSAVEC on the Sapphire Rapids profile give what this host gives (when it has them)', () => {
+    for (const name of ['avx512', 'xsave']) {
+      const e = exec(['--cpu', 'intel-sapphire-rapids', exe(name)]);
+      expect(e.status).toBe(0);
+      if (name === 'avx512') expect(e.stdout).toContain('XINUSE opmask 1');
+      if (name === 'xsave') expect(e.stdout).toContain('XSAVEC (');
+      if (hostHas('avx512f', 'avx512bw', 'avx512vl') && name === 'avx512') expect(e.stdout).toBe(native(exe(name)).stdout);
+    }
+  }, 300_000);
+
+  it('a program that asks CPUID sees no AVX2 on Sandy Bridge and says so', () => {
+    const e = exec(['--cpu', 'intel-sandy-bridge', exe('avx')]);
+    expect(e.status).toBe(0);
+    expect(e.stdout).toContain('AVX2: not available');
+  }, 120_000);
+
+  it('an instruction the CPU lacks raises SIGILL; one the model lacks stops the run naming it', () => {
+    const avx2 = join(tmp, 'avx2-insn.S');
+    writeFileSync(avx2, '.globl _start\n_start:\n vpbroadcastd %xmm0, %ymm1\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
+    const e = exec(['--cpu', 'intel-sandy-bridge', avx2]);
+    expect(e.status).toBe(SIGNAL_BASE + SIGNUM.SIGILL!);
+    expect(e.stderr).toMatch(/killed by SIGILL: .*AVX2/);
+    const fma = join(tmp, 'fma.S');
+    writeFileSync(fma, '.globl _start\n_start:\n vfmadd231ps %ymm2, %ymm1, %ymm0\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
+    const g = exec(['--cpu', 'intel-sapphire-rapids', fma]);
+    expect(g.status).toBe(125);
+    expect(g.stderr).toMatch(/not emulated: VFMADD231PS .* at 0x[0-9a-f]+/);
+  }, 120_000);
+});
+
+describe('exec: bad input gets one clear line or the Linux signal, never a stack trace', () => {
+  const oneLine = (r: Run): void => {
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  };
+
+  it('a truncated ELF', () => {
+    const f = join(tmp, 'truncated');
+    writeFileSync(f, readFileSync(exe('hello')).subarray(0, 100));
+    const r = exec([f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/truncated/);
+    oneLine(r);
+  });
+
+  it('a non-x86-64 ELF', () => {
+    const f = join(tmp, 'aarch64');
+    const b = Buffer.from(readFileSync(exe('hello')));
+    b.writeUInt16LE(183, 18); // EM_AARCH64
+    writeFileSync(f, b);
+    const r = exec([f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/e_machine.*only x86-64/);
+    oneLine(r);
+  });
+
+  it('a dynamically linked ELF', () => {
+    const src = join(tmp, 'dyn.c');
+    writeFileSync(src, 'int main(void){return 0;}\n');
+    const out = join(tmp, 'dyn');
+    const c = spawnSync('gcc', ['-o', out, src]);
+    expect(c.status).toBe(0);
+    const r = exec([out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/dynamic|PT_INTERP|interpreter/i);
+    oneLine(r);
+  });
+
+  it('a missing file', () => {
+    const r = exec([join(tmp, 'no-such-program')]);
+    expect(r.status).toBe(2);
+    oneLine(r);
+  });
+
+  it('a jump to unmapped memory is SIGSEGV, as natively', () => {
+    const s = join(tmp, 'wild.S');
+    writeFileSync(s, '.globl _start\n_start:\n mov $0x123456, %rax\n jmp *%rax\n');
+    const r = exec([s]);
+    expect(r.status).toBe(SIGNAL_BASE + SIGNUM.SIGSEGV!);
+    expect(r.stderr).toMatch(/killed by SIGSEGV: execute of unmapped address 0x123456/);
+    oneLine(r);
+  });
+
+  it('a runaway loop stops at --max-insns with SIGXCPU', () => {
+    const s = join(tmp, 'loop.S');
+    writeFileSync(s, '.globl _start\n_start:\n jmp _start\n');
+    const r = exec(['--max-insns', '2000000', s]);
+    expect(r.status).toBe(SIGNAL_BASE + SIGNUM.SIGXCPU!);
+    expect(r.stderr).toMatch(/SIGXCPU: instruction budget exhausted \(--max-insns 2000000\)/);
+    oneLine(r);
+  });
+
+  it('guests reach no host file unless named with --file', () => {
+    const src = join(tmp, 'cat.c');
+    writeFileSync(src, '#include <stdio.h>\nint main(int c,char**v){FILE*f=fopen(v[1],"r");if(!f){puts("ENOENT");return 1;}int ch;while((ch=fgetc(f))!=EOF)putchar(ch);return 0;}\n');
+    const out = join(tmp, 'cat');
+    expect(spawnSync('musl-gcc', ['-static', '-o', out, src]).status).toBe(0);
+    const data = join(tmp, 'data.txt');
+    writeFileSync(data, 'named file\n');
+    expect(exec([out, '/etc/passwd']).stdout).toBe('ENOENT\n');
+    expect(exec([out, data]).stdout).toBe('ENOENT\n');
+    expect(exec(['--file', data, out, data]).stdout).toBe('named file\n');
+  }, 60_000);
+});
