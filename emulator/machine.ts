@@ -42,6 +42,8 @@ const X87_TAG_EMPTY = 3;
 /** RFLAGS status flag positions (SDM Vol. 1 3.4.3.1). */
 const FLAG = { CF: 0, PF: 2, AF: 4, ZF: 6, SF: 7, OF: 11 } as const;
 const MASK64 = (1n << 64n) - 1n;
+/** FOP is an 11-bit opcode (SDM Vol. 1 8.1.8). */
+const FOP_MASK = 0x7ff;
 
 /** Linux signal numbers the machine can raise (include/uapi/asm-generic/signal.h). */
 export enum GuestSignal {
@@ -624,7 +626,7 @@ export class Machine {
     let abridged = 0;
     for (let i = 0; i < 8; i++) if (((Number(ftag) >> (2 * i)) & 3) !== X87_TAG_EMPTY) abridged |= 1 << i;
     img[LEGACY.FTW] = abridged;
-    dv.setUint16(LEGACY.FOP, Number(fop) & 0x7ff, true);
+    dv.setUint16(LEGACY.FOP, Number(fop) & FOP_MASK, true);
     dv.setBigUint64(LEGACY.FIP, fip!, true);
     dv.setBigUint64(LEGACY.FDP, fdp!, true);
     for (let i = 0; i < 8; i++) {

@@ -9,9 +9,8 @@
  * FP_XSTATE_MAGIC1 and no extended state. State above the FXSAVE image (YMM/ZMM upper halves,
  * opmask, PKRU, tiles) is neither saved in the frame nor reset for the handler.
  */
-import { FCW_INIT, MXCSR_INIT } from '../emulator/cpu-model.js';
+import { MXCSR_INIT } from '../emulator/cpu-model.js';
 import type { Machine } from '../emulator/machine.js';
-import { LEGACY } from '../emulator/register-file.js';
 import { CpuFault, fxrstor, fxsave, type XsaveContext } from '../emulator/xsave.js';
 import { XFeature } from '../emulator/xfeatures.js';
 
@@ -62,7 +61,6 @@ export function copyFpstateToSigframe(m: Machine, xs: XsaveContext, addr: bigint
   r.initX87();
   r.initSse();
   r.mxcsr = MXCSR_INIT;
-  r.legacyView.setUint16(LEGACY.FCW, FCW_INIT, true);
   r.xinuse = (r.xinuse & ~((1 << XFeature.X87) | (1 << XFeature.SSE))) >>> 0;
   if (r.tracksZeroRegisters) r.regsInUse[XFeature.SSE] = 0;
   m.syncOut(true);

@@ -9,7 +9,7 @@
  */
 import { readFileSync, readSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CpuModel } from '../../emulator/cpu-model.js';
+import { FCW_INIT, MXCSR_INIT, type CpuModel } from '../../emulator/cpu-model.js';
 import {
   GuestMemoryFault, GUEST_PAGE, Machine, StopKind, cloneXsaveContext, type GuestFault,
 } from '../../emulator/machine.js';
@@ -26,7 +26,7 @@ import {
   AT_EMPTY_PATH, AT_FDCWD, ArchPrctl, CLD_EXITED, CLD_KILLED, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
   CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, ClockId, DEFAULT_IGNORED, Errno, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG,
   FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
-  SA_RESETHAND, SA_RESTART, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
+  SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
   TIOCGWINSZ, WNOHANG, Whence,
 } from './abi.js';
 import { INIT_PKRU, kernelXstateConfig, type KernelVariant } from './kernel-variant.js';
@@ -69,6 +69,23 @@ const BLKSIZE = 4096n;
 const LEAF7_EBX_FSGSBASE = 0;
 const HWCAP2_FSGSBASE = 1n << 1n;
 /** Registers a syscall reads: number and six arguments (arch/x86/entry/entry_64.S calling convention). */
+/** RFLAGS at process start: IF and the always-one bit 1 (SDM Vol. 1 3.4.3; start_thread). */
+const RFLAGS_AT_START = 0x202n;
+/** Full x87 tag word with every register empty (SDM Vol. 1 8.1.7), as FNINIT leaves it. */
+const X87_TAGS_ALL_EMPTY = 0xffffn;
+/** si_code SI_KERNEL (include/uapi/asm-generic/siginfo.h): a bad sigreturn frame. */
+const SI_KERNEL = 0x80;
+/** sizeof(stack_t), sizeof(struct kernel_sigaction) on x86-64 (include/uapi/asm-generic/signal.h, arch/x86/include/uapi/asm/signal.h). */
+const STACK_T_BYTES = 24;
+const KERNEL_SIGACTION_BYTES = 32;
+/** sizeof(struct stat) on x86-64 (arch/x86/include/uapi/asm/stat.h). */
+const STAT_BYTES = 144;
+/** clock_nanosleep flag TIMER_ABSTIME (include/uapi/linux/time.h). */
+const TIMER_ABSTIME = 1;
+/** Modes and inode numbers this model reports: stdio as a tty-like character device, named files read-only. */
+const STDIO_MODE = 0o620;
+const NAMED_FILE_MODE = 0o444;
+const FIRST_FILE_INO = 100;
 const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
 
 const neg = (e: Errno): bigint => -BigInt(e);
@@ -207,7 +224,7 @@ export class Kernel {
     const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
     m.uc.memWrite(st.sp, st.bytes);
     // ELF_PLAT_INIT / start_thread: GPRs zero, RSP at argc, RIP at the entry; x87/SSE in the FNINIT / MXCSR 1F80H state.
-    m.uc.regWriteBatch([X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FPCW, X86Reg.MXCSR, X86Reg.FPTAG], [st.sp, lay.entry, 0x202n, 0x37fn, 0x1f80n, 0xffffn]);
+    m.uc.regWriteBatch([X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FPCW, X86Reg.MXCSR, X86Reg.FPTAG], [st.sp, lay.entry, RFLAGS_AT_START, BigInt(FCW_INIT), BigInt(MXCSR_INIT), X87_TAGS_ALL_EMPTY]);
     m.syncIn(true);
     proc.files.set(0, { kind: 'host', hostFd: 0 });
     proc.files.set(1, { kind: 'host', hostFd: 1 });
@@ -351,7 +368,7 @@ export class Kernel {
 
   private raiseFault(t: Task, f: GuestFault): void {
     t.proc.machine.syncIn(true);
-    this.sendToThread(t, { signo: f.signal, code: f.code, addr: f.addr, trapno: f.trapno, reason: f.reason } as SigInfo & { reason: string }, true);
+    this.sendToThread(t, { signo: f.signal, code: f.code, addr: f.addr, trapno: f.trapno, reason: f.reason }, true);
   }
 
   /** Deliver what is deliverable before the task runs; false when the task no longer runs. */
@@ -362,7 +379,7 @@ export class Kernel {
       const p = t.pending.splice(k, 1)[0]!;
       const sig = p.info.signo;
       const act = t.proc.sigactions[sig]!;
-      const reason = (p.info as SigInfo & { reason?: string }).reason ?? `signal ${Sig[sig] ?? sig} (si_code ${p.info.code})`;
+      const reason = p.info.reason ?? `signal ${Sig[sig] ?? sig} (si_code ${p.info.code})`;
       const blockedOrIgnored = (t.sigmask & sigBit(sig)) !== 0n || act.handler === SIG_IGN;
       if (sig === Sig.SIGKILL || act.handler === SIG_DFL || (p.forced && blockedOrIgnored)) {
         if (DEFAULT_IGNORED.has(sig) && !p.forced) continue;
@@ -430,7 +447,7 @@ export class Kernel {
     try {
       b = m.read(frame, FRAME.SIZE);
     } catch {
-      this.sendToThread(t, { signo: Sig.SIGSEGV, code: 0x80, addr: 0n }, true);
+      this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n }, true);
       return undefined;
     }
     const v = new DataView(b.buffer);
@@ -440,7 +457,7 @@ export class Kernel {
     m.uc.regWriteBatch(SIGCONTEXT_GPRS, regs);
     t.sigmask = v.getBigUint64(FRAME.SIGMASK, true) & ~UNBLOCKABLE;
     const fpstate = v.getBigUint64(FRAME.MCONTEXT + 8 * SC.FPSTATE, true);
-    if (!restoreFpstateFromSigframe(m, t.fpu, fpstate)) this.sendToThread(t, { signo: Sig.SIGSEGV, code: 0x80, addr: 0n }, true);
+    if (!restoreFpstateFromSigframe(m, t.fpu, fpstate)) this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n }, true);
     return undefined; // RAX comes from the frame
   }
 
@@ -578,7 +595,7 @@ export class Kernel {
         if (len) m.protect(a0, len, Number(a2) & 7);
         return 0n;
       }
-      case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3), a4);
+      case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3));
       case Sys.madvise: return 0n;
       case Sys.exit: this.exitThread(t, i32(a0)); return 'stop';
       case Sys.exit_group: this.endProcess(p, { code: i32(a0) & 0xff }); return 'stop';
@@ -607,7 +624,7 @@ export class Kernel {
       case Sys.rt_sigreturn: return this.defer(t, () => this.sigreturn(t));
       case Sys.sigaltstack: {
         if (a1) {
-          const b = new Uint8Array(24);
+          const b = new Uint8Array(STACK_T_BYTES);
           const v = new DataView(b.buffer);
           v.setBigUint64(0, t.altstack.sp, true);
           v.setInt32(8, t.altstack.flags, true);
@@ -615,7 +632,7 @@ export class Kernel {
           m.write(a1, b);
         }
         if (a0) {
-          const v = new DataView(m.read(a0, 24).buffer);
+          const v = new DataView(m.read(a0, STACK_T_BYTES).buffer);
           const flags = v.getInt32(8, true);
           t.altstack = flags & SS_DISABLE ? { sp: 0n, size: 0n, flags: SS_DISABLE } : { sp: v.getBigUint64(0, true), size: v.getBigUint64(16, true), flags: 0 };
         }
@@ -641,7 +658,7 @@ export class Kernel {
       }
       case Sys.nanosleep: case Sys.clock_nanosleep: {
         const req = nr === Sys.nanosleep ? a0 : a2;
-        const abs = nr === Sys.clock_nanosleep && (Number(a1) & 1) === 1; // TIMER_ABSTIME
+        const abs = nr === Sys.clock_nanosleep && (Number(a1) & TIMER_ABSTIME) !== 0;
         const ns = this.readTimespec(m, req);
         const deadline = abs ? ns : this.clockNs + ns;
         return this.block(t, { what: 'nanosleep', deadline, onTimeout: () => 0n, retry: () => (this.clockNs >= deadline ? 0n : undefined) });
@@ -660,7 +677,7 @@ export class Kernel {
       }
       case Sys.sched_getaffinity: {
         const b = new Uint8Array(8);
-        b[0] = 1; // one CPU
+        b[0] = 1; // CPU 0 only: one CPU, whatever the host has
         if (a1 < 8n) return neg(Errno.EINVAL);
         m.write(a2, b);
         return 8n;
@@ -749,9 +766,9 @@ export class Kernel {
     return BigInt(data.length);
   }
 
-  /** struct stat (arch/x86/include/uapi/asm/stat.h, 144 bytes). */
+  /** struct stat (arch/x86/include/uapi/asm/stat.h). */
   private writeStat(m: Machine, addr: bigint, mode: number, size: number, ino: number): void {
-    const b = new Uint8Array(144);
+    const b = new Uint8Array(STAT_BYTES);
     const v = new DataView(b.buffer);
     v.setBigUint64(8, BigInt(ino), true);
     v.setBigUint64(16, 1n, true);
@@ -765,8 +782,8 @@ export class Kernel {
   private fstat(p: Process, fd: number, addr: bigint): bigint {
     const f = p.files.get(fd);
     if (!f) return neg(Errno.EBADF);
-    if (f.kind === 'host') this.writeStat(p.machine, addr, S_IFCHR | 0o620, 0, fd + 1);
-    else this.writeStat(p.machine, addr, S_IFREG | 0o444, f.data.length, 100 + fd);
+    if (f.kind === 'host') this.writeStat(p.machine, addr, S_IFCHR | STDIO_MODE, 0, fd + 1);
+    else this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, f.data.length, FIRST_FILE_INO + fd);
     return 0n;
   }
 
@@ -774,7 +791,7 @@ export class Kernel {
     if (!this.allowed(path)) return neg(Errno.ENOENT);
     let size: number;
     try { size = readFileSync(resolve(path)).length; } catch { return neg(Errno.ENOENT); }
-    this.writeStat(p.machine, addr, S_IFREG | 0o444, size, 100);
+    this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, size, FIRST_FILE_INO);
     return 0n;
   }
 
@@ -819,11 +836,10 @@ export class Kernel {
     return at;
   }
 
-  private mremap(p: Process, old: bigint, oldLen: bigint, newLen: bigint, flags: number, newAddr: bigint): bigint {
+  private mremap(p: Process, old: bigint, oldLen: bigint, newLen: bigint, flags: number): bigint {
     const m = p.machine;
     if (old % GUEST_PAGE || newLen === 0n || (flags & MREMAP_FIXED)) return neg(Errno.EINVAL);
     const os = pageAlign(oldLen), ns = pageAlign(newLen);
-    void newAddr;
     if (!m.isMapped(old, old + os)) return neg(Errno.EFAULT);
     const prot = m.mappings().find((r) => r.start <= old && r.end > old)!.prot;
     if (ns <= os) { if (ns < os) m.unmap(old + ns, os - ns); return old; }
@@ -867,7 +883,7 @@ export class Kernel {
     const m = p.machine;
     const cur = p.sigactions[sig]!;
     if (oact) {
-      const b = new Uint8Array(32);
+      const b = new Uint8Array(KERNEL_SIGACTION_BYTES);
       const v = new DataView(b.buffer);
       v.setBigUint64(0, cur.handler, true);
       v.setBigUint64(8, cur.flags, true);
@@ -877,9 +893,8 @@ export class Kernel {
     }
     if (act) {
       // struct kernel_sigaction: handler, flags, restorer, mask (arch/x86/include/uapi/asm/signal.h).
-      const v = new DataView(m.read(act, 32).buffer);
+      const v = new DataView(m.read(act, KERNEL_SIGACTION_BYTES).buffer);
       p.sigactions[sig] = { handler: v.getBigUint64(0, true), flags: v.getBigUint64(8, true), restorer: v.getBigUint64(16, true), mask: v.getBigUint64(24, true) & ~UNBLOCKABLE };
-      void SA_RESTART;
     }
     return 0n;
   }

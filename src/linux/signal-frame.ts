@@ -60,6 +60,8 @@ export interface SigInfo {
   /** Faults: trap number and error code for uc_mcontext. */
   trapno?: number;
   err?: number;
+  /** Why the signal came (faults), for the one-line report when it kills. */
+  reason?: string;
 }
 
 export function encodeSigInfo(i: SigInfo): Uint8Array {
