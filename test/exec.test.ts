@@ -129,6 +129,23 @@ describe('exec: other CPUs', () => {
   }, 120_000);
 });
 
+describe('exec: tracing and unmodelled system calls', () => {
+  it('--trace names each trapped instruction and the XINUSE change it made', () => {
+    const r = exec(['--trace', '--cpu', 'intel-sapphire-rapids', exe('avx')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/\[trace\] 0x[0-9a-f]+: vmovdqu .*%ymm0 +XINUSE 0x[0-9a-f]+ -> 0x[0-9a-f]+/);
+    expect(r.stderr).toMatch(/\[trace\] cpuid leaf 0x7\.0: /);
+  }, 60_000);
+
+  it('an unknown system call returns -ENOSYS with one warning naming it', () => {
+    const s = join(tmp, 'nosys.S');
+    writeFileSync(s, '.globl _start\n_start:\n mov $999, %eax\n syscall\n mov $999, %eax\n syscall\n mov %eax, %edi\n neg %edi\n mov $60, %eax\n syscall\n');
+    const r = exec([s]);
+    expect(r.status).toBe(38); // ENOSYS
+    expect(r.stderr.trim().split('\n')).toEqual(['xstate-lab: warning: system call number (999) is not modelled; it returns -ENOSYS']);
+  }, 60_000);
+});
+
 describe('exec: bad input gets one clear line or the Linux signal, never a stack trace', () => {
   const oneLine = (r: Run): void => {
     expect(r.stderr).not.toMatch(/\n\s+at /);

@@ -17,7 +17,7 @@ export enum Sys {
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EINVAL = 22, ENOTTY = 25, ESPIPE = 29, ENOSYS = 38, ETIMEDOUT = 110,
+  EFAULT = 14, EINVAL = 22, ENOTTY = 25, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */

@@ -762,7 +762,21 @@ export class Kernel {
     if (!f) return neg(Errno.EBADF);
     if (f.kind === 'file') return neg(Errno.EBADF);
     let off = 0;
-    while (off < data.length) off += writeSync(f.hostFd, data, off, data.length - off);
+    while (off < data.length) {
+      try {
+        off += writeSync(f.hostFd, data, off, data.length - off);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') continue; // a non-blocking host descriptor: the guest sees a blocking write
+        if (code === 'EPIPE') {
+          // The reader went away: SIGPIPE and -EPIPE, as pipe_write does.
+          const t = p.loaded;
+          if (t) this.sendToThread(t, { signo: Sig.SIGPIPE, code: SI_USER, pid: p.pid, uid: 0 });
+          return off ? BigInt(off) : neg(Errno.EPIPE);
+        }
+        return off ? BigInt(off) : neg(Errno.EBADF);
+      }
+    }
     return BigInt(data.length);
   }
 
