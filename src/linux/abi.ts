@@ -97,6 +97,11 @@ export enum ArchPrctl {
 export const TIOCGWINSZ = 0x5413n;
 /** wait4 options (include/uapi/linux/wait.h). */
 export const WNOHANG = 1n;
+/** waitid options and id types (include/uapi/linux/wait.h). */
+export const WEXITED = 4;
+export const WNOWAIT = 0x01000000;
+export const P_ALL = 0;
+export const P_PID = 1;
 /** clock ids (include/uapi/linux/time.h). */
 export enum ClockId { REALTIME = 0, MONOTONIC = 1, PROCESS_CPUTIME_ID = 2, THREAD_CPUTIME_ID = 3, MONOTONIC_RAW = 4, REALTIME_COARSE = 5, MONOTONIC_COARSE = 6, BOOTTIME = 7 }
 /** lseek whence (include/uapi/linux/fs.h). */

@@ -27,12 +27,12 @@ import {
   CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, ClockId, DEFAULT_IGNORED, Errno, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG,
   FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
   SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
-  TIOCGWINSZ, WNOHANG, Whence,
+  P_ALL, P_PID, TIOCGWINSZ, WEXITED, WNOHANG, WNOWAIT, Whence,
 } from './abi.js';
 import { INIT_PKRU, kernelXstateConfig, type KernelVariant } from './kernel-variant.js';
 import {
   FIX_EFLAGS, FRAME, RED_ZONE, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS,
-  USER_CS, USER_DS, encodeSigInfo, type SigInfo,
+  SIGINFO_BYTES, USER_CS, USER_DS, encodeSigInfo, type SigInfo,
 } from './signal-frame.js';
 
 const MASK64 = (1n << 64n) - 1n;
@@ -694,6 +694,7 @@ export class Kernel {
       case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
       case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD), 0n, 0n, 0n, 0n);
       case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
+      case Sys.waitid: return this.waitid(t, i32(a0), i32(a1), a2, Number(a3));
       case Sys.kill: {
         const pid = i32(a0), sig = i32(a1);
         const target = pid === 0 || pid === p.pid ? p : this.findProcess(pid);
@@ -1042,6 +1043,37 @@ export class Kernel {
     if (now !== undefined) return now;
     if (options & WNOHANG) return 0n;
     return this.block(t, { what: 'wait4', retry: attempt });
+  }
+
+  /**
+   * waitid (kernel/exit.c): P_ALL or P_PID, WEXITED only; the child's status goes to a siginfo
+   * (si_signo SIGCHLD, si_code CLD_EXITED / CLD_KILLED, si_pid, si_status).
+   */
+  private waitid(t: Task, idtype: number, id: number, infop: bigint, options: number): bigint | 'stop' {
+    if (idtype !== P_ALL && idtype !== P_PID) return neg(Errno.EINVAL);
+    if (!(options & WEXITED)) return neg(Errno.EINVAL);
+    const p = t.proc;
+    const pid = idtype === P_ALL ? -1 : id;
+    const matches = (c: Process): boolean => !c.reaped && (pid === -1 || c.pid === pid);
+    if (!p.children.some(matches)) return neg(Errno.ECHILD);
+    const attempt = (): bigint | undefined => {
+      const c = p.children.find((x) => matches(x) && !x.alive);
+      if (!c) return undefined;
+      const e = c.exit!;
+      if (infop) {
+        const exited = 'code' in e;
+        p.machine.write(infop, encodeSigInfo({ signo: Sig.SIGCHLD, code: exited ? CLD_EXITED : CLD_KILLED, pid: c.pid, uid: 0, status: exited ? e.code : e.signal }));
+      }
+      if (!(options & WNOWAIT)) { c.reaped = true; c.machine.close(); }
+      return 0n;
+    };
+    const now = attempt();
+    if (now !== undefined) return now;
+    if (options & Number(WNOHANG)) {
+      if (infop) p.machine.write(infop, new Uint8Array(SIGINFO_BYTES));
+      return 0n;
+    }
+    return this.block(t, { what: 'waitid', retry: attempt });
   }
 
   /** Close every engine (after run). */

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 static int shared_value = 10;
@@ -37,5 +38,12 @@ int main(void) {
   if (p == 0) _exit(0);
   pid_t none = waitpid(-1, &st, 0);
   printf("reaped %d, then ECHILD: %d\n", none == p, waitpid(-1, &st, WNOHANG) == -1);
+
+  p = fork();
+  if (p == 0) _exit(9);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  int rc = waitid(P_PID, p, &si, WEXITED);
+  printf("waitid %d: signo %d code %d status %d pid matches %d\n", rc, si.si_signo, si.si_code, si.si_status, si.si_pid == p);
   return 0;
 }
