@@ -49,6 +49,7 @@ export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefault
         { id: Quirk.ZeroingIdiomKeepsInit, evidence: measured },
         { id: Quirk.XinuseTracksZeroRegisters, evidence: `${measured} (xstate-lab insn selfcheck)` },
         { id: Quirk.ModifiedOptimization, evidence: measured },
+        { id: Quirk.XsavesModifiedOptimization, evidence: 'assumed: SDM Vol. 1 13.11 allows it; XSAVES needs CPL 0, so user-space probes cannot measure it' },
         { id: Quirk.X87RestoreRecomputesEs, evidence: measured },
         { id: Quirk.X87PointersCanonical57, evidence: `${measured} (CPUID reported 48 linear-address bits)` },
         // AMD keeps the x87 error pointers only with an unmasked exception pending (AMD APM Vol. 5

@@ -332,7 +332,7 @@ function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8
   let write = (rfbm & inuse) >>> 0;
   if (kind === 'XSAVES') {
     const info = r.xrstorInfo;
-    if (ctx.cpu.hasQuirk(Quirk.ModifiedOptimization) && info && info.compacted && info.xcompBvLo === rfbm &&
+    if (ctx.cpu.hasQuirk(Quirk.XsavesModifiedOptimization) && info && info.compacted && info.xcompBvLo === rfbm &&
         info.address === address && info.cpl === ctx.cpl && info.vmxNonRoot === ctx.vmxNonRoot) {
       write &= r.xmodified;
     }

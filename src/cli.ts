@@ -11,6 +11,8 @@ import { HostProbeError, NativeBuildError } from './native.js';
 import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
 import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
 import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
+import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
+import { kernelList, kernelShow } from './commands/kernel.js';
 import { registerExec } from './commands/exec.js';
 
 function int(v: string): number {
@@ -48,6 +50,11 @@ program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, 
     console.log(o.json ? JSON.stringify(l, null, 2) : formatLayout(l));
   });
 
+const kernel = program.command('kernel').description('kernel variants and their named behaviours');
+kernel.command('list').description('list the kernel variants and proposals').action(() => console.log(kernelList()));
+kernel.command('show').argument('<variant>', 'variant id (see kernel list)').option('--cpu <cpu>', 'also show what the variant enables on this CPU')
+  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string }) => console.log(kernelShow(id, o.cpu ? cpuArg(o.cpu) : undefined)));
+
 const selfcheck = program.command('selfcheck').description('compare the model with this machine');
 /** The three referees share their options and their exit status (0 only without mismatches). */
 function addSelfcheck(name: string, description: string, unit: string, defaultCases: number,
@@ -64,6 +71,7 @@ function addSelfcheck(name: string, description: string, unit: string, defaultCa
 }
 addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, runCpuSelfcheck);
 addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults', 'instructions', 5000, runInsnSelfcheck);
+addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, runKernelSelfcheck);
 addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, runGetregsetSelfcheck);
 
 registerExec(program, cpuArg);

@@ -132,7 +132,7 @@ function targetFormat(c: ProbeCase, r: ProbeResult): AreaFormat {
 }
 
 export interface FieldDiff {
-  buffer: 'target' | 'readback';
+  buffer: string;
   component: string;
   field: string;
   expected: string;
@@ -140,7 +140,7 @@ export interface FieldDiff {
 }
 
 /** Group byte differences into fields and print them with both values. */
-export function diffFields(cpu: CpuModel, map: AreaMap, buffer: 'target' | 'readback', hostBytes: Uint8Array, modelBytes: Uint8Array): FieldDiff[] {
+export function diffFields(cpu: CpuModel, map: AreaMap, buffer: string, hostBytes: Uint8Array, modelBytes: Uint8Array): FieldDiff[] {
   const out: FieldDiff[] = [];
   let k = 0;
   while (k < hostBytes.length) {

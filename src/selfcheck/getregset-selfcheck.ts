@@ -88,7 +88,7 @@ export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: n
     // thread.pkru: the PKRU register as the kernel read it when the tracee stopped.
     const pkruReg = ctx.regs.comp[XFeature.PKRU];
     const pkru = pkruReg ? new DataView(pkruReg.buffer, pkruReg.byteOffset).getUint32(0, true) : 0;
-    const model = copy_xstate_to_uabi_buf(cpu, { maxFeatures: xcr0, maxSize: area }, { regs: fpstateRegs, xfeatures: xcr0 | cpu.xssSupported, userXfeatures: xcr0, compacted: true }, pkru, XstateCopyMode.XSAVE);
+    const model = copy_xstate_to_uabi_buf(cpu, { maxFeatures: xcr0, maxSize: area }, { regs: fpstateRegs, userXfeatures: xcr0, compacted: true }, pkru, XstateCopyMode.XSAVE);
     return err !== 0 ? [`host GETREGSET failed with errno ${err}`] : stopSig !== 19 ? [`tracee stopped with signal ${stopSig}, not SIGSTOP`] : size !== model.length ? [`size: host ${size}, model ${model.length}`] : diffFields(cpu, map, 'target', host, model).map((d) => `${d.component}.${d.field}: kernel ${d.expected}, model ${d.got}`);
   }
 }

@@ -1,0 +1,93 @@
+/**
+ * Kernel variants: a Linux version, or a proposal on top of one, as the set of named behaviours
+ * it has (data: kernel-model/data/variants.json, behaviours.json). The model's functions test a
+ * behaviour by name with `variant.has(KernelBehaviour.X)`; a proposed patch is one more behaviour.
+ */
+import behaviourData from './data/behaviours.json' with { type: 'json' };
+import variantData from './data/variants.json' with { type: 'json' };
+import { InputError } from '../src/errors.js';
+
+export enum KernelBehaviour {
+  PkruInThreadStruct = 'pkru-in-thread-struct',
+  PkruPtraceWrite = 'pkru-ptrace-write',
+  UabiPkruOnlyWithBit = 'uabi-pkru-only-with-bit',
+  XstateregsSetStrict = 'xstateregs-set-strict',
+  DynamicXfeatures = 'dynamic-xfeatures',
+  CetUserXstate = 'cet-user-xstate',
+  CetKernelXstateForKvm = 'cet-kernel-xstate-for-kvm',
+  AtMinsigstksz = 'at-minsigstksz',
+  XsaveLayoutNote = 'xsave-layout-note',
+  SigframePkruUpdate = 'sigframe-pkru-update',
+  ArchSetXcr0V2 = 'arch-set-xcr0-v2',
+}
+
+export interface BehaviourInfo {
+  id: KernelBehaviour;
+  since: string;
+  summary: string;
+  source: string;
+}
+
+export class KernelVariant {
+  private readonly set: ReadonlySet<KernelBehaviour>;
+  constructor(
+    readonly id: string,
+    /** utsname.release as the model reports it. */
+    readonly release: string,
+    readonly about: string,
+    readonly behaviours: readonly KernelBehaviour[],
+    readonly proposal = false,
+  ) {
+    this.set = new Set(behaviours);
+  }
+
+  has(b: KernelBehaviour): boolean {
+    return this.set.has(b);
+  }
+
+  /** The same variant with behaviours switched on or off (the differ and tests use this). */
+  with(on: readonly KernelBehaviour[], off: readonly KernelBehaviour[] = [], id = `${this.id}+custom`): KernelVariant {
+    const next = this.behaviours.filter((b) => !off.includes(b));
+    for (const b of on) if (!next.includes(b)) next.push(b);
+    return new KernelVariant(id, this.release, this.about, next, true);
+  }
+}
+
+const BEHAVIOUR_IDS = new Set<string>(Object.values(KernelBehaviour));
+const DATA_FILE = 'kernel-model/data/variants.json';
+
+export const BEHAVIOURS: readonly BehaviourInfo[] = behaviourData.behaviours.map((b, i) => {
+  if (!BEHAVIOUR_IDS.has(b.id)) throw new InputError('kernel-model/data/behaviours.json', `/behaviours/${i}/id`, `unknown behaviour '${b.id}'`);
+  return { ...b, id: b.id as KernelBehaviour };
+});
+
+export const KERNEL_VARIANTS: readonly KernelVariant[] = variantData.variants.map((v, i) => {
+  for (const [j, b] of v.behaviours.entries()) {
+    if (!BEHAVIOUR_IDS.has(b)) throw new InputError(DATA_FILE, `/variants/${i}/behaviours/${j}`, `unknown behaviour '${b}' (known: ${[...BEHAVIOUR_IDS].join(', ')})`);
+  }
+  return new KernelVariant(v.id, v.release, v.about, v.behaviours as KernelBehaviour[], (v as { proposal?: boolean }).proposal ?? false);
+});
+
+export const DEFAULT_KERNEL_VARIANT = 'linux-6.18';
+
+export function behaviourInfo(b: KernelBehaviour): BehaviourInfo {
+  return BEHAVIOURS.find((x) => x.id === b)!;
+}
+
+export function resolveKernelVariant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const v = KERNEL_VARIANTS.find((x) => x.id === id);
+  if (!v) throw new InputError(file, place, `unknown kernel variant '${id}' (known: ${KERNEL_VARIANTS.map((x) => x.id).join(', ')})`);
+  return v;
+}
+
+const versionKey = (release: string): number => {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m ? Number(m[1]) * 1000 + Number(m[2]) : 0;
+};
+
+/** The merged-kernel variant closest to a `uname -r` string at or below it (the host's referee variant). */
+export function closestVariantTo(release: string): KernelVariant {
+  const want = versionKey(release);
+  const merged = KERNEL_VARIANTS.filter((v) => !v.proposal).sort((a, b) => versionKey(a.release) - versionKey(b.release));
+  return merged.filter((v) => versionKey(v.release) <= want).pop() ?? merged[0];
+}

@@ -1,0 +1,32 @@
+/** `xstate-lab kernel list | show NAME [--cpu CPU]`: the kernel variants and their named behaviours. */
+import type { CpuModel } from '../../emulator/cpu-model.js';
+import { maskBits, xfeatureId } from '../../emulator/xfeatures.js';
+import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
+import { BEHAVIOURS, KERNEL_VARIANTS, behaviourInfo, resolveKernelVariant } from '../../kernel-model/variants.js';
+
+const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-';
+
+export function kernelList(): string {
+  return KERNEL_VARIANTS.map((v) => `${v.id.padEnd(18)} ${v.proposal ? 'proposal ' : 'Linux    '} ${v.about}`).join('\n');
+}
+
+export function kernelShow(id: string, cpu?: CpuModel): string {
+  const v = resolveKernelVariant(id, '<command line>', 'kernel show');
+  const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}`, `  ${v.about}`, '  behaviours:'];
+  for (const b of BEHAVIOURS) {
+    const on = v.has(b.id);
+    out.push(`    [${on ? 'x' : ' '}] ${b.id} (${b.since})`);
+    if (on) out.push(`        ${behaviourInfo(b.id).summary}`, `        source: ${b.source}`);
+  }
+  if (cpu) {
+    const c = fpu__init_system_xstate(cpu, v);
+    out.push(`  on ${cpu.id}:`);
+    if (!c.useXsave) out.push('    no XSAVE: FXSR-only operation, no NT_X86_XSTATE');
+    else {
+      out.push(`    XCR0 0x${c.xcr0.toString(16)} (${names(c.xcr0)}), IA32_XSS 0x${c.xss.toString(16)} (${names(c.xss)})`);
+      out.push(`    kernel features 0x${c.kernel.maxFeatures.toString(16)}, context size ${c.kernel.maxSize} bytes, '${c.compacted ? 'compacted' : 'standard'}' format, saves with ${c.saveInsn}`);
+      out.push(`    user: max 0x${c.user.maxFeatures.toString(16)} (${c.user.maxSize} bytes, the NT_X86_XSTATE size), default 0x${c.user.defaultFeatures.toString(16)} (${c.user.defaultSize} bytes)`);
+    }
+  }
+  return out.join('\n');
+}
