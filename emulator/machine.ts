@@ -12,19 +12,18 @@
  * for #UD is not enough); the invalid-instruction hook catches what the sweep missed.
  */
 import { Code, Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register, RegisterExt } from 'iced-x86';
-import { emulateVector, type ExecEnv } from './avx.js';
-import { effectiveAddress } from './avx.js';
+import { effectiveAddress, emulateVector, type ExecEnv } from './avx.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
 import { LEGACY, TRACKED_COMPONENTS } from './register-file.js';
-import { HookHandle, MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, CR4 } from './unicorn.js';
+import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type HookHandle } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
 import {
   CpuFault, Vector, XsaveContext, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from './xsave.js';
-import { XFeature, bit } from './xfeatures.js';
+import { XFeature } from './xfeatures.js';
 
 /** Longest x86 instruction (SDM Vol. 2A 2.3.11). */
 const MAX_INSN_BYTES = 15;
@@ -760,4 +759,3 @@ export function cloneXsaveContext(src: XsaveContext): XsaveContext {
   return dst;
 }
 
-export { CR4, bit };

@@ -275,7 +275,8 @@ export class Kernel {
         this.killProcess(task.proc, Sig.SIGXCPU, `instruction budget exhausted (--max-insns ${this.o.maxInsns}) at rip 0x${task.proc.machine.uc.regRead(X86Reg.RIP).toString(16)}`);
         continue;
       }
-      const quantum = Number(BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE) < remaining ? BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE) : remaining);
+      const slice = BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE);
+      const quantum = Number(slice < remaining ? slice : remaining);
       const stop = task.proc.machine.run(quantum);
       this.insns += BigInt(quantum);
       this.clockNs += BigInt(quantum) * NS_PER_INSN;
@@ -829,7 +830,7 @@ export class Kernel {
     let top = MMAP_BASE;
     const regions = [...m.mappings()].sort((a, b) => (a.start > b.start ? -1 : 1));
     for (const r of regions) {
-      if (r.start >= top) { if (r.start < top) top = r.start; continue; }
+      if (r.start >= top) continue; // above the search window
       if (r.end <= top - len) return top - len;
       top = r.start < top ? r.start : top;
     }
