@@ -11,8 +11,8 @@
  * (a UC_HOOK_CODE hook per instruction: unicorn silently mis-executes some VEX forms, so waiting
  * for #UD is not enough); the invalid-instruction hook catches what the sweep missed.
  */
-import { Code, Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register, RegisterExt } from 'iced-x86';
-import { effectiveAddress, emulateVector, type ExecEnv } from './avx.js';
+import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
@@ -146,6 +146,17 @@ function gprSlot(r: Register): GprSlot {
     gprSlots.set(r, s);
   }
   return s;
+}
+
+/** A VEX instruction whose register operands are all general-purpose (BMI1, BMI2: ANDN, BLSMSK, SHLX, ...). */
+function isVexGprOnly(ins: Instruction): boolean {
+  if (ins.encoding !== EncodingKind.VEX) return false;
+  for (let k = 0; k < ins.opCount; k++) {
+    if (ins.opKind(k) !== OpKind.Register) continue;
+    const r = ins.opRegister(k);
+    if (vecIndex(r) >= 0 || (r >= Register.K0 && r <= Register.K7)) return false;
+  }
+  return ins.opCount > 0;
 }
 
 /** Owned mnemonics outside avx.ts that the machine emulates itself. */
@@ -410,6 +421,13 @@ export class Machine {
   private onOwned(addr: bigint): void {
     const ins = this.decodeAt(addr);
     if (ownershipOf(ins) !== Ownership.Model) return; // the sweep was out of step here: unicorn runs it
+    if (isVexGprOnly(ins) && !missingFeature(this.cpu, ins)) {
+      // BMI1/BMI2 and other VEX forms without vector or mask operands touch no extended state and
+      // unicorn runs them right (unicorn-notes.md): hand the address back to unicorn for good.
+      this.ownedHooks.get(addr)?.remove();
+      this.ownedHooks.delete(addr);
+      return;
+    }
     this.execute(ins, true);
   }
 

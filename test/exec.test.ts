@@ -115,6 +115,16 @@ describe('exec: other CPUs', () => {
     expect(e.stdout).toContain('AVX2: not available');
   }, 120_000);
 
+  it('a glibc static-PIE program (BMI1 in its startup code) runs on Sandy Bridge as it does natively', () => {
+    const out = join(tmp, 'hello-glibc-pie');
+    const c = spawnSync('gcc', ['-static-pie', '-O2', '-o', out, join(GUESTS, 'hello.c')], { encoding: 'utf8' });
+    expect(c.status, c.stderr).toBe(0);
+    const n = native(out, ['x']);
+    const e = exec(['--cpu', 'intel-sandy-bridge', out, 'x']);
+    expect(e.stdout).toBe(n.stdout);
+    expect(e.status).toBe(n.status);
+  }, 120_000);
+
   it('an instruction the CPU lacks raises SIGILL; one the model lacks stops the run naming it', () => {
     const avx2 = join(tmp, 'avx2-insn.S');
     writeFileSync(avx2, '.globl _start\n_start:\n vpbroadcastd %xmm0, %ymm1\n mov $60, %eax\n xor %edi, %edi\n syscall\n');

@@ -582,6 +582,7 @@ export class Kernel {
       }
       case Sys.ioctl: return p.files.has(i32(a0)) ? (a1 === TIOCGWINSZ ? neg(Errno.ENOTTY) : neg(Errno.ENOTTY)) : neg(Errno.EBADF);
       case Sys.access: return this.allowed(m.readCString(a0)) ? 0n : neg(Errno.ENOENT);
+      case Sys.readlink: return neg(Errno.ENOENT); // no /proc: guests reach no host file
       case Sys.brk: return this.brk(p, a0);
       case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4));
       case Sys.munmap: {
