@@ -94,8 +94,9 @@ function atCpl0<T>(ctx: XsaveContext, cfg: FpuConfig, fps: Fpstate, f: () => T):
 }
 
 /**
- * save_fpregs_to_fpstate() at a context switch (os_xsave with fpstate->xfeatures), and
- * x86_pkru_load()'s `prev->pkru = rdpkru()` with pkru-in-thread-struct.
+ * save_fpregs_to_fpstate() (fpu/core.c): os_xsave with fpstate->xfeatures. It leaves thread.pkru
+ * alone, so fpu_sync_fpstate() of the current task (core dumps, ptrace of oneself) sees the PKRU
+ * of the last context switch, not the register (measured: selfcheck core notes, Linux 6.18).
  */
 export function save_fpregs_to_fpstate(ctx: XsaveContext, fpu: TaskFpu): void {
   const { cfg, fpstate } = fpu;
@@ -104,7 +105,16 @@ export function save_fpregs_to_fpstate(ctx: XsaveContext, fpu: TaskFpu): void {
     const save = { XSAVES: xsaves, XSAVEC: xsavec, XSAVEOPT: xsaveopt, XSAVE: xsave }[cfg.saveInsn];
     save(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);
   });
-  if (fpu.variant.has(KernelBehaviour.PkruInThreadStruct)) fpu.threadPkru = rdpkru(ctx);
+}
+
+/**
+ * A task switched out (it stops, sleeps or is preempted): switch_fpu_prepare()'s
+ * save_fpregs_to_fpstate(), and __switch_to's x86_pkru_load() `prev->pkru = rdpkru()` with
+ * pkru-in-thread-struct.
+ */
+export function switch_fpu_prepare(ctx: XsaveContext, fpu: TaskFpu): void {
+  save_fpregs_to_fpstate(ctx, fpu);
+  if (fpu.variant.has(KernelBehaviour.PkruInThreadStruct) && fpu.cfg.user.maxFeatures & bit(XFeature.PKRU)) fpu.threadPkru = rdpkru(ctx);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The FPU regsets of ptrace and core dumps (arch/x86/kernel/fpu/regset.c) and the generic
  * PTRACE_GETREGSET / PTRACE_SETREGSET size rules (kernel/ptrace.c ptrace_regset). The tracee is
- * stopped, so its state is in fpu.fpstate (save_fpregs_to_fpstate ran when it stopped); a SET
+ * stopped, so its state is in fpu.fpstate (switch_fpu_prepare ran when it stopped); a SET
  * leaves the registers to be reloaded on resume (fpu_force_restore). Rules and errnos from
  * ../shared/reference/linux-fpu-uabi.md §4.
  */

@@ -12,7 +12,7 @@ import { LEGACY } from '../emulator/register-file.js';
 import { XsaveContext } from '../emulator/xsave.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
 import { INIT_PKRU_VALUE, fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
-import { TaskFpu, rdpkru, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, wrpkru } from '../kernel-model/fpstate.js';
+import { TaskFpu, rdpkru, restore_fpregs_from_fpstate, switch_fpu_prepare, wrpkru } from '../kernel-model/fpstate.js';
 import { NoteType, ptrace_getregset, ptrace_setregset } from '../kernel-model/regset.js';
 import { KernelBehaviour, closestVariantTo, resolveKernelVariant } from '../kernel-model/variants.js';
 import { Errno } from '../kernel-model/xstate.js';
@@ -69,7 +69,7 @@ function stopped(cpuId: string, variantId: string, pkru: number): { ctx: XsaveCo
   const fpu = new TaskFpu(cfg, v);
   restore_fpregs_from_fpstate(ctx, fpu); // exec: the task starts from its fresh fpstate
   wrpkru(ctx, pkru);
-  save_fpregs_to_fpstate(ctx, fpu);
+  switch_fpu_prepare(ctx, fpu);
   return { ctx, fpu, cpu };
 }
 

@@ -14,7 +14,7 @@ import { LEGACY } from '../../emulator/register-file.js';
 import { XsaveContext, xgetbv, xsave } from '../../emulator/xsave.js';
 import { XFeature, bit, maskBits } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
-import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, userXrstor } from '../../kernel-model/fpstate.js';
+import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, switch_fpu_prepare, userXrstor } from '../../kernel-model/fpstate.js';
 import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { closestVariantTo, type KernelVariant } from '../../kernel-model/variants.js';
 import { HostProbeError, buildNative } from '../native.js';
@@ -65,7 +65,7 @@ function stoppedTracee(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant, image: U
   const fpu = new TaskFpu(cfg, v);
   grantPermission(fpu, cfg.user.maxFeatures); // the probe asked for AMX before forking
   userXrstor(ctx, fpu, image, TRACEE_IMAGE_ADDR, 0xffffffff, 0xffffffff);
-  save_fpregs_to_fpstate(ctx, fpu);
+  switch_fpu_prepare(ctx, fpu);
   return { ctx, fpu };
 }
 
@@ -77,7 +77,7 @@ function runModel(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant, c: KernelCase
   const [lo] = xgetbv(ctx, 1);
   const after = new Uint8Array(area);
   xsave(ctx, after, TRACEE_AFTER_ADDR, 0xffffffff, 0xffffffff);
-  save_fpregs_to_fpstate(ctx, fpu);
+  switch_fpu_prepare(ctx, fpu);
   const g = ptrace_getregset(cpu, fpu, NoteType.NT_X86_XSTATE, cfg.user.maxSize);
   return { errno: r.errno, sig1: SIGSTOP, sig2: SIGSTOP, xinuse: lo, after, regset: g.data ?? new Uint8Array(0) };
 }
