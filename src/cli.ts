@@ -14,6 +14,8 @@ import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
 import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
 import { kernelList, kernelShow } from './commands/kernel.js';
 import { registerExec } from './commands/exec.js';
+import { explain } from './commands/explain.js';
+import { formatReaders, runReaders } from './commands/readers.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -48,6 +50,26 @@ program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, 
     const c = cpuArg(o.cpu);
     const l = computeLayout(c, o.xcr0 ? parseMask(o.xcr0, '--xcr0') : c.xcr0Supported, o.xss ? parseMask(o.xss, '--xss') : 0, !!o.compacted);
     console.log(o.json ? JSON.stringify(l, null, 2) : formatLayout(l));
+  });
+
+program.command('explain').argument('[file]', 'a buffer to decode: ptrace dump, signal-frame fpstate, ELF core, XSAVE/XSAVEC image')
+  .description('the XSAVE area of a CPU described and drawn, or a real buffer decoded field by field')
+  .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')
+  .option('--xcr0 <mask>', 'XCR0 (default: what Linux enables on the CPU)').option('--xss <mask>', 'IA32_XSS for the compacted column (default 0)')
+  .option('--html <file>', 'write one self-contained HTML page with inline SVG to a new file')
+  .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted (FILE only)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
+  .action((file: string | undefined, o: { cpu: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean }) => {
+    console.log(explain(cpuArg(o.cpu), file, { ...o, xcr0: o.xcr0 ? parseMask(o.xcr0, '--xcr0') : undefined, xss: o.xss ? parseMask(o.xss, '--xss') : undefined }));
+  });
+program.command('readers').description('per ptracer reader model (GDB <14, GDB 14+, the 2020 man-page algorithm, CPUID-driven): which registers it misreads on a CPU')
+  .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')
+  .option('--xcr0 <mask>', 'the XCR0 word at byte 464 (default: what Linux enables)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies')
+  .option('--layout-note', 'give the readers the NT_X86_XSAVE_LAYOUT note of a 6.12+ core').option('--runs-on <cpu>', 'the machine CPUID-driven readers run on (default: the same CPU)')
+  .option('--json', 'JSON (format xstate-lab.readers/1)')
+  .action((o: { cpu: string; xcr0?: string; kernel?: string; layoutNote?: boolean; runsOn?: string; json?: boolean }) => {
+    const ro = { xcr0: o.xcr0 ? parseMask(o.xcr0, '--xcr0') : undefined, kernel: o.kernel, layoutNote: o.layoutNote, runsOn: o.runsOn ? cpuArg(o.runsOn) : undefined };
+    const c = cpuArg(o.cpu);
+    console.log(o.json ? JSON.stringify(runReaders(c, ro), null, 2) : formatReaders(c, ro));
   });
 
 const kernel = program.command('kernel').description('kernel variants and their named behaviours');
