@@ -123,6 +123,14 @@ const X87_REGS: readonly X86Reg[] = [
   ...Array.from({ length: 8 }, (_, i) => (X86Reg.ST0 + i) as X86Reg),
 ];
 
+const SYNC_SSE_REGS: readonly X86Reg[] = [...XMM_REGS, X86Reg.MXCSR];
+const SYNC_ALL_REGS: readonly X86Reg[] = [...XMM_REGS, X86Reg.MXCSR, ...X87_REGS];
+const X87_CONTROL_REGS: readonly X86Reg[] = [X86Reg.FPCW, X86Reg.FPSW];
+/** Written after FSW: the ST registers (TOP-relative), then the tag word and the pointers. */
+const X87_REST_REGS: readonly X86Reg[] = [
+  ...Array.from({ length: 8 }, (_, i) => (X86Reg.ST0 + i) as X86Reg), X86Reg.FPTAG, X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS,
+];
+
 /** iced-x86 64-bit GPRs in encoding order, and unicorn's ids for them. */
 const ICED_GPR64: readonly Register[] = [
   Register.RAX, Register.RCX, Register.RDX, Register.RBX, Register.RSP, Register.RBP, Register.RSI, Register.RDI,
@@ -157,6 +165,23 @@ function isVexGprOnly(ins: Instruction): boolean {
     if (vecIndex(r) >= 0 || (r >= Register.K0 && r <= Register.K7)) return false;
   }
   return ins.opCount > 0;
+}
+
+/** Which part of unicorn's x87/SSE state an emulated instruction can change. */
+enum LegacyWrite { None, Sse, X87AndSse }
+/** Saves, XGETBV, CPUID and PKRU leave x87/SSE alone; restores load them; vector instructions write XMM. */
+const LEGACY_UNCHANGED = new Set<Mnemonic>([
+  Mnemonic.Xsave, Mnemonic.Xsave64, Mnemonic.Xsaveopt, Mnemonic.Xsaveopt64, Mnemonic.Xsavec, Mnemonic.Xsavec64,
+  Mnemonic.Xsaves, Mnemonic.Xsaves64, Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Xgetbv, Mnemonic.Xsetbv,
+  Mnemonic.Cpuid, Mnemonic.Rdpkru, Mnemonic.Wrpkru,
+]);
+const LEGACY_RESTORES = new Set<Mnemonic>([
+  Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xrstors, Mnemonic.Xrstors64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
+]);
+function writesLegacyState(ins: Instruction): LegacyWrite {
+  if (LEGACY_UNCHANGED.has(ins.mnemonic)) return LegacyWrite.None;
+  if (LEGACY_RESTORES.has(ins.mnemonic)) return LegacyWrite.X87AndSse;
+  return LegacyWrite.Sse;
 }
 
 /** Owned mnemonics outside avx.ts that the machine emulates itself. */
@@ -199,6 +224,12 @@ export class Machine {
   /** Trapped instructions emulated so far (for statistics). */
   emulatedCount = 0;
   private readonly env: ExecEnv;
+  /** Reused buffers of the x87/SSE synchronisation (no allocation per trap). */
+  private readonly scratchBytes = new Uint8Array(16);
+  private readonly scratch = new DataView(this.scratchBytes.buffer);
+  private readonly x87Image = new Uint8Array(LEGACY.XMM0);
+  private readonly x87View = new DataView(this.x87Image.buffer);
+  private readonly syncOutValues: bigint[] = new Array<bigint>(17).fill(0n);
 
   constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks) {
     this.uc = Unicorn.open();
@@ -491,7 +522,8 @@ export class Machine {
       }
       throw e;
     }
-    this.syncOut(full);
+    const writes = writesLegacyState(ins);
+    if (writes !== LegacyWrite.None) this.syncOut(writes === LegacyWrite.X87AndSse);
     this.emulatedCount++;
     this.uc.regWrite(X86Reg.RIP, ins.nextIP);
     if (this.trace) {
@@ -617,38 +649,39 @@ export class Machine {
   syncIn(x87: boolean): void {
     const r = this.xs.regs;
     const L = r.legacy;
-    const regs = x87 ? [...XMM_REGS, X86Reg.MXCSR, ...X87_REGS] : [...XMM_REGS, X86Reg.MXCSR];
-    const v = this.uc.regReadBatch(regs);
+    const v = this.uc.regReadBatch(x87 ? SYNC_ALL_REGS : SYNC_SSE_REGS);
+    const w = this.scratch;
     for (let n = 0; n < 16; n++) {
+      const x = v[n]!;
+      w.setBigUint64(0, x & MASK64, true);
+      w.setBigUint64(8, x >> 64n, true);
       const off = LEGACY.XMM0 + n * 16;
-      let x = v[n]!;
       let changed = false;
-      for (let b = 0; b < 16; b++) {
-        const byte = Number(x & 0xffn);
-        x >>= 8n;
-        if (L[off + b] !== byte) { L[off + b] = byte; changed = true; }
-      }
-      if (changed) {
-        if (r.tracksZeroRegisters) r.setRegInUse(XFeature.SSE, n, true);
-        r.touched(XFeature.SSE, true);
-      }
+      for (let b = 0; b < 16; b++) if (L[off + b] !== this.scratchBytes[b]) { changed = true; break; }
+      if (!changed) continue;
+      L.set(this.scratchBytes.subarray(0, 16), off);
+      if (r.tracksZeroRegisters) r.setRegInUse(XFeature.SSE, n, true);
+      r.touched(XFeature.SSE, true);
     }
     r.mxcsr = Number(v[16]!);
     if (!x87) return;
-    const [fcw, fsw, ftag, fip, fdp, fop, fcs, fds] = v.slice(17, 25).map((b) => b!);
-    const img = new Uint8Array(LEGACY.XMM0);
-    const dv = new DataView(img.buffer);
+    const fcw = v[17]!, fsw = v[18]!, ftag = v[19]!, fip = v[20]!, fdp = v[21]!, fop = v[22]!, fcs = v[23]!, fds = v[24]!;
+    const img = this.x87Image;
+    img.fill(0);
+    const dv = this.x87View;
     dv.setUint16(LEGACY.FCW, Number(fcw), true);
     dv.setUint16(LEGACY.FSW, Number(fsw), true);
     let abridged = 0;
     for (let i = 0; i < 8; i++) if (((Number(ftag) >> (2 * i)) & 3) !== X87_TAG_EMPTY) abridged |= 1 << i;
     img[LEGACY.FTW] = abridged;
     dv.setUint16(LEGACY.FOP, Number(fop) & FOP_MASK, true);
-    dv.setBigUint64(LEGACY.FIP, fip!, true);
-    dv.setBigUint64(LEGACY.FDP, fdp!, true);
+    dv.setBigUint64(LEGACY.FIP, fip, true);
+    dv.setBigUint64(LEGACY.FDP, fdp, true);
     for (let i = 0; i < 8; i++) {
-      let st = v[25 + i]!;
-      for (let b = 0; b < LEGACY.ST_BYTES; b++) { img[LEGACY.ST0 + i * LEGACY.ST_STRIDE + b] = Number(st & 0xffn); st >>= 8n; }
+      const st = v[25 + i]!;
+      const o = LEGACY.ST0 + i * LEGACY.ST_STRIDE;
+      dv.setBigUint64(o, st & MASK64, true);
+      dv.setUint16(o + 8, Number(st >> 64n), true);
     }
     let changed = Number(fcs) !== r.fcs || Number(fds) !== r.fds;
     for (let o = 0; o < LEGACY.XMM0; o++) {
@@ -660,37 +693,30 @@ export class Machine {
     if (changed) r.touched(XFeature.X87, true);
   }
 
-  /** Copy the register file's x87/SSE registers back into unicorn. */
+  /** Copy the register file's SSE registers (and with `x87`, the x87 state) back into unicorn. */
   syncOut(x87: boolean): void {
     const r = this.xs.regs;
-    const L = r.legacy;
     const dv = r.legacyView;
-    const regs: X86Reg[] = [...XMM_REGS, X86Reg.MXCSR];
-    const vals: bigint[] = [];
+    const vals = this.syncOutValues;
     for (let n = 0; n < 16; n++) {
-      let x = 0n;
-      for (let b = 15; b >= 0; b--) x = (x << 8n) | BigInt(L[LEGACY.XMM0 + n * 16 + b]!);
-      vals.push(x);
+      const o = LEGACY.XMM0 + n * 16;
+      vals[n] = (dv.getBigUint64(o + 8, true) << 64n) | dv.getBigUint64(o, true);
     }
-    vals.push(BigInt(r.mxcsr));
-    this.uc.regWriteBatch(regs, vals);
+    vals[16] = BigInt(r.mxcsr);
+    this.uc.regWriteBatch(SYNC_SSE_REGS, vals);
     if (!x87) return;
     // FSW first: its TOP field decides which physical register each ST(i) is.
-    this.uc.regWriteBatch([X86Reg.FPCW, X86Reg.FPSW], [BigInt(dv.getUint16(LEGACY.FCW, true)), BigInt(dv.getUint16(LEGACY.FSW, true))]);
-    const st: X86Reg[] = [];
+    this.uc.regWriteBatch(X87_CONTROL_REGS, [BigInt(dv.getUint16(LEGACY.FCW, true)), BigInt(dv.getUint16(LEGACY.FSW, true))]);
     const stv: bigint[] = [];
     for (let i = 0; i < 8; i++) {
-      let x = 0n;
-      for (let b = LEGACY.ST_BYTES - 1; b >= 0; b--) x = (x << 8n) | BigInt(L[LEGACY.ST0 + i * LEGACY.ST_STRIDE + b]!);
-      st.push((X86Reg.ST0 + i) as X86Reg);
-      stv.push(x);
+      const o = LEGACY.ST0 + i * LEGACY.ST_STRIDE;
+      stv.push((BigInt(dv.getUint16(o + 8, true)) << 64n) | dv.getBigUint64(o, true));
     }
-    this.uc.regWriteBatch(st, stv);
     let tag = 0;
-    const abridged = L[LEGACY.FTW]!;
+    const abridged = r.legacy[LEGACY.FTW]!;
     for (let i = 0; i < 8; i++) if (!((abridged >> i) & 1)) tag |= X87_TAG_EMPTY << (2 * i);
-    this.uc.regWriteBatch([X86Reg.FPTAG, X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS], [
-      BigInt(tag), dv.getBigUint64(LEGACY.FIP, true), dv.getBigUint64(LEGACY.FDP, true), BigInt(dv.getUint16(LEGACY.FOP, true)), BigInt(r.fcs & 0xffff), BigInt(r.fds & 0xffff),
+    this.uc.regWriteBatch(X87_REST_REGS, [
+      ...stv, BigInt(tag), dv.getBigUint64(LEGACY.FIP, true), dv.getBigUint64(LEGACY.FDP, true), BigInt(dv.getUint16(LEGACY.FOP, true)), BigInt(r.fcs & 0xffff), BigInt(r.fds & 0xffff),
     ]);
   }
 
