@@ -68,10 +68,13 @@ const XFEATURE_MAX = 20;
 const CPUID_D_1_EAX_KVM_CAPS = 0x1f;
 
 /** What the vendor module leaves of kvm_caps. kvm_pvm: measured on this project's Intel host (Linux 6.18, PVM). */
-const VENDOR_CAPS: Record<KvmVendorModule, { xcr0Mask: number; d1Eax: number; source: string }> = {
-  [KvmVendorModule.KvmIntel]: { xcr0Mask: KVM_SUPPORTED_XCR0, d1Eax: CPUID_D_1_EAX_KVM_CAPS, source: 'vmx.c hardware_setup (MPX dropped without VMX MPX controls: not modelled)' },
-  [KvmVendorModule.KvmAmd]: { xcr0Mask: KVM_SUPPORTED_XCR0, d1Eax: CPUID_D_1_EAX_KVM_CAPS, source: 'svm.c svm_set_cpu_caps (assumed: the full set)' },
-  [KvmVendorModule.KvmPvm]: { xcr0Mask: (KVM_SUPPORTED_XCR0 & ~XFEATURE_MASK_XTILE) >>> 0, d1Eax: 0, source: 'measured: KVM_GET_SUPPORTED_CPUID leaf 0xD on kvm_pvm, Linux 6.18 (no AMX, sub-leaf 1 all zero)' },
+const VENDOR_CAPS: Record<KvmVendorModule, { xcr0Mask: number; d1Eax: number; forcesGuestXcr0: boolean; source: string }> = {
+  [KvmVendorModule.KvmIntel]: { xcr0Mask: KVM_SUPPORTED_XCR0, d1Eax: CPUID_D_1_EAX_KVM_CAPS, forcesGuestXcr0: false, source: 'vmx.c hardware_setup (MPX dropped without VMX MPX controls: not modelled)' },
+  [KvmVendorModule.KvmAmd]: { xcr0Mask: KVM_SUPPORTED_XCR0, d1Eax: CPUID_D_1_EAX_KVM_CAPS, forcesGuestXcr0: false, source: 'svm.c svm_set_cpu_caps (assumed: the full set)' },
+  // PVM guests share the host's XCR0 context: after KVM_SET_CPUID2, KVM_GET_CPUID2 shows leaf
+  // 0xD sub-leaf 0 EAX = the supported XCR0 whatever was set, and KVM_GET_XSAVE / KVM_SET_XCRS
+  // follow that, not the caller's CPUID.
+  [KvmVendorModule.KvmPvm]: { xcr0Mask: (KVM_SUPPORTED_XCR0 & ~XFEATURE_MASK_XTILE) >>> 0, d1Eax: 0, forcesGuestXcr0: true, source: 'measured on kvm_pvm, Linux 6.18: KVM_GET_SUPPORTED_CPUID leaf 0xD (no AMX, sub-leaf 1 all zero), KVM_GET_CPUID2 after KVM_SET_CPUID2 (sub-leaf 0 forced to the supported XCR0)' },
 };
 
 const u32 = (a: Uint8Array, o: number): number => (a[o] | (a[o + 1] << 8) | (a[o + 2] << 16) | (a[o + 3] << 24)) >>> 0;
@@ -237,13 +240,15 @@ export class KvmVcpu {
    * The XSAVE part of KVM_SET_CPUID2 (kvm_set_cpuid): only CPUID.(0DH,0) EDX:EAX (`xcr0Lo`, high
    * word 0) is taken from the caller. kvm_check_cpuid enables dynamic features in the guest
    * fpstate (fpu_enable_guest_xfd_features: -EPERM without guest permission, and the old CPUID
-   * stays); then guest_supported_xcr0 = the CPUID's XCR0 & kvm_caps.supported_xcr0.
+   * stays); then guest_supported_xcr0 = the CPUID's XCR0 & kvm_caps.supported_xcr0 (kvm_pvm
+   * replaces the CPUID's XCR0 with the supported one first, measured).
    */
   kvm_vcpu_ioctl_set_cpuid2_leaf_d(xcr0Lo: number): number {
     const dynamic = (xcr0Lo & XFEATURE_MASK_USER_DYNAMIC) >>> 0;
     const r = this.fpu_enable_guest_xfd_features(dynamic);
     if (r) return r;
-    this.guestSupportedXcr0 = (xcr0Lo & this.host.supportedXcr0) >>> 0;
+    const cpuidXcr0 = VENDOR_CAPS[this.host.vendor].forcesGuestXcr0 ? this.host.supportedXcr0 : xcr0Lo;
+    this.guestSupportedXcr0 = (cpuidXcr0 & this.host.supportedXcr0) >>> 0;
     return 0;
   }
 

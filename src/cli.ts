@@ -12,6 +12,8 @@ import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
 import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
 import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
 import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
+import { runSigframeSelfcheck } from './selfcheck/sigframe-selfcheck.js';
+import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
 import { kernelList, kernelShow } from './commands/kernel.js';
 import { registerExec } from './commands/exec.js';
 import { explain } from './commands/explain.js';
@@ -94,6 +96,8 @@ function addSelfcheck(name: string, description: string, unit: string, defaultCa
 addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, runCpuSelfcheck);
 addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults', 'instructions', 5000, runInsnSelfcheck);
 addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, runKernelSelfcheck);
+addSelfcheck('kvm', "apply random KVM_SET_XSAVE / KVM_SET_XCRS mutations on this host's /dev/kvm and on the kernel model; compare errnos and KVM_GET_XSAVE{,2} / KVM_GET_XCRS bytes", 'cases', 1000, runKvmSelfcheck);
+addSelfcheck('sigframe', "deliver signals on this host and on the kernel model: compare the frame's extended state, the handler's starting state and rt_sigreturn of randomly patched frames", 'signals', 1000, runSigframeSelfcheck);
 addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, runGetregsetSelfcheck);
 
 registerExec(program, cpuArg);

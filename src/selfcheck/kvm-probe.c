@@ -10,7 +10,7 @@
  * Greeting (little-endian): see struct hello below, then the fresh vCPU's KVM_GET_XSAVE region
  * (4096 bytes) and KVM_GET_XCRS (struct kvm_xcrs).
  * Record in:  u64 guest CPUID.(0DH,0) EDX:EAX for KVM_SET_CPUID2, u8 base[S], u8 buf[S],
- *             struct kvm_xcrs xcrs   (S = max(4096, KVM_CAP_XSAVE2))
+ *             struct kvm_xcrs xcrs   (S = max(4096, KVM_CAP_XSAVE2, CPUID.(0DH,0).EBX))
  * Record out: i32 errnos[8] (SET_CPUID2, SET_XSAVE base, SET_XSAVE buf, GET_XSAVE, GET_XSAVE2,
  *             SET_XCRS, GET_XCRS, 0), u8 get_xsave[4096], u8 get_xsave2[S], struct kvm_xcrs.
  * Exit 5: /dev/kvm cannot be opened; 6: KVM_CREATE_VM failed; 7: KVM_CREATE_VCPU failed.
@@ -89,7 +89,12 @@ int main(int argc, char **argv) {
   if (vcpu < 0) { fprintf(stderr, "KVM_CREATE_VCPU: %s\n", strerror(errno)); return 7; }
   h.req_perm_after_err = err_of(syscall(SYS_arch_prctl, PROBE_ARCH_REQ_XCOMP_GUEST_PERM, 18));
   syscall(SYS_arch_prctl, PROBE_ARCH_GET_XCOMP_GUEST_PERM, &h.guest_perm_after);
+  /* Records carry S bytes: enough for the guest fpstate even when KVM_SET_CPUID2 enables a
+     dynamic feature that KVM_CAP_XSAVE2 did not count (its uabi_size is the permitted size). */
+  unsigned a, b, c, d;
+  __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
   uint32_t uabi = h.cap_xsave2_vm > KVM_XSAVE_REGION ? h.cap_xsave2_vm : KVM_XSAVE_REGION;
+  if (b > uabi) uabi = b;
   if (uabi > MAX_UABI) { fprintf(stderr, "KVM_CAP_XSAVE2 %u is larger than this probe's %u\n", uabi, MAX_UABI); return 2; }
   h.uabi = uabi;
   struct kvm_xcrs xcrs;
