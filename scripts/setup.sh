@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: gcc + libc6-dev build the host probes (CPUID capture, selfcheck); binutils
 # assembles guest .S files and test instructions; musl-tools builds static C guests (musl-gcc);
-# libunicorn2 runs guest code (emulator/unicorn.ts loads libunicorn.so.2 through koffi).
-APT_PACKAGES=(gcc libc6-dev binutils musl-tools libunicorn2)
+# libunicorn2 runs guest code (emulator/unicorn.ts loads libunicorn.so.2 through koffi); gdb reads
+# the sandbox's core files in tests; chromium renders the HTML explainer in tests.
+APT_PACKAGES=(gcc libc6-dev binutils musl-tools libunicorn2 gdb chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
