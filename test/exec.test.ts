@@ -6,7 +6,7 @@
  * inputs: truncated, foreign and dynamic ELF files, a jump to unmapped memory, a runaway loop.
  * Needs musl-tools, gcc and binutils (scripts/setup.sh installs them).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -22,18 +22,27 @@ const SIGNUM: Record<string, number> = { SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGB
 
 interface Run { stdout: string; stderr: string; status: number }
 
-function statusOf(r: ReturnType<typeof spawnSync>): number {
-  if (r.signal) return SIGNAL_BASE + (SIGNUM[r.signal] ?? 0);
-  return r.status ?? -1;
+/**
+ * Runs a process without blocking the worker's event loop (vitest's worker RPC times out when a
+ * test blocks it for long, as spawnSync does on a loaded machine).
+ */
+function run(cmd: string, args: string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [], err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const status = signal ? SIGNAL_BASE + (SIGNUM[signal] ?? 0) : code ?? -1;
+      resolvePromise({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status });
+    });
+  });
 }
-function native(exe: string, args: string[] = []): Run {
-  const r = spawnSync(exe, args, { encoding: 'utf8', timeout: 60_000 });
-  return { stdout: r.stdout, stderr: r.stderr, status: statusOf(r) };
-}
-function exec(args: string[]): Run {
-  const r = spawnSync(process.execPath, [CLI, 'exec', ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { stdout: r.stdout, stderr: r.stderr, status: statusOf(r) };
-}
+const native = (exe: string, args: string[] = []): Promise<Run> => run(exe, args, 60_000);
+const exec = (args: string[]): Promise<Run> => run(process.execPath, [CLI, 'exec', ...args], 300_000);
 
 const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
 const hostHas = (...f: string[]): boolean => f.every((x) => flags.has(x));
@@ -81,17 +90,17 @@ function exercised(name: string, out: string): void {
 }
 
 describe('exec: the corpus runs natively-equal on this host', () => {
-  it('has at least fifteen programs', () => expect(programs.length).toBeGreaterThanOrEqual(15));
+  it('has at least fifteen programs', async () => expect(programs.length).toBeGreaterThanOrEqual(15));
   for (const name of programs) {
-    it(`${name}: same stdout and exit status as the real machine, twice`, () => {
-      const n = native(exe(name), name === 'hello' ? ['one', 'two words'] : []);
-      const e = exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
+    it(`${name}: same stdout and exit status as the real machine, twice`, async () => {
+      const n = await native(exe(name), name === 'hello' ? ['one', 'two words'] : []);
+      const e = await exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
       expect(e.stderr).not.toMatch(/\n\s+at /);
       expect(comparable(name, e.stdout)).toBe(comparable(name, n.stdout));
       expect(e.status).toBe(n.status);
       for (const l of e.stdout.split('\n')) if (!n.stdout.includes(l)) console.log(`[known divergence] ${name}: exec printed "${l}"`);
       exercised(name, n.stdout);
-      const again = exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
+      const again = await exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
       expect(again.stdout).toBe(e.stdout);
       expect(again.status).toBe(e.status);
     }, 300_000);
@@ -99,58 +108,58 @@ describe('exec: the corpus runs natively-equal on this host', () => {
 });
 
 describe('exec: other CPUs', () => {
-  it('AVX-512 and XSAVEC on the Sapphire Rapids profile give what this host gives (when it has them)', () => {
+  it('AVX-512 and XSAVEC on the Sapphire Rapids profile give what this host gives (when it has them)', async () => {
     for (const name of ['avx512', 'xsave']) {
-      const e = exec(['--cpu', 'intel-sapphire-rapids', exe(name)]);
+      const e = await exec(['--cpu', 'intel-sapphire-rapids', exe(name)]);
       expect(e.status).toBe(0);
       if (name === 'avx512') expect(e.stdout).toContain('XINUSE opmask 1');
       if (name === 'xsave') expect(e.stdout).toContain('XSAVEC (');
-      if (hostHas('avx512f', 'avx512bw', 'avx512vl') && name === 'avx512') expect(e.stdout).toBe(native(exe(name)).stdout);
+      if (hostHas('avx512f', 'avx512bw', 'avx512vl') && name === 'avx512') expect(e.stdout).toBe((await native(exe(name))).stdout);
     }
   }, 300_000);
 
-  it('a program that asks CPUID sees no AVX2 on Sandy Bridge and says so', () => {
-    const e = exec(['--cpu', 'intel-sandy-bridge', exe('avx')]);
+  it('a program that asks CPUID sees no AVX2 on Sandy Bridge and says so', async () => {
+    const e = await exec(['--cpu', 'intel-sandy-bridge', exe('avx')]);
     expect(e.status).toBe(0);
     expect(e.stdout).toContain('AVX2: not available');
   }, 120_000);
 
-  it('a glibc static-PIE program (BMI1 in its startup code) runs on Sandy Bridge as it does natively', () => {
+  it('a glibc static-PIE program (BMI1 in its startup code) runs on Sandy Bridge as it does natively', async () => {
     const out = join(tmp, 'hello-glibc-pie');
     const c = spawnSync('gcc', ['-static-pie', '-O2', '-o', out, join(GUESTS, 'hello.c')], { encoding: 'utf8' });
     expect(c.status, c.stderr).toBe(0);
-    const n = native(out, ['x']);
-    const e = exec(['--cpu', 'intel-sandy-bridge', out, 'x']);
+    const n = await native(out, ['x']);
+    const e = await exec(['--cpu', 'intel-sandy-bridge', out, 'x']);
     expect(e.stdout).toBe(n.stdout);
     expect(e.status).toBe(n.status);
   }, 120_000);
 
-  it('an instruction the CPU lacks raises SIGILL; one the model lacks stops the run naming it', () => {
+  it('an instruction the CPU lacks raises SIGILL; one the model lacks stops the run naming it', async () => {
     const avx2 = join(tmp, 'avx2-insn.S');
     writeFileSync(avx2, '.globl _start\n_start:\n vpbroadcastd %xmm0, %ymm1\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
-    const e = exec(['--cpu', 'intel-sandy-bridge', avx2]);
+    const e = await exec(['--cpu', 'intel-sandy-bridge', avx2]);
     expect(e.status).toBe(SIGNAL_BASE + SIGNUM.SIGILL!);
     expect(e.stderr).toMatch(/killed by SIGILL: .*AVX2/);
     const fma = join(tmp, 'fma.S');
     writeFileSync(fma, '.globl _start\n_start:\n vfmadd231ps %ymm2, %ymm1, %ymm0\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
-    const g = exec(['--cpu', 'intel-sapphire-rapids', fma]);
+    const g = await exec(['--cpu', 'intel-sapphire-rapids', fma]);
     expect(g.status).toBe(125);
     expect(g.stderr).toMatch(/not emulated: VFMADD231PS .* at 0x[0-9a-f]+/);
   }, 120_000);
 });
 
 describe('exec: tracing and unmodelled system calls', () => {
-  it('--trace names each trapped instruction and the XINUSE change it made', () => {
-    const r = exec(['--trace', '--cpu', 'intel-sapphire-rapids', exe('avx')]);
+  it('--trace names each trapped instruction and the XINUSE change it made', async () => {
+    const r = await exec(['--trace', '--cpu', 'intel-sapphire-rapids', exe('avx')]);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/\[trace\] 0x[0-9a-f]+: vmovdqu .*%ymm0 +XINUSE 0x[0-9a-f]+ -> 0x[0-9a-f]+/);
     expect(r.stderr).toMatch(/\[trace\] cpuid leaf 0x7\.0: /);
   }, 60_000);
 
-  it('an unknown system call returns -ENOSYS with one warning naming it', () => {
+  it('an unknown system call returns -ENOSYS with one warning naming it', async () => {
     const s = join(tmp, 'nosys.S');
     writeFileSync(s, '.globl _start\n_start:\n mov $999, %eax\n syscall\n mov $999, %eax\n syscall\n mov %eax, %edi\n neg %edi\n mov $60, %eax\n syscall\n');
-    const r = exec([s]);
+    const r = await exec([s]);
     expect(r.status).toBe(38); // ENOSYS
     expect(r.stderr.trim().split('\n')).toEqual(['xstate-lab: warning: system call number (999) is not modelled; it returns -ENOSYS']);
   }, 60_000);
@@ -162,71 +171,71 @@ describe('exec: bad input gets one clear line or the Linux signal, never a stack
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   };
 
-  it('a truncated ELF', () => {
+  it('a truncated ELF', async () => {
     const f = join(tmp, 'truncated');
     writeFileSync(f, readFileSync(exe('hello')).subarray(0, 100));
-    const r = exec([f]);
+    const r = await exec([f]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/truncated/);
     oneLine(r);
   });
 
-  it('a non-x86-64 ELF', () => {
+  it('a non-x86-64 ELF', async () => {
     const f = join(tmp, 'aarch64');
     const b = Buffer.from(readFileSync(exe('hello')));
     b.writeUInt16LE(183, 18); // EM_AARCH64
     writeFileSync(f, b);
-    const r = exec([f]);
+    const r = await exec([f]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/e_machine.*only x86-64/);
     oneLine(r);
   });
 
-  it('a dynamically linked ELF', () => {
+  it('a dynamically linked ELF', async () => {
     const src = join(tmp, 'dyn.c');
     writeFileSync(src, 'int main(void){return 0;}\n');
     const out = join(tmp, 'dyn');
     const c = spawnSync('gcc', ['-o', out, src]);
     expect(c.status).toBe(0);
-    const r = exec([out]);
+    const r = await exec([out]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/dynamic|PT_INTERP|interpreter/i);
     oneLine(r);
   });
 
-  it('a missing file', () => {
-    const r = exec([join(tmp, 'no-such-program')]);
+  it('a missing file', async () => {
+    const r = await exec([join(tmp, 'no-such-program')]);
     expect(r.status).toBe(2);
     oneLine(r);
   });
 
-  it('a jump to unmapped memory is SIGSEGV, as natively', () => {
+  it('a jump to unmapped memory is SIGSEGV, as natively', async () => {
     const s = join(tmp, 'wild.S');
     writeFileSync(s, '.globl _start\n_start:\n mov $0x123456, %rax\n jmp *%rax\n');
-    const r = exec([s]);
+    const r = await exec([s]);
     expect(r.status).toBe(SIGNAL_BASE + SIGNUM.SIGSEGV!);
     expect(r.stderr).toMatch(/killed by SIGSEGV: execute of unmapped address 0x123456/);
     oneLine(r);
   });
 
-  it('a runaway loop stops at --max-insns with SIGXCPU', () => {
+  it('a runaway loop stops at --max-insns with SIGXCPU', async () => {
     const s = join(tmp, 'loop.S');
     writeFileSync(s, '.globl _start\n_start:\n jmp _start\n');
-    const r = exec(['--max-insns', '2000000', s]);
+    const r = await exec(['--max-insns', '2000000', s]);
     expect(r.status).toBe(SIGNAL_BASE + SIGNUM.SIGXCPU!);
     expect(r.stderr).toMatch(/SIGXCPU: instruction budget exhausted \(--max-insns 2000000\)/);
     oneLine(r);
   });
 
-  it('guests reach no host file unless named with --file', () => {
+  it('guests reach no host file unless named with --file', async () => {
     const src = join(tmp, 'cat.c');
     writeFileSync(src, '#include <stdio.h>\nint main(int c,char**v){FILE*f=fopen(v[1],"r");if(!f){puts("ENOENT");return 1;}int ch;while((ch=fgetc(f))!=EOF)putchar(ch);return 0;}\n');
     const out = join(tmp, 'cat');
     expect(spawnSync('musl-gcc', ['-static', '-o', out, src]).status).toBe(0);
     const data = join(tmp, 'data.txt');
     writeFileSync(data, 'named file\n');
-    expect(exec([out, '/etc/passwd']).stdout).toBe('ENOENT\n');
-    expect(exec([out, data]).stdout).toBe('ENOENT\n');
-    expect(exec(['--file', data, out, data]).stdout).toBe('named file\n');
+    expect((await exec([out, '/etc/passwd'])).stdout).toBe('ENOENT\n');
+    expect((await exec([out, data])).stdout).toBe('ENOENT\n');
+    expect((await exec(['--file', data, out, data])).stdout).toBe('named file\n');
   }, 60_000);
 });
