@@ -1,18 +1,44 @@
 /**
- * The one place a context switch touches extended state (arch/x86/include/asm/fpu/sched.h
- * switch_fpu_prepare / switch_fpu_finish). The x87/SSE registers travel with the unicorn context
- * the scheduler saves; the model's per-thread XsaveContext becomes the machine's current one here.
- * Per-thread XCR0, XFD and PKRU rules (e.g. `pkru-in-thread-struct`) belong in this function.
+ * Where the process model's tasks meet the kernel's FPU state (arch/x86/include/asm/fpu/sched.h
+ * switch_fpu_prepare / switch_fpu_finish, fpregs_restore_userregs). The live registers of each
+ * thread stay in its XsaveContext (x87/SSE in the unicorn context) while it runs; the kernel's
+ * copy (TaskFpu.fpstate, thread.pkru) is brought up to date whenever the kernel looks at a task
+ * that is off the CPU (a ptrace stop, a core dump), and loaded back when such a task resumes.
  */
 import type { Machine } from '../emulator/machine.js';
 import type { XsaveContext } from '../emulator/xsave.js';
+import { restore_fpregs_from_fpstate, switch_fpu_prepare, type TaskFpu } from './fpstate.js';
 
 export interface FpuOwner {
-  /** The thread's extended state (struct fpu's fpstate, kept live as a register file). */
+  /** The thread's live extended state (the CPU's registers while it runs). */
   fpu: XsaveContext;
+  /** The kernel's side: struct fpu with its fpstate, thread.pkru and the process's permission. */
+  kfpu: TaskFpu;
 }
 
 /** Called by the scheduler for every switch, after the incoming thread's unicorn context is restored. */
 export function switchExtendedState(machine: Machine, _prev: FpuOwner | undefined, next: FpuOwner): void {
   if (machine.xs !== next.fpu) machine.setXstate(next.fpu);
+}
+
+/**
+ * The task leaves the CPU for the kernel to look at it (ptrace stop, core dump): switch_fpu_prepare
+ * saves its registers into fpstate and thread.pkru. `machine` must hold this task's registers.
+ */
+export function fpuTaskStopped(machine: Machine, t: FpuOwner): void {
+  if (machine.xs !== t.fpu) machine.setXstate(t.fpu);
+  machine.syncIn(true);
+  switch_fpu_prepare(t.fpu, t.kfpu);
+}
+
+/**
+ * The task returns to user space after the kernel may have changed fpstate (PTRACE_SETREGSET,
+ * SETFPREGS): restore_fpregs_from_fpstate and the WRPKRU of thread.pkru, then unicorn's x87/SSE.
+ */
+export function fpuTaskResumed(machine: Machine, t: FpuOwner): void {
+  if (machine.xs !== t.fpu) machine.setXstate(t.fpu);
+  restore_fpregs_from_fpstate(t.fpu, t.kfpu);
+  t.fpu.xfd = t.kfpu.fpstate.xfd;
+  t.fpu.cpl = 3;
+  machine.syncOut(true);
 }

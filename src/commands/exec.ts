@@ -1,10 +1,10 @@
 /**
- * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--file PATH]... [-E VAR=VALUE]... [--] PROGRAM [ARGS...]`:
+ * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--core FILE] [--file PATH]... [-E VAR=VALUE]... [--] PROGRAM [ARGS...]`:
  * run a static x86-64 program (or a .S/.s file, assembled on the fly) on the modelled CPU, as
  * qemu-x86_64 would: stdout/stderr pass through, the exit status is the guest's, death by a
  * signal gives 128 + signal and one line on stderr.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import type { CpuModel } from '../../emulator/cpu-model.js';
@@ -13,7 +13,7 @@ import { assembleToElf } from '../loader/assemble.js';
 import { parseElf } from '../loader/elf.js';
 import { Sig } from '../linux/abi.js';
 import { Kernel, type RunResult } from '../linux/kernel.js';
-import { DEFAULT_KERNEL, KERNEL_VARIANTS, resolveKernel } from '../linux/kernel-variant.js';
+import { DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, resolveKernelVariant } from '../../kernel-model/variants.js';
 import type { Command } from 'commander';
 
 /** Exit status when the guest cannot go on for a reason of the tool's (an instruction the model lacks, a deadlock), as env(1) uses 125. */
@@ -30,6 +30,8 @@ export interface ExecOptions {
   trace: boolean;
   files: string[];
   env: string[];
+  /** --core FILE: where an ELF core goes if the guest dies of a core-dumping signal. */
+  core?: string;
 }
 
 /** Load and run; returns the process exit status. Bad input raises InputError (one line, no stack). */
@@ -52,7 +54,8 @@ export function execProgram(program: string, args: string[], o: ExecOptions): nu
     const img = parseElf(bytes, program);
     const kernel = new Kernel({
       cpu: o.cpu,
-      kernel: resolveKernel(o.kernel),
+      kernel: resolveKernelVariant(o.kernel),
+      core: o.core,
       allowedFiles: o.files.map((f) => resolve(f)),
       maxInsns: o.maxInsns,
       trace: o.trace ? (l) => process.stderr.write(`[trace] ${l}\n`) : undefined,
@@ -92,18 +95,21 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
     .argument('<program>', 'static x86-64 ELF, or assembly (.S through the C preprocessor, .s plain)')
     .argument('[args...]', 'arguments for the guest')
     .option('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"', 'host')
-    .option('--kernel <variant>', `kernel variant (${KERNEL_VARIANTS.map((k) => k.id).join(', ')})`, DEFAULT_KERNEL)
+    .option('--kernel <variant>', `kernel variant (${KERNEL_VARIANTS.map((k) => k.id).join(', ')})`, DEFAULT_KERNEL_VARIANT)
     .option('--max-insns <n>', `instruction budget; the guest gets SIGXCPU when it runs out (default ${DEFAULT_MAX_INSNS})`)
     .option('--trace', 'print every trapped instruction and system call on stderr')
+    .option('--core <file>', 'write an ELF core there if the guest dies of a core-dumping signal (never overwrites a file)')
     .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
     .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
     .passThroughOptions()
-    .action((prog: string, args: string[], o: { cpu: string; kernel: string; maxInsns?: string; trace?: boolean; file: string[]; env: string[] }) => {
+    .action((prog: string, args: string[], o: { cpu: string; kernel: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[] }) => {
       let maxInsns = DEFAULT_MAX_INSNS;
       if (o.maxInsns !== undefined) {
         if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
         maxInsns = BigInt(o.maxInsns);
       }
-      process.exitCode = execProgram(prog, args, { cpu: cpuArg(o.cpu), kernel: o.kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env });
+      resolveKernelVariant(o.kernel);
+      if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
+      process.exitCode = execProgram(prog, args, { cpu: cpuArg(o.cpu), kernel: o.kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core) });
     });
 }

@@ -17,7 +17,7 @@ export enum Sys {
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EINVAL = 22, ENOTTY = 25, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, ETIMEDOUT = 110,
+  EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */
@@ -90,7 +90,7 @@ export const MREMAP_FIXED = 2;
 /** arch_prctl codes (arch/x86/include/uapi/asm/prctl.h). */
 export enum ArchPrctl {
   SET_GS = 0x1001, SET_FS = 0x1002, GET_FS = 0x1003, GET_GS = 0x1004,
-  GET_XCOMP_SUPP = 0x1021, GET_XCOMP_PERM = 0x1022, REQ_XCOMP_PERM = 0x1023,
+  GET_XCOMP_SUPP = 0x1021, GET_XCOMP_PERM = 0x1022, REQ_XCOMP_PERM = 0x1023, GET_XCOMP_GUEST_PERM = 0x1024, REQ_XCOMP_GUEST_PERM = 0x1025,
 }
 
 /** ioctl TIOCGWINSZ (include/uapi/asm-generic/ioctls.h). */

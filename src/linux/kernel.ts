@@ -17,7 +17,12 @@ import { Prot, X86Reg, type UnicornContext } from '../../emulator/unicorn.js';
 import { XsaveContext } from '../../emulator/xsave.js';
 import { XFeature } from '../../emulator/xfeatures.js';
 import { switchExtendedState } from '../../kernel-model/context-switch.js';
-import { copyFpstateToSigframe, minSigStackSize, restoreFpstateFromSigframe, sigframeFpstateSize } from '../../kernel-model/signal.js';
+import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, type FpuConfig } from '../../kernel-model/fpu-config.js';
+import { TaskFpu, grantPermission, wrpkru, xfd_enable_feature } from '../../kernel-model/fpstate.js';
+import {
+  MINSIGSTKSZ, atMinsigstksz, clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu, sigaltstack_size_valid, validate_sigaltstack,
+} from '../../kernel-model/signal.js';
+import { KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
 import {
   AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_FLAGS, AT_GID, AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ, AT_PAGESZ,
   AT_PHDR, AT_PHENT, AT_PHNUM, AT_SECURE, AT_UID, buildInitialStack, layoutProcess, type ElfImage,
@@ -29,9 +34,8 @@ import {
   SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
   P_ALL, P_PID, TIOCGWINSZ, WEXITED, WNOHANG, WNOWAIT, Whence,
 } from './abi.js';
-import { INIT_PKRU, kernelXstateConfig, type KernelVariant } from './kernel-variant.js';
 import {
-  FIX_EFLAGS, FRAME, RED_ZONE, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS,
+  FIX_EFLAGS, FRAME, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS,
   SIGINFO_BYTES, USER_CS, USER_DS, encodeSigInfo, type SigInfo,
 } from './signal-frame.js';
 
@@ -86,6 +90,10 @@ const TIMER_ABSTIME = 1;
 const STDIO_MODE = 0o620;
 const NAMED_FILE_MODE = 0o444;
 const FIRST_FILE_INO = 100;
+/** X86_TRAP_NM (arch/x86/include/asm/trapnr.h): device not available, XFD's exception. */
+const TRAP_NM = 7;
+/** XFEATURE_MAX (arch/x86/include/asm/fpu/types.h, 6.16+ with APX at 19): ARCH_REQ_XCOMP_PERM's bound. */
+const XFEATURE_MAX = 20;
 const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
 
 const neg = (e: Errno): bigint => -BigInt(e);
@@ -119,7 +127,7 @@ class Task {
   altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
   clearChildTid = 0n;
   wait: Wait | undefined;
-  constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext) {}
+  constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
 interface OpenFile { kind: 'host'; hostFd: number }
@@ -139,13 +147,22 @@ class Process {
   reaped = false;
   /** Signal the parent gets when this process exits (clone's CSIGNAL byte; SIGCHLD for fork). */
   exitSignal = Sig.SIGCHLD as number;
+  /** What a core dump names: the auxv words, the command line and the program (mm->saved_auxv, psargs, comm). */
+  auxv: bigint[] = [];
+  argv: string[] = [];
+  exe = '';
+  /** fpu->guest_perm: features a KVM guest of this process may use (ARCH_REQ_XCOMP_GUEST_PERM). */
+  guestPerm = 0;
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }
 }
 
 export interface KernelOptions {
   cpu: CpuModel;
+  /** The kernel variant (kernel-model/variants.ts): every behaviour the process model shows comes from it. */
   kernel: KernelVariant;
+  /** Where an ELF core goes when the guest dies of a core-dumping signal (never overwritten); none without it. */
+  core?: string;
   /** Files the guest may open, read-only (absolute paths after resolve). */
   allowedFiles: readonly string[];
   maxInsns: bigint;
@@ -193,17 +210,23 @@ export class Kernel {
   /** Futex waiters in the order they went to sleep. */
   private futexWaiters: Task[] = [];
 
-  constructor(private readonly o: KernelOptions) {}
+  /** fpu__init_system_xstate() of this CPU and variant: XCR0, IA32_XSS, the user and kernel feature sets. */
+  private readonly fpuCfg: FpuConfig;
+
+  constructor(private readonly o: KernelOptions) {
+    this.fpuCfg = fpu__init_system_xstate(o.cpu, o.kernel);
+  }
 
   // ------------------------------------------------------------------ start
 
   /** Load a static program as the first process (execve of a fresh mm). */
   load(img: ElfImage, argv: string[], envp: string[], execfn: string): void {
     const cpu = this.o.cpu;
-    const fpu = this.freshFpu();
+    const { xs: fpu, kfpu } = this.freshFpu();
     const pid = this.nextPid++;
     const proc = new Process(pid, undefined as unknown as Machine, undefined);
-    const task = new Task(pid, proc, fpu);
+    const task = new Task(pid, proc, fpu, kfpu);
+    proc.guestPerm = kfpu.permittedUserFeatures;
     proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) });
     proc.machine.trace = this.o.trace;
     const m = proc.machine;
@@ -220,8 +243,11 @@ export class Kernel {
       [AT_FLAGS, 0n], [AT_ENTRY, lay.entry], [AT_UID, 0n], [AT_EUID, 0n], [AT_GID, 0n], [AT_EGID, 0n], [AT_SECURE, 0n],
       [AT_HWCAP2, (cpu.cpuid.get(7, 0)[1] >>> LEAF7_EBX_FSGSBASE) & 1 ? HWCAP2_FSGSBASE : 0n],
     ]);
-    if (this.o.kernel.hasMinSigStkSz) auxv.set(AT_MINSIGSTKSZ, BigInt(minSigStackSize(cpu.standardSize(fpu.xcr0), cpu.features.xsave)));
-    const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
+    const minsig = atMinsigstksz(this.fpuCfg, this.o.kernel);
+    if (minsig !== undefined) auxv.set(AT_MINSIGSTKSZ, BigInt(minsig));
+    proc.auxv = [...auxv].flatMap(([k, v]) => [BigInt(k), v]);
+    proc.argv = argv;
+    proc.exe = execfn;    const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
     m.uc.memWrite(st.sp, st.bytes);
     // ELF_PLAT_INIT / start_thread: GPRs zero, RSP at argc, RIP at the entry; x87/SSE in the FNINIT / MXCSR 1F80H state.
     m.uc.regWriteBatch([X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FPCW, X86Reg.MXCSR, X86Reg.FPTAG], [st.sp, lay.entry, RFLAGS_AT_START, BigInt(FCW_INIT), BigInt(MXCSR_INIT), X87_TAGS_ALL_EMPTY]);
@@ -235,21 +261,21 @@ export class Kernel {
     this.init = proc;
   }
 
-  /** The extended state of a new process: XCR0/XSS/XFD as Linux sets them, PKRU at init_pkru_value. */
-  private freshFpu(): XsaveContext {
-    const cpu = this.o.cpu;
-    const xs = new XsaveContext(cpu);
-    const cfg = kernelXstateConfig(cpu);
+  /**
+   * A new process's FPU (fpstate_reset at execve): the kernel side from fpu__init_system_xstate,
+   * and the CPU as the kernel leaves it for user space: XCR0, IA32_XSS, IA32_XFD = fpstate->xfd,
+   * PKRU = init_pkru_value.
+   */
+  private freshFpu(): { xs: XsaveContext; kfpu: TaskFpu } {
+    const cfg = this.fpuCfg;
+    const kfpu = new TaskFpu(cfg, this.o.kernel);
+    const xs = new XsaveContext(this.o.cpu);
     xs.xcr0 = cfg.xcr0;
     xs.xss = cfg.xss;
-    xs.xfd = cfg.xfd;
-    xs.cr4Osxsave = cpu.features.xsave;
-    const pkru = xs.regs.comp[XFeature.PKRU];
-    if (pkru && (cfg.xcr0 >>> XFeature.PKRU) & 1) {
-      new DataView(pkru.buffer, pkru.byteOffset, pkru.byteLength).setUint32(0, INIT_PKRU, true);
-      xs.regs.touched(XFeature.PKRU, true);
-    }
-    return xs;
+    xs.xfd = kfpu.fpstate.xfd;
+    xs.cr4Osxsave = cfg.useXsave;
+    if (cfg.xcr0 & (1 << XFeature.PKRU)) wrpkru(xs, INIT_PKRU_VALUE);
+    return { xs, kfpu };
   }
 
   // ------------------------------------------------------------------ scheduler
@@ -286,7 +312,9 @@ export class Kernel {
         const r = fn();
         if (r !== undefined && task.proc.loaded === task) task.proc.machine.uc.regWrite(X86Reg.RAX, r & MASK64);
       }
-      if (stop.kind === StopKind.Fault && stop.fault) this.raiseFault(task, stop.fault);
+      if (stop.kind === StopKind.Fault && stop.fault) {
+        if (!this.handleXfd(task, stop.fault)) this.raiseFault(task, stop.fault);
+      }
       else if (stop.kind === StopKind.Unemulated) this.fatal = { kind: 'error', message: stop.message ?? 'instruction not emulated' };
     }
     if (this.fatal) return this.fatal;
@@ -367,6 +395,19 @@ export class Kernel {
     if (t) this.sendToThread(t, info);
   }
 
+  /**
+   * An XFD #NM (traps.c handle_xfd_event): with the process's permission, xfd_enable_feature()
+   * gives the task a larger fpstate and the instruction runs again (RIP did not move); without it
+   * the caller raises the fault's SIGILL (ILL_ILLOPC). Returns true when handled.
+   */
+  private handleXfd(t: Task, f: GuestFault): boolean {
+    const xs = t.fpu;
+    if (f.trapno !== TRAP_NM || !xs.xfdErr) return false;
+    const err = xs.xfdErr;
+    xs.xfdErr = 0; // the handler reads and clears IA32_XFD_ERR
+    return xfd_enable_feature(xs, t.kfpu, err);
+  }
+
   private raiseFault(t: Task, f: GuestFault): void {
     t.proc.machine.syncIn(true);
     this.sendToThread(t, { signo: f.signal, code: f.code, addr: f.addr, trapno: f.trapno, reason: f.reason }, true);
@@ -388,32 +429,38 @@ export class Kernel {
         return false;
       }
       if (act.handler === SIG_IGN) continue;
-      if (!this.setupFrame(t, p.info, act)) {
-        this.killProcess(t.proc, Sig.SIGSEGV, `cannot write the signal frame for ${Sig[sig]} (${reason})`);
-        return false;
+      const failed = this.setupFrame(t, p.info, act);
+      if (failed) {
+        // signal_setup_done -> force_sigsegv: SIGSEGV is forced, and a failing SIGSEGV handler is reset first.
+        if (sig === Sig.SIGSEGV) t.proc.sigactions[sig] = { handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n };
+        this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: `${failed} for ${Sig[sig] ?? sig} (${reason})` }, true);
+        continue;
       }
       if (act.flags & SA_RESETHAND) t.proc.sigactions[sig] = { handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n };
     }
     return false;
   }
 
-  /** setup_rt_frame / x64_setup_rt_frame (arch/x86/kernel/signal_64.c), task loaded on its engine. */
-  private setupFrame(t: Task, info: SigInfo, act: SigAction): boolean {
+  /**
+   * setup_rt_frame / x64_setup_rt_frame (arch/x86/kernel/signal_64.c) and handle_signal's
+   * fpu__clear_user_states, task loaded on its engine. The place comes from get_sigframe and the
+   * FPU part from copy_fpstate_to_sigframe (kernel-model/signal.ts). Returns why it failed.
+   */
+  private setupFrame(t: Task, info: SigInfo, act: SigAction): string | undefined {
     const m = t.proc.machine;
     const uc = m.uc;
     const regs = uc.regReadBatch(SIGCONTEXT_GPRS);
     const rsp = regs[15]!;
-    const onAltstack = t.altstack.flags !== SS_DISABLE && rsp > t.altstack.sp && rsp <= t.altstack.sp + t.altstack.size;
-    let sp = rsp - RED_ZONE;
-    if ((act.flags & SA_ONSTACK) && t.altstack.flags !== SS_DISABLE && !onAltstack) sp = t.altstack.sp + t.altstack.size;
-    const fpstate = (sp - BigInt(sigframeFpstateSize(t.fpu))) & ~63n;
-    const frame = ((fpstate - BigInt(FRAME.SIZE)) & ~15n) - 8n;
+    const ss = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE };
+    const place = get_sigframe(t.kfpu, rsp, ss, (act.flags & SA_ONSTACK) !== 0n);
+    if (place.overflow) return place.overflow;
+    const { frame, bufFx } = place;
     const b = new Uint8Array(FRAME.SIZE);
     const v = new DataView(b.buffer);
     v.setBigUint64(FRAME.PRETCODE, act.restorer, true);
-    v.setBigUint64(FRAME.UC_FLAGS, UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, true);
+    v.setBigUint64(FRAME.UC_FLAGS, (this.fpuCfg.useXsave ? UC_FP_XSTATE : 0n) | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, true);
     v.setBigUint64(FRAME.UC_STACK, t.altstack.sp, true);
-    v.setInt32(FRAME.UC_STACK + 8, t.altstack.flags === SS_DISABLE ? SS_DISABLE : onAltstack ? SS_ONSTACK : 0, true);
+    v.setInt32(FRAME.UC_STACK + 8, !ss.enabled ? SS_DISABLE : on_sig_stack(ss, rsp) ? SS_ONSTACK : 0, true);
     v.setBigUint64(FRAME.UC_STACK + 16, t.altstack.size, true);
     regs.forEach((r, i) => v.setBigUint64(FRAME.MCONTEXT + 8 * i, r, true));
     const w = (k: number, x: bigint): void => v.setBigUint64(FRAME.MCONTEXT + 8 * k, x, true);
@@ -422,22 +469,24 @@ export class Kernel {
     w(SC.TRAPNO, BigInt(info.trapno ?? 0));
     w(SC.OLDMASK, t.sigmask & 0xffffffffn);
     w(SC.CR2, info.signo === Sig.SIGSEGV ? info.addr ?? 0n : 0n);
-    w(SC.FPSTATE, fpstate);
+    w(SC.FPSTATE, bufFx);
     v.setBigUint64(FRAME.SIGMASK, t.sigmask, true);
     b.set(encodeSigInfo(info), FRAME.INFO);
+    // get_sigframe writes the FPU part first, then the rest of the frame is put in place.
+    if (!setupSigframeFpu(m, t.fpu, t.kfpu, bufFx)) return `cannot write the extended state at 0x${bufFx.toString(16)}`;
     try {
       m.write(frame, b);
     } catch (e) {
-      if (e instanceof GuestMemoryFault) return false;
+      if (e instanceof GuestMemoryFault) return `cannot write the frame at 0x${frame.toString(16)}`;
       throw e;
     }
-    if (!copyFpstateToSigframe(m, t.fpu, fpstate)) return false;
+    clearUserStatesForHandler(m, t.fpu, t.kfpu);
     const flags = regs[17]! & ~(RFLAGS_TF | RFLAGS_DF | RFLAGS_RF);
     uc.regWriteBatch([X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.RAX, X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS],
       [BigInt(info.signo), frame + BigInt(FRAME.INFO), frame + BigInt(FRAME.UC), 0n, frame, act.handler, flags]);
     t.sigmask |= act.mask | ((act.flags & SA_NODEFER) ? 0n : sigBit(info.signo));
     t.sigmask &= ~UNBLOCKABLE;
-    return true;
+    return undefined;
   }
 
   /** rt_sigreturn (arch/x86/kernel/signal_64.c): the frame sits at RSP - 8 (the handler's ret popped pretcode). */
@@ -458,7 +507,8 @@ export class Kernel {
     m.uc.regWriteBatch(SIGCONTEXT_GPRS, regs);
     t.sigmask = v.getBigUint64(FRAME.SIGMASK, true) & ~UNBLOCKABLE;
     const fpstate = v.getBigUint64(FRAME.MCONTEXT + 8 * SC.FPSTATE, true);
-    if (!restoreFpstateFromSigframe(m, t.fpu, fpstate)) this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n }, true);
+    const r = restoreSigframeFpu(m, t.fpu, t.kfpu, fpstate);
+    if (!r.ok) this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: `bad frame in rt_sigreturn: ${r.reason}` }, true);
     return undefined; // RAX comes from the frame
   }
 
@@ -636,7 +686,18 @@ export class Kernel {
         if (a0) {
           const v = new DataView(m.read(a0, STACK_T_BYTES).buffer);
           const flags = v.getInt32(8, true);
-          t.altstack = flags & SS_DISABLE ? { sp: 0n, size: 0n, flags: SS_DISABLE } : { sp: v.getBigUint64(0, true), size: v.getBigUint64(16, true), flags: 0 };
+          const sp = v.getBigUint64(0, true), size = v.getBigUint64(16, true);
+          const ss = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE };
+          // do_sigaltstack (kernel/signal.c): no change while running on it; a floor of MINSIGSTKSZ;
+          // with dynamic features the frame for the permitted size (sigaltstack_size_valid).
+          if (on_sig_stack(ss, m.uc.regRead(X86Reg.RSP))) return neg(Errno.EPERM);
+          if (flags & SS_DISABLE) t.altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
+          else {
+            if (size < BigInt(MINSIGSTKSZ)) return neg(Errno.ENOMEM);
+            const perm = t.kfpu.permittedUserFeatures;
+            if (!sigaltstack_size_valid(this.fpuCfg, this.o.cpu.standardSize(perm), (perm & XFEATURE_MASK_USER_DYNAMIC) !== 0, size)) return neg(Errno.ENOMEM);
+            t.altstack = { sp, size, flags: 0 };
+          }
         }
         return 0n;
       }
@@ -882,17 +943,43 @@ export class Kernel {
       case ArchPrctl.SET_GS: m.uc.regWrite(X86Reg.GS_BASE, arg); return 0n;
       case ArchPrctl.GET_FS: m.writeU64(arg, m.uc.regRead(X86Reg.FS_BASE)); return 0n;
       case ArchPrctl.GET_GS: m.writeU64(arg, m.uc.regRead(X86Reg.GS_BASE)); return 0n;
-      case ArchPrctl.GET_XCOMP_SUPP: m.writeU64(arg, BigInt(t.fpu.xcr0)); return 0n;
-      case ArchPrctl.GET_XCOMP_PERM: m.writeU64(arg, BigInt((t.fpu.xcr0 & ~t.fpu.xfd) >>> 0)); return 0n;
-      case ArchPrctl.REQ_XCOMP_PERM: {
-        // arch/x86/kernel/fpu/xstate.c xstate_request_perm: grants a dynamic feature process-wide.
-        const f = Number(arg);
-        if (f < 0 || f > 31 || !((t.fpu.xcr0 >>> f) & 1)) return neg(Errno.EINVAL);
-        for (const x of t.proc.threads) x.fpu.xfd = (x.fpu.xfd & ~(1 << f)) >>> 0;
-        return 0n;
-      }
+      case ArchPrctl.GET_XCOMP_SUPP: case ArchPrctl.GET_XCOMP_PERM: case ArchPrctl.REQ_XCOMP_PERM:
+      case ArchPrctl.GET_XCOMP_GUEST_PERM: case ArchPrctl.REQ_XCOMP_GUEST_PERM:
+        return this.fpuXstatePrctl(t, code as ArchPrctl, arg);
       default: return neg(Errno.EINVAL);
     }
+  }
+
+  /**
+   * fpu_xstate_prctl() (fpu/xstate.c, 5.16+ with dynamic-xfeatures; the options do not exist
+   * before, so -EINVAL): the supported and permitted feature masks, and xstate_request_perm()
+   * with the rules of linux-fpu-uabi.md §6.2.
+   */
+  private fpuXstatePrctl(t: Task, code: ArchPrctl, arg: bigint): bigint {
+    if (!this.o.kernel.has(KernelBehaviour.DynamicXfeatures)) return neg(Errno.EINVAL);
+    const cfg = this.fpuCfg;
+    const m = t.proc.machine;
+    const userSupported = userSupportedMask(this.o.kernel);
+    switch (code) {
+      case ArchPrctl.GET_XCOMP_SUPP: m.writeU64(arg, BigInt((cfg.user.maxFeatures | cfg.user.legacyFeatures) >>> 0)); return 0n;
+      case ArchPrctl.GET_XCOMP_PERM: m.writeU64(arg, BigInt((t.kfpu.permittedUserFeatures & userSupported) >>> 0)); return 0n;
+      case ArchPrctl.GET_XCOMP_GUEST_PERM: m.writeU64(arg, BigInt((t.proc.guestPerm & userSupported) >>> 0)); return 0n;
+      default: break;
+    }
+    const guest = code === ArchPrctl.REQ_XCOMP_GUEST_PERM;
+    if (arg >= BigInt(XFEATURE_MAX)) return neg(Errno.EINVAL);
+    // xstate_prctl_req[]: only XTILE_DATA can be requested.
+    const req = Number(arg) === XFeature.TILEDATA ? XFEATURE_MASK_USER_DYNAMIC : 0;
+    if (!req || (req & ~cfg.user.maxFeatures) !== 0) return neg(Errno.EOPNOTSUPP);
+    const perm = guest ? t.proc.guestPerm : t.kfpu.permittedUserFeatures;
+    if ((perm & req) === req) return 0n;
+    const next = (perm | req) >>> 0;
+    if (guest) { t.proc.guestPerm = next; return 0n; }
+    const live = t.proc.threads.filter((x) => x.state !== TaskState.Dead);
+    if (!validate_sigaltstack(cfg, this.o.cpu.standardSize(next), live.map((x) => (x.altstack.flags === SS_DISABLE ? 0n : x.altstack.size)))) return neg(Errno.ENOSPC);
+    // The permission is the process's (group leader's): every thread sees it.
+    for (const x of live) grantPermission(x.kfpu, req);
+    return 0n;
   }
 
   private sigaction(p: Process, sig: number, act: bigint, oact: bigint): bigint {
@@ -986,7 +1073,7 @@ export class Kernel {
       const tid = this.nextPid++;
       if (flags & CLONE_THREAD) {
         // A thread: same engine, a copy of the parent's registers (copy_thread), its own extended state copy.
-        const child = new Task(tid, p, cloneXsaveContext(t.fpu));
+        const child = new Task(tid, p, cloneXsaveContext(t.fpu), t.kfpu.clone());
         child.ctx = m.uc.contextSave();
         child.pendingRegs.set(X86Reg.RAX, 0n);
         if (newsp) child.pendingRegs.set(X86Reg.RSP, newsp);
@@ -1004,7 +1091,11 @@ export class Kernel {
       const fpu = cloneXsaveContext(t.fpu);
       const cp = new Process(tid, undefined as unknown as Machine, p);
       cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp) });
-      const child = new Task(tid, cp, fpu);
+      const child = new Task(tid, cp, fpu, t.kfpu.clone());
+      cp.guestPerm = p.guestPerm;
+      cp.auxv = p.auxv;
+      cp.argv = p.argv;
+      cp.exe = p.exe;
       cp.machine.writeCpuState(m.readCpuState());
       cp.machine.uc.regWrite(X86Reg.RAX, 0n);
       if (newsp) cp.machine.uc.regWrite(X86Reg.RSP, newsp);

@@ -31,14 +31,13 @@ export const FRAME = {
 } as const;
 /** sizeof(siginfo_t) (include/uapi/asm-generic/siginfo.h SI_MAX_SIZE). */
 export const SIGINFO_BYTES = 128;
-/** uc_flags Linux sets on 64-bit frames (arch/x86/kernel/signal_64.c): UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS. */
+/** uc_flags of 64-bit frames (arch/x86/include/uapi/asm/ucontext.h; signal.c frame_uc_flags): UC_FP_XSTATE with XSAVE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS. */
+export const UC_FP_XSTATE = 0x1n;
 export const UC_SIGCONTEXT_SS = 0x2n;
 export const UC_STRICT_RESTORE_SS = 0x4n;
 /** The user code and stack selectors of x86-64 Linux (arch/x86/include/asm/segment.h __USER_CS, __USER_DS). */
 export const USER_CS = 0x33n;
 export const USER_DS = 0x2bn;
-/** The red zone the System V ABI reserves below RSP, skipped by get_sigframe. */
-export const RED_ZONE = 128n;
 /** RFLAGS bits cleared for the handler (arch/x86/kernel/signal.c: TF, DF, RF). */
 export const RFLAGS_TF = 1n << 8n;
 export const RFLAGS_DF = 1n << 10n;
