@@ -15,6 +15,7 @@ import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
 import { runSigframeSelfcheck } from './selfcheck/sigframe-selfcheck.js';
 import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
 import { kernelList, kernelShow } from './commands/kernel.js';
+import { runCommand } from './commands/run.js';
 import { registerExec } from './commands/exec.js';
 import { explain } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
@@ -73,6 +74,13 @@ program.command('readers').description('per ptracer reader model (GDB <14, GDB 1
     const c = cpuArg(o.cpu);
     console.log(o.json ? JSON.stringify(runReaders(c, ro), null, 2) : formatReaders(c, ro));
   });
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',')];
+program.command('run').description('run scenarios (default: the corpus in scenarios/) and report observed against expected, per CPU and kernel variant')
+  .argument('[paths...]', 'scenario files or directories')
+  .option('--cpu <ids>', 'only these CPUs (repeat or comma-separate)', collect).option('--kernel <ids>', 'only these kernel variants', collect)
+  .option('--jobs <n>', 'worker threads', int).option('--json', 'JSON report (xstate-lab.run/1)').option('--tap', 'TAP report').option('--verbose', 'every check and observation')
+  .action(async (paths: string[], o: { cpu?: string[]; kernel?: string[]; jobs?: number; json?: boolean; tap?: boolean; verbose?: boolean }) => { process.exitCode = await runCommand(paths, o); });
 
 const kernel = program.command('kernel').description('kernel variants and their named behaviours');
 kernel.command('list').description('list the kernel variants and proposals').action(() => console.log(kernelList()));

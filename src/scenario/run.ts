@@ -1,0 +1,115 @@
+/**
+ * Runs a scenario on each of its CPUs and kernel variants: the steps drive the World (kernel
+ * model + CPU model), and what they observe is compared with the scenario's expectations.
+ */
+import { resolveCpu } from '../../emulator/profile.js';
+import { NoteType } from '../../kernel-model/regset.js';
+import { resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import type { Scenario, Step } from './load.js';
+import { StepError, TaskSignal, World, toBig, type Value } from './world.js';
+
+export interface Check {
+  name: string;
+  expected: Value;
+  observed: Value | undefined;
+  pass: boolean;
+}
+
+export interface RunOutcome {
+  scenario: string;
+  file: string;
+  cpu: string;
+  variant: string;
+  observations: Record<string, string>;
+  checks: Check[];
+  /** A step the model could not carry out (bad reference, wrong order): the run is a failure. */
+  error?: string;
+  buffers: Record<string, Uint8Array>;
+}
+
+const show = (v: Value | undefined): string => (v === undefined ? '(none)' : typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
+
+function same(expected: Value, observed: Value | undefined): boolean {
+  if (observed === undefined) return false;
+  if (typeof observed === 'bigint') {
+    try { return toBig(expected) === observed; } catch { return false; }
+  }
+  return String(expected) === observed;
+}
+
+type Args = Record<string, unknown>;
+const str = (a: Args, k: string): string => a[k] as string;
+const num = (a: Args, k: string): number | undefined => (a[k] === undefined ? undefined : Number(a[k] as bigint));
+const note = (a: Args): NoteType => (a.note === 'NT_PRFPREG' ? NoteType.NT_PRFPREG : NoteType.NT_X86_XSTATE);
+
+function runStep(w: World, step: Step): void {
+  const [kind, raw] = Object.entries(step)[0];
+  const a = raw as Args;
+  switch (kind) {
+    case 'stop': return w.stop(raw as string);
+    case 'resume': return w.resume(raw as string);
+    case 'write': return w.write(str(a, 'task'), a.fields as Record<string, Value>, (a.clear as string[] | undefined) ?? []);
+    case 'read': return w.observe(str(a, 'as'), w.read(str(a, 'task'), str(a, 'field')));
+    case 'getregset': return w.getregset(str(a, 'task'), note(a), num(a, 'len'), str(a, 'into'));
+    case 'setregset': return w.setregset(str(a, 'task'), note(a), str(a, 'from'), num(a, 'len'), str(a, 'as'));
+    case 'poke': return w.poke(str(a, 'buf'), str(a, 'field'), a.value as Value, (a['xstate-bv'] as 'set' | 'clear' | 'keep' | undefined) ?? 'keep');
+    case 'peek': return w.observe(str(a, 'as'), w.peek(str(a, 'buf'), str(a, 'field')));
+    case 'signal': return w.signal(str(a, 'task'), str(a, 'into'));
+    case 'sigreturn': return w.sigreturn(str(a, 'frame'), str(a, 'as'));
+    case 'arch_prctl': return w.arch_prctl(str(a, 'task'), str(a, 'op'), num(a, 'arg')!, str(a, 'as'));
+    case 'core': return w.core(str(a, 'task'), str(a, 'into'), a['switched-out'] === true);
+    case 'readers': return w.readers(str(a, 'buf'), str(a, 'as'));
+    case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
+    case 'kvm-get-xsave': return w.kvmGetXsave(str(a, 'vcpu'), str(a, 'into'));
+    case 'kvm-set-xsave': return w.kvmSetXsave(str(a, 'vcpu'), str(a, 'from'), str(a, 'as'));
+    case 'kvm-pkru': return w.kvmPkru(str(a, 'vcpu'), str(a, 'as'));
+    default: throw new StepError(`unknown step '${kind}'`);
+  }
+}
+
+/** One scenario on one CPU and one variant (a merged kernel, a proposal or a patch). */
+export function runScenario(s: Scenario, cpuId: string, variant: KernelVariant, expectKey = variant.id): RunOutcome {
+  const want = { ...(s.expect.all ?? {}), ...(s.expect[expectKey] ?? {}), ...(s.expect[cpuId] ?? {}), ...(s.expect[`${cpuId}/${expectKey}`] ?? {}) };
+  const cpu = resolveCpu(cpuId);
+  const w = new World(cpu, variant);
+  let error: string | undefined;
+  try {
+    for (const [name, t] of Object.entries(s.tasks)) w.addTask(name, t.state ?? {}, t.amx === true);
+    s.steps.forEach((st, i) => {
+      try {
+        runStep(w, st);
+      } catch (e) {
+        if (e instanceof TaskSignal) { w.observe(`${e.task}.signal`, e.signal); return; }
+        if (e instanceof StepError) throw new StepError(`${s.stepPlaces[i]}: ${Object.keys(st)[0]}: ${e.message}`);
+        throw e;
+      }
+    });
+  } catch (e) {
+    if (!(e instanceof StepError || e instanceof TaskSignal)) throw e;
+    error = e.message;
+  }
+  const checks = Object.entries(want).map(([name, expected]) => {
+    const observed = w.observations.get(name);
+    return { name, expected, observed, pass: same(expected, observed) };
+  });
+  return {
+    scenario: s.name, file: s.file, cpu: cpuId, variant: variant.id,
+    observations: Object.fromEntries([...w.observations].map(([k, v]) => [k, show(v)])),
+    checks, error, buffers: Object.fromEntries(w.buffers),
+  };
+}
+
+/** Every CPU x kernel of the scenario, optionally restricted by --cpu / --kernel. */
+export function runAll(s: Scenario, onlyCpu?: string[], onlyKernel?: string[]): RunOutcome[] {
+  const out: RunOutcome[] = [];
+  for (const c of s.cpus) {
+    if (onlyCpu?.length && !onlyCpu.includes(c)) continue;
+    for (const k of s.kernels) {
+      if (onlyKernel?.length && !onlyKernel.includes(k)) continue;
+      out.push(runScenario(s, c, resolveKernelVariant(k)));
+    }
+  }
+  return out;
+}
+
+export const showValue = show;

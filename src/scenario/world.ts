@@ -1,0 +1,303 @@
+/**
+ * One scenario run on one CPU and one kernel variant: the tasks (each a CPU register file plus
+ * the kernel's TaskFpu), the tracer's buffers, KVM vCPUs, and the observations the steps record.
+ * Every step calls the kernel model by its kernel names (ptrace_getregset, copy_fpstate_to_sigframe,
+ * kvm_vcpu_ioctl_x86_set_xsave, writeElfCore, ...); nothing here decides an ABI rule itself.
+ */
+import type { CpuModel } from '../../emulator/cpu-model.js';
+import { XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
+import { CpuFault, Vector, XsaveContext, xgetbv, xsave } from '../../emulator/xsave.js';
+import { XFeature, bit } from '../../emulator/xfeatures.js';
+import { CoreNote, USER_REGS, readCoreNotes, writeElfCore, type UserRegs } from '../../kernel-model/core.js';
+import { XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
+import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, switch_fpu_prepare, userXrstor } from '../../kernel-model/fpstate.js';
+import { KvmHost, KvmVendorModule, type KvmVcpu } from '../../kernel-model/kvm.js';
+import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
+import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, type GuestMemory } from '../../kernel-model/sigframe.js';
+import type { KernelVariant } from '../../kernel-model/variants.js';
+import { ReadVerdict, compareAllReaders } from '../readers/compare.js';
+import { resolveField, readField, writeField, type FieldRange } from './fields.js';
+
+/** errno names the steps report (include/uapi/asm-generic/errno-base.h, errno.h). */
+const ERRNO_NAMES: Record<number, string> = { 0: 'ok', 1: 'EPERM', 14: 'EFAULT', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 95: 'EOPNOTSUPP' };
+export const errnoName = (e: number): string => ERRNO_NAMES[e] ?? `errno ${e}`;
+
+/** arch_prctl XCOMP options (arch/x86/include/uapi/asm/prctl.h). */
+const ARCH_REQ_XCOMP_PERM = 'ARCH_REQ_XCOMP_PERM';
+/** The stack a scenario's signal frames are written to, as guest memory. */
+const SIGNAL_STACK_TOP = 0x7ffe00000000n;
+const SIGNAL_STACK_BYTES = 64 * 1024;
+const STACK_FILL = 0;
+/** Where a task's own XSAVE/XRSTOR buffers live, for the CPU model (only distinctness matters). */
+const TASK_BUFFER_ADDR = 0x10000;
+
+export type Value = bigint | string;
+
+export interface ScenarioTask {
+  name: string;
+  ctx: XsaveContext;
+  fpu: TaskFpu;
+  /** Stopped: switched out, its state in the fpstate (a tracer may look); otherwise running. */
+  stopped: boolean;
+}
+
+class StackMemory implements GuestMemory {
+  readonly bytes = new Uint8Array(SIGNAL_STACK_BYTES).fill(STACK_FILL);
+  readonly base = SIGNAL_STACK_TOP - BigInt(SIGNAL_STACK_BYTES);
+  read(addr: bigint, len: number): Uint8Array | undefined {
+    const o = Number(addr - this.base);
+    return o >= 0 && o + len <= this.bytes.length ? this.bytes.slice(o, o + len) : undefined;
+  }
+  write(addr: bigint, b: Uint8Array): boolean {
+    const o = Number(addr - this.base);
+    if (o < 0 || o + b.length > this.bytes.length) return false;
+    this.bytes.set(b, o);
+    return true;
+  }
+}
+
+export class StepError extends Error {}
+
+export class World {
+  readonly cfg: FpuConfig;
+  readonly tasks = new Map<string, ScenarioTask>();
+  /** The tracer's buffers (GETREGSET images, signal frames, KVM regions, core notes). */
+  readonly buffers = new Map<string, Uint8Array>();
+  readonly frames = new Map<string, { task: string; mem: StackMemory; addr: bigint }>();
+  readonly observations = new Map<string, Value>();
+  private kvm: KvmHost | undefined;
+  readonly vcpus = new Map<string, KvmVcpu>();
+
+  constructor(readonly cpu: CpuModel, readonly variant: KernelVariant) {
+    this.cfg = fpu__init_system_xstate(cpu, variant);
+  }
+
+  observe(name: string, v: Value): void {
+    this.observations.set(name, v);
+  }
+
+  field(name: string): FieldRange[] {
+    const f = resolveField(this.cpu, name);
+    if (typeof f === 'string') throw new StepError(f);
+    return f;
+  }
+
+  task(name: string): ScenarioTask {
+    const t = this.tasks.get(name);
+    if (!t) throw new StepError(`no task '${name}'`);
+    return t;
+  }
+
+  buffer(name: string): Uint8Array {
+    const b = this.buffers.get(name);
+    if (!b) throw new StepError(`no buffer '${name}' (a getregset, signal, kvm or core step names it with 'into')`);
+    return b;
+  }
+
+  /**
+   * A task fresh from execve (its fpstate initial, PKRU init_pkru_value) that then loads `state`
+   * with one XRSTOR (fields set, their components' XSTATE_BV bits set). `amx`: it asked for AMX
+   * permission first (ARCH_REQ_XCOMP_PERM).
+   */
+  addTask(name: string, state: Record<string, Value>, amx: boolean): void {
+    const ctx = new XsaveContext(this.cpu);
+    const fpu = new TaskFpu(this.cfg, this.variant);
+    restore_fpregs_from_fpstate(ctx, fpu);
+    if (amx) grantPermission(fpu, this.cfg.user.maxFeatures & XFEATURE_MASK_USER_DYNAMIC);
+    const t: ScenarioTask = { name, ctx, fpu, stopped: false };
+    this.tasks.set(name, t);
+    if (Object.keys(state).length) this.write(name, state);
+  }
+
+  /** The task writes registers: XSAVE of its state, the fields changed, XRSTOR back (bits set). */
+  write(name: string, fields: Record<string, Value>, clear: string[] = []): void {
+    const t = this.runningTask(name);
+    const img = this.liveImage(t);
+    const dv = new DataView(img.buffer);
+    let bv = dv.getUint32(XSAVE_HEADER_OFFSET, true);
+    for (const [f, v] of Object.entries(fields)) {
+      const r = this.field(f);
+      writeField(img, r, toBig(v));
+      for (const x of r) if (x.component !== undefined) bv |= bit(x.component);
+    }
+    for (const f of clear) for (const x of this.field(f)) if (x.component !== undefined) bv &= ~bit(x.component);
+    dv.setUint32(XSAVE_HEADER_OFFSET, bv >>> 0, true);
+    this.userXrstor(t, img);
+  }
+
+  /** What the running task reads from its registers (XSAVE64 of everything; `xinuse` is XGETBV(1)). */
+  read(name: string, field: string): bigint {
+    const t = this.runningTask(name);
+    if (field === 'xinuse') return BigInt(this.cpu.features.xgetbv1 ? xgetbv(t.ctx, 1)[0] : 0);
+    if (field === 'xcr0') return BigInt(xgetbv(t.ctx, 0)[0]);
+    return readField(this.liveImage(t), this.field(field));
+  }
+
+  private liveImage(t: ScenarioTask): Uint8Array {
+    const img = new Uint8Array(this.cpu.standardSize(this.cfg.xcr0 || 3) + 64);
+    t.ctx.cpl = 3;
+    xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    return img;
+  }
+
+  private userXrstor(t: ScenarioTask, img: Uint8Array): void {
+    try {
+      userXrstor(t.ctx, t.fpu, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    } catch (e) {
+      if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.NM || e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
+      throw e;
+    }
+  }
+
+  private runningTask(name: string): ScenarioTask {
+    const t = this.task(name);
+    if (t.stopped) throw new StepError(`task '${name}' is stopped: resume it first`);
+    return t;
+  }
+
+  private stoppedTask(name: string): ScenarioTask {
+    const t = this.task(name);
+    if (!t.stopped) throw new StepError(`task '${name}' is running: a tracer sees it only while it is stopped ('stop' it first)`);
+    return t;
+  }
+
+  /** The task stops (SIGSTOP, a ptrace stop): it is switched out. */
+  stop(name: string): void {
+    const t = this.runningTask(name);
+    switch_fpu_prepare(t.ctx, t.fpu);
+    t.stopped = true;
+  }
+
+  /** The tracer lets it run again: on return to user space its registers are reloaded. */
+  resume(name: string): void {
+    const t = this.stoppedTask(name);
+    restore_fpregs_from_fpstate(t.ctx, t.fpu);
+    t.stopped = false;
+  }
+
+  getregset(task: string, note: NoteType, len: number | undefined, into: string): void {
+    const t = this.stoppedTask(task);
+    const r = ptrace_getregset(this.cpu, t.fpu, note, len ?? (note === NoteType.NT_X86_XSTATE ? this.cfg.user.maxSize : 512));
+    this.observe(`${into}.errno`, errnoName(r.errno));
+    this.observe(`${into}.len`, BigInt(r.len));
+    if (r.data) this.buffers.set(into, r.data.slice());
+  }
+
+  setregset(task: string, note: NoteType, from: string, len: number | undefined, as: string): void {
+    const t = this.stoppedTask(task);
+    const buf = this.buffer(from);
+    const r = ptrace_setregset(this.cpu, t.fpu, note, buf, len ?? buf.length);
+    this.observe(`${as}.errno`, errnoName(r.errno));
+  }
+
+  arch_prctl(task: string, op: string, arg: number, as: string): void {
+    const t = this.task(task);
+    if (op !== ARCH_REQ_XCOMP_PERM) throw new StepError(`arch_prctl ${op} is not modelled in scenarios`);
+    const want = bit(arg) & XFEATURE_MASK_USER_DYNAMIC & this.cfg.user.maxFeatures;
+    if (!want) { this.observe(`${as}.errno`, errnoName(95)); return; }
+    grantPermission(t.fpu, want);
+    this.observe(`${as}.errno`, 'ok');
+  }
+
+  /** A signal interrupts the running task: the frame is written and the handler starts. */
+  signal(task: string, into: string): void {
+    const t = this.runningTask(task);
+    const mem = new StackMemory();
+    const addr = sigframeFpstateAddress(SIGNAL_STACK_TOP, t.fpu);
+    if (!copy_fpstate_to_sigframe(t.ctx, t.fpu, mem, addr)) throw new TaskSignal(task, 'SIGSEGV', 'the signal frame could not be written');
+    fpu__clear_user_states(t.ctx, t.fpu);
+    const size = xstate_sigframe_size(t.fpu);
+    this.buffers.set(into, mem.read(addr, size)!);
+    this.frames.set(into, { task, mem, addr });
+    this.observe(`${into}.size`, BigInt(size));
+  }
+
+  /** The handler returns: rt_sigreturn restores from the (possibly edited) frame buffer. */
+  sigreturn(frame: string, as: string): void {
+    const f = this.frames.get(frame);
+    if (!f) throw new StepError(`no signal frame '${frame}'`);
+    f.mem.write(f.addr, this.buffer(frame));
+    const t = this.runningTask(f.task);
+    const r = fpu__restore_sig(t.ctx, t.fpu, f.mem, f.addr);
+    this.observe(`${as}.result`, r.ok ? (r.fxOnly ? 'ok (fx_only)' : 'ok') : 'SIGSEGV');
+  }
+
+  /** The task dies and dumps core: `into` gets the NT_X86_XSTATE note; `into.notes` lists the notes. */
+  core(task: string, into: string, switchedOut: boolean): void {
+    const t = this.runningTask(task);
+    if (switchedOut) switch_fpu_prepare(t.ctx, t.fpu);
+    else save_fpregs_to_fpstate(t.ctx, t.fpu);
+    const regs = Object.fromEntries(USER_REGS.map((r) => [r, 0n])) as UserRegs;
+    const core = writeElfCore({ cpu: this.cpu, pid: 1, ppid: 0, pgrp: 1, sid: 1, uid: 0, gid: 0, comm: task, psargs: task, signo: 6, sigCode: 0, threads: [{ tid: 1, regs, fpu: t.fpu }], auxv: [0n, 0n], mappings: [] });
+    const notes = readCoreNotes(core);
+    const xs = notes.find((n) => n[1] === CoreNote.NT_X86_XSTATE);
+    if (xs) this.buffers.set(into, new Uint8Array(xs[2]));
+    this.observe(`${into}.notes`, notes.map((n) => `${n[0]}/0x${n[1].toString(16)}`).join(' '));
+  }
+
+  /** Which registers each ptracer reader model misreads in an NT_X86_XSTATE image. */
+  readers(buf: string, as: string): void {
+    const b = this.buffer(buf);
+    const userMask = new DataView(b.buffer, b.byteOffset).getUint32(464, true);
+    // Per reader: the components it misreads, and those it cannot place at all.
+    for (const r of compareAllReaders({ size: b.length, userMask, runsOn: this.cpu }, this.cpu)) {
+      const of = (v: ReadVerdict): string => r.components.filter((c) => c.verdict === v).map((c) => c.name).join(' ') || 'none';
+      this.observe(`${as}.${r.reader.id}.misread`, of(ReadVerdict.Misread));
+      this.observe(`${as}.${r.reader.id}.unavailable`, of(ReadVerdict.Unavailable));
+    }
+  }
+
+  kvmVcpu(name: string, vendor?: string): void {
+    this.kvm ??= new KvmHost(this.cpu, this.variant, (vendor as KvmVendorModule | undefined) ?? KvmVendorModule.KvmIntel);
+    this.vcpus.set(name, this.kvm.createVm().createVcpu());
+  }
+
+  private vcpu(name: string): KvmVcpu {
+    const v = this.vcpus.get(name);
+    if (!v) throw new StepError(`no vCPU '${name}' (kvm-create names it)`);
+    return v;
+  }
+
+  kvmGetXsave(vcpu: string, into: string): void {
+    const r = this.vcpu(vcpu).kvm_vcpu_ioctl_x86_get_xsave();
+    this.observe(`${into}.errno`, errnoName(r.errno));
+    if (r.data) this.buffers.set(into, r.data.slice());
+  }
+
+  kvmSetXsave(vcpu: string, from: string, as: string): void {
+    const r = this.vcpu(vcpu).kvm_vcpu_ioctl_x86_set_xsave(this.buffer(from));
+    this.observe(`${as}.errno`, errnoName(r.errno));
+  }
+
+  kvmPkru(vcpu: string, as: string): void {
+    this.observe(as, BigInt(this.vcpu(vcpu).pkru >>> 0));
+  }
+
+  poke(buf: string, fieldName: string, value: Value, xstateBv: 'set' | 'clear' | 'keep'): void {
+    const b = this.buffer(buf);
+    const r = this.field(fieldName);
+    writeField(b, r, toBig(value));
+    if (xstateBv === 'keep') return;
+    const dv = new DataView(b.buffer, b.byteOffset);
+    let bv = dv.getUint32(XSAVE_HEADER_OFFSET, true);
+    for (const x of r) if (x.component !== undefined) bv = xstateBv === 'set' ? bv | bit(x.component) : bv & ~bit(x.component);
+    dv.setUint32(XSAVE_HEADER_OFFSET, bv >>> 0, true);
+  }
+
+  peek(buf: string, fieldName: string): bigint {
+    return readField(this.buffer(buf), this.field(fieldName));
+  }
+}
+
+/** The task got a signal (a fault in what it ran): the scenario records it and goes on. */
+export class TaskSignal extends Error {
+  constructor(readonly task: string, readonly signal: string, readonly detail: string) {
+    super(`${task}: ${signal}: ${detail}`);
+  }
+}
+
+export function toBig(v: Value): bigint {
+  if (typeof v === 'bigint') return v;
+  try { return BigInt(v); } catch { throw new StepError(`'${v}' is not a number`); }
+}
+
