@@ -87,6 +87,12 @@ function exercised(name: string, out: string): void {
   if (name === 'sigavx') expect(out.includes('ymm10')).toBe(hostHas('avx2'));
   if (name === 'xinuse') expect(out.includes('AVX-512 cases not run')).toBe(!hostHas('avx512f', 'avx512bw', 'avx512vl'));
   if (name === 'fxsave') expect(out).toContain('after FXRSTOR: xmm0 111111ab');
+  if (name === 'sigframe' && hostHas('avx2')) expect(out).toMatch(/magic2 at \d+: 46505845/);
+  if (name === 'sigmodify') expect(out.includes('child killed by signal 11')).toBe(hostHas('avx512f', 'avx512bw', 'avx512vl'));
+  if (name === 'xcomp') {
+    expect(out).toMatch(/AT_MINSIGSTKSZ [1-9]/);
+    expect(out.includes('frame after first use: xstate_size')).toBe(hostHas('amx_tile'));
+  }
 }
 
 describe('exec: the corpus runs natively-equal on this host', () => {
@@ -146,6 +152,39 @@ describe('exec: other CPUs', () => {
     expect(g.status).toBe(125);
     expect(g.stderr).toMatch(/not emulated: VFMADD231PS .* at 0x[0-9a-f]+/);
   }, 120_000);
+});
+
+describe('exec: kernel variants (kernel-model/variants.ts)', () => {
+  it('--kernel takes every variant id; an unknown one is one clear line', async () => {
+    const r = await exec(['--kernel', 'linux-4.0', exe('hello')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown kernel variant 'linux-4.0' \(known: linux-5.13, linux-5.14, .*linux-6.18, arch-set-xcr0-v2\)/);
+  }, 60_000);
+
+  it('linux-5.13: no AT_MINSIGSTKSZ and no XCOMP arch_prctl options (both came later); linux-6.1 and 6.18 have them', async () => {
+    const old = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'linux-5.13', exe('xcomp')]);
+    expect(old.status).toBe(0);
+    expect(old.stdout).toContain('AT_MINSIGSTKSZ 0\n');
+    expect(old.stdout).toMatch(/ARCH_GET_XCOMP_SUPP +EINVAL/);
+    const v61 = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'linux-6.1', exe('xcomp')]);
+    // Sapphire Rapids: max_size 11008 (AMX) -> 736 + 15 + 11008 + 4 + 112 + 63 rounded to 16.
+    expect(v61.stdout).toContain('AT_MINSIGSTKSZ 11952\n');
+    expect(v61.stdout).toContain('supported 0x602e7');
+    expect(v61.stdout).toContain('SIGILL: si_code 1, si_addr at the XRSTOR');
+    expect(v61.stdout).toContain('frame after first use: xstate_size 11008 xfeatures 0x602e7');
+    const zen4 = await exec(['--cpu', 'amd-zen4', exe('xcomp')]);
+    expect(zen4.stdout).toContain('AMX: not available');
+  }, 300_000);
+
+  it('signal frames follow the variant and the CPU: AMX only with dynamic-xfeatures (5.16+), MPX on Skylake-SP', async () => {
+    const now = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'linux-6.18', exe('sigframe')]);
+    expect(now.stdout).toContain('sw bytes: magic1 46505853 extended_size 2820 xfeatures 0x202e7 xstate_size 2816');
+    expect(now.stdout).toContain('PKRU in frame 0000000c');
+    const v514 = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'linux-5.14', exe('sigframe')]);
+    expect(v514.stdout).toContain('sw bytes: magic1 46505853 extended_size 2700 xfeatures 0x2e7 xstate_size 2696');
+    const skx = await exec(['--cpu', 'intel-skylake-sp', exe('sigframe')]);
+    expect(skx.stdout).toContain('sw bytes: magic1 46505853 extended_size 2700 xfeatures 0x2ff xstate_size 2696');
+  }, 300_000);
 });
 
 describe('exec: tracing and unmodelled system calls', () => {
