@@ -16,6 +16,7 @@ import { runSigframeSelfcheck } from './selfcheck/sigframe-selfcheck.js';
 import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
 import { kernelList, kernelShow } from './commands/kernel.js';
 import { runCommand } from './commands/run.js';
+import { diffCommand } from './commands/diff.js';
 import { registerExec } from './commands/exec.js';
 import { explain } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
@@ -81,6 +82,12 @@ program.command('run').description('run scenarios (default: the corpus in scenar
   .option('--cpu <ids>', 'only these CPUs (repeat or comma-separate)', collect).option('--kernel <ids>', 'only these kernel variants', collect)
   .option('--jobs <n>', 'worker threads', int).option('--json', 'JSON report (xstate-lab.run/1)').option('--tap', 'TAP report').option('--verbose', 'every check and observation')
   .action(async (paths: string[], o: { cpu?: string[]; kernel?: string[]; jobs?: number; json?: boolean; tap?: boolean; verbose?: boolean }) => { process.exitCode = await runCommand(paths, o); });
+
+program.command('diff').description('the user-visible difference between two kernel variants (or a variant and a patch module) over the scenario corpus')
+  .argument('[paths...]', 'scenario files or directories (default: the corpus)')
+  .requiredOption('--base <variant>', 'the variant to compare against').requiredOption('--with <variant|patch.ts>', 'a variant id or a KernelPatch module (see src/commands/diff.ts)')
+  .option('--cpu <ids>', 'only these CPUs', collect)
+  .action(async (paths: string[], o: { base: string; with: string; cpu?: string[] }) => { process.exitCode = await diffCommand(paths, o); });
 
 const kernel = program.command('kernel').description('kernel variants and their named behaviours');
 kernel.command('list').description('list the kernel variants and proposals').action(() => console.log(kernelList()));

@@ -36,7 +36,8 @@ interface WorkerAnswer { file: string; outcomes?: RunOutcome[]; error?: string }
 export async function runFiles(files: string[], o: { cpus?: string[]; kernels?: string[]; jobs: number; progress?: (done: number, total: number, file: string) => void }): Promise<{ outcomes: RunOutcome[]; errors: string[] }> {
   const queue = [...files];
   const answers: WorkerAnswer[] = [];
-  const workerFile = new URL('../scenario/worker.js', import.meta.url);
+  // The compiled worker (tests import this module from its TypeScript source).
+  const workerFile = join(PACKAGE_ROOT, 'dist', 'src', 'scenario', 'worker.js');
   const jobs = Math.max(1, Math.min(o.jobs, files.length));
   await Promise.all(Array.from({ length: jobs }, () => new Promise<void>((done, fail) => {
     const w = new Worker(workerFile);
