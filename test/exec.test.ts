@@ -26,9 +26,9 @@ interface Run { stdout: string; stderr: string; status: number }
  * Runs a process without blocking the worker's event loop (vitest's worker RPC times out when a
  * test blocks it for long, as spawnSync does on a loaded machine).
  */
-function run(cmd: string, args: string[], timeoutMs: number): Promise<Run> {
+function run(cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
     const out: Buffer[] = [], err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
@@ -185,6 +185,54 @@ describe('exec: kernel variants (kernel-model/variants.ts)', () => {
     const skx = await exec(['--cpu', 'intel-skylake-sp', exe('sigframe')]);
     expect(skx.stdout).toContain('sw bytes: magic1 46505853 extended_size 2700 xfeatures 0x2ff xstate_size 2696');
   }, 300_000);
+});
+
+describe('exec --core: ELF core files of a crashed guest', () => {
+  const gdb = (core: string, program: string, cmds: string[]): Promise<Run> => run('gdb', ['-batch', '-nx', '-c', core, program, ...cmds.flatMap((c) => ['-ex', c])], 120_000);
+  const avx512 = hostHas('avx512f', 'avx512bw', 'avx512vl');
+  const pku = hostHas('pku', 'ospke');
+
+  it('GDB reads rip, the backtrace and the vector, opmask and PKRU registers as the guest set them', async () => {
+    const core = join(mkdtempSync(join(tmpdir(), 'xstate-lab-core-')), 'crash.core');
+    const e = await exec(['--cpu', 'host', '--core', core, exe('crash')]);
+    expect(e.status).toBe(SIGNAL_BASE + SIGNUM.SIGSEGV!);
+    expect(e.stdout).toBe('crashing\n');
+    expect(e.stderr).toMatch(/killed by SIGSEGV: write of unmapped address 0x10 \(core dumped to .*crash.core\)/);
+    const g = await gdb(core, exe('crash'), ['p/x $rip', 'info symbol $pc', 'bt', 'p/x $xmm3.v16_int8', 'p/x $ymm3.v32_int8', 'p/x $zmm17.v64_int8', 'p/x $k3', 'p/x $pkru', 'p $_siginfo.si_signo']);
+    expect(g.stdout).toMatch(/Program terminated with signal SIGSEGV/);
+    expect(g.stdout).toMatch(/crash_here \+ \d+ in section \.text/);
+    expect(g.stdout).toMatch(/#1 +0x[0-9a-f]+ in main \(\)/);
+    const bytes = (from: number, n: number): string => Array.from({ length: n }, (_, i) => `0x${(from + i).toString(16)}`).join(', ');
+    expect(g.stdout).toContain(`{${bytes(0x40, 16)}}`);
+    if (hostHas('avx')) expect(g.stdout).toContain(`{${bytes(0x40, 32)}}`);
+    if (avx512) {
+      expect(g.stdout).toContain(`{${bytes(0x90, 64)}}`);
+      expect(g.stdout).toContain('= 0x123456789abcdef');
+    }
+    if (pku) expect(g.stdout).toMatch(/= 0xc\n/);
+    expect(g.stdout).toMatch(/= 11\n/);
+    const notes = spawnSync('readelf', ['-n', core], { encoding: 'utf8' }).stdout;
+    const kinds = notes.split('\n').map((l) => /^\s+(CORE|LINUX)\s+0x[0-9a-f]+\s+(.*)$/.exec(l)).filter((x) => x).map((x) => `${x![1]} ${x![2]}`);
+    expect(kinds.slice(0, 7)).toEqual(['CORE NT_PRSTATUS (prstatus structure)', 'CORE NT_PRPSINFO (prpsinfo structure)', 'CORE NT_SIGINFO (siginfo_t data)',
+      'CORE NT_AUXV (auxiliary vector)', 'CORE NT_FILE (mapped files)', 'CORE NT_FPREGSET (floating point registers)', 'LINUX NT_X86_XSTATE (x86 XSAVE extended state)']);
+    expect(kinds[7]).toMatch(/^LINUX (NT_X86_XSAVE_LAYOUT|Unknown note type: \(0x00000205\))/);
+    // Never over an existing file.
+    const before = readFileSync(core);
+    const again = await exec(['--core', core, exe('crash')]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/exists; a core file never overwrites one/);
+    expect(readFileSync(core).equals(before)).toBe(true);
+  }, 300_000);
+
+  it('without --core nothing is written, and a guest that exits normally leaves no core', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstate-lab-nocore-'));
+    const e = await run(process.execPath, [CLI, 'exec', exe('crash')], 120_000, dir);
+    expect(e.status).toBe(SIGNAL_BASE + SIGNUM.SIGSEGV!);
+    expect(readdirSync(dir)).toEqual([]);
+    const ok = await exec(['--core', join(dir, 'hello.core'), exe('hello')]);
+    expect(ok.status).toBe(3);
+    expect(readdirSync(dir)).toEqual([]);
+  }, 120_000);
 });
 
 describe('exec: tracing and unmodelled system calls', () => {

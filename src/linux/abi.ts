@@ -33,6 +33,9 @@ export const NSIG = 64;
 /** Signals whose default action is to ignore (kernel/signal.c sig_kernel_ignore). */
 export const DEFAULT_IGNORED: ReadonlySet<number> = new Set([Sig.SIGCHLD, Sig.SIGURG, Sig.SIGWINCH, Sig.SIGCONT]);
 
+/** Signals whose default action dumps core (include/linux/signal.h SIG_KERNEL_COREDUMP_MASK). */
+export const CORE_DUMP_SIGNALS: ReadonlySet<number> = new Set([Sig.SIGQUIT, Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS, Sig.SIGXCPU, Sig.SIGXFSZ]);
+
 /** sigaction flags (arch/x86/include/uapi/asm/signal.h, include/uapi/asm-generic/signal-defs.h). */
 export const SA_NOCLDSTOP = 0x1n;
 export const SA_SIGINFO = 0x4n;

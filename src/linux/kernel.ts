@@ -7,8 +7,8 @@
  * is a virtual clock advanced by the instructions run; getrandom and AT_RANDOM come from a fixed
  * seed; tasks run in fixed instruction quanta, round-robin by tid.
  */
-import { readFileSync, readSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { FCW_INIT, MXCSR_INIT, type CpuModel } from '../../emulator/cpu-model.js';
 import {
   GuestMemoryFault, GUEST_PAGE, Machine, StopKind, cloneXsaveContext, type GuestFault,
@@ -16,7 +16,8 @@ import {
 import { Prot, X86Reg, type UnicornContext } from '../../emulator/unicorn.js';
 import { XsaveContext } from '../../emulator/xsave.js';
 import { XFeature } from '../../emulator/xfeatures.js';
-import { switchExtendedState } from '../../kernel-model/context-switch.js';
+import { fpuTaskStopped, switchExtendedState } from '../../kernel-model/context-switch.js';
+import { PF, writeElfCore, type CoreMapping, type CoreThread } from '../../kernel-model/core.js';
 import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, wrpkru, xfd_enable_feature } from '../../kernel-model/fpstate.js';
 import {
@@ -28,7 +29,7 @@ import {
   AT_PHDR, AT_PHENT, AT_PHNUM, AT_SECURE, AT_UID, buildInitialStack, layoutProcess, type ElfImage,
 } from '../loader/elf.js';
 import {
-  AT_EMPTY_PATH, AT_FDCWD, ArchPrctl, CLD_EXITED, CLD_KILLED, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
+  AT_EMPTY_PATH, AT_FDCWD, ArchPrctl, CORE_DUMP_SIGNALS, CLD_EXITED, CLD_KILLED, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
   CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, ClockId, DEFAULT_IGNORED, Errno, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG,
   FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
   SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
@@ -38,6 +39,7 @@ import {
   FIX_EFLAGS, FRAME, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS,
   SIGINFO_BYTES, USER_CS, USER_DS, encodeSigInfo, type SigInfo,
 } from './signal-frame.js';
+import { readUserRegs } from './user-regs.js';
 
 const MASK64 = (1n << 64n) - 1n;
 /** The top of the user stack: TASK_SIZE (arch/x86/include/asm/page_64_types.h, 4-level paging). */
@@ -90,6 +92,8 @@ const TIMER_ABSTIME = 1;
 const STDIO_MODE = 0o620;
 const NAMED_FILE_MODE = 0o444;
 const FIRST_FILE_INO = 100;
+/** TASK_COMM_LEN (include/linux/sched.h): task->comm holds 15 characters and a NUL. */
+const TASK_COMM_LEN = 16;
 /** X86_TRAP_NM (arch/x86/include/asm/trapnr.h): device not available, XFD's exception. */
 const TRAP_NM = 7;
 /** XFEATURE_MAX (arch/x86/include/asm/fpu/types.h, 6.16+ with APX at 19): ARCH_REQ_XCOMP_PERM's bound. */
@@ -127,6 +131,8 @@ class Task {
   altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
   clearChildTid = 0n;
   wait: Wait | undefined;
+  /** pt_regs.orig_ax: the system call being made, -1 after a fault or interrupt. */
+  origRax = -1n;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -151,6 +157,9 @@ class Process {
   auxv: bigint[] = [];
   argv: string[] = [];
   exe = '';
+  /** The program's file mappings (NT_FILE): address range and the file offset of its start. */
+  fileMaps: { start: bigint; end: bigint; offset: bigint }[] = [];
+  exePath = '';
   /** fpu->guest_perm: features a KVM guest of this process may use (ARCH_REQ_XCOMP_GUEST_PERM). */
   guestPerm = 0;
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
@@ -206,6 +215,8 @@ export class Kernel {
   private readonly random = new SplitMix64();
   private readonly warned = new Set<number>();
   private init: Process | undefined;
+  /** One core file per run: the first process that dies of a core-dumping signal writes it. */
+  private coreWritten = false;
   private fatal: RunResult | undefined;
   /** Futex waiters in the order they went to sleep. */
   private futexWaiters: Task[] = [];
@@ -247,7 +258,12 @@ export class Kernel {
     if (minsig !== undefined) auxv.set(AT_MINSIGSTKSZ, BigInt(minsig));
     proc.auxv = [...auxv].flatMap(([k, v]) => [BigInt(k), v]);
     proc.argv = argv;
-    proc.exe = execfn;    const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
+    proc.exe = execfn;
+    proc.exePath = resolve(execfn);
+    for (const mp of lay.mappings) {
+      const seg = img.segments.find((x) => x.index === mp.segment);
+      if (mp.kind === 'file' && seg) proc.fileMaps.push({ start: mp.start, end: mp.start + mp.size, offset: seg.offset - (seg.vaddr + lay.loadBias - mp.start) });
+    }    const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
     m.uc.memWrite(st.sp, st.bytes);
     // ELF_PLAT_INIT / start_thread: GPRs zero, RSP at argc, RIP at the entry; x87/SSE in the FNINIT / MXCSR 1F80H state.
     m.uc.regWriteBatch([X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FPCW, X86Reg.MXCSR, X86Reg.FPTAG], [st.sp, lay.entry, RFLAGS_AT_START, BigInt(FCW_INIT), BigInt(MXCSR_INIT), X87_TAGS_ALL_EMPTY]);
@@ -298,11 +314,12 @@ export class Kernel {
       const runnable = this.tasks.filter((t) => t.state === TaskState.Runnable).length;
       const remaining = this.o.maxInsns - this.insns;
       if (remaining <= 0n) {
-        this.killProcess(task.proc, Sig.SIGXCPU, `instruction budget exhausted (--max-insns ${this.o.maxInsns}) at rip 0x${task.proc.machine.uc.regRead(X86Reg.RIP).toString(16)}`);
+        this.killProcess(task.proc, Sig.SIGXCPU, `instruction budget exhausted (--max-insns ${this.o.maxInsns}) at rip 0x${task.proc.machine.uc.regRead(X86Reg.RIP).toString(16)}`, { signo: Sig.SIGXCPU, code: SI_KERNEL }, task);
         continue;
       }
       const slice = BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE);
       const quantum = Number(slice < remaining ? slice : remaining);
+      task.origRax = -1n;
       const stop = task.proc.machine.run(quantum);
       this.insns += BigInt(quantum);
       this.clockNs += BigInt(quantum) * NS_PER_INSN;
@@ -409,6 +426,7 @@ export class Kernel {
   }
 
   private raiseFault(t: Task, f: GuestFault): void {
+    t.origRax = -1n; // an exception entry, not a system call
     t.proc.machine.syncIn(true);
     this.sendToThread(t, { signo: f.signal, code: f.code, addr: f.addr, trapno: f.trapno, reason: f.reason }, true);
   }
@@ -425,7 +443,7 @@ export class Kernel {
       const blockedOrIgnored = (t.sigmask & sigBit(sig)) !== 0n || act.handler === SIG_IGN;
       if (sig === Sig.SIGKILL || act.handler === SIG_DFL || (p.forced && blockedOrIgnored)) {
         if (DEFAULT_IGNORED.has(sig) && !p.forced) continue;
-        this.killProcess(t.proc, sig, reason);
+        this.killProcess(t.proc, sig, reason, p.info, t);
         return false;
       }
       if (act.handler === SIG_IGN) continue;
@@ -514,8 +532,57 @@ export class Kernel {
 
   // ------------------------------------------------------------------ exits
 
-  private killProcess(p: Process, signal: number, reason: string): void {
-    this.endProcess(p, { signal, reason });
+  /** Death by a signal's default action; a core-dumping one writes the --core file first (do_coredump). */
+  private killProcess(p: Process, signal: number, reason: string, info?: SigInfo, dumper?: Task): void {
+    if (!p.alive) return;
+    let why = reason;
+    if (info && dumper && CORE_DUMP_SIGNALS.has(signal) && this.o.core && !this.coreWritten) {
+      this.coreWritten = true;
+      why += this.dumpCore(p, dumper, info);
+    }
+    this.endProcess(p, { signal, reason: why });
+  }
+
+  /**
+   * elf_core_dump (fs/binfmt_elf.c) of a dying process into the --core file, never over an
+   * existing file: every thread's registers and FPU regsets (switch_fpu_prepare first, so that
+   * fpstate and thread.pkru hold the live state), the process notes and every mapping's bytes.
+   * Returns the words added to the report line.
+   */
+  private dumpCore(p: Process, dumper: Task, info: SigInfo): string {
+    const m = p.machine;
+    const live = [dumper, ...p.threads.filter((x) => x !== dumper && x.state !== TaskState.Dead)];
+    const threads: CoreThread[] = [];
+    const loaded = p.loaded;
+    for (const t of live) {
+      if (p.loaded !== t) {
+        if (p.loaded && p.loaded.state !== TaskState.Dead) p.loaded.ctx = m.uc.contextSave(p.loaded.ctx);
+        if (t.ctx) m.uc.contextRestore(t.ctx);
+        p.loaded = t;
+      }
+      fpuTaskStopped(m, t);
+      threads.push({ tid: t.tid, regs: readUserRegs(m.uc, t.origRax), fpu: t.kfpu, sighold: t.sigmask, sigpend: t.pending.reduce((a, x) => a | sigBit(x.info.signo), 0n) });
+    }
+    if (loaded && p.loaded !== loaded && loaded.ctx) { p.loaded!.ctx = m.uc.contextSave(p.loaded!.ctx); m.uc.contextRestore(loaded.ctx); p.loaded = loaded; m.setXstate(loaded.fpu); }
+    const pf = (prot: number): number => ((prot & Prot.READ) ? PF.R : 0) | ((prot & Prot.WRITE) ? PF.W : 0) | ((prot & Prot.EXEC) ? PF.X : 0);
+    const mappings: CoreMapping[] = m.mappings().map((r) => {
+      const file = p.fileMaps.find((f) => f.start <= r.start && r.start < f.end);
+      // A mapping nobody may read is dumped without bytes (vma_dump_size).
+      const data = r.prot & Prot.READ ? m.uc.memRead(r.start, Number(r.end - r.start)) : new Uint8Array(0);
+      return { start: r.start, end: r.end, flags: pf(r.prot), data, ...(file ? { path: p.exePath, fileOffset: file.offset + (r.start - file.start) } : {}) };
+    });
+    const core = writeElfCore({
+      cpu: this.o.cpu, pid: p.pid, ppid: p.parent?.pid ?? FIRST_PID - 1, pgrp: this.init!.pid, sid: this.init!.pid, uid: 0, gid: 0,
+      comm: basename(p.exe).slice(0, TASK_COMM_LEN - 1), psargs: p.argv.join(' '),
+      signo: info.signo, sigCode: info.code, sigAddr: info.addr, sigPid: info.pid, sigUid: info.uid,
+      threads, auxv: p.auxv, mappings,
+    });
+    try {
+      writeFileSync(this.o.core!, core, { flag: 'wx' });
+    } catch (e) {
+      return ` (no core: ${(e as Error).message})`;
+    }
+    return ` (core dumped to ${this.o.core})`;
   }
 
   private endProcess(p: Process, exit: Process['exit']): void {
@@ -560,6 +627,7 @@ export class Kernel {
     const m = p.machine;
     const a = m.uc.regReadBatch(SYSCALL_REGS);
     const nr = Number(a[0]! & 0xffffffffn);
+    t.origRax = a[0]!;
     let r: bigint | 'stop';
     try {
       r = this.syscall(t, nr, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
@@ -1096,6 +1164,8 @@ export class Kernel {
       cp.auxv = p.auxv;
       cp.argv = p.argv;
       cp.exe = p.exe;
+      cp.exePath = p.exePath;
+      cp.fileMaps = p.fileMaps;
       cp.machine.writeCpuState(m.readCpuState());
       cp.machine.uc.regWrite(X86Reg.RAX, 0n);
       if (newsp) cp.machine.uc.regWrite(X86Reg.RSP, newsp);
