@@ -37,6 +37,8 @@ export class TaskFpu {
   threadPkru: number;
   /** fpu->perm.__user_state_perm: user features this process may enable (ARCH_REQ_XCOMP_PERM). */
   permittedUserFeatures: number;
+  /** thread.xcr0 of the ARCH_SET_XCR0 proposal: the task's own XCR0, 0 for the kernel's (arch-set-xcr0.ts). */
+  threadXcr0 = 0;
 
   constructor(
     readonly cfg: FpuConfig,
@@ -53,6 +55,7 @@ export class TaskFpu {
     t.fpstate = { ...this.fpstate, regs: this.fpstate.regs.slice() };
     t.threadPkru = this.threadPkru;
     t.permittedUserFeatures = this.permittedUserFeatures;
+    t.threadXcr0 = this.threadXcr0;
     return t;
   }
 }
@@ -134,6 +137,8 @@ export function restore_fpregs_from_fpstate(ctx: XsaveContext, fpu: TaskFpu): vo
     if (cfg.compacted && cfg.saveInsn === 'XSAVES') xrstors(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);
     else xrstor(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);
   });
+  // The ARCH_SET_XCR0 proposal: the task's own XCR0 again on the way back to user space.
+  if (fpu.threadXcr0 && variant.has(KernelBehaviour.ArchSetXcr0V2)) ctx.xcr0 = fpu.threadXcr0;
   if (!(cfg.user.maxFeatures & bit(XFeature.PKRU))) return;
   if (inThread) wrpkru(ctx, fpu.threadPkru);
   else if (!(xstateBv(fpstate.regs) & bit(XFeature.PKRU))) wrpkru(ctx, INIT_PKRU_VALUE);

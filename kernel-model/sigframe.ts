@@ -10,6 +10,7 @@ import { CpuFault, XsaveContext, fxrstor, xgetbv, xrstor, xrstors, xsave } from 
 import { XFeature, bit } from '../emulator/xfeatures.js';
 import { INIT_PKRU_VALUE, XFEATURE_MASK_FPSSE, XFEATURE_MASK_USER_DYNAMIC, userRestoreMask } from './fpu-config.js';
 import { newFpstate, rdpkru, wrpkru, type TaskFpu } from './fpstate.js';
+import { sigframeXcr0 } from './arch-set-xcr0.js';
 import { KernelBehaviour } from './variants.js';
 
 /** uapi/asm/sigcontext.h: FP_XSTATE_MAGIC1 in the sw bytes, FP_XSTATE_MAGIC2 after the area. */
@@ -84,12 +85,14 @@ export function copy_fpstate_to_sigframe(ctx: XsaveContext, fpu: TaskFpu, mem: G
   }
   const area = mem.read(bufFx, size);
   if (!area) return false;
-  const cpl = ctx.cpl;
+  const cpl = ctx.cpl, xcr0 = ctx.xcr0;
   ctx.cpl = 0;
+  ctx.xcr0 = sigframeXcr0(fpu); // the ARCH_SET_XCR0 proposal's knob; the kernel's XCR0 otherwise
   try {
     xsave(ctx, area, Number(bufFx), rfbm >>> 0, 0);
   } finally {
     ctx.cpl = cpl;
+    ctx.xcr0 = xcr0;
   }
   // 5. update_pkru_in_sigframe(): the interrupted PKRU goes into the frame, with XSTATE_BV[9].
   if (updatePkru) {
@@ -122,13 +125,15 @@ export function copy_fpstate_to_sigframe(ctx: XsaveContext, fpu: TaskFpu, mem: G
 function os_xrstor_init_fpstate(ctx: XsaveContext, fpu: TaskFpu, mask: number): void {
   const cfg = fpu.cfg;
   const init = newFpstate(cfg, cfg.kernel.maxFeatures, cfg.user.maxFeatures, cfg.user.maxSize);
-  const cpl = ctx.cpl;
+  const cpl = ctx.cpl, xcr0 = ctx.xcr0;
   ctx.cpl = 0;
+  ctx.xcr0 = cfg.xcr0; // the kernel's own restores run with its XCR0 (also under ARCH_SET_XCR0)
   try {
     if (cfg.compacted && cfg.saveInsn === 'XSAVES') xrstors(ctx, init.regs, INIT_FPSTATE_ADDR, mask, 0);
     else xrstor(ctx, init.regs, INIT_FPSTATE_ADDR, mask, 0);
   } finally {
     ctx.cpl = cpl;
+    ctx.xcr0 = xcr0;
   }
 }
 
@@ -179,13 +184,17 @@ export function fpu__restore_sig(ctx: XsaveContext, fpu: TaskFpu, mem: GuestMemo
   const xrestore = fxOnly ? XFEATURE_MASK_FPSSE : xfeatures >>> 0;
   const frame = mem.read(bufFx, fxOnly ? FXSAVE_SIZE : fpstate.userSize);
   if (!frame) return fail('frame unreadable');
+  const xcr0 = ctx.xcr0;
+  ctx.xcr0 = sigframeXcr0(fpu);
   try {
     if (fxOnly) fxrstor(ctx, frame, Number(bufFx), true);
     else xrstor(ctx, frame, Number(bufFx), xrestore, 0);
   } catch (e) {
+    ctx.xcr0 = xcr0;
     if (e instanceof CpuFault) return fail(`${fxOnly ? 'FXRSTOR' : 'XRSTOR'} from the frame: ${e.message}`);
     throw e;
   }
+  ctx.xcr0 = xcr0;
   const initBv = (fpstate.userXfeatures & ~xrestore) >>> 0;
   if (initBv) os_xrstor_init_fpstate(ctx, fpu, initBv);
   return { ok: true, fxOnly };

@@ -19,6 +19,7 @@ export enum KernelBehaviour {
   XsaveLayoutNote = 'xsave-layout-note',
   SigframePkruUpdate = 'sigframe-pkru-update',
   ArchSetXcr0V2 = 'arch-set-xcr0-v2',
+  ArchSetXcr0SigframeFull = 'arch-set-xcr0-sigframe-full',
   KvmFpuUabiCopy = 'kvm-fpu-uabi-copy',
   KvmXsave2 = 'kvm-xsave2',
   KvmSetXsavePkruPtraceRule = 'kvm-set-xsave-pkru-ptrace-rule',

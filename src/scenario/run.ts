@@ -59,6 +59,8 @@ function runStep(w: World, step: Step): void {
     case 'arch_prctl': return w.arch_prctl(str(a, 'task'), str(a, 'op'), num(a, 'arg')!, str(a, 'as'));
     case 'core': return w.core(str(a, 'task'), str(a, 'into'), a['switched-out'] === true);
     case 'readers': return w.readers(str(a, 'buf'), str(a, 'as'));
+    case 'xsave': return w.userXsave(str(a, 'task'), str(a, 'into'), num(a, 'fill') ?? 0);
+    case 'cpuid': return w.cpuidLeafD(str(a, 'task'), num(a, 'sub') ?? 0, str(a, 'as'));
     case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
     case 'kvm-get-xsave': return w.kvmGetXsave(str(a, 'vcpu'), str(a, 'into'));
     case 'kvm-set-xsave': return w.kvmSetXsave(str(a, 'vcpu'), str(a, 'from'), str(a, 'as'));

@@ -15,6 +15,7 @@ import { KvmHost, KvmVendorModule, type KvmVcpu } from '../../kernel-model/kvm.j
 import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, type GuestMemory } from '../../kernel-model/sigframe.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
+import { arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
 import { ReadVerdict, compareAllReaders } from '../readers/compare.js';
 import { resolveField, readField, writeField, type FieldRange } from './fields.js';
 
@@ -24,6 +25,8 @@ export const errnoName = (e: number): string => ERRNO_NAMES[e] ?? `errno ${e}`;
 
 /** arch_prctl XCOMP options (arch/x86/include/uapi/asm/prctl.h). */
 const ARCH_REQ_XCOMP_PERM = 'ARCH_REQ_XCOMP_PERM';
+/** The ARCH_SET_XCR0 proposal (kernel-model/arch-set-xcr0.ts). */
+const ARCH_SET_XCR0_OP = 'ARCH_SET_XCR0';
 /** The stack a scenario's signal frames are written to, as guest memory. */
 const SIGNAL_STACK_TOP = 0x7ffe00000000n;
 const SIGNAL_STACK_BYTES = 64 * 1024;
@@ -125,6 +128,29 @@ export class World {
     this.userXrstor(t, img);
   }
 
+  /**
+   * The task runs XSAVE64 (RFBM all ones) into a buffer it filled with `fill` first: bytes and
+   * XSTATE_BV bits of components outside its XCR0 keep what was in memory.
+   */
+  userXsave(name: string, into: string, fill: number): void {
+    const t = this.runningTask(name);
+    const img = new Uint8Array(this.cpu.standardSize(this.cfg.xcr0 || 3)).fill(fill);
+    t.ctx.cpl = 3;
+    xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    this.buffers.set(into, img);
+  }
+
+  /** CPUID leaf 0xD as the task sees it: sub-leaf 0's EBX is computed from the XCR0 in force. */
+  cpuidLeafD(name: string, sub: number, as: string): void {
+    const t = this.runningTask(name);
+    const [eax, ebx, ecx, edx] = this.cpu.cpuid.get(0xd, sub);
+    const liveEbx = sub === 0 ? this.cpu.standardSize(t.ctx.xcr0) : sub === 1 ? ebx : ebx;
+    this.observe(`${as}.eax`, BigInt(eax >>> 0));
+    this.observe(`${as}.ebx`, BigInt(liveEbx >>> 0));
+    this.observe(`${as}.ecx`, BigInt(ecx >>> 0));
+    this.observe(`${as}.edx`, BigInt(edx >>> 0));
+  }
+
   /** What the running task reads from its registers (XSAVE64 of everything; `xinuse` is XGETBV(1)). */
   read(name: string, field: string): bigint {
     const t = this.runningTask(name);
@@ -192,6 +218,12 @@ export class World {
 
   arch_prctl(task: string, op: string, arg: number, as: string): void {
     const t = this.task(task);
+    if (op === ARCH_SET_XCR0_OP) {
+      const e = arch_set_xcr0(this.cpu, t.fpu, arg);
+      this.observe(`${as}.errno`, errnoName(e));
+      if (e === 0 && !t.stopped) t.ctx.xcr0 = userXcr0(t.fpu); // TIF_NEED_FPU_LOAD: in force on return to user
+      return;
+    }
     if (op !== ARCH_REQ_XCOMP_PERM) throw new StepError(`arch_prctl ${op} is not modelled in scenarios`);
     const want = bit(arg) & XFEATURE_MASK_USER_DYNAMIC & this.cfg.user.maxFeatures;
     if (!want) { this.observe(`${as}.errno`, errnoName(95)); return; }
