@@ -16,7 +16,8 @@ import {
 import { Prot, X86Reg, type UnicornContext } from '../../emulator/unicorn.js';
 import { XsaveContext } from '../../emulator/xsave.js';
 import { XFeature } from '../../emulator/xfeatures.js';
-import { fpuTaskStopped, switchExtendedState } from '../../kernel-model/context-switch.js';
+import { fpuTaskResumed, fpuTaskStopped, switchExtendedState } from '../../kernel-model/context-switch.js';
+import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { PF, writeElfCore, type CoreMapping, type CoreThread } from '../../kernel-model/core.js';
 import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, wrpkru, xfd_enable_feature } from '../../kernel-model/fpstate.js';
@@ -39,7 +40,10 @@ import {
   FIX_EFLAGS, FRAME, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS,
   SIGINFO_BYTES, USER_CS, USER_DS, encodeSigInfo, type SigInfo,
 } from './signal-frame.js';
-import { readUserRegs } from './user-regs.js';
+import {
+  CLD_TRAPPED, PTRACE_EVENT_STOP, PTRACE_FLAG_MASK, PTRACE_O_MASK, PtraceReq, TASK_SIZE_MAX, TRAP_TRACE, stopStatus,
+} from './ptrace.js';
+import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, writeUserRegs } from './user-regs.js';
 
 const MASK64 = (1n << 64n) - 1n;
 /** The top of the user stack: TASK_SIZE (arch/x86/include/asm/page_64_types.h, 4-level paging). */
@@ -94,6 +98,8 @@ const NAMED_FILE_MODE = 0o444;
 const FIRST_FILE_INO = 100;
 /** TASK_COMM_LEN (include/linux/sched.h): task->comm holds 15 characters and a NUL. */
 const TASK_COMM_LEN = 16;
+/** X86_TRAP_DB (asm/trapnr.h): the debug exception of a single step. */
+const TRAP_DB = 1;
 /** X86_TRAP_NM (arch/x86/include/asm/trapnr.h): device not available, XFD's exception. */
 const TRAP_NM = 7;
 /** XFEATURE_MAX (arch/x86/include/asm/fpu/types.h, 6.16+ with APX at 19): ARCH_REQ_XCOMP_PERM's bound. */
@@ -106,7 +112,8 @@ const sigBit = (sig: number): bigint => 1n << BigInt(sig - 1);
 const UNBLOCKABLE = sigBit(Sig.SIGKILL) | sigBit(Sig.SIGSTOP);
 
 interface SigAction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
-interface PendingSignal { info: SigInfo; forced: boolean }
+/** `traced`: the tracer already saw (or injected) it at a signal-delivery stop. */
+interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean }
 /** A syscall the task sleeps in: `retry` returns the result once it can complete. */
 interface Wait {
   what: string;
@@ -117,7 +124,13 @@ interface Wait {
   onTimeout?: () => bigint;
 }
 
-enum TaskState { Runnable, Blocked, Dead }
+/** Traced: in a ptrace stop (TASK_TRACED), until the tracer resumes it. */
+enum TaskState { Runnable, Blocked, Traced, Dead }
+
+/** A ptrace stop: the signal it reports (with the event for PTRACE_EVENT_STOP), and whether wait has seen it. */
+interface PtraceStop { sig: number; event: number; info: SigInfo; reported: boolean }
+/** A task's tracer and tracing state (task->ptrace, task->parent while traced). */
+interface Tracing { tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean }
 
 class Task {
   state = TaskState.Runnable;
@@ -133,6 +146,8 @@ class Task {
   wait: Wait | undefined;
   /** pt_regs.orig_ax: the system call being made, -1 after a fault or interrupt. */
   origRax = -1n;
+  ptrace: Tracing | undefined;
+  ptraceStop: PtraceStop | undefined;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -318,9 +333,17 @@ export class Kernel {
         continue;
       }
       const slice = BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE);
-      const quantum = Number(slice < remaining ? slice : remaining);
+      const stepping = task.ptrace?.singlestep === true;
+      const quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
       task.origRax = -1n;
       const stop = task.proc.machine.run(quantum);
+      if (stepping && task.ptrace) {
+        // The single-step trap (#DB, TRAP_TRACE) once the instruction completed.
+        task.ptrace.singlestep = false;
+        if (stop.kind !== StopKind.Fault && task.state === TaskState.Runnable && task.proc.alive) {
+          this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_TRACE, addr: task.proc.machine.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
+        }
+      }
       this.insns += BigInt(quantum);
       this.clockNs += BigInt(quantum) * NS_PER_INSN;
       if (task.deferred) {
@@ -404,6 +427,7 @@ export class Kernel {
     if (!forced && (act.handler === SIG_IGN || (act.handler === SIG_DFL && DEFAULT_IGNORED.has(info.signo))) && info.signo !== Sig.SIGKILL) return;
     if (!forced && t.pending.some((p) => p.info.signo === info.signo)) return; // standard signals do not queue
     t.pending.push({ info, forced });
+    if (info.signo === Sig.SIGKILL && t.state === TaskState.Traced) this.ptraceResume(t, 0, false);
   }
 
   private sendToProcess(p: Process, info: SigInfo): void {
@@ -434,10 +458,21 @@ export class Kernel {
   /** Deliver what is deliverable before the task runs; false when the task no longer runs. */
   private deliverSignals(t: Task): boolean {
     while (t.state === TaskState.Runnable) {
+      if (t.ptrace?.interrupt) {
+        t.ptrace.interrupt = false;
+        this.ptraceStopTask(t, { sig: Sig.SIGTRAP, event: PTRACE_EVENT_STOP, info: { signo: Sig.SIGTRAP, code: SI_USER }, reported: false });
+        return false;
+      }
       const k = t.pending.findIndex((p) => this.deliverable(t, p));
       if (k < 0) return true;
       const p = t.pending.splice(k, 1)[0]!;
       const sig = p.info.signo;
+      // ptrace_signal(): a traced task stops before acting on any signal but SIGKILL; the tracer's
+      // resume decides which signal, if any, is then delivered.
+      if (t.ptrace && sig !== Sig.SIGKILL && !p.traced) {
+        this.ptraceStopTask(t, { sig, event: 0, info: p.info, reported: false });
+        return false;
+      }
       const act = t.proc.sigactions[sig]!;
       const reason = p.info.reason ?? `signal ${Sig[sig] ?? sig} (si_code ${p.info.code})`;
       const blockedOrIgnored = (t.sigmask & sigBit(sig)) !== 0n || act.handler === SIG_IGN;
@@ -528,6 +563,191 @@ export class Kernel {
     const r = restoreSigframeFpu(m, t.fpu, t.kfpu, fpstate);
     if (!r.ok) this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: `bad frame in rt_sigreturn: ${r.reason}` }, true);
     return undefined; // RAX comes from the frame
+  }
+
+  // ------------------------------------------------------------------ ptrace
+
+  /** Make `t` the task loaded on its process's engine (its registers in unicorn, its xstate on the machine). */
+  private loadTask(t: Task): Machine {
+    const p = t.proc;
+    const m = p.machine;
+    if (p.loaded !== t) {
+      if (p.loaded && p.loaded.state !== TaskState.Dead) p.loaded.ctx = m.uc.contextSave(p.loaded.ctx);
+      if (t.ctx) m.uc.contextRestore(t.ctx);
+      p.loaded = t;
+    }
+    if (t.pendingRegs.size) {
+      m.uc.regWriteBatch([...t.pendingRegs.keys()], [...t.pendingRegs.values()]);
+      t.pendingRegs.clear();
+    }
+    if (m.xs !== t.fpu) m.setXstate(t.fpu);
+    return m;
+  }
+
+  /**
+   * ptrace_stop(): the task (loaded on its engine) stops for its tracer. It is switched out, so
+   * switch_fpu_prepare saves its FPU registers into fpstate and thread.pkru, where the regsets
+   * read them; the tracer's process gets SIGCHLD (CLD_TRAPPED).
+   */
+  private ptraceStopTask(t: Task, stop: PtraceStop): void {
+    const tr = t.ptrace!;
+    fpuTaskStopped(this.loadTask(t), t);
+    t.state = TaskState.Traced;
+    t.ptraceStop = stop;
+    if (tr.tracer.alive) this.sendToProcess(tr.tracer, { signo: Sig.SIGCHLD, code: CLD_TRAPPED, pid: t.tid, uid: 0, status: stop.sig });
+  }
+
+  /**
+   * ptrace_resume() of a stopped tracee: the registers are reloaded from fpstate
+   * (restore_fpregs_from_fpstate, TIF_NEED_FPU_LOAD), and `sig` (0: none) is delivered without
+   * another stop, as the tracer chose.
+   */
+  private ptraceResume(t: Task, sig: number, step: boolean): void {
+    const stop = t.ptraceStop;
+    fpuTaskResumed(this.loadTask(t), t);
+    t.state = TaskState.Runnable;
+    t.ptraceStop = undefined;
+    if (t.ptrace) t.ptrace.singlestep = step;
+    if (sig && stop) {
+      const info: SigInfo = sig === stop.sig && stop.event === 0 ? stop.info : { signo: sig, code: SI_USER, pid: t.ptrace?.tracer.pid ?? 0, uid: 0 };
+      t.pending.unshift({ info, forced: false, traced: true });
+    }
+  }
+
+  /** The tracee `pid` of the calling process, or why not (-ESRCH); `stopped`: it must be in a ptrace stop (ptrace_check_attach). */
+  private tracee(caller: Process, pid: number, stopped: boolean): Task | bigint {
+    const t = this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
+    if (!t || t.ptrace?.tracer !== caller) return neg(Errno.ESRCH);
+    if (stopped && t.state !== TaskState.Traced) return neg(Errno.ESRCH);
+    return t;
+  }
+
+  /** sys_ptrace (kernel/ptrace.c, arch/x86/kernel/ptrace.c arch_ptrace). */
+  private ptraceSyscall(t: Task, req: number, pid: number, addr: bigint, data: bigint): bigint {
+    const p = t.proc;
+    const m = p.machine;
+    switch (req as PtraceReq) {
+      case PtraceReq.TRACEME: {
+        if (t.ptrace || !p.parent?.alive) return neg(Errno.EPERM);
+        t.ptrace = { tracer: p.parent, seized: false, options: 0, interrupt: false, singlestep: false, syscalls: false };
+        return 0n;
+      }
+      case PtraceReq.ATTACH: case PtraceReq.SEIZE: {
+        const target = this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
+        if (!target) return neg(Errno.ESRCH);
+        if (target.proc === p || target.ptrace) return neg(Errno.EPERM);
+        const seize = req === PtraceReq.SEIZE;
+        if (seize && (addr !== 0n || (data & ~BigInt(PTRACE_O_MASK)) !== 0n)) return neg(Errno.EIO);
+        target.ptrace = { tracer: p, seized: seize, options: seize ? Number(data) : 0, interrupt: false, singlestep: false, syscalls: false };
+        if (!seize) this.sendToThread(target, { signo: Sig.SIGSTOP, code: SI_USER, pid: p.pid, uid: 0 });
+        return 0n;
+      }
+      default: break;
+    }
+    const ignoreState = req === PtraceReq.KILL || req === PtraceReq.INTERRUPT;
+    const c = this.tracee(p, pid, !ignoreState);
+    if (typeof c === 'bigint') return c;
+    const tm = (): Machine => this.loadTask(c);
+    const resumeSig = (): number | undefined => (data < 0n || data > BigInt(NSIG) ? undefined : Number(data));
+    switch (req as PtraceReq) {
+      case PtraceReq.KILL: this.sendToThread(c, { signo: Sig.SIGKILL, code: SI_USER, pid: p.pid, uid: 0 }); return 0n;
+      case PtraceReq.INTERRUPT: {
+        if (!c.ptrace!.seized) return neg(Errno.EIO);
+        if (c.state !== TaskState.Traced) c.ptrace!.interrupt = true;
+        return 0n;
+      }
+      case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH: {
+        const sig = resumeSig();
+        if (sig === undefined) return neg(Errno.EIO);
+        if (req === PtraceReq.SYSCALL) return neg(Errno.EIO); // syscall stops are not modelled
+        if (req === PtraceReq.DETACH) {
+          c.ptrace = undefined;
+          this.ptraceResume(c, sig, false);
+        } else this.ptraceResume(c, sig, req === PtraceReq.SINGLESTEP);
+        return 0n;
+      }
+      case PtraceReq.SETOPTIONS:
+        if ((data & ~BigInt(PTRACE_O_MASK)) !== 0n) return neg(Errno.EINVAL);
+        c.ptrace!.options = Number(data);
+        return 0n;
+      case PtraceReq.GETSIGINFO: m.write(data, encodeSigInfo(c.ptraceStop!.info)); return 0n;
+      case PtraceReq.PEEKTEXT: case PtraceReq.PEEKDATA: {
+        // access_process_vm with FOLL_FORCE: the tracee's pages whatever their protection.
+        const cm = tm();
+        if (!cm.isMapped(addr, addr + 8n)) return neg(Errno.EIO);
+        m.writeU64(data, new DataView(cm.uc.memRead(addr, 8).buffer).getBigUint64(0, true));
+        return 0n;
+      }
+      case PtraceReq.POKETEXT: case PtraceReq.POKEDATA: {
+        const cm = tm();
+        if (!cm.isMapped(addr, addr + 8n)) return neg(Errno.EIO);
+        const b = new Uint8Array(8);
+        new DataView(b.buffer).setBigUint64(0, data & MASK64, true);
+        cm.uc.memWrite(addr, b);
+        return 0n;
+      }
+      case PtraceReq.GETREGS: m.write(data, encodeUserRegs(readUserRegs(tm().uc, c.origRax))); return 0n;
+      case PtraceReq.SETREGS: return this.setUserRegs(c, m.read(data, USER_REGS_STRUCT_SIZE));
+      case PtraceReq.GETFPREGS: case PtraceReq.SETFPREGS: {
+        // The NT_PRFPREG regset with its full 512 bytes (arch_ptrace -> copy_regset_to/from_user).
+        if (req === PtraceReq.GETFPREGS) {
+          const r = ptrace_getregset(this.o.cpu, c.kfpu, NoteType.NT_PRFPREG, USER_I387_STRUCT_SIZE);
+          if (r.errno) return neg(r.errno);
+          m.write(data, r.data!);
+          return 0n;
+        }
+        const r = ptrace_setregset(this.o.cpu, c.kfpu, NoteType.NT_PRFPREG, m.read(data, USER_I387_STRUCT_SIZE), USER_I387_STRUCT_SIZE);
+        return r.errno ? neg(r.errno) : 0n;
+      }
+      case PtraceReq.GETREGSET: case PtraceReq.SETREGSET: return this.ptraceRegset(c, req === PtraceReq.SETREGSET, Number(addr & 0xffffffffn), data);
+      default: return neg(Errno.EIO);
+    }
+  }
+
+  /** ptrace_regset() (kernel/ptrace.c): the iovec, the regset's size rules, the clamped iov_len written back. */
+  private ptraceRegset(c: Task, set: boolean, note: number, iovAddr: bigint): bigint {
+    const m = this.current!.proc.machine;
+    const base = m.readU64(iovAddr);
+    const len = m.readU64(iovAddr + 8n);
+    if (note === NoteType.NT_PRSTATUS) {
+      // REGSET64_GENERAL: 27 words of user_regs_struct; a SET of fewer words changes only those.
+      if (len % 8n !== 0n) return neg(Errno.EINVAL);
+      const n = len < BigInt(USER_REGS_STRUCT_SIZE) ? Number(len) : USER_REGS_STRUCT_SIZE;
+      if (set) {
+        const cur = encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax));
+        cur.set(m.read(base, n), 0);
+        const r = this.setUserRegs(c, cur);
+        if (r !== 0n) return r;
+      } else m.write(base, encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax)).subarray(0, n));
+      m.writeU64(iovAddr + 8n, BigInt(n));
+      return 0n;
+    }
+    if (note !== NoteType.NT_PRFPREG && note !== NoteType.NT_X86_XSTATE) return neg(Errno.EINVAL);
+    const iovLen = len > 0x7fffffffn ? 0x7fffffff : Number(len); // far above any regset: clamped all the same
+    if (set) {
+      const want = Math.min(iovLen, note === NoteType.NT_PRFPREG ? USER_I387_STRUCT_SIZE : this.fpuCfg.user.maxSize);
+      let buf: Uint8Array;
+      try { buf = m.read(base, iovLen % 8 ? 0 : want); } catch (e) { if (e instanceof GuestMemoryFault) return neg(Errno.EFAULT); throw e; }
+      const r = ptrace_setregset(this.o.cpu, c.kfpu, note, buf, iovLen);
+      if (r.errno) return neg(r.errno);
+      m.writeU64(iovAddr + 8n, BigInt(r.len));
+      return 0n;
+    }
+    const r = ptrace_getregset(this.o.cpu, c.kfpu, note, iovLen);
+    if (r.errno) return neg(r.errno);
+    m.write(base, r.data!);
+    m.writeU64(iovAddr + 8n, BigInt(r.len));
+    return 0n;
+  }
+
+  /** putreg() for each word of a user_regs_struct: selectors must be user ones, bases below TASK_SIZE_MAX (-EIO). */
+  private setUserRegs(c: Task, b: Uint8Array): bigint {
+    const regs = decodeUserRegs(b);
+    if (regs.fs_base >= TASK_SIZE_MAX || regs.gs_base >= TASK_SIZE_MAX) return neg(Errno.EIO);
+    for (const sel of [regs.cs, regs.ss]) if ((sel & 3n) !== 3n) return neg(Errno.EIO);
+    writeUserRegs(this.loadTask(c).uc, regs, PTRACE_FLAG_MASK);
+    c.origRax = regs.orig_rax;
+    return 0n;
   }
 
   // ------------------------------------------------------------------ exits
@@ -825,6 +1045,7 @@ export class Kernel {
       case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
       case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD), 0n, 0n, 0n, 0n);
       case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
+      case Sys.ptrace: return this.ptraceSyscall(t, i32(a0), i32(a1), a2, a3);
       case Sys.waitid: return this.waitid(t, i32(a0), i32(a1), a2, Number(a3));
       case Sys.kill: {
         const pid = i32(a0), sig = i32(a1);
@@ -1191,8 +1412,16 @@ export class Kernel {
   private wait4(t: Task, pid: number, status: bigint, options: bigint): bigint | 'stop' {
     const p = t.proc;
     const matches = (c: Process): boolean => !c.reaped && (pid === -1 || pid === 0 || c.pid === pid);
-    if (!p.children.some(matches)) return neg(Errno.ECHILD);
+    const traced = (x: Task): boolean => x.ptrace?.tracer === p && x.state !== TaskState.Dead && (pid === -1 || pid === 0 || x.tid === pid);
+    if (!p.children.some(matches) && !this.tasks.some(traced)) return neg(Errno.ECHILD);
     const attempt = (): bigint | undefined => {
+      // wait_task_stopped() for tracees: an unreported ptrace stop, W_STOPCODE (with the event for PTRACE_EVENT_STOP).
+      const st = this.tasks.find((x) => traced(x) && x.state === TaskState.Traced && !x.ptraceStop!.reported);
+      if (st) {
+        st.ptraceStop!.reported = true;
+        if (status) p.machine.writeU32(status, stopStatus(st.ptraceStop!.sig, st.ptraceStop!.event));
+        return BigInt(st.tid);
+      }
       const c = p.children.find((x) => matches(x) && !x.alive);
       if (!c) return undefined;
       c.reaped = true;
@@ -1218,8 +1447,17 @@ export class Kernel {
     const p = t.proc;
     const pid = idtype === P_ALL ? -1 : id;
     const matches = (c: Process): boolean => !c.reaped && (pid === -1 || c.pid === pid);
-    if (!p.children.some(matches)) return neg(Errno.ECHILD);
+    const traced = (x: Task): boolean => x.ptrace?.tracer === p && x.state !== TaskState.Dead && (pid === -1 || x.tid === pid);
+    if (!p.children.some(matches) && !this.tasks.some(traced)) return neg(Errno.ECHILD);
     const attempt = (): bigint | undefined => {
+      // Ptrace stops are reported without WSTOPPED (wait_task_stopped's ptrace case): CLD_TRAPPED, si_status the signal.
+      const st = this.tasks.find((x) => traced(x) && x.state === TaskState.Traced && !x.ptraceStop!.reported);
+      if (st) {
+        if (!(options & WNOWAIT)) st.ptraceStop!.reported = true;
+        const ev = st.ptraceStop!;
+        if (infop) p.machine.write(infop, encodeSigInfo({ signo: Sig.SIGCHLD, code: CLD_TRAPPED, pid: st.tid, uid: 0, status: ev.sig | (ev.event << 8) }));
+        return 0n;
+      }
       const c = p.children.find((x) => matches(x) && !x.alive);
       if (!c) return undefined;
       const e = c.exit!;
