@@ -10,7 +10,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { release } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { closestVariantTo } from '../kernel-model/variants.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -47,6 +49,8 @@ const exec = (args: string[]): Promise<Run> => run(process.execPath, [CLI, 'exec
 const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
 const hostHas = (...f: string[]): boolean => f.every((x) => flags.has(x));
 
+/** The kernel variant the corpus runs under: the one closest to this host's `uname -r`. */
+const HOST_VARIANT = closestVariantTo(release()).id;
 const programs = readdirSync(GUESTS).filter((f) => f.endsWith('.c')).map((f) => basename(f, '.c')).sort();
 const exe = (name: string): string => join(tmp, name);
 
@@ -89,6 +93,11 @@ function exercised(name: string, out: string): void {
   if (name === 'fxsave') expect(out).toContain('after FXRSTOR: xmm0 111111ab');
   if (name === 'sigframe' && hostHas('avx2')) expect(out).toMatch(/magic2 at \d+: 46505845/);
   if (name === 'sigmodify') expect(out.includes('child killed by signal 11')).toBe(hostHas('avx512f', 'avx512bw', 'avx512vl'));
+  if (name === 'ptrace-xstate' && hostHas('avx512f', 'avx512bw', 'avx512vl')) {
+    expect(out).toContain('after the refused writes the image is unchanged');
+    expect(out).toMatch(/tracee after stop 1: xmm3\[0\] bf ymm3\[16\] af zmm3\[32\] 9f zmm17\[0\] 6f k3 fedcba9876543210 MXCSR 1f00 r12 9999 cell 2222/);
+    expect(out).toContain('killed child: killed by signal 9');
+  }
   if (name === 'xcomp') {
     expect(out).toMatch(/AT_MINSIGSTKSZ [1-9]/);
     expect(out.includes('frame after first use: xstate_size')).toBe(hostHas('amx_tile'));
@@ -100,13 +109,13 @@ describe('exec: the corpus runs natively-equal on this host', () => {
   for (const name of programs) {
     it(`${name}: same stdout and exit status as the real machine, twice`, async () => {
       const n = await native(exe(name), name === 'hello' ? ['one', 'two words'] : []);
-      const e = await exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
+      const e = await exec(['--cpu', 'host', '--kernel', HOST_VARIANT, '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
       expect(e.stderr).not.toMatch(/\n\s+at /);
       expect(comparable(name, e.stdout)).toBe(comparable(name, n.stdout));
       expect(e.status).toBe(n.status);
       for (const l of e.stdout.split('\n')) if (!n.stdout.includes(l)) console.log(`[known divergence] ${name}: exec printed "${l}"`);
       exercised(name, n.stdout);
-      const again = await exec(['--cpu', 'host', '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
+      const again = await exec(['--cpu', 'host', '--kernel', HOST_VARIANT, '--', exe(name), ...(name === 'hello' ? ['one', 'two words'] : [])]);
       expect(again.stdout).toBe(e.stdout);
       expect(again.status).toBe(e.status);
     }, 300_000);
@@ -184,6 +193,28 @@ describe('exec: kernel variants (kernel-model/variants.ts)', () => {
     expect(v514.stdout).toContain('sw bytes: magic1 46505853 extended_size 2700 xfeatures 0x2e7 xstate_size 2696');
     const skx = await exec(['--cpu', 'intel-skylake-sp', exe('sigframe')]);
     expect(skx.stdout).toContain('sw bytes: magic1 46505853 extended_size 2700 xfeatures 0x2ff xstate_size 2696');
+  }, 300_000);
+});
+
+describe('exec: ptrace across kernel variants (the PKRU bug and its fix)', () => {
+  it('PTRACE_SETREGSET of PKRU: written on 5.13 (PKRU in the xstate buffer), ignored on 5.14, written again on 6.2 (a cleared bit gives 0)', async () => {
+    const pkru = async (k: string): Promise<string[]> => {
+      const r = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', k, exe('ptrace-xstate')]);
+      expect(r.status).toBe(0);
+      return [...r.stdout.matchAll(/tracee after stop \d: .* PKRU ([0-9a-f]{8})/g)].map((m) => m[1]!);
+    };
+    // Stop 1 writes 0x30 with XSTATE_BV[9] set; stop 2 clears XSTATE_BV[9].
+    expect(await pkru('linux-5.13')).toEqual(['00000030', '55555554']);
+    expect(await pkru('linux-5.14')).toEqual(['0000000c', '0000000c']);
+    expect(await pkru('linux-6.2')).toEqual(['00000030', '00000000']);
+    expect(await pkru('linux-6.18')).toEqual(['00000030', '00000000']);
+  }, 300_000);
+
+  it('before 5.14 a reserved MXCSR bit is masked instead of refused (xstateregs-set-strict)', async () => {
+    const r = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'linux-5.13', exe('ptrace-xstate')]);
+    expect(r.stdout).toMatch(/SETREGSET MXCSR bit 16 +-> 0\n/);
+    const s = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'linux-5.14', exe('ptrace-xstate')]);
+    expect(s.stdout).toMatch(/SETREGSET MXCSR bit 16 +-> EINVAL\n/);
   }, 300_000);
 });
 
