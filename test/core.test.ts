@@ -15,6 +15,8 @@ import { CoreNote, USER_REGS, readCoreNotes, writeElfCore, type CoreProcess, typ
 import { fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, switch_fpu_prepare, userXrstor } from '../kernel-model/fpstate.js';
 import { closestVariantTo, resolveKernelVariant, type KernelVariant } from '../kernel-model/variants.js';
+import { ReaderId } from '../src/readers/readers.js';
+import { ReadVerdict, compareReader } from '../src/readers/compare.js';
 import { Prng, standardImage } from '../src/selfcheck/cases.js';
 import { buildNative } from '../src/native.js';
 import { hostModel } from './helpers.js';
@@ -150,11 +152,19 @@ describe('sandbox cores read by GDB and readelf', () => {
   it.runIf(hasGdb)('on an AMD Zen 4 core (PKRU at 2432, size 2440) GDB before 14 cannot place the AVX-512 and PKRU state; GDB 14+ can', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xstate-gdb-'));
     try {
-      const got = gdbPrint(coreFor('amd-zen4', dir).file, exprs);
+      const { file, cpu } = coreFor('amd-zen4', dir);
+      const got = gdbPrint(file, exprs);
       console.log(`GDB ${gdbMajor()} on the Zen 4 core: ${exprs.map((e, i) => `${e} = ${got[i] ?? '<unavailable>'}`).join(', ')}`);
       expect(got[0]).toBe(expected[0]);
       if (gdbMajor() >= 14) expect(got).toEqual(expected);
       else expect(got.slice(1).some((x, i) => x !== expected[i + 1])).toBe(true);
+      // The matching reader model explains it: what it cannot place, GDB shows as <unavailable>.
+      const note = readCoreNotes(readFileSync(file)).find((n) => n[1] === CoreNote.NT_X86_XSTATE)![2];
+      const reader = gdbMajor() >= 14 ? ReaderId.Gdb14 : ReaderId.Gdb13;
+      const report = compareReader(reader, { size: note.length, userMask: new DataView(new Uint8Array(note).buffer).getUint32(464, true), fromCore: true }, cpu);
+      const unavailable = new Set(report.components.filter((c) => c.verdict === ReadVerdict.Unavailable).map((c) => c.component));
+      const exprComponent = [undefined, XFeature.OPMASK, XFeature.PKRU, XFeature.HI16_ZMM, XFeature.AVX];
+      exprs.forEach((e, i) => { const c = exprComponent[i]; if (c !== undefined) expect(got[i] === undefined, `${e}: GDB ${got[i] ?? '<unavailable>'}, reader model ${unavailable.has(c) ? 'unavailable' : 'placed'}`).toBe(unavailable.has(c)); });
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 

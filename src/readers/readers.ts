@@ -29,6 +29,8 @@ export interface ReaderInput {
   layoutNote?: readonly LayoutRecord[];
   /** The CPU the reader runs on (the CPUID-driven reader only). */
   runsOn?: CpuModel;
+  /** The image is a core file's note (GDB 13 checks its size there; a live process it reads as is). */
+  fromCore?: boolean;
 }
 
 export interface ReaderBelief {
@@ -68,7 +70,16 @@ export const READERS: readonly ReaderInfo[] = [
   { id: ReaderId.Cpuid, title: 'CPUID-driven reader (CPUID.(0DH,i).EBX of the machine it runs on)', source: table.cpuid.source },
 ];
 
+/** X86_XSTATE_SIZE(xcr0): the Intel-layout size GDB 13 expects for an XCR0. */
+function gdb13ExpectedSize(mask: number): number {
+  const t = table.gdbFixed.coreMinSize;
+  return t.rows.find((r) => r.anyOf.some((b) => (mask >>> b) & 1))?.size ?? t.default;
+}
+
 function gdb13(inp: ReaderInput): ReaderBelief {
+  if (inp.fromCore && inp.size < gdb13ExpectedSize(inp.userMask)) {
+    return { reader: ReaderId.Gdb13, offsets: new Map(), via: 'core section too small', unavailable: `the ${inp.size}-byte note is shorter than the ${gdb13ExpectedSize(inp.userMask)} bytes GDB 13 expects for XCR0 ${hex(inp.userMask)}: .reg-xstate ignored, x87/SSE only` };
+  }
   const offsets = new Map<number, number>();
   for (const [c, o] of toMap(table.gdbFixed.offsets)) if ((inp.userMask >>> c) & 1) offsets.set(c, o);
   return { reader: ReaderId.Gdb13, offsets, via: `fixed Intel offsets for the components in XCR0 ${hex(inp.userMask)}` };

@@ -68,6 +68,8 @@ export class World {
   readonly buffers = new Map<string, Uint8Array>();
   readonly frames = new Map<string, { task: string; mem: StackMemory; addr: bigint }>();
   readonly observations = new Map<string, Value>();
+  /** Buffers that hold a core file's NT_X86_XSTATE note (readers treat those as core files). */
+  readonly coreBuffers = new Set<string>();
   private kvm: KvmHost | undefined;
   readonly vcpus = new Map<string, KvmVcpu>();
 
@@ -263,7 +265,7 @@ export class World {
     const core = writeElfCore({ cpu: this.cpu, pid: 1, ppid: 0, pgrp: 1, sid: 1, uid: 0, gid: 0, comm: task, psargs: task, signo: 6, sigCode: 0, threads: [{ tid: 1, regs, fpu: t.fpu }], auxv: [0n, 0n], mappings: [] });
     const notes = readCoreNotes(core);
     const xs = notes.find((n) => n[1] === CoreNote.NT_X86_XSTATE);
-    if (xs) this.buffers.set(into, new Uint8Array(xs[2]));
+    if (xs) { this.buffers.set(into, new Uint8Array(xs[2])); this.coreBuffers.add(into); }
     this.observe(`${into}.notes`, notes.map((n) => `${n[0]}/0x${n[1].toString(16)}`).join(' '));
   }
 
@@ -272,7 +274,7 @@ export class World {
     const b = this.buffer(buf);
     const userMask = new DataView(b.buffer, b.byteOffset).getUint32(464, true);
     // Per reader: the components it misreads, and those it cannot place at all.
-    for (const r of compareAllReaders({ size: b.length, userMask, runsOn: this.cpu }, this.cpu)) {
+    for (const r of compareAllReaders({ size: b.length, userMask, runsOn: this.cpu, fromCore: this.coreBuffers.has(buf) }, this.cpu)) {
       const of = (v: ReadVerdict): string => r.components.filter((c) => c.verdict === v).map((c) => c.name).join(' ') || 'none';
       this.observe(`${as}.${r.reader.id}.misread`, of(ReadVerdict.Misread));
       this.observe(`${as}.${r.reader.id}.unavailable`, of(ReadVerdict.Unavailable));
