@@ -41,7 +41,8 @@ import {
   SIGINFO_BYTES, USER_CS, USER_DS, encodeSigInfo, type SigInfo,
 } from './signal-frame.js';
 import {
-  CLD_TRAPPED, PTRACE_EVENT_STOP, PTRACE_FLAG_MASK, PTRACE_O_MASK, PtraceReq, TASK_SIZE_MAX, TRAP_TRACE, stopStatus,
+  CLD_TRAPPED, PTRACE_EVENT_STOP, PTRACE_FLAG_MASK, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT, TASK_SIZE_MAX, TRAP_TRACE,
+  stopStatus,
 } from './ptrace.js';
 import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, writeUserRegs } from './user-regs.js';
 
@@ -148,6 +149,9 @@ class Task {
   origRax = -1n;
   ptrace: Tracing | undefined;
   ptraceStop: PtraceStop | undefined;
+  /** PTRACE_SYSCALL: the system call stopped at its entry runs when the task is next scheduled; then its exit stop is due. */
+  syscallAfterEntryStop = false;
+  syscallExitStopDue = false;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -325,6 +329,14 @@ export class Kernel {
       }
       last = task.tid;
       this.switchTo(task);
+      if (task.syscallAfterEntryStop) {
+        task.syscallAfterEntryStop = false;
+        this.syscallAfterEntryStop(task);
+      }
+      if (task.syscallExitStopDue && task.state === TaskState.Runnable) {
+        task.syscallExitStopDue = false;
+        if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task)); continue; }
+      }
       if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
       const runnable = this.tasks.filter((t) => t.state === TaskState.Runnable).length;
       const remaining = this.o.maxInsns - this.insns;
@@ -614,6 +626,38 @@ export class Kernel {
     }
   }
 
+  /** A syscall stop: SIGTRAP, with 0x80 under PTRACE_O_TRACESYSGOOD, also as si_code (ptrace_report_syscall). */
+  private syscallStop(t: Task): PtraceStop {
+    const sig = Sig.SIGTRAP | (t.ptrace!.options & PTRACE_O_TRACESYSGOOD ? SYSCALL_TRAP_BIT : 0);
+    return { sig, event: 0, info: { signo: Sig.SIGTRAP, code: sig, pid: t.tid, uid: 0 }, reported: false };
+  }
+
+  /**
+   * The system call a syscall-entry-stop held back, with the registers the tracer left (orig_rax
+   * -1 skips it: -ENOSYS stays in RAX). Its exit stop follows when it has completed.
+   */
+  private syscallAfterEntryStop(t: Task): void {
+    const m = t.proc.machine;
+    const a = m.uc.regReadBatch(SYSCALL_REGS);
+    const nr = BigInt.asIntN(64, t.origRax);
+    let r: bigint | 'stop' = neg(Errno.ENOSYS);
+    if (nr >= 0n) {
+      try {
+        r = this.syscall(t, Number(nr & 0xffffffffn), a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
+      } catch (e) {
+        if (e instanceof GuestMemoryFault) r = neg(Errno.EFAULT);
+        else throw e;
+      }
+    }
+    if (r === 'stop') {
+      const fn = t.deferred;
+      t.deferred = undefined;
+      const v = fn?.();
+      if (v !== undefined && t.proc.loaded === t) m.uc.regWrite(X86Reg.RAX, v & MASK64);
+    } else m.uc.regWrite(X86Reg.RAX, r & MASK64);
+    t.syscallExitStopDue = true;
+  }
+
   /** The tracee `pid` of the calling process, or why not (-ESRCH); `stopped`: it must be in a ptrace stop (ptrace_check_attach). */
   private tracee(caller: Process, pid: number, stopped: boolean): Task | bigint {
     const t = this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
@@ -659,7 +703,7 @@ export class Kernel {
       case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH: {
         const sig = resumeSig();
         if (sig === undefined) return neg(Errno.EIO);
-        if (req === PtraceReq.SYSCALL) return neg(Errno.EIO); // syscall stops are not modelled
+        c.ptrace!.syscalls = req === PtraceReq.SYSCALL;
         if (req === PtraceReq.DETACH) {
           c.ptrace = undefined;
           this.ptraceResume(c, sig, false);
@@ -848,6 +892,13 @@ export class Kernel {
     const a = m.uc.regReadBatch(SYSCALL_REGS);
     const nr = Number(a[0]! & 0xffffffffn);
     t.origRax = a[0]!;
+    if (t.ptrace?.syscalls) {
+      // syscall-entry-stop (ptrace_report_syscall_entry): RAX reads -ENOSYS, orig_rax the number.
+      m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64);
+      t.syscallAfterEntryStop = true;
+      this.ptraceStopTask(t, this.syscallStop(t));
+      return true;
+    }
     let r: bigint | 'stop';
     try {
       r = this.syscall(t, nr, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
