@@ -1,8 +1,16 @@
 /**
- * `npm run bench`: the model's XSAVE+XRSTOR pair against the host CPU's own pair (the named
- * peer), measured in the same run. Prints pairs/s, ns/pair and the ratio model/native.
+ * `npm run bench`, in two parts measured in the same run:
+ * 1. the model's XSAVE+XRSTOR pair (a library call) against the host CPU's own pair;
+ * 2. a guest loop of XSAVE64+XRSTOR64 pairs (bench/guest-xsave-loop.c, musl-static) run natively,
+ *    under `qemu-x86_64 -cpu max` (Debian's qemu-user, installed here if missing) and under
+ *    `xstate-lab exec --cpu host`: ns per pair and the ratios to qemu-user and to native.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/paths.js';
 import { CpuModel } from '../emulator/cpu-model.js';
 import { resolveCpu, builtinProfileIds } from '../emulator/profile.js';
 import { XsaveContext, xrstor, xsave } from '../emulator/xsave.js';
@@ -38,6 +46,8 @@ function nativePair(pairs: number): number {
   return ns / n;
 }
 
+// ------------------------------------------------------------------ part 1: the model as a library
+
 const pairs = Number(process.env.BENCH_PAIRS ?? 200000);
 const host = hostCpuModel();
 const hostXcr0 = Number(BigInt(host.profile.source.captured_xcr0 ?? '0x3') & 0xffffffffn);
@@ -58,3 +68,137 @@ console.log(`XSAVE64+XRSTOR64 pair, ${pairs} pairs per round, median of ${ROUNDS
 console.log(`  native   host ${host.id}, XCR0 0x${hostXcr0.toString(16)}, ${host.standardSize(hostXcr0)} bytes: ${fmt(nat)}`);
 console.log(`  model    same CPU and XCR0:                        ${fmt(mHost)}   ratio model/native ${(mHost / nat).toFixed(2)}x`);
 console.log(`  model    ${largest.id}, XCR0 0x${largest.xcr0Supported.toString(16)}, ${largest.standardSize(largest.xcr0Supported)} bytes: ${fmt(mBig)}   ratio model/native(host) ${(mBig / nat).toFixed(2)}x`);
+
+// ------------------------------------------------------------------ part 2: a guest loop, three ways
+
+/** Which of the guest program's loops: plain pairs, or AVX-512 writes (one EVEX, one VEX) before each pair. */
+type Variant = 'pairs' | 'avx512';
+interface Runner { name: string; cmd: string; args: (exe: string, n: number, v: Variant) => string[] }
+
+function cacheDir(): string {
+  const d = process.env.XSTATE_LAB_CACHE ?? join(homedir() || tmpdir(), '.cache', 'xstate-lab');
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+/** bench/guest-xsave-loop.c built with `musl-gcc -static -O2`, cached by source hash. */
+function buildGuest(): string {
+  const src = join(PACKAGE_ROOT, 'bench', 'guest-xsave-loop.c');
+  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
+  const out = join(cacheDir(), `bench-guest-xsave-loop-${hash}`);
+  if (existsSync(out)) return out;
+  const tmp = `${out}.${process.pid}.tmp`;
+  const r = spawnSync('musl-gcc', ['-static', '-O2', '-o', tmp, src], { encoding: 'utf8' });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error('musl-gcc not found: apt-get install -y musl-tools');
+  if (r.status !== 0) throw new Error(`musl-gcc ${src} failed:\n${r.stderr}`);
+  renameSync(tmp, out);
+  return out;
+}
+
+/** qemu-x86_64 from Debian's qemu-user: installed with apt-get when missing and running as root. */
+function ensureQemu(): string | undefined {
+  const which = (): string | undefined => {
+    const r = spawnSync('sh', ['-c', 'command -v qemu-x86_64'], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+  };
+  let q = which();
+  if (q) return q;
+  if (process.getuid?.() !== 0) {
+    console.log('  qemu-x86_64 not found and not root: run apt-get install -y --no-install-recommends qemu-user, then the bench again');
+    return undefined;
+  }
+  console.log('  installing qemu-user (apt-get install -y --no-install-recommends qemu-user)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'qemu-user'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  q = r.status === 0 ? which() : undefined;
+  if (!q) console.log('  qemu-user could not be installed: the qemu column is left out');
+  return q;
+}
+
+interface Timed { ns: number; stdout: string; status: number }
+function timed(cmd: string, args: string[]): Timed {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (r.error) throw r.error;
+  return { ns, stdout: r.stdout, status: r.status ?? -1 };
+}
+
+interface GuestResult { nsPerPair: number; pairs: number; stdout: string; spread: [number, number] }
+
+/**
+ * ns per pair for one runner: per round, the wall time of a run with N pairs minus that of the same
+ * program with 0 pairs (startup, loading, set-up), over N; the median of the rounds. N is chosen so
+ * that the loop takes about `targetMs`.
+ */
+function guestPerPair(r: Runner, exe: string, v: Variant, rounds: number, targetMs: number): GuestResult | string {
+  const once = (n: number): Timed => {
+    const t = timed(r.cmd, r.args(exe, n, v));
+    if (t.status !== 0) throw new Error(`${r.name}: exit status ${t.status}: ${t.stdout.trim()}`);
+    return t;
+  };
+  try {
+    // Calibrate on a short run.
+    const probeN = Number(process.env.BENCH_GUEST_PROBE ?? 2000);
+    const base = once(0).ns;
+    const probe = once(probeN).ns;
+    const estimate = Math.max(1, (probe - base) / probeN);
+    const n = Math.max(probeN, Math.min(5_000_000, Math.round((targetMs * 1e6) / estimate)));
+    const per: number[] = [];
+    let stdout = '';
+    for (let k = 0; k < rounds; k++) {
+      const t0 = once(0).ns;
+      const t = once(n);
+      stdout = t.stdout;
+      per.push((t.ns - t0) / n);
+    }
+    per.sort((a, b) => a - b);
+    return { nsPerPair: per[per.length >> 1]!, pairs: n, stdout: stdout.trim(), spread: [per[0]!, per[per.length - 1]!] };
+  } catch (e) {
+    return (e as Error).message.split('\n')[0]!;
+  }
+}
+
+function guestBench(): void {
+  const exe = buildGuest();
+  console.log('');
+  console.log(`Guest loop (bench/guest-xsave-loop.c, musl-static): XSAVE64+XRSTOR64 pairs, RFBM = XCR0, standard format;`);
+  console.log('wall time of N pairs minus the same program with 0 pairs, over N; median of the rounds');
+  const qemu = ensureQemu();
+  const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
+  const guestArgs = (exe: string, n: number, v: Variant): string[] => (v === 'avx512' ? [exe, String(n), 'avx512'] : [exe, String(n)]);
+  const runners: Runner[] = [
+    { name: 'native', cmd: exe, args: (e, n, v) => guestArgs(e, n, v).slice(1) },
+    ...(qemu ? [{ name: 'qemu-x86_64 -cpu max', cmd: qemu, args: (e: string, n: number, v: Variant) => ['-cpu', 'max', ...guestArgs(e, n, v)] }] : []),
+    { name: 'xstate-lab exec --cpu host', cmd: process.execPath, args: (e, n, v) => [cli, 'exec', '--cpu', 'host', ...guestArgs(e, n, v)] },
+  ];
+  const rounds = Number(process.env.BENCH_GUEST_ROUNDS ?? 5);
+  const targetMs = Number(process.env.BENCH_GUEST_MS ?? 1000);
+  for (const v of ['pairs', 'avx512'] as Variant[]) {
+    console.log(v === 'pairs' ? '  loop: xsave64; xrstor64' : '  loop: vpaddd zmm2,zmm1,zmm1; kaddq k2,k1,k1; xsave64; xrstor64 (all ZMM and k registers loaded first)');
+    const res = new Map<string, GuestResult | string>();
+    for (const r of runners) res.set(r.name, guestPerPair(r, exe, v, rounds, targetMs));
+    const nat = res.get('native');
+    const q = qemu ? res.get('qemu-x86_64 -cpu max') : undefined;
+    const natOk = typeof nat === 'object' ? nat : undefined;
+    const qOk = typeof q === 'object' ? q : undefined;
+    for (const r of runners) {
+      const x = res.get(r.name)!;
+      if (typeof x === 'string') { console.log(`    ${r.name.padEnd(28)} not run: ${x}`); continue; }
+      const m = /xcr0 (0x[0-9a-f]+) size (\d+) checksum ([0-9a-f]+)/.exec(x.stdout);
+      const ratios: string[] = [];
+      if (qOk && r.name !== 'qemu-x86_64 -cpu max') ratios.push(`${(x.nsPerPair / qOk.nsPerPair).toFixed(2)}x qemu`);
+      if (natOk && r.name !== 'native') ratios.push(`${(x.nsPerPair / natOk.nsPerPair).toFixed(1)}x native`);
+      let same = '';
+      if (natOk && r.name.startsWith('xstate-lab')) {
+        // The sandbox must also compute what the CPU computes: the final image's checksum for a short run.
+        const a = timed(runners[0]!.cmd, runners[0]!.args(exe, 1000, v)).stdout, b = timed(r.cmd, r.args(exe, 1000, v)).stdout;
+        same = a === b ? '; output equals native' : `; OUTPUT DIFFERS from native (${b.trim()} vs ${a.trim()})`;
+      }
+      console.log(`    ${r.name.padEnd(28)} ${x.nsPerPair.toFixed(0).padStart(7)} ns/pair (rounds ${x.spread[0].toFixed(0)}..${x.spread[1].toFixed(0)}, N=${x.pairs}, guest XCR0 ${m?.[1] ?? '?'}, ${m?.[2] ?? '?'}-byte area)${ratios.length ? '  ' + ratios.join(', ') : ''}${same}`);
+    }
+  }
+}
+
+if (process.env.BENCH_GUEST !== '0') guestBench();

@@ -18,7 +18,7 @@ import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
 import { LEGACY, TRACKED_COMPONENTS } from './register-file.js';
-import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type HookHandle } from './unicorn.js';
+import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type HookHandle, type RegBlock } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
 import {
   CpuFault, Vector, XsaveContext, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
@@ -116,20 +116,30 @@ const CPU_STATE_REGS: readonly X86Reg[] = [
   ...Array.from({ length: 16 }, (_, i) => (X86Reg.XMM0 + i) as X86Reg),
 ];
 
-const XMM_REGS: readonly X86Reg[] = Array.from({ length: 16 }, (_, i) => (X86Reg.XMM0 + i) as X86Reg);
-/** x87 state as unicorn exposes it, in the order syncIn reads it. */
-const X87_REGS: readonly X86Reg[] = [
-  X86Reg.FPCW, X86Reg.FPSW, X86Reg.FPTAG, X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS,
-  ...Array.from({ length: 8 }, (_, i) => (X86Reg.ST0 + i) as X86Reg),
+/**
+ * The x87/SSE synchronisation moves raw bytes: one uc_reg_read_batch / uc_reg_write_batch puts each
+ * register straight at its place in an FXSAVE64 image (the register file's `legacy` layout, LEGACY
+ * offsets), with the full tag word and FCS/FDS, which that layout has no room for, after it. SSE
+ * registers come first (a vector instruction syncs only them); FSW precedes the TOP-relative ST
+ * registers because unicorn writes in list order.
+ */
+const IMG_FTAG = 512;
+const IMG_FCS = 516;
+const IMG_FDS = 518;
+const IMG_SIZE = 520;
+const SYNC_REGS: readonly X86Reg[] = [
+  ...Array.from({ length: 16 }, (_, i) => (X86Reg.XMM0 + i) as X86Reg), X86Reg.MXCSR,
+  X86Reg.FPCW, X86Reg.FPSW, ...Array.from({ length: 8 }, (_, i) => (X86Reg.ST0 + i) as X86Reg),
+  X86Reg.FPTAG, X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS,
 ];
-
-const SYNC_SSE_REGS: readonly X86Reg[] = [...XMM_REGS, X86Reg.MXCSR];
-const SYNC_ALL_REGS: readonly X86Reg[] = [...XMM_REGS, X86Reg.MXCSR, ...X87_REGS];
-const X87_CONTROL_REGS: readonly X86Reg[] = [X86Reg.FPCW, X86Reg.FPSW];
-/** Written after FSW: the ST registers (TOP-relative), then the tag word and the pointers. */
-const X87_REST_REGS: readonly X86Reg[] = [
-  ...Array.from({ length: 8 }, (_, i) => (X86Reg.ST0 + i) as X86Reg), X86Reg.FPTAG, X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS,
+const SYNC_OFFSETS: readonly number[] = [
+  ...Array.from({ length: 16 }, (_, i) => LEGACY.XMM0 + i * LEGACY.XMM_BYTES), LEGACY.MXCSR,
+  LEGACY.FCW, LEGACY.FSW, ...Array.from({ length: 8 }, (_, i) => LEGACY.ST0 + i * LEGACY.ST_STRIDE),
+  IMG_FTAG, LEGACY.FIP, LEGACY.FDP, LEGACY.FOP, IMG_FCS, IMG_FDS,
 ];
+/** XMM0-15 and MXCSR: the first 17 registers of SYNC_REGS. */
+const SYNC_SSE_COUNT = 17;
+const SYNC_ALL_COUNT = SYNC_REGS.length;
 
 /** iced-x86 64-bit GPRs in encoding order, and unicorn's ids for them. */
 const ICED_GPR64: readonly Register[] = [
@@ -141,7 +151,7 @@ const UC_GPR64: readonly X86Reg[] = [
   X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15,
 ];
 
-interface GprSlot { uc: X86Reg; bytes: number; shift: bigint }
+interface GprSlot { uc: X86Reg; k: number; bytes: number; shift: bigint }
 const gprSlots = new Map<Register, GprSlot>();
 function gprSlot(r: Register): GprSlot {
   let s = gprSlots.get(r);
@@ -150,7 +160,7 @@ function gprSlot(r: Register): GprSlot {
     const k = ICED_GPR64.indexOf(full);
     if (k < 0) throw new CpuFault(Vector.UD, `register ${Register[r]} is not a general-purpose register`);
     const high8 = r === Register.AH || r === Register.CH || r === Register.DH || r === Register.BH;
-    s = { uc: UC_GPR64[k]!, bytes: RegisterExt.size(r), shift: high8 ? 8n : 0n };
+    s = { uc: UC_GPR64[k]!, k, bytes: RegisterExt.size(r), shift: high8 ? 8n : 0n };
     gprSlots.set(r, s);
   }
   return s;
@@ -191,6 +201,41 @@ const XSAVE_FAMILY = new Set<Mnemonic>([
   Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
 ]);
 
+/** What a trap needs to know about an owned instruction, worked out once per address. */
+interface Decoded {
+  ins: Instruction;
+  owned: boolean;
+  /** BMI1/BMI2-like VEX form that unicorn runs right. */
+  vexGprOnly: boolean;
+  /** The CPUID feature the profile's CPU lacks for it, or undefined (the CPU does not change). */
+  missing: string | undefined;
+  needXcr0: number;
+  xsaveFamily: boolean;
+  /** x87 too in the synchronisation (the XSAVE family reads and writes it). */
+  syncX87: boolean;
+  /** Whether the instruction can read or write XMM0-15 or MXCSR (else no SSE synchronisation). */
+  touchesSse: boolean;
+  writes: LegacyWrite;
+}
+
+/**
+ * Whether an owned instruction reads or writes XMM0-15, MXCSR or XINUSE (then the SSE part is
+ * synchronised around it): false only for VEX/EVEX forms without vector register operands (opmask
+ * instructions, AMX), XSETBV, CPUID and the PKRU instructions.
+ */
+function touchesSse(ins: Instruction): boolean {
+  if (XSAVE_FAMILY.has(ins.mnemonic)) return true;
+  switch (ins.mnemonic) {
+    // XGETBV(ECX=1) reads XINUSE, which an SSE write by unicorn since the last trap changes.
+    case Mnemonic.Vzeroupper: case Mnemonic.Vzeroall: case Mnemonic.Ldmxcsr: case Mnemonic.Stmxcsr: case Mnemonic.Vldmxcsr: case Mnemonic.Vstmxcsr: case Mnemonic.Xgetbv: return true;
+    case Mnemonic.Xsetbv: case Mnemonic.Cpuid: case Mnemonic.Rdpkru: case Mnemonic.Wrpkru: return false;
+  }
+  if (ins.encoding !== EncodingKind.VEX && ins.encoding !== EncodingKind.EVEX && ins.encoding !== EncodingKind.XOP) return true;
+  for (let k = 0; k < ins.opCount; k++) if (ins.opKind(k) === OpKind.Register && vecIndex(ins.opRegister(k)) >= 0) return true;
+  // MXCSR-dependent arithmetic has vector operands; an instruction with none (k registers, BMI, AMX) leaves SSE alone.
+  return false;
+}
+
 /** Trace sink for `--trace`. */
 export type TraceFn = (line: string) => void;
 
@@ -217,19 +262,30 @@ export class Machine {
   /** Mappings as the guest sees them, sorted, page-granular. */
   private regions: Region[] = [];
   private readonly ownedHooks = new Map<bigint, HookHandle>();
-  private readonly decodeCache = new Map<bigint, Instruction>();
+  /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
+  private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
   private memFault: { addr: bigint; type: MemType } | undefined;
   trace: TraceFn | undefined;
   /** Trapped instructions emulated so far (for statistics). */
   emulatedCount = 0;
   private readonly env: ExecEnv;
-  /** Reused buffers of the x87/SSE synchronisation (no allocation per trap). */
-  private readonly scratchBytes = new Uint8Array(16);
-  private readonly scratch = new DataView(this.scratchBytes.buffer);
-  private readonly x87Image = new Uint8Array(LEGACY.XMM0);
-  private readonly x87View = new DataView(this.x87Image.buffer);
-  private readonly syncOutValues: bigint[] = new Array<bigint>(17).fill(0n);
+  /** The x87/SSE image unicorn reads into and writes from (SYNC_REGS at SYNC_OFFSETS). */
+  private readonly syncBlock: RegBlock;
+  private syncImg32: Int32Array;
+  /** 32-bit view of the current register file's `legacy` bytes (rebuilt when the thread changes). */
+  private legacy32: Int32Array;
+  private legacy32Of: Uint8Array;
+  /** RAX..R15 in encoding order, read once per trap when first needed. */
+  private readonly gprBlock: RegBlock;
+  private gprValid = false;
+  private gpr64: BigUint64Array;
+  private gprLo32: Uint32Array;
+  /** Reused memory for save areas (no allocation per trap) and the XRSTOR header. */
+  private areaBuf = new Uint8Array(4096);
+  private readonly areaViews = new Map<number, Uint8Array>();
+  private readonly headerBuf = new Uint8Array(16);
+  private readonly headerView = new DataView(this.headerBuf.buffer);
 
   constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks) {
     this.uc = Unicorn.open();
@@ -237,6 +293,13 @@ export class Machine {
     this.vec = new VectorFile(xs.regs);
     this.env = this.makeEnv();
     const uc = this.uc;
+    this.syncBlock = uc.regBlock(SYNC_REGS, SYNC_OFFSETS, IMG_SIZE);
+    this.syncImg32 = new Int32Array(this.syncBlock.bytes.buffer, this.syncBlock.bytes.byteOffset, IMG_SIZE >> 2);
+    this.legacy32Of = xs.regs.legacy;
+    this.legacy32 = new Int32Array(xs.regs.legacy.buffer, xs.regs.legacy.byteOffset, xs.regs.legacy.byteLength >> 2);
+    this.gprBlock = uc.regBlock(UC_GPR64, UC_GPR64.map((_, k) => k * 8), UC_GPR64.length * 8);
+    this.gpr64 = new BigUint64Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length);
+    this.gprLo32 = new Uint32Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length * 2);
     enableSse(uc, { osxsave: cpu.features.xsave });
     if (cpu.features.pku) uc.regWrite(X86Reg.CR4, uc.regRead(X86Reg.CR4) | CR4_PKE);
     uc.hookInsnSyscall(() => {
@@ -386,7 +449,8 @@ export class Machine {
 
   private forgetCode(start: bigint, end: bigint): void {
     for (const [a, h] of this.ownedHooks) if (a >= start && a < end) { h.remove(); this.ownedHooks.delete(a); }
-    for (const a of this.decodeCache.keys()) if (a >= start && a < end) this.decodeCache.delete(a);
+    const lo = Number(start), hi = Number(end);
+    for (const a of this.decodeCache.keys()) if (a >= lo && a < hi) this.decodeCache.delete(a);
   }
 
   /** Owned addresses (fork re-creates their hooks in the child's engine). */
@@ -394,8 +458,9 @@ export class Machine {
     return [...this.ownedHooks.keys()];
   }
 
-  private decodeAt(addr: bigint): Instruction {
-    const cached = this.decodeCache.get(addr);
+  private decodeAt(addr: bigint): Decoded {
+    const key = Number(addr);
+    const cached = this.decodeCache.get(key);
     if (cached) return cached;
     let len = MAX_INSN_BYTES;
     for (const r of this.regions) if (addr >= r.start && addr < r.end) { len = Math.min(len, Number(r.end - addr)); break; }
@@ -404,8 +469,21 @@ export class Machine {
     d.ip = addr;
     const ins = d.decode();
     d.free();
-    this.decodeCache.set(addr, ins);
-    return ins;
+    const owned = ins.code !== Code.INVALID && ownershipOf(ins) === Ownership.Model;
+    const xsaveFamily = XSAVE_FAMILY.has(ins.mnemonic);
+    const rec: Decoded = {
+      ins,
+      owned,
+      vexGprOnly: owned && isVexGprOnly(ins),
+      missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
+      needXcr0: xcr0Needed(ins),
+      xsaveFamily,
+      syncX87: xsaveFamily,
+      touchesSse: touchesSse(ins),
+      writes: writesLegacyState(ins),
+    };
+    this.decodeCache.set(key, rec);
+    return rec;
   }
 
   // ------------------------------------------------------------------ running
@@ -450,38 +528,39 @@ export class Machine {
 
   /** Hook on an owned address: emulate and skip it, or stop the run with a fault. */
   private onOwned(addr: bigint): void {
-    const ins = this.decodeAt(addr);
-    if (ownershipOf(ins) !== Ownership.Model) return; // the sweep was out of step here: unicorn runs it
-    if (isVexGprOnly(ins) && !missingFeature(this.cpu, ins)) {
+    const d = this.decodeAt(addr);
+    if (!d.owned) return; // the sweep was out of step here: unicorn runs it
+    if (d.vexGprOnly && !d.missing) {
       // BMI1/BMI2 and other VEX forms without vector or mask operands touch no extended state and
       // unicorn runs them right (unicorn-notes.md): hand the address back to unicorn for good.
       this.ownedHooks.get(addr)?.remove();
       this.ownedHooks.delete(addr);
       return;
     }
-    this.execute(ins, true);
+    this.execute(d, true);
   }
 
   /** Unicorn rejected an instruction: emulate it if owned, else raise SIGILL or report the gap. */
   private onInvalid(): boolean {
     const rip = this.uc.regRead(X86Reg.RIP);
-    let ins: Instruction;
+    let d: Decoded;
     try {
-      ins = this.decodeAt(rip);
+      d = this.decodeAt(rip);
     } catch {
       this.stop = { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SEGV_MAPERR, addr: rip, trapno: IntVector.PF, reason: `instruction fetch at 0x${rip.toString(16)}` } };
       return false;
     }
+    const ins = d.ins;
     if (ins.code === Code.INVALID || ins.mnemonic === Mnemonic.Ud0 || ins.mnemonic === Mnemonic.Ud1 || ins.mnemonic === Mnemonic.Ud2) {
       this.stop = { kind: StopKind.Fault, fault: this.udFault(rip, ins.code === Code.INVALID ? 'undefined opcode' : disassemble(ins)) };
       return false;
     }
-    if (ownershipOf(ins) === Ownership.Model) {
-      this.execute(ins, false);
+    if (d.owned) {
+      this.execute(d, false);
       this.stop ??= { kind: StopKind.Quantum };
       return true;
     }
-    const missing = missingFeature(this.cpu, ins);
+    const missing = d.missing;
     if (missing) {
       this.stop = { kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)} needs ${missing}, which ${this.cpu.id} lacks`) };
       return false;
@@ -498,19 +577,20 @@ export class Machine {
    * Emulate one owned instruction at RIP. `inHook`: called from a UC_HOOK_CODE hook, where
    * stopping means emuStop without moving RIP (measured: the instruction is then not executed).
    */
-  private execute(ins: Instruction, inHook: boolean): void {
+  private execute(d: Decoded, inHook: boolean): void {
+    const ins = d.ins;
     const rip = ins.ip;
     const stopWith = (s: Stop): void => {
       this.stop = s;
       if (inHook) this.uc.emuStop();
     };
-    const missing = missingFeature(this.cpu, ins);
+    const missing = d.missing;
     if (missing) return stopWith({ kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)} needs ${missing}, which ${this.cpu.id} lacks`) });
-    const needXcr0 = xcr0Needed(ins);
+    const needXcr0 = d.needXcr0;
     if ((this.xs.xcr0 & needXcr0) !== needXcr0) return stopWith({ kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)}: XCR0 lacks 0x${(needXcr0 & ~this.xs.xcr0).toString(16)}`) });
     const before = this.trace ? this.xs.regs.xinuseForSave() : 0;
-    const full = XSAVE_FAMILY.has(ins.mnemonic);
-    this.syncIn(full);
+    this.gprValid = false;
+    if (d.touchesSse) this.syncIn(d.syncX87);
     try {
       if (!this.emulate(ins)) {
         return stopWith({ kind: StopKind.Unemulated, message: `instruction not emulated: ${Mnemonic[ins.mnemonic].toUpperCase()} (${disassemble(ins)}) at 0x${rip.toString(16)}; ${this.cpu.id} has it but the model does not emulate it` });
@@ -522,8 +602,8 @@ export class Machine {
       }
       throw e;
     }
-    const writes = writesLegacyState(ins);
-    if (writes !== LegacyWrite.None) this.syncOut(writes === LegacyWrite.X87AndSse);
+    const writes = d.writes;
+    if (writes !== LegacyWrite.None && d.touchesSse) this.syncOut(writes === LegacyWrite.X87AndSse);
     this.emulatedCount++;
     this.uc.regWrite(X86Reg.RIP, ins.nextIP);
     if (this.trace) {
@@ -559,8 +639,17 @@ export class Machine {
     }
   }
 
+  /** Bits 31:0 of RAX, RCX or RDX, from the per-trap GPR block. */
   private gpr32(r: X86Reg): number {
-    return Number(this.uc.regRead(r) & 0xffffffffn);
+    const k = r === X86Reg.RAX ? 0 : r === X86Reg.RCX ? 1 : r === X86Reg.RDX ? 2 : -1;
+    if (k < 0) return Number(this.uc.regRead(r) & 0xffffffffn);
+    if (!this.gprValid) this.loadGprs();
+    return this.gprLo32[k * 2]!;
+  }
+
+  private loadGprs(): void {
+    this.gprBlock.read();
+    this.gprValid = true;
   }
 
   /** RDPKRU / WRPKRU (SDM Vol. 2B): #UD without CR4.PKE, #GP when ECX (and EDX for WRPKRU) is not 0. */
@@ -616,8 +705,10 @@ export class Machine {
     const xs = this.xs;
     const rfbm = (eax & (xs.xcr0 | xs.xss)) >>> 0;
     const withArea = (size: number, store: boolean, fn: (area: Uint8Array) => void): void => {
-      const area = this.read(ea, size);
+      const area = this.areaOf(size);
+      this.check(ea, size, Prot.READ);
       if (store) this.check(ea, size, Prot.WRITE);
+      this.uc.memReadInto(ea, area);
       fn(area);
       if (store) this.uc.memWrite(ea, area);
     };
@@ -630,14 +721,29 @@ export class Machine {
       case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return withArea(requiredAreaSize(xs, 'XSAVES', rfbm), true, (a) => xsaves(xs, a, address, eax, edx, rexW, lock));
       default: {
         // XRSTOR(S): the header says which format, and so how many bytes the restore reads.
-        const hdr = this.read(ea + BigInt(XSAVE_HEADER_OFFSET), 16);
-        const compacted = (new DataView(hdr.buffer).getUint32(12, true) & XCOMP_BV_FORMAT_HI) !== 0;
-        const restoreMask = compacted ? (new DataView(hdr.buffer).getUint32(8, true) & rfbm) >>> 0 : rfbm;
+        const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
+        this.check(hdrAt, 16, Prot.READ);
+        this.uc.memReadInto(hdrAt, this.headerBuf);
+        const compacted = (this.headerView.getUint32(12, true) & XCOMP_BV_FORMAT_HI) !== 0;
+        const restoreMask = compacted ? (this.headerView.getUint32(8, true) & rfbm) >>> 0 : rfbm;
         const size = requiredAreaSize(xs, compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
         if (m === Mnemonic.Xrstors || m === Mnemonic.Xrstors64) return withArea(size, false, (a) => xrstors(xs, a, address, eax, edx, rexW, lock));
         return withArea(size, false, (a) => xrstor(xs, a, address, eax, edx, rexW, lock));
       }
     }
+  }
+
+  /** A reused buffer of `size` bytes for a save area (same view for the same size). */
+  private areaOf(size: number): Uint8Array {
+    let v = this.areaViews.get(size);
+    if (v) return v;
+    if (this.areaBuf.length < size) {
+      this.areaBuf = new Uint8Array(Math.max(size, this.areaBuf.length * 2));
+      this.areaViews.clear();
+    }
+    v = this.areaBuf.subarray(0, size);
+    this.areaViews.set(size, v);
+    return v;
   }
 
   // ------------------------------------------------------------------ x87/SSE synchronisation
@@ -648,76 +754,66 @@ export class Machine {
    */
   syncIn(x87: boolean): void {
     const r = this.xs.regs;
-    const L = r.legacy;
-    const v = this.uc.regReadBatch(x87 ? SYNC_ALL_REGS : SYNC_SSE_REGS);
-    const w = this.scratch;
-    for (let n = 0; n < 16; n++) {
-      const x = v[n]!;
-      w.setBigUint64(0, x & MASK64, true);
-      w.setBigUint64(8, x >> 64n, true);
-      const off = LEGACY.XMM0 + n * 16;
-      let changed = false;
-      for (let b = 0; b < 16; b++) if (L[off + b] !== this.scratchBytes[b]) { changed = true; break; }
-      if (!changed) continue;
-      L.set(this.scratchBytes.subarray(0, 16), off);
+    const L = this.legacyWords(r.legacy);
+    const blk = this.syncBlock;
+    blk.read(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
+    const I = this.syncImg32;
+    for (let n = 0, w = LEGACY.XMM0 >> 2; n < 16; n++, w += 4) {
+      if (L[w] === I[w] && L[w + 1] === I[w + 1] && L[w + 2] === I[w + 2] && L[w + 3] === I[w + 3]) continue;
+      L[w] = I[w]!; L[w + 1] = I[w + 1]!; L[w + 2] = I[w + 2]!; L[w + 3] = I[w + 3]!;
       if (r.tracksZeroRegisters) r.setRegInUse(XFeature.SSE, n, true);
       r.touched(XFeature.SSE, true);
     }
-    r.mxcsr = Number(v[16]!);
+    const dv = blk.view;
+    r.mxcsr = dv.getUint32(LEGACY.MXCSR, true);
     if (!x87) return;
-    const fcw = v[17]!, fsw = v[18]!, ftag = v[19]!, fip = v[20]!, fdp = v[21]!, fop = v[22]!, fcs = v[23]!, fds = v[24]!;
-    const img = this.x87Image;
-    img.fill(0);
-    const dv = this.x87View;
-    dv.setUint16(LEGACY.FCW, Number(fcw), true);
-    dv.setUint16(LEGACY.FSW, Number(fsw), true);
+    const img = blk.bytes;
+    const ftag = dv.getUint16(IMG_FTAG, true);
     let abridged = 0;
-    for (let i = 0; i < 8; i++) if (((Number(ftag) >> (2 * i)) & 3) !== X87_TAG_EMPTY) abridged |= 1 << i;
+    for (let i = 0; i < 8; i++) if (((ftag >> (2 * i)) & 3) !== X87_TAG_EMPTY) abridged |= 1 << i;
     img[LEGACY.FTW] = abridged;
-    dv.setUint16(LEGACY.FOP, Number(fop) & FOP_MASK, true);
-    dv.setBigUint64(LEGACY.FIP, fip, true);
-    dv.setBigUint64(LEGACY.FDP, fdp, true);
-    for (let i = 0; i < 8; i++) {
-      const st = v[25 + i]!;
-      const o = LEGACY.ST0 + i * LEGACY.ST_STRIDE;
-      dv.setBigUint64(o, st & MASK64, true);
-      dv.setUint16(o + 8, Number(st >> 64n), true);
-    }
-    let changed = Number(fcs) !== r.fcs || Number(fds) !== r.fds;
-    for (let o = 0; o < LEGACY.XMM0; o++) {
-      if (o >= LEGACY.MXCSR && o < LEGACY.ST0) continue;
-      if (L[o] !== img[o]) { L[o] = img[o]!; changed = true; }
-    }
-    r.fcs = Number(fcs);
-    r.fds = Number(fds);
+    img[LEGACY.FTW + 1] = 0;
+    dv.setUint16(LEGACY.FOP, dv.getUint16(LEGACY.FOP, true) & FOP_MASK, true);
+    const fcs = dv.getUint16(IMG_FCS, true), fds = dv.getUint16(IMG_FDS, true);
+    let changed = fcs !== r.fcs || fds !== r.fds;
+    // Words 0-5 (FCW .. FDP) and 8-39 (ST0-7 with their reserved bytes, which unicorn never writes: 0).
+    for (let w = 0; w < LEGACY.MXCSR >> 2; w++) if (L[w] !== I[w]) { L[w] = I[w]!; changed = true; }
+    for (let w = LEGACY.ST0 >> 2; w < LEGACY.XMM0 >> 2; w++) if (L[w] !== I[w]) { L[w] = I[w]!; changed = true; }
+    r.fcs = fcs;
+    r.fds = fds;
     if (changed) r.touched(XFeature.X87, true);
   }
 
   /** Copy the register file's SSE registers (and with `x87`, the x87 state) back into unicorn. */
   syncOut(x87: boolean): void {
     const r = this.xs.regs;
-    const dv = r.legacyView;
-    const vals = this.syncOutValues;
-    for (let n = 0; n < 16; n++) {
-      const o = LEGACY.XMM0 + n * 16;
-      vals[n] = (dv.getBigUint64(o + 8, true) << 64n) | dv.getBigUint64(o, true);
+    const L = r.legacy;
+    const blk = this.syncBlock;
+    const img = blk.bytes;
+    img.set(r.views.xmm, LEGACY.XMM0);
+    const dv = blk.view;
+    dv.setUint32(LEGACY.MXCSR, r.mxcsr, true);
+    if (x87) {
+      // FCW, FSW, FOP, FIP, FDP (FTW goes as the full tag word, at IMG_FTAG).
+      img.set(L.subarray(0, LEGACY.MXCSR), 0);
+      for (let i = 0, o = LEGACY.ST0; i < 8; i++, o += LEGACY.ST_STRIDE) img.set(L.subarray(o, o + LEGACY.ST_BYTES), o);
+      let tag = 0;
+      const abridged = L[LEGACY.FTW]!;
+      for (let i = 0; i < 8; i++) if (!((abridged >> i) & 1)) tag |= X87_TAG_EMPTY << (2 * i);
+      dv.setUint16(IMG_FTAG, tag, true);
+      dv.setUint16(IMG_FCS, r.fcs & 0xffff, true);
+      dv.setUint16(IMG_FDS, r.fds & 0xffff, true);
     }
-    vals[16] = BigInt(r.mxcsr);
-    this.uc.regWriteBatch(SYNC_SSE_REGS, vals);
-    if (!x87) return;
-    // FSW first: its TOP field decides which physical register each ST(i) is.
-    this.uc.regWriteBatch(X87_CONTROL_REGS, [BigInt(dv.getUint16(LEGACY.FCW, true)), BigInt(dv.getUint16(LEGACY.FSW, true))]);
-    const stv: bigint[] = [];
-    for (let i = 0; i < 8; i++) {
-      const o = LEGACY.ST0 + i * LEGACY.ST_STRIDE;
-      stv.push((BigInt(dv.getUint16(o + 8, true)) << 64n) | dv.getBigUint64(o, true));
+    blk.write(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
+  }
+
+  /** The current register file's legacy bytes as 32-bit words (the view is rebuilt after a thread switch). */
+  private legacyWords(legacy: Uint8Array): Int32Array {
+    if (this.legacy32Of !== legacy) {
+      this.legacy32Of = legacy;
+      this.legacy32 = new Int32Array(legacy.buffer, legacy.byteOffset, legacy.byteLength >> 2);
     }
-    let tag = 0;
-    const abridged = r.legacy[LEGACY.FTW]!;
-    for (let i = 0; i < 8; i++) if (!((abridged >> i) & 1)) tag |= X87_TAG_EMPTY << (2 * i);
-    this.uc.regWriteBatch(X87_REST_REGS, [
-      ...stv, BigInt(tag), dv.getBigUint64(LEGACY.FIP, true), dv.getBigUint64(LEGACY.FDP, true), BigInt(dv.getUint16(LEGACY.FOP, true)), BigInt(r.fcs & 0xffff), BigInt(r.fds & 0xffff),
-    ]);
+    return this.legacy32;
   }
 
   // ------------------------------------------------------------------ the vector engine's view of the CPU
@@ -729,13 +825,16 @@ export class Machine {
       get vec() { return self.vec; },
       getGpr(reg: Register): bigint {
         const s = gprSlot(reg);
-        const full = uc.regRead(s.uc);
+        if (!self.gprValid) self.loadGprs();
+        const full = self.gpr64[s.k]!;
+        if (s.bytes === 8) return full;
         return (full >> s.shift) & ((1n << BigInt(s.bytes * 8)) - 1n);
       },
       setGpr(reg: Register, v: bigint): void {
         const s = gprSlot(reg);
         const bits = BigInt(s.bytes * 8);
         const val = v & ((1n << bits) - 1n);
+        self.gprValid = false;
         // SDM Vol. 1 3.4.1.1: 32-bit writes zero-extend; 8/16-bit writes keep the other bits.
         if (s.bytes >= 4) { uc.regWrite(s.uc, val); return; }
         const full = uc.regRead(s.uc);

@@ -675,6 +675,55 @@ export class UnicornContext {
   }
 }
 
+/**
+ * A fixed set of registers transferred with one uc_reg_read_batch / uc_reg_write_batch call, each
+ * straight to or from its own offset in one native buffer that JS sees as `bytes` (no BigInt, no
+ * allocation per transfer). The offsets let a caller lay the values out as it likes, for example
+ * the FXSAVE image. `read(n)` / `write(n)` transfer the first n registers only, in list order
+ * (unicorn writes them in that order: put FPSW before the TOP-relative ST registers).
+ */
+export class RegBlock {
+  /** @internal */ ids: Ptr;
+  /** @internal */ ptrs: Ptr;
+  /** @internal */ buf: Ptr;
+  /** The native buffer; views become empty after `free()`. */
+  bytes: Uint8Array;
+  view: DataView;
+  constructor(private readonly owner: Unicorn, readonly regs: readonly X86Reg[], readonly offsets: readonly number[], readonly size: number) {
+    const n = regs.length;
+    this.ids = koffi.alloc('int', Math.max(1, n)) as Ptr;
+    this.ptrs = koffi.alloc('uint64_t', Math.max(1, n)) as Ptr;
+    this.buf = koffi.alloc('uint8_t', Math.max(8, size)) as Ptr;
+    const ids = new Int32Array(koffi.view(this.ids, Math.max(1, n) * 4));
+    const ptrs = new BigUint64Array(koffi.view(this.ptrs, Math.max(1, n) * 8));
+    for (let i = 0; i < n; i++) {
+      ids[i] = regs[i]!;
+      ptrs[i] = this.buf + BigInt(offsets[i]!);
+    }
+    this.bytes = new Uint8Array(koffi.view(this.buf, Math.max(8, size)));
+    this.bytes.fill(0);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  /** Reads the first `n` registers (default: all) into their slots. */
+  read(n: number = this.regs.length): void {
+    this.owner['blockCall'](this, n, false);
+  }
+
+  /** Writes the first `n` registers (default: all) from their slots. */
+  write(n: number = this.regs.length): void {
+    this.owner['blockCall'](this, n, true);
+  }
+
+  get freed(): boolean {
+    return this.buf === 0n;
+  }
+
+  free(): void {
+    this.owner['freeBlock'](this);
+  }
+}
+
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
 
@@ -709,6 +758,7 @@ export class Unicorn {
   /** One registered koffi trampoline per callback prototype, shared by all hooks of that kind. */
   private readonly trampolines = new Map<ProtoKind, { ptr: bigint; users: number }>();
   private readonly contexts = new Set<UnicornContext>();
+  private readonly blocks = new Set<RegBlock>();
   private running = false;
   /** False while no block can have been translated since open or the last flushTb (nothing to drop). */
   private tbsMayExist = false;
@@ -756,6 +806,7 @@ export class Unicorn {
     if (this.handle === 0n) return;
     if (this.running) throw new Error('Unicorn.close() called from inside a hook; call emuStop() and close after emuStart returns');
     for (const ctx of [...this.contexts]) this.contextFree(ctx);
+    for (const b of [...this.blocks]) this.freeBlock(b);
     const err = this.api.uc_close(this.handle);
     this.handle = 0n;
     for (const rec of this.hooks.values()) rec.handle.removed = true;
@@ -996,6 +1047,46 @@ export class Unicorn {
       Unicorn.encodeLE(this.batchValView, i * SLOT, w, values[i]!, regs[i]!);
     }
     this.check(this.api.uc_reg_write_batch(h, this.batchIds, this.batchPtrs, n), 'uc_reg_write_batch');
+  }
+
+  /**
+   * A register block (see RegBlock): `regs[i]` goes to byte `offsets[i]` of a native buffer of
+   * `size` bytes. Checked once here: every id transfers bytes and every slot fits.
+   */
+  regBlock(regs: readonly X86Reg[], offsets: readonly number[], size: number): RegBlock {
+    this.h();
+    if (offsets.length !== regs.length) throw new RangeError(`regBlock: ${regs.length} registers but ${offsets.length} offsets`);
+    for (let i = 0; i < regs.length; i++) {
+      const w = this.widthOf(regs[i]!, 'regBlock');
+      const o = offsets[i]!;
+      if (!Number.isInteger(o) || o < 0 || o + w > size) throw new RangeError(`regBlock: UC_X86_REG_${X86Reg[regs[i]!]} at ${o} (${w} bytes) does not fit ${size} bytes`);
+    }
+    const b = new RegBlock(this, regs, offsets, size);
+    this.blocks.add(b);
+    return b;
+  }
+
+  private blockCall(b: RegBlock, n: number, write: boolean): void {
+    const h = this.h();
+    if (b.freed || !this.blocks.has(b)) throw new Error('RegBlock is freed or belongs to another engine');
+    if (n <= 0) return;
+    if (n > b.regs.length) throw new RangeError(`RegBlock has ${b.regs.length} registers, asked for ${n}`);
+    const err = write ? this.api.uc_reg_write_batch(h, b.ids, b.ptrs, n) : this.api.uc_reg_read_batch(h, b.ids, b.ptrs, n);
+    if (err !== UcErr.OK) throw new UnicornError(err, write ? 'uc_reg_write_batch' : 'uc_reg_read_batch');
+  }
+
+  private freeBlock(b: RegBlock): void {
+    if (b.freed) return;
+    this.blocks.delete(b);
+    // Point the views at JS memory before freeing the native buffers: nothing may write freed memory.
+    b.bytes = new Uint8Array(Math.max(8, b.size));
+    b.view = new DataView(b.bytes.buffer);
+    koffi.free(b.ids);
+    koffi.free(b.ptrs);
+    koffi.free(b.buf);
+    b.ids = 0n;
+    b.ptrs = 0n;
+    b.buf = 0n;
   }
 
   private readBytes(reg: X86Reg, len: number): Uint8Array {
