@@ -7,7 +7,9 @@
  */
 import type { Machine } from '../emulator/machine.js';
 import type { XsaveContext } from '../emulator/xsave.js';
-import { restore_fpregs_from_fpstate, switch_fpu_prepare, type TaskFpu } from './fpstate.js';
+import { bit, maskBits } from '../emulator/xfeatures.js';
+import { XFEATURE_MASK_USER_DYNAMIC } from './fpu-config.js';
+import { newFpstate, restore_fpregs_from_fpstate, switch_fpu_prepare, type TaskFpu } from './fpstate.js';
 
 export interface FpuOwner {
   /** The thread's live extended state (the CPU's registers while it runs). */
@@ -41,4 +43,23 @@ export function fpuTaskResumed(machine: Machine, t: FpuOwner): void {
   t.fpu.xfd = t.kfpu.fpstate.xfd;
   t.fpu.cpl = 3;
   machine.syncOut(true);
+}
+
+/**
+ * fpu_clone() (fpu/core.c, 5.16+) for a new task whose TaskFpu was cloned from its parent's: the
+ * child starts from the default fpstate, because dynamic features (AMX tile data) are
+ * caller-saved and not inherited. Its tiles are in their initial configuration and XFD is armed
+ * again; the permission stays (a fork child inherits it, a thread shares it).
+ */
+export function fpuCloneChild(child: FpuOwner): void {
+  const { kfpu, fpu: xs } = child;
+  const cfg = kfpu.cfg;
+  const dynamic = (kfpu.fpstate.userXfeatures & XFEATURE_MASK_USER_DYNAMIC) >>> 0;
+  if (!dynamic) return;
+  kfpu.fpstate = newFpstate(cfg, cfg.kernel.defaultFeatures, cfg.user.defaultFeatures, cfg.user.defaultSize);
+  for (const i of maskBits(dynamic)) {
+    xs.regs.comp[i]?.fill(0);
+    xs.regs.xinuse = (xs.regs.xinuse & ~bit(i)) >>> 0;
+  }
+  xs.xfd = kfpu.fpstate.xfd;
 }

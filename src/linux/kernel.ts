@@ -16,7 +16,7 @@ import {
 import { Prot, X86Reg, type UnicornContext } from '../../emulator/unicorn.js';
 import { XsaveContext } from '../../emulator/xsave.js';
 import { XFeature } from '../../emulator/xfeatures.js';
-import { fpuTaskResumed, fpuTaskStopped, switchExtendedState } from '../../kernel-model/context-switch.js';
+import { fpuCloneChild, fpuTaskResumed, fpuTaskStopped, switchExtendedState } from '../../kernel-model/context-switch.js';
 import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { PF, writeElfCore, type CoreMapping, type CoreThread } from '../../kernel-model/core.js';
 import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, type FpuConfig } from '../../kernel-model/fpu-config.js';
@@ -1414,6 +1414,7 @@ export class Kernel {
       if (flags & CLONE_THREAD) {
         // A thread: same engine, a copy of the parent's registers (copy_thread), its own extended state copy.
         const child = new Task(tid, p, cloneXsaveContext(t.fpu), t.kfpu.clone());
+        fpuCloneChild(child);
         child.ctx = m.uc.contextSave();
         child.pendingRegs.set(X86Reg.RAX, 0n);
         if (newsp) child.pendingRegs.set(X86Reg.RSP, newsp);
@@ -1432,6 +1433,7 @@ export class Kernel {
       const cp = new Process(tid, undefined as unknown as Machine, p);
       cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp) });
       const child = new Task(tid, cp, fpu, t.kfpu.clone());
+      fpuCloneChild(child);
       cp.guestPerm = p.guestPerm;
       cp.auxv = p.auxv;
       cp.argv = p.argv;

@@ -110,6 +110,19 @@ int main(void) {
     __asm__ volatile("syscall" : : "a"(SYS_tgkill), "D"(getpid()), "S"(tid), "d"(SIGUSR1) : "rcx", "r11", "memory");
     printf("  frame after first use: xstate_size %u xfeatures 0x%x XSTATE_BV 0x%llx\n", xsize, xfeat, (unsigned long long)xbv);
     fflush(stdout);
+    /* fpu_clone(): a fork child starts without the dynamic state, permission inherited. */
+    pid_t g = fork();
+    if (g == 0) {
+      uint64_t inuse = xgetbv(1);
+      raise(SIGUSR1);
+      prctl2(ARCH_GET_XCOMP_PERM, (unsigned long)&v);
+      printf("  fork child: XINUSE[18] %d, frame xstate_size %u xfeatures 0x%x, permitted 0x%llx\n", (int)((inuse >> 18) & 1), xsize, xfeat, (unsigned long long)v);
+      fflush(stdout);
+      _exit(0);
+    }
+    wait_child(g);
+    printf("  parent after fork: XINUSE[18] %d\n", (int)((xgetbv(1) >> 18) & 1));
+    fflush(stdout);
     _exit(0);
   }
   wait_child(c);
