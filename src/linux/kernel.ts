@@ -324,7 +324,8 @@ export class Kernel {
       const task = this.pick(last);
       if (!task) {
         if (this.wakeOnTimeout()) continue;
-        const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked).map((t) => `tid ${t.tid} in ${t.wait?.what}`);
+        const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Traced)
+          .map((t) => (t.state === TaskState.Traced ? `tid ${t.tid} in a ptrace stop` : `tid ${t.tid} in ${t.wait?.what}`));
         return { kind: 'error', message: `deadlock: every task is blocked (${sleepers.join(', ')})` };
       }
       last = task.tid;
@@ -853,6 +854,12 @@ export class Kernel {
     if (!p.alive) return;
     p.exit = exit;
     for (const t of p.threads) this.endTask(t);
+    // exit_ptrace(): the tracees of a dying tracer are detached and go on.
+    for (const t of this.tasks) {
+      if (t.ptrace?.tracer !== p || t.state === TaskState.Dead) continue;
+      t.ptrace = undefined;
+      if (t.state === TaskState.Traced) this.ptraceResume(t, 0, false);
+    }
     for (const c of p.children) c.parent = undefined;
     const parent = p.parent;
     if (parent?.alive && p.exitSignal) {
