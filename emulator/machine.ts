@@ -201,9 +201,14 @@ const XSAVE_FAMILY = new Set<Mnemonic>([
   Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
 ]);
 
+type AreaKind = Parameters<typeof requiredAreaSize>[1];
+const AREA_KINDS: readonly AreaKind[] = ['XSAVE', 'XSAVEOPT', 'XRSTOR-standard', 'XSAVEC', 'XSAVES', 'XRSTOR-compacted', 'FXSAVE'];
+
 /** What a trap needs to know about an owned instruction, worked out once per address. */
 interface Decoded {
   ins: Instruction;
+  /** ins.nextIP, read once (iced-x86 getters cross into WebAssembly). */
+  nextIP: bigint;
   owned: boolean;
   /** BMI1/BMI2-like VEX form that unicorn runs right. */
   vexGprOnly: boolean;
@@ -216,7 +221,11 @@ interface Decoded {
   /** Whether the instruction can read or write XMM0-15 or MXCSR (else no SSE synchronisation). */
   touchesSse: boolean;
   writes: LegacyWrite;
+  /** The memory operand, read out of iced-x86 once (the XSAVE family only). */
+  mem: MemOperand | undefined;
 }
+
+interface MemOperand { ipRel: boolean; ipRelAddr: bigint; disp: bigint; base: Register; index: Register; scale: bigint; seg: Register }
 
 /**
  * Whether an owned instruction reads or writes XMM0-15, MXCSR or XINUSE (then the SSE part is
@@ -278,6 +287,9 @@ export class Machine {
   private legacy32Of: Uint8Array;
   /** RAX..R15 in encoding order, read once per trap when first needed. */
   private readonly gprBlock: RegBlock;
+  /** RIP alone, written raw at the end of each trap. */
+  private readonly ripBlock: RegBlock;
+  private readonly ripView: BigUint64Array;
   private gprValid = false;
   private gpr64: BigUint64Array;
   private gprLo32: Uint32Array;
@@ -286,6 +298,8 @@ export class Machine {
   private readonly areaViews = new Map<number, Uint8Array>();
   private readonly headerBuf = new Uint8Array(16);
   private readonly headerView = new DataView(this.headerBuf.buffer);
+  /** requiredAreaSize by instruction kind and mask (a function of the CPU alone). */
+  private readonly areaSizes = new Map<number, number>();
 
   constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks) {
     this.uc = Unicorn.open();
@@ -298,6 +312,8 @@ export class Machine {
     this.legacy32Of = xs.regs.legacy;
     this.legacy32 = new Int32Array(xs.regs.legacy.buffer, xs.regs.legacy.byteOffset, xs.regs.legacy.byteLength >> 2);
     this.gprBlock = uc.regBlock(UC_GPR64, UC_GPR64.map((_, k) => k * 8), UC_GPR64.length * 8);
+    this.ripBlock = uc.regBlock([X86Reg.RIP], [0], 8);
+    this.ripView = new BigUint64Array(this.ripBlock.bytes.buffer, this.ripBlock.bytes.byteOffset, 1);
     this.gpr64 = new BigUint64Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length);
     this.gprLo32 = new Uint32Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length * 2);
     enableSse(uc, { osxsave: cpu.features.xsave });
@@ -473,6 +489,7 @@ export class Machine {
     const xsaveFamily = XSAVE_FAMILY.has(ins.mnemonic);
     const rec: Decoded = {
       ins,
+      nextIP: ins.nextIP,
       owned,
       vexGprOnly: owned && isVexGprOnly(ins),
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
@@ -481,6 +498,10 @@ export class Machine {
       syncX87: xsaveFamily,
       touchesSse: touchesSse(ins),
       writes: writesLegacyState(ins),
+      mem: xsaveFamily && ins.opCount > 0 && ins.opKind(0) === OpKind.Memory ? {
+        ipRel: ins.isIpRelMemoryOperand, ipRelAddr: ins.isIpRelMemoryOperand ? ins.ipRelMemoryAddress : 0n, disp: ins.memoryDisplacementU64,
+        base: ins.memoryBase, index: ins.memoryIndex, scale: BigInt(ins.memoryIndexScale), seg: ins.memorySegment,
+      } : undefined,
     };
     this.decodeCache.set(key, rec);
     return rec;
@@ -605,7 +626,8 @@ export class Machine {
     const writes = d.writes;
     if (writes !== LegacyWrite.None && d.touchesSse) this.syncOut(writes === LegacyWrite.X87AndSse);
     this.emulatedCount++;
-    this.uc.regWrite(X86Reg.RIP, ins.nextIP);
+    this.ripView[0] = d.nextIP;
+    this.ripBlock.write();
     if (this.trace) {
       const after = this.xs.regs.xinuseForSave();
       this.trace(`0x${rip.toString(16)}: ${disassemble(ins)}${after !== before ? `  XINUSE 0x${before.toString(16)} -> 0x${after.toString(16)}` : ''}`);
@@ -625,7 +647,7 @@ export class Machine {
   /** Returns false when the model has no emulation for this owned instruction. */
   private emulate(ins: Instruction): boolean {
     const m = ins.mnemonic;
-    if (XSAVE_FAMILY.has(m)) { this.emulateXsaveFamily(ins); return true; }
+    if (XSAVE_FAMILY.has(m)) { this.emulateXsaveFamily(ins, this.decodeCache.get(Number(ins.ip))?.mem); return true; }
     switch (m) {
       case Mnemonic.Cpuid: this.emulateCpuid(); return true;
       case Mnemonic.Xgetbv: {
@@ -693,9 +715,29 @@ export class Machine {
     return r.map((v) => v >>> 0);
   }
 
-  private emulateXsaveFamily(ins: Instruction): void {
+  /** Effective address of a cached memory operand (as avx.ts effectiveAddress computes it). */
+  private effectiveAddressOf(mem: MemOperand): bigint {
+    let a: bigint;
+    if (mem.ipRel) a = mem.ipRelAddr;
+    else {
+      a = mem.disp;
+      if (mem.base !== Register.None) a += this.env.getGpr(mem.base);
+      if (mem.index !== Register.None) a += this.env.getGpr(mem.index) * mem.scale;
+    }
+    if (mem.seg === Register.FS || mem.seg === Register.GS) a += this.env.segmentBase(mem.seg);
+    return a & MASK64;
+  }
+
+  private areaSize(kind: AreaKind, mask: number): number {
+    const key = AREA_KINDS.indexOf(kind) * 2 ** 32 + (mask >>> 0);
+    let n = this.areaSizes.get(key);
+    if (n === undefined) { n = requiredAreaSize(this.xs, kind, mask); this.areaSizes.set(key, n); }
+    return n;
+  }
+
+  private emulateXsaveFamily(ins: Instruction, mem?: MemOperand): void {
     const m = ins.mnemonic;
-    const ea = effectiveAddress(ins, this.env);
+    const ea = mem ? this.effectiveAddressOf(mem) : effectiveAddress(ins, this.env);
     const address = Number(ea);
     const rexW = m === Mnemonic.Xsave64 || m === Mnemonic.Xsaveopt64 || m === Mnemonic.Xsavec64 || m === Mnemonic.Xsaves64
       || m === Mnemonic.Xrstor64 || m === Mnemonic.Xrstors64 || m === Mnemonic.Fxsave64 || m === Mnemonic.Fxrstor64;
@@ -715,10 +757,10 @@ export class Machine {
     switch (m) {
       case Mnemonic.Fxsave: case Mnemonic.Fxsave64: return withArea(512, true, (a) => fxsave(xs, a, address, rexW, lock));
       case Mnemonic.Fxrstor: case Mnemonic.Fxrstor64: return withArea(512, false, (a) => fxrstor(xs, a, address, rexW, lock));
-      case Mnemonic.Xsave: case Mnemonic.Xsave64: return withArea(requiredAreaSize(xs, 'XSAVE', rfbm), true, (a) => xsave(xs, a, address, eax, edx, rexW, lock));
-      case Mnemonic.Xsaveopt: case Mnemonic.Xsaveopt64: return withArea(requiredAreaSize(xs, 'XSAVEOPT', rfbm), true, (a) => xsaveopt(xs, a, address, eax, edx, rexW, lock));
-      case Mnemonic.Xsavec: case Mnemonic.Xsavec64: return withArea(requiredAreaSize(xs, 'XSAVEC', rfbm), true, (a) => xsavec(xs, a, address, eax, edx, rexW, lock));
-      case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return withArea(requiredAreaSize(xs, 'XSAVES', rfbm), true, (a) => xsaves(xs, a, address, eax, edx, rexW, lock));
+      case Mnemonic.Xsave: case Mnemonic.Xsave64: return withArea(this.areaSize('XSAVE', rfbm), true, (a) => xsave(xs, a, address, eax, edx, rexW, lock));
+      case Mnemonic.Xsaveopt: case Mnemonic.Xsaveopt64: return withArea(this.areaSize('XSAVEOPT', rfbm), true, (a) => xsaveopt(xs, a, address, eax, edx, rexW, lock));
+      case Mnemonic.Xsavec: case Mnemonic.Xsavec64: return withArea(this.areaSize('XSAVEC', rfbm), true, (a) => xsavec(xs, a, address, eax, edx, rexW, lock));
+      case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return withArea(this.areaSize('XSAVES', rfbm), true, (a) => xsaves(xs, a, address, eax, edx, rexW, lock));
       default: {
         // XRSTOR(S): the header says which format, and so how many bytes the restore reads.
         const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
@@ -726,7 +768,7 @@ export class Machine {
         this.uc.memReadInto(hdrAt, this.headerBuf);
         const compacted = (this.headerView.getUint32(12, true) & XCOMP_BV_FORMAT_HI) !== 0;
         const restoreMask = compacted ? (this.headerView.getUint32(8, true) & rfbm) >>> 0 : rfbm;
-        const size = requiredAreaSize(xs, compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
+        const size = this.areaSize(compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
         if (m === Mnemonic.Xrstors || m === Mnemonic.Xrstors64) return withArea(size, false, (a) => xrstors(xs, a, address, eax, edx, rexW, lock));
         return withArea(size, false, (a) => xrstor(xs, a, address, eax, edx, rexW, lock));
       }

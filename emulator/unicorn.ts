@@ -553,7 +553,9 @@ export function loadLibUnicorn(soname: string = LIBUNICORN_SONAME): UnicornApi {
     uc_mem_map: lib.func('int uc_mem_map(void *uc, uint64_t address, size_t size, uint32_t perms)'),
     uc_mem_unmap: lib.func('int uc_mem_unmap(void *uc, uint64_t address, size_t size)'),
     uc_mem_protect: lib.func('int uc_mem_protect(void *uc, uint64_t address, size_t size, uint32_t perms)'),
-    uc_mem_read: lib.func('int uc_mem_read(void *uc, uint64_t address, _Out_ uint8_t *bytes, size_t size)'),
+    // Not _Out_: koffi then passes the typed array's own memory (measured: 280 ns instead of 750 ns for
+    // 11 KB, and the bytes land in the caller's array, subarrays included).
+    uc_mem_read: lib.func('int uc_mem_read(void *uc, uint64_t address, uint8_t *bytes, size_t size)'),
     uc_mem_write: lib.func('int uc_mem_write(void *uc, uint64_t address, const uint8_t *bytes, size_t size)'),
     uc_mem_regions: lib.func('int uc_mem_regions(void *uc, _Out_ void **regions, _Out_ uint32_t *count)'),
     uc_free: lib.func('int uc_free(void *mem)'),
@@ -880,12 +882,14 @@ export class Unicorn {
 
   memReadInto(addr: Addr, buf: Uint8Array): void {
     if (buf.length === 0) return;
-    this.check(this.api.uc_mem_read(this.h(), addr, buf, buf.length), 'uc_mem_read', `(0x${addr.toString(16)}, ${buf.length})`);
+    const err = this.api.uc_mem_read(this.h(), addr, buf, buf.length);
+    if (err !== UcErr.OK) throw new UnicornError(err, 'uc_mem_read', `(0x${addr.toString(16)}, ${buf.length})`);
   }
 
   memWrite(addr: Addr, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.check(this.api.uc_mem_write(this.h(), addr, bytes, bytes.length), 'uc_mem_write', `(0x${addr.toString(16)}, ${bytes.length})`);
+    const err = this.api.uc_mem_write(this.h(), addr, bytes, bytes.length);
+    if (err !== UcErr.OK) throw new UnicornError(err, 'uc_mem_write', `(0x${addr.toString(16)}, ${bytes.length})`);
   }
 
   /**
