@@ -196,6 +196,19 @@ describe('exec: kernel variants (kernel-model/variants.ts)', () => {
   }, 300_000);
 });
 
+describe('exec: the ARCH_SET_XCR0 proposal (arch-set-xcr0-v2)', () => {
+  it('arch_prctl(0x1021, 3) narrows the thread XCR0 (XGETBV says 3, a VEX.256 instruction is #UD); merged kernels read 0x1021 as ARCH_GET_XCOMP_SUPP (-EFAULT for address 3)', async () => {
+    const s = join(tmp, 'setxcr0.S');
+    writeFileSync(s, '.globl _start\n_start:\n mov $158, %eax\n mov $0x1021, %edi\n mov $3, %esi\n syscall\n mov %eax, %r12d\n xor %ecx, %ecx\n xgetbv\n'
+      + ' mov %eax, %edi\n add %r12d, %edi\n vpxor %ymm1, %ymm1, %ymm1\n mov $60, %eax\n syscall\n');
+    const v2 = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'arch-set-xcr0-v2', s]);
+    expect(v2.status).toBe(SIGNAL_BASE + SIGNUM.SIGILL!);
+    expect(v2.stderr).toMatch(/killed by SIGILL: vpxor .*XCR0 lacks 0x4/);
+    const merged = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', 'linux-6.18', s]);
+    expect(merged.status).toBe((0x602e7 - 14) & 0xff); // XCR0's low byte plus -EFAULT
+  }, 120_000);
+});
+
 describe('exec: ptrace across kernel variants (the PKRU bug and its fix)', () => {
   it('PTRACE_SETREGSET of PKRU: written on 5.13 (PKRU in the xstate buffer), ignored on 5.14, written again on 6.2 (a cleared bit gives 0)', async () => {
     const pkru = async (k: string): Promise<string[]> => {

@@ -16,6 +16,7 @@ import {
 import { Prot, X86Reg, type UnicornContext } from '../../emulator/unicorn.js';
 import { XsaveContext } from '../../emulator/xsave.js';
 import { XFeature } from '../../emulator/xfeatures.js';
+import { ARCH_SET_XCR0, arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
 import { fpuCloneChild, fpuTaskResumed, fpuTaskStopped, switchExtendedState } from '../../kernel-model/context-switch.js';
 import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { PF, writeElfCore, type CoreMapping, type CoreThread } from '../../kernel-model/core.js';
@@ -1303,6 +1304,13 @@ export class Kernel {
    * with the rules of linux-fpu-uabi.md §6.2.
    */
   private fpuXstatePrctl(t: Task, code: ArchPrctl, arg: bigint): bigint {
+    if (code === ARCH_SET_XCR0 && this.o.kernel.has(KernelBehaviour.ArchSetXcr0V2)) {
+      // The proposal's option number (kernel-model/arch-set-xcr0.ts): the thread's user code runs with the new XCR0.
+      const e = arch_set_xcr0(this.o.cpu, t.kfpu, Number(arg & 0xffffffffn));
+      if (e) return neg(e);
+      t.fpu.xcr0 = userXcr0(t.kfpu);
+      return 0n;
+    }
     if (!this.o.kernel.has(KernelBehaviour.DynamicXfeatures)) return neg(Errno.EINVAL);
     const cfg = this.fpuCfg;
     const m = t.proc.machine;
