@@ -13,8 +13,8 @@ import { assembleToElf } from '../loader/assemble.js';
 import { parseElf } from '../loader/elf.js';
 import { Sig } from '../linux/abi.js';
 import { Kernel, type RunResult } from '../linux/kernel.js';
-import { DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, resolveKernelVariant } from '../../kernel-model/variants.js';
-import type { Command } from 'commander';
+import { BEHAVIOURS, DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, resolveKernelVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
+import { Option, type Command } from 'commander';
 
 /** Exit status when the guest cannot go on for a reason of the tool's (an instruction the model lacks, a deadlock), as env(1) uses 125. */
 export const EXIT_TOOL_FAILURE = 125;
@@ -25,7 +25,8 @@ export const DEFAULT_MAX_INSNS = 1_000_000_000n;
 
 export interface ExecOptions {
   cpu: CpuModel;
-  kernel: string;
+  /** A variant id, or a variant made with other behaviours (a patch, in scenarios). */
+  kernel: string | KernelVariant;
   maxInsns: bigint;
   trace: boolean;
   files: string[];
@@ -54,7 +55,7 @@ export function execProgram(program: string, args: string[], o: ExecOptions): nu
     const img = parseElf(bytes, program);
     const kernel = new Kernel({
       cpu: o.cpu,
-      kernel: resolveKernelVariant(o.kernel),
+      kernel: typeof o.kernel === 'string' ? resolveKernelVariant(o.kernel) : o.kernel,
       core: o.core,
       allowedFiles: o.files.map((f) => resolve(f)),
       maxInsns: o.maxInsns,
@@ -101,15 +102,25 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
     .option('--core <file>', 'write an ELF core there if the guest dies of a core-dumping signal (never overwrites a file)')
     .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
     .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
+    .addOption(new Option('--kernel-behaviours <ids>', 'run with exactly these named behaviours on the --kernel release (how scenarios run patched variants)').hideHelp())
     .passThroughOptions()
-    .action((prog: string, args: string[], o: { cpu: string; kernel: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[] }) => {
+    .action((prog: string, args: string[], o: { cpu: string; kernel: string; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[] }) => {
       let maxInsns = DEFAULT_MAX_INSNS;
       if (o.maxInsns !== undefined) {
         if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
         maxInsns = BigInt(o.maxInsns);
       }
-      resolveKernelVariant(o.kernel);
+      const base = resolveKernelVariant(o.kernel);
+      const kernel = o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours);
       if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
-      process.exitCode = execProgram(prog, args, { cpu: cpuArg(o.cpu), kernel: o.kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core) });
+      process.exitCode = execProgram(prog, args, { cpu: cpuArg(o.cpu), kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core) });
     });
+}
+
+/** The --kernel release with exactly the named behaviours (comma-separated; may be empty). */
+function withExactly(base: KernelVariant, list: string): KernelVariant {
+  const want = list.split(',').filter(Boolean);
+  const known = new Set<string>(BEHAVIOURS.map((b) => b.id));
+  for (const b of want) if (!known.has(b)) throw new InputError('<command line>', '--kernel-behaviours', `unknown behaviour '${b}'`);
+  return base.with(want as KernelBehaviour[], base.behaviours.filter((b) => !want.includes(b)), `${base.id}+custom`);
 }

@@ -31,8 +31,9 @@ const show = (v: Value | undefined): string => (v === undefined ? '(none)' : typ
 
 function same(expected: Value, observed: Value | undefined): boolean {
   if (observed === undefined) return false;
-  if (typeof observed === 'bigint') {
-    try { return toBig(expected) === observed; } catch { return false; }
+  // Numbers compare as numbers, whether a step observed one or a guest printed one (0x2a, 42).
+  if (typeof observed === 'bigint' || (typeof expected === 'bigint' && /^(0x[0-9a-f]+|\d+)$/i.test(observed))) {
+    try { return toBig(expected) === toBig(observed); } catch { return false; }
   }
   return String(expected) === observed;
 }
@@ -61,6 +62,7 @@ function runStep(w: World, step: Step): void {
     case 'readers': return w.readers(str(a, 'buf'), str(a, 'as'));
     case 'xsave': return w.userXsave(str(a, 'task'), str(a, 'into'), num(a, 'fill') ?? 0);
     case 'cpuid': return w.cpuidLeafD(str(a, 'task'), num(a, 'sub') ?? 0, str(a, 'as'));
+    case 'exec': return w.exec(str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'));
     case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
     case 'kvm-get-xsave': return w.kvmGetXsave(str(a, 'vcpu'), str(a, 'into'));
     case 'kvm-set-xsave': return w.kvmSetXsave(str(a, 'vcpu'), str(a, 'from'), str(a, 'as'));
@@ -73,7 +75,7 @@ function runStep(w: World, step: Step): void {
 export function runScenario(s: Scenario, cpuId: string, variant: KernelVariant, expectKey = variant.id): RunOutcome {
   const want = { ...(s.expect.all ?? {}), ...(s.expect[expectKey] ?? {}), ...(s.expect[cpuId] ?? {}), ...(s.expect[`${cpuId}/${expectKey}`] ?? {}) };
   const cpu = resolveCpu(cpuId);
-  const w = new World(cpu, variant);
+  const w = new World(cpu, variant, s.file);
   let error: string | undefined;
   try {
     for (const [name, t] of Object.entries(s.tasks)) w.addTask(name, t.state ?? {}, t.amx === true);

@@ -15,6 +15,7 @@ import { KvmHost, KvmVendorModule, type KvmVcpu } from '../../kernel-model/kvm.j
 import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, type GuestMemory } from '../../kernel-model/sigframe.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
+import { runGuest } from './guest.js';
 import { arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
 import { ReadVerdict, compareAllReaders } from '../readers/compare.js';
 import { resolveField, readField, writeField, type FieldRange } from './fields.js';
@@ -73,7 +74,7 @@ export class World {
   private kvm: KvmHost | undefined;
   readonly vcpus = new Map<string, KvmVcpu>();
 
-  constructor(readonly cpu: CpuModel, readonly variant: KernelVariant) {
+  constructor(readonly cpu: CpuModel, readonly variant: KernelVariant, readonly scenarioFile = '') {
     this.cfg = fpu__init_system_xstate(cpu, variant);
   }
 
@@ -279,6 +280,14 @@ export class World {
       this.observe(`${as}.${r.reader.id}.misread`, of(ReadVerdict.Misread));
       this.observe(`${as}.${r.reader.id}.unavailable`, of(ReadVerdict.Unavailable));
     }
+  }
+
+  /** A guest program runs under `xstate-lab exec` with this CPU and variant (scenario/guest.ts). */
+  exec(program: string, args: string[], as: string): void {
+    let r;
+    try { r = runGuest(this.scenarioFile, program, args, this.cpu.id, this.variant); } catch (e) { throw new StepError((e as Error).message); }
+    this.observe(`${as}.exit`, r.exit);
+    for (const [k, v] of Object.entries(r.lines)) this.observe(`${as}.${k}`, v);
   }
 
   kvmVcpu(name: string, vendor?: string): void {

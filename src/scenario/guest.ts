@@ -1,0 +1,60 @@
+/**
+ * Guest programs in scenarios: a C file (musl-gcc -static), an assembly file or a static ELF,
+ * run under `xstate-lab exec` with the scenario's CPU and kernel variant. What it prints as
+ * `key: value` lines becomes observations; so do its exit status and the signal that killed it.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, extname, join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../paths.js';
+import { KERNEL_VARIANTS, type KernelVariant } from '../../kernel-model/variants.js';
+
+/** Shells report death by signal N as 128 + N (as `exec` does). */
+const SIGNAL_EXIT_BASE = 128;
+const SIGNAL_NAMES: Record<number, string> = { 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM', 24: 'SIGXCPU' };
+/** A guest gets this long (wall clock) before the step fails; its own budget is --max-insns. */
+const GUEST_TIMEOUT_MS = 120_000;
+
+function cacheDir(): string {
+  const d = process.env.XSTATE_LAB_CACHE ?? join(homedir() || tmpdir(), '.cache', 'xstate-lab', 'guests');
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+/** The executable for a guest source: C is compiled once per content hash; .S/.s and ELF files are run as they are. */
+export function guestExecutable(path: string): string {
+  if (extname(path) !== '.c') return path;
+  const text = readFileSync(path);
+  const out = join(cacheDir(), `${createHash('sha256').update(text).digest('hex').slice(0, 16)}`);
+  if (existsSync(out)) return out;
+  const tmp = `${out}.${process.pid}.tmp`;
+  const r = spawnSync('musl-gcc', ['-static', '-O2', '-o', tmp, path], { encoding: 'utf8' });
+  if (r.error) throw new Error(`musl-gcc not found (apt-get install -y musl-tools): ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`musl-gcc ${path} failed:\n${r.stderr}`);
+  renameSync(tmp, out);
+  return out;
+}
+
+export interface GuestResult {
+  exit: string;
+  lines: Record<string, string>;
+  stderr: string;
+}
+
+/** Run a guest under exec with a CPU profile and kernel variant. */
+export function runGuest(scenarioFile: string, program: string, args: string[], cpu: string, kernel: KernelVariant): GuestResult {
+  const src = resolve(dirname(scenarioFile), program);
+  const exe = guestExecutable(src);
+  const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
+  // A variant that is not a named one (a patch) runs as its release's named variant with exactly its behaviours.
+  const named = KERNEL_VARIANTS.find((v) => v.id === kernel.id) ?? KERNEL_VARIANTS.find((v) => v.release === kernel.release && !v.proposal) ?? KERNEL_VARIANTS[0];
+  const kernelArgs = named.id === kernel.id ? ['--kernel', kernel.id] : ['--kernel', named.id, '--kernel-behaviours', kernel.behaviours.join(',')];
+  const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', cpu, ...kernelArgs, '--', exe, ...args], { encoding: 'utf8', timeout: GUEST_TIMEOUT_MS, maxBuffer: 1 << 26 });
+  const status = r.status ?? -1;
+  const exit = status > SIGNAL_EXIT_BASE && SIGNAL_NAMES[status - SIGNAL_EXIT_BASE] ? SIGNAL_NAMES[status - SIGNAL_EXIT_BASE] : String(status);
+  const lines: Record<string, string> = {};
+  for (const m of (r.stdout ?? '').matchAll(/^([A-Za-z_][\w.-]*):\s*(.+)$/gm)) lines[m[1]] = m[2].trim();
+  return { exit, lines, stderr: r.stderr ?? '' };
+}
