@@ -20,6 +20,7 @@ import { closestVariantTo, type KernelVariant } from '../../kernel-model/variant
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { diffFields } from './cpu-selfcheck.js';
+import { tallyMismatches } from './tally.js';
 
 const MAGIC = 0x53524552;
 const GREETING = 12;
@@ -181,23 +182,12 @@ export function runKernelSelfcheck(o: KernelSelfcheckOptions): { cases: number; 
     for (const f of diffFields(cpu, map, 'regset', h.regset, m.regset)) d.push(`GETREGSET ${f.component}.${f.field}: kernel ${f.expected}, model ${f.got}`);
     return d;
   };
-  let mismatches = 0, shown = 0, unstable = 0;
-  const byKind = new Map<string, number>();
-  cases.forEach((c, k) => {
-    const m = runModel(cpu, cfg, v, c, area);
-    let d = compare(parse(native, k), m);
-    if (d.length) {
-      // Preemption between the tracee's steps can change XINUSE: run it twice more.
-      const again = [runNative([c]), runNative([c])].map((b) => compare(parse(b.subarray(GREETING), 0), m));
-      if (again.some((x) => x.length === 0)) { d = []; unstable++; }
-    }
-    if (!d.length) return;
-    mismatches++;
-    for (const x of d) { const key = x.replace(/0x[0-9a-f]+|\d+/g, 'N').replace(/: kernel.*/, ''); byKind.set(key, (byKind.get(key) ?? 0) + 1); }
-    if (shown++ < (o.detail ?? 5)) { log(`MISMATCH case ${k}: ${c.what}`); for (const x of d.slice(0, 10)) log(`  ${x}`); }
+  const models = cases.map((c) => runModel(cpu, cfg, v, c, area));
+  const mismatches = tallyMismatches({
+    cases, log, detail: o.detail, describe: (c) => c.what,
+    compare: (k) => compare(parse(native, k), models[k]),
+    rerun: (k) => compare(parse(runNative([cases[k]]).subarray(GREETING), 0), models[k]),
   });
-  if (byKind.size) { log('mismatches by field:'); for (const [kk, n] of [...byKind].sort((a, b) => b[1] - a[1]).slice(0, 20)) log(`  ${String(n).padStart(6)}  ${kk}`); }
-  if (unstable) log(`note: ${unstable} case(s) differed on the first host run and matched on a re-run`);
   const errs = new Map<number, number>();
   for (let k = 0; k < cases.length; k++) { const e = parse(native, k).errno; errs.set(e, (errs.get(e) ?? 0) + 1); }
   log(`host SETREGSET results: ${[...errs].sort((a, b) => a[0] - b[0]).map(([e, n]) => `${e === 0 ? 'ok' : `errno ${e}`} x${n}`).join(', ')}`);

@@ -22,6 +22,7 @@ import { closestVariantTo, type KernelVariant } from '../../kernel-model/variant
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { diffFields } from './cpu-selfcheck.js';
+import { tallyMismatches } from './tally.js';
 
 const MAGIC = 0x46475253;
 const GREETING = 12;
@@ -194,25 +195,14 @@ export function runSigframeSelfcheck(o: { cpu: CpuModel; cases: number; seed: nu
     return d;
   };
   const native = runNative(cases).subarray(GREETING);
-  let mismatches = 0, shown = 0, unstable = 0;
   const outcomes = new Map<number, number>();
-  const byKind = new Map<string, number>();
-  cases.forEach((c, k) => {
-    const m = runModel(cpu, cfg, v, c, area, frameBytes);
-    const h = parse(native, k);
-    outcomes.set(h.outcome, (outcomes.get(h.outcome) ?? 0) + 1);
-    let d = compare(h, m);
-    if (d.length) {
-      const again = [runNative([c]), runNative([c])].map((b) => compare(parse(b.subarray(GREETING), 0), m));
-      if (again.some((x) => x.length === 0)) { d = []; unstable++; }
-    }
-    if (!d.length) return;
-    mismatches++;
-    for (const x of d) { const key = x.replace(/0x[0-9a-f]+|\d+/g, 'N').replace(/: kernel.*/, ''); byKind.set(key, (byKind.get(key) ?? 0) + 1); }
-    if (shown++ < (o.detail ?? 5)) { log(`MISMATCH case ${k}: ${c.what}`); for (const x of d.slice(0, 10)) log(`  ${x}`); }
+  for (let k = 0; k < cases.length; k++) { const h = parse(native, k).outcome; outcomes.set(h, (outcomes.get(h) ?? 0) + 1); }
+  const models = cases.map((c) => runModel(cpu, cfg, v, c, area, frameBytes));
+  const mismatches = tallyMismatches({
+    cases, log, detail: o.detail, describe: (c) => c.what,
+    compare: (k) => compare(parse(native, k), models[k]),
+    rerun: (k) => compare(parse(runNative([cases[k]]).subarray(GREETING), 0), models[k]),
   });
-  if (byKind.size) { log('mismatches by field:'); for (const [kk, n] of [...byKind].sort((a, b) => b[1] - a[1]).slice(0, 20)) log(`  ${String(n).padStart(6)}  ${kk}`); }
-  if (unstable) log(`note: ${unstable} case(s) differed on the first host run and matched on a re-run`);
   log(`host outcomes: ${[...outcomes].map(([s, n]) => `${s ? `signal ${s}` : 'sigreturn ok'} x${n}`).join(', ')}`);
   log(`sigframe selfcheck: ${o.cases} cases, ${mismatches} mismatches, host kernel ${release()}, variant ${v.id}`);
   return { cases: o.cases, mismatches, variant: v.id };
