@@ -20,11 +20,17 @@ export const XFEATURE_MASK_INDEPENDENT = mask(XFeature.LBR);
 /** init_pkru_value (arch/x86/mm/pkeys.c): every key but 0 access-disabled. */
 export const INIT_PKRU_VALUE = 0x55555554;
 
-/** XFEATURE_MASK_USER_SUPPORTED for a variant (APX, 6.16, is not modelled: no profile has it). */
+/** XFEATURE_MASK_USER_SUPPORTED for a variant. */
 export function userSupportedMask(v: KernelVariant): number {
   let m = mask(XFeature.X87, XFeature.SSE, XFeature.AVX, XFeature.BNDREGS, XFeature.BNDCSR, XFeature.OPMASK, XFeature.ZMM_HI256, XFeature.HI16_ZMM, XFeature.PKRU);
   if (v.has(KernelBehaviour.DynamicXfeatures)) m |= mask(XFeature.TILECFG, XFeature.TILEDATA);
+  if (v.has(KernelBehaviour.ApxXstate)) m |= mask(XFeature.APX);
   return m >>> 0;
+}
+
+/** XFEATURE_MAX (asm/fpu/types.h): 20 with APX (6.16), 19 before; ARCH_REQ_XCOMP_PERM's bound. */
+export function xfeatureMax(v: KernelVariant): number {
+  return v.has(KernelBehaviour.ApxXstate) ? XFeature.APX + 1 : XFeature.APX;
 }
 
 /** XFEATURE_MASK_SUPERVISOR_SUPPORTED for a variant: PASID (5.10), CET_USER (6.6), CET_KERNEL (6.18, KVM only). */
@@ -59,6 +65,8 @@ const XSAVE_CPUID_FEATURES: Partial<Record<XFeature, { leaf: number; sub: number
   [XFeature.CET_S]: { leaf: 7, sub: 0, reg: 2, bit: 7, name: 'SHSTK' },
   [XFeature.TILECFG]: { leaf: 7, sub: 0, reg: 3, bit: 24, name: 'AMX_TILE' },
   [XFeature.TILEDATA]: { leaf: 7, sub: 0, reg: 3, bit: 24, name: 'AMX_TILE' },
+  // CPUID.(EAX=07H,ECX=1):EDX[21] APX_F (Intel APX specification).
+  [XFeature.APX]: { leaf: 7, sub: 1, reg: 3, bit: 21, name: 'APX' },
 };
 
 export interface FpuStateConfig {

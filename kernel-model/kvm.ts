@@ -13,7 +13,7 @@ import type { CpuModel } from '../emulator/cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from '../emulator/cpu-model.js';
 import { LEGACY } from '../emulator/register-file.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
-import { XFEATURE_MASK_FPSSE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } from './fpu-config.js';
+import { XFEATURE_MASK_FPSSE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, xfeatureMax, type FpuConfig } from './fpu-config.js';
 import { newFpstate, type Fpstate } from './fpstate.js';
 import { KernelBehaviour, type KernelVariant } from './variants.js';
 import { Errno, XstateCopyMode, copy_uabi_to_xstate, copy_xstate_to_uabi_buf } from './xstate.js';
@@ -62,8 +62,6 @@ export const KVM_MAX_XCRS = 16;
 export const KVM_XCRS_SIZE = 8 + KVM_MAX_XCRS * 16 + 16 * 8;
 /** XCR_XFEATURE_ENABLED_MASK: XCR0's index for XSETBV (asm/fpu/xcr.h). */
 export const XCR_XFEATURE_ENABLED_MASK = 0;
-/** ARCH_REQ_XCOMP_GUEST_PERM's feature number limit: XFEATURE_MAX (asm/fpu/types.h). */
-const XFEATURE_MAX = 20;
 /** CPUID.(0DH,1).EAX bits KVM can offer (cpuid.c kvm_set_cpu_caps CPUID_D_1_EAX): XSAVEOPT, XSAVEC, XGETBV1, XSAVES, XFD. */
 const CPUID_D_1_EAX_KVM_CAPS = 0x1f;
 
@@ -126,7 +124,7 @@ export class KvmHost {
 
   /** ARCH_REQ_XCOMP_GUEST_PERM: xstate_request_perm(idx, guest = true), rules of §6.2. */
   arch_req_xcomp_guest_perm(idx: number): number {
-    if (!this.variant.has(KernelBehaviour.DynamicXfeatures) || idx >= XFEATURE_MAX) return KvmErrno.EINVAL;
+    if (!this.variant.has(KernelBehaviour.DynamicXfeatures) || idx >= xfeatureMax(this.variant)) return KvmErrno.EINVAL;
     // xstate_prctl_req[]: only XTILE_DATA can be requested.
     if (idx !== XFeature.TILEDATA) return KvmErrno.EOPNOTSUPP;
     const want = bit(XFeature.TILEDATA);

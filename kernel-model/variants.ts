@@ -18,6 +18,7 @@ export enum KernelBehaviour {
   AtMinsigstksz = 'at-minsigstksz',
   XsaveLayoutNote = 'xsave-layout-note',
   SigframePkruUpdate = 'sigframe-pkru-update',
+  ApxXstate = 'apx-xstate',
   ArchSetXcr0V2 = 'arch-set-xcr0-v2',
   ArchSetXcr0SigframeFull = 'arch-set-xcr0-sigframe-full',
   KvmFpuUabiCopy = 'kvm-fpu-uabi-copy',

@@ -20,7 +20,7 @@ import { ARCH_SET_XCR0, arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-
 import { fpuCloneChild, fpuTaskResumed, fpuTaskStopped, switchExtendedState } from '../../kernel-model/context-switch.js';
 import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { PF, writeElfCore, type CoreMapping, type CoreThread } from '../../kernel-model/core.js';
-import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, type FpuConfig } from '../../kernel-model/fpu-config.js';
+import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, xfeatureMax, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, wrpkru, xfd_enable_feature } from '../../kernel-model/fpstate.js';
 import {
   MINSIGSTKSZ, atMinsigstksz, clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu, sigaltstack_size_valid, validate_sigaltstack,
@@ -104,8 +104,6 @@ const TASK_COMM_LEN = 16;
 const TRAP_DB = 1;
 /** X86_TRAP_NM (arch/x86/include/asm/trapnr.h): device not available, XFD's exception. */
 const TRAP_NM = 7;
-/** XFEATURE_MAX (arch/x86/include/asm/fpu/types.h, 6.16+ with APX at 19): ARCH_REQ_XCOMP_PERM's bound. */
-const XFEATURE_MAX = 20;
 const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
 
 const neg = (e: Errno): bigint => -BigInt(e);
@@ -1322,7 +1320,7 @@ export class Kernel {
       default: break;
     }
     const guest = code === ArchPrctl.REQ_XCOMP_GUEST_PERM;
-    if (arg >= BigInt(XFEATURE_MAX)) return neg(Errno.EINVAL);
+    if (arg >= BigInt(xfeatureMax(this.o.kernel))) return neg(Errno.EINVAL);
     // xstate_prctl_req[]: only XTILE_DATA can be requested.
     const req = Number(arg) === XFeature.TILEDATA ? XFEATURE_MASK_USER_DYNAMIC : 0;
     if (!req || (req & ~cfg.user.maxFeatures) !== 0) return neg(Errno.EOPNOTSUPP);
