@@ -18,7 +18,7 @@ import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
 import { LEGACY, TRACKED_COMPONENTS } from './register-file.js';
-import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type HookHandle, type RegBlock } from './unicorn.js';
+import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type CodeAddressHook, type HookHandle, type RegBlock } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
 import {
   CpuFault, Vector, XsaveContext, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
@@ -270,7 +270,12 @@ export class Machine {
   vec: VectorFile;
   /** Mappings as the guest sees them, sorted, page-granular. */
   private regions: Region[] = [];
-  private readonly ownedHooks = new Map<bigint, HookHandle>();
+  /**
+   * Owned instruction addresses. With the native address filter (one UC_HOOK_CODE for all of them,
+   * unicorn.ts hookCodeAt) the value is undefined; without it, each has its own hook.
+   */
+  private readonly ownedHooks = new Map<bigint, HookHandle | undefined>();
+  private readonly ownedFilter: CodeAddressHook | undefined;
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
@@ -314,6 +319,8 @@ export class Machine {
     this.gprBlock = uc.regBlock(UC_GPR64, UC_GPR64.map((_, k) => k * 8), UC_GPR64.length * 8);
     this.ripBlock = uc.regBlock([X86Reg.RIP], [0], 8);
     this.ripView = new BigUint64Array(this.ripBlock.bytes.buffer, this.ripBlock.bytes.byteOffset, 1);
+    // Installed before any code is translated, so no translation has to be dropped for it.
+    this.ownedFilter = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookCodeAt((a) => this.onOwned(a));
     this.gpr64 = new BigUint64Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length);
     this.gprLo32 = new Uint32Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length * 2);
     enableSse(uc, { osxsave: cpu.features.xsave });
@@ -458,15 +465,32 @@ export class Machine {
   private sweep(start: bigint, end: bigint): void {
     const bytes = this.uc.memRead(start, Number(end - start));
     for (const addr of sweepOwned(bytes, start).owned) {
-      if (this.ownedHooks.has(addr)) continue;
-      this.ownedHooks.set(addr, this.uc.hookCode(addr, addr, (a) => this.onOwned(a)));
+      this.addOwned(addr);
     }
   }
 
   private forgetCode(start: bigint, end: bigint): void {
-    for (const [a, h] of this.ownedHooks) if (a >= start && a < end) { h.remove(); this.ownedHooks.delete(a); }
+    for (const a of [...this.ownedHooks.keys()]) if (a >= start && a < end) this.removeOwned(a);
     const lo = Number(start), hi = Number(end);
     for (const a of this.decodeCache.keys()) if (a >= lo && a < hi) this.decodeCache.delete(a);
+  }
+
+  private addOwned(addr: bigint): void {
+    if (this.ownedHooks.has(addr)) return;
+    if (this.ownedFilter) {
+      this.ownedFilter.add(addr);
+      this.ownedHooks.set(addr, undefined);
+    } else {
+      this.ownedHooks.set(addr, this.uc.hookCode(addr, addr, (a) => this.onOwned(a)));
+    }
+  }
+
+  private removeOwned(addr: bigint): void {
+    if (!this.ownedHooks.has(addr)) return;
+    const h = this.ownedHooks.get(addr);
+    if (h) h.remove();
+    else this.ownedFilter?.remove(addr);
+    this.ownedHooks.delete(addr);
   }
 
   /** Owned addresses (fork re-creates their hooks in the child's engine). */
@@ -554,8 +578,7 @@ export class Machine {
     if (d.vexGprOnly && !d.missing) {
       // BMI1/BMI2 and other VEX forms without vector or mask operands touch no extended state and
       // unicorn runs them right (unicorn-notes.md): hand the address back to unicorn for good.
-      this.ownedHooks.get(addr)?.remove();
-      this.ownedHooks.delete(addr);
+      this.removeOwned(addr);
       return;
     }
     this.execute(d, true);
@@ -916,7 +939,7 @@ export class Machine {
       child.uc.memWrite(r.start, this.uc.memRead(r.start, Number(r.end - r.start)));
       child.regions.push({ ...r });
     }
-    for (const a of this.ownedHooks.keys()) child.ownedHooks.set(a, child.uc.hookCode(a, a, (x) => child.onOwned(x)));
+    for (const a of this.ownedHooks.keys()) child.addOwned(a);
     child.trace = this.trace;
     return child;
   }

@@ -29,6 +29,7 @@
  *   it (int3); without an interrupt hook `uc_emu_start` fails with UC_ERR_EXCEPTION.
  */
 import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
+import { buildNative } from '../src/native.js';
 
 /** The soname this binding is written against (unicorn 2.x ABI). */
 export const LIBUNICORN_SONAME = 'libunicorn.so.2';
@@ -726,6 +727,49 @@ export class RegBlock {
   }
 }
 
+/** The native address filter (emulator/native/code-filter.c), built with gcc on first use. */
+interface CodeFilterApi {
+  create(cb: unknown): Ptr | null;
+  free(f: Ptr): void;
+  add(f: Ptr, a: Addr): number;
+  remove(f: Ptr, a: Addr): number;
+  has(f: Ptr, a: Addr): number;
+  hook: Ptr;
+}
+let codeFilterApi: CodeFilterApi | null | undefined;
+/** Why the native filter is not available (for diagnostics), once known. */
+export let codeFilterUnavailable: string | undefined;
+
+function loadCodeFilter(): CodeFilterApi | null {
+  if (codeFilterApi !== undefined) return codeFilterApi;
+  try {
+    const so = buildNative('../emulator/native/code-filter.c', ['-O2', '-shared', '-fPIC']);
+    const lib = koffi.load(so);
+    const hookPtr = lib.func('void *xl_filter_hook_ptr(void)');
+    codeFilterApi = {
+      create: lib.func('void *xl_filter_new(void *cb)'),
+      free: lib.func('void xl_filter_free(void *f)'),
+      add: lib.func('int xl_filter_add(void *f, uint64_t a)'),
+      remove: lib.func('int xl_filter_remove(void *f, uint64_t a)'),
+      has: lib.func('int xl_filter_has(void *f, uint64_t a)'),
+      hook: hookPtr() as Ptr,
+    };
+  } catch (e) {
+    codeFilterUnavailable = (e as Error).message.split('\n')[0];
+    codeFilterApi = null;
+  }
+  return codeFilterApi;
+}
+
+/** A UC_HOOK_CODE callback for a changing set of exact addresses (Unicorn.hookCodeAt). */
+export interface CodeAddressHook {
+  add(address: bigint): void;
+  remove(address: bigint): void;
+  has(address: bigint): boolean;
+}
+
+interface FilterRecord { native: number | bigint; filter: Ptr; js: unknown }
+
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
 
@@ -761,6 +805,7 @@ export class Unicorn {
   private readonly trampolines = new Map<ProtoKind, { ptr: bigint; users: number }>();
   private readonly contexts = new Set<UnicornContext>();
   private readonly blocks = new Set<RegBlock>();
+  private readonly filters: FilterRecord[] = [];
   private running = false;
   /** False while no block can have been translated since open or the last flushTb (nothing to drop). */
   private tbsMayExist = false;
@@ -815,6 +860,11 @@ export class Unicorn {
     this.hooks.clear();
     for (const t of this.trampolines.values()) koffi.unregister(t.ptr);
     this.trampolines.clear();
+    // The engine is gone: nothing can call the filters any more.
+    for (const f of this.filters.splice(0)) {
+      codeFilterApi?.free(f.filter);
+      koffi.unregister(f.js as never);
+    }
     // Point the views at JS memory before freeing the native buffers: nothing may write freed memory.
     this.scratchView = new DataView(new ArrayBuffer(SLOT));
     this.scratchBytes = new Uint8Array(this.scratchView.buffer);
@@ -1445,6 +1495,55 @@ export class Unicorn {
       throw e;
     }
     return rec.handle;
+  }
+
+  /**
+   * One UC_HOOK_CODE over every address whose native callback (emulator/native/code-filter.c) calls
+   * `cb` only for the addresses added to the returned set: the cost of a hook per address without
+   * unicorn 2.0.1 walking one list entry per address on every instruction (see code-filter.c).
+   * Addresses added or removed later take effect at once (every instruction already calls the
+   * filter). Lives as long as the engine. Returns undefined when the filter cannot be built (no gcc):
+   * use hookCode per address then.
+   */
+  hookCodeAt(cb: (address: bigint, size: number) => void): CodeAddressHook | undefined {
+    const api = loadCodeFilter();
+    if (!api) return undefined;
+    const h = this.h();
+    const self = this;
+    const js = koffi.register((_uc: unknown, address: number | bigint, size: number) => {
+      try {
+        cb(toBig(address), size > MAX_INSN_LEN ? 0 : size);
+      } catch (e) {
+        self.fail(e);
+      }
+    }, koffi.pointer(this.api.protos.code));
+    const filter = api.create(js);
+    if (!filter) {
+      koffi.unregister(js);
+      throw new Error('xl_filter_new: out of memory');
+    }
+    const out: (number | bigint | null)[] = [null];
+    const err = this.api.uc_hook_add(h, out, HookType.CODE, api.hook, filter as unknown as number, 1, 0);
+    if (err !== UcErr.OK) {
+      api.free(filter);
+      koffi.unregister(js);
+      throw new UnicornError(err, 'uc_hook_add');
+    }
+    this.filters.push({ native: out[0] as number | bigint, filter, js });
+    // Blocks translated before this hook existed would never call it.
+    if (this.tbsMayExist) this.flushTb();
+    return {
+      add(address: bigint): void {
+        if (self.closed) return;
+        if (api.add(filter, address) < 0) throw new Error(`xl_filter_add(0x${address.toString(16)}) failed`);
+      },
+      remove(address: bigint): void {
+        if (!self.closed) api.remove(filter, address);
+      },
+      has(address: bigint): boolean {
+        return !self.closed && api.has(filter, address) === 1;
+      },
+    };
   }
 
   /**
