@@ -1,5 +1,5 @@
 /**
- * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--core FILE] [--file PATH]... [-E VAR=VALUE]... [--] PROGRAM [ARGS...]`:
+ * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--core FILE] [--file PATH]... [-E VAR=VALUE]... [--kvm-vendor MODULE] [--] PROGRAM [ARGS...]`:
  * run a static x86-64 program (or a .S/.s file, assembled on the fly) on the modelled CPU, as
  * qemu-x86_64 would: stdout/stderr pass through, the exit status is the guest's, death by a
  * signal gives 128 + signal and one line on stderr.
@@ -13,6 +13,8 @@ import { assembleToElf } from '../loader/assemble.js';
 import { parseElf } from '../loader/elf.js';
 import { Sig } from '../linux/abi.js';
 import { Kernel, type RunResult } from '../linux/kernel.js';
+import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../linux/kvm-dev.js';
+import { KvmVendorModule } from '../../kernel-model/kvm.js';
 import { BEHAVIOURS, DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, resolveKernelVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
 import { Option, type Command } from 'commander';
 
@@ -33,6 +35,8 @@ export interface ExecOptions {
   env: string[];
   /** --core FILE: where an ELF core goes if the guest dies of a core-dumping signal. */
   core?: string;
+  /** The vendor module behind the guest's /dev/kvm; undefined: the guest finds none. */
+  kvmVendor?: KvmVendorModule;
 }
 
 /** Load and run; returns the process exit status. Bad input raises InputError (one line, no stack). */
@@ -58,6 +62,7 @@ export function execProgram(program: string, args: string[], o: ExecOptions): nu
       kernel: typeof o.kernel === 'string' ? resolveKernelVariant(o.kernel) : o.kernel,
       core: o.core,
       allowedFiles: o.files.map((f) => resolve(f)),
+      kvmVendor: o.kvmVendor,
       maxInsns: o.maxInsns,
       trace: o.trace ? (l) => process.stderr.write(`[trace] ${l}\n`) : undefined,
       stderr: (l) => process.stderr.write(`${l}\n`),
@@ -102,9 +107,10 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
     .option('--core <file>', 'write an ELF core there if the guest dies of a core-dumping signal (never overwrites a file)')
     .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
     .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
+    .option('--kvm-vendor <module>', `the KVM vendor module behind the guest's /dev/kvm (${Object.values(KvmVendorModule).join(', ')}); default: the profile's vendor (kvm_intel, kvm_amd); with --cpu host the module /sys/module shows loaded, and if none is, the guest finds no /dev/kvm unless this option names one`)
     .addOption(new Option('--kernel-behaviours <ids>', 'run with exactly these named behaviours on the --kernel release (how scenarios run patched variants)').hideHelp())
     .passThroughOptions()
-    .action((prog: string, args: string[], o: { cpu: string; kernel: string; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[] }) => {
+    .action((prog: string, args: string[], o: { cpu: string; kernel: string; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[]; kvmVendor?: string }) => {
       let maxInsns = DEFAULT_MAX_INSNS;
       if (o.maxInsns !== undefined) {
         if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
@@ -113,7 +119,14 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
       const base = resolveKernelVariant(o.kernel);
       const kernel = o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours);
       if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
-      process.exitCode = execProgram(prog, args, { cpu: cpuArg(o.cpu), kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core) });
+      const cpu = cpuArg(o.cpu);
+      let kvmVendor: KvmVendorModule | undefined;
+      if (o.kvmVendor !== undefined) {
+        const known = Object.values(KvmVendorModule) as string[];
+        if (!known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')})`);
+        kvmVendor = o.kvmVendor as KvmVendorModule;
+      } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
+      process.exitCode = execProgram(prog, args, { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor });
     });
 }
 

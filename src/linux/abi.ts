@@ -16,8 +16,8 @@ export enum Sys {
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
-  EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, ENODEV = 19, EINVAL = 22, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */
@@ -111,6 +111,11 @@ export enum ClockId { REALTIME = 0, MONOTONIC = 1, PROCESS_CPUTIME_ID = 2, THREA
 export enum Whence { SET = 0, CUR = 1, END = 2 }
 /** open flags (include/uapi/asm-generic/fcntl.h): the access mode bits. */
 export const O_ACCMODE = 3;
+/** O_CLOEXEC (include/uapi/asm-generic/fcntl.h). */
+export const O_CLOEXEC = 0o2000000;
+/** fcntl commands and FD_CLOEXEC (include/uapi/asm-generic/fcntl.h). */
+export enum Fcntl { F_GETFD = 1, F_SETFD = 2 }
+export const FD_CLOEXEC = 1;
 /** AT_FDCWD (include/uapi/linux/fcntl.h) and AT_EMPTY_PATH. */
 export const AT_FDCWD = -100;
 export const AT_EMPTY_PATH = 0x1000;

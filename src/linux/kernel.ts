@@ -26,6 +26,8 @@ import {
   MINSIGSTKSZ, atMinsigstksz, clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu, sigaltstack_size_valid, validate_sigaltstack,
 } from '../../kernel-model/signal.js';
 import { KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
+import { KvmHost, type KvmVendorModule } from '../../kernel-model/kvm.js';
+import { kvmIoctl, type KvmFile } from './kvm-dev.js';
 import {
   AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_FLAGS, AT_GID, AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ, AT_PAGESZ,
   AT_PHDR, AT_PHENT, AT_PHNUM, AT_SECURE, AT_UID, buildInitialStack, layoutProcess, type ElfImage,
@@ -33,9 +35,9 @@ import {
 import {
   AT_EMPTY_PATH, AT_FDCWD, ArchPrctl, CORE_DUMP_SIGNALS, CLD_EXITED, CLD_KILLED, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
   CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, ClockId, DEFAULT_IGNORED, Errno, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG,
-  FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
+  FD_CLOEXEC, Fcntl, O_CLOEXEC, FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
   SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
-  P_ALL, P_PID, TIOCGWINSZ, WEXITED, WNOHANG, WNOWAIT, Whence,
+  P_ALL, P_PID, WEXITED, WNOHANG, WNOWAIT, Whence,
 } from './abi.js';
 import {
   FIX_EFLAGS, FRAME, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS,
@@ -156,13 +158,20 @@ class Task {
 
 interface OpenFile { kind: 'host'; hostFd: number }
 interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number }
-type FileRef = OpenFile | MemFile;
+type FileRef = OpenFile | MemFile | KvmFile;
+/** The device node of /dev/kvm (misc device 10:232, include/linux/miscdevice.h KVM_MINOR). */
+const DEV_KVM = '/dev/kvm';
+/** /dev/kvm's permissions as udev leaves them without a kvm group (crw-------), and an inode number for it. */
+const DEV_KVM_MODE = 0o600;
+const DEV_KVM_INO = 232;
 
 class Process {
   readonly threads: Task[] = [];
   readonly children: Process[] = [];
   sigactions: SigAction[] = Array.from({ length: NSIG + 1 }, () => ({ handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n }));
   files = new Map<number, FileRef>();
+  /** Descriptors with FD_CLOEXEC. */
+  cloexec = new Set<number>();
   brkStart = 0n;
   brk = 0n;
   /** The CPU (engine) this address space is loaded on, and which thread it holds. */
@@ -178,8 +187,8 @@ class Process {
   /** The program's file mappings (NT_FILE): address range and the file offset of its start. */
   fileMaps: { start: bigint; end: bigint; offset: bigint }[] = [];
   exePath = '';
-  /** fpu->guest_perm: features a KVM guest of this process may use (ARCH_REQ_XCOMP_GUEST_PERM). */
-  guestPerm = 0;
+  /** This process's KVM: kvm_caps and fpu->guest_perm of the group leader (ARCH_{GET,REQ}_XCOMP_GUEST_PERM, locked by the first vCPU). */
+  kvm!: KvmHost;
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }
 }
@@ -192,6 +201,8 @@ export interface KernelOptions {
   core?: string;
   /** Files the guest may open, read-only (absolute paths after resolve). */
   allowedFiles: readonly string[];
+  /** The KVM vendor module behind the guest's /dev/kvm; without one the guest finds no /dev/kvm (ENOENT). */
+  kvmVendor?: KvmVendorModule;
   maxInsns: bigint;
   trace?: (line: string) => void;
   /** Where warnings and reports go. */
@@ -255,7 +266,7 @@ export class Kernel {
     const pid = this.nextPid++;
     const proc = new Process(pid, undefined as unknown as Machine, undefined);
     const task = new Task(pid, proc, fpu, kfpu);
-    proc.guestPerm = kfpu.permittedUserFeatures;
+    proc.kvm = this.newKvmHost();
     proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) });
     proc.machine.trace = this.o.trace;
     const m = proc.machine;
@@ -957,7 +968,15 @@ export class Kernel {
       }
       case Sys.open: return this.open(p, m.readCString(a0), i32(a1));
       case Sys.openat: return i32(a0) === AT_FDCWD || m.readCString(a1).startsWith('/') ? this.open(p, m.readCString(a1), i32(a2)) : neg(Errno.ENOENT);
-      case Sys.close: return p.files.delete(i32(a0)) ? 0n : neg(Errno.EBADF);
+      case Sys.close: p.cloexec.delete(i32(a0)); return p.files.delete(i32(a0)) ? 0n : neg(Errno.EBADF);
+      case Sys.fcntl: {
+        // Only the close-on-exec flag (F_GETFD/F_SETFD), which musl's open(O_CLOEXEC) sets.
+        const fd = i32(a0);
+        if (!p.files.has(fd)) return neg(Errno.EBADF);
+        if (Number(a1) === Fcntl.F_GETFD) return p.cloexec.has(fd) ? BigInt(FD_CLOEXEC) : 0n;
+        if (Number(a1) === Fcntl.F_SETFD) { if (Number(a2) & FD_CLOEXEC) p.cloexec.add(fd); else p.cloexec.delete(fd); return 0n; }
+        return this.unmodelled(nr);
+      }
       case Sys.fstat: return this.fstat(p, i32(a0), a1);
       case Sys.newfstatat: {
         const path = m.readCString(a1);
@@ -969,14 +988,15 @@ export class Kernel {
         const f = p.files.get(i32(a0));
         if (!f) return neg(Errno.EBADF);
         if (f.kind === 'host') return neg(Errno.ESPIPE);
+        if (f.kind !== 'file') return 0n; // KVM's descriptors use noop_llseek: the position stays 0
         const base = a2 === BigInt(Whence.SET) ? 0 : a2 === BigInt(Whence.CUR) ? f.pos : a2 === BigInt(Whence.END) ? f.data.length : -1;
         const pos = base + Number(BigInt.asIntN(64, a1));
         if (base < 0 || pos < 0) return neg(Errno.EINVAL);
         f.pos = pos;
         return BigInt(pos);
       }
-      case Sys.ioctl: return p.files.has(i32(a0)) ? (a1 === TIOCGWINSZ ? neg(Errno.ENOTTY) : neg(Errno.ENOTTY)) : neg(Errno.EBADF);
-      case Sys.access: return this.allowed(m.readCString(a0)) ? 0n : neg(Errno.ENOENT);
+      case Sys.ioctl: return this.ioctl(p, i32(a0), Number(a1 & 0xffffffffn), a2);
+      case Sys.access: return this.allowed(m.readCString(a0)) || this.isDevKvm(m.readCString(a0)) ? 0n : neg(Errno.ENOENT);
       case Sys.readlink: return neg(Errno.ENOENT); // no /proc: guests reach no host file
       case Sys.brk: return this.brk(p, a0);
       case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4));
@@ -1120,14 +1140,16 @@ export class Kernel {
         if (sig) this.sendToThread(target, { signo: sig, code: SI_TKILL, pid: p.pid, uid: 0 });
         return 0n;
       }
-      default: {
-        if (!this.warned.has(nr)) {
-          this.warned.add(nr);
-          this.o.stderr(`xstate-lab: warning: system call ${Sys[nr] ?? 'number'} (${nr}) is not modelled; it returns -ENOSYS`);
-        }
-        return neg(Errno.ENOSYS);
-      }
+      default: return this.unmodelled(nr);
     }
+  }
+
+  private unmodelled(nr: number): bigint {
+    if (!this.warned.has(nr)) {
+      this.warned.add(nr);
+      this.o.stderr(`xstate-lab: warning: system call ${Sys[nr] ?? 'number'} (${nr}) is not modelled; it returns -ENOSYS`);
+    }
+    return neg(Errno.ENOSYS);
   }
 
   private findProcess(pid: number): Process | undefined {
@@ -1140,20 +1162,56 @@ export class Kernel {
     return this.o.allowedFiles.includes(resolve(path));
   }
 
+  private isDevKvm(path: string): boolean {
+    return this.o.kvmVendor !== undefined && resolve(path) === DEV_KVM;
+  }
+
+  private kvmWarned = false;
   private open(p: Process, path: string, flags: number): bigint {
+    if (resolve(path) === DEV_KVM) {
+      if (this.isDevKvm(path)) return BigInt(this.installFd(p, { kind: 'kvm' }, (flags & O_CLOEXEC) !== 0));
+      if (!this.kvmWarned) this.o.stderr('xstate-lab: warning: the guest opened /dev/kvm, which this run has not (name a vendor module with --kvm-vendor)');
+      this.kvmWarned = true;
+      return neg(Errno.ENOENT);
+    }
     if (!this.allowed(path)) return neg(Errno.ENOENT);
     if ((flags & O_ACCMODE) !== 0) return neg(Errno.EACCES); // read-only access to the named files
     let data: Buffer;
     try { data = readFileSync(resolve(path)); } catch { return neg(Errno.ENOENT); }
+    return BigInt(this.installFd(p, { kind: 'file', path, data, pos: 0 }, (flags & O_CLOEXEC) !== 0));
+  }
+
+  /** The lowest free descriptor (fd_install after get_unused_fd_flags). */
+  private installFd(p: Process, f: FileRef, cloexec: boolean): number {
     let fd = 0;
     while (p.files.has(fd)) fd++;
-    p.files.set(fd, { kind: 'file', path, data, pos: 0 });
-    return BigInt(fd);
+    p.files.set(fd, f);
+    if (cloexec) p.cloexec.add(fd); else p.cloexec.delete(fd);
+    return fd;
   }
+
+  private newKvmHost(): KvmHost {
+    return new KvmHost(this.o.cpu, this.o.kernel, this.o.kvmVendor);
+  }
+
+  private ioctl(p: Process, fd: number, cmd: number, arg: bigint): bigint {
+    const f = p.files.get(fd);
+    if (!f) return neg(Errno.EBADF);
+    if (f.kind === 'host' || f.kind === 'file') return neg(Errno.ENOTTY);
+    const m = p.machine;
+    return kvmIoctl(f, cmd, arg, {
+      mm: p, host: p.kvm,
+      read: (a, n) => m.read(a, n), write: (a, d) => m.write(a, d),
+      installFd: (nf) => this.installFd(p, nf, true), // anon_inode_getfd(..., O_RDWR | O_CLOEXEC)
+      warn: (key, line) => { if (!this.kvmWarnings.has(key)) { this.kvmWarnings.add(key); this.o.stderr(line); } },
+    });
+  }
+  private readonly kvmWarnings = new Set<string>();
 
   private read(p: Process, fd: number, buf: bigint, len: number): bigint {
     const f = p.files.get(fd);
     if (!f) return neg(Errno.EBADF);
+    if (f.kind !== 'file' && f.kind !== 'host') return neg(Errno.EINVAL); // KVM's file_operations have no read (vfs_read)
     if (f.kind === 'file') {
       const chunk = f.data.subarray(f.pos, f.pos + len);
       p.machine.write(buf, chunk);
@@ -1171,6 +1229,7 @@ export class Kernel {
     const f = p.files.get(fd);
     if (!f) return neg(Errno.EBADF);
     if (f.kind === 'file') return neg(Errno.EBADF);
+    if (f.kind !== 'host') return neg(Errno.EINVAL); // nor a write
     let off = 0;
     while (off < data.length) {
       try {
@@ -1207,11 +1266,14 @@ export class Kernel {
     const f = p.files.get(fd);
     if (!f) return neg(Errno.EBADF);
     if (f.kind === 'host') this.writeStat(p.machine, addr, S_IFCHR | STDIO_MODE, 0, fd + 1);
+    else if (f.kind === 'kvm') this.writeStat(p.machine, addr, S_IFCHR | DEV_KVM_MODE, 0, DEV_KVM_INO);
+    else if (f.kind !== 'file') this.writeStat(p.machine, addr, DEV_KVM_MODE, 0, DEV_KVM_INO + 1); // an anon inode
     else this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, f.data.length, FIRST_FILE_INO + fd);
     return 0n;
   }
 
   private statPath(p: Process, path: string, addr: bigint): bigint {
+    if (this.isDevKvm(path)) { this.writeStat(p.machine, addr, S_IFCHR | DEV_KVM_MODE, 0, DEV_KVM_INO); return 0n; }
     if (!this.allowed(path)) return neg(Errno.ENOENT);
     let size: number;
     try { size = readFileSync(resolve(path)).length; } catch { return neg(Errno.ENOENT); }
@@ -1316,7 +1378,7 @@ export class Kernel {
     switch (code) {
       case ArchPrctl.GET_XCOMP_SUPP: m.writeU64(arg, BigInt((cfg.user.maxFeatures | cfg.user.legacyFeatures) >>> 0)); return 0n;
       case ArchPrctl.GET_XCOMP_PERM: m.writeU64(arg, BigInt((t.kfpu.permittedUserFeatures & userSupported) >>> 0)); return 0n;
-      case ArchPrctl.GET_XCOMP_GUEST_PERM: m.writeU64(arg, BigInt((t.proc.guestPerm & userSupported) >>> 0)); return 0n;
+      case ArchPrctl.GET_XCOMP_GUEST_PERM: m.writeU64(arg, BigInt((t.proc.kvm.guestPerm & userSupported) >>> 0)); return 0n;
       default: break;
     }
     const guest = code === ArchPrctl.REQ_XCOMP_GUEST_PERM;
@@ -1324,10 +1386,12 @@ export class Kernel {
     // xstate_prctl_req[]: only XTILE_DATA can be requested.
     const req = Number(arg) === XFeature.TILEDATA ? XFEATURE_MASK_USER_DYNAMIC : 0;
     if (!req || (req & ~cfg.user.maxFeatures) !== 0) return neg(Errno.EOPNOTSUPP);
-    const perm = guest ? t.proc.guestPerm : t.kfpu.permittedUserFeatures;
+    const perm = guest ? t.proc.kvm.guestPerm : t.kfpu.permittedUserFeatures;
     if ((perm & req) === req) return 0n;
+    // FPU_GUEST_PERM_LOCKED: the first vCPU's guest fpstate fixed the permission.
+    if (guest && t.proc.kvm.guestPermLocked) return neg(Errno.EBUSY);
     const next = (perm | req) >>> 0;
-    if (guest) { t.proc.guestPerm = next; return 0n; }
+    if (guest) { t.proc.kvm.guestPerm = next; return 0n; }
     const live = t.proc.threads.filter((x) => x.state !== TaskState.Dead);
     if (!validate_sigaltstack(cfg, this.o.cpu.standardSize(next), live.map((x) => (x.altstack.flags === SS_DISABLE ? 0n : x.altstack.size)))) return neg(Errno.ENOSPC);
     // The permission is the process's (group leader's): every thread sees it.
@@ -1447,7 +1511,10 @@ export class Kernel {
       cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp) });
       const child = new Task(tid, cp, fpu, t.kfpu.clone());
       fpuCloneChild(child);
-      cp.guestPerm = p.guestPerm;
+      // fpu_inherit_perms: the child starts with the parent's guest permission, locked bit included.
+      cp.kvm = this.newKvmHost();
+      cp.kvm.guestPerm = p.kvm.guestPerm;
+      cp.kvm.guestPermLocked = p.kvm.guestPermLocked;
       cp.auxv = p.auxv;
       cp.argv = p.argv;
       cp.exe = p.exe;
@@ -1459,6 +1526,7 @@ export class Kernel {
       if (flags & CLONE_SETTLS) cp.machine.uc.regWrite(X86Reg.FS_BASE, tls);
       cp.sigactions = p.sigactions.map((a) => ({ ...a }));
       cp.files = new Map([...p.files].map(([fd, f]) => [fd, f.kind === 'file' ? { ...f } : f]));
+      cp.cloexec = new Set(p.cloexec);
       cp.brkStart = p.brkStart;
       cp.brk = p.brk;
       cp.exitSignal = Number(flags & CSIGNAL);
