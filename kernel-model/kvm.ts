@@ -242,7 +242,8 @@ export class KvmVcpu {
    * replaces the CPUID's XCR0 with the supported one first, measured).
    */
   kvm_vcpu_ioctl_set_cpuid2_leaf_d(xcr0Lo: number): number {
-    const dynamic = (xcr0Lo & XFEATURE_MASK_USER_DYNAMIC) >>> 0;
+    // Before dynamic features (5.16; KVM's AMX enabling, 5.17) kvm_check_cpuid has no permission check.
+    const dynamic = this.v.has(KernelBehaviour.DynamicXfeatures) ? (xcr0Lo & XFEATURE_MASK_USER_DYNAMIC) >>> 0 : 0;
     const r = this.fpu_enable_guest_xfd_features(dynamic);
     if (r) return r;
     const cpuidXcr0 = VENDOR_CAPS[this.host.vendor].forcesGuestXcr0 ? this.host.supportedXcr0 : xcr0Lo;

@@ -22,6 +22,8 @@ import { Option, type Command } from 'commander';
 export const EXIT_TOOL_FAILURE = 125;
 /** Shells report death by signal N as 128 + N. */
 const SIGNAL_EXIT_BASE = 128;
+/** --kvm-vendor none: the guest finds no /dev/kvm. */
+const KVM_VENDOR_NONE = 'none';
 /** Default instruction budget: a runaway guest stops after about this many instructions. */
 export const DEFAULT_MAX_INSNS = 1_000_000_000n;
 
@@ -107,7 +109,7 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
     .option('--core <file>', 'write an ELF core there if the guest dies of a core-dumping signal (never overwrites a file)')
     .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
     .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
-    .option('--kvm-vendor <module>', `the KVM vendor module behind the guest's /dev/kvm (${Object.values(KvmVendorModule).join(', ')}); default: the profile's vendor (kvm_intel, kvm_amd); with --cpu host the module /sys/module shows loaded, and if none is, the guest finds no /dev/kvm unless this option names one`)
+    .option('--kvm-vendor <module>', `the KVM vendor module behind the guest's /dev/kvm (${Object.values(KvmVendorModule).join(', ')}), or ${KVM_VENDOR_NONE} for no /dev/kvm; default: the profile's vendor (kvm_intel, kvm_amd); with --cpu host the module /sys/module shows loaded, and if none is, the guest finds no /dev/kvm unless this option names one (kvm_pvm: the PVM module)`)
     .addOption(new Option('--kernel-behaviours <ids>', 'run with exactly these named behaviours on the --kernel release (how scenarios run patched variants)').hideHelp())
     .passThroughOptions()
     .action((prog: string, args: string[], o: { cpu: string; kernel: string; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[]; kvmVendor?: string }) => {
@@ -123,8 +125,8 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
       let kvmVendor: KvmVendorModule | undefined;
       if (o.kvmVendor !== undefined) {
         const known = Object.values(KvmVendorModule) as string[];
-        if (!known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')})`);
-        kvmVendor = o.kvmVendor as KvmVendorModule;
+        if (o.kvmVendor !== KVM_VENDOR_NONE && !known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')}, ${KVM_VENDOR_NONE})`);
+        kvmVendor = o.kvmVendor === KVM_VENDOR_NONE ? undefined : o.kvmVendor as KvmVendorModule;
       } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
       process.exitCode = execProgram(prog, args, { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor });
     });
