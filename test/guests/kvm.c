@@ -111,6 +111,22 @@ static void set_xcrs(const char *what, int vcpu, uint32_t nr, uint32_t flags, ui
   printf("KVM_SET_XCRS %-34s -> %s\n", what, err(ioctl(vcpu, KVM_SET_XCRS, &x)));
 }
 
+/* Keeps the leaf 0xD entries of a KVM_GET_SUPPORTED_CPUID answer (KVM_SET_CPUID2 gets only
+   those), printing them; sets `supported` to sub-leaf 0's EAX. */
+static uint32_t supported;
+static unsigned leaf_d(struct kvm_cpuid2 *cpuid, int print) {
+  unsigned nd = 0;
+  for (unsigned i = 0; i < cpuid->nent; i++) {
+    struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+    if (e->function != 0xd) continue;
+    if (e->index == 0) supported = e->eax;
+    if (print) printf("  leaf 0xd.%u flags %u: %08x %08x %08x %08x\n", e->index, e->flags, e->eax, e->ebx, e->ecx, e->edx);
+    cpuid->entries[nd++] = *e;
+  }
+  cpuid->nent = nd;
+  return nd;
+}
+
 static void set_xsave(const char *what, int vcpu, const uint8_t *b) {
   printf("KVM_SET_XSAVE %-32s -> %s\n", what, err(ioctl(vcpu, KVM_SET_XSAVE, b)));
 }
@@ -137,16 +153,7 @@ int main(void) {
   printf("KVM_GET_SUPPORTED_CPUID to a bad address: %s\n", err(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, (void *)8)));
   cpuid->nent = MAX_ENTRIES;
   printf("KVM_GET_SUPPORTED_CPUID nent %u: %s\n", MAX_ENTRIES, err(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cpuid)));
-  uint32_t supported = 0;
-  unsigned nd = 0;
-  for (unsigned i = 0; i < cpuid->nent; i++) {
-    struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-    if (e->function != 0xd) continue;
-    if (e->index == 0) supported = e->eax;
-    printf("  leaf 0xd.%u flags %u: %08x %08x %08x %08x\n", e->index, e->flags, e->eax, e->ebx, e->ecx, e->edx);
-    cpuid->entries[nd++] = *e; /* KVM_SET_CPUID2 below gets the leaf 0xD entries only */
-  }
-  cpuid->nent = nd;
+  unsigned nd = leaf_d(cpuid, 1);
 
   /* Guest permission: the requests KVM's process may make, then a fork whose child locks its own. */
   printf("ARCH_GET_XCOMP_GUEST_PERM %#llx\n", (unsigned long long)guest_perm());
@@ -165,6 +172,9 @@ int main(void) {
     printf("child: own VM and vCPU: %s\n", cvm >= 0 && cvcpu >= 0 ? "ok" : err(cvcpu));
     printf("child: ARCH_REQ_XCOMP_GUEST_PERM %d after a vCPU -> %s\n", XFEATURE_XTILE_DATA, err(syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_GUEST_PERM, XFEATURE_XTILE_DATA)));
     printf("child: ARCH_GET_XCOMP_GUEST_PERM %#llx\n", (unsigned long long)guest_perm());
+    /* kvm_check_cpuid: AMX in the guest's CPUID needs the guest permission. */
+    for (unsigned i = 0; i < cpuid->nent; i++) if (cpuid->entries[i].index == 0) cpuid->entries[i].eax |= 0x60000;
+    printf("child: KVM_SET_CPUID2 with XTILE_CFG|XTILE_DATA -> %s\n", err(ioctl(cvcpu, KVM_SET_CPUID2, cpuid)));
     _exit(0);
   }
   int st;
@@ -172,6 +182,10 @@ int main(void) {
   printf("child exited %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   printf("ARCH_REQ_XCOMP_GUEST_PERM %d -> %s\n", XFEATURE_XTILE_DATA, err(syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_GUEST_PERM, XFEATURE_XTILE_DATA)));
   printf("ARCH_GET_XCOMP_GUEST_PERM %#llx\n", (unsigned long long)guest_perm());
+  cpuid->nent = MAX_ENTRIES;
+  printf("KVM_GET_SUPPORTED_CPUID again: %s\n", err(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cpuid)));
+  nd = leaf_d(cpuid, 0);
+  printf("  leaf 0xd.0 EAX %08x, %u sub-leaves\n", supported, nd);
   long cap2 = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
   printf("VM KVM_CHECK_EXTENSION XSAVE2 %s (system fd: %s)\n", err(cap2), err(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2)));
   if (cap2 > 4096 && cap2 <= BUF) uabi = cap2;
