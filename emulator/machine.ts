@@ -126,20 +126,33 @@ const CPU_STATE_REGS: readonly X86Reg[] = [
 const IMG_FTAG = 512;
 const IMG_FCS = 516;
 const IMG_FDS = 518;
-const IMG_SIZE = 520;
+/** A trap's RIP and the GPRs share the block, so that one call reads (or writes) all a trap needs. */
+const IMG_RIP = 520;
+const IMG_GPR = 528;
+const IMG_SIZE = IMG_GPR + 16 * 8;
+/** RAX..R15 in encoding order (iced-x86's and the ModRM's). */
+const GPR_ORDER: readonly X86Reg[] = [
+  X86Reg.RAX, X86Reg.RCX, X86Reg.RDX, X86Reg.RBX, X86Reg.RSP, X86Reg.RBP, X86Reg.RSI, X86Reg.RDI,
+  X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15,
+];
 const SYNC_REGS: readonly X86Reg[] = [
   ...Array.from({ length: 16 }, (_, i) => (X86Reg.XMM0 + i) as X86Reg), X86Reg.MXCSR,
   X86Reg.FPCW, X86Reg.FPSW, ...Array.from({ length: 8 }, (_, i) => (X86Reg.ST0 + i) as X86Reg),
   X86Reg.FPTAG, X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS,
+  X86Reg.RIP, ...GPR_ORDER,
 ];
 const SYNC_OFFSETS: readonly number[] = [
   ...Array.from({ length: 16 }, (_, i) => LEGACY.XMM0 + i * LEGACY.XMM_BYTES), LEGACY.MXCSR,
   LEGACY.FCW, LEGACY.FSW, ...Array.from({ length: 8 }, (_, i) => LEGACY.ST0 + i * LEGACY.ST_STRIDE),
   IMG_FTAG, LEGACY.FIP, LEGACY.FDP, LEGACY.FOP, IMG_FCS, IMG_FDS,
+  IMG_RIP, ...GPR_ORDER.map((_, k) => IMG_GPR + k * 8),
 ];
-/** XMM0-15 and MXCSR: the first 17 registers of SYNC_REGS. */
+/** XMM0-15 and MXCSR: the first 17 registers of SYNC_REGS; then x87 up to 33; RIP at 33; GPRs from 34. */
 const SYNC_SSE_COUNT = 17;
-const SYNC_ALL_COUNT = SYNC_REGS.length;
+const SYNC_ALL_COUNT = 33;
+const SYNC_RIP_INDEX = 33;
+const SYNC_GPR_INDEX = 34;
+const SYNC_TRAP_COUNT = SYNC_REGS.length;
 
 /** iced-x86 64-bit GPRs in encoding order, and unicorn's ids for them. */
 const ICED_GPR64: readonly Register[] = [
@@ -290,16 +303,14 @@ export class Machine {
   /** 32-bit view of the current register file's `legacy` bytes (rebuilt when the thread changes). */
   private legacy32: Int32Array;
   private legacy32Of: Uint8Array;
-  /** RAX..R15 in encoding order, read once per trap when first needed. */
-  private readonly gprBlock: RegBlock;
-  /** RIP alone, written raw at the end of each trap. */
-  private readonly ripBlock: RegBlock;
+  /** RAX..R15 (in the sync block), read once per trap when first needed. */
   private readonly ripView: BigUint64Array;
   private gprValid = false;
   private gpr64: BigUint64Array;
   private gprLo32: Uint32Array;
   /** Reused memory for save areas (no allocation per trap) and the XRSTOR header. */
   private areaBuf = new Uint8Array(4096);
+  private areaView = new DataView(this.areaBuf.buffer);
   private readonly areaViews = new Map<number, Uint8Array>();
   private readonly headerBuf = new Uint8Array(16);
   private readonly headerView = new DataView(this.headerBuf.buffer);
@@ -316,13 +327,12 @@ export class Machine {
     this.syncImg32 = new Int32Array(this.syncBlock.bytes.buffer, this.syncBlock.bytes.byteOffset, IMG_SIZE >> 2);
     this.legacy32Of = xs.regs.legacy;
     this.legacy32 = new Int32Array(xs.regs.legacy.buffer, xs.regs.legacy.byteOffset, xs.regs.legacy.byteLength >> 2);
-    this.gprBlock = uc.regBlock(UC_GPR64, UC_GPR64.map((_, k) => k * 8), UC_GPR64.length * 8);
-    this.ripBlock = uc.regBlock([X86Reg.RIP], [0], 8);
-    this.ripView = new BigUint64Array(this.ripBlock.bytes.buffer, this.ripBlock.bytes.byteOffset, 1);
+    const img = this.syncBlock.bytes;
+    this.ripView = new BigUint64Array(img.buffer, img.byteOffset + IMG_RIP, 1);
     // Installed before any code is translated, so no translation has to be dropped for it.
     this.ownedFilter = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookCodeAt((a) => this.onOwned(a));
-    this.gpr64 = new BigUint64Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length);
-    this.gprLo32 = new Uint32Array(this.gprBlock.bytes.buffer, this.gprBlock.bytes.byteOffset, UC_GPR64.length * 2);
+    this.gpr64 = new BigUint64Array(img.buffer, img.byteOffset + IMG_GPR, 16);
+    this.gprLo32 = new Uint32Array(img.buffer, img.byteOffset + IMG_GPR, 32);
     enableSse(uc, { osxsave: cpu.features.xsave });
     if (cpu.features.pku) uc.regWrite(X86Reg.CR4, uc.regRead(X86Reg.CR4) | CR4_PKE);
     uc.hookInsnSyscall(() => {
@@ -400,6 +410,19 @@ export class Machine {
     for (const r of this.regions) {
       if (r.end <= p) continue;
       if (r.start > p) return false;
+      p = r.end;
+      if (p >= end) return true;
+    }
+    return p >= end;
+  }
+
+  /** Whether the guest may access all of [addr, addr+len) with `need` (check without the throw). */
+  private accessible(addr: bigint, len: number, need: Prot): boolean {
+    let p = addr;
+    const end = addr + BigInt(len);
+    for (const r of this.regions) {
+      if (r.end <= p) continue;
+      if (r.start > p || (r.prot & need) !== need) return false;
       p = r.end;
       if (p >= end) return true;
     }
@@ -634,7 +657,16 @@ export class Machine {
     if ((this.xs.xcr0 & needXcr0) !== needXcr0) return stopWith({ kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)}: XCR0 lacks 0x${(needXcr0 & ~this.xs.xcr0).toString(16)}`) });
     const before = this.trace ? this.xs.regs.xinuseForSave() : 0;
     this.gprValid = false;
-    if (d.touchesSse) this.syncIn(d.syncX87);
+    if (d.touchesSse) {
+      if (d.syncX87) {
+        // The XSAVE family needs GPRs too: x87, SSE, RIP and GPRs in one call.
+        this.syncBlock.read(SYNC_TRAP_COUNT);
+        this.gprValid = true;
+        this.absorb(true);
+      } else {
+        this.syncIn(false);
+      }
+    }
     try {
       if (!this.emulate(ins)) {
         return stopWith({ kind: StopKind.Unemulated, message: `instruction not emulated: ${Mnemonic[ins.mnemonic].toUpperCase()} (${disassemble(ins)}) at 0x${rip.toString(16)}; ${this.cpu.id} has it but the model does not emulate it` });
@@ -647,10 +679,16 @@ export class Machine {
       throw e;
     }
     const writes = d.writes;
-    if (writes !== LegacyWrite.None && d.touchesSse) this.syncOut(writes === LegacyWrite.X87AndSse);
     this.emulatedCount++;
     this.ripView[0] = d.nextIP;
-    this.ripBlock.write();
+    if (writes === LegacyWrite.X87AndSse && d.touchesSse) {
+      // Restores: x87, SSE and RIP (right after them in the list) in one call.
+      this.fillImage(true);
+      this.syncBlock.write(SYNC_RIP_INDEX + 1);
+    } else {
+      if (writes === LegacyWrite.Sse && d.touchesSse) this.syncOut(false);
+      this.syncBlock.write(1, SYNC_RIP_INDEX);
+    }
     if (this.trace) {
       const after = this.xs.regs.xinuseForSave();
       this.trace(`0x${rip.toString(16)}: ${disassemble(ins)}${after !== before ? `  XINUSE 0x${before.toString(16)} -> 0x${after.toString(16)}` : ''}`);
@@ -693,7 +731,7 @@ export class Machine {
   }
 
   private loadGprs(): void {
-    this.gprBlock.read();
+    this.syncBlock.read(16, SYNC_GPR_INDEX);
     this.gprValid = true;
   }
 
@@ -786,14 +824,28 @@ export class Machine {
       case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return withArea(this.areaSize('XSAVES', rfbm), true, (a) => xsaves(xs, a, address, eax, edx, rexW, lock));
       default: {
         // XRSTOR(S): the header says which format, and so how many bytes the restore reads.
+        const restore = m === Mnemonic.Xrstors || m === Mnemonic.Xrstors64
+          ? (a: Uint8Array): void => xrstors(xs, a, address, eax, edx, rexW, lock)
+          : (a: Uint8Array): void => xrstor(xs, a, address, eax, edx, rexW, lock);
+        // Usually one read does: the standard-format size for RFBM, when the guest may read all of it.
+        const guess = this.areaSize('XRSTOR-standard', rfbm);
+        if (guess >= XSAVE_HEADER_OFFSET + 16 && this.accessible(ea, guess, Prot.READ)) {
+          const big = this.areaOf(guess);
+          this.uc.memReadInto(ea, big);
+          const hv = this.areaView;
+          const compacted = (hv.getUint32(XSAVE_HEADER_OFFSET + 12, true) & XCOMP_BV_FORMAT_HI) !== 0;
+          const restoreMask = compacted ? (hv.getUint32(XSAVE_HEADER_OFFSET + 8, true) & rfbm) >>> 0 : rfbm;
+          const size = this.areaSize(compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
+          // areaOf views share one buffer from offset 0: the bytes just read are the area's first ones.
+          if (size <= guess) return restore(this.areaOf(size));
+        }
         const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
         this.check(hdrAt, 16, Prot.READ);
         this.uc.memReadInto(hdrAt, this.headerBuf);
         const compacted = (this.headerView.getUint32(12, true) & XCOMP_BV_FORMAT_HI) !== 0;
         const restoreMask = compacted ? (this.headerView.getUint32(8, true) & rfbm) >>> 0 : rfbm;
         const size = this.areaSize(compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
-        if (m === Mnemonic.Xrstors || m === Mnemonic.Xrstors64) return withArea(size, false, (a) => xrstors(xs, a, address, eax, edx, rexW, lock));
-        return withArea(size, false, (a) => xrstor(xs, a, address, eax, edx, rexW, lock));
+        return withArea(size, false, restore);
       }
     }
   }
@@ -804,6 +856,7 @@ export class Machine {
     if (v) return v;
     if (this.areaBuf.length < size) {
       this.areaBuf = new Uint8Array(Math.max(size, this.areaBuf.length * 2));
+      this.areaView = new DataView(this.areaBuf.buffer);
       this.areaViews.clear();
     }
     v = this.areaBuf.subarray(0, size);
@@ -818,10 +871,15 @@ export class Machine {
    * model last saw it was written by an instruction unicorn ran, so its component is in use.
    */
   syncIn(x87: boolean): void {
+    this.syncBlock.read(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
+    this.absorb(x87);
+  }
+
+  /** The compare-and-copy half of syncIn, over what the sync block last read. */
+  private absorb(x87: boolean): void {
     const r = this.xs.regs;
     const L = this.legacyWords(r.legacy);
     const blk = this.syncBlock;
-    blk.read(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
     const I = this.syncImg32;
     for (let n = 0, w = LEGACY.XMM0 >> 2; n < 16; n++, w += 4) {
       if (L[w] === I[w] && L[w + 1] === I[w + 1] && L[w + 2] === I[w + 2] && L[w + 3] === I[w + 3]) continue;
@@ -851,17 +909,31 @@ export class Machine {
 
   /** Copy the register file's SSE registers (and with `x87`, the x87 state) back into unicorn. */
   syncOut(x87: boolean): void {
+    this.fillImage(x87);
+    this.syncBlock.write(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
+  }
+
+  /** The image half of syncOut: the register file's x87/SSE state into the sync block. */
+  private fillImage(x87: boolean): void {
     const r = this.xs.regs;
     const L = r.legacy;
+    const W = this.legacyWords(L);
+    const I = this.syncImg32;
     const blk = this.syncBlock;
-    const img = blk.bytes;
-    img.set(r.views.xmm, LEGACY.XMM0);
+    // Word copies (no subarray or TypedArray.set per trap).
+    for (let w = LEGACY.XMM0 >> 2; w < LEGACY.END_OF_SAVED >> 2; w++) I[w] = W[w]!;
     const dv = blk.view;
     dv.setUint32(LEGACY.MXCSR, r.mxcsr, true);
     if (x87) {
       // FCW, FSW, FOP, FIP, FDP (FTW goes as the full tag word, at IMG_FTAG).
-      img.set(L.subarray(0, LEGACY.MXCSR), 0);
-      for (let i = 0, o = LEGACY.ST0; i < 8; i++, o += LEGACY.ST_STRIDE) img.set(L.subarray(o, o + LEGACY.ST_BYTES), o);
+      for (let w = 0; w < LEGACY.MXCSR >> 2; w++) I[w] = W[w]!;
+      // ST(i): 10 bytes; the slot's 6 reserved bytes stay 0 in the image, as unicorn never writes them.
+      for (let w = LEGACY.ST0 >> 2; w < LEGACY.XMM0 >> 2; w += 4) {
+        I[w] = W[w]!;
+        I[w + 1] = W[w + 1]!;
+        I[w + 2] = W[w + 2]! & 0xffff;
+        I[w + 3] = 0;
+      }
       let tag = 0;
       const abridged = L[LEGACY.FTW]!;
       for (let i = 0; i < 8; i++) if (!((abridged >> i) & 1)) tag |= X87_TAG_EMPTY << (2 * i);
@@ -869,7 +941,6 @@ export class Machine {
       dv.setUint16(IMG_FCS, r.fcs & 0xffff, true);
       dv.setUint16(IMG_FDS, r.fds & 0xffff, true);
     }
-    blk.write(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
   }
 
   /** The current register file's legacy bytes as 32-bit words (the view is rebuilt after a thread switch). */

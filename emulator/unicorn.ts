@@ -708,14 +708,14 @@ export class RegBlock {
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
   }
 
-  /** Reads the first `n` registers (default: all) into their slots. */
-  read(n: number = this.regs.length): void {
-    this.owner['blockCall'](this, n, false);
+  /** Reads `n` registers (default: all) from index `first` (default 0) of the list into their slots. */
+  read(n: number = this.regs.length, first = 0): void {
+    this.owner['blockCall'](this, n, first, false);
   }
 
-  /** Writes the first `n` registers (default: all) from their slots. */
-  write(n: number = this.regs.length): void {
-    this.owner['blockCall'](this, n, true);
+  /** Writes `n` registers (default: all) from index `first` (default 0) of the list from their slots. */
+  write(n: number = this.regs.length, first = 0): void {
+    this.owner['blockCall'](this, n, first, true);
   }
 
   get freed(): boolean {
@@ -1120,12 +1120,14 @@ export class Unicorn {
     return b;
   }
 
-  private blockCall(b: RegBlock, n: number, write: boolean): void {
+  private blockCall(b: RegBlock, n: number, first: number, write: boolean): void {
     const h = this.h();
     if (b.freed || !this.blocks.has(b)) throw new Error('RegBlock is freed or belongs to another engine');
     if (n <= 0) return;
-    if (n > b.regs.length) throw new RangeError(`RegBlock has ${b.regs.length} registers, asked for ${n}`);
-    const err = write ? this.api.uc_reg_write_batch(h, b.ids, b.ptrs, n) : this.api.uc_reg_read_batch(h, b.ids, b.ptrs, n);
+    if (!(first >= 0 && first + n <= b.regs.length)) throw new RangeError(`RegBlock has ${b.regs.length} registers, asked for ${n} from ${first}`);
+    const ids = first === 0 ? b.ids : b.ids + BigInt(first * 4);
+    const ptrs = first === 0 ? b.ptrs : b.ptrs + BigInt(first * 8);
+    const err = write ? this.api.uc_reg_write_batch(h, ids, ptrs, n) : this.api.uc_reg_read_batch(h, ids, ptrs, n);
     if (err !== UcErr.OK) throw new UnicornError(err, write ? 'uc_reg_write_batch' : 'uc_reg_read_batch');
   }
 
