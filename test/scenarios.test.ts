@@ -118,7 +118,7 @@ describe('bad scenarios get one clear line with file, line and column', () => {
       const f = join(tmp, `${name}.yaml`);
       writeFileSync(f, text);
       const r = await cli(['run', f]);
-      expect(r.status).toBe(2);
+      expect(r.status, r.stderr + r.stdout).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(want);
     });

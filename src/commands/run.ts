@@ -39,15 +39,17 @@ export async function runFiles(files: string[], o: { cpus?: string[]; kernels?: 
   // The compiled worker (tests import this module from its TypeScript source).
   const workerFile = join(PACKAGE_ROOT, 'dist', 'src', 'scenario', 'worker.js');
   const jobs = Math.max(1, Math.min(o.jobs, files.length));
-  await Promise.all(Array.from({ length: jobs }, () => new Promise<void>((done, fail) => {
+  await Promise.all(Array.from({ length: jobs }, () => new Promise<void>((done) => {
     const w = new Worker(workerFile);
+    let current: string | undefined;
     const next = (): void => {
-      const f = queue.shift();
-      if (f === undefined) { w.postMessage(null); return; }
-      w.postMessage({ file: f, cpus: o.cpus, kernels: o.kernels });
+      current = queue.shift();
+      if (current === undefined) { w.postMessage(null); return; }
+      w.postMessage({ file: current, cpus: o.cpus, kernels: o.kernels });
     };
-    w.on('message', (a: WorkerAnswer) => { answers.push(a); o.progress?.(answers.length, files.length, a.file); next(); });
-    w.on('error', fail);
+    w.on('message', (a: WorkerAnswer) => { current = undefined; answers.push(a); o.progress?.(answers.length, files.length, a.file); next(); });
+    // A worker that dies takes its file with it: that file is reported, the others go on.
+    w.on('error', (e) => { if (current !== undefined) answers.push({ file: current, error: `${current}: the worker stopped: ${e.message}` }); });
     w.on('exit', () => done());
     next();
   })));

@@ -7,7 +7,7 @@ import { runAll } from './run.js';
 interface Job { file: string; cpus?: string[]; kernels?: string[] }
 
 parentPort!.on('message', (job: Job | null) => {
-  if (job === null) { process.exit(0); }
+  if (job === null) { parentPort!.close(); return; }
   try {
     const s = loadScenario(job.file);
     parentPort!.postMessage({ file: job.file, outcomes: runAll(s, job.cpus, job.kernels) });
