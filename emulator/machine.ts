@@ -14,14 +14,14 @@
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
 import type { CpuModel } from './cpu-model.js';
-import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
+import { EXTENDED_REGION_OFFSET, XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
 import { LEGACY, TRACKED_COMPONENTS } from './register-file.js';
 import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type CodeAddressHook, type HookHandle, type RegBlock } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
 import {
-  CpuFault, Vector, XsaveContext, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
+  AreaAccess, CpuFault, Vector, XsaveContext, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from './xsave.js';
 import { XFeature } from './xfeatures.js';
 
@@ -313,6 +313,23 @@ export class Machine {
   private areaView = new DataView(this.areaBuf.buffer);
   private readonly areaViews = new Map<number, Uint8Array>();
   private readonly headerBuf = new Uint8Array(16);
+  /** Guest address of the area the XSAVE-family instruction being emulated works on. */
+  private areaEa = 0n;
+  /** Bytes [areaPfFrom, areaPfTo) of areaBuf already hold the guest's area (read in one call). */
+  private areaPfFrom = 0;
+  private areaPfTo = 0;
+  /** Ranges the instruction wrote, as [from, to) pairs, copied to guest memory once it is done. */
+  private readonly areaWrites: number[] = [];
+  /** areaBuf.subarray(from, to) by from * 2^20 + to, so that range copies allocate nothing. */
+  private readonly areaRanges = new Map<number, Uint8Array>();
+  /** The XSAVE family reports what it reads and writes: only those bytes cross guest memory. */
+  private readonly areaAccess: AreaAccess = {
+    fetch: (from, to) => {
+      if (from >= this.areaPfFrom && to <= this.areaPfTo) return;
+      this.uc.memReadInto(this.areaEa + BigInt(from), this.areaRange(from, to));
+    },
+    wrote: (from, to) => { this.areaWrites.push(from, to); },
+  };
   private readonly headerView = new DataView(this.headerBuf.buffer);
   /** requiredAreaSize by instruction kind and mask (a function of the CPU alone). */
   private readonly areaSizes = new Map<number, number>();
@@ -815,19 +832,47 @@ export class Machine {
       fn(area);
       if (store) this.uc.memWrite(ea, area);
     };
+    /**
+     * The XSAVE family proper: the whole area's permissions are checked as before; the bytes the
+     * instruction reports as written are copied out after it returned (it raises every fault
+     * before its first write), the rest of guest memory is left alone. Each koffi call costs about
+     * 0.3 us whatever its size, so reads are done as one window read before the instruction:
+     * [pfFrom, pfTo), which also supplies the bytes between written ranges so that they go out in
+     * one call (saves read [416, size): everything but the legacy region, which they write whole
+     * or in ranges whose gaps are not crossed).
+     */
+    const withAccess = (size: number, store: boolean, pfFrom: number, pfTo: number, fn: (area: Uint8Array, acc: AreaAccess) => void): void => {
+      const area = this.areaOf(size);
+      this.check(ea, size, Prot.READ);
+      if (store) this.check(ea, size, Prot.WRITE);
+      this.areaEa = ea;
+      if (pfTo > size) pfTo = size;
+      if (pfFrom < pfTo) this.uc.memReadInto(ea + BigInt(pfFrom), this.areaRange(pfFrom, pfTo));
+      this.areaPfFrom = pfFrom;
+      this.areaPfTo = pfTo;
+      this.areaWrites.length = 0;
+      try {
+        fn(area, this.areaAccess);
+      } finally {
+        this.areaPfFrom = this.areaPfTo = 0;
+      }
+      if (store) this.flushAreaWrites(ea, pfFrom, pfTo);
+    };
+    const SAVE_PF = LEGACY.END_OF_SAVED;
     switch (m) {
       case Mnemonic.Fxsave: case Mnemonic.Fxsave64: return withArea(512, true, (a) => fxsave(xs, a, address, rexW, lock));
       case Mnemonic.Fxrstor: case Mnemonic.Fxrstor64: return withArea(512, false, (a) => fxrstor(xs, a, address, rexW, lock));
-      case Mnemonic.Xsave: case Mnemonic.Xsave64: return withArea(this.areaSize('XSAVE', rfbm), true, (a) => xsave(xs, a, address, eax, edx, rexW, lock));
-      case Mnemonic.Xsaveopt: case Mnemonic.Xsaveopt64: return withArea(this.areaSize('XSAVEOPT', rfbm), true, (a) => xsaveopt(xs, a, address, eax, edx, rexW, lock));
-      case Mnemonic.Xsavec: case Mnemonic.Xsavec64: return withArea(this.areaSize('XSAVEC', rfbm), true, (a) => xsavec(xs, a, address, eax, edx, rexW, lock));
-      case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return withArea(this.areaSize('XSAVES', rfbm), true, (a) => xsaves(xs, a, address, eax, edx, rexW, lock));
+      case Mnemonic.Xsave: case Mnemonic.Xsave64: return withAccess(this.areaSize('XSAVE', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsave(xs, a, address, eax, edx, rexW, lock, acc));
+      case Mnemonic.Xsaveopt: case Mnemonic.Xsaveopt64: return withAccess(this.areaSize('XSAVEOPT', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsaveopt(xs, a, address, eax, edx, rexW, lock, acc));
+      case Mnemonic.Xsavec: case Mnemonic.Xsavec64: return withAccess(this.areaSize('XSAVEC', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsavec(xs, a, address, eax, edx, rexW, lock, acc));
+      case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return withAccess(this.areaSize('XSAVES', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsaves(xs, a, address, eax, edx, rexW, lock, acc));
       default: {
         // XRSTOR(S): the header says which format, and so how many bytes the restore reads.
         const restore = m === Mnemonic.Xrstors || m === Mnemonic.Xrstors64
-          ? (a: Uint8Array): void => xrstors(xs, a, address, eax, edx, rexW, lock)
-          : (a: Uint8Array): void => xrstor(xs, a, address, eax, edx, rexW, lock);
-        // Usually one read does: the standard-format size for RFBM, when the guest may read all of it.
+          ? (a: Uint8Array, acc?: AreaAccess): void => xrstors(xs, a, address, eax, edx, rexW, lock, acc)
+          : (a: Uint8Array, acc?: AreaAccess): void => xrstor(xs, a, address, eax, edx, rexW, lock, acc);
+        // Usually: the standard-format size for RFBM is readable; one read of the legacy region and
+        // header gives the format, then the restore fetches the components it loads.
         const guess = this.areaSize('XRSTOR-standard', rfbm);
         if (guess >= XSAVE_HEADER_OFFSET + 16 && this.accessible(ea, guess, Prot.READ)) {
           const big = this.areaOf(guess);
@@ -850,6 +895,37 @@ export class Machine {
     }
   }
 
+  /**
+   * Copy the ranges in areaWrites from areaBuf to the guest area at `ea`: adjacent ones merged,
+   * and ranges joined across a gap that lies inside [pfFrom, pfTo), whose bytes hold the guest's.
+   */
+  private flushAreaWrites(ea: bigint, pfFrom: number, pfTo: number): void {
+    const w = this.areaWrites;
+    // Insertion sort of the [from, to) pairs by `from` (a handful per instruction).
+    for (let i = 2; i < w.length; i += 2) {
+      const f = w[i]!, t = w[i + 1]!;
+      let j = i - 2;
+      for (; j >= 0 && w[j]! > f; j -= 2) { w[j + 2] = w[j]!; w[j + 3] = w[j + 1]!; }
+      w[j + 2] = f; w[j + 3] = t;
+    }
+    for (let i = 0; i < w.length;) {
+      const from = w[i]!;
+      let to = w[i + 1]!;
+      i += 2;
+      while (i < w.length && (w[i]! <= to || (to >= pfFrom && w[i]! <= pfTo))) { if (w[i + 1]! > to) to = w[i + 1]!; i += 2; }
+      this.uc.memWrite(ea + BigInt(from), this.areaRange(from, to));
+    }
+    w.length = 0;
+  }
+
+  /** areaBuf[from, to), a cached view. */
+  private areaRange(from: number, to: number): Uint8Array {
+    const key = from * 1048576 + to;
+    let v = this.areaRanges.get(key);
+    if (!v) { v = this.areaBuf.subarray(from, to); this.areaRanges.set(key, v); }
+    return v;
+  }
+
   /** A reused buffer of `size` bytes for a save area (same view for the same size). */
   private areaOf(size: number): Uint8Array {
     let v = this.areaViews.get(size);
@@ -858,6 +934,7 @@ export class Machine {
       this.areaBuf = new Uint8Array(Math.max(size, this.areaBuf.length * 2));
       this.areaView = new DataView(this.areaBuf.buffer);
       this.areaViews.clear();
+      this.areaRanges.clear();
     }
     v = this.areaBuf.subarray(0, size);
     this.areaViews.set(size, v);
@@ -1026,6 +1103,7 @@ export function cloneXsaveContext(src: XsaveContext): XsaveContext {
   a.comp.forEach((c, i) => { if (c) b.comp[i]!.set(c); });
   b.xinuse = a.xinuse;
   b.xmodified = a.xmodified;
+  b.knownZero = a.knownZero;
   b.xrstorInfo = a.xrstorInfo ? { ...a.xrstorInfo } : undefined;
   for (const c of TRACKED_COMPONENTS) b.regsInUse[c] = a.regsInUse[c]!;
   dst.xcr0 = src.xcr0;

@@ -65,6 +65,15 @@ export class RegisterFile {
   xmodified = 0;
   xrstorInfo: XrstorInfo | undefined;
   /**
+   * Components (number >= 2) whose bytes are known to be all zero, so that initializing them
+   * again can skip the fill: set when the model zeroes a component (reset, initComponent),
+   * cleared by touched() and by restores that load data. Code that writes comp[i] calls
+   * touched(i), as every writer does (it must, for XINUSE/XMODIFIED), or clears the bit itself.
+   */
+  knownZero = 0;
+  /** Bits of the components that exist (>= 2). */
+  private readonly compMask: number;
+  /**
    * Per component (SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM), the registers not known to be zero;
    * kept only on CPUs with the xinuse-tracks-zero-registers quirk, where XINUSE[c] = mask != 0.
    */
@@ -80,6 +89,9 @@ export class RegisterFile {
 
   constructor(readonly cpu: CpuModel) {
     this.tracksZeroRegisters = cpu.hasQuirk(Quirk.XinuseTracksZeroRegisters);
+    let m = 0;
+    for (const c of cpu.extendedComponents) m |= bit(c.number);
+    this.compMask = m >>> 0;
     for (const c of cpu.extendedComponents) {
       const bytes = new Uint8Array((c.size + 3) & ~3).subarray(0, c.size);
       this.comp[c.number] = bytes;
@@ -91,6 +103,7 @@ export class RegisterFile {
   /** Processor reset (SDM Vol. 3A 9.1.1): every component initial, MXCSR 1F80H, no tracking history. */
   reset(): void {
     for (let i = 0; i < this.comp.length; i++) this.comp[i]?.fill(0);
+    this.knownZero = this.compMask;
     this.initX87();
     this.initSse();
     this.legacyView.setUint32(LEGACY.MXCSR, MXCSR_INIT, true);
@@ -102,6 +115,7 @@ export class RegisterFile {
 
   /** Mark register `reg` of component c (not) known zero and derive XINUSE[c] (tracking CPUs only). */
   setRegInUse(c: number, reg: number, inUse: boolean): void {
+    this.knownZero = (this.knownZero & ~bit(c)) >>> 0;
     const m = inUse ? this.regsInUse[c] | (1 << reg) : this.regsInUse[c] & ~(1 << reg);
     this.regsInUse[c] = m >>> 0;
     this.xinuse = (m ? this.xinuse | bit(c) : this.xinuse & ~bit(c)) >>> 0;
@@ -142,7 +156,14 @@ export class RegisterFile {
   initComponent(i: number): void {
     if (i === XFeature.X87) this.initX87();
     else if (i === XFeature.SSE) this.initSse();
-    else this.comp[i]?.fill(0);
+    else {
+      const c = this.comp[i];
+      if (!c) return;
+      const b = bit(i);
+      if (this.knownZero & b) return; // already all zero: nothing to fill
+      c.fill(0);
+      this.knownZero = (this.knownZero | b) >>> 0;
+    }
   }
 
   get mxcsr(): number {
@@ -161,6 +182,7 @@ export class RegisterFile {
       return wordsZero(this.legacy32, LEGACY.ST0 >> 2, LEGACY.XMM0 >> 2);
     }
     if (i === XFeature.SSE) return wordsZero(this.legacy32, LEGACY.XMM0 >> 2, LEGACY.END_OF_SAVED >> 2);
+    if ((this.knownZero >>> i) & 1) return true;
     const w = this.comp32[i];
     return w === undefined || wordsZero(w, 0, w.length);
   }
@@ -176,6 +198,7 @@ export class RegisterFile {
   /** Record a write by an instruction to component i (guest execution uses this). */
   touched(i: number, inUse = true): void {
     const b = bit(i);
+    this.knownZero = (this.knownZero & ~b) >>> 0;
     if (inUse) this.xinuse = (this.xinuse | b) >>> 0;
     this.xmodified = (this.xmodified | b) >>> 0;
   }

@@ -32,11 +32,26 @@ export class CpuFault extends Error {
   }
 }
 
+/**
+ * Optional observer of an instruction's accesses to its save area, for callers that keep the
+ * area elsewhere (guest memory) and copy only what matters: `fetch(from, to)` is called before
+ * the instruction reads bytes [from, to) of `area` (the caller fills them); `wrote(from, to)`
+ * after it wrote bytes [from, to) (the caller copies them out). Bytes never reported as written
+ * are not written. Reads happen before any fault is raised; writes only after every check.
+ */
+export interface AreaAccess {
+  fetch(from: number, to: number): void;
+  wrote(from: number, to: number): void;
+}
+
 /** TILECFG is 64 bytes (CPUID.(EAX=0DH,ECX=17):EAX; SDM Vol. 2A LDTILECFG). */
 const TILECFG_BYTES = 64;
 
 /** PKRU is a 32-bit register (SDM Vol. 3A 4.6.2) in an 8-byte component. */
 const PKRU_REGISTER_BYTES = 4;
+
+/** RFBM bits whose restore reads the legacy region: x87, SSE, and AVX (MXCSR in the standard form). */
+const LEGACY_RFBM = bit(XFeature.X87) | bit(XFeature.SSE) | bit(XFeature.AVX);
 
 /** Header field offsets (SDM Vol. 1 13.4.2). */
 const XSTATE_BV = XSAVE_HEADER_OFFSET;
@@ -94,6 +109,20 @@ function checkArea(ctx: XsaveContext, insn: string, address: number, align: numb
   if (address % align !== 0) throw new CpuFault(Vector.GP, `${insn}: memory operand not ${align}-byte aligned (address 0x${address.toString(16)})`);
 }
 
+/**
+ * area.subarray(from, to), cached for the last area seen: a subarray allocates (about 90 ns), and
+ * callers such as the guest machine pass the same area buffer on every call.
+ */
+let viewsOf: Uint8Array | undefined;
+const views = new Map<number, Uint8Array>();
+function view(area: Uint8Array, from: number, to: number): Uint8Array {
+  if (area !== viewsOf) { viewsOf = area; views.clear(); }
+  const key = from * 1048576 + to;
+  let v = views.get(key);
+  if (v === undefined) { v = area.subarray(from, to); views.set(key, v); }
+  return v;
+}
+
 const u16 = (a: Uint8Array, o: number): number => a[o] | (a[o + 1] << 8);
 const u32 = (a: Uint8Array, o: number): number => (a[o] | (a[o + 1] << 8) | (a[o + 2] << 16) | (a[o + 3] << 24)) >>> 0;
 function put16(a: Uint8Array, o: number, v: number): void {
@@ -107,13 +136,41 @@ function put32(a: Uint8Array, o: number, v: number): void {
   a[o + 3] = (v >>> 24) & 0xff;
 }
 
+/* ---------------------------------------------------------------- quirks, looked up once per CPU model */
+
+interface QuirkFlags {
+  recomputesEs: boolean;
+  pointersOnlyWithEs: boolean;
+  pointersCanonical57: boolean;
+  fipCanonical57: boolean;
+  pkruFourBytes: boolean;
+  keepsInit: boolean;
+}
+const QUIRK_FLAGS = new WeakMap<CpuModel, QuirkFlags>();
+/** The quirks the hot paths test, as booleans (a Set lookup per test costs more than the test). */
+function quirksOf(cpu: CpuModel): QuirkFlags {
+  let f = QUIRK_FLAGS.get(cpu);
+  if (f === undefined) {
+    f = {
+      recomputesEs: cpu.hasQuirk(Quirk.X87RestoreRecomputesEs),
+      pointersOnlyWithEs: cpu.hasQuirk(Quirk.X87PointersOnlyWithEs),
+      pointersCanonical57: cpu.hasQuirk(Quirk.X87PointersCanonical57),
+      fipCanonical57: cpu.hasQuirk(Quirk.X87FipCanonical57),
+      pkruFourBytes: cpu.hasQuirk(Quirk.PkruStateFourBytes),
+      keepsInit: cpu.hasQuirk(Quirk.RestoreOfInitDataKeepsInit),
+    };
+    QUIRK_FLAGS.set(cpu, f);
+  }
+  return f;
+}
+
 /* ---------------------------------------------------------------- x87 and SSE pieces */
 
 /**
  * Store the x87 part of the legacy region (SDM Vol. 2A FXSAVE, Tables 3-53/3-56): with REX.W,
  * FIP and FDP are 64 bits; without it, FIP[31:0], FCS, FDP[31:0], FDS. Reserved bytes written 0.
  */
-function storeX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
+function storeX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean, acc?: AreaAccess): void {
   const r = ctx.regs;
   const L = r.legacy;
   a.set(r.views.x87Head, 0); // FCW FSW FTW - FOP FIP FDP (64-bit form)
@@ -126,6 +183,7 @@ function storeX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
     put16(a, LEGACY.FDS + 2, 0);
   }
   a.set(r.views.st, LEGACY.ST0); // the register file keeps the 6 reserved bytes of each slot 0
+  if (acc) { acc.wrote(0, LEGACY.MXCSR); acc.wrote(LEGACY.ST0, LEGACY.XMM0); }
 }
 
 /**
@@ -137,7 +195,8 @@ function loadX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
   const L = r.legacy;
   const fcw = (u16(a, LEGACY.FCW) & FCW_DEFINED) | FCW_BIT6;
   let fsw = u16(a, LEGACY.FSW);
-  if (ctx.cpu.hasQuirk(Quirk.X87RestoreRecomputesEs)) {
+  const q = quirksOf(ctx.cpu);
+  if (q.recomputesEs) {
     const pending = (fsw & FSW_EXCEPTION_FLAGS & ~fcw) !== 0;
     fsw = pending ? fsw | FSW_ES | FSW_B : fsw & ~(FSW_ES | FSW_B);
   }
@@ -145,18 +204,18 @@ function loadX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
   put16(L, LEGACY.FSW, fsw);
   L[LEGACY.FTW] = a[LEGACY.FTW];
   L[5] = 0;
-  const keepPointers = !ctx.cpu.hasQuirk(Quirk.X87PointersOnlyWithEs) || (fsw & FSW_ES) !== 0;
+  const keepPointers = !q.pointersOnlyWithEs || (fsw & FSW_ES) !== 0;
   if (!keepPointers) {
-    L.fill(0, LEGACY.FOP, LEGACY.MXCSR);
+    for (let k = LEGACY.FOP; k < LEGACY.MXCSR; k++) L[k] = 0;
     r.fcs = 0;
     r.fds = 0;
   } else {
     put16(L, LEGACY.FOP, u16(a, LEGACY.FOP) & FOP_MASK);
     if (rexW) {
-      L.set(a.subarray(LEGACY.FIP, LEGACY.MXCSR), LEGACY.FIP);
+      for (let k = LEGACY.FIP; k < LEGACY.MXCSR; k++) L[k] = a[k];
       // bits 63:57 := bit 56, i.e. byte 7 becomes 00h or FFh from its bit 0
-      const both = ctx.cpu.hasQuirk(Quirk.X87PointersCanonical57);
-      if (both || ctx.cpu.hasQuirk(Quirk.X87FipCanonical57)) L[LEGACY.FIP + 7] = L[LEGACY.FIP + 7] & 1 ? 0xff : 0;
+      const both = q.pointersCanonical57;
+      if (both || q.fipCanonical57) L[LEGACY.FIP + 7] = L[LEGACY.FIP + 7] & 1 ? 0xff : 0;
       if (both) L[LEGACY.FDP + 7] = L[LEGACY.FDP + 7] & 1 ? 0xff : 0;
       r.fcs = 0;
       r.fds = 0;
@@ -171,26 +230,28 @@ function loadX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean): void {
       r.fds = u16(a, LEGACY.FDS);
     }
   }
-  L.set(a.subarray(LEGACY.ST0, LEGACY.XMM0), LEGACY.ST0);
-  for (let o = LEGACY.ST0 + LEGACY.ST_BYTES; o < LEGACY.XMM0; o += LEGACY.ST_STRIDE) L.fill(0, o, o + LEGACY.ST_STRIDE - LEGACY.ST_BYTES);
+  L.set(view(a, LEGACY.ST0, LEGACY.XMM0), LEGACY.ST0);
+  for (let o = LEGACY.ST0; o < LEGACY.XMM0; o += LEGACY.ST_STRIDE) for (let k = LEGACY.ST_BYTES; k < LEGACY.ST_STRIDE; k++) L[o + k] = 0;
 }
 
 function xmmCount(ctx: XsaveContext): number {
   return ctx.mode64 ? XMM_COUNT_64BIT : XMM_COUNT_LEGACY_MODE;
 }
 
-function storeXmm(ctx: XsaveContext, a: Uint8Array): void {
+function storeXmm(ctx: XsaveContext, a: Uint8Array, acc?: AreaAccess): void {
   a.set(ctx.mode64 ? ctx.regs.views.xmm : ctx.regs.views.xmmLegacyMode, LEGACY.XMM0);
+  acc?.wrote(LEGACY.XMM0, LEGACY.XMM0 + xmmCount(ctx) * LEGACY.XMM_BYTES);
 }
 
 function loadXmm(ctx: XsaveContext, a: Uint8Array): void {
   const end = LEGACY.XMM0 + xmmCount(ctx) * LEGACY.XMM_BYTES;
-  ctx.regs.legacy.set(a.subarray(LEGACY.XMM0, end), LEGACY.XMM0);
+  ctx.regs.legacy.set(view(a, LEGACY.XMM0, end), LEGACY.XMM0);
 }
 
-function storeMxcsr(ctx: XsaveContext, a: Uint8Array): void {
+function storeMxcsr(ctx: XsaveContext, a: Uint8Array, acc?: AreaAccess): void {
   put32(a, LEGACY.MXCSR, ctx.regs.mxcsr);
   put32(a, LEGACY.MXCSR_MASK, ctx.cpu.mxcsrMask);
+  acc?.wrote(LEGACY.MXCSR, LEGACY.ST0);
 }
 
 /** #GP if the MXCSR image sets a bit that MXCSR_MASK reports reserved (SDM Vol. 1 11.6.6). */
@@ -207,7 +268,7 @@ function checkMxcsr(ctx: XsaveContext, insn: string, value: number): void {
  * of Hi16_ZMM are neither saved nor restored (SDM Vol. 1 13.5.3, 13.5.5, 13.13).
  */
 function operatedBytes(ctx: XsaveContext, i: number, size: number): number {
-  if (i === XFeature.PKRU && ctx.cpu.hasQuirk(Quirk.PkruStateFourBytes)) return PKRU_REGISTER_BYTES;
+  if (i === XFeature.PKRU && quirksOf(ctx.cpu).pkruFourBytes) return PKRU_REGISTER_BYTES;
   if (ctx.mode64) return size;
   if (i === XFeature.AVX) return 8 * 16;
   if (i === XFeature.ZMM_HI256) return 8 * 32;
@@ -216,11 +277,13 @@ function operatedBytes(ctx: XsaveContext, i: number, size: number): number {
 }
 
 /** Store component i (>= 2) at `off`; an XFD-armed component is stored as its initial configuration. */
-function storeComponent(ctx: XsaveContext, a: Uint8Array, i: number, off: number, armed: number): void {
+function storeComponent(ctx: XsaveContext, a: Uint8Array, i: number, off: number, armed: number, acc?: AreaAccess): void {
   const c = ctx.regs.comp[i]!;
   const n = operatedBytes(ctx, i, c.length);
   if ((armed >>> i) & 1) a.fill(0, off, off + n);
+  else if (n <= 16) for (let k = 0; k < n; k++) a[off + k] = c[k];
   else a.set(n === c.length ? c : c.subarray(0, n), off);
+  if (acc && n > 0) acc.wrote(off, off + n);
 }
 
 /** IA32_RTIT_CTL.TraceEn, bit 0 of the first qword of the PT component (SDM Vol. 3C 33.2.7.2). */
@@ -275,7 +338,7 @@ function rfbmOf(ctx: XsaveContext, eax: number, edx: number, supervisor: boolean
  * XSAVE / XSAVEOPT: the standard format (SDM Vol. 1 13.7, 13.9; Vol. 2B XSAVE, XSAVEOPT).
  * XSTATE_BV := (old & ~RFBM) | (XINUSE & RFBM); only XSTATE_BV of the header is written.
  */
-function saveStandard(ctx: XsaveContext, kind: 'XSAVE' | 'XSAVEOPT', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean): void {
+function saveStandard(ctx: XsaveContext, kind: 'XSAVE' | 'XSAVEOPT', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean, acc?: AreaAccess): void {
   const rfbm = rfbmOf(ctx, eax, edx, false);
   const r = ctx.regs;
   const armed = ctx.xfdArmed;
@@ -293,30 +356,35 @@ function saveStandard(ctx: XsaveContext, kind: 'XSAVE' | 'XSAVEOPT', area: Uint8
       write &= r.xmodified;
     }
   }
-  if (write & bit(XFeature.X87)) storeX87(ctx, area, rexW);
-  if (write & bit(XFeature.SSE)) storeXmm(ctx, area);
-  // MXCSR and MXCSR_MASK: written whenever RFBM[1] or RFBM[2], with neither optimization (13.7, 13.9).
-  if (rfbm & (bit(XFeature.SSE) | bit(XFeature.AVX))) storeMxcsr(ctx, area);
-  for (const c of ctx.cpu.extendedComponents) {
-    if ((write >>> c.number) & 1) storeComponent(ctx, area, c.number, c.standardOffset, armed);
-  }
+  // The only bytes read: XSTATE_BV[31:0] (components above 31 are not modelled, bits 63:32 kept).
+  acc?.fetch(XSTATE_BV, XSTATE_BV + 4);
   const old = u32(area, XSTATE_BV);
+  if (write & bit(XFeature.X87)) storeX87(ctx, area, rexW, acc);
+  // MXCSR and MXCSR_MASK: written whenever RFBM[1] or RFBM[2], with neither optimization (13.7, 13.9).
+  if (rfbm & (bit(XFeature.SSE) | bit(XFeature.AVX))) storeMxcsr(ctx, area, acc);
+  if (write & bit(XFeature.SSE)) storeXmm(ctx, area, acc);
+  const ext = ctx.cpu.extendedComponents;
+  for (let k = 0; k < ext.length; k++) {
+    const c = ext[k];
+    if ((write >>> c.number) & 1) storeComponent(ctx, area, c.number, c.standardOffset, armed, acc);
+  }
   put32(area, XSTATE_BV, ((old & ~rfbm) | (inuse & rfbm)) >>> 0);
+  acc?.wrote(XSTATE_BV, XSTATE_BV + 4);
 }
 
 /** XSAVE (SDM Vol. 2B "XSAVE—Save Processor Extended States"; Vol. 1 13.7). */
-export function xsave(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+export function xsave(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XSAVE', lock);
   checkArea(ctx, 'XSAVE', address, XSAVE_ALIGN);
-  saveStandard(ctx, 'XSAVE', area, address, eax, edx, rexW);
+  saveStandard(ctx, 'XSAVE', area, address, eax, edx, rexW, acc);
 }
 
 /** XSAVEOPT (SDM Vol. 2B "XSAVEOPT—Save Processor Extended States Optimized"; Vol. 1 13.9). */
-export function xsaveopt(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+export function xsaveopt(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XSAVEOPT', lock);
   if (!ctx.cpu.features.xsaveopt) throw new CpuFault(Vector.UD, 'XSAVEOPT: CPUID.(EAX=0DH,ECX=1):EAX.XSAVEOPT[bit 0] = 0');
   checkArea(ctx, 'XSAVEOPT', address, XSAVE_ALIGN);
-  saveStandard(ctx, 'XSAVEOPT', area, address, eax, edx, rexW);
+  saveStandard(ctx, 'XSAVEOPT', area, address, eax, edx, rexW, acc);
 }
 
 /**
@@ -324,7 +392,7 @@ export function xsaveopt(ctx: XsaveContext, area: Uint8Array, address: number, e
  * RFBM component; component i is written only if XINUSE[i] (and, for XSAVES, modified).
  * XSTATE_BV := XINUSE & RFBM, XCOMP_BV := RFBM | bit 63; header bytes 16..63 are not written.
  */
-function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean): void {
+function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean, acc?: AreaAccess): void {
   const rfbm = rfbmOf(ctx, eax, edx, kind === 'XSAVES');
   const r = ctx.regs;
   const armed = ctx.xfdArmed;
@@ -337,22 +405,25 @@ function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8
       write &= r.xmodified;
     }
   }
-  if (write & bit(XFeature.X87)) storeX87(ctx, area, rexW);
+  if (write & bit(XFeature.X87)) storeX87(ctx, area, rexW, acc);
   if (write & bit(XFeature.SSE)) {
-    storeXmm(ctx, area);
-    storeMxcsr(ctx, area); // MXCSR only as part of SSE in the compacted forms (13.10)
-  }
-  let loc = EXTENDED_REGION_OFFSET;
-  for (const c of ctx.cpu.extendedComponents) {
-    if (!((rfbm >>> c.number) & 1)) continue;
-    if (c.align64) loc = (loc + 63) & ~63;
-    if ((write >>> c.number) & 1) storeComponent(ctx, area, c.number, loc, armed);
-    loc += c.size;
+    storeMxcsr(ctx, area, acc); // MXCSR only as part of SSE in the compacted forms (13.10)
+    storeXmm(ctx, area, acc);
   }
   put32(area, XSTATE_BV, (inuse & rfbm) >>> 0);
   put32(area, XSTATE_BV + 4, 0);
   put32(area, XCOMP_BV, rfbm);
   put32(area, XCOMP_BV + 4, XCOMP_BV_COMPACTED_HI);
+  acc?.wrote(XSTATE_BV, XCOMP_BV + 8);
+  let loc = EXTENDED_REGION_OFFSET;
+  const ext = ctx.cpu.extendedComponents;
+  for (let k = 0; k < ext.length; k++) {
+    const c = ext[k];
+    if (!((rfbm >>> c.number) & 1)) continue;
+    if (c.align64) loc = (loc + 63) & ~63;
+    if ((write >>> c.number) & 1) storeComponent(ctx, area, c.number, loc, armed, acc);
+    loc += c.size;
+  }
   // XSAVES of PT clears IA32_RTIT_CTL.TraceEn after saving it (SDM Vol. 1 13.5.6).
   if (kind === 'XSAVES' && (rfbm & bit(XFeature.PT)) && ptTraceEn(ctx)) {
     ctx.regs.comp[XFeature.PT]![0] &= ~1;
@@ -361,21 +432,21 @@ function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8
 }
 
 /** XSAVEC (SDM Vol. 2B "XSAVEC—Save Processor Extended States with Compaction"; Vol. 1 13.10). */
-export function xsavec(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+export function xsavec(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XSAVEC', lock);
   if (!ctx.cpu.features.xsavec) throw new CpuFault(Vector.UD, 'XSAVEC: CPUID.(EAX=0DH,ECX=1):EAX.XSAVEC[bit 1] = 0');
   checkArea(ctx, 'XSAVEC', address, XSAVE_ALIGN);
-  saveCompacted(ctx, 'XSAVEC', area, address, eax, edx, rexW);
+  saveCompacted(ctx, 'XSAVEC', area, address, eax, edx, rexW, acc);
 }
 
 /** XSAVES (SDM Vol. 2B "XSAVES—Save Processor Extended States Supervisor"; Vol. 1 13.11). CPL 0 only. */
-export function xsaves(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+export function xsaves(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XSAVES', lock);
   if (!ctx.cpu.features.xsaves) throw new CpuFault(Vector.UD, 'XSAVES: CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0');
   if (ctx.cr0Ts) throw new CpuFault(Vector.NM, 'XSAVES: CR0.TS = 1');
   if (ctx.cpl !== 0) throw new CpuFault(Vector.GP, `XSAVES: CPL = ${ctx.cpl}, must be 0`);
   checkArea(ctx, 'XSAVES', address, XSAVE_ALIGN);
-  saveCompacted(ctx, 'XSAVES', area, address, eax, edx, rexW);
+  saveCompacted(ctx, 'XSAVES', area, address, eax, edx, rexW, acc);
 }
 
 /* ---------------------------------------------------------------- restores */
@@ -402,9 +473,12 @@ function headerBytesZero(area: Uint8Array, from: number, to: number): boolean {
  * (bytes 24..63 are not checked, 13.8.1). Compacted form: XCOMP_BV[62:0] within XCR0 (| XSS for
  * XRSTORS), XSTATE_BV within XCOMP_BV, bytes 16..63 zero.
  */
-function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean): void {
+function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean, acc?: AreaAccess): void {
   const supervisor = kind === 'XRSTORS';
   const rfbm = rfbmOf(ctx, eax, edx, supervisor);
+  // The legacy region (x87, MXCSR, XMM) and the header in one read when the legacy part may be
+  // needed; reading bytes the restore then ignores is harmless.
+  if (acc) acc.fetch(rfbm & LEGACY_RFBM ? 0 : XSAVE_HEADER_OFFSET, EXTENDED_REGION_OFFSET);
   const h = readHeader(area);
   const compacted = (h.compHi & XCOMP_BV_COMPACTED_HI) !== 0;
   const r = ctx.regs;
@@ -452,6 +526,7 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
   let tilecfgRejected = false;
   if (load & bit(XFeature.TILECFG)) {
     const off = compacted ? offsets![XFeature.TILECFG] : ctx.cpu.components[XFeature.TILECFG]!.standardOffset;
+    acc?.fetch(off, off + TILECFG_BYTES);
     tilecfgRejected = tilecfgInvalid(ctx.cpu, area.subarray(off, off + TILECFG_BYTES)) !== undefined;
   }
   // XFD (SDM Vol. 1 13.14): loading an armed component raises #NM and records it in IA32_XFD_ERR.
@@ -462,7 +537,7 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
   }
 
   // --- no more faults below this line
-  const keepsInit = ctx.cpu.hasQuirk(Quirk.RestoreOfInitDataKeepsInit);
+  const keepsInit = quirksOf(ctx.cpu).keepsInit;
   let inuse = r.xinuse;
   const order = ctx.cpu.componentOrder;
   for (let n = 0; n < order.length; n++) {
@@ -476,7 +551,11 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
         const c = r.comp[i];
         if (!c) continue;
         const off = compacted ? offsets![i] : ctx.cpu.components[i]!.standardOffset;
-        c.set(area.subarray(off, off + operatedBytes(ctx, i, c.length)));
+        const n = operatedBytes(ctx, i, c.length);
+        if (acc && n > 0) acc.fetch(off, off + n);
+        r.knownZero = (r.knownZero & ~b) >>> 0;
+        if (n <= 16) for (let k = 0; k < n; k++) c[k] = area[off + k];
+        else c.set(view(area, off, off + n));
       }
       if (r.tracksZeroRegisters && TRACKED_PART_BYTES[i] !== undefined) inuse = r.trackLoaded(i) ? inuse | b : inuse & ~b;
       // TILECFG is in use only while tiles are configured (palette_id != 0): a loaded all-zero
@@ -499,20 +578,20 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
 }
 
 /** XRSTOR (SDM Vol. 2B "XRSTOR—Restore Processor Extended States"; Vol. 1 13.8). */
-export function xrstor(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+export function xrstor(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XRSTOR', lock);
   checkArea(ctx, 'XRSTOR', address, XSAVE_ALIGN);
-  restore(ctx, 'XRSTOR', area, address, eax, edx, rexW);
+  restore(ctx, 'XRSTOR', area, address, eax, edx, rexW, acc);
 }
 
 /** XRSTORS (SDM Vol. 2B "XRSTORS—Restore Processor Extended States Supervisor"; Vol. 1 13.12). CPL 0 only. */
-export function xrstors(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false): void {
+export function xrstors(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XRSTORS', lock);
   if (!ctx.cpu.features.xsaves) throw new CpuFault(Vector.UD, 'XRSTORS: CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0');
   if (ctx.cr0Ts) throw new CpuFault(Vector.NM, 'XRSTORS: CR0.TS = 1');
   if (ctx.cpl !== 0) throw new CpuFault(Vector.GP, `XRSTORS: CPL = ${ctx.cpl}, must be 0`);
   checkArea(ctx, 'XRSTORS', address, XSAVE_ALIGN);
-  restore(ctx, 'XRSTORS', area, address, eax, edx, rexW);
+  restore(ctx, 'XRSTORS', area, address, eax, edx, rexW, acc);
 }
 
 /* ---------------------------------------------------------------- XGETBV / XSETBV */
