@@ -43,8 +43,84 @@ export function vecWidth(r: Register): number {
 const isK = (r: Register): boolean => r >= Register.K0 && r <= Register.K7;
 const kIndex = (r: Register): number => r - Register.K0;
 
+/** The memory-operand members of an instruction that effectiveAddress reads. */
+type MemoryOperandOf = Pick<Instruction, 'isIpRelMemoryOperand' | 'ipRelMemoryAddress' | 'memoryDisplacementU64' | 'memoryBase' | 'memoryIndex' | 'memoryIndexScale' | 'memorySegment'>;
+
+/**
+ * What the operations read of a decoded instruction, read once: every iced-x86 getter is a call
+ * into WebAssembly, and the guest machine emulates the same decoded instruction (its decode
+ * cache keeps one Instruction per address) many times. Instructions are immutable once decoded.
+ */
+class InsInfo implements MemoryOperandOf {
+  readonly mnemonic: Mnemonic;
+  readonly code: Code;
+  readonly encoding: EncodingKind;
+  readonly opCount: number;
+  readonly opMask: Register;
+  readonly zeroingMasking: boolean;
+  readonly isBroadcast: boolean;
+  readonly immediate8: number;
+  readonly width: number;
+  private readonly kinds: OpKind[] = [];
+  private readonly regs: Register[] = [];
+  private mem: MemoryOperandOf | undefined;
+
+  constructor(private readonly raw: Instruction) {
+    this.mnemonic = raw.mnemonic;
+    this.code = raw.code;
+    this.encoding = raw.encoding;
+    this.opCount = raw.opCount;
+    this.opMask = raw.opMask;
+    this.zeroingMasking = raw.zeroingMasking;
+    this.isBroadcast = raw.isBroadcast;
+    let hasImm8 = false;
+    for (let k = 0; k < this.opCount; k++) {
+      const kind = raw.opKind(k);
+      this.kinds.push(kind);
+      this.regs.push(kind === OpKind.Register ? raw.opRegister(k) : Register.None);
+      if (kind === OpKind.Immediate8) hasImm8 = true;
+    }
+    this.immediate8 = hasImm8 ? raw.immediate8 : 0;
+    let w = 0;
+    for (let k = 0; k < this.opCount; k++) if (this.kinds[k] === OpKind.Register) w = Math.max(w, vecWidth(this.regs[k]));
+    this.width = w || XMM_BYTES;
+  }
+
+  opKind(k: number): OpKind {
+    return this.kinds[k];
+  }
+  opRegister(k: number): Register {
+    return k < this.regs.length ? this.regs[k] : this.raw.opRegister(k);
+  }
+  private memory(): MemoryOperandOf {
+    const r = this.raw;
+    return (this.mem ??= {
+      isIpRelMemoryOperand: r.isIpRelMemoryOperand,
+      ipRelMemoryAddress: r.isIpRelMemoryOperand ? r.ipRelMemoryAddress : 0n,
+      memoryDisplacementU64: r.memoryDisplacementU64,
+      memoryBase: r.memoryBase,
+      memoryIndex: r.memoryIndex,
+      memoryIndexScale: r.memoryIndexScale,
+      memorySegment: r.memorySegment,
+    });
+  }
+  get isIpRelMemoryOperand(): boolean { return this.memory().isIpRelMemoryOperand; }
+  get ipRelMemoryAddress(): bigint { return this.memory().ipRelMemoryAddress; }
+  get memoryDisplacementU64(): bigint { return this.memory().memoryDisplacementU64; }
+  get memoryBase(): Register { return this.memory().memoryBase; }
+  get memoryIndex(): Register { return this.memory().memoryIndex; }
+  get memoryIndexScale(): number { return this.memory().memoryIndexScale; }
+  get memorySegment(): Register { return this.memory().memorySegment; }
+}
+const INS_INFO = new WeakMap<Instruction, InsInfo>();
+function infoOf(ins: Instruction): InsInfo {
+  let i = INS_INFO.get(ins);
+  if (i === undefined) { i = new InsInfo(ins); INS_INFO.set(ins, i); }
+  return i;
+}
+
 /** Effective address of the memory operand (SDM Vol. 1 3.7.5), including RIP-relative and FS/GS. */
-export function effectiveAddress(ins: Instruction, env: ExecEnv): bigint {
+export function effectiveAddress(ins: MemoryOperandOf, env: ExecEnv): bigint {
   let a: bigint;
   if (ins.isIpRelMemoryOperand) a = ins.ipRelMemoryAddress;
   else {
@@ -70,20 +146,9 @@ function getElem(b: Uint8Array, i: number, es: number): bigint {
 function setElem(b: Uint8Array, i: number, es: number, v: bigint): void {
   for (let k = 0; k < es; k++) { b[i * es + k] = Number(v & 0xffn); v >>= 8n; }
 }
-function signed(v: bigint, es: number): bigint {
-  const bits = BigInt(es * 8);
-  return v >= 1n << (bits - 1n) ? v - (1n << bits) : v;
-}
-
-/** The operand width of an instruction: its widest vector register operand, or its memory size. */
-function opWidth(ins: Instruction): number {
-  let w = 0;
-  for (let k = 0; k < ins.opCount; k++) if (ins.opKind(k) === OpKind.Register) w = Math.max(w, vecWidth(ins.opRegister(k)));
-  return w || XMM_BYTES;
-}
 
 interface Ctx {
-  ins: Instruction;
+  ins: InsInfo;
   env: ExecEnv;
   vec: VectorFile;
   /** Vector width of the destination / operation in bytes. */
@@ -133,6 +198,14 @@ function maskOf(c: Ctx, elems: number): bigint {
   return c.vec.readK(kIndex(m)) & ((1n << BigInt(elems)) - 1n);
 }
 
+/** A 64-bit mask as two 32-bit halves, so that per-element tests need no BigInt. */
+function maskHalves(m: bigint): [number, number] {
+  return [Number(m & 0xffffffffn), Number((m >> 32n) & 0xffffffffn)];
+}
+const maskBit = (lo: number, hi: number, i: number): number => (i < 32 ? (lo >>> i) & 1 : (hi >>> (i - 32)) & 1);
+/** Bits [0, 64) given as halves, back to one BigInt. */
+const fromHalves = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+
 /**
  * Write `result` to operand 0 with EVEX masking (merge or zero) per element of size es; VEX/EVEX
  * writes zero the bits above the width (SDM Vol. 1 15.5); legacy-encoded writes are not emulated here.
@@ -146,9 +219,9 @@ function writeDest(c: Ctx, result: Uint8Array, es: number, how: WriteKind = Writ
     const ea = effectiveAddress(ins, env);
     checkAlign(c, ea, align);
     if (masked) {
-      const m = maskOf(c, elems);
+      const [lo, hi] = maskHalves(maskOf(c, elems));
       const cur = env.readMem(ea, width);
-      for (let i = 0; i < elems; i++) if ((m >> BigInt(i)) & 1n) cur.set(result.subarray(i * es, (i + 1) * es), i * es);
+      for (let i = 0; i < elems; i++) if (maskBit(lo, hi, i)) for (let k = i * es; k < (i + 1) * es; k++) cur[k] = result[k];
       env.writeMem(ea, cur);
     } else env.writeMem(ea, result);
     return;
@@ -158,12 +231,13 @@ function writeDest(c: Ctx, result: Uint8Array, es: number, how: WriteKind = Writ
   if (n < 0) throw new CpuFault(Vector.UD, 'destination is not a vector register');
   let out = result;
   if (masked) {
-    const m = maskOf(c, elems);
+    const [lo, hi] = maskHalves(maskOf(c, elems));
     const old = c.vec.read(n, width);
+    const zeroing = ins.zeroingMasking;
     out = new Uint8Array(width);
     for (let i = 0; i < elems; i++) {
-      const src = (m >> BigInt(i)) & 1n ? result : ins.zeroingMasking ? undefined : old;
-      if (src) out.set(src.subarray(i * es, (i + 1) * es), i * es);
+      const src = maskBit(lo, hi, i) ? result : zeroing ? undefined : old;
+      if (src) for (let k = i * es; k < (i + 1) * es; k++) out[k] = src[k];
     }
   }
   c.vec.write(n, out, UpperBits.Zero, masked && !(how === WriteKind.Idiom && ins.zeroingMasking) ? WriteKind.Compute : how, src, avxPartInUse);
@@ -200,7 +274,13 @@ function markByVectorLength(c: Ctx): void {
  * forms end in B/W/D/Q (VPMOVB2M: the letter before 2M); floating forms in PS/SS or PD/SD.
  */
 const LETTER_SIZE: Record<string, number> = { b: 1, w: 2, d: 4, q: 8 };
+const ELEM_SIZE = new Map<Mnemonic, number>();
 function elemSize(m: Mnemonic): number {
+  let v = ELEM_SIZE.get(m);
+  if (v === undefined) { v = elemSizeOf(m); ELEM_SIZE.set(m, v); }
+  return v;
+}
+function elemSizeOf(m: Mnemonic): number {
   const name = Mnemonic[m].toLowerCase();
   const digits = /(?:dq[au]|[if])(8|16|32|64)(x\d+)?$/.exec(name);
   if (digits) return Number(digits[1]) / 8;
@@ -244,15 +324,25 @@ function logic(f: (a: number, b: number) => number, idiomWhenSame: boolean): Op 
   };
 }
 
-/** Element-wise arithmetic (VPADDx, VPSUBx): wrap-around on the element size. */
-function arith(f: (a: bigint, b: bigint) => bigint, idiomWhenSame: boolean): Op {
+/**
+ * Element-wise arithmetic (VPADDx, VPSUBx): wrap-around on the element size, computed byte by
+ * byte with the carry (borrow) propagated inside each element and dropped at its top.
+ */
+function arith(subtract: boolean, idiomWhenSame: boolean): Op {
   return (c) => {
     const es = elemSize(c.ins.mnemonic);
     const a = readOp(c, 1, c.width, es);
     const b = readOp(c, 2, c.width, es);
-    const out = new Uint8Array(c.width);
-    const m = (1n << BigInt(es * 8)) - 1n;
-    for (let i = 0; i < c.width / es; i++) setElem(out, i, es, f(getElem(a, i, es), getElem(b, i, es)) & m);
+    const width = c.width;
+    const out = new Uint8Array(width);
+    for (let e = 0; e < width; e += es) {
+      let carry = 0;
+      for (let k = e; k < e + es; k++) {
+        const v = subtract ? a[k] - b[k] - carry : a[k] + b[k] + carry;
+        out[k] = v & 0xff;
+        carry = subtract ? (v < 0 ? 1 : 0) : v >> 8;
+      }
+    }
     const same = idiomWhenSame && c.ins.opKind(2) === OpKind.Register && c.ins.opRegister(1) === c.ins.opRegister(2) && (c.ins.opMask === Register.None || c.ins.zeroingMasking);
     writeDest(c, out, es, same ? WriteKind.Idiom : WriteKind.Compute);
   };
@@ -332,18 +422,31 @@ const extract: Op = (c) => {
   writeDest(c, part, /128$/.test(name) ? 1 : elemSize(ins.mnemonic), WriteKind.Compute, 0, -1, evexToXmm);
 };
 
-/** Compare predicates of VPCMP[U]{B,W,D,Q} imm8 (SDM Vol. 2C VPCMPB: 0 EQ, 1 LT, 2 LE, 3 FALSE, 4 NEQ, 5 NLT, 6 NLE, 7 TRUE). */
-function predicate(p: number, a: bigint, b: bigint): boolean {
+/**
+ * Compare predicates of VPCMP[U]{B,W,D,Q} imm8 (SDM Vol. 2C VPCMPB: 0 EQ, 1 LT, 2 LE, 3 FALSE,
+ * 4 NEQ, 5 NLT, 6 NLE, 7 TRUE), over `order` = sign of (a - b).
+ */
+function predicate(p: number, order: number): boolean {
   switch (p & 7) {
-    case 0: return a === b;
-    case 1: return a < b;
-    case 2: return a <= b;
+    case 0: return order === 0;
+    case 1: return order < 0;
+    case 2: return order <= 0;
     case 3: return false;
-    case 4: return a !== b;
-    case 5: return a >= b;
-    case 6: return a > b;
+    case 4: return order !== 0;
+    case 5: return order >= 0;
+    case 6: return order > 0;
     default: return true;
   }
+}
+
+/** Sign of (a - b) for the element of `es` bytes at byte offset o, little-endian, signed or unsigned. */
+function compareElem(a: Uint8Array, b: Uint8Array, o: number, es: number, signedCmp: boolean): number {
+  let k = o + es - 1;
+  let x = a[k], y = b[k];
+  if (signedCmp) { x = (x << 24) >> 24; y = (y << 24) >> 24; }
+  if (x !== y) return x < y ? -1 : 1;
+  for (k--; k >= o; k--) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+  return 0;
 }
 
 /**
@@ -358,30 +461,35 @@ function compare(kind: 'eq' | 'gt' | 'imm-signed' | 'imm-unsigned' | 'test' | 't
     const a = readOp(c, 1, srcW, es);
     const b = readOp(c, 2, srcW, es);
     const elems = srcW / es;
-    const res: boolean[] = [];
+    const imm = kind === 'imm-signed' || kind === 'imm-unsigned' ? ins.immediate8 : 0;
+    // The result bits, elements 0-31 in lo and 32-63 in hi.
+    let lo = 0, hi = 0;
     for (let i = 0; i < elems; i++) {
-      const x = getElem(a, i, es), y = getElem(b, i, es);
+      const o = i * es;
+      let r: boolean;
       switch (kind) {
-        case 'eq': res.push(x === y); break;
-        case 'gt': res.push(signed(x, es) > signed(y, es)); break;
-        case 'imm-signed': res.push(predicate(ins.immediate8, signed(x, es), signed(y, es))); break;
-        case 'imm-unsigned': res.push(predicate(ins.immediate8, x, y)); break;
-        case 'test': res.push((x & y) !== 0n); break;
-        case 'testn': res.push((x & y) === 0n); break;
+        case 'eq': r = compareElem(a, b, o, es, false) === 0; break;
+        case 'gt': r = compareElem(a, b, o, es, true) > 0; break;
+        case 'imm-signed': r = predicate(imm, compareElem(a, b, o, es, true)); break;
+        case 'imm-unsigned': r = predicate(imm, compareElem(a, b, o, es, false)); break;
+        default: {
+          let any = false;
+          for (let k = o; k < o + es; k++) if (a[k] & b[k]) { any = true; break; }
+          r = kind === 'test' ? any : !any;
+        }
       }
+      if (r) { if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32); }
     }
     if (isK(ins.opRegister(0))) {
       const m = maskOf(c, elems);
-      let v = 0n;
-      res.forEach((r, i) => { if (r) v |= 1n << BigInt(i); });
+      const v = fromHalves(lo, hi);
       const sameSrc = ins.opKind(2) === OpKind.Register && ins.opRegister(1) === ins.opRegister(2);
       c.vec.writeK(kIndex(ins.opRegister(0)), v & m, kind === 'gt' && sameSrc ? WriteKind.Idiom : WriteKind.Compute);
       return;
     }
     const out = new Uint8Array(srcW);
-    const ones = (1n << BigInt(es * 8)) - 1n;
     const same = ins.opKind(2) === OpKind.Register && ins.opRegister(1) === ins.opRegister(2);
-    res.forEach((r, i) => setElem(out, i, es, r ? ones : 0n));
+    for (let i = 0; i < elems; i++) if (maskBit(lo, hi, i)) for (let k = i * es; k < (i + 1) * es; k++) out[k] = 0xff;
     writeDest({ ...c, width: srcW }, out, es, kind === 'gt' && same ? WriteKind.Idiom : WriteKind.Compute);
   };
 }
@@ -390,9 +498,9 @@ function compare(kind: 'eq' | 'gt' | 'imm-signed' | 'imm-unsigned' | 'test' | 't
 const vpmovmskb: Op = (c) => {
   const r = c.ins.opRegister(1);
   const src = c.vec.read(vecIndex(r), vecWidth(r));
-  let v = 0n;
-  for (let i = 0; i < src.length; i++) if (src[i] & 0x80) v |= 1n << BigInt(i);
-  c.env.setGpr(c.ins.opRegister(0), v);
+  let lo = 0, hi = 0;
+  for (let i = 0; i < src.length; i++) if (src[i] & 0x80) { if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32); }
+  c.env.setGpr(c.ins.opRegister(0), fromHalves(lo, hi));
 };
 
 /** VPMOVB2M/W2M/D2M/Q2M: top bit of each element into a mask register. */
@@ -400,18 +508,17 @@ const vpmov2m: Op = (c) => {
   const es = elemSize(c.ins.mnemonic);
   const r = c.ins.opRegister(1);
   const src = c.vec.read(vecIndex(r), vecWidth(r));
-  let v = 0n;
-  for (let i = 0; i < src.length / es; i++) if (src[i * es + es - 1] & 0x80) v |= 1n << BigInt(i);
-  c.vec.writeK(kIndex(c.ins.opRegister(0)), v);
+  let lo = 0, hi = 0;
+  for (let i = 0; i < src.length / es; i++) if (src[i * es + es - 1] & 0x80) { if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32); }
+  c.vec.writeK(kIndex(c.ins.opRegister(0)), fromHalves(lo, hi));
 };
 
 /** VPMOVM2B/W/D/Q: each mask bit to an all-ones or zero element. */
 const vpmovm2: Op = (c) => {
   const es = elemSize(c.ins.mnemonic);
-  const k = c.vec.readK(kIndex(c.ins.opRegister(1)));
+  const [lo, hi] = maskHalves(c.vec.readK(kIndex(c.ins.opRegister(1))));
   const out = new Uint8Array(c.width);
-  const ones = (1n << BigInt(es * 8)) - 1n;
-  for (let i = 0; i < c.width / es; i++) setElem(out, i, es, (k >> BigInt(i)) & 1n ? ones : 0n);
+  for (let i = 0; i < c.width / es; i++) if (maskBit(lo, hi, i)) for (let k = i * es; k < (i + 1) * es; k++) out[k] = 0xff;
   writeDest(c, out, es);
 };
 
@@ -447,7 +554,12 @@ const movdq: Op = (c) => {
 /* ------------------------------------------------------------ opmask instructions (SDM Vol. 2B "K*") */
 
 const kBits = (m: Mnemonic): bigint => BigInt(elemSize(m) * 8);
-const kMask = (m: Mnemonic): bigint => (1n << kBits(m)) - 1n;
+const K_MASK = new Map<Mnemonic, bigint>();
+const kMask = (m: Mnemonic): bigint => {
+  let v = K_MASK.get(m);
+  if (v === undefined) { v = (1n << kBits(m)) - 1n; K_MASK.set(m, v); }
+  return v;
+};
 
 /** KMOVB/W/D/Q: k <- k/m/r, m <- k, r <- k; the destination k is zero-extended. */
 const kmov: Op = (c) => {
@@ -516,8 +628,8 @@ add([M.Vpxor, M.Vpxord, M.Vpxorq, M.Vxorps, M.Vxorpd], logic((a, b) => a ^ b, tr
 add([M.Vpand, M.Vpandd, M.Vpandq, M.Vandps, M.Vandpd], logic((a, b) => a & b, false));
 add([M.Vpandn, M.Vpandnd, M.Vpandnq, M.Vandnps, M.Vandnpd], logic((a, b) => ~a & b, true));
 add([M.Vpor, M.Vpord, M.Vporq, M.Vorps, M.Vorpd], logic((a, b) => a | b, false));
-add([M.Vpaddb, M.Vpaddw, M.Vpaddd, M.Vpaddq], arith((a, b) => a + b, false));
-add([M.Vpsubb, M.Vpsubw, M.Vpsubd, M.Vpsubq], arith((a, b) => a - b, true));
+add([M.Vpaddb, M.Vpaddw, M.Vpaddd, M.Vpaddq], arith(false, false));
+add([M.Vpsubb, M.Vpsubw, M.Vpsubd, M.Vpsubq], arith(true, true));
 add([M.Vpternlogd, M.Vpternlogq], vpternlog);
 add([M.Vpbroadcastb, M.Vpbroadcastw, M.Vpbroadcastd, M.Vpbroadcastq, M.Vbroadcastss, M.Vbroadcastsd], broadcastElem);
 add([M.Vbroadcasti128, M.Vbroadcastf128, M.Vbroadcasti32x4, M.Vbroadcasti64x2, M.Vbroadcastf32x4, M.Vbroadcastf64x2, M.Vbroadcasti32x8, M.Vbroadcasti64x4, M.Vbroadcastf32x8, M.Vbroadcastf64x4], broadcastBlock);
@@ -562,9 +674,10 @@ export function isEmulatedVector(ins: Instruction): boolean {
  * (the caller reports it by name). Faults are thrown as CpuFault.
  */
 export function emulateVector(ins: Instruction, env: ExecEnv): boolean {
-  const op = OPS.get(ins.mnemonic);
+  const op = OPS.get(infoOf(ins).mnemonic);
   if (!op) return false;
-  const evex = ins.encoding === EncodingKind.EVEX;
-  op({ ins, env, vec: env.vec, width: opWidth(ins), evex });
+  const info = infoOf(ins);
+  // The operand width: the widest vector register operand, else 16 bytes.
+  op({ ins: info, env, vec: env.vec, width: info.width, evex: info.encoding === EncodingKind.EVEX });
   return true;
 }

@@ -35,6 +35,15 @@ export enum WriteKind {
 export class VectorFile {
   constructor(readonly regs: RegisterFile) {}
 
+  /** The opmask component as a DataView (64-bit k registers without per-byte BigInt work). */
+  private kView: DataView | undefined;
+  private kViewOf: Uint8Array | undefined;
+  private opmaskView(): DataView {
+    const k = this.regs.comp[XFeature.OPMASK]!;
+    if (this.kViewOf !== k) { this.kViewOf = k; this.kView = new DataView(k.buffer, k.byteOffset, k.byteLength); }
+    return this.kView!;
+  }
+
   /** Largest vector width the CPU has: 64 with AVX-512, 32 with AVX, else 16. */
   maxVl(): number {
     if (this.regs.comp[XFeature.ZMM_HI256]) return ZMM_BYTES;
@@ -44,15 +53,18 @@ export class VectorFile {
 
   /** Read `width` bytes (16, 32 or 64) of vector register n (0..31). */
   read(n: number, width: number): Uint8Array {
+    // Byte loops: at most 64 bytes, cheaper than a subarray (an allocation) per part.
     const out = new Uint8Array(width);
     const r = this.regs;
     if (n >= 16) {
-      out.set(r.comp[XFeature.HI16_ZMM]!.subarray((n - 16) * ZMM_BYTES, (n - 16) * ZMM_BYTES + width));
+      const z = r.comp[XFeature.HI16_ZMM]!;
+      for (let k = 0, o = (n - 16) * ZMM_BYTES; k < width; k++) out[k] = z[o + k];
       return out;
     }
-    out.set(r.legacy.subarray(LEGACY.XMM0 + n * XMM_BYTES, LEGACY.XMM0 + (n + 1) * XMM_BYTES));
-    if (width > XMM_BYTES) out.set(r.comp[XFeature.AVX]!.subarray(n * 16, n * 16 + 16), 16);
-    if (width > YMM_BYTES) out.set(r.comp[XFeature.ZMM_HI256]!.subarray(n * 32, n * 32 + 32), 32);
+    const L = r.legacy;
+    for (let k = 0, o = LEGACY.XMM0 + n * XMM_BYTES; k < XMM_BYTES; k++) out[k] = L[o + k];
+    if (width > XMM_BYTES) { const a = r.comp[XFeature.AVX]!; for (let k = 0, o = n * 16; k < 16; k++) out[16 + k] = a[o + k]; }
+    if (width > YMM_BYTES) { const h = r.comp[XFeature.ZMM_HI256]!; for (let k = 0, o = n * 32; k < 32; k++) out[32 + k] = h[o + k]; }
     return out;
   }
 
@@ -89,37 +101,33 @@ export class VectorFile {
     if (n >= 16) {
       const z = r.comp[XFeature.HI16_ZMM]!;
       const o = (n - 16) * ZMM_BYTES;
-      z.set(data, o);
-      if (upper === UpperBits.Zero) z.fill(0, o + width, o + ZMM_BYTES);
+      for (let k = 0; k < width; k++) z[o + k] = data[k];
+      if (upper === UpperBits.Zero) for (let k = width; k < ZMM_BYTES; k++) z[o + k] = 0;
       mark(XFeature.HI16_ZMM, n - 16, !idiomInit);
       return;
     }
-    r.legacy.set(data.subarray(0, 16), LEGACY.XMM0 + n * XMM_BYTES);
+    { const L = r.legacy; for (let k = 0, o = LEGACY.XMM0 + n * XMM_BYTES; k < XMM_BYTES; k++) L[o + k] = data[k]; }
     mark(XFeature.SSE, n, !idiomInit);
     const avx = r.comp[XFeature.AVX];
     if (avx) {
-      if (width > XMM_BYTES) { avx.set(data.subarray(16, 32), n * 16); mark(XFeature.AVX, n, track ? upperInUse(XFeature.AVX) : !idiomInit); }
+      if (width > XMM_BYTES) { for (let k = 0; k < 16; k++) avx[n * 16 + k] = data[16 + k]; mark(XFeature.AVX, n, track ? upperInUse(XFeature.AVX) : !idiomInit); }
       else if (upper === UpperBits.Zero) { avx.fill(0, n * 16, n * 16 + 16); if (track) mark(XFeature.AVX, n, avxPartInUse); else r.touched(XFeature.AVX, false); }
     }
     const hi = r.comp[XFeature.ZMM_HI256];
     if (hi) {
-      if (width > YMM_BYTES) { hi.set(data.subarray(32, 64), n * 32); mark(XFeature.ZMM_HI256, n, track ? upperInUse(XFeature.ZMM_HI256) : !idiomInit); }
+      if (width > YMM_BYTES) { for (let k = 0; k < 32; k++) hi[n * 32 + k] = data[32 + k]; mark(XFeature.ZMM_HI256, n, track ? upperInUse(XFeature.ZMM_HI256) : !idiomInit); }
       else if (upper === UpperBits.Zero) { hi.fill(0, n * 32, n * 32 + 32); if (track) mark(XFeature.ZMM_HI256, n, false); else r.touched(XFeature.ZMM_HI256, false); }
     }
   }
 
   readK(n: number): bigint {
-    const k = this.regs.comp[XFeature.OPMASK]!;
-    let v = 0n;
-    for (let b = 7; b >= 0; b--) v = (v << 8n) | BigInt(k[n * 8 + b]);
-    return v;
+    return this.opmaskView().getBigUint64(n * 8, true);
   }
 
   /** Write k register n; `how` and `src` (a k register for moves) as for write(). */
   writeK(n: number, v: bigint, how: WriteKind = WriteKind.Compute, src = -1): void {
     const r = this.regs;
-    const k = r.comp[XFeature.OPMASK]!;
-    for (let b = 0; b < 8; b++) { k[n * 8 + b] = Number(v & 0xffn); v >>= 8n; }
+    this.opmaskView().setBigUint64(n * 8, BigInt.asUintN(64, v), true); // v's two's complement bytes, as before
     const idiomInit = how === WriteKind.Idiom && r.cpu.hasQuirk(Quirk.ZeroingIdiomKeepsInit);
     if (r.tracksZeroRegisters) {
       r.setRegInUse(XFeature.OPMASK, n, !idiomInit); // measured: KMOV from a zero k register sets XINUSE[5]
