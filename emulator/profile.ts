@@ -15,8 +15,10 @@ import { isQuirkId } from './quirks.js';
 
 // ajv's CommonJS default export under NodeNext.
 const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSchema = ajv.compile(JSON.parse(readFileSync(join(SCHEMA_DIR, 'profile.schema.json'), 'utf8')));
+/** Compiled on first use: ajv's compile is most of a command's start-up time. */
+let compiled: ReturnType<AjvModule.default['compile']> | undefined;
+const profileSchema = (): ReturnType<AjvModule.default['compile']> =>
+  (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(SCHEMA_DIR, 'profile.schema.json'), 'utf8'))));
 
 function vendorOfLeaf0(r: readonly number[]): string {
   const b = Buffer.alloc(12);
@@ -28,6 +30,7 @@ function vendorOfLeaf0(r: readonly number[]): string {
 
 /** Validate a parsed profile object; `file` names it in errors. */
 export function validateProfile(json: unknown, file: string): Profile {
+  const validateSchema = profileSchema();
   if (!validateSchema(json)) {
     const e = validateSchema.errors![0];
     const where = e.instancePath || '/';

@@ -8,19 +8,21 @@ import { runGetregsetSelfcheck } from '../src/selfcheck/getregset-selfcheck.js';
 import { hostModel } from './helpers.js';
 
 describe('selfcheck getregset (NT_X86_XSTATE)', () => {
-  it('matches this host kernel on 1,000 random images', () => {
-    const lines: string[] = [];
-    const s = runGetregsetSelfcheck({ cpu: hostModel(), cases: 1000, seed: 1, log: (l) => lines.push(l), detail: 5 });
-    console.log(lines.join('\n'));
-    expect(s.mismatches, lines.join('\n')).toBe(0);
-  });
+  for (const seed of [1, 2]) {
+    it(`matches this host kernel on 500 random images (seed ${seed}; 1,000 in all)`, () => {
+      const lines: string[] = [];
+      const s = runGetregsetSelfcheck({ cpu: hostModel(), cases: 500, seed, log: (l) => lines.push(l), detail: 5 });
+      if (seed === 1) console.log(lines.join('\n'));
+      expect(s.mismatches, lines.join('\n')).toBe(0);
+    });
+  }
   it('disagrees with the kernel when the CPU model is wrong (the comparison can fail)', () => {
     // Every host profile so far has quirks the kernel's XSAVES output shows (AMD: XINUSE rules;
     // Intel: x87 FSW/FIP rules); the model without them must disagree.
     const host = hostModel();
     expect(host.profile.quirks.length, 'a host profile without quirks cannot show that the comparison fails this way').toBeGreaterThan(0);
     const cpu = hostModel((p) => { p.quirks = []; });
-    const s = runGetregsetSelfcheck({ cpu, cases: 300, seed: 2, log: () => {}, detail: 0 });
+    const s = runGetregsetSelfcheck({ cpu, cases: 100, seed: 3, log: () => {}, detail: 0 });
     expect(s.mismatches).toBeGreaterThan(0);
   });
 });

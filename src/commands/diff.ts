@@ -11,7 +11,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { AreaMap } from '../../emulator/area-map.js';
 import { resolveCpu } from '../../emulator/profile.js';
 import { BEHAVIOURS, KernelBehaviour, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
@@ -37,6 +36,8 @@ export async function resolveVariantOrPatch(arg: string): Promise<KernelVariant>
   let code: string;
   try { code = readFileSync(arg, 'utf8'); } catch (e) { throw new InputError(arg, undefined, `cannot read: ${(e as Error).message}`); }
   if (arg.endsWith('.ts')) {
+    // typescript is large: loaded only when a patch module is written in TypeScript.
+    const ts = (await import('typescript')).default;
     const out = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, reportDiagnostics: true, fileName: arg });
     const diag = out.diagnostics?.[0];
     if (diag) throw new InputError(arg, undefined, ts.flattenDiagnosticMessageText(diag.messageText, '\n'));

@@ -12,7 +12,9 @@ import { builtinProfileIds } from '../../emulator/profile.js';
 import type { Value } from './world.js';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
-const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
+/** Compiled on first use: ajv's compile is most of a command's start-up time. */
+let compiled: ReturnType<AjvModule.default['compile']> | undefined;
+const scenarioSchema = (): ReturnType<AjvModule.default['compile']> => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema));
 
 export type Step = Record<string, unknown>;
 
@@ -59,6 +61,7 @@ export function loadScenario(file: string): Scenario {
     throw new InputError(file, `line ${line}, column ${col}`, `YAML: ${e.message.split('\n')[0]}`);
   }
   const raw = doc.toJS() as unknown;
+  const validate = scenarioSchema();
   if (!validate(forSchema(raw))) {
     const err = validate.errors![0];
     const path = err.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
