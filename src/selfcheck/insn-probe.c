@@ -63,7 +63,7 @@ int main(void) {
   if (mprotect((void *)slot_page, (size_t)page * 2, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) { perror("mprotect"); return 2; }
   struct { uint32_t magic, area; uint64_t data; } hello = { 0x4e534e49u, area, (uint64_t)(uintptr_t)data };
   write_full(&hello, sizeof hello);
-  request_amx_permission();
+  if (request_amx_permission()) use_amx_once();
   catch_faults(on_fault);
   struct { uint32_t len, pad; uint64_t gpr[4]; uint8_t code[CODE_MAX]; } h;
   while (read_full(&h, sizeof h)) {

@@ -43,4 +43,16 @@ static inline void catch_faults(void (*handler)(int)) {
 static inline int request_amx_permission(void) {
   return syscall(SYS_arch_prctl, PROBE_ARCH_REQ_XCOMP_PERM, PROBE_XFEATURE_XTILEDATA) == 0;
 }
+
+/* Use AMX tile data once, right after the permission: the #NM of the first use makes the kernel
+   install a larger fpstate and reload the registers on the way back, which writes PKRU (XINUSE[9]
+   becomes 1). Done here, that happens before the first case instead of inside whichever case
+   first loads tile data. */
+static inline void use_amx_once(void) {
+  static unsigned char img[16384] __attribute__((aligned(64)));
+  memset(img, 0, sizeof img);
+  *(unsigned *)(img + 24) = 0x1f80;                                   /* MXCSR */
+  *(unsigned long long *)(img + 512) = 1ull << PROBE_XFEATURE_XTILEDATA; /* XSTATE_BV */
+  __asm__ volatile("xrstor64 (%0)" : : "r"(img), "a"(1u << PROBE_XFEATURE_XTILEDATA), "d"(0) : "memory");
+}
 #endif

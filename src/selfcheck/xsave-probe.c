@@ -103,7 +103,7 @@ int main(void) {
   struct { uint32_t magic, area; uint64_t xcr0; uint32_t xgetbv1, pad; } hello = { 0x58505242u, area_size, xcr0, (uint32_t)has_xgetbv1, 0 };
   write_full(&hello, sizeof hello);
 
-  request_amx_permission();
+  if (request_amx_permission()) use_amx_once();
   catch_faults(on_fault);
 
   struct case_hdr h;
