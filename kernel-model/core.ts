@@ -13,6 +13,7 @@ import { maskBits } from '../emulator/xfeatures.js';
 import type { TaskFpu } from './fpstate.js';
 import { NoteType, ptrace_getregset } from './regset.js';
 import { KernelBehaviour } from './variants.js';
+import { readCoreNotes as readElfNotes } from '../src/explain/elf-notes.js';
 
 /** Note types beyond the regsets (include/uapi/linux/elf.h). */
 export enum CoreNote {
@@ -297,24 +298,7 @@ export function writeElfCore(p: CoreProcess): Uint8Array {
   return out.bytes();
 }
 
-/** Parse the notes of an ELF64 core (for tests and for reading cores back): [owner, type, desc]. */
-export function readCoreNotes(core: Uint8Array): [string, number, Uint8Array][] {
-  const dv = new DataView(core.buffer, core.byteOffset, core.byteLength);
-  if (dv.getUint32(0, false) !== 0x7f454c46 || core[4] !== ELFCLASS64 || dv.getUint16(16, true) !== ET_CORE) throw new Error('not an ELF64 core file');
-  const phoff = Number(dv.getBigUint64(32, true)), phnum = dv.getUint16(56, true), phentsize = dv.getUint16(54, true);
-  const out: [string, number, Uint8Array][] = [];
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (dv.getUint32(o, true) !== PT_NOTE) continue;
-    let at = Number(dv.getBigUint64(o + 8, true));
-    const end = at + Number(dv.getBigUint64(o + 32, true));
-    while (at + 12 <= end) {
-      const namesz = dv.getUint32(at, true), descsz = dv.getUint32(at + 4, true), type = dv.getUint32(at + 8, true);
-      const name = new TextDecoder().decode(core.subarray(at + 12, at + 12 + Math.max(0, namesz - 1)));
-      const descAt = at + 12 + ((namesz + 3) & ~3);
-      out.push([name, type, core.subarray(descAt, descAt + descsz)]);
-      at = descAt + ((descsz + 3) & ~3);
-    }
-  }
-  return out;
+/** The notes of an ELF64 core as [owner, type, desc] (the one ELF note reader: src/explain/elf-notes.ts). */
+export function readCoreNotes(core: Uint8Array, file = '<core>'): [string, number, Uint8Array][] {
+  return readElfNotes(core, file).notes.map((n) => [n.name, n.type, n.desc]);
 }
