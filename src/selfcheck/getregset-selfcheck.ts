@@ -43,7 +43,7 @@ export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: n
   const fpstateSize = cpu.compactedLayout(xcr0 | cpu.xssSupported).size;
   // XFEATURE_MASK_XTILE_DATA is the one dynamic (XFD-armed until requested) feature Linux has.
   const xfdArmedByKernel = cpu.features.xfd && cpu.components[XFeature.TILEDATA]?.xfdCapable ? xcr0 & bit(XFeature.TILEDATA) : 0;
-  let mismatches = 0, shown = 0, unstable = 0;
+  let mismatches = 0, shown = 0, unstable = 0, schedulerDependent = 0;
   images.forEach((img, k) => {
     let diffs = compare(img, out.subarray(GREETING + k * rec, GREETING + (k + 1) * rec));
     if (diffs.length) {
@@ -57,6 +57,7 @@ export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: n
     }
   });
   if (unstable) log(`note: ${unstable} case(s) differed on the first host run and matched on a re-run`);
+  if (schedulerDependent) log(`note: ${schedulerDependent} host answer(s) had XSTATE_BV[9] set for a PKRU of 0 after a context switch's WRPKRU (scheduler-dependent, accepted)`);
   log(`getregset selfcheck: ${o.cases} cases, ${mismatches} mismatches, host kernel ${release()}`);
   return { cases: o.cases, mismatches };
 
@@ -89,6 +90,19 @@ export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: n
     const pkruReg = ctx.regs.comp[XFeature.PKRU];
     const pkru = pkruReg ? new DataView(pkruReg.buffer, pkruReg.byteOffset).getUint32(0, true) : 0;
     const model = copy_xstate_to_uabi_buf(cpu, { maxFeatures: xcr0, maxSize: area }, { regs: fpstateRegs, userXfeatures: xcr0, compacted: true }, pkru, XstateCopyMode.XSAVE);
-    return err !== 0 ? [`host GETREGSET failed with errno ${err}`] : stopSig !== 19 ? [`tracee stopped with signal ${stopSig}, not SIGSTOP`] : size !== model.length ? [`size: host ${size}, model ${model.length}`] : diffFields(cpu, map, 'target', host, model).map((d) => `${d.component}.${d.field}: kernel ${d.expected}, model ${d.got}`);
+    if (err !== 0) return [`host GETREGSET failed with errno ${err}`];
+    if (stopSig !== 19) return [`tracee stopped with signal ${stopSig}, not SIGSTOP`];
+    if (size !== model.length) return [`size: host ${size}, model ${model.length}`];
+    // A tracee whose PKRU is 0 in its initial configuration (XINUSE[9] = 0) gets XINUSE[9] = 1 from
+    // the WRPKRU of x86_pkru_load if it is switched out and back in before it stops (the tracer,
+    // woken by its kill(), runs first on the shared CPU): XSTATE_BV[9] then depends on the
+    // scheduler, not on the model. Only that bit, with PKRU 0, is allowed to differ.
+    const pkruBit = 1 << (XFeature.PKRU - 8);
+    if (pkru === 0 && (model[XSAVE_HEADER_OFFSET + 1] & pkruBit) === 0 && (host[XSAVE_HEADER_OFFSET + 1] & pkruBit) !== 0) {
+      const relaxed = host.slice();
+      relaxed[XSAVE_HEADER_OFFSET + 1] &= ~pkruBit;
+      if (diffFields(cpu, map, 'target', relaxed, model).length === 0) { schedulerDependent++; return []; }
+    }
+    return diffFields(cpu, map, 'target', host, model).map((d) => `${d.component}.${d.field}: kernel ${d.expected}, model ${d.got}`);
   }
 }
