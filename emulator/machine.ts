@@ -17,7 +17,7 @@ import type { CpuModel } from './cpu-model.js';
 import { EXTENDED_REGION_OFFSET, XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
-import { LEGACY, TRACKED_COMPONENTS } from './register-file.js';
+import { LEGACY } from './register-file.js';
 import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type CodeAddressHook, type HookHandle, type RegBlock } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
 import {
@@ -1096,16 +1096,7 @@ export class Machine {
 /** A deep copy of a thread's extended state (fork and clone copy the parent's, arch/x86/kernel/fpu/core.c fpu_clone). */
 export function cloneXsaveContext(src: XsaveContext): XsaveContext {
   const dst = new XsaveContext(src.cpu);
-  const a = src.regs, b = dst.regs;
-  b.legacy.set(a.legacy);
-  b.fcs = a.fcs;
-  b.fds = a.fds;
-  a.comp.forEach((c, i) => { if (c) b.comp[i]!.set(c); });
-  b.xinuse = a.xinuse;
-  b.xmodified = a.xmodified;
-  b.knownZero = a.knownZero;
-  b.xrstorInfo = a.xrstorInfo ? { ...a.xrstorInfo } : undefined;
-  for (const c of TRACKED_COMPONENTS) b.regsInUse[c] = a.regsInUse[c]!;
+  dst.regs.copyFrom(src.regs);
   dst.xcr0 = src.xcr0;
   dst.xss = src.xss;
   dst.cr4Osxsave = src.cr4Osxsave;

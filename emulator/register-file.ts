@@ -100,6 +100,19 @@ export class RegisterFile {
     this.reset();
   }
 
+  /** Become a copy of `a` (same CPU): registers and every tracking field (fork's fpu_clone copies it all). */
+  copyFrom(a: RegisterFile): void {
+    this.legacy.set(a.legacy);
+    this.fcs = a.fcs;
+    this.fds = a.fds;
+    a.comp.forEach((c, i) => { if (c) this.comp[i]!.set(c); });
+    this.xinuse = a.xinuse;
+    this.xmodified = a.xmodified;
+    this.knownZero = a.knownZero;
+    this.xrstorInfo = a.xrstorInfo ? { ...a.xrstorInfo } : undefined;
+    for (const c of TRACKED_COMPONENTS) this.regsInUse[c] = a.regsInUse[c]!;
+  }
+
   /** Processor reset (SDM Vol. 3A 9.1.1): every component initial, MXCSR 1F80H, no tracking history. */
   reset(): void {
     for (let i = 0; i < this.comp.length; i++) this.comp[i]?.fill(0);
