@@ -8,8 +8,10 @@
  * instruction the x87/SSE part is copied from unicorn into the register file and back.
  *
  * Owned instructions are found by a linear sweep of executable mappings and trapped by address
- * (a UC_HOOK_CODE hook per instruction: unicorn silently mis-executes some VEX forms, so waiting
- * for #UD is not enough); the invalid-instruction hook catches what the sweep missed.
+ * (unicorn silently mis-executes some VEX forms, so waiting for #UD is not enough) through the native
+ * trap gate (unicorn.ts hookTrapGate), which also moves the registers and the save area a trap needs
+ * in and out of unicorn, so that the JS side makes no call into unicorn on the common path; the
+ * invalid-instruction hook catches what the sweep missed.
  */
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
@@ -18,7 +20,7 @@ import { EXTENDED_REGION_OFFSET, XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
 import { LEGACY } from './register-file.js';
-import { MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type CodeAddressHook, type HookHandle, type RegBlock } from './unicorn.js';
+import { GATE_MAX_WRITES, GateWord, MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type GateDescriptor, type HookHandle, type RegBlock, type TrapGate } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
 import {
   AreaAccess, CpuFault, Vector, XsaveContext, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
@@ -236,6 +238,8 @@ interface Decoded {
   writes: LegacyWrite;
   /** The memory operand, read out of iced-x86 once (the XSAVE family only). */
   mem: MemOperand | undefined;
+  /** What the trap gate does here before the callback (undefined: not described yet). */
+  gate: GateDescriptor | undefined;
 }
 
 interface MemOperand { ipRel: boolean; ipRelAddr: bigint; disp: bigint; base: Register; index: Register; scale: bigint; seg: Register }
@@ -257,6 +261,9 @@ function touchesSse(ins: Instruction): boolean {
   // MXCSR-dependent arithmetic has vector operands; an instruction with none (k registers, BMI, AMX) leaves SSE alone.
   return false;
 }
+
+/** Bytes of native area buffer behind the gate: more than any profile's largest save area (AMX: 11008). */
+const GATE_AREA_BYTES = 65536;
 
 /** Trace sink for `--trace`. */
 export type TraceFn = (line: string) => void;
@@ -288,7 +295,11 @@ export class Machine {
    * unicorn.ts hookCodeAt) the value is undefined; without it, each has its own hook.
    */
   private readonly ownedHooks = new Map<bigint, HookHandle | undefined>();
-  private readonly ownedFilter: CodeAddressHook | undefined;
+  private readonly gate: TrapGate | undefined;
+  /** The gate's control block; `inGate` while a gate callback runs (then the gate does the unicorn calls). */
+  private readonly ctl32: Int32Array;
+  private readonly ctl64: BigUint64Array;
+  private inGate = false;
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
@@ -309,7 +320,7 @@ export class Machine {
   private gpr64: BigUint64Array;
   private gprLo32: Uint32Array;
   /** Reused memory for save areas (no allocation per trap) and the XRSTOR header. */
-  private areaBuf = new Uint8Array(4096);
+  private areaBuf: Uint8Array = new Uint8Array(4096);
   private areaView = new DataView(this.areaBuf.buffer);
   private readonly areaViews = new Map<number, Uint8Array>();
   private readonly headerBuf = new Uint8Array(16);
@@ -323,8 +334,13 @@ export class Machine {
   /** areaBuf.subarray(from, to) by from * 2^20 + to, so that range copies allocate nothing. */
   private readonly areaRanges = new Map<number, Uint8Array>();
   /** The XSAVE family reports what it reads and writes: only those bytes cross guest memory. */
+  /** The union [fetchLo, fetchHi) of the bytes the instruction fetched (what the gate's window should be). */
+  private fetchLo = 0;
+  private fetchHi = 0;
   private readonly areaAccess: AreaAccess = {
     fetch: (from, to) => {
+      if (from < this.fetchLo) this.fetchLo = from;
+      if (to > this.fetchHi) this.fetchHi = to;
       if (from >= this.areaPfFrom && to <= this.areaPfTo) return;
       this.uc.memReadInto(this.areaEa + BigInt(from), this.areaRange(from, to));
     },
@@ -347,7 +363,13 @@ export class Machine {
     const img = this.syncBlock.bytes;
     this.ripView = new BigUint64Array(img.buffer, img.byteOffset + IMG_RIP, 1);
     // Installed before any code is translated, so no translation has to be dropped for it.
-    this.ownedFilter = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookCodeAt((a) => this.onOwned(a));
+    this.gate = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookTrapGate(() => this.onGate(), this.syncBlock, IMG_GPR, GATE_AREA_BYTES);
+    this.ctl32 = this.gate?.ctl32 ?? new Int32Array(GateWord.WRITES + 2 * GATE_MAX_WRITES);
+    this.ctl64 = this.gate?.ctl64 ?? new BigUint64Array(this.ctl32.length >> 1);
+    if (this.gate) {
+      this.areaBuf = this.gate.area;
+      this.areaView = new DataView(this.areaBuf.buffer, this.areaBuf.byteOffset, this.areaBuf.byteLength);
+    }
     this.gpr64 = new BigUint64Array(img.buffer, img.byteOffset + IMG_GPR, 16);
     this.gprLo32 = new Uint32Array(img.buffer, img.byteOffset + IMG_GPR, 32);
     enableSse(uc, { osxsave: cpu.features.xsave });
@@ -517,11 +539,11 @@ export class Machine {
 
   private addOwned(addr: bigint): void {
     if (this.ownedHooks.has(addr)) return;
-    if (this.ownedFilter) {
-      this.ownedFilter.add(addr);
+    if (this.gate) {
+      this.gate.add(addr);
       this.ownedHooks.set(addr, undefined);
     } else {
-      this.ownedHooks.set(addr, this.uc.hookCode(addr, addr, (a) => this.onOwned(a)));
+      this.ownedHooks.set(addr, this.uc.hookCode(addr, addr, (a) => this.onOwned(this.decodeAt(a))));
     }
   }
 
@@ -529,7 +551,7 @@ export class Machine {
     if (!this.ownedHooks.has(addr)) return;
     const h = this.ownedHooks.get(addr);
     if (h) h.remove();
-    else this.ownedFilter?.remove(addr);
+    else this.gate?.remove(addr);
     this.ownedHooks.delete(addr);
   }
 
@@ -566,6 +588,7 @@ export class Machine {
         ipRel: ins.isIpRelMemoryOperand, ipRelAddr: ins.isIpRelMemoryOperand ? ins.ipRelMemoryAddress : 0n, disp: ins.memoryDisplacementU64,
         base: ins.memoryBase, index: ins.memoryIndex, scale: BigInt(ins.memoryIndexScale), seg: ins.memorySegment,
       } : undefined,
+      gate: undefined,
     };
     this.decodeCache.set(key, rec);
     return rec;
@@ -611,9 +634,44 @@ export class Machine {
     this.uc.emuStop();
   }
 
+  /** The trap gate's callback: the address is in the control block. */
+  private onGate(): void {
+    const c = this.ctl32;
+    const key = (c[GateWord.ADDRESS]! >>> 0) + (c[GateWord.ADDRESS + 1]! >>> 0) * 4294967296;
+    const d = this.decodeCache.get(key) ?? this.decodeAt(BigInt(key));
+    if (d.gate === undefined) this.describeGate(d, 0, 0);
+    this.inGate = true;
+    try {
+      this.onOwned(d);
+    } finally {
+      this.inGate = false;
+    }
+  }
+
+  /**
+   * Tell the gate what to read before the callback at this instruction: the registers its
+   * synchronisation reads and, for the XSAVE family with a plain 64-bit memory operand, the window
+   * [pfFrom, pfTo) of the area (what the last execution here read; an empty window at first).
+   */
+  private describeGate(d: Decoded, pfFrom: number, pfTo: number): void {
+    const readCount = !d.touchesSse ? 0 : d.syncX87 ? SYNC_TRAP_COUNT : SYNC_SSE_COUNT;
+    const m = d.mem;
+    const gprIndex = (r: Register): number => (r === Register.None ? -1 : RegisterExt.size(r) === 8 ? ICED_GPR64.indexOf(r) : -2);
+    const base = m && !m.ipRel ? gprIndex(m.base) : -1, index = m && !m.ipRel ? gprIndex(m.index) : -1;
+    const seg = m?.seg === Register.FS ? 1 : m?.seg === Register.GS ? 2 : 0;
+    // A 32-bit address (67h), RIP or another register the gate cannot add: no window.
+    const usable = m !== undefined && base !== -2 && index !== -2 && (m.ipRel || m.base !== Register.RIP);
+    d.gate = {
+      readCount, base, index, scaleLog2: m ? Math.log2(Number(m.scale) || 1) : 0, seg,
+      disp: m ? (m.ipRel ? m.ipRelAddr : m.disp) : 0n,
+      pfFrom: usable ? pfFrom : 0, pfTo: usable ? pfTo : 0,
+    };
+    this.gate!.describe(d.ins.ip, d.gate);
+  }
+
   /** Hook on an owned address: emulate and skip it, or stop the run with a fault. */
-  private onOwned(addr: bigint): void {
-    const d = this.decodeAt(addr);
+  private onOwned(d: Decoded): void {
+    const addr = d.ins.ip;
     if (!d.owned) return; // the sweep was out of step here: unicorn runs it
     if (d.vexGprOnly && !d.missing) {
       // BMI1/BMI2 and other VEX forms without vector or mask operands touch no extended state and
@@ -675,13 +733,16 @@ export class Machine {
     const before = this.trace ? this.xs.regs.xinuseForSave() : 0;
     this.gprValid = false;
     if (d.touchesSse) {
+      // Inside the gate, the gate has read what the descriptor asked for.
+      const preRead = this.inGate ? this.ctl32[GateWord.READ_COUNT]! : 0;
       if (d.syncX87) {
         // The XSAVE family needs GPRs too: x87, SSE, RIP and GPRs in one call.
-        this.syncBlock.read(SYNC_TRAP_COUNT);
+        if (preRead < SYNC_TRAP_COUNT) this.syncBlock.read(SYNC_TRAP_COUNT);
         this.gprValid = true;
         this.absorb(true);
       } else {
-        this.syncIn(false);
+        if (preRead < SYNC_SSE_COUNT) this.syncBlock.read(SYNC_SSE_COUNT);
+        this.absorb(false);
       }
     }
     try {
@@ -697,14 +758,29 @@ export class Machine {
     }
     const writes = d.writes;
     this.emulatedCount++;
-    this.ripView[0] = d.nextIP;
-    if (writes === LegacyWrite.X87AndSse && d.touchesSse) {
-      // Restores: x87, SSE and RIP (right after them in the list) in one call.
-      this.fillImage(true);
-      this.syncBlock.write(SYNC_RIP_INDEX + 1);
+    if (this.inGate) {
+      // The gate writes the registers and RIP back after the callback returns.
+      const c = this.ctl32;
+      this.ctl64[GateWord.NEXT_RIP >> 1] = d.nextIP;
+      c[GateWord.WRITE_RIP] = 1;
+      c[GateWord.WRITE_FIRST] = 0;
+      if (writes === LegacyWrite.X87AndSse && d.touchesSse) {
+        this.fillImage(true);
+        c[GateWord.WRITE_COUNT] = SYNC_ALL_COUNT;
+      } else if (writes === LegacyWrite.Sse && d.touchesSse) {
+        this.fillImage(false);
+        c[GateWord.WRITE_COUNT] = SYNC_SSE_COUNT;
+      }
     } else {
-      if (writes === LegacyWrite.Sse && d.touchesSse) this.syncOut(false);
-      this.syncBlock.write(1, SYNC_RIP_INDEX);
+      this.ripView[0] = d.nextIP;
+      if (writes === LegacyWrite.X87AndSse && d.touchesSse) {
+        // Restores: x87, SSE and RIP (right after them in the list) in one call.
+        this.fillImage(true);
+        this.syncBlock.write(SYNC_RIP_INDEX + 1);
+      } else {
+        if (writes === LegacyWrite.Sse && d.touchesSse) this.syncOut(false);
+        this.syncBlock.write(1, SYNC_RIP_INDEX);
+      }
     }
     if (this.trace) {
       const after = this.xs.regs.xinuseForSave();
@@ -846,6 +922,7 @@ export class Machine {
       this.check(ea, size, Prot.READ);
       if (store) this.check(ea, size, Prot.WRITE);
       this.areaEa = ea;
+      if (this.viaGate()) return this.withGateWindow(ea, size, store, () => fn(area, this.areaAccess));
       if (pfTo > size) pfTo = size;
       if (pfFrom < pfTo) this.uc.memReadInto(ea + BigInt(pfFrom), this.areaRange(pfFrom, pfTo));
       this.areaPfFrom = pfFrom;
@@ -871,6 +948,22 @@ export class Machine {
         const restore = m === Mnemonic.Xrstors || m === Mnemonic.Xrstors64
           ? (a: Uint8Array, acc?: AreaAccess): void => xrstors(xs, a, address, eax, edx, rexW, lock, acc)
           : (a: Uint8Array, acc?: AreaAccess): void => xrstor(xs, a, address, eax, edx, rexW, lock, acc);
+        if (this.viaGate()) {
+          // The header from the gate's window (or one read), then the restore fetches what it loads.
+          const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
+          this.check(hdrAt, 16, Prot.READ);
+          this.areaEa = ea;
+          const c = this.ctl32;
+          const inWindow = c[GateWord.PF_STATUS] === 1 && this.ctl64[GateWord.MEM_ADDR >> 1] === ea && c[GateWord.PF_FROM]! <= XSAVE_HEADER_OFFSET && c[GateWord.PF_TO]! >= XSAVE_HEADER_OFFSET + 16;
+          if (!inWindow) this.uc.memReadInto(hdrAt, this.areaRange(XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16));
+          const hv = this.areaView;
+          const compacted = (hv.getUint32(XSAVE_HEADER_OFFSET + 12, true) & XCOMP_BV_FORMAT_HI) !== 0;
+          const restoreMask = compacted ? (hv.getUint32(XSAVE_HEADER_OFFSET + 8, true) & rfbm) >>> 0 : rfbm;
+          const size = this.areaSize(compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
+          this.check(ea, size, Prot.READ);
+          const area = this.areaOf(size);
+          return this.withGateWindow(ea, size, false, () => restore(area, this.areaAccess), XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16);
+        }
         // Usually: the standard-format size for RFBM is readable; one read of the legacy region and
         // header gives the format, then the restore fetches the components it loads.
         const guess = this.areaSize('XRSTOR-standard', rfbm);
@@ -895,6 +988,39 @@ export class Machine {
     }
   }
 
+  /** Whether this trap's area goes through the gate (its window in, its write ranges out). */
+  private viaGate(): boolean {
+    return this.inGate && this.areaBuf === this.gate!.area;
+  }
+
+  /**
+   * Run an XSAVE-family instruction on the area at `ea` (permissions already checked) inside the
+   * gate: the bytes it fetches come from the window the gate read before the callback, or are read
+   * now (and the window is widened for next time: [fetchLo, fetchHi) of this execution and
+   * [knownFrom, knownTo), bytes the caller read); its writes go out through the gate.
+   */
+  private withGateWindow(ea: bigint, size: number, store: boolean, fn: () => void, knownFrom = 0, knownTo = 0): void {
+    const c = this.ctl32;
+    const ok = c[GateWord.PF_STATUS] === 1 && this.ctl64[GateWord.MEM_ADDR >> 1] === ea;
+    const wFrom = ok ? c[GateWord.PF_FROM]! : 0, wTo = ok ? Math.min(c[GateWord.PF_TO]!, size) : 0;
+    this.areaPfFrom = wFrom;
+    this.areaPfTo = wTo;
+    this.fetchLo = knownFrom < knownTo ? knownFrom : 1 << 30;
+    this.fetchHi = knownFrom < knownTo ? knownTo : 0;
+    this.areaWrites.length = 0;
+    try {
+      fn();
+    } finally {
+      this.areaPfFrom = this.areaPfTo = 0;
+    }
+    const lo = this.fetchLo, hi = this.fetchHi;
+    if (lo < hi && (lo < wFrom || hi > wTo)) {
+      const d = this.decodeCache.get(Number(this.ctl64[GateWord.ADDRESS >> 1]));
+      if (d && hi <= this.areaBuf.length) this.describeGate(d, wFrom < wTo ? Math.min(lo, wFrom) : lo, Math.max(hi, wTo));
+    }
+    if (store) this.flushAreaWrites(ea, wFrom, wTo);
+  }
+
   /**
    * Copy the ranges in areaWrites from areaBuf to the guest area at `ea`: adjacent ones merged,
    * and ranges joined across a gap that lies inside [pfFrom, pfTo), whose bytes hold the guest's.
@@ -908,13 +1034,25 @@ export class Machine {
       for (; j >= 0 && w[j]! > f; j -= 2) { w[j + 2] = w[j]!; w[j + 3] = w[j + 1]!; }
       w[j + 2] = f; w[j + 3] = t;
     }
+    // Inside the gate, the gate copies the ranges out after the callback (up to GATE_MAX_WRITES).
+    const c = this.ctl32;
+    const viaGate = this.viaGate();
+    if (viaGate) this.ctl64[GateWord.WRITE_BASE >> 1] = ea;
+    let n = 0;
     for (let i = 0; i < w.length;) {
       const from = w[i]!;
       let to = w[i + 1]!;
       i += 2;
       while (i < w.length && (w[i]! <= to || (to >= pfFrom && w[i]! <= pfTo))) { if (w[i + 1]! > to) to = w[i + 1]!; i += 2; }
-      this.uc.memWrite(ea + BigInt(from), this.areaRange(from, to));
+      if (viaGate && n < GATE_MAX_WRITES) {
+        c[GateWord.WRITES + 2 * n] = from;
+        c[GateWord.WRITES + 2 * n + 1] = to;
+        n++;
+      } else {
+        this.uc.memWrite(ea + BigInt(from), this.areaRange(from, to));
+      }
     }
+    if (viaGate) c[GateWord.N_WRITES] = n;
     w.length = 0;
   }
 

@@ -727,48 +727,110 @@ export class RegBlock {
   }
 }
 
-/** The native address filter (emulator/native/code-filter.c), built with gcc on first use. */
-interface CodeFilterApi {
-  create(cb: unknown): Ptr | null;
-  free(f: Ptr): void;
-  add(f: Ptr, a: Addr): number;
-  remove(f: Ptr, a: Addr): number;
-  has(f: Ptr, a: Addr): number;
+/** The native trap gate (emulator/native/trap-gate.c), built with gcc on first use. */
+interface TrapGateApi {
+  create(cb: unknown, ctl: Ptr, ids: Ptr, ptrs: Ptr, block: Ptr, gprOffset: number, gprNeeds: number, area: Ptr, areaCap: number): Ptr | null;
+  free(g: Ptr): void;
+  add(g: Ptr, a: Addr): number;
+  remove(g: Ptr, a: Addr): number;
+  has(g: Ptr, a: Addr): number;
+  describe(g: Ptr, a: Addr, readCount: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint, pfFrom: number, pfTo: number): number;
   hook: Ptr;
+  proto: TypeObject;
 }
-let codeFilterApi: CodeFilterApi | null | undefined;
-/** Why the native filter is not available (for diagnostics), once known. */
-export let codeFilterUnavailable: string | undefined;
+let trapGateApi: TrapGateApi | null | undefined;
+/** Why the native gate is not available (for diagnostics), once known. */
+export let trapGateUnavailable: string | undefined;
 
-function loadCodeFilter(): CodeFilterApi | null {
-  if (codeFilterApi !== undefined) return codeFilterApi;
+function loadTrapGate(): TrapGateApi | null {
+  if (trapGateApi !== undefined) return trapGateApi;
   try {
-    const so = buildNative('../emulator/native/code-filter.c', ['-O2', '-shared', '-fPIC']);
+    const so = buildNative('../emulator/native/trap-gate.c', ['-O2', '-shared', '-fPIC']);
     const lib = koffi.load(so);
-    const hookPtr = lib.func('void *xl_filter_hook_ptr(void)');
-    codeFilterApi = {
-      create: lib.func('void *xl_filter_new(void *cb)'),
-      free: lib.func('void xl_filter_free(void *f)'),
-      add: lib.func('int xl_filter_add(void *f, uint64_t a)'),
-      remove: lib.func('int xl_filter_remove(void *f, uint64_t a)'),
-      has: lib.func('int xl_filter_has(void *f, uint64_t a)'),
+    const hookPtr = lib.func('void *xl_gate_hook_ptr(void)');
+    trapGateApi = {
+      create: lib.func('void *xl_gate_new(void *cb, void *ctl, void *ids, void *ptrs, void *block, uint32_t gpr_offset, int32_t gpr_needs, void *area, uint32_t area_cap)'),
+      free: lib.func('void xl_gate_free(void *g)'),
+      add: lib.func('int xl_gate_add(void *g, uint64_t a)'),
+      remove: lib.func('int xl_gate_remove(void *g, uint64_t a)'),
+      has: lib.func('int xl_gate_has(void *g, uint64_t a)'),
+      describe: lib.func('int xl_gate_describe(void *g, uint64_t a, int32_t read_count, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, uint32_t pf_from, uint32_t pf_to)'),
       hook: hookPtr() as Ptr,
+      proto: koffi.proto('void xl_gate_cb(void)'),
     };
   } catch (e) {
-    codeFilterUnavailable = (e as Error).message.split('\n')[0];
-    codeFilterApi = null;
+    trapGateUnavailable = (e as Error).message.split('\n')[0];
+    trapGateApi = null;
   }
-  return codeFilterApi;
+  return trapGateApi;
 }
 
-/** A UC_HOOK_CODE callback for a changing set of exact addresses (Unicorn.hookCodeAt). */
-export interface CodeAddressHook {
+/**
+ * Word indexes (32-bit) of the fields of trap-gate.c's struct gate_ctl: the control block a trap
+ * gate and its JS callback share. `in`: set by the gate before the callback; `out`: set by the
+ * callback, acted on by the gate after it returns.
+ */
+export enum GateWord {
+  /** in: the trapped address (64 bits). */
+  ADDRESS = 0,
+  /** in: guest address the prefetch window was read at (64 bits). */
+  MEM_ADDR = 2,
+  /** out: guest address the write ranges are relative to (64 bits). */
+  WRITE_BASE = 4,
+  /** in: registers of the block read before the callback (from index 0). */
+  READ_COUNT = 6,
+  /** in: 1 the window was read, 0 none, -1 the read failed. */
+  PF_STATUS = 7,
+  PF_FROM = 8,
+  PF_TO = 9,
+  /** out: block registers [WRITE_FIRST, WRITE_FIRST + WRITE_COUNT) to write back. */
+  WRITE_FIRST = 10,
+  WRITE_COUNT = 11,
+  /** out: [from, to) pairs of the area buffer, at WRITES, to copy to guest memory. */
+  N_WRITES = 12,
+  /** out: 1: RIP is set to NEXT_RIP last. */
+  WRITE_RIP = 13,
+  NEXT_RIP = 14,
+  WRITES = 16,
+}
+/** trap-gate.c GATE_MAX_WRITES. */
+export const GATE_MAX_WRITES = 64;
+const GATE_CTL_BYTES = GateWord.WRITES * 4 + GATE_MAX_WRITES * 8;
+
+/** What the gate does at one address before calling JS (TrapGate.describe). */
+export interface GateDescriptor {
+  /** Registers of the block to read (from index 0); 0: none. */
+  readCount: number;
+  /** The memory operand, when the window is to be read: GPR indexes 0-15 (encoding order) or -1. */
+  base: number;
+  index: number;
+  scaleLog2: number;
+  /** 0 none, 1 FS, 2 GS. */
+  seg: number;
+  /** Displacement, or the absolute address of a RIP-relative operand (base and index -1). */
+  disp: bigint;
+  /** The window [pfFrom, pfTo) of the area buffer, relative to the operand's address; empty: none. */
+  pfFrom: number;
+  pfTo: number;
+}
+
+/**
+ * A UC_HOOK_CODE trap gate over a changing set of exact addresses (Unicorn.hookTrapGate). The
+ * callback gets no arguments: the address and what the gate did are in `ctl32`/`ctl64`.
+ */
+export interface TrapGate {
   add(address: bigint): void;
   remove(address: bigint): void;
   has(address: bigint): boolean;
+  describe(address: bigint, d: GateDescriptor): void;
+  /** The control block as 32-bit words (GateWord) and as 64-bit words (GateWord / 2). */
+  readonly ctl32: Int32Array;
+  readonly ctl64: BigUint64Array;
+  /** The area buffer (native memory) the window is read into and the write ranges are taken from. */
+  readonly area: Uint8Array;
 }
 
-interface FilterRecord { native: number | bigint; filter: Ptr; js: unknown }
+interface GateRecord { native: number | bigint; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr }
 
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
@@ -805,7 +867,7 @@ export class Unicorn {
   private readonly trampolines = new Map<ProtoKind, { ptr: bigint; users: number }>();
   private readonly contexts = new Set<UnicornContext>();
   private readonly blocks = new Set<RegBlock>();
-  private readonly filters: FilterRecord[] = [];
+  private readonly gates: GateRecord[] = [];
   private running = false;
   /** False while no block can have been translated since open or the last flushTb (nothing to drop). */
   private tbsMayExist = false;
@@ -860,10 +922,12 @@ export class Unicorn {
     this.hooks.clear();
     for (const t of this.trampolines.values()) koffi.unregister(t.ptr);
     this.trampolines.clear();
-    // The engine is gone: nothing can call the filters any more.
-    for (const f of this.filters.splice(0)) {
-      codeFilterApi?.free(f.filter);
-      koffi.unregister(f.js as never);
+    // The engine is gone: nothing can call the gates any more.
+    for (const g of this.gates.splice(0)) {
+      trapGateApi?.free(g.gate);
+      koffi.unregister(g.js as never);
+      koffi.free(g.ctl);
+      koffi.free(g.area);
     }
     // Point the views at JS memory before freeing the native buffers: nothing may write freed memory.
     this.scratchView = new DataView(new ArrayBuffer(SLOT));
@@ -1500,50 +1564,72 @@ export class Unicorn {
   }
 
   /**
-   * One UC_HOOK_CODE over every address whose native callback (emulator/native/code-filter.c) calls
-   * `cb` only for the addresses added to the returned set: the cost of a hook per address without
-   * unicorn 2.0.1 walking one list entry per address on every instruction (see code-filter.c).
-   * Addresses added or removed later take effect at once (every instruction already calls the
-   * filter). Lives as long as the engine. Returns undefined when the filter cannot be built (no gcc):
-   * use hookCode per address then.
+   * A trap gate (emulator/native/trap-gate.c): one UC_HOOK_CODE over every address whose native
+   * callback, for the addresses added to the returned set, reads registers of `block` and a window of
+   * guest memory as the address's descriptor says, calls `cb`, then writes back the memory ranges,
+   * block registers and RIP that `cb` asked for in the control block. RAX..R15 are the last 16
+   * registers of the block, 8 bytes each from `gprOffset`; `areaCap` bytes of area buffer. Addresses
+   * added or removed later take effect at once. Lives as long as the engine; the block must too.
+   * Returns undefined when the gate cannot be built (no gcc): use hookCode per address then.
    */
-  hookCodeAt(cb: (address: bigint, size: number) => void): CodeAddressHook | undefined {
-    const api = loadCodeFilter();
+  hookTrapGate(cb: () => void, block: RegBlock, gprOffset: number, areaCap: number): TrapGate | undefined {
+    const api = loadTrapGate();
     if (!api) return undefined;
     const h = this.h();
+    if (block.freed || !this.blocks.has(block)) throw new Error('hookTrapGate: the RegBlock is freed or belongs to another engine');
+    if (gprOffset + 16 * 8 > block.size) throw new RangeError(`hookTrapGate: GPRs at ${gprOffset} do not fit the ${block.size}-byte block`);
     const self = this;
-    const js = koffi.register((_uc: unknown, address: number | bigint, size: number) => {
+    const ctl = koffi.alloc('uint8_t', GATE_CTL_BYTES) as Ptr;
+    const area = koffi.alloc('uint8_t', areaCap) as Ptr;
+    const ctlBuf = koffi.view(ctl, GATE_CTL_BYTES);
+    const ctl32 = new Int32Array(ctlBuf);
+    ctl32.fill(0);
+    const js = koffi.register(() => {
       try {
-        cb(toBig(address), size > MAX_INSN_LEN ? 0 : size);
+        cb();
       } catch (e) {
+        // Nothing half-done goes back to the engine.
+        ctl32[GateWord.WRITE_COUNT] = 0;
+        ctl32[GateWord.N_WRITES] = 0;
+        ctl32[GateWord.WRITE_RIP] = 0;
         self.fail(e);
       }
-    }, koffi.pointer(this.api.protos.code));
-    const filter = api.create(js);
-    if (!filter) {
+    }, koffi.pointer(api.proto));
+    const gate = api.create(js, ctl, block.ids, block.ptrs, block.buf, gprOffset, block.regs.length, area, areaCap);
+    if (!gate) {
       koffi.unregister(js);
-      throw new Error('xl_filter_new: out of memory');
+      koffi.free(ctl);
+      koffi.free(area);
+      throw new Error('xl_gate_new: out of memory, or libunicorn.so.2 not loaded');
     }
     const out: (number | bigint | null)[] = [null];
-    const err = this.api.uc_hook_add(h, out, HookType.CODE, api.hook, filter as unknown as number, 1, 0);
+    const err = this.api.uc_hook_add(h, out, HookType.CODE, api.hook, gate as unknown as number, 1, 0);
     if (err !== UcErr.OK) {
-      api.free(filter);
+      api.free(gate);
       koffi.unregister(js);
+      koffi.free(ctl);
+      koffi.free(area);
       throw new UnicornError(err, 'uc_hook_add');
     }
-    this.filters.push({ native: out[0] as number | bigint, filter, js });
+    this.gates.push({ native: out[0] as number | bigint, gate, js, ctl, area });
     // Blocks translated before this hook existed would never call it.
     if (this.tbsMayExist) this.flushTb();
     return {
+      ctl32,
+      ctl64: new BigUint64Array(ctlBuf),
+      area: new Uint8Array(koffi.view(area, areaCap)),
       add(address: bigint): void {
         if (self.closed) return;
-        if (api.add(filter, address) < 0) throw new Error(`xl_filter_add(0x${address.toString(16)}) failed`);
+        if (api.add(gate, address) < 0) throw new Error(`xl_gate_add(0x${address.toString(16)}) failed`);
       },
       remove(address: bigint): void {
-        if (!self.closed) api.remove(filter, address);
+        if (!self.closed) api.remove(gate, address);
       },
       has(address: bigint): boolean {
-        return !self.closed && api.has(filter, address) === 1;
+        return !self.closed && api.has(gate, address) === 1;
+      },
+      describe(address: bigint, d: GateDescriptor): void {
+        if (!self.closed) api.describe(gate, address, d.readCount, d.base, d.index, d.scaleLog2, d.seg, BigInt.asIntN(64, d.disp), d.pfFrom, d.pfTo);
       },
     };
   }

@@ -1,0 +1,267 @@
+/*
+ * The trap gate: the native UC_HOOK_CODE callback for owned instructions (emulator/unicorn.ts
+ * hookTrapGate, used by emulator/machine.ts). One hook over every address; for an address in its set
+ * it does the unicorn calls a trap needs around the JS emulation, so that JS makes none of them:
+ *
+ *   1. reads the first `read_count` registers of a register block (uc_reg_read_batch) into the
+ *      block's buffer, which JS sees;
+ *   2. computes the memory operand's address from those registers and reads a window of guest memory
+ *      into the area buffer, which JS sees (a prefetch: it has no side effect, and JS checks that it
+ *      covers what the instruction needs before using it);
+ *   3. calls the JS callback (no arguments: the address is in the control block);
+ *   4. writes back what JS asked for in the control block: ranges of the area buffer to guest memory,
+ *      then a range of the register block (uc_reg_write_batch), then RIP.
+ *
+ * Why: each call from JS into libunicorn through koffi costs 0.3-1 us whatever its size, and a trap
+ * needed four to six of them (register reads and writes, memory reads and writes); the same calls made
+ * here cost what unicorn's own work costs. Measured with bench/floor: 0.1 us per trap for the hook and
+ * a RIP write, 0.45 us with a 50-register batch read.
+ *
+ * The address set is an open-addressing hash (linear probing) with a descriptor per address: one hook
+ * in unicorn's list whatever the number of owned addresses (unicorn 2.0.1 walks every UC_HOOK_CODE
+ * hook on every instruction once any exists: a hook per address made plain code 8x slower).
+ *
+ * libunicorn is not linked: its functions are found in the copy the process already loaded (koffi
+ * loaded it by soname) with dlopen(RTLD_NOLOAD).
+ */
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*reg_batch_fn)(void *uc, int *regs, void **vals, int count);
+typedef int (*reg_fn)(void *uc, int regid, void *value);
+typedef int (*reg_write_fn)(void *uc, int regid, const void *value);
+typedef int (*mem_read_fn)(void *uc, uint64_t address, void *bytes, size_t size);
+typedef int (*mem_write_fn)(void *uc, uint64_t address, const void *bytes, size_t size);
+
+static reg_batch_fn uc_reg_read_batch_p, uc_reg_write_batch_p;
+static reg_fn uc_reg_read_p;
+static reg_write_fn uc_reg_write_p;
+static mem_read_fn uc_mem_read_p;
+static mem_write_fn uc_mem_write_p;
+
+/* unicorn 2.0.1 x86.h: UC_X86_REG_FS_BASE, UC_X86_REG_GS_BASE (X86Reg in emulator/unicorn.ts). */
+enum { UC_X86_REG_RIP = 41, UC_X86_REG_FS_BASE = 250, UC_X86_REG_GS_BASE = 251 };
+
+/* The control block shared with JS; the field offsets are mirrored in emulator/unicorn.ts (GateCtl). */
+#define GATE_MAX_WRITES 64
+struct gate_ctl {
+  uint64_t address;     /*  0 in:  the trapped instruction's address */
+  uint64_t mem_addr;    /*  8 in:  guest address the window was read at (pf_status 1) */
+  uint64_t write_base;  /* 16 out: guest address the `writes` ranges are relative to */
+  int32_t read_count;   /* 24 in:  registers read into the block (from index 0) */
+  int32_t pf_status;    /* 28 in:  1 window read, 0 none, -1 the read failed (unmapped) */
+  uint32_t pf_from;     /* 32 in:  window [pf_from, pf_to) of the area buffer, relative to mem_addr */
+  uint32_t pf_to;       /* 36 in */
+  int32_t write_first;  /* 40 out: block registers to write back: [write_first, write_first + write_count) */
+  int32_t write_count;  /* 44 out */
+  uint32_t n_writes;    /* 48 out: [from, to) pairs in `writes` */
+  int32_t write_rip;    /* 52 out: 1: set RIP to next_rip last */
+  uint64_t next_rip;    /* 56 out */
+  uint32_t writes[2 * GATE_MAX_WRITES]; /* 64 out */
+};
+
+/* What the gate does before calling JS at one address; set by JS after the first decode. */
+struct desc {
+  int32_t read_count;   /* registers to read (0: none) */
+  int8_t base;          /* GPR index 0-15 of the base, -1 none */
+  int8_t index;         /* GPR index 0-15 of the index, -1 none */
+  uint8_t scale_log2;
+  uint8_t seg;          /* 0 none, 1 FS, 2 GS */
+  int64_t disp;         /* displacement, or the absolute address of a RIP-relative operand */
+  uint32_t pf_from, pf_to; /* prefetch window relative to the operand's address; empty: none */
+};
+
+struct gate {
+  uint64_t *keys; /* 0: empty slot (address 0 is never added) */
+  struct desc *descs;
+  uint32_t cap;   /* power of two */
+  uint32_t count;
+  void (*cb)(void);
+  struct gate_ctl *ctl;
+  int *ids;       /* the register block: ids, value pointers, buffer */
+  void **ptrs;
+  const uint8_t *block;
+  uint32_t gpr_offset; /* offset in the block of RAX..R15 (8 bytes each, encoding order) */
+  int32_t gpr_needs;   /* registers to have read before the GPRs are valid */
+  uint8_t *area;
+  uint32_t area_cap;
+};
+
+static uint32_t slot_of(const struct gate *g, uint64_t a) {
+  return (uint32_t)((a * 0x9E3779B97F4A7C15ull) >> 40) & (g->cap - 1);
+}
+
+static int find(const struct gate *g, uint64_t a) {
+  uint32_t i = slot_of(g, a);
+  while (g->keys[i] != 0) {
+    if (g->keys[i] == a) return (int)i;
+    i = (i + 1) & (g->cap - 1);
+  }
+  return -1;
+}
+
+static int insert(struct gate *g, uint64_t a, const struct desc *d) {
+  uint32_t i = slot_of(g, a);
+  while (g->keys[i] != 0) {
+    if (g->keys[i] == a) return 0;
+    i = (i + 1) & (g->cap - 1);
+  }
+  g->keys[i] = a;
+  g->descs[i] = *d;
+  g->count++;
+  return 1;
+}
+
+static const struct desc no_desc = { 0, -1, -1, 0, 0, 0, 0, 0 };
+
+/* Returns NULL when libunicorn is not loaded or memory is short. */
+void *xl_gate_new(void *cb, void *ctl, int *ids, void **ptrs, const uint8_t *block, uint32_t gpr_offset, int32_t gpr_needs, uint8_t *area, uint32_t area_cap) {
+  if (!uc_reg_read_batch_p) {
+    void *lib = dlopen("libunicorn.so.2", RTLD_NOW | RTLD_NOLOAD);
+    if (!lib) return NULL;
+    uc_reg_read_batch_p = (reg_batch_fn)dlsym(lib, "uc_reg_read_batch");
+    uc_reg_write_batch_p = (reg_batch_fn)dlsym(lib, "uc_reg_write_batch");
+    uc_reg_read_p = (reg_fn)dlsym(lib, "uc_reg_read");
+    uc_reg_write_p = (reg_write_fn)dlsym(lib, "uc_reg_write");
+    uc_mem_read_p = (mem_read_fn)dlsym(lib, "uc_mem_read");
+    uc_mem_write_p = (mem_write_fn)dlsym(lib, "uc_mem_write");
+    if (!uc_reg_read_batch_p || !uc_reg_write_batch_p || !uc_reg_read_p || !uc_reg_write_p || !uc_mem_read_p || !uc_mem_write_p) {
+      uc_reg_read_batch_p = NULL;
+      return NULL;
+    }
+  }
+  struct gate *g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  g->cap = 256;
+  g->keys = calloc(g->cap, sizeof *g->keys);
+  g->descs = calloc(g->cap, sizeof *g->descs);
+  if (!g->keys || !g->descs) { free(g->keys); free(g->descs); free(g); return NULL; }
+  g->cb = (void (*)(void))cb;
+  g->ctl = ctl;
+  g->ids = ids;
+  g->ptrs = ptrs;
+  g->block = block;
+  g->gpr_offset = gpr_offset;
+  g->gpr_needs = gpr_needs;
+  g->area = area;
+  g->area_cap = area_cap;
+  return g;
+}
+
+void xl_gate_free(struct gate *g) {
+  if (!g) return;
+  free(g->keys);
+  free(g->descs);
+  free(g);
+}
+
+/* Returns 1 when added, 0 when present, -1 on allocation failure or address 0. */
+int xl_gate_add(struct gate *g, uint64_t a) {
+  if (a == 0) return -1;
+  if ((g->count + 1) * 2 > g->cap) {
+    uint64_t *old = g->keys;
+    struct desc *olddescs = g->descs;
+    uint32_t oldcap = g->cap;
+    uint64_t *keys = calloc((size_t)oldcap * 2, sizeof *keys);
+    struct desc *descs = calloc((size_t)oldcap * 2, sizeof *descs);
+    if (!keys || !descs) { free(keys); free(descs); return -1; }
+    g->keys = keys;
+    g->descs = descs;
+    g->cap = oldcap * 2;
+    g->count = 0;
+    for (uint32_t i = 0; i < oldcap; i++) if (old[i]) insert(g, old[i], &olddescs[i]);
+    free(old);
+    free(olddescs);
+  }
+  return insert(g, a, &no_desc);
+}
+
+/* Backward-shift deletion keeps every probe chain intact. Returns 1 when removed. */
+int xl_gate_remove(struct gate *g, uint64_t a) {
+  uint32_t m = g->cap - 1;
+  int found = find(g, a);
+  if (found < 0) return 0;
+  uint32_t i = (uint32_t)found;
+  g->keys[i] = 0;
+  g->count--;
+  for (uint32_t j = (i + 1) & m; g->keys[j] != 0; j = (j + 1) & m) {
+    uint32_t h = slot_of(g, g->keys[j]);
+    /* Move keys[j] into the hole at i unless its home slot lies cyclically in (i, j]. */
+    if (((j - h) & m) >= ((j - i) & m)) {
+      g->keys[i] = g->keys[j];
+      g->descs[i] = g->descs[j];
+      g->keys[j] = 0;
+      i = j;
+    }
+  }
+  return 1;
+}
+
+int xl_gate_has(const struct gate *g, uint64_t a) { return find(g, a) >= 0; }
+
+/* Sets what the gate does before calling JS at `a` (present in the set). Returns 1, or 0 when absent. */
+int xl_gate_describe(struct gate *g, uint64_t a, int32_t read_count, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, uint32_t pf_from, uint32_t pf_to) {
+  int i = find(g, a);
+  if (i < 0) return 0;
+  struct desc *d = &g->descs[i];
+  d->read_count = read_count;
+  d->base = (int8_t)base;
+  d->index = (int8_t)index;
+  d->scale_log2 = (uint8_t)scale_log2;
+  d->seg = (uint8_t)seg;
+  d->disp = disp;
+  if (pf_to > g->area_cap) pf_to = g->area_cap;
+  d->pf_from = pf_from;
+  d->pf_to = pf_to > pf_from ? pf_to : pf_from;
+  return 1;
+}
+
+static uint64_t gpr(const struct gate *g, int k) {
+  uint64_t v;
+  memcpy(&v, g->block + g->gpr_offset + 8 * (uint32_t)k, 8);
+  return v;
+}
+
+static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
+  struct gate *g = user_data;
+  (void)size;
+  int slot = find(g, address);
+  if (slot < 0) return;
+  const struct desc d = g->descs[slot]; /* a copy: JS may re-describe or remove the address */
+  struct gate_ctl *c = g->ctl;
+  c->address = address;
+  c->read_count = 0;
+  c->pf_status = 0;
+  c->write_count = 0;
+  c->n_writes = 0;
+  c->write_rip = 0;
+  if (d.read_count > 0 && uc_reg_read_batch_p(uc, g->ids, g->ptrs, d.read_count) == 0) c->read_count = d.read_count;
+  if (d.pf_to > d.pf_from && c->read_count >= g->gpr_needs) {
+    uint64_t ea = (uint64_t)d.disp;
+    if (d.base >= 0) ea += gpr(g, d.base);
+    if (d.index >= 0) ea += gpr(g, d.index) << d.scale_log2;
+    int ok = 1;
+    if (d.seg) {
+      uint64_t base = 0;
+      ok = uc_reg_read_p(uc, d.seg == 1 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, &base) == 0;
+      ea += base;
+    }
+    c->mem_addr = ea;
+    c->pf_from = d.pf_from;
+    c->pf_to = d.pf_to;
+    c->pf_status = ok && uc_mem_read_p(uc, ea + d.pf_from, g->area + d.pf_from, d.pf_to - d.pf_from) == 0 ? 1 : -1;
+  }
+  g->cb();
+  uint32_t n = c->n_writes > GATE_MAX_WRITES ? GATE_MAX_WRITES : c->n_writes;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t from = c->writes[2 * k], to = c->writes[2 * k + 1];
+    if (from < to && to <= g->area_cap) uc_mem_write_p(uc, c->write_base + from, g->area + from, to - from);
+  }
+  if (c->write_count > 0) uc_reg_write_batch_p(uc, g->ids + c->write_first, g->ptrs + c->write_first, c->write_count);
+  if (c->write_rip) uc_reg_write_p(uc, UC_X86_REG_RIP, &c->next_rip);
+}
+
+/* The hook's address, for uc_hook_add. */
+void *xl_gate_hook_ptr(void) { return (void *)gate_hook; }
