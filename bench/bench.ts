@@ -17,6 +17,9 @@ import { XsaveContext, xrstor, xsave } from '../emulator/xsave.js';
 import { XFeature } from '../emulator/xfeatures.js';
 import { hostCpuModel } from '../src/host/capture.js';
 import { buildNative } from '../src/native.js';
+import koffi from 'koffi';
+import { SYNC_ALL_COUNT, SYNC_REGS } from '../emulator/machine.js';
+import { Unicorn, X86Reg } from '../emulator/unicorn.js';
 
 function modelPair(cpu: CpuModel, xcr0: number, pairs: number): number {
   const ctx = new XsaveContext(cpu);
@@ -178,6 +181,9 @@ function guestPerPair(r: Runner, exe: string, v: Variant, rounds: number, target
 /** The built-in profile whose enabled state is closest to qemu-user's -cpu max (x87, SSE, AVX, PKRU: 2696 bytes). */
 const LIKE_QEMU_PROFILE = 'intel-alder-lake';
 
+/** ns per pair (CPU time) of the guest loop under qemu-user, when the guest bench measured it. */
+let qemuPairNs: number | undefined;
+
 function guestBench(): void {
   const exe = buildGuest();
   console.log('');
@@ -205,6 +211,7 @@ function guestBench(): void {
     }
     const ok = (name: string): GuestResult | undefined => { const x = res.get(name); return typeof x === 'object' ? x : undefined; };
     const nat = ok('native'), q = ok(QEMU);
+    if (v === 'pairs' && q) qemuPairNs = q.cpu;
     for (const [name, x] of res) {
       if (typeof x === 'string') { console.log(`    ${name.padEnd(36)} not run: ${x}`); continue; }
       const m = /xcr0 (0x[0-9a-f]+) size (\d+)/.exec(x.stdout);
@@ -223,3 +230,41 @@ function guestBench(): void {
 }
 
 if (process.env.BENCH_GUEST !== '0') guestBench();
+
+// ------------------------------------------------------------------ part 3: the floor under the trap path
+
+/**
+ * What unicorn 2.0.1 and koffi cost per pair with no emulation at all (bench/unicorn-floor.c): the
+ * same two instructions trapped by a UC_HOOK_CODE hook that only moves RIP; plus the register traffic
+ * of xstate-lab's trap (its sync block); plus entering an empty JS function through koffi per trap.
+ * The exec figure above minus the last line is what the model itself costs.
+ */
+function floorBench(): void {
+  Unicorn.open().close(); // loads libunicorn.so.2 into the process (the floor finds it there)
+  const so = buildNative('../bench/unicorn-floor.c', ['-O2', '-shared', '-fPIC']);
+  const lib = koffi.load(so);
+  const run = lib.func('double xl_floor_run(int mode, long pairs, void *cb, const int *regs, int n_read, int n_write, int rip, int rcx, int rbx)');
+  const regs = Int32Array.from(SYNC_REGS);
+  const empty = koffi.register(() => {}, koffi.pointer(koffi.proto('void xl_floor_cb(void)')));
+  const pairsN = Number(process.env.BENCH_FLOOR_PAIRS ?? 1_000_000);
+  const modes: [number, string][] = [
+    [0, 'hook moves RIP'],
+    [1, `+ sync block: read ${SYNC_REGS.length} registers per trap, write ${SYNC_ALL_COUNT} after the restore`],
+    [2, '+ an empty JS callback per trap (koffi)'],
+  ];
+  console.log('');
+  console.log(`Floor under the trap path (bench/unicorn-floor.c: xsave64; xrstor64 trapped and skipped, no emulation), ${pairsN} pairs, median of ${ROUNDS} rounds, CPU time:`);
+  for (const [mode, what] of modes) {
+    const r: number[] = [];
+    for (let k = 0; k < ROUNDS; k++) {
+      const ns = run(mode, pairsN, mode === 2 ? empty : null, regs, regs.length, SYNC_ALL_COUNT, X86Reg.RIP, X86Reg.RCX, X86Reg.RBX) as number;
+      if (ns < 0) { console.log('  floor: not run (libunicorn.so.2 or one of its functions not found)'); koffi.unregister(empty); return; }
+      r.push(ns);
+    }
+    const ns = median(r);
+    console.log(`  ${what.padEnd(90)} ${ns.toFixed(0).padStart(6)} ns/pair${qemuPairNs ? `  ${(ns / qemuPairNs).toFixed(2)}x qemu` : ''}`);
+  }
+  koffi.unregister(empty);
+}
+
+if (process.env.BENCH_FLOOR !== '0') floorBench();

@@ -137,7 +137,7 @@ const GPR_ORDER: readonly X86Reg[] = [
   X86Reg.RAX, X86Reg.RCX, X86Reg.RDX, X86Reg.RBX, X86Reg.RSP, X86Reg.RBP, X86Reg.RSI, X86Reg.RDI,
   X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15,
 ];
-const SYNC_REGS: readonly X86Reg[] = [
+export const SYNC_REGS: readonly X86Reg[] = [
   ...Array.from({ length: 16 }, (_, i) => (X86Reg.XMM0 + i) as X86Reg), X86Reg.MXCSR,
   X86Reg.FPCW, X86Reg.FPSW, ...Array.from({ length: 8 }, (_, i) => (X86Reg.ST0 + i) as X86Reg),
   X86Reg.FPTAG, X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS,
@@ -151,7 +151,7 @@ const SYNC_OFFSETS: readonly number[] = [
 ];
 /** XMM0-15 and MXCSR: the first 17 registers of SYNC_REGS; then x87 up to 33; RIP at 33; GPRs from 34. */
 const SYNC_SSE_COUNT = 17;
-const SYNC_ALL_COUNT = 33;
+export const SYNC_ALL_COUNT = 33;
 const SYNC_RIP_INDEX = 33;
 const SYNC_GPR_INDEX = 34;
 const SYNC_TRAP_COUNT = SYNC_REGS.length;
@@ -217,13 +217,51 @@ const XSAVE_FAMILY = new Set<Mnemonic>([
 ]);
 
 type AreaKind = Parameters<typeof requiredAreaSize>[1];
+/** Index of an area kind in AREA_KINDS (the key of the size cache). */
+enum AreaKindIndex { Xsave, Xsaveopt, XrstorStandard, Xsavec, Xsaves, XrstorCompacted, Fxsave }
 const AREA_KINDS: readonly AreaKind[] = ['XSAVE', 'XSAVEOPT', 'XRSTOR-standard', 'XSAVEC', 'XSAVES', 'XRSTOR-compacted', 'FXSAVE'];
+/**
+ * The XSAVE family as the trap path switches on it, worked out once per decode: iced-x86's Mnemonic
+ * object has some 3,800 properties and V8 keeps it in dictionary mode, so every `Mnemonic.X` read
+ * is a slow lookup (measured: 2% of all time in a loop of pairs, from the cases of one switch).
+ */
+enum XsaveOp { None, Fxsave, Fxrstor, Xsave, Xsaveopt, Xsavec, Xsaves, Xrstor, Xrstors }
+function xsaveOpOf(m: Mnemonic): XsaveOp {
+  switch (m) {
+    case Mnemonic.Fxsave: case Mnemonic.Fxsave64: return XsaveOp.Fxsave;
+    case Mnemonic.Fxrstor: case Mnemonic.Fxrstor64: return XsaveOp.Fxrstor;
+    case Mnemonic.Xsave: case Mnemonic.Xsave64: return XsaveOp.Xsave;
+    case Mnemonic.Xsaveopt: case Mnemonic.Xsaveopt64: return XsaveOp.Xsaveopt;
+    case Mnemonic.Xsavec: case Mnemonic.Xsavec64: return XsaveOp.Xsavec;
+    case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return XsaveOp.Xsaves;
+    case Mnemonic.Xrstor: case Mnemonic.Xrstor64: return XsaveOp.Xrstor;
+    case Mnemonic.Xrstors: case Mnemonic.Xrstors64: return XsaveOp.Xrstors;
+    default: return XsaveOp.None;
+  }
+}
+/** Mnemonics the trap path compares with, read once (see XsaveOp). */
+const M_CPUID = Mnemonic.Cpuid, M_XGETBV = Mnemonic.Xgetbv, M_XSETBV = Mnemonic.Xsetbv, M_RDPKRU = Mnemonic.Rdpkru, M_WRPKRU = Mnemonic.Wrpkru;
+/** The area kind of a save. */
+function saveAreaKind(op: XsaveOp): AreaKindIndex {
+  switch (op) {
+    case XsaveOp.Xsaveopt: return AreaKindIndex.Xsaveopt;
+    case XsaveOp.Xsavec: return AreaKindIndex.Xsavec;
+    case XsaveOp.Xsaves: return AreaKindIndex.Xsaves;
+    default: return AreaKindIndex.Xsave;
+  }
+}
+const REX_W_FORMS = new Set<Mnemonic>([
+  Mnemonic.Xsave64, Mnemonic.Xsaveopt64, Mnemonic.Xsavec64, Mnemonic.Xsaves64, Mnemonic.Xrstor64, Mnemonic.Xrstors64, Mnemonic.Fxsave64, Mnemonic.Fxrstor64,
+]);
 
 /** What a trap needs to know about an owned instruction, worked out once per address. */
 interface Decoded {
   ins: Instruction;
-  /** ins.nextIP, read once (iced-x86 getters cross into WebAssembly). */
+  /** ins.ip, ins.nextIP, ins.mnemonic, ins.hasLockPrefix, read once (iced-x86 getters cross into WebAssembly). */
+  ip: bigint;
   nextIP: bigint;
+  mnemonic: Mnemonic;
+  lock: boolean;
   owned: boolean;
   /** BMI1/BMI2-like VEX form that unicorn runs right. */
   vexGprOnly: boolean;
@@ -240,6 +278,10 @@ interface Decoded {
   mem: MemOperand | undefined;
   /** What the trap gate does here before the callback (undefined: not described yet). */
   gate: GateDescriptor | undefined;
+  /** The XSAVE family: which instruction, its 64-bit (REX.W) form, the area kind of a save. */
+  xop: XsaveOp;
+  rexW: boolean;
+  areaKind: AreaKindIndex;
 }
 
 interface MemOperand { ipRel: boolean; ipRelAddr: bigint; disp: bigint; base: Register; index: Register; scale: bigint; seg: Register }
@@ -261,6 +303,14 @@ function touchesSse(ins: Instruction): boolean {
   // MXCSR-dependent arithmetic has vector operands; an instruction with none (k registers, BMI, AMX) leaves SSE alone.
   return false;
 }
+
+/** CHANGED bits of the gate's compare ranges: XMMk is bit k; then MXCSR; then the x87 registers. */
+const CHANGED_MXCSR_BIT = 16;
+const CHANGED_X87_BIT = 17;
+/** The sync block's x87 bytes the gate compares: FCW+FSW, FOP..FDP, ST0-7, full tag word + FCS + FDS (not FTW, which absorb fills). */
+const X87_COMPARE_RANGES: readonly [number, number][] = [
+  [LEGACY.FCW, LEGACY.FTW - LEGACY.FCW], [LEGACY.FOP, LEGACY.MXCSR - LEGACY.FOP], [LEGACY.ST0, LEGACY.XMM0 - LEGACY.ST0], [IMG_FTAG, IMG_RIP - IMG_FTAG],
+];
 
 /** Bytes of native area buffer behind the gate: more than any profile's largest save area (AMX: 11008). */
 const GATE_AREA_BYTES = 65536;
@@ -300,6 +350,14 @@ export class Machine {
   private readonly ctl32: Int32Array;
   private readonly ctl64: BigUint64Array;
   private inGate = false;
+  /**
+   * Whether the sync block's SSE (x87) bytes equal the register file's, as they do after a trap in
+   * the gate synchronised them: then a clear CHANGED bit means the register also equals the model's
+   * and absorb can skip it. Cleared whenever anything else may have run (a new run, a syscall,
+   * another thread, a synchronisation outside the gate).
+   */
+  private mirrorSse = false;
+  private mirrorX87 = false;
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
@@ -330,13 +388,18 @@ export class Machine {
   private areaPfFrom = 0;
   private areaPfTo = 0;
   /** Ranges the instruction wrote, as [from, to) pairs, copied to guest memory once it is done. */
-  private readonly areaWrites: number[] = [];
+  /** Written ranges as [from, to) pairs: areaWrites[0 .. 2 * areaWriteCount), grown on demand. */
+  private areaWrites = new Int32Array(64);
+  private areaWriteCount = 0;
   /** areaBuf.subarray(from, to) by from * 2^20 + to, so that range copies allocate nothing. */
   private readonly areaRanges = new Map<number, Uint8Array>();
   /** The XSAVE family reports what it reads and writes: only those bytes cross guest memory. */
   /** The union [fetchLo, fetchHi) of the bytes the instruction fetched (what the gate's window should be). */
   private fetchLo = 0;
   private fetchHi = 0;
+  /** The window [windowFrom, windowTo) of the area buffer that holds the guest's bytes for this instruction. */
+  private windowFrom = 0;
+  private windowTo = 0;
   private readonly areaAccess: AreaAccess = {
     fetch: (from, to) => {
       if (from < this.fetchLo) this.fetchLo = from;
@@ -344,7 +407,13 @@ export class Machine {
       if (from >= this.areaPfFrom && to <= this.areaPfTo) return;
       this.uc.memReadInto(this.areaEa + BigInt(from), this.areaRange(from, to));
     },
-    wrote: (from, to) => { this.areaWrites.push(from, to); },
+    wrote: (from, to) => {
+      const n = this.areaWriteCount;
+      if (2 * n + 2 > this.areaWrites.length) { const g = new Int32Array(this.areaWrites.length * 2); g.set(this.areaWrites); this.areaWrites = g; }
+      this.areaWrites[2 * n] = from;
+      this.areaWrites[2 * n + 1] = to;
+      this.areaWriteCount = n + 1;
+    },
   };
   private readonly headerView = new DataView(this.headerBuf.buffer);
   /** requiredAreaSize by instruction kind and mask (a function of the CPU alone). */
@@ -367,6 +436,11 @@ export class Machine {
     this.ctl32 = this.gate?.ctl32 ?? new Int32Array(GateWord.WRITES + 2 * GATE_MAX_WRITES);
     this.ctl64 = this.gate?.ctl64 ?? new BigUint64Array(this.ctl32.length >> 1);
     if (this.gate) {
+      this.gate.setCompare([
+        ...Array.from({ length: 16 }, (_, k) => ({ offset: LEGACY.XMM0 + k * LEGACY.XMM_BYTES, length: LEGACY.XMM_BYTES, bit: k })),
+        { offset: LEGACY.MXCSR, length: 4, bit: CHANGED_MXCSR_BIT },
+        ...X87_COMPARE_RANGES.map(([offset, length]) => ({ offset, length, bit: CHANGED_X87_BIT })),
+      ]);
       this.areaBuf = this.gate.area;
       this.areaView = new DataView(this.areaBuf.buffer, this.areaBuf.byteOffset, this.areaBuf.byteLength);
     }
@@ -375,6 +449,7 @@ export class Machine {
     enableSse(uc, { osxsave: cpu.features.xsave });
     if (cpu.features.pku) uc.regWrite(X86Reg.CR4, uc.regRead(X86Reg.CR4) | CR4_PKE);
     uc.hookInsnSyscall(() => {
+      this.mirrorSse = this.mirrorX87 = false;
       if (this.hooks.onSyscall()) { this.stop ??= { kind: StopKind.Syscall }; uc.emuStop(); }
     });
     uc.hookInsnCpuid(() => { this.emulateCpuid(); return true; });
@@ -385,6 +460,7 @@ export class Machine {
 
   /** Switch the thread whose extended state the machine emulates. */
   setXstate(xs: XsaveContext): void {
+    this.mirrorSse = this.mirrorX87 = false;
     this.xs = xs;
     this.vec = new VectorFile(xs.regs);
   }
@@ -402,6 +478,7 @@ export class Machine {
   /** Map [start, start+size) with `prot` (Prot bits), replacing whatever was there. */
   map(start: bigint, size: bigint, prot: number, bytes?: Uint8Array): void {
     this.unmap(start, size);
+    this.lastChecked = undefined;
     this.uc.memMap(start, Number(size), prot);
     if (bytes && bytes.length) this.uc.memWrite(start, bytes);
     this.regions.push({ start, end: start + size, prot });
@@ -411,6 +488,7 @@ export class Machine {
 
   /** Unmap whatever lies in [start, start+size). */
   unmap(start: bigint, size: bigint): void {
+    this.lastChecked = undefined;
     const end = start + size;
     const kept: Region[] = [];
     for (const r of this.regions) {
@@ -427,6 +505,7 @@ export class Machine {
 
   /** mprotect: every page of [start, start+size) must be mapped (the caller checks). */
   protect(start: bigint, size: bigint, prot: number): void {
+    this.lastChecked = undefined;
     const end = start + size;
     const out: Region[] = [];
     for (const r of this.regions) {
@@ -469,12 +548,22 @@ export class Machine {
   }
 
   private check(addr: bigint, len: number, need: Prot): void {
+    // The last region that satisfied a check (saves hit the same area again and again).
+    const last = this.lastChecked;
+    if (last && addr >= last.start && addr + BigInt(len) <= last.end && (last.prot & need) === need) return;
+    this.checkSlow(addr, len, need);
+  }
+  /** Dropped whenever the mappings change (map, unmap, protect). */
+  private lastChecked: Region | undefined;
+
+  private checkSlow(addr: bigint, len: number, need: Prot): void {
     let p = addr;
     const end = addr + BigInt(len);
     for (const r of this.regions) {
       if (r.end <= p) continue;
       if (r.start > p) throw new GuestMemoryFault(p, false);
       if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true);
+      if (p === addr && r.end >= end) this.lastChecked = r;
       p = r.end;
       if (p >= end) return;
     }
@@ -575,7 +664,10 @@ export class Machine {
     const xsaveFamily = XSAVE_FAMILY.has(ins.mnemonic);
     const rec: Decoded = {
       ins,
+      ip: ins.ip,
       nextIP: ins.nextIP,
+      mnemonic: ins.mnemonic,
+      lock: ins.hasLockPrefix,
       owned,
       vexGprOnly: owned && isVexGprOnly(ins),
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
@@ -589,6 +681,9 @@ export class Machine {
         base: ins.memoryBase, index: ins.memoryIndex, scale: BigInt(ins.memoryIndexScale), seg: ins.memorySegment,
       } : undefined,
       gate: undefined,
+      xop: xsaveOpOf(ins.mnemonic),
+      rexW: REX_W_FORMS.has(ins.mnemonic),
+      areaKind: saveAreaKind(xsaveOpOf(ins.mnemonic)),
     };
     this.decodeCache.set(key, rec);
     return rec;
@@ -598,6 +693,7 @@ export class Machine {
 
   /** Run from the current RIP for at most `count` instructions; returns why it stopped. */
   run(count: number): Stop {
+    this.mirrorSse = this.mirrorX87 = false;
     this.stop = undefined;
     this.memFault = undefined;
     const rip = this.uc.regRead(X86Reg.RIP);
@@ -619,6 +715,7 @@ export class Machine {
   }
 
   private onInterrupt(intno: number): void {
+    this.mirrorSse = this.mirrorX87 = false;
     const rip = this.uc.regRead(X86Reg.RIP);
     const fault = ((): GuestFault => {
       switch (intno) {
@@ -666,12 +763,12 @@ export class Machine {
       disp: m ? (m.ipRel ? m.ipRelAddr : m.disp) : 0n,
       pfFrom: usable ? pfFrom : 0, pfTo: usable ? pfTo : 0,
     };
-    this.gate!.describe(d.ins.ip, d.gate);
+    this.gate!.describe(d.ip, d.gate);
   }
 
   /** Hook on an owned address: emulate and skip it, or stop the run with a fault. */
   private onOwned(d: Decoded): void {
-    const addr = d.ins.ip;
+    const addr = d.ip;
     if (!d.owned) return; // the sweep was out of step here: unicorn runs it
     if (d.vexGprOnly && !d.missing) {
       // BMI1/BMI2 and other VEX forms without vector or mask operands touch no extended state and
@@ -684,6 +781,7 @@ export class Machine {
 
   /** Unicorn rejected an instruction: emulate it if owned, else raise SIGILL or report the gap. */
   private onInvalid(): boolean {
+    this.mirrorSse = this.mirrorX87 = false;
     const rip = this.uc.regRead(X86Reg.RIP);
     let d: Decoded;
     try {
@@ -721,11 +819,8 @@ export class Machine {
    */
   private execute(d: Decoded, inHook: boolean): void {
     const ins = d.ins;
-    const rip = ins.ip;
-    const stopWith = (s: Stop): void => {
-      this.stop = s;
-      if (inHook) this.uc.emuStop();
-    };
+    const rip = d.ip;
+    const stopWith = (s: Stop): void => this.stopWith(s, inHook);
     const missing = d.missing;
     if (missing) return stopWith({ kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)} needs ${missing}, which ${this.cpu.id} lacks`) });
     const needXcr0 = d.needXcr0;
@@ -733,20 +828,26 @@ export class Machine {
     const before = this.trace ? this.xs.regs.xinuseForSave() : 0;
     this.gprValid = false;
     if (d.touchesSse) {
-      // Inside the gate, the gate has read what the descriptor asked for.
-      const preRead = this.inGate ? this.ctl32[GateWord.READ_COUNT]! : 0;
+      // Inside the gate, the gate has read what the descriptor asked for and said what changed.
+      const inGate = this.inGate;
+      const preRead = inGate ? this.ctl32[GateWord.READ_COUNT]! : 0;
+      if (!inGate) this.mirrorSse = this.mirrorX87 = false;
       if (d.syncX87) {
         // The XSAVE family needs GPRs too: x87, SSE, RIP and GPRs in one call.
-        if (preRead < SYNC_TRAP_COUNT) this.syncBlock.read(SYNC_TRAP_COUNT);
+        const pre = preRead >= SYNC_TRAP_COUNT;
+        if (!pre) this.syncBlock.read(SYNC_TRAP_COUNT);
         this.gprValid = true;
-        this.absorb(true);
+        this.absorb(true, pre ? this.ctl32[GateWord.CHANGED]! : -1);
+        if (inGate) this.mirrorSse = this.mirrorX87 = true;
       } else {
-        if (preRead < SYNC_SSE_COUNT) this.syncBlock.read(SYNC_SSE_COUNT);
-        this.absorb(false);
+        const pre = preRead >= SYNC_SSE_COUNT;
+        if (!pre) this.syncBlock.read(SYNC_SSE_COUNT);
+        this.absorb(false, pre ? this.ctl32[GateWord.CHANGED]! : -1);
+        if (inGate) this.mirrorSse = true;
       }
     }
     try {
-      if (!this.emulate(ins)) {
+      if (!this.emulate(d)) {
         return stopWith({ kind: StopKind.Unemulated, message: `instruction not emulated: ${Mnemonic[ins.mnemonic].toUpperCase()} (${disassemble(ins)}) at 0x${rip.toString(16)}; ${this.cpu.id} has it but the model does not emulate it` });
       }
     } catch (e) {
@@ -788,6 +889,11 @@ export class Machine {
     }
   }
 
+  private stopWith(s: Stop, inHook: boolean): void {
+    this.stop = s;
+    if (inHook) this.uc.emuStop();
+  }
+
   private cpuFault(e: CpuFault, rip: bigint): GuestFault {
     switch (e.vector) {
       case Vector.UD: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPN, addr: rip, trapno: IntVector.UD, reason: e.reason };
@@ -799,18 +905,19 @@ export class Machine {
   }
 
   /** Returns false when the model has no emulation for this owned instruction. */
-  private emulate(ins: Instruction): boolean {
-    const m = ins.mnemonic;
-    if (XSAVE_FAMILY.has(m)) { this.emulateXsaveFamily(ins, this.decodeCache.get(Number(ins.ip))?.mem); return true; }
+  private emulate(d: Decoded): boolean {
+    const ins = d.ins;
+    const m = d.mnemonic;
+    if (d.xsaveFamily) { this.emulateXsaveFamily(d); return true; }
     switch (m) {
-      case Mnemonic.Cpuid: this.emulateCpuid(); return true;
-      case Mnemonic.Xgetbv: {
+      case M_CPUID: this.emulateCpuid(); return true;
+      case M_XGETBV: {
         const [lo, hi] = xgetbv(this.xs, this.gpr32(X86Reg.RCX), ins.hasLockPrefix);
         this.uc.regWriteBatch([X86Reg.RAX, X86Reg.RDX], [BigInt(lo >>> 0), BigInt(hi >>> 0)]);
         return true;
       }
-      case Mnemonic.Xsetbv: xsetbv(this.xs, this.gpr32(X86Reg.RCX), this.gpr32(X86Reg.RAX), this.gpr32(X86Reg.RDX), ins.hasLockPrefix); return true;
-      case Mnemonic.Rdpkru: case Mnemonic.Wrpkru: this.emulatePkru(ins); return true;
+      case M_XSETBV: xsetbv(this.xs, this.gpr32(X86Reg.RCX), this.gpr32(X86Reg.RAX), this.gpr32(X86Reg.RDX), ins.hasLockPrefix); return true;
+      case M_RDPKRU: case M_WRPKRU: this.emulatePkru(ins); return true;
       default: return emulateVector(ins, this.env);
     }
   }
@@ -882,110 +989,161 @@ export class Machine {
     return a & MASK64;
   }
 
-  private areaSize(kind: AreaKind, mask: number): number {
-    const key = AREA_KINDS.indexOf(kind) * 2 ** 32 + (mask >>> 0);
+  private areaSize(kind: AreaKindIndex, mask: number): number {
+    const key = kind * 2 ** 32 + (mask >>> 0);
     let n = this.areaSizes.get(key);
-    if (n === undefined) { n = requiredAreaSize(this.xs, kind, mask); this.areaSizes.set(key, n); }
+    if (n === undefined) { n = requiredAreaSize(this.xs, AREA_KINDS[kind]!, mask); this.areaSizes.set(key, n); }
     return n;
   }
 
-  private emulateXsaveFamily(ins: Instruction, mem?: MemOperand): void {
-    const m = ins.mnemonic;
-    const ea = mem ? this.effectiveAddressOf(mem) : effectiveAddress(ins, this.env);
+  private emulateXsaveFamily(d: Decoded): void {
+    const ins = d.ins;
+    const op = d.xop;
+    const mem = d.mem;
+    // Inside the gate, a window read means the gate computed the operand's address from the same registers.
+    const ea = this.inGate && this.ctl32[GateWord.PF_STATUS] !== 0 ? this.ctl64[GateWord.MEM_ADDR >> 1]!
+      : mem ? this.effectiveAddressOf(mem) : effectiveAddress(ins, this.env);
     const address = Number(ea);
-    const rexW = m === Mnemonic.Xsave64 || m === Mnemonic.Xsaveopt64 || m === Mnemonic.Xsavec64 || m === Mnemonic.Xsaves64
-      || m === Mnemonic.Xrstor64 || m === Mnemonic.Xrstors64 || m === Mnemonic.Fxsave64 || m === Mnemonic.Fxrstor64;
-    const lock = ins.hasLockPrefix;
+    const rexW = d.rexW;
+    const lock = d.lock;
     const eax = this.gpr32(X86Reg.RAX);
     const edx = this.gpr32(X86Reg.RDX);
     const xs = this.xs;
     const rfbm = (eax & (xs.xcr0 | xs.xss)) >>> 0;
-    const withArea = (size: number, store: boolean, fn: (area: Uint8Array) => void): void => {
-      const area = this.areaOf(size);
-      this.check(ea, size, Prot.READ);
-      if (store) this.check(ea, size, Prot.WRITE);
-      this.uc.memReadInto(ea, area);
-      fn(area);
-      if (store) this.uc.memWrite(ea, area);
-    };
-    /**
-     * The XSAVE family proper: the whole area's permissions are checked as before; the bytes the
-     * instruction reports as written are copied out after it returned (it raises every fault
-     * before its first write), the rest of guest memory is left alone. Each koffi call costs about
-     * 0.3 us whatever its size, so reads are done as one window read before the instruction:
-     * [pfFrom, pfTo), which also supplies the bytes between written ranges so that they go out in
-     * one call (saves read [416, size): everything but the legacy region, which they write whole
-     * or in ranges whose gaps are not crossed).
-     */
-    const withAccess = (size: number, store: boolean, pfFrom: number, pfTo: number, fn: (area: Uint8Array, acc: AreaAccess) => void): void => {
-      const area = this.areaOf(size);
-      this.check(ea, size, Prot.READ);
-      if (store) this.check(ea, size, Prot.WRITE);
-      this.areaEa = ea;
-      if (this.viaGate()) return this.withGateWindow(ea, size, store, () => fn(area, this.areaAccess));
-      if (pfTo > size) pfTo = size;
-      if (pfFrom < pfTo) this.uc.memReadInto(ea + BigInt(pfFrom), this.areaRange(pfFrom, pfTo));
-      this.areaPfFrom = pfFrom;
-      this.areaPfTo = pfTo;
-      this.areaWrites.length = 0;
-      try {
-        fn(area, this.areaAccess);
-      } finally {
-        this.areaPfFrom = this.areaPfTo = 0;
+    switch (op) {
+      case XsaveOp.Fxsave: {
+        const a = this.wholeArea(ea, 512, true);
+        fxsave(xs, a, address, rexW, lock);
+        this.uc.memWrite(ea, a);
+        return;
       }
-      if (store) this.flushAreaWrites(ea, pfFrom, pfTo);
-    };
-    const SAVE_PF = LEGACY.END_OF_SAVED;
-    switch (m) {
-      case Mnemonic.Fxsave: case Mnemonic.Fxsave64: return withArea(512, true, (a) => fxsave(xs, a, address, rexW, lock));
-      case Mnemonic.Fxrstor: case Mnemonic.Fxrstor64: return withArea(512, false, (a) => fxrstor(xs, a, address, rexW, lock));
-      case Mnemonic.Xsave: case Mnemonic.Xsave64: return withAccess(this.areaSize('XSAVE', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsave(xs, a, address, eax, edx, rexW, lock, acc));
-      case Mnemonic.Xsaveopt: case Mnemonic.Xsaveopt64: return withAccess(this.areaSize('XSAVEOPT', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsaveopt(xs, a, address, eax, edx, rexW, lock, acc));
-      case Mnemonic.Xsavec: case Mnemonic.Xsavec64: return withAccess(this.areaSize('XSAVEC', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsavec(xs, a, address, eax, edx, rexW, lock, acc));
-      case Mnemonic.Xsaves: case Mnemonic.Xsaves64: return withAccess(this.areaSize('XSAVES', rfbm), true, SAVE_PF, 1 << 30, (a, acc) => xsaves(xs, a, address, eax, edx, rexW, lock, acc));
+      case XsaveOp.Fxrstor: return fxrstor(xs, this.wholeArea(ea, 512, false), address, rexW, lock);
+      case XsaveOp.Xsave: case XsaveOp.Xsaveopt: case XsaveOp.Xsavec: case XsaveOp.Xsaves: {
+        const size = this.areaSize(d.areaKind, rfbm);
+        const area = this.areaOf(size);
+        this.check(ea, size, Prot.READ);
+        this.check(ea, size, Prot.WRITE);
+        this.areaEa = ea;
+        const gate = this.viaGate();
+        // Outside the gate, one window read before the instruction ([416, size): everything but the
+        // legacy region, which saves write whole or in ranges whose gaps are not crossed) also
+        // supplies the bytes between written ranges, so that they go out in one call.
+        const pfFrom = gate ? 0 : LEGACY.END_OF_SAVED, pfTo = gate ? 0 : size;
+        this.beginArea(ea, size, gate, pfFrom, pfTo);
+        try {
+          switch (op) {
+            case XsaveOp.Xsave: xsave(xs, area, address, eax, edx, rexW, lock, this.areaAccess); break;
+            case XsaveOp.Xsaveopt: xsaveopt(xs, area, address, eax, edx, rexW, lock, this.areaAccess); break;
+            case XsaveOp.Xsavec: xsavec(xs, area, address, eax, edx, rexW, lock, this.areaAccess); break;
+            default: xsaves(xs, area, address, eax, edx, rexW, lock, this.areaAccess); break;
+          }
+        } finally {
+          this.areaPfFrom = this.areaPfTo = 0;
+        }
+        this.endArea(ea, gate, true);
+        return;
+      }
       default: {
         // XRSTOR(S): the header says which format, and so how many bytes the restore reads.
-        const restore = m === Mnemonic.Xrstors || m === Mnemonic.Xrstors64
-          ? (a: Uint8Array, acc?: AreaAccess): void => xrstors(xs, a, address, eax, edx, rexW, lock, acc)
-          : (a: Uint8Array, acc?: AreaAccess): void => xrstor(xs, a, address, eax, edx, rexW, lock, acc);
-        if (this.viaGate()) {
-          // The header from the gate's window (or one read), then the restore fetches what it loads.
-          const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
-          this.check(hdrAt, 16, Prot.READ);
-          this.areaEa = ea;
-          const c = this.ctl32;
-          const inWindow = c[GateWord.PF_STATUS] === 1 && this.ctl64[GateWord.MEM_ADDR >> 1] === ea && c[GateWord.PF_FROM]! <= XSAVE_HEADER_OFFSET && c[GateWord.PF_TO]! >= XSAVE_HEADER_OFFSET + 16;
-          if (!inWindow) this.uc.memReadInto(hdrAt, this.areaRange(XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16));
-          const hv = this.areaView;
-          const compacted = (hv.getUint32(XSAVE_HEADER_OFFSET + 12, true) & XCOMP_BV_FORMAT_HI) !== 0;
-          const restoreMask = compacted ? (hv.getUint32(XSAVE_HEADER_OFFSET + 8, true) & rfbm) >>> 0 : rfbm;
-          const size = this.areaSize(compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
-          this.check(ea, size, Prot.READ);
-          const area = this.areaOf(size);
-          return this.withGateWindow(ea, size, false, () => restore(area, this.areaAccess), XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16);
-        }
-        // Usually: the standard-format size for RFBM is readable; one read of the legacy region and
-        // header gives the format, then the restore fetches the components it loads.
-        const guess = this.areaSize('XRSTOR-standard', rfbm);
-        if (guess >= XSAVE_HEADER_OFFSET + 16 && this.accessible(ea, guess, Prot.READ)) {
-          const big = this.areaOf(guess);
-          this.uc.memReadInto(ea, big);
-          const hv = this.areaView;
-          const compacted = (hv.getUint32(XSAVE_HEADER_OFFSET + 12, true) & XCOMP_BV_FORMAT_HI) !== 0;
-          const restoreMask = compacted ? (hv.getUint32(XSAVE_HEADER_OFFSET + 8, true) & rfbm) >>> 0 : rfbm;
-          const size = this.areaSize(compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
-          // areaOf views share one buffer from offset 0: the bytes just read are the area's first ones.
-          if (size <= guess) return restore(this.areaOf(size));
-        }
+        const supervisor = op === XsaveOp.Xrstors;
+        const gate = this.viaGate();
         const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
-        this.check(hdrAt, 16, Prot.READ);
-        this.uc.memReadInto(hdrAt, this.headerBuf);
-        const compacted = (this.headerView.getUint32(12, true) & XCOMP_BV_FORMAT_HI) !== 0;
-        const restoreMask = compacted ? (this.headerView.getUint32(8, true) & rfbm) >>> 0 : rfbm;
-        const size = this.areaSize(compacted ? 'XRSTOR-compacted' : 'XRSTOR-standard', restoreMask);
-        return withArea(size, false, restore);
+        let size: number;
+        if (gate) {
+          // The header from the gate's window (or one read), then the restore fetches what it loads.
+          this.check(hdrAt, 16, Prot.READ);
+          const c = this.ctl32;
+          const inWindow = c[GateWord.PF_STATUS] === 1 && c[GateWord.PF_FROM]! <= XSAVE_HEADER_OFFSET && c[GateWord.PF_TO]! >= XSAVE_HEADER_OFFSET + 16;
+          if (!inWindow) this.uc.memReadInto(hdrAt, this.areaRange(XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16));
+          size = this.restoreSize(this.areaView, XSAVE_HEADER_OFFSET, rfbm);
+          this.check(ea, size, Prot.READ);
+        } else {
+          // Usually: the standard-format size for RFBM is readable; one read of the legacy region
+          // and header gives the format (then the restore has the bytes it loads); else the header alone.
+          const guess = this.areaSize(AreaKindIndex.XrstorStandard, rfbm);
+          let whole = false;
+          if (guess >= XSAVE_HEADER_OFFSET + 16 && this.accessible(ea, guess, Prot.READ)) {
+            this.uc.memReadInto(ea, this.areaOf(guess));
+            size = this.restoreSize(this.areaView, XSAVE_HEADER_OFFSET, rfbm);
+            // areaOf views share one buffer from offset 0: the bytes just read are the area's first ones.
+            whole = size <= guess;
+          } else {
+            this.check(hdrAt, 16, Prot.READ);
+            this.uc.memReadInto(hdrAt, this.headerBuf);
+            size = this.restoreSize(this.headerView, 0, rfbm);
+          }
+          if (!whole) {
+            const a = this.wholeArea(ea, size, false);
+            return supervisor ? xrstors(xs, a, address, eax, edx, rexW, lock) : xrstor(xs, a, address, eax, edx, rexW, lock);
+          }
+          const a = this.areaOf(size);
+          return supervisor ? xrstors(xs, a, address, eax, edx, rexW, lock) : xrstor(xs, a, address, eax, edx, rexW, lock);
+        }
+        const area = this.areaOf(size);
+        this.areaEa = ea;
+        this.beginArea(ea, size, true, 0, 0, XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16);
+        try {
+          if (supervisor) xrstors(xs, area, address, eax, edx, rexW, lock, this.areaAccess);
+          else xrstor(xs, area, address, eax, edx, rexW, lock, this.areaAccess);
+        } finally {
+          this.areaPfFrom = this.areaPfTo = 0;
+        }
+        this.endArea(ea, true, false);
+        return;
       }
     }
+  }
+
+  /** The bytes an XRSTOR(S) reads, from the header at `hv[at..]`: its format and, compacted, XCOMP_BV. */
+  private restoreSize(hv: DataView, at: number, rfbm: number): number {
+    const compacted = (hv.getUint32(at + 12, true) & XCOMP_BV_FORMAT_HI) !== 0;
+    const restoreMask = compacted ? (hv.getUint32(at + 8, true) & rfbm) >>> 0 : rfbm;
+    return this.areaSize(compacted ? AreaKindIndex.XrstorCompacted : AreaKindIndex.XrstorStandard, restoreMask);
+  }
+
+  /** The whole area [ea, ea+size) read into the area buffer, permissions checked (FXSAVE, FXRSTOR, odd XRSTORs). */
+  private wholeArea(ea: bigint, size: number, store: boolean): Uint8Array {
+    const area = this.areaOf(size);
+    this.check(ea, size, Prot.READ);
+    if (store) this.check(ea, size, Prot.WRITE);
+    this.uc.memReadInto(ea, area);
+    return area;
+  }
+
+  /**
+   * Before an XSAVE-family instruction that reports its accesses (AreaAccess). Inside the gate, the
+   * bytes it fetches come from the window the gate read before the callback, or are read when
+   * fetched (endArea then widens the window for next time: what this execution fetched, and
+   * [knownFrom, knownTo), bytes the caller read); outside, [pfFrom, pfTo) is read now.
+   */
+  private beginArea(ea: bigint, size: number, gate: boolean, pfFrom: number, pfTo: number, knownFrom = 0, knownTo = 0): void {
+    if (gate) {
+      const c = this.ctl32;
+      const ok = c[GateWord.PF_STATUS] === 1;
+      pfFrom = ok ? c[GateWord.PF_FROM]! : 0;
+      pfTo = ok ? Math.min(c[GateWord.PF_TO]!, size) : 0;
+    } else {
+      if (pfTo > size) pfTo = size;
+      if (pfFrom < pfTo) this.uc.memReadInto(ea + BigInt(pfFrom), this.areaRange(pfFrom, pfTo));
+    }
+    this.areaPfFrom = this.windowFrom = pfFrom;
+    this.areaPfTo = this.windowTo = pfTo;
+    this.fetchLo = knownFrom < knownTo ? knownFrom : 1 << 30;
+    this.fetchHi = knownFrom < knownTo ? knownTo : 0;
+    this.areaWriteCount = 0;
+  }
+
+  /** After the instruction: widen the gate's window if it fetched outside it; copy out what it wrote. */
+  private endArea(ea: bigint, gate: boolean, store: boolean): void {
+    const wFrom = this.windowFrom, wTo = this.windowTo;
+    if (gate) {
+      const lo = this.fetchLo, hi = this.fetchHi;
+      if (lo < hi && (lo < wFrom || hi > wTo)) {
+        const d = this.decodeCache.get(Number(this.ctl64[GateWord.ADDRESS >> 1]));
+        if (d && hi <= this.areaBuf.length) this.describeGate(d, wFrom < wTo ? Math.min(lo, wFrom) : lo, Math.max(hi, wTo));
+      }
+    }
+    if (store) this.flushAreaWrites(ea, wFrom, wTo);
   }
 
   /** Whether this trap's area goes through the gate (its window in, its write ranges out). */
@@ -994,41 +1152,14 @@ export class Machine {
   }
 
   /**
-   * Run an XSAVE-family instruction on the area at `ea` (permissions already checked) inside the
-   * gate: the bytes it fetches come from the window the gate read before the callback, or are read
-   * now (and the window is widened for next time: [fetchLo, fetchHi) of this execution and
-   * [knownFrom, knownTo), bytes the caller read); its writes go out through the gate.
-   */
-  private withGateWindow(ea: bigint, size: number, store: boolean, fn: () => void, knownFrom = 0, knownTo = 0): void {
-    const c = this.ctl32;
-    const ok = c[GateWord.PF_STATUS] === 1 && this.ctl64[GateWord.MEM_ADDR >> 1] === ea;
-    const wFrom = ok ? c[GateWord.PF_FROM]! : 0, wTo = ok ? Math.min(c[GateWord.PF_TO]!, size) : 0;
-    this.areaPfFrom = wFrom;
-    this.areaPfTo = wTo;
-    this.fetchLo = knownFrom < knownTo ? knownFrom : 1 << 30;
-    this.fetchHi = knownFrom < knownTo ? knownTo : 0;
-    this.areaWrites.length = 0;
-    try {
-      fn();
-    } finally {
-      this.areaPfFrom = this.areaPfTo = 0;
-    }
-    const lo = this.fetchLo, hi = this.fetchHi;
-    if (lo < hi && (lo < wFrom || hi > wTo)) {
-      const d = this.decodeCache.get(Number(this.ctl64[GateWord.ADDRESS >> 1]));
-      if (d && hi <= this.areaBuf.length) this.describeGate(d, wFrom < wTo ? Math.min(lo, wFrom) : lo, Math.max(hi, wTo));
-    }
-    if (store) this.flushAreaWrites(ea, wFrom, wTo);
-  }
-
-  /**
    * Copy the ranges in areaWrites from areaBuf to the guest area at `ea`: adjacent ones merged,
    * and ranges joined across a gap that lies inside [pfFrom, pfTo), whose bytes hold the guest's.
    */
   private flushAreaWrites(ea: bigint, pfFrom: number, pfTo: number): void {
     const w = this.areaWrites;
+    const len = 2 * this.areaWriteCount;
     // Insertion sort of the [from, to) pairs by `from` (a handful per instruction).
-    for (let i = 2; i < w.length; i += 2) {
+    for (let i = 2; i < len; i += 2) {
       const f = w[i]!, t = w[i + 1]!;
       let j = i - 2;
       for (; j >= 0 && w[j]! > f; j -= 2) { w[j + 2] = w[j]!; w[j + 3] = w[j + 1]!; }
@@ -1039,11 +1170,11 @@ export class Machine {
     const viaGate = this.viaGate();
     if (viaGate) this.ctl64[GateWord.WRITE_BASE >> 1] = ea;
     let n = 0;
-    for (let i = 0; i < w.length;) {
+    for (let i = 0; i < len;) {
       const from = w[i]!;
       let to = w[i + 1]!;
       i += 2;
-      while (i < w.length && (w[i]! <= to || (to >= pfFrom && w[i]! <= pfTo))) { if (w[i + 1]! > to) to = w[i + 1]!; i += 2; }
+      while (i < len && (w[i]! <= to || (to >= pfFrom && w[i]! <= pfTo))) { if (w[i + 1]! > to) to = w[i + 1]!; i += 2; }
       if (viaGate && n < GATE_MAX_WRITES) {
         c[GateWord.WRITES + 2 * n] = from;
         c[GateWord.WRITES + 2 * n + 1] = to;
@@ -1053,7 +1184,7 @@ export class Machine {
       }
     }
     if (viaGate) c[GateWord.N_WRITES] = n;
-    w.length = 0;
+    this.areaWriteCount = 0;
   }
 
   /** areaBuf[from, to), a cached view. */
@@ -1086,17 +1217,24 @@ export class Machine {
    * model last saw it was written by an instruction unicorn ran, so its component is in use.
    */
   syncIn(x87: boolean): void {
+    this.mirrorSse = this.mirrorX87 = false;
     this.syncBlock.read(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
     this.absorb(x87);
   }
 
-  /** The compare-and-copy half of syncIn, over what the sync block last read. */
-  private absorb(x87: boolean): void {
+  /**
+   * The compare-and-copy half of syncIn, over what the sync block last read. `changed`: the gate's
+   * CHANGED bits for this read (-1: unknown); with the block mirroring the model, a register whose
+   * bit is clear equals the model's and is not compared.
+   */
+  private absorb(x87: boolean, changedBits = -1): void {
     const r = this.xs.regs;
     const L = this.legacyWords(r.legacy);
     const blk = this.syncBlock;
     const I = this.syncImg32;
+    const sseMask = this.mirrorSse ? changedBits : -1;
     for (let n = 0, w = LEGACY.XMM0 >> 2; n < 16; n++, w += 4) {
+      if (!((sseMask >>> n) & 1)) continue;
       if (L[w] === I[w] && L[w + 1] === I[w + 1] && L[w + 2] === I[w + 2] && L[w + 3] === I[w + 3]) continue;
       L[w] = I[w]!; L[w + 1] = I[w + 1]!; L[w + 2] = I[w + 2]!; L[w + 3] = I[w + 3]!;
       if (r.tracksZeroRegisters) r.setRegInUse(XFeature.SSE, n, true);
@@ -1105,6 +1243,7 @@ export class Machine {
     const dv = blk.view;
     r.mxcsr = dv.getUint32(LEGACY.MXCSR, true);
     if (!x87) return;
+    if (this.mirrorX87 && !((changedBits >>> CHANGED_X87_BIT) & 1)) return;
     const img = blk.bytes;
     const ftag = dv.getUint16(IMG_FTAG, true);
     let abridged = 0;
@@ -1124,6 +1263,7 @@ export class Machine {
 
   /** Copy the register file's SSE registers (and with `x87`, the x87 state) back into unicorn. */
   syncOut(x87: boolean): void {
+    this.mirrorSse = this.mirrorX87 = false;
     this.fillImage(x87);
     this.syncBlock.write(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
   }

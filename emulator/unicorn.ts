@@ -735,6 +735,7 @@ interface TrapGateApi {
   remove(g: Ptr, a: Addr): number;
   has(g: Ptr, a: Addr): number;
   describe(g: Ptr, a: Addr, readCount: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint, pfFrom: number, pfTo: number): number;
+  setCompare(g: Ptr, triples: Uint32Array, n: number, blockSize: number): number;
   hook: Ptr;
   proto: TypeObject;
 }
@@ -755,6 +756,7 @@ function loadTrapGate(): TrapGateApi | null {
       remove: lib.func('int xl_gate_remove(void *g, uint64_t a)'),
       has: lib.func('int xl_gate_has(void *g, uint64_t a)'),
       describe: lib.func('int xl_gate_describe(void *g, uint64_t a, int32_t read_count, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, uint32_t pf_from, uint32_t pf_to)'),
+      setCompare: lib.func('int xl_gate_set_compare(void *g, const uint32_t *triples, uint32_t n, uint32_t block_size)'),
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
     };
@@ -791,7 +793,9 @@ export enum GateWord {
   /** out: 1: RIP is set to NEXT_RIP last. */
   WRITE_RIP = 13,
   NEXT_RIP = 14,
-  WRITES = 16,
+  /** in: bits of the compare ranges (TrapGate.setCompare) whose bytes the register read changed; all ones without a read. */
+  CHANGED = 16,
+  WRITES = 18,
 }
 /** trap-gate.c GATE_MAX_WRITES. */
 export const GATE_MAX_WRITES = 64;
@@ -823,6 +827,11 @@ export interface TrapGate {
   remove(address: bigint): void;
   has(address: bigint): boolean;
   describe(address: bigint, d: GateDescriptor): void;
+  /**
+   * Ranges of the register block, each with a bit (0-31): before each register read the gate keeps
+   * the block's bytes and sets the bit in CHANGED when the read changed that range.
+   */
+  setCompare(ranges: readonly { offset: number; length: number; bit: number }[]): void;
   /** The control block as 32-bit words (GateWord) and as 64-bit words (GateWord / 2). */
   readonly ctl32: Int32Array;
   readonly ctl64: BigUint64Array;
@@ -1630,6 +1639,11 @@ export class Unicorn {
       },
       describe(address: bigint, d: GateDescriptor): void {
         if (!self.closed) api.describe(gate, address, d.readCount, d.base, d.index, d.scaleLog2, d.seg, BigInt.asIntN(64, d.disp), d.pfFrom, d.pfTo);
+      },
+      setCompare(ranges): void {
+        if (self.closed) return;
+        const t = new Uint32Array(ranges.flatMap((r) => [r.offset, r.length, r.bit]));
+        if (api.setCompare(gate, t, ranges.length, block.size) !== ranges.length) throw new RangeError('xl_gate_set_compare: a range is out of the block or its bit is not 0-31');
       },
     };
   }

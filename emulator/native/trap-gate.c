@@ -59,8 +59,14 @@ struct gate_ctl {
   uint32_t n_writes;    /* 48 out: [from, to) pairs in `writes` */
   int32_t write_rip;    /* 52 out: 1: set RIP to next_rip last */
   uint64_t next_rip;    /* 56 out */
-  uint32_t writes[2 * GATE_MAX_WRITES]; /* 64 out */
+  uint32_t changed;     /* 64 in:  bits of the compare ranges whose bytes the register read changed */
+  uint32_t pad2;        /* 68 */
+  uint32_t writes[2 * GATE_MAX_WRITES]; /* 72 out */
 };
+
+/* A range of the register block and the bit it sets in `changed` when a read changes its bytes. */
+#define GATE_MAX_COMPARE 40
+struct compare_range { uint32_t offset, length, bit; };
 
 /* What the gate does before calling JS at one address; set by JS after the first decode. */
 struct desc {
@@ -87,6 +93,10 @@ struct gate {
   int32_t gpr_needs;   /* registers to have read before the GPRs are valid */
   uint8_t *area;
   uint32_t area_cap;
+  struct compare_range cmp[GATE_MAX_COMPARE];
+  uint32_t n_cmp;
+  uint32_t cmp_end;    /* bytes of the block the ranges cover: [0, cmp_end) is kept before each read */
+  uint8_t *shadow;
 };
 
 static uint32_t slot_of(const struct gate *g, uint64_t a) {
@@ -150,8 +160,37 @@ void *xl_gate_new(void *cb, void *ctl, int *ids, void **ptrs, const uint8_t *blo
   return g;
 }
 
+/*
+ * Sets the compare ranges (triples offset, length, bit; bit < 32): before each register read the gate
+ * keeps the block's bytes, after it sets `changed` bit b when a range with bit b differs. What the
+ * block held is what JS last read or wrote there, so a clear bit means unicorn left those registers
+ * as JS last saw them. Returns the number of ranges set, or -1 when one is out of bounds.
+ */
+int xl_gate_set_compare(struct gate *g, const uint32_t *triples, uint32_t n, uint32_t block_size) {
+  if (n > GATE_MAX_COMPARE) return -1;
+  uint32_t end = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t off = triples[3 * k], len = triples[3 * k + 1], bit = triples[3 * k + 2];
+    if (bit >= 32 || len == 0 || off > block_size || len > block_size - off) return -1;
+    if (off + len > end) end = off + len;
+  }
+  uint8_t *shadow = end ? malloc(end) : NULL;
+  if (end && !shadow) return -1;
+  free(g->shadow);
+  g->shadow = shadow;
+  for (uint32_t k = 0; k < n; k++) {
+    g->cmp[k].offset = triples[3 * k];
+    g->cmp[k].length = triples[3 * k + 1];
+    g->cmp[k].bit = triples[3 * k + 2];
+  }
+  g->n_cmp = n;
+  g->cmp_end = end;
+  return (int)n;
+}
+
 void xl_gate_free(struct gate *g) {
   if (!g) return;
+  free(g->shadow);
   free(g->keys);
   free(g->descs);
   free(g);
@@ -237,7 +276,19 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   c->write_count = 0;
   c->n_writes = 0;
   c->write_rip = 0;
-  if (d.read_count > 0 && uc_reg_read_batch_p(uc, g->ids, g->ptrs, d.read_count) == 0) c->read_count = d.read_count;
+  c->changed = 0xffffffffu;
+  if (d.read_count > 0) {
+    if (g->cmp_end) memcpy(g->shadow, g->block, g->cmp_end);
+    if (uc_reg_read_batch_p(uc, g->ids, g->ptrs, d.read_count) == 0) {
+      c->read_count = d.read_count;
+      uint32_t changed = 0;
+      for (uint32_t k = 0; k < g->n_cmp; k++) {
+        const struct compare_range *r = &g->cmp[k];
+        if (!(changed >> r->bit & 1) && memcmp(g->shadow + r->offset, g->block + r->offset, r->length) != 0) changed |= 1u << r->bit;
+      }
+      c->changed = changed;
+    }
+  }
   if (d.pf_to > d.pf_from && c->read_count >= g->gpr_needs) {
     uint64_t ea = (uint64_t)d.disp;
     if (d.base >= 0) ea += gpr(g, d.base);
