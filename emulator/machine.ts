@@ -156,6 +156,35 @@ const SYNC_RIP_INDEX = 33;
 const SYNC_GPR_INDEX = 34;
 const SYNC_TRAP_COUNT = SYNC_REGS.length;
 
+/** Every GPR (bits 0-15 of a GPR mask). */
+const ALL_GPRS = 0xffff;
+/** GPR mask bits of RAX, RCX, RDX (encoding order 0, 1, 2). */
+const GPR_BIT = { RAX: 1 << 0, RCX: 1 << 1, RDX: 1 << 2 } as const;
+
+/**
+ * The general-purpose registers an owned instruction reads (bit k: encoding order), for the gate to
+ * read before the callback: register operands, the memory operand's base and index, and the
+ * implicit ones (EDX:EAX of the XSAVE family, ECX of XGETBV, ...). One missed here costs a read in JS.
+ */
+function gprsRead(ins: Instruction): number {
+  let mask = 0;
+  const add = (r: Register): void => {
+    if (r === Register.None) return;
+    const k = ICED_GPR64.indexOf(RegisterExt.fullRegister(r));
+    if (k >= 0) mask |= 1 << k;
+  };
+  for (let i = 0; i < ins.opCount; i++) {
+    const kind = ins.opKind(i);
+    if (kind === OpKind.Register) add(ins.opRegister(i));
+    else if (kind === OpKind.Memory) { add(ins.memoryBase); add(ins.memoryIndex); }
+  }
+  const m = ins.mnemonic;
+  if (XSAVE_FAMILY.has(m)) mask |= GPR_BIT.RAX | GPR_BIT.RDX;
+  else if (m === Mnemonic.Xgetbv) mask |= GPR_BIT.RCX;
+  else if (m === Mnemonic.Xsetbv || m === Mnemonic.Rdpkru || m === Mnemonic.Wrpkru) mask |= GPR_BIT.RAX | GPR_BIT.RCX | GPR_BIT.RDX;
+  return mask;
+}
+
 /** iced-x86 64-bit GPRs in encoding order, and unicorn's ids for them. */
 const ICED_GPR64: readonly Register[] = [
   Register.RAX, Register.RCX, Register.RDX, Register.RBX, Register.RSP, Register.RBP, Register.RSI, Register.RDI,
@@ -374,7 +403,8 @@ export class Machine {
   private legacy32Of: Uint8Array;
   /** RAX..R15 (in the sync block), read once per trap when first needed. */
   private readonly ripView: BigUint64Array;
-  private gprValid = false;
+  /** Bit k: GPR k (encoding order) in the sync block is current for this trap. */
+  private gprValidMask = 0;
   private gpr64: BigUint64Array;
   private gprLo32: Uint32Array;
   /** Reused memory for save areas (no allocation per trap) and the XRSTOR header. */
@@ -432,7 +462,7 @@ export class Machine {
     const img = this.syncBlock.bytes;
     this.ripView = new BigUint64Array(img.buffer, img.byteOffset + IMG_RIP, 1);
     // Installed before any code is translated, so no translation has to be dropped for it.
-    this.gate = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookTrapGate(() => this.onGate(), this.syncBlock, IMG_GPR, GATE_AREA_BYTES);
+    this.gate = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookTrapGate(() => this.onGate(), this.syncBlock, SYNC_GPR_INDEX, IMG_GPR, GATE_AREA_BYTES);
     this.ctl32 = this.gate?.ctl32 ?? new Int32Array(GateWord.WRITES + 2 * GATE_MAX_WRITES);
     this.ctl64 = this.gate?.ctl64 ?? new BigUint64Array(this.ctl32.length >> 1);
     if (this.gate) {
@@ -547,14 +577,22 @@ export class Machine {
     return p >= end;
   }
 
-  private check(addr: bigint, len: number, need: Prot): void {
-    // The last region that satisfied a check (saves hit the same area again and again).
+  /** Check [addr + off, addr + off + len). */
+  private check(addr: bigint, len: number, need: Prot, off = 0): void {
+    // The last region that satisfied a check (saves hit the same area again and again), compared
+    // as doubles: no BigInt arithmetic on the trap path. Exact for user addresses (below 2^47); an
+    // address that rounds is far outside any user region and takes the exact path.
     const last = this.lastChecked;
-    if (last && addr >= last.start && addr + BigInt(len) <= last.end && (last.prot & need) === need) return;
-    this.checkSlow(addr, len, need);
+    if (last) {
+      const a = Number(addr) + off;
+      if (a >= this.lastStartN && a + len <= this.lastEndN && (last.prot & need) === need) return;
+    }
+    this.checkSlow(off ? addr + BigInt(off) : addr, len, need);
   }
-  /** Dropped whenever the mappings change (map, unmap, protect). */
+  /** Dropped whenever the mappings change (map, unmap, protect); its bounds as numbers. */
   private lastChecked: Region | undefined;
+  private lastStartN = 0;
+  private lastEndN = 0;
 
   private checkSlow(addr: bigint, len: number, need: Prot): void {
     let p = addr;
@@ -563,7 +601,7 @@ export class Machine {
       if (r.end <= p) continue;
       if (r.start > p) throw new GuestMemoryFault(p, false);
       if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true);
-      if (p === addr && r.end >= end) this.lastChecked = r;
+      if (p === addr && r.end >= end) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }
       p = r.end;
       if (p >= end) return;
     }
@@ -751,15 +789,16 @@ export class Machine {
    * [pfFrom, pfTo) of the area (what the last execution here read; an empty window at first).
    */
   private describeGate(d: Decoded, pfFrom: number, pfTo: number): void {
-    const readCount = !d.touchesSse ? 0 : d.syncX87 ? SYNC_TRAP_COUNT : SYNC_SSE_COUNT;
+    const readCount = !d.touchesSse ? 0 : d.syncX87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT;
     const m = d.mem;
     const gprIndex = (r: Register): number => (r === Register.None ? -1 : RegisterExt.size(r) === 8 ? ICED_GPR64.indexOf(r) : -2);
     const base = m && !m.ipRel ? gprIndex(m.base) : -1, index = m && !m.ipRel ? gprIndex(m.index) : -1;
+    const gprMask = gprsRead(d.ins);
     const seg = m?.seg === Register.FS ? 1 : m?.seg === Register.GS ? 2 : 0;
     // A 32-bit address (67h), RIP or another register the gate cannot add: no window.
     const usable = m !== undefined && base !== -2 && index !== -2 && (m.ipRel || m.base !== Register.RIP);
     d.gate = {
-      readCount, base, index, scaleLog2: m ? Math.log2(Number(m.scale) || 1) : 0, seg,
+      readCount, gprMask, base, index, scaleLog2: m ? Math.log2(Number(m.scale) || 1) : 0, seg,
       disp: m ? (m.ipRel ? m.ipRelAddr : m.disp) : 0n,
       pfFrom: usable ? pfFrom : 0, pfTo: usable ? pfTo : 0,
     };
@@ -820,23 +859,21 @@ export class Machine {
   private execute(d: Decoded, inHook: boolean): void {
     const ins = d.ins;
     const rip = d.ip;
-    const stopWith = (s: Stop): void => this.stopWith(s, inHook);
     const missing = d.missing;
-    if (missing) return stopWith({ kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)} needs ${missing}, which ${this.cpu.id} lacks`) });
+    if (missing) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)} needs ${missing}, which ${this.cpu.id} lacks`) });
     const needXcr0 = d.needXcr0;
-    if ((this.xs.xcr0 & needXcr0) !== needXcr0) return stopWith({ kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)}: XCR0 lacks 0x${(needXcr0 & ~this.xs.xcr0).toString(16)}`) });
+    if ((this.xs.xcr0 & needXcr0) !== needXcr0) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.udFault(rip, `${disassemble(ins)}: XCR0 lacks 0x${(needXcr0 & ~this.xs.xcr0).toString(16)}`) });
     const before = this.trace ? this.xs.regs.xinuseForSave() : 0;
-    this.gprValid = false;
+    this.gprValidMask = this.inGate ? this.ctl32[GateWord.GPRS_READ]! : 0;
     if (d.touchesSse) {
       // Inside the gate, the gate has read what the descriptor asked for and said what changed.
       const inGate = this.inGate;
       const preRead = inGate ? this.ctl32[GateWord.READ_COUNT]! : 0;
       if (!inGate) this.mirrorSse = this.mirrorX87 = false;
       if (d.syncX87) {
-        // The XSAVE family needs GPRs too: x87, SSE, RIP and GPRs in one call.
-        const pre = preRead >= SYNC_TRAP_COUNT;
-        if (!pre) this.syncBlock.read(SYNC_TRAP_COUNT);
-        this.gprValid = true;
+        // The XSAVE family needs GPRs too: x87, SSE, RIP and GPRs in one call (or the gate read them).
+        const pre = preRead >= SYNC_ALL_COUNT;
+        if (!pre) { this.syncBlock.read(SYNC_TRAP_COUNT); this.gprValidMask = ALL_GPRS; }
         this.absorb(true, pre ? this.ctl32[GateWord.CHANGED]! : -1);
         if (inGate) this.mirrorSse = this.mirrorX87 = true;
       } else {
@@ -848,12 +885,12 @@ export class Machine {
     }
     try {
       if (!this.emulate(d)) {
-        return stopWith({ kind: StopKind.Unemulated, message: `instruction not emulated: ${Mnemonic[ins.mnemonic].toUpperCase()} (${disassemble(ins)}) at 0x${rip.toString(16)}; ${this.cpu.id} has it but the model does not emulate it` });
+        return this.stopWith(inHook, { kind: StopKind.Unemulated, message: `instruction not emulated: ${Mnemonic[ins.mnemonic].toUpperCase()} (${disassemble(ins)}) at 0x${rip.toString(16)}; ${this.cpu.id} has it but the model does not emulate it` });
       }
     } catch (e) {
-      if (e instanceof CpuFault) return stopWith({ kind: StopKind.Fault, fault: this.cpuFault(e, rip) });
+      if (e instanceof CpuFault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.cpuFault(e, rip) });
       if (e instanceof GuestMemoryFault) {
-        return stopWith({ kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
+        return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
       }
       throw e;
     }
@@ -889,7 +926,7 @@ export class Machine {
     }
   }
 
-  private stopWith(s: Stop, inHook: boolean): void {
+  private stopWith(inHook: boolean, s: Stop): void {
     this.stop = s;
     if (inHook) this.uc.emuStop();
   }
@@ -926,13 +963,13 @@ export class Machine {
   private gpr32(r: X86Reg): number {
     const k = r === X86Reg.RAX ? 0 : r === X86Reg.RCX ? 1 : r === X86Reg.RDX ? 2 : -1;
     if (k < 0) return Number(this.uc.regRead(r) & 0xffffffffn);
-    if (!this.gprValid) this.loadGprs();
+    if (!((this.gprValidMask >>> k) & 1)) this.loadGprs();
     return this.gprLo32[k * 2]!;
   }
 
   private loadGprs(): void {
     this.syncBlock.read(16, SYNC_GPR_INDEX);
-    this.gprValid = true;
+    this.gprValidMask = ALL_GPRS;
   }
 
   /** RDPKRU / WRPKRU (SDM Vol. 2B): #UD without CR4.PKE, #GP when ECX (and EDX for WRPKRU) is not 0. */
@@ -1047,14 +1084,13 @@ export class Machine {
         // XRSTOR(S): the header says which format, and so how many bytes the restore reads.
         const supervisor = op === XsaveOp.Xrstors;
         const gate = this.viaGate();
-        const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
         let size: number;
         if (gate) {
           // The header from the gate's window (or one read), then the restore fetches what it loads.
-          this.check(hdrAt, 16, Prot.READ);
+          this.check(ea, 16, Prot.READ, XSAVE_HEADER_OFFSET);
           const c = this.ctl32;
           const inWindow = c[GateWord.PF_STATUS] === 1 && c[GateWord.PF_FROM]! <= XSAVE_HEADER_OFFSET && c[GateWord.PF_TO]! >= XSAVE_HEADER_OFFSET + 16;
-          if (!inWindow) this.uc.memReadInto(hdrAt, this.areaRange(XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16));
+          if (!inWindow) this.uc.memReadInto(ea + BigInt(XSAVE_HEADER_OFFSET), this.areaRange(XSAVE_HEADER_OFFSET, XSAVE_HEADER_OFFSET + 16));
           size = this.restoreSize(this.areaView, XSAVE_HEADER_OFFSET, rfbm);
           this.check(ea, size, Prot.READ);
         } else {
@@ -1068,6 +1104,7 @@ export class Machine {
             // areaOf views share one buffer from offset 0: the bytes just read are the area's first ones.
             whole = size <= guess;
           } else {
+            const hdrAt = ea + BigInt(XSAVE_HEADER_OFFSET);
             this.check(hdrAt, 16, Prot.READ);
             this.uc.memReadInto(hdrAt, this.headerBuf);
             size = this.restoreSize(this.headerView, 0, rfbm);
@@ -1316,7 +1353,7 @@ export class Machine {
       get vec() { return self.vec; },
       getGpr(reg: Register): bigint {
         const s = gprSlot(reg);
-        if (!self.gprValid) self.loadGprs();
+        if (!((self.gprValidMask >>> s.k) & 1)) self.loadGprs();
         const full = self.gpr64[s.k]!;
         if (s.bytes === 8) return full;
         return (full >> s.shift) & ((1n << BigInt(s.bytes * 8)) - 1n);
@@ -1325,7 +1362,7 @@ export class Machine {
         const s = gprSlot(reg);
         const bits = BigInt(s.bytes * 8);
         const val = v & ((1n << bits) - 1n);
-        self.gprValid = false;
+        self.gprValidMask = 0;
         // SDM Vol. 1 3.4.1.1: 32-bit writes zero-extend; 8/16-bit writes keep the other bits.
         if (s.bytes >= 4) { uc.regWrite(s.uc, val); return; }
         const full = uc.regRead(s.uc);

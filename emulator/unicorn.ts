@@ -729,13 +729,14 @@ export class RegBlock {
 
 /** The native trap gate (emulator/native/trap-gate.c), built with gcc on first use. */
 interface TrapGateApi {
-  create(cb: unknown, ctl: Ptr, ids: Ptr, ptrs: Ptr, block: Ptr, gprOffset: number, gprNeeds: number, area: Ptr, areaCap: number): Ptr | null;
+  create(cb: unknown, ctl: Ptr, ids: Ptr, ptrs: Ptr, block: Ptr, blockSize: number, nRegs: number, gprOffset: number, gprFirst: number, area: Ptr, areaCap: number): Ptr | null;
   free(g: Ptr): void;
   add(g: Ptr, a: Addr): number;
   remove(g: Ptr, a: Addr): number;
   has(g: Ptr, a: Addr): number;
-  describe(g: Ptr, a: Addr, readCount: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint, pfFrom: number, pfTo: number): number;
+  describe(g: Ptr, a: Addr, readCount: number, gprMask: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint, pfFrom: number, pfTo: number): number;
   setCompare(g: Ptr, triples: Uint32Array, n: number, blockSize: number): number;
+  setWidths(g: Ptr, widths: Uint8Array): number;
   hook: Ptr;
   proto: TypeObject;
 }
@@ -750,13 +751,14 @@ function loadTrapGate(): TrapGateApi | null {
     const lib = koffi.load(so);
     const hookPtr = lib.func('void *xl_gate_hook_ptr(void)');
     trapGateApi = {
-      create: lib.func('void *xl_gate_new(void *cb, void *ctl, void *ids, void *ptrs, void *block, uint32_t gpr_offset, int32_t gpr_needs, void *area, uint32_t area_cap)'),
+      create: lib.func('void *xl_gate_new(void *cb, void *ctl, void *ids, void *ptrs, void *block, uint32_t block_size, int32_t n_regs, uint32_t gpr_offset, int32_t gpr_first, void *area, uint32_t area_cap)'),
       free: lib.func('void xl_gate_free(void *g)'),
       add: lib.func('int xl_gate_add(void *g, uint64_t a)'),
       remove: lib.func('int xl_gate_remove(void *g, uint64_t a)'),
       has: lib.func('int xl_gate_has(void *g, uint64_t a)'),
-      describe: lib.func('int xl_gate_describe(void *g, uint64_t a, int32_t read_count, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, uint32_t pf_from, uint32_t pf_to)'),
+      describe: lib.func('int xl_gate_describe(void *g, uint64_t a, int32_t read_count, uint32_t gpr_mask, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, uint32_t pf_from, uint32_t pf_to)'),
       setCompare: lib.func('int xl_gate_set_compare(void *g, const uint32_t *triples, uint32_t n, uint32_t block_size)'),
+      setWidths: lib.func('int xl_gate_set_widths(void *g, const uint8_t *widths)'),
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
     };
@@ -795,8 +797,17 @@ export enum GateWord {
   NEXT_RIP = 14,
   /** in: bits of the compare ranges (TrapGate.setCompare) whose bytes the register read changed; all ones without a read. */
   CHANGED = 16,
+  /** in: bit k: general-purpose register k (encoding order) was read into the block before the callback. */
+  GPRS_READ = 17,
   WRITES = 18,
 }
+/**
+ * Registers whose write changes how later ones in a batch are taken: FPSW's TOP field, which the
+ * ST(i) registers are relative to. The gate writes back only registers that changed; once it writes
+ * one of these, it writes every later one of the range (trap-gate.c GATE_WRITE_REST).
+ */
+const WRITE_ORDER_DEPENDENT: ReadonlySet<X86Reg> = new Set([X86Reg.FPSW]);
+const GATE_WRITE_REST = 0x80;
 /** trap-gate.c GATE_MAX_WRITES. */
 export const GATE_MAX_WRITES = 64;
 const GATE_CTL_BYTES = GateWord.WRITES * 4 + GATE_MAX_WRITES * 8;
@@ -805,6 +816,8 @@ const GATE_CTL_BYTES = GateWord.WRITES * 4 + GATE_MAX_WRITES * 8;
 export interface GateDescriptor {
   /** Registers of the block to read (from index 0); 0: none. */
   readCount: number;
+  /** General-purpose registers to read besides (bit k: encoding order, RAX = 0). */
+  gprMask: number;
   /** The memory operand, when the window is to be read: GPR indexes 0-15 (encoding order) or -1. */
   base: number;
   index: number;
@@ -1576,17 +1589,21 @@ export class Unicorn {
    * A trap gate (emulator/native/trap-gate.c): one UC_HOOK_CODE over every address whose native
    * callback, for the addresses added to the returned set, reads registers of `block` and a window of
    * guest memory as the address's descriptor says, calls `cb`, then writes back the memory ranges,
-   * block registers and RIP that `cb` asked for in the control block. RAX..R15 are the last 16
-   * registers of the block, 8 bytes each from `gprOffset`; `areaCap` bytes of area buffer. Addresses
+   * block registers (those that changed) and RIP that `cb` asked for in the control block. RAX..R15
+   * are registers `gprFirst`..`gprFirst`+15 of the block, 8 bytes each from `gprOffset`; `areaCap`
+   * bytes of area buffer. Addresses
    * added or removed later take effect at once. Lives as long as the engine; the block must too.
    * Returns undefined when the gate cannot be built (no gcc): use hookCode per address then.
    */
-  hookTrapGate(cb: () => void, block: RegBlock, gprOffset: number, areaCap: number): TrapGate | undefined {
+  hookTrapGate(cb: () => void, block: RegBlock, gprFirst: number, gprOffset: number, areaCap: number): TrapGate | undefined {
     const api = loadTrapGate();
     if (!api) return undefined;
     const h = this.h();
     if (block.freed || !this.blocks.has(block)) throw new Error('hookTrapGate: the RegBlock is freed or belongs to another engine');
-    if (gprOffset + 16 * 8 > block.size) throw new RangeError(`hookTrapGate: GPRs at ${gprOffset} do not fit the ${block.size}-byte block`);
+    if (gprOffset + 16 * 8 > block.size || gprFirst + 16 > block.regs.length) throw new RangeError(`hookTrapGate: GPRs at ${gprOffset} (register ${gprFirst}) do not fit the block`);
+    for (let k = 0; k < 16; k++) {
+      if (block.offsets[gprFirst + k] !== gprOffset + 8 * k || this.widthOf(block.regs[gprFirst + k]!, 'hookTrapGate') !== 8) throw new RangeError(`hookTrapGate: register ${gprFirst + k} of the block is not GPR ${k} at ${gprOffset + 8 * k}`);
+    }
     const self = this;
     const ctl = koffi.alloc('uint8_t', GATE_CTL_BYTES) as Ptr;
     const area = koffi.alloc('uint8_t', areaCap) as Ptr;
@@ -1604,7 +1621,7 @@ export class Unicorn {
         self.fail(e);
       }
     }, koffi.pointer(api.proto));
-    const gate = api.create(js, ctl, block.ids, block.ptrs, block.buf, gprOffset, block.regs.length, area, areaCap);
+    const gate = api.create(js, ctl, block.ids, block.ptrs, block.buf, block.size, block.regs.length, gprOffset, gprFirst, area, areaCap);
     if (!gate) {
       koffi.unregister(js);
       koffi.free(ctl);
@@ -1621,6 +1638,8 @@ export class Unicorn {
       throw new UnicornError(err, 'uc_hook_add');
     }
     this.gates.push({ native: out[0] as number | bigint, gate, js, ctl, area });
+    const widths = Uint8Array.from(block.regs, (r) => this.widthOf(r, 'hookTrapGate') | (WRITE_ORDER_DEPENDENT.has(r) ? GATE_WRITE_REST : 0));
+    if (api.setWidths(gate, widths) !== 0) throw new Error('xl_gate_set_widths: out of memory or a slot outside the block');
     // Blocks translated before this hook existed would never call it.
     if (this.tbsMayExist) this.flushTb();
     return {
@@ -1638,7 +1657,7 @@ export class Unicorn {
         return !self.closed && api.has(gate, address) === 1;
       },
       describe(address: bigint, d: GateDescriptor): void {
-        if (!self.closed) api.describe(gate, address, d.readCount, d.base, d.index, d.scaleLog2, d.seg, BigInt.asIntN(64, d.disp), d.pfFrom, d.pfTo);
+        if (!self.closed) api.describe(gate, address, d.readCount, d.gprMask, d.base, d.index, d.scaleLog2, d.seg, BigInt.asIntN(64, d.disp), d.pfFrom, d.pfTo);
       },
       setCompare(ranges): void {
         if (self.closed) return;

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   CR0,
   CR4,
+  GateWord,
   LIBUNICORN_SONAME,
   MemType,
   Prot,
@@ -653,6 +654,125 @@ describe('CPU model and control registers', () => {
     uc.emuStart(CODE, 0n);
     expect(intr).toEqual([]);
     expect(hex(uc.readXmm(0))).toBe('77'.repeat(16));
+  });
+});
+
+describe('trap gate (emulator/native/trap-gate.c)', () => {
+  // A block laid out like the machine's: some x87/SSE registers, RIP, then RAX..R15 (8 bytes each).
+  const REGS = [X86Reg.XMM0, X86Reg.MXCSR, X86Reg.FPSW, X86Reg.ST0, X86Reg.ST1, X86Reg.RIP];
+  const OFFS = [0, 16, 20, 32, 48, 64];
+  const GPR_AT = 72;
+  const GPRS = [X86Reg.RAX, X86Reg.RCX, X86Reg.RDX, X86Reg.RBX, X86Reg.RSP, X86Reg.RBP, X86Reg.RSI, X86Reg.RDI,
+    X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15];
+  const XGETBV = [0x0f, 0x01, 0xd0];
+  function gated(bytes: number[], at: bigint, cb: (g: ReturnType<Unicorn['hookTrapGate']> & object, blk: ReturnType<Unicorn['regBlock']>) => void) {
+    const uc = engine(bytes);
+    const blk = uc.regBlock([...REGS, ...GPRS], [...OFFS, ...GPRS.map((_, k) => GPR_AT + 8 * k)], GPR_AT + 128);
+    let gate: ReturnType<Unicorn['hookTrapGate']>;
+    gate = uc.hookTrapGate(() => cb(gate!, blk), blk, REGS.length, GPR_AT, 4096);
+    if (!gate) throw new Error(`no trap gate here: gcc missing?`);
+    gate.add(at);
+    return { uc, gate, blk };
+  }
+  const noWindow = { base: -1, index: -1, scaleLog2: 0, seg: 0, disp: 0n, pfFrom: 0, pfTo: 0 };
+
+  it('reads registers and the window before the callback; writes memory ranges, registers and RIP after it', () => {
+    const seen: Record<string, unknown> = {};
+    const { uc, gate } = gated([...XGETBV, HLT], CODE, (g, blk) => {
+      const c = g.ctl32;
+      seen.address = g.ctl64[GateWord.ADDRESS >> 1];
+      seen.readCount = c[GateWord.READ_COUNT];
+      seen.gprs = c[GateWord.GPRS_READ];
+      seen.xmm0 = hex(blk.bytes.slice(0, 16));
+      seen.rax = blk.view.getBigUint64(GPR_AT, true);
+      seen.rbx = blk.view.getBigUint64(GPR_AT + 3 * 8, true);
+      seen.rcx = blk.view.getBigUint64(GPR_AT + 1 * 8, true); // not asked for: not read
+      seen.pf = [c[GateWord.PF_STATUS], g.ctl64[GateWord.MEM_ADDR >> 1], hex(g.area.slice(0, 8))];
+      blk.bytes.fill(0x5a, 0, 16); // XMM0
+      c[GateWord.WRITE_FIRST] = 0;
+      c[GateWord.WRITE_COUNT] = 1;
+      g.area.fill(0xaa, 0, 4);
+      g.ctl64[GateWord.WRITE_BASE >> 1] = DATA + 0x20n;
+      c[GateWord.WRITES] = 0;
+      c[GateWord.WRITES + 1] = 4;
+      c[GateWord.N_WRITES] = 1;
+      g.ctl64[GateWord.NEXT_RIP >> 1] = CODE + 3n;
+      c[GateWord.WRITE_RIP] = 1;
+    });
+    gate.describe(CODE, { readCount: 2, gprMask: 0b1001, base: 3, index: -1, scaleLog2: 0, seg: 0, disp: 0x10n, pfFrom: 0, pfTo: 8 });
+    uc.memWrite(DATA + 0x10n, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    uc.writeXmm(0, new Uint8Array(16).fill(0x11));
+    uc.regWriteBatch([X86Reg.RAX, X86Reg.RBX, X86Reg.RCX], [0x1111n, DATA, 0x3333n]);
+    uc.emuStart(CODE, 0n);
+    expect(seen).toEqual({
+      address: CODE, readCount: 2, gprs: 0b1001, xmm0: '11'.repeat(16), rax: 0x1111n, rbx: DATA, rcx: 0n,
+      pf: [1, DATA + 0x10n, '0102030405060708'],
+    });
+    expect(hex(uc.readXmm(0))).toBe('5a'.repeat(16));
+    expect(hex(uc.memRead(DATA + 0x20n, 6))).toBe('aaaaaaaa0000');
+    expect(uc.regRead(X86Reg.RIP)).toBe(CODE + 4n); // after the hlt at CODE+3: the xgetbv was skipped
+  });
+
+  it('reports which compare ranges a read changed since the block was last read or written', () => {
+    const changed: number[] = [];
+    const { uc, gate } = gated([...XGETBV, HLT], CODE, (g) => {
+      changed.push(g.ctl32[GateWord.CHANGED]!);
+      g.ctl64[GateWord.NEXT_RIP >> 1] = CODE + 3n;
+      g.ctl32[GateWord.WRITE_RIP] = 1;
+    });
+    gate.setCompare([{ offset: 0, length: 16, bit: 0 }, { offset: 16, length: 4, bit: 5 }]);
+    gate.describe(CODE, { readCount: 2, gprMask: 0, ...noWindow });
+    uc.writeXmm(0, new Uint8Array(16).fill(0x11));
+    uc.regWrite(X86Reg.MXCSR, 0x1f80n);
+    uc.emuStart(CODE, 0n); // first read: the block held zeros
+    uc.emuStart(CODE, 0n); // nothing changed
+    uc.writeXmm(0, new Uint8Array(16).fill(0x22));
+    uc.emuStart(CODE, 0n);
+    uc.regWrite(X86Reg.MXCSR, 0x1fa0n);
+    uc.emuStart(CODE, 0n);
+    expect(changed).toEqual([0b100001, 0, 0b1, 0b100000]);
+    expect(() => gate.setCompare([{ offset: 4000, length: 16, bit: 0 }])).toThrow(RangeError);
+  });
+
+  it('writes back only changed registers, but every ST register once FPSW (their TOP) is written', () => {
+    const code = [
+      0xdb, 0xe3, //  fninit
+      0xd9, 0xe8, //  fld1      R7 = 1.0
+      0xd9, 0xeb, //  fldpi     R6 = pi, TOP = 6
+      ...XGETBV, //   (CODE+6)
+      HLT,
+    ];
+    const { uc, gate } = gated(code, CODE + 6n, (g, blk) => {
+      const fsw = blk.view.getUint16(20, true);
+      blk.view.setUint16(20, (fsw & ~0x3800) | (7 << 11), true); // TOP 6 -> 7; ST0/ST1 bytes left as read
+      g.ctl32[GateWord.WRITE_FIRST] = 0;
+      g.ctl32[GateWord.WRITE_COUNT] = 5;
+      g.ctl64[GateWord.NEXT_RIP >> 1] = CODE + 9n;
+      g.ctl32[GateWord.WRITE_RIP] = 1;
+    });
+    gate.describe(CODE + 6n, { readCount: 5, gprMask: 0, ...noWindow });
+    uc.emuStart(CODE, 0n);
+    const pi = '35c26821a2da0fc90040', one = '0000000000000080ff3f';
+    expect((uc.regRead(X86Reg.FPSW) >> 11n) & 7n).toBe(7n);
+    // ST0 and ST1 now name R7 and R0: the gate wrote them from the block (pi, 1.0).
+    expect([hex(uc.readSt(0)), hex(uc.readSt(1))]).toEqual([pi, one]);
+    expect(hex(uc.readFpReg(7))).toBe(pi);
+  });
+
+  it('a callback that throws gets nothing written back and the error surfaces from emuStart', () => {
+    const { uc, gate } = gated([...XGETBV, HLT], CODE, (g, blk) => {
+      blk.bytes.fill(0x5a, 0, 16);
+      g.ctl32[GateWord.WRITE_FIRST] = 0;
+      g.ctl32[GateWord.WRITE_COUNT] = 1;
+      g.ctl64[GateWord.NEXT_RIP >> 1] = CODE + 3n;
+      g.ctl32[GateWord.WRITE_RIP] = 1;
+      throw new Error('model failure');
+    });
+    gate.describe(CODE, { readCount: 1, gprMask: 0, ...noWindow });
+    uc.writeXmm(0, new Uint8Array(16).fill(0x11));
+    expect(() => uc.emuStart(CODE, 0n)).toThrow('model failure');
+    expect(hex(uc.readXmm(0))).toBe('11'.repeat(16));
+    expect(uc.regRead(X86Reg.RIP)).toBe(CODE);
   });
 });
 
