@@ -136,13 +136,19 @@ function timed(cmd: string, args: string[]): Timed {
   return { ns, cpuNs, stdout: r.stdout, status: r.status ?? -1 };
 }
 
-interface GuestResult { wall: number; cpu: number; pairs: number; stdout: string; spread: [number, number] }
+interface GuestResult {
+  wall: number; cpu: number; pairs: number; stdout: string; spread: [number, number];
+  /** CPU time of the run with 0 pairs (startup, loading, set-up), and what the first N pairs cost beyond N x cpu (warm-up: JIT compilation, translation). */
+  startupMs: number; warmupMs: number;
+}
 
 
 /**
- * ns per pair for one runner: per round, the time of a run with N pairs minus that of the same
- * program with 0 pairs (startup, loading, set-up), over N; the median of the rounds, for wall and
- * CPU time. N grows from a short probe until the loop takes about `targetMs`.
+ * ns per pair for one runner, in the steady state: per round, the time of a run with 2N pairs minus
+ * that of a run with N pairs, over N (startup, set-up and the warm-up of the first pairs, such as
+ * V8 compiling the trap path or qemu translating the loop, cancel out; they are reported apart: the
+ * run with 0 pairs, and what N pairs cost beyond N times the steady figure). The median of the
+ * rounds, for wall and CPU time. N grows from a short probe until the loop takes about `targetMs`.
  */
 function guestPerPair(r: Runner, exe: string, v: Variant, rounds: number, targetMs: number): GuestResult | string {
   const once = (n: number): Timed => {
@@ -163,16 +169,23 @@ function guestPerPair(r: Runner, exe: string, v: Variant, rounds: number, target
       n0 *= 8;
     }
     const n = Math.max(1000, Math.min(20_000_000, Math.round((targetMs * 1e6) / Math.max(slope, 1))));
-    const wall: number[] = [], cpu: number[] = [];
+    const wall: number[] = [], cpu: number[] = [], startup: number[] = [], firstN: number[] = [];
     let stdout = '';
     for (let k = 0; k < rounds; k++) {
       const z = once(0);
-      const t = once(n);
-      stdout = t.stdout;
-      wall.push((t.ns - z.ns) / n);
-      cpu.push((t.cpuNs - z.cpuNs) / n);
+      const a = once(n);
+      const b = once(2 * n);
+      stdout = a.stdout;
+      wall.push((b.ns - a.ns) / n);
+      cpu.push((b.cpuNs - a.cpuNs) / n);
+      startup.push(z.cpuNs);
+      firstN.push(a.cpuNs - z.cpuNs);
     }
-    return { wall: median([...wall]), cpu: median([...cpu]), pairs: n, stdout: stdout.trim(), spread: [Math.min(...wall), Math.max(...wall)] };
+    const perPair = median([...cpu]);
+    return {
+      wall: median([...wall]), cpu: perPair, pairs: n, stdout: stdout.trim(), spread: [Math.min(...wall), Math.max(...wall)],
+      startupMs: median(startup) / 1e6, warmupMs: Math.max(0, (median(firstN) - n * perPair) / 1e6),
+    };
   } catch (e) {
     return (e as Error).message.split('\n')[0]!;
   }
@@ -188,8 +201,9 @@ function guestBench(): void {
   const exe = buildGuest();
   console.log('');
   console.log('Guest loop (bench/guest-xsave-loop.c, musl-static): XSAVE64+XRSTOR64 pairs, RFBM = XCR0, standard format.');
-  console.log('Per pair: time of N pairs minus the same program with 0 pairs, over N; median of the rounds;');
-  console.log('wall time and CPU time (user+system, children included). Ratios use CPU time.');
+  console.log('Per pair, steady state: time of 2N pairs minus time of N pairs, over N; median of the rounds;');
+  console.log('wall time and CPU time (user+system, children included). Ratios use CPU time. Apart: the CPU');
+  console.log('time of a run with 0 pairs (startup) and what the first N pairs cost beyond the steady rate (warm-up).');
   const qemu = ensureQemu();
   const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
   const guestArgs = (e: string, n: number, v: Variant): string[] => (v === 'avx512' ? [e, String(n), 'avx512'] : [e, String(n)]);
@@ -224,7 +238,7 @@ function guestBench(): void {
         const a = timed(runners[0]!.cmd, runners[0]!.args(exe, 1000, v)).stdout, b = timed(process.execPath, [cli, 'exec', '--cpu', 'host', ...guestArgs(exe, 1000, v)]).stdout;
         same = a === b ? '; output = native' : `; OUTPUT DIFFERS from native (${b.trim()} vs ${a.trim()})`;
       }
-      console.log(`    ${name.padEnd(36)} ${x.wall.toFixed(0).padStart(7)} ns wall ${x.cpu.toFixed(0).padStart(7)} ns cpu  (wall ${x.spread[0].toFixed(0)}..${x.spread[1].toFixed(0)}, N=${x.pairs}, XCR0 ${m?.[1] ?? '?'}, ${m?.[2] ?? '?'} bytes)${ratios.length ? '  ' + ratios.join(', ') : ''}${same}`);
+      console.log(`    ${name.padEnd(36)} ${x.wall.toFixed(0).padStart(7)} ns wall ${x.cpu.toFixed(0).padStart(7)} ns cpu  (wall ${x.spread[0].toFixed(0)}..${x.spread[1].toFixed(0)}, N=${x.pairs}, XCR0 ${m?.[1] ?? '?'}, ${m?.[2] ?? '?'} bytes; startup ${x.startupMs.toFixed(0)} ms, warm-up ${x.warmupMs.toFixed(0)} ms)${ratios.length ? '  ' + ratios.join(', ') : ''}${same}`);
     }
   }
 }
