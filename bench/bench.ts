@@ -143,52 +143,79 @@ interface GuestResult {
 }
 
 
-/**
- * ns per pair for one runner, in the steady state: per round, the time of a run with 2N pairs minus
- * that of a run with N pairs, over N (startup, set-up and the warm-up of the first pairs, such as
- * V8 compiling the trap path or qemu translating the loop, cancel out; they are reported apart: the
- * run with 0 pairs, and what N pairs cost beyond N times the steady figure). The median of the
- * rounds, for wall and CPU time. N grows from a short probe until the loop takes about `targetMs`.
- */
-function guestPerPair(r: Runner, exe: string, v: Variant, rounds: number, targetMs: number): GuestResult | string {
-  const once = (n: number): Timed => {
+/** One runner's timed runs of the guest loop (the program exits 0 or the runner is dropped). */
+function onceFor(r: Runner, exe: string, v: Variant): (n: number) => Timed {
+  return (n) => {
     const t = timed(r.cmd, r.args(exe, n, v));
     if (t.status !== 0) throw new Error(`${r.name}: exit status ${t.status}: ${t.stdout.trim()}`);
     return t;
   };
-  try {
-    // N from the slope between two short runs (a fresh process also pays one-time costs, such as
-    // compiling the trap path, that the slope leaves out), so that the loop takes about targetMs.
-    let n0 = 1000;
-    let slope = 0;
-    const best = (n: number): number => Math.min(once(n).ns, once(n).ns);
-    for (;;) {
-      const a = best(n0), b = best(8 * n0);
-      slope = (b - a) / (7 * n0);
-      if (b - a >= targetMs * 1e5 || n0 >= 500_000) break;
-      n0 *= 8;
-    }
-    const n = Math.max(1000, Math.min(20_000_000, Math.round((targetMs * 1e6) / Math.max(slope, 1))));
-    const wall: number[] = [], cpu: number[] = [], startup: number[] = [], firstN: number[] = [];
-    let stdout = '';
-    for (let k = 0; k < rounds; k++) {
-      const z = once(0);
-      const a = once(n);
-      const b = once(2 * n);
-      stdout = a.stdout;
-      wall.push((b.ns - a.ns) / n);
-      cpu.push((b.cpuNs - a.cpuNs) / n);
-      startup.push(z.cpuNs);
-      firstN.push(a.cpuNs - z.cpuNs);
-    }
-    const perPair = median([...cpu]);
-    return {
-      wall: median([...wall]), cpu: perPair, pairs: n, stdout: stdout.trim(), spread: [Math.min(...wall), Math.max(...wall)],
-      startupMs: median(startup) / 1e6, warmupMs: Math.max(0, (median(firstN) - n * perPair) / 1e6),
-    };
-  } catch (e) {
-    return (e as Error).message.split('\n')[0]!;
+}
+
+/**
+ * N for one runner: from the slope between two short runs (a fresh process also pays one-time
+ * costs, such as compiling the trap path, that the slope leaves out), so that N pairs take about
+ * `targetMs`.
+ */
+function pairsFor(once: (n: number) => Timed, targetMs: number): number {
+  let n0 = 1000;
+  let slope = 0;
+  const best = (n: number): number => Math.min(once(n).ns, once(n).ns);
+  for (;;) {
+    const a = best(n0), b = best(8 * n0);
+    slope = (b - a) / (7 * n0);
+    if (b - a >= targetMs * 1e5 || n0 >= 500_000) break;
+    n0 *= 8;
   }
+  return Math.max(1000, Math.min(20_000_000, Math.round((targetMs * 1e6) / Math.max(slope, 1))));
+}
+
+/**
+ * ns per pair for each runner, in the steady state: the time of a run with 2N pairs minus that of a
+ * run with N pairs, over N (startup, set-up and the warm-up of the first pairs, such as V8 compiling
+ * the trap path or qemu translating the loop, cancel out; they are reported apart: the run with 0
+ * pairs, and what N pairs cost beyond N times the steady figure). The runners take turns within
+ * each round, so that a machine whose speed drifts (a shared VM) disturbs them alike; each run's
+ * fastest round is used (noise only adds time), for wall and CPU time.
+ */
+function guestPerPair(runners: Runner[], exe: string, v: Variant, rounds: number, targetMs: number): Map<string, GuestResult | string> {
+  interface Runs { once: (n: number) => Timed; n: number; z: Timed[]; a: Timed[]; b: Timed[] }
+  const out = new Map<string, GuestResult | string>();
+  const live = new Map<string, Runs>();
+  for (const r of runners) {
+    try {
+      const once = onceFor(r, exe, v);
+      live.set(r.name, { once, n: pairsFor(once, targetMs), z: [], a: [], b: [] });
+    } catch (e) {
+      out.set(r.name, (e as Error).message.split('\n')[0]!);
+    }
+  }
+  for (let k = 0; k < rounds; k++) {
+    for (const [name, x] of live) {
+      try {
+        x.z.push(x.once(0));
+        x.a.push(x.once(x.n));
+        x.b.push(x.once(2 * x.n));
+      } catch (e) {
+        out.set(name, (e as Error).message.split('\n')[0]!);
+        live.delete(name);
+      }
+    }
+  }
+  const fastest = (ts: Timed[], key: 'ns' | 'cpuNs'): number => Math.min(...ts.map((t) => t[key]));
+  for (const r of runners) {
+    const x = live.get(r.name);
+    if (!x) continue;
+    const n = x.n;
+    const perPair = (fastest(x.b, 'cpuNs') - fastest(x.a, 'cpuNs')) / n;
+    const perRound = x.b.map((t, k) => (t.ns - x.a[k]!.ns) / n);
+    out.set(r.name, {
+      wall: (fastest(x.b, 'ns') - fastest(x.a, 'ns')) / n, cpu: perPair, pairs: n, stdout: x.a[0]!.stdout.trim(), spread: [Math.min(...perRound), Math.max(...perRound)],
+      startupMs: fastest(x.z, 'cpuNs') / 1e6, warmupMs: Math.max(0, (fastest(x.a, 'cpuNs') - fastest(x.z, 'cpuNs') - n * perPair) / 1e6),
+    });
+  }
+  // In the runners' order.
+  return new Map(runners.filter((r) => out.has(r.name)).map((r) => [r.name, out.get(r.name)!]));
 }
 
 /** The built-in profile whose enabled state is closest to qemu-user's -cpu max (x87, SSE, AVX, PKRU: 2696 bytes). */
@@ -201,7 +228,7 @@ function guestBench(): void {
   const exe = buildGuest();
   console.log('');
   console.log('Guest loop (bench/guest-xsave-loop.c, musl-static): XSAVE64+XRSTOR64 pairs, RFBM = XCR0, standard format.');
-  console.log('Per pair, steady state: time of 2N pairs minus time of N pairs, over N; median of the rounds;');
+  console.log('Per pair, steady state: time of 2N pairs minus time of N pairs, over N, each the fastest of the rounds;');
   console.log('wall time and CPU time (user+system, children included). Ratios use CPU time. Apart: the CPU');
   console.log('time of a run with 0 pairs (startup) and what the first N pairs cost beyond the steady rate (warm-up).');
   const qemu = ensureQemu();
@@ -218,11 +245,8 @@ function guestBench(): void {
   const targetMs = Number(process.env.BENCH_GUEST_MS ?? 2000);
   for (const v of ['pairs', 'avx512'] as Variant[]) {
     console.log(v === 'pairs' ? '  loop: xsave64; xrstor64' : '  loop: vpaddd zmm2,zmm1,zmm1; kaddq k2,k1,k1; xsave64; xrstor64 (every ZMM and k register loaded first)');
-    const res = new Map<string, GuestResult | string>();
-    for (const r of runners) {
-      if (v === 'avx512' && r.name.endsWith(LIKE_QEMU_PROFILE)) continue; // that CPU has no AVX-512
-      res.set(r.name, guestPerPair(r, exe, v, rounds, targetMs));
-    }
+    // intel-alder-lake has no AVX-512.
+    const res = guestPerPair(runners.filter((r) => v !== 'avx512' || !r.name.endsWith(LIKE_QEMU_PROFILE)), exe, v, rounds, targetMs);
     const ok = (name: string): GuestResult | undefined => { const x = res.get(name); return typeof x === 'object' ? x : undefined; };
     const nat = ok('native'), q = ok(QEMU);
     if (v === 'pairs' && q) qemuPairNs = q.cpu;
@@ -267,7 +291,7 @@ function floorBench(): void {
     [2, '+ an empty JS callback per trap (koffi)'],
   ];
   console.log('');
-  console.log(`Floor under the trap path (bench/unicorn-floor.c: xsave64; xrstor64 trapped and skipped, no emulation), ${pairsN} pairs, median of ${ROUNDS} rounds, CPU time:`);
+  console.log(`Floor under the trap path (bench/unicorn-floor.c: xsave64; xrstor64 trapped and skipped, no emulation), ${pairsN} pairs, fastest of ${ROUNDS} rounds, CPU time:`);
   for (const [mode, what] of modes) {
     const r: number[] = [];
     for (let k = 0; k < ROUNDS; k++) {
@@ -275,7 +299,7 @@ function floorBench(): void {
       if (ns < 0) { console.log('  floor: not run (libunicorn.so.2 or one of its functions not found)'); koffi.unregister(empty); return; }
       r.push(ns);
     }
-    const ns = median(r);
+    const ns = Math.min(...r);
     console.log(`  ${what.padEnd(90)} ${ns.toFixed(0).padStart(6)} ns/pair${qemuPairNs ? `  ${(ns / qemuPairNs).toFixed(2)}x qemu` : ''}`);
   }
   koffi.unregister(empty);
