@@ -158,7 +158,9 @@ function onceFor(r: Runner, exe: string, v: Variant): (n: number) => Timed {
  * `targetMs`.
  */
 function pairsFor(once: (n: number) => Timed, targetMs: number): number {
-  let n0 = 1000;
+  // From 10,000 pairs: shorter runs are mostly warm-up under exec (V8 compiling the trap path), which
+  // would make the slope steep and N too small.
+  let n0 = 10_000;
   let slope = 0;
   const best = (n: number): number => Math.min(once(n).ns, once(n).ns);
   for (;;) {
@@ -167,7 +169,7 @@ function pairsFor(once: (n: number) => Timed, targetMs: number): number {
     if (b - a >= targetMs * 1e5 || n0 >= 500_000) break;
     n0 *= 8;
   }
-  return Math.max(1000, Math.min(20_000_000, Math.round((targetMs * 1e6) / Math.max(slope, 1))));
+  return Math.max(10_000, Math.min(20_000_000, Math.round((targetMs * 1e6) / Math.max(slope, 1))));
 }
 
 /**
