@@ -40,6 +40,30 @@ export interface GuestMemory {
   write(addr: bigint, bytes: Uint8Array): boolean;
 }
 
+/** A stack of `size` bytes below `top`, filled with `fill`: the guest memory of model-level signal frames. */
+export class StackMemory implements GuestMemory {
+  readonly bytes: Uint8Array;
+  readonly base: bigint;
+  constructor(readonly top: bigint, size: number, fill: number) {
+    this.bytes = new Uint8Array(size).fill(fill);
+    this.base = top - BigInt(size);
+  }
+  private offset(addr: bigint, len: number): number | undefined {
+    const o = Number(addr - this.base);
+    return o >= 0 && o + len <= this.bytes.length ? o : undefined;
+  }
+  read(addr: bigint, len: number): Uint8Array | undefined {
+    const o = this.offset(addr, len);
+    return o === undefined ? undefined : this.bytes.slice(o, o + len);
+  }
+  write(addr: bigint, b: Uint8Array): boolean {
+    const o = this.offset(addr, b.length);
+    if (o === undefined) return false;
+    this.bytes.set(b, o);
+    return true;
+  }
+}
+
 /** xstate_sigframe_size(): the task's user_size plus magic2 with XSAVE, 512 without. */
 export function xstate_sigframe_size(fpu: TaskFpu): number {
   return fpu.cfg.useXsave ? fpu.fpstate.userSize + FP_XSTATE_MAGIC2_SIZE : FXSAVE_SIZE;

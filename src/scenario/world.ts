@@ -13,7 +13,7 @@ import { XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } f
 import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, switch_fpu_prepare, userXrstor } from '../../kernel-model/fpstate.js';
 import { KvmHost, KvmVendorModule, type KvmVcpu } from '../../kernel-model/kvm.js';
 import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
-import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, type GuestMemory } from '../../kernel-model/sigframe.js';
+import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, StackMemory } from '../../kernel-model/sigframe.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
 import { runGuest } from './guest.js';
 import { arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
@@ -43,21 +43,6 @@ export interface ScenarioTask {
   fpu: TaskFpu;
   /** Stopped: switched out, its state in the fpstate (a tracer may look); otherwise running. */
   stopped: boolean;
-}
-
-class StackMemory implements GuestMemory {
-  readonly bytes = new Uint8Array(SIGNAL_STACK_BYTES).fill(STACK_FILL);
-  readonly base = SIGNAL_STACK_TOP - BigInt(SIGNAL_STACK_BYTES);
-  read(addr: bigint, len: number): Uint8Array | undefined {
-    const o = Number(addr - this.base);
-    return o >= 0 && o + len <= this.bytes.length ? this.bytes.slice(o, o + len) : undefined;
-  }
-  write(addr: bigint, b: Uint8Array): boolean {
-    const o = Number(addr - this.base);
-    if (o < 0 || o + b.length > this.bytes.length) return false;
-    this.bytes.set(b, o);
-    return true;
-  }
 }
 
 export class StepError extends Error {}
@@ -237,7 +222,7 @@ export class World {
   /** A signal interrupts the running task: the frame is written and the handler starts. */
   signal(task: string, into: string): void {
     const t = this.runningTask(task);
-    const mem = new StackMemory();
+    const mem = new StackMemory(SIGNAL_STACK_TOP, SIGNAL_STACK_BYTES, STACK_FILL);
     const addr = sigframeFpstateAddress(SIGNAL_STACK_TOP, t.fpu);
     if (!copy_fpstate_to_sigframe(t.ctx, t.fpu, mem, addr)) throw new TaskSignal(task, 'SIGSEGV', 'the signal frame could not be written');
     fpu__clear_user_states(t.ctx, t.fpu);

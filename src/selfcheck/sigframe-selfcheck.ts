@@ -16,7 +16,7 @@ import { XFeature, bit, maskBits } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, userXrstor } from '../../kernel-model/fpstate.js';
 import {
-  FPX_SW_BYTES_OFFSET, SIGFRAME_RED_ZONE, copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, type GuestMemory,
+  FPX_SW_BYTES_OFFSET, SIGFRAME_RED_ZONE, copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, StackMemory,
 } from '../../kernel-model/sigframe.js';
 import { closestVariantTo, type KernelVariant } from '../../kernel-model/variants.js';
 import { HostProbeError, buildNative } from '../native.js';
@@ -49,26 +49,6 @@ interface Outcome {
   after: Uint8Array;
 }
 
-/** The probe's private stack as guest memory. */
-class StackMemory implements GuestMemory {
-  readonly bytes = new Uint8Array(STACK_BYTES).fill(STACK_FILL);
-  readonly base = STACK_TOP - BigInt(STACK_BYTES);
-  private range(addr: bigint, len: number): number | undefined {
-    const o = Number(addr - this.base);
-    return o >= 0 && o + len <= STACK_BYTES ? o : undefined;
-  }
-  read(addr: bigint, len: number): Uint8Array | undefined {
-    const o = this.range(addr, len);
-    return o === undefined ? undefined : this.bytes.slice(o, o + len);
-  }
-  write(addr: bigint, b: Uint8Array): boolean {
-    const o = this.range(addr, b.length);
-    if (o === undefined) return false;
-    this.bytes.set(b, o);
-    return true;
-  }
-}
-
 /** The probe process's task: AMX permitted and used once at start, so frames carry tile data. */
 function probeTask(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant): { ctx: XsaveContext; fpu: TaskFpu } {
   const ctx = new XsaveContext(cpu);
@@ -87,7 +67,7 @@ function probeTask(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant): { ctx: Xsav
 function runModel(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant, c: SigframeCase, area: number, frameBytes: number): Outcome {
   const { ctx, fpu } = probeTask(cpu, cfg, v);
   userXrstor(ctx, fpu, c.image, TRACEE_IMAGE_ADDR, 0xffffffff, 0xffffffff);
-  const mem = new StackMemory();
+  const mem = new StackMemory(STACK_TOP, STACK_BYTES, STACK_FILL);
   const bufFx = sigframeFpstateAddress(STACK_TOP, fpu);
   if (!copy_fpstate_to_sigframe(ctx, fpu, mem, bufFx)) throw new Error('the model could not write the frame');
   fpu__clear_user_states(ctx, fpu);
