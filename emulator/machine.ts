@@ -16,7 +16,7 @@
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
 import type { CpuModel } from './cpu-model.js';
-import { EXTENDED_REGION_OFFSET, XSAVE_HEADER_OFFSET } from './cpu-model.js';
+import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
 import { LEGACY } from './register-file.js';
@@ -179,7 +179,7 @@ function gprsRead(ins: Instruction): number {
     else if (kind === OpKind.Memory) { add(ins.memoryBase); add(ins.memoryIndex); }
   }
   const m = ins.mnemonic;
-  if (XSAVE_FAMILY.has(m)) mask |= GPR_BIT.RAX | GPR_BIT.RDX;
+  if (xsaveOpOf(m) !== XsaveOp.None) mask |= GPR_BIT.RAX | GPR_BIT.RDX;
   else if (m === Mnemonic.Xgetbv) mask |= GPR_BIT.RCX;
   else if (m === Mnemonic.Xsetbv || m === Mnemonic.Rdpkru || m === Mnemonic.Wrpkru) mask |= GPR_BIT.RAX | GPR_BIT.RCX | GPR_BIT.RDX;
   return mask;
@@ -238,19 +238,13 @@ function writesLegacyState(ins: Instruction): LegacyWrite {
   return LegacyWrite.Sse;
 }
 
-/** Owned mnemonics outside avx.ts that the machine emulates itself. */
-const XSAVE_FAMILY = new Set<Mnemonic>([
-  Mnemonic.Xsave, Mnemonic.Xsave64, Mnemonic.Xsaveopt, Mnemonic.Xsaveopt64, Mnemonic.Xsavec, Mnemonic.Xsavec64,
-  Mnemonic.Xsaves, Mnemonic.Xsaves64, Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xrstors, Mnemonic.Xrstors64,
-  Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
-]);
-
 type AreaKind = Parameters<typeof requiredAreaSize>[1];
 /** Index of an area kind in AREA_KINDS (the key of the size cache). */
 enum AreaKindIndex { Xsave, Xsaveopt, XrstorStandard, Xsavec, Xsaves, XrstorCompacted, Fxsave }
 const AREA_KINDS: readonly AreaKind[] = ['XSAVE', 'XSAVEOPT', 'XRSTOR-standard', 'XSAVEC', 'XSAVES', 'XRSTOR-compacted', 'FXSAVE'];
 /**
- * The XSAVE family as the trap path switches on it, worked out once per decode: iced-x86's Mnemonic
+ * The XSAVE family (owned instructions outside avx.ts that the machine emulates itself) as the
+ * trap path switches on it, worked out once per decode: iced-x86's Mnemonic
  * object has some 3,800 properties and V8 keeps it in dictionary mode, so every `Mnemonic.X` read
  * is a slow lookup (measured: 2% of all time in a loop of pairs, from the cases of one switch).
  */
@@ -321,7 +315,7 @@ interface MemOperand { ipRel: boolean; ipRelAddr: bigint; disp: bigint; base: Re
  * instructions, AMX), XSETBV, CPUID and the PKRU instructions.
  */
 function touchesSse(ins: Instruction): boolean {
-  if (XSAVE_FAMILY.has(ins.mnemonic)) return true;
+  if (xsaveOpOf(ins.mnemonic) !== XsaveOp.None) return true;
   switch (ins.mnemonic) {
     // XGETBV(ECX=1) reads XINUSE, which an SSE write by unicorn since the last trap changes.
     case Mnemonic.Vzeroupper: case Mnemonic.Vzeroall: case Mnemonic.Ldmxcsr: case Mnemonic.Stmxcsr: case Mnemonic.Vldmxcsr: case Mnemonic.Vstmxcsr: case Mnemonic.Xgetbv: return true;
@@ -706,7 +700,8 @@ export class Machine {
     const ins = d.decode();
     d.free();
     const owned = ins.code !== Code.INVALID && ownershipOf(ins) === Ownership.Model;
-    const xsaveFamily = XSAVE_FAMILY.has(ins.mnemonic);
+    const xop = xsaveOpOf(ins.mnemonic);
+    const xsaveFamily = xop !== XsaveOp.None;
     const rec: Decoded = {
       ins,
       ip: ins.ip,
@@ -726,9 +721,9 @@ export class Machine {
         base: ins.memoryBase, index: ins.memoryIndex, scale: BigInt(ins.memoryIndexScale), seg: ins.memorySegment,
       } : undefined,
       gate: undefined,
-      xop: xsaveOpOf(ins.mnemonic),
+      xop,
       rexW: REX_W_FORMS.has(ins.mnemonic),
-      areaKind: saveAreaKind(xsaveOpOf(ins.mnemonic)),
+      areaKind: saveAreaKind(xop),
     };
     this.decodeCache.set(key, rec);
     return rec;

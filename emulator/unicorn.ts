@@ -783,7 +783,7 @@ export enum GateWord {
   WRITE_BASE = 4,
   /** in: registers of the block read before the callback (from index 0). */
   READ_COUNT = 6,
-  /** in: 1 the window was read, 0 none, -1 the read failed. */
+  /** in: 1 the window was read, -1 its read failed (in both cases MEM_ADDR is the operand's address), 0 none. */
   PF_STATUS = 7,
   PF_FROM = 8,
   PF_TO = 9,
@@ -806,6 +806,7 @@ export enum GateWord {
  * ST(i) registers are relative to. The gate writes back only registers that changed; once it writes
  * one of these, it writes every later one of the range (trap-gate.c GATE_WRITE_REST).
  */
+// SDM Vol. 1 8.1.2: ST(i) names physical register (TOP + i) mod 8; checked by test/unicorn.test.ts.
 const WRITE_ORDER_DEPENDENT: ReadonlySet<X86Reg> = new Set([X86Reg.FPSW]);
 const GATE_WRITE_REST = 0x80;
 /** trap-gate.c GATE_MAX_WRITES. */

@@ -172,7 +172,6 @@ function quirksOf(cpu: CpuModel): QuirkFlags {
  */
 function storeX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean, acc?: AreaAccess): void {
   const r = ctx.regs;
-  const L = r.legacy;
   a.set(r.views.x87Head, 0); // FCW FSW FTW - FOP FIP FDP (64-bit form)
   a[5] = 0;
   if (!rexW) {
@@ -325,8 +324,6 @@ function loadedDataIsInit(ctx: XsaveContext, i: number): boolean {
 }
 
 /* ---------------------------------------------------------------- saves */
-
-type SaveKind = 'XSAVE' | 'XSAVEOPT' | 'XSAVEC' | 'XSAVES';
 
 function rfbmOf(ctx: XsaveContext, eax: number, edx: number, supervisor: boolean): number {
   // Components above 31 do not exist in the model; EDX only matters through XCR0/XSS, which are < 2^32.

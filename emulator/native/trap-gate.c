@@ -53,7 +53,7 @@ struct gate_ctl {
   uint64_t mem_addr;    /*  8 in:  guest address the window was read at (pf_status 1) */
   uint64_t write_base;  /* 16 out: guest address the `writes` ranges are relative to */
   int32_t read_count;   /* 24 in:  registers read into the block (from index 0) */
-  int32_t pf_status;    /* 28 in:  1 window read, 0 none, -1 the read failed (unmapped) */
+  int32_t pf_status;    /* 28 in:  1 window read, -1 its read failed (unmapped); either way mem_addr is the operand's address; 0 none */
   uint32_t pf_from;     /* 32 in:  window [pf_from, pf_to) of the area buffer, relative to mem_addr */
   uint32_t pf_to;       /* 36 in */
   int32_t write_first;  /* 40 out: block registers to write back: [write_first, write_first + write_count) */
@@ -346,10 +346,13 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
       ok = uc_reg_read_p(uc, d.seg == 1 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, &base) == 0;
       ea += base;
     }
-    c->mem_addr = ea;
-    c->pf_from = d.pf_from;
-    c->pf_to = d.pf_to;
-    c->pf_status = ok && uc_mem_read_p(uc, ea + d.pf_from, g->area + d.pf_from, d.pf_to - d.pf_from) == 0 ? 1 : -1;
+    /* Without the segment base the address is unknown: no window, and JS computes the address. */
+    if (ok) {
+      c->mem_addr = ea;
+      c->pf_from = d.pf_from;
+      c->pf_to = d.pf_to;
+      c->pf_status = uc_mem_read_p(uc, ea + d.pf_from, g->area + d.pf_from, d.pf_to - d.pf_from) == 0 ? 1 : -1;
+    }
   }
   g->cb();
   uint32_t n = c->n_writes > GATE_MAX_WRITES ? GATE_MAX_WRITES : c->n_writes;

@@ -7,7 +7,7 @@
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
 import { CpuFault, Vector, XsaveContext, xgetbv, xsave } from '../../emulator/xsave.js';
-import { XFeature, bit } from '../../emulator/xfeatures.js';
+import { bit } from '../../emulator/xfeatures.js';
 import { CoreNote, USER_REGS, readCoreNotes, writeElfCore, type UserRegs } from '../../kernel-model/core.js';
 import { XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, switch_fpu_prepare, userXrstor } from '../../kernel-model/fpstate.js';

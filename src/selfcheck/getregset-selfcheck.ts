@@ -7,19 +7,19 @@
 import { spawnSync } from 'node:child_process';
 import { release } from 'node:os';
 import { AreaMap } from '../../emulator/area-map.js';
-import { CpuModel, MXCSR_INIT, XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
+import { MXCSR_INIT, XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
 import { LEGACY } from '../../emulator/register-file.js';
 import { XFeature, bit } from '../../emulator/xfeatures.js';
 import { XsaveContext, xrstor, xsaves } from '../../emulator/xsave.js';
 import { XstateCopyMode, copy_xstate_to_uabi_buf } from '../../kernel-model/xstate.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
-import { diffFields } from './cpu-selfcheck.js';
+import { diffFields, type SelfcheckOptions } from './cpu-selfcheck.js';
 
 const GREETING = 12;
 const MAGIC = 0x52474552;
 
-export function runGetregsetSelfcheck(o: { cpu: CpuModel; cases: number; seed: number; log: (l: string) => void; detail?: number }): { cases: number; mismatches: number } {
+export function runGetregsetSelfcheck(o: SelfcheckOptions): { cases: number; mismatches: number } {
   const { cpu, log } = o;
   const xcr0 = Number(BigInt(cpu.profile.source.captured_xcr0 ?? '0') & 0xffffffffn) || cpu.xcr0Supported;
   const exe = buildNative('selfcheck/getregset-probe.c');

@@ -19,7 +19,7 @@ import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } f
 import { closestVariantTo, type KernelVariant } from '../../kernel-model/variants.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
-import { diffFields } from './cpu-selfcheck.js';
+import { diffFields, type SelfcheckOptions } from './cpu-selfcheck.js';
 import { tallyMismatches } from './tally.js';
 
 const MAGIC = 0x53524552;
@@ -48,12 +48,8 @@ interface Outcome {
   regset: Uint8Array;
 }
 
-export interface KernelSelfcheckOptions {
-  cpu: CpuModel;
-  cases: number;
-  seed: number;
-  log: (l: string) => void;
-  detail?: number;
+/** The options of every kernel referee: the CPU referee's and the kernel variant to model. */
+export interface KernelSelfcheckOptions extends SelfcheckOptions {
   /** Default: the variant closest to this host's `uname -r`. */
   variant?: KernelVariant;
 }

@@ -17,6 +17,7 @@ import { LEGACY } from '../../emulator/register-file.js';
 import { XFeature, bit, maskBits } from '../../emulator/xfeatures.js';
 import { KVM_MAX_XCRS, KVM_XCRS_SIZE, KVM_XSAVE_REGION_SIZE, KvmCap, KvmHost, KvmVendorModule, type KvmVcpu } from '../../kernel-model/kvm.js';
 import { closestVariantTo, type KernelVariant } from '../../kernel-model/variants.js';
+import type { KernelSelfcheckOptions } from './kernel-selfcheck.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng } from './cases.js';
 import { diffFields } from './cpu-selfcheck.js';
@@ -59,14 +60,7 @@ interface Hello {
   freshXcrs: Uint8Array;
 }
 
-export interface KvmSelfcheckOptions {
-  cpu: CpuModel;
-  cases: number;
-  seed: number;
-  log: (l: string) => void;
-  detail?: number;
-  /** Default: the variant closest to this host's `uname -r`. */
-  variant?: KernelVariant;
+export interface KvmSelfcheckOptions extends KernelSelfcheckOptions {
   /** Default: both settings; cases are split between them. */
   amx?: boolean[];
 }

@@ -19,6 +19,7 @@ import {
   FPX_SW_BYTES_OFFSET, SIGFRAME_RED_ZONE, copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, StackMemory,
 } from '../../kernel-model/sigframe.js';
 import { closestVariantTo, type KernelVariant } from '../../kernel-model/variants.js';
+import type { KernelSelfcheckOptions } from './kernel-selfcheck.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { diffFields } from './cpu-selfcheck.js';
@@ -123,7 +124,7 @@ export function randomSigframeCase(r: Prng, cpu: CpuModel, cfg: FpuConfig, userS
   return { image, patches, what: notes.join(', ') || 'unchanged' };
 }
 
-export function runSigframeSelfcheck(o: { cpu: CpuModel; cases: number; seed: number; log: (l: string) => void; detail?: number; variant?: KernelVariant }): { cases: number; mismatches: number; variant: string } {
+export function runSigframeSelfcheck(o: KernelSelfcheckOptions): { cases: number; mismatches: number; variant: string } {
   const { cpu, log } = o;
   const v = o.variant ?? closestVariantTo(release());
   const cfg = fpu__init_system_xstate(cpu, v);
