@@ -80,13 +80,7 @@ int main(void) {
   sa.sa_sigaction = on_usr1;
   sa.sa_flags = SA_SIGINFO;
   sigaction(SIGUSR1, &sa, 0);
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_fatal;
-  sa.sa_flags = SA_NODEFER;
-  sigaction(SIGSEGV, &sa, 0);
-  sigaction(SIGBUS, &sa, 0);
-  sigaction(SIGILL, &sa, 0);
-  sigaction(SIGFPE, &sa, 0);
+  catch_faults(on_fatal);
 
   struct { uint32_t magic, area, frame; } hello = { 0x46475253u, area, FRAME };
   write_full(&hello, sizeof hello);
