@@ -32,6 +32,37 @@ export interface ProfileSourceJson {
   notes?: string[];
 }
 
+/** Instructions whose CPL-3 fault `cpu capture` measures ("faultInsn"); XGETBV0/1 name ECX. */
+export const FAULT_INSNS = ['XSAVE', 'XSAVEOPT', 'XSAVEC', 'XSAVES', 'XRSTOR', 'XRSTORS', 'XGETBV0', 'XGETBV1', 'XSETBV', 'FXSAVE', 'FXRSTOR', 'RDPKRU', 'WRPKRU', 'RDFSBASE', 'RDGSBASE', 'WRFSBASE', 'WRGSBASE'] as const;
+export type FaultInsn = (typeof FAULT_INSNS)[number];
+/** "faultVector": what the instruction raised at CPL 3; 'none' when it ran. */
+export type MeasuredFault = 'none' | '#UD' | '#GP' | '#NM';
+
+/** "measured": probe results of a host capture. */
+export interface ProfileMeasuredJson {
+  evidence: string;
+  faults?: Partial<Record<FaultInsn, MeasuredFault>>;
+  /** Quirk id -> the probe's verdict. */
+  quirks?: Record<string, boolean>;
+}
+
+/** "kernel": the capturing kernel's view of the CPU. */
+export interface ProfileKernelJson {
+  evidence: string;
+  release?: string;
+  xcr0?: Hex64;
+  xfeatures?: Hex64;
+  context_size?: number;
+  format?: 'standard' | 'compacted';
+  xstate_regset_size?: number;
+  hwcap?: Hex32;
+  hwcap2?: Hex32;
+  minsigstksz?: number;
+  cpuinfo_flags?: string[];
+  dmesg_fpu?: string[];
+  hypervisor?: { signature: string; max_leaf?: Hex32 };
+}
+
 export interface ProfileJson {
   $schema?: string;
   /** Short name used by --cpu; matches PROFILE_ID_PATTERN. */
@@ -48,6 +79,8 @@ export interface ProfileJson {
   cpuid: Record<string, [Hex32, Hex32, Hex32, Hex32]>;
   fxsave: { mxcsr_mask: Hex32; evidence: string };
   quirks: { id: string; evidence: string }[];
+  measured?: ProfileMeasuredJson;
+  kernel?: ProfileKernelJson;
 }
 
 /**
