@@ -64,6 +64,12 @@ export enum Quirk {
    * with XGETBV(1)). Registers 16-31 only ever touch Hi16_ZMM; reads and stores touch nothing.
    */
   XinuseFollowsVectorLength = 'xinuse-follows-vector-length',
+  /**
+   * FXSAVE, XSAVE, XSAVEOPT and XSAVEC store FOP, FIP, FDP (and FCS/FDS) as 0 when FSW.ES = 0 and
+   * the real values when ES = 1; FNSTENV/FNSAVE always store them (AMD APM Vol. 5 FXSAVE;
+   * measured on AMD Zen 4 and Zen 5 with CPUID 80000008H EBX[2] XSaveErPtr = 1).
+   */
+  X87PointersSavedOnlyWithEs = 'x87-pointers-saved-only-with-es',
 }
 
 export interface QuirkInfo {
@@ -83,6 +89,7 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.X87FipCanonical57, summary: 'x87 FIP (not FDP) loaded with REX.W is sign-extended from bit 56' },
   { id: Quirk.XinuseFollowsVectorLength, summary: 'a VEX/EVEX write to xmm/ymm/zmm 0-15 puts AVX (VL 256+) and ZMM_Hi256 (VL 512) in use by the vector length' },
   { id: Quirk.X87PointersOnlyWithEs, summary: 'x87 FOP/FIP/FDP are restored only with a pending unmasked exception (FSW.ES=1)' },
+  { id: Quirk.X87PointersSavedOnlyWithEs, summary: 'x87 FOP/FIP/FDP are stored as 0 by FXSAVE/XSAVE* unless FSW.ES=1 (FNSTENV/FNSAVE always store them)' },
 ];
 
 const known = new Set<string>(QUIRKS.map((q) => q.id));

@@ -1,7 +1,9 @@
 /*
  * Prints this CPU's CPUID leaves in the raw format of Debian's `cpuid -r -1`, so that
  * `xstate-lab cpu capture` reuses the dump importer. Runs pinned to CPU 0. Also prints XCR0
- * (XGETBV, ECX=0) as a comment line when OSXSAVE is set.
+ * (XGETBV, ECX=0) as a comment line when OSXSAVE is set, and the hypervisor's leaf 40000000H
+ * (max leaf in EAX, signature in EBX:ECX:EDX) as a comment line when CPUID.01H:ECX[31] (the
+ * hypervisor-present bit, reserved for it by both vendors) is set.
  * Sub-leaf enumeration per leaf follows the SDM Vol. 2A CPUID table.
  */
 #define _GNU_SOURCE
@@ -67,6 +69,10 @@ int main(void) {
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     printf("# xcr0=0x%08x%08x\n", hi, lo);
+  }
+  if ((c >> 31) & 1) {
+    __cpuid(0x40000000u, a, b, c, d);
+    printf("# hypervisor eax=0x%08x ebx=0x%08x ecx=0x%08x edx=0x%08x\n", a, b, c, d);
   }
   return 0;
 }

@@ -21,15 +21,26 @@ static inline void write_full(const void *p, size_t n) {
 
 /* Send the faults an instruction under test can raise (#GP, #UD, #AC, #MF/#XM) to `handler`,
    which siglongjmps back; SA_NODEFER so the next case can fault again. */
+static inline void catch_faults_with(struct sigaction *sa) {
+  sa->sa_flags |= SA_NODEFER;
+  sigaction(SIGSEGV, sa, 0);
+  sigaction(SIGILL, sa, 0);
+  sigaction(SIGBUS, sa, 0);
+  sigaction(SIGFPE, sa, 0);
+}
 static inline void catch_faults(void (*handler)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = handler;
-  sa.sa_flags = SA_NODEFER;
-  sigaction(SIGSEGV, &sa, 0);
-  sigaction(SIGILL, &sa, 0);
-  sigaction(SIGBUS, &sa, 0);
-  sigaction(SIGFPE, &sa, 0);
+  catch_faults_with(&sa);
+}
+/* As catch_faults, for a handler that needs si_code (which tells #UD from #NM, #GP from #PF). */
+static inline void catch_faults_info(void (*handler)(int, siginfo_t *, void *)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = handler;
+  sa.sa_flags = SA_SIGINFO;
+  catch_faults_with(&sa);
 }
 
 /* Linux keeps AMX tile data (XFEATURE_XTILEDATA, 18) armed in IA32_XFD until the process asks
