@@ -41,6 +41,14 @@ export function validateProfile(json: unknown, file: string): Profile {
   p.quirks.forEach((q, k) => {
     if (!isQuirkId(q.id)) throw new InputError(file, `/quirks/${k}/id`, `unknown quirk '${q.id}' (see emulator/quirks.ts or 'xstate-lab cpu quirks')`);
   });
+  // measured.quirks: known ids, and the quirk list agrees with each verdict.
+  for (const [id, present] of Object.entries(p.measured?.quirks ?? {})) {
+    const where = `/measured/quirks/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (!isQuirkId(id)) throw new InputError(file, where, `unknown quirk '${id}' (see emulator/quirks.ts or 'xstate-lab cpu quirks')`);
+    const listed = p.quirks.some((q) => q.id === id);
+    if (present && !listed) throw new InputError(file, where, `quirk '${id}' was measured present but is missing from /quirks`);
+    if (!present && listed) throw new InputError(file, where, `quirk '${id}' was measured absent but is listed in /quirks`);
+  }
   const t = CpuidTable.fromJson(p.cpuid);
   if (t.has(0)) {
     const v = vendorOfLeaf0(t.get(0));

@@ -40,9 +40,45 @@ export function cpuShow(c: CpuModel): string {
   for (const k of c.extendedComponents) {
     out.push(`    ${String(k.number).padStart(2)}  ${xfeatureId(k.number).padEnd(11)}  size ${String(k.size).padStart(5)}  ${k.supervisor ? 'supervisor      ' : `offset ${String(k.standardOffset).padStart(5)}   `}${k.align64 ? ' align64' : ''}${k.xfdCapable ? ' xfd' : ''}  ${xfeatureDesc(k.number)?.linuxName ?? ''}`);
   }
+  const verdicts = p.measured?.quirks ?? {};
   out.push('  quirks:' + (p.quirks.length ? '' : ' none (SDM pseudocode throughout)'));
-  for (const q of p.quirks) out.push(`    ${q.id}: ${q.evidence}`);
+  for (const q of p.quirks) out.push(`    ${q.id} [${verdicts[q.id] === true ? 'measured' : 'assumed'}]: ${q.evidence}`);
+  const absent = Object.entries(verdicts).filter(([, v]) => !v).map(([id]) => id);
+  if (p.measured) out.push(`  quirks measured absent: ${absent.length ? absent.join(', ') : 'none'}`);
+  out.push(...measuredLines(p), ...kernelLines(p));
   return out.join('\n');
+}
+
+function measuredLines(p: Profile): string[] {
+  if (!p.measured) return ['  measured: nothing (not a host capture: faults follow CPUID, quirks are assumed)'];
+  const out = [`  measured: ${p.measured.evidence}`];
+  const faults = Object.entries(p.measured.faults ?? {});
+  if (faults.length) {
+    out.push('  faults at CPL 3:');
+    const byVector = new Map<string, string[]>();
+    for (const [insn, v] of faults) byVector.set(v, [...(byVector.get(v) ?? []), insn]);
+    for (const [v, insns] of byVector) out.push(`    ${v.padEnd(5)} ${insns.join(' ')}`);
+  }
+  return out;
+}
+
+function kernelLines(p: Profile): string[] {
+  const k = p.kernel;
+  if (!k) return ['  kernel view: none recorded'];
+  const out = [`  kernel view: ${k.evidence}`];
+  const row = (label: string, v: string | number | undefined): void => { if (v !== undefined) out.push(`    ${label.padEnd(19)} ${v}`); };
+  row('release', k.release);
+  row('XCR0', k.xcr0);
+  row('xfeatures', k.xfeatures);
+  if (k.context_size !== undefined || k.format) row('context', `${k.context_size ?? '?'} bytes, ${k.format ?? '?'} format`);
+  row('NT_X86_XSTATE size', k.xstate_regset_size);
+  row('AT_HWCAP', k.hwcap);
+  row('AT_HWCAP2', k.hwcap2);
+  row('AT_MINSIGSTKSZ', k.minsigstksz);
+  if (k.hypervisor) row('hypervisor', `'${k.hypervisor.signature}'${k.hypervisor.max_leaf ? `, max leaf ${k.hypervisor.max_leaf}` : ''}`);
+  if (k.cpuinfo_flags) row('cpuinfo flags', `${k.cpuinfo_flags.length}: ${k.cpuinfo_flags.join(' ')}`);
+  for (const l of k.dmesg_fpu ?? []) out.push(`    dmesg: ${l}`);
+  return out;
 }
 
 export function cpuQuirks(): string {

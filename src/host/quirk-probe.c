@@ -168,8 +168,8 @@ static void modified_optimization(void) {
     out[XMM0] = pattern32[0];
   }
   char d[200];
-  snprintf(d, sizeof d, "XRSTOR64, a byte of XMM0 changed in memory, XSAVEOPT64 to the same address: the byte was %s (%d tries)",
-           kept ? "kept" : "overwritten every time", tries - 1);
+  snprintf(d, sizeof d, "XRSTOR64, a byte of XMM0 changed in memory, XSAVEOPT64 to the same address: the byte was %s",
+           kept ? "kept" : "overwritten in each of 8 tries");
   verdict(id, kept ? "present" : "absent", d);
 }
 
@@ -243,27 +243,30 @@ static const char *const form_name[FORM_COUNT] = {"FXSAVE64", "XSAVE64", "XSAVEO
 #define ES0 "fldl %[one]"
 #define ES1 "fldcw %[cw]\n\tfldz\n\tfdivl %[z]"
 
-/* 1: the save stored FNSTENV's FOP/FIP/FDP (low 32 bits), 0: all three as 0, -1: neither. */
-static int saved_pointers(char *d, size_t n) {
+/* 1: the save stored what FNSTENV stored for FOP/FIP/FDP (FIP/FDP low 32 bits), 0: all three as
+   0, -1: neither, or FNSTENV saw no pointers. */
+static int saved_pointers(void) {
   uint32_t efip = u32(env, ENV_FIP), efdp = u32(env, ENV_FDP), efop = u16(env, ENV_FOP) & FOP_BITS;
   uint32_t sfip = (uint32_t)u64(out, FIP), sfdp = (uint32_t)u64(out, FDP), sfop = u16(out, FOP) & FOP_BITS;
-  snprintf(d, n, "FOP %x FIP %x FDP %x (FNSTENV: %x %x %x)", sfop, sfip, sfdp, efop, efip, efdp);
   if (efip == 0) return -1;
   if (sfop == efop && sfip == efip && sfdp == efdp) return 1;
   if (sfop == 0 && sfip == 0 && sfdp == 0) return 0;
   return -1;
 }
 
+static const char *saved_word(int r) { return r == 1 ? "as FNSTENV" : r == 0 ? "as 0" : "otherwise"; }
+
 static void pointers_saved_only_with_es(void) {
   const char *id = "x87-pointers-saved-only-with-es";
-  char d[1200] = "x87 code then the save; stored ";
+  char d[1200];
   int zeroWithoutEs = 1, storedWithoutEs = 1, storedWithEs = 1;
+  uint32_t fop[2] = {0, 0};
+  d[0] = 0;
   for (int f = 0; f < FORM_COUNT; f++) {
     if ((f == FORM_XSAVE || f == FORM_XSAVEOPT || f == FORM_XSAVEC) && !(xcr0 & BIT(X87))) continue;
     if (f == FORM_XSAVEOPT && !has_xsaveopt) continue;
     if (f == FORM_XSAVEC && !has_xsavec) continue;
     int r[2];
-    char s[2][100];
     for (int es = 0; es < 2; es++) {
       reset_image(out);
       switch (f * 2 + es) {
@@ -276,13 +279,16 @@ static void pointers_saved_only_with_es(void) {
       case 6: X87_THEN_SAVE(ES0, "xsavec64"); break;
       case 7: X87_THEN_SAVE(ES1, "xsavec64"); break;
       }
-      r[es] = saved_pointers(s[es], sizeof s[es]);
+      r[es] = saved_pointers();
+      fop[es] = u16(env, ENV_FOP) & FOP_BITS;
     }
     zeroWithoutEs &= r[0] == 0;
     storedWithoutEs &= r[0] == 1;
     storedWithEs &= r[1] == 1;
-    snprintf(d + strlen(d), sizeof d - strlen(d), "%s%s: ES=0 %s, ES=1 %s", f ? "; " : "", form_name[f], s[0], s[1]);
+    snprintf(d + strlen(d), sizeof d - strlen(d), "%s%s ES=0 %s, ES=1 %s", d[0] ? "; " : "", form_name[f], saved_word(r[0]), saved_word(r[1]));
   }
+  snprintf(d + strlen(d), sizeof d - strlen(d),
+           " (FOP/FIP/FDP after FLD m64 with FSW.ES=0, FNSTENV FOP %x; after an unmasked 0/0 FDIV m64, ES=1, FNSTENV FOP %x)", fop[0], fop[1]);
   verdict(id, !storedWithEs ? "unmeasured" : zeroWithoutEs ? "present" : storedWithoutEs ? "absent" : "unmeasured", d);
 }
 
