@@ -39,7 +39,9 @@ const cpu = program.command('cpu').description('CPU profiles');
 cpu.command('list').description('list the built-in CPU profiles').action(() => console.log(cpuList()));
 cpu.command('show').argument('<cpu>', 'profile id, profile file, CPUID dump, or "host"').description('show a profile and what is derived from it').action((id: string) => console.log(cpuShow(cpuArg(id))));
 cpu.command('quirks').description('list the named CPU quirks').action(() => console.log(cpuQuirks()));
-cpu.command('capture').description("capture this host's profile with the CPUID instruction").option('-o, --output <file>', 'write to a new file').action((o: { output?: string }) => console.log(cpuCapture(o.output)));
+cpu.command('capture').description("capture this host's profile: CPUID leaves, CPL-3 faults and quirks measured by probes, the kernel's view")
+  .option('-o, --output <file>', 'write to a new file').option('--id <id>', 'profile id (default host-<vendor>-f<family>-m<model>-s<stepping>)')
+  .action((o: { output?: string; id?: string }) => console.log(cpuCapture(o.output, o.id)));
 cpu.command('import').argument('<dump>', '`cpuid -r` output or an InstLatx64 CPUID dump').description('turn a CPUID dump into a profile')
   .option('-o, --output <file>', 'write to a new file').option('--id <id>', 'profile id').option('--logical-cpu <n>', 'which logical CPU of the dump', int)
   .action((file: string, o: { output?: string; id?: string; logicalCpu?: number }) => console.log(cpuImport(file, o.output, o.id, o.logicalCpu)));

@@ -91,8 +91,8 @@ function writeNew(file: string, text: string): void {
   writeFileSync(file, text);
 }
 
-export function cpuCapture(out: string | undefined): string {
-  const p = captureHostProfile();
+export function cpuCapture(out: string | undefined, id?: string): string {
+  const p = captureHostProfile({ id });
   const text = formatProfileJson({ $schema: '../schema/profile.schema.json', ...p });
   if (out) { writeNew(out, text); return `wrote ${out} (${p.id})`; }
   return text.trimEnd();

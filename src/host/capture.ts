@@ -204,11 +204,11 @@ export function applyMeasurements(p: ProfileJson, faults: FaultMeasurement, quir
   p.fxsave = { mxcsr_mask: hex32(mask), evidence: `measured by xstate-lab cpu capture on ${where}: FXSAVE64 stored MXCSR_MASK ${hex32(quirks.mxcsrMask)}` };
 }
 
-/** Capture this host's profile. The id names the vendor, family, model and stepping. */
-export function captureHostProfile(): Profile {
+/** Capture this host's profile. The id defaults to one naming the vendor, family, model and stepping. */
+export function captureHostProfile(opts: { id?: string } = {}): Profile {
   const { text, xcr0, hypervisor } = hostCpuidDump();
   const d = parseCpuidRawDump(text, '<host cpuid>', 0);
-  const id = `host-${defaultProfileId(d)}`;
+  const id = opts.id ?? `host-${defaultProfileId(d)}`;
   const date = new Date().toISOString().slice(0, 10);
   const p = dumpToProfile(d, {
     id,
