@@ -29,7 +29,12 @@ describe('cpu', () => {
     expect(run('cpu', 'capture', '-o', f).code).toBe(0);
     const p = JSON.parse(readFileSync(f, 'utf8'));
     expect(p.source.kind).toBe('host-capture');
-    expect(run('cpu', 'show', f).code).toBe(0);
+    expect(Object.keys(p.measured.faults).length).toBeGreaterThan(0);
+    const shown = run('cpu', 'show', f);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain('faults at CPL 3:');
+    expect(shown.out).toContain(`kernel view: ${p.kernel.evidence}`);
+    for (const q of p.quirks) expect(shown.out).toContain(`${q.id} [${p.measured.quirks[q.id] ? 'measured' : 'assumed'}]`);
     const again = run('cpu', 'capture', '-o', f);
     expect(again.code).toBe(2);
     expect(again.err).toContain('already exists');
@@ -91,6 +96,9 @@ describe('bad input gets a clear error naming the file and place', () => {
     const f2 = join(tmp, 'vendor.json');
     writeFileSync(f2, JSON.stringify({ ...good, vendor: 'GenuineIntel' }));
     expect(run('cpu', 'show', f2).err).toContain(`${f2}: /vendor: 'GenuineIntel' disagrees with CPUID leaf 0`);
+    const f3 = join(tmp, 'measured-quirk.json');
+    writeFileSync(f3, JSON.stringify({ ...good, measured: { evidence: 'x', quirks: { 'made-up': false } } }));
+    expect(run('cpu', 'show', f3).err).toContain(`${f3}: /measured/quirks/made-up: unknown quirk 'made-up'`);
   });
   it('a file that is neither profile nor dump', () => {
     const f = join(tmp, 'notes.txt');
