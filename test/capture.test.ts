@@ -11,7 +11,7 @@ import { FAULT_INSNS, type FaultInsn } from '../emulator/profile-json.js';
 import { validateProfile } from '../emulator/profile.js';
 import { isQuirkId } from '../emulator/quirks.js';
 import { cpuShow } from '../src/commands/cpu.js';
-import { ASSUMED_PREFIX, measureFaults, parseDmesgFpu } from '../src/host/capture.js';
+import { ASSUMED_PREFIX, measureFaults, parseDmesgFpu, probeQuirks, QuirkVerdict } from '../src/host/capture.js';
 import { hostModel, hostProfile } from './helpers.js';
 
 /** The auxv as the dynamic loader prints it (LD_SHOW_AUXV, glibc elf/dl-sysdep.c _dl_show_auxv). */
@@ -65,6 +65,13 @@ describe('cpu capture: measured quirks', () => {
     for (const q of p.quirks.filter((x) => !(x.id in verdicts))) expect(q.evidence.startsWith(ASSUMED_PREFIX), q.id).toBe(true);
     // The CPL-0 quirk is never measured.
     expect('xsaves-modified-optimization' in verdicts).toBe(false);
+  });
+  it('a second run of the quirk probe gives the same verdicts', () => {
+    const again = probeQuirks();
+    for (const [id, present] of Object.entries(p.measured?.quirks ?? {})) {
+      const r = again.results.find((x) => x.id === id);
+      expect(r?.verdict, id).toBe(present ? QuirkVerdict.Present : QuirkVerdict.Absent);
+    }
   });
   it('MXCSR_MASK is the one FXSAVE stores', () => {
     expect(p.fxsave.evidence).toMatch(/^measured by xstate-lab cpu capture/);
