@@ -54,8 +54,13 @@ export interface KernelSelfcheckOptions extends SelfcheckOptions {
   variant?: KernelVariant;
 }
 
-/** The tracee as the model sees it: restored the image and stopped (its state saved in the fpstate). */
-function stoppedTracee(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant, image: Uint8Array): { ctx: XsaveContext; fpu: TaskFpu } {
+/**
+ * The tracee as the model sees it: restored the image and stopped. Its fpstate is the one
+ * fpstate_init_user() gives (fork copies the parent's, whose legacy area holds MXCSR 1F80H and
+ * MXCSR_MASK too); the save at the stop is the kernel's own (FpuConfig.saveInsn at CPL 0), so
+ * whatever that instruction leaves unwritten keeps the buffer's older bytes.
+ */
+export function stoppedTracee(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant, image: Uint8Array): { ctx: XsaveContext; fpu: TaskFpu } {
   const ctx = new XsaveContext(cpu);
   ctx.xcr0 = cfg.xcr0;
   ctx.xss = cfg.xss;
