@@ -69,7 +69,22 @@ export function runGetregsetSelfcheck(o: KernelSelfcheckOptions): { cases: numbe
   log(`getregset selfcheck: ${o.cases} cases, ${mismatches} mismatches, host kernel ${release()}, variant ${v.id}`);
   return { cases: o.cases, mismatches, variant: v.id };
 
-  /** The tracee's XRSTOR64 (RFBM all ones), its stop (the kernel's save), then GETREGSET. */
+  /**
+   * The tracee's XRSTOR64 (RFBM all ones), its stop (the kernel's save), then GETREGSET.
+   *
+   * Bytes 24..31 (MXCSR, MXCSR_MASK) of the UABI image come from the fpstate whenever XSTATE_BV
+   * has SSE or YMM (copy_xstate_to_uabi_buf), so what the kernel's save leaves there shows:
+   * - XSAVEC and XSAVES write them only as part of SSE, and write SSE only when XINUSE[1] = 1 or
+   *   MXCSR != 1F80H (SDM Vol. 1 13.10, 13.11; xsave-hw-facts §7). An image with YMM in use, SSE
+   *   initial and MXCSR 1F80H leaves the buffer's older bytes: MXCSR 1F80H and the CPU's
+   *   MXCSR_MASK of a forked tracee's fpstate (fpu_clone saves into a copy of the parent's, whose
+   *   legacy area fpstate_init_fxstate set), or zeros after fpstate_realloc() when the image loads
+   *   AMX tile data (#NM, a vzalloc'd buffer, nothing copied).
+   * - XSAVE and XSAVEOPT write MXCSR and MXCSR_MASK whenever RFBM[1] | RFBM[2], with neither the
+   *   init nor the modified optimization (SDM Vol. 1 13.7, 13.9): nothing stale on such kernels.
+   * The kernel model (kernel-model/fpstate.ts: newFpstate, xfd_enable_feature, save_fpregs_to_fpstate
+   * with FpuConfig.saveInsn) and the CPU model's save instructions produce both from these rules.
+   */
   function modelRegset(img: Uint8Array): { regset: Uint8Array; pkru: number } {
     const { ctx, fpu } = stoppedTracee(cpu, cfg, v, img);
     const g = ptrace_getregset(cpu, fpu, NoteType.NT_X86_XSTATE, cfg.user.maxSize);
