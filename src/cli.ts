@@ -14,6 +14,9 @@ import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
 import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
 import { runSigframeSelfcheck } from './selfcheck/sigframe-selfcheck.js';
 import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
+import { RefereeScope, UnlikeHostError, unlikeHostLine } from './selfcheck/host-match.js';
+import { closestVariantTo } from '../kernel-model/variants.js';
+import { release } from 'node:os';
 import { kernelList, kernelShow } from './commands/kernel.js';
 import { runCommand } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';
@@ -97,8 +100,12 @@ kernel.command('show').argument('<variant>', 'variant id (see kernel list)').opt
   .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string }) => console.log(kernelShow(id, o.cpu ? cpuArg(o.cpu) : undefined)));
 
 const selfcheck = program.command('selfcheck').description('compare the model with this machine');
-/** The three referees share their options and their exit status (0 only without mismatches). */
-function addSelfcheck(name: string, description: string, unit: string, defaultCases: number,
+/**
+ * The referees share their options and their exit status (0 only without mismatches). A --cpu
+ * whose view differs from this host's capture in what the referee depends on is refused with
+ * one line and exit 2 (src/selfcheck/host-match.ts).
+ */
+function addSelfcheck(name: string, description: string, unit: string, defaultCases: number, scope: RefereeScope,
   run: (o: { cases: number; seed: number; cpu: CpuModel; log: (l: string) => void; detail: number }) => { mismatches: number }): void {
   selfcheck.command(name).description(description)
     .option('--cases <n>', `number of ${unit}`, int, defaultCases).option('--seed <s>', 'PRNG seed', int, 1)
@@ -106,23 +113,27 @@ function addSelfcheck(name: string, description: string, unit: string, defaultCa
     .option('--detail <n>', 'mismatching cases printed in full', int, 10)
     .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
       const cpu = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
+      if (o.cpu) {
+        const unlike = unlikeHostLine(name, o.cpu, cpu, hostCpuModel(), closestVariantTo(release()), scope);
+        if (unlike) throw new UnlikeHostError(unlike);
+      }
       const s = run({ cases: o.cases, seed: o.seed, cpu, log: (l) => console.log(l), detail: o.detail });
       process.exitCode = s.mismatches === 0 ? 0 : 1;
     });
 }
-addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, runCpuSelfcheck);
-addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults', 'instructions', 5000, runInsnSelfcheck);
-addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, runKernelSelfcheck);
-addSelfcheck('kvm', "apply random KVM_SET_XSAVE / KVM_SET_XCRS mutations on this host's /dev/kvm and on the kernel model; compare errnos and KVM_GET_XSAVE{,2} / KVM_GET_XCRS bytes", 'cases', 1000, runKvmSelfcheck);
-addSelfcheck('sigframe', "deliver signals on this host and on the kernel model: compare the frame's extended state, the handler's starting state and rt_sigreturn of randomly patched frames", 'signals', 1000, runSigframeSelfcheck);
-addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, runGetregsetSelfcheck);
+addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, RefereeScope.Cpu, runCpuSelfcheck);
+addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model; compare state, GPRs, flags, memory, faults', 'instructions', 5000, RefereeScope.Cpu, runInsnSelfcheck);
+addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, RefereeScope.Kernel, runKernelSelfcheck);
+addSelfcheck('kvm', "apply random KVM_SET_XSAVE / KVM_SET_XCRS mutations on this host's /dev/kvm and on the kernel model; compare errnos and KVM_GET_XSAVE{,2} / KVM_GET_XCRS bytes", 'cases', 1000, RefereeScope.Kernel, runKvmSelfcheck);
+addSelfcheck('sigframe', "deliver signals on this host and on the kernel model: compare the frame's extended state, the handler's starting state and rt_sigreturn of randomly patched frames", 'signals', 1000, RefereeScope.Kernel, runSigframeSelfcheck);
+addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, RefereeScope.Kernel, runGetregsetSelfcheck);
 
 registerExec(program, cpuArg);
 
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof InputError || e instanceof NativeBuildError || e instanceof HostProbeError) {
+  if (e instanceof InputError || e instanceof NativeBuildError || e instanceof HostProbeError || e instanceof UnlikeHostError) {
     console.error(`xstate-lab: ${e.message}`);
     process.exitCode = 2;
   } else throw e;

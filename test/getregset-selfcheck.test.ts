@@ -1,7 +1,8 @@
 /**
  * The real kernel as referee for copy_xstate_to_uabi_buf(): PTRACE_GETREGSET(NT_X86_XSTATE) of a
  * tracee stopped right after restoring a random image, against the model's XRSTOR, the kernel's
- * XSAVES into a compacted fpstate, and the UABI copy.
+ * own save at the stop (the instruction and format fpu__init_system_xstate picks for the host's
+ * capture: XSAVES, XSAVEC, XSAVEOPT or XSAVE), and the UABI copy.
  */
 import { describe, expect, it } from 'vitest';
 import { runGetregsetSelfcheck } from '../src/selfcheck/getregset-selfcheck.js';
@@ -17,8 +18,8 @@ describe('selfcheck getregset (NT_X86_XSTATE)', () => {
     });
   }
   it('disagrees with the kernel when the CPU model is wrong (the comparison can fail)', () => {
-    // Every host profile so far has quirks the kernel's XSAVES output shows (AMD: XINUSE rules;
-    // Intel: x87 FSW/FIP rules); the model without them must disagree.
+    // Every host profile so far has quirks the kernel's save shows (AMD: XINUSE and x87 pointer
+    // rules; Intel: x87 FSW/FIP rules); the model without them must disagree.
     const host = hostModel();
     expect(host.profile.quirks.length, 'a host profile without quirks cannot show that the comparison fails this way').toBeGreaterThan(0);
     const cpu = hostModel((p) => { p.quirks = []; });

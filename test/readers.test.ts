@@ -12,7 +12,7 @@ import { XFeature, maskBits } from '../emulator/xfeatures.js';
 import { linuxReaderInput } from '../src/commands/readers.js';
 import { ReadVerdict, compareReader, registerNames, type ReaderReport } from '../src/readers/compare.js';
 import { layoutNoteFor } from '../src/readers/layout-note.js';
-import { ReaderId } from '../src/readers/readers.js';
+import { ReaderId, gdbMajorVersion, gdbReaderForVersion } from '../src/readers/readers.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
 /** Components GDB has registers for (i387_supply_xsave): AVX, MPX, AVX-512, PKRU. */
@@ -113,5 +113,15 @@ describe('readers CLI', () => {
     const r = spawnSync('node', [CLI, 'readers', '--cpu', 'amd-zen4', '--xcr0', '0x40000'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--xcr0.*not supported by amd-zen4/);
+  });
+});
+
+describe('which reader model describes an installed GDB (readers.json gdbVersions)', () => {
+  it('reads the major version of `gdb --version` and maps it to a model; none for versions the project has not read', () => {
+    expect(gdbMajorVersion('GNU gdb (Debian 13.1-3) 13.1\nCopyright (C) 2023 Free Software Foundation, Inc.\n')).toBe(13);
+    expect(gdbMajorVersion('GNU gdb (GDB) Fedora Linux 14.2-1.fc40\n')).toBe(14);
+    expect(gdbMajorVersion('lldb version 17\n')).toBeUndefined();
+    expect([8, 13, 14, 16].map(gdbReaderForVersion)).toEqual([ReaderId.Gdb13, ReaderId.Gdb13, ReaderId.Gdb14, ReaderId.Gdb14]);
+    expect(gdbReaderForVersion(7)).toBeUndefined();
   });
 });

@@ -141,3 +141,15 @@ export function readerBelief(reader: ReaderId, inp: ReaderInput, cpu: CpuModel):
     case ReaderId.Cpuid: return cpuidReader(inp, cpu);
   }
 }
+
+/** The installed GDB's major version from `gdb --version` output ("GNU gdb (Debian 13.1-3) 13.1"), or undefined. */
+export function gdbMajorVersion(versionText: string): number | undefined {
+  const m = /^GNU gdb .*?(\d+)\.\d+/m.exec(versionText);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The reader model of a GDB release (data/readers.json gdbVersions), or undefined when the project has none for it. */
+export function gdbReaderForVersion(major: number): ReaderId | undefined {
+  const row = (table.gdbVersions.models as { reader: string; first: number; last?: number }[]).find((r) => major >= r.first && (r.last === undefined || major <= r.last));
+  return row ? (row.reader as ReaderId) : undefined;
+}

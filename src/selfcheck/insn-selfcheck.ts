@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Register } from 'iced-x86';
 import { AreaMap } from '../../emulator/area-map.js';
@@ -18,6 +18,9 @@ import { CpuFault, Vector, XsaveContext, xrstor, xsave } from '../../emulator/xs
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { diffFields } from './cpu-selfcheck.js';
+import type { KernelSelfcheckOptions } from './kernel-selfcheck.js';
+import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
+import { closestVariantTo } from '../../kernel-model/variants.js';
 
 const CODE_MAX = 32;
 const DATA_SIZE = 1024;
@@ -233,7 +236,7 @@ class ModelEnv implements ExecEnv {
 
 export interface InsnSelfcheckSummary { cases: number; mismatches: number; notRun: string[] }
 
-export function runInsnSelfcheck(o: { cpu: CpuModel; cases: number; seed: number; log: (l: string) => void; detail?: number }): InsnSelfcheckSummary {
+export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummary {
   const { cpu, log } = o;
   const have = hostFeatures(cpu);
   const usable = TEMPLATES.filter((t) => t.needs.every((n) => have.has(n)));
@@ -244,7 +247,10 @@ export function runInsnSelfcheck(o: { cpu: CpuModel; cases: number; seed: number
   const lines = Array.from({ length: o.cases }, () => instantiate(r, r.pick(usable).t));
   const insns = assembleLines(lines);
   const exe = buildNative('selfcheck/insn-probe.c');
-  const xcr0 = Number(BigInt(cpu.profile.source.captured_xcr0 ?? '0') & 0xffffffffn) || cpu.xcr0Supported;
+  // The XCR0 the host kernel runs user space with: the kernel model's choice for this CPU (the
+  // probe's greeting, CPUID.(0DH,0).EBX under the real XCR0, must agree with its standard size).
+  const variant = o.variant ?? closestVariantTo(release());
+  const xcr0 = fpu__init_system_xstate(cpu, variant).xcr0;
   // Inputs
   const cases = insns.map(() => {
     const setup = standardImage(r, { cpu, xcr0, area: cpu.standardSize(xcr0), xgetbv1: false });
@@ -273,7 +279,8 @@ export function runInsnSelfcheck(o: { cpu: CpuModel; cases: number; seed: number
     return res.stdout;
   };
   const outb = runNative(parts);
-  if (outb.readUInt32LE(0) !== 0x4e534e49 || outb.readUInt32LE(4) !== area) throw new Error('insn probe: bad greeting or area size');
+  if (outb.length < greetingSize || outb.readUInt32LE(0) !== 0x4e534e49) throw new HostProbeError('the instruction probe answered nothing usable');
+  if (outb.readUInt32LE(4) !== area) throw new HostProbeError(`the host's XSAVE area is ${outb.readUInt32LE(4)} bytes, the model's for XCR0 0x${xcr0.toString(16)} (${variant.id}) is ${area}: the profile or the variant does not fit this host`);
   const rbx = outb.readBigUInt64LE(8);
   const rec = 8 + 40 + area + DATA_SIZE;
   // Model

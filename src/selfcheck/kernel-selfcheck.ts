@@ -21,6 +21,7 @@ import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { diffFields, type SelfcheckOptions } from './cpu-selfcheck.js';
 import { tallyMismatches } from './tally.js';
+import { describeKernelSave } from './host-match.js';
 
 const MAGIC = 0x53524552;
 const GREETING = 12;
@@ -54,8 +55,13 @@ export interface KernelSelfcheckOptions extends SelfcheckOptions {
   variant?: KernelVariant;
 }
 
-/** The tracee as the model sees it: restored the image and stopped (its state saved in the fpstate). */
-function stoppedTracee(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant, image: Uint8Array): { ctx: XsaveContext; fpu: TaskFpu } {
+/**
+ * The tracee as the model sees it: restored the image and stopped. Its fpstate is the one
+ * fpstate_init_user() gives (fork copies the parent's, whose legacy area holds MXCSR 1F80H and
+ * MXCSR_MASK too); the save at the stop is the kernel's own (FpuConfig.saveInsn at CPL 0), so
+ * whatever that instruction leaves unwritten keeps the buffer's older bytes.
+ */
+export function stoppedTracee(cpu: CpuModel, cfg: FpuConfig, v: KernelVariant, image: Uint8Array): { ctx: XsaveContext; fpu: TaskFpu } {
   const ctx = new XsaveContext(cpu);
   ctx.xcr0 = cfg.xcr0;
   ctx.xss = cfg.xss;
@@ -154,7 +160,7 @@ export function runKernelSelfcheck(o: KernelSelfcheckOptions): { cases: number; 
   if (hello.length < GREETING || hello.readUInt32LE(0) !== MAGIC) throw new HostProbeError('the SETREGSET probe answered nothing usable');
   const area = hello.readUInt32LE(4), size = hello.readUInt32LE(8);
   log(`xstate-lab selfcheck kernel --cases ${o.cases} --seed ${o.seed}`);
-  log(`host kernel ${release()}, model variant ${v.id}; XCR0 0x${cfg.xcr0.toString(16)}, IA32_XSS 0x${cfg.xss.toString(16)}; regset size host ${size}, model ${cfg.user.maxSize}`);
+  log(`host kernel ${release()}, model variant ${v.id}; the model's kernel saves with ${describeKernelSave(cfg)}; regset size host ${size}, model ${cfg.user.maxSize}`);
   if (size !== cfg.user.maxSize) throw new HostProbeError(`the host's NT_X86_XSTATE size ${size} is not the model's ${cfg.user.maxSize} for ${v.id}: the profile or the variant does not fit this host`);
   const r = new Prng(o.seed);
   const cases = Array.from({ length: o.cases }, () => randomKernelCase(r, cpu, cfg, v, area));

@@ -24,6 +24,7 @@ import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { diffFields } from './cpu-selfcheck.js';
 import { tallyMismatches } from './tally.js';
+import { describeKernelSave } from './host-match.js';
 
 const MAGIC = 0x46475253;
 const GREETING = 12;
@@ -145,7 +146,7 @@ export function runSigframeSelfcheck(o: KernelSelfcheckOptions): { cases: number
   const area = hello.readUInt32LE(4), frameBytes = hello.readUInt32LE(8);
   const { fpu } = probeTask(cpu, cfg, v);
   log(`xstate-lab selfcheck sigframe --cases ${o.cases} --seed ${o.seed}`);
-  log(`host kernel ${release()}, model variant ${v.id}; XCR0 0x${cfg.xcr0.toString(16)}; frame: user_size ${fpu.fpstate.userSize} + magic2, xfeatures 0x${fpu.fpstate.userXfeatures.toString(16)}, red zone ${SIGFRAME_RED_ZONE}`);
+  log(`host kernel ${release()}, model variant ${v.id}; the model's kernel saves with ${describeKernelSave(cfg)}; frame: user_size ${fpu.fpstate.userSize} + magic2, xfeatures 0x${fpu.fpstate.userXfeatures.toString(16)}, red zone ${SIGFRAME_RED_ZONE}`);
   const r = new Prng(o.seed);
   const cases = Array.from({ length: o.cases }, () => randomSigframeCase(r, cpu, cfg, fpu.fpstate.userSize, fpu.fpstate.userXfeatures));
   const rec = RESULT_HEAD + frameBytes + 2 * area;
