@@ -41,6 +41,14 @@ export function validateProfile(json: unknown, file: string): Profile {
   p.quirks.forEach((q, k) => {
     if (!isQuirkId(q.id)) throw new InputError(file, `/quirks/${k}/id`, `unknown quirk '${q.id}' (see emulator/quirks.ts or 'xstate-lab cpu quirks')`);
   });
+  // The `quirks` list is what the model uses; a probe's verdict in measured.quirks must agree with it.
+  const listed = new Set(p.quirks.map((q) => q.id));
+  for (const [id, verdict] of Object.entries(p.measured?.quirks ?? {})) {
+    const where = `/measured/quirks/${id}`;
+    if (!isQuirkId(id)) throw new InputError(file, where, `unknown quirk '${id}' (see emulator/quirks.ts or 'xstate-lab cpu quirks')`);
+    if (!verdict && listed.has(id)) throw new InputError(file, where, `the probe measured no '${id}' on this CPU, but /quirks lists it: remove it from /quirks or re-measure`);
+    if (verdict && !listed.has(id)) throw new InputError(file, where, `the probe measured '${id}' on this CPU, but /quirks does not list it: add it to /quirks or re-measure`);
+  }
   const t = CpuidTable.fromJson(p.cpuid);
   if (t.has(0)) {
     const v = vendorOfLeaf0(t.get(0));
