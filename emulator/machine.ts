@@ -478,8 +478,9 @@ export class Machine {
 
   constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks, cr4: GuestCr4 = defaultGuestCr4(cpu)) {
     // MOV to CR4 #GP's on a bit the CPU does not enumerate (SDM Vol. 3A 2.5): no OS can set it.
-    if (cr4.pke && !cpu.features.pku) throw new Error(`CR4.PKE on ${cpu.id}, whose CPUID does not enumerate PKU`);
-    if (cr4.fsgsbase && !cpu.features.fsgsbase) throw new Error(`CR4.FSGSBASE on ${cpu.id}, whose CPUID does not enumerate FSGSBASE`);
+    // (Unless the capture measured that the silicon has the instruction although CPUID hides it.)
+    if (cr4.pke && !cpu.features.pku && !cpu.implementsDespiteCpuid('RDPKRU')) throw new Error(`CR4.PKE on ${cpu.id}, whose CPUID does not enumerate PKU`);
+    if (cr4.fsgsbase && !cpu.features.fsgsbase && !cpu.implementsDespiteCpuid('RDFSBASE')) throw new Error(`CR4.FSGSBASE on ${cpu.id}, whose CPUID does not enumerate FSGSBASE`);
     this.cr4 = { ...cr4 };
     this.uc = Unicorn.open();
     this.xs = xs;

@@ -40,7 +40,7 @@ export interface KernelView {
   hwcap2: ViewFact<number>;
   /** AT_MINSIGSTKSZ, undefined where the variant has no such entry (before 5.14). */
   minsigstksz: ViewFact<number | undefined>;
-  /** CR4.FSGSBASE: RDFSBASE & co. run in user space. */
+  /** CR4.FSGSBASE as user space meets it: RDFSBASE & co. run (measured, else the kernel's rule). */
   cr4Fsgsbase: ViewFact<boolean>;
   /** CR4.PKE: RDPKRU/WRPKRU run, CPUID shows OSPKE. */
   cr4Pke: ViewFact<boolean>;
@@ -92,20 +92,36 @@ export function ELF_HWCAP(cpu: CpuModel): ViewFact<number> {
  */
 export function ELF_HWCAP2(cpu: CpuModel, v: KernelVariant): ViewFact<number> {
   const k = cpu.profile.kernel;
-  const fsgs = setup_cr4_fsgsbase(cpu, v);
+  // The kernel's own decision (X86_FEATURE_FSGSBASE), not whether RDFSBASE happens to run.
+  const fsgs = v.has(KernelBehaviour.UserFsgsbase) ? x86FeatureFsgsbase(cpu) : derived(false, `${v.id} predates HWCAP2_FSGSBASE (5.9)`);
   if (k?.hwcap2 !== undefined) {
     const value = ((hex(k.hwcap2) & ~HWCAP2_FSGSBASE) | (fsgs.value ? HWCAP2_FSGSBASE : 0)) >>> 0;
     if (value === hex(k.hwcap2)) return captured(value, 'hwcap2');
     return derived(value, `profile.kernel.hwcap2 with HWCAP2_FSGSBASE by ${v.id}'s rule: ${fsgs.rule}`);
   }
-  return derived(fsgs.value ? HWCAP2_FSGSBASE : 0, `elf_hwcap2 = HWCAP2_FSGSBASE iff CR4.FSGSBASE (${fsgs.rule}); HWCAP2_RING3MWAIT only on Xeon Phi`);
+  return derived(fsgs.value ? HWCAP2_FSGSBASE : 0, `elf_hwcap2 = HWCAP2_FSGSBASE iff X86_FEATURE_FSGSBASE (identify_cpu sets both with CR4.FSGSBASE; ${fsgs.rule}); HWCAP2_RING3MWAIT only on Xeon Phi`);
+}
+
+/**
+ * What the capture measured for a user-mode instruction under the capturing kernel (profile
+ * measured.faults): 'none' means it ran, so the CR4 bit it needs was set for user space, whoever
+ * set it. Only for the capturing kernel's own variant; undefined otherwise or without a measurement.
+ */
+function measuredRuns(cpu: CpuModel, v: KernelVariant, insn: 'RDFSBASE' | 'RDPKRU'): boolean | undefined {
+  const f = cpu.profile.measured?.faults?.[insn];
+  return f === undefined || !captureIsOfVariant(cpu, v) ? undefined : f === 'none';
 }
 
 /**
  * identify_cpu() (common.c, 5.9+): `if (cpu_has(c, X86_FEATURE_FSGSBASE)) cr4_set_bits(X86_CR4_FSGSBASE)`;
- * before 5.9 the kernel never set CR4.FSGSBASE for user space.
+ * before 5.9 the kernel never set CR4.FSGSBASE for user space. For the capturing kernel the
+ * measured CPL-3 result of RDFSBASE decides: under a hypervisor that runs the guest's user space
+ * with its own CR4 (PVM), RDFSBASE can run although the kernel cleared X86_FEATURE_FSGSBASE
+ * (AT_HWCAP2 = 0). `value` is whether RDFSBASE & co. run in user space.
  */
 export function setup_cr4_fsgsbase(cpu: CpuModel, v: KernelVariant): ViewFact<boolean> {
+  const runs = measuredRuns(cpu, v, 'RDFSBASE');
+  if (runs !== undefined) return captured(runs, `measured.faults.RDFSBASE under the capturing kernel (${runs ? 'ran' : 'faulted'}), whatever X86_FEATURE_FSGSBASE says`);
   if (!v.has(KernelBehaviour.UserFsgsbase)) return derived(false, `${v.id} predates user FSGSBASE (5.9): CR4.FSGSBASE = 0`);
   const f = x86FeatureFsgsbase(cpu);
   return { value: f.value, basis: f.basis, rule: `CR4.FSGSBASE iff X86_FEATURE_FSGSBASE: ${f.rule}` };
@@ -113,9 +129,12 @@ export function setup_cr4_fsgsbase(cpu: CpuModel, v: KernelVariant): ViewFact<bo
 
 /**
  * setup_pku() (common.c): CR4.PKE with X86_FEATURE_PKU (CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS,
- * assumed built in), then X86_FEATURE_OSPKE. Captured: the 'ospke' /proc/cpuinfo flag.
+ * assumed built in), then X86_FEATURE_OSPKE. Captured: RDPKRU's measured CPL-3 result under the
+ * capturing kernel, else the 'ospke' /proc/cpuinfo flag.
  */
-export function setup_pku(cpu: CpuModel): ViewFact<boolean> {
+export function setup_pku(cpu: CpuModel, v: KernelVariant): ViewFact<boolean> {
+  const runs = measuredRuns(cpu, v, 'RDPKRU');
+  if (runs !== undefined) return captured(runs, `measured.faults.RDPKRU under the capturing kernel (${runs ? 'ran' : 'faulted'})`);
   const k = cpu.profile.kernel;
   if (k?.cpuinfo_flags) return captured(k.cpuinfo_flags.includes(CPUINFO_OSPKE), `cpuinfo_flags ('${CPUINFO_OSPKE}')`);
   return derived(cpu.features.pku, 'setup_pku: CR4.PKE iff X86_FEATURE_PKU = CPUID.(07H,0):ECX[3] (assumed: pkeys built in, not disabled)');
@@ -145,7 +164,7 @@ export function kernelView(cpu: CpuModel, v: KernelVariant, cfg: FpuConfig = fpu
     // (a capture's value is for comparing with it, test/kernel-view.test.ts).
     minsigstksz: derived(minsig, minsig === undefined ? `${v.id} has no AT_MINSIGSTKSZ (5.14+)` : 'init_sigframe_size (signal.c): max_frame_size over fpu_user_cfg.max_size'),
     cr4Fsgsbase: setup_cr4_fsgsbase(cpu, v),
-    cr4Pke: setup_pku(cpu),
+    cr4Pke: setup_pku(cpu, v),
     xcr0,
     format: same && k?.format !== undefined
       ? captured(k.format, 'format')

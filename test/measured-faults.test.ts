@@ -117,9 +117,9 @@ describe('measured quirk verdicts and the quirks list (validateProfile)', () => 
   it('a verdict false for a listed quirk, or true for an unlisted one, is refused naming the place', () => {
     const p = profileOf('amd-zen4');
     p.measured = { evidence: 'hand-made', quirks: { 'zeroing-idiom-keeps-init': false } };
-    expect(() => validateProfile(p, 'zen4.json')).toThrow(/zen4\.json: \/measured\/quirks\/zeroing-idiom-keeps-init: the probe measured no 'zeroing-idiom-keeps-init'.*\/quirks lists it/);
+    expect(() => validateProfile(p, 'zen4.json')).toThrow(/zen4\.json: \/measured\/quirks\/zeroing-idiom-keeps-init: .*'zeroing-idiom-keeps-init'.*\/quirks/);
     p.measured = { evidence: 'hand-made', quirks: { 'pkru-state-four-bytes': true } };
-    expect(() => validateProfile(p, 'zen4.json')).toThrow(/\/measured\/quirks\/pkru-state-four-bytes: the probe measured 'pkru-state-four-bytes'.*does not list it/);
+    expect(() => validateProfile(p, 'zen4.json')).toThrow(/zen4\.json: \/measured\/quirks\/pkru-state-four-bytes: .*'pkru-state-four-bytes'.*\/quirks/);
     p.measured = { evidence: 'hand-made', quirks: { 'made-up': true } };
     expect(() => validateProfile(p, 'zen4.json')).toThrow(/unknown quirk 'made-up'/);
   });
@@ -182,6 +182,20 @@ describe('the kernel view (kernel-model/kernel-view.ts)', () => {
     expect(flagsOnly.cr4Fsgsbase).toMatchObject({ value: true, basis: ViewBasis.Captured });
     expect(flagsOnly.hwcap2.value).toBe(HWCAP2_FSGSBASE);
     expect(flagsOnly.cr4Pke).toMatchObject({ value: false, basis: ViewBasis.Captured });
+  });
+
+  it('the capturing kernel cleared FSGSBASE (AT_HWCAP2 0) but RDFSBASE ran at CPL 3 (measured): user space can use it, AT_HWCAP2 stays 0', () => {
+    const p = profileOf('intel-sapphire-rapids');
+    p.kernel = { evidence: 'hand-made', release: '6.18.44-example', hwcap2: hex32(0), cpuinfo_flags: ['fpu', 'pku', 'ospke'] };
+    p.measured = { evidence: 'hand-made', faults: { RDFSBASE: 'none', RDPKRU: '#UD' } };
+    const cpu = new CpuModel(validateProfile(p, '<capture>'));
+    const view = kernelView(cpu, v618);
+    expect(view.cr4Fsgsbase).toMatchObject({ value: true, basis: ViewBasis.Captured });
+    expect(view.cr4Fsgsbase.rule).toMatch(/measured\.faults\.RDFSBASE/);
+    expect(view.hwcap2.value).toBe(0);
+    expect(view.cr4Pke.value).toBe(false); // the measurement beats the cpuinfo flag
+    // Another kernel than the capturing one: the measurement does not describe it.
+    expect(kernelView(cpu, resolveKernelVariant('linux-6.1')).cr4Fsgsbase).toMatchObject({ value: false, basis: ViewBasis.Captured });
   });
 
   it('before 5.9 no kernel set CR4.FSGSBASE for user space: no HWCAP2_FSGSBASE (variant without user-fsgsbase)', () => {
