@@ -161,7 +161,7 @@ export function kernelView(cpu: CpuModel, v: KernelVariant, cfg: FpuConfig = fpu
     hwcap: ELF_HWCAP(cpu),
     hwcap2: ELF_HWCAP2(cpu, v),
     // The model's signal frames are built from cfg, so AT_MINSIGSTKSZ is always the derived one
-    // (a capture's value is for comparing with it, test/kernel-view.test.ts).
+    // (a capture's value is compared with it in test/measured-faults.test.ts).
     minsigstksz: derived(minsig, minsig === undefined ? `${v.id} has no AT_MINSIGSTKSZ (5.14+)` : 'init_sigframe_size (signal.c): max_frame_size over fpu_user_cfg.max_size'),
     cr4Fsgsbase: setup_cr4_fsgsbase(cpu, v),
     cr4Pke: setup_pku(cpu, v),

@@ -12,7 +12,9 @@ import type { FaultInsn, MeasuredFault } from '../emulator/profile-json.js';
 import { builtinProfilePath, validateProfile } from '../emulator/profile.js';
 import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves } from '../emulator/xsave.js';
 import { HWCAP2_FSGSBASE, ViewBasis, kernelView } from '../kernel-model/kernel-view.js';
-import { resolveKernelVariant } from '../kernel-model/variants.js';
+import { closestVariantTo, resolveKernelVariant } from '../kernel-model/variants.js';
+import { release } from 'node:os';
+import { hostModel } from './helpers.js';
 import { fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
 
 const profileOf = (id: string): Profile => JSON.parse(readFileSync(builtinProfilePath(id), 'utf8')) as Profile;
@@ -196,6 +198,21 @@ describe('the kernel view (kernel-model/kernel-view.ts)', () => {
     expect(view.cr4Pke.value).toBe(false); // the measurement beats the cpuinfo flag
     // Another kernel than the capturing one: the measurement does not describe it.
     expect(kernelView(cpu, resolveKernelVariant('linux-6.1')).cr4Fsgsbase).toMatchObject({ value: false, basis: ViewBasis.Captured });
+  });
+
+  it("this host's capture: the derived AT_MINSIGSTKSZ, XCR0 and format equal what the capturing kernel showed", () => {
+    const cpu = hostModel();
+    const k = cpu.profile.kernel;
+    if (!k) {
+      console.log('the host capture has no kernel section (cpu capture without the kernel-view probe): nothing to compare');
+      return;
+    }
+    const v = closestVariantTo(release());
+    const cfg = fpu__init_system_xstate(cpu, v);
+    const view = kernelView(cpu, v, cfg);
+    if (k.minsigstksz !== undefined) expect(view.minsigstksz.value).toBe(k.minsigstksz);
+    if (k.xcr0 !== undefined) expect(cfg.xcr0).toBe(parseInt(k.xcr0, 16));
+    if (k.format !== undefined) expect(cfg.compacted ? 'compacted' : 'standard').toBe(k.format);
   });
 
   it('before 5.9 no kernel set CR4.FSGSBASE for user space: no HWCAP2_FSGSBASE (variant without user-fsgsbase)', () => {
