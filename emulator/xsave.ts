@@ -112,7 +112,8 @@ function checkXsaveEnabled(ctx: XsaveContext, insn: string, lock: boolean): void
  * says the silicon implements it (a hypervisor hid the bit), the instruction's own checks run as on
  * silicon (CR0.TS, CPL, alignment: XSAVES at CPL 3 gives #GP by its CPL check) and the returned
  * function raises the measured vector after them, so that valid operands at CPL 3 give exactly
- * what was measured; 'none' lets the instruction run.
+ * what was measured; 'none' lets the instruction run. At CPL 0, which a user-space probe cannot
+ * measure, such an instruction runs (assumed).
  */
 function checkEnumerated(ctx: XsaveContext, insn: FaultInsn, enumerated: boolean, cpuidBit: string): (() => void) | undefined {
   if (enumerated) return undefined;
