@@ -306,6 +306,21 @@ describe("exec: the kernel's view and the one CPUID answer (kernel-model/kernel-
     expect(d.stdout).toContain(`AT_HWCAP ${(raw >>> 0).toString(16)} AT_HWCAP2 2\n`);
     expect(d.stdout).toContain('RDGSBASE: ran, equal to ARCH_GET_GS');
   }, 300_000);
+
+  it('WRFSBASE then RDFSBASE round-trip a canonical base; a non-canonical one is #GP (SIGSEGV) (SDM Vol. 2B WRFSBASE)', async () => {
+    const ok = join(tmp, 'wrfsbase.S');
+    // exit status = bits 19:12 of the base read back (0x56 for 0x123456789000)
+    writeFileSync(ok, '.globl _start\n_start:\n movabs $0x123456789000, %rax\n wrfsbase %rax\n rdfsbase %rdi\n shr $12, %rdi\n and $0xff, %edi\n mov $60, %eax\n syscall\n');
+    const r = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', variant.id, ok]);
+    expect(r.status, r.stderr).toBe(0x89);
+    const bad = join(tmp, 'wrfsbase-noncanonical.S');
+    writeFileSync(bad, '.globl _start\n_start:\n movabs $0x0000800000000000, %rax\n wrfsbase %rax\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
+    const g = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', variant.id, bad]);
+    expect(g.status).toBe(SIGNAL_BASE + SIGNUM.SIGSEGV!);
+    // Sandy Bridge has no FSGSBASE: #UD whatever the kernel.
+    const u = await exec(['--cpu', 'intel-sandy-bridge', '--kernel', variant.id, ok]);
+    expect(u.status).toBe(SIGNAL_BASE + SIGNUM.SIGILL!);
+  }, 300_000);
 });
 
 describe('exec: /dev/kvm on other profiles equals kernel-model/kvm.ts', () => {
