@@ -4,7 +4,7 @@
  * leaf-0xD values that depend on XCR0 / IA32_XSS are recomputed for any value.
  */
 import { CpuidTable, type CpuidRegs } from './cpuid-table.js';
-import type { ProfileJson } from './profile-json.js';
+import type { FaultInsn, MeasuredFault, ProfileJson } from './profile-json.js';
 import { Quirk } from './quirks.js';
 import { MAX_XFEATURE, XFeature, bit } from './xfeatures.js';
 
@@ -25,7 +25,7 @@ export const FCW_INIT = 0x037f;
 export const CPUID_BITS = {
   leaf1Ecx: { SSE3: 0, XSAVE: 26, OSXSAVE: 27, AVX: 28 },
   leaf1Edx: { FXSR: 24, SSE: 25, SSE2: 26 },
-  leaf7Ebx: { AVX2: 5, FDP_EXCPTN_ONLY: 6, MPX: 14, AVX512F: 16, FCS_FDS_DEPRECATED: 13 },
+  leaf7Ebx: { FSGSBASE: 0, AVX2: 5, FDP_EXCPTN_ONLY: 6, MPX: 14, AVX512F: 16, FCS_FDS_DEPRECATED: 13 },
   leaf7Ecx: { PKU: 3, OSPKE: 4 },
   leaf7Edx: { AMX_BF16: 22, AMX_TILE: 24, AMX_INT8: 25 },
   leafDsub1Eax: { XSAVEOPT: 0, XSAVEC: 1, XGETBV1: 2, XSAVES: 3, XFD: 4 },
@@ -60,10 +60,63 @@ export interface CpuFeatures {
   avx2: boolean;
   avx512f: boolean;
   pku: boolean;
+  /** CPUID.(07H,0):EBX[0]: RDFSBASE & co. exist (the OS still has to set CR4.FSGSBASE). */
+  fsgsbase: boolean;
   amxTile: boolean;
   fdpExcptnOnly: boolean;
   fcsFdsDeprecated: boolean;
   xsaveErPtr: boolean;
+}
+
+/** Where a fact of the model comes from. */
+export enum Evidence {
+  /** A probe on the profile's own CPU recorded it (profile.measured). */
+  Measured = 'measured',
+  /** The manuals' rule (or a vendor default), not measured on this CPU. */
+  Assumed = 'assumed',
+}
+
+/** What an instruction does at CPL 3 when its CPUID enumeration is absent, and on what grounds. */
+export interface AbsentEnumerationFault {
+  /** 'none': the silicon runs it although CPUID does not enumerate it. */
+  vector: MeasuredFault;
+  evidence: Evidence;
+  /** The manual's condition, or the measurement. */
+  source: string;
+}
+
+/**
+ * The vector the manuals give each instruction when the CPUID bit that enumerates it is 0
+ * (SDM Vol. 2B, "Protected Mode Exceptions" / "64-Bit Mode Exceptions" of each instruction).
+ */
+const SDM_ABSENT_FAULT: Readonly<Record<FaultInsn, { vector: MeasuredFault; source: string }>> = {
+  XSAVE: { vector: '#UD', source: 'SDM Vol. 2B XSAVE: #UD if CPUID.01H:ECX.XSAVE[bit 26] = 0' },
+  XRSTOR: { vector: '#UD', source: 'SDM Vol. 2B XRSTOR: #UD if CPUID.01H:ECX.XSAVE[bit 26] = 0' },
+  XSAVEOPT: { vector: '#UD', source: 'SDM Vol. 2B XSAVEOPT: #UD if CPUID.(EAX=0DH,ECX=1):EAX.XSAVEOPT[bit 0] = 0' },
+  XSAVEC: { vector: '#UD', source: 'SDM Vol. 2B XSAVEC: #UD if CPUID.(EAX=0DH,ECX=1):EAX.XSAVEC[bit 1] = 0' },
+  XSAVES: { vector: '#UD', source: 'SDM Vol. 2B XSAVES: #UD if CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0' },
+  XRSTORS: { vector: '#UD', source: 'SDM Vol. 2B XRSTORS: #UD if CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0' },
+  XGETBV0: { vector: '#UD', source: 'SDM Vol. 2B XGETBV: #UD if CPUID.01H:ECX.XSAVE[bit 26] = 0' },
+  // ECX = 1 names no XCR without XGETBV(1): "#GP(0) If an invalid XCR is specified in ECX".
+  XGETBV1: { vector: '#GP', source: 'SDM Vol. 2B XGETBV: #GP(0) for ECX = 1 if CPUID.(EAX=0DH,ECX=1):EAX[bit 2] = 0' },
+  XSETBV: { vector: '#UD', source: 'SDM Vol. 2B XSETBV: #UD if CPUID.01H:ECX.XSAVE[bit 26] = 0' },
+  FXSAVE: { vector: '#UD', source: 'SDM Vol. 2A FXSAVE: #UD if CPUID.01H:EDX.FXSR[bit 24] = 0' },
+  FXRSTOR: { vector: '#UD', source: 'SDM Vol. 2A FXRSTOR: #UD if CPUID.01H:EDX.FXSR[bit 24] = 0' },
+  // CR4.PKE cannot be set without CPUID.(07H,0):ECX.PKU (SDM Vol. 3A 2.5), and RDPKRU/WRPKRU #UD without CR4.PKE.
+  RDPKRU: { vector: '#UD', source: 'SDM Vol. 2B RDPKRU: #UD if CR4.PKE = 0 (CR4.PKE needs CPUID.(07H,0):ECX.PKU[bit 3], Vol. 3A 2.5)' },
+  WRPKRU: { vector: '#UD', source: 'SDM Vol. 2B WRPKRU: #UD if CR4.PKE = 0 (CR4.PKE needs CPUID.(07H,0):ECX.PKU[bit 3], Vol. 3A 2.5)' },
+  RDFSBASE: { vector: '#UD', source: 'SDM Vol. 2B RDFSBASE: #UD if CPUID.07H.0H:EBX.FSGSBASE[bit 0] = 0' },
+  RDGSBASE: { vector: '#UD', source: 'SDM Vol. 2B RDGSBASE: #UD if CPUID.07H.0H:EBX.FSGSBASE[bit 0] = 0' },
+  WRFSBASE: { vector: '#UD', source: 'SDM Vol. 2B WRFSBASE: #UD if CPUID.07H.0H:EBX.FSGSBASE[bit 0] = 0' },
+  WRGSBASE: { vector: '#UD', source: 'SDM Vol. 2B WRGSBASE: #UD if CPUID.07H.0H:EBX.FSGSBASE[bit 0] = 0' },
+};
+
+/** The OS state CPUID reflects (SDM Vol. 2A CPUID): XCR0, IA32_XSS, CR4.OSXSAVE and CR4.PKE. */
+export interface CpuidOsState {
+  xcr0: number;
+  xss: number;
+  osxsave: boolean;
+  ospke: boolean;
 }
 
 /** A validated profile (see emulator/schema/profile.schema.json). */
@@ -105,6 +158,7 @@ export class CpuModel {
       avx2: has(l7[1], B.leaf7Ebx.AVX2),
       avx512f: has(l7[1], B.leaf7Ebx.AVX512F),
       pku: has(l7[2], B.leaf7Ecx.PKU),
+      fsgsbase: has(l7[1], B.leaf7Ebx.FSGSBASE),
       amxTile: has(l7[3], B.leaf7Edx.AMX_TILE),
       fdpExcptnOnly: has(l7[1], B.leaf7Ebx.FDP_EXCPTN_ONLY),
       fcsFdsDeprecated: has(l7[1], B.leaf7Ebx.FCS_FDS_DEPRECATED),
@@ -154,6 +208,34 @@ export class CpuModel {
     return this.quirks.has(q);
   }
 
+  /**
+   * Which fault `insn` raises at CPL 3 when the CPUID bit that enumerates it is 0 on this CPU.
+   * The manuals say #UD (#GP for XGETBV with ECX = 1), and that is what a CPU without the
+   * instruction does. But a hypervisor can hide a CPUID bit without taking the instruction out of
+   * the silicon, whose own checks then still run: XSAVES hidden gives #GP at CPL 3 (SDM XSAVES
+   * lists "#GP(0) if CPL > 0" beside "#UD if CPUID...XSAVES = 0", and the silicon's CPL check
+   * wins). So when the profile's capture measured the instruction (profile.measured.faults), the
+   * measurement is the answer (Evidence.Measured); otherwise the manual's vector (Evidence.Assumed).
+   * Only meaningful when the enumeration is absent: callers ask it after checking the CPUID bit.
+   */
+  faultWhenNotEnumerated(insn: FaultInsn): AbsentEnumerationFault {
+    const measured = this.profile.measured?.faults?.[insn];
+    if (measured !== undefined) {
+      return { vector: measured, evidence: Evidence.Measured, source: `measured at CPL 3 on the capturing host (${this.profile.measured!.evidence})` };
+    }
+    return { ...SDM_ABSENT_FAULT[insn], evidence: Evidence.Assumed };
+  }
+
+  /**
+   * Does the silicon implement `insn` although CPUID does not enumerate it? True when the capture
+   * measured something other than the manual's vector for a missing instruction (the hypervisor
+   * hid the bit); false without a measurement.
+   */
+  implementsDespiteCpuid(insn: FaultInsn): boolean {
+    const f = this.faultWhenNotEnumerated(insn);
+    return f.evidence === Evidence.Measured && f.vector !== SDM_ABSENT_FAULT[insn].vector;
+  }
+
   /** Size of the standard-format area for the user components in `mask` (CPUID.(0DH,0).EBX for XCR0 = mask). */
   standardSize(mask: number): number {
     let end = EXTENDED_REGION_OFFSET;
@@ -182,16 +264,37 @@ export class CpuModel {
 
   /**
    * CPUID leaf 0xD as software sees it with the given XCR0 and IA32_XSS (SDM Vol. 1 13.2):
-   * (0,EBX) is the standard size for XCR0, (1,EBX) the compacted size for XCR0|XSS; the rest is raw.
+   * (0,EBX) is the standard size for XCR0; (1,EBX) is "the size in bytes of the XSAVE area
+   * containing all states enabled by XCR0 | IA32_XSS", i.e. the compacted size, on every CPU that
+   * has the compacted format (XSAVEC or XSAVES). On a CPU with XSAVEC but without XSAVES, IA32_XSS
+   * does not exist and is 0 (Vol. 1 13.3 "IA32_XSS ... if CPUID.(0DH,1):EAX[3] = 1"), so EBX is the
+   * compacted size of XCR0 (a Zen 5 VM whose hypervisor hides XSAVES reports 0x980 for XCR0 0xe7).
+   * A CPU without compaction (Sandy Bridge) gives the raw value. The rest is raw.
    */
   leafD(subleaf: number, xcr0: number, xss: number): CpuidRegs {
     const raw = this.cpuid.get(0xd, subleaf);
     if (subleaf === 0) return [raw[0], this.standardSize(xcr0), raw[2], raw[3]];
     if (subleaf === 1) {
-      const ebx = this.features.xsaves ? this.compactedLayout((xcr0 | xss) >>> 0).size : raw[1];
+      const compacted = this.features.xsaves || this.features.xsavec;
+      const ebx = compacted ? this.compactedLayout((xcr0 | (this.features.xsaves ? xss : 0)) >>> 0).size : raw[1];
       return [raw[0], ebx, raw[2], raw[3]];
     }
     return raw;
+  }
+
+  /**
+   * The one answer to CPUID for software running on this CPU (guests under exec, scenario steps,
+   * readers, explain): the profile's raw values, with what the OS state changes recomputed (SDM
+   * Vol. 2A CPUID): leaf 1 ECX.OSXSAVE = CR4.OSXSAVE, leaf 7.0 ECX.OSPKE = CR4.PKE, and leaf 0DH
+   * for XCR0 / IA32_XSS (leafD).
+   */
+  cpuidAnswer(leaf: number, sub: number, os: CpuidOsState): CpuidRegs {
+    if (leaf === 0xd) return this.leafD(sub, os.xcr0, os.xss);
+    const r: [number, number, number, number] = [...this.cpuid.get(leaf, sub)];
+    const setBit = (v: number, b: number, on: boolean): number => (on ? v | (1 << b) : v & ~(1 << b)) >>> 0;
+    if (leaf === 1 && this.features.xsave) r[2] = setBit(r[2], CPUID_BITS.leaf1Ecx.OSXSAVE, os.osxsave);
+    if (leaf === 7 && sub === 0 && this.features.pku) r[2] = setBit(r[2], CPUID_BITS.leaf7Ecx.OSPKE, os.ospke);
+    return r.map((v) => v >>> 0) as [number, number, number, number];
   }
 
   /** Is component i supported as a user (XCR0) component? */

@@ -22,8 +22,9 @@ import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
 import { LEGACY } from './register-file.js';
 import { GATE_MAX_WRITES, GateWord, MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type GateDescriptor, type HookHandle, type RegBlock, type TrapGate } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
+import type { FaultInsn } from './profile-json.js';
 import {
-  AreaAccess, CpuFault, Vector, XsaveContext, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
+  AreaAccess, CpuFault, Vector, XsaveContext, vectorOf, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from './xsave.js';
 import { XFeature } from './xfeatures.js';
 
@@ -31,11 +32,26 @@ import { XFeature } from './xfeatures.js';
 const MAX_INSN_BYTES = 15;
 /** Guest page size (x86-64 4 KiB pages, SDM Vol. 3A 4.5). */
 export const GUEST_PAGE = 0x1000n;
-/** CPUID.01H:ECX[27] OSXSAVE, CPUID.(07H,0):ECX[4] OSPKE (SDM Vol. 2A Table 3-10, 3-8). */
-const LEAF1_ECX_OSXSAVE = 27;
-const LEAF7_ECX_OSPKE = 4;
 /** CR4.PKE, bit 22 (SDM Vol. 3A 2.5): not in unicorn.ts's CR4 table. */
 const CR4_PKE = 1n << 22n;
+/** Linear-address width of a canonical address with 4-level paging (SDM Vol. 1 3.3.7.1); the guest runs without LA57 (assumed: 5-level paging is not modelled). */
+const CANONICAL_BITS_4LEVEL = 48n;
+
+/**
+ * CR4 bits an OS chooses that change what user-mode instructions do. The kernel model decides
+ * them (src/linux/kernel.ts from kernel-model/kernel-view.ts); emulator/ only obeys them.
+ */
+export interface GuestCr4 {
+  /** CR4.PKE (bit 22): RDPKRU/WRPKRU run and CPUID.(07H,0):ECX.OSPKE reads 1. Needs CPUID PKU (SDM Vol. 3A 2.5). */
+  pke: boolean;
+  /** CR4.FSGSBASE (bit 16): RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE run at any CPL (SDM Vol. 3A 2.5). Needs CPUID FSGSBASE. */
+  fsgsbase: boolean;
+}
+
+/** Without a kernel's choice: an OS that sets every CR4 bit the CPU enumerates. */
+export function defaultGuestCr4(cpu: CpuModel): GuestCr4 {
+  return { pke: cpu.features.pku, fsgsbase: cpu.features.fsgsbase };
+}
 /** XCOMP_BV bit 63 in the high dword of the header (SDM Vol. 1 13.4.2). */
 const XCOMP_BV_FORMAT_HI = 0x80000000;
 /** x87 tag word value for an empty register (SDM Vol. 1 8.1.7). */
@@ -228,6 +244,7 @@ const LEGACY_UNCHANGED = new Set<Mnemonic>([
   Mnemonic.Xsave, Mnemonic.Xsave64, Mnemonic.Xsaveopt, Mnemonic.Xsaveopt64, Mnemonic.Xsavec, Mnemonic.Xsavec64,
   Mnemonic.Xsaves, Mnemonic.Xsaves64, Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Xgetbv, Mnemonic.Xsetbv,
   Mnemonic.Cpuid, Mnemonic.Rdpkru, Mnemonic.Wrpkru,
+  Mnemonic.Rdfsbase, Mnemonic.Rdgsbase, Mnemonic.Wrfsbase, Mnemonic.Wrgsbase,
 ]);
 const LEGACY_RESTORES = new Set<Mnemonic>([
   Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xrstors, Mnemonic.Xrstors64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
@@ -264,6 +281,13 @@ function xsaveOpOf(m: Mnemonic): XsaveOp {
 }
 /** Mnemonics the trap path compares with, read once (see XsaveOp). */
 const M_CPUID = Mnemonic.Cpuid, M_XGETBV = Mnemonic.Xgetbv, M_XSETBV = Mnemonic.Xsetbv, M_RDPKRU = Mnemonic.Rdpkru, M_WRPKRU = Mnemonic.Wrpkru;
+/** The FSGSBASE instructions, by mnemonic: their name in a profile's measured faults, the base register, and whether they write it. */
+const FSGSBASE_INSNS = new Map<Mnemonic, { name: FaultInsn; base: X86Reg; write: boolean }>([
+  [Mnemonic.Rdfsbase, { name: 'RDFSBASE', base: X86Reg.FS_BASE, write: false }],
+  [Mnemonic.Rdgsbase, { name: 'RDGSBASE', base: X86Reg.GS_BASE, write: false }],
+  [Mnemonic.Wrfsbase, { name: 'WRFSBASE', base: X86Reg.FS_BASE, write: true }],
+  [Mnemonic.Wrgsbase, { name: 'WRGSBASE', base: X86Reg.GS_BASE, write: true }],
+]);
 /** The area kind of a save. */
 function saveAreaKind(op: XsaveOp): AreaKindIndex {
   switch (op) {
@@ -449,7 +473,15 @@ export class Machine {
   /** requiredAreaSize by instruction kind and mask (a function of the CPU alone). */
   private readonly areaSizes = new Map<number, number>();
 
-  constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks) {
+  /** CR4 bits the OS chose (GuestCr4). */
+  readonly cr4: GuestCr4;
+
+  constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks, cr4: GuestCr4 = defaultGuestCr4(cpu)) {
+    // MOV to CR4 #GP's on a bit the CPU does not enumerate (SDM Vol. 3A 2.5): no OS can set it.
+    // (Unless the capture measured that the silicon has the instruction although CPUID hides it.)
+    if (cr4.pke && !cpu.features.pku && !cpu.implementsDespiteCpuid('RDPKRU')) throw new Error(`CR4.PKE on ${cpu.id}, whose CPUID does not enumerate PKU`);
+    if (cr4.fsgsbase && !cpu.features.fsgsbase && !cpu.implementsDespiteCpuid('RDFSBASE')) throw new Error(`CR4.FSGSBASE on ${cpu.id}, whose CPUID does not enumerate FSGSBASE`);
+    this.cr4 = { ...cr4 };
     this.uc = Unicorn.open();
     this.xs = xs;
     this.vec = new VectorFile(xs.regs);
@@ -478,7 +510,7 @@ export class Machine {
     this.gpr64 = new BigUint64Array(img.buffer, img.byteOffset + IMG_GPR, 16);
     this.gprLo32 = new Uint32Array(img.buffer, img.byteOffset + IMG_GPR, 32);
     enableSse(uc, { osxsave: cpu.features.xsave });
-    if (cpu.features.pku) uc.regWrite(X86Reg.CR4, uc.regRead(X86Reg.CR4) | CR4_PKE);
+    if (this.cr4.pke) uc.regWrite(X86Reg.CR4, uc.regRead(X86Reg.CR4) | CR4_PKE);
     uc.hookInsnSyscall(() => {
       this.mirrorSse = this.mirrorX87 = false;
       if (this.hooks.onSyscall()) { this.stop ??= { kind: StopKind.Syscall }; uc.emuStop(); }
@@ -957,7 +989,11 @@ export class Machine {
       }
       case M_XSETBV: xsetbv(this.xs, this.gpr32(X86Reg.RCX), this.gpr32(X86Reg.RAX), this.gpr32(X86Reg.RDX), ins.hasLockPrefix); return true;
       case M_RDPKRU: case M_WRPKRU: this.emulatePkru(ins); return true;
-      default: return emulateVector(ins, this.env);
+      default: {
+        const fsgs = FSGSBASE_INSNS.get(m);
+        if (fsgs) { this.emulateFsgsbase(ins, fsgs); return true; }
+        return emulateVector(ins, this.env);
+      }
     }
   }
 
@@ -974,12 +1010,27 @@ export class Machine {
     this.gprValidMask = ALL_GPRS;
   }
 
-  /** RDPKRU / WRPKRU (SDM Vol. 2B): #UD without CR4.PKE, #GP when ECX (and EDX for WRPKRU) is not 0. */
+  /**
+   * An instruction whose CPUID bit is 0 on the profile's CPU: the fault CpuModel.faultWhenNotEnumerated
+   * gives (the capture's measurement; else the manual's #UD). Returns only when the measurement says
+   * the silicon implements it (a hypervisor hid the bit): then its other checks decide.
+   */
+  private notEnumerated(insn: FaultInsn, cpuidBit: string): void {
+    if (this.cpu.implementsDespiteCpuid(insn)) return;
+    const f = this.cpu.faultWhenNotEnumerated(insn);
+    throw new CpuFault(vectorOf(f.vector) ?? Vector.UD, `${insn}: ${cpuidBit} = 0 (${f.source})`);
+  }
+
+  /**
+   * RDPKRU / WRPKRU (SDM Vol. 2B): #UD without CR4.PKE (which the OS can set only with CPUID PKU,
+   * Vol. 3A 2.5) or with LOCK, #GP when ECX (and EDX for WRPKRU) is not 0.
+   */
   private emulatePkru(ins: Instruction): void {
     const write = ins.mnemonic === Mnemonic.Wrpkru;
     const name = write ? 'WRPKRU' : 'RDPKRU';
     const pkru = this.xs.regs.comp[XFeature.PKRU];
-    if (!this.cpu.features.pku || !(this.uc.regRead(X86Reg.CR4) & CR4_PKE) || !pkru) throw new CpuFault(Vector.UD, `${name}: CR4.PKE = 0`);
+    if (!this.cpu.features.pku) this.notEnumerated(name, 'CPUID.(07H,0):ECX.PKU[bit 3]');
+    if (!this.cr4.pke || !pkru) throw new CpuFault(Vector.UD, `${name}: CR4.PKE = 0`);
     if (ins.hasLockPrefix) throw new CpuFault(Vector.UD, `${name} with a LOCK prefix`);
     if (this.gpr32(X86Reg.RCX) !== 0) throw new CpuFault(Vector.GP, `${name}: ECX is not 0`);
     const view = new DataView(pkru.buffer, pkru.byteOffset, pkru.byteLength);
@@ -992,6 +1043,23 @@ export class Machine {
     this.xs.regs.touched(XFeature.PKRU, true);
   }
 
+  /**
+   * RDFSBASE / RDGSBASE / WRFSBASE / WRGSBASE (SDM Vol. 2B): #UD with LOCK, without CPUID.07H.0H:EBX.FSGSBASE
+   * or with CR4.FSGSBASE = 0 (the kernel's choice: Linux 5.9+ sets it unless it cleared the feature);
+   * WR*BASE #GP(0) when the value is not canonical. The 32-bit forms read and write bits 31:0.
+   */
+  private emulateFsgsbase(ins: Instruction, op: { name: FaultInsn; base: X86Reg; write: boolean }): void {
+    if (ins.hasLockPrefix) throw new CpuFault(Vector.UD, `${op.name} with a LOCK prefix`);
+    if (!this.cpu.features.fsgsbase) this.notEnumerated(op.name, 'CPUID.07H.0H:EBX.FSGSBASE[bit 0]');
+    if (!this.cr4.fsgsbase) throw new CpuFault(Vector.UD, `${op.name}: CR4.FSGSBASE = 0`);
+    const reg = ins.opRegister(0);
+    if (!op.write) { this.env.setGpr(reg, this.uc.regRead(op.base)); return; }
+    const v = this.env.getGpr(reg);
+    const top = v >> (CANONICAL_BITS_4LEVEL - 1n);
+    if (top !== 0n && top !== (MASK64 >> (CANONICAL_BITS_4LEVEL - 1n))) throw new CpuFault(Vector.GP, `${op.name}: 0x${v.toString(16)} is not canonical`);
+    this.uc.regWrite(op.base, v);
+  }
+
   /** CPUID answered from the profile, with the OS-dependent bits live (SDM Vol. 2A CPUID). */
   emulateCpuid(): void {
     const [rax, rcx] = this.uc.regReadBatch([X86Reg.RAX, X86Reg.RCX]);
@@ -1002,17 +1070,9 @@ export class Machine {
     this.trace?.(`cpuid leaf 0x${leaf.toString(16)}.${sub}: ${r.map((v) => (v >>> 0).toString(16).padStart(8, '0')).join(' ')}`);
   }
 
+  /** CpuModel.cpuidAnswer for this thread's XCR0, IA32_XSS and the CR4 bits. */
   cpuidAnswer(leaf: number, sub: number): number[] {
-    if (leaf === 0xd) return [...this.cpu.leafD(sub, this.xs.xcr0, this.xs.xss)];
-    const r = [...this.cpu.cpuid.get(leaf, sub)];
-    if (leaf === 1 && this.cpu.features.xsave) {
-      r[2] = this.xs.cr4Osxsave ? r[2]! | (1 << LEAF1_ECX_OSXSAVE) : r[2]! & ~(1 << LEAF1_ECX_OSXSAVE);
-    }
-    if (leaf === 7 && sub === 0 && this.cpu.features.pku) {
-      const pke = (this.uc.regRead(X86Reg.CR4) & CR4_PKE) !== 0n;
-      r[2] = pke ? r[2]! | (1 << LEAF7_ECX_OSPKE) : r[2]! & ~(1 << LEAF7_ECX_OSPKE);
-    }
-    return r.map((v) => v >>> 0);
+    return [...this.cpu.cpuidAnswer(leaf, sub, { xcr0: this.xs.xcr0, xss: this.xs.xss, osxsave: this.xs.cr4Osxsave, ospke: this.cr4.pke })];
   }
 
   /** Effective address of a cached memory operand (as avx.ts effectiveAddress computes it). */
@@ -1398,7 +1458,7 @@ export class Machine {
 
   /** A new engine with a copy of every mapping and owned-instruction hook (fork's copy of the mm). */
   cloneAddressSpace(xs: XsaveContext, hooks: MachineHooks): Machine {
-    const child = new Machine(this.cpu, xs, hooks);
+    const child = new Machine(this.cpu, xs, hooks, this.cr4);
     child.uc.regWrite(X86Reg.CR4, this.uc.regRead(X86Reg.CR4));
     for (const r of this.regions) {
       child.uc.memMap(r.start, Number(r.end - r.start), r.prot);

@@ -11,6 +11,8 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   Mnemonic.Xsaves, Mnemonic.Xsaves64, Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xrstors, Mnemonic.Xrstors64,
   Mnemonic.Xgetbv, Mnemonic.Xsetbv, Mnemonic.Rdpkru, Mnemonic.Wrpkru, Mnemonic.Cpuid,
   Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
+  // unicorn 2.0.1 rejects RDFSBASE & co. whatever CR4.FSGSBASE; the model decides (#UD or run).
+  Mnemonic.Rdfsbase, Mnemonic.Rdgsbase, Mnemonic.Wrfsbase, Mnemonic.Wrgsbase,
 ]);
 
 export enum Ownership {

@@ -1,9 +1,9 @@
 /**
- * What an imported CPUID dump cannot tell: MXCSR_MASK and the quirk list, chosen per vendor.
- * AMD values were measured on this project's reference host (AMD EPYC, family 0x1A, Zen 5) by
- * `xstate-lab selfcheck cpu` and the probes in test/; they are assumed for other Zen parts with
- * the same CPUID features. Intel values were measured on an Intel Xeon host (Sapphire
- * Rapids-class VM) the same way and are assumed for other Intel models, which the evidence says.
+ * What an imported CPUID dump cannot tell: MXCSR_MASK and the quirk list, chosen by the vendor's
+ * rule. Only the fallback for profiles nobody measured (imported dumps, and a capture before its
+ * probes fill `measured`): every value here is "assumed", whatever CPU the dump came from, and
+ * names the reference host the vendor's rule was measured on. A profile measured on its own CPU
+ * carries its own verdicts (profile.measured.quirks, checked against its list by validateProfile).
  */
 import type { CpuidTable } from './cpuid-table.js';
 import { Quirk } from './quirks.js';
@@ -17,59 +17,53 @@ const CPUID7_ECX_PKU_BIT = 3;
 /** CPUID 0x80000008 EBX bit 2: XSaveErPtr (Linux cpufeatures.h X86_FEATURE_XSAVEERPTR). */
 const AMD_XSAVEERPTR_EBX_BIT = 2;
 
-/**
- * The Intel host the Intel rules were measured on (a Sapphire Rapids-class VM: AVX-512, AMX,
- * PKU, CET; CPUID.01H:EAX 000A0678H as the hypervisor reports it), by selfcheck cpu, 2026-12.
- */
-const MEASURED_INTEL_LEAF1_EAX_NO_STEPPING = 0x000a0670;
-const MEASURED_ON_INTEL = 'measured on an Intel Xeon (Sapphire Rapids-class VM, CPUID family 6 model 0xA7) by xstate-lab selfcheck cpu, 2026-12';
+/** The measurements the AMD rules come from: the AMD reference host (profile amd-zen5-epyc-vm). */
+const AMD_REFERENCE = 'the AMD rule measured on the reference host amd-zen5-epyc-vm (AMD EPYC family 0x1A model 0x02, Zen 5) by xstate-lab selfcheck cpu, 2026-11';
+/** The measurements the Intel rules come from: the Intel reference host (profile intel-xeon-spr-vm). */
+const INTEL_REFERENCE = 'the Intel rule measured on the reference host intel-xeon-spr-vm (Sapphire Rapids-class Xeon VM) by xstate-lab selfcheck cpu, 2026-12';
 
-const MEASURED_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck cpu, 2026-11';
+/** Evidence of a vendor default: assumed for this CPU, from the named measurement. */
+const assumed = (reference: string, detail = ''): string => `assumed: not measured on this CPU; ${reference}${detail}`;
 
 export interface VendorDefaults {
   fxsave: { mxcsr_mask: string; evidence: string };
   quirks: { id: string; evidence: string }[];
 }
 
-/** The CPU the AMD quirks were measured on: CPUID.01H:EAX of the reference host, stepping ignored. */
-const MEASURED_AMD_LEAF1_EAX_NO_STEPPING = 0x00b00f20;
-
 export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefaults {
   if (vendor === 'AuthenticAMD' || vendor === 'HygonGenuine') {
-    const measuredHere = (cpuid.get(1)[0] & ~0xf) === MEASURED_AMD_LEAF1_EAX_NO_STEPPING;
-    const measured = measuredHere ? MEASURED_ON : `assumed: not measured on this model; ${MEASURED_ON}`;
     const misalign = (cpuid.get(0x80000001)[2] >>> AMD_MISALIGNSSE_ECX_BIT) & 1;
     const xsaveErPtr = (cpuid.get(0x80000008)[1] >>> AMD_XSAVEERPTR_EBX_BIT) & 1;
+    const a = (detail = ''): string => assumed(AMD_REFERENCE, detail);
     return {
       fxsave: misalign
-        ? { mxcsr_mask: '0x0002ffff', evidence: `AMD APM Vol. 1 4.2.2 (MXCSR.MM with MisAlignSse, CPUID 0x80000001 ECX[7]); ${measured}` }
-        : { mxcsr_mask: '0x0000ffff', evidence: 'AMD APM Vol. 1 4.2.2: no MisAlignSse, so MXCSR bits 31:16 are reserved' },
+        ? { mxcsr_mask: '0x0002ffff', evidence: a(' (AMD APM Vol. 1 4.2.2: MXCSR.MM with MisAlignSse, CPUID 0x80000001 ECX[7])') }
+        : { mxcsr_mask: '0x0000ffff', evidence: 'assumed: AMD APM Vol. 1 4.2.2: no MisAlignSse, so MXCSR bits 31:16 are reserved' },
       quirks: [
-        { id: Quirk.RestoreOfInitDataKeepsInit, evidence: measured },
-        { id: Quirk.ZeroingIdiomKeepsInit, evidence: measured },
-        { id: Quirk.XinuseTracksZeroRegisters, evidence: `${measured} (xstate-lab insn selfcheck)` },
-        { id: Quirk.ModifiedOptimization, evidence: measured },
+        { id: Quirk.RestoreOfInitDataKeepsInit, evidence: a() },
+        { id: Quirk.ZeroingIdiomKeepsInit, evidence: a() },
+        { id: Quirk.XinuseTracksZeroRegisters, evidence: a(' (xstate-lab insn selfcheck)') },
+        { id: Quirk.ModifiedOptimization, evidence: a(' (SDM Vol. 1 13.6 and 13.9 allow it)') },
         { id: Quirk.XsavesModifiedOptimization, evidence: 'assumed: SDM Vol. 1 13.11 allows it; XSAVES needs CPL 0, so user-space probes cannot measure it' },
-        { id: Quirk.X87RestoreRecomputesEs, evidence: measured },
-        { id: Quirk.X87PointersCanonical57, evidence: `${measured} (CPUID reported 48 linear-address bits)` },
+        { id: Quirk.X87RestoreRecomputesEs, evidence: a() },
+        { id: Quirk.X87PointersCanonical57, evidence: a(' (CPUID reported 48 linear-address bits there)') },
         // AMD keeps the x87 error pointers only with an unmasked exception pending (AMD APM Vol. 5
-        // FXSAVE; Linux X86_BUG_FXSAVE_LEAK). Measured here on restore even with XSaveErPtr set:
+        // FXSAVE; Linux X86_BUG_FXSAVE_LEAK), measured on restore even with XSaveErPtr set:
         // FOP/FIP/FDP survive a restore iff (FSW[5:0] & ~FCW[5:0]) != 0.
-        { id: Quirk.X87PointersOnlyWithEs, evidence: `AMD APM Vol. 5 FXSAVE/FXRSTOR; ${measured}${xsaveErPtr ? ' (with XSaveErPtr)' : ''}` },
+        { id: Quirk.X87PointersOnlyWithEs, evidence: a(`; AMD APM Vol. 5 FXSAVE/FXRSTOR${xsaveErPtr ? ' (this CPU has XSaveErPtr, as the reference host)' : ''}`) },
       ],
     };
   }
   const pku = ((cpuid.get(7, 0)[2] >>> CPUID7_ECX_PKU_BIT) & 1) === 1;
-  const intelMeasuredHere = (cpuid.get(1)[0] & ~0xf) === MEASURED_INTEL_LEAF1_EAX_NO_STEPPING;
-  const intelMeasured = intelMeasuredHere ? MEASURED_ON_INTEL : `assumed: not measured on this model; ${MEASURED_ON_INTEL}`;
+  const i = (detail = ''): string => assumed(INTEL_REFERENCE, detail);
   return {
-    fxsave: { mxcsr_mask: '0x0000ffff', evidence: `Intel SDM Vol. 1 11.6.6: processors with DAZ store MXCSR_MASK 0000FFFFH; ${intelMeasured}` },
+    fxsave: { mxcsr_mask: '0x0000ffff', evidence: i(' (Intel SDM Vol. 1 11.6.6: processors with DAZ store MXCSR_MASK 0000FFFFH)') },
     quirks: [
-      { id: Quirk.ModifiedOptimization, evidence: `Intel SDM Vol. 1 13.6 and 13.9; ${intelMeasured}` },
-      { id: Quirk.X87RestoreRecomputesEs, evidence: intelMeasured },
-      { id: Quirk.XinuseFollowsVectorLength, evidence: `${intelMeasured} (xstate-lab insn selfcheck and XGETBV(1))` },
-      { id: Quirk.X87FipCanonical57, evidence: `${intelMeasured} (FIP bits 63:57 read back as copies of bit 56; FDP keeps them)` },
-      ...(pku ? [{ id: Quirk.PkruStateFourBytes, evidence: intelMeasured }] : []),
+      { id: Quirk.ModifiedOptimization, evidence: i(' (Intel SDM Vol. 1 13.6 and 13.9 allow it)') },
+      { id: Quirk.X87RestoreRecomputesEs, evidence: i() },
+      { id: Quirk.XinuseFollowsVectorLength, evidence: i(' (xstate-lab insn selfcheck and XGETBV(1))') },
+      { id: Quirk.X87FipCanonical57, evidence: i(' (FIP bits 63:57 read back as copies of bit 56; FDP keeps them)') },
+      ...(pku ? [{ id: Quirk.PkruStateFourBytes, evidence: i() }] : []),
     ],
   };
 }

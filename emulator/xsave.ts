@@ -10,6 +10,7 @@
 import {
   CpuModel, EXTENDED_REGION_OFFSET, FCW_INIT, MXCSR_INIT, XCOMP_BV_COMPACTED_HI, XSAVE_HEADER_OFFSET,
 } from './cpu-model.js';
+import type { FaultInsn } from './profile-json.js';
 import { Quirk } from './quirks.js';
 import { LEGACY, RegisterFile, TRACKED_PART_BYTES, XMM_COUNT_64BIT, XMM_COUNT_LEGACY_MODE } from './register-file.js';
 import { XFeature, bit } from './xfeatures.js';
@@ -102,6 +103,37 @@ function checkXsaveEnabled(ctx: XsaveContext, insn: string, lock: boolean): void
   if (lock) throw new CpuFault(Vector.UD, `${insn} with a LOCK prefix`);
   if (!ctx.cpu.features.xsave) throw new CpuFault(Vector.UD, `${insn}: CPUID.01H:ECX.XSAVE[bit 26] = 0`);
   if (!ctx.cr4Osxsave) throw new CpuFault(Vector.UD, `${insn}: CR4.OSXSAVE = 0`);
+}
+
+/**
+ * The CPUID check of an instruction whose enumeration may be absent. Enumerated: nothing to do.
+ * Absent: the fault CpuModel.faultWhenNotEnumerated gives (the capture's measurement, else the
+ * manual's #UD), thrown now when it is the manual's "not enumerated" fault. When the measurement
+ * says the silicon implements it (a hypervisor hid the bit), the instruction's own checks run as on
+ * silicon (CR0.TS, CPL, alignment: XSAVES at CPL 3 gives #GP by its CPL check) and the returned
+ * function raises the measured vector after them, so that valid operands at CPL 3 give exactly
+ * what was measured; 'none' lets the instruction run. At CPL 0, which a user-space probe cannot
+ * measure, such an instruction runs (assumed).
+ */
+function checkEnumerated(ctx: XsaveContext, insn: FaultInsn, enumerated: boolean, cpuidBit: string): (() => void) | undefined {
+  if (enumerated) return undefined;
+  const f = ctx.cpu.faultWhenNotEnumerated(insn);
+  const why = `${insn}: ${cpuidBit} = 0 (${f.source})`;
+  if (!ctx.cpu.implementsDespiteCpuid(insn)) throw new CpuFault(vectorOf(f.vector) ?? Vector.UD, why);
+  return () => {
+    const v = vectorOf(f.vector);
+    if (v !== undefined && ctx.cpl === 3) throw new CpuFault(v, `${why}; the silicon implements it, its CPL-3 result is the measured ${f.vector}`);
+  };
+}
+
+/** A profile's fault name as a Vector; undefined for 'none' (the instruction ran). */
+export function vectorOf(v: string): Vector | undefined {
+  switch (v) {
+    case '#UD': return Vector.UD;
+    case '#GP': return Vector.GP;
+    case '#NM': return Vector.NM;
+    default: return undefined;
+  }
 }
 
 function checkArea(ctx: XsaveContext, insn: string, address: number, align: number): void {
@@ -379,8 +411,9 @@ export function xsave(ctx: XsaveContext, area: Uint8Array, address: number, eax:
 /** XSAVEOPT (SDM Vol. 2B "XSAVEOPT—Save Processor Extended States Optimized"; Vol. 1 13.9). */
 export function xsaveopt(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XSAVEOPT', lock);
-  if (!ctx.cpu.features.xsaveopt) throw new CpuFault(Vector.UD, 'XSAVEOPT: CPUID.(EAX=0DH,ECX=1):EAX.XSAVEOPT[bit 0] = 0');
+  const hidden = checkEnumerated(ctx, 'XSAVEOPT', ctx.cpu.features.xsaveopt, 'CPUID.(EAX=0DH,ECX=1):EAX.XSAVEOPT[bit 0]');
   checkArea(ctx, 'XSAVEOPT', address, XSAVE_ALIGN);
+  hidden?.();
   saveStandard(ctx, 'XSAVEOPT', area, address, eax, edx, rexW, acc);
 }
 
@@ -431,18 +464,21 @@ function saveCompacted(ctx: XsaveContext, kind: 'XSAVEC' | 'XSAVES', area: Uint8
 /** XSAVEC (SDM Vol. 2B "XSAVEC—Save Processor Extended States with Compaction"; Vol. 1 13.10). */
 export function xsavec(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XSAVEC', lock);
-  if (!ctx.cpu.features.xsavec) throw new CpuFault(Vector.UD, 'XSAVEC: CPUID.(EAX=0DH,ECX=1):EAX.XSAVEC[bit 1] = 0');
+  const hidden = checkEnumerated(ctx, 'XSAVEC', ctx.cpu.features.xsavec, 'CPUID.(EAX=0DH,ECX=1):EAX.XSAVEC[bit 1]');
   checkArea(ctx, 'XSAVEC', address, XSAVE_ALIGN);
+  hidden?.();
   saveCompacted(ctx, 'XSAVEC', area, address, eax, edx, rexW, acc);
 }
 
 /** XSAVES (SDM Vol. 2B "XSAVES—Save Processor Extended States Supervisor"; Vol. 1 13.11). CPL 0 only. */
 export function xsaves(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XSAVES', lock);
-  if (!ctx.cpu.features.xsaves) throw new CpuFault(Vector.UD, 'XSAVES: CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0');
+  // A hypervisor may hide the CPUID bit; the silicon still checks CPL first (#GP at CPL 3).
+  const hidden = checkEnumerated(ctx, 'XSAVES', ctx.cpu.features.xsaves, 'CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3]');
   if (ctx.cr0Ts) throw new CpuFault(Vector.NM, 'XSAVES: CR0.TS = 1');
   if (ctx.cpl !== 0) throw new CpuFault(Vector.GP, `XSAVES: CPL = ${ctx.cpl}, must be 0`);
   checkArea(ctx, 'XSAVES', address, XSAVE_ALIGN);
+  hidden?.();
   saveCompacted(ctx, 'XSAVES', area, address, eax, edx, rexW, acc);
 }
 
@@ -489,7 +525,7 @@ function restore(ctx: XsaveContext, kind: 'XRSTOR' | 'XRSTORS', area: Uint8Array
     }
     if (!headerBytesZero(area, 8, 24)) throw new CpuFault(Vector.GP, 'XRSTOR (standard form): header bytes 8..23 (XCOMP_BV and the next 8 bytes) are not zero');
   } else {
-    if (!ctx.cpu.features.xsavec) throw new CpuFault(Vector.GP, `${kind}: XCOMP_BV[63] = 1 but the compacted form is not supported`);
+    if (!ctx.cpu.features.xsavec && !ctx.cpu.implementsDespiteCpuid('XSAVEC')) throw new CpuFault(Vector.GP, `${kind}: XCOMP_BV[63] = 1 but the compacted form is not supported`);
     const compLo = h.compLo;
     const compHiLow31 = h.compHi & ~XCOMP_BV_COMPACTED_HI;
     if (compHiLow31 !== 0 || (compLo & ~allowed) !== 0) {
@@ -584,10 +620,12 @@ export function xrstor(ctx: XsaveContext, area: Uint8Array, address: number, eax
 /** XRSTORS (SDM Vol. 2B "XRSTORS—Restore Processor Extended States Supervisor"; Vol. 1 13.12). CPL 0 only. */
 export function xrstors(ctx: XsaveContext, area: Uint8Array, address: number, eax: number, edx: number, rexW = true, lock = false, acc?: AreaAccess): void {
   checkXsaveEnabled(ctx, 'XRSTORS', lock);
-  if (!ctx.cpu.features.xsaves) throw new CpuFault(Vector.UD, 'XRSTORS: CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3] = 0');
+  // As XSAVES: a hidden CPUID bit leaves the silicon's CPL check (#GP at CPL 3).
+  const hidden = checkEnumerated(ctx, 'XRSTORS', ctx.cpu.features.xsaves, 'CPUID.(EAX=0DH,ECX=1):EAX.XSAVES[bit 3]');
   if (ctx.cr0Ts) throw new CpuFault(Vector.NM, 'XRSTORS: CR0.TS = 1');
   if (ctx.cpl !== 0) throw new CpuFault(Vector.GP, `XRSTORS: CPL = ${ctx.cpl}, must be 0`);
   checkArea(ctx, 'XRSTORS', address, XSAVE_ALIGN);
+  hidden?.();
   restore(ctx, 'XRSTORS', area, address, eax, edx, rexW, acc);
 }
 
@@ -601,7 +639,12 @@ export function xrstors(ctx: XsaveContext, area: Uint8Array, address: number, ea
 export function xgetbv(ctx: XsaveContext, ecx: number, lock = false): [number, number] {
   checkXsaveEnabled(ctx, 'XGETBV', lock);
   if (ecx >>> 0 === 0) return [ctx.xcr0 >>> 0, 0];
-  if (ecx >>> 0 === 1 && ctx.cpu.features.xgetbv1) return [(ctx.xcr0 & ctx.regs.xinuseForSave()) >>> 0, 0];
+  if (ecx >>> 0 === 1) {
+    // Without the CPUID bit the manual's answer is #GP (no such XCR); a hidden bit on silicon that has it runs.
+    const hidden = checkEnumerated(ctx, 'XGETBV1', ctx.cpu.features.xgetbv1, 'CPUID.(EAX=0DH,ECX=1):EAX.XGETBV1[bit 2]');
+    hidden?.();
+    return [(ctx.xcr0 & ctx.regs.xinuseForSave()) >>> 0, 0];
+  }
   throw new CpuFault(Vector.GP, `XGETBV: ECX = 0x${(ecx >>> 0).toString(16)} names no readable XCR`);
 }
 
@@ -641,8 +684,9 @@ export function xcr0Invalid(cpu: CpuModel, lo: number, hi: number): string | und
  */
 export function fxsave(ctx: XsaveContext, area: Uint8Array, address: number, rexW = true, lock = false): void {
   if (lock) throw new CpuFault(Vector.UD, 'FXSAVE with a LOCK prefix');
-  if (!ctx.cpu.features.fxsr) throw new CpuFault(Vector.UD, 'FXSAVE: CPUID.01H:EDX.FXSR[bit 24] = 0');
+  const hidden = checkEnumerated(ctx, 'FXSAVE', ctx.cpu.features.fxsr, 'CPUID.01H:EDX.FXSR[bit 24]');
   checkArea(ctx, 'FXSAVE', address, FXSAVE_ALIGN);
+  hidden?.();
   storeX87(ctx, area, rexW);
   storeMxcsr(ctx, area);
   if (ctx.cr4Osfxsr) storeXmm(ctx, area);
@@ -651,8 +695,9 @@ export function fxsave(ctx: XsaveContext, area: Uint8Array, address: number, rex
 /** FXRSTOR (SDM Vol. 2A "FXRSTOR—Restore x87 FPU, MMX, XMM, and MXCSR State"). */
 export function fxrstor(ctx: XsaveContext, area: Uint8Array, address: number, rexW = true, lock = false): void {
   if (lock) throw new CpuFault(Vector.UD, 'FXRSTOR with a LOCK prefix');
-  if (!ctx.cpu.features.fxsr) throw new CpuFault(Vector.UD, 'FXRSTOR: CPUID.01H:EDX.FXSR[bit 24] = 0');
+  const hidden = checkEnumerated(ctx, 'FXRSTOR', ctx.cpu.features.fxsr, 'CPUID.01H:EDX.FXSR[bit 24]');
   checkArea(ctx, 'FXRSTOR', address, FXSAVE_ALIGN);
+  hidden?.();
   const mxcsr = u32(area, LEGACY.MXCSR);
   if (ctx.cr4Osfxsr) checkMxcsr(ctx, 'FXRSTOR', mxcsr);
   const r = ctx.regs;

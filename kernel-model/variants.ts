@@ -16,6 +16,7 @@ export enum KernelBehaviour {
   CetUserXstate = 'cet-user-xstate',
   CetKernelXstateForKvm = 'cet-kernel-xstate-for-kvm',
   AtMinsigstksz = 'at-minsigstksz',
+  UserFsgsbase = 'user-fsgsbase',
   XsaveLayoutNote = 'xsave-layout-note',
   SigframePkruUpdate = 'sigframe-pkru-update',
   ApxXstate = 'apx-xstate',

@@ -16,7 +16,10 @@ import { KernelBehaviour, closestVariantTo, resolveKernelVariant, type KernelVar
 import { KVM_XSAVE_REGION_SIZE, KvmCap, KvmHost, KvmVendorModule } from '../kernel-model/kvm.js';
 import { XFeature } from '../emulator/xfeatures.js';
 import type { CpuModel } from '../emulator/cpu-model.js';
-import { resolveCpu } from '../emulator/profile.js';
+import { builtinProfileIds, builtinProfilePath, resolveCpu } from '../emulator/profile.js';
+import type { ProfileJson } from '../emulator/profile-json.js';
+import { kernelView } from '../kernel-model/kernel-view.js';
+import { World } from '../src/scenario/world.js';
 import { hostCpuModel } from '../src/host/capture.js';
 import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../src/linux/kvm-dev.js';
 import { CoreNote, readCoreNotes } from '../kernel-model/core.js';
@@ -289,6 +292,63 @@ describe('exec: other CPUs', () => {
     expect(g.status).toBe(125);
     expect(g.stderr).toMatch(/not emulated: VFMADD231PS .* at 0x[0-9a-f]+/);
   }, 120_000);
+});
+
+describe("exec: the kernel's view and the one CPUID answer (kernel-model/kernel-view.ts, CpuModel.cpuidAnswer)", () => {
+  const variant = resolveKernelVariant('linux-6.18');
+  const hexOf = (l: string | undefined): number[] => (l ?? '').split(/\s+/).slice(2, 6).map((x) => parseInt(x, 16));
+  it('on every built-in profile the guest sees the leaf 0DH the scenario step observes, and the auxv and RDFSBASE of the kernel view', async () => {
+    for (const id of builtinProfileIds()) {
+      const cpu = resolveCpu(id);
+      const r = await exec(['--cpu', id, '--kernel', variant.id, exe('cpuid')]);
+      expect(r.status, `${id}: ${r.stderr}`).toBe(0);
+      const lines = r.stdout.split('\n');
+      const world = new World(cpu, variant);
+      world.addTask('t', {}, false);
+      for (const sub of [0, 1]) {
+        world.cpuidLeafD('t', sub, `d${sub}`);
+        const scenario = ['eax', 'ebx', 'ecx', 'edx'].map((reg) => Number(world.observations.get(`d${sub}.${reg}`)));
+        expect(hexOf(lines.find((l) => l.startsWith(`leaf d.${sub}:`))), `${id} (0DH,${sub})`).toEqual(scenario);
+      }
+      const view = kernelView(cpu, variant);
+      expect(lines, id).toContain(`AT_HWCAP ${view.hwcap.value.toString(16)} AT_HWCAP2 ${view.hwcap2.value.toString(16)}`);
+      expect(lines, id).toContain(view.cr4Fsgsbase.value ? 'RDFSBASE: ran, equal to ARCH_GET_FS' : 'RDFSBASE: SIGILL');
+    }
+  }, 600_000);
+
+  it('a captured kernel that cleared FSGSBASE and MTRR: AT_HWCAP/AT_HWCAP2 as captured, RDFSBASE #UD', async () => {
+    const p = JSON.parse(readFileSync(builtinProfilePath('intel-sapphire-rapids'), 'utf8')) as ProfileJson;
+    const raw = parseInt(p.cpuid['00000001']![3], 16);
+    const MTRR = 1 << 12; // CPUID.01H:EDX[12] (SDM Vol. 2A Table 3-11)
+    p.id = 'spr-kernel-cleared';
+    p.kernel = { evidence: 'hand-made for this test', hwcap: `0x${((raw & ~MTRR) >>> 0).toString(16).padStart(8, '0')}`, hwcap2: '0x00000000' };
+    const file = join(tmp, 'spr-kernel-cleared.json');
+    writeFileSync(file, JSON.stringify(p));
+    const r = await exec(['--cpu', file, '--kernel', variant.id, exe('cpuid')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`AT_HWCAP ${((raw & ~MTRR) >>> 0).toString(16)} AT_HWCAP2 0\n`);
+    expect(r.stdout).toContain('RDFSBASE: SIGILL');
+    expect(r.stdout).toContain('RDGSBASE: SIGILL');
+    // The imported profile itself: derived from CPUID, FSGSBASE on.
+    const d = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', variant.id, exe('cpuid')]);
+    expect(d.stdout).toContain(`AT_HWCAP ${(raw >>> 0).toString(16)} AT_HWCAP2 2\n`);
+    expect(d.stdout).toContain('RDGSBASE: ran, equal to ARCH_GET_GS');
+  }, 300_000);
+
+  it('WRFSBASE then RDFSBASE round-trip a canonical base; a non-canonical one is #GP (SIGSEGV) (SDM Vol. 2B WRFSBASE)', async () => {
+    const ok = join(tmp, 'wrfsbase.S');
+    // exit status = bits 19:12 of the base read back (0x56 for 0x123456789000)
+    writeFileSync(ok, '.globl _start\n_start:\n movabs $0x123456789000, %rax\n wrfsbase %rax\n rdfsbase %rdi\n shr $12, %rdi\n and $0xff, %edi\n mov $60, %eax\n syscall\n');
+    const r = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', variant.id, ok]);
+    expect(r.status, r.stderr).toBe(0x89);
+    const bad = join(tmp, 'wrfsbase-noncanonical.S');
+    writeFileSync(bad, '.globl _start\n_start:\n movabs $0x0000800000000000, %rax\n wrfsbase %rax\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
+    const g = await exec(['--cpu', 'intel-sapphire-rapids', '--kernel', variant.id, bad]);
+    expect(g.status).toBe(SIGNAL_BASE + SIGNUM.SIGSEGV!);
+    // Sandy Bridge has no FSGSBASE: #UD whatever the kernel.
+    const u = await exec(['--cpu', 'intel-sandy-bridge', '--kernel', variant.id, ok]);
+    expect(u.status).toBe(SIGNAL_BASE + SIGNUM.SIGILL!);
+  }, 300_000);
 });
 
 describe('exec: /dev/kvm on other profiles equals kernel-model/kvm.ts', () => {

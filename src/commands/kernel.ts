@@ -2,6 +2,7 @@
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
+import { kernelView, type ViewFact } from '../../kernel-model/kernel-view.js';
 import { BEHAVIOURS, KERNEL_VARIANTS, behaviourInfo, resolveKernelVariant } from '../../kernel-model/variants.js';
 
 const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-';
@@ -27,6 +28,15 @@ export function kernelShow(id: string, cpu?: CpuModel): string {
       out.push(`    kernel features 0x${c.kernel.maxFeatures.toString(16)}, context size ${c.kernel.maxSize} bytes, '${c.compacted ? 'compacted' : 'standard'}' format, saves with ${c.saveInsn}`);
       out.push(`    user: max 0x${c.user.maxFeatures.toString(16)} (${c.user.maxSize} bytes, the NT_X86_XSTATE size), default 0x${c.user.defaultFeatures.toString(16)} (${c.user.defaultSize} bytes)`);
     }
+    // What user space is shown (kernel-model/kernel-view.ts): each fact captured or derived, with its rule.
+    const view = kernelView(cpu, v, c);
+    const fact = <T>(name: string, f: ViewFact<T>, show: (x: T) => string): string => `    ${name} ${show(f.value)} (${f.basis}: ${f.rule})`;
+    const hex = (n: number): string => `0x${n.toString(16)}`;
+    out.push('  user-space view:');
+    out.push(fact('AT_HWCAP', view.hwcap, hex), fact('AT_HWCAP2', view.hwcap2, hex));
+    out.push(fact('AT_MINSIGSTKSZ', view.minsigstksz, (x) => (x === undefined ? 'absent' : String(x))));
+    out.push(fact('CR4.FSGSBASE', view.cr4Fsgsbase, (x) => (x ? '1 (RDFSBASE & co. run)' : '0 (RDFSBASE & co. #UD)')));
+    out.push(fact('CR4.PKE', view.cr4Pke, (x) => (x ? '1' : '0')));
   }
   return out.join('\n');
 }

@@ -26,6 +26,7 @@ import {
   MINSIGSTKSZ, atMinsigstksz, clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu, sigaltstack_size_valid, validate_sigaltstack,
 } from '../../kernel-model/signal.js';
 import { KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
+import { kernelView, type KernelView } from '../../kernel-model/kernel-view.js';
 import { KvmHost, type KvmVendorModule } from '../../kernel-model/kvm.js';
 import { kvmIoctl, type KvmFile } from './kvm-dev.js';
 import {
@@ -79,9 +80,6 @@ const RLIMIT_STACK = 3;
 const RLIM_INFINITY = MASK64;
 /** struct stat st_blksize reported for every file. */
 const BLKSIZE = 4096n;
-/** CPUID.(07H,0):EBX[0] FSGSBASE, reported as HWCAP2_FSGSBASE (arch/x86/include/uapi/asm/hwcap2.h bit 1). */
-const LEAF7_EBX_FSGSBASE = 0;
-const HWCAP2_FSGSBASE = 1n << 1n;
 /** Registers a syscall reads: number and six arguments (arch/x86/entry/entry_64.S calling convention). */
 /** RFLAGS at process start: IF and the always-one bit 1 (SDM Vol. 1 3.4.3; start_thread). */
 const RFLAGS_AT_START = 0x202n;
@@ -252,9 +250,12 @@ export class Kernel {
 
   /** fpu__init_system_xstate() of this CPU and variant: XCR0, IA32_XSS, the user and kernel feature sets. */
   private readonly fpuCfg: FpuConfig;
+  /** What this kernel shows user space of the CPU: AT_HWCAP/AT_HWCAP2/AT_MINSIGSTKSZ and the CR4 bits it sets. */
+  readonly view: KernelView;
 
   constructor(private readonly o: KernelOptions) {
     this.fpuCfg = fpu__init_system_xstate(o.cpu, o.kernel);
+    this.view = kernelView(o.cpu, o.kernel, this.fpuCfg);
   }
 
   // ------------------------------------------------------------------ start
@@ -267,7 +268,7 @@ export class Kernel {
     const proc = new Process(pid, undefined as unknown as Machine, undefined);
     const task = new Task(pid, proc, fpu, kfpu);
     proc.kvm = this.newKvmHost();
-    proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) });
+    proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) }, { pke: this.view.cr4Pke.value, fsgsbase: this.view.cr4Fsgsbase.value });
     proc.machine.trace = this.o.trace;
     const m = proc.machine;
     const lay = layoutProcess(img);
@@ -278,12 +279,13 @@ export class Kernel {
     proc.brkStart = proc.brk = lay.brk;
     m.map(STACK_TOP - STACK_SIZE, STACK_SIZE, Prot.READ | Prot.WRITE | (lay.stackExecutable ? Prot.EXEC : 0));
     const auxv = new Map<number, bigint>([
-      [AT_HWCAP, BigInt(cpu.cpuid.get(1)[3] >>> 0)], [AT_PAGESZ, GUEST_PAGE], [AT_CLKTCK, USER_HZ],
+      // ELF_HWCAP / ELF_HWCAP2 as the kernel keeps them, not raw CPUID (kernel-model/kernel-view.ts).
+      [AT_HWCAP, BigInt(this.view.hwcap.value)], [AT_PAGESZ, GUEST_PAGE], [AT_CLKTCK, USER_HZ],
       [AT_PHDR, lay.phdr], [AT_PHENT, BigInt(img.phdr.entsize)], [AT_PHNUM, BigInt(img.phdr.num)], [AT_BASE, 0n],
       [AT_FLAGS, 0n], [AT_ENTRY, lay.entry], [AT_UID, 0n], [AT_EUID, 0n], [AT_GID, 0n], [AT_EGID, 0n], [AT_SECURE, 0n],
-      [AT_HWCAP2, (cpu.cpuid.get(7, 0)[1] >>> LEAF7_EBX_FSGSBASE) & 1 ? HWCAP2_FSGSBASE : 0n],
+      [AT_HWCAP2, BigInt(this.view.hwcap2.value)],
     ]);
-    const minsig = atMinsigstksz(this.fpuCfg, this.o.kernel);
+    const minsig = this.view.minsigstksz.value;
     if (minsig !== undefined) auxv.set(AT_MINSIGSTKSZ, BigInt(minsig));
     proc.auxv = [...auxv].flatMap(([k, v]) => [BigInt(k), v]);
     proc.argv = argv;

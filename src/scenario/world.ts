@@ -15,6 +15,7 @@ import { KvmHost, KvmVendorModule, type KvmVcpu } from '../../kernel-model/kvm.j
 import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, StackMemory } from '../../kernel-model/sigframe.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
+import { kernelView, type KernelView } from '../../kernel-model/kernel-view.js';
 import { runGuest } from './guest.js';
 import { arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
 import { ReadVerdict, compareAllReaders } from '../readers/compare.js';
@@ -59,8 +60,12 @@ export class World {
   private kvm: KvmHost | undefined;
   readonly vcpus = new Map<string, KvmVcpu>();
 
+  /** The kernel's view of the CPU (CR4 bits, auxv). */
+  readonly view: KernelView;
+
   constructor(readonly cpu: CpuModel, readonly variant: KernelVariant, readonly scenarioFile = '') {
     this.cfg = fpu__init_system_xstate(cpu, variant);
+    this.view = kernelView(cpu, variant, this.cfg);
   }
 
   observe(name: string, v: Value): void {
@@ -128,13 +133,12 @@ export class World {
     this.buffers.set(into, img);
   }
 
-  /** CPUID leaf 0xD as the task sees it: sub-leaf 0's EBX is computed from the XCR0 in force. */
+  /** CPUID leaf 0xD as the task sees it: the model's one CPUID answer (CpuModel.cpuidAnswer) for its XCR0 and IA32_XSS. */
   cpuidLeafD(name: string, sub: number, as: string): void {
     const t = this.runningTask(name);
-    const [eax, ebx, ecx, edx] = this.cpu.cpuid.get(0xd, sub);
-    const liveEbx = sub === 0 ? this.cpu.standardSize(t.ctx.xcr0) : sub === 1 ? ebx : ebx;
+    const [eax, ebx, ecx, edx] = this.cpu.cpuidAnswer(0xd, sub, { xcr0: t.ctx.xcr0, xss: t.ctx.xss, osxsave: t.ctx.cr4Osxsave, ospke: this.view.cr4Pke.value });
     this.observe(`${as}.eax`, BigInt(eax >>> 0));
-    this.observe(`${as}.ebx`, BigInt(liveEbx >>> 0));
+    this.observe(`${as}.ebx`, BigInt(ebx >>> 0));
     this.observe(`${as}.ecx`, BigInt(ecx >>> 0));
     this.observe(`${as}.edx`, BigInt(edx >>> 0));
   }

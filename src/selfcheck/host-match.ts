@@ -36,7 +36,7 @@ export interface ViewDifference {
 const FEATURE_NAMES: Record<keyof CpuFeatures, string> = {
   fxsr: 'FXSR', xsave: 'XSAVE', xsaveopt: 'XSAVEOPT', xsavec: 'XSAVEC', xgetbv1: 'XGETBV(1)', xsaves: 'XSAVES', xfd: 'XFD',
   avx: 'AVX', avx2: 'AVX2', avx512f: 'AVX512F', pku: 'PKU', amxTile: 'AMX-TILE',
-  fdpExcptnOnly: 'FDP_EXCPTN_ONLY', fcsFdsDeprecated: 'FCS/FDS deprecation', xsaveErPtr: 'XSaveErPtr',
+  fdpExcptnOnly: 'FDP_EXCPTN_ONLY', fcsFdsDeprecated: 'FCS/FDS deprecation', xsaveErPtr: 'XSaveErPtr', fsgsbase: 'FSGSBASE',
 };
 /** Features that only choose the kernel's save instruction: named once, by the save line, in the kernel scope. */
 const SAVE_CHOOSERS: readonly (keyof CpuFeatures)[] = ['xsaveopt', 'xsavec', 'xsaves'];
