@@ -84,11 +84,19 @@ static void show_fx(const char *what, int rexw) {
 }
 
 /* The 28-byte environment of FNSTENV/FNSAVE (SDM Vol. 1 Figure 8-9), reserved words included. */
-static void show_env(const char *what) {
-  const unsigned char *a = area;
+static void show_env_at(const char *what, const unsigned char *a) {
   printf("  %-11s FCW %08x FSW %08x FTW %08x FOP %03x FCS %04x FIP %s FDP %s FDS %08x", what, u32(a), u32(a + 4), u32(a + 8),
          (u32(a + 16) >> 16) & 0x7ff, u16(a + 16), rel(u32(a + 12), label_at, 32), rel(u32(a + 20), label_at, 32), u32(a + 24));
   printf(" bits31:27 %x\n", u32(a + 16) >> 27);
+}
+static void show_env(const char *what) { show_env_at(what, area); }
+
+/* Restore the image in `area` (its FCW set to mask everything, so FSW.ES = 0), then FNSTENV to area + 1024. */
+static void restore_then_fnstenv(int xrstor) {
+  area[0] = 0x7f; area[1] = 0x03;
+  unsigned long rfbm = 3;
+  if (xrstor) __asm__ volatile(".intel_syntax noprefix\n\txrstor64 [rdi]\n\tfnstenv [rdi + 1024]\n\t" CLEAN ".att_syntax prefix" : "+a"(rfbm) : "D"(area), "d"(0) : "memory");
+  else __asm__ volatile(".intel_syntax noprefix\n\tfxrstor64 [rdi]\n\tfnstenv [rdi + 1024]\n\t" CLEAN ".att_syntax prefix" : "+a"(rfbm) : "D"(area), "d"(0) : "memory");
 }
 
 int main(void) {
@@ -120,6 +128,11 @@ int main(void) {
   RUN(STACK("fxsave [rdi]"), "stack_load"); show_fx("FXSAVE", 0);
   RUN(STACK("fxsave64 [rdi]"), "stack_load"); show_fx("FXSAVE64", 1);
   RUN(STACK("fnstenv [rdi]"), "stack_load"); show_env("FNSTENV");
+
+  printf("FXRSTOR64 / XRSTOR64 of an image with pointers and FSW.ES = 0, then FNSTENV:\n");
+  RUN(UNMASKED("fxsave64 [rdi]"), "unmasked_load");
+  restore_then_fnstenv(0); show_env_at("FXRSTOR64", area + 1024);
+  if (xsave) { RUN(UNMASKED("xsave64 [rdi]"), "unmasked_load"); restore_then_fnstenv(1); show_env_at("XRSTOR64", area + 1024); }
 
   printf("FNOP sets the pointers (FDP stays the FLD's); control instructions after it leave them; FNINIT clears them:\n");
   RUN("fninit\n\tfld qword ptr [rip + x87_data + 8]\n\tfld1\n\tcontrol%=:\n\tfnop\n\t"
