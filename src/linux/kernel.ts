@@ -1497,6 +1497,7 @@ export class Kernel {
       const tid = this.nextPid++;
       if (flags & CLONE_THREAD) {
         // A thread: same engine, a copy of the parent's registers (copy_thread), its own extended state copy.
+        m.syncIn(true);
         const child = new Task(tid, p, cloneXsaveContext(t.fpu), t.kfpu.clone());
         fpuCloneChild(child);
         child.ctx = m.uc.contextSave();

@@ -6,6 +6,7 @@
 #include "guest.h"
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -55,8 +56,27 @@ static void handler(int sig, siginfo_t *si, void *ctx) {
                    ".att_syntax prefix" \
                    : : "D"(pid), "S"(SIGUSR1), "r"(r12) : "rax", "rcx", "r11", "memory", "cc")
 
-static void show_env(void) {
-  printf("  after sigreturn FNSTENV: FCW %04x FSW %04x FOP %03x FIP %s FDP %s\n", u16(env), u16(env + 4), (u32(env + 16) >> 16) & 0x7ff,
+/* The same x87 code, then fork() from the asm block; parent and child each FNSTENV. */
+#define FORK(CW) \
+  __asm__ volatile(".intel_syntax noprefix\n\t" \
+                   "lea rcx, [rip + lbl%=]\n\t" \
+                   "mov [rip + label_at], rcx\n\t" \
+                   "fninit\n\t" \
+                   "fld qword ptr [rip + x87_data]\n\t" \
+                   "fldz\n\t" \
+                   "fdivp st(1), st\n\t" \
+                   "lbl%=:\n\t" \
+                   "fld qword ptr [rip + x87_data + 8]\n\t" \
+                   CW \
+                   "mov eax, 57\n\t"                      /* fork() */ \
+                   "syscall\n\t" \
+                   "fnstenv [r12]\n\t" \
+                   "fnclex\n\tfldcw [rip + x87_cw_default]\n\tfninit\n\t" \
+                   ".att_syntax prefix" \
+                   : "=a"(forked) : "r"(r12) : "rcx", "r11", "memory", "cc")
+
+static void show_env(const char *when) {
+  printf("  %s FNSTENV: FCW %04x FSW %04x FOP %03x FIP %s FDP %s\n", when, u16(env), u16(env + 4), (u32(env + 16) >> 16) & 0x7ff,
          rel(u32(env + 12), 32), rel(u32(env + 20), 32));
 }
 
@@ -70,9 +90,24 @@ int main(void) {
   register unsigned char *r12 __asm__("r12") = env;
   printf("masked ZE (FSW.ES = 0), last x87 instruction: an FLD after the FDIVP\n");
   CASE("");
-  show_env();
+  show_env("after sigreturn");
   printf("ZE unmasked by FLDCW (FSW.ES = 1)\n");
   CASE("fldcw [rip + x87_cw_unmask_ze]\n\t");
-  show_env();
+  show_env("after sigreturn");
+  for (int unmask = 0; unmask < 2; unmask++) {
+    long forked;
+    fflush(stdout);
+    if (unmask) FORK("fldcw [rip + x87_cw_unmask_ze]\n\t");
+    else FORK("");
+    /* Only the child is printed: it starts from fpu_clone's save of the parent's registers, while
+     * the parent keeps its live registers only until a context switch saves and restores them. */
+    if (forked == 0) {
+      printf("fork with %s: the child's\n", unmask ? "ZE unmasked (ES = 1)" : "ZE masked (ES = 0)");
+      show_env("first");
+      fflush(stdout);
+      _exit(0);
+    }
+    waitpid((int)forked, 0, 0);
+  }
   return 0;
 }
