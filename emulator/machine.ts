@@ -13,20 +13,31 @@
  * in and out of unicorn, so that the JS side makes no call into unicorn on the common path; the
  * invalid-instruction hook catches what the sweep missed.
  */
-import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
-import { Ownership, ownershipOf, sweepOwned } from './ownership.js';
+import { Ownership, X87Role, ownershipOf, sweepOwned, type X87Site } from './ownership.js';
 import { LEGACY } from './register-file.js';
-import { GATE_MAX_WRITES, GateWord, MemType, Prot, Unicorn, UnicornError, X86Reg, enableSse, type GateDescriptor, type HookHandle, type RegBlock, type TrapGate } from './unicorn.js';
+import {
+  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, enableSse,
+  type GateDescriptor, type HookHandle, type RegBlock, type TrapGate,
+} from './unicorn.js';
 import { VectorFile } from './vector-file.js';
 import type { FaultInsn } from './profile-json.js';
 import {
   AreaAccess, CpuFault, Vector, XsaveContext, vectorOf, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from './xsave.js';
 import { XFeature } from './xfeatures.js';
+import { X87_ENV_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary } from './x87-env.js';
+
+/**
+ * The segment selectors a user program runs with, for FCS and FDS: the OS sets them (Linux
+ * x86-64: CS 33H, SS 2BH, DS/ES/FS/GS null, arch/x86/kernel/process_64.c start_thread).
+ */
+export interface SegmentSelectors { cs: number; ss: number; ds: number; es: number; fs: number; gs: number }
+export const NULL_SELECTORS: SegmentSelectors = { cs: 0, ss: 0, ds: 0, es: 0, fs: 0, gs: 0 };
 
 /** Longest x86 instruction (SDM Vol. 2A 2.3.11). */
 const MAX_INSN_BYTES = 15;
@@ -59,8 +70,8 @@ const X87_TAG_EMPTY = 3;
 /** RFLAGS status flag positions (SDM Vol. 1 3.4.3.1). */
 const FLAG = { CF: 0, PF: 2, AF: 4, ZF: 6, SF: 7, OF: 11 } as const;
 const MASK64 = (1n << 64n) - 1n;
-/** FOP is an 11-bit opcode (SDM Vol. 1 8.1.8). */
-const FOP_MASK = 0x7ff;
+/** FSW.ES, the error summary (SDM Vol. 1 8.1.3). */
+const FSW_ES = 0x80;
 
 /** Linux signal numbers the machine can raise (include/uapi/asm-generic/signal.h). */
 export enum GuestSignal {
@@ -248,7 +259,20 @@ const LEGACY_UNCHANGED = new Set<Mnemonic>([
 ]);
 const LEGACY_RESTORES = new Set<Mnemonic>([
   Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xrstors, Mnemonic.Xrstors64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
+  // The x87 environment instructions change FCW (FNSTENV), initialize (FNSAVE) or load (FLDENV, FRSTOR).
+  Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
 ]);
+/** The x87 environment instructions the model owns (emulator/x87-env.ts). */
+enum X87EnvOp { None, Fnstenv, Fnsave, Fldenv, Frstor }
+function x87EnvOpOf(m: Mnemonic): X87EnvOp {
+  switch (m) {
+    case Mnemonic.Fnstenv: return X87EnvOp.Fnstenv;
+    case Mnemonic.Fnsave: return X87EnvOp.Fnsave;
+    case Mnemonic.Fldenv: return X87EnvOp.Fldenv;
+    case Mnemonic.Frstor: return X87EnvOp.Frstor;
+    default: return X87EnvOp.None;
+  }
+}
 function writesLegacyState(ins: Instruction): LegacyWrite {
   if (LEGACY_UNCHANGED.has(ins.mnemonic)) return LegacyWrite.None;
   if (LEGACY_RESTORES.has(ins.mnemonic)) return LegacyWrite.X87AndSse;
@@ -316,8 +340,9 @@ interface Decoded {
   missing: string | undefined;
   needXcr0: number;
   xsaveFamily: boolean;
-  /** x87 too in the synchronisation (the XSAVE family reads and writes it). */
+  /** x87 too in the synchronisation (the XSAVE family and the x87 environment instructions read and write it). */
   syncX87: boolean;
+  x87Env: X87EnvOp;
   /** Whether the instruction can read or write XMM0-15 or MXCSR (else no SSE synchronisation). */
   touchesSse: boolean;
   writes: LegacyWrite;
@@ -392,6 +417,15 @@ export class Machine {
    * hookTrapGate) the value is undefined; without it, each has its own hook.
    */
   private readonly ownedHooks = new Map<bigint, HookHandle | undefined>();
+  /**
+   * x87 instructions whose effect on the last-instruction pointers the machine records (non-control
+   * ones and FNINIT, found by the sweep): observed by the gate without a JS call (trap-gate.c
+   * observe_x87), or by a hook each without it. Their FOP and operand segment, by address.
+   */
+  private readonly observedHooks = new Map<bigint, HookHandle | undefined>();
+  private readonly x87Sites = new Map<number, X87Site>();
+  /** The selectors FCS and FDS take (the OS sets them; see SegmentSelectors). */
+  userSelectors: SegmentSelectors = NULL_SELECTORS;
   private readonly gate: TrapGate | undefined;
   /** The gate's control block; `inGate` while a gate callback runs (then the gate does the unicorn calls). */
   private readonly ctl32: Int32Array;
@@ -496,8 +530,9 @@ export class Machine {
     this.ripView = new BigUint64Array(img.buffer, img.byteOffset + IMG_RIP, 1);
     // Installed before any code is translated, so no translation has to be dropped for it.
     this.gate = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookTrapGate(() => this.onGate(), this.syncBlock, SYNC_GPR_INDEX, IMG_GPR, GATE_AREA_BYTES);
-    this.ctl32 = this.gate?.ctl32 ?? new Int32Array(GateWord.WRITES + 2 * GATE_MAX_WRITES);
-    this.ctl64 = this.gate?.ctl64 ?? new BigUint64Array(this.ctl32.length >> 1);
+    const ctlBuf = new ArrayBuffer(GATE_CTL_BYTES);
+    this.ctl32 = this.gate?.ctl32 ?? new Int32Array(ctlBuf);
+    this.ctl64 = this.gate?.ctl64 ?? new BigUint64Array(ctlBuf);
     if (this.gate) {
       this.gate.setCompare([
         ...Array.from({ length: 16 }, (_, k) => ({ offset: LEGACY.XMM0 + k * LEGACY.XMM_BYTES, length: LEGACY.XMM_BYTES, bit: k })),
@@ -523,6 +558,8 @@ export class Machine {
 
   /** Switch the thread whose extended state the machine emulates. */
   setXstate(xs: XsaveContext): void {
+    // x87 instructions observed since the last synchronisation ran in the outgoing thread.
+    this.applyX87Events();
     this.mirrorSse = this.mirrorX87 = false;
     this.xs = xs;
     this.vec = new VectorFile(xs.regs);
@@ -686,13 +723,111 @@ export class Machine {
   /** Find the owned instructions in [start, end) and hook each by address. */
   private sweep(start: bigint, end: bigint): void {
     const bytes = this.uc.memRead(start, Number(end - start));
-    for (const addr of sweepOwned(bytes, start).owned) {
+    const found = sweepOwned(bytes, start);
+    for (const addr of found.owned) {
       this.addOwned(addr);
     }
+    for (const site of found.x87) this.addObserved(site);
+  }
+
+  /** Record the pointer effects of the x87 instruction at site.addr whenever it runs. */
+  private addObserved(site: X87Site): void {
+    this.x87Sites.set(Number(site.addr), site);
+    if (this.observedHooks.has(site.addr)) return;
+    if (this.gate) {
+      const m = site.mem;
+      const gprIndex = (r: Register): number => (r === Register.None ? -1 : ICED_GPR64.indexOf(RegisterExt.fullRegister(r)));
+      const kind = site.role === X87Role.Init ? ObserveKind.X87Init : m ? ObserveKind.X87Mem : ObserveKind.X87;
+      this.gate.observe(site.addr, kind, m ? {
+        base: m.ipRel ? -1 : gprIndex(m.base), index: m.ipRel ? -1 : gprIndex(m.index), scaleLog2: Math.log2(m.scale || 1), disp: m.disp, addr32: m.addr32,
+      } : undefined);
+      this.observedHooks.set(site.addr, undefined);
+    } else {
+      this.observedHooks.set(site.addr, this.uc.hookCode(site.addr, site.addr, () => this.observeInJs(site)));
+    }
+  }
+
+  /** The gate's observe_x87, for machines without the gate. */
+  private observeInJs(site: X87Site): void {
+    const c = this.ctl32, c64 = this.ctl64;
+    if (site.role === X87Role.Init) {
+      c64[GateWord.X87_IP >> 1] = c64[GateWord.X87_MEM_IP >> 1] = c64[GateWord.X87_FDP >> 1] = 0n;
+      c[GateWord.X87_EVENTS] |= X87_EVENT_IP | X87_EVENT_MEM;
+      return;
+    }
+    c64[GateWord.X87_IP >> 1] = site.addr;
+    c[GateWord.X87_EVENTS] |= X87_EVENT_IP;
+    const m = site.mem;
+    if (!m) return;
+    this.gprValidMask = 0;
+    let ea = m.disp;
+    if (!m.ipRel) {
+      if (m.base !== Register.None) ea += this.env.getGpr(RegisterExt.fullRegister(m.base));
+      if (m.index !== Register.None) ea += this.env.getGpr(RegisterExt.fullRegister(m.index)) * BigInt(m.scale);
+    }
+    c64[GateWord.X87_MEM_IP >> 1] = site.addr;
+    c64[GateWord.X87_FDP >> 1] = m.addr32 ? ea & 0xffffffffn : ea & MASK64;
+    c[GateWord.X87_EVENTS] |= X87_EVENT_MEM;
+  }
+
+  /** The selector of a memory operand's segment register. */
+  private selectorOf(seg: Register): number {
+    const s = this.userSelectors;
+    switch (seg) {
+      case Register.CS: return s.cs;
+      case Register.SS: return s.ss;
+      case Register.ES: return s.es;
+      case Register.FS: return s.fs;
+      case Register.GS: return s.gs;
+      default: return s.ds;
+    }
+  }
+
+  /**
+   * Bring the x87 instructions observed since the last call into the register file's pointers
+   * (SDM Vol. 1 8.1.8, 8.1.9): FIP is the last non-control x87 instruction's address (RIP in
+   * 64-bit mode), FOP its 11-bit opcode, FCS the code selector; FDP and FDS come from the last one
+   * with a memory operand (its offset, without the segment base: measured on AMD Zen 5, `fldl
+   * %fs:0` gives FDP 0) and stay as they were after a register form (measured). FNINIT clears
+   * them. With FDP_EXCPTN_ONLY (CPUID.(07H,0):EBX[6]) FDP/FDS change only for an instruction that
+   * raised an unmasked exception, taken here as: it was the last x87 instruction and `raisedUnmasked`
+   * (unicorn's FSW.ES, which only an unmasked exception of an instruction sets; the hardware would
+   * then stop at the next waiting x87 instruction with #MF, so that one is the last).
+   */
+  private applyX87Events(raisedUnmasked = (this.xs.regs.legacy[LEGACY.FSW]! & FSW_ES) !== 0): void {
+    const c = this.ctl32;
+    const ev = c[GateWord.X87_EVENTS]!;
+    if (ev === 0) return;
+    c[GateWord.X87_EVENTS] = 0;
+    const r = this.xs.regs;
+    const v = r.legacyView;
+    if (ev & X87_EVENT_IP) {
+      const ip = this.ctl64[GateWord.X87_IP >> 1]!;
+      v.setBigUint64(LEGACY.FIP, ip, true);
+      v.setUint16(LEGACY.FOP, ip === 0n ? 0 : this.x87Sites.get(Number(ip))?.fop ?? 0, true);
+      r.fcs = ip === 0n ? 0 : this.userSelectors.cs;
+    }
+    if (ev & X87_EVENT_MEM) {
+      const memIp = this.ctl64[GateWord.X87_MEM_IP >> 1]!;
+      const unmasked = memIp === v.getBigUint64(LEGACY.FIP, true) && raisedUnmasked;
+      if (memIp === 0n || !this.cpu.features.fdpExcptnOnly || unmasked) {
+        v.setBigUint64(LEGACY.FDP, memIp === 0n ? 0n : this.ctl64[GateWord.X87_FDP >> 1]!, true);
+        const seg = memIp === 0n ? undefined : this.x87Sites.get(Number(memIp))?.mem?.seg;
+        r.fds = seg === undefined ? 0 : this.selectorOf(seg);
+      }
+    }
+    r.touched(XFeature.X87, true);
   }
 
   private forgetCode(start: bigint, end: bigint): void {
     for (const a of [...this.ownedHooks.keys()]) if (a >= start && a < end) this.removeOwned(a);
+    // Their sites stay: an observed instruction's pointers may still be waiting in the events.
+    for (const [a, h] of [...this.observedHooks]) {
+      if (a < start || a >= end) continue;
+      if (h) h.remove();
+      else this.gate?.remove(a);
+      this.observedHooks.delete(a);
+    }
     const lo = Number(start), hi = Number(end);
     for (const a of this.decodeCache.keys()) if (a >= lo && a < hi) this.decodeCache.delete(a);
   }
@@ -745,7 +880,8 @@ export class Machine {
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
       needXcr0: xcr0Needed(ins),
       xsaveFamily,
-      syncX87: xsaveFamily,
+      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None,
+      x87Env: x87EnvOpOf(ins.mnemonic),
       touchesSse: touchesSse(ins),
       writes: writesLegacyState(ins),
       mem: xsaveFamily && ins.opCount > 0 && ins.opKind(0) === OpKind.Memory ? {
@@ -980,6 +1116,7 @@ export class Machine {
     const ins = d.ins;
     const m = d.mnemonic;
     if (d.xsaveFamily) { this.emulateXsaveFamily(d); return true; }
+    if (d.x87Env !== X87EnvOp.None) return this.emulateX87Env(d);
     switch (m) {
       case M_CPUID: this.emulateCpuid(); return true;
       case M_XGETBV: {
@@ -994,6 +1131,26 @@ export class Machine {
         if (fsgs) { this.emulateFsgsbase(ins, fsgs); return true; }
         return emulateVector(ins, this.env);
       }
+    }
+  }
+
+  /**
+   * FNSTENV, FNSAVE, FLDENV, FRSTOR in the 32-bit protected-mode format (emulator/x87-env.ts).
+   * The 16-bit formats (66H prefix) are not emulated. A store checks the whole operand before the
+   * state changes, so a fault leaves the registers as they were.
+   */
+  private emulateX87Env(d: Decoded): boolean {
+    const ins = d.ins;
+    const size = ins.memorySize;
+    if (size !== MemorySize.FpuEnv28 && size !== MemorySize.FpuState108) return false;
+    const ea = effectiveAddress(ins, this.env);
+    const xs = this.xs;
+    switch (d.x87Env) {
+      case X87EnvOp.Fnstenv: this.write(ea, fnstenv(xs)); afterFnstenv(xs); return true;
+      case X87EnvOp.Fnsave: this.write(ea, fnsave(xs)); afterFnsave(xs); return true;
+      case X87EnvOp.Fldenv: fldenv(xs, this.read(ea, X87_ENV_BYTES)); return true;
+      case X87EnvOp.Frstor: frstor(xs, this.read(ea, X87_SAVE_BYTES)); return true;
+      default: return false;
     }
   }
 
@@ -1342,21 +1499,23 @@ export class Machine {
     const dv = blk.view;
     r.mxcsr = dv.getUint32(LEGACY.MXCSR, true);
     if (!x87) return;
+    // The pointers are the model's own (unicorn tracks FIP loosely and never FOP, FCS, FDS):
+    // they come from the observed x87 instructions, and unicorn's FIP/FDP/FOP/FCS/FDS are ignored.
+    // unicorn's own ES is set only by an instruction that raised an unmasked exception.
+    this.applyX87Events((dv.getUint16(LEGACY.FSW, true) & FSW_ES) !== 0);
     if (this.mirrorX87 && !((changedBits >>> CHANGED_X87_BIT) & 1)) return;
-    const img = blk.bytes;
     const ftag = dv.getUint16(IMG_FTAG, true);
     let abridged = 0;
     for (let i = 0; i < 8; i++) if (((ftag >> (2 * i)) & 3) !== X87_TAG_EMPTY) abridged |= 1 << i;
-    img[LEGACY.FTW] = abridged;
-    img[LEGACY.FTW + 1] = 0;
-    dv.setUint16(LEGACY.FOP, dv.getUint16(LEGACY.FOP, true) & FOP_MASK, true);
-    const fcs = dv.getUint16(IMG_FCS, true), fds = dv.getUint16(IMG_FDS, true);
-    let changed = fcs !== r.fcs || fds !== r.fds;
-    // Words 0-5 (FCW .. FDP) and 8-39 (ST0-7 with their reserved bytes, which unicorn never writes: 0).
-    for (let w = 0; w < LEGACY.MXCSR >> 2; w++) if (L[w] !== I[w]) { L[w] = I[w]!; changed = true; }
+    // FCW and FSW (word 0), with FSW.ES and B as the flags and masks make them (unicorn's FLDCW
+    // leaves ES clear when it unmasks a pending exception: measured, issue 11).
+    const fcw = dv.getUint16(LEGACY.FCW, true);
+    const w0 = (fcw | (fswWithSummary(dv.getUint16(LEGACY.FSW, true), fcw) << 16)) | 0;
+    let changed = false;
+    if (L[0] !== w0) { L[0] = w0; changed = true; }
+    if (r.legacy[LEGACY.FTW] !== abridged) { r.legacy[LEGACY.FTW] = abridged; changed = true; }
+    // ST0-7 with their reserved bytes, which unicorn never writes: 0.
     for (let w = LEGACY.ST0 >> 2; w < LEGACY.XMM0 >> 2; w++) if (L[w] !== I[w]) { L[w] = I[w]!; changed = true; }
-    r.fcs = fcs;
-    r.fds = fds;
     if (changed) r.touched(XFeature.X87, true);
   }
 
@@ -1466,6 +1625,8 @@ export class Machine {
       child.regions.push({ ...r });
     }
     for (const a of this.ownedHooks.keys()) child.addOwned(a);
+    for (const a of this.observedHooks.keys()) child.addObserved(this.x87Sites.get(Number(a))!);
+    child.userSelectors = this.userSelectors;
     child.trace = this.trace;
     return child;
   }

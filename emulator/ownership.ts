@@ -3,7 +3,7 @@
  * 2.0.1 rejects some of them and silently mis-executes others (KMOVW, VZEROUPPER, VEX.128 writes
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
-import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic } from 'iced-x86';
+import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */
 const OWNED_LEGACY = new Set<Mnemonic>([
@@ -13,7 +13,85 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
   // unicorn 2.0.1 rejects RDFSBASE & co. whatever CR4.FSGSBASE; the model decides (#UD or run).
   Mnemonic.Rdfsbase, Mnemonic.Rdgsbase, Mnemonic.Wrfsbase, Mnemonic.Wrgsbase,
+  // The x87 environment: unicorn stores it without FOP/FCS and with 0 in the reserved words, and
+  // its FLDENV/FRSTOR do not load the pointers (measured, issue 11); the model holds the pointers.
+  Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
 ]);
+
+/**
+ * x87 control instructions (SDM Vol. 1 8.1.8: they leave FIP, FDP and FOP alone; measured on AMD
+ * Zen 5 for FNSTSW, FNSTCW, FLDCW, FNCLEX, FWAIT, while FNOP, FXAM, FFREE, FINCSTP and FDECSTP
+ * update them). FNINIT and FNSAVE clear them; FLDENV and FRSTOR load them.
+ */
+const X87_CONTROL = new Set<Mnemonic>([
+  Mnemonic.Fnstsw, Mnemonic.Fstsw, Mnemonic.Fnstcw, Mnemonic.Fstcw, Mnemonic.Fldcw, Mnemonic.Fnclex, Mnemonic.Fclex,
+  Mnemonic.Fnstenv, Mnemonic.Fstenv, Mnemonic.Fldenv, Mnemonic.Fnsave, Mnemonic.Fsave, Mnemonic.Frstor,
+  Mnemonic.Fninit, Mnemonic.Finit, Mnemonic.Wait,
+]);
+const X87_ENV = new Set<Mnemonic>([Mnemonic.Fnstenv, Mnemonic.Fstenv, Mnemonic.Fnsave, Mnemonic.Fsave, Mnemonic.Fldenv, Mnemonic.Frstor]);
+
+/** Legacy prefixes and REX (SDM Vol. 2A 2.1.1, 2.2.1). */
+function isPrefix(b: number): boolean {
+  return b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e || b === 0x64 || b === 0x65 || b === 0x66 || b === 0x67 ||
+    b === 0xf0 || b === 0xf2 || b === 0xf3 || (b >= 0x40 && b <= 0x4f);
+}
+/** x87 escape opcodes D8H-DFH (SDM Vol. 2A A.4). */
+const ESC_FIRST = 0xd8, ESC_LAST = 0xdf;
+/** FWAIT (9BH), the prefix-like first byte of the waiting forms. */
+const FWAIT_BYTE = 0x9b;
+
+export enum X87Role {
+  None,
+  /** A non-control x87 instruction: it sets FIP, FOP (and, with a memory operand, FDP and FDS). */
+  NonControl,
+  /** FNINIT: clears FIP, FDP, FOP, FCS, FDS. */
+  Init,
+  /** FNSTENV, FNSAVE, FLDENV, FRSTOR: owned by the model. */
+  Env,
+  /** The other control instructions: no effect on the pointers. */
+  Control,
+}
+
+/** An x87 instruction found by the sweep. */
+export interface X87Site {
+  /** The address of the x87 instruction proper: after the FWAIT byte of a waiting form. */
+  addr: bigint;
+  role: X87Role;
+  /** FOP (SDM Vol. 1 8.1.9): bits 2:0 of the escape opcode, then the ModR/M byte. */
+  fop: number;
+  /** The memory operand, if any. */
+  mem: { base: Register; index: Register; scale: number; disp: bigint; ipRel: boolean; addr32: boolean; seg: Register } | undefined;
+}
+
+/**
+ * The x87 role of a decoded instruction and its FOP, from its bytes (`bytes[at]` is its first byte);
+ * undefined when it is not an x87 escape instruction.
+ */
+export function x87SiteOf(ins: Instruction, bytes: Uint8Array, at: number): X87Site | undefined {
+  let k = at;
+  const end = at + ins.length;
+  let wait = false;
+  if (bytes[k] === FWAIT_BYTE && ins.length > 1) { wait = true; k++; }
+  const start = k;
+  while (k < end && isPrefix(bytes[k]!)) k++;
+  const op = bytes[k];
+  if (op === undefined || op < ESC_FIRST || op > ESC_LAST || k + 1 >= end) return undefined;
+  const m = ins.mnemonic;
+  const role = X87_ENV.has(m) ? X87Role.Env : m === Mnemonic.Fninit || m === Mnemonic.Finit ? X87Role.Init
+    : X87_CONTROL.has(m) ? X87Role.Control : X87Role.NonControl;
+  const FOP_LOW_OPCODE_BITS = 7;
+  const fop = ((op & FOP_LOW_OPCODE_BITS) << 8) | bytes[k + 1]!;
+  const hasMem = ins.opCount > 0 && [...Array(ins.opCount).keys()].some((i) => ins.opKind(i) === OpKind.Memory);
+  const addr = ins.ip + BigInt(wait ? start - at : 0);
+  return {
+    addr, role, fop,
+    mem: hasMem ? {
+      base: ins.memoryBase, index: ins.memoryIndex, scale: ins.memoryIndexScale, disp: ins.isIpRelMemoryOperand ? ins.ipRelMemoryAddress : ins.memoryDisplacementU64,
+      ipRel: ins.isIpRelMemoryOperand, addr32: ins.isIpRelMemoryOperand ? false : RegisterExt.size(ins.memoryBase !== Register.None ? ins.memoryBase : ins.memoryIndex) === 4, seg: ins.memorySegment,
+    } : undefined,
+  };
+}
+
 
 export enum Ownership {
   /** unicorn runs it. */
@@ -43,6 +121,8 @@ export interface SweepResult {
   owned: bigint[];
   /** Bytes the sweep could not decode (data in code, or a mis-synchronized sweep). */
   invalidAt: bigint[];
+  /** x87 instructions whose pointer effects the machine records (non-control, FNINIT; the owned ones are in `owned`). */
+  x87: X87Site[];
 }
 
 /**
@@ -56,14 +136,20 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
   d.ip = base;
   const owned: bigint[] = [];
   const invalidAt: bigint[] = [];
+  const x87: X87Site[] = [];
   const ins = new Instruction();
   while (d.canDecode) {
     d.decodeOut(ins);
     if (ins.code === Code.INVALID) { invalidAt.push(ins.ip); continue; }
-    if (ownershipOf(ins) === Ownership.Model) owned.push(ins.ip);
+    if (ownershipOf(ins) === Ownership.Model) { owned.push(ins.ip); continue; }
+    const site = x87SiteOf(ins, bytes, Number(ins.ip - base));
+    if (!site) continue;
+    // A waiting form of an owned instruction: unicorn runs its FWAIT, the model the rest.
+    if (site.role === X87Role.Env) owned.push(site.addr);
+    else if (site.role === X87Role.NonControl || site.role === X87Role.Init) x87.push(site);
   }
   // iced-x86 objects live in WebAssembly memory: free them explicitly.
   ins.free();
   d.free();
-  return { owned, invalidAt };
+  return { owned, invalidAt, x87 };
 }

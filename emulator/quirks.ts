@@ -29,11 +29,23 @@ export enum Quirk {
    */
   X87RestoreRecomputesEs = 'x87-restore-recomputes-es',
   /**
-   * x87 FOP, FIP, FDP (and FCS/FDS) are restored only when the loaded FSW.ES is 1, and read as
-   * 0 otherwise (AMD APM Vol. 2 11.4.4 / Vol. 5 FXSAVE: "the x87 error pointers are saved only if
-   * an unmasked exception is pending"; Linux X86_BUG_FXSAVE_LEAK).
+   * x87 FOP, FIP, FDP (and FCS/FDS) are restored by FXRSTOR/XRSTOR only when the loaded FSW.ES is
+   * 1, and read as 0 otherwise (AMD APM Vol. 2 11.4.4 / Vol. 5 FXSAVE: "the x87 error pointers are
+   * saved only if an unmasked exception is pending"; Linux X86_BUG_FXSAVE_LEAK for AMD without
+   * CPUID 0x80000008 EBX[2] XSaveErPtr). Assumed for AMD parts without XSaveErPtr only: on Zen 5
+   * (with XSaveErPtr) FXRSTOR64/XRSTOR64 of an ES = 0 image do load the pointers (FNSTENV after
+   * the restore shows them; ../shared/reference/xsave-hw-facts.md section 11).
    */
   X87PointersOnlyWithEs = 'x87-pointers-only-with-es',
+  /**
+   * FXSAVE, XSAVE, XSAVEOPT, XSAVEC (and, assumed, XSAVES) store FOP, FIP, FDP, FCS and FDS as 0
+   * unless FSW.ES = 1, whatever the last x87 instruction set; FNSTENV/FNSAVE always store them.
+   * Measured on AMD Zen 5 with XSaveErPtr, every form (32-bit and REX.W), also with a masked
+   * exception flag set; seen on a Zen 4 recording (../shared/reference/xsave-hw-facts.md section
+   * 11). AMD APM Vol. 5 FXSAVE says the same of CPUs without XSaveErPtr. Intel stores the pointers
+   * whatever ES is (SDM Vol. 2A FXSAVE), so Intel profiles lack it.
+   */
+  X87PointersSavedOnlyWithEs = 'x87-pointers-saved-only-with-es',
   /**
    * 64-bit FIP and FDP loaded by FXRSTOR64/XRSTOR64 keep bits 56:0 and read back bits 63:57 as
    * copies of bit 56 (57-bit canonical form), whatever linear-address width CPUID reports.
@@ -64,12 +76,6 @@ export enum Quirk {
    * with XGETBV(1)). Registers 16-31 only ever touch Hi16_ZMM; reads and stores touch nothing.
    */
   XinuseFollowsVectorLength = 'xinuse-follows-vector-length',
-  /**
-   * FXSAVE, XSAVE, XSAVEOPT and XSAVEC store FOP, FIP, FDP (and FCS/FDS) as 0 when FSW.ES = 0 and
-   * the real values when ES = 1; FNSTENV/FNSAVE always store them (AMD APM Vol. 5 FXSAVE;
-   * measured on AMD Zen 4 and Zen 5 with CPUID 80000008H EBX[2] XSaveErPtr = 1).
-   */
-  X87PointersSavedOnlyWithEs = 'x87-pointers-saved-only-with-es',
 }
 
 export interface QuirkInfo {

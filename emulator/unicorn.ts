@@ -735,6 +735,7 @@ interface TrapGateApi {
   remove(g: Ptr, a: Addr): number;
   has(g: Ptr, a: Addr): number;
   describe(g: Ptr, a: Addr, readCount: number, gprMask: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint, pfFrom: number, pfTo: number): number;
+  observe(g: Ptr, a: Addr, kind: number, base: number, index: number, scaleLog2: number, disp: bigint, addr32: number): number;
   setCompare(g: Ptr, triples: Uint32Array, n: number, blockSize: number): number;
   setWidths(g: Ptr, widths: Uint8Array): number;
   hook: Ptr;
@@ -757,6 +758,7 @@ function loadTrapGate(): TrapGateApi | null {
       remove: lib.func('int xl_gate_remove(void *g, uint64_t a)'),
       has: lib.func('int xl_gate_has(void *g, uint64_t a)'),
       describe: lib.func('int xl_gate_describe(void *g, uint64_t a, int32_t read_count, uint32_t gpr_mask, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, uint32_t pf_from, uint32_t pf_to)'),
+      observe: lib.func('int xl_gate_observe(void *g, uint64_t a, int32_t kind, int32_t base, int32_t index, int32_t scale_log2, int64_t disp, int32_t addr32)'),
       setCompare: lib.func('int xl_gate_set_compare(void *g, const uint32_t *triples, uint32_t n, uint32_t block_size)'),
       setWidths: lib.func('int xl_gate_set_widths(void *g, const uint8_t *widths)'),
       hook: hookPtr() as Ptr,
@@ -800,7 +802,20 @@ export enum GateWord {
   /** in: bit k: general-purpose register k (encoding order) was read into the block before the callback. */
   GPRS_READ = 17,
   WRITES = 18,
+  /** in: address of the last observed non-control x87 instruction, 0 after FNINIT (64 bits; TrapGate.observe). */
+  X87_IP = 146,
+  /** in: address of the last observed one with a memory operand, 0 after FNINIT (64 bits). */
+  X87_MEM_IP = 148,
+  /** in: that operand's effective address, without a segment base (64 bits). */
+  X87_FDP = 150,
+  /** in/out: bit 0 X87_IP, bit 1 X87_MEM_IP and X87_FDP were set since JS cleared the word. */
+  X87_EVENTS = 152,
 }
+/** GateWord.X87_EVENTS bits (trap-gate.c X87_EVENT_IP, X87_EVENT_MEM). */
+export const X87_EVENT_IP = 1;
+export const X87_EVENT_MEM = 2;
+/** What an observed address is (trap-gate.c OBSERVE_*). */
+export enum ObserveKind { X87 = 1, X87Mem = 2, X87Init = 3 }
 /**
  * Registers whose write changes how later ones in a batch are taken: FPSW's TOP field, which the
  * ST(i) registers are relative to. The gate writes back only registers that changed; once it writes
@@ -811,7 +826,8 @@ const WRITE_ORDER_DEPENDENT: ReadonlySet<X86Reg> = new Set([X86Reg.FPSW]);
 const GATE_WRITE_REST = 0x80;
 /** trap-gate.c GATE_MAX_WRITES. */
 export const GATE_MAX_WRITES = 64;
-const GATE_CTL_BYTES = GateWord.WRITES * 4 + GATE_MAX_WRITES * 8;
+/** Bytes of trap-gate.c's struct gate_ctl (through x87_events and its padding). */
+export const GATE_CTL_BYTES = (GateWord.X87_EVENTS + 2) * 4;
 
 /** What the gate does at one address before calling JS (TrapGate.describe). */
 export interface GateDescriptor {
@@ -841,6 +857,12 @@ export interface TrapGate {
   remove(address: bigint): void;
   has(address: bigint): boolean;
   describe(address: bigint, d: GateDescriptor): void;
+  /**
+   * Observe an address instead of trapping it: when unicorn is about to run the instruction there,
+   * the gate records it in the control block (X87_IP, X87_MEM_IP, X87_FDP, X87_EVENTS) without
+   * calling JS. For ObserveKind.X87Mem, `mem` gives the operand (GPR indexes or -1, no segment base).
+   */
+  observe(address: bigint, kind: ObserveKind, mem?: { base: number; index: number; scaleLog2: number; disp: bigint; addr32: boolean }): void;
   /**
    * Ranges of the register block, each with a bit (0-31): before each register read the gate keeps
    * the block's bytes and sets the bit in CHANGED when the read changed that range.
@@ -1659,6 +1681,11 @@ export class Unicorn {
       },
       describe(address: bigint, d: GateDescriptor): void {
         if (!self.closed) api.describe(gate, address, d.readCount, d.gprMask, d.base, d.index, d.scaleLog2, d.seg, BigInt.asIntN(64, d.disp), d.pfFrom, d.pfTo);
+      },
+      observe(address, kind, mem): void {
+        if (self.closed) return;
+        const m = mem ?? { base: -1, index: -1, scaleLog2: 0, disp: 0n, addr32: false };
+        if (api.observe(gate, address, kind, m.base, m.index, m.scaleLog2, BigInt.asIntN(64, m.disp), m.addr32 ? 1 : 0) < 0) throw new Error(`xl_gate_observe(0x${address.toString(16)}) failed`);
       },
       setCompare(ranges): void {
         if (self.closed) return;

@@ -25,6 +25,9 @@ const INTEL_REFERENCE = 'the Intel rule measured on the reference host intel-xeo
 /** Evidence of a vendor default: assumed for this CPU, from the named measurement. */
 const assumed = (reference: string, detail = ''): string => `assumed: not measured on this CPU; ${reference}${detail}`;
 
+/** Where the x87 pointer save rule was measured (test/guests/x87-pointers.c runs natively and in the model). */
+const POINTERS_MEASURED_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5, XSaveErPtr = 1) by test/guests/x87-pointers.c, 2026-12; the same seen on a Zen 4 recording';
+
 export interface VendorDefaults {
   fxsave: { mxcsr_mask: string; evidence: string };
   quirks: { id: string; evidence: string }[];
@@ -47,10 +50,15 @@ export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefault
         { id: Quirk.XsavesModifiedOptimization, evidence: 'assumed: SDM Vol. 1 13.11 allows it; XSAVES needs CPL 0, so user-space probes cannot measure it' },
         { id: Quirk.X87RestoreRecomputesEs, evidence: a() },
         { id: Quirk.X87PointersCanonical57, evidence: a(' (CPUID reported 48 linear-address bits there)') },
-        // AMD keeps the x87 error pointers only with an unmasked exception pending (AMD APM Vol. 5
-        // FXSAVE; Linux X86_BUG_FXSAVE_LEAK), measured on restore even with XSaveErPtr set:
-        // FOP/FIP/FDP survive a restore iff (FSW[5:0] & ~FCW[5:0]) != 0.
-        { id: Quirk.X87PointersOnlyWithEs, evidence: a(`; AMD APM Vol. 5 FXSAVE/FXRSTOR${xsaveErPtr ? ' (this CPU has XSaveErPtr, as the reference host)' : ''}`) },
+        // x87 error pointers (../shared/reference/xsave-hw-facts.md section 11). Saves: FXSAVE and
+        // the XSAVE family store FOP/FIP/FDP as 0 unless FSW.ES = 1, measured on Zen 5 with
+        // XSaveErPtr and seen on a Zen 4 recording; AMD APM Vol. 5 FXSAVE says so of parts
+        // without XSaveErPtr. Restores drop them without ES only on parts without XSaveErPtr
+        // (AMD APM; Linux X86_BUG_FXSAVE_LEAK): with it, Zen 5 loads them (FNSTENV shows them).
+        { id: Quirk.X87PointersSavedOnlyWithEs, evidence: xsaveErPtr
+          ? assumed(POINTERS_MEASURED_ON)
+          : 'assumed: AMD APM Vol. 5 FXSAVE (error pointers saved only with an unmasked exception pending); CPUID 0x80000008 EBX[2] XSaveErPtr = 0' },
+        ...(xsaveErPtr ? [] : [{ id: Quirk.X87PointersOnlyWithEs, evidence: 'assumed: AMD APM Vol. 5 FXRSTOR; Linux X86_BUG_FXSAVE_LEAK (AMD without CPUID 0x80000008 EBX[2] XSaveErPtr)' }]),
       ],
     };
   }

@@ -173,6 +173,7 @@ function put32(a: Uint8Array, o: number, v: number): void {
 interface QuirkFlags {
   recomputesEs: boolean;
   pointersOnlyWithEs: boolean;
+  pointersSavedOnlyWithEs: boolean;
   pointersCanonical57: boolean;
   fipCanonical57: boolean;
   pkruFourBytes: boolean;
@@ -186,6 +187,7 @@ function quirksOf(cpu: CpuModel): QuirkFlags {
     f = {
       recomputesEs: cpu.hasQuirk(Quirk.X87RestoreRecomputesEs),
       pointersOnlyWithEs: cpu.hasQuirk(Quirk.X87PointersOnlyWithEs),
+      pointersSavedOnlyWithEs: cpu.hasQuirk(Quirk.X87PointersSavedOnlyWithEs),
       pointersCanonical57: cpu.hasQuirk(Quirk.X87PointersCanonical57),
       fipCanonical57: cpu.hasQuirk(Quirk.X87FipCanonical57),
       pkruFourBytes: cpu.hasQuirk(Quirk.PkruStateFourBytes),
@@ -201,13 +203,18 @@ function quirksOf(cpu: CpuModel): QuirkFlags {
 /**
  * Store the x87 part of the legacy region (SDM Vol. 2A FXSAVE, Tables 3-53/3-56): with REX.W,
  * FIP and FDP are 64 bits; without it, FIP[31:0], FCS, FDP[31:0], FDS. Reserved bytes written 0.
+ * With the x87-pointers-saved-only-with-es quirk FOP, FIP, FDP, FCS and FDS are stored as 0 while
+ * FSW.ES = 0 (measured on AMD Zen 5 for FXSAVE, XSAVE, XSAVEOPT and XSAVEC in both forms; XSAVES,
+ * which only the kernel runs, is assumed to follow the same rule).
  */
 function storeX87(ctx: XsaveContext, a: Uint8Array, rexW: boolean, acc?: AreaAccess): void {
   const r = ctx.regs;
   a.set(r.views.x87Head, 0); // FCW FSW FTW - FOP FIP FDP (64-bit form)
   a[5] = 0;
+  const hidePointers = quirksOf(ctx.cpu).pointersSavedOnlyWithEs && (r.legacy[LEGACY.FSW] & FSW_ES) === 0;
+  if (hidePointers) a.fill(0, LEGACY.FOP, LEGACY.MXCSR);
   if (!rexW) {
-    const deprecated = ctx.cpu.features.fcsFdsDeprecated;
+    const deprecated = ctx.cpu.features.fcsFdsDeprecated || hidePointers;
     put16(a, LEGACY.FCS, deprecated ? 0 : r.fcs);
     put16(a, LEGACY.FCS + 2, 0);
     put16(a, LEGACY.FDS, deprecated ? 0 : r.fds);

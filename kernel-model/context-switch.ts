@@ -55,11 +55,17 @@ export function fpuCloneChild(child: FpuOwner): void {
   const { kfpu, fpu: xs } = child;
   const cfg = kfpu.cfg;
   const dynamic = (kfpu.fpstate.userXfeatures & XFEATURE_MASK_USER_DYNAMIC) >>> 0;
-  if (!dynamic) return;
-  kfpu.fpstate = newFpstate(cfg, cfg.kernel.defaultFeatures, cfg.user.defaultFeatures, cfg.user.defaultSize);
-  for (const i of maskBits(dynamic)) {
-    xs.regs.comp[i]?.fill(0);
-    xs.regs.xinuse = (xs.regs.xinuse & ~bit(i)) >>> 0;
+  if (dynamic) {
+    kfpu.fpstate = newFpstate(cfg, cfg.kernel.defaultFeatures, cfg.user.defaultFeatures, cfg.user.defaultSize);
+    for (const i of maskBits(dynamic)) {
+      xs.regs.comp[i]?.fill(0);
+      xs.regs.xinuse = (xs.regs.xinuse & ~bit(i)) >>> 0;
+    }
+    xs.xfd = kfpu.fpstate.xfd;
   }
-  xs.xfd = kfpu.fpstate.xfd;
+  // fpu_clone's save_fpregs_to_fpstate(dst_fpu): the child's state is the kernel's save of the
+  // parent's registers, which the child restores on its first return to user space; so what the
+  // save instruction drops (AMD: the x87 pointers while FSW.ES = 0) the child never has.
+  switch_fpu_prepare(xs, kfpu);
+  restore_fpregs_from_fpstate(xs, kfpu);
 }

@@ -254,6 +254,22 @@ describe('exec: the corpus runs natively-equal on this host', () => {
 });
 
 describe('exec: other CPUs', () => {
+  it('x87 pointers on Intel profiles follow the SDM: FXSAVE and XSAVE* store them whatever FSW.ES is; with CPUID.(07H,0):EBX[13] FCS/FDS are 0, with EBX[6] FDP changes only on unmasked exceptions', async () => {
+    // SDM Vol. 2A FXSAVE (no ES condition), Vol. 1 8.1.8 (FCS/FDS deprecation, FDP_EXCPTN_ONLY).
+    const spr = await exec(['--cpu', 'intel-sapphire-rapids', exe('x87-pointers')]);
+    expect(spr.status).toBe(0);
+    expect(spr.stdout).toContain('  FXSAVE64    FCW 037f FSW 3804 FTW 80 FOP 6f9 FIP label FDP 0\n');
+    expect(spr.stdout).toContain('  FXSAVE      FCW 037f FSW 3804 FTW 80 FOP 6f9 FIP label FCS 0000 FDP 0 FDS 0000\n');
+    expect(spr.stdout).toContain('  XSAVEC64    FCW 037b FSW b084 FTW c0 FOP 505 FIP label FDP 0\n');
+    expect(spr.stdout).toMatch(/FNSTENV +FCW ffff037f FSW ffff3804 FTW ffffbfff FOP 6f9 FCS 0000 FIP label FDP 0 FDS ffff0000/);
+    // Sandy Bridge has neither: every pointer as the last instructions left them, FDS 2BH for a stack operand.
+    const snb = await exec(['--cpu', 'intel-sandy-bridge', exe('x87-pointers')]);
+    expect(snb.status).toBe(0);
+    expect(snb.stdout).toContain('  FXSAVE      FCW 037f FSW 3804 FTW 80 FOP 6f9 FIP label FCS 0033 FDP data+0 FDS 0000\n');
+    expect(snb.stdout).toContain('  FXSAVE      FCW 037b FSW b084 FTW c0 FOP 544 FIP label FCS 0033 FDP stack operand FDS 002b\n');
+    expect(snb.stdout).toContain('  XSAVEC not available: skipped\n');
+  }, 300_000);
+
   it('AVX-512 and XSAVEC on the Sapphire Rapids profile give what this host gives (when it has them)', async () => {
     for (const name of ['avx512', 'xsave']) {
       const e = await exec(['--cpu', 'intel-sapphire-rapids', exe(name)]);

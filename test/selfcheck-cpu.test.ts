@@ -8,7 +8,7 @@ import { runCpuSelfcheck } from '../src/selfcheck/cpu-selfcheck.js';
 import { hostModel, hostProfile } from './helpers.js';
 
 /** Quirks the selfcheck's cases can observe (zeroing idioms need guest instructions: see zeroing-idiom.test.ts). */
-const OBSERVABLE = new Set<string>([Quirk.RestoreOfInitDataKeepsInit, Quirk.ModifiedOptimization, Quirk.X87RestoreRecomputesEs, Quirk.X87PointersOnlyWithEs, Quirk.X87PointersCanonical57,
+const OBSERVABLE = new Set<string>([Quirk.RestoreOfInitDataKeepsInit, Quirk.ModifiedOptimization, Quirk.X87RestoreRecomputesEs, Quirk.X87PointersOnlyWithEs, Quirk.X87PointersSavedOnlyWithEs, Quirk.X87PointersCanonical57,
   Quirk.X87FipCanonical57, Quirk.PkruStateFourBytes]);
 
 describe('selfcheck cpu', () => {

@@ -9,6 +9,9 @@ import {
   GateWord,
   LIBUNICORN_SONAME,
   MemType,
+  ObserveKind,
+  X87_EVENT_IP,
+  X87_EVENT_MEM,
   Prot,
   UcErr,
   Unicorn,
@@ -773,6 +776,53 @@ describe('trap gate (emulator/native/trap-gate.c)', () => {
     expect(() => uc.emuStart(CODE, 0n)).toThrow('model failure');
     expect(hex(uc.readXmm(0))).toBe('11'.repeat(16));
     expect(uc.regRead(X86Reg.RIP)).toBe(CODE);
+  });
+
+  it('observes x87 addresses without calling JS: the last one, the last with a memory operand and its offset; FNINIT clears them', () => {
+    let calls = 0;
+    const { uc, gate } = gated([
+      0xdd, 0x47, 0x08, //       fld qword [rdi+8]        CODE
+      0xd9, 0xe8, //             fld1                     CODE+3
+      0x64, 0xdd, 0x04, 0x8e, // fld qword fs:[rsi+rcx*4] CODE+5 (offset only: the FS base is not added)
+      0xd9, 0xd0, //             fnop                     CODE+9
+      HLT,
+    ], CODE + 0x100n, () => { calls++; });
+    gate.observe(CODE, ObserveKind.X87Mem, { base: 7, index: -1, scaleLog2: 0, disp: 8n, addr32: false }); // RDI
+    gate.observe(CODE + 3n, ObserveKind.X87);
+    gate.observe(CODE + 5n, ObserveKind.X87Mem, { base: 6, index: 1, scaleLog2: 2, disp: 0n, addr32: false }); // RSI + RCX*4
+    gate.observe(CODE + 9n, ObserveKind.X87);
+    uc.regWriteBatch([X86Reg.RDI, X86Reg.RSI, X86Reg.RCX, X86Reg.FS_BASE], [DATA, DATA + 0x40n, 2n, 0n]);
+    uc.emuStart(CODE, CODE + 9n); // up to the FNOP
+    const c = gate.ctl32, c64 = gate.ctl64;
+    expect([c64[GateWord.X87_IP >> 1], c64[GateWord.X87_MEM_IP >> 1], c64[GateWord.X87_FDP >> 1], c[GateWord.X87_EVENTS]])
+      .toEqual([CODE + 5n, CODE + 5n, DATA + 0x48n, X87_EVENT_IP | X87_EVENT_MEM]);
+    c[GateWord.X87_EVENTS] = 0;
+    uc.emuStart(CODE + 9n, 0n);
+    expect([c64[GateWord.X87_IP >> 1], c64[GateWord.X87_MEM_IP >> 1], c[GateWord.X87_EVENTS]]).toEqual([CODE + 9n, CODE + 5n, X87_EVENT_IP]);
+    expect(calls).toBe(0);
+    uc.writeCode(CODE + 0x20n, new Uint8Array([0xdb, 0xe3, HLT])); // fninit
+    gate.observe(CODE + 0x20n, ObserveKind.X87Init);
+    uc.emuStart(CODE + 0x20n, 0n);
+    expect([c64[GateWord.X87_IP >> 1], c64[GateWord.X87_MEM_IP >> 1], c64[GateWord.X87_FDP >> 1], c[GateWord.X87_EVENTS]]).toEqual([0n, 0n, 0n, X87_EVENT_IP | X87_EVENT_MEM]);
+  });
+});
+
+describe('x87 last-instruction pointers as unicorn 2.0.1 keeps them (why the machine tracks its own)', () => {
+  it('FIP skips FNOP but follows FNSTSW AX, FOP stays 0, FDP follows memory operands only, FCS/FDS stay 0', () => {
+    const uc = engine([
+      0xdb, 0xe3, //             fninit                   CODE
+      0xdd, 0x47, 0x08, //       fld qword [rdi+8]        CODE+2
+      0xd9, 0xe8, //             fld1                     CODE+5
+      0xd9, 0xd0, //             fnop                     CODE+7: the hardware sets FIP and FOP 1D0H
+      HLT,
+    ]);
+    uc.memWrite(DATA + 8n, new Uint8Array(new Float64Array([2.5]).buffer));
+    uc.regWrite(X86Reg.RDI, DATA);
+    uc.emuStart(CODE, 0n);
+    expect(uc.regReadBatch([X86Reg.FIP, X86Reg.FDP, X86Reg.FOP, X86Reg.FCS, X86Reg.FDS])).toEqual([CODE + 5n, DATA + 8n, 0n, 0n, 0n]);
+    uc.writeCode(CODE + 0x20n, new Uint8Array([0xdf, 0xe0, HLT])); // fnstsw ax: a control instruction
+    uc.emuStart(CODE + 0x20n, 0n);
+    expect(uc.regRead(X86Reg.FIP)).toBe(CODE + 0x20n);
   });
 });
 

@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resolveCpu } from '../emulator/profile.js';
-import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv, fxsave, tilecfgInvalid } from '../emulator/xsave.js';
+import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv, fxsave, fxrstor, tilecfgInvalid } from '../emulator/xsave.js';
+import { CpuidTable } from '../emulator/cpuid-table.js';
+import { Quirk } from '../emulator/quirks.js';
+import { LEGACY } from '../emulator/register-file.js';
+import { vendorDefaults } from '../emulator/vendor-defaults.js';
+import { afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv } from '../emulator/x87-env.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
 
 function ctxFor(id: string, xcr0?: number): XsaveContext {
@@ -226,5 +231,165 @@ describe('CPUID leaf 0xD live values (SDM Vol. 1 13.2)', () => {
     expect(xgetbv(c, 1)[0]).toBe(0);
     c.regs.mxcsr = 0x1fa0;
     expect(xgetbv(c, 1)[0]).toBe(2);
+  });
+});
+
+describe('x87 last-instruction pointers in saves and restores (../shared/reference/xsave-hw-facts.md sections 8 and 11)', () => {
+  const FIP = 0x401234n, FDP = 0x4a60e8n, FOP = 0x505, FCS = 0x33, FDS = 0x2b;
+  /** A live x87 state: FCW, FSW, one register, the pointers of its last instruction. */
+  function live(id: string, fcw: number, fsw: number): XsaveContext {
+    const c = ctxFor(id);
+    const r = c.regs;
+    const v = r.legacyView;
+    v.setUint16(LEGACY.FCW, fcw, true);
+    v.setUint16(LEGACY.FSW, fsw, true);
+    r.legacy[LEGACY.FTW] = 0x80;
+    v.setUint16(LEGACY.ST0 + 8, 0x3fff, true);
+    r.legacy[LEGACY.ST0 + 7] = 0x80; // 1.0
+    v.setUint16(LEGACY.FOP, FOP, true);
+    v.setBigUint64(LEGACY.FIP, FIP, true);
+    v.setBigUint64(LEGACY.FDP, FDP, true);
+    r.fcs = FCS;
+    r.fds = FDS;
+    r.touched(XFeature.X87);
+    return c;
+  }
+  const MASKED_ZE = 0x3804; // ZE set, masked: ES = 0
+  const PENDING_ZE = 0xb884; // ZE set and unmasked by FCW 037BH: ES = B = 1
+  /** FOP, FIP, FDP, FCS, FDS as a save stored them. */
+  function pointers(a: Uint8Array, rexW: boolean): [number, bigint, bigint, number, number] {
+    const v = new DataView(a.buffer);
+    if (rexW) return [v.getUint16(6, true), v.getBigUint64(8, true), v.getBigUint64(16, true), 0, 0];
+    return [v.getUint16(6, true), BigInt(v.getUint32(8, true)), BigInt(v.getUint32(16, true)), v.getUint16(12, true), v.getUint16(20, true)];
+  }
+  const saves: [string, (c: XsaveContext, a: Uint8Array, rexW: boolean) => void][] = [
+    ['FXSAVE', (c, a, w) => fxsave(c, a, 0, w)],
+    ['XSAVE', (c, a, w) => xsave(c, a, 0, 3, 0, w)],
+    ['XSAVEOPT', (c, a, w) => xsaveopt(c, a, 0, 3, 0, w)],
+    ['XSAVEC', (c, a, w) => xsavec(c, a, 0, 3, 0, w)],
+    ['XSAVES', (c, a, w) => { c.cpl = 0; xsaves(c, a, 0, 3, 0, w); }],
+  ];
+
+  for (const [name, save] of saves) {
+    for (const rexW of [true, false]) {
+      it(`AMD Zen 4 (x87-pointers-saved-only-with-es): ${name}${rexW ? '64' : ''} stores them as 0 with FSW.ES = 0, as they are with ES = 1`, () => {
+        const masked = area(4096);
+        save(live('amd-zen4', 0x37f, MASKED_ZE), masked, rexW);
+        expect(pointers(masked, rexW)).toEqual([0, 0n, 0n, 0, 0]);
+        expect(new DataView(masked.buffer).getUint16(2, true)).toBe(MASKED_ZE);
+        const pending = area(4096);
+        save(live('amd-zen4', 0x37b, PENDING_ZE), pending, rexW);
+        expect(pointers(pending, rexW)).toEqual(rexW ? [FOP, FIP, FDP, 0, 0] : [FOP, FIP, FDP, FCS, FDS]);
+      });
+    }
+  }
+
+  it('Intel Sandy Bridge (no FCS/FDS deprecation): FXSAVE stores the pointers whatever ES is (SDM Vol. 2A FXSAVE)', () => {
+    for (const rexW of [true, false]) {
+      const a = area(512);
+      fxsave(live('intel-sandy-bridge', 0x37f, MASKED_ZE), a, 0, rexW);
+      expect(pointers(a, rexW)).toEqual(rexW ? [FOP, FIP, FDP, 0, 0] : [FOP, FIP, FDP, FCS, FDS]);
+    }
+  });
+  it('Intel Sapphire Rapids (CPUID.(07H,0):EBX[13]): the 32-bit forms store FCS and FDS as 0, ES or not (SDM Vol. 1 8.1.8)', () => {
+    for (const [fcw, fsw] of [[0x37f, MASKED_ZE], [0x37b, PENDING_ZE]] as const) {
+      const a = area(4096);
+      xsave(live('intel-sapphire-rapids', fcw, fsw), a, 0, 3, 0, false);
+      expect(pointers(a, false)).toEqual([FOP, FIP & 0xffffffffn, FDP & 0xffffffffn, 0, 0]);
+    }
+  });
+
+  it('Zen 5 with XSaveErPtr: FXRSTOR64 and XRSTOR64 of an ES = 0 image load the pointers (measured: FNSTENV shows them)', () => {
+    const img = area(4096);
+    xsave(live('amd-zen5-epyc-vm', 0x37f, MASKED_ZE), img, 0, 3, 0, true); // pointers stored as 0: put them in by hand
+    const v = new DataView(img.buffer);
+    v.setUint16(6, FOP, true);
+    v.setBigUint64(8, FIP, true);
+    v.setBigUint64(16, FDP, true);
+    for (const restore of [(c: XsaveContext) => fxrstor(c, img, 0, true), (c: XsaveContext) => xrstor(c, img, 0, 3, 0, true)]) {
+      const c = ctxFor('amd-zen5-epyc-vm');
+      restore(c);
+      const env = fnstenv(c);
+      const e = new DataView(env.buffer);
+      expect([e.getUint32(12, true), e.getUint32(16, true) >>> 16, e.getUint32(20, true)]).toEqual([Number(FIP), FOP, Number(FDP)]);
+      // ... and a save hides them again while ES = 0.
+      const out = area(4096);
+      fxsave(c, out, 0, true);
+      expect(pointers(out, true)).toEqual([0, 0n, 0n, 0, 0]);
+    }
+  });
+  it('AMD without XSaveErPtr (assumed from the AMD APM and Linux X86_BUG_FXSAVE_LEAK): restores drop the pointers without ES, saves store 0', () => {
+    const p = resolveCpu('amd-zen4').profile;
+    const cpuid = CpuidTable.fromJson(p.cpuid);
+    const ids = (q: { id: string }[]): string[] => q.map((x) => x.id);
+    expect(ids(vendorDefaults('AuthenticAMD', cpuid).quirks)).toContain(Quirk.X87PointersSavedOnlyWithEs);
+    expect(ids(vendorDefaults('AuthenticAMD', cpuid).quirks)).not.toContain(Quirk.X87PointersOnlyWithEs);
+    const noErPtr = { ...p.cpuid, '80000008': [...p.cpuid['80000008']!] as [number, number, number, number] };
+    noErPtr['80000008'][1] &= ~(1 << 2);
+    const q = ids(vendorDefaults('AuthenticAMD', CpuidTable.fromJson(noErPtr)).quirks);
+    expect(q).toContain(Quirk.X87PointersSavedOnlyWithEs);
+    expect(q).toContain(Quirk.X87PointersOnlyWithEs);
+    expect(ids(vendorDefaults('GenuineIntel', CpuidTable.fromJson(resolveCpu('intel-skylake-sp').profile.cpuid)).quirks)).not.toContain(Quirk.X87PointersSavedOnlyWithEs);
+  });
+
+  it('XINUSE[0] ignores the pointers: restoring an otherwise initial x87 image with pointers leaves XGETBV(1) bit 0 clear on Zen 5 (measured)', () => {
+    const c = ctxFor('amd-zen5-epyc-vm');
+    const img = area(4096);
+    xsave(c, img, 0, 3, 0, true);
+    const v = new DataView(img.buffer);
+    v.setUint16(6, FOP, true);
+    v.setBigUint64(8, FIP, true);
+    v.setBigUint64(16, FDP, true);
+    v.setBigUint64(512, 3n, true); // XSTATE_BV: x87 and SSE given
+    xrstor(c, img, 0, 3, 0, true);
+    expect(xgetbv(c, 1)[0] & 1).toBe(0);
+    expect(c.regs.legacyView.getBigUint64(LEGACY.FIP, true)).toBe(FIP);
+  });
+});
+
+describe('x87 environment (SDM Vol. 1 Figure 8-9; FNSTENV, FNSAVE, FLDENV, FRSTOR)', () => {
+  function withPointers(id: string): XsaveContext {
+    const c = ctxFor(id);
+    const v = c.regs.legacyView;
+    v.setUint16(LEGACY.FCW, 0x37b, true);
+    v.setUint16(LEGACY.FSW, 0xb084, true); // TOP 6, ZE pending unmasked: ES, B
+    c.regs.legacy[LEGACY.FTW] = 0xc0; // physical 6 and 7 in use
+    v.setUint16(LEGACY.ST0 + 8, 0x4000, true); c.regs.legacy[LEGACY.ST0 + 7] = 0xa0; // ST0 = R6 = 2.5: valid
+    // ST1 = R7 = 0: zero
+    v.setUint16(LEGACY.FOP, 0x505, true);
+    v.setBigUint64(LEGACY.FIP, 0x7fff00401234n, true);
+    v.setBigUint64(LEGACY.FDP, 0x4a60e8n, true);
+    c.regs.fcs = 0x33;
+    c.regs.fds = 0x2b;
+    return c;
+  }
+  const dwords = (b: Uint8Array): number[] => Array.from({ length: b.length >> 2 }, (_, k) => new DataView(b.buffer).getUint32(4 * k, true));
+
+  it('AMD: FFFFH in the reserved words, FOP in bits 26:16 beside FCS, the full tag word, FIP/FDP bits 31:0 (measured on Zen 5)', () => {
+    const c = withPointers('amd-zen5-epyc-vm');
+    expect(dwords(fnstenv(c))).toEqual([0xffff037b, 0xffffb084, 0xffff4fff, 0x00401234, 0x05050033, 0x004a60e8, 0xffff002b]);
+    afterFnstenv(c); // masks everything: ES and B clear
+    expect([c.regs.legacyView.getUint16(LEGACY.FCW, true), c.regs.legacyView.getUint16(LEGACY.FSW, true)]).toEqual([0x37f, 0x3004]);
+  });
+  it('Intel with FCS/FDS deprecated stores them as 0 (SDM Vol. 1 8.1.8)', () => {
+    const env = dwords(fnstenv(withPointers('intel-sapphire-rapids')));
+    expect([env[4]! & 0xffff, env[6]! & 0xffff]).toEqual([0, 0]);
+  });
+  it('FNSAVE stores ST(0)-ST(7) after the environment, then initializes (FCW 037FH, tags empty, pointers 0)', () => {
+    const c = withPointers('amd-zen4');
+    const img = fnsave(c);
+    expect(img.length).toBe(108);
+    expect(Array.from(img.subarray(28, 38))).toEqual([0, 0, 0, 0, 0, 0, 0, 0xa0, 0x00, 0x40]);
+    afterFnsave(c);
+    const again = dwords(fnstenv(c));
+    expect(again).toEqual([0xffff037f, 0xffff0000, 0xffffffff, 0, 0, 0, 0xffff0000]);
+  });
+  it('FLDENV loads what FNSTENV stored, FIP/FDP bits 31:0', () => {
+    const env = fnstenv(withPointers('amd-zen4'));
+    const c = ctxFor('amd-zen4');
+    fldenv(c, env);
+    const v = c.regs.legacyView;
+    expect([v.getUint16(LEGACY.FOP, true), v.getBigUint64(LEGACY.FIP, true), v.getBigUint64(LEGACY.FDP, true), c.regs.fcs, c.regs.fds, c.regs.legacy[LEGACY.FTW]])
+      .toEqual([0x505, 0x00401234n, 0x4a60e8n, 0x33, 0x2b, 0xc0]);
   });
 });

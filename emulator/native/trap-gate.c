@@ -64,6 +64,15 @@ struct gate_ctl {
   uint32_t changed;     /* 64 in:  bits of the compare ranges whose bytes the register read changed */
   uint32_t gprs_read;   /* 68 in:  bit k: GPR k (encoding order) is in the block, read before the callback */
   uint32_t writes[2 * GATE_MAX_WRITES]; /* 72 out */
+  /*
+   * Observed x87 instructions (xl_gate_observe), recorded without calling JS; JS reads and clears
+   * x87_events when it brings the x87 state into the model.
+   */
+  uint64_t x87_ip;      /* 584 in: address of the last non-control x87 instruction; 0 after FNINIT */
+  uint64_t x87_mem_ip;  /* 592 in: address of the last one with a memory operand; 0 after FNINIT */
+  uint64_t x87_fdp;     /* 600 in: that operand's effective address (offset, no segment base) */
+  uint32_t x87_events;  /* 608 in/out: bit 0 x87_ip set, bit 1 x87_mem_ip and x87_fdp set, since JS cleared it */
+  uint32_t x87_pad;
 };
 
 /* A range of the register block and the bit it sets in `changed` when a read changes its bytes. */
@@ -80,7 +89,14 @@ struct desc {
   uint8_t seg;          /* 0 none, 1 FS, 2 GS */
   int64_t disp;         /* displacement, or the absolute address of a RIP-relative operand */
   uint32_t pf_from, pf_to; /* prefetch window relative to the operand's address; empty: none */
+  uint8_t observe;      /* OBSERVE_*: record the address (no JS call) and let unicorn run the instruction */
+  uint8_t addr32;       /* observed memory operand with a 32-bit address size (67h) */
 };
+
+/* What an observed address is (xl_gate_observe). */
+enum { OBSERVE_NONE = 0, OBSERVE_X87 = 1, OBSERVE_X87_MEM = 2, OBSERVE_X87_INIT = 3 };
+#define X87_EVENT_IP 1u
+#define X87_EVENT_MEM 2u
 
 struct gate {
   uint64_t *keys; /* 0: empty slot (address 0 is never added) */
@@ -131,7 +147,7 @@ static int insert(struct gate *g, uint64_t a, const struct desc *d) {
   return 1;
 }
 
-static const struct desc no_desc = { 0, 0, -1, -1, 0, 0, 0, 0, 0 };
+static const struct desc no_desc = { 0, 0, -1, -1, 0, 0, 0, 0, 0, OBSERVE_NONE, 0 };
 
 /* Returns NULL when libunicorn is not loaded or memory is short. */
 void *xl_gate_new(void *cb, void *ctl, int *ids, void **ptrs, const uint8_t *block, uint32_t block_size, int32_t n_regs, uint32_t gpr_offset, int32_t gpr_first, uint8_t *area, uint32_t area_cap) {
@@ -293,6 +309,45 @@ int xl_gate_describe(struct gate *g, uint64_t a, int32_t read_count, uint32_t gp
   return 1;
 }
 
+/*
+ * Adds `a` as an observed x87 instruction: the hook records its address (and, for a memory operand,
+ * the operand's effective address from base + index << scale + disp, GPR indexes 0-15 or -1) in the
+ * control block and returns without calling JS. Returns 1 when added or updated, -1 on failure.
+ */
+int xl_gate_observe(struct gate *g, uint64_t a, int32_t kind, int32_t base, int32_t index, int32_t scale_log2, int64_t disp, int32_t addr32) {
+  if (kind <= OBSERVE_NONE || kind > OBSERVE_X87_INIT) return -1;
+  if (find(g, a) < 0 && xl_gate_add(g, a) < 0) return -1;
+  struct desc *d = &g->descs[find(g, a)];
+  *d = no_desc;
+  d->observe = (uint8_t)kind;
+  d->base = (int8_t)base;
+  d->index = (int8_t)index;
+  d->scale_log2 = (uint8_t)scale_log2;
+  d->disp = disp;
+  d->addr32 = addr32 != 0;
+  return 1;
+}
+
+/* The observed instruction at `address` is about to run: record it (SDM Vol. 1 8.1.8, 8.1.9). */
+static void observe_x87(void *uc, const struct gate *g, const struct desc *d, uint64_t address) {
+  struct gate_ctl *c = g->ctl;
+  if (d->observe == OBSERVE_X87_INIT) {
+    c->x87_ip = c->x87_mem_ip = c->x87_fdp = 0;
+    c->x87_events |= X87_EVENT_IP | X87_EVENT_MEM;
+    return;
+  }
+  c->x87_ip = address;
+  c->x87_events |= X87_EVENT_IP;
+  if (d->observe != OBSERVE_X87_MEM) return;
+  uint64_t ea = (uint64_t)d->disp, v = 0;
+  if (d->base >= 0 && uc_reg_read_p(uc, g->ids[g->gpr_first + d->base], &v) == 0) ea += v;
+  v = 0;
+  if (d->index >= 0 && uc_reg_read_p(uc, g->ids[g->gpr_first + d->index], &v) == 0) ea += v << d->scale_log2;
+  c->x87_mem_ip = address;
+  c->x87_fdp = d->addr32 ? (uint32_t)ea : ea;
+  c->x87_events |= X87_EVENT_MEM;
+}
+
 static uint64_t gpr(const struct gate *g, int k) {
   uint64_t v;
   memcpy(&v, g->block + g->gpr_offset + 8 * (uint32_t)k, 8);
@@ -305,6 +360,7 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   int slot = find(g, address);
   if (slot < 0) return;
   const struct desc d = g->descs[slot]; /* a copy: JS may re-describe or remove the address */
+  if (d.observe) { observe_x87(uc, g, &d, address); return; }
   struct gate_ctl *c = g->ctl;
   c->address = address;
   c->read_count = 0;

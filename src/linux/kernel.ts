@@ -11,7 +11,7 @@ import { readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { FCW_INIT, MXCSR_INIT, type CpuModel } from '../../emulator/cpu-model.js';
 import {
-  GuestMemoryFault, GUEST_PAGE, Machine, StopKind, cloneXsaveContext, type GuestFault,
+  GuestMemoryFault, GUEST_PAGE, Machine, StopKind, cloneXsaveContext, type GuestFault, type SegmentSelectors,
 } from '../../emulator/machine.js';
 import { Prot, X86Reg, type UnicornContext } from '../../emulator/unicorn.js';
 import { XsaveContext } from '../../emulator/xsave.js';
@@ -51,6 +51,12 @@ import {
 import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, writeUserRegs } from './user-regs.js';
 
 const MASK64 = (1n << 64n) - 1n;
+/**
+ * The selectors of a 64-bit task (start_thread_common in arch/x86/kernel/process_64.c: CS
+ * __USER_CS, SS __USER_DS, DS/ES/FS/GS null), which x87 FCS/FDS record (measured on AMD Zen 5:
+ * FCS 33H, FDS 0 for a DS operand, 2BH for an RSP-based one).
+ */
+const LINUX_USER_SELECTORS: SegmentSelectors = { cs: Number(USER_CS), ss: Number(USER_DS), ds: 0, es: 0, fs: 0, gs: 0 };
 /** The top of the user stack: TASK_SIZE (arch/x86/include/asm/page_64_types.h, 4-level paging). */
 const STACK_TOP = 0x7ffffffff000n;
 /** RLIMIT_STACK default, 8 MiB (include/uapi/linux/resource.h _STK_LIM); mapped whole, no growth. */
@@ -269,6 +275,7 @@ export class Kernel {
     const task = new Task(pid, proc, fpu, kfpu);
     proc.kvm = this.newKvmHost();
     proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) }, { pke: this.view.cr4Pke.value, fsgsbase: this.view.cr4Fsgsbase.value });
+    proc.machine.userSelectors = LINUX_USER_SELECTORS;
     proc.machine.trace = this.o.trace;
     const m = proc.machine;
     const lay = layoutProcess(img);
@@ -1492,6 +1499,7 @@ export class Kernel {
       const tid = this.nextPid++;
       if (flags & CLONE_THREAD) {
         // A thread: same engine, a copy of the parent's registers (copy_thread), its own extended state copy.
+        m.syncIn(true);
         const child = new Task(tid, p, cloneXsaveContext(t.fpu), t.kfpu.clone());
         fpuCloneChild(child);
         child.ctx = m.uc.contextSave();

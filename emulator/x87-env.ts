@@ -1,0 +1,170 @@
+/**
+ * The x87 environment instructions as pure functions over an XsaveContext: FNSTENV, FNSAVE,
+ * FLDENV, FRSTOR in the 32-bit protected-mode format that 64-bit mode uses without an operand-size
+ * prefix (SDM Vol. 1 8.1.10, Figures 8-9 and 8-10; Vol. 2A FSTENV/FNSTENV, FSAVE/FNSAVE, FLDENV,
+ * FRSTOR). The model owns them because it holds the last-instruction pointers (FIP, FDP, FOP, FCS,
+ * FDS), which unicorn does not track as the hardware does.
+ *
+ * Unlike FXSAVE and the XSAVE family, these store the pointers whatever FSW.ES is (measured on AMD
+ * Zen 5, ../shared/reference/xsave-hw-facts.md section 11).
+ */
+import { FCW_INIT } from './cpu-model.js';
+import { Quirk } from './quirks.js';
+import { LEGACY } from './register-file.js';
+import type { XsaveContext } from './xsave.js';
+import { XFeature } from './xfeatures.js';
+
+/** The 32-bit protected-mode environment (SDM Vol. 1 Figure 8-9) and FSAVE image (Figure 8-10). */
+export const X87_ENV_BYTES = 28;
+export const X87_SAVE_BYTES = X87_ENV_BYTES + 8 * 10;
+/** Field offsets in the environment. */
+const ENV = { FCW: 0, FSW: 4, FTW: 8, FIP: 12, FCS_FOP: 16, FDP: 20, FDS: 24 } as const;
+/** The upper word of FCW, FSW, FTW and FDS: "reserved", stored as FFFFH (measured on AMD Zen 5; assumed for Intel). */
+const ENV_RESERVED_WORD = 0xffff;
+/** FOP sits in bits 26:16 of the FCS dword; bits 31:27 are 0 (Figure 8-9; measured). */
+const FOP_SHIFT = 16;
+const FOP_MASK = 0x7ff;
+/** FSW exception flags 5:0, ES 7, B 15; FCW masks 5:0 (SDM Vol. 1 8.1.3, 8.1.5). */
+const FSW_EXCEPTION_FLAGS = 0x3f;
+const FSW_ES_B = 0x8080;
+const FCW_ALL_MASKS = 0x3f;
+/** FCW bits that exist (SDM Vol. 1 8.1.5); bit 6 reads back 1 (measured after restores, see xsave.ts). */
+const FCW_DEFINED = 0x1f3f;
+const FCW_BIT6 = 0x40;
+/** Tag values (SDM Vol. 1 8.1.7). */
+enum Tag { Valid = 0, Zero = 1, Special = 2, Empty = 3 }
+const ST_BYTES = 10;
+const EXPONENT_MAX = 0x7fff;
+
+/**
+ * ES and B follow the exception flags and masks: set when an unmasked flag is set (SDM Vol. 1
+ * 8.1.3.1). Measured on AMD Zen 5: FLDCW that unmasks a pending ZE gives FSW B884H; FNSTENV,
+ * which masks everything, leaves 3804H.
+ */
+export function fswWithSummary(fsw: number, fcw: number): number {
+  return (fsw & FSW_EXCEPTION_FLAGS & ~fcw) !== 0 ? (fsw | FSW_ES_B) & 0xffff : fsw & ~FSW_ES_B & 0xffff;
+}
+
+/** The full tag word from the abridged one and the register contents (SDM Vol. 1 8.1.7, 10.5.1.1). */
+export function fullTagWord(ctx: XsaveContext): number {
+  const L = ctx.regs.legacy;
+  const top = (L[LEGACY.FSW + 1]! >> 3) & 7;
+  const abridged = L[LEGACY.FTW]!;
+  let tw = 0;
+  for (let p = 0; p < 8; p++) {
+    let tag: Tag;
+    if (!((abridged >> p) & 1)) tag = Tag.Empty;
+    else {
+      const o = LEGACY.ST0 + ((p - top) & 7) * LEGACY.ST_STRIDE;
+      const exp = (L[o + 8]! | (L[o + 9]! << 8)) & EXPONENT_MAX;
+      let significandZero = true;
+      for (let k = 0; k < 8; k++) if (L[o + k] !== 0) significandZero = false;
+      const integerBit = (L[o + 7]! & 0x80) !== 0;
+      if (exp === EXPONENT_MAX) tag = Tag.Special;
+      else if (exp === 0) tag = significandZero ? Tag.Zero : Tag.Special;
+      else tag = integerBit ? Tag.Valid : Tag.Special; // unnormals are special
+    }
+    tw |= tag << (2 * p);
+  }
+  return tw;
+}
+
+function put32(a: Uint8Array, o: number, v: number): void {
+  a[o] = v & 0xff; a[o + 1] = (v >>> 8) & 0xff; a[o + 2] = (v >>> 16) & 0xff; a[o + 3] = (v >>> 24) & 0xff;
+}
+const u16 = (a: Uint8Array, o: number): number => a[o]! | (a[o + 1]! << 8);
+const u32 = (a: Uint8Array, o: number): number => (a[o]! | (a[o + 1]! << 8) | (a[o + 2]! << 16) | (a[o + 3]! << 24)) >>> 0;
+
+/**
+ * The environment as FNSTENV stores it: FIP[31:0] and FDP[31:0], FCS with FOP, FDS; FCS and FDS
+ * as 0 when CPUID.(07H,0):EBX[13] deprecates them (SDM Vol. 1 8.1.8).
+ */
+export function storeEnv(ctx: XsaveContext, out: Uint8Array): void {
+  const r = ctx.regs;
+  const v = r.legacyView;
+  const deprecated = ctx.cpu.features.fcsFdsDeprecated;
+  const upper = ENV_RESERVED_WORD << 16;
+  put32(out, ENV.FCW, upper | v.getUint16(LEGACY.FCW, true));
+  put32(out, ENV.FSW, upper | v.getUint16(LEGACY.FSW, true));
+  put32(out, ENV.FTW, upper | fullTagWord(ctx));
+  put32(out, ENV.FIP, v.getUint32(LEGACY.FIP, true));
+  put32(out, ENV.FCS_FOP, ((v.getUint16(LEGACY.FOP, true) & FOP_MASK) << FOP_SHIFT) | (deprecated ? 0 : r.fcs & 0xffff));
+  put32(out, ENV.FDP, v.getUint32(LEGACY.FDP, true));
+  put32(out, ENV.FDS, upper | (deprecated ? 0 : r.fds & 0xffff));
+}
+
+/** FNSTENV: the environment, then every exception masked (SDM Vol. 2A FSTENV/FNSTENV). */
+export function fnstenv(ctx: XsaveContext): Uint8Array {
+  const out = new Uint8Array(X87_ENV_BYTES);
+  storeEnv(ctx, out);
+  return out;
+}
+export function afterFnstenv(ctx: XsaveContext): void {
+  const v = ctx.regs.legacyView;
+  const fcw = v.getUint16(LEGACY.FCW, true) | FCW_ALL_MASKS;
+  v.setUint16(LEGACY.FCW, fcw, true);
+  v.setUint16(LEGACY.FSW, fswWithSummary(v.getUint16(LEGACY.FSW, true), fcw), true);
+  ctx.regs.touched(XFeature.X87);
+}
+
+/** FNSAVE: the environment and ST(0)..ST(7), 10 bytes each (SDM Vol. 1 Figure 8-10). */
+export function fnsave(ctx: XsaveContext): Uint8Array {
+  const out = new Uint8Array(X87_SAVE_BYTES);
+  storeEnv(ctx, out);
+  const L = ctx.regs.legacy;
+  for (let i = 0; i < 8; i++) out.set(L.subarray(LEGACY.ST0 + i * LEGACY.ST_STRIDE, LEGACY.ST0 + i * LEGACY.ST_STRIDE + ST_BYTES), X87_ENV_BYTES + i * ST_BYTES);
+  return out;
+}
+/** After FNSAVE: FNINIT (SDM Vol. 2A FSAVE/FNSAVE). */
+export function afterFnsave(ctx: XsaveContext): void {
+  fninit(ctx);
+}
+
+/** FNINIT: FCW 037FH, FSW 0, all tags empty, pointers and FOP 0; ST data kept (SDM Vol. 2A FINIT/FNINIT). */
+export function fninit(ctx: XsaveContext): void {
+  const r = ctx.regs;
+  r.legacy.fill(0, LEGACY.FSW, LEGACY.MXCSR);
+  r.legacyView.setUint16(LEGACY.FCW, FCW_INIT, true);
+  r.fcs = 0;
+  r.fds = 0;
+  r.touched(XFeature.X87);
+}
+
+/**
+ * FLDENV: load the environment. FCW is normalized as FXRSTOR normalizes it, and with the
+ * x87-restore-recomputes-es quirk ES and B follow the flags and masks, both assumed to hold for
+ * FLDENV as measured for FXRSTOR/XRSTOR. FIP and FDP get the stored 32 bits.
+ */
+export function fldenv(ctx: XsaveContext, env: Uint8Array): void {
+  const r = ctx.regs;
+  const v = r.legacyView;
+  const fcw = (u16(env, ENV.FCW) & FCW_DEFINED) | FCW_BIT6;
+  let fsw = u16(env, ENV.FSW);
+  if (ctx.cpu.hasQuirk(Quirk.X87RestoreRecomputesEs)) fsw = fswWithSummary(fsw, fcw);
+  v.setUint16(LEGACY.FCW, fcw, true);
+  v.setUint16(LEGACY.FSW, fsw, true);
+  const tw = u16(env, ENV.FTW);
+  let abridged = 0;
+  for (let p = 0; p < 8; p++) if (((tw >> (2 * p)) & 3) !== Tag.Empty) abridged |= 1 << p;
+  r.legacy[LEGACY.FTW] = abridged;
+  r.legacy[LEGACY.FTW + 1] = 0;
+  const fcsFop = u32(env, ENV.FCS_FOP);
+  v.setUint16(LEGACY.FOP, (fcsFop >>> FOP_SHIFT) & FOP_MASK, true);
+  v.setBigUint64(LEGACY.FIP, BigInt(u32(env, ENV.FIP)), true);
+  v.setBigUint64(LEGACY.FDP, BigInt(u32(env, ENV.FDP)), true);
+  const deprecated = ctx.cpu.features.fcsFdsDeprecated;
+  r.fcs = deprecated ? 0 : fcsFop & 0xffff;
+  r.fds = deprecated ? 0 : u16(env, ENV.FDS);
+  r.touched(XFeature.X87);
+}
+
+/** FRSTOR: the environment, then ST(0)..ST(7) (SDM Vol. 2A FRSTOR). */
+export function frstor(ctx: XsaveContext, img: Uint8Array): void {
+  fldenv(ctx, img);
+  const L = ctx.regs.legacy;
+  for (let i = 0; i < 8; i++) {
+    const o = LEGACY.ST0 + i * LEGACY.ST_STRIDE;
+    L.set(img.subarray(X87_ENV_BYTES + i * ST_BYTES, X87_ENV_BYTES + (i + 1) * ST_BYTES), o);
+    L.fill(0, o + ST_BYTES, o + LEGACY.ST_STRIDE);
+  }
+}
