@@ -115,9 +115,10 @@ function measuredRuns(cpu: CpuModel, v: KernelVariant, insn: 'RDFSBASE' | 'RDPKR
 /**
  * identify_cpu() (common.c, 5.9+): `if (cpu_has(c, X86_FEATURE_FSGSBASE)) cr4_set_bits(X86_CR4_FSGSBASE)`;
  * before 5.9 the kernel never set CR4.FSGSBASE for user space. For the capturing kernel the
- * measured CPL-3 result of RDFSBASE decides: under a hypervisor that runs the guest's user space
- * with its own CR4 (PVM), RDFSBASE can run although the kernel cleared X86_FEATURE_FSGSBASE
- * (AT_HWCAP2 = 0). `value` is whether RDFSBASE & co. run in user space.
+ * measured CPL-3 result of RDFSBASE decides: on the PVM reference host RDFSBASE runs although the
+ * kernel cleared X86_FEATURE_FSGSBASE (AT_HWCAP2 = 0), so the CR4 user space meets is not the one
+ * the kernel chose (how the hypervisor does it is not known here; only the measurement is).
+ * `value` is whether RDFSBASE & co. run in user space.
  */
 export function setup_cr4_fsgsbase(cpu: CpuModel, v: KernelVariant): ViewFact<boolean> {
   const runs = measuredRuns(cpu, v, 'RDFSBASE');
