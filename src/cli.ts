@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /** The xstate-lab command line. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CpuModel } from '../emulator/cpu-model.js';
 import { resolveCpu } from '../emulator/profile.js';
-import { cpuCapture, cpuImport, cpuList, cpuQuirks, cpuShow } from './commands/cpu.js';
+import { cpuCapture, cpuImport, cpuList, cpuListJson, cpuQuirks, cpuShow } from './commands/cpu.js';
 import { computeLayout, formatLayout, parseMask } from './commands/layout.js';
 import { InputError } from './errors.js';
 import { hostCpuModel } from './host/capture.js';
@@ -17,12 +19,14 @@ import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
 import { RefereeScope, UnlikeHostError, unlikeHostLine } from './selfcheck/host-match.js';
 import { closestVariantTo } from '../kernel-model/variants.js';
 import { release } from 'node:os';
-import { kernelList, kernelShow } from './commands/kernel.js';
+import { kernelList, kernelListJson, kernelShow } from './commands/kernel.js';
 import { runCommand } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';
 import { registerExec } from './commands/exec.js';
 import { explain } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
+import { PACKAGE_ROOT } from './paths.js';
+import { EXIT_OK, EXIT_USAGE, EXIT_STATUS_HELP } from './exit-codes.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -35,11 +39,19 @@ function cpuArg(arg: string): CpuModel {
   return arg === 'host' ? hostCpuModel() : resolveCpu(arg);
 }
 
+/** Whatever commander would print on stderr (usage errors, help after an error): we print one line instead. */
+let commanderStderr = '';
 const program = new Command();
-program.name('xstate-lab').description('A laboratory for the x86 extended-state (XSAVE) ABI').showHelpAfterError();
+program.name('xstate-lab').description('A laboratory for the x86 extended-state (XSAVE) ABI')
+  .version((JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version, '-V, --version', 'print the version and exit')
+  .addHelpText('afterAll', `\n${EXIT_STATUS_HELP}`)
+  // Set before any subcommand is made: subcommands inherit both.
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => { commanderStderr += s; }, outputError: () => undefined });
 
 const cpu = program.command('cpu').description('CPU profiles');
-cpu.command('list').description('list the built-in CPU profiles').action(() => console.log(cpuList()));
+cpu.command('list').description('list the built-in CPU profiles').option('--json', 'JSON (format xstate-lab.cpu-list/1)')
+  .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(cpuListJson(), null, 2) : cpuList()));
 cpu.command('show').argument('<cpu>', 'profile id, profile file, CPUID dump, or "host"').description('show a profile and what is derived from it').action((id: string) => console.log(cpuShow(cpuArg(id))));
 cpu.command('quirks').description('list the named CPU quirks').action(() => console.log(cpuQuirks()));
 cpu.command('capture').description("capture this host's profile: CPUID leaves, CPL-3 faults and quirks measured by probes, the kernel's view")
@@ -95,7 +107,8 @@ program.command('diff').description('the user-visible difference between two ker
   .action(async (paths: string[], o: { base: string; with: string; cpu?: string[] }) => { process.exitCode = await diffCommand(paths, o); });
 
 const kernel = program.command('kernel').description('kernel variants and their named behaviours');
-kernel.command('list').description('list the kernel variants and proposals').action(() => console.log(kernelList()));
+kernel.command('list').description('list the kernel variants and proposals').option('--json', 'JSON (format xstate-lab.kernel-list/1)')
+  .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(kernelListJson(), null, 2) : kernelList()));
 kernel.command('show').argument('<variant>', 'variant id (see kernel list)').option('--cpu <cpu>', 'also show what the variant enables on this CPU')
   .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string }) => console.log(kernelShow(id, o.cpu ? cpuArg(o.cpu) : undefined)));
 
@@ -130,11 +143,39 @@ addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host'
 
 registerExec(program, cpuArg);
 
+/**
+ * A usage error as one line, `xstate-lab: <command line>: message`, like an InputError. Commander
+ * puts a suggestion on a second line ("(Did you mean --cpu?)"); a missing subcommand shows the
+ * group's help, of which the usage line names the group.
+ */
+function usageLine(e: CommanderError): string {
+  if (e.code === 'commander.help') {
+    const group = /^Usage: (.*?) \[options\]/m.exec(commanderStderr)?.[1] ?? program.name();
+    return `missing command (see ${group} --help)`;
+  }
+  return e.message.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+}
+
+/** The command being parsed ("cpu show"), for usage errors, which commander words without it. */
+let parsing = '';
+(function trackSubcommands(c: Command): void {
+  if (!c.commands.length) return;
+  c.hook('preSubcommand', (_parent, sub) => { parsing = parsing ? `${parsing} ${sub.name()}` : sub.name(); });
+  c.commands.forEach(trackSubcommands);
+})(program);
+
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof InputError || e instanceof NativeBuildError || e instanceof HostProbeError || e instanceof UnlikeHostError) {
+  if (e instanceof CommanderError) {
+    // --help and --version end here too, with status 0.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exitCode = EXIT_OK;
+    else {
+      console.error(`xstate-lab: <command line>: ${parsing ? `${parsing}: ` : ''}${usageLine(e)}`);
+      process.exitCode = EXIT_USAGE;
+    }
+  } else if (e instanceof InputError || e instanceof NativeBuildError || e instanceof HostProbeError || e instanceof UnlikeHostError) {
     console.error(`xstate-lab: ${e.message}`);
-    process.exitCode = 2;
+    process.exitCode = EXIT_USAGE;
   } else throw e;
 }

@@ -10,12 +10,42 @@ import { xfeatureDesc, xfeatureId } from '../../emulator/xfeatures.js';
 import { InputError } from '../errors.js';
 import { captureHostProfile } from '../host/capture.js';
 
+/** `cpu list --json`: one entry per built-in profile; the field names are stable (README). */
+export interface CpuListJson {
+  format: 'xstate-lab.cpu-list/1';
+  cpus: {
+    id: string;
+    name: string;
+    vendor: string;
+    family: number;
+    model: number;
+    stepping: number;
+    /** CPUID.(0DH,0):EDX:EAX, hex. */
+    xcr0Supported: string;
+    /** CPUID.(0DH,1):EDX:ECX, hex. */
+    xssSupported: string;
+    /** Where the CPUID data came from (the profile's source.kind). */
+    source: string;
+  }[];
+}
+
+export function cpuListJson(): CpuListJson {
+  return {
+    format: 'xstate-lab.cpu-list/1',
+    cpus: builtinProfileIds().map((id) => {
+      const c = loadProfileFile(builtinProfilePath(id));
+      const p = c.profile;
+      return {
+        id, name: p.name, vendor: p.vendor, family: p.family, model: p.model, stepping: p.stepping,
+        xcr0Supported: '0x' + c.xcr0Supported.toString(16), xssSupported: '0x' + c.xssSupported.toString(16), source: p.source.kind,
+      };
+    }),
+  };
+}
+
 export function cpuList(): string {
-  const rows = builtinProfileIds().map((id) => {
-    const c = loadProfileFile(builtinProfilePath(id));
-    return `${id.padEnd(26)} ${c.profile.vendor.padEnd(13)} fam 0x${c.profile.family.toString(16).padStart(2, '0')} model 0x${c.profile.model.toString(16).padStart(2, '0')}  XCR0 max 0x${c.xcr0Supported.toString(16).padEnd(6)} ${c.profile.name}`;
-  });
-  return rows.join('\n');
+  return cpuListJson().cpus.map((c) =>
+    `${c.id.padEnd(26)} ${c.vendor.padEnd(13)} fam 0x${c.family.toString(16).padStart(2, '0')} model 0x${c.model.toString(16).padStart(2, '0')}  XCR0 max ${c.xcr0Supported.padEnd(8)} ${c.name}`).join('\n');
 }
 
 export function cpuShow(c: CpuModel): string {

@@ -7,6 +7,19 @@ import { BEHAVIOURS, KERNEL_VARIANTS, behaviourInfo, resolveKernelVariant } from
 
 const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-';
 
+/** `kernel list --json`: one entry per variant or proposal; the field names are stable (README). */
+export interface KernelListJson {
+  format: 'xstate-lab.kernel-list/1';
+  kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[] }[];
+}
+
+export function kernelListJson(): KernelListJson {
+  return {
+    format: 'xstate-lab.kernel-list/1',
+    kernels: KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours] })),
+  };
+}
+
 export function kernelList(): string {
   return KERNEL_VARIANTS.map((v) => `${v.id.padEnd(18)} ${v.proposal ? 'proposal ' : 'Linux    '} ${v.about}`).join('\n');
 }
