@@ -20,7 +20,7 @@ import { RefereeScope, UnlikeHostError, unlikeHostLine } from './selfcheck/host-
 import { closestVariantTo } from '../kernel-model/variants.js';
 import { release } from 'node:os';
 import { kernelList, kernelListJson, kernelShow } from './commands/kernel.js';
-import { runCommand } from './commands/run.js';
+import { runCommand, type RunOptions } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';
 import { registerExec } from './commands/exec.js';
 import { explain } from './commands/explain.js';
@@ -34,10 +34,21 @@ function int(v: string): number {
   return n;
 }
 
-/** `--cpu host` captures this machine; anything else is an id, a profile file or a dump. */
-function cpuArg(arg: string): CpuModel {
-  return arg === 'host' ? hostCpuModel() : resolveCpu(arg);
+/**
+ * `--cpu host` captures this machine; anything else is an id, a profile file or a dump. `place`
+ * is the option or argument the value came from, named in errors (resolveCpu says `--cpu`).
+ */
+function cpuArg(arg: string, place = '--cpu'): CpuModel {
+  try {
+    return arg === 'host' ? hostCpuModel() : resolveCpu(arg);
+  } catch (e) {
+    if (e instanceof InputError && e.file === '<command line>' && e.place === '--cpu' && place !== '--cpu') throw new InputError(e.file, place, e.detail);
+    throw e;
+  }
 }
+
+/** An optional mask option: absent gives undefined; given, even empty, it must parse. */
+const maskOpt = (v: string | undefined, what: string): number | undefined => (v === undefined ? undefined : parseMask(v, what));
 
 /** Whatever commander would print on stderr (usage errors, help after an error): we print one line instead. */
 let commanderStderr = '';
@@ -52,7 +63,7 @@ program.name('xstate-lab').description('A laboratory for the x86 extended-state 
 const cpu = program.command('cpu').description('CPU profiles');
 cpu.command('list').description('list the built-in CPU profiles').option('--json', 'JSON (format xstate-lab.cpu-list/1)')
   .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(cpuListJson(), null, 2) : cpuList()));
-cpu.command('show').argument('<cpu>', 'profile id, profile file, CPUID dump, or "host"').description('show a profile and what is derived from it').action((id: string) => console.log(cpuShow(cpuArg(id))));
+cpu.command('show').argument('<cpu>', 'profile id, profile file, CPUID dump, or "host"').description('show a profile and what is derived from it').action((id: string) => console.log(cpuShow(cpuArg(id, 'CPU'))));
 cpu.command('quirks').description('list the named CPU quirks').action(() => console.log(cpuQuirks()));
 cpu.command('capture').description("capture this host's profile: CPUID leaves, CPL-3 faults and quirks measured by probes, the kernel's view")
   .option('-o, --output <file>', 'write to a new file').option('--id <id>', 'profile id (default host-<vendor>-f<family>-m<model>-s<stepping>)')
@@ -69,7 +80,7 @@ program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, 
   .option('--json', 'stable JSON (format xstate-lab.layout/1)')
   .action((o: { cpu: string; xcr0?: string; xss?: string; compacted?: boolean; json?: boolean }) => {
     const c = cpuArg(o.cpu);
-    const l = computeLayout(c, o.xcr0 ? parseMask(o.xcr0, '--xcr0') : c.xcr0Supported, o.xss ? parseMask(o.xss, '--xss') : 0, !!o.compacted);
+    const l = computeLayout(c, maskOpt(o.xcr0, '--xcr0') ?? c.xcr0Supported, maskOpt(o.xss, '--xss') ?? 0, !!o.compacted);
     console.log(o.json ? JSON.stringify(l, null, 2) : formatLayout(l));
   });
 
@@ -80,7 +91,7 @@ program.command('explain').argument('[file]', 'a buffer to decode: ptrace dump, 
   .option('--html <file>', 'write one self-contained HTML page with inline SVG to a new file')
   .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted (FILE only)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
   .action((file: string | undefined, o: { cpu: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean }) => {
-    console.log(explain(cpuArg(o.cpu), file, { ...o, xcr0: o.xcr0 ? parseMask(o.xcr0, '--xcr0') : undefined, xss: o.xss ? parseMask(o.xss, '--xss') : undefined }));
+    console.log(explain(cpuArg(o.cpu), file, { ...o, xcr0: maskOpt(o.xcr0, '--xcr0'), xss: maskOpt(o.xss, '--xss') }));
   });
 program.command('readers').description('per ptracer reader model (GDB <14, GDB 14+, the 2020 man-page algorithm, CPUID-driven): which registers it misreads on a CPU')
   .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')
@@ -88,7 +99,7 @@ program.command('readers').description('per ptracer reader model (GDB <14, GDB 1
   .option('--layout-note', 'give the readers the NT_X86_XSAVE_LAYOUT note of a 6.12+ core').option('--runs-on <cpu>', 'the machine CPUID-driven readers run on (default: the same CPU)')
   .option('--json', 'JSON (format xstate-lab.readers/1)')
   .action((o: { cpu: string; xcr0?: string; kernel?: string; layoutNote?: boolean; runsOn?: string; json?: boolean }) => {
-    const ro = { xcr0: o.xcr0 ? parseMask(o.xcr0, '--xcr0') : undefined, kernel: o.kernel, layoutNote: o.layoutNote, runsOn: o.runsOn ? cpuArg(o.runsOn) : undefined };
+    const ro = { xcr0: maskOpt(o.xcr0, '--xcr0'), kernel: o.kernel, layoutNote: o.layoutNote, runsOn: o.runsOn === undefined ? undefined : cpuArg(o.runsOn, '--runs-on') };
     const c = cpuArg(o.cpu);
     console.log(o.json ? JSON.stringify(runReaders(c, ro), null, 2) : formatReaders(c, ro));
   });
@@ -96,9 +107,11 @@ program.command('readers').description('per ptracer reader model (GDB <14, GDB 1
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',')];
 program.command('run').description('run scenarios (default: the corpus in scenarios/) and report observed against expected, per CPU and kernel variant')
   .argument('[paths...]', 'scenario files or directories')
-  .option('--cpu <ids>', 'only these CPUs (repeat or comma-separate)', collect).option('--kernel <ids>', 'only these kernel variants', collect)
-  .option('--jobs <n>', 'worker threads', int).option('--json', 'JSON report (xstate-lab.run/1)').option('--tap', 'TAP report').option('--verbose', 'every check and observation')
-  .action(async (paths: string[], o: { cpu?: string[]; kernel?: string[]; jobs?: number; json?: boolean; tap?: boolean; verbose?: boolean }) => { process.exitCode = await runCommand(paths, o); });
+  .option('--cpu <cpus>', "only these of each scenario's CPUs; with --matrix, these CPUs (ids or profile/dump files; repeat or comma-separate)", collect)
+  .option('--kernel <ids>', "only these of each scenario's kernel variants; with --matrix, these variants", collect)
+  .option('--matrix', 'every scenario on every CPU and kernel variant named (default: all); judged on its own CPUs and kernels, observed elsewhere')
+  .option('--jobs <n>', 'worker threads', int).option('--json', 'JSON report (xstate-lab.run/1; with --matrix xstate-lab.matrix/1)').option('--tap', 'TAP report').option('--verbose', 'every check and observation')
+  .action(async (paths: string[], o: RunOptions) => { process.exitCode = await runCommand(paths, o); });
 
 program.command('diff').description('the user-visible difference between two kernel variants (or a variant and a patch module) over the scenario corpus')
   .argument('[paths...]', 'scenario files or directories (default: the corpus)')
@@ -110,7 +123,7 @@ const kernel = program.command('kernel').description('kernel variants and their 
 kernel.command('list').description('list the kernel variants and proposals').option('--json', 'JSON (format xstate-lab.kernel-list/1)')
   .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(kernelListJson(), null, 2) : kernelList()));
 kernel.command('show').argument('<variant>', 'variant id (see kernel list)').option('--cpu <cpu>', 'also show what the variant enables on this CPU')
-  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string }) => console.log(kernelShow(id, o.cpu ? cpuArg(o.cpu) : undefined)));
+  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string }) => console.log(kernelShow(id, o.cpu === undefined ? undefined : cpuArg(o.cpu))));
 
 const selfcheck = program.command('selfcheck').description('compare the model with this machine');
 /**
@@ -125,8 +138,8 @@ function addSelfcheck(name: string, description: string, unit: string, defaultCa
     .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
     .option('--detail <n>', 'mismatching cases printed in full', int, 10)
     .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
-      const cpu = o.cpu ? cpuArg(o.cpu) : hostCpuModel();
-      if (o.cpu) {
+      const cpu = o.cpu === undefined ? hostCpuModel() : cpuArg(o.cpu);
+      if (o.cpu !== undefined) {
         const unlike = unlikeHostLine(name, o.cpu, cpu, hostCpuModel(), closestVariantTo(release()), scope);
         if (unlike) throw new UnlikeHostError(unlike);
       }

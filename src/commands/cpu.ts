@@ -1,6 +1,7 @@
 /** `xstate-lab cpu list | show | capture | import | quirks`. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { PROFILES_DIR } from '../paths.js';
 import { CpuModel, type Profile } from '../../emulator/cpu-model.js';
 import { dumpToProfile, parseDump } from '../../emulator/cpuid-dump.js';
 import { builtinProfileIds, builtinProfilePath, loadProfileFile, validateProfile } from '../../emulator/profile.js';
@@ -121,20 +122,43 @@ function writeNew(file: string, text: string): void {
   writeFileSync(file, text);
 }
 
+/** Where the profile schema is, relative to the built-in profiles (emulator/profiles/*.json). */
+const SCHEMA_FROM_PROFILES = '../schema/profile.schema.json';
+
+/**
+ * The profile as a file. `$schema` is relative, so it is written only into emulator/profiles/,
+ * the one folder where it resolves (editors use it); anywhere else, or on stdout, it is left out:
+ * the loader checks every profile against the schema whether it names it or not.
+ */
+export function profileFileText(p: Profile, out: string | undefined): string {
+  const inProfiles = out !== undefined && dirname(resolve(out)) === PROFILES_DIR;
+  return formatProfileJson(inProfiles ? { $schema: SCHEMA_FROM_PROFILES, ...p } : { ...p });
+}
+
+function checkOutput(out: string | undefined): void {
+  if (out === '') throw new InputError('<command line>', '-o', 'expected a file name, got an empty one (leave -o out to print on stdout)');
+}
+
 export function cpuCapture(out: string | undefined, id?: string): string {
+  checkOutput(out);
   const p = captureHostProfile({ id });
-  const text = formatProfileJson({ $schema: '../schema/profile.schema.json', ...p });
-  if (out) { writeNew(out, text); return `wrote ${out} (${p.id})`; }
+  const text = profileFileText(p, out);
+  if (out !== undefined) { writeNew(out, text); return `wrote ${out} (${p.id})`; }
   return text.trimEnd();
 }
 
+/**
+ * A profile from a CPUID dump. Its id follows one rule with `--cpu DUMP`: from the dump's content,
+ * `vendor-fFF-mMM-sS` (defaultProfileId), never from the file's name; `--id` chooses another.
+ */
 export function cpuImport(file: string, out: string | undefined, id: string | undefined, logicalCpu: number | undefined): string {
+  checkOutput(out);
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch (e) { throw new InputError(file, undefined, `cannot read: ${(e as Error).message}`); }
   const d = parseDump(text, file, logicalCpu);
-  const pj = dumpToProfile(d, { id: id ?? (basename(file).replace(/\.[^.]*$/, '').toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+/, '') || 'imported'), reference: basename(file) });
+  const pj = dumpToProfile(d, { id, reference: basename(file) });
   const p: Profile = validateProfile(pj, file);
-  const textOut = formatProfileJson({ $schema: '../schema/profile.schema.json', ...p });
-  if (out) { writeNew(out, textOut); return `wrote ${out} (${p.id})`; }
+  const textOut = profileFileText(p, out);
+  if (out !== undefined) { writeNew(out, textOut); return `wrote ${out} (${p.id})`; }
   return textOut.trimEnd();
 }

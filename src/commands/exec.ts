@@ -120,6 +120,8 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
       }
       const base = resolveKernelVariant(o.kernel);
       const kernel = o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours);
+      for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
+      if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');
       if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
       const cpu = cpuArg(o.cpu);
       let kvmVendor: KvmVendorModule | undefined;

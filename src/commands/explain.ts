@@ -37,16 +37,17 @@ export function parseFormat(s: string): BufferFormat {
 }
 
 export function explain(cpu: CpuModel, file: string | undefined, o: ExplainOptions): string {
+  if (o.html === '') throw new InputError('<command line>', '--html', 'expected a file name, got an empty one');
   if (file === undefined) {
     if (o.format) throw new InputError('<command line>', '--format', 'only with a FILE to decode');
     const d = describeArea(cpu, { xcr0: o.xcr0, xss: o.xss, kernel: o.kernel });
-    if (o.html) {
+    if (o.html !== undefined) {
       writeNewFile(o.html, renderAreaHtml(d));
       return `wrote ${o.html} (${d.standard.regions.length + (d.compacted?.regions.length ?? 0)} regions drawn)`;
     }
     return o.json ? JSON.stringify(d, null, 2) : renderAreaText(d);
   }
-  if (o.html || o.xcr0 !== undefined || o.xss !== undefined) throw new InputError('<command line>', o.html ? '--html' : '--xcr0/--xss', 'not with a FILE: the buffer carries its own masks');
+  if (o.html !== undefined || o.xcr0 !== undefined || o.xss !== undefined) throw new InputError('<command line>', o.html ? '--html' : '--xcr0/--xss', 'not with a FILE: the buffer carries its own masks');
   if (!existsSync(file)) throw new InputError(file, undefined, 'no such file');
   const bytes = new Uint8Array(readFileSync(file));
   const d = decodeBuffer(bytes, cpu, { format: o.format ? parseFormat(o.format) : BufferFormat.Auto, kernel: o.kernel, file });

@@ -1,8 +1,10 @@
 /**
- * `xstate-lab run [PATHS...] [--cpu ...] [--kernel ...] [--jobs N] [--json | --tap] [--verbose]`:
+ * `xstate-lab run [PATHS...] [--matrix] [--cpu ...] [--kernel ...] [--jobs N] [--json | --tap] [--verbose]`:
  * runs scenarios in worker threads and reports, per scenario x CPU x kernel, the observations
- * against the expectations. Without paths it runs the corpus in scenarios/. Exit status 1 when
- * any expectation fails.
+ * against the expectations. Without paths it runs the corpus in scenarios/. --cpu and --kernel
+ * choose among each scenario's own CPUs and kernels; --matrix runs every scenario on the CPUs and
+ * variants named, or all (src/commands/matrix.ts). Exit status 1 when any expectation fails,
+ * 2 for an unknown CPU or variant, a bad scenario or nothing to run.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,6 +14,11 @@ import { InputError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { formatJson, formatTable, formatTap, passed } from '../scenario/report.js';
 import type { RunOutcome } from '../scenario/run.js';
+import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
+import { KERNEL_VARIANTS, resolveKernelVariant } from '../../kernel-model/variants.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { countCells, formatMatrixJson, formatMatrixTable, formatMatrixTap, type MatrixCell } from './matrix.js';
+import type { MatrixAnswer, MatrixJob } from './matrix-worker.js';
 
 export const CORPUS_DIR = join(PACKAGE_ROOT, 'scenarios');
 
@@ -32,48 +39,110 @@ export function scenarioFiles(paths: string[]): string[] {
 
 interface WorkerAnswer { file: string; outcomes?: RunOutcome[]; error?: string }
 
-/** Run the files on `jobs` worker threads; `progress` hears each file as it finishes. */
-export async function runFiles(files: string[], o: { cpus?: string[]; kernels?: string[]; jobs: number; progress?: (done: number, total: number, file: string) => void }): Promise<{ outcomes: RunOutcome[]; errors: string[] }> {
-  const queue = [...files];
-  const answers: WorkerAnswer[] = [];
-  // The compiled worker (tests import this module from its TypeScript source).
-  const workerFile = join(PACKAGE_ROOT, 'dist', 'src', 'scenario', 'worker.js');
-  const jobs = Math.max(1, Math.min(o.jobs, files.length));
-  await Promise.all(Array.from({ length: jobs }, () => new Promise<void>((done) => {
+/**
+ * One job per file on `jobs` worker threads running `workerFile` (compiled: tests import this
+ * module from its TypeScript source); `progress` hears each file as it finishes. Answers come
+ * back in file order whatever order the workers finished in.
+ */
+async function onWorkers<J extends { file: string }, A extends { file: string; error?: string }>(workerFile: string, work: J[], jobs: number, progress?: (done: number, total: number, file: string) => void): Promise<A[]> {
+  const queue = [...work];
+  const answers: A[] = [];
+  const files = work.map((j) => j.file);
+  const n = Math.max(1, Math.min(jobs, work.length));
+  await Promise.all(Array.from({ length: n }, () => new Promise<void>((done) => {
     const w = new Worker(workerFile);
     let current: string | undefined;
     const next = (): void => {
-      current = queue.shift();
-      if (current === undefined) { w.postMessage(null); return; }
-      w.postMessage({ file: current, cpus: o.cpus, kernels: o.kernels });
+      const job = queue.shift();
+      current = job?.file;
+      w.postMessage(job ?? null);
     };
-    w.on('message', (a: WorkerAnswer) => { current = undefined; answers.push(a); o.progress?.(answers.length, files.length, a.file); next(); });
+    w.on('message', (a: A) => { current = undefined; answers.push(a); progress?.(answers.length, work.length, a.file); next(); });
     // A worker that dies takes its file with it: that file is reported, the others go on.
-    w.on('error', (e) => { if (current !== undefined) answers.push({ file: current, error: `${current}: the worker stopped: ${e.message}` }); });
+    w.on('error', (e) => { if (current !== undefined) answers.push({ file: current, error: `${current}: the worker stopped: ${e.message}` } as A); });
     w.on('exit', () => done());
     next();
   })));
-  // Report in file order whatever order the workers finished in.
   answers.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
+  return answers;
+}
+
+/** Run the files (each on its own CPUs and kernels, optionally only these) on `jobs` worker threads. */
+export async function runFiles(files: string[], o: { cpus?: string[]; kernels?: string[]; jobs: number; progress?: (done: number, total: number, file: string) => void }): Promise<{ outcomes: RunOutcome[]; errors: string[] }> {
+  const answers = await onWorkers<{ file: string; cpus?: string[]; kernels?: string[] }, WorkerAnswer>(join(PACKAGE_ROOT, 'dist', 'src', 'scenario', 'worker.js'),
+    files.map((file) => ({ file, cpus: o.cpus, kernels: o.kernels })), o.jobs, o.progress);
   return { outcomes: answers.flatMap((a) => a.outcomes ?? []), errors: answers.flatMap((a) => (a.error ? [a.error] : [])) };
 }
 
-export async function runCommand(paths: string[], o: { cpu?: string[]; kernel?: string[]; jobs?: number; json?: boolean; tap?: boolean; verbose?: boolean }): Promise<number> {
+/** Every file on every CPU x kernel variant given (run --matrix), one cell each. */
+export async function runMatrix(files: string[], o: { cpus: string[]; kernels: string[]; jobs: number; progress?: (done: number, total: number, file: string) => void }): Promise<{ cells: MatrixCell[]; errors: string[] }> {
+  const answers = await onWorkers<MatrixJob, MatrixAnswer>(join(PACKAGE_ROOT, 'dist', 'src', 'commands', 'matrix-worker.js'),
+    files.map((file) => ({ file, cpus: o.cpus, kernels: o.kernels })), o.jobs, o.progress);
+  return { cells: answers.flatMap((a) => a.cells ?? []), errors: answers.flatMap((a) => (a.error ? [a.error] : [])) };
+}
+
+export interface RunOptions { cpu?: string[]; kernel?: string[]; matrix?: boolean; jobs?: number; json?: boolean; tap?: boolean; verbose?: boolean }
+
+/**
+ * The --cpu arguments checked (exit 2 naming an unknown one): a built-in id stays an id, a profile
+ * or dump file becomes an absolute path (scenario guests run in other processes).
+ */
+export function selectedCpus(args: string[] | undefined): string[] | undefined {
+  if (!args?.length) return undefined;
+  return args.map((a) => {
+    if (a === '') throw new InputError('<command line>', '--cpu', 'empty CPU id');
+    if (builtinProfileIds().includes(a)) return a;
+    resolveCpu(a); // an InputError naming the argument or the place in the file
+    return resolve(a);
+  });
+}
+
+export function selectedKernels(args: string[] | undefined): string[] | undefined {
+  if (!args?.length) return undefined;
+  return args.map((k) => resolveKernelVariant(k, '<command line>', '--kernel').id);
+}
+
+export async function runCommand(paths: string[], o: RunOptions): Promise<number> {
   if (o.json && o.tap) throw new InputError('<command line>', '--json/--tap', 'choose one output format');
+  const cpus = selectedCpus(o.cpu);
+  const kernels = selectedKernels(o.kernel);
   const files = scenarioFiles(paths);
   const tty = process.stderr.isTTY && !o.json && !o.tap;
   const started = Date.now();
-  const { outcomes, errors } = await runFiles(files, {
-    cpus: o.cpu, kernels: o.kernel, jobs: o.jobs ?? Math.max(1, availableParallelism()),
-    progress: tty ? (d, t, f) => process.stderr.write(`\r[${d}/${t}] ${f.split('/').pop()}\x1b[K`) : undefined,
-  });
+  const jobs = o.jobs ?? Math.max(1, availableParallelism());
+  const progress = tty ? (d: number, t: number, f: string): void => { process.stderr.write(`\r[${d}/${t}] ${f.split('/').pop()}\x1b[K`); } : undefined;
+  const seconds = (): string => ((Date.now() - started) / 1000).toFixed(1);
+  if (o.matrix) {
+    const allCpus = cpus ?? builtinProfileIds();
+    const allKernels = kernels ?? KERNEL_VARIANTS.map((v) => v.id);
+    const { cells, errors } = await runMatrix(files, { cpus: allCpus, kernels: allKernels, jobs, progress });
+    if (tty) process.stderr.write('\r\x1b[K');
+    for (const e of errors) console.error(`xstate-lab: ${e}`);
+    if (errors.length) return EXIT_USAGE;
+    const n = countCells(cells);
+    if (n.pass + n.fail + n.observed === 0) throw new InputError('<command line>', '--matrix', `nothing to run: no scenario applies on ${allCpus.join(', ')} with ${allKernels.join(', ')}`);
+    if (o.json) console.log(formatMatrixJson(cells, allCpus, allKernels));
+    else if (o.tap) console.log(formatMatrixTap(cells));
+    else {
+      console.log(formatMatrixTable(cells, !!o.verbose));
+      console.log(`${files.length} scenario files x ${allCpus.length} CPUs x ${allKernels.length} kernel variants, ${cells.length} cells in ${seconds()} s`);
+    }
+    return n.fail ? EXIT_FAILED : EXIT_OK;
+  }
+  const { outcomes, errors } = await runFiles(files, { cpus, kernels, jobs, progress });
   if (tty) process.stderr.write('\r\x1b[K');
   for (const e of errors) console.error(`xstate-lab: ${e}`);
+  if (errors.length) return EXIT_USAGE;
+  if (!outcomes.length) {
+    const asked = [cpus ? `CPU ${cpus.join(', ')}` : '', kernels ? `kernel ${kernels.join(', ')}` : ''].filter(Boolean).join(' and ');
+    throw new InputError('<command line>', cpus && kernels ? '--cpu/--kernel' : cpus ? '--cpu' : '--kernel',
+      `nothing to run: no scenario of ${files.length} lists ${asked} (--cpu and --kernel choose among a scenario's own; --matrix runs scenarios on others)`);
+  }
   if (o.json) console.log(formatJson(outcomes));
   else if (o.tap) console.log(formatTap(outcomes));
   else {
     console.log(formatTable(outcomes, !!o.verbose));
-    console.log(`${files.length} scenario files, ${outcomes.length} runs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${files.length} scenario files, ${outcomes.length} runs in ${seconds()} s`);
   }
-  return errors.length ? 2 : outcomes.every(passed) ? 0 : 1;
+  return outcomes.every(passed) ? EXIT_OK : EXIT_FAILED;
 }
