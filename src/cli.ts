@@ -86,12 +86,12 @@ program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, 
 
 program.command('explain').argument('[file]', 'a buffer to decode: ptrace dump, signal-frame fpstate, ELF core, XSAVE/XSAVEC image')
   .description('the XSAVE area of a CPU described and drawn, or a real buffer decoded field by field')
-  .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')
+  .option('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host" (required unless FILE is an ELF core with NT_X86_XSAVE_LAYOUT)')
   .option('--xcr0 <mask>', 'XCR0 (default: what Linux enables on the CPU)').option('--xss <mask>', 'IA32_XSS for the compacted column (default 0)')
   .option('--html <file>', 'write one self-contained HTML page with inline SVG to a new file')
   .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted (FILE only)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
-  .action((file: string | undefined, o: { cpu: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean }) => {
-    console.log(explain(cpuArg(o.cpu), file, { ...o, xcr0: maskOpt(o.xcr0, '--xcr0'), xss: maskOpt(o.xss, '--xss') }));
+  .action((file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean }) => {
+    console.log(explain(o.cpu === undefined ? undefined : cpuArg(o.cpu), file, { ...o, xcr0: maskOpt(o.xcr0, '--xcr0'), xss: maskOpt(o.xss, '--xss') }));
   });
 program.command('readers').description('per ptracer reader model (GDB <14, GDB 14+, the 2020 man-page algorithm, CPUID-driven): which registers it misreads on a CPU')
   .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')

@@ -10,6 +10,11 @@ import { BufferFormat, decodeBuffer } from '../explain/decode.js';
 import { renderDecodedText } from '../explain/decode-text.js';
 import { renderAreaHtml } from '../explain/html.js';
 import { renderAreaText } from '../explain/text.js';
+import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
+import { formatMask } from '../../emulator/xfeatures.js';
+import { NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE, USER_XSTATE_XCR0_OFFSET, u64 } from '../explain/abi.js';
+import { isElf, readCoreNotes } from '../explain/elf-notes.js';
+import { layoutNoteFor, parseLayoutNote } from '../readers/layout-note.js';
 
 export interface ExplainOptions {
   xcr0?: number;
@@ -36,9 +41,57 @@ export function parseFormat(s: string): BufferFormat {
   return f;
 }
 
-export function explain(cpu: CpuModel, file: string | undefined, o: ExplainOptions): string {
+/** How `explain CORE` without --cpu chose the CPU model: from the core's own notes. */
+export interface CoreCpuChoice {
+  /** The user XCR0 word at byte 464 of the NT_X86_XSTATE note. */
+  xcr0Word: string;
+  /** The NT_X86_XSTATE note's size. */
+  size: number;
+  /** The NT_X86_XSAVE_LAYOUT records as `component@offset+size`. */
+  layout: string[];
+  /** Built-in CPUs whose standard layout for the XCR0 word is exactly that. */
+  fits: string[];
+  /** The one decoded with (the first that fits: for this mask they lay the image out alike). */
+  used: string;
+}
+
+/**
+ * The CPU of a core, from its notes: the XCR0 word of NT_X86_XSTATE and the NT_X86_XSAVE_LAYOUT
+ * note (Linux 6.12+, one record per extended user feature: type, size, standard offset) say where
+ * every component is. A built-in CPU whose layout for that word is the same, record for record and
+ * in total size, decodes the image as the core's own CPU would; if none is, or the core carries no
+ * layout note (older kernels), only --cpu can say, and the error says so.
+ */
+export function cpuFromCore(bytes: Uint8Array, file: string): { cpu: CpuModel; choice: CoreCpuChoice } {
+  const giveCpu = 'give --cpu with the CPU the core comes from';
+  if (!isElf(bytes)) throw new InputError('<command line>', '--cpu', `needed for ${file}: only an ELF core carries its own layout (NT_X86_XSAVE_LAYOUT)`);
+  const notes = readCoreNotes(bytes, file).notes.filter((n) => n.name === 'LINUX');
+  const xs = notes.find((n) => n.type === NT_X86_XSTATE);
+  if (!xs) throw new InputError(file, 'notes', 'no NT_X86_XSTATE (0x202, "LINUX") note: the CPU or kernel did not use XSAVE, or this is not a Linux core');
+  if (xs.desc.length < USER_XSTATE_XCR0_OFFSET + 8) throw new InputError(file, `NT_X86_XSTATE at ${xs.offset}`, `${xs.desc.length} bytes: too short to hold the XCR0 word at byte ${USER_XSTATE_XCR0_OFFSET}`);
+  const word = u64(xs.desc, USER_XSTATE_XCR0_OFFSET);
+  if (word >> 32n) throw new InputError(file, `NT_X86_XSTATE at ${xs.offset}, byte ${USER_XSTATE_XCR0_OFFSET}`, `the XCR0 word 0x${word.toString(16)} has bits above 31; ${giveCpu}`);
+  const xcr0 = Number(word) >>> 0;
+  const lay = notes.find((n) => n.type === NT_X86_XSAVE_LAYOUT);
+  if (!lay) throw new InputError(file, 'notes', `no NT_X86_XSAVE_LAYOUT (0x205) note (Linux writes it since 6.12), so the core does not say its layout; ${giveCpu}`);
+  const records = parseLayoutNote(lay.desc, file);
+  const key = (r: { type: number; size: number; offset: number }): string => `${r.type}@${r.offset}+${r.size}`;
+  const want = records.map(key).join(' ');
+  const fits = builtinProfileIds().filter((id) => {
+    const c = resolveCpu(id);
+    return (xcr0 & ~c.xcr0Supported) === 0 && c.standardSize(xcr0) === xs.desc.length && layoutNoteFor(c, xcr0).map(key).join(' ') === want;
+  });
+  const choice = { xcr0Word: formatMask(xcr0), size: xs.desc.length, layout: records.map(key), fits, used: fits[0] ?? '' };
+  if (!fits.length) throw new InputError(file, 'NT_X86_XSAVE_LAYOUT', `no built-in CPU lays out XCR0 ${choice.xcr0Word} in ${xs.desc.length} bytes as ${want || '(no extended components)'}; ${giveCpu}`);
+  return { cpu: resolveCpu(fits[0]!), choice };
+}
+
+/** `cpu` undefined: a FILE that is a core names its own (cpuFromCore); anything else needs --cpu. */
+export function explain(cpuGiven: CpuModel | undefined, file: string | undefined, o: ExplainOptions): string {
   if (o.html === '') throw new InputError('<command line>', '--html', 'expected a file name, got an empty one');
+  if (cpuGiven === undefined && file === undefined) throw new InputError('<command line>', '--cpu', 'needed to describe an XSAVE area (or give a FILE to decode: an ELF core names its own layout)');
   if (file === undefined) {
+    const cpu = cpuGiven!;
     if (o.format) throw new InputError('<command line>', '--format', 'only with a FILE to decode');
     const d = describeArea(cpu, { xcr0: o.xcr0, xss: o.xss, kernel: o.kernel });
     if (o.html !== undefined) {
@@ -50,6 +103,13 @@ export function explain(cpu: CpuModel, file: string | undefined, o: ExplainOptio
   if (o.html !== undefined || o.xcr0 !== undefined || o.xss !== undefined) throw new InputError('<command line>', o.html ? '--html' : '--xcr0/--xss', 'not with a FILE: the buffer carries its own masks');
   if (!existsSync(file)) throw new InputError(file, undefined, 'no such file');
   const bytes = new Uint8Array(readFileSync(file));
-  const d = decodeBuffer(bytes, cpu, { format: o.format ? parseFormat(o.format) : BufferFormat.Auto, kernel: o.kernel, file });
-  return o.json ? JSON.stringify(d, (_k, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 2) : renderDecodedText(d);
+  const format = o.format !== undefined ? parseFormat(o.format) : BufferFormat.Auto;
+  if (cpuGiven === undefined && format !== BufferFormat.Auto && format !== BufferFormat.CoreNote) throw new InputError('<command line>', '--cpu', `needed with --format ${format}: only an ELF core carries its own layout`);
+  const fromCore = cpuGiven === undefined ? cpuFromCore(bytes, file) : undefined;
+  const cpu = cpuGiven ?? fromCore!.cpu;
+  const d = decodeBuffer(bytes, cpu, { format, kernel: o.kernel, file });
+  if (o.json) return JSON.stringify(fromCore ? { ...d, cpuFromCore: fromCore.choice } : d, (_k, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 2);
+  const c = fromCore?.choice;
+  const head = c ? [`CPU from the core's notes: XCR0 word ${c.xcr0Word}, ${c.size} bytes, NT_X86_XSAVE_LAYOUT ${c.layout.join(' ') || '(none)'}; the built-in CPUs with this layout: ${c.fits.join(', ')} (decoded as ${c.used})`] : [];
+  return [...head, renderDecodedText(d)].join('\n');
 }
