@@ -26,7 +26,7 @@ import { registerExec } from './commands/exec.js';
 import { explain } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
 import { PACKAGE_ROOT } from './paths.js';
-import { EXIT_OK, EXIT_USAGE, EXIT_STATUS_HELP } from './exit-codes.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_STATUS_HELP } from './exit-codes.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -144,7 +144,7 @@ function addSelfcheck(name: string, description: string, unit: string, defaultCa
         if (unlike) throw new UnlikeHostError(unlike);
       }
       const s = run({ cases: o.cases, seed: o.seed, cpu, log: (l) => console.log(l), detail: o.detail });
-      process.exitCode = s.mismatches === 0 ? 0 : 1;
+      process.exitCode = s.mismatches === 0 ? EXIT_OK : EXIT_FAILED;
     });
 }
 addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, RefereeScope.Cpu, runCpuSelfcheck);
@@ -163,6 +163,9 @@ registerExec(program, cpuArg);
  */
 function usageLine(e: CommanderError): string {
   if (e.code === 'commander.help') {
+    // `help NAME` with a NAME that is no command shows the top help as an error.
+    const argv = process.argv.slice(2);
+    if (argv[0] === 'help' && argv.length > 1) return `unknown command '${argv.slice(1).join(' ')}' (see ${program.name()} --help)`;
     const group = /^Usage: (.*?) \[options\]/m.exec(commanderStderr)?.[1] ?? program.name();
     return `missing command (see ${group} --help)`;
   }

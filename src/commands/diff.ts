@@ -17,7 +17,7 @@ import { BEHAVIOURS, KernelBehaviour, resolveKernelVariant, type KernelVariant }
 import { InputError } from '../errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { runScenario, type RunOutcome } from '../scenario/run.js';
-import { scenarioFiles } from './run.js';
+import { scenarioFiles, selectedCpus } from './run.js';
 
 /** The documented patch API: a base variant and the behaviours it switches. */
 export interface KernelPatch {
@@ -82,13 +82,14 @@ export function diffOutcomes(base: RunOutcome, other: RunOutcome): string[] {
 }
 
 export async function diffCommand(paths: string[], o: { base: string; with: string; cpu?: string[] }): Promise<number> {
+  const cpus = selectedCpus(o.cpu);
   const base = await resolveVariantOrPatch(o.base);
   const other = await resolveVariantOrPatch(o.with);
   let runs = 0, differing = 0;
   for (const f of scenarioFiles(paths)) {
     const s = loadScenario(f);
     for (const cpu of s.cpus) {
-      if (o.cpu?.length && !o.cpu.includes(cpu)) continue;
+      if (cpus && !cpus.includes(cpu)) continue;
       runs++;
       const d = diffOutcomes(runScenario(s, cpu, base), runScenario(s, cpu, other));
       if (!d.length) continue;
@@ -97,6 +98,7 @@ export async function diffCommand(paths: string[], o: { base: string; with: stri
       for (const line of d) console.log(`  ${line}`);
     }
   }
+  if (runs === 0) throw new InputError('<command line>', '--cpu', `nothing to compare: no scenario lists CPU ${cpus!.join(', ')}`);
   console.log(`diff: ${runs} scenario runs, ${differing} with user-visible differences between ${base.id} and ${other.id}`);
   return 0;
 }

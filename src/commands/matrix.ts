@@ -68,7 +68,7 @@ export function formatMatrixTable(cells: MatrixCell[], verbose: boolean): string
     const o = c.outcome;
     const checks = c.result === CellResult.Pass || c.result === CellResult.Fail ? `${o!.checks.filter((k) => k.pass).length}/${o!.checks.length}` : c.result === CellResult.Observed ? `${Object.keys(o!.observations).length} observations` : '-';
     lines.push(`${c.scenario.padEnd(w)}  ${c.cpu.padEnd(cw)}  ${c.kernel.padEnd(vw)}  ${(c.result === CellResult.Fail ? 'FAIL' : c.result).padEnd(8)}  ${checks}`);
-    if (c.reason) lines.push(`    needs: ${c.reason}`);
+    if (c.reason) lines.push(`    not applicable: ${c.reason}`);
     else if (o?.error) lines.push(`    error: ${o.error}`);
     for (const k of o?.checks ?? []) if (!k.pass || verbose) lines.push(`    ${k.pass ? 'ok  ' : 'FAIL'} ${k.name}: expected ${showValue(k.expected as never)}, observed ${showValue(k.observed as never)}`);
     if (verbose && o) for (const [k, v] of Object.entries(o.observations)) if (!o.checks.some((x) => x.name === k)) lines.push(`         ${k} = ${v}`);
