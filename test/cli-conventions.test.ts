@@ -171,6 +171,16 @@ describe('run: what is selected, and the matrix', () => {
     expect(tap.out).toMatch(/^1\.\.12$/m);
     expect(tap.out).toMatch(/^ok \d+ - pkru-ptrace-write on intel-sandy-bridge with linux-6\.18 # SKIP not applicable: /m);
   });
+  it('a scenario file that cannot be loaded is exit 2, and the other files are still reported', async () => {
+    const bad = join(tmp, 'bad.yaml');
+    writeFileSync(bad, 'name: [broken\n');
+    for (const matrix of [[], ['--matrix', '--cpu', 'amd-zen4', '--kernel', 'linux-6.18']]) {
+      const r = await runAsync('run', ...matrix, bad, sizes);
+      expect(r.code).toBe(EXIT_USAGE);
+      expect(r.err).toMatch(new RegExp(`^xstate-lab: ${bad.replace(/[.]/g, '\\.')}: line \\d+, column \\d+: YAML`));
+      expect(r.out).toMatch(/^regset-size-by-cpu\s+amd-zen4\s+linux-6\.18\s+pass/m);
+    }
+  });
   it('--matrix: a failed expectation in an own cell is exit 1; a CPU may be a profile file', async () => {
     const f = join(tmp, 'wrong-matrix.yaml');
     writeFileSync(f, 'name: wrong-matrix\nabout: a deliberately wrong expectation\nsource: test\ncpu: intel-skylake-sp\nkernels: [linux-6.18]\ntasks: { t: {} }\nsteps:\n  - read: { task: t, field: xcr0, as: t.xcr0 }\nexpect:\n  all: { t.xcr0: 0x7 }\n');

@@ -118,21 +118,22 @@ export async function runCommand(paths: string[], o: RunOptions): Promise<number
     const { cells, errors } = await runMatrix(files, { cpus: allCpus, kernels: allKernels, jobs, progress });
     if (tty) process.stderr.write('\r\x1b[K');
     for (const e of errors) console.error(`xstate-lab: ${e}`);
-    if (errors.length) return EXIT_USAGE;
     const n = countCells(cells);
-    if (n.pass + n.fail + n.observed === 0) throw new InputError('<command line>', '--matrix', `nothing to run: no scenario applies on ${allCpus.join(', ')} with ${allKernels.join(', ')}`);
+    if (errors.length && !cells.length) return EXIT_USAGE;
+    if (!errors.length && n.pass + n.fail + n.observed === 0) throw new InputError('<command line>', '--matrix', `nothing to run: no scenario applies on ${allCpus.join(', ')} with ${allKernels.join(', ')}`);
     if (o.json) console.log(formatMatrixJson(cells, allCpus, allKernels));
     else if (o.tap) console.log(formatMatrixTap(cells));
     else {
       console.log(formatMatrixTable(cells, !!o.verbose));
       console.log(`${files.length} scenario files x ${allCpus.length} CPUs x ${allKernels.length} kernel variants, ${cells.length} cells in ${seconds()} s`);
     }
-    return n.fail ? EXIT_FAILED : EXIT_OK;
+    // A scenario file that could not be loaded is bad input, whatever the others did.
+    return errors.length ? EXIT_USAGE : n.fail ? EXIT_FAILED : EXIT_OK;
   }
   const { outcomes, errors } = await runFiles(files, { cpus, kernels, jobs, progress });
   if (tty) process.stderr.write('\r\x1b[K');
   for (const e of errors) console.error(`xstate-lab: ${e}`);
-  if (errors.length) return EXIT_USAGE;
+  if (errors.length && !outcomes.length) return EXIT_USAGE;
   if (!outcomes.length) {
     const asked = [cpus ? `CPU ${cpus.join(', ')}` : '', kernels ? `kernel ${kernels.join(', ')}` : ''].filter(Boolean).join(' and ');
     throw new InputError('<command line>', cpus && kernels ? '--cpu/--kernel' : cpus ? '--cpu' : '--kernel',
@@ -144,5 +145,5 @@ export async function runCommand(paths: string[], o: RunOptions): Promise<number
     console.log(formatTable(outcomes, !!o.verbose));
     console.log(`${files.length} scenario files, ${outcomes.length} runs in ${seconds()} s`);
   }
-  return outcomes.every(passed) ? EXIT_OK : EXIT_FAILED;
+  return errors.length ? EXIT_USAGE : outcomes.every(passed) ? EXIT_OK : EXIT_FAILED;
 }
