@@ -184,8 +184,8 @@ try {
   await program.parseAsync();
 } catch (e) {
   if (e instanceof CommanderError) {
-    // --help and --version end here too, with status 0.
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exitCode = EXIT_OK;
+    // --help, `help CMD` and --version end here too, with status 0.
+    if (e.exitCode === 0) process.exitCode = EXIT_OK;
     else {
       console.error(`xstate-lab: <command line>: ${parsing ? `${parsing}: ` : ''}${usageLine(e)}`);
       process.exitCode = EXIT_USAGE;

@@ -86,6 +86,13 @@ describe('one exit-code rule: usage errors exit 2 with one line', () => {
     expectOneLineError((await runAsync('selfcheck', 'nope')), ["unknown command 'nope'"]);
     expectOneLineError((await runAsync()), ['missing command', 'xstate-lab --help']);
     expectOneLineError((await runAsync('kernel')), ['missing command', 'xstate-lab kernel --help']);
+    // Help asked for is success, on stdout; help for a command that does not exist is not.
+    for (const asked of [['help'], ['help', 'cpu'], ['cpu', '--help'], ['-h']]) {
+      const r = await runAsync(...asked);
+      expect(r.code, asked.join(' ')).toBe(EXIT_OK);
+      expect(r.out).toMatch(/^Usage: xstate-lab/);
+    }
+    expectOneLineError((await runAsync('help', 'nope')), ["unknown command 'nope'"]);
   });
   it('bad input is 2 as well, a failed expectation 1 (run), success 0', async () => {
     expectOneLineError((await runAsync('layout', '--cpu', 'pentium-pro')), ['pentium-pro']);
