@@ -20,7 +20,7 @@ import type { Value } from './world.js';
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 /** Compiled on first use: ajv's compile is most of a command's start-up time. */
 let compiled: ReturnType<AjvModule.default['compile']> | undefined;
-const scenarioSchema = (): ReturnType<AjvModule.default['compile']> => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema));
+const scenarioSchema = (): ReturnType<AjvModule.default['compile']> => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile(schema));
 
 /**
  * Aliases a scenario may expand (yaml's maxAliasCount): far more than a scenario needs, far fewer
