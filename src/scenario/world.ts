@@ -99,7 +99,7 @@ export class World {
   /** Buffer `name`, at least `bytes` long (`what` says who needs them). */
   private bufferOf(name: string, bytes: number, what: string): Uint8Array {
     const b = this.buffer(name);
-    if (b.length < bytes) throw new StepError(`buffer '${name}' has ${b.length} bytes: too short for ${what}, which need${/ and /.test(what) ? '' : 's'} ${bytes}`);
+    if (b.length < bytes) throw new StepError(`buffer '${name}' has ${b.length} bytes: too short for ${what} (${bytes} bytes needed)`);
     return b;
   }
 
