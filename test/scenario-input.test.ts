@@ -127,6 +127,19 @@ describe('a scenario reaches nothing outside its own folder', () => {
     const g = scenario(exec('guests/../guests/real.S'), { 'guests/real.S': '' });
     expect(() => loadScenario(g)).not.toThrow();
   });
+  it('a C guest that includes a header from outside the folder is an input error at the exec step; an edited header rebuilds the guest', () => {
+    const guest = '#include <stdio.h>\n#include "v.h"\nint main(void) { printf("v: %d\\n", V); return 0; }\n';
+    const f = scenario(`${head()}tasks: {}\nsteps:\n  - exec: { program: guests/v.c, as: run }\nexpect: {}\n`, { 'guests/v.c': guest, 'guests/v.h': '#define V 1\n' });
+    expect(runAll(loadScenario(f))[0].observations['run.v']).toBe('1');
+    writeFileSync(join(f, '..', 'guests', 'v.h'), '#define V 2\n');
+    expect(runAll(loadScenario(f))[0].observations['run.v']).toBe('2');
+    const g = scenario(`${head()}tasks: {}\nsteps:\n  - exec: { program: guests/v.c, as: run }\nexpect: {}\n`, { 'guests/v.c': guest.replace('"v.h"', '"../../outside.h"') });
+    writeFileSync(join(g, '..', '..', 'outside.h'), '#define V 3\n');
+    let err: unknown;
+    try { runAll(loadScenario(g)); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(new RegExp(`^${at(g, 8, 5)}exec: .*v\\.c includes .*outside\\.h, outside the scenario's folder`));
+  }, 120_000);
   it('profiles and dumps follow the same rule', () => {
     const a = scenario(`${head('../../../../../../etc/passwd')}tasks: {}\nsteps: []\nexpect: {}\n`);
     expect(inputError(a)).toMatch(new RegExp(`^${at(a, 4, 6)}cpu '../../../../../../etc/passwd' is /etc/passwd, outside`));

@@ -5,7 +5,8 @@
 import { NoteType } from '../../kernel-model/regset.js';
 import { resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
 import { checkScenarioOnCpu, scenarioCpuModel, type Scenario, type Step } from './load.js';
-import { StepError, TaskSignal, World, toBig, type Value } from './world.js';
+import { StepError, StepInputError, TaskSignal, World, toBig, type Value } from './world.js';
+import { InputError } from '../errors.js';
 
 export interface Check {
   name: string;
@@ -87,6 +88,7 @@ export function runScenario(s: Scenario, cpuId: string, variant: KernelVariant, 
       } catch (e) {
         if (e instanceof TaskSignal) { w.observe(`${e.task}.signal`, e.signal); return; }
         if (e instanceof StepError) throw new StepError(`${s.stepPlaces[i]}: ${Object.keys(st)[0]}: ${e.message}`);
+        if (e instanceof StepInputError) throw new InputError(s.stepPlaces[i], undefined, `${Object.keys(st)[0]}: ${e.message}`);
         throw e;
       }
     });

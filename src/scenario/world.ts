@@ -16,7 +16,7 @@ import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model
 import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, StackMemory } from '../../kernel-model/sigframe.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
 import { kernelView, type KernelView } from '../../kernel-model/kernel-view.js';
-import { runGuest } from './guest.js';
+import { GuestSourceError, runGuest } from './guest.js';
 import { arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
 import { ReadVerdict, compareAllReaders } from '../readers/compare.js';
 import { fieldEnd, resolveField, readField, writeField, type FieldRange } from './fields.js';
@@ -49,6 +49,8 @@ export interface ScenarioTask {
 }
 
 export class StepError extends Error {}
+/** A step found the scenario itself at fault (a guest source reaching outside its folder): an input error at the step. */
+export class StepInputError extends Error {}
 
 export class World {
   readonly cfg: FpuConfig;
@@ -288,7 +290,10 @@ export class World {
   /** A guest program runs under `xstate-lab exec` with this CPU and variant (scenario/guest.ts). */
   exec(program: string, args: string[], as: string): void {
     let r;
-    try { r = runGuest(this.scenarioFile, program, args, this.cpuSpec, this.variant); } catch (e) { throw new StepError((e as Error).message); }
+    try { r = runGuest(this.scenarioFile, program, args, this.cpuSpec, this.variant); } catch (e) {
+      if (e instanceof GuestSourceError) throw new StepInputError(e.message);
+      throw new StepError((e as Error).message);
+    }
     this.observe(`${as}.exit`, r.exit);
     for (const [k, v] of Object.entries(r.lines)) this.observe(`${as}.${k}`, v);
   }
