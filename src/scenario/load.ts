@@ -14,7 +14,7 @@ import { KvmVendorModule } from '../../kernel-model/kvm.js';
 import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { hostCpuModel } from '../host/capture.js';
-import { fieldNameError, fieldWidth, resolveField } from './fields.js';
+import { MAX_RAW_BYTES, fieldNameError, fieldWidth, resolveField } from './fields.js';
 import type { Value } from './world.js';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
@@ -268,7 +268,7 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
     };
     const buffer = (key: string): void => {
       const b = a[key] as string;
-      if (!buffers.has(b)) fail(here(key), `no buffer '${b}' before this step (buffers come from the 'into' of getregset, signal, core, xsave and kvm-get-xsave${buffers.size ? `; so far: ${[...buffers].join(', ')}` : ''})`);
+      if (!buffers.has(b)) fail(here(key), `no buffer '${b}' before this step (buffers come from the 'into' of getregset, signal, core, xsave, kvm-get-xsave and buffer${buffers.size ? `; so far: ${[...buffers].join(', ')}` : ''})`);
     };
     const vcpu = (): void => { if (!vcpus.has(a.vcpu as string)) fail(here('vcpu'), `no vCPU '${String(a.vcpu)}' before this step (kvm-create names it${vcpus.size ? `; so far: ${[...vcpus].join(', ')}` : ''})`); };
     const len = (): void => { if (a.len !== undefined) wholeNumber(a.len, here('len'), 'len', 0n, MAX_LEN, ' (iov_len; the model keeps lengths exact below 2^53)'); };
@@ -304,6 +304,12 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
       case 'exec':
         stepFiles[i] = fileInScenarioFolder(file, a.program as string, here('program'), 'program');
         ((a.args as unknown[] | undefined) ?? []).forEach((x, j) => { if (typeof x === 'number') fail(at('steps', i, kind, 'args', j), `argument ${x} is not a whole number: quote it to pass it as text`); });
+        break;
+      case 'buffer':
+        wholeNumber(a.size, here('size'), 'size', 1n, BigInt(MAX_RAW_BYTES), ' (a buffer the scenario builds lives in memory)');
+        if (a.fill !== undefined) wholeNumber(a.fill, here('fill'), 'fill', 0n, 255n);
+        if (a.from !== undefined) buffer('from');
+        buffers.add(a.into as string);
         break;
       case 'kvm-create': {
         const vendors = Object.values(KvmVendorModule) as string[];

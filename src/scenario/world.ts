@@ -274,6 +274,18 @@ export class World {
     this.observe(`${into}.notes`, notes.map((n) => `${n[0]}/0x${n[1].toString(16)}`).join(' '));
   }
 
+  /**
+   * A buffer the tracer builds itself (a tool's own core note, a hand-made image): `size` bytes of
+   * `fill`, starting with a copy of buffer `from`; `core`: readers treat it as a core file's note.
+   */
+  makeBuffer(into: string, size: number, fill: number, from: string | undefined, core: boolean): void {
+    const b = new Uint8Array(size).fill(fill);
+    if (from !== undefined) { const src = this.buffer(from); b.set(src.subarray(0, Math.min(size, src.length))); }
+    this.buffers.set(into, b);
+    if (core) this.coreBuffers.add(into); else this.coreBuffers.delete(into);
+    this.observe(`${into}.size`, BigInt(size));
+  }
+
   /** Which registers each ptracer reader model misreads in an NT_X86_XSTATE image. */
   readers(buf: string, as: string): void {
     // The mask at 464 is what a reader sizes the image by (xstate_fx_sw_bytes); a shorter buffer is no image.
