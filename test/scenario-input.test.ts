@@ -140,6 +140,16 @@ describe('a scenario reaches nothing outside its own folder', () => {
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(new RegExp(`^${at(g, 8, 5)}exec: .*v\\.c includes .*outside\\.h, outside the scenario's folder`));
   }, 120_000);
+  it('files handed to a guest (exec files:) are opened by their names in the folder; others are not; outside ones are refused', () => {
+    const guest = '#include <stdio.h>\nint main(void) { char b[64] = ""; FILE *f = fopen("data/in.txt", "r"); if (!f) { puts("open: failed"); return 0; } fgets(b, sizeof b, f); printf("line: %s", b); return 0; }\n';
+    const files = { 'guests/cat.c': guest, 'data/in.txt': 'hello-from-the-folder\n' };
+    const handed = scenario(`${head()}tasks: {}\nsteps:\n  - exec: { program: guests/cat.c, files: [data/in.txt], as: run }\nexpect: {}\n`, files);
+    expect(runAll(loadScenario(handed))[0].observations['run.line']).toBe('hello-from-the-folder');
+    const not = scenario(`${head()}tasks: {}\nsteps:\n  - exec: { program: guests/cat.c, as: run }\nexpect: {}\n`, files);
+    expect(runAll(loadScenario(not))[0].observations['run.open']).toBe('failed');
+    const out = scenario(`${head()}tasks: {}\nsteps:\n  - exec: { program: guests/cat.c, files: [../../../../../../etc/passwd], as: run }\nexpect: {}\n`, files);
+    expect(inputError(out)).toMatch(new RegExp(`^${atToken(out, 8, '../')}file '../../../../../../etc/passwd' is /etc/passwd, outside the scenario's folder`));
+  }, 120_000);
   it('profiles and dumps follow the same rule', () => {
     const a = scenario(`${head('../../../../../../etc/passwd')}tasks: {}\nsteps: []\nexpect: {}\n`);
     expect(inputError(a)).toMatch(new RegExp(`^${at(a, 4, 6)}cpu '../../../../../../etc/passwd' is /etc/passwd, outside`));

@@ -71,15 +71,18 @@ export interface GuestResult {
   stderr: string;
 }
 
-/** Run a guest under exec with a CPU profile and kernel variant. */
-export function runGuest(scenarioFile: string, program: string, args: string[], cpu: string, kernel: KernelVariant): GuestResult {
-  const src = resolve(dirname(scenarioFile), program);
-  const exe = guestExecutable(src, realpathSync(dirname(resolve(scenarioFile))));
+/** Run a guest under exec with a CPU profile and kernel variant; `files`: names (relative to the scenario's folder) it may open. */
+export function runGuest(scenarioFile: string, program: string, args: string[], cpu: string, kernel: KernelVariant, files: readonly string[] = []): GuestResult {
+  const folder = realpathSync(dirname(resolve(scenarioFile)));
+  const src = resolve(folder, program);
+  const exe = guestExecutable(src, folder);
   const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
   // A variant that is not a named one (a patch) runs as its release's named variant with exactly its behaviours.
   const named = KERNEL_VARIANTS.find((v) => v.id === kernel.id) ?? KERNEL_VARIANTS.find((v) => v.release === kernel.release && !v.proposal) ?? KERNEL_VARIANTS[0];
   const kernelArgs = named.id === kernel.id ? ['--kernel', kernel.id] : ['--kernel', named.id, '--kernel-behaviours', kernel.behaviours.join(',')];
-  const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', cpu, ...kernelArgs, '--', exe, ...args], { encoding: 'utf8', timeout: GUEST_TIMEOUT_MS, maxBuffer: 1 << 26 });
+  // The guest runs in the scenario's folder and opens the files it was handed by their names there.
+  const fileArgs = files.flatMap((f) => ['--file', resolve(folder, f)]);
+  const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', cpu, ...kernelArgs, ...fileArgs, '--', exe, ...args], { cwd: folder, encoding: 'utf8', timeout: GUEST_TIMEOUT_MS, maxBuffer: 1 << 26 });
   const status = r.status ?? -1;
   const exit = status > SIGNAL_EXIT_BASE && SIGNAL_NAMES[status - SIGNAL_EXIT_BASE] ? SIGNAL_NAMES[status - SIGNAL_EXIT_BASE] : String(status);
   const lines: Record<string, string> = {};

@@ -303,6 +303,7 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
       case 'cpuid': task(a.task as string, 'task', 'running'); if (a.sub !== undefined) wholeNumber(a.sub, here('sub'), 'sub', 0n, MAX_SUBLEAF, ' (ECX is 32 bits)'); break;
       case 'exec':
         stepFiles[i] = fileInScenarioFolder(file, a.program as string, here('program'), 'program');
+        ((a.files as string[] | undefined) ?? []).forEach((x, j) => fileInScenarioFolder(file, x, at('steps', i, kind, 'files', j), 'file'));
         ((a.args as unknown[] | undefined) ?? []).forEach((x, j) => { if (typeof x === 'number') fail(at('steps', i, kind, 'args', j), `argument ${x} is not a whole number: quote it to pass it as text`); });
         break;
       case 'buffer':

@@ -62,7 +62,7 @@ function runStep(w: World, step: Step, file: string | undefined): void {
     case 'readers': return w.readers(str(a, 'buf'), str(a, 'as'));
     case 'xsave': return w.userXsave(str(a, 'task'), str(a, 'into'), num(a, 'fill') ?? 0);
     case 'cpuid': return w.cpuidLeafD(str(a, 'task'), num(a, 'sub') ?? 0, str(a, 'as'));
-    case 'exec': return w.exec(file ?? str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'));
+    case 'exec': return w.exec(file ?? str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'), (a.files as string[] | undefined) ?? []);
     case 'buffer': return w.makeBuffer(str(a, 'into'), num(a, 'size')!, num(a, 'fill') ?? 0, a.from as string | undefined, a.core === true);
     case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
     case 'kvm-get-xsave': return w.kvmGetXsave(str(a, 'vcpu'), str(a, 'into'));

@@ -300,9 +300,9 @@ export class World {
   }
 
   /** A guest program runs under `xstate-lab exec` with this CPU and variant (scenario/guest.ts). */
-  exec(program: string, args: string[], as: string): void {
+  exec(program: string, args: string[], as: string, files: readonly string[] = []): void {
     let r;
-    try { r = runGuest(this.scenarioFile, program, args, this.cpuSpec, this.variant); } catch (e) {
+    try { r = runGuest(this.scenarioFile, program, args, this.cpuSpec, this.variant, files); } catch (e) {
       if (e instanceof GuestSourceError) throw new StepInputError(e.message);
       throw new StepError((e as Error).message);
     }
