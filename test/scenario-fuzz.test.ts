@@ -84,7 +84,10 @@ const MUTATIONS: Mutation[] = [
   { kind: 'unknown-key-step', apply: (t, r) => replaceOne(t, /^(\s+- [\w-]+: \{ )/gm, r, (m) => `${m[1]}${pick(['bogus', 'lenght', 'xstate_bv', 'Task'], r)}: 1, `) },
   { kind: 'unknown-step', apply: (t, r) => replaceOne(t, /^(\s+- )([\w-]+)(:)/gm, r, (m) => `${m[1]}${pick(['jump', 'wait', 'cont', 'pokes', 'getregsets'], r)}${m[3]}`) },
   { kind: 'huge-number', apply: (t, r) => replaceOne(t, /(: |\[|, )(-?(?:0x[0-9a-f]+|\d+))(?=[\s,}\]])/gi, r, (m) => `${m[1]}${pick(HUGE, r)}`, expectAt(t), tasksAt(t)) },
-  { kind: 'bad-path', apply: (t, r) => replaceOne(t, /((?:program|^cpu): )([^\s,}]+)/gm, r, (m) => `${m[1]}${pick(BAD_PATHS, r)}`) },
+  // A bad program or cpu: path, or (exec steps) a bad file handed to the guest.
+  { kind: 'bad-path', apply: (t, r) => (t.includes('program:') && r() < 0.5
+    ? replaceOne(t, /(program: [^\s,}]+)/g, r, (m) => `${m[1]}, files: [${pick(BAD_PATHS, r)}]`)
+    : replaceOne(t, /((?:program|^cpu): )([^\s,}]+)/gm, r, (m) => `${m[1]}${pick(BAD_PATHS, r)}`)) },
   { kind: 'bad-field', apply: (t, r) => replaceOne(t, /((?:field|state|fields): \{? ?)([a-z][\w.@:]*)/g, r, (m) => `${m[1]}${pick(BAD_FIELDS, r)}`) },
   { kind: 'bad-reference', apply: (t, r) => replaceOne(t, /(\b(?:task|buf|from|frame|vcpu): )([\w-]+)/g, r, (m) => `${m[1]}zz_${m[2]}_nope`) },
   { kind: 'bad-kernel-or-cpu', apply: (t, r) => replaceOne(t, /(\b(?:linux-\d+\.\d+)|\bintel-[\w-]+|\bamd-zen\d)(?=[\],\s])/g, r, (m) => `${m[1]}9`, expectAt(t)) },
