@@ -63,7 +63,7 @@ function shown(v: unknown): string {
  * What to write, for each pattern the profile schema uses (emulator/schema/profile.schema.json).
  * Keyed by the pattern's source so that a new pattern without advice is caught by the fallback.
  */
-const PATTERN_ADVICE: Record<string, string> = {
+export const PATTERN_ADVICE: Readonly<Record<string, string>> = {
   '^0x[0-9a-f]{8}$': 'write eight lowercase hex digits after 0x, zero-padded, e.g. "0x000000e7"',
   '^0x[0-9a-f]{1,16}$': 'write 0x and 1 to 16 lowercase hex digits, e.g. "0x2e7" or "0x00000000000002e7"',
   '^[a-z0-9][a-z0-9.-]*$': "write lowercase letters, digits, '.' and '-', starting with a letter or digit, e.g. \"amd-zen4\"",
