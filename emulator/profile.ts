@@ -225,12 +225,15 @@ export function loadProfileFile(file: string): CpuModel {
   return new CpuModel(validateProfile(json, file));
 }
 
-function jsonErrorPlace(text: string, e: Error): string | undefined {
+function jsonErrorPlace(text: string, e: Error): string {
   const m = /position (\d+)/.exec(e.message);
   if (!m) {
     // Node 20 does not always say where; the YAML parser in JSON mode does (JSON is YAML 1.2).
     const pos = parseDocument(text, { schema: 'json' }).errors[0]?.linePos?.[0];
-    return pos ? `line ${pos.line}, column ${pos.col}` : undefined;
+    if (pos) return `line ${pos.line}, column ${pos.col}`;
+    // Neither says (e.g. "Unexpected end of JSON input"): the end of the text is where it broke.
+    const lines = text.split('\n');
+    return `line ${lines.length}, column ${lines[lines.length - 1].length + 1}`;
   }
   const pos = Number(m[1]);
   const before = text.slice(0, pos).split('\n');
@@ -256,7 +259,12 @@ export function resolveCpu(arg: string): CpuModel {
   if (!existsSync(arg)) {
     throw new InputError('<command line>', '--cpu', `'${arg}' is neither a profile id (${builtinProfileIds().join(', ')}) nor an existing file`);
   }
-  const text = readFileSync(arg, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(arg, 'utf8');
+  } catch (e) {
+    throw new InputError(arg, undefined, `cannot read: ${(e as Error).message}`);
+  }
   if (text.trimStart().startsWith('{')) return loadProfileFile(arg);
   if (detectDumpFormat(text) === null) {
     throw new InputError(arg, 'line 1', 'expected a profile (JSON), a `cpuid -r` dump or an InstLatx64 CPUID dump');

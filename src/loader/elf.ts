@@ -214,8 +214,9 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   const fail = (place: string | undefined, detail: string): never => {
     throw new InputError(file, place, detail);
   };
-  const truncated = (what: string, end: bigint | number): never =>
-    fail(undefined, `truncated: ${what} ends at byte ${end} but the file has ${len} bytes`);
+  // The place is the structure that runs past the end: every error names a place.
+  const truncated = (place: string, what: string, end: bigint | number): never =>
+    fail(place, `truncated: ${what} ends at byte ${end} but the file has ${len} bytes`);
 
   // e_ident: magic first, so that any non-ELF file gets the same clear message.
   const MAGIC = [0x7f, 0x45, 0x4c, 0x46];
@@ -229,7 +230,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   }
   // e_machine sits at byte 18 in both classes: check it before the class so that a foreign
   // program is named for what it is.
-  if (len < 20) truncated('the ELF header', EHDR_SIZE);
+  if (len < 20) truncated('ELF header', 'the ELF header', EHDR_SIZE);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const eiClass = bytes[4], eiData = bytes[5], eiVersion = bytes[6];
   if (eiData !== 1 && eiData !== 2) fail('e_ident[EI_DATA]', `expected 1 (ELFDATA2LSB, little-endian), got ${eiData}`);
@@ -245,7 +246,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   }
   if (eiData !== 1) fail('e_ident[EI_DATA]', `expected 1 (ELFDATA2LSB, little-endian), got ${eiData} (ELFDATA2MSB, big-endian)`);
   if (eiVersion !== 1) fail('e_ident[EI_VERSION]', `expected 1 (EV_CURRENT), got ${eiVersion}`);
-  if (len < EHDR_SIZE) truncated('the ELF header', EHDR_SIZE);
+  if (len < EHDR_SIZE) truncated('ELF header', 'the ELF header', EHDR_SIZE);
 
   const eType = dv.getUint16(16, true);
   const eVersion = dv.getUint32(20, true);
@@ -268,7 +269,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   }
   for (let i = 0; i < ePhnum; i++) {
     const end = ePhoff + BigInt((i + 1) * PHDR_SIZE);
-    if (end > fileLen) truncated(`program header ${i}`, end);
+    if (end > fileLen) truncated(`program header ${i}`, `the program header at e_phoff + ${i * PHDR_SIZE}`, end);
   }
 
   const phdrs: RawPhdr[] = [];
@@ -296,7 +297,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
       const nul = raw.indexOf(0);
       path = new TextDecoder().decode(nul >= 0 ? raw.subarray(0, nul) : raw);
     }
-    fail(undefined, `dynamically linked (PT_INTERP ${path}): only static programs run here; build with musl-gcc -static or gcc -static`);
+    fail(where(interp), `dynamically linked (PT_INTERP ${path}): only static programs run here; build with musl-gcc -static or gcc -static`);
   }
 
   const segments: ElfSegment[] = [];
@@ -306,7 +307,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
     if (p.filesz > p.memsz) {
       fail(where(p), `p_filesz ${hex(p.filesz)} is larger than p_memsz ${hex(p.memsz)}; expected p_filesz <= p_memsz`);
     }
-    if (p.offset + p.filesz > fileLen) truncated(`PT_LOAD segment (program header ${p.index}, p_offset + p_filesz)`, p.offset + p.filesz);
+    if (p.offset + p.filesz > fileLen) truncated(where(p), `the PT_LOAD segment (p_offset + p_filesz)`, p.offset + p.filesz);
     // elf_map mmaps from p_offset - ELF_PAGEOFFSET(p_vaddr), which must be page-aligned (mmap).
     if ((p.vaddr - p.offset) % PAGE_SIZE !== 0n) {
       fail(where(p), `p_vaddr ${hex(p.vaddr)} and p_offset ${hex(p.offset)} differ modulo the page size (4096); expected them congruent, as mmap needs a page-aligned file offset`);
@@ -333,7 +334,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
     if (p.type !== PT_TLS) continue;
     if (tls) fail(where(p), `a second PT_TLS (the first is program header ${tls.index}); expected at most one`);
     if (p.filesz > p.memsz) fail(where(p), `p_filesz ${hex(p.filesz)} is larger than p_memsz ${hex(p.memsz)}; expected p_filesz <= p_memsz`);
-    if (p.offset + p.filesz > fileLen) truncated(`PT_TLS image (program header ${p.index}, p_offset + p_filesz)`, p.offset + p.filesz);
+    if (p.offset + p.filesz > fileLen) truncated(where(p), `the PT_TLS image (p_offset + p_filesz)`, p.offset + p.filesz);
     if (p.align > 1n && (p.align & (p.align - 1n)) !== 0n) fail(where(p), `p_align ${p.align} is not a power of two`);
     tls = { index: p.index, vaddr: p.vaddr, memsz: p.memsz, filesz: p.filesz, offset: p.offset, align: p.align };
   }
