@@ -170,3 +170,24 @@ describe('profile schema errors say what to write (issue 14 item 6)', () => {
     for (const pt of patterns) expect(PATTERN_ADVICE[pt], pt).toBeDefined();
   });
 });
+
+describe('loader robustness found by test/input-fuzz.test.ts', () => {
+  it('a vendor string with a line break is shown escaped: the error stays on one line', () => {
+    const p = withReg('amd-zen4', '00000000', 1, 0x0a747541); // 'Aut\n'
+    const e = refusal(p);
+    expect(e.place).toBe('/vendor');
+    expect(e.message).toContain('\\n');
+    expect(e.message).not.toMatch(/[\r\n]/);
+  });
+  it('a key with a line break: the JSON pointer is shown escaped', () => {
+    const p = profile('amd-zen4');
+    p.source['no\ntes'] = [];
+    const e = refusal(p);
+    expect(e.place).toBe('/source/no\ntes');
+    expect(e.message).toContain('/source/no\\ntes: unknown key');
+  });
+  it('--cpu naming a folder is an InputError, not EISDIR', () => {
+    expect(() => resolveCpu(ROOT)).toThrow(InputError);
+    expect(() => resolveCpu(ROOT)).toThrow(/cannot read/);
+  });
+});
