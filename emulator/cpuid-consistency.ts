@@ -28,6 +28,8 @@ export enum CpuidRule {
   UserInLegacyRegion = 'user-component-in-legacy-region',
   UserOverlap = 'user-components-overlap',
   XsavesWithoutXsavec = 'xsaves-without-xsavec',
+  /** Warning, a model limit: components 32-63 (EDX of sub-leaves 0 and 1) do not fit the model's masks. */
+  ComponentAbove31 = 'component-above-31',
   /** Warning: the component's feature flag is clear, so Linux will not enable it. */
   FeatureFlagClear = 'component-feature-flag-clear',
 }
@@ -121,6 +123,17 @@ export function checkCpuidConsistency(t: CpuidTable): CpuidFinding[] {
     err(CpuidRule.XsavesWithoutXsavec, XSAVE_LEAF, 1, 0,
       `EAX ${hex(d1[0])} has bit 3 (XSAVES) without bit 1 (XSAVEC): XSAVES writes and XRSTORS reads only the compacted format, ` +
       'which exists only with the compaction extensions that bit 1 enumerates (Intel SDM Vol. 1 13.2, 13.4.3, 13.11)');
+  }
+
+  // No processor enumerates a component above 19 (SDM Vol. 1 13.1); the model's masks are 32-bit,
+  // so such components are left out of every layout: said, not silent.
+  for (const [sub, reg] of [[0, 3], [1, 3]] as const) {
+    const hi = (sub === 0 ? d0 : d1)[reg] >>> 0;
+    if (hi !== 0) {
+      warn(CpuidRule.ComponentAbove31, XSAVE_LEAF, sub, reg,
+        `EDX ${hex(hi)} enumerates state components 32-63, which no processor has yet (Intel SDM Vol. 1 13.1 defines components up to 19); ` +
+        'this model leaves them out of every layout (its component masks are 32-bit)');
+    }
   }
 
   // Each enumerated component: a sub-leaf that agrees with the set that enumerates it.

@@ -121,6 +121,13 @@ describe('what real CPUs ship loads, with one named warning', () => {
     expect(warnings.map((w) => /component (\d+)/.exec(w)?.[1])).toEqual(['5', '6', '7']);
     expect(warnings.every((w) => w.includes('(AVX512F) is clear: Linux will not enable it'))).toBe(true);
   });
+  it('components 32-63: loaded with a warning that the model leaves them out', () => {
+    const p = withReg('intel-skylake-sp', '0000000d.00', 3, 1);
+    const f = checkCpuidConsistency(CpuidTable.fromJson(p.cpuid));
+    expect(f.map((x) => [x.rule, x.severity])).toEqual([[CpuidRule.ComponentAbove31, Severity.Warning]]);
+    validateProfile(p, 'high.json');
+    expect(warnings).toEqual([expect.stringMatching(/^xstate-lab: warning: high\.json: \/cpuid\/0000000d\.00\/3: EDX 0x1 enumerates state components 32-63.*leaves them out of every layout/)]);
+  });
   it('every committed profile and fixture dump loads; any warning is the feature-flag one', () => {
     const dumps = ['cpuid-r', 'instlatx64', 'old-format'].flatMap((d) => readdirSync(join(ROOT, 'test/fixtures/dumps', d)).map((f) => join(ROOT, 'test/fixtures/dumps', d, f)));
     for (const id of builtinProfileIds()) expect(() => resolveCpu(id), id).not.toThrow();
