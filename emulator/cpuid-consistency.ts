@@ -10,7 +10,7 @@
  * shared/reference/xsave-hw-facts.md §11) and Linux only declines to enable.
  */
 import { type CpuidTable } from './cpuid-table.js';
-import { XFeature, bit, xfeatureDesc } from './xfeatures.js';
+import { MAX_XFEATURE, XFeature, bit, xfeatureDesc } from './xfeatures.js';
 import { XSAVE_CPUID_FEATURES } from './xsave-cpuid-features.js';
 
 /** Named rules, so that tests and docs can refer to them. */
@@ -28,8 +28,8 @@ export enum CpuidRule {
   UserInLegacyRegion = 'user-component-in-legacy-region',
   UserOverlap = 'user-components-overlap',
   XsavesWithoutXsavec = 'xsaves-without-xsavec',
-  /** Warning, a model limit: components 32-63 (EDX of sub-leaves 0 and 1) do not fit the model's masks. */
-  ComponentAbove31 = 'component-above-31',
+  /** Warning, a model limit: components above MAX_XFEATURE (19) are left out of the model. */
+  ComponentBeyondModel = 'component-beyond-model',
   /** Warning: the component's feature flag is clear, so Linux will not enable it. */
   FeatureFlagClear = 'component-feature-flag-clear',
 }
@@ -125,14 +125,15 @@ export function checkCpuidConsistency(t: CpuidTable): CpuidFinding[] {
       'which exists only with the compaction extensions that bit 1 enumerates (Intel SDM Vol. 1 13.2, 13.4.3, 13.11)');
   }
 
-  // No processor enumerates a component above 19 (SDM Vol. 1 13.1); the model's masks are 32-bit,
-  // so such components are left out of every layout: said, not silent.
-  for (const [sub, reg] of [[0, 3], [1, 3]] as const) {
-    const hi = (sub === 0 ? d0 : d1)[reg] >>> 0;
-    if (hi !== 0) {
-      warn(CpuidRule.ComponentAbove31, XSAVE_LEAF, sub, reg,
-        `EDX ${hex(hi)} enumerates state components 32-63, which no processor has yet (Intel SDM Vol. 1 13.1 defines components up to 19); ` +
-        'this model leaves them out of every layout (its component masks are 32-bit)');
+  // No processor enumerates a component above 19 (SDM Vol. 1 13.1); the model knows components up
+  // to MAX_XFEATURE and leaves the others out of every layout: said, not silent.
+  for (const [sub, lo, hi] of [[0, 0, 3], [1, 2, 3]] as const) {
+    const r = sub === 0 ? d0 : d1;
+    const beyond = [...componentBits(r[lo] >>> 0).filter((i) => i > MAX_XFEATURE), ...componentBits(r[hi] >>> 0).map((i) => i + 32)];
+    if (beyond.length > 0) {
+      warn(CpuidRule.ComponentBeyondModel, XSAVE_LEAF, sub, (r[lo] >>> (MAX_XFEATURE + 1)) !== 0 ? lo : hi,
+        `enumerates state component${beyond.length > 1 ? 's' : ''} ${beyond.join(', ')}, beyond the ${MAX_XFEATURE} this model knows ` +
+        `(Intel SDM Vol. 1 13.1 defines components up to ${MAX_XFEATURE}); the model leaves ${beyond.length > 1 ? 'them' : 'it'} out of every layout`);
     }
   }
 
