@@ -9,7 +9,7 @@
  * (XSTATE_FUZZ_SEED=random draws a new seed; XSTATE_FUZZ_CASES sets the cases per kind).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,7 +124,10 @@ beforeAll(() => {
   console.log(`input fuzz: seed ${SEED}, ${CASES} cases per kind (XSTATE_FUZZ_SEED=${SEED} reproduces this run)`);
   setCpuidWarningSink((l) => warnings.push(l));
 });
-afterAll(() => setCpuidWarningSink((l) => process.stderr.write(l + '\n')));
+afterAll(() => {
+  setCpuidWarningSink((l) => process.stderr.write(l + '\n'));
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 // ---------------------------------------------------------------------------------------------
 // Profiles
