@@ -130,6 +130,8 @@ const TASK_COMM_LEN = 16;
 const TRAP_DB = 1;
 /** X86_TRAP_NM (arch/x86/include/asm/trapnr.h): device not available, XFD's exception. */
 const TRAP_NM = 7;
+/** The length of SYSCALL (0F 05, SDM Vol. 2B): where RCX points after it. */
+const SYSCALL_INSN_BYTES = 2n;
 const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
 
 const neg = (e: Errno): bigint => -BigInt(e);
@@ -982,11 +984,12 @@ export class Kernel {
   private onSyscall(p: Process): boolean {
     const t = p.loaded!;
     const m = p.machine;
-    // SYSCALL (SDM Vol. 2B): RCX := the RIP of the next instruction (unicorn's hook runs with RIP
-    // already past it), R11 := RFLAGS. entry_SYSCALL_64 saves both in pt_regs (cx, r11), and the
-    // return, SYSRET or IRET alike, gives user space those saved values back.
+    // SYSCALL (SDM Vol. 2B): RCX := the RIP of the next instruction, R11 := RFLAGS.
+    // entry_SYSCALL_64 saves both in pt_regs (cx, r11), and the return, SYSRET or IRET alike,
+    // gives user space those saved values back. Unicorn 2.0.1 runs this hook with RIP still at
+    // the instruction and advances it afterwards (test/guests/syscall-regs.c shows the difference).
     const [rip, rflags] = m.uc.regReadBatch([X86Reg.RIP, X86Reg.RFLAGS]);
-    m.uc.regWriteBatch([X86Reg.RCX, X86Reg.R11], [rip!, rflags!]);
+    m.uc.regWriteBatch([X86Reg.RCX, X86Reg.R11], [rip! + SYSCALL_INSN_BYTES, rflags!]);
     const a = m.uc.regReadBatch(SYSCALL_REGS);
     const nr = Number(a[0]! & 0xffffffffn);
     t.origRax = a[0]!;
