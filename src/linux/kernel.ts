@@ -50,7 +50,7 @@ import {
 } from './ptrace.js';
 import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, writeUserRegs } from './user-regs.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from './syscall-table.js';
-import { create_pipe_files, pipe_get_size, pipe_read, pipe_release, pipe_set_size, pipe_write, type PipeFile, type PipeIo } from './fs/pipe.js';
+import { create_pipe_files, pipeActivity, pipe_get_size, pipe_read, pipe_release, pipe_set_size, pipe_write, type PipeFile, type PipeIo } from './fs/pipe.js';
 import { CpuTopology, MODELLED_NODE, MODELLED_NR_CPUS, sched_getaffinity, sched_setaffinity } from './kernel/sched/affinity.js';
 import { AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE, RSEQ_ALIGN, RSEQ_FEATURE_SIZE, rseqExtensible, rseq_handle_notify_resume, sys_rseq, type RseqRegistration } from './kernel/rseq.js';
 
@@ -447,7 +447,12 @@ export class Kernel {
 
   /** Round-robin by tid: the first runnable task after `last`. */
   private pick(last: number): Task | undefined {
-    for (const t of this.tasks) if (t.state === TaskState.Blocked) this.tryWake(t);
+    // Retry the sleepers until no pipe moves: one's progress (a partial pipe write) may free another.
+    let seen: number;
+    do {
+      seen = pipeActivity.changes;
+      for (const t of this.tasks) if (t.state === TaskState.Blocked) this.tryWake(t);
+    } while (pipeActivity.changes !== seen);
     const live = this.tasks.filter((t) => t.state === TaskState.Runnable).sort((a, b) => a.tid - b.tid);
     return live.find((t) => t.tid > last) ?? live[0];
   }

@@ -19,6 +19,12 @@ export const PIPE_BUF = 4096;
 /** round_pipe_size(): sizes above 2^31 are refused (fs/pipe.c). */
 const PIPE_SIZE_LIMIT = 2 ** 31;
 
+/**
+ * Counts every change to any pipe (data moved, an end released): a sleeper's retry that moved
+ * data may let another sleeper go on, so the scheduler retries sleepers until this stops moving.
+ */
+export const pipeActivity = { changes: 0 };
+
 /** struct pipe_buffer: a page, the offset and length of its data, and its flags. */
 interface PipeBuffer {
   page: Uint8Array;
@@ -67,6 +73,7 @@ export function create_pipe_files(ino: number, flags: number): [PipeFile, PipeFi
 
 /** pipe_release(): the last descriptor of an end is closed. */
 export function pipe_release(f: PipeFile): void {
+  pipeActivity.changes++;
   if (f.write) f.pipe.writers--;
   else f.pipe.readers--;
 }
@@ -80,6 +87,7 @@ const neg = (e: Errno): bigint => -BigInt(e);
 function takeBytes(pipe: Pipe, len: number): Uint8Array {
   const out: Uint8Array[] = [];
   let want = len;
+  if (!pipe.empty) pipeActivity.changes++;
   while (want > 0 && !pipe.empty) {
     const buf = pipe.bufs[0]!;
     const chars = Math.min(buf.len, want);
@@ -140,8 +148,10 @@ export function pipe_write(f: PipeFile, data: Uint8Array, sigpipe: () => void): 
     last.page.set(data.subarray(0, chars), last.offset + last.len);
     last.len += chars;
     done = chars;
+    pipeActivity.changes++;
   }
   const fill = (): void => {
+    if (done < data.length && !pipe.full) pipeActivity.changes++;
     while (done < data.length && !pipe.full) {
       const n = Math.min(PIPE_PAGE, data.length - done);
       const page = new Uint8Array(PIPE_PAGE);
