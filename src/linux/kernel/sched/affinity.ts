@@ -5,8 +5,10 @@
  * Named assumption `modelled-cpus`: the modelled machine has MODELLED_NR_CPUS CPUs, all possible
  * and online (nr_cpu_ids = MODELLED_NR_CPUS), in one NUMA node (node 0); never the host's count,
  * so a run is the same on every host. KernelOptions.nrCpus changes it.
- * Named assumption `cpumask-offstack`: cpumask_size() is nr_cpu_ids bits rounded up to longs
- * (CONFIG_CPUMASK_OFFSTACK=y, as distribution kernels build it: large_cpumask_bits = nr_cpu_ids).
+ * Named assumption `cpumask-nr-cpus-256`: cpumask_size() is NR_CPUS bits (CONFIG_CPUMASK_OFFSTACK=n,
+ * large_cpumask_bits = NR_CPUS) with NR_CPUS = 256: sched_getaffinity answers 32 bytes, as the
+ * reference host's 6.18 kernel does (measured by test/guests/affinity.c). A kernel built with
+ * CPUMASK_OFFSTACK answers BITS_TO_LONGS(nr_cpu_ids) longs instead.
  * Named assumption `no-load-balancing`: a task stays on its CPU until its affinity excludes it;
  * a new task starts on its parent's CPU; a migration goes to the lowest allowed CPU (Linux's
  * cpumask_any_and_distribute spreads such moves; the model does not).
@@ -18,6 +20,8 @@ export const MODELLED_NR_CPUS = 4;
 /** CPUs per cpumask word: unsigned long on x86-64. */
 const BITS_PER_LONG = 64;
 const BYTES_PER_LONG = 8;
+/** NR_CPUS of the modelled kernel build (assumption `cpumask-nr-cpus-256`). */
+export const MODELLED_NR_CPUS_CONFIG = 256;
 
 const neg = (e: Errno): bigint => -BigInt(e);
 
@@ -31,12 +35,12 @@ export interface SchedEntity {
 
 export class CpuTopology {
   constructor(readonly nrCpuIds: number) {
-    if (!Number.isInteger(nrCpuIds) || nrCpuIds < 1) throw new Error(`modelled CPU count ${nrCpuIds}: must be a positive integer`);
+    if (!Number.isInteger(nrCpuIds) || nrCpuIds < 1 || nrCpuIds > MODELLED_NR_CPUS_CONFIG) throw new Error(`modelled CPU count ${nrCpuIds}: must be an integer from 1 to NR_CPUS (${MODELLED_NR_CPUS_CONFIG})`);
   }
   /** cpu_online_mask (= cpu_possible_mask). */
   get onlineMask(): bigint { return (1n << BigInt(this.nrCpuIds)) - 1n; }
-  /** cpumask_size(): bytes of a cpumask (assumption `cpumask-offstack`). */
-  get cpumaskSize(): number { return Math.ceil(this.nrCpuIds / BITS_PER_LONG) * BYTES_PER_LONG; }
+  /** cpumask_size(): bytes of a cpumask, NR_CPUS bits (assumption `cpumask-nr-cpus-256`). */
+  get cpumaskSize(): number { return Math.ceil(MODELLED_NR_CPUS_CONFIG / BITS_PER_LONG) * BYTES_PER_LONG; }
   /** A new process's task: CPU 0, every CPU allowed. */
   initial(): SchedEntity { return { cpu: 0, cpusMask: this.onlineMask }; }
 }
