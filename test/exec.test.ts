@@ -142,6 +142,22 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('child: KVM_CREATE_VCPU on the parent\'s VM -> EIO');
     if (GUEST_SEES.ospke) expect(out).toMatch(/then KVM_GET_XSAVE: .*XSTATE_BV 0000000000000203 .*PKRU 55555554/);
   }
+  // The process model (src/linux/): each guest reached the part that needs the model.
+  if (name === 'syscall-regs') expect(out.split('\n').filter((l) => l.includes('rcx - label 0, ') && l.includes('(== flags before: yes)'))).toHaveLength(6);
+  if (name === 'pipe') {
+    expect(out).toContain('1-byte writes until EAGAIN: 65536');
+    expect(out).toContain('100-byte writes until EAGAIN: 64000');
+    expect(out).toMatch(/read 200000 bytes, checksum [0-9a-f]+, writer's status 0/);
+    expect(out).toContain('writer child: killed by signal 13');
+  }
+  if (name === 'affinity') {
+    expect(out).toContain('getcpu is the last allowed CPU: yes');
+    expect(out).toContain('child: 1 CPU allowed, on CPU 0');
+  }
+  if (name === 'rseq') {
+    expect(out).toContain('returned 2 (1 commit, 2 abort), handler ran 1 time(s)');
+    expect(out).toContain('descriptor version 1: child killed by signal 11');
+  }
   if (name === 'xcomp') {
     expect(out).toMatch(/AT_MINSIGSTKSZ [1-9]/);
     expect(out.includes('frame after first use: xstate_size')).toBe(GUEST_SEES.amx);
@@ -251,6 +267,31 @@ describe('exec: the corpus runs natively-equal on this host', () => {
       expect(again.status).toBe(e.status);
     }, 300_000);
   }
+});
+
+describe('exec: system calls the model lacks (src/linux/syscall-table.ts)', () => {
+  it('an unmodelled call returns -ENOSYS with one warning naming it; numbers Linux 6.18 leaves unimplemented or never assigned return -ENOSYS silently', async () => {
+    // exit status: one bit per call that returned -ENOSYS (38): uprobe (336) twice, set_thread_area (205), 470 (after 6.18), 520 (x32 row).
+    const src = join(tmp, 'enosys.S');
+    const call = (nr: number, bit: number): string => ` mov $${nr}, %eax\n xor %edi, %edi\n syscall\n cmp $-38, %rax\n jne 1f\n or $${bit}, %ebx\n1:\n`.replace(/1f/g, `n${bit}`).replace(/1:/g, `n${bit}:`);
+    writeFileSync(src, `.globl _start\n_start:\n xor %ebx, %ebx\n${call(336, 1)}${call(336, 2)}${call(205, 4)}${call(470, 8)}${call(520, 16)} mov %ebx, %edi\n mov $60, %eax\n syscall\n`);
+    const r = await exec(['--cpu', 'intel-sapphire-rapids', src]);
+    expect(r.status, r.stderr).toBe(31);
+    expect(r.stderr.match(/warning: system call uprobe \(336\) is not modelled; it returns -ENOSYS/g)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/set_thread_area|470|520/);
+  }, 120_000);
+
+  it('a glibc static program registers rseq at start without a warning (what else it lacks is named)', async () => {
+    const out = join(tmp, 'hello-glibc');
+    const c = spawnSync('gcc', ['-static', '-O2', '-o', out, join(GUESTS, 'hello.c')], { encoding: 'utf8' });
+    expect(c.status, c.stderr).toBe(0);
+    const n = await native(out, ['x']);
+    const e = await exec(['--cpu', 'intel-sandy-bridge', out, 'x']);
+    expect(e.stdout).toBe(n.stdout);
+    expect(e.status).toBe(n.status);
+    expect(e.stderr).not.toMatch(/rseq/);
+    for (const l of e.stderr.split('\n').filter((x) => x)) expect(l).toMatch(/^xstate-lab: warning: system call [a-z_0-9]+ \(\d+\) is not modelled; it returns -ENOSYS$/);
+  }, 120_000);
 });
 
 describe('exec: other CPUs', () => {
