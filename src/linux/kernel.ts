@@ -1267,7 +1267,8 @@ export class Kernel {
   /**
    * A system call the model lacks: -ENOSYS, as a kernel built without it answers, and one warning
    * per number naming it (src/linux/syscall-table.ts). Rows Linux itself leaves unimplemented
-   * (sys_ni_syscall), numbers it never assigned and the x32 rows answer -ENOSYS as Linux does, silently.
+   * (sys_ni_syscall) answer -ENOSYS silently, as Linux does; a number Linux never assigned, or an
+   * x32 row, answers -ENOSYS with one warning saying so.
    */
   private unmodelled(nr: number): bigint {
     const name = syscallName(nr);
@@ -1275,9 +1276,11 @@ export class Kernel {
       this.warned.add(nr);
       this.o.stderr(`xstate-lab: warning: system call ${name} (${nr}) is not modelled; it returns -ENOSYS`);
     }
-    if (name === undefined && !this.warned.has(nr) && this.o.trace) {
+    if (name === undefined && !this.warned.has(nr)) {
+      // Linux answers -ENOSYS too; the warning says the number is the guest's mistake, not a gap of the model.
       this.warned.add(nr);
-      this.o.trace(`system call number ${nr}: ${nr >= X32_FIRST && nr <= X32_LAST ? 'an x32 row, not a 64-bit call' : 'not assigned in Linux 6.18'}: -ENOSYS`);
+      const what = nr >= X32_FIRST && nr <= X32_LAST ? 'is an x32 row, not a 64-bit system call' : 'is not assigned in Linux 6.18\'s x86-64 table';
+      this.o.stderr(`xstate-lab: warning: system call number ${nr} ${what}; it returns -ENOSYS, as Linux does`);
     }
     return neg(Errno.ENOSYS);
   }
