@@ -8,7 +8,11 @@
  * flags u32 @16, node_id u32 @20, mm_cid u32 @24, end @28; aligned to 32 bytes.
  * struct rseq_cs: version u32 @0, flags u32 @4, start_ip u64 @8, post_commit_offset u64 @16,
  * abort_ip u64 @24.
+ *
+ * Named assumption `one-cpu-at-a-time`: the model runs one task at a time, so a task that another
+ * task ran in between was preempted (rseq_preempt), whatever CPU numbers the two carry.
  */
+import { GuestMemoryFault } from '../../../emulator/machine.js';
 import { Errno } from '../abi.js';
 
 /** ORIG_RSEQ_SIZE: the size of the original struct rseq, and its alignment. */
@@ -113,8 +117,9 @@ export function rseq_handle_notify_resume(t: RseqTask, mem: RseqMemory, extensib
     mem.writeU32(r.addr + RSEQ.CPU_ID_START, ids.cpu);
     mem.writeU32(r.addr + RSEQ.CPU_ID, ids.cpu);
     if (extensible) { mem.writeU32(r.addr + RSEQ.NODE_ID, ids.node); mem.writeU32(r.addr + RSEQ.MM_CID, ids.mmCid); }
-  } catch {
-    return 'segv';
+  } catch (e) {
+    if (e instanceof GuestMemoryFault) return 'segv'; // rseq_handle_notify_resume's error path: force_sigsegv
+    throw e;
   }
   return newIp;
 }
