@@ -14,6 +14,7 @@
  * Everything else printed (hypervisor ranges 0x40000000.., 0x20000000, 0x80860000, ...) is kept.
  */
 import { InputError } from '../src/errors.js';
+import { type CpuidFinding, Severity, checkCpuidConsistency, warnOnce } from './cpuid-consistency.js';
 import { CpuidTable, INDEXED_LEAVES, cpuidKey, hex32, type CpuidRegs } from './cpuid-table.js';
 import { PROFILE_ID_PATTERN, PROFILE_VENDORS, isProfileVendor, type ProfileJson, type ProfileSourceJson } from './profile-json.js';
 import { vendorDefaults } from './vendor-defaults.js';
@@ -302,6 +303,12 @@ function finish(format: DumpFormat, file: string, logicalCpu: number, b: TableBu
       }
     }
   }
+  // Leaves that contradict each other: errors by line; warnings once, after the dump passed.
+  const placeOf = (f: CpuidFinding): string => `line ${b.lineOf.get(cpuidKey(f.leaf, f.sub)) ?? b.lineOf.get(cpuidKey(f.leaf, 0)) ?? blockLine}`;
+  const findings = checkCpuidConsistency(t);
+  const error = findings.find((f) => f.severity === Severity.Error);
+  if (error) throw new InputError(file, placeOf(error), `CPUID ${cpuidKey(error.leaf, error.sub)}: ${error.detail}`);
+  for (const f of findings) warnOnce(file, placeOf(f), f.detail);
   const fms = displayFamilyModel(l1[0]);
   let name = '';
   if (t.has(0x80000002) && t.has(0x80000003) && t.has(0x80000004)) {

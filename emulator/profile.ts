@@ -9,16 +9,22 @@ import { parseDocument } from 'yaml';
 import { InputError } from '../src/errors.js';
 import { PROFILES_DIR, SCHEMA_DIR } from '../src/paths.js';
 import { CpuModel, type Profile } from './cpu-model.js';
-import { CpuidTable } from './cpuid-table.js';
+import { CpuidTable, cpuidKey } from './cpuid-table.js';
+import { type CpuidFinding, Severity, checkCpuidConsistency, warnOnce } from './cpuid-consistency.js';
 import { defaultProfileId, detectDumpFormat, displayFamilyModel, dumpToProfile, parseDump } from './cpuid-dump.js';
 import { isQuirkId } from './quirks.js';
+
+/** CPUID.01H:ECX.XSAVE (SDM Vol. 2A Table 3-10). */
+const XSAVE_ECX_BIT = 26;
 
 // ajv's CommonJS default export under NodeNext.
 const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
 /** Compiled on first use: ajv's compile is most of a command's start-up time. */
 let compiled: ReturnType<AjvModule.default['compile']> | undefined;
+let schemaJson: unknown;
+const profileSchemaJson = (): unknown => (schemaJson ??= JSON.parse(readFileSync(join(SCHEMA_DIR, 'profile.schema.json'), 'utf8')));
 const profileSchema = (): ReturnType<AjvModule.default['compile']> =>
-  (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(SCHEMA_DIR, 'profile.schema.json'), 'utf8'))));
+  (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(profileSchemaJson() as object));
 
 function vendorOfLeaf0(r: readonly number[]): string {
   const b = Buffer.alloc(12);
@@ -28,15 +34,145 @@ function vendorOfLeaf0(r: readonly number[]): string {
   return b.toString('latin1');
 }
 
-/** Validate a parsed profile object; `file` names it in errors. */
-export function validateProfile(json: unknown, file: string): Profile {
+/** A JSON pointer token (RFC 6901). */
+const pointerToken = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** The value at a JSON pointer, or undefined. */
+function atPointer(root: unknown, pointer: string): unknown {
+  let v: unknown = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+/** A value as a message shows it: short, typed. */
+function shown(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'object') return 'an object';
+  const text = JSON.stringify(v);
+  const cut = text.length > 60 ? text.slice(0, 60) + '...' : text;
+  return `${typeof v === 'string' ? 'the string' : `the ${typeof v}`} ${cut}`;
+}
+
+/**
+ * What to write, for each pattern the profile schema uses (emulator/schema/profile.schema.json).
+ * Keyed by the pattern's source so that a new pattern without advice is caught by the fallback.
+ */
+export const PATTERN_ADVICE: Readonly<Record<string, string>> = {
+  '^0x[0-9a-f]{8}$': 'write eight lowercase hex digits after 0x, zero-padded, e.g. "0x000000e7"',
+  '^0x[0-9a-f]{1,16}$': 'write 0x and 1 to 16 lowercase hex digits, e.g. "0x2e7" or "0x00000000000002e7"',
+  '^[a-z0-9][a-z0-9.-]*$': "write lowercase letters, digits, '.' and '-', starting with a letter or digit, e.g. \"amd-zen4\"",
+  '^[0-9a-f]{8}(\\.[0-9a-f]{1,8})?$':
+    'write the leaf as eight lowercase hex digits, e.g. "0000000d", and for a leaf indexed by ECX add "." and the sub-leaf in hex, e.g. "0000000d.01"',
+};
+
+const TYPE_ADVICE: Record<string, string> = {
+  string: 'a string in double quotes',
+  integer: 'a whole number without quotes, e.g. 23',
+  number: 'a number without quotes',
+  boolean: 'true or false',
+  object: 'an object ({ ... })',
+  array: 'an array ([ ... ])',
+};
+
+type SchemaError = NonNullable<ReturnType<AjvModule.default['compile']>['errors']>[number];
+
+/** One ajv error as `[JSON pointer, what is wrong and what to write]`. */
+export function describeSchemaError(e: SchemaError, json: unknown, schema: unknown): [string, string] {
+  const params = e.params as Record<string, unknown>;
+  // A bad property name: point at the property itself.
+  const propertyName = (e as { propertyName?: string }).propertyName;
+  const where = (e.instancePath || '') + (propertyName !== undefined ? `/${pointerToken(propertyName)}` : '');
+  const place = where || '/';
+  const value = propertyName !== undefined ? propertyName : atPointer(json, e.instancePath);
+  const got = propertyName !== undefined ? `the key ${JSON.stringify(propertyName)}` : shown(value);
+  switch (e.keyword) {
+    case 'pattern': {
+      const pattern = String(params.pattern);
+      const advice = PATTERN_ADVICE[pattern] ?? `write a value matching the regular expression ${pattern}`;
+      return [place, `${advice}; got ${got}`];
+    }
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ');
+      return [place, `write one of ${allowed}; got ${got}`];
+    }
+    case 'type': {
+      const types = String(params.type).split(',');
+      const hex = /hex(32|64)/.exec(e.schemaPath);
+      const advice = hex ? ` (${PATTERN_ADVICE[hex[1] === '32' ? '^0x[0-9a-f]{8}$' : '^0x[0-9a-f]{1,16}$']})` : '';
+      return [place, `write ${types.map((t) => TYPE_ADVICE[t] ?? t).join(' or ')}${advice}; got ${got}`];
+    }
+    case 'required':
+      return [place, `missing the required key ${JSON.stringify(params.missingProperty)}`];
+    case 'additionalProperties': {
+      const extra = String(params.additionalProperty);
+      // The allowed keys: the `properties` next to the failing `additionalProperties`.
+      const parent = e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '');
+      const props = atPointer(schema, parent + '/properties');
+      const allowed = props && typeof props === 'object' ? Object.keys(props).map((k) => JSON.stringify(k)).join(', ') : '';
+      return [`${e.instancePath}/${pointerToken(extra)}`, `unknown key ${JSON.stringify(extra)}${allowed ? `; the keys allowed here are ${allowed}` : ''}`];
+    }
+    case 'minItems':
+    case 'maxItems':
+      if (/^\/cpuid\//.test(e.instancePath)) return [place, `write four registers, ["EAX", "EBX", "ECX", "EDX"], each like "0x000000e7"; got ${got}`];
+      return [place, `write ${e.keyword === 'minItems' ? 'at least' : 'at most'} ${params.limit} items; got ${got}`];
+    case 'minimum':
+      return [place, `write a whole number of at least ${params.limit}; got ${got}`];
+    case 'maximum':
+      return [place, `write a whole number of at most ${params.limit}; got ${got}`];
+    case 'minLength':
+      return [place, `write a non-empty string; got ${got}`];
+    case 'minProperties':
+      return [place, 'write at least one CPUID leaf, e.g. "00000000": ["0x0000000d", "0x68747541", "0x444d4163", "0x69746e65"]'];
+    default:
+      return [place, `${e.message ?? 'invalid'}; got ${got}`];
+  }
+}
+
+/** Numbers JSON can write but a profile cannot mean: beyond 2^53 they are not exact. */
+function checkHugeNumbers(v: unknown, file: string, pointer: string): void {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) && Number.isInteger(v)) {
+      throw new InputError(file, pointer || '/', `${v} is too large to be exact (above 2^53 - 1); write a number below 9007199254740992`);
+    }
+    return;
+  }
+  if (Array.isArray(v)) v.forEach((x, k) => checkHugeNumbers(x, file, `${pointer}/${k}`));
+  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) checkHugeNumbers(x, file, `${pointer}/${pointerToken(k)}`);
+}
+
+/** The JSON pointer of a CPUID register in a profile, or of /cpuid when the key is absent. */
+const cpuidPointer = (cpuid: Record<string, unknown>, f: CpuidFinding): string => {
+  const key = cpuidKey(f.leaf, f.sub);
+  return key in cpuid ? `/cpuid/${key}/${f.reg}` : '/cpuid';
+};
+
+export interface ValidateOptions {
+  /**
+   * Skip checkCpuidConsistency: the caller (a dump parser) already ran it and reported by line.
+   */
+  cpuidChecked?: boolean;
+}
+
+/**
+ * Validate a parsed profile object; `file` names it in errors. Warnings (checkCpuidConsistency)
+ * are printed once each, after the profile passed every check.
+ */
+export function validateProfile(json: unknown, file: string, opts: ValidateOptions = {}): Profile {
   const validateSchema = profileSchema();
   if (!validateSchema(json)) {
-    const e = validateSchema.errors![0];
-    const where = e.instancePath || '/';
-    const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
-    throw new InputError(file, where, `${e.message}${extra}`);
+    // ajv reports a bad property name twice: the inner error (with the name) and `propertyNames`.
+    const errors = validateSchema.errors!;
+    const e = errors.find((x) => x.keyword !== 'propertyNames') ?? errors[0];
+    const [place, detail] = describeSchemaError(e, json, profileSchemaJson());
+    throw new InputError(file, place, detail);
   }
+  checkHugeNumbers(json, file, '');
   const p = json as Profile;
   p.quirks.forEach((q, k) => {
     if (!isQuirkId(q.id)) throw new InputError(file, `/quirks/${k}/id`, `unknown quirk '${q.id}' (see emulator/quirks.ts or 'xstate-lab cpu quirks')`);
@@ -62,23 +198,14 @@ export function validateProfile(json: unknown, file: string): Profile {
   } else {
     throw new InputError(file, '/cpuid', 'leaf 00000001 is required');
   }
-  const xsave = (t.get(1)[2] >>> 26) & 1;
+  const xsave = (t.get(1)[2] >>> XSAVE_ECX_BIT) & 1;
   if (xsave) {
-    for (const s of [0, 1]) if (!t.has(0xd, s)) throw new InputError(file, '/cpuid', `CPUID.01H:ECX.XSAVE is set but sub-leaf 0000000d.0${s} is missing`);
-    const d0 = t.get(0xd, 0);
-    const d1 = t.get(0xd, 1);
-    const all = (d0[0] | d1[2]) >>> 0;
-    for (let i = 2; i < 32; i++) {
-      if (!((all >>> i) & 1)) continue;
-      const key = `0000000d.${i.toString(16).padStart(2, '0')}`;
-      const r = t.get(0xd, i);
-      if (r[0] === 0) throw new InputError(file, `/cpuid/${key}`, `component ${i} is enumerated in leaf 0xD but its size (EAX) is 0`);
-      const user = ((d0[0] >>> i) & 1) === 1;
-      if (user && r[1] + r[0] > d0[2]) {
-        throw new InputError(file, `/cpuid/${key}`, `user component ${i} ends at ${r[1] + r[0]}, beyond CPUID.(0DH,0).ECX = ${d0[2]}`);
-      }
-    }
+    for (const sub of [0, 1]) if (!t.has(0xd, sub)) throw new InputError(file, '/cpuid', `CPUID.01H:ECX.XSAVE is set but sub-leaf 0000000d.0${sub} is missing`);
   }
+  const findings = opts.cpuidChecked ? [] : checkCpuidConsistency(t);
+  const error = findings.find((f) => f.severity === Severity.Error);
+  if (error) throw new InputError(file, cpuidPointer(p.cpuid, error), error.detail);
+  for (const f of findings) warnOnce(file, cpuidPointer(p.cpuid, f), f.detail);
   return p;
 }
 
@@ -98,12 +225,15 @@ export function loadProfileFile(file: string): CpuModel {
   return new CpuModel(validateProfile(json, file));
 }
 
-function jsonErrorPlace(text: string, e: Error): string | undefined {
+function jsonErrorPlace(text: string, e: Error): string {
   const m = /position (\d+)/.exec(e.message);
   if (!m) {
     // Node 20 does not always say where; the YAML parser in JSON mode does (JSON is YAML 1.2).
     const pos = parseDocument(text, { schema: 'json' }).errors[0]?.linePos?.[0];
-    return pos ? `line ${pos.line}, column ${pos.col}` : undefined;
+    if (pos) return `line ${pos.line}, column ${pos.col}`;
+    // Neither says (e.g. "Unexpected end of JSON input"): the end of the text is where it broke.
+    const lines = text.split('\n');
+    return `line ${lines.length}, column ${lines[lines.length - 1].length + 1}`;
   }
   const pos = Number(m[1]);
   const before = text.slice(0, pos).split('\n');
@@ -129,11 +259,16 @@ export function resolveCpu(arg: string): CpuModel {
   if (!existsSync(arg)) {
     throw new InputError('<command line>', '--cpu', `'${arg}' is neither a profile id (${builtinProfileIds().join(', ')}) nor an existing file`);
   }
-  const text = readFileSync(arg, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(arg, 'utf8');
+  } catch (e) {
+    throw new InputError(arg, undefined, `cannot read: ${(e as Error).message}`);
+  }
   if (text.trimStart().startsWith('{')) return loadProfileFile(arg);
   if (detectDumpFormat(text) === null) {
     throw new InputError(arg, 'line 1', 'expected a profile (JSON), a `cpuid -r` dump or an InstLatx64 CPUID dump');
   }
   const d = parseDump(text, arg);
-  return new CpuModel(validateProfile(dumpToProfile(d, { id: defaultProfileId(d), reference: arg }), arg));
+  return new CpuModel(validateProfile(dumpToProfile(d, { id: defaultProfileId(d), reference: arg }), arg, { cpuidChecked: true }));
 }

@@ -7,6 +7,7 @@
  */
 import type { CpuModel } from '../emulator/cpu-model.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
+import { XSAVE_CPUID_FEATURES } from '../emulator/xsave-cpuid-features.js';
 import { KernelBehaviour, type KernelVariant } from './variants.js';
 
 const mask = (...fs: XFeature[]): number => fs.reduce((m, f) => (m | bit(f)) >>> 0, 0);
@@ -47,27 +48,7 @@ export function userRestoreMask(v: KernelVariant): number {
   return v.has(KernelBehaviour.PkruInThreadStruct) ? (all & ~bit(XFeature.PKRU)) >>> 0 : all;
 }
 
-/** The CPUID feature each component needs (xstate.c xsave_cpuid_features[]): leaf, sub-leaf, register, bit. */
-const XSAVE_CPUID_FEATURES: Partial<Record<XFeature, { leaf: number; sub: number; reg: number; bit: number; name: string }>> = {
-  [XFeature.X87]: { leaf: 1, sub: 0, reg: 3, bit: 0, name: 'FPU' },
-  [XFeature.SSE]: { leaf: 1, sub: 0, reg: 3, bit: 25, name: 'XMM' },
-  [XFeature.AVX]: { leaf: 1, sub: 0, reg: 2, bit: 28, name: 'AVX' },
-  [XFeature.BNDREGS]: { leaf: 7, sub: 0, reg: 1, bit: 14, name: 'MPX' },
-  [XFeature.BNDCSR]: { leaf: 7, sub: 0, reg: 1, bit: 14, name: 'MPX' },
-  [XFeature.OPMASK]: { leaf: 7, sub: 0, reg: 1, bit: 16, name: 'AVX512F' },
-  [XFeature.ZMM_HI256]: { leaf: 7, sub: 0, reg: 1, bit: 16, name: 'AVX512F' },
-  [XFeature.HI16_ZMM]: { leaf: 7, sub: 0, reg: 1, bit: 16, name: 'AVX512F' },
-  [XFeature.PT]: { leaf: 7, sub: 0, reg: 1, bit: 25, name: 'INTEL_PT' },
-  // OSPKE since 6.6 (18032b47adf1), PKU before; the model's kernel always enables PKU when present.
-  [XFeature.PKRU]: { leaf: 7, sub: 0, reg: 2, bit: 3, name: 'PKU' },
-  [XFeature.PASID]: { leaf: 7, sub: 0, reg: 2, bit: 29, name: 'ENQCMD' },
-  [XFeature.CET_U]: { leaf: 7, sub: 0, reg: 2, bit: 7, name: 'SHSTK' },
-  [XFeature.CET_S]: { leaf: 7, sub: 0, reg: 2, bit: 7, name: 'SHSTK' },
-  [XFeature.TILECFG]: { leaf: 7, sub: 0, reg: 3, bit: 24, name: 'AMX_TILE' },
-  [XFeature.TILEDATA]: { leaf: 7, sub: 0, reg: 3, bit: 24, name: 'AMX_TILE' },
-  // CPUID.(EAX=07H,ECX=1):EDX[21] APX_F (Intel APX specification).
-  [XFeature.APX]: { leaf: 7, sub: 1, reg: 3, bit: 21, name: 'APX' },
-};
+/** The CPUID feature each component needs: xstate.c xsave_cpuid_features[] (emulator/xsave-cpuid-features.ts). */
 
 export interface FpuStateConfig {
   maxFeatures: number;

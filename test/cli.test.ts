@@ -86,7 +86,7 @@ describe('bad input gets a clear error naming the file and place', () => {
     writeFileSync(f, JSON.stringify(good));
     const r = run('cpu', 'show', f);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`${f}: /cpuid/0000000d.00/1: must match pattern`);
+    expect(r.err).toContain(`${f}: /cpuid/0000000d.00/1: write eight lowercase hex digits after 0x, zero-padded, e.g. "0x000000e7"; got the string "0x980"`);
   });
   it('an unknown quirk and a vendor that contradicts CPUID are refused', () => {
     const good = JSON.parse(readFileSync(join(__dirname, '..', 'emulator', 'profiles', 'amd-zen4.json'), 'utf8'));

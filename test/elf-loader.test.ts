@@ -272,13 +272,13 @@ describe('bad files are InputErrors naming the field', () => {
       writeFileSync(f, staticBytes.subarray(0, n));
       return inputError(() => parseElf(readFileSync(f), 'prog')).message;
     };
-    expect(cut(3)).toBe('prog: truncated: the ELF header ends at byte 64 but the file has 3 bytes');
-    expect(cut(40)).toBe('prog: truncated: the ELF header ends at byte 64 but the file has 40 bytes');
+    expect(cut(3)).toBe('prog: ELF header: truncated: the ELF header ends at byte 64 but the file has 3 bytes');
+    expect(cut(40)).toBe('prog: ELF header: truncated: the ELF header ends at byte 64 but the file has 40 bytes');
     const inPh2 = Number(re.phoff) + 2 * 56 + 10;
-    expect(cut(inPh2)).toBe(`prog: truncated: program header 2 ends at byte ${Number(re.phoff) + 3 * 56} but the file has ${inPh2} bytes`);
+    expect(cut(inPh2)).toBe(`prog: program header 2: truncated: the program header at e_phoff + 112 ends at byte ${Number(re.phoff) + 3 * 56} but the file has ${inPh2} bytes`);
     const inText = Number(text.offset + text.filesz / 2n);
     const textIndex = re.ph.indexOf(text);
-    expect(cut(inText)).toBe(`prog: truncated: PT_LOAD segment (program header ${textIndex}, p_offset + p_filesz) ends at byte ${text.offset + text.filesz} but the file has ${inText} bytes`);
+    expect(cut(inText)).toBe(`prog: program header ${textIndex} (PT_LOAD at byte ${Number(re.phoff) + textIndex * 56}): truncated: the PT_LOAD segment (p_offset + p_filesz) ends at byte ${text.offset + text.filesz} but the file has ${inText} bytes`);
     expect(cut(0)).toMatch(/^prog: e_ident\[EI_MAG0\.\.3\]: expected 7f 45 4c 46 .*got an empty file: not an ELF file$/);
   });
 
@@ -300,7 +300,9 @@ describe('bad files are InputErrors naming the field', () => {
   it('a dynamically linked program (gcc default)', () => {
     const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(tool('readelf', ['-lW', dynExe], 'binutils'))![1]!;
     expect(inputError(() => parseElf(readFileSync(dynExe), 'prog')).message)
-      .toBe(`prog: dynamically linked (PT_INTERP ${interp}): only static programs run here; build with musl-gcc -static or gcc -static`);
+      .toMatch(/^prog: program header \d+ \(PT_INTERP at byte \d+\): dynamically linked/);
+    expect(inputError(() => parseElf(readFileSync(dynExe), 'prog')).message)
+      .toContain(`dynamically linked (PT_INTERP ${interp}): only static programs run here; build with musl-gcc -static or gcc -static`);
   });
 
   it('header fields: class, type, phentsize', () => {
@@ -425,7 +427,7 @@ describe('elf_load corner cases on hand-made files', () => {
     expect(bad([text, { flags: R | W, offset: 0x1000n, vaddr: 0x401000n, filesz: 0x100n, memsz: 0x100n }], 0x401010n))
       .toBe('prog: e_entry: 0x401010 is not inside an executable (PF_X) PT_LOAD segment; it is inside the rw- segment of program header 1; the executable segments are 0x400000..0x401000 (program header 0)');
     expect(bad([text, { flags: R | W, offset: 0x2800n, vaddr: 0x402800n, filesz: 0x1000n, memsz: 0x1000n }]))
-      .toBe('prog: truncated: PT_LOAD segment (program header 1, p_offset + p_filesz) ends at byte 14336 but the file has 12288 bytes');
+      .toBe('prog: program header 1 (PT_LOAD at byte 120): truncated: the PT_LOAD segment (p_offset + p_filesz) ends at byte 14336 but the file has 12288 bytes');
     expect(bad([{ ...text, type: 4 }])).toBe('prog: program headers: no PT_LOAD program header: nothing to load');
     expect(bad([{ ...text, vaddr: 0x7ffffffff000n }], 0x7ffffffff010n)).toMatch(/does not fit below 0x7ffffffff000 \(TASK_SIZE/);
   });

@@ -14,6 +14,7 @@ import { InputError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { formatJson, formatTable, formatTap, passed } from '../scenario/report.js';
 import type { RunOutcome } from '../scenario/run.js';
+import { HOST_CPU } from '../scenario/load.js';
 import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
 import { KERNEL_VARIANTS, resolveKernelVariant } from '../../kernel-model/variants.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -84,14 +85,14 @@ export async function runMatrix(files: string[], o: { cpus: string[]; kernels: s
 export interface RunOptions { cpu?: string[]; kernel?: string[]; matrix?: boolean; jobs?: number; json?: boolean; tap?: boolean; verbose?: boolean }
 
 /**
- * The --cpu arguments checked (exit 2 naming an unknown one): a built-in id stays an id, a profile
- * or dump file becomes an absolute path (scenario guests run in other processes).
+ * The --cpu arguments checked (exit 2 naming an unknown one): a built-in id or `host` stays as it
+ * is, a profile or dump file becomes an absolute path (scenario guests run in other processes).
  */
 export function selectedCpus(args: string[] | undefined): string[] | undefined {
   if (!args?.length) return undefined;
   return args.map((a) => {
     if (a === '') throw new InputError('<command line>', '--cpu', 'empty CPU id');
-    if (builtinProfileIds().includes(a)) return a;
+    if (builtinProfileIds().includes(a) || a === HOST_CPU) return a;
     resolveCpu(a); // an InputError naming the argument or the place in the file
     return resolve(a);
   });

@@ -4,20 +4,20 @@
 export enum Sys {
   read = 0, write = 1, open = 2, close = 3, stat = 4, fstat = 5, lstat = 6, poll = 7, lseek = 8, mmap = 9,
   mprotect = 10, munmap = 11, brk = 12, rt_sigaction = 13, rt_sigprocmask = 14, rt_sigreturn = 15, ioctl = 16,
-  pread64 = 17, readv = 19, writev = 20, access = 21, sched_yield = 24, mremap = 25, madvise = 28,
+  pread64 = 17, readv = 19, writev = 20, access = 21, pipe = 22, sched_yield = 24, mremap = 25, madvise = 28,
   dup = 32, dup2 = 33, nanosleep = 35, getpid = 39, clone = 56, fork = 57, vfork = 58, execve = 59, exit = 60,
   wait4 = 61, kill = 62, uname = 63, ptrace = 101, fcntl = 72, getcwd = 79, readlink = 89, gettimeofday = 96, getrlimit = 97, getrusage = 98, sysinfo = 99,
   rt_sigpending = 127, getuid = 102, getgid = 104, geteuid = 107, getegid = 108, getppid = 110, getpgrp = 111, setsid = 112,
   sigaltstack = 131, arch_prctl = 158, gettid = 186, tkill = 200, time = 201, futex = 202, sched_getaffinity = 204,
   set_tid_address = 218, clock_gettime = 228, clock_getres = 229, clock_nanosleep = 230, exit_group = 231,
-  tgkill = 234, waitid = 247, openat = 257, newfstatat = 262, set_robust_list = 273, prlimit64 = 302,
+  sched_setaffinity = 203, tgkill = 234, waitid = 247, openat = 257, newfstatat = 262, set_robust_list = 273, dup3 = 292, pipe2 = 293, prlimit64 = 302, getcpu = 309,
   getrandom = 318, statx = 332, rseq = 334, clone3 = 435,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */
@@ -114,7 +114,17 @@ export const O_ACCMODE = 3;
 /** O_CLOEXEC (include/uapi/asm-generic/fcntl.h). */
 export const O_CLOEXEC = 0o2000000;
 /** fcntl commands and FD_CLOEXEC (include/uapi/asm-generic/fcntl.h). */
-export enum Fcntl { F_GETFD = 1, F_SETFD = 2 }
+export enum Fcntl {
+  F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4,
+  /** F_LINUX_SPECIFIC_BASE (1024) + 6, + 7, + 8 (include/uapi/linux/fcntl.h). */
+  F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032,
+}
+/** O_NONBLOCK, O_DIRECT (pipe2: packet mode) and O_EXCL, which pipe2 reads as O_NOTIFICATION_PIPE (include/uapi/asm-generic/fcntl.h, include/uapi/linux/watch_queue.h). */
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECT = 0o40000;
+export const O_NOTIFICATION_PIPE = 0o200;
+/** ioctl FIONREAD (include/uapi/asm-generic/ioctls.h): bytes ready to read. */
+export const FIONREAD = 0x541b;
 export const FD_CLOEXEC = 1;
 /** AT_FDCWD (include/uapi/linux/fcntl.h) and AT_EMPTY_PATH. */
 export const AT_FDCWD = -100;
@@ -122,3 +132,4 @@ export const AT_EMPTY_PATH = 0x1000;
 /** st_mode file types (include/uapi/linux/stat.h). */
 export const S_IFCHR = 0o020000;
 export const S_IFREG = 0o100000;
+export const S_IFIFO = 0o010000;

@@ -36,7 +36,7 @@ import {
 import {
   AT_EMPTY_PATH, AT_FDCWD, ArchPrctl, CORE_DUMP_SIGNALS, CLD_EXITED, CLD_KILLED, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID,
   CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, ClockId, DEFAULT_IGNORED, Errno, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG,
-  FD_CLOEXEC, Fcntl, O_CLOEXEC, FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
+  FD_CLOEXEC, FIONREAD, Fcntl, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, S_IFIFO, FutexOp, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MREMAP_FIXED, MREMAP_MAYMOVE, NSIG, O_ACCMODE, SA_NODEFER, SA_ONSTACK,
   SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, S_IFCHR, S_IFREG, Sig, SigHow, Sys,
   P_ALL, P_PID, WEXITED, WNOHANG, WNOWAIT, Whence,
 } from './abi.js';
@@ -49,6 +49,10 @@ import {
   stopStatus,
 } from './ptrace.js';
 import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, writeUserRegs } from './user-regs.js';
+import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from './syscall-table.js';
+import { create_pipe_files, pipeActivity, pipe_get_size, pipe_read, pipe_release, pipe_set_size, pipe_write, type PipeFile, type PipeIo } from './fs/pipe.js';
+import { CpuTopology, MODELLED_NODE, MODELLED_NR_CPUS, sched_getaffinity, sched_setaffinity } from './kernel/sched/affinity.js';
+import { AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE, RSEQ_ALIGN, RSEQ_FEATURE_SIZE, rseqExtensible, rseq_handle_notify_resume, sys_rseq, type RseqRegistration } from './kernel/rseq.js';
 
 const MASK64 = (1n << 64n) - 1n;
 /**
@@ -83,6 +87,19 @@ const UTS_FIELD = 65;
 const UTS = { sysname: 'Linux', nodename: 'xstate-lab', version: '#1 SMP PREEMPT_DYNAMIC xstate-lab', machine: 'x86_64', domainname: '(none)' };
 /** RLIMIT_STACK (include/uapi/asm-generic/resource.h) and RLIM_INFINITY. */
 const RLIMIT_STACK = 3;
+/** RLIMIT_NOFILE and its defaults INR_OPEN_CUR / INR_OPEN_MAX (include/asm-generic/resource.h, include/uapi/linux/fs.h). */
+const RLIMIT_NOFILE = 7;
+const NOFILE_CUR = 1024;
+const NOFILE_MAX = 4096;
+/** sys_pipe2's accepted flags (fs/pipe.c __do_pipe_flags). */
+const PIPE2_FLAGS = O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE;
+/** ENOPKG (include/uapi/asm-generic/errno.h): watch_queue_init() in a kernel without CONFIG_WATCH_QUEUE. */
+const ENOPKG = 65;
+/** Bits F_SETFL may change on a pipe (fs/fcntl.c SETFL_MASK: O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME; the model keeps these two). */
+const PIPE_SETFL_MASK = O_NONBLOCK | O_DIRECT;
+/** O_RDONLY / O_WRONLY access modes (include/uapi/asm-generic/fcntl.h). */
+const O_RDONLY = 0;
+const O_WRONLY = 1;
 const RLIM_INFINITY = MASK64;
 /** struct stat st_blksize reported for every file. */
 const BLKSIZE = 4096n;
@@ -104,12 +121,17 @@ const TIMER_ABSTIME = 1;
 const STDIO_MODE = 0o620;
 const NAMED_FILE_MODE = 0o444;
 const FIRST_FILE_INO = 100;
+/** A pipe's inode (fs/pipe.c get_pipe_inode: S_IFIFO | S_IRUSR | S_IWUSR) and st_blksize (PAGE_SIZE, pipefs). */
+const PIPE_MODE = 0o600;
+const PIPE_BLKSIZE = 4096n;
 /** TASK_COMM_LEN (include/linux/sched.h): task->comm holds 15 characters and a NUL. */
 const TASK_COMM_LEN = 16;
 /** X86_TRAP_DB (asm/trapnr.h): the debug exception of a single step. */
 const TRAP_DB = 1;
 /** X86_TRAP_NM (arch/x86/include/asm/trapnr.h): device not available, XFD's exception. */
 const TRAP_NM = 7;
+/** The length of SYSCALL (0F 05, SDM Vol. 2B): where RCX points after it. */
+const SYSCALL_INSN_BYTES = 2n;
 const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
 
 const neg = (e: Errno): bigint => -BigInt(e);
@@ -128,6 +150,8 @@ interface Wait {
   /** Virtual-clock deadline; `onTimeout` gives the result then. */
   deadline?: bigint;
   onTimeout?: () => bigint;
+  /** The result when a signal interrupts the sleep (-EINTR without it; a pipe write gives what it wrote). */
+  interrupted?: () => bigint;
 }
 
 /** Traced: in a ptrace stop (TASK_TRACED), until the tracer resumes it. */
@@ -157,12 +181,21 @@ class Task {
   /** PTRACE_SYSCALL: the system call stopped at its entry runs when the task is next scheduled; then its exit stop is due. */
   syscallAfterEntryStop = false;
   syscallExitStopDue = false;
+  /** task_cpu() and cpus_mask (src/linux/kernel/sched/affinity.ts). */
+  cpu = 0;
+  cpusMask = 0n;
+  /** The registered struct rseq, and what is due on the next return to user space (kernel/rseq.ts). */
+  rseq: RseqRegistration | undefined;
+  rseqEvent = false;
+  rseqNotify = false;
+  /** mm_cid: the lowest concurrency id free in the process when the task was created (assumption `mm-cid-lowest-free`). */
+  mmCid = 0;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
 interface OpenFile { kind: 'host'; hostFd: number }
 interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number }
-type FileRef = OpenFile | MemFile | KvmFile;
+type FileRef = OpenFile | MemFile | KvmFile | PipeFile;
 /** The device node of /dev/kvm (misc device 10:232, include/linux/miscdevice.h KVM_MINOR). */
 const DEV_KVM = '/dev/kvm';
 /** /dev/kvm's permissions as udev leaves them without a kvm group (crw-------), and an inode number for it. */
@@ -211,6 +244,8 @@ export interface KernelOptions {
   trace?: (line: string) => void;
   /** Where warnings and reports go. */
   stderr: (line: string) => void;
+  /** The modelled CPU count (src/linux/kernel/sched/affinity.ts, assumption `modelled-cpus`); MODELLED_NR_CPUS without it. */
+  nrCpus?: number;
 }
 
 export type RunResult =
@@ -259,7 +294,16 @@ export class Kernel {
   /** What this kernel shows user space of the CPU: AT_HWCAP/AT_HWCAP2/AT_MINSIGSTKSZ and the CR4 bits it sets. */
   readonly view: KernelView;
 
+  /** The modelled CPUs (assumption `modelled-cpus`). */
+  private readonly topo: CpuTopology;
+  /** The kernel has the extensible struct rseq (6.3+: AT_RSEQ_*, node_id, mm_cid). */
+  private readonly rseqExt: boolean;
+  /** Inode numbers of pipes (pipefs). */
+  private nextPipeIno = 1;
+
   constructor(private readonly o: KernelOptions) {
+    this.topo = new CpuTopology(o.nrCpus ?? MODELLED_NR_CPUS);
+    this.rseqExt = rseqExtensible(o.kernel.release);
     this.fpuCfg = fpu__init_system_xstate(o.cpu, o.kernel);
     this.view = kernelView(o.cpu, o.kernel, this.fpuCfg);
   }
@@ -294,6 +338,8 @@ export class Kernel {
     ]);
     const minsig = this.view.minsigstksz.value;
     if (minsig !== undefined) auxv.set(AT_MINSIGSTKSZ, BigInt(minsig));
+    // create_elf_tables (fs/binfmt_elf.c, 6.3+): what struct rseq the kernel supports.
+    if (this.rseqExt) { auxv.set(AT_RSEQ_FEATURE_SIZE, BigInt(RSEQ_FEATURE_SIZE)); auxv.set(AT_RSEQ_ALIGN, BigInt(RSEQ_ALIGN)); }
     proc.auxv = [...auxv].flatMap(([k, v]) => [BigInt(k), v]);
     proc.argv = argv;
     proc.exe = execfn;
@@ -309,6 +355,9 @@ export class Kernel {
     proc.files.set(0, { kind: 'host', hostFd: 0 });
     proc.files.set(1, { kind: 'host', hostFd: 1 });
     proc.files.set(2, { kind: 'host', hostFd: 2 });
+    const se = this.topo.initial();
+    task.cpu = se.cpu;
+    task.cpusMask = se.cpusMask;
     proc.threads.push(task);
     proc.loaded = task;
     this.tasks.push(task);
@@ -358,6 +407,8 @@ export class Kernel {
         if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task)); continue; }
       }
       if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
+      this.rseqReturnToUser(task);
+      if (task.state !== TaskState.Runnable || !task.proc.alive) continue;
       const runnable = this.tasks.filter((t) => t.state === TaskState.Runnable).length;
       const remaining = this.o.maxInsns - this.insns;
       if (remaining <= 0n) {
@@ -396,7 +447,12 @@ export class Kernel {
 
   /** Round-robin by tid: the first runnable task after `last`. */
   private pick(last: number): Task | undefined {
-    for (const t of this.tasks) if (t.state === TaskState.Blocked) this.tryWake(t);
+    // Retry the sleepers until no pipe moves: one's progress (a partial pipe write) may free another.
+    let seen: number;
+    do {
+      seen = pipeActivity.changes;
+      for (const t of this.tasks) if (t.state === TaskState.Blocked) this.tryWake(t);
+    } while (pipeActivity.changes !== seen);
     const live = this.tasks.filter((t) => t.state === TaskState.Runnable).sort((a, b) => a.tid - b.tid);
     return live.find((t) => t.tid > last) ?? live[0];
   }
@@ -404,7 +460,7 @@ export class Kernel {
   private tryWake(t: Task): void {
     const r = t.wait?.retry?.();
     if (r !== undefined) this.wake(t, r);
-    else if (t.pending.some((p) => this.deliverable(t, p))) this.wake(t, neg(Errno.EINTR));
+    else if (t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : neg(Errno.EINTR));
   }
 
   private wake(t: Task, result: bigint): void {
@@ -443,7 +499,21 @@ export class Kernel {
       task.pendingRegs.clear();
     }
     switchExtendedState(m, prev, task);
+    // rseq_preempt(): another task ran since this one left user space.
+    if (this.current !== task && this.current !== undefined && task.rseq) { task.rseqEvent = true; task.rseqNotify = true; }
     this.current = task;
+  }
+
+  /**
+   * rseq_handle_notify_resume() as the task (loaded on its engine) returns to user space: the
+   * critical-section abort after an event, and cpu_id_start/cpu_id/node_id/mm_cid.
+   */
+  private rseqReturnToUser(t: Task): void {
+    if (!t.rseq || !t.rseqNotify) return;
+    const m = t.proc.machine;
+    const r = rseq_handle_notify_resume(t, m, this.rseqExt, { cpu: t.cpu, node: MODELLED_NODE, mmCid: t.mmCid }, m.uc.regRead(X86Reg.RIP));
+    if (r === 'segv') this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: 'rseq: bad struct rseq or rseq_cs on return to user space' }, true);
+    else if (r !== undefined) m.uc.regWrite(X86Reg.RIP, r);
   }
 
   // ------------------------------------------------------------------ signals
@@ -534,6 +604,8 @@ export class Kernel {
   private setupFrame(t: Task, info: SigInfo, act: SigAction): string | undefined {
     const m = t.proc.machine;
     const uc = m.uc;
+    // rseq_signal_deliver(): an interrupted critical section resumes at its abort handler, which the frame saves.
+    if (t.rseq) { t.rseqEvent = true; t.rseqNotify = true; this.rseqReturnToUser(t); }
     const regs = uc.regReadBatch(SIGCONTEXT_GPRS);
     const rsp = regs[15]!;
     const ss = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE };
@@ -873,6 +945,8 @@ export class Kernel {
     if (!p.alive) return;
     p.exit = exit;
     for (const t of p.threads) this.endTask(t);
+    // exit_files(): every descriptor is closed (a pipe's other end then sees EOF or EPIPE).
+    for (const fd of [...p.files.keys()]) this.closeFd(p, fd);
     // exit_ptrace(): the tracees of a dying tracer are detached and go on.
     for (const t of this.tasks) {
       if (t.ptrace?.tracer !== p || t.state === TaskState.Dead) continue;
@@ -915,6 +989,12 @@ export class Kernel {
   private onSyscall(p: Process): boolean {
     const t = p.loaded!;
     const m = p.machine;
+    // SYSCALL (SDM Vol. 2B): RCX := the RIP of the next instruction, R11 := RFLAGS.
+    // entry_SYSCALL_64 saves both in pt_regs (cx, r11), and the return, SYSRET or IRET alike,
+    // gives user space those saved values back. Unicorn 2.0.1 runs this hook with RIP still at
+    // the instruction and advances it afterwards (test/guests/syscall-regs.c shows the difference).
+    const [rip, rflags] = m.uc.regReadBatch([X86Reg.RIP, X86Reg.RFLAGS]);
+    m.uc.regWriteBatch([X86Reg.RCX, X86Reg.R11], [rip! + SYSCALL_INSN_BYTES, rflags!]);
     const a = m.uc.regReadBatch(SYSCALL_REGS);
     const nr = Number(a[0]! & 0xffffffffn);
     t.origRax = a[0]!;
@@ -932,9 +1012,10 @@ export class Kernel {
       if (e instanceof GuestMemoryFault) r = neg(Errno.EFAULT);
       else throw e;
     }
-    if (this.o.trace && nr !== Sys.write && nr !== Sys.writev) this.o.trace(`syscall ${Sys[nr] ?? nr}(0x${a[1]!.toString(16)}, 0x${a[2]!.toString(16)}, 0x${a[3]!.toString(16)}) = ${r === 'stop' ? '(deferred)' : BigInt.asIntN(64, r)}`);
+    if (this.o.trace && nr !== Sys.write && nr !== Sys.writev) this.o.trace(`syscall ${syscallName(nr) ?? nr}(0x${a[1]!.toString(16)}, 0x${a[2]!.toString(16)}, 0x${a[3]!.toString(16)}) = ${r === 'stop' ? '(deferred)' : BigInt.asIntN(64, r)}`);
     if (r === 'stop') return true;
     m.uc.regWrite(X86Reg.RAX, r & MASK64);
+    if (t.rseqNotify) this.rseqReturnToUser(t);
     return t.state !== TaskState.Runnable || !p.alive || t.pending.some((x) => this.deliverable(t, x));
   }
 
@@ -954,8 +1035,16 @@ export class Kernel {
     const m = p.machine;
     const i32 = (x: bigint): number => Number(BigInt.asIntN(32, x));
     switch (nr as Sys) {
-      case Sys.read: return this.read(p, i32(a0), a1, Number(a2));
-      case Sys.write: return this.write(p, i32(a0), m.read(a1, Number(a2)));
+      case Sys.read: {
+        const f = p.files.get(i32(a0));
+        if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe read', pipe_read(f, Number(a2), (b) => m.write(a1, b)));
+        return this.read(p, i32(a0), a1, Number(a2));
+      }
+      case Sys.write: {
+        const f = p.files.get(i32(a0));
+        if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe write', pipe_write(f, m.read(a1, Number(a2)), () => this.sigpipe(t)));
+        return this.write(p, i32(a0), m.read(a1, Number(a2)));
+      }
       case Sys.writev: {
         const parts: Uint8Array[] = [];
         for (let k = 0n; k < a2; k++) {
@@ -963,9 +1052,21 @@ export class Kernel {
           const len = m.readU64(a1 + 16n * k + 8n);
           parts.push(m.read(base, Number(len)));
         }
+        const f = p.files.get(i32(a0));
+        if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe write', pipe_write(f, Buffer.concat(parts), () => this.sigpipe(t)));
         return this.write(p, i32(a0), Buffer.concat(parts));
       }
       case Sys.readv: {
+        const f = p.files.get(i32(a0));
+        if (f?.kind === 'pipe') {
+          // One pipe_read over the whole iovec, scattered in order.
+          const iov = Array.from({ length: Number(a2) }, (_, k) => ({ base: m.readU64(a1 + 16n * BigInt(k)), len: Number(m.readU64(a1 + 16n * BigInt(k) + 8n)) }));
+          const scatter = (b: Uint8Array): void => {
+            let off = 0;
+            for (const v of iov) { if (off >= b.length) break; const n = Math.min(v.len, b.length - off); m.write(v.base, b.subarray(off, off + n)); off += n; }
+          };
+          return this.pipeIo(t, 'pipe read', pipe_read(f, iov.reduce((x, v) => x + v.len, 0), scatter));
+        }
         let total = 0n;
         for (let k = 0n; k < a2; k++) {
           const n = this.read(p, i32(a0), m.readU64(a1 + 16n * k), Number(m.readU64(a1 + 16n * k + 8n)));
@@ -977,15 +1078,31 @@ export class Kernel {
       }
       case Sys.open: return this.open(p, m.readCString(a0), i32(a1));
       case Sys.openat: return i32(a0) === AT_FDCWD || m.readCString(a1).startsWith('/') ? this.open(p, m.readCString(a1), i32(a2)) : neg(Errno.ENOENT);
-      case Sys.close: p.cloexec.delete(i32(a0)); return p.files.delete(i32(a0)) ? 0n : neg(Errno.EBADF);
-      case Sys.fcntl: {
-        // Only the close-on-exec flag (F_GETFD/F_SETFD), which musl's open(O_CLOEXEC) sets.
-        const fd = i32(a0);
-        if (!p.files.has(fd)) return neg(Errno.EBADF);
-        if (Number(a1) === Fcntl.F_GETFD) return p.cloexec.has(fd) ? BigInt(FD_CLOEXEC) : 0n;
-        if (Number(a1) === Fcntl.F_SETFD) { if (Number(a2) & FD_CLOEXEC) p.cloexec.add(fd); else p.cloexec.delete(fd); return 0n; }
-        return this.unmodelled(nr);
+      case Sys.close: return this.closeFd(p, i32(a0)) ? 0n : neg(Errno.EBADF);
+      case Sys.fcntl: return this.fcntl(p, i32(a0), Number(a1 & 0xffffffffn), a2, nr);
+      case Sys.dup: {
+        const f = p.files.get(i32(a0));
+        if (!f) return neg(Errno.EBADF);
+        return BigInt(this.installFd(p, this.retain(f), false));
       }
+      case Sys.dup2: case Sys.dup3: return this.dup3(p, i32(a0), i32(a1), nr === Sys.dup3 ? i32(a2) : undefined);
+      case Sys.pipe: case Sys.pipe2: return this.pipe2(p, a0, nr === Sys.pipe2 ? i32(a1) : 0);
+      case Sys.sched_getaffinity: case Sys.sched_setaffinity: {
+        const target = this.schedTarget(t, i32(a0));
+        if (!target) return neg(Errno.ESRCH);
+        if (nr === Sys.sched_getaffinity) return sched_getaffinity(this.topo, target, a1 & 0xffffffffn, (b) => m.write(a2, b));
+        const r = sched_setaffinity(this.topo, target, a1 & 0xffffffffn, (n) => m.read(a2, n));
+        // A migrated task's rseq area is updated on its next return to user space (rseq_migrate).
+        if (r.migrated && target.rseq) { target.rseqEvent = true; target.rseqNotify = true; }
+        return r.ret;
+      }
+      case Sys.getcpu: {
+        // sys_getcpu (kernel/sys.c): the CPU and its node, each where a pointer was given.
+        if (a0) m.writeU32(a0, t.cpu);
+        if (a1) m.writeU32(a1, MODELLED_NODE);
+        return 0n;
+      }
+      case Sys.rseq: return sys_rseq(t, m, this.rseqExt, a0, Number(a1 & 0xffffffffn), i32(a2), Number(a3 & 0xffffffffn));
       case Sys.fstat: return this.fstat(p, i32(a0), a1);
       case Sys.newfstatat: {
         const path = m.readCString(a1);
@@ -996,7 +1113,7 @@ export class Kernel {
       case Sys.lseek: {
         const f = p.files.get(i32(a0));
         if (!f) return neg(Errno.EBADF);
-        if (f.kind === 'host') return neg(Errno.ESPIPE);
+        if (f.kind === 'host' || f.kind === 'pipe') return neg(Errno.ESPIPE); // no_llseek
         if (f.kind !== 'file') return 0n; // KVM's descriptors use noop_llseek: the position stays 0
         const base = a2 === BigInt(Whence.SET) ? 0 : a2 === BigInt(Whence.CUR) ? f.pos : a2 === BigInt(Whence.END) ? f.data.length : -1;
         const pos = base + Number(BigInt.asIntN(64, a1));
@@ -1112,18 +1229,12 @@ export class Kernel {
         m.write(a0, b);
         return 0n;
       }
-      case Sys.sched_getaffinity: {
-        const b = new Uint8Array(8);
-        b[0] = 1; // CPU 0 only: one CPU, whatever the host has
-        if (a1 < 8n) return neg(Errno.EINVAL);
-        m.write(a2, b);
-        return 8n;
-      }
       case Sys.prlimit64: case Sys.getrlimit: {
         const [res, old] = nr === Sys.getrlimit ? [Number(a0), a1] : [Number(a1), a3];
         if (old) {
-          m.writeU64(old, res === RLIMIT_STACK ? STACK_SIZE : RLIM_INFINITY);
-          m.writeU64(old + 8n, RLIM_INFINITY);
+          const [cur, max] = res === RLIMIT_STACK ? [STACK_SIZE, RLIM_INFINITY] : res === RLIMIT_NOFILE ? [BigInt(NOFILE_CUR), BigInt(NOFILE_MAX)] : [RLIM_INFINITY, RLIM_INFINITY];
+          m.writeU64(old, cur);
+          m.writeU64(old + 8n, max);
         }
         return 0n;
       }
@@ -1153,10 +1264,23 @@ export class Kernel {
     }
   }
 
+  /**
+   * A system call the model lacks: -ENOSYS, as a kernel built without it answers, and one warning
+   * per number naming it (src/linux/syscall-table.ts). Rows Linux itself leaves unimplemented
+   * (sys_ni_syscall) answer -ENOSYS silently, as Linux does; a number Linux never assigned, or an
+   * x32 row, answers -ENOSYS with one warning saying so.
+   */
   private unmodelled(nr: number): bigint {
-    if (!this.warned.has(nr)) {
+    const name = syscallName(nr);
+    if (name !== undefined && !NOT_IMPLEMENTED_IN_LINUX.has(name) && !this.warned.has(nr)) {
       this.warned.add(nr);
-      this.o.stderr(`xstate-lab: warning: system call ${Sys[nr] ?? 'number'} (${nr}) is not modelled; it returns -ENOSYS`);
+      this.o.stderr(`xstate-lab: warning: system call ${name} (${nr}) is not modelled; it returns -ENOSYS`);
+    }
+    if (name === undefined && !this.warned.has(nr)) {
+      // Linux answers -ENOSYS too; the warning says the number is the guest's mistake, not a gap of the model.
+      this.warned.add(nr);
+      const what = nr >= X32_FIRST && nr <= X32_LAST ? 'is an x32 row, not a 64-bit system call' : 'is not assigned in Linux 6.18\'s x86-64 table';
+      this.o.stderr(`xstate-lab: warning: system call number ${nr} ${what}; it returns -ENOSYS, as Linux does`);
     }
     return neg(Errno.ENOSYS);
   }
@@ -1166,6 +1290,120 @@ export class Kernel {
   }
 
   // ---- files
+
+  /** A pipe read or write: done now, or the task sleeps until `retry` completes it. */
+  private pipeIo(t: Task, what: string, io: PipeIo): bigint | 'stop' {
+    if (typeof io === 'bigint') return io;
+    return this.block(t, { what, retry: io.retry, interrupted: io.interrupted });
+  }
+
+  /** pipe_write's send_sig(SIGPIPE, current, 0): si_code SI_USER from the writer itself. */
+  private sigpipe(t: Task): void {
+    this.sendToThread(t, { signo: Sig.SIGPIPE, code: SI_USER, pid: t.proc.pid, uid: 0 });
+  }
+
+  /** One more descriptor refers to an open file (dup, fork). */
+  private retain(f: FileRef): FileRef {
+    if (f.kind === 'pipe') f.refs++;
+    return f;
+  }
+
+  /** close_fd(): the descriptor goes; the last one of a pipe end releases it (pipe_release). */
+  private closeFd(p: Process, fd: number): boolean {
+    const f = p.files.get(fd);
+    if (!f) return false;
+    p.files.delete(fd);
+    p.cloexec.delete(fd);
+    if (f.kind === 'pipe' && --f.refs === 0) pipe_release(f);
+    return true;
+  }
+
+  /**
+   * dup2 and dup3 (fs/file.c ksys_dup3): dup3 rejects flags other than O_CLOEXEC and oldfd ==
+   * newfd (-EINVAL); dup2 of a valid fd onto itself returns it; a newfd past RLIMIT_NOFILE is
+   * -EBADF; an open newfd is closed first.
+   */
+  private dup3(p: Process, oldfd: number, newfd: number, flags: number | undefined): bigint {
+    if (flags !== undefined && (flags & ~O_CLOEXEC)) return neg(Errno.EINVAL);
+    if (flags !== undefined && oldfd === newfd) return neg(Errno.EINVAL);
+    if (newfd < 0 || newfd >= NOFILE_CUR) return neg(Errno.EBADF);
+    const f = p.files.get(oldfd);
+    if (!f) return neg(Errno.EBADF);
+    if (oldfd === newfd) return BigInt(newfd);
+    this.retain(f);
+    this.closeFd(p, newfd);
+    p.files.set(newfd, f);
+    if (flags !== undefined && (flags & O_CLOEXEC)) p.cloexec.add(newfd); else p.cloexec.delete(newfd);
+    return BigInt(newfd);
+  }
+
+  /**
+   * pipe and pipe2 (fs/pipe.c do_pipe2): flags beyond O_CLOEXEC, O_NONBLOCK, O_DIRECT and
+   * O_NOTIFICATION_PIPE are -EINVAL; a notification pipe is -ENOPKG (named assumption: the model's
+   * kernel is built without CONFIG_WATCH_QUEUE). fd[0] reads, fd[1] writes.
+   */
+  private pipe2(p: Process, fds: bigint, flags: number): bigint {
+    if (flags & ~PIPE2_FLAGS) return neg(Errno.EINVAL);
+    if (flags & O_NOTIFICATION_PIPE) return -BigInt(ENOPKG);
+    const [r, w] = create_pipe_files(this.nextPipeIno++, flags);
+    const cloexec = (flags & O_CLOEXEC) !== 0;
+    const rfd = this.installFd(p, r, cloexec);
+    const wfd = this.installFd(p, w, cloexec);
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setInt32(0, rfd, true);
+    new DataView(b.buffer).setInt32(4, wfd, true);
+    try {
+      p.machine.write(fds, b);
+    } catch (e) {
+      // do_pipe2: both descriptors are undone when the copy to user space fails.
+      this.closeFd(p, rfd);
+      this.closeFd(p, wfd);
+      if (e instanceof GuestMemoryFault) return neg(Errno.EFAULT);
+      throw e;
+    }
+    return 0n;
+  }
+
+  /**
+   * fcntl (fs/fcntl.c do_fcntl): F_DUPFD/F_DUPFD_CLOEXEC (the lowest free fd at or above arg),
+   * F_GETFD/F_SETFD, F_GETFL/F_SETFL for pipes (O_NONBLOCK, O_DIRECT) and the named files,
+   * F_GETPIPE_SZ/F_SETPIPE_SZ (-EBADF on anything but a pipe).
+   */
+  private fcntl(p: Process, fd: number, cmd: number, arg: bigint, nr: number): bigint {
+    const f = p.files.get(fd);
+    if (!f) return neg(Errno.EBADF);
+    switch (cmd as Fcntl) {
+      case Fcntl.F_DUPFD: case Fcntl.F_DUPFD_CLOEXEC: {
+        const from = Number(BigInt.asUintN(32, arg));
+        if (from >= NOFILE_CUR) return neg(Errno.EINVAL);
+        let nfd = from;
+        while (p.files.has(nfd)) nfd++;
+        if (nfd >= NOFILE_CUR) return neg(Errno.EMFILE);
+        p.files.set(nfd, this.retain(f));
+        if (cmd === Fcntl.F_DUPFD_CLOEXEC) p.cloexec.add(nfd); else p.cloexec.delete(nfd);
+        return BigInt(nfd);
+      }
+      case Fcntl.F_GETFD: return p.cloexec.has(fd) ? BigInt(FD_CLOEXEC) : 0n;
+      case Fcntl.F_SETFD: if (Number(arg) & FD_CLOEXEC) p.cloexec.add(fd); else p.cloexec.delete(fd); return 0n;
+      case Fcntl.F_GETFL:
+        if (f.kind === 'pipe') return BigInt((f.write ? O_WRONLY : O_RDONLY) | f.flags);
+        if (f.kind === 'file') return BigInt(O_RDONLY);
+        return this.unmodelled(nr);
+      case Fcntl.F_SETFL:
+        if (f.kind !== 'pipe') return this.unmodelled(nr);
+        f.flags = (f.flags & ~PIPE_SETFL_MASK) | (Number(arg) & PIPE_SETFL_MASK);
+        return 0n;
+      case Fcntl.F_GETPIPE_SZ: return f.kind === 'pipe' ? pipe_get_size(f.pipe) : neg(Errno.EBADF);
+      case Fcntl.F_SETPIPE_SZ: return f.kind === 'pipe' ? pipe_set_size(f.pipe, arg) : neg(Errno.EBADF);
+      default: return this.unmodelled(nr);
+    }
+  }
+
+  /** The task a sched_*affinity call names: 0 is the caller (find_process_by_pid). */
+  private schedTarget(t: Task, pid: number): Task | undefined {
+    if (pid === 0) return t;
+    return this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
+  }
 
   private allowed(path: string): boolean {
     return this.o.allowedFiles.includes(resolve(path));
@@ -1206,6 +1444,12 @@ export class Kernel {
   private ioctl(p: Process, fd: number, cmd: number, arg: bigint): bigint {
     const f = p.files.get(fd);
     if (!f) return neg(Errno.EBADF);
+    if (f.kind === 'pipe') {
+      // pipe_ioctl: FIONREAD, the bytes in the pipe; anything else -ENOIOCTLCMD, -ENOTTY to user space.
+      if (cmd !== FIONREAD) return neg(Errno.ENOTTY);
+      p.machine.writeU32(arg, f.pipe.bytes);
+      return 0n;
+    }
     if (f.kind === 'host' || f.kind === 'file') return neg(Errno.ENOTTY);
     const m = p.machine;
     return kvmIoctl(f, cmd, arg, {
@@ -1259,14 +1503,14 @@ export class Kernel {
   }
 
   /** struct stat (arch/x86/include/uapi/asm/stat.h). */
-  private writeStat(m: Machine, addr: bigint, mode: number, size: number, ino: number): void {
+  private writeStat(m: Machine, addr: bigint, mode: number, size: number, ino: number, blksize = BLKSIZE): void {
     const b = new Uint8Array(STAT_BYTES);
     const v = new DataView(b.buffer);
     v.setBigUint64(8, BigInt(ino), true);
     v.setBigUint64(16, 1n, true);
     v.setUint32(24, mode, true);
     v.setBigUint64(48, BigInt(size), true);
-    v.setBigUint64(56, BLKSIZE, true);
+    v.setBigUint64(56, blksize, true);
     v.setBigUint64(64, BigInt(Math.ceil(size / 512)), true);
     m.write(addr, b);
   }
@@ -1275,6 +1519,7 @@ export class Kernel {
     const f = p.files.get(fd);
     if (!f) return neg(Errno.EBADF);
     if (f.kind === 'host') this.writeStat(p.machine, addr, S_IFCHR | STDIO_MODE, 0, fd + 1);
+    else if (f.kind === 'pipe') this.writeStat(p.machine, addr, S_IFIFO | PIPE_MODE, 0, f.pipe.ino, PIPE_BLKSIZE);
     else if (f.kind === 'kvm') this.writeStat(p.machine, addr, S_IFCHR | DEV_KVM_MODE, 0, DEV_KVM_INO);
     else if (f.kind !== 'file') this.writeStat(p.machine, addr, DEV_KVM_MODE, 0, DEV_KVM_INO + 1); // an anon inode
     else this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, f.data.length, FIRST_FILE_INO + fd);
@@ -1507,6 +1752,11 @@ export class Kernel {
         if (newsp) child.pendingRegs.set(X86Reg.RSP, newsp);
         if (flags & CLONE_SETTLS) child.pendingRegs.set(X86Reg.FS_BASE, tls);
         child.sigmask = t.sigmask;
+        // copy_process: the parent's CPU and affinity; rseq_fork: a CLONE_VM child registers its own area.
+        child.cpu = t.cpu;
+        child.cpusMask = t.cpusMask;
+        const used = new Set(p.threads.filter((x) => x.state !== TaskState.Dead).map((x) => x.mmCid));
+        while (used.has(child.mmCid)) child.mmCid++;
         if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
         if (flags & CLONE_PARENT_SETTID) m.writeU32(ptid, tid);
         if (flags & CLONE_CHILD_SETTID) m.writeU32(ctid, tid);
@@ -1536,6 +1786,11 @@ export class Kernel {
       if (flags & CLONE_SETTLS) cp.machine.uc.regWrite(X86Reg.FS_BASE, tls);
       cp.sigactions = p.sigactions.map((a) => ({ ...a }));
       cp.files = new Map([...p.files].map(([fd, f]) => [fd, f.kind === 'file' ? { ...f } : f]));
+      for (const f of cp.files.values()) if (f.kind === 'pipe') f.refs++; // dup_fd: the child shares each open file
+      child.cpu = t.cpu;
+      child.cpusMask = t.cpusMask;
+      // rseq_fork: without CLONE_VM the child keeps the registration (its copy of the area is at the same address).
+      if (t.rseq) { child.rseq = { ...t.rseq }; child.rseqEvent = t.rseqEvent; child.rseqNotify = true; }
       cp.cloexec = new Set(p.cloexec);
       cp.brkStart = p.brkStart;
       cp.brk = p.brk;

@@ -36,8 +36,13 @@ const EHDR_SIZE = 64; // sizeof(Elf64_Ehdr)
 const PHDR_SIZE = 56; // sizeof(Elf64_Phdr)
 /** load_elf_phdrs refuses a program header table larger than this (fs/binfmt_elf.c). */
 const MAX_PHDR_TABLE = 65536;
-/** Largest single mapping this model materialises as bytes. */
-const MAX_MAPPING = 1n << 32n;
+/**
+ * A model limit, not Linux's: the model copies every page of the image (file and bss) into the
+ * emulator, where Linux maps them lazily. Measured on a 2-core VM: 64 MiB of bss costs about 1 s
+ * and 200 MB, 1 GiB about 20 s and 2 GB, and a mapping of 2 GiB or more crashes uc_mem_write
+ * (UC_ERR_ARG). Images above this total are refused with a clear error.
+ */
+export const MAX_IMAGE_BYTES = 1n << 28n; // 256 MiB
 
 const ET_REL = 1, ET_EXEC = 2, ET_DYN = 3, ET_CORE = 4;
 const EM_X86_64 = 62;
@@ -214,8 +219,9 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   const fail = (place: string | undefined, detail: string): never => {
     throw new InputError(file, place, detail);
   };
-  const truncated = (what: string, end: bigint | number): never =>
-    fail(undefined, `truncated: ${what} ends at byte ${end} but the file has ${len} bytes`);
+  // The place is the structure that runs past the end: every error names a place.
+  const truncated = (place: string, what: string, end: bigint | number): never =>
+    fail(place, `truncated: ${what} ends at byte ${end} but the file has ${len} bytes`);
 
   // e_ident: magic first, so that any non-ELF file gets the same clear message.
   const MAGIC = [0x7f, 0x45, 0x4c, 0x46];
@@ -229,7 +235,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   }
   // e_machine sits at byte 18 in both classes: check it before the class so that a foreign
   // program is named for what it is.
-  if (len < 20) truncated('the ELF header', EHDR_SIZE);
+  if (len < 20) truncated('ELF header', 'the ELF header', EHDR_SIZE);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const eiClass = bytes[4], eiData = bytes[5], eiVersion = bytes[6];
   if (eiData !== 1 && eiData !== 2) fail('e_ident[EI_DATA]', `expected 1 (ELFDATA2LSB, little-endian), got ${eiData}`);
@@ -245,7 +251,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   }
   if (eiData !== 1) fail('e_ident[EI_DATA]', `expected 1 (ELFDATA2LSB, little-endian), got ${eiData} (ELFDATA2MSB, big-endian)`);
   if (eiVersion !== 1) fail('e_ident[EI_VERSION]', `expected 1 (EV_CURRENT), got ${eiVersion}`);
-  if (len < EHDR_SIZE) truncated('the ELF header', EHDR_SIZE);
+  if (len < EHDR_SIZE) truncated('ELF header', 'the ELF header', EHDR_SIZE);
 
   const eType = dv.getUint16(16, true);
   const eVersion = dv.getUint32(20, true);
@@ -268,7 +274,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
   }
   for (let i = 0; i < ePhnum; i++) {
     const end = ePhoff + BigInt((i + 1) * PHDR_SIZE);
-    if (end > fileLen) truncated(`program header ${i}`, end);
+    if (end > fileLen) truncated(`program header ${i}`, `the program header at e_phoff + ${i * PHDR_SIZE}`, end);
   }
 
   const phdrs: RawPhdr[] = [];
@@ -296,7 +302,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
       const nul = raw.indexOf(0);
       path = new TextDecoder().decode(nul >= 0 ? raw.subarray(0, nul) : raw);
     }
-    fail(undefined, `dynamically linked (PT_INTERP ${path}): only static programs run here; build with musl-gcc -static or gcc -static`);
+    fail(where(interp), `dynamically linked (PT_INTERP ${path}): only static programs run here; build with musl-gcc -static or gcc -static`);
   }
 
   const segments: ElfSegment[] = [];
@@ -306,7 +312,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
     if (p.filesz > p.memsz) {
       fail(where(p), `p_filesz ${hex(p.filesz)} is larger than p_memsz ${hex(p.memsz)}; expected p_filesz <= p_memsz`);
     }
-    if (p.offset + p.filesz > fileLen) truncated(`PT_LOAD segment (program header ${p.index}, p_offset + p_filesz)`, p.offset + p.filesz);
+    if (p.offset + p.filesz > fileLen) truncated(where(p), `the PT_LOAD segment (p_offset + p_filesz)`, p.offset + p.filesz);
     // elf_map mmaps from p_offset - ELF_PAGEOFFSET(p_vaddr), which must be page-aligned (mmap).
     if ((p.vaddr - p.offset) % PAGE_SIZE !== 0n) {
       fail(where(p), `p_vaddr ${hex(p.vaddr)} and p_offset ${hex(p.offset)} differ modulo the page size (4096); expected them congruent, as mmap needs a page-aligned file offset`);
@@ -333,7 +339,7 @@ export function parseElf(bytes: Uint8Array, file: string): ElfImage {
     if (p.type !== PT_TLS) continue;
     if (tls) fail(where(p), `a second PT_TLS (the first is program header ${tls.index}); expected at most one`);
     if (p.filesz > p.memsz) fail(where(p), `p_filesz ${hex(p.filesz)} is larger than p_memsz ${hex(p.memsz)}; expected p_filesz <= p_memsz`);
-    if (p.offset + p.filesz > fileLen) truncated(`PT_TLS image (program header ${p.index}, p_offset + p_filesz)`, p.offset + p.filesz);
+    if (p.offset + p.filesz > fileLen) truncated(where(p), `the PT_TLS image (p_offset + p_filesz)`, p.offset + p.filesz);
     if (p.align > 1n && (p.align & (p.align - 1n)) !== 0n) fail(where(p), `p_align ${p.align} is not a power of two`);
     tls = { index: p.index, vaddr: p.vaddr, memsz: p.memsz, filesz: p.filesz, offset: p.offset, align: p.align };
   }
@@ -447,9 +453,12 @@ export function layoutProcess(img: ElfImage, opts: { pieBase?: bigint } = {}): P
     kept.push(m);
     mappings = kept;
   };
+  let materialised = 0n;
   const tooBig = (s: ElfSegment, size: bigint): void => {
-    if (size > MAX_MAPPING) {
-      throw new InputError(img.file, `program header ${s.index} (PT_LOAD)`, `a ${size}-byte mapping; this model materialises at most ${MAX_MAPPING} bytes per segment`);
+    materialised += size;
+    if (materialised > MAX_IMAGE_BYTES) {
+      throw new InputError(img.file, `program header ${s.index} (PT_LOAD)`,
+        `p_memsz ${hex(s.memsz)} brings the image to ${materialised} bytes; this model copies every page into the emulator and loads at most ${MAX_IMAGE_BYTES} bytes (256 MiB; Linux maps lazily and has no such limit)`);
     }
   };
 

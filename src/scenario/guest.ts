@@ -5,9 +5,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import { KERNEL_VARIANTS, type KernelVariant } from '../../kernel-model/variants.js';
 
@@ -23,11 +23,39 @@ function cacheDir(): string {
   return d;
 }
 
-/** The executable for a guest source: C is compiled once per content hash; .S/.s and ELF files are run as they are. */
-export function guestExecutable(path: string): string {
+/** A guest's source reaches outside the folder it must stay in (a header included from elsewhere). */
+export class GuestSourceError extends Error {}
+
+/** What the cache key covers besides the sources: bump when the build changes. */
+const BUILD_KEY = 'musl-gcc -static -O2 v2';
+
+/** The files a C guest is built from: the source and its non-system headers (`musl-gcc -MM`), as real paths. */
+export function guestSources(path: string): string[] {
+  const r = spawnSync('musl-gcc', ['-MM', basename(path)], { cwd: dirname(path), encoding: 'utf8' });
+  if (r.error) throw new Error(`musl-gcc not found (apt-get install -y musl-tools): ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`musl-gcc -MM ${path} failed:\n${r.stderr}`);
+  // Make syntax: "guest.o: guest.c a.h \<newline> b.h", spaces in names escaped as "\ ".
+  const deps = r.stdout.replace(/\\\n/g, ' ').replace(/^[^:]*:/, '').split(/(?<!\\)\s+/).filter(Boolean);
+  return deps.map((d) => realpathSync(resolve(dirname(path), d.replace(/\\ /g, ' '))));
+}
+
+/**
+ * The executable for a guest source: C is compiled once per hash of the source and every header
+ * it includes from outside the system directories (an edited header rebuilds it); .S/.s and ELF
+ * files are run as they are. `folder`: the sources must all be inside it (a scenario's folder).
+ */
+export function guestExecutable(path: string, folder?: string): string {
   if (extname(path) !== '.c') return path;
-  const text = readFileSync(path);
-  const out = join(cacheDir(), `${createHash('sha256').update(text).digest('hex').slice(0, 16)}`);
+  const sources = guestSources(path);
+  const hash = createHash('sha256').update(BUILD_KEY);
+  for (const f of sources) {
+    if (folder !== undefined) {
+      const rel = relative(folder, f);
+      if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new GuestSourceError(`${path} includes ${f}, outside the scenario's folder (${folder})`);
+    }
+    hash.update(`\0${f === path ? '' : relative(dirname(path), f)}\0`).update(readFileSync(f));
+  }
+  const out = join(cacheDir(), `${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.tmp`;
   const r = spawnSync('musl-gcc', ['-static', '-O2', '-o', tmp, path], { encoding: 'utf8' });
@@ -43,15 +71,18 @@ export interface GuestResult {
   stderr: string;
 }
 
-/** Run a guest under exec with a CPU profile and kernel variant. */
-export function runGuest(scenarioFile: string, program: string, args: string[], cpu: string, kernel: KernelVariant): GuestResult {
-  const src = resolve(dirname(scenarioFile), program);
-  const exe = guestExecutable(src);
+/** Run a guest under exec with a CPU profile and kernel variant; `files`: names (relative to the scenario's folder) it may open. */
+export function runGuest(scenarioFile: string, program: string, args: string[], cpu: string, kernel: KernelVariant, files: readonly string[] = []): GuestResult {
+  const folder = realpathSync(dirname(resolve(scenarioFile)));
+  const src = resolve(folder, program);
+  const exe = guestExecutable(src, folder);
   const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
   // A variant that is not a named one (a patch) runs as its release's named variant with exactly its behaviours.
   const named = KERNEL_VARIANTS.find((v) => v.id === kernel.id) ?? KERNEL_VARIANTS.find((v) => v.release === kernel.release && !v.proposal) ?? KERNEL_VARIANTS[0];
   const kernelArgs = named.id === kernel.id ? ['--kernel', kernel.id] : ['--kernel', named.id, '--kernel-behaviours', kernel.behaviours.join(',')];
-  const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', cpu, ...kernelArgs, '--', exe, ...args], { encoding: 'utf8', timeout: GUEST_TIMEOUT_MS, maxBuffer: 1 << 26 });
+  // The guest runs in the scenario's folder and opens the files it was handed by their names there.
+  const fileArgs = files.flatMap((f) => ['--file', resolve(folder, f)]);
+  const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', cpu, ...kernelArgs, ...fileArgs, '--', exe, ...args], { cwd: folder, encoding: 'utf8', timeout: GUEST_TIMEOUT_MS, maxBuffer: 1 << 26 });
   const status = r.status ?? -1;
   const exit = status > SIGNAL_EXIT_BASE && SIGNAL_NAMES[status - SIGNAL_EXIT_BASE] ? SIGNAL_NAMES[status - SIGNAL_EXIT_BASE] : String(status);
   const lines: Record<string, string> = {};

@@ -2,11 +2,11 @@
  * Runs a scenario on each of its CPUs and kernel variants: the steps drive the World (kernel
  * model + CPU model), and what they observe is compared with the scenario's expectations.
  */
-import { resolveCpu } from '../../emulator/profile.js';
 import { NoteType } from '../../kernel-model/regset.js';
 import { resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
-import type { Scenario, Step } from './load.js';
-import { StepError, TaskSignal, World, toBig, type Value } from './world.js';
+import { checkScenarioOnCpu, scenarioCpuModel, type Scenario, type Step } from './load.js';
+import { StepError, StepInputError, TaskSignal, World, toBig, type Value } from './world.js';
+import { InputError } from '../errors.js';
 
 export interface Check {
   name: string;
@@ -43,7 +43,7 @@ const str = (a: Args, k: string): string => a[k] as string;
 const num = (a: Args, k: string): number | undefined => (a[k] === undefined ? undefined : Number(a[k] as bigint));
 const note = (a: Args): NoteType => (a.note === 'NT_PRFPREG' ? NoteType.NT_PRFPREG : NoteType.NT_X86_XSTATE);
 
-function runStep(w: World, step: Step): void {
+function runStep(w: World, step: Step, file: string | undefined): void {
   const [kind, raw] = Object.entries(step)[0];
   const a = raw as Args;
   switch (kind) {
@@ -62,7 +62,8 @@ function runStep(w: World, step: Step): void {
     case 'readers': return w.readers(str(a, 'buf'), str(a, 'as'));
     case 'xsave': return w.userXsave(str(a, 'task'), str(a, 'into'), num(a, 'fill') ?? 0);
     case 'cpuid': return w.cpuidLeafD(str(a, 'task'), num(a, 'sub') ?? 0, str(a, 'as'));
-    case 'exec': return w.exec(str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'));
+    case 'exec': return w.exec(file ?? str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'), (a.files as string[] | undefined) ?? []);
+    case 'buffer': return w.makeBuffer(str(a, 'into'), num(a, 'size')!, num(a, 'fill') ?? 0, a.from as string | undefined, a.core === true);
     case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
     case 'kvm-get-xsave': return w.kvmGetXsave(str(a, 'vcpu'), str(a, 'into'));
     case 'kvm-set-xsave': return w.kvmSetXsave(str(a, 'vcpu'), str(a, 'from'), str(a, 'as'));
@@ -74,17 +75,21 @@ function runStep(w: World, step: Step): void {
 /** One scenario on one CPU and one variant (a merged kernel, a proposal or a patch). */
 export function runScenario(s: Scenario, cpuId: string, variant: KernelVariant, expectKey = variant.id): RunOutcome {
   const want = { ...(s.expect.all ?? {}), ...(s.expect[expectKey] ?? {}), ...(s.expect[cpuId] ?? {}), ...(s.expect[`${cpuId}/${expectKey}`] ?? {}) };
-  const cpu = resolveCpu(cpuId);
-  const w = new World(cpu, variant, s.file);
+  const spec = s.cpuSpecs[cpuId] ?? cpuId;
+  const cpu = scenarioCpuModel(spec);
+  // Before any step runs: every field the scenario names exists on this CPU (an InputError otherwise).
+  checkScenarioOnCpu(s, cpu);
+  const w = new World(cpu, variant, s.file, spec);
   let error: string | undefined;
   try {
     for (const [name, t] of Object.entries(s.tasks)) w.addTask(name, t.state ?? {}, t.amx === true);
     s.steps.forEach((st, i) => {
       try {
-        runStep(w, st);
+        runStep(w, st, s.stepFiles[i]);
       } catch (e) {
         if (e instanceof TaskSignal) { w.observe(`${e.task}.signal`, e.signal); return; }
         if (e instanceof StepError) throw new StepError(`${s.stepPlaces[i]}: ${Object.keys(st)[0]}: ${e.message}`);
+        if (e instanceof StepInputError) throw new InputError(s.stepPlaces[i], undefined, `${Object.keys(st)[0]}: ${e.message}`);
         throw e;
       }
     });

@@ -16,10 +16,10 @@ import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model
 import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, StackMemory } from '../../kernel-model/sigframe.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
 import { kernelView, type KernelView } from '../../kernel-model/kernel-view.js';
-import { runGuest } from './guest.js';
+import { GuestSourceError, runGuest } from './guest.js';
 import { arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
 import { ReadVerdict, compareAllReaders } from '../readers/compare.js';
-import { resolveField, readField, writeField, type FieldRange } from './fields.js';
+import { fieldEnd, resolveField, readField, writeField, type FieldRange } from './fields.js';
 
 /** errno names the steps report (include/uapi/asm-generic/errno-base.h, errno.h). */
 const ERRNO_NAMES: Record<number, string> = { 0: 'ok', 1: 'EPERM', 14: 'EFAULT', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 95: 'EOPNOTSUPP' };
@@ -35,6 +35,8 @@ const SIGNAL_STACK_BYTES = 64 * 1024;
 const STACK_FILL = 0;
 /** Where a task's own XSAVE/XRSTOR buffers live, for the CPU model (only distinctness matters). */
 const TASK_BUFFER_ADDR = 0x10000;
+/** The XSAVE header: 64 bytes after the legacy region (SDM Vol. 1, 13.4.2). */
+const XSAVE_HEADER_BYTES = 64;
 
 export type Value = bigint | string;
 
@@ -47,6 +49,8 @@ export interface ScenarioTask {
 }
 
 export class StepError extends Error {}
+/** A step found the scenario itself at fault (a guest source reaching outside its folder): an input error at the step. */
+export class StepInputError extends Error {}
 
 export class World {
   readonly cfg: FpuConfig;
@@ -63,7 +67,11 @@ export class World {
   /** The kernel's view of the CPU (CR4 bits, auxv). */
   readonly view: KernelView;
 
-  constructor(readonly cpu: CpuModel, readonly variant: KernelVariant, readonly scenarioFile = '') {
+  /**
+   * `cpuSpec`: what `exec --cpu` takes for this CPU (a built-in id, a profile or dump file, `host`);
+   * the CPU's id when not given.
+   */
+  constructor(readonly cpu: CpuModel, readonly variant: KernelVariant, readonly scenarioFile = '', readonly cpuSpec = cpu.id) {
     this.cfg = fpu__init_system_xstate(cpu, variant);
     this.view = kernelView(cpu, variant, this.cfg);
   }
@@ -86,7 +94,14 @@ export class World {
 
   buffer(name: string): Uint8Array {
     const b = this.buffers.get(name);
-    if (!b) throw new StepError(`no buffer '${name}' (a getregset, signal, kvm or core step names it with 'into')`);
+    if (!b) throw new StepError(`no buffer '${name}': the step that names it with 'into' gave no data (see its .errno)`);
+    return b;
+  }
+
+  /** Buffer `name`, at least `bytes` long (`what` says who needs them). */
+  private bufferOf(name: string, bytes: number, what: string): Uint8Array {
+    const b = this.buffer(name);
+    if (b.length < bytes) throw new StepError(`buffer '${name}' has ${b.length} bytes: too short for ${what} (${bytes} bytes needed)`);
     return b;
   }
 
@@ -259,9 +274,22 @@ export class World {
     this.observe(`${into}.notes`, notes.map((n) => `${n[0]}/0x${n[1].toString(16)}`).join(' '));
   }
 
+  /**
+   * A buffer the tracer builds itself (a tool's own core note, a hand-made image): `size` bytes of
+   * `fill`, starting with a copy of buffer `from`; `core`: readers treat it as a core file's note.
+   */
+  makeBuffer(into: string, size: number, fill: number, from: string | undefined, core: boolean): void {
+    const b = new Uint8Array(size).fill(fill);
+    if (from !== undefined) { const src = this.buffer(from); b.set(src.subarray(0, Math.min(size, src.length))); }
+    this.buffers.set(into, b);
+    if (core) this.coreBuffers.add(into); else this.coreBuffers.delete(into);
+    this.observe(`${into}.size`, BigInt(size));
+  }
+
   /** Which registers each ptracer reader model misreads in an NT_X86_XSTATE image. */
   readers(buf: string, as: string): void {
-    const b = this.buffer(buf);
+    // The mask at 464 is what a reader sizes the image by (xstate_fx_sw_bytes); a shorter buffer is no image.
+    const b = this.bufferOf(buf, XSAVE_HEADER_OFFSET + XSAVE_HEADER_BYTES, 'a reader (the legacy region and the XSAVE header)');
     const userMask = new DataView(b.buffer, b.byteOffset).getUint32(464, true);
     // Per reader: the components it misreads, and those it cannot place at all.
     for (const r of compareAllReaders({ size: b.length, userMask, runsOn: this.cpu, fromCore: this.coreBuffers.has(buf) }, this.cpu)) {
@@ -272,9 +300,12 @@ export class World {
   }
 
   /** A guest program runs under `xstate-lab exec` with this CPU and variant (scenario/guest.ts). */
-  exec(program: string, args: string[], as: string): void {
+  exec(program: string, args: string[], as: string, files: readonly string[] = []): void {
     let r;
-    try { r = runGuest(this.scenarioFile, program, args, this.cpu.id, this.variant); } catch (e) { throw new StepError((e as Error).message); }
+    try { r = runGuest(this.scenarioFile, program, args, this.cpuSpec, this.variant, files); } catch (e) {
+      if (e instanceof GuestSourceError) throw new StepInputError(e.message);
+      throw new StepError((e as Error).message);
+    }
     this.observe(`${as}.exit`, r.exit);
     for (const [k, v] of Object.entries(r.lines)) this.observe(`${as}.${k}`, v);
   }
@@ -297,7 +328,9 @@ export class World {
   }
 
   kvmSetXsave(vcpu: string, from: string, as: string): void {
-    const r = this.vcpu(vcpu).kvm_vcpu_ioctl_x86_set_xsave(this.buffer(from));
+    const v = this.vcpu(vcpu);
+    // KVM_SET_XSAVE copies uabi_size bytes (struct kvm_xsave or KVM_GET_XSAVE2's size) from the VMM.
+    const r = v.kvm_vcpu_ioctl_x86_set_xsave(this.bufferOf(from, v.guestFpu.uabiSize, 'KVM_SET_XSAVE (it copies uabi_size bytes)'));
     this.observe(`${as}.errno`, errnoName(r.errno));
   }
 
@@ -306,8 +339,8 @@ export class World {
   }
 
   poke(buf: string, fieldName: string, value: Value, xstateBv: 'set' | 'clear' | 'keep'): void {
-    const b = this.buffer(buf);
     const r = this.field(fieldName);
+    const b = this.bufferOf(buf, Math.max(fieldEnd(r), xstateBv === 'keep' ? 0 : XSAVE_HEADER_OFFSET + 8), `${fieldName}${xstateBv === 'keep' ? '' : ' and XSTATE_BV'}`);
     writeField(b, r, toBig(value));
     if (xstateBv === 'keep') return;
     const dv = new DataView(b.buffer, b.byteOffset);
@@ -317,7 +350,8 @@ export class World {
   }
 
   peek(buf: string, fieldName: string): bigint {
-    return readField(this.buffer(buf), this.field(fieldName));
+    const r = this.field(fieldName);
+    return readField(this.bufferOf(buf, fieldEnd(r), fieldName), r);
   }
 }
 

@@ -1,0 +1,195 @@
+/**
+ * Anonymous pipes as fs/pipe.c (Linux 6.18) has them: a ring of page-sized buffers
+ * (pipe->bufs, max_usage slots, PIPE_DEF_BUFFERS = 16 by default: 65536 bytes), readers and
+ * writers counted per open file description, pipe_read and pipe_write with their merge rule,
+ * packet mode (O_DIRECT), O_NONBLOCK, EOF once every writer is gone and EPIPE + SIGPIPE once every
+ * reader is gone, F_GETPIPE_SZ / F_SETPIPE_SZ (pipe_set_size) and FIONREAD.
+ *
+ * The kernel side (src/linux/kernel.ts) owns the descriptors and the sleeping; this file owns the
+ * pipe. A call that would sleep returns a `retry` closure that completes it once it can.
+ */
+import { Errno, O_DIRECT, O_NONBLOCK } from '../abi.js';
+
+/** PAGE_SIZE on x86-64: one pipe buffer's page. */
+export const PIPE_PAGE = 4096;
+/** PIPE_DEF_BUFFERS (include/linux/pipe_fs_i.h): slots of a new pipe. */
+export const PIPE_DEF_BUFFERS = 16;
+/** PIPE_BUF (include/uapi/linux/limits.h): writes up to this size are atomic. */
+export const PIPE_BUF = 4096;
+/** round_pipe_size(): sizes above 2^31 are refused (fs/pipe.c). */
+const PIPE_SIZE_LIMIT = 2 ** 31;
+
+/**
+ * Counts every change to any pipe (data moved, an end released): a sleeper's retry that moved
+ * data may let another sleeper go on, so the scheduler retries sleepers until this stops moving.
+ */
+export const pipeActivity = { changes: 0 };
+
+/** struct pipe_buffer: a page, the offset and length of its data, and its flags. */
+interface PipeBuffer {
+  page: Uint8Array;
+  offset: number;
+  len: number;
+  /** PIPE_BUF_FLAG_CAN_MERGE: anon_pipe_buf from an ordinary write; a packet buffer never merges. */
+  canMerge: boolean;
+  /** PIPE_BUF_FLAG_PACKET: written in packet mode; a read takes it whole or drops the rest. */
+  packet: boolean;
+}
+
+/** struct pipe_inode_info. */
+export class Pipe {
+  readonly bufs: PipeBuffer[] = [];
+  /** pipe->max_usage: slots usable (F_SETPIPE_SZ changes it). */
+  maxUsage = PIPE_DEF_BUFFERS;
+  /** Open file descriptions of each end (pipe->readers, pipe->writers). */
+  readers = 0;
+  writers = 0;
+  constructor(readonly ino: number) {}
+  get empty(): boolean { return this.bufs.length === 0; }
+  get full(): boolean { return this.bufs.length >= this.maxUsage; }
+  /** FIONREAD: the bytes in every buffer. */
+  get bytes(): number { return this.bufs.reduce((a, b) => a + b.len, 0); }
+}
+
+/** One end's open file description: O_NONBLOCK and O_DIRECT live here (f_flags), shared by dup and fork. */
+export interface PipeFile {
+  kind: 'pipe';
+  pipe: Pipe;
+  write: boolean;
+  /** f_flags bits that matter to a pipe: O_NONBLOCK, O_DIRECT. */
+  flags: number;
+  /** Descriptors (in every process) that refer to this file; the last close releases the end. */
+  refs: number;
+}
+
+/** create_pipe_files(): the two ends of a new pipe, each with one reference. */
+export function create_pipe_files(ino: number, flags: number): [PipeFile, PipeFile] {
+  const pipe = new Pipe(ino);
+  const f = flags & (O_NONBLOCK | O_DIRECT);
+  pipe.readers = 1;
+  pipe.writers = 1;
+  return [{ kind: 'pipe', pipe, write: false, flags: f, refs: 1 }, { kind: 'pipe', pipe, write: true, flags: f, refs: 1 }];
+}
+
+/** pipe_release(): the last descriptor of an end is closed. */
+export function pipe_release(f: PipeFile): void {
+  pipeActivity.changes++;
+  if (f.write) f.pipe.writers--;
+  else f.pipe.readers--;
+}
+
+/** What a read or write gives now: a result, or a closure that completes it later (undefined: not yet). */
+export type PipeIo = bigint | { retry: () => bigint | undefined; interrupted: () => bigint };
+
+const neg = (e: Errno): bigint => -BigInt(e);
+
+/** Take up to `len` bytes from the ring (pipe_read's copy loop). */
+function takeBytes(pipe: Pipe, len: number): Uint8Array {
+  const out: Uint8Array[] = [];
+  let want = len;
+  if (!pipe.empty) pipeActivity.changes++;
+  while (want > 0 && !pipe.empty) {
+    const buf = pipe.bufs[0]!;
+    const chars = Math.min(buf.len, want);
+    out.push(buf.page.slice(buf.offset, buf.offset + chars));
+    buf.offset += chars;
+    buf.len -= chars;
+    want -= chars;
+    if (buf.packet) {
+      // A packet is read once: what did not fit in the reader's buffer is dropped.
+      buf.len = 0;
+      want = 0;
+    }
+    if (buf.len === 0) pipe.bufs.shift();
+  }
+  return Buffer.concat(out);
+}
+
+/**
+ * pipe_read(): what is there (up to `len`), else 0 at EOF (no writer), else -EAGAIN with
+ * O_NONBLOCK, else a wait until a writer writes or the last writer goes. `deliver` copies to user.
+ */
+export function pipe_read(f: PipeFile, len: number, deliver: (b: Uint8Array) => void): PipeIo {
+  if (f.write) return neg(Errno.EBADF); // vfs_read: not opened for reading
+  if (len === 0) return 0n;
+  const pipe = f.pipe;
+  const attempt = (): bigint | undefined => {
+    if (!pipe.empty) {
+      const b = takeBytes(pipe, len);
+      deliver(b);
+      return BigInt(b.length);
+    }
+    if (pipe.writers === 0) return 0n;
+    return undefined;
+  };
+  const now = attempt();
+  if (now !== undefined) return now;
+  if (f.flags & O_NONBLOCK) return neg(Errno.EAGAIN);
+  return { retry: attempt, interrupted: () => neg(Errno.EINTR) };
+}
+
+/**
+ * pipe_write(): -EPIPE and SIGPIPE without readers; the part of the data below a page boundary
+ * merges into the last buffer when it fits whole (so writes of PIPE_BUF or less stay atomic);
+ * the rest fills new buffers while slots are free; a full pipe gives what was written, -EAGAIN
+ * with O_NONBLOCK, or a wait.
+ */
+export function pipe_write(f: PipeFile, data: Uint8Array, sigpipe: () => void): PipeIo {
+  if (!f.write) return neg(Errno.EBADF);
+  const pipe = f.pipe;
+  const packet = (f.flags & O_DIRECT) !== 0;
+  if (pipe.readers === 0) { sigpipe(); return neg(Errno.EPIPE); }
+  if (data.length === 0) return 0n;
+  let done = 0;
+  // The merge step runs once, at the start of the call.
+  const chars = data.length & (PIPE_PAGE - 1);
+  const last = pipe.bufs[pipe.bufs.length - 1];
+  if (chars && last && last.canMerge && last.offset + last.len + chars <= PIPE_PAGE) {
+    last.page.set(data.subarray(0, chars), last.offset + last.len);
+    last.len += chars;
+    done = chars;
+    pipeActivity.changes++;
+  }
+  const fill = (): void => {
+    if (done < data.length && !pipe.full) pipeActivity.changes++;
+    while (done < data.length && !pipe.full) {
+      const n = Math.min(PIPE_PAGE, data.length - done);
+      const page = new Uint8Array(PIPE_PAGE);
+      page.set(data.subarray(done, done + n), 0);
+      pipe.bufs.push({ page, offset: 0, len: n, canMerge: !packet, packet });
+      done += n;
+    }
+  };
+  fill();
+  if (done === data.length) return BigInt(done);
+  if (f.flags & O_NONBLOCK) return done ? BigInt(done) : neg(Errno.EAGAIN);
+  return {
+    retry: () => {
+      if (pipe.readers === 0) { sigpipe(); return done ? BigInt(done) : neg(Errno.EPIPE); }
+      fill();
+      return done === data.length ? BigInt(done) : undefined;
+    },
+    interrupted: () => (done ? BigInt(done) : neg(Errno.EINTR)),
+  };
+}
+
+/** F_GETPIPE_SZ. */
+export function pipe_get_size(pipe: Pipe): bigint {
+  return BigInt(pipe.maxUsage * PIPE_PAGE);
+}
+
+/**
+ * pipe_set_size() (F_SETPIPE_SZ): the size rounded up to a power-of-two number of pages (one page
+ * at least); -EINVAL above 2^31; -EBUSY when the data in the pipe would not fit. The model's
+ * task runs as uid 0 with CAP_SYS_RESOURCE, so /proc/sys/fs/pipe-max-size does not apply.
+ */
+export function pipe_set_size(pipe: Pipe, arg: bigint): bigint {
+  const want = Number(BigInt.asUintN(32, arg));
+  if (want > PIPE_SIZE_LIMIT) return neg(Errno.EINVAL);
+  let size = PIPE_PAGE;
+  while (size < want) size *= 2;
+  const slots = size / PIPE_PAGE;
+  if (slots < pipe.bufs.length) return neg(Errno.EBUSY);
+  pipe.maxUsage = slots;
+  return BigInt(size);
+}
