@@ -184,7 +184,7 @@ describe('run: what is selected, and the matrix', () => {
     for (const matrix of [[], ['--matrix', '--cpu', 'amd-zen4', '--kernel', 'linux-6.18']]) {
       const r = await runAsync('run', ...matrix, bad, sizes);
       expect(r.code).toBe(EXIT_USAGE);
-      expect(r.err).toMatch(new RegExp(`^xstate-lab: ${bad.replace(/[.]/g, '\\.')}: line \\d+, column \\d+: YAML`));
+      expect(r.err).toMatch(new RegExp(`^xstate-lab: ${bad.replace(/[.]/g, '\\.')}:\\d+:\\d+: YAML`));
       expect(r.out).toMatch(/^regset-size-by-cpu\s+amd-zen4\s+linux-6\.18\s+pass/m);
     }
   });

@@ -10,7 +10,8 @@ import { BufferFormat, decodeBuffer } from '../explain/decode.js';
 import { renderDecodedText } from '../explain/decode-text.js';
 import { renderAreaHtml } from '../explain/html.js';
 import { renderAreaText } from '../explain/text.js';
-import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
+import { builtinProfileIds, builtinProfilePath, resolveCpu } from '../../emulator/profile.js';
+import { setCpuidWarningSink } from '../../emulator/cpuid-consistency.js';
 import { formatMask } from '../../emulator/xfeatures.js';
 import { NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE, USER_XSTATE_XCR0_OFFSET, u64 } from '../explain/abi.js';
 import { isElf, readCoreNotes } from '../explain/elf-notes.js';
@@ -77,10 +78,19 @@ export function cpuFromCore(bytes: Uint8Array, file: string): { cpu: CpuModel; c
   const records = parseLayoutNote(lay.desc, file);
   const key = (r: { type: number; size: number; offset: number }): string => `${r.type}@${r.offset}+${r.size}`;
   const want = records.map(key).join(' ');
-  const fits = builtinProfileIds().filter((id) => {
-    const c = resolveCpu(id);
-    return (xcr0 & ~c.xcr0Supported) === 0 && c.standardSize(xcr0) === xs.desc.length && layoutNoteFor(c, xcr0).map(key).join(' ') === want;
-  });
+  // The CPUID warnings of profiles looked at but not chosen are not this core's: only the chosen one's are shown.
+  const warnings: string[] = [];
+  setCpuidWarningSink((line) => warnings.push(line));
+  let fits: string[];
+  try {
+    fits = builtinProfileIds().filter((id) => {
+      const c = resolveCpu(id);
+      return (xcr0 & ~c.xcr0Supported) === 0 && c.standardSize(xcr0) === xs.desc.length && layoutNoteFor(c, xcr0).map(key).join(' ') === want;
+    });
+  } finally {
+    setCpuidWarningSink((line) => process.stderr.write(line + '\n'));
+  }
+  if (fits[0] !== undefined) for (const w of warnings) if (w.includes(builtinProfilePath(fits[0]))) process.stderr.write(w + '\n');
   const choice = { xcr0Word: formatMask(xcr0), size: xs.desc.length, layout: records.map(key), fits, used: fits[0] ?? '' };
   if (!fits.length) throw new InputError(file, 'NT_X86_XSAVE_LAYOUT', `no built-in CPU lays out XCR0 ${choice.xcr0Word} in ${xs.desc.length} bytes as ${want || '(no extended components)'}; ${giveCpu}`);
   return { cpu: resolveCpu(fits[0]!), choice };

@@ -19,7 +19,9 @@ function cellCpu(s: Scenario, cpu: string): string {
   if (builtinProfileIds().includes(cpu) || cpu === HOST_CPU) return cpu;
   const id = scenarioCpuModel(cpu).id;
   const own = s.cpuSpecs[id];
-  return own !== undefined && own !== HOST_CPU && realpathSync(own) === realpathSync(cpu) ? id : cpu;
+  // The scenario's own CPU of that id is a file too, and the same one (a built-in of the same id is not).
+  const ownFile = own !== undefined && own !== HOST_CPU && !builtinProfileIds().includes(own);
+  return ownFile && realpathSync(own) === realpathSync(cpu) ? id : cpu;
 }
 
 function runCell(s: Scenario, cpuArg: string, kernel: string): MatrixCell {
