@@ -203,8 +203,11 @@ export const componentBits = (m: number): number[] => [...Array(LOW_COMPONENTS).
 let warningSink: (line: string) => void = (line) => process.stderr.write(line + '\n');
 const warned = new Set<string>();
 
-export function setCpuidWarningSink(sink: (line: string) => void): void {
+/** Replace the sink; returns the previous one so that a caller can put it back. */
+export function setCpuidWarningSink(sink: (line: string) => void): (line: string) => void {
+  const previous = warningSink;
   warningSink = sink;
+  return previous;
 }
 
 /**

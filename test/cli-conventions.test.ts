@@ -117,12 +117,21 @@ describe('--version and JSON lists', () => {
     expect(j.format).toBe('xstate-lab.cpu-list/1');
     expect(j.cpus.map((c) => c.id)).toEqual(builtinProfileIds());
     for (const c of j.cpus) {
-      expect(Object.keys(c).sort()).toEqual(['family', 'id', 'model', 'name', 'source', 'stepping', 'vendor', 'xcr0Supported', 'xssSupported']);
+      expect(Object.keys(c).sort()).toEqual(['cpuidWarnings', 'family', 'id', 'model', 'name', 'source', 'stepping', 'vendor', 'xcr0Supported', 'xssSupported']);
       const m = resolveCpu(c.id as string);
       expect(c).toMatchObject({ vendor: m.profile.vendor, family: m.profile.family, model: m.profile.model, xcr0Supported: `0x${m.xcr0Supported.toString(16)}`, xssSupported: `0x${m.xssSupported.toString(16)}` });
     }
-    // The text list is the same list.
-    expect((await runAsync('cpu', 'list')).out.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(builtinProfileIds());
+    // The text list is the same list, and warns on stderr about none of the CPUs it merely lists.
+    const text = await runAsync('cpu', 'list');
+    expect(text.out.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(builtinProfileIds());
+    expect(text.err).toBe('');
+    // Each row's warning count is what `cpu show ID` prints when the user names that CPU.
+    for (const c of j.cpus.filter((x) => (x.cpuidWarnings as number) > 0).concat(j.cpus.filter((x) => x.cpuidWarnings === 0).slice(0, 1))) {
+      const shown = await runAsync('cpu', 'show', c.id as string);
+      expect(shown.err.split('\n').filter((l) => l.startsWith('xstate-lab: warning:')), c.id as string).toHaveLength(c.cpuidWarnings as number);
+      const row = text.out.split('\n').find((l) => l.split(/\s+/)[0] === c.id)!;
+      expect(row.includes('CPUID warning'), row).toBe((c.cpuidWarnings as number) > 0);
+    }
   });
   it('kernel list --json: every variant with its release and behaviours', async () => {
     const j = JSON.parse((await runAsync('kernel', 'list', '--json')).out) as { format: string; kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[] }[] };

@@ -5,6 +5,7 @@ import { PROFILES_DIR } from '../paths.js';
 import { CpuModel, type Profile } from '../../emulator/cpu-model.js';
 import { dumpToProfile, parseDump } from '../../emulator/cpuid-dump.js';
 import { builtinProfileIds, builtinProfilePath, loadProfileFile, validateProfile } from '../../emulator/profile.js';
+import { setCpuidWarningSink } from '../../emulator/cpuid-consistency.js';
 import { QUIRKS } from '../../emulator/quirks.js';
 import { formatProfileJson } from '../../emulator/profile-json.js';
 import { xfeatureDesc, xfeatureId } from '../../emulator/xfeatures.js';
@@ -25,6 +26,8 @@ export interface CpuListJson {
     xcr0Supported: string;
     /** CPUID.(0DH,1):EDX:ECX, hex. */
     xssSupported: string;
+    /** How many CPUID consistency warnings loading it gives (`cpu show ID` prints them). */
+    cpuidWarnings: number;
     /** Where the CPUID data came from (the profile's source.kind). */
     source: string;
   }[];
@@ -34,11 +37,18 @@ export function cpuListJson(): CpuListJson {
   return {
     format: 'xstate-lab.cpu-list/1',
     cpus: builtinProfileIds().map((id) => {
-      const c = loadProfileFile(builtinProfilePath(id));
+      // A listing names every built-in CPU without the user asking for one: their CPUID warnings
+      // (real silicon oddities such as Zen 2's PKRU sub-leaf) are counted in the row, and
+      // printed by `cpu show ID`, instead of going to stderr.
+      const warnings: string[] = [];
+      const previous = setCpuidWarningSink((line) => warnings.push(line));
+      let c: CpuModel;
+      try { c = loadProfileFile(builtinProfilePath(id)); } finally { setCpuidWarningSink(previous); }
       const p = c.profile;
       return {
         id, name: p.name, vendor: p.vendor, family: p.family, model: p.model, stepping: p.stepping,
         xcr0Supported: '0x' + c.xcr0Supported.toString(16), xssSupported: '0x' + c.xssSupported.toString(16), source: p.source.kind,
+        cpuidWarnings: warnings.length,
       };
     }),
   };
@@ -46,7 +56,7 @@ export function cpuListJson(): CpuListJson {
 
 export function cpuList(): string {
   return cpuListJson().cpus.map((c) =>
-    `${c.id.padEnd(26)} ${c.vendor.padEnd(13)} fam 0x${c.family.toString(16).padStart(2, '0')} model 0x${c.model.toString(16).padStart(2, '0')}  XCR0 max ${c.xcr0Supported.padEnd(8)} ${c.name}`).join('\n');
+    `${c.id.padEnd(26)} ${c.vendor.padEnd(13)} fam 0x${c.family.toString(16).padStart(2, '0')} model 0x${c.model.toString(16).padStart(2, '0')}  XCR0 max ${c.xcr0Supported.padEnd(8)} ${c.name}${c.cpuidWarnings ? `  (${c.cpuidWarnings} CPUID warning${c.cpuidWarnings > 1 ? 's' : ''}: cpu show ${c.id})` : ''}`).join('\n');
 }
 
 export function cpuShow(c: CpuModel): string {
