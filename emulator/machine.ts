@@ -391,7 +391,7 @@ const GATE_AREA_BYTES = 65536;
 export type TraceFn = (line: string) => void;
 
 export interface MachineHooks {
-  /** A `syscall` instruction; RIP is already past it. Return true to end the run (reschedule). */
+  /** A `syscall` instruction; unicorn 2.0.1 calls this with RIP still at it and advances RIP afterwards. Return true to end the run (reschedule). */
   onSyscall(): boolean;
 }
 
