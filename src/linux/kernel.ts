@@ -52,6 +52,7 @@ import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, wr
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from './syscall-table.js';
 import { create_pipe_files, pipeActivity, pipe_get_size, pipe_read, pipe_release, pipe_set_size, pipe_write, type PipeFile, type PipeIo } from './fs/pipe.js';
 import { CpuTopology, MODELLED_NODE, MODELLED_NR_CPUS, sched_getaffinity, sched_setaffinity } from './kernel/sched/affinity.js';
+import { do_sysinfo } from './kernel/sys.js';
 import { AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE, RSEQ_ALIGN, RSEQ_FEATURE_SIZE, rseqExtensible, rseq_handle_notify_resume, sys_rseq, type RseqRegistration } from './kernel/rseq.js';
 
 const MASK64 = (1n << 64n) - 1n;
@@ -1222,6 +1223,10 @@ export class Kernel {
         m.write(a0, this.random.bytes(Number(a1)));
         return a1;
       }
+      case Sys.sysinfo:
+        // kernel/sys.c SYSCALL_DEFINE1(sysinfo): do_sysinfo, then copy_to_user (-EFAULT).
+        m.write(a0, do_sysinfo(this.readClock(ClockId.BOOTTIME), this.tasks.filter((x) => x.state !== TaskState.Dead).length));
+        return 0n;
       case Sys.uname: {
         const b = new Uint8Array(UTS_FIELD * 6);
         [UTS.sysname, UTS.nodename, this.o.kernel.release, UTS.version, UTS.machine, UTS.domainname]
