@@ -203,6 +203,19 @@ export const componentBits = (m: number): number[] => [...Array(LOW_COMPONENTS).
 let warningSink: (line: string) => void = (line) => process.stderr.write(line + '\n');
 const warned = new Set<string>();
 
+/** Inside withoutCpuidWarnings(): warnings are neither printed nor remembered as printed. */
+let quietDepth = 0;
+
+/** Run `fn` (a load the user did not ask for) without printing its CPUID warnings. */
+export function withoutCpuidWarnings<T>(fn: () => T): T {
+  quietDepth++;
+  try {
+    return fn();
+  } finally {
+    quietDepth--;
+  }
+}
+
 /** Replace the sink; returns the previous one so that a caller can put it back. */
 export function setCpuidWarningSink(sink: (line: string) => void): (line: string) => void {
   const previous = warningSink;
@@ -215,6 +228,7 @@ export function setCpuidWarningSink(sink: (line: string) => void): (line: string
  * dump checked by line and then as a profile reports each finding once).
  */
 export function warnOnce(file: string, place: string, detail: string): void {
+  if (quietDepth > 0) return;
   const key = `${file}\0${detail}`;
   if (warned.has(key)) return;
   warned.add(key);

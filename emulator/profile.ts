@@ -10,7 +10,7 @@ import { InputError } from '../src/errors.js';
 import { PROFILES_DIR, SCHEMA_DIR } from '../src/paths.js';
 import { CpuModel, type Profile } from './cpu-model.js';
 import { CpuidTable, cpuidKey } from './cpuid-table.js';
-import { type CpuidFinding, Severity, checkCpuidConsistency, warnOnce } from './cpuid-consistency.js';
+import { type CpuidFinding, Severity, checkCpuidConsistency, warnOnce, withoutCpuidWarnings } from './cpuid-consistency.js';
 import { defaultProfileId, detectDumpFormat, displayFamilyModel, dumpToProfile, parseDump } from './cpuid-dump.js';
 import { isQuirkId } from './quirks.js';
 
@@ -254,6 +254,15 @@ export function builtinProfilePath(id: string): string {
  * Resolve a `--cpu` argument: a built-in profile id, a profile JSON file, or a CPUID dump
  * (`cpuid -r` or InstLatx64) turned into a profile on the fly.
  */
+/**
+ * A built-in profile loaded for a scan the user did not ask about (which CPUs share a layout, the
+ * largest CPU for a benchmark): its CPUID consistency warnings are not printed, because the user
+ * named no such CPU. `cpu show ID` prints them.
+ */
+export function loadBuiltinQuietly(id: string): CpuModel {
+  return withoutCpuidWarnings(() => loadProfileFile(builtinProfilePath(id)));
+}
+
 export function resolveCpu(arg: string): CpuModel {
   if (builtinProfileIds().includes(arg)) return loadProfileFile(builtinProfilePath(arg));
   if (!existsSync(arg)) {

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CpuidRule, Severity, checkCpuidConsistency, setCpuidWarningSink } from '../emulator/cpuid-consistency.js';
+import { CpuidRule, Severity, checkCpuidConsistency, setCpuidWarningSink, withoutCpuidWarnings } from '../emulator/cpuid-consistency.js';
 import { parseDump } from '../emulator/cpuid-dump.js';
 import { CpuidTable } from '../emulator/cpuid-table.js';
 import { PATTERN_ADVICE, builtinProfileIds, builtinProfilePath, resolveCpu, validateProfile } from '../emulator/profile.js';
@@ -139,6 +139,13 @@ describe('what real CPUs ship loads, with one named warning', () => {
     warnings = [];
     validateProfile(p, 'c20.json');
     expect(warnings).toEqual([expect.stringMatching(/c20\.json: \/cpuid\/0000000d\.00\/0: enumerates state component 20, beyond the 19 this model knows/)]);
+  });
+  it('a load the user did not ask for (a scan of the built-ins) prints nothing and does not use up the warning', () => {
+    const p = withReg('intel-skylake-sp', '00000007.00', 1, (o) => o & ~(1 << 16));
+    withoutCpuidWarnings(() => validateProfile(p, 'scanned.json'));
+    expect(warnings).toEqual([]);
+    validateProfile(p, 'scanned.json');
+    expect(warnings.map((w) => /component (\d+)/.exec(w)?.[1])).toEqual(['5', '6', '7']);
   });
   it('every committed profile and fixture dump loads; any warning is the feature-flag one', () => {
     const dumps = ['cpuid-r', 'instlatx64', 'old-format'].flatMap((d) => readdirSync(join(ROOT, 'test/fixtures/dumps', d)).map((f) => join(ROOT, 'test/fixtures/dumps', d, f)));

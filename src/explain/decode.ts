@@ -4,7 +4,7 @@
  * XSAVES image) against a CPU model, and flag what looks wrong.
  */
 import type { CpuModel } from '../../emulator/cpu-model.js';
-import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
+import { builtinProfileIds, loadBuiltinQuietly } from '../../emulator/profile.js';
 import { expandFields, formatMask, maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
 import { DEFAULT_KERNEL_VARIANT, resolveKernelVariant } from '../../kernel-model/variants.js';
@@ -227,7 +227,7 @@ export function decodeBuffer(bytes: Uint8Array, cpu: CpuModel, o: DecodeOptions 
       flag(Severity.Error, 'size', `${size} bytes, but the standard area for ${formatMask(layoutMask)} on ${cpu.id} is ${expectedSize}${others.length ? `; it fits ${others.join(', ')}` : ''}`);
     } else if (expectedSize !== undefined) {
       const others = otherCpusWithSize(layoutMask, size, cpu.id);
-      const differ = others.filter((id) => !sameLayout(resolveCpu(id), cpu, layoutMask));
+      const differ = others.filter((id) => !sameLayout(loadBuiltinQuietly(id), cpu, layoutMask));
       if (differ.length) flag(Severity.Note, 'size', `${size} bytes also fits ${differ.join(', ')} with a different layout: only --cpu tells them apart`);
     }
   }
@@ -251,7 +251,7 @@ function sameLayout(a: CpuModel, b: CpuModel, mask: number): boolean {
 /** Built-in CPUs that can enable `mask` and whose standard area for it has `size` bytes. */
 export function otherCpusWithSize(mask: number, size: number, except: string): string[] {
   return builtinProfileIds().filter((id) => id !== except).filter((id) => {
-    const c = resolveCpu(id);
+    const c = loadBuiltinQuietly(id);
     return (mask & ~c.xcr0Supported) === 0 && c.standardSize(mask) === size;
   });
 }
