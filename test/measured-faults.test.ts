@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CpuModel, Evidence, type Profile } from '../emulator/cpu-model.js';
 import type { FaultInsn, MeasuredFault } from '../emulator/profile-json.js';
-import { builtinProfilePath, validateProfile } from '../emulator/profile.js';
+import { builtinProfileIds, builtinProfilePath, resolveCpu, validateProfile } from '../emulator/profile.js';
 import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves } from '../emulator/xsave.js';
 import { HWCAP2_FSGSBASE, ViewBasis, kernelView } from '../kernel-model/kernel-view.js';
 import { closestVariantTo, resolveKernelVariant } from '../kernel-model/variants.js';
@@ -22,12 +22,15 @@ const hex32 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0'
 /** CPUID.(0DH,1).EAX bit 3 (XSAVES) and bit 1 (XSAVEC), bit 2 (XGETBV1) (SDM Vol. 1 13.2). */
 const D1_XSAVES = 1 << 3;
 
+/** A committed profile whose CPUID enumerates XSAVES and supervisor state, chosen by that, not by name. */
+const XSAVES_CPU = builtinProfileIds().find((id) => { const c = resolveCpu(id); return c.features.xsaves && c.xssSupported !== 0; })!;
+
 /**
- * The committed AMD Zen 5 profile with XSAVES hidden as a hypervisor hides it: (0DH,1).EAX bit 3
- * clear and no IA32_XSS components (ECX = 0). `faults` is what a capture measured, if anything.
+ * That profile with XSAVES hidden as a hypervisor hides it: (0DH,1).EAX bit 3 clear and no
+ * IA32_XSS components (ECX = 0). `faults` is what a capture measured, if anything.
  */
 function xsavesHidden(faults?: Partial<Record<FaultInsn, MeasuredFault>>): CpuModel {
-  const p = profileOf('amd-zen5-epyc-vm');
+  const p = profileOf(XSAVES_CPU);
   const d1 = p.cpuid['0000000d.01']!;
   p.cpuid['0000000d.01'] = [hex32(parseInt(d1[0], 16) & ~D1_XSAVES), d1[1], hex32(0), d1[3]];
   if (faults) p.measured = { evidence: 'hand-made for this test', faults };
@@ -225,13 +228,23 @@ describe('the kernel view (kernel-model/kernel-view.ts)', () => {
 });
 
 describe('CPUID.(0DH,1).EBX on a CPU with XSAVEC but not XSAVES (SDM Vol. 1 13.2: XCR0 | IA32_XSS, XSS = 0)', () => {
-  it('is the compacted size of XCR0 (XSAVES hidden: 0x980 for XCR0 0xe7 on the Zen 5 layout)', () => {
+  it('is the compacted size of XCR0 whatever IA32_XSS a caller passes (XSAVES hidden)', () => {
     const cpu = xsavesHidden();
+    const xcr0 = cpu.xcr0Supported;
     expect(cpu.features.xsavec).toBe(true);
-    expect(cpu.leafD(1, 0xe7, 0)[1]).toBe(cpu.compactedLayout(0xe7).size);
-    expect(cpu.leafD(1, 0xe7, 0)[1]).toBe(0x980);
+    expect(cpu.leafD(1, xcr0, 0)[1]).toBe(cpu.compactedLayout(xcr0).size);
     // IA32_XSS does not exist without XSAVES: a caller's XSS is ignored.
-    expect(cpu.leafD(1, 0xe7, 0x1800)[1]).toBe(0x980);
+    expect(cpu.leafD(1, xcr0, 0x1800)[1]).toBe(cpu.compactedLayout(xcr0).size);
+  });
+  it('equals what a captured XSAVEC-only CPU reported for its captured XCR0', () => {
+    // Chosen by property: a committed host capture whose CPUID has XSAVEC without XSAVES.
+    const captures = builtinProfileIds().map((id) => resolveCpu(id))
+      .filter((c) => c.profile.source.kind === 'host-capture' && c.profile.source.captured_xcr0 && c.features.xsavec && !c.features.xsaves);
+    expect(captures.length, 'no committed capture of an XSAVEC-only CPU').toBeGreaterThan(0);
+    for (const c of captures) {
+      const xcr0 = Number(BigInt(c.profile.source.captured_xcr0!) & 0xffffffffn);
+      expect(c.leafD(1, xcr0, 0)[1], c.id).toBe(c.cpuid.get(0xd, 1)[1]);
+    }
   });
   it('is the raw value on a CPU without compaction (Sandy Bridge)', () => {
     const sb = new CpuModel(profileOf('intel-sandy-bridge'));

@@ -3,7 +3,7 @@
  * against results written from the manuals; each test names its source.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveCpu } from '../emulator/profile.js';
+import { builtinProfileIds, resolveCpu } from '../emulator/profile.js';
 import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv, fxsave, fxrstor, tilecfgInvalid } from '../emulator/xsave.js';
 import { CpuidTable } from '../emulator/cpuid-table.js';
 import { Quirk } from '../emulator/quirks.js';
@@ -11,6 +11,16 @@ import { LEGACY } from '../emulator/register-file.js';
 import { vendorDefaults } from '../emulator/vendor-defaults.js';
 import { afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv } from '../emulator/x87-env.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
+
+/**
+ * A committed profile with the AMD x87 pointer save rule (quirk x87-pointers-saved-only-with-es,
+ * XSaveErPtr set), chosen by those properties, not by name: the tests below pin the model's rule
+ * on such a CPU, whatever host runs them.
+ */
+const AMD_POINTER_RULE_CPU = builtinProfileIds().find((id) => {
+  const c = resolveCpu(id);
+  return c.hasQuirk(Quirk.X87PointersSavedOnlyWithEs) && !c.hasQuirk(Quirk.X87PointersOnlyWithEs) && c.features.xsaveErPtr;
+})!;
 
 function ctxFor(id: string, xcr0?: number): XsaveContext {
   const c = new XsaveContext(resolveCpu(id));
@@ -301,13 +311,13 @@ describe('x87 last-instruction pointers in saves and restores (../shared/referen
 
   it('Zen 5 with XSaveErPtr: FXRSTOR64 and XRSTOR64 of an ES = 0 image load the pointers (measured: FNSTENV shows them)', () => {
     const img = area(4096);
-    xsave(live('amd-zen5-epyc-vm', 0x37f, MASKED_ZE), img, 0, 3, 0, true); // pointers stored as 0: put them in by hand
+    xsave(live(AMD_POINTER_RULE_CPU, 0x37f, MASKED_ZE), img, 0, 3, 0, true); // pointers stored as 0: put them in by hand
     const v = new DataView(img.buffer);
     v.setUint16(6, FOP, true);
     v.setBigUint64(8, FIP, true);
     v.setBigUint64(16, FDP, true);
     for (const restore of [(c: XsaveContext) => fxrstor(c, img, 0, true), (c: XsaveContext) => xrstor(c, img, 0, 3, 0, true)]) {
-      const c = ctxFor('amd-zen5-epyc-vm');
+      const c = ctxFor(AMD_POINTER_RULE_CPU);
       restore(c);
       const env = fnstenv(c);
       const e = new DataView(env.buffer);
@@ -333,7 +343,7 @@ describe('x87 last-instruction pointers in saves and restores (../shared/referen
   });
 
   it('XINUSE[0] ignores the pointers: restoring an otherwise initial x87 image with pointers leaves XGETBV(1) bit 0 clear on Zen 5 (measured)', () => {
-    const c = ctxFor('amd-zen5-epyc-vm');
+    const c = ctxFor(AMD_POINTER_RULE_CPU);
     const img = area(4096);
     xsave(c, img, 0, 3, 0, true);
     const v = new DataView(img.buffer);
@@ -366,7 +376,7 @@ describe('x87 environment (SDM Vol. 1 Figure 8-9; FNSTENV, FNSAVE, FLDENV, FRSTO
   const dwords = (b: Uint8Array): number[] => Array.from({ length: b.length >> 2 }, (_, k) => new DataView(b.buffer).getUint32(4 * k, true));
 
   it('AMD: FFFFH in the reserved words, FOP in bits 26:16 beside FCS, the full tag word, FIP/FDP bits 31:0 (measured on Zen 5)', () => {
-    const c = withPointers('amd-zen5-epyc-vm');
+    const c = withPointers(AMD_POINTER_RULE_CPU);
     expect(dwords(fnstenv(c))).toEqual([0xffff037b, 0xffffb084, 0xffff4fff, 0x00401234, 0x05050033, 0x004a60e8, 0xffff002b]);
     afterFnstenv(c); // masks everything: ES and B clear
     expect([c.regs.legacyView.getUint16(LEGACY.FCW, true), c.regs.legacyView.getUint16(LEGACY.FSW, true)]).toEqual([0x37f, 0x3004]);
