@@ -96,7 +96,6 @@ export function checkCpuidConsistency(t: CpuidTable): CpuidFinding[] {
   const xcr0 = d0[0] >>> 0;
   const xss = d1[2] >>> 0;
   const has = (i: number): boolean => ((xcr0 >>> i) & 1) === 1;
-  const name = (...is: number[]): string => is.map(compName).join(', ');
 
   // XCR0 combinations XSETBV refuses: a supported set no value of XCR0 can reach in full.
   if (!has(XFeature.X87)) {

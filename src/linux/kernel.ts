@@ -23,7 +23,7 @@ import { PF, writeElfCore, type CoreMapping, type CoreThread } from '../../kerne
 import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, xfeatureMax, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, wrpkru, xfd_enable_feature } from '../../kernel-model/fpstate.js';
 import {
-  MINSIGSTKSZ, atMinsigstksz, clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu, sigaltstack_size_valid, validate_sigaltstack,
+  MINSIGSTKSZ, clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu, sigaltstack_size_valid, validate_sigaltstack,
 } from '../../kernel-model/signal.js';
 import { KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
 import { kernelView, type KernelView } from '../../kernel-model/kernel-view.js';
