@@ -1,0 +1,29 @@
+/**
+ * The vector and opmask instructions the model emulates: importing the operation modules fills
+ * the dispatch table (core.ts OPS); emulateVector looks an instruction up by mnemonic.
+ */
+import { EncodingKind, Instruction, Mnemonic } from 'iced-x86';
+import { OPS, infoOf, type ExecEnv } from './core.js';
+import './moves.js';
+import './integer.js';
+import './opmask.js';
+
+/** Mnemonics this module emulates (the README lists them). */
+export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();
+
+export function isEmulatedVector(ins: Instruction): boolean {
+  return OPS.has(ins.mnemonic);
+}
+
+/**
+ * Emulate one decoded vector or opmask instruction. Returns false when it is not in the table
+ * (the caller reports it by name). Faults are thrown as CpuFault.
+ */
+export function emulateVector(ins: Instruction, env: ExecEnv): boolean {
+  const op = OPS.get(infoOf(ins).mnemonic);
+  if (!op) return false;
+  const info = infoOf(ins);
+  // The operand width: the widest vector register operand, else 16 bytes.
+  op({ ins: info, env, vec: env.vec, width: info.width, evex: info.encoding === EncodingKind.EVEX });
+  return true;
+}
