@@ -15,6 +15,7 @@
  */
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
+import { SimdFpFault } from './vector/mxcsr.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
@@ -1058,6 +1059,11 @@ export class Machine {
         return this.stopWith(inHook, { kind: StopKind.Unemulated, message: `instruction not emulated: ${Mnemonic[ins.mnemonic].toUpperCase()} (${disassemble(ins)}) at 0x${rip.toString(16)}; ${this.cpu.id} has it but the model does not emulate it` });
       }
     } catch (e) {
+      if (e instanceof SimdFpFault && d.touchesSse) {
+        // #XM leaves the destination alone but MXCSR holds the flags (SDM Vol. 1 11.5.2.1): write SSE back, RIP stays.
+        if (this.inGate) { this.fillImage(false); this.ctl32[GateWord.WRITE_FIRST] = 0; this.ctl32[GateWord.WRITE_COUNT] = SYNC_SSE_COUNT; }
+        else this.syncOut(false);
+      }
       if (e instanceof CpuFault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.cpuFault(e, rip) });
       if (e instanceof GuestMemoryFault) {
         return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
@@ -1107,6 +1113,8 @@ export class Machine {
       // Linux's XFD #NM handler sends SIGILL when the task has no permission (arch/x86/kernel/traps.c handle_xfd_event).
       case Vector.NM: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPC, addr: rip, trapno: IntVector.NM, reason: e.reason };
       case Vector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: rip, trapno: IntVector.AC, reason: e.reason };
+      // Linux: exc_simd_coprocessor_error -> math_error (arch/x86/kernel/traps.c), si_code from fpu__exception_code, si_addr the instruction.
+      case Vector.XM: return { signal: GuestSignal.SIGFPE, code: (e instanceof SimdFpFault ? e.siCode : 0) as SiCode, addr: rip, trapno: IntVector.XM, reason: e.reason };
       default: return { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: e.reason };
     }
   }

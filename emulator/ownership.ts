@@ -16,6 +16,8 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // The x87 environment: unicorn stores it without FOP/FCS and with 0 in the reserved words, and
   // its FLDENV/FRSTOR do not load the pointers (measured, issue 11); the model holds the pointers.
   Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
+  // unicorn 2.0.1's LDMXCSR takes reserved bits without #GP (unicorn.ts); the model checks MXCSR_MASK.
+  Mnemonic.Ldmxcsr, Mnemonic.Stmxcsr,
 ]);
 
 /**

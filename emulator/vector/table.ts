@@ -7,6 +7,8 @@ import { OPS, infoOf, type ExecEnv } from './core.js';
 import './moves.js';
 import './integer.js';
 import './opmask.js';
+import './mxcsr.js';
+import './float.js';
 
 /** Mnemonics this module emulates (the README lists them). */
 export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();
