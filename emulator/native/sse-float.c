@@ -283,6 +283,74 @@ static uint64_t rndscale(int dbl, int imm, uint64_t v, uint32_t cmx, uint32_t *f
   return r;
 }
 
+
+/*
+ * Precision under an unmasked underflow. With UM = 0 no result is delivered, and PE reports whether
+ * the result rounded to the destination's precision with an unbounded exponent is inexact (measured,
+ * AMD Zen 5: a tiny FMA or VCVTPD2PS result that is exact to 53 / 24 bits but not as a denormal gives
+ * UE without PE; 1e-300 * 3e-10 gives UE and PE). The operation is re-run on operands scaled by
+ * powers of two (exact) so that its result is normal: MUL and DIV on both operands normalized to
+ * [1, 2); FMA with the addend scaled by the product's factor; a narrowing conversion on the source
+ * normalized. ADD and SUB need nothing: a tiny sum or difference is exact (Hauser 1996). Where the
+ * scaled addend would leave the exponent range the masked PE stands (assumed).
+ */
+struct norm { uint64_t bits; int shift; int ok; };
+static struct norm normalize(int dbl, uint64_t v) {
+  int mbits = dbl ? 52 : 23, bias = dbl ? 1023 : 127, emax = dbl ? 0x7ff : 0xff;
+  uint64_t sign = v & (1ull << (dbl ? 63 : 31)), mmask = (1ull << mbits) - 1;
+  int e = (int)((v >> mbits) & (uint64_t)emax);
+  uint64_t m = v & mmask;
+  struct norm r = { v, 0, 0 };
+  if (e == emax || (e == 0 && m == 0)) return r;
+  if (e == 0) { int sh = 0; while (!(m & (1ull << mbits))) { m <<= 1; sh++; } m &= mmask; e = 1 - sh; }
+  r.bits = sign | ((uint64_t)bias << mbits) | m;
+  r.shift = e - bias;
+  r.ok = 1;
+  return r;
+}
+static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x, uint64_t y, uint64_t z, uint32_t cmx, int odd) {
+  ldmxcsr(cmx & ~MX_FTZ);
+  int isfma = kind >= K_FMADD && kind <= K_FMSUBADD;
+  if (kind == K_MUL || kind == K_DIV) {
+    struct norm a = normalize(dbl, x), b = normalize(dbl, y);
+    if (!a.ok || !b.ok) return -1;
+    if (kind == K_MUL) (void)(dbl ? mul_d(a.bits, b.bits) : mul_s(a.bits, b.bits)); else (void)(dbl ? div_d(a.bits, b.bits) : div_s(a.bits, b.bits));
+    return (stmxcsr() & MX_PE) != 0;
+  }
+  if (isfma) {
+    /* The multiplicands by form: 132: x*z + y; 213: y*x + z; 231: y*z + x (SDM Vol. 2A VFMADD132SS). */
+    uint64_t *m1, *m2, *ad;
+    if (form == 0) { m1 = &x; m2 = &z; ad = &y; } else if (form == 1) { m1 = &y; m2 = &x; ad = &z; } else { m1 = &y; m2 = &z; ad = &x; }
+    struct norm a = normalize(dbl, *m1), b = normalize(dbl, *m2), c = normalize(dbl, *ad);
+    if (!a.ok || !b.ok) return -1;
+    int mbits = dbl ? 52 : 23, bias = dbl ? 1023 : 127;
+    *m1 = a.bits; *m2 = b.bits;
+    if (c.ok) {
+      int e = c.shift - a.shift - b.shift + bias;
+      if (e < 1 || e > (dbl ? 0x7fe : 0xfe)) return -1;
+      *ad = (c.bits & ~(((1ull << (dbl ? 11 : 8)) - 1) << mbits)) | ((uint64_t)e << mbits);
+    }
+    int k = kind;
+    if (k == K_FMADDSUB) k = odd ? K_FMADD : K_FMSUB;
+    if (k == K_FMSUBADD) k = odd ? K_FMSUB : K_FMADD;
+    switch (k) {
+      case K_FMADD: (void)(dbl ? fmadd_d(form, x, y, z) : fmadd_s(form, x, y, z)); break;
+      case K_FMSUB: (void)(dbl ? fmsub_d(form, x, y, z) : fmsub_s(form, x, y, z)); break;
+      case K_FNMADD: (void)(dbl ? fnmadd_d(form, x, y, z) : fnmadd_s(form, x, y, z)); break;
+      default: (void)(dbl ? fnmsub_d(form, x, y, z) : fnmsub_s(form, x, y, z)); break;
+    }
+    return (stmxcsr() & MX_PE) != 0;
+  }
+  if ((kind == K_CVT) && st == T_F64 && dt == T_F32) {
+    struct norm a = normalize(1, x);
+    if (!a.ok) return -1;
+    double d; memcpy(&d, &a.bits, 8); float f;
+    __asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(d));
+    return (stmxcsr() & MX_PE) != 0;
+  }
+  return -1;
+}
+
 /*
  * Run `n` elements. Returns the OR of the flags of the computed elements (MXCSR bits 5:0).
  * mxcsr: RC, DAZ, FTZ and the masks the guest computes with (the caller has applied embedded
@@ -343,6 +411,10 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     }
     fl |= stmxcsr() & MX_FLAGS;
     if (ue_unmasked && is_denormal(dt, r) && kind != K_MIN && kind != K_MAX && kind != K_CMP && kind != K_COMI && kind != K_UCOMI) fl |= MX_UE;
+    if (ue_unmasked && (fl & MX_UE)) {
+      int pe = pe_unbounded(kind, dbl, st, dt, form, x, y, z, cmx, i & 1);
+      if (pe >= 0) fl = (fl & ~MX_PE) | (pe ? MX_PE : 0);
+    }
     flags |= fl;
     if (kind == K_COMI || kind == K_UCOMI) { put(out, 0, 4, r); continue; }
     put(out, i, ds, r);
