@@ -9,6 +9,7 @@ import './integer.js';
 import './opmask.js';
 import './mxcsr.js';
 import './float.js';
+import './float-legacy.js';
 
 /** Mnemonics this module emulates (the README lists them). */
 export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();
