@@ -16,6 +16,7 @@
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
 import { SimdFpFault } from './vector/mxcsr.js';
+import { legacyFastPath } from './vector/float-legacy.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
@@ -585,6 +586,19 @@ export class Machine {
     this.regions.push({ start, end: start + size, prot });
     this.regions.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     if (prot & Prot.EXEC) this.sweep(start, start + size);
+    this.fpReadableChanged();
+  }
+
+  /** The fp fast path reads memory itself: tell the gate what the guest may read (after every mapping change). */
+  private fpReadableChanged(): void {
+    if (!this.gate) return;
+    const out: { start: bigint; end: bigint }[] = [];
+    for (const r of this.regions) {
+      if (!(r.prot & Prot.READ)) continue;
+      const last = out[out.length - 1];
+      if (last && last.end === r.start) last.end = r.end; else out.push({ start: r.start, end: r.end });
+    }
+    this.gate.setFpReadable(out);
   }
 
   /** Unmap whatever lies in [start, start+size). */
@@ -602,6 +616,7 @@ export class Machine {
       if (r.end > hi) kept.push({ start: hi, end: r.end, prot: r.prot });
     }
     this.regions = kept.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    this.fpReadableChanged();
   }
 
   /** mprotect: every page of [start, start+size) must be mapped (the caller checks). */
@@ -621,6 +636,7 @@ export class Machine {
       if (!(prot & Prot.EXEC)) this.forgetCode(lo, hi);
     }
     this.regions = out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    this.fpReadableChanged();
   }
 
   /** Is every byte of [start, end) mapped? */
@@ -974,6 +990,11 @@ export class Machine {
       pfFrom: usable ? pfFrom : 0, pfTo: usable ? pfTo : 0,
     };
     this.gate!.describe(d.ip, d.gate);
+    // Legacy SSE floating point: the gate computes it natively from now on (trap-gate.c fp_fast).
+    if (d.owned && !d.missing && !this.trace && process.env.XSTATE_LAB_NO_FP_FAST_PATH === undefined) {
+      const fp = legacyFastPath(d.ins);
+      if (fp) this.gate!.describeFp(d.ip, fp);
+    }
   }
 
   /** Hook on an owned address: emulate and skip it, or stop the run with a fault. */

@@ -32,6 +32,7 @@
 #define MX_FLAGS 0x003fu
 #define MX_DAZ 0x0040u
 #define MX_MASKS 0x1f80u
+#define MX_OM 0x0400u
 #define MX_UM 0x0800u
 #define MX_RC 0x6000u
 #define MX_FTZ 0x8000u
@@ -285,14 +286,16 @@ static uint64_t rndscale(int dbl, int imm, uint64_t v, uint32_t cmx, uint32_t *f
 
 
 /*
- * Precision under an unmasked underflow. With UM = 0 no result is delivered, and PE reports whether
+ * Precision under an unmasked underflow or overflow. With UM = 0 (OM = 0) no result is delivered, and PE reports whether
  * the result rounded to the destination's precision with an unbounded exponent is inexact (measured,
  * AMD Zen 5: a tiny FMA or VCVTPD2PS result that is exact to 53 / 24 bits but not as a denormal gives
- * UE without PE; 1e-300 * 3e-10 gives UE and PE). The operation is re-run on operands scaled by
+ * UE without PE; 1e-300 * 3e-10 gives UE and PE; DBL_MAX * 2 with OM = 0 gives OE without PE,
+ * 1e300 * 1e300 OE and PE). The operation is re-run on operands scaled by
  * powers of two (exact) so that its result is normal: MUL and DIV on both operands normalized to
  * [1, 2); FMA with the addend scaled by the product's factor; a narrowing conversion on the source
- * normalized. ADD and SUB need nothing: a tiny sum or difference is exact (Hauser 1996). Where the
- * scaled addend would leave the exponent range the masked PE stands (assumed).
+ * normalized; ADD and SUB on both operands scaled by the larger one's exponent (a tiny sum or
+ * difference is exact anyway, Hauser 1996). Where a scaled operand would leave the normal range the
+ * masked PE stands (assumed).
  */
 struct norm { uint64_t bits; int shift; int ok; };
 static struct norm normalize(int dbl, uint64_t v) {
@@ -311,6 +314,19 @@ static struct norm normalize(int dbl, uint64_t v) {
 static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x, uint64_t y, uint64_t z, uint32_t cmx, int odd) {
   ldmxcsr(cmx & ~MX_FTZ);
   int isfma = kind >= K_FMADD && kind <= K_FMSUBADD;
+  if (kind == K_ADD || kind == K_SUB || kind == K_ADDSUB) {
+    /* Both operands scaled by the larger one's exponent (exact unless the smaller would become denormal: then the masked PE stands). */
+    struct norm a = normalize(dbl, x), b = normalize(dbl, y);
+    if (!a.ok || !b.ok) return -1;
+    int k = a.shift > b.shift ? a.shift : b.shift, mbits = dbl ? 52 : 23, bias = dbl ? 1023 : 127;
+    int ea = a.shift - k + bias, eb = b.shift - k + bias;
+    if (ea < 1 || eb < 1) return -1;
+    uint64_t emask = ((1ull << (dbl ? 11 : 8)) - 1) << mbits;
+    uint64_t xs = (a.bits & ~emask) | ((uint64_t)ea << mbits), ys = (b.bits & ~emask) | ((uint64_t)eb << mbits);
+    int sub = kind == K_SUB || (kind == K_ADDSUB && !odd);
+    if (sub) (void)(dbl ? sub_d(xs, ys) : sub_s(xs, ys)); else (void)(dbl ? add_d(xs, ys) : add_s(xs, ys));
+    return (stmxcsr() & MX_PE) != 0;
+  }
   if (kind == K_MUL || kind == K_DIV) {
     struct norm a = normalize(dbl, x), b = normalize(dbl, y);
     if (!a.ok || !b.ok) return -1;
@@ -411,7 +427,7 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     }
     fl |= stmxcsr() & MX_FLAGS;
     if (ue_unmasked && is_denormal(dt, r) && kind != K_MIN && kind != K_MAX && kind != K_CMP && kind != K_COMI && kind != K_UCOMI) fl |= MX_UE;
-    if (ue_unmasked && (fl & MX_UE)) {
+    if ((ue_unmasked && (fl & MX_UE)) || (!(mxcsr & MX_OM) && (fl & MX_OE))) {
       int pe = pe_unbounded(kind, dbl, st, dt, form, x, y, z, cmx, i & 1);
       if (pe >= 0) fl = (fl & ~MX_PE) | (pe ? MX_PE : 0);
     }

@@ -11,12 +11,13 @@
  * exceptions), the MMX-operand conversions CVTPI2PS/CVTPS2PI/CVTTPS2PI/CVTPI2PD/CVTPD2PI/CVTTPD2PI
  * (they also change the x87 state).
  */
-import { Code, Mnemonic, OpKind, RegisterExt } from 'iced-x86';
+import { Code, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import type { GateFp } from '../unicorn.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, getElem, setElem, vecIndex, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
-import { commitFlags, fpEnvOf } from './mxcsr.js';
+import { MXCSR, commitFlags, fpEnvOf } from './mxcsr.js';
 
 const M = Mnemonic;
 
@@ -133,9 +134,9 @@ function dot(t: FpType): Op {
       const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
       l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
       r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
-      flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, env.mxcsr, 0, 3, 0);
-      flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es), null, sum, env.mxcsr, 0, 1, 0);
-    } else flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0);
+      flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, env.mxcsr, 0, 3, 0) & ~MXCSR.DE;
+      flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es), null, sum, env.mxcsr, 0, 1, 0) & ~MXCSR.DE;
+    } else flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0) & ~MXCSR.DE;
     commitFlags(c, env, flags);
     const out = new Uint8Array(XMM_BYTES);
     for (let j = 0; j < n; j++) if ((imm >> j) & 1) out.set(sum, j * es);
@@ -189,6 +190,12 @@ function scalarToInt(s: FpType, trunc: boolean): Op {
   };
 }
 
+/** Shapes of trap-gate.c's fp fast path (enum FP_PACKED ...). */
+export enum FastShape { Packed = 1, PackedUnary, Scalar, ScalarUnary, Comi, CvtPacked, CvtScalar, CvtToGpr }
+/** How the fast path computes one mnemonic: shape, kernel kind, source and destination types. */
+interface FastEntry { shape: FastShape; kind: FpKind; s: FpType | 'int'; d: FpType }
+const FAST = new Map<Mnemonic, FastEntry>();
+
 const F32 = FpType.F32, F64 = FpType.F64;
 const TABLE: [Mnemonic, Op][] = [
   [M.Addps, packed(FpKind.Add, F32)], [M.Addpd, packed(FpKind.Add, F64)], [M.Addss, scalar(FpKind.Add, F32)], [M.Addsd, scalar(FpKind.Add, F64)],
@@ -211,6 +218,93 @@ const TABLE: [Mnemonic, Op][] = [
   [M.Cvtss2si, scalarToInt(F32, false)], [M.Cvttss2si, scalarToInt(F32, true)], [M.Cvtsd2si, scalarToInt(F64, false)], [M.Cvttsd2si, scalarToInt(F64, true)],
 ];
 for (const [m, op] of TABLE) defineOps([m], op);
+
+{
+  const f = (ms: Mnemonic[], shape: FastShape, kind: FpKind, s: FpType | 'int', d: FpType): void => { for (const m of ms) FAST.set(m, { shape, kind, s, d }); };
+  for (const [kind, ps, pd, ss, sd] of [[FpKind.Add, M.Addps, M.Addpd, M.Addss, M.Addsd], [FpKind.Sub, M.Subps, M.Subpd, M.Subss, M.Subsd], [FpKind.Mul, M.Mulps, M.Mulpd, M.Mulss, M.Mulsd],
+    [FpKind.Div, M.Divps, M.Divpd, M.Divss, M.Divsd], [FpKind.Min, M.Minps, M.Minpd, M.Minss, M.Minsd], [FpKind.Max, M.Maxps, M.Maxpd, M.Maxss, M.Maxsd], [FpKind.Cmp, M.Cmpps, M.Cmppd, M.Cmpss, M.Cmpsd]] as const) {
+    f([ps], FastShape.Packed, kind, F32, F32); f([pd], FastShape.Packed, kind, F64, F64);
+    f([ss], FastShape.Scalar, kind, F32, F32); f([sd], FastShape.Scalar, kind, F64, F64);
+  }
+  f([M.Addsubps], FastShape.Packed, FpKind.Addsub, F32, F32); f([M.Addsubpd], FastShape.Packed, FpKind.Addsub, F64, F64);
+  f([M.Sqrtps], FastShape.PackedUnary, FpKind.Sqrt, F32, F32); f([M.Sqrtpd], FastShape.PackedUnary, FpKind.Sqrt, F64, F64);
+  f([M.Sqrtss], FastShape.ScalarUnary, FpKind.Sqrt, F32, F32); f([M.Sqrtsd], FastShape.ScalarUnary, FpKind.Sqrt, F64, F64);
+  f([M.Roundps], FastShape.PackedUnary, FpKind.Round, F32, F32); f([M.Roundpd], FastShape.PackedUnary, FpKind.Round, F64, F64);
+  f([M.Roundss], FastShape.ScalarUnary, FpKind.Round, F32, F32); f([M.Roundsd], FastShape.ScalarUnary, FpKind.Round, F64, F64);
+  f([M.Comiss], FastShape.Comi, FpKind.Comi, F32, F32); f([M.Comisd], FastShape.Comi, FpKind.Comi, F64, F64);
+  f([M.Ucomiss], FastShape.Comi, FpKind.Ucomi, F32, F32); f([M.Ucomisd], FastShape.Comi, FpKind.Ucomi, F64, F64);
+  f([M.Cvtps2pd], FastShape.CvtPacked, FpKind.Cvt, F32, F64); f([M.Cvtpd2ps], FastShape.CvtPacked, FpKind.Cvt, F64, F32);
+  f([M.Cvtdq2ps], FastShape.CvtPacked, FpKind.Cvt, FpType.I32, F32); f([M.Cvtps2dq], FastShape.CvtPacked, FpKind.Cvt, F32, FpType.I32);
+  f([M.Cvttps2dq], FastShape.CvtPacked, FpKind.Cvtt, F32, FpType.I32); f([M.Cvtdq2pd], FastShape.CvtPacked, FpKind.Cvt, FpType.I32, F64);
+  f([M.Cvtpd2dq], FastShape.CvtPacked, FpKind.Cvt, F64, FpType.I32); f([M.Cvttpd2dq], FastShape.CvtPacked, FpKind.Cvtt, F64, FpType.I32);
+  f([M.Cvtss2sd], FastShape.CvtScalar, FpKind.Cvt, F32, F64); f([M.Cvtsd2ss], FastShape.CvtScalar, FpKind.Cvt, F64, F32);
+  f([M.Cvtsi2ss], FastShape.CvtScalar, FpKind.Cvt, 'int', F32); f([M.Cvtsi2sd], FastShape.CvtScalar, FpKind.Cvt, 'int', F64);
+  f([M.Cvtss2si], FastShape.CvtToGpr, FpKind.Cvt, F32, FpType.I32); f([M.Cvttss2si], FastShape.CvtToGpr, FpKind.Cvtt, F32, FpType.I32);
+  f([M.Cvtsd2si], FastShape.CvtToGpr, FpKind.Cvt, F64, FpType.I32); f([M.Cvttsd2si], FastShape.CvtToGpr, FpKind.Cvtt, F64, FpType.I32);
+}
+
+/** GPR index in encoding order (RAX 0 ... R15 15) of a 32- or 64-bit register, or -1. */
+function gprIndex(r: Register): number {
+  if (r === Register.None) return -1;
+  const full = RegisterExt.fullRegister(r);
+  return full >= Register.RAX && full <= Register.R15 ? full - Register.RAX : -2;
+}
+
+/**
+ * The trap gate's fast-path description of a legacy SSE floating-point instruction (trap-gate.c
+ * fp_fast), or undefined when it has none: a memory operand with a 32-bit address, a segment other
+ * than FS/GS/none, or RIP-relative addressing the gate cannot form is left to the JS path.
+ */
+export function legacyFastPath(ins: Instruction): GateFp | undefined {
+  const e = FAST.get(ins.mnemonic);
+  if (!e) return undefined;
+  const d = e.d;
+  const dsize = TYPE_BYTES[d];
+  let s: FpType = e.s === 'int' ? FpType.I32 : e.s;
+  const srcOp = 1;
+  let srcKind = 0, src = 0, base = -1, index = -1, scaleLog2 = 0, seg = 0, disp = 0n;
+  const kind = ins.opKind(srcOp);
+  if (kind === OpKind.Register) {
+    const r = ins.opRegister(srcOp);
+    if (r >= Register.XMM0 && r <= Register.XMM15) { srcKind = 0; src = r - Register.XMM0; }
+    else {
+      srcKind = 2; src = gprIndex(r);
+      if (src < 0) return undefined;
+      if (RegisterExt.size(r) === 8) s = FpType.I64;
+    }
+  } else if (kind === OpKind.Memory) {
+    srcKind = 1;
+    if (ins.isIpRelMemoryOperand) disp = ins.ipRelMemoryAddress;
+    else {
+      base = gprIndex(ins.memoryBase); index = gprIndex(ins.memoryIndex);
+      if (base === -2 || index === -2 || (base >= 0 && RegisterExt.size(ins.memoryBase) !== 8)) return undefined;
+      scaleLog2 = Math.log2(ins.memoryIndexScale || 1); disp = ins.memoryDisplacementU64;
+    }
+    const sg = ins.memorySegment;
+    seg = sg === Register.FS ? 1 : sg === Register.GS ? 2 : 0;
+    if (e.s === 'int' && /rm64/.test(Code[ins.code])) s = FpType.I64;
+  } else return undefined;
+  const ssize = TYPE_BYTES[s];
+  let n = 1, srcLen = ssize, align = false;
+  switch (e.shape) {
+    case FastShape.Packed: case FastShape.PackedUnary: n = XMM_BYTES / ssize; srcLen = XMM_BYTES; align = true; break;
+    case FastShape.CvtPacked: n = XMM_BYTES / Math.max(ssize, dsize); srcLen = n * ssize; align = srcLen === XMM_BYTES; break;
+    default: break;
+  }
+  let dst: number;
+  let dt = d;
+  const r0 = ins.opRegister(0);
+  if (e.shape === FastShape.CvtToGpr) {
+    dst = gprIndex(r0);
+    if (dst < 0) return undefined;
+    if (RegisterExt.size(r0) === 8) dt = FpType.I64;
+  } else {
+    if (r0 < Register.XMM0 || r0 > Register.XMM15) return undefined;
+    dst = r0 - Register.XMM0;
+  }
+  const imm = e.kind === FpKind.Cmp ? ins.immediate8 & 7 : e.kind === FpKind.Round ? ins.immediate8 : 0;
+  return { shape: e.shape, op: fpOp(e.kind, s, dt), n, dst, srcKind, src, srcLen, align: align && srcKind === 1, imm, base, index, scaleLog2, seg, disp };
+}
 
 /** The legacy SSE floating-point mnemonics the model owns (emulator/ownership.ts). */
 export const LEGACY_FP_MNEMONICS: ReadonlySet<Mnemonic> = new Set(TABLE.map(([m]) => m));

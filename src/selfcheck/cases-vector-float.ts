@@ -12,7 +12,7 @@ import { LEGACY } from '../../emulator/register-file.js';
 import { XFeature } from '../../emulator/xfeatures.js';
 import type { Prng } from './cases.js';
 
-export type FloatFeature = 'avx' | 'fma' | 'f16c' | 'avx512f' | 'avx512dq' | 'avx512vl';
+export type FloatFeature = 'sse3' | 'sse41' | 'avx' | 'fma' | 'f16c' | 'avx512f' | 'avx512dq' | 'avx512vl';
 export interface FloatTemplate { t: string; needs: FloatFeature[]; fp: 4 | 8 }
 
 const ARITH = ['add', 'sub', 'mul', 'div', 'min', 'max'];
@@ -132,7 +132,32 @@ function build(): FloatTemplate[] {
   add('vcvtsd2usi {Ex}, {r32}', ['avx512f'], 8);
   add('vcvttsd2usi {m}, {r64}', ['avx512f'], 8);
   add('vcvtsd2si {Ex}, {r64}', ['avx512f'], 8);
+  // Legacy SSE/SSE2/SSE3/SSE4.1 (two operands, bits above 127 kept, aligned packed memory operands).
+  for (const op of ARITH) for (const [suf, fp] of [['ps', 4], ['pd', 8], ['ss', 4], ['sd', 8]] as const) {
+    add(`${op}${suf} {x}, {x}`, [], fp);
+    add(`${op}${suf} ${suf[0] === 'p' ? '{ma}' : '{m}'}, {x}`, [], fp);
+  }
+  for (const [suf, fp] of [['ps', 4], ['pd', 8], ['ss', 4], ['sd', 8]] as const) {
+    add(`sqrt${suf} {x}, {x}`, [], fp);
+    add(`cmp${suf} {p8}, {x}, {x}`, [], fp);
+    add(`round${suf} {i}, {x}, {x}`, ['sse41'], fp);
+  }
+  for (const [suf, fp] of [['ps', 4], ['pd', 8]] as const) {
+    add(`addsub${suf} {x}, {x}`, ['sse3'], fp);
+    add(`hadd${suf} {x}, {x}`, ['sse3'], fp);
+    add(`hsub${suf} {ma}, {x}`, ['sse3'], fp);
+    add(`dp${suf} {i}, {x}, {x}`, ['sse41'], fp);
+  }
+  for (const [suf, fp] of [['ss', 4], ['sd', 8]] as const) {
+    add(`comi${suf} {x}, {x}`, [], fp);
+    add(`ucomi${suf} {m}, {x}`, [], fp);
+  }
+  for (const [t, fp] of [['cvtps2pd {x}, {x}', 4], ['cvtpd2ps {x}, {x}', 8], ['cvtdq2ps {ma}, {x}', 4], ['cvtps2dq {x}, {x}', 4], ['cvttps2dq {x}, {x}', 4],
+    ['cvtdq2pd {m}, {x}', 4], ['cvtpd2dq {x}, {x}', 8], ['cvttpd2dq {x}, {x}', 8], ['cvtss2sd {x}, {x}', 4], ['cvtsd2ss {m}, {x}', 8],
+    ['cvtsi2ss {r32}, {x}', 4], ['cvtsi2sdq {m}, {x}', 8], ['cvtss2si {x}, {r64}', 4], ['cvttsd2si {m}, {r32}', 8], ['cvtsd2si {x}, {r32}', 8], ['cvttss2si {x}, {r64}', 4]] as const) add(t, [], fp);
   // MXCSR.
+  add('stmxcsr {m}', [], 4);
+  add('ldmxcsr {m}', [], 4);
   add('vstmxcsr {m}', ['avx'], 4);
   add('vldmxcsr {m}', ['avx'], 4);
   return T;
@@ -141,8 +166,9 @@ export const FLOAT_TEMPLATES: readonly FloatTemplate[] = build();
 
 /** Placeholders of the float templates, replaced before the common ones (insn-selfcheck.ts instantiate). */
 export function instantiateFloat(r: Prng, t: string): string {
-  return t.replace(/\{er\}|\{sae\}|\{p\}|\{b4z\}|\{b8z\}/g, (m) => {
+  return t.replace(/\{er\}|\{sae\}|\{p8\}|\{p\}|\{b4z\}|\{b8z\}/g, (m) => {
     switch (m) {
+      case '{p8}': return `$${r.below(8)}`;
       case '{er}': return r.chance(0.5) ? '' : `${r.pick(['{rn-sae}', '{rd-sae}', '{ru-sae}', '{rz-sae}'])}, `;
       case '{sae}': return r.chance(0.3) ? '{sae}, ' : '';
       case '{p}': return `$${r.below(32)}`;

@@ -36,7 +36,7 @@ const SIGFPE = 8;
 const SIGNAL_OF: Record<Vector, number> = { [Vector.UD]: 4, [Vector.GP]: 11, [Vector.AC]: 7, [Vector.NM]: 4, [Vector.XM]: 8 };
 
 /** Which CPUID features a template needs, so the referee only runs what the host can. */
-export type Feature = 'avx' | 'avx2' | 'avx512f' | 'avx512bw' | 'avx512dq' | 'avx512vl' | 'fma' | 'f16c';
+export type Feature = 'avx' | 'avx2' | 'avx512f' | 'avx512bw' | 'avx512dq' | 'avx512vl' | 'fma' | 'f16c' | 'sse3' | 'sse41';
 
 /** fp: element size of a floating-point template (registers and memory get special values, MXCSR a random mode). */
 interface Template { t: string; needs: Feature[]; fp?: 4 | 8 }
@@ -148,6 +148,9 @@ function hostFeatures(cpu: CpuModel): Set<Feature> {
   // CPUID.01H:ECX bit 12 FMA, bit 29 F16C (SDM Vol. 2A Table 3-10).
   if (b(l1[2], 12)) s.add('fma');
   if (b(l1[2], 29)) s.add('f16c');
+  // CPUID.01H:ECX bit 0 SSE3, bit 19 SSE4.1.
+  if (b(l1[2], 0)) s.add('sse3');
+  if (b(l1[2], 19)) s.add('sse41');
   return s;
 }
 
