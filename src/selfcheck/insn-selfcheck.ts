@@ -247,15 +247,21 @@ class ModelEnv implements ExecEnv {
   segmentBase(): bigint { return 0n; }
 }
 
-export interface InsnSelfcheckSummary { cases: number; mismatches: number; notRun: string[] }
+export interface InsnSelfcheckSummary {
+  cases: number; mismatches: number; notRun: string[];
+  /** Cases in which the host raised SIGFPE (#XM): the unmasked-exception path was compared. */
+  hostSigfpe: number;
+}
 
-export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummary {
+/** `only`: keep the templates it accepts (the floating-point test runs the floating-point ones). */
+export function runInsnSelfcheck(o: KernelSelfcheckOptions, only?: (template: string, floating: boolean) => boolean): InsnSelfcheckSummary {
   const { cpu, log } = o;
   const have = hostFeatures(cpu);
-  const usable = TEMPLATES.filter((t) => t.needs.every((n) => have.has(n)));
-  const notRun = TEMPLATES.filter((t) => !usable.includes(t)).map((t) => `${t.t.split(' ')[0]} (needs ${t.needs.filter((n) => !have.has(n)).join(', ')})`);
+  const chosen = only ? TEMPLATES.filter((t) => only(t.t, t.fp !== undefined)) : TEMPLATES;
+  const usable = chosen.filter((t) => t.needs.every((n) => have.has(n)));
+  const notRun = chosen.filter((t) => !usable.includes(t)).map((t) => `${t.t.split(' ')[0]} (needs ${t.needs.filter((n) => !have.has(n)).join(', ')})`);
   if (notRun.length) log(`instructions the host cannot run, not compared: ${[...new Set(notRun)].join('; ')}`);
-  if (usable.length === 0) { log('insn selfcheck: the host has no AVX: nothing to compare'); return { cases: 0, mismatches: 0, notRun }; }
+  if (usable.length === 0) { log('insn selfcheck: the host has no AVX: nothing to compare'); return { cases: 0, mismatches: 0, notRun, hostSigfpe: 0 }; }
   const r = new Prng(o.seed);
   const picked = Array.from({ length: o.cases }, () => r.pick(usable));
   const lines = picked.map((t) => instantiate(r, t.t));
@@ -305,12 +311,13 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
   const vec = new VectorFile(ctx.regs);
   const fmt = new Formatter(FormatterSyntax.Gas);
   const map = new AreaMap(cpu, { compacted: false, rexW: true });
-  let mismatches = 0, shown = 0, unstable = 0;
+  let mismatches = 0, shown = 0, unstable = 0, hostSigfpe = 0;
   insns.forEach((x, k) => {
     // A mismatch is re-run twice on the host: a context switch between the probe's steps lets the
     // kernel's XRSTORS change XINUSE; the case counts only if the model matches none of the answers.
     const answers = [outb.subarray(greetingSize + k * rec, greetingSize + (k + 1) * rec)];
     const compare = (ans: Buffer): string[] => compareOne(x, k, ans);
+    if (answers[0].readUInt32LE(0) === SIGFPE) hostSigfpe++;
     let diffs = compare(answers[0]);
     if (diffs.length) {
       for (let t = 0; t < 2; t++) answers.push(runNative(parts.slice(3 * k, 3 * k + 3)).subarray(greetingSize, greetingSize + rec));
@@ -326,8 +333,8 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
     }
   });
   if (unstable) log(`note: ${unstable} instruction(s) gave different answers on repeated host runs (preemption between steps)`);
-  log(`insn selfcheck: ${insns.length} instructions (${usable.length} templates), ${mismatches} mismatches, host ${cpu.id}`);
-  return { cases: insns.length, mismatches, notRun };
+  log(`insn selfcheck: ${insns.length} instructions (${usable.length} templates), ${mismatches} mismatches, ${hostSigfpe} with #XM on the host, host ${cpu.id}`);
+  return { cases: insns.length, mismatches, notRun, hostSigfpe };
 
   function compareOne(x: { ins: Instruction; text: string }, k: number, ans: Buffer): string[] {
     const at = 0;
