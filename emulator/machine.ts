@@ -17,6 +17,7 @@ import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
 import { SimdFpFault } from './vector/mxcsr.js';
 import { legacyFastPath } from './vector/float-legacy.js';
+import { ApproximationUnknown } from './vector/float-kernel.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
@@ -1085,6 +1086,7 @@ export class Machine {
         if (this.inGate) { this.fillImage(false); this.ctl32[GateWord.WRITE_FIRST] = 0; this.ctl32[GateWord.WRITE_COUNT] = SYNC_SSE_COUNT; }
         else this.syncOut(false);
       }
+      if (e instanceof ApproximationUnknown) return this.stopWith(inHook, { kind: StopKind.Unemulated, message: `instruction not emulated: ${e.message} at 0x${rip.toString(16)}` });
       if (e instanceof CpuFault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.cpuFault(e, rip) });
       if (e instanceof GuestMemoryFault) {
         return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });

@@ -53,6 +53,8 @@ enum kind {
   K_ADDSUB,
   /* VCVTPS2PH with imm8 (source F32, destination F16); VCVTPH2PS is K_CVT from F16. */
   K_PS2PH,
+  /* RCPSS/RSQRTSS: the host's approximation tables (the caller checks that the vendors agree). */
+  K_RCP, K_RSQRT,
 };
 enum type { T_F32 = 0, T_F64, T_I32, T_I64, T_U32, T_U64, T_F16 };
 
@@ -410,6 +412,8 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
       case K_ROUND: r = round_imm(dbl, imm, x); break;
       case K_RNDSCALE: r = rndscale(dbl, imm, x, cmx, &fl); break;
       case K_PS2PH: r = ps2ph(imm, x); break;
+      case K_RCP: { float f, o; memcpy(&f, &x, 4); __asm__ volatile("rcpss %1, %0" : "=x"(o) : "x"(f)); uint32_t u; memcpy(&u, &o, 4); r = u; break; }
+      case K_RSQRT: { float f, o; memcpy(&f, &x, 4); __asm__ volatile("rsqrtss %1, %0" : "=x"(o) : "x"(f)); uint32_t u; memcpy(&u, &o, 4); r = u; break; }
       case K_CVT: case K_CVTT: {
         int trunc = kind == K_CVTT;
         if (st == T_F16) { r = ph2ps(x); break; }
@@ -437,6 +441,14 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
   }
   ldmxcsr(host);
   return flags;
+}
+
+/* The host's CPUID vendor string (leaf 0: EBX, EDX, ECX), 12 bytes into out. */
+#include <cpuid.h>
+void xl_fp_host_vendor(char *out) {
+  unsigned a, b, c, d;
+  __cpuid(0, a, b, c, d);
+  memcpy(out, &b, 4); memcpy(out + 4, &d, 4); memcpy(out + 8, &c, 4);
 }
 
 /* Host capabilities this kernel's instructions need: bit 0 SSE4.1 (ROUNDSS), 1 FMA, 2 F16C, 3 AVX. */

@@ -12,7 +12,7 @@ import { CpuFault, Vector } from '../xsave.js';
 export enum FpKind {
   Add = 1, Sub, Mul, Div, Min, Max, Sqrt,
   Fmadd, Fmsub, Fnmadd, Fnmsub, Fmaddsub, Fmsubadd,
-  Cmp, Comi, Ucomi, Cvt, Cvtt, Round, Rndscale, Addsub, Ps2ph,
+  Cmp, Comi, Ucomi, Cvt, Cvtt, Round, Rndscale, Addsub, Ps2ph, Rcp, Rsqrt,
 }
 /** Element types (sse-float.c enum type). */
 export enum FpType { F32 = 0, F64, I32, I64, U32, U64, F16 }
@@ -35,6 +35,7 @@ function capsNeeded(k: FpKind): number {
 }
 
 interface Api {
+  vendor: string;
   run: (op: number, n: number, a: Uint8Array, b: Uint8Array | null, c: Uint8Array | null, out: Uint8Array, mxcsr: number, imm: number, lo: number, hi: number) => number;
   caps: number;
 }
@@ -46,7 +47,9 @@ function load(): Api {
   // Typed arrays are passed as pointers to their own memory (see unicorn.ts uc_mem_read).
   const run = lib.func('uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out, uint32_t mxcsr, uint32_t imm, uint32_t mask_lo, uint32_t mask_hi)');
   const caps = lib.func('uint32_t xl_fp_host_caps(void)')() as number;
-  api = { run: run as Api['run'], caps };
+  const vbuf = Buffer.alloc(12);
+  lib.func('void xl_fp_host_vendor(uint8_t *out)')(vbuf);
+  api = { run: run as Api['run'], caps, vendor: vbuf.toString('latin1') };
   return api;
 }
 
@@ -60,3 +63,16 @@ export function fpRun(op: number, n: number, a: Uint8Array, b: Uint8Array | null
   if ((k.caps & need) !== need) throw new CpuFault(Vector.UD, `this host lacks the ${HostCap[need & ~k.caps] ?? 'FMA/F16C/SSE4.1'} instructions the floating-point kernel computes ${FpKind[op & 0xff]} with (emulator/native/sse-float.c)`);
   return k.run(op, n, a, b, c, out, mxcsr, imm, lo >>> 0, hi >>> 0) >>> 0;
 }
+
+/** The host's CPUID vendor string (the kernel computes with the host's instructions). */
+export function hostVendor(): string {
+  return load().vendor;
+}
+
+/**
+ * The profile's CPU computes an approximation the model cannot reproduce here: RCPPS/RSQRTPS give
+ * vendor-specific results (SDM Vol. 2B RCPPS: "relative error <= 1.5 * 2^-12", the table is the
+ * implementation's), so the host computes them only when its vendor is the profile's. The machine
+ * stops the run naming the instruction, as for any instruction the model does not emulate.
+ */
+export class ApproximationUnknown extends Error {}

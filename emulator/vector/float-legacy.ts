@@ -7,8 +7,7 @@
  * write leaves bits above 127 alone (SDM Vol. 1 14.1.3); scalar forms leave the destination's
  * other elements alone; 128-bit memory operands of packed forms must be 16-byte aligned (#GP).
  *
- * Not owned: data movement, logic and shuffles (no flags), RCPPS/RSQRTPS (they raise no
- * exceptions), the MMX-operand conversions CVTPI2PS/CVTPS2PI/CVTTPS2PI/CVTPI2PD/CVTPD2PI/CVTTPD2PI
+ * Not owned: data movement, logic and shuffles (no flags), the MMX-operand conversions CVTPI2PS/CVTPS2PI/CVTTPS2PI/CVTPI2PD/CVTPD2PI/CVTTPD2PI
  * (they also change the x87 state).
  */
 import { Code, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
@@ -18,6 +17,7 @@ import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, getElem, setElem, vecIndex, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { MXCSR, commitFlags, fpEnvOf } from './mxcsr.js';
+import { checkApproximationVendor, dpDe } from './float.js';
 
 const M = Mnemonic;
 
@@ -134,9 +134,12 @@ function dot(t: FpType): Op {
       const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
       l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
       r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
-      flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, env.mxcsr, 0, 3, 0) & ~MXCSR.DE;
-      flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es), null, sum, env.mxcsr, 0, 1, 0) & ~MXCSR.DE;
-    } else flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0) & ~MXCSR.DE;
+      const sel = (imm >> 4) & 15;
+      const f01 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(0, es), r.subarray(0, es), null, s2.subarray(0, es), env.mxcsr, 0, 1, 0);
+      const f23 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(es), r.subarray(es), null, s2.subarray(es), env.mxcsr, 0, 1, 0);
+      const fsum = fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es), null, sum, env.mxcsr, 0, 1, 0);
+      flags |= dpDe(f01, (sel & 3) === 3) | dpDe(f23, (sel & 12) === 12) | dpDe(fsum, (sel & 3) !== 0 && (sel & 12) !== 0);
+    } else flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0);
     commitFlags(c, env, flags);
     const out = new Uint8Array(XMM_BYTES);
     for (let j = 0; j < n; j++) if ((imm >> j) & 1) out.set(sum, j * es);
@@ -196,6 +199,10 @@ export enum FastShape { Packed = 1, PackedUnary, Scalar, ScalarUnary, Comi, CvtP
 interface FastEntry { shape: FastShape; kind: FpKind; s: FpType | 'int'; d: FpType }
 const FAST = new Map<Mnemonic, FastEntry>();
 
+function approx(inner: Op): Op {
+  return (c) => { checkApproximationVendor(c); inner(c); };
+}
+
 const F32 = FpType.F32, F64 = FpType.F64;
 const TABLE: [Mnemonic, Op][] = [
   [M.Addps, packed(FpKind.Add, F32)], [M.Addpd, packed(FpKind.Add, F64)], [M.Addss, scalar(FpKind.Add, F32)], [M.Addsd, scalar(FpKind.Add, F64)],
@@ -211,6 +218,9 @@ const TABLE: [Mnemonic, Op][] = [
   [M.Comiss, comis(true, F32)], [M.Comisd, comis(true, F64)], [M.Ucomiss, comis(false, F32)], [M.Ucomisd, comis(false, F64)],
   [M.Haddps, horizontal(FpKind.Add, F32)], [M.Haddpd, horizontal(FpKind.Add, F64)], [M.Hsubps, horizontal(FpKind.Sub, F32)], [M.Hsubpd, horizontal(FpKind.Sub, F64)],
   [M.Dpps, dot(F32)], [M.Dppd, dot(F64)],
+  // Approximations: the vendor's table (float.ts checkApproximationVendor); unicorn computes 1/x exactly.
+  [M.Rcpps, approx(packedUnary(FpKind.Rcp, F32))], [M.Rsqrtps, approx(packedUnary(FpKind.Rsqrt, F32))],
+  [M.Rcpss, approx(scalarUnary(FpKind.Rcp, F32))], [M.Rsqrtss, approx(scalarUnary(FpKind.Rsqrt, F32))],
   [M.Cvtps2pd, packedConvert(F32, F64, FpKind.Cvt)], [M.Cvtpd2ps, packedConvert(F64, F32, FpKind.Cvt)],
   [M.Cvtdq2ps, packedConvert(FpType.I32, F32, FpKind.Cvt)], [M.Cvtps2dq, packedConvert(F32, FpType.I32, FpKind.Cvt)], [M.Cvttps2dq, packedConvert(F32, FpType.I32, FpKind.Cvtt)],
   [M.Cvtdq2pd, packedConvert(FpType.I32, F64, FpKind.Cvt)], [M.Cvtpd2dq, packedConvert(F64, FpType.I32, FpKind.Cvt)], [M.Cvttpd2dq, packedConvert(F64, FpType.I32, FpKind.Cvtt)],

@@ -16,7 +16,7 @@ import { WriteKind, XMM_BYTES } from '../vector-file.js';
 import {
   defineOps, effectiveAddress, fromHalves, getElem, isK, kIndex, maskHalves, maskOf, readOp, setElem, vecIndex, vectorLength, writeDest, type Ctx, type Op,
 } from './core.js';
-import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
+import { ApproximationUnknown, FpKind, FpType, TYPE_BYTES, fpOp, fpRun, hostVendor } from './float-kernel.js';
 import { MXCSR, commitFlags, fpEnvOf } from './mxcsr.js';
 
 const M = Mnemonic as unknown as Record<string, Mnemonic>;
@@ -318,9 +318,13 @@ function horizontal(kind: FpKind, t: FpType): Op {
  * VDPPS (SDM Vol. 2A DPPS "DP_primitive"), per 128-bit lane: products of the elements imm8[7:4]
  * selects (+0.0 for the others), summed as (t0 + t1) + (t2 + t3), each step rounded and flagged;
  * the sum goes to the elements imm8[3:0] selects, +0.0 to the others. VDPPD: two elements,
- * imm8[5:4] and imm8[1:0]. DE comes from the sources only: a denormal product entering the sums
- * raises none (measured, AMD Zen 5: insn referee, VDPPS with an unmasked PE).
+ * imm8[5:4] and imm8[1:0]. Measured on AMD Zen 5 (insn referee): in DPPS a denormal product
+ * entering the sums raises no DE, in DPPD it does (as the SDM's pseudo-code has it).
  */
+/** DPPS: an add's DE counts only when both its operands hold selected products (measured, see dotProduct). */
+export function dpDe(flags: number, bothSelected: boolean): number {
+  return bothSelected ? flags : flags & ~MXCSR.DE;
+}
 function dotProduct(t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
@@ -341,10 +345,13 @@ function dotProduct(t: FpType): Op {
         const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
         l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
         r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
-        flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, env.mxcsr, 0, 3, 0) & ~MXCSR.DE;
-        flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0) & ~MXCSR.DE;
+        const sel = (imm >> 4) & 15;
+        const f01 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(0, es), r.subarray(0, es), null, s2.subarray(0, es), env.mxcsr, 0, 1, 0);
+        const f23 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(es), r.subarray(es), null, s2.subarray(es), env.mxcsr, 0, 1, 0);
+        const fsum = fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0);
+        flags |= dpDe(f01, (sel & 3) === 3) | dpDe(f23, (sel & 12) === 12) | dpDe(fsum, (sel & 3) !== 0 && (sel & 12) !== 0);
       } else {
-        flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0) & ~MXCSR.DE;
+        flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0);
       }
       for (let j = 0; j < perLane; j++) if ((imm >> j) & 1) out.set(sum, o + j * es);
     }
@@ -418,3 +425,23 @@ defineOps([Mnemonic.Vcvttss2usi], scalarToInt(FpType.F32, true, true));
 defineOps([Mnemonic.Vcvtsd2usi], scalarToInt(FpType.F64, true, false));
 defineOps([Mnemonic.Vcvttsd2usi], scalarToInt(FpType.F64, true, true));
 
+
+/**
+ * VRCPPS/VRCPSS/VRSQRTPS/VRSQRTSS (and the legacy forms, float-legacy.ts): approximations whose
+ * bits are the vendor's table. Assumed: CPUs of one vendor share the table (the host's, measured by
+ * the instruction referee on the host's own profile); another vendor's profile stops the run
+ * (ApproximationUnknown). They raise no exceptions and ignore MXCSR (SDM Vol. 2B RCPPS).
+ */
+export function checkApproximationVendor(c: Ctx): void {
+  const want = c.vec.regs.cpu.profile.vendor;
+  const have = hostVendor();
+  if (want !== have) throw new ApproximationUnknown(`${Mnemonic[c.ins.mnemonic].toUpperCase()}: ${want}'s approximation table is not known on this ${have} host (it computes the host vendor's only)`);
+}
+function approx(kind: FpKind, scalarForm: boolean): Op {
+  const inner = scalarForm ? scalarUnary(kind, FpType.F32) : packedUnary(kind, FpType.F32);
+  return (c) => { checkApproximationVendor(c); inner(c); };
+}
+defineOps([Mnemonic.Vrcpps], approx(FpKind.Rcp, false));
+defineOps([Mnemonic.Vrsqrtps], approx(FpKind.Rsqrt, false));
+defineOps([Mnemonic.Vrcpss], approx(FpKind.Rcp, true));
+defineOps([Mnemonic.Vrsqrtss], approx(FpKind.Rsqrt, true));

@@ -155,6 +155,13 @@ function build(): FloatTemplate[] {
   for (const [t, fp] of [['cvtps2pd {x}, {x}', 4], ['cvtpd2ps {x}, {x}', 8], ['cvtdq2ps {ma}, {x}', 4], ['cvtps2dq {x}, {x}', 4], ['cvttps2dq {x}, {x}', 4],
     ['cvtdq2pd {m}, {x}', 4], ['cvtpd2dq {x}, {x}', 8], ['cvttpd2dq {x}, {x}', 8], ['cvtss2sd {x}, {x}', 4], ['cvtsd2ss {m}, {x}', 8],
     ['cvtsi2ss {r32}, {x}', 4], ['cvtsi2sdq {m}, {x}', 8], ['cvtss2si {x}, {r64}', 4], ['cvttsd2si {m}, {r32}', 8], ['cvtsd2si {x}, {r32}', 8], ['cvttss2si {x}, {r64}', 4]] as const) add(t, [], fp);
+  // Approximations (the host's vendor table; the referee's profile is the host's).
+  add('vrcpps {y}, {y}', ['avx'], 4);
+  add('vrsqrtps {m}, {x}', ['avx'], 4);
+  add('vrcpss {x}, {x}, {x}', ['avx'], 4);
+  add('vrsqrtss {m}, {x}, {x}', ['avx'], 4);
+  add('rcpps {x}, {x}', [], 4);
+  add('rsqrtss {m}, {x}', [], 4);
   // MXCSR.
   add('stmxcsr {m}', [], 4);
   add('ldmxcsr {m}', [], 4);
