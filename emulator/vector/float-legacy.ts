@@ -17,7 +17,7 @@ import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, getElem, setElem, vecIndex, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { MXCSR, commitFlags, fpEnvOf } from './mxcsr.js';
-import { checkApproximationVendor, dpDe } from './float.js';
+import { checkApproximationVendor, dotLane } from './float.js';
 
 const M = Mnemonic;
 
@@ -127,19 +127,8 @@ function dot(t: FpType): Op {
     const y = src(c, 1, XMM_BYTES, true);
     const imm = c.ins.immediate8, n = XMM_BYTES / es;
     const env = fpEnvOf(c);
-    const prod = new Uint8Array(XMM_BYTES);
-    let flags = fpRun(fpOp(FpKind.Mul, t), n, x, y, null, prod, env.mxcsr, 0, (imm >> 4) & ((1 << n) - 1), 0);
     const sum = new Uint8Array(es);
-    if (n === 4) {
-      const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
-      l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
-      r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
-      const sel = (imm >> 4) & 15;
-      const f01 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(0, es), r.subarray(0, es), null, s2.subarray(0, es), env.mxcsr, 0, 1, 0);
-      const f23 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(es), r.subarray(es), null, s2.subarray(es), env.mxcsr, 0, 1, 0);
-      const fsum = fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es), null, sum, env.mxcsr, 0, 1, 0);
-      flags |= dpDe(f01, (sel & 3) === 3) | dpDe(f23, (sel & 12) === 12) | dpDe(fsum, (sel & 3) !== 0 && (sel & 12) !== 0);
-    } else flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0);
+    const flags = dotLane(t, x, y, (imm >> 4) & ((1 << n) - 1), env.mxcsr, sum);
     commitFlags(c, env, flags);
     const out = new Uint8Array(XMM_BYTES);
     for (let j = 0; j < n; j++) if ((imm >> j) & 1) out.set(sum, j * es);

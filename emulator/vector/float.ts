@@ -321,9 +321,38 @@ function horizontal(kind: FpKind, t: FpType): Op {
  * imm8[5:4] and imm8[1:0]. Measured on AMD Zen 5 (insn referee): in DPPS a denormal product
  * entering the sums raises no DE, in DPPD it does (as the SDM's pseudo-code has it).
  */
-/** DPPS: an add's DE counts only when both its operands hold selected products (measured, see dotProduct). */
-export function dpDe(flags: number, bothSelected: boolean): number {
-  return bothSelected ? flags : flags & ~MXCSR.DE;
+/**
+ * DPPS/DPPD products and sums (shared with float-legacy.ts): the selected products, each with its
+ * own flags, then the sums with their flags except DE; DE then comes from a selected product that
+ * is denormal and was exact (measured on AMD Zen 5 with a probe: an exact denormal product raises DE
+ * whatever else is selected; the referee: an inexact tiny product, which raised UE, does not), and
+ * not under DAZ. Returns the OR of the flags; `sum` receives the dot product.
+ */
+export function dotLane(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mxcsr: number, sum: Uint8Array): number {
+  const es = TYPE_BYTES[t], n = XMM_BYTES / es;
+  const prod = new Uint8Array(XMM_BYTES);
+  let flags = 0, de = false;
+  for (let j = 0; j < n; j++) {
+    if (!((sel >> j) & 1)) continue;
+    const f = fpRun(fpOp(FpKind.Mul, t), 1, x.subarray(j * es, (j + 1) * es), y.subarray(j * es, (j + 1) * es), null, prod.subarray(j * es, (j + 1) * es), mxcsr, 0, 1, 0);
+    flags |= f;
+    const hi = t === FpType.F32 ? (prod[j * es + 3] << 8) | prod[j * es + 2] : (prod[j * es + 7] << 8) | prod[j * es + 6];
+    const expZero = t === FpType.F32 ? (hi & 0x7f80) === 0 : (hi & 0x7ff0) === 0;
+    let nonzero = false;
+    for (let k = j * es; k < (j + 1) * es; k++) if (prod[k] & (k === (j + 1) * es - 1 ? 0x7f : 0xff)) nonzero = true;
+    if (expZero && nonzero && !(f & MXCSR.UE)) de = true;
+  }
+  if (n === 4) {
+    const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
+    l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
+    r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
+    flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, mxcsr, 0, 3, 0) & ~MXCSR.DE;
+    flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0) & ~MXCSR.DE;
+  } else {
+    flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0) & ~MXCSR.DE;
+  }
+  if (de && !(mxcsr & MXCSR.DAZ)) flags |= MXCSR.DE;
+  return flags;
 }
 function dotProduct(t: FpType): Op {
   const es = TYPE_BYTES[t];
@@ -338,21 +367,8 @@ function dotProduct(t: FpType): Op {
     let flags = 0;
     for (let lane = 0; lane < w / XMM_BYTES; lane++) {
       const o = lane * XMM_BYTES;
-      const prod = new Uint8Array(XMM_BYTES);
-      flags |= fpRun(fpOp(FpKind.Mul, t), perLane, x.subarray(o, o + XMM_BYTES), y.subarray(o, o + XMM_BYTES), null, prod, env.mxcsr, 0, (imm >> 4) & ((1 << perLane) - 1), 0);
       const sum = new Uint8Array(es);
-      if (perLane === 4) {
-        const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
-        l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
-        r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
-        const sel = (imm >> 4) & 15;
-        const f01 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(0, es), r.subarray(0, es), null, s2.subarray(0, es), env.mxcsr, 0, 1, 0);
-        const f23 = fpRun(fpOp(FpKind.Add, t), 1, l.subarray(es), r.subarray(es), null, s2.subarray(es), env.mxcsr, 0, 1, 0);
-        const fsum = fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0);
-        flags |= dpDe(f01, (sel & 3) === 3) | dpDe(f23, (sel & 12) === 12) | dpDe(fsum, (sel & 3) !== 0 && (sel & 12) !== 0);
-      } else {
-        flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, env.mxcsr, 0, 1, 0);
-      }
+      flags |= dotLane(t, x.subarray(o, o + XMM_BYTES), y.subarray(o, o + XMM_BYTES), (imm >> 4) & ((1 << perLane) - 1), env.mxcsr, sum);
       for (let j = 0; j < perLane; j++) if ((imm >> j) & 1) out.set(sum, o + j * es);
     }
     commitFlags(c, env, flags);

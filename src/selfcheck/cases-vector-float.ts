@@ -12,7 +12,7 @@ import { LEGACY } from '../../emulator/register-file.js';
 import { XFeature } from '../../emulator/xfeatures.js';
 import type { Prng } from './cases.js';
 
-export type FloatFeature = 'sse3' | 'sse41' | 'avx' | 'fma' | 'f16c' | 'avx512f' | 'avx512dq' | 'avx512vl';
+export type FloatFeature = 'sse3' | 'sse41' | 'avx' | 'fma' | 'f16c' | 'avx512f' | 'avx512dq' | 'avx512vl' | 'avx512bf16';
 export interface FloatTemplate { t: string; needs: FloatFeature[]; fp: 4 | 8 }
 
 const ARITH = ['add', 'sub', 'mul', 'div', 'min', 'max'];
@@ -155,6 +155,14 @@ function build(): FloatTemplate[] {
   for (const [t, fp] of [['cvtps2pd {x}, {x}', 4], ['cvtpd2ps {x}, {x}', 8], ['cvtdq2ps {ma}, {x}', 4], ['cvtps2dq {x}, {x}', 4], ['cvttps2dq {x}, {x}', 4],
     ['cvtdq2pd {m}, {x}', 4], ['cvtpd2dq {x}, {x}', 8], ['cvttpd2dq {x}, {x}', 8], ['cvtss2sd {x}, {x}', 4], ['cvtsd2ss {m}, {x}', 8],
     ['cvtsi2ss {r32}, {x}', 4], ['cvtsi2sdq {m}, {x}', 8], ['cvtss2si {x}, {r64}', 4], ['cvttsd2si {m}, {r32}', 8], ['cvtsd2si {x}, {r32}', 8], ['cvttss2si {x}, {r64}', 4]] as const) add(t, [], fp);
+  // AVX512_BF16.
+  add('vcvtneps2bf16 {Ez}, {Ey}{mask}', ['avx512bf16'], 4);
+  add('vcvtneps2bf16 {Ey}, {Ex}{mask}', ['avx512bf16', 'avx512vl'], 4);
+  add('vcvtne2ps2bf16 {m}{b4z}, {Ez}, {Ez}{mask}', ['avx512bf16'], 4);
+  add('vcvtne2ps2bf16 {Ey}, {Ey}, {Ey}{mask}', ['avx512bf16', 'avx512vl'], 4);
+  add('vdpbf16ps {Ez}, {Ez}, {Ez}{mask}', ['avx512bf16'], 4);
+  add('vdpbf16ps {m}{b4z}, {Ez}, {Ez}{mask}', ['avx512bf16'], 4);
+  add('vdpbf16ps {Ex}, {Ex}, {Ex}{mask}', ['avx512bf16', 'avx512vl'], 4);
   // Approximations (the host's vendor table; the referee's profile is the host's).
   add('vrcpps {y}, {y}', ['avx'], 4);
   add('vrsqrtps {m}, {x}', ['avx'], 4);

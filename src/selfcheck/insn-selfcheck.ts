@@ -36,7 +36,7 @@ const SIGFPE = 8;
 const SIGNAL_OF: Record<Vector, number> = { [Vector.UD]: 4, [Vector.GP]: 11, [Vector.AC]: 7, [Vector.NM]: 4, [Vector.XM]: 8 };
 
 /** Which CPUID features a template needs, so the referee only runs what the host can. */
-export type Feature = 'avx' | 'avx2' | 'avx512f' | 'avx512bw' | 'avx512dq' | 'avx512vl' | 'fma' | 'f16c' | 'sse3' | 'sse41';
+export type Feature = 'avx' | 'avx2' | 'avx512f' | 'avx512bw' | 'avx512dq' | 'avx512vl' | 'fma' | 'f16c' | 'sse3' | 'sse41' | 'avx512bf16';
 
 /** fp: element size of a floating-point template (registers and memory get special values, MXCSR a random mode). */
 interface Template { t: string; needs: Feature[]; fp?: 4 | 8 }
@@ -151,6 +151,8 @@ function hostFeatures(cpu: CpuModel): Set<Feature> {
   // CPUID.01H:ECX bit 0 SSE3, bit 19 SSE4.1.
   if (b(l1[2], 0)) s.add('sse3');
   if (b(l1[2], 19)) s.add('sse41');
+  // CPUID.(07H,1):EAX bit 5 AVX512_BF16.
+  if (b(cpu.cpuid.get(7, 1)[0], 5)) s.add('avx512bf16');
   return s;
 }
 
