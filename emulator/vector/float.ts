@@ -323,10 +323,10 @@ function horizontal(kind: FpKind, t: FpType): Op {
  */
 /**
  * DPPS/DPPD products and sums (shared with float-legacy.ts): the selected products, each with its
- * own flags, then the sums with their flags except DE; DE then comes from a selected product that
- * is denormal and was exact (measured on AMD Zen 5 with a probe: an exact denormal product raises DE
- * whatever else is selected; the referee: an inexact tiny product, which raised UE, does not), and
- * not under DAZ. Returns the OR of the flags; `sum` receives the dot product.
+ * own flags; an unmasked exception there ends the instruction; then the sums with their flags
+ * except DE, which comes from a selected product that is denormal (measured on AMD Zen 5 with a
+ * probe: a denormal product raises DE whatever else is selected; unselected elements raise
+ * nothing), and not under DAZ. Returns the OR of the flags; `sum` receives the dot product.
  */
 export function dotLane(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mxcsr: number, sum: Uint8Array): number {
   const es = TYPE_BYTES[t], n = XMM_BYTES / es;
@@ -340,8 +340,11 @@ export function dotLane(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mx
     const expZero = t === FpType.F32 ? (hi & 0x7f80) === 0 : (hi & 0x7ff0) === 0;
     let nonzero = false;
     for (let k = j * es; k < (j + 1) * es; k++) if (prod[k] & (k === (j + 1) * es - 1 ? 0x7f : 0xff)) nonzero = true;
-    if (expZero && nonzero && !(f & MXCSR.UE)) de = true;
+    if (expZero && nonzero) de = true;
   }
+  // An unmasked exception in the products ends the instruction there: the sums raise nothing.
+  const unmasked = (f: number): boolean => (f & ~(mxcsr >> MXCSR.MASK_SHIFT) & MXCSR.FLAGS) !== 0;
+  if (unmasked(flags)) return flags;
   if (n === 4) {
     const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
     l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
