@@ -112,7 +112,7 @@ export function ownershipOf(ins: Instruction): Ownership {
   if (ins.encoding === EncodingKind.VEX || ins.encoding === EncodingKind.EVEX || ins.encoding === EncodingKind.XOP) return Ownership.Model;
   if (OWNED_LEGACY.has(ins.mnemonic)) return Ownership.Model;
   // Legacy SSE floating point: unicorn never sets MXCSR flags (emulator/vector/float-legacy.ts).
-  if (process.env.XL_NO_LEGACY_FP === undefined && LEGACY_FP_MNEMONICS.has(ins.mnemonic)) return Ownership.Model;
+  if (LEGACY_FP_MNEMONICS.has(ins.mnemonic)) return Ownership.Model;
   return Ownership.Unicorn;
 }
 

@@ -7,7 +7,7 @@
  * glibc program (printf, strtod, libm, <fenv.h>, vectorized loops) built for x86-64-v3 and -v4.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,6 +76,17 @@ describe('floating point', () => {
     expect(fast.stdout).toBe(native.stdout);
     const slow = await run(process.execPath, [CLI, 'exec', '--cpu', 'host', exe], { ...process.env, XSTATE_LAB_NO_FP_FAST_PATH: '1' });
     expect(slow.stdout).toBe(native.stdout);
+  }, 120_000);
+
+  it('RCPPS on a profile of another vendor than the host stops the run naming it (the table is the vendor\'s)', async () => {
+    const other = cpu.profile.vendor === 'AuthenticAMD' ? 'intel-sapphire-rapids' : 'amd-zen4';
+    const src = join(tmp, 'rcp.S');
+    writeFileSync(src, '.globl _start\n_start:\n rcpps %xmm1, %xmm0\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
+    const e = await run(process.execPath, [CLI, 'exec', '--cpu', other, src]);
+    expect(e.status).toBe(125);
+    expect(e.stderr).toMatch(/not emulated: RCPPS: .*approximation table is not known on this/);
+    const same = await run(process.execPath, [CLI, 'exec', '--cpu', 'host', src]);
+    expect(same.status).toBe(0);
   }, 120_000);
 
   /**
