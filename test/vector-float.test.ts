@@ -85,8 +85,7 @@ describe('floating point', () => {
     const e = await run(process.execPath, [CLI, 'exec', '--cpu', other, src]);
     expect(e.status).toBe(125);
     expect(e.stderr).toMatch(/not emulated: RCPPS: .*approximation table is not known on this/);
-    const same = await run(process.execPath, [CLI, 'exec', '--cpu', 'host', src]);
-    expect(same.status).toBe(0);
+    // On the host's own vendor the referee compares RCPPS/RSQRTPS with the host (cases-vector-float.ts).
   }, 120_000);
 
   /**
