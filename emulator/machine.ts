@@ -15,6 +15,9 @@
  */
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
+import { SimdFpFault } from './vector/mxcsr.js';
+import { legacyFastPath } from './vector/float-legacy.js';
+import { ApproximationUnknown } from './vector/float-kernel.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
@@ -584,6 +587,19 @@ export class Machine {
     this.regions.push({ start, end: start + size, prot });
     this.regions.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     if (prot & Prot.EXEC) this.sweep(start, start + size);
+    this.fpReadableChanged();
+  }
+
+  /** The fp fast path reads memory itself: tell the gate what the guest may read (after every mapping change). */
+  private fpReadableChanged(): void {
+    if (!this.gate) return;
+    const out: { start: bigint; end: bigint }[] = [];
+    for (const r of this.regions) {
+      if (!(r.prot & Prot.READ)) continue;
+      const last = out[out.length - 1];
+      if (last && last.end === r.start) last.end = r.end; else out.push({ start: r.start, end: r.end });
+    }
+    this.gate.setFpReadable(out);
   }
 
   /** Unmap whatever lies in [start, start+size). */
@@ -601,6 +617,7 @@ export class Machine {
       if (r.end > hi) kept.push({ start: hi, end: r.end, prot: r.prot });
     }
     this.regions = kept.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    this.fpReadableChanged();
   }
 
   /** mprotect: every page of [start, start+size) must be mapped (the caller checks). */
@@ -620,6 +637,7 @@ export class Machine {
       if (!(prot & Prot.EXEC)) this.forgetCode(lo, hi);
     }
     this.regions = out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    this.fpReadableChanged();
   }
 
   /** Is every byte of [start, end) mapped? */
@@ -973,6 +991,11 @@ export class Machine {
       pfFrom: usable ? pfFrom : 0, pfTo: usable ? pfTo : 0,
     };
     this.gate!.describe(d.ip, d.gate);
+    // Legacy SSE floating point: the gate computes it natively from now on (trap-gate.c fp_fast).
+    if (d.owned && !d.missing && !this.trace && process.env.XSTATE_LAB_NO_FP_FAST_PATH === undefined) {
+      const fp = legacyFastPath(d.ins);
+      if (fp) this.gate!.describeFp(d.ip, fp);
+    }
   }
 
   /** Hook on an owned address: emulate and skip it, or stop the run with a fault. */
@@ -1058,6 +1081,12 @@ export class Machine {
         return this.stopWith(inHook, { kind: StopKind.Unemulated, message: `instruction not emulated: ${Mnemonic[ins.mnemonic].toUpperCase()} (${disassemble(ins)}) at 0x${rip.toString(16)}; ${this.cpu.id} has it but the model does not emulate it` });
       }
     } catch (e) {
+      if (e instanceof SimdFpFault && d.touchesSse) {
+        // #XM leaves the destination alone but MXCSR holds the flags (SDM Vol. 1 11.5.2.1): write SSE back, RIP stays.
+        if (this.inGate) { this.fillImage(false); this.ctl32[GateWord.WRITE_FIRST] = 0; this.ctl32[GateWord.WRITE_COUNT] = SYNC_SSE_COUNT; }
+        else this.syncOut(false);
+      }
+      if (e instanceof ApproximationUnknown) return this.stopWith(inHook, { kind: StopKind.Unemulated, message: `instruction not emulated: ${e.message} at 0x${rip.toString(16)}` });
       if (e instanceof CpuFault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.cpuFault(e, rip) });
       if (e instanceof GuestMemoryFault) {
         return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
@@ -1107,6 +1136,8 @@ export class Machine {
       // Linux's XFD #NM handler sends SIGILL when the task has no permission (arch/x86/kernel/traps.c handle_xfd_event).
       case Vector.NM: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPC, addr: rip, trapno: IntVector.NM, reason: e.reason };
       case Vector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: rip, trapno: IntVector.AC, reason: e.reason };
+      // Linux: exc_simd_coprocessor_error -> math_error (arch/x86/kernel/traps.c), si_code from fpu__exception_code, si_addr the instruction.
+      case Vector.XM: return { signal: GuestSignal.SIGFPE, code: (e instanceof SimdFpFault ? e.siCode : 0) as SiCode, addr: rip, trapno: IntVector.XM, reason: e.reason };
       default: return { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: e.reason };
     }
   }

@@ -3,6 +3,7 @@
  * 2.0.1 rejects some of them and silently mis-executes others (KMOVW, VZEROUPPER, VEX.128 writes
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
+import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
 import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */
@@ -16,6 +17,8 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // The x87 environment: unicorn stores it without FOP/FCS and with 0 in the reserved words, and
   // its FLDENV/FRSTOR do not load the pointers (measured, issue 11); the model holds the pointers.
   Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
+  // unicorn 2.0.1's LDMXCSR takes reserved bits without #GP (unicorn.ts); the model checks MXCSR_MASK.
+  Mnemonic.Ldmxcsr, Mnemonic.Stmxcsr,
 ]);
 
 /**
@@ -108,6 +111,8 @@ export enum Ownership {
 export function ownershipOf(ins: Instruction): Ownership {
   if (ins.encoding === EncodingKind.VEX || ins.encoding === EncodingKind.EVEX || ins.encoding === EncodingKind.XOP) return Ownership.Model;
   if (OWNED_LEGACY.has(ins.mnemonic)) return Ownership.Model;
+  // Legacy SSE floating point: unicorn never sets MXCSR flags (emulator/vector/float-legacy.ts).
+  if (LEGACY_FP_MNEMONICS.has(ins.mnemonic)) return Ownership.Model;
   return Ownership.Unicorn;
 }
 

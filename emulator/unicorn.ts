@@ -727,6 +727,29 @@ export class RegBlock {
   }
 }
 
+/** What trap-gate.c's fp fast path needs of one legacy SSE floating-point instruction (emulator/vector/float-legacy.ts legacyFastPath). */
+export interface GateFp {
+  /** FP_PACKED 1 ... FP_CVT_TO_GPR 8 (trap-gate.c). */
+  shape: number;
+  /** The floating-point kernel's op word (float-kernel.ts fpOp) and element count. */
+  op: number;
+  n: number;
+  /** Destination: XMM index 0-15, or GPR index 0-15 (encoding order) for FP_CVT_TO_GPR. */
+  dst: number;
+  /** 0 xmm (src = index), 1 memory (base/index/scaleLog2/seg/disp), 2 GPR (src = index). */
+  srcKind: number;
+  src: number;
+  srcLen: number;
+  /** A memory source must be 16-byte aligned (else the JS path raises #GP). */
+  align: boolean;
+  imm: number;
+  base: number;
+  index: number;
+  scaleLog2: number;
+  seg: number;
+  disp: bigint;
+}
+
 /** The native trap gate (emulator/native/trap-gate.c), built with gcc on first use. */
 interface TrapGateApi {
   create(cb: unknown, ctl: Ptr, ids: Ptr, ptrs: Ptr, block: Ptr, blockSize: number, nRegs: number, gprOffset: number, gprFirst: number, area: Ptr, areaCap: number): Ptr | null;
@@ -738,6 +761,9 @@ interface TrapGateApi {
   observe(g: Ptr, a: Addr, kind: number, base: number, index: number, scaleLog2: number, disp: bigint, addr32: number): number;
   setCompare(g: Ptr, triples: Uint32Array, n: number, blockSize: number): number;
   setWidths(g: Ptr, widths: Uint8Array): number;
+  fpRegs(g: Ptr, xmm0: number, mxcsr: number, eflags: number): void;
+  fp(g: Ptr, a: Addr, shape: number, op: number, n: number, dst: number, srcKind: number, src: number, srcLen: number, align: number, imm: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint): number;
+  fpReadable(g: Ptr, pairs: BigUint64Array, n: number): number;
   hook: Ptr;
   proto: TypeObject;
 }
@@ -761,6 +787,9 @@ function loadTrapGate(): TrapGateApi | null {
       observe: lib.func('int xl_gate_observe(void *g, uint64_t a, int32_t kind, int32_t base, int32_t index, int32_t scale_log2, int64_t disp, int32_t addr32)'),
       setCompare: lib.func('int xl_gate_set_compare(void *g, const uint32_t *triples, uint32_t n, uint32_t block_size)'),
       setWidths: lib.func('int xl_gate_set_widths(void *g, const uint8_t *widths)'),
+      fpRegs: lib.func('void xl_gate_fp_regs(void *g, int32_t xmm0, int32_t mxcsr, int32_t eflags)'),
+      fp: lib.func('int xl_gate_fp(void *g, uint64_t a, int32_t shape, uint32_t op, int32_t n, int32_t dst, int32_t src_kind, int32_t src, int32_t src_len, int32_t align, int32_t imm, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp)'),
+      fpReadable: lib.func('int xl_gate_fp_readable(void *g, const uint64_t *pairs, uint32_t n)'),
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
     };
@@ -868,6 +897,13 @@ export interface TrapGate {
    * the block's bytes and sets the bit in CHANGED when the read changed that range.
    */
   setCompare(ranges: readonly { offset: number; length: number; bit: number }[]): void;
+  /**
+   * The legacy SSE floating-point fast path (trap-gate.c fp_fast): the gate computes the instruction
+   * at `address` itself when it can, else calls JS as usual. `readable` gives the guest memory the
+   * fast path may read ([start, end) pairs, ascending); it must follow every mapping change.
+   */
+  describeFp(address: bigint, f: GateFp): void;
+  setFpReadable(ranges: readonly { start: bigint; end: bigint }[]): void;
   /** The control block as 32-bit words (GateWord) and as 64-bit words (GateWord / 2). */
   readonly ctl32: Int32Array;
   readonly ctl64: BigUint64Array;
@@ -1663,6 +1699,7 @@ export class Unicorn {
     this.gates.push({ native: out[0] as number | bigint, gate, js, ctl, area });
     const widths = Uint8Array.from(block.regs, (r) => this.widthOf(r, 'hookTrapGate') | (WRITE_ORDER_DEPENDENT.has(r) ? GATE_WRITE_REST : 0));
     if (api.setWidths(gate, widths) !== 0) throw new Error('xl_gate_set_widths: out of memory or a slot outside the block');
+    api.fpRegs(gate, X86Reg.XMM0, X86Reg.MXCSR, X86Reg.EFLAGS);
     // Blocks translated before this hook existed would never call it.
     if (this.tbsMayExist) this.flushTb();
     return {
@@ -1686,6 +1723,16 @@ export class Unicorn {
         if (self.closed) return;
         const m = mem ?? { base: -1, index: -1, scaleLog2: 0, disp: 0n, addr32: false };
         if (api.observe(gate, address, kind, m.base, m.index, m.scaleLog2, BigInt.asIntN(64, m.disp), m.addr32 ? 1 : 0) < 0) throw new Error(`xl_gate_observe(0x${address.toString(16)}) failed`);
+      },
+      describeFp(address, f): void {
+        if (self.closed) return;
+        api.fp(gate, address, f.shape, f.op, f.n, f.dst, f.srcKind, f.src, f.srcLen, f.align ? 1 : 0, f.imm, f.base, f.index, f.scaleLog2, f.seg, BigInt.asIntN(64, f.disp));
+      },
+      setFpReadable(ranges): void {
+        if (self.closed) return;
+        const pairs = new BigUint64Array(ranges.length * 2);
+        ranges.forEach((r, k) => { pairs[2 * k] = r.start; pairs[2 * k + 1] = r.end; });
+        if (api.fpReadable(gate, pairs, ranges.length) !== 0) throw new Error('xl_gate_fp_readable: out of memory');
       },
       setCompare(ranges): void {
         if (self.closed) return;

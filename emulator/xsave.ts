@@ -20,6 +20,8 @@ export enum Vector {
   NM = '#NM',
   GP = '#GP',
   AC = '#AC',
+  /** SIMD floating-point exception (SDM Vol. 3A 6.15, interrupt 19). */
+  XM = '#XM',
 }
 
 /** An exception raised by an instruction; `reason` names the manual's condition. */

@@ -91,6 +91,12 @@ struct desc {
   uint32_t pf_from, pf_to; /* prefetch window relative to the operand's address; empty: none */
   uint8_t observe;      /* OBSERVE_*: record the address (no JS call) and let unicorn run the instruction */
   uint8_t addr32;       /* observed memory operand with a 32-bit address size (67h) */
+  /* Legacy SSE floating point computed here without a JS call (xl_gate_fp; fp_shape 0: none). */
+  uint8_t fp_shape, fp_dst, fp_src_kind, fp_src, fp_src_len, fp_align, fp_n, fp_imm;
+  uint32_t fp_op;
+  int8_t fp_base, fp_index;
+  uint8_t fp_scale_log2, fp_seg;
+  int64_t fp_disp;
 };
 
 /* What an observed address is (xl_gate_observe). */
@@ -120,6 +126,9 @@ struct gate {
   uint32_t n_cmp;
   uint32_t cmp_end;    /* bytes of the block the ranges cover: [0, cmp_end) is kept before each read */
   uint8_t *shadow;
+  int fp_xmm0, fp_mxcsr, fp_eflags; /* unicorn ids of XMM0, MXCSR and EFLAGS for the fp fast path (0: off) */
+  uint64_t *readable;  /* [start, end) pairs of guest memory the guest may read, ascending (xl_gate_fp_readable) */
+  uint32_t n_readable;
 };
 
 static uint32_t slot_of(const struct gate *g, uint64_t a) {
@@ -147,7 +156,7 @@ static int insert(struct gate *g, uint64_t a, const struct desc *d) {
   return 1;
 }
 
-static const struct desc no_desc = { 0, 0, -1, -1, 0, 0, 0, 0, 0, OBSERVE_NONE, 0 };
+static const struct desc no_desc = { 0, 0, -1, -1, 0, 0, 0, 0, 0, OBSERVE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0 };
 
 /* Returns NULL when libunicorn is not loaded or memory is short. */
 void *xl_gate_new(void *cb, void *ctl, int *ids, void **ptrs, const uint8_t *block, uint32_t block_size, int32_t n_regs, uint32_t gpr_offset, int32_t gpr_first, uint8_t *area, uint32_t area_cap) {
@@ -239,6 +248,7 @@ int xl_gate_set_widths(struct gate *g, const uint8_t *widths) {
 void xl_gate_free(struct gate *g) {
   if (!g) return;
   free(g->widths);
+  free(g->readable);
   free(g->entry);
   free(g->shadow);
   free(g->keys);
@@ -354,13 +364,117 @@ static uint64_t gpr(const struct gate *g, int k) {
   return v;
 }
 
+
+/*
+ * The legacy SSE floating-point fast path (emulator/vector/float-legacy.ts legacyFastPath describes
+ * the instruction): the gate reads the operands from unicorn, computes them with the floating-point
+ * kernel (sse-float.c, the same code the JS path calls) under the guest's MXCSR, and writes the
+ * destination, MXCSR (flags), EFLAGS (COMIS) and RIP. Whatever it cannot finish (an unmasked
+ * exception, a misaligned or unreadable memory operand) it leaves untouched and returns 0: the JS
+ * path then runs the instruction and raises the fault. Equivalent to unicorn running the
+ * instruction (the model sees the new XMM and MXCSR values at its next trap, like any SSE write)
+ * but with MXCSR's exception flags.
+ */
+#include "sse-float.c"
+enum { FP_PACKED = 1, FP_PACKED_UNARY, FP_SCALAR, FP_SCALAR_UNARY, FP_COMI, FP_CVT_PACKED, FP_CVT_SCALAR, FP_CVT_TO_GPR };
+enum { FP_SRC_XMM = 0, FP_SRC_MEM, FP_SRC_GPR };
+/* EFLAGS bits COMIS writes (SDM Vol. 2A COMISS): ZF PF CF from the compare; OF SF AF cleared. */
+#define EFL_COMIS_MASK 0x8d5u
+
+static int fp_readable(const struct gate *g, uint64_t a, uint32_t len) {
+  uint32_t lo = 0, hi = g->n_readable;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (g->readable[2 * mid + 1] <= a) lo = mid + 1; else hi = mid;
+  }
+  return lo < g->n_readable && g->readable[2 * lo] <= a && a + len <= g->readable[2 * lo + 1] && a + len > a;
+}
+
+static int fp_fast(void *uc, struct gate *g, const struct desc *d, uint64_t address, uint32_t size) {
+  uint8_t dst[16], src[16], out[16];
+  uint32_t mxcsr;
+  if (uc_reg_read_p(uc, g->fp_mxcsr, &mxcsr) != 0) return 0;
+  if (d->fp_shape != FP_CVT_TO_GPR && uc_reg_read_p(uc, g->fp_xmm0 + d->fp_dst, dst) != 0) return 0;
+  memset(src, 0, sizeof src);
+  if (d->fp_src_kind == FP_SRC_XMM) { uint8_t t[16]; if (uc_reg_read_p(uc, g->fp_xmm0 + d->fp_src, t) != 0) return 0; memcpy(src, t, d->fp_src_len); }
+  else if (d->fp_src_kind == FP_SRC_GPR) { uint64_t v; if (uc_reg_read_p(uc, g->ids[g->gpr_first + d->fp_src], &v) != 0) return 0; memcpy(src, &v, d->fp_src_len); }
+  else {
+    uint64_t ea = (uint64_t)d->fp_disp, v;
+    if (d->fp_base >= 0) { if (uc_reg_read_p(uc, g->ids[g->gpr_first + d->fp_base], &v) != 0) return 0; ea += v; }
+    if (d->fp_index >= 0) { if (uc_reg_read_p(uc, g->ids[g->gpr_first + d->fp_index], &v) != 0) return 0; ea += v << d->fp_scale_log2; }
+    if (d->fp_seg) { uint64_t base; if (uc_reg_read_p(uc, d->fp_seg == 1 ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, &base) != 0) return 0; ea += base; }
+    if (d->fp_align && (ea & 15)) return 0;
+    /* uc_mem_read ignores page permissions: only ranges the machine says are readable (else JS faults). */
+    if (!fp_readable(g, ea, d->fp_src_len)) return 0;
+    if (uc_mem_read_p(uc, ea, src, d->fp_src_len) != 0) return 0;
+  }
+  memset(out, 0, sizeof out);
+  const uint8_t *a, *b = NULL;
+  switch (d->fp_shape) {
+    case FP_PACKED: case FP_SCALAR: case FP_COMI: a = dst; b = src; break;
+    default: a = src; break;
+  }
+  uint32_t mask = d->fp_n >= 32 ? 0xffffffffu : (1u << d->fp_n) - 1;
+  uint32_t fl = xl_fp_run(d->fp_op, d->fp_n, a, b, NULL, out, mxcsr, d->fp_imm, mask, 0);
+  if (fl & ~(mxcsr >> 7) & 0x3fu) return 0; /* unmasked: the JS path raises #XM */
+  int es = (d->fp_op >> 12 & 15) == 1 || (d->fp_op >> 12 & 15) == 3 || (d->fp_op >> 12 & 15) == 5 ? 8 : 4;
+  switch (d->fp_shape) {
+    case FP_PACKED: case FP_PACKED_UNARY: case FP_CVT_PACKED: memcpy(dst, out, 16); break;
+    case FP_SCALAR: case FP_SCALAR_UNARY: case FP_CVT_SCALAR: memcpy(dst, out, (size_t)es); break;
+    case FP_COMI: {
+      uint64_t efl;
+      if (uc_reg_read_p(uc, g->fp_eflags, &efl) != 0) return 0;
+      efl = (efl & ~(uint64_t)EFL_COMIS_MASK) | out[0];
+      uc_reg_write_p(uc, g->fp_eflags, &efl);
+      break;
+    }
+    case FP_CVT_TO_GPR: {
+      uint64_t v = 0;
+      memcpy(&v, out, (size_t)es); /* a 32-bit destination zero-extends (SDM Vol. 1 3.4.1.1) */
+      uc_reg_write_p(uc, g->ids[g->gpr_first + d->fp_dst], &v);
+      break;
+    }
+  }
+  if (d->fp_shape != FP_COMI && d->fp_shape != FP_CVT_TO_GPR) uc_reg_write_p(uc, g->fp_xmm0 + d->fp_dst, dst);
+  if ((mxcsr | fl) != mxcsr) { mxcsr |= fl; uc_reg_write_p(uc, g->fp_mxcsr, &mxcsr); }
+  uint64_t next = address + size;
+  uc_reg_write_p(uc, UC_X86_REG_RIP, &next);
+  return 1;
+}
+
+/* Unicorn ids of XMM0 (XMMk = xmm0 + k), MXCSR and EFLAGS: turns the fp fast path on. */
+void xl_gate_fp_regs(struct gate *g, int32_t xmm0, int32_t mxcsr, int32_t eflags) { g->fp_xmm0 = xmm0; g->fp_mxcsr = mxcsr; g->fp_eflags = eflags; }
+
+/* Describes `a` (present in the set) for the fp fast path; shape 0 turns it off. Returns 1, or 0 when absent. */
+int xl_gate_fp(struct gate *g, uint64_t a, int32_t shape, uint32_t op, int32_t n, int32_t dst, int32_t src_kind, int32_t src, int32_t src_len, int32_t align, int32_t imm,
+               int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp) {
+  int i = find(g, a);
+  if (i < 0) return 0;
+  struct desc *d = &g->descs[i];
+  d->fp_shape = (uint8_t)shape; d->fp_op = op; d->fp_n = (uint8_t)n; d->fp_dst = (uint8_t)dst; d->fp_src_kind = (uint8_t)src_kind;
+  d->fp_src = (uint8_t)src; d->fp_src_len = (uint8_t)src_len; d->fp_align = (uint8_t)align; d->fp_imm = (uint8_t)imm;
+  d->fp_base = (int8_t)base; d->fp_index = (int8_t)index; d->fp_scale_log2 = (uint8_t)scale_log2; d->fp_seg = (uint8_t)seg; d->fp_disp = disp;
+  return 1;
+}
+
+/* The guest's readable memory as ascending [start, end) pairs (adjacent ranges may be merged). Returns 0, or -1 when out of memory. */
+int xl_gate_fp_readable(struct gate *g, const uint64_t *pairs, uint32_t n) {
+  uint64_t *r = n ? malloc(sizeof *r * 2 * n) : NULL;
+  if (n && !r) return -1;
+  if (n) memcpy(r, pairs, sizeof *r * 2 * n);
+  free(g->readable);
+  g->readable = r;
+  g->n_readable = n;
+  return 0;
+}
+
 static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
   struct gate *g = user_data;
-  (void)size;
   int slot = find(g, address);
   if (slot < 0) return;
   const struct desc d = g->descs[slot]; /* a copy: JS may re-describe or remove the address */
   if (d.observe) { observe_x87(uc, g, &d, address); return; }
+  if (d.fp_shape && g->fp_xmm0 && fp_fast(uc, g, &d, address, size)) return;
   struct gate_ctl *c = g->ctl;
   c->address = address;
   c->read_count = 0;

@@ -4,7 +4,7 @@
  * masking") and VEX/EVEX destination writes (SDM Vol. 1 15.5), element sizes, and the dispatch
  * table the operation modules (moves.ts, integer.ts, opmask.ts, ...) register into.
  */
-import { Code, CodeExt, EncodingKind, Instruction, Mnemonic, OpKind, Register } from 'iced-x86';
+import { Code, CodeExt, EncodingKind, Instruction, Mnemonic, OpKind, Register, RoundingControl } from 'iced-x86';
 import { Quirk } from '../quirks.js';
 import { XFeature } from '../xfeatures.js';
 import { CpuFault, Vector } from '../xsave.js';
@@ -61,6 +61,10 @@ export class InsInfo implements MemoryOperandOf {
   readonly isBroadcast: boolean;
   readonly immediate8: number;
   readonly width: number;
+  /* --- floating point (wt-vfp): EVEX embedded rounding and SAE, read once (float.ts, mxcsr.ts) --- */
+  readonly roundingControl: RoundingControl;
+  readonly suppressAllExceptions: boolean;
+  /* --- end floating point --- */
   private readonly kinds: OpKind[] = [];
   private readonly regs: Register[] = [];
   private mem: MemoryOperandOf | undefined;
@@ -73,6 +77,11 @@ export class InsInfo implements MemoryOperandOf {
     this.opMask = raw.opMask;
     this.zeroingMasking = raw.zeroingMasking;
     this.isBroadcast = raw.isBroadcast;
+    /* --- floating point (wt-vfp) --- */
+    const evex = this.encoding === EncodingKind.EVEX;
+    this.roundingControl = evex ? raw.roundingControl : RoundingControl.None;
+    this.suppressAllExceptions = evex ? raw.suppressAllExceptions : false;
+    /* --- end floating point --- */
     let hasImm8 = false;
     for (let k = 0; k < this.opCount; k++) {
       const kind = raw.opKind(k);

@@ -7,6 +7,10 @@ import { OPS, infoOf, type ExecEnv } from './core.js';
 import './moves.js';
 import './integer.js';
 import './opmask.js';
+import './mxcsr.js';
+import './float.js';
+import './float-legacy.js';
+import './float-bf16.js';
 
 /** Mnemonics this module emulates (the README lists them). */
 export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();

@@ -21,7 +21,7 @@ import {
 } from './protocol.js';
 
 /** Linux's signal for each exception in user mode (arch/x86/kernel/traps.c). */
-const SIGNAL_OF: Record<Vector, number> = { [Vector.UD]: 4, [Vector.GP]: 11, [Vector.AC]: 7, [Vector.NM]: 4 };
+const SIGNAL_OF: Record<Vector, number> = { [Vector.UD]: 4, [Vector.GP]: 11, [Vector.AC]: 7, [Vector.NM]: 4, [Vector.XM]: 8 };
 const SIGNAL_NAME: Record<number, string> = { 0: 'none', 4: 'SIGILL', 7: 'SIGBUS', 8: 'SIGFPE', 11: 'SIGSEGV' };
 
 /** Symbolic linear addresses of the model's buffers: only their distinctness matters (XRSTOR_INFO). */

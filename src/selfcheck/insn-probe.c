@@ -2,6 +2,7 @@
  * xstate-lab native instruction probe: runs one instruction at a time on the real CPU between an
  * XRSTOR64 of a given state and an XSAVE64 of everything, for the vector-instruction referee.
  *
+ * On SIGFPE the pad holds si_code and the state's MXCSR field the MXCSR of the signal frame.
  * Record in (little endian): u32 code_len, u32 pad, u64 gpr[4] (RAX RCX RDX RSI), u8 code[32],
  * u8 setup[area], u8 data[DATA_SIZE]. Record out: u32 signal, u32 pad, u64 gpr[4], u64 rflags,
  * u8 state[area] (XSAVE64, RFBM = XCR0), u8 data[DATA_SIZE]. RBX points at the data buffer while
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define CODE_MAX 32
@@ -27,8 +29,16 @@ static uint8_t out[16384] __attribute__((aligned(64)));
 static uint8_t data[DATA_SIZE] __attribute__((aligned(64)));
 static uint64_t gprs[5];
 static sigjmp_buf jb;
-static volatile int caught;
-static void on_fault(int sig) { caught = sig; siglongjmp(jb, 1); }
+static volatile int caught, caught_code;
+static volatile uint32_t caught_mxcsr;
+/* SIGFPE (#XM): si_code and the MXCSR the kernel saved in the signal frame are recorded. */
+static void on_fault(int sig, siginfo_t *si, void *ctx) {
+  caught = sig;
+  caught_code = si->si_code;
+  ucontext_t *uc = ctx;
+  caught_mxcsr = sig == SIGFPE && uc->uc_mcontext.fpregs ? uc->uc_mcontext.fpregs->mxcsr : 0;
+  siglongjmp(jb, 1);
+}
 
 /* run(setup, out, data, gprs): the slot between the two markers is patched with the instruction. */
 extern void run_insn(void *setup, void *out, void *data, uint64_t *gprs);
@@ -64,7 +74,7 @@ int main(void) {
   struct { uint32_t magic, area; uint64_t data; } hello = { 0x4e534e49u, area, (uint64_t)(uintptr_t)data };
   write_full(&hello, sizeof hello);
   if (request_amx_permission()) use_amx_once();
-  catch_faults(on_fault);
+  catch_faults_info(on_fault);
   struct { uint32_t len, pad; uint64_t gpr[4]; uint8_t code[CODE_MAX]; } h;
   while (read_full(&h, sizeof h)) {
     if (!read_full(setup, area) || !read_full(data, DATA_SIZE)) return 4;
@@ -73,9 +83,12 @@ int main(void) {
     memcpy(gprs, h.gpr, sizeof h.gpr);
     gprs[4] = 0;
     memset(out, 0, area);
-    caught = 0;
+    caught = caught_code = 0;
+    caught_mxcsr = 0;
     if (sigsetjmp(jb, 1) == 0) run_insn(setup, out, data, gprs);
-    struct { uint32_t sig, pad; } r = { (uint32_t)caught, 0 };
+    /* After SIGFPE: MXCSR at its XSAVE offset (24) of the otherwise empty state, si_code in the pad. */
+    if (caught == SIGFPE) memcpy(out + 24, (const void *)&caught_mxcsr, 4);
+    struct { uint32_t sig, pad; } r = { (uint32_t)caught, caught == SIGFPE ? (uint32_t)caught_code : 0 };
     write_full(&r, sizeof r);
     write_full(gprs, sizeof gprs);
     write_full(out, area);

@@ -15,8 +15,11 @@ import { emulateVector, type ExecEnv } from '../../emulator/avx.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
 import { VectorFile } from '../../emulator/vector-file.js';
 import { CpuFault, Vector, XsaveContext, xrstor, xsave } from '../../emulator/xsave.js';
+import { SimdFpFault } from '../../emulator/vector/mxcsr.js';
+import { LEGACY } from '../../emulator/register-file.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
+import { FLOAT_TEMPLATES, instantiateFloat, seedFloatCase } from './cases-vector-float.js';
 import { diffFields } from './cpu-selfcheck.js';
 import type { KernelSelfcheckOptions } from './kernel-selfcheck.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
@@ -28,12 +31,15 @@ const GPRS = [Register.RAX, Register.RCX, Register.RDX, Register.RSI];
 const GPRS32 = [Register.EAX, Register.ECX, Register.EDX, Register.ESI];
 /** RFLAGS status flags CF PF AF ZF SF OF (SDM Vol. 1 3.4.3.1). */
 const STATUS_FLAGS = 0x8d5n;
-const SIGNAL_OF: Record<Vector, number> = { [Vector.UD]: 4, [Vector.GP]: 11, [Vector.AC]: 7, [Vector.NM]: 4 };
+/** SIGFPE (include/uapi/asm-generic/signal.h). */
+const SIGFPE = 8;
+const SIGNAL_OF: Record<Vector, number> = { [Vector.UD]: 4, [Vector.GP]: 11, [Vector.AC]: 7, [Vector.NM]: 4, [Vector.XM]: 8 };
 
 /** Which CPUID features a template needs, so the referee only runs what the host can. */
-export type Feature = 'avx' | 'avx2' | 'avx512f' | 'avx512bw' | 'avx512dq' | 'avx512vl';
+export type Feature = 'avx' | 'avx2' | 'avx512f' | 'avx512bw' | 'avx512dq' | 'avx512vl' | 'fma' | 'f16c' | 'sse3' | 'sse41' | 'avx512bf16';
 
-interface Template { t: string; needs: Feature[] }
+/** fp: element size of a floating-point template (registers and memory get special values, MXCSR a random mode). */
+interface Template { t: string; needs: Feature[]; fp?: 4 | 8 }
 
 /*
  * Placeholders: {x} {y} {z} a random xmm/ymm/zmm (0-15 for VEX, 0-31 for EVEX templates marked E),
@@ -125,6 +131,7 @@ const TEMPLATES: Template[] = [
   { t: 'kshiftrq {i}, {K}, {K}', needs: ['avx512bw'] },
   { t: 'kunpckbw {K}, {K}, {K}', needs: ['avx512f'] },
   { t: 'kaddd {K}, {K}, {K}', needs: ['avx512bw'] },
+  ...FLOAT_TEMPLATES,
 ];
 
 function hostFeatures(cpu: CpuModel): Set<Feature> {
@@ -138,7 +145,14 @@ function hostFeatures(cpu: CpuModel): Set<Feature> {
   if (b(l7[1], 17)) s.add('avx512dq');
   if (b(l7[1], 30)) s.add('avx512bw');
   if (b(l7[1], 31)) s.add('avx512vl');
-  void l1;
+  // CPUID.01H:ECX bit 12 FMA, bit 29 F16C (SDM Vol. 2A Table 3-10).
+  if (b(l1[2], 12)) s.add('fma');
+  if (b(l1[2], 29)) s.add('f16c');
+  // CPUID.01H:ECX bit 0 SSE3, bit 19 SSE4.1.
+  if (b(l1[2], 0)) s.add('sse3');
+  if (b(l1[2], 19)) s.add('sse41');
+  // CPUID.(07H,1):EAX bit 5 AVX512_BF16.
+  if (b(cpu.cpuid.get(7, 1)[0], 5)) s.add('avx512bf16');
   return s;
 }
 
@@ -146,6 +160,7 @@ function hostFeatures(cpu: CpuModel): Set<Feature> {
 function instantiate(r: Prng, t: string): string {
   let last = '';
   let lastK = '';
+  t = instantiateFloat(r, t);
   const vreg = (p: string, evex: boolean): string => { last = `%${p}mm${r.below(evex ? 32 : 16)}`; return last; };
   return t
     .replace(/\{(E?)([xyz])\}|\{same\}|\{sameK\}|\{k\}|\{K\}|\{ma\}|\{m\}|\{i\}|\{r32\}|\{r64\}|\{maskm\}|\{maskk\}|\{mask\}|\{bcst4\}|\{bcst8\}/g, (m, e: string, w: string) => {
@@ -234,17 +249,24 @@ class ModelEnv implements ExecEnv {
   segmentBase(): bigint { return 0n; }
 }
 
-export interface InsnSelfcheckSummary { cases: number; mismatches: number; notRun: string[] }
+export interface InsnSelfcheckSummary {
+  cases: number; mismatches: number; notRun: string[];
+  /** Cases in which the host raised SIGFPE (#XM): the unmasked-exception path was compared. */
+  hostSigfpe: number;
+}
 
-export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummary {
+/** `only`: keep the templates it accepts (the floating-point test runs the floating-point ones). */
+export function runInsnSelfcheck(o: KernelSelfcheckOptions, only?: (template: string, floating: boolean) => boolean): InsnSelfcheckSummary {
   const { cpu, log } = o;
   const have = hostFeatures(cpu);
-  const usable = TEMPLATES.filter((t) => t.needs.every((n) => have.has(n)));
-  const notRun = TEMPLATES.filter((t) => !usable.includes(t)).map((t) => `${t.t.split(' ')[0]} (needs ${t.needs.filter((n) => !have.has(n)).join(', ')})`);
+  const chosen = only ? TEMPLATES.filter((t) => only(t.t, t.fp !== undefined)) : TEMPLATES;
+  const usable = chosen.filter((t) => t.needs.every((n) => have.has(n)));
+  const notRun = chosen.filter((t) => !usable.includes(t)).map((t) => `${t.t.split(' ')[0]} (needs ${t.needs.filter((n) => !have.has(n)).join(', ')})`);
   if (notRun.length) log(`instructions the host cannot run, not compared: ${[...new Set(notRun)].join('; ')}`);
-  if (usable.length === 0) { log('insn selfcheck: the host has no AVX: nothing to compare'); return { cases: 0, mismatches: 0, notRun }; }
+  if (usable.length === 0) { log('insn selfcheck: the host has no AVX: nothing to compare'); return { cases: 0, mismatches: 0, notRun, hostSigfpe: 0 }; }
   const r = new Prng(o.seed);
-  const lines = Array.from({ length: o.cases }, () => instantiate(r, r.pick(usable).t));
+  const picked = Array.from({ length: o.cases }, () => r.pick(usable));
+  const lines = picked.map((t) => instantiate(r, t.t));
   const insns = assembleLines(lines);
   const exe = buildNative('selfcheck/insn-probe.c');
   // The XCR0 the host kernel runs user space with: the kernel model's choice for this CPU (the
@@ -252,11 +274,13 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
   const variant = o.variant ?? closestVariantTo(release());
   const xcr0 = fpu__init_system_xstate(cpu, variant).xcr0;
   // Inputs
-  const cases = insns.map(() => {
+  const cases = insns.map((_, k) => {
     const setup = standardImage(r, { cpu, xcr0, area: cpu.standardSize(xcr0), xgetbv1: false });
     // Only loadable states: the setup must not fault (MXCSR reserved bits are excluded by standardImage).
     const data = new Uint8Array(DATA_SIZE);
     r.fill(data, 0, DATA_SIZE);
+    const fp = picked[k].fp;
+    if (fp) seedFloatCase(r, cpu, xcr0, setup, data, fp);
     const gpr = [0, 1, 2, 3].map(() => BigInt(r.next()) | (BigInt(r.next()) << 32n));
     return { setup, data, gpr };
   });
@@ -289,12 +313,13 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
   const vec = new VectorFile(ctx.regs);
   const fmt = new Formatter(FormatterSyntax.Gas);
   const map = new AreaMap(cpu, { compacted: false, rexW: true });
-  let mismatches = 0, shown = 0, unstable = 0;
+  let mismatches = 0, shown = 0, unstable = 0, hostSigfpe = 0;
   insns.forEach((x, k) => {
     // A mismatch is re-run twice on the host: a context switch between the probe's steps lets the
     // kernel's XRSTORS change XINUSE; the case counts only if the model matches none of the answers.
     const answers = [outb.subarray(greetingSize + k * rec, greetingSize + (k + 1) * rec)];
     const compare = (ans: Buffer): string[] => compareOne(x, k, ans);
+    if (answers[0].readUInt32LE(0) === SIGFPE) hostSigfpe++;
     let diffs = compare(answers[0]);
     if (diffs.length) {
       for (let t = 0; t < 2; t++) answers.push(runNative(parts.slice(3 * k, 3 * k + 3)).subarray(greetingSize, greetingSize + rec));
@@ -310,20 +335,22 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
     }
   });
   if (unstable) log(`note: ${unstable} instruction(s) gave different answers on repeated host runs (preemption between steps)`);
-  log(`insn selfcheck: ${insns.length} instructions (${usable.length} templates), ${mismatches} mismatches, host ${cpu.id}`);
-  return { cases: insns.length, mismatches, notRun };
+  log(`insn selfcheck: ${insns.length} instructions (${usable.length} templates), ${mismatches} mismatches, ${hostSigfpe} with #XM on the host, host ${cpu.id}`);
+  return { cases: insns.length, mismatches, notRun, hostSigfpe };
 
   function compareOne(x: { ins: Instruction; text: string }, k: number, ans: Buffer): string[] {
     const at = 0;
     const outb = ans;
     const hSig = outb.readUInt32LE(at);
+    // SIGFPE: the probe records si_code and the MXCSR of the signal frame (insn-probe.c on_fault).
+    const hCode = outb.readUInt32LE(at + 4);
     const hGpr = [0, 1, 2, 3].map((j) => outb.readBigUInt64LE(at + 8 + 8 * j));
     const hFlags = outb.readBigUInt64LE(at + 40) & STATUS_FLAGS;
     const hState = new Uint8Array(outb.subarray(at + 48, at + 48 + area));
     const hData = new Uint8Array(outb.subarray(at + 48 + area, at + rec));
     const env = new ModelEnv(vec, [...cases[k].gpr], rbx, cases[k].data.slice());
     const mState = new Uint8Array(area);
-    let mSig = 0;
+    let mSig = 0, mCode = 0, mWhy = '';
     try {
       xrstor(ctx, cases[k].setup, 0x10000, 0xffffffff, 0xffffffff);
       if (!emulateVector(x.ins, env)) throw new Error(`referee template '${x.text}' is not emulated`);
@@ -331,9 +358,16 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
       mSig = SIGNAL_OF[e.vector];
+      if (e instanceof SimdFpFault) mCode = e.siCode;
+      mWhy = e.reason;
     }
     const diffs: string[] = [];
-    if (hSig !== mSig) diffs.push(`fault: host signal ${hSig}, model ${mSig}`);
+    if (hSig !== mSig) diffs.push(`fault: host signal ${hSig}, model ${mSig}${mWhy ? ` (${mWhy})` : ''}`);
+    if (hSig === SIGFPE && mSig === SIGFPE) {
+      const hMx = hState[LEGACY.MXCSR] | (hState[LEGACY.MXCSR + 1] << 8) | (hState[LEGACY.MXCSR + 2] << 16) | (hState[LEGACY.MXCSR + 3] << 24);
+      if (hCode !== mCode) diffs.push(`SIGFPE si_code: host ${hCode}, model ${mCode}`);
+      if ((hMx >>> 0) !== ctx.regs.mxcsr) diffs.push(`MXCSR after #XM: host 0x${(hMx >>> 0).toString(16)}, model 0x${ctx.regs.mxcsr.toString(16)}`);
+    }
     if (hSig === 0 && mSig === 0) {
       hGpr.forEach((g, j) => { if (g !== env.gpr[j]) diffs.push(`${Register[GPRS[j]]}: host 0x${g.toString(16)}, model 0x${env.gpr[j].toString(16)}`); });
       if (hFlags !== (env.flags & STATUS_FLAGS)) diffs.push(`RFLAGS status: host 0x${hFlags.toString(16)}, model 0x${(env.flags & STATUS_FLAGS).toString(16)}`);

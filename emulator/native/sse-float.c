@@ -1,0 +1,459 @@
+/*
+ * xstate-lab floating-point kernel: computes the elements of one guest SSE/AVX/AVX-512 floating-point
+ * instruction with the host's scalar SSE/FMA/F16C instructions under the guest's MXCSR.
+ *
+ * Why this is exact on any x86-64 host: the scalar instructions used here (ADDSS/SD, SUBSS/SD,
+ * MULSS/SD, DIVSS/SD, MINSS/SD, MAXSS/SD, SQRTSS/SD, VFMADD/VFMSUB/VFNMADD/VFNMSUB ss/sd in the
+ * 132/213/231 forms, CVT*, ROUNDSS/SD, COMISS/UCOMISS, VCVTPS2PH/VCVTPH2PS) are defined bit for bit
+ * by the SDM (Vol. 1 4.8 and 11.5, Vol. 2 for each instruction) and the AMD APM (Vol. 4), identically:
+ * IEEE 754 results under MXCSR.RC, DAZ and FTZ, the same NaN rules (SDM Vol. 1 4.8.3.5, Table 4-7) and
+ * the same flags. Each element runs with the guest's RC, DAZ and FTZ and every exception masked; the
+ * flags it raised are read back with STMXCSR. The host's own MXCSR is restored afterwards.
+ *
+ * Unmasked exceptions: the caller decides #XM from the flags (SDM Vol. 1 11.5.2.1). The one flag
+ * that depends on the mask is underflow: masked, UE means tiny and inexact; unmasked, UE means tiny
+ * (SDM Vol. 1 4.9.1.5), and FTZ applies only while UE is masked (Vol. 1 10.2.3.3). With MXCSR.UM
+ * clear the element therefore runs without FTZ and a denormal (tiny) result adds UE.
+ *
+ * One call computes every element of an instruction: op, element count, three source arrays (a is
+ * the first source, or the destination of an FMA), the output array, the compute MXCSR, imm8 and the
+ * write mask (masked-off elements are neither computed nor flagged: SDM Vol. 1 15.6.1).
+ */
+#include <stdint.h>
+#include <string.h>
+
+/* MXCSR fields (SDM Vol. 1 10.2.3). */
+#define MX_IE 0x0001u
+#define MX_DE 0x0002u
+#define MX_ZE 0x0004u
+#define MX_OE 0x0008u
+#define MX_UE 0x0010u
+#define MX_PE 0x0020u
+#define MX_FLAGS 0x003fu
+#define MX_DAZ 0x0040u
+#define MX_MASKS 0x1f80u
+#define MX_OM 0x0400u
+#define MX_UM 0x0800u
+#define MX_RC 0x6000u
+#define MX_FTZ 0x8000u
+
+/* Operation kinds: bits 7:0 of op; bits 11:8 the source type, bits 15:12 the destination type. */
+enum kind {
+  K_ADD = 1, K_SUB, K_MUL, K_DIV, K_MIN, K_MAX, K_SQRT,
+  /* FMA: the form in imm8 bits 1:0 (0: 132, 1: 213, 2: 231); a = operand 1 (dest), b = 2, c = 3. */
+  K_FMADD, K_FMSUB, K_FNMADD, K_FNMSUB, K_FMADDSUB, K_FMSUBADD,
+  /* Compares: the predicate in imm8 bits 4:0; output all ones or zero. */
+  K_CMP,
+  /* COMISS/UCOMISS: output one u32, the EFLAGS bits ZF|PF|CF. */
+  K_COMI, K_UCOMI,
+  /* Conversions between the source and destination types (cvt rounds by MXCSR.RC, cvtt truncates). */
+  K_CVT, K_CVTT,
+  /* ROUNDSS/SD with imm8 bits 3:0; RNDSCALE with imm8 bits 7:4 the scale M. */
+  K_ROUND, K_RNDSCALE,
+  K_ADDSUB,
+  /* VCVTPS2PH with imm8 (source F32, destination F16); VCVTPH2PS is K_CVT from F16. */
+  K_PS2PH,
+  /* RCPSS/RSQRTSS: the host's approximation tables (the caller checks that the vendors agree). */
+  K_RCP, K_RSQRT,
+};
+enum type { T_F32 = 0, T_F64, T_I32, T_I64, T_U32, T_U64, T_F16 };
+
+static inline void ldmxcsr(uint32_t v) { __asm__ volatile("ldmxcsr %0" : : "m"(v) : "memory"); }
+static inline uint32_t stmxcsr(void) { uint32_t v; __asm__ volatile("stmxcsr %0" : "=m"(v) : : "memory"); return v; }
+
+static int type_size(int t) { return t == T_F32 || t == T_I32 || t == T_U32 ? 4 : t == T_F16 ? 2 : 8; }
+
+static uint64_t get(const uint8_t *p, int i, int sz) {
+  uint64_t v = 0;
+  memcpy(&v, p + (size_t)i * sz, sz);
+  return v;
+}
+static void put(uint8_t *p, int i, int sz, uint64_t v) { memcpy(p + (size_t)i * sz, &v, sz); }
+
+/* Scalar binary operations on the bits of one element. */
+#define BIN(name, insn, T, X)                                                                  \
+  static uint64_t name(uint64_t a, uint64_t b) {                                               \
+    T x, y; memcpy(&x, &a, sizeof x); memcpy(&y, &b, sizeof y);                               \
+    __asm__ volatile(insn " %1, %0" : "+x"(x) : "x"(y));                                      \
+    uint64_t r = 0; memcpy(&r, &x, sizeof x); return r;                                        \
+  }
+BIN(add_s, "addss", float, 0) BIN(add_d, "addsd", double, 0)
+BIN(sub_s, "subss", float, 0) BIN(sub_d, "subsd", double, 0)
+BIN(mul_s, "mulss", float, 0) BIN(mul_d, "mulsd", double, 0)
+BIN(div_s, "divss", float, 0) BIN(div_d, "divsd", double, 0)
+BIN(min_s, "minss", float, 0) BIN(min_d, "minsd", double, 0)
+BIN(max_s, "maxss", float, 0) BIN(max_d, "maxsd", double, 0)
+BIN(sqrt_s, "sqrtss", float, 0) BIN(sqrt_d, "sqrtsd", double, 0)
+
+/* FMA in the instruction's own form, so that NaN selection follows the operand order (SDM Vol. 2A
+   VFMADD132PS "Operation"); the suffix goes after the form: vfmadd132ss. */
+#define FMAS(name, base, suf, T)                                                               \
+  static uint64_t name(int form, uint64_t a, uint64_t b, uint64_t c) {                        \
+    T x, y, z; memcpy(&x, &a, sizeof x); memcpy(&y, &b, sizeof y); memcpy(&z, &c, sizeof z);   \
+    if (form == 0) __asm__ volatile(base "132" suf " %2, %1, %0" : "+x"(x) : "x"(y), "x"(z));  \
+    else if (form == 1) __asm__ volatile(base "213" suf " %2, %1, %0" : "+x"(x) : "x"(y), "x"(z)); \
+    else __asm__ volatile(base "231" suf " %2, %1, %0" : "+x"(x) : "x"(y), "x"(z));           \
+    uint64_t r = 0; memcpy(&r, &x, sizeof x); return r;                                        \
+  }
+FMAS(fmadd_s, "vfmadd", "ss", float) FMAS(fmadd_d, "vfmadd", "sd", double)
+FMAS(fmsub_s, "vfmsub", "ss", float) FMAS(fmsub_d, "vfmsub", "sd", double)
+FMAS(fnmadd_s, "vfnmadd", "ss", float) FMAS(fnmadd_d, "vfnmadd", "sd", double)
+FMAS(fnmsub_s, "vfnmsub", "ss", float) FMAS(fnmsub_d, "vfnmsub", "sd", double)
+
+/* COMISS/UCOMISS: EFLAGS after the compare as ZF (bit 6) | PF (bit 2) | CF (bit 0), read with SETcc. */
+#define COMI_ASM(insn, X, Y) __asm__ volatile(insn " %3, %4\n\tsetz %0\n\tsetp %1\n\tsetc %2" : "=r"(zf), "=r"(pf), "=r"(cf) : "x"(Y), "x"(X) : "cc")
+static uint32_t comi(int dbl, int ordered, uint64_t a, uint64_t b) {
+  uint8_t zf, pf, cf;
+  if (dbl) {
+    double x, y; memcpy(&x, &a, 8); memcpy(&y, &b, 8);
+    if (ordered) COMI_ASM("comisd", x, y); else COMI_ASM("ucomisd", x, y);
+  } else {
+    float x, y; memcpy(&x, &a, 4); memcpy(&y, &b, 4);
+    if (ordered) COMI_ASM("comiss", x, y); else COMI_ASM("ucomiss", x, y);
+  }
+  return ((uint32_t)zf << 6) | ((uint32_t)pf << 2) | cf;
+}
+
+/*
+ * CMPPS/CMPSS predicates 0-31 (SDM Vol. 2A CMPPS, Table 3-1) with the host's VCMPSS/VCMPSD: the
+ * predicate is an immediate, so one form per value. Output all ones or zero.
+ */
+#define CMP_CASE(n) case n: if (dbl) __asm__ volatile("vcmpsd $" #n ", %2, %1, %0" : "=x"(rd) : "x"(xd), "x"(yd)); else __asm__ volatile("vcmpss $" #n ", %2, %1, %0" : "=x"(rf) : "x"(xf), "x"(yf)); break;
+static uint64_t cmp_imm(int dbl, int p, uint64_t a, uint64_t b) {
+  float xf = 0, yf = 0, rf = 0; double xd = 0, yd = 0, rd = 0;
+  if (dbl) { memcpy(&xd, &a, 8); memcpy(&yd, &b, 8); } else { memcpy(&xf, &a, 4); memcpy(&yf, &b, 4); }
+  switch (p & 31) {
+    CMP_CASE(0) CMP_CASE(1) CMP_CASE(2) CMP_CASE(3) CMP_CASE(4) CMP_CASE(5) CMP_CASE(6) CMP_CASE(7)
+    CMP_CASE(8) CMP_CASE(9) CMP_CASE(10) CMP_CASE(11) CMP_CASE(12) CMP_CASE(13) CMP_CASE(14) CMP_CASE(15)
+    CMP_CASE(16) CMP_CASE(17) CMP_CASE(18) CMP_CASE(19) CMP_CASE(20) CMP_CASE(21) CMP_CASE(22) CMP_CASE(23)
+    CMP_CASE(24) CMP_CASE(25) CMP_CASE(26) CMP_CASE(27) CMP_CASE(28) CMP_CASE(29) CMP_CASE(30) CMP_CASE(31)
+  }
+  uint64_t r = 0;
+  if (dbl) memcpy(&r, &rd, 8); else memcpy(&r, &rf, 4);
+  return r;
+}
+
+/* Float <-> integer conversions with the host's CVT instructions; the unsigned forms (AVX-512F
+   VCVTUSI2SS, VCVTSS2USI, ...) are built from the signed 64-bit ones, exactly (see each). */
+static uint64_t cvt_to_f(int st, int dt, uint64_t v) {
+  float f; double d;
+  int64_t s;
+  switch (st) {
+    case T_I32: s = (int32_t)(uint32_t)v; break;
+    case T_U32: s = (int64_t)(uint32_t)v; break; /* exact in int64: one rounding */
+    case T_I64: s = (int64_t)v; break;
+    default: {
+      /* U64: values below 2^63 convert as signed; above, halve keeping a sticky bit (the dropped
+         bit ORed into bit 0: at least 10 bits below the rounding point, so every rounding mode
+         and PE see the same value), convert, and double exactly. */
+      if (!(v >> 63)) { s = (int64_t)v; break; }
+      int64_t h = (int64_t)((v >> 1) | (v & 1));
+      if (dt == T_F32) { __asm__ volatile("cvtsi2ssq %1, %0" : "=x"(f) : "r"(h)); __asm__ volatile("addss %0, %0" : "+x"(f)); uint32_t r; memcpy(&r, &f, 4); return r; }
+      __asm__ volatile("cvtsi2sdq %1, %0" : "=x"(d) : "r"(h)); __asm__ volatile("addsd %0, %0" : "+x"(d)); uint64_t r; memcpy(&r, &d, 8); return r;
+    }
+  }
+  if (dt == T_F32) {
+    if (st == T_I32) { int32_t s32 = (int32_t)s; __asm__ volatile("cvtsi2ssl %1, %0" : "=x"(f) : "r"(s32)); }
+    else __asm__ volatile("cvtsi2ssq %1, %0" : "=x"(f) : "r"(s));
+    uint32_t r; memcpy(&r, &f, 4); return r;
+  }
+  if (st == T_I32) { int32_t s32 = (int32_t)s; __asm__ volatile("cvtsi2sdl %1, %0" : "=x"(d) : "r"(s32)); }
+  else __asm__ volatile("cvtsi2sdq %1, %0" : "=x"(d) : "r"(s));
+  uint64_t r; memcpy(&r, &d, 8); return r;
+}
+
+static int64_t f_to_i64(int dbl, int trunc, uint64_t v) {
+  int64_t r;
+  if (dbl) {
+    double d; memcpy(&d, &v, 8);
+    if (trunc) __asm__ volatile("cvttsd2siq %1, %0" : "=r"(r) : "x"(d)); else __asm__ volatile("cvtsd2siq %1, %0" : "=r"(r) : "x"(d));
+  } else {
+    float f; memcpy(&f, &v, 4);
+    if (trunc) __asm__ volatile("cvttss2siq %1, %0" : "=r"(r) : "x"(f)); else __asm__ volatile("cvtss2siq %1, %0" : "=r"(r) : "x"(f));
+  }
+  return r;
+}
+static int32_t f_to_i32(int dbl, int trunc, uint64_t v) {
+  int32_t r;
+  if (dbl) {
+    double d; memcpy(&d, &v, 8);
+    if (trunc) __asm__ volatile("cvttsd2sil %1, %0" : "=r"(r) : "x"(d)); else __asm__ volatile("cvtsd2sil %1, %0" : "=r"(r) : "x"(d));
+  } else {
+    float f; memcpy(&f, &v, 4);
+    if (trunc) __asm__ volatile("cvttss2sil %1, %0" : "=r"(r) : "x"(f)); else __asm__ volatile("cvtss2sil %1, %0" : "=r"(r) : "x"(f));
+  }
+  return r;
+}
+
+/* Is v (of an FP type) a NaN? */
+static int is_nan(int dbl, uint64_t v) {
+  return dbl ? ((v >> 52) & 0x7ff) == 0x7ff && (v & 0xfffffffffffffull) : ((v >> 23) & 0xff) == 0xff && (v & 0x7fffff);
+}
+
+/*
+ * Unsigned results (SDM Vol. 2C VCVTSS2USI, VCVTTPD2UQQ, ...): out of range or NaN is invalid and
+ * gives 2^w - 1. The value is converted as signed 64-bit (rounded by RC or truncated, PE from that
+ * conversion); a negative result or one above 2^w - 1 is invalid, and then only IE is raised.
+ * Sources of 2^63 and above (only for w = 64) are integers: x - 2^63 is exact, and converts exactly.
+ */
+static uint64_t f_to_u(int dbl, int trunc, int bits, uint64_t v, uint32_t cmx, uint32_t *fl) {
+  uint64_t umax = bits == 32 ? 0xffffffffull : ~0ull;
+  if (is_nan(dbl, v)) { *fl |= MX_IE; return umax; }
+  /* 2^63 as the source's type. */
+  uint64_t two63 = dbl ? 0x43e0000000000000ull : 0x5f000000ull;
+  int neg = (int)(dbl ? v >> 63 : (v >> 31) & 1);
+  uint64_t mag = dbl ? v & 0x7fffffffffffffffull : v & 0x7fffffffull;
+  if (!neg && mag >= two63) {
+    if (bits == 32) { *fl |= MX_IE; return umax; }
+    uint64_t two64 = dbl ? 0x43f0000000000000ull : 0x5f800000ull;
+    if (mag >= two64) { *fl |= MX_IE; return umax; }
+    uint64_t diff = dbl ? sub_d(v, two63) : sub_s(v, two63);
+    return (uint64_t)f_to_i64(dbl, 1, diff) + (1ull << 63);
+  }
+  int64_t s = f_to_i64(dbl, trunc, v);
+  if (s < 0 || (bits == 32 && s > (int64_t)0xffffffffll)) {
+    ldmxcsr(cmx); /* only IE for an invalid conversion */
+    *fl |= MX_IE; return umax;
+  }
+  return (uint64_t)s;
+}
+
+/* ROUNDSS/SD with an immediate: the instruction takes it as a constant, so one form per value. */
+#define ROUND_CASE(n) case n: if (dbl) __asm__ volatile("roundsd $" #n ", %0, %0" : "+x"(d)); else __asm__ volatile("roundss $" #n ", %0, %0" : "+x"(f)); break;
+static uint64_t round_imm(int dbl, int imm, uint64_t v) {
+  float f; double d;
+  if (dbl) memcpy(&d, &v, 8); else memcpy(&f, &v, 4);
+  switch (imm & 15) {
+    ROUND_CASE(0) ROUND_CASE(1) ROUND_CASE(2) ROUND_CASE(3) ROUND_CASE(4) ROUND_CASE(5) ROUND_CASE(6) ROUND_CASE(7)
+    ROUND_CASE(8) ROUND_CASE(9) ROUND_CASE(10) ROUND_CASE(11) ROUND_CASE(12) ROUND_CASE(13) ROUND_CASE(14) ROUND_CASE(15)
+  }
+  uint64_t r = 0;
+  if (dbl) memcpy(&r, &d, 8); else memcpy(&r, &f, 4);
+  return r;
+}
+
+/* VCVTPS2PH with an immediate (bits 2:0 matter; SDM Vol. 2C VCVTPS2PH Table 5-3). */
+#define PH_CASE(n) case n: __asm__ volatile("vcvtps2ph $" #n ", %1, %0" : "=x"(o) : "x"(x)); break;
+static uint64_t ps2ph(int imm, uint64_t v) {
+  float x; memcpy(&x, &v, 4);
+  __attribute__((vector_size(16))) short o;
+  switch (imm & 7) { PH_CASE(0) PH_CASE(1) PH_CASE(2) PH_CASE(3) PH_CASE(4) PH_CASE(5) PH_CASE(6) PH_CASE(7) }
+  return (uint16_t)o[0];
+}
+static uint64_t ph2ps(uint64_t v) {
+  __attribute__((vector_size(16))) short h = { (short)v };
+  float x;
+  __asm__ volatile("vcvtph2ps %1, %0" : "=x"(x) : "x"(h));
+  uint32_t r; memcpy(&r, &x, 4); return r;
+}
+
+/* A denormal (nonzero, exponent field 0) value of an FP type: a tiny result. */
+static int is_denormal(int t, uint64_t v) {
+  if (t == T_F32) return ((v >> 23) & 0xff) == 0 && (v & 0x7fffff);
+  if (t == T_F64) return ((v >> 52) & 0x7ff) == 0 && (v & 0xfffffffffffffull);
+  if (t == T_F16) return ((v >> 10) & 0x1f) == 0 && (v & 0x3ff);
+  return 0;
+}
+
+/*
+ * VRNDSCALESS/SD/PS/PD (SDM Vol. 2C VRNDSCALEPD): round to a multiple of 2^-M, M = imm8[7:4],
+ * rounding by imm8[1:0] or MXCSR.RC (imm8[2]), PE suppressed by imm8[3]. |x| * 2^M is exact (a
+ * power-of-two scaling of a value below 2^(p-1) stays far below the overflow threshold, and larger
+ * values are integers already); only the ROUND step's flags are kept (the scalings raise DE on a
+ * denormal, which ROUNDSS itself does not).
+ */
+static uint64_t rndscale(int dbl, int imm, uint64_t v, uint32_t cmx, uint32_t *fl) {
+  int m = (imm >> 4) & 15;
+  int rimm = imm & 15;
+  if (m == 0) { uint64_t r = round_imm(dbl, rimm, v); *fl |= stmxcsr() & MX_FLAGS; return r; }
+  uint64_t exp = dbl ? (v >> 52) & 0x7ff : (v >> 23) & 0xff;
+  uint64_t big = dbl ? 1023 + 52 : 127 + 23;
+  if (exp == (dbl ? 0x7ffu : 0xffu) || exp >= big) {
+    /* NaN, infinity or already a multiple of 2^-M: ROUND gives the value (and IE for an SNaN). */
+    uint64_t r = round_imm(dbl, rimm, v); *fl |= stmxcsr() & MX_FLAGS; return r;
+  }
+  /* With DAZ a denormal source is zero (ROUNDSS does the same). */
+  uint64_t up = dbl ? ((uint64_t)(1023 + m) << 52) : ((uint64_t)(127 + m) << 23);
+  uint64_t down = dbl ? ((uint64_t)(1023 - m) << 52) : ((uint64_t)(127 - m) << 23);
+  /* Scale up without FTZ (a tiny product must reach ROUND as it is); DAZ still zeroes a denormal source. */
+  ldmxcsr(cmx & ~MX_FTZ);
+  uint64_t s = dbl ? mul_d(v, up) : mul_s(v, up);
+  ldmxcsr(cmx);
+  uint64_t r = round_imm(dbl, rimm, s);
+  *fl |= stmxcsr() & MX_FLAGS;
+  r = dbl ? mul_d(r, down) : mul_s(r, down);
+  ldmxcsr(cmx);
+  return r;
+}
+
+
+/*
+ * Precision under an unmasked underflow or overflow. With UM = 0 (OM = 0) no result is delivered, and PE reports whether
+ * the result rounded to the destination's precision with an unbounded exponent is inexact (measured,
+ * AMD Zen 5: a tiny FMA or VCVTPD2PS result that is exact to 53 / 24 bits but not as a denormal gives
+ * UE without PE; 1e-300 * 3e-10 gives UE and PE; DBL_MAX * 2 with OM = 0 gives OE without PE,
+ * 1e300 * 1e300 OE and PE). The operation is re-run on operands scaled by
+ * powers of two (exact) so that its result is normal: MUL and DIV on both operands normalized to
+ * [1, 2); FMA with the addend scaled by the product's factor; a narrowing conversion on the source
+ * normalized; ADD and SUB on both operands scaled by the larger one's exponent (a tiny sum or
+ * difference is exact anyway, Hauser 1996). Where a scaled operand would leave the normal range the
+ * masked PE stands (assumed).
+ */
+struct norm { uint64_t bits; int shift; int ok; };
+static struct norm normalize(int dbl, uint64_t v) {
+  int mbits = dbl ? 52 : 23, bias = dbl ? 1023 : 127, emax = dbl ? 0x7ff : 0xff;
+  uint64_t sign = v & (1ull << (dbl ? 63 : 31)), mmask = (1ull << mbits) - 1;
+  int e = (int)((v >> mbits) & (uint64_t)emax);
+  uint64_t m = v & mmask;
+  struct norm r = { v, 0, 0 };
+  if (e == emax || (e == 0 && m == 0)) return r;
+  if (e == 0) { int sh = 0; while (!(m & (1ull << mbits))) { m <<= 1; sh++; } m &= mmask; e = 1 - sh; }
+  r.bits = sign | ((uint64_t)bias << mbits) | m;
+  r.shift = e - bias;
+  r.ok = 1;
+  return r;
+}
+static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x, uint64_t y, uint64_t z, uint32_t cmx, int odd) {
+  ldmxcsr(cmx & ~MX_FTZ);
+  int isfma = kind >= K_FMADD && kind <= K_FMSUBADD;
+  if (kind == K_ADD || kind == K_SUB || kind == K_ADDSUB) {
+    /* Both operands scaled by the larger one's exponent (exact unless the smaller would become denormal: then the masked PE stands). */
+    struct norm a = normalize(dbl, x), b = normalize(dbl, y);
+    if (!a.ok || !b.ok) return -1;
+    int k = a.shift > b.shift ? a.shift : b.shift, mbits = dbl ? 52 : 23, bias = dbl ? 1023 : 127;
+    int ea = a.shift - k + bias, eb = b.shift - k + bias;
+    if (ea < 1 || eb < 1) return -1;
+    uint64_t emask = ((1ull << (dbl ? 11 : 8)) - 1) << mbits;
+    uint64_t xs = (a.bits & ~emask) | ((uint64_t)ea << mbits), ys = (b.bits & ~emask) | ((uint64_t)eb << mbits);
+    int sub = kind == K_SUB || (kind == K_ADDSUB && !odd);
+    if (sub) (void)(dbl ? sub_d(xs, ys) : sub_s(xs, ys)); else (void)(dbl ? add_d(xs, ys) : add_s(xs, ys));
+    return (stmxcsr() & MX_PE) != 0;
+  }
+  if (kind == K_MUL || kind == K_DIV) {
+    struct norm a = normalize(dbl, x), b = normalize(dbl, y);
+    if (!a.ok || !b.ok) return -1;
+    if (kind == K_MUL) (void)(dbl ? mul_d(a.bits, b.bits) : mul_s(a.bits, b.bits)); else (void)(dbl ? div_d(a.bits, b.bits) : div_s(a.bits, b.bits));
+    return (stmxcsr() & MX_PE) != 0;
+  }
+  if (isfma) {
+    /* The multiplicands by form: 132: x*z + y; 213: y*x + z; 231: y*z + x (SDM Vol. 2A VFMADD132SS). */
+    uint64_t *m1, *m2, *ad;
+    if (form == 0) { m1 = &x; m2 = &z; ad = &y; } else if (form == 1) { m1 = &y; m2 = &x; ad = &z; } else { m1 = &y; m2 = &z; ad = &x; }
+    struct norm a = normalize(dbl, *m1), b = normalize(dbl, *m2), c = normalize(dbl, *ad);
+    if (!a.ok || !b.ok) return -1;
+    int mbits = dbl ? 52 : 23, bias = dbl ? 1023 : 127;
+    *m1 = a.bits; *m2 = b.bits;
+    if (c.ok) {
+      int e = c.shift - a.shift - b.shift + bias;
+      if (e < 1 || e > (dbl ? 0x7fe : 0xfe)) return -1;
+      *ad = (c.bits & ~(((1ull << (dbl ? 11 : 8)) - 1) << mbits)) | ((uint64_t)e << mbits);
+    }
+    int k = kind;
+    if (k == K_FMADDSUB) k = odd ? K_FMADD : K_FMSUB;
+    if (k == K_FMSUBADD) k = odd ? K_FMSUB : K_FMADD;
+    switch (k) {
+      case K_FMADD: (void)(dbl ? fmadd_d(form, x, y, z) : fmadd_s(form, x, y, z)); break;
+      case K_FMSUB: (void)(dbl ? fmsub_d(form, x, y, z) : fmsub_s(form, x, y, z)); break;
+      case K_FNMADD: (void)(dbl ? fnmadd_d(form, x, y, z) : fnmadd_s(form, x, y, z)); break;
+      default: (void)(dbl ? fnmsub_d(form, x, y, z) : fnmsub_s(form, x, y, z)); break;
+    }
+    return (stmxcsr() & MX_PE) != 0;
+  }
+  if ((kind == K_CVT) && st == T_F64 && dt == T_F32) {
+    struct norm a = normalize(1, x);
+    if (!a.ok) return -1;
+    double d; memcpy(&d, &a.bits, 8); float f;
+    __asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(d));
+    return (stmxcsr() & MX_PE) != 0;
+  }
+  return -1;
+}
+
+/*
+ * Run `n` elements. Returns the OR of the flags of the computed elements (MXCSR bits 5:0).
+ * mxcsr: RC, DAZ, FTZ and the masks the guest computes with (the caller has applied embedded
+ * rounding); flags in it are ignored.
+ */
+uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out,
+                   uint32_t mxcsr, uint32_t imm, uint32_t mask_lo, uint32_t mask_hi) {
+  int kind = op & 0xff, st = (op >> 8) & 15, dt = (op >> 12) & 15;
+  int ss = type_size(st), ds = type_size(dt);
+  int dbl = st == T_F64;
+  int ue_unmasked = !(mxcsr & MX_UM);
+  uint32_t cmx = (mxcsr & (MX_RC | MX_DAZ | (ue_unmasked ? 0 : MX_FTZ))) | MX_MASKS;
+  uint32_t host = stmxcsr();
+  uint32_t flags = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t bit = i < 32 ? (mask_lo >> i) & 1 : (mask_hi >> (i - 32)) & 1;
+    if (!bit) continue;
+    uint64_t x = get(a, i, ss), y = b ? get(b, i, ss) : 0, z = c ? get(c, i, ss) : 0;
+    uint64_t r = 0;
+    uint32_t fl = 0;
+    ldmxcsr(cmx);
+    int form = imm & 3;
+    switch (kind) {
+      case K_ADD: r = dbl ? add_d(x, y) : add_s(x, y); break;
+      case K_SUB: r = dbl ? sub_d(x, y) : sub_s(x, y); break;
+      case K_MUL: r = dbl ? mul_d(x, y) : mul_s(x, y); break;
+      case K_DIV: r = dbl ? div_d(x, y) : div_s(x, y); break;
+      case K_MIN: r = dbl ? min_d(x, y) : min_s(x, y); break;
+      case K_MAX: r = dbl ? max_d(x, y) : max_s(x, y); break;
+      case K_SQRT: r = dbl ? sqrt_d(0, x) : sqrt_s(0, x); break;
+      case K_ADDSUB: r = (i & 1) ? (dbl ? add_d(x, y) : add_s(x, y)) : (dbl ? sub_d(x, y) : sub_s(x, y)); break;
+      case K_FMADD: r = dbl ? fmadd_d(form, x, y, z) : fmadd_s(form, x, y, z); break;
+      case K_FMSUB: r = dbl ? fmsub_d(form, x, y, z) : fmsub_s(form, x, y, z); break;
+      case K_FNMADD: r = dbl ? fnmadd_d(form, x, y, z) : fnmadd_s(form, x, y, z); break;
+      case K_FNMSUB: r = dbl ? fnmsub_d(form, x, y, z) : fnmsub_s(form, x, y, z); break;
+      /* FMADDSUB: odd elements add, even subtract; FMSUBADD the reverse (SDM Vol. 2A VFMADDSUB132PS). */
+      case K_FMADDSUB: r = (i & 1) ? (dbl ? fmadd_d(form, x, y, z) : fmadd_s(form, x, y, z)) : (dbl ? fmsub_d(form, x, y, z) : fmsub_s(form, x, y, z)); break;
+      case K_FMSUBADD: r = (i & 1) ? (dbl ? fmsub_d(form, x, y, z) : fmsub_s(form, x, y, z)) : (dbl ? fmadd_d(form, x, y, z) : fmadd_s(form, x, y, z)); break;
+      case K_CMP: r = cmp_imm(dbl, imm, x, y); break;
+      case K_COMI: case K_UCOMI: r = comi(dbl, kind == K_COMI, x, y); break;
+      case K_ROUND: r = round_imm(dbl, imm, x); break;
+      case K_RNDSCALE: r = rndscale(dbl, imm, x, cmx, &fl); break;
+      case K_PS2PH: r = ps2ph(imm, x); break;
+      case K_RCP: { float f, o; memcpy(&f, &x, 4); __asm__ volatile("rcpss %1, %0" : "=x"(o) : "x"(f)); uint32_t u; memcpy(&u, &o, 4); r = u; break; }
+      case K_RSQRT: { float f, o; memcpy(&f, &x, 4); __asm__ volatile("rsqrtss %1, %0" : "=x"(o) : "x"(f)); uint32_t u; memcpy(&u, &o, 4); r = u; break; }
+      case K_CVT: case K_CVTT: {
+        int trunc = kind == K_CVTT;
+        if (st == T_F16) { r = ph2ps(x); break; }
+        if ((st == T_F32 || st == T_F64) && (dt == T_F32 || dt == T_F64)) {
+          if (st == T_F32) { float f; memcpy(&f, &x, 4); double d; __asm__ volatile("cvtss2sd %1, %0" : "=x"(d) : "x"(f)); memcpy(&r, &d, 8); }
+          else { double d; memcpy(&d, &x, 8); float f; __asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(d)); uint32_t u; memcpy(&u, &f, 4); r = u; }
+        } else if (st == T_F32 || st == T_F64) {
+          if (dt == T_I32) r = (uint32_t)f_to_i32(dbl, trunc, x);
+          else if (dt == T_I64) r = (uint64_t)f_to_i64(dbl, trunc, x);
+          else r = f_to_u(dbl, trunc, dt == T_U32 ? 32 : 64, x, cmx, &fl);
+        } else r = cvt_to_f(st, dt, x);
+        break;
+      }
+      default: r = 0; break;
+    }
+    fl |= stmxcsr() & MX_FLAGS;
+    if (ue_unmasked && is_denormal(dt, r) && kind != K_MIN && kind != K_MAX && kind != K_CMP && kind != K_COMI && kind != K_UCOMI) fl |= MX_UE;
+    if ((ue_unmasked && (fl & MX_UE)) || (!(mxcsr & MX_OM) && (fl & MX_OE))) {
+      int pe = pe_unbounded(kind, dbl, st, dt, form, x, y, z, cmx, i & 1);
+      if (pe >= 0) fl = (fl & ~MX_PE) | (pe ? MX_PE : 0);
+    }
+    flags |= fl;
+    if (kind == K_COMI || kind == K_UCOMI) { put(out, 0, 4, r); continue; }
+    put(out, i, ds, r);
+  }
+  ldmxcsr(host);
+  return flags;
+}
+
+/* The host's CPUID vendor string (leaf 0: EBX, EDX, ECX), 12 bytes into out. */
+#include <cpuid.h>
+void xl_fp_host_vendor(char *out) {
+  unsigned a, b, c, d;
+  __cpuid(0, a, b, c, d);
+  memcpy(out, &b, 4); memcpy(out + 4, &d, 4); memcpy(out + 8, &c, 4);
+}
+
+/* Host capabilities this kernel's instructions need: bit 0 SSE4.1 (ROUNDSS), 1 FMA, 2 F16C, 3 AVX. */
+uint32_t xl_fp_host_caps(void) {
+  __builtin_cpu_init();
+  return (__builtin_cpu_supports("sse4.1") ? 1u : 0u) | (__builtin_cpu_supports("fma") ? 2u : 0u) |
+         (__builtin_cpu_supports("f16c") ? 4u : 0u) | (__builtin_cpu_supports("avx") ? 8u : 0u);
+}

@@ -1,0 +1,466 @@
+/**
+ * VEX and EVEX floating-point computation (SDM Vol. 2): arithmetic, square root, min/max, FMA3,
+ * compares, COMIS/UCOMIS, rounding, conversions, horizontal and alternating add/sub, dot products.
+ * Every element is computed by the native kernel (float-kernel.ts, emulator/native/sse-float.c)
+ * under the guest's MXCSR; this module arranges operands by instruction shape, applies EVEX
+ * masking, embedded rounding and SAE (mxcsr.ts fpEnvOf), and records flags or raises #XM
+ * (mxcsr.ts commitFlags) before anything is written.
+ *
+ * The table maps mnemonics to shapes; element types come from the mnemonic (PS/SS single, PD/SD
+ * double; conversions name both), element counts from the instruction code's vector length
+ * (iced-x86 OpCodeInfo.L, core.ts vectorLength).
+ */
+import { Code, Mnemonic, OpKind, RegisterExt } from 'iced-x86';
+import { CpuFault, Vector } from '../xsave.js';
+import { WriteKind, XMM_BYTES } from '../vector-file.js';
+import {
+  defineOps, effectiveAddress, fromHalves, getElem, isK, kIndex, maskHalves, maskOf, readOp, setElem, vecIndex, vectorLength, writeDest, type Ctx, type Op,
+} from './core.js';
+import { ApproximationUnknown, FpKind, FpType, TYPE_BYTES, fpOp, fpRun, hostVendor } from './float-kernel.js';
+import { MXCSR, commitFlags, fpEnvOf } from './mxcsr.js';
+
+const M = Mnemonic as unknown as Record<string, Mnemonic>;
+/** The iced-x86 mnemonic of a name; a missing one is a programming error. */
+function mn(name: string): Mnemonic {
+  const m = M[name[0].toUpperCase() + name.slice(1)];
+  if (m === undefined) throw new Error(`float.ts: no iced-x86 mnemonic ${name}`);
+  return m;
+}
+
+/** EFLAGS bits the kernel's COMI result holds (ZF bit 6, PF bit 2, CF bit 0). */
+const EFL_ZF = 0x40, EFL_PF = 0x4, EFL_CF = 0x1;
+
+/** The write mask of n elements as halves (all ones without EVEX masking). */
+function maskFor(c: Ctx, n: number): [number, number] {
+  return maskHalves(c.evex ? maskOf(c, n) : (1n << BigInt(n)) - 1n);
+}
+
+/** Element 0 of a scalar source: the low `es` bytes of an xmm register, or `es` bytes of memory. */
+function scalarSrc(c: Ctx, k: number, es: number): Uint8Array {
+  if (c.ins.opKind(k) === OpKind.Memory) return c.env.readMem(effectiveAddress(c.ins, c.env), es);
+  const r = c.ins.opRegister(k);
+  const n = vecIndex(r);
+  if (n < 0) throw new CpuFault(Vector.UD, `operand ${k} is not a vector register`);
+  return c.vec.read(n, XMM_BYTES).slice(0, es);
+}
+function xmmOf(c: Ctx, k: number): Uint8Array {
+  return c.vec.read(vecIndex(c.ins.opRegister(k)), XMM_BYTES).slice();
+}
+
+/**
+ * Write a scalar result: element 0 (es bytes) from `res` when the mask enables it, else the
+ * destination's own (merge) or zero (zeroing); bits 127:es from `upper`; bits above 127 zeroed
+ * (SDM Vol. 2A 2.3.10 / Vol. 2 VADDSS "Operation").
+ */
+function writeScalar(c: Ctx, res: Uint8Array, upper: Uint8Array, es: number, enabled: boolean): void {
+  const out = upper.slice(0, XMM_BYTES);
+  if (enabled) out.set(res.subarray(0, es), 0);
+  else if (c.ins.zeroingMasking) out.fill(0, 0, es);
+  else out.set(c.vec.read(vecIndex(c.ins.opRegister(0)), XMM_BYTES).subarray(0, es), 0);
+  writeDest({ ...c, evex: false, width: XMM_BYTES }, out, es);
+}
+
+function scalarEnabled(c: Ctx): boolean {
+  return !c.evex || (maskOf(c, 1) & 1n) === 1n;
+}
+
+/* ------------------------------------------------------------ arithmetic */
+
+/** Packed dst = op(src1, src2) element-wise (VADDPS, VMINPD, ..., VADDSUBPS). */
+function packedBinary(kind: FpKind, t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const w = vectorLength(c.ins.code);
+    const n = w / es;
+    const a = readOp(c, 1, w, es);
+    const b = readOp(c, 2, w, es);
+    const [lo, hi] = maskFor(c, n);
+    const out = new Uint8Array(w);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, b, null, out, env.mxcsr, 0, lo, hi));
+    writeDest(c, out, es);
+  };
+}
+
+/** Scalar dst[0] = op(src1[0], src2[0]), dst[127:es] = src1[127:es] (VADDSS, ...). */
+function scalarBinary(kind: FpKind, t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const a = xmmOf(c, 1);
+    const b = scalarSrc(c, 2, es);
+    const on = scalarEnabled(c);
+    const out = new Uint8Array(es);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(kind, t), 1, a, b, null, out, env.mxcsr, 0, on ? 1 : 0, 0));
+    writeScalar(c, out, a, es, on);
+  };
+}
+
+/** Packed unary dst = op(src) with an optional imm8 (VSQRTPS, VROUNDPS, VRNDSCALEPS). */
+function packedUnary(kind: FpKind, t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const w = vectorLength(c.ins.code);
+    const n = w / es;
+    const a = readOp(c, 1, w, es);
+    const [lo, hi] = maskFor(c, n);
+    const out = new Uint8Array(w);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, null, null, out, env.mxcsr, c.ins.immediate8, lo, hi));
+    writeDest(c, out, es);
+  };
+}
+
+/** Scalar unary: dst[0] = op(src2[0]) (imm8), dst[127:es] = src1 (VSQRTSS, VROUNDSS, VRNDSCALESS). */
+function scalarUnary(kind: FpKind, t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const upper = xmmOf(c, 1);
+    const b = scalarSrc(c, 2, es);
+    const on = scalarEnabled(c);
+    const out = new Uint8Array(es);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(kind, t), 1, b, null, null, out, env.mxcsr, c.ins.immediate8, on ? 1 : 0, 0));
+    writeScalar(c, out, upper, es, on);
+  };
+}
+
+/** FMA form from the mnemonic: 132 -> 0, 213 -> 1, 231 -> 2 (the kernel's imm8 bits 1:0). */
+function fmaForm(name: string): number {
+  return name.includes('132') ? 0 : name.includes('213') ? 1 : 2;
+}
+
+/** Packed FMA: operand 1 is the destination (SDM Vol. 2A VFMADD132PS). */
+function packedFma(kind: FpKind, t: FpType, form: number): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const w = vectorLength(c.ins.code);
+    const n = w / es;
+    const a = c.vec.read(vecIndex(c.ins.opRegister(0)), w).slice();
+    const b = readOp(c, 1, w, es);
+    const d = readOp(c, 2, w, es);
+    const [lo, hi] = maskFor(c, n);
+    const out = new Uint8Array(w);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, b, d, out, env.mxcsr, form, lo, hi));
+    writeDest(c, out, es);
+  };
+}
+function scalarFma(kind: FpKind, t: FpType, form: number): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const a = xmmOf(c, 0);
+    const b = xmmOf(c, 1);
+    const d = scalarSrc(c, 2, es);
+    const on = scalarEnabled(c);
+    const out = new Uint8Array(es);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(kind, t), 1, a, b, d, out, env.mxcsr, form, on ? 1 : 0, 0));
+    writeScalar(c, out, a, es, on);
+  };
+}
+
+/* ------------------------------------------------------------ compares */
+
+/**
+ * VCMPPS/PD (imm8 bits 4:0, SDM Vol. 2A CMPPS Table 3-1): VEX writes all-ones or zero elements;
+ * EVEX writes a mask register, bits of masked-off elements and above the element count zero.
+ */
+function packedCompare(t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const w = vectorLength(c.ins.code);
+    const n = w / es;
+    const a = readOp(c, 1, w, es);
+    const b = readOp(c, 2, w, es);
+    const [lo, hi] = maskFor(c, n);
+    const out = new Uint8Array(w);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(FpKind.Cmp, t), n, a, b, null, out, env.mxcsr, c.ins.immediate8 & 31, lo, hi));
+    if (isK(c.ins.opRegister(0))) {
+      let rlo = 0, rhi = 0;
+      for (let i = 0; i < n; i++) if (out[i * es]) { if (i < 32) rlo |= 1 << i; else rhi |= 1 << (i - 32); }
+      c.vec.writeK(kIndex(c.ins.opRegister(0)), fromHalves(rlo, rhi), WriteKind.Compute);
+      return;
+    }
+    writeDest(c, out, es);
+  };
+}
+function scalarCompare(t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const a = xmmOf(c, 1);
+    const b = scalarSrc(c, 2, es);
+    const on = scalarEnabled(c);
+    const out = new Uint8Array(es);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(FpKind.Cmp, t), 1, a, b, null, out, env.mxcsr, c.ins.immediate8 & 31, on ? 1 : 0, 0));
+    if (isK(c.ins.opRegister(0))) {
+      c.vec.writeK(kIndex(c.ins.opRegister(0)), on && out[0] ? 1n : 0n, WriteKind.Compute);
+      return;
+    }
+    writeScalar(c, out, a, es, true);
+  };
+}
+
+/** VCOMISS/VUCOMISS/SD: ZF, PF, CF from the compare; OF, SF, AF cleared (SDM Vol. 2A COMISS). */
+function comis(ordered: boolean, t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const a = scalarSrc(c, 0, es);
+    const b = scalarSrc(c, 1, es);
+    const out = new Uint8Array(4);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(ordered ? FpKind.Comi : FpKind.Ucomi, t), 1, a, b, null, out, env.mxcsr, 0, 1, 0));
+    const f = out[0];
+    c.env.setStatusFlags({ cf: f & EFL_CF ? 1 : 0, pf: f & EFL_PF ? 1 : 0, af: 0, zf: f & EFL_ZF ? 1 : 0, sf: 0, of: 0 });
+  };
+}
+
+/* ------------------------------------------------------------ conversions */
+
+/**
+ * Packed conversion of n elements: widening forms (destination elements larger) fill the vector
+ * length; narrowing forms fill part of it and zero the rest (SDM Vol. 2A VCVTPD2PS "Operation").
+ */
+function packedConvert(src: FpType, dst: FpType, kind: FpKind): Op {
+  const ss = TYPE_BYTES[src], ds = TYPE_BYTES[dst];
+  return (c) => {
+    const vl = vectorLength(c.ins.code);
+    const n = vl / Math.max(ss, ds);
+    const a = readOp(c, 1, n * ss, ss);
+    const [lo, hi] = maskFor(c, n);
+    const out = new Uint8Array(n * ds);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(kind, src, dst), n, a, null, null, out, env.mxcsr, c.ins.immediate8, lo, hi));
+    writeDest(c, out, ds);
+  };
+}
+
+/** The integer type of a GPR operand or an rm32/rm64 memory operand (from the instruction code's name). */
+const INT64_CODE = new Map<Code, boolean>();
+function is64(c: Ctx, k: number): boolean {
+  if (c.ins.opKind(k) === OpKind.Register) return RegisterExt.size(c.ins.opRegister(k)) === 8;
+  let v = INT64_CODE.get(c.ins.code);
+  if (v === undefined) { v = /rm64|r64/.test(Code[c.ins.code]); INT64_CODE.set(c.ins.code, v); }
+  return v;
+}
+
+/** VCVTSS2SD, VCVTSD2SS, VCVT(U)SI2SS/SD: element 0 converted, dst[127:size] from src1. */
+function scalarToFloat(src: FpType | 'int' | 'uint', dst: FpType): Op {
+  const ds = TYPE_BYTES[dst];
+  return (c) => {
+    const upper = xmmOf(c, 1);
+    let st: FpType;
+    let a: Uint8Array;
+    if (src === 'int' || src === 'uint') {
+      const w64 = is64(c, 2);
+      st = src === 'int' ? (w64 ? FpType.I64 : FpType.I32) : (w64 ? FpType.U64 : FpType.U32);
+      const bytes = w64 ? 8 : 4;
+      if (c.ins.opKind(2) === OpKind.Memory) a = c.env.readMem(effectiveAddress(c.ins, c.env), bytes);
+      else { a = new Uint8Array(bytes); setElem(a, 0, bytes, c.env.getGpr(c.ins.opRegister(2))); }
+    } else { st = src; a = scalarSrc(c, 2, TYPE_BYTES[src]); }
+    const on = scalarEnabled(c);
+    const out = new Uint8Array(ds);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(FpKind.Cvt, st, dst), 1, a, null, null, out, env.mxcsr, 0, on ? 1 : 0, 0));
+    writeScalar(c, out, upper, ds, on);
+  };
+}
+
+/** VCVT(T)SS2SI, VCVT(T)SD2(U)SI: element 0 to a 32- or 64-bit GPR (32-bit writes zero-extend). */
+function scalarToInt(src: FpType, unsigned: boolean, trunc: boolean): Op {
+  const ss = TYPE_BYTES[src];
+  return (c) => {
+    const a = scalarSrc(c, 1, ss);
+    const dreg = c.ins.opRegister(0);
+    const w64 = RegisterExt.size(dreg) === 8;
+    const dt = unsigned ? (w64 ? FpType.U64 : FpType.U32) : (w64 ? FpType.I64 : FpType.I32);
+    const out = new Uint8Array(8);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(trunc ? FpKind.Cvtt : FpKind.Cvt, src, dt), 1, a, null, null, out, env.mxcsr, 0, 1, 0));
+    c.env.setGpr(dreg, getElem(out, 0, w64 ? 8 : 4));
+  };
+}
+
+/* ------------------------------------------------------------ horizontal and dot products */
+
+/**
+ * VHADDPS/PD, VHSUBPS/PD (SDM Vol. 2A HADDPS): per 128-bit lane, the first half of the results from
+ * adjacent pairs of src1, the second half from src2: (x0 op x1, x2 op x3, y0 op y1, y2 op y3).
+ */
+function horizontal(kind: FpKind, t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const w = vectorLength(c.ins.code);
+    const x = readOp(c, 1, w, es);
+    const y = readOp(c, 2, w, es);
+    const n = w / es, perLane = XMM_BYTES / es, half = perLane / 2;
+    const a = new Uint8Array(w), b = new Uint8Array(w);
+    for (let lane = 0; lane < w / XMM_BYTES; lane++) {
+      for (let j = 0; j < perLane; j++) {
+        const srcv = j < half ? x : y;
+        const pair = (j % half) * 2;
+        const base = lane * perLane;
+        a.set(srcv.subarray((base + pair) * es, (base + pair + 1) * es), (base + j) * es);
+        b.set(srcv.subarray((base + pair + 1) * es, (base + pair + 2) * es), (base + j) * es);
+      }
+    }
+    const out = new Uint8Array(w);
+    const env = fpEnvOf(c);
+    const [lo, hi] = maskFor(c, n);
+    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, b, null, out, env.mxcsr, 0, lo, hi));
+    writeDest(c, out, es);
+  };
+}
+
+/**
+ * VDPPS (SDM Vol. 2A DPPS "DP_primitive"), per 128-bit lane: products of the elements imm8[7:4]
+ * selects (+0.0 for the others), summed as (t0 + t1) + (t2 + t3), each step rounded and flagged;
+ * the sum goes to the elements imm8[3:0] selects, +0.0 to the others. VDPPD: two elements,
+ * imm8[5:4] and imm8[1:0]. Measured on AMD Zen 5 (insn referee): in DPPS a denormal product
+ * entering the sums raises no DE, in DPPD it does (as the SDM's pseudo-code has it).
+ */
+/**
+ * DPPS/DPPD products and sums (shared with float-legacy.ts): the selected products, each with its
+ * own flags; an unmasked exception there ends the instruction; then the sums with their flags
+ * except DE, which comes from a selected product that is denormal (measured on AMD Zen 5 with a
+ * probe: a denormal product raises DE whatever else is selected; unselected elements raise
+ * nothing), and not under DAZ. Returns the OR of the flags; `sum` receives the dot product.
+ */
+export function dotLane(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mxcsr: number, sum: Uint8Array): number {
+  const es = TYPE_BYTES[t], n = XMM_BYTES / es;
+  const prod = new Uint8Array(XMM_BYTES);
+  let flags = 0, de = false;
+  for (let j = 0; j < n; j++) {
+    if (!((sel >> j) & 1)) continue;
+    const f = fpRun(fpOp(FpKind.Mul, t), 1, x.subarray(j * es, (j + 1) * es), y.subarray(j * es, (j + 1) * es), null, prod.subarray(j * es, (j + 1) * es), mxcsr, 0, 1, 0);
+    flags |= f;
+    const hi = t === FpType.F32 ? (prod[j * es + 3] << 8) | prod[j * es + 2] : (prod[j * es + 7] << 8) | prod[j * es + 6];
+    const expZero = t === FpType.F32 ? (hi & 0x7f80) === 0 : (hi & 0x7ff0) === 0;
+    let nonzero = false;
+    for (let k = j * es; k < (j + 1) * es; k++) if (prod[k] & (k === (j + 1) * es - 1 ? 0x7f : 0xff)) nonzero = true;
+    if (expZero && nonzero) de = true;
+  }
+  // An unmasked exception in the products ends the instruction there: the sums raise nothing.
+  const unmasked = (f: number): boolean => (f & ~(mxcsr >> MXCSR.MASK_SHIFT) & MXCSR.FLAGS) !== 0;
+  if (unmasked(flags)) return flags;
+  if (n === 4) {
+    const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
+    l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
+    r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
+    flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, mxcsr, 0, 3, 0) & ~MXCSR.DE;
+    flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0) & ~MXCSR.DE;
+  } else {
+    flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0) & ~MXCSR.DE;
+  }
+  if (de && !(mxcsr & MXCSR.DAZ)) flags |= MXCSR.DE;
+  return flags;
+}
+function dotProduct(t: FpType): Op {
+  const es = TYPE_BYTES[t];
+  return (c) => {
+    const w = vectorLength(c.ins.code);
+    const x = readOp(c, 1, w, es);
+    const y = readOp(c, 2, w, es);
+    const imm = c.ins.immediate8;
+    const perLane = XMM_BYTES / es;
+    const env = fpEnvOf(c);
+    const out = new Uint8Array(w);
+    let flags = 0;
+    for (let lane = 0; lane < w / XMM_BYTES; lane++) {
+      const o = lane * XMM_BYTES;
+      const sum = new Uint8Array(es);
+      flags |= dotLane(t, x.subarray(o, o + XMM_BYTES), y.subarray(o, o + XMM_BYTES), (imm >> 4) & ((1 << perLane) - 1), env.mxcsr, sum);
+      for (let j = 0; j < perLane; j++) if ((imm >> j) & 1) out.set(sum, o + j * es);
+    }
+    commitFlags(c, env, flags);
+    writeDest(c, out, es);
+  };
+}
+
+/* ------------------------------------------------------------ the table */
+
+const SUFFIX: [string, FpType, boolean][] = [['ps', FpType.F32, false], ['pd', FpType.F64, false], ['ss', FpType.F32, true], ['sd', FpType.F64, true]];
+
+for (const [op, kind] of [['add', FpKind.Add], ['sub', FpKind.Sub], ['mul', FpKind.Mul], ['div', FpKind.Div], ['min', FpKind.Min], ['max', FpKind.Max]] as const) {
+  for (const [suf, t, scalar] of SUFFIX) defineOps([mn(`v${op}${suf}`)], scalar ? scalarBinary(kind, t) : packedBinary(kind, t));
+}
+for (const [suf, t, scalar] of SUFFIX) {
+  defineOps([mn(`vsqrt${suf}`)], scalar ? scalarUnary(FpKind.Sqrt, t) : packedUnary(FpKind.Sqrt, t));
+  defineOps([mn(`vround${suf}`)], scalar ? scalarUnary(FpKind.Round, t) : packedUnary(FpKind.Round, t));
+  defineOps([mn(`vrndscale${suf}`)], scalar ? scalarUnary(FpKind.Rndscale, t) : packedUnary(FpKind.Rndscale, t));
+  defineOps([mn(`vcmp${suf}`)], scalar ? scalarCompare(t) : packedCompare(t));
+  for (const [name, kind] of [['fmadd', FpKind.Fmadd], ['fmsub', FpKind.Fmsub], ['fnmadd', FpKind.Fnmadd], ['fnmsub', FpKind.Fnmsub], ['fmaddsub', FpKind.Fmaddsub], ['fmsubadd', FpKind.Fmsubadd]] as const) {
+    if (scalar && (kind === FpKind.Fmaddsub || kind === FpKind.Fmsubadd)) continue;
+    for (const form of ['132', '213', '231']) {
+      const m = `v${name}${form}${suf}`;
+      defineOps([mn(m)], scalar ? scalarFma(kind, t, fmaForm(m)) : packedFma(kind, t, fmaForm(m)));
+    }
+  }
+}
+defineOps([Mnemonic.Vaddsubps], packedBinary(FpKind.Addsub, FpType.F32));
+defineOps([Mnemonic.Vaddsubpd], packedBinary(FpKind.Addsub, FpType.F64));
+defineOps([Mnemonic.Vhaddps], horizontal(FpKind.Add, FpType.F32));
+defineOps([Mnemonic.Vhaddpd], horizontal(FpKind.Add, FpType.F64));
+defineOps([Mnemonic.Vhsubps], horizontal(FpKind.Sub, FpType.F32));
+defineOps([Mnemonic.Vhsubpd], horizontal(FpKind.Sub, FpType.F64));
+defineOps([Mnemonic.Vdpps], dotProduct(FpType.F32));
+defineOps([Mnemonic.Vdppd], dotProduct(FpType.F64));
+defineOps([Mnemonic.Vcomiss], comis(true, FpType.F32));
+defineOps([Mnemonic.Vcomisd], comis(true, FpType.F64));
+defineOps([Mnemonic.Vucomiss], comis(false, FpType.F32));
+defineOps([Mnemonic.Vucomisd], comis(false, FpType.F64));
+
+/** Packed conversions: [mnemonic, source, destination, truncating]. */
+const PACKED_CONVERSIONS: [string, FpType, FpType, boolean][] = [
+  ['vcvtps2pd', FpType.F32, FpType.F64, false], ['vcvtpd2ps', FpType.F64, FpType.F32, false],
+  ['vcvtdq2ps', FpType.I32, FpType.F32, false], ['vcvtps2dq', FpType.F32, FpType.I32, false], ['vcvttps2dq', FpType.F32, FpType.I32, true],
+  ['vcvtdq2pd', FpType.I32, FpType.F64, false], ['vcvtpd2dq', FpType.F64, FpType.I32, false], ['vcvttpd2dq', FpType.F64, FpType.I32, true],
+  ['vcvtph2ps', FpType.F16, FpType.F32, false],
+  // AVX-512F unsigned doublewords.
+  ['vcvtudq2ps', FpType.U32, FpType.F32, false], ['vcvtps2udq', FpType.F32, FpType.U32, false], ['vcvttps2udq', FpType.F32, FpType.U32, true],
+  ['vcvtudq2pd', FpType.U32, FpType.F64, false], ['vcvtpd2udq', FpType.F64, FpType.U32, false], ['vcvttpd2udq', FpType.F64, FpType.U32, true],
+  // AVX-512DQ quadwords.
+  ['vcvtqq2ps', FpType.I64, FpType.F32, false], ['vcvtqq2pd', FpType.I64, FpType.F64, false], ['vcvtuqq2ps', FpType.U64, FpType.F32, false], ['vcvtuqq2pd', FpType.U64, FpType.F64, false],
+  ['vcvtps2qq', FpType.F32, FpType.I64, false], ['vcvttps2qq', FpType.F32, FpType.I64, true], ['vcvtps2uqq', FpType.F32, FpType.U64, false], ['vcvttps2uqq', FpType.F32, FpType.U64, true],
+  ['vcvtpd2qq', FpType.F64, FpType.I64, false], ['vcvttpd2qq', FpType.F64, FpType.I64, true], ['vcvtpd2uqq', FpType.F64, FpType.U64, false], ['vcvttpd2uqq', FpType.F64, FpType.U64, true],
+];
+for (const [name, s, d, trunc] of PACKED_CONVERSIONS) defineOps([mn(name)], packedConvert(s, d, trunc ? FpKind.Cvtt : FpKind.Cvt));
+defineOps([Mnemonic.Vcvtps2ph], packedConvert(FpType.F32, FpType.F16, FpKind.Ps2ph));
+
+defineOps([Mnemonic.Vcvtss2sd], scalarToFloat(FpType.F32, FpType.F64));
+defineOps([Mnemonic.Vcvtsd2ss], scalarToFloat(FpType.F64, FpType.F32));
+defineOps([Mnemonic.Vcvtsi2ss], scalarToFloat('int', FpType.F32));
+defineOps([Mnemonic.Vcvtsi2sd], scalarToFloat('int', FpType.F64));
+defineOps([Mnemonic.Vcvtusi2ss], scalarToFloat('uint', FpType.F32));
+defineOps([Mnemonic.Vcvtusi2sd], scalarToFloat('uint', FpType.F64));
+defineOps([Mnemonic.Vcvtss2si], scalarToInt(FpType.F32, false, false));
+defineOps([Mnemonic.Vcvttss2si], scalarToInt(FpType.F32, false, true));
+defineOps([Mnemonic.Vcvtsd2si], scalarToInt(FpType.F64, false, false));
+defineOps([Mnemonic.Vcvttsd2si], scalarToInt(FpType.F64, false, true));
+defineOps([Mnemonic.Vcvtss2usi], scalarToInt(FpType.F32, true, false));
+defineOps([Mnemonic.Vcvttss2usi], scalarToInt(FpType.F32, true, true));
+defineOps([Mnemonic.Vcvtsd2usi], scalarToInt(FpType.F64, true, false));
+defineOps([Mnemonic.Vcvttsd2usi], scalarToInt(FpType.F64, true, true));
+
+
+/**
+ * VRCPPS/VRCPSS/VRSQRTPS/VRSQRTSS (and the legacy forms, float-legacy.ts): approximations whose
+ * bits are the vendor's table. Assumed: CPUs of one vendor share the table (the host's, measured by
+ * the instruction referee on the host's own profile); another vendor's profile stops the run
+ * (ApproximationUnknown). They raise no exceptions and ignore MXCSR (SDM Vol. 2B RCPPS).
+ */
+export function checkApproximationVendor(c: Ctx): void {
+  const want = c.vec.regs.cpu.profile.vendor;
+  const have = hostVendor();
+  if (want !== have) throw new ApproximationUnknown(`${Mnemonic[c.ins.mnemonic].toUpperCase()}: ${want}'s approximation table is not known on this ${have} host (it computes the host vendor's only)`);
+}
+function approx(kind: FpKind, scalarForm: boolean): Op {
+  const inner = scalarForm ? scalarUnary(kind, FpType.F32) : packedUnary(kind, FpType.F32);
+  return (c) => { checkApproximationVendor(c); inner(c); };
+}
+defineOps([Mnemonic.Vrcpps], approx(FpKind.Rcp, false));
+defineOps([Mnemonic.Vrsqrtps], approx(FpKind.Rsqrt, false));
+defineOps([Mnemonic.Vrcpss], approx(FpKind.Rcp, true));
+defineOps([Mnemonic.Vrsqrtss], approx(FpKind.Rsqrt, true));
