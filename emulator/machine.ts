@@ -18,6 +18,7 @@ import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.j
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
+import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemSources } from './system-insns.js';
 import { Ownership, X87Role, ownershipOf, sweepOwned, type X87Site } from './ownership.js';
 import { LEGACY } from './register-file.js';
 import {
@@ -393,6 +394,8 @@ export type TraceFn = (line: string) => void;
 export interface MachineHooks {
   /** A `syscall` instruction; unicorn 2.0.1 calls this with RIP still at it and advances RIP afterwards. Return true to end the run (reschedule). */
   onSyscall(): boolean;
+  /** The TSC, TSC_AUX and random numbers the OS model gives (emulator/system-insns.ts); StandaloneSources without one. */
+  systemSources?: SystemSources;
 }
 
 let formatter: Formatter | undefined;
@@ -509,6 +512,8 @@ export class Machine {
 
   /** CR4 bits the OS chose (GuestCr4). */
   readonly cr4: GuestCr4;
+  /** Where RDTSC, RDTSCP, RDPID, RDRAND and RDSEED take their values. */
+  private readonly systemSources: SystemSources;
 
   constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks, cr4: GuestCr4 = defaultGuestCr4(cpu)) {
     // MOV to CR4 #GP's on a bit the CPU does not enumerate (SDM Vol. 3A 2.5): no OS can set it.
@@ -516,6 +521,7 @@ export class Machine {
     if (cr4.pke && !cpu.features.pku && !cpu.implementsDespiteCpuid('RDPKRU')) throw new Error(`CR4.PKE on ${cpu.id}, whose CPUID does not enumerate PKU`);
     if (cr4.fsgsbase && !cpu.features.fsgsbase && !cpu.implementsDespiteCpuid('RDFSBASE')) throw new Error(`CR4.FSGSBASE on ${cpu.id}, whose CPUID does not enumerate FSGSBASE`);
     this.cr4 = { ...cr4 };
+    this.systemSources = hooks.systemSources ?? new StandaloneSources();
     this.uc = Unicorn.open();
     this.xs = xs;
     this.vec = new VectorFile(xs.regs);
@@ -1129,6 +1135,7 @@ export class Machine {
       default: {
         const fsgs = FSGSBASE_INSNS.get(m);
         if (fsgs) { this.emulateFsgsbase(ins, fsgs); return true; }
+        if (SYSTEM_INSNS.has(m)) return emulateSystemInsn(ins, this.env, this.systemSources);
         return emulateVector(ins, this.env);
       }
     }

@@ -16,6 +16,9 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // The x87 environment: unicorn stores it without FOP/FCS and with 0 in the reserved words, and
   // its FLDENV/FRSTOR do not load the pointers (measured, issue 11); the model holds the pointers.
   Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
+  // unicorn returns the host's TSC and a TSC_AUX of 0, and cannot run RDRAND/RDSEED: the model
+  // answers from the OS model, deterministically (emulator/system-insns.ts).
+  Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed,
 ]);
 
 /**
