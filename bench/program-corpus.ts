@@ -215,7 +215,7 @@ export enum Verdict {
 }
 /** `exec`'s status when the tool cannot go on (src/commands/exec.ts EXIT_TOOL_FAILURE). */
 const EXIT_TOOL_FAILURE = 125;
-const NOT_EMULATED = /instruction not emulated: (\S+) \(([^)]*)\)/;
+const NOT_EMULATED = /instruction not emulated: (\S+) \((.*)\) at 0x/;
 
 export interface Cell {
   build: Build;

@@ -18,7 +18,7 @@ import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.j
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
-import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemSources } from './system-insns.js';
+import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemSources } from './general-insns.js';
 import { Ownership, X87Role, ownershipOf, sweepOwned, type X87Site } from './ownership.js';
 import { LEGACY } from './register-file.js';
 import {
@@ -394,7 +394,7 @@ export type TraceFn = (line: string) => void;
 export interface MachineHooks {
   /** A `syscall` instruction; unicorn 2.0.1 calls this with RIP still at it and advances RIP afterwards. Return true to end the run (reschedule). */
   onSyscall(): boolean;
-  /** The TSC, TSC_AUX and random numbers the OS model gives (emulator/system-insns.ts); StandaloneSources without one. */
+  /** The TSC, TSC_AUX and random numbers the OS model gives (emulator/general-insns.ts); StandaloneSources without one. */
   systemSources?: SystemSources;
 }
 

@@ -17,8 +17,10 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // its FLDENV/FRSTOR do not load the pointers (measured, issue 11); the model holds the pointers.
   Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
   // unicorn returns the host's TSC and a TSC_AUX of 0, and cannot run RDRAND/RDSEED: the model
-  // answers from the OS model, deterministically (emulator/system-insns.ts).
+  // answers from the OS model, deterministically (emulator/general-insns.ts).
   Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed,
+  // unicorn 2.0.1 cannot run MOVBE (glibc's AVX2 memcmp/strcmp use it).
+  Mnemonic.Movbe,
 ]);
 
 /**

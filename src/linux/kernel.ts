@@ -51,7 +51,7 @@ import {
 import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, writeUserRegs } from './user-regs.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from './syscall-table.js';
 import { create_pipe_files, pipeActivity, pipe_get_size, pipe_read, pipe_release, pipe_set_size, pipe_write, type PipeFile, type PipeIo } from './fs/pipe.js';
-import { RDRAND_SEED, SplitMix64 as SplitMix64Rng, type SystemSources } from '../../emulator/system-insns.js';
+import { RDRAND_SEED, SplitMix64 as SplitMix64Rng, type SystemSources } from '../../emulator/general-insns.js';
 import { CpuTopology, MODELLED_NODE, MODELLED_NR_CPUS, sched_getaffinity, sched_setaffinity } from './kernel/sched/affinity.js';
 import { do_sysinfo } from './kernel/sys.js';
 import { AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE, RSEQ_ALIGN, RSEQ_FEATURE_SIZE, rseqExtensible, rseq_handle_notify_resume, sys_rseq, type RseqRegistration } from './kernel/rseq.js';
@@ -306,7 +306,7 @@ export class Kernel {
   /** Inode numbers of pipes (pipefs). */
   private nextPipeIno = 1;
 
-  /** What RDTSC, RDTSCP, RDPID, RDRAND and RDSEED read (emulator/system-insns.ts). */
+  /** What RDTSC, RDTSCP, RDPID, RDRAND and RDSEED read (emulator/general-insns.ts). */
   private readonly systemSources: SystemSources = {
     // Assumption `modelled-tsc`: the TSC counts nanoseconds of the virtual CLOCK_MONOTONIC (a
     // 1 GHz invariant TSC); a read advances the clock as a clock_gettime does.

@@ -1,5 +1,10 @@
 /**
- * General instructions whose result comes from outside the register file: the time-stamp
+ * General (non-vector) instructions the model runs instead of unicorn 2.0.1.
+ *
+ * MOVBE: unicorn 2.0.1 cannot run it (glibc's AVX2 memcmp uses it: measured with the real-program
+ * corpus, bench/programs.ts, on amd-zen1).
+ *
+ * Instructions whose result comes from outside the register file: the time-stamp
  * counter, TSC_AUX and the random-number generator. Unicorn 2.0.1 gets them wrong for a
  * deterministic model (measured with the general-instruction referee, src/selfcheck/general-selfcheck.ts):
  * RDTSC/RDTSCP return the host's TSC (a different value every run), RDTSCP/RDPID return a TSC_AUX
@@ -9,9 +14,13 @@
  */
 import { Mnemonic, OpKind, Register, RegisterExt, type Instruction } from 'iced-x86';
 
-/** What these instructions write: GPRs and the status flags (a subset of avx.ts ExecEnv). */
+/** What these instructions read and write: GPRs, memory and the status flags (a subset of avx.ts ExecEnv). */
 export interface SystemInsnEnv {
+  getGpr(r: Register): bigint;
   setGpr(r: Register, v: bigint): void;
+  readMem(addr: bigint, len: number): Uint8Array;
+  writeMem(addr: bigint, data: Uint8Array): void;
+  segmentBase(seg: Register): bigint;
   setStatusFlags(f: { cf: number; pf: number; af: number; zf: number; sf: number; of: number }): void;
 }
 
@@ -55,12 +64,29 @@ export class StandaloneSources implements SystemSources {
   random64(): bigint { return this.rng.next(); }
 }
 
-export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed]);
+export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Movbe, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed]);
 
 /** The operand register of RDRAND/RDSEED/RDPID. */
 function destination(ins: Instruction): Register {
   if (ins.opCount !== 1 || ins.op0Kind !== OpKind.Register) throw new Error(`${Mnemonic[ins.mnemonic]}: expected one register operand`);
   return ins.op0Register;
+}
+
+/** The linear address of the memory operand (SDM Vol. 1 3.7.5; FS/GS add their base in 64-bit mode). */
+function memoryAddress(ins: Instruction, env: SystemInsnEnv): bigint {
+  let a: bigint;
+  if (ins.isIpRelMemoryOperand) a = ins.ipRelMemoryAddress;
+  else {
+    a = ins.memoryDisplacementU64;
+    if (ins.memoryBase !== Register.None) a += env.getGpr(ins.memoryBase);
+    if (ins.memoryIndex !== Register.None) a += env.getGpr(ins.memoryIndex) * BigInt(ins.memoryIndexScale);
+    // A 67H prefix: the address is computed in 32 bits.
+    const base = ins.memoryBase !== Register.None ? ins.memoryBase : ins.memoryIndex;
+    if (base !== Register.None && RegisterExt.size(base) === 4) a &= 0xffffffffn;
+  }
+  const seg = ins.memorySegment;
+  if (seg === Register.FS || seg === Register.GS) a += env.segmentBase(seg);
+  return a & MASK64;
 }
 
 /**
@@ -69,6 +95,26 @@ function destination(ins: Instruction): Register {
  */
 export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: SystemSources): boolean {
   switch (ins.mnemonic) {
+    case Mnemonic.Movbe: {
+      // SDM Vol. 2B MOVBE: a load or store with the bytes of the operand reversed; flags unaffected;
+      // a 16-bit destination register keeps bits 63:16, a 32-bit one is zero-extended.
+      const load = ins.op0Kind === OpKind.Register;
+      const reg = load ? ins.op0Register : ins.op1Register;
+      const size = RegisterExt.size(reg);
+      const addr = memoryAddress(ins, env);
+      if (load) {
+        const b = env.readMem(addr, size);
+        let v = 0n;
+        for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(b[i]!);
+        env.setGpr(reg, v);
+      } else {
+        const v = env.getGpr(reg);
+        const b = new Uint8Array(size);
+        for (let i = 0; i < size; i++) b[i] = Number((v >> BigInt(8 * (size - 1 - i))) & 0xffn);
+        env.writeMem(addr, b);
+      }
+      return true;
+    }
     case Mnemonic.Rdtsc: case Mnemonic.Rdtscp: {
       // SDM Vol. 2B RDTSC/RDTSCP: EDX:EAX := TSC (the high halves of RAX and RDX cleared);
       // RDTSCP also ECX := IA32_TSC_AUX[31:0]. Linux leaves CR4.TSD clear, so both run at CPL 3.
