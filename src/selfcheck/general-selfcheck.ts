@@ -54,6 +54,8 @@ interface Template {
   fixedRegs?: string;
 }
 
+/** CPUID keys (profile JSON form) of the leaves glibc, musl and the kernel's selftests read. */
+const COMMON_CPUID_KEYS = ['00000001', '00000007', '00000007.00', '0000000d.00', '0000000d.01', '80000001'];
 const bitscan = CF | OF | SF | AF | PF; // BSF/BSR: ZF defined, the rest undefined (SDM Vol. 2A BSF)
 const TEMPLATES: Template[] = [
   { t: 'lahf' }, { t: 'sahf' },
@@ -99,7 +101,9 @@ const TEMPLATES: Template[] = [
     t: 'cpuid',
     setup: (r, cpu) => {
       const keys = Object.keys(cpu.cpuid.toJson());
-      const [leaf, sub] = r.pick(keys).split('.');
+      // Half the cases ask the leaves programs ask most (features, XSAVE, extended features).
+      const common = COMMON_CPUID_KEYS.filter((k) => keys.includes(k));
+      const [leaf, sub] = (common.length && r.chance(0.5) ? r.pick(common) : r.pick(keys)).split('.');
       return { rax: BigInt(parseInt(leaf!, 16)), rcx: BigInt(sub === undefined ? r.below(4) : parseInt(sub, 16)) };
     },
   },
