@@ -109,6 +109,10 @@ const SDM_ABSENT_FAULT: Readonly<Record<FaultInsn, { vector: MeasuredFault; sour
   RDGSBASE: { vector: '#UD', source: 'SDM Vol. 2B RDGSBASE: #UD if CPUID.07H.0H:EBX.FSGSBASE[bit 0] = 0' },
   WRFSBASE: { vector: '#UD', source: 'SDM Vol. 2B WRFSBASE: #UD if CPUID.07H.0H:EBX.FSGSBASE[bit 0] = 0' },
   WRGSBASE: { vector: '#UD', source: 'SDM Vol. 2B WRGSBASE: #UD if CPUID.07H.0H:EBX.FSGSBASE[bit 0] = 0' },
+  RDTSCP: { vector: '#UD', source: 'SDM Vol. 2B RDTSCP: #UD if CPUID.80000001H:EDX.RDTSCP[bit 27] = 0' },
+  RDPID: { vector: '#UD', source: 'SDM Vol. 2B RDPID: #UD if CPUID.7H.0:ECX.RDPID[bit 22] = 0' },
+  RDRAND: { vector: '#UD', source: 'SDM Vol. 2B RDRAND: #UD if CPUID.01H:ECX.RDRAND[bit 30] = 0' },
+  RDSEED: { vector: '#UD', source: 'SDM Vol. 2B RDSEED: #UD if CPUID.(EAX=07H, ECX=0H):EBX.RDSEED[bit 18] = 0' },
 };
 
 /** The OS state CPUID reflects (SDM Vol. 2A CPUID): XCR0, IA32_XSS, CR4.OSXSAVE and CR4.PKE. */

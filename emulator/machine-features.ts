@@ -6,6 +6,7 @@
  */
 import { CpuidFeature, EncodingKind, Instruction } from 'iced-x86';
 import type { CpuModel } from './cpu-model.js';
+import type { FaultInsn } from './profile-json.js';
 import { XFeature, bit } from './xfeatures.js';
 
 /** Register index in a CPUID answer [EAX, EBX, ECX, EDX]. */
@@ -41,7 +42,15 @@ const FEATURE_BITS = new Map<CpuidFeature, FeatureBit>([
   // hypervisor that hides the bit leaves the silicon's own fault (CpuModel.faultWhenNotEnumerated).
   // CPUID.80000001H:ECX[5] LZCNT (ABM) (SDM Vol. 2A Table 3-8).
   [F.LZCNT, at(0x80000001, 0, R.ECX, 5)],
+  // CPUID.80000001H:EDX[27] RDTSCP, CPUID.(07H,0):ECX[22] RDPID (SDM Vol. 2A Table 3-8).
+  [F.RDTSCP, at(0x80000001, 0, R.EDX, 27)], [F.RDPID, L7(R.ECX, 22)],
 ]);
+
+/**
+ * Instructions a hypervisor can hide from CPUID while the silicon still runs them at CPL 3 (the
+ * reference PVM host hides RDTSCP, RDPID and RDSEED, measured): the capture's measured fault decides.
+ */
+const HIDEABLE = new Map<CpuidFeature, FaultInsn>([[F.RDTSCP, 'RDTSCP'], [F.RDPID, 'RDPID'], [F.RDRAND, 'RDRAND'], [F.RDSEED, 'RDSEED']]);
 
 /** The first CPUID feature the instruction needs that the CPU lacks, or undefined. */
 export function missingFeature(cpu: CpuModel, ins: Instruction): string | undefined {
@@ -49,6 +58,8 @@ export function missingFeature(cpu: CpuModel, ins: Instruction): string | undefi
     const where = FEATURE_BITS.get(f);
     if (!where) continue;
     const regs = cpu.cpuid.get(where.leaf, where.subleaf);
+    const hideable = HIDEABLE.get(f);
+    if (hideable !== undefined && cpu.implementsDespiteCpuid(hideable)) continue;
     if (((regs[where.reg] >>> where.bit) & 1) === 0) return CpuidFeature[f];
   }
   return undefined;

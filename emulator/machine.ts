@@ -21,6 +21,7 @@ import { ApproximationUnknown } from './vector/float-kernel.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
+import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
 import { Ownership, X87Role, ownershipOf, sweepOwned, type X87Site } from './ownership.js';
 import { LEGACY } from './register-file.js';
 import {
@@ -396,6 +397,8 @@ export type TraceFn = (line: string) => void;
 export interface MachineHooks {
   /** A `syscall` instruction; unicorn 2.0.1 calls this with RIP still at it and advances RIP afterwards. Return true to end the run (reschedule). */
   onSyscall(): boolean;
+  /** The TSC, TSC_AUX and random numbers the OS model gives (emulator/general-insns.ts); StandaloneSources without one. */
+  systemSources?: SystemSources;
 }
 
 let formatter: Formatter | undefined;
@@ -512,6 +515,20 @@ export class Machine {
 
   /** CR4 bits the OS chose (GuestCr4). */
   readonly cr4: GuestCr4;
+  /** Where RDTSC, RDTSCP, RDPID, RDRAND and RDSEED take their values. */
+  private readonly systemSources: SystemSources;
+  private generalEnvCache: SystemInsnEnv | undefined;
+  /** emulator/general-insns.ts VendorRules for the profile's vendor. */
+  private get vendorRules(): VendorRules {
+    return { bitScanZeroKeepsUpper: this.cpu.profile.vendor === 'AuthenticAMD' };
+  }
+  /** The vector engine's view plus RFLAGS and RSP, for emulator/general-insns.ts. */
+  private get generalEnv(): SystemInsnEnv {
+    return this.generalEnvCache ??= Object.assign(Object.create(this.env) as ExecEnv, {
+      getRflags: (): bigint => this.uc.regRead(X86Reg.RFLAGS),
+      setRflags: (v: bigint): void => this.uc.regWrite(X86Reg.RFLAGS, v),
+    });
+  }
 
   constructor(readonly cpu: CpuModel, xs: XsaveContext, private readonly hooks: MachineHooks, cr4: GuestCr4 = defaultGuestCr4(cpu)) {
     // MOV to CR4 #GP's on a bit the CPU does not enumerate (SDM Vol. 3A 2.5): no OS can set it.
@@ -519,6 +536,7 @@ export class Machine {
     if (cr4.pke && !cpu.features.pku && !cpu.implementsDespiteCpuid('RDPKRU')) throw new Error(`CR4.PKE on ${cpu.id}, whose CPUID does not enumerate PKU`);
     if (cr4.fsgsbase && !cpu.features.fsgsbase && !cpu.implementsDespiteCpuid('RDFSBASE')) throw new Error(`CR4.FSGSBASE on ${cpu.id}, whose CPUID does not enumerate FSGSBASE`);
     this.cr4 = { ...cr4 };
+    this.systemSources = hooks.systemSources ?? new StandaloneSources();
     this.uc = Unicorn.open();
     this.xs = xs;
     this.vec = new VectorFile(xs.regs);
@@ -894,7 +912,8 @@ export class Machine {
       mnemonic: ins.mnemonic,
       lock: ins.hasLockPrefix,
       owned,
-      vexGprOnly: owned && isVexGprOnly(ins),
+      // PDEP/PEXT are VEX GPR instructions unicorn 2.0.1 gets wrong (emulator/general-insns.ts): kept.
+      vexGprOnly: owned && isVexGprOnly(ins) && !SYSTEM_INSNS.has(ins.mnemonic),
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
       needXcr0: xcr0Needed(ins),
       xsaveFamily,
@@ -1160,6 +1179,7 @@ export class Machine {
       default: {
         const fsgs = FSGSBASE_INSNS.get(m);
         if (fsgs) { this.emulateFsgsbase(ins, fsgs); return true; }
+        if (SYSTEM_INSNS.has(m)) return emulateSystemInsn(ins, this.generalEnv, this.systemSources, this.vendorRules);
         return emulateVector(ins, this.env);
       }
     }

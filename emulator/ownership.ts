@@ -19,6 +19,17 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
   // unicorn 2.0.1's LDMXCSR takes reserved bits without #GP (unicorn.ts); the model checks MXCSR_MASK.
   Mnemonic.Ldmxcsr, Mnemonic.Stmxcsr,
+  // unicorn returns the host's TSC and a TSC_AUX of 0, and cannot run RDRAND/RDSEED: the model
+  // answers from the OS model, deterministically (emulator/general-insns.ts).
+  Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed,
+  // unicorn 2.0.1 cannot run MOVBE (glibc's AVX2 memcmp/strcmp use it) or POPCNT.
+  Mnemonic.Movbe, Mnemonic.Popcnt,
+  // POPF at CPL 3 keeps IF and IOPL (unicorn runs at CPL 0); PDEP/PEXT: unicorn swaps the operands.
+  Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Pdep, Mnemonic.Pext,
+  // BLSI/BLSR/BLSMSK/BZHI: unicorn's CF (and BZHI's result for large indexes) are wrong.
+  Mnemonic.Blsi, Mnemonic.Blsr, Mnemonic.Blsmsk, Mnemonic.Bzhi,
+  // BSF/BSR with a zero source: the destination as the vendor leaves it (general-insns.ts).
+  Mnemonic.Bsf, Mnemonic.Bsr,
 ]);
 
 /**

@@ -33,7 +33,7 @@ export interface ProfileSourceJson {
 }
 
 /** Instructions whose CPL-3 fault `cpu capture` measures ("faultInsn"); XGETBV0/1 name ECX. */
-export const FAULT_INSNS = ['XSAVE', 'XSAVEOPT', 'XSAVEC', 'XSAVES', 'XRSTOR', 'XRSTORS', 'XGETBV0', 'XGETBV1', 'XSETBV', 'FXSAVE', 'FXRSTOR', 'RDPKRU', 'WRPKRU', 'RDFSBASE', 'RDGSBASE', 'WRFSBASE', 'WRGSBASE'] as const;
+export const FAULT_INSNS = ['XSAVE', 'XSAVEOPT', 'XSAVEC', 'XSAVES', 'XRSTOR', 'XRSTORS', 'XGETBV0', 'XGETBV1', 'XSETBV', 'FXSAVE', 'FXRSTOR', 'RDPKRU', 'WRPKRU', 'RDFSBASE', 'RDGSBASE', 'WRFSBASE', 'WRGSBASE', 'RDTSCP', 'RDPID', 'RDRAND', 'RDSEED'] as const;
 export type FaultInsn = (typeof FAULT_INSNS)[number];
 /** "faultVector": what the instruction raised at CPL 3; 'none' when it ran. */
 export type MeasuredFault = 'none' | '#UD' | '#GP' | '#NM';

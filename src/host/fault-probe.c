@@ -144,6 +144,12 @@ int main(void) {
   /* The current bases: thread-local storage keeps working when the write succeeds. */
   RUN("WRFSBASE", "0xf3,0x48,0x0f,0xae,0xd3", ((struct ops){0, 0, 0, fs, area}));
   RUN("WRGSBASE", "0xf3,0x48,0x0f,0xae,0xdb", ((struct ops){0, 0, 0, gs, area}));
+  /* Instructions a hypervisor can hide from CPUID without taking them out of the silicon:
+   * RDTSCP 0F 01 F9; RDPID rax F3 0F C7 /7 (ModRM F8); RDRAND eax 0F C7 /6 (F0); RDSEED eax 0F C7 /7 (F8). */
+  RUN("RDTSCP", "0x0f,0x01,0xf9", ((struct ops){0, 0, 0, 0, area}));
+  RUN("RDPID", "0xf3,0x0f,0xc7,0xf8", ((struct ops){0, 0, 0, 0, area}));
+  RUN("RDRAND", "0x0f,0xc7,0xf0", ((struct ops){0, 0, 0, 0, area}));
+  RUN("RDSEED", "0x0f,0xc7,0xf8", ((struct ops){0, 0, 0, 0, area}));
   (void)last_rbx;
   return 0;
 }

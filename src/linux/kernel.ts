@@ -51,6 +51,7 @@ import {
 import { USER_REGS_STRUCT_SIZE, decodeUserRegs, encodeUserRegs, readUserRegs, writeUserRegs } from './user-regs.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from './syscall-table.js';
 import { create_pipe_files, pipeActivity, pipe_get_size, pipe_read, pipe_release, pipe_set_size, pipe_write, type PipeFile, type PipeIo } from './fs/pipe.js';
+import { RDRAND_SEED, SplitMix64 as SplitMix64Rng, type SystemSources } from '../../emulator/general-insns.js';
 import { CpuTopology, MODELLED_NODE, MODELLED_NR_CPUS, sched_getaffinity, sched_setaffinity } from './kernel/sched/affinity.js';
 import { do_sysinfo } from './kernel/sys.js';
 import { AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE, RSEQ_ALIGN, RSEQ_FEATURE_SIZE, rseqExtensible, rseq_handle_notify_resume, sys_rseq, type RseqRegistration } from './kernel/rseq.js';
@@ -78,6 +79,9 @@ const CLOCK_EPOCH_NS = 1_767_225_600n * 1_000_000_000n;
 /** Virtual nanoseconds each instruction takes, and each clock read. */
 const NS_PER_INSN = 1n;
 const NS_PER_CLOCK_READ = 1000n;
+/** arch/x86/include/asm/segment.h VDSO_CPUNODE_BITS: TSC_AUX and the per-CPU segment limit hold (node << 12) | cpu. */
+const VDSO_CPUNODE_BITS = 12;
+const vdso_encode_cpunode = (cpu: number, node: number): number => ((node << VDSO_CPUNODE_BITS) | cpu) >>> 0;
 /** First pid; threads and children count up from here. */
 const FIRST_PID = 1000;
 /** sysconf(_SC_CLK_TCK) = USER_HZ (include/asm-generic/param.h). */
@@ -302,6 +306,18 @@ export class Kernel {
   /** Inode numbers of pipes (pipefs). */
   private nextPipeIno = 1;
 
+  /** What RDTSC, RDTSCP, RDPID, RDRAND and RDSEED read (emulator/general-insns.ts). */
+  private readonly systemSources: SystemSources = {
+    // Assumption `modelled-tsc`: the TSC counts nanoseconds of the virtual CLOCK_MONOTONIC (a
+    // 1 GHz invariant TSC); a read advances the clock as a clock_gettime does.
+    readTsc: () => { this.clockNs += NS_PER_CLOCK_READ; return this.clockNs - CLOCK_EPOCH_NS; },
+    // setup_getcpu (arch/x86/kernel/cpu/common.c, 6.18) writes MSR_TSC_AUX = vdso_encode_cpunode(cpu, node).
+    tscAux: () => vdso_encode_cpunode(this.current?.cpu ?? 0, MODELLED_NODE),
+    random64: () => this.rdrand.next(),
+  };
+  /** RDRAND/RDSEED's generator: fixed seed, one stream per kernel (determinism). */
+  private readonly rdrand = new SplitMix64Rng(RDRAND_SEED);
+
   constructor(private readonly o: KernelOptions) {
     this.topo = new CpuTopology(o.nrCpus ?? MODELLED_NR_CPUS);
     this.rseqExt = rseqExtensible(o.kernel.release);
@@ -319,7 +335,7 @@ export class Kernel {
     const proc = new Process(pid, undefined as unknown as Machine, undefined);
     const task = new Task(pid, proc, fpu, kfpu);
     proc.kvm = this.newKvmHost();
-    proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) }, { pke: this.view.cr4Pke.value, fsgsbase: this.view.cr4Fsgsbase.value });
+    proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc), systemSources: this.systemSources }, { pke: this.view.cr4Pke.value, fsgsbase: this.view.cr4Fsgsbase.value });
     proc.machine.userSelectors = LINUX_USER_SELECTORS;
     proc.machine.trace = this.o.trace;
     const m = proc.machine;
@@ -1773,7 +1789,7 @@ export class Kernel {
       m.syncIn(true);
       const fpu = cloneXsaveContext(t.fpu);
       const cp = new Process(tid, undefined as unknown as Machine, p);
-      cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp) });
+      cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp), systemSources: this.systemSources });
       const child = new Task(tid, cp, fpu, t.kfpu.clone());
       fpuCloneChild(child);
       // fpu_inherit_perms: the child starts with the parent's guest permission, locked bit included.

@@ -1,0 +1,282 @@
+/**
+ * General (non-vector) instructions the model runs instead of unicorn 2.0.1.
+ *
+ * MOVBE and POPCNT: unicorn 2.0.1 cannot run them, whatever its CPU model (../shared/reference/
+ * unicorn-notes.md; glibc's AVX2 memcmp stopped on MOVBE in the real-program corpus, bench/programs.ts,
+ * on amd-zen1; the general-instruction referee stopped on POPCNT).
+ *
+ * POPF/POPFQ: unicorn runs the guest at CPL 0, where POPF also loads IF and IOPL; at CPL 3 under
+ * Linux (IOPL 0) they stay as they were (measured: a POPFQ of a value without IF left IF clear in
+ * unicorn, set on the host).
+ *
+ * PDEP/PEXT: unicorn 2.0.1 (QEMU 5.0's translator) swaps the source and the mask (measured by the
+ * referee; QEMU fixed the operand order later).
+ *
+ * BLSI, BLSR, BLSMSK, BZHI: unicorn 2.0.1 leaves CF clear where the SDM sets it (BLSI of a non-zero
+ * source) and BZHI with an index at or beyond the operand size clears the top bit (measured by the
+ * referee).
+ *
+ * BSF/BSR with a zero source: unicorn writes the (zero-extended) old low half of a 32-bit
+ * destination; AMD leaves all 64 bits unchanged (AMD APM Vol. 3 BSF: "does not change the
+ * contents of the destination register"; measured on Zen 5 by the referee); Intel documents the
+ * destination as undefined and, as arch/x86/include/asm/bitops.h (variable__ffs, 6.18) records
+ * from Intel's architects, keeps the value but clears bits 63:32 of a 32-bit destination
+ * (vendor rule `VendorRules.bitScanZeroKeepsUpper`).
+ *
+ * Instructions whose result comes from outside the register file: the time-stamp
+ * counter, TSC_AUX and the random-number generator. Unicorn 2.0.1 gets them wrong for a
+ * deterministic model (measured with the general-instruction referee, src/selfcheck/general-selfcheck.ts):
+ * RDTSC/RDTSCP return the host's TSC (a different value every run), RDTSCP/RDPID return a TSC_AUX
+ * of 0 where Linux stores the CPU and node, and RDRAND/RDSEED stop the run ("cannot run it").
+ * The model owns them (emulator/ownership.ts); the values come from the OS model through
+ * `SystemSources`, so that the same program gives the same answers on every run and host.
+ */
+import { Mnemonic, OpKind, Register, RegisterExt, type Instruction } from 'iced-x86';
+
+/** What these instructions read and write: GPRs, memory and the status flags (a subset of avx.ts ExecEnv). */
+export interface SystemInsnEnv {
+  getGpr(r: Register): bigint;
+  setGpr(r: Register, v: bigint): void;
+  readMem(addr: bigint, len: number): Uint8Array;
+  writeMem(addr: bigint, data: Uint8Array): void;
+  segmentBase(seg: Register): bigint;
+  getRflags(): bigint;
+  setRflags(v: bigint): void;
+  setStatusFlags(f: { cf: number; pf: number; af: number; zf: number; sf: number; of: number }): void;
+}
+
+/** Where the values come from: the OS model (src/linux/kernel.ts) or, without one, `StandaloneSources`. */
+export interface SystemSources {
+  /** IA32_TIME_STAMP_COUNTER as the guest reads it. */
+  readTsc(): bigint;
+  /** IA32_TSC_AUX, which the OS writes (Linux: setup_getcpu, the CPU number and node). */
+  tscAux(): number;
+  /** The next 64 bits of the random-number generator behind RDRAND and RDSEED. */
+  random64(): bigint;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+/**
+ * RFLAGS bits POPF loads at CPL 3 with IOPL 0 (SDM Vol. 1 3.4.3, Vol. 2B POPF): CF, PF, AF, ZF,
+ * SF, TF, DF, OF, NT, AC, ID. Bit 1 reads as 1; RF (16) is cleared by POPF.
+ */
+const POPF_CPL3_LOADABLE = 0x1n | 0x4n | 0x10n | 0x40n | 0x80n | 0x100n | 0x400n | 0x800n | 0x4000n | 0x40000n | 0x200000n;
+const RFLAGS_RF = 0x10000n, RFLAGS_FIXED_ONE = 0x2n;
+
+/** splitmix64 (Steele, Lea, Flood 2014): a fixed-seed stream, so RDRAND is the same on every run. */
+export class SplitMix64 {
+  private s: bigint;
+  constructor(seed: bigint) { this.s = seed & MASK64; }
+  next(): bigint {
+    this.s = (this.s + 0x9e3779b97f4a7c15n) & MASK64;
+    let z = this.s;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+    return z ^ (z >> 31n);
+  }
+}
+
+/** The seed of the random-number generator model ("rdrd"). */
+export const RDRAND_SEED = 0x72647264n;
+
+/**
+ * Sources for a machine without an OS model: a TSC that advances by one per read and TSC_AUX 0
+ * (CPU 0, node 0).
+ */
+export class StandaloneSources implements SystemSources {
+  private tsc = 0n;
+  private readonly rng = new SplitMix64(RDRAND_SEED);
+  readTsc(): bigint { return ++this.tsc; }
+  tscAux(): number { return 0; }
+  random64(): bigint { return this.rng.next(); }
+}
+
+export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Blsi, Mnemonic.Blsr, Mnemonic.Blsmsk, Mnemonic.Bzhi, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Pdep, Mnemonic.Pext, Mnemonic.Popcnt, Mnemonic.Movbe, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed]);
+
+/** The operand register of RDRAND/RDSEED/RDPID. */
+function destination(ins: Instruction): Register {
+  if (ins.opCount !== 1 || ins.op0Kind !== OpKind.Register) throw new Error(`${Mnemonic[ins.mnemonic]}: expected one register operand`);
+  return ins.op0Register;
+}
+
+/** The linear address of the memory operand (SDM Vol. 1 3.7.5; FS/GS add their base in 64-bit mode). */
+function memoryAddress(ins: Instruction, env: SystemInsnEnv): bigint {
+  let a: bigint;
+  if (ins.isIpRelMemoryOperand) a = ins.ipRelMemoryAddress;
+  else {
+    a = ins.memoryDisplacementU64;
+    if (ins.memoryBase !== Register.None) a += env.getGpr(ins.memoryBase);
+    if (ins.memoryIndex !== Register.None) a += env.getGpr(ins.memoryIndex) * BigInt(ins.memoryIndexScale);
+    // A 67H prefix: the address is computed in 32 bits.
+    const base = ins.memoryBase !== Register.None ? ins.memoryBase : ins.memoryIndex;
+    if (base !== Register.None && RegisterExt.size(base) === 4) a &= 0xffffffffn;
+  }
+  const seg = ins.memorySegment;
+  if (seg === Register.FS || seg === Register.GS) a += env.segmentBase(seg);
+  return a & MASK64;
+}
+
+/** Operand `op` (a register or memory of `size` bytes, little endian). */
+function readRm(ins: Instruction, op: number, env: SystemInsnEnv, size: number): bigint {
+  if (ins.opKind(op) === OpKind.Register) return env.getGpr(ins.opRegister(op));
+  const b = env.readMem(memoryAddress(ins, env), size);
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+
+/** What differs between vendors among these instructions. */
+export interface VendorRules {
+  /** BSF/BSR with a zero source leave bits 63:32 of a 32-bit destination (AMD) instead of clearing them (Intel). */
+  bitScanZeroKeepsUpper: boolean;
+}
+
+/**
+ * Execute one of SYSTEM_INSNS (the caller checked the CPUID feature and CPL rules); false for any
+ * other instruction.
+ */
+export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: SystemSources, vendor: VendorRules): boolean {
+  switch (ins.mnemonic) {
+    case Mnemonic.Bsf: case Mnemonic.Bsr: {
+      // SDM Vol. 2A BSF/BSR: the index of the lowest/highest set bit; ZF = 1 and the destination
+      // as the vendor leaves it when the source is 0. CF, OF, SF, AF, PF undefined: left 0.
+      const dst = ins.op0Register;
+      const size = RegisterExt.size(dst);
+      const v = readRm(ins, 1, env, size);
+      if (v === 0n) {
+        if (size === 4 && !vendor.bitScanZeroKeepsUpper) env.setGpr(dst, env.getGpr(dst));
+      } else {
+        let i = 0n;
+        if (ins.mnemonic === Mnemonic.Bsf) { while (!((v >> i) & 1n)) i++; }
+        else { i = BigInt(size * 8 - 1); while (!((v >> i) & 1n)) i--; }
+        env.setGpr(dst, i);
+      }
+      env.setStatusFlags({ cf: 0, pf: 0, af: 0, zf: v === 0n ? 1 : 0, sf: 0, of: 0 });
+      return true;
+    }
+    case Mnemonic.Popf: case Mnemonic.Popfq: {
+      // SDM Vol. 2B POPF, protected/64-bit mode with CPL > 0 and CPL > IOPL (Linux keeps IOPL 0):
+      // IF, IOPL, VIP, VIF and VM are unchanged, RF is cleared, the other defined flags load.
+      const size = ins.mnemonic === Mnemonic.Popfq ? 8 : 2;
+      const rsp = env.getGpr(Register.RSP);
+      const b = env.readMem(rsp, size);
+      let v = 0n;
+      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      const old = env.getRflags();
+      const loadable = size === 8 ? POPF_CPL3_LOADABLE : POPF_CPL3_LOADABLE & 0xffffn;
+      env.setRflags(((old & ~loadable & ~RFLAGS_RF) | (v & loadable) | RFLAGS_FIXED_ONE) & MASK64);
+      env.setGpr(Register.RSP, (rsp + BigInt(size)) & MASK64);
+      return true;
+    }
+    case Mnemonic.Pdep: case Mnemonic.Pext: {
+      // SDM Vol. 2B PDEP/PEXT (VEX.vvvv is the source, ModRM.rm the mask); flags unaffected.
+      const dst = ins.op0Register;
+      const bits = RegisterExt.size(dst) * 8;
+      const src = env.getGpr(ins.op1Register);
+      let mask: bigint;
+      if (ins.op2Kind === OpKind.Register) mask = env.getGpr(ins.op2Register);
+      else {
+        const b = env.readMem(memoryAddress(ins, env), bits / 8);
+        mask = 0n;
+        for (let i = b.length - 1; i >= 0; i--) mask = (mask << 8n) | BigInt(b[i]!);
+      }
+      let out = 0n;
+      let k = 0n;
+      for (let i = 0n; i < BigInt(bits); i++) {
+        if (!((mask >> i) & 1n)) continue;
+        if (ins.mnemonic === Mnemonic.Pdep) { if ((src >> k) & 1n) out |= 1n << i; }
+        else if ((src >> i) & 1n) out |= 1n << k;
+        k++;
+      }
+      env.setGpr(dst, out);
+      return true;
+    }
+    case Mnemonic.Blsi: case Mnemonic.Blsr: case Mnemonic.Blsmsk: case Mnemonic.Bzhi: {
+      // SDM Vol. 2A BLSI/BLSR/BLSMSK/BZHI: SF and ZF from the result (BLSMSK clears ZF), OF = 0;
+      // CF: BLSI source != 0, BLSR/BLSMSK source == 0, BZHI index >= operand size. AF and PF are
+      // undefined: left 0 (the referee reports them apart).
+      const dst = ins.op0Register;
+      const bits = BigInt(RegisterExt.size(dst) * 8);
+      const mask = (1n << bits) - 1n;
+      const src = readRm(ins, 1, env, Number(bits) / 8);
+      let res: bigint, cf: number;
+      switch (ins.mnemonic) {
+        case Mnemonic.Blsi: res = (-src) & src & mask; cf = src !== 0n ? 1 : 0; break;
+        case Mnemonic.Blsr: res = (src - 1n) & src & mask; cf = src === 0n ? 1 : 0; break;
+        case Mnemonic.Blsmsk: res = ((src - 1n) ^ src) & mask; cf = src === 0n ? 1 : 0; break;
+        default: {
+          const n = env.getGpr(ins.op2Register) & 0xffn;
+          cf = n >= bits ? 1 : 0;
+          res = cf ? src : src & ((1n << n) - 1n);
+        }
+      }
+      env.setGpr(dst, res);
+      const zf = ins.mnemonic === Mnemonic.Blsmsk ? 0 : res === 0n ? 1 : 0;
+      env.setStatusFlags({ cf, pf: 0, af: 0, zf, sf: Number((res >> (bits - 1n)) & 1n), of: 0 });
+      return true;
+    }
+    case Mnemonic.Popcnt: {
+      // SDM Vol. 2B POPCNT: the number of set bits of the source; OF, SF, ZF, AF, CF, PF cleared,
+      // then ZF = 1 when the source is 0.
+      const dst = ins.op0Register;
+      const size = RegisterExt.size(dst);
+      let v: bigint;
+      if (ins.op1Kind === OpKind.Register) v = env.getGpr(ins.op1Register);
+      else {
+        const b = env.readMem(memoryAddress(ins, env), size);
+        v = 0n;
+        for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      }
+      let n = 0n;
+      for (let x = v; x; x &= x - 1n) n++;
+      env.setGpr(dst, n);
+      env.setStatusFlags({ cf: 0, pf: 0, af: 0, zf: v === 0n ? 1 : 0, sf: 0, of: 0 });
+      return true;
+    }
+    case Mnemonic.Movbe: {
+      // SDM Vol. 2B MOVBE: a load or store with the bytes of the operand reversed; flags unaffected;
+      // a 16-bit destination register keeps bits 63:16, a 32-bit one is zero-extended.
+      const load = ins.op0Kind === OpKind.Register;
+      const reg = load ? ins.op0Register : ins.op1Register;
+      const size = RegisterExt.size(reg);
+      const addr = memoryAddress(ins, env);
+      if (load) {
+        const b = env.readMem(addr, size);
+        let v = 0n;
+        for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(b[i]!);
+        env.setGpr(reg, v);
+      } else {
+        const v = env.getGpr(reg);
+        const b = new Uint8Array(size);
+        for (let i = 0; i < size; i++) b[i] = Number((v >> BigInt(8 * (size - 1 - i))) & 0xffn);
+        env.writeMem(addr, b);
+      }
+      return true;
+    }
+    case Mnemonic.Rdtsc: case Mnemonic.Rdtscp: {
+      // SDM Vol. 2B RDTSC/RDTSCP: EDX:EAX := TSC (the high halves of RAX and RDX cleared);
+      // RDTSCP also ECX := IA32_TSC_AUX[31:0]. Linux leaves CR4.TSD clear, so both run at CPL 3.
+      const tsc = src.readTsc() & MASK64;
+      env.setGpr(Register.EAX, tsc & 0xffffffffn);
+      env.setGpr(Register.EDX, tsc >> 32n);
+      if (ins.mnemonic === Mnemonic.Rdtscp) env.setGpr(Register.ECX, BigInt(src.tscAux() >>> 0));
+      return true;
+    }
+    case Mnemonic.Rdpid: {
+      // SDM Vol. 2B RDPID: in 64-bit mode the operand is 64 bits, IA32_TSC_AUX zero-extended.
+      env.setGpr(destination(ins), BigInt(src.tscAux() >>> 0));
+      return true;
+    }
+    case Mnemonic.Rdrand: case Mnemonic.Rdseed: {
+      // SDM Vol. 2B RDRAND/RDSEED: the destination gets a random value of its size and CF = 1 when
+      // one was available; OF, SF, ZF, AF and PF are cleared. Assumption (named in the README,
+      // `rdrand-never-empty`): the modelled generator always has a value, so CF is always 1.
+      const r = destination(ins);
+      const bits = BigInt(RegisterExt.size(r) * 8);
+      env.setGpr(r, src.random64() & ((1n << bits) - 1n));
+      env.setStatusFlags({ cf: 1, pf: 0, af: 0, zf: 0, sf: 0, of: 0 });
+      return true;
+    }
+    default: return false;
+  }
+}
