@@ -7,6 +7,12 @@ import { OPS, infoOf, type ExecEnv } from './core.js';
 import './moves.js';
 import './integer.js';
 import './opmask.js';
+// [vector-int] the table-driven integer and data-movement modules
+import './int-arith.js';
+import './shuffle.js';
+import './misc-int.js';
+import './crypto.js';
+import './gather.js';
 
 /** Mnemonics this module emulates (the README lists them). */
 export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();
