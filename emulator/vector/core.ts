@@ -379,3 +379,13 @@ export function shapeOf(code: Code): CodeShape {
   }
   return s;
 }
+
+/**
+ * [vector-int] Measured on AMD Zen 5 (selfcheck insn): a 512-bit EVEX operation that writes an
+ * xmm (VEXTRACTI32X4, VPMOVQB ... from a zmm) leaves the destination's AVX part in use although
+ * it zeroes it; from a ymm or xmm it does not. Only written under xinuse-tracks-zero-registers
+ * (VectorFile.write's avxPartInUse), as the extracts' rule before it.
+ */
+export function wideEvexToXmm(c: Ctx): boolean {
+  return c.evex && vectorLength(c.ins.code) === ZMM_BYTES;
+}

@@ -5,7 +5,8 @@
  * the instruction code says), applies the element operation and writes the destination with the
  * EVEX write mask (core.ts writeDest). Operations are pure functions on BigInt element values.
  */
-import { OpKind } from 'iced-x86';
+import { OpKind, Register } from 'iced-x86';
+import { WriteKind } from '../vector-file.js';
 import { readOp, shapeOf, writeDest, type Ctx, type Op } from './core.js';
 
 /** Element i (of es bytes, little-endian) of b, unsigned. */
@@ -66,15 +67,21 @@ export function unaryOp(es: number, f: Unary): Op {
   };
 }
 
-/** dst = f(src1, src2) per element; src2 may be memory or a broadcast element. */
-export function binaryOp(es: number, f: Binary): Op {
+/**
+ * dst = f(src1, src2) per element; src2 may be memory or a broadcast element. `idiomWhenSame`: with
+ * both sources one register (and no merge mask) the CPU knows the result is zero, a zeroing idiom
+ * for XINUSE (vector-file.ts WriteKind.Idiom).
+ */
+export function binaryOp(es: number, f: Binary, idiomWhenSame = false): Op {
   const bits = es * 8;
   return (c) => {
     const a = readOp(c, 1, c.width, es);
     const b = readOp(c, 2, c.width, bcstOf(c, es));
     const out = new Uint8Array(c.width);
     for (let i = 0; i < c.width / es; i++) wr(out, i, es, f(rd(a, i, es), rd(b, i, es), bits));
-    writeDest(c, out, es);
+    const { ins } = c;
+    const idiom = idiomWhenSame && ins.opKind(2) === OpKind.Register && ins.opRegister(1) === ins.opRegister(2) && (ins.opMask === Register.None || ins.zeroingMasking);
+    writeDest(c, out, es, idiom ? WriteKind.Idiom : WriteKind.Compute);
   };
 }
 

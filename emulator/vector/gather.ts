@@ -3,7 +3,8 @@
  * are accessed in order from the lowest; each completed element clears its mask bit (element), so
  * a fault leaves the destination and the mask showing the progress (SDM Vol. 2C VPGATHERDD
  * "Operation": the partial state is architectural when the fault is delivered). A complete
- * instruction leaves the whole mask clear.
+ * instruction leaves the whole mask clear. Measured (AMD Zen 5, selfcheck insn): the cleared opmask
+ * register is known zero for XINUSE, as after a zeroing idiom.
  */
 import { Mnemonic, Register } from 'iced-x86';
 import { UpperBits, WriteKind } from '../vector-file.js';
@@ -43,7 +44,7 @@ function gather(idxEs: number, dataEs: number): Op {
       if (ins.opMask === Register.None || ins.opMask === Register.K0 || dst === ix) throw new CpuFault(Vector.UD, `${Mnemonic[ins.mnemonic]}: k0 mask or destination = index register`);
       const kn = kIndex(ins.opMask);
       let k = c.vec.readK(kn) & ((1n << BigInt(n)) - 1n);
-      const finish = (): void => { c.vec.write(dst, out, UpperBits.Zero); c.vec.writeK(kn, k); };
+      const finish = (): void => { c.vec.write(dst, out, UpperBits.Zero); c.vec.writeK(kn, k, k === 0n ? WriteKind.Idiom : WriteKind.Compute); };
       try {
         for (let i = 0; i < n; i++) {
           if (!((k >> BigInt(i)) & 1n)) continue;
@@ -85,7 +86,7 @@ function scatter(idxEs: number, dataEs: number): Op {
         c.env.writeMem(elemAddress(c, idx, i, idxEs), src.slice(i * dataEs, (i + 1) * dataEs));
         k &= ~(1n << BigInt(i));
       }
-    } finally { c.vec.writeK(kn, k); }
+    } finally { c.vec.writeK(kn, k, k === 0n ? WriteKind.Idiom : WriteKind.Compute); }
   };
 }
 

@@ -70,7 +70,7 @@ const movlhps: Op = (c) => {
 function dup(es: number, odd: boolean): Op {
   return (c) => {
     const xmmDdup = es === 8 && c.width === XMM_BYTES;
-    const src = xmmDdup && c.ins.opKind(1) === OpKind.Memory ? (() => { const t = new Uint8Array(16); t.set(memAt(c, 8)); return t; })() : readOp(c, 1, c.width, es);
+    const src = xmmDdup && c.ins.opKind(1) === OpKind.Memory ? (() => { const t = new Uint8Array(16); t.set(memAt(c, 8)); return t; })() : readOp(c, 1, c.width, es, 0, false); // no fault suppression: an element feeds two
     const out = new Uint8Array(c.width);
     for (let i = 0; i < c.width / es; i += 2) {
       const s = (odd ? i + 1 : i) * es;

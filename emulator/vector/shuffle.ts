@@ -6,7 +6,7 @@
  */
 import { Mnemonic, OpKind } from 'iced-x86';
 import { XMM_BYTES } from '../vector-file.js';
-import { defineOps, effectiveAddress, maskBit, maskHalves, maskOf, readOp, shapeOf, vecIndex, vecWidth, writeDest, type Ctx, type Op } from './core.js';
+import { defineOps, effectiveAddress, wideEvexToXmm, maskBit, maskHalves, maskOf, readOp, shapeOf, vecIndex, vecWidth, writeDest, type Ctx, type Op } from './core.js';
 import { rd, satS, satU, sx, wr } from './elements.js';
 
 const M = Mnemonic;
@@ -414,7 +414,7 @@ function down(sEs: number, dEs: number, how: Narrow): Op {
       const s = maskBit(lo, hi, i) ? out : ins.zeroingMasking ? undefined : old;
       if (s) masked.set(s.subarray(i * dEs, (i + 1) * dEs), i * dEs);
     }
-    writeDest({ ...c, evex: false, width: out.length }, masked, dEs);
+    writeDest({ ...c, evex: false, width: out.length }, masked, dEs, undefined, 0, -1, out.length === XMM_BYTES && wideEvexToXmm(c));
   };
 }
 const EXT: [Mnemonic, Mnemonic, number, number][] = [

@@ -20,6 +20,10 @@ export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map(
 export function isEmulatedVector(ins: Instruction): boolean {
   return OPS.has(ins.mnemonic);
 }
+/** [vector-int] Whether a mnemonic is in the table (the referee generates its forms from this). */
+export function isEmulatedMnemonic(m: Mnemonic): boolean {
+  return OPS.has(m);
+}
 
 /**
  * Emulate one decoded vector or opmask instruction. Returns false when it is not in the table

@@ -9,14 +9,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Register } from 'iced-x86';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register } from 'iced-x86';
 import { AreaMap } from '../../emulator/area-map.js';
-import { emulateVector, type ExecEnv } from '../../emulator/avx.js';
+import { emulateVector, isEmulatedMnemonic, type ExecEnv } from '../../emulator/avx.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
 import { VectorFile } from '../../emulator/vector-file.js';
 import { CpuFault, Vector, XsaveContext, xrstor, xsave } from '../../emulator/xsave.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
+import { applyIndexFix, hostLacks, instantiateCode, vectorForms, type IndexFix } from './cases-vector-int.js';
 import { diffFields } from './cpu-selfcheck.js';
 import type { KernelSelfcheckOptions } from './kernel-selfcheck.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
@@ -244,16 +245,33 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
   if (notRun.length) log(`instructions the host cannot run, not compared: ${[...new Set(notRun)].join('; ')}`);
   if (usable.length === 0) { log('insn selfcheck: the host has no AVX: nothing to compare'); return { cases: 0, mismatches: 0, notRun }; }
   const r = new Prng(o.seed);
-  const lines = Array.from({ length: o.cases }, () => instantiate(r, r.pick(usable).t));
-  const insns = assembleLines(lines);
+  // A quarter of the cases from the hand-written templates, the rest from the generated forms
+  // (cases-vector-int.ts): every emulated VEX/EVEX code the host has, in turn from a random start.
+  const templated = Math.ceil(o.cases / 4);
+  const lines = Array.from({ length: templated }, () => instantiate(r, r.pick(usable).t));
+  const insns: { ins: Instruction; bytes: Uint8Array; text: string; fix?: IndexFix[] }[] = assembleLines(lines);
+  const forms = vectorForms(isEmulatedMnemonic);
+  const lacking = new Map<string, string>();
+  const runnable = forms.filter((code) => {
+    const g = instantiateCode(r, code);
+    const missing = hostLacks(cpu, g.ins);
+    if (missing) lacking.set(Mnemonic[g.ins.mnemonic], missing);
+    g.ins.free();
+    return missing === undefined;
+  });
+  if (lacking.size) log(`generated forms the host cannot run, not compared: ${[...lacking].map(([m, f]) => `${m} (needs ${f})`).join('; ')}`);
+  const start = runnable.length ? r.below(runnable.length) : 0;
+  for (let k = 0; insns.length < o.cases && runnable.length; k++) insns.push(instantiateCode(r, runnable[(start + k) % runnable.length]));
+  log(`generated forms: ${forms.length} emulated VEX/EVEX codes, ${runnable.length} run on this host`);
   const exe = buildNative('selfcheck/insn-probe.c');
   // The XCR0 the host kernel runs user space with: the kernel model's choice for this CPU (the
   // probe's greeting, CPUID.(0DH,0).EBX under the real XCR0, must agree with its standard size).
   const variant = o.variant ?? closestVariantTo(release());
   const xcr0 = fpu__init_system_xstate(cpu, variant).xcr0;
   // Inputs
-  const cases = insns.map(() => {
+  const cases = insns.map((x) => {
     const setup = standardImage(r, { cpu, xcr0, area: cpu.standardSize(xcr0), xgetbv1: false });
+    for (const f of x.fix ?? []) applyIndexFix(r, cpu, setup, f);
     // Only loadable states: the setup must not fault (MXCSR reserved bits are excluded by standardImage).
     const data = new Uint8Array(DATA_SIZE);
     r.fill(data, 0, DATA_SIZE);
