@@ -14,7 +14,7 @@
  * invalid-instruction hook catches what the sweep missed.
  */
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
-import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
+import { effectiveAddress, emulateVector, isEmulatedVector, vecIndex, type ExecEnv } from './avx.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
@@ -979,9 +979,10 @@ export class Machine {
   private onOwned(d: Decoded): void {
     const addr = d.ip;
     if (!d.owned) return; // the sweep was out of step here: unicorn runs it
-    if (d.vexGprOnly && !d.missing) {
-      // BMI1/BMI2 and other VEX forms without vector or mask operands touch no extended state and
-      // unicorn runs them right (unicorn-notes.md): hand the address back to unicorn for good.
+    if (d.vexGprOnly && !d.missing && !isEmulatedVector(d.ins)) {
+      // VEX forms without vector or mask operands that the model does not define touch no extended
+      // state: hand the address back to unicorn for good. BMI1/BMI2 are the model's (emulator/vector/bmi.ts):
+      // unicorn 2.0.1 sets their flags unlike the CPU (BLSI of 0 sets CF; PF, AF; measured, issue 11).
       this.removeOwned(addr);
       return;
     }

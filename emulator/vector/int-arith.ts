@@ -47,15 +47,17 @@ const madd52hi: Ternary = (d, a, b) => zx(d + (((a & MASK52) * (b & MASK52)) >> 
  * VPDPBUSD(S): dst + four u8(src1) * s8(src2) products per doubleword; VPDPWSSD(S): two s16 * s16
  * (SDM Vol. 2C VPDPBUSD, VPDPWSSD); the S forms saturate the 32-bit sum.
  */
-function dotAcc(part: number, aSigned: boolean, saturate: boolean): Ternary {
+enum Sat { None, Signed, Unsigned }
+function dotAcc(part: number, aSigned: boolean, bSigned: boolean, sat: Sat): Ternary {
   const P = BigInt(part);
   return (d, a, b) => {
-    let s = sx(d, 32);
+    // AVX-VNNI-INT8/INT16 (SDM Vol. 2C VPDPBUUDS, VPDPWUUDS): the all-unsigned forms accumulate and saturate unsigned.
+    let s = sat === Sat.Unsigned ? d : sx(d, 32);
     for (let k = 0n; k < 32n; k += P) {
       const x = (a >> k) & ((1n << P) - 1n), y = (b >> k) & ((1n << P) - 1n);
-      s += (aSigned ? sx(x, part) : x) * sx(y, part);
+      s += (aSigned ? sx(x, part) : x) * (bSigned ? sx(y, part) : y);
     }
-    return zx(saturate ? satS(s, 32) : s, 32);
+    return zx(sat === Sat.Signed ? satS(s, 32) : sat === Sat.Unsigned ? satU(s, 32) : s, 32);
   };
 }
 /** VPSHLDV: upper half of (dst:src2) << (src3 mod bits); VPSHRDV: lower half of (src2:dst) >> count (SDM Vol. 2C). */
@@ -93,8 +95,14 @@ export const ELEMENTWISE_INT: readonly Row[] = [
   un(M.Vplzcntd, 4, lzcnt), un(M.Vplzcntq, 8, lzcnt),
   un(M.Vpopcntb, 1, popcnt), un(M.Vpopcntw, 2, popcnt), un(M.Vpopcntd, 4, popcnt), un(M.Vpopcntq, 8, popcnt),
   ter(M.Vpmadd52luq, 8, madd52lo), ter(M.Vpmadd52huq, 8, madd52hi),
-  ter(M.Vpdpbusd, 4, dotAcc(8, false, false)), ter(M.Vpdpbusds, 4, dotAcc(8, false, true)),
-  ter(M.Vpdpwssd, 4, dotAcc(16, true, false)), ter(M.Vpdpwssds, 4, dotAcc(16, true, true)),
+  ter(M.Vpdpbusd, 4, dotAcc(8, false, true, Sat.None)), ter(M.Vpdpbusds, 4, dotAcc(8, false, true, Sat.Signed)),
+  ter(M.Vpdpwssd, 4, dotAcc(16, true, true, Sat.None)), ter(M.Vpdpwssds, 4, dotAcc(16, true, true, Sat.Signed)),
+  ter(M.Vpdpbssd, 4, dotAcc(8, true, true, Sat.None)), ter(M.Vpdpbssds, 4, dotAcc(8, true, true, Sat.Signed)),
+  ter(M.Vpdpbsud, 4, dotAcc(8, true, false, Sat.None)), ter(M.Vpdpbsuds, 4, dotAcc(8, true, false, Sat.Signed)),
+  ter(M.Vpdpbuud, 4, dotAcc(8, false, false, Sat.None)), ter(M.Vpdpbuuds, 4, dotAcc(8, false, false, Sat.Unsigned)),
+  ter(M.Vpdpwsud, 4, dotAcc(16, true, false, Sat.None)), ter(M.Vpdpwsuds, 4, dotAcc(16, true, false, Sat.Signed)),
+  ter(M.Vpdpwusd, 4, dotAcc(16, false, true, Sat.None)), ter(M.Vpdpwusds, 4, dotAcc(16, false, true, Sat.Signed)),
+  ter(M.Vpdpwuud, 4, dotAcc(16, false, false, Sat.None)), ter(M.Vpdpwuuds, 4, dotAcc(16, false, false, Sat.Unsigned)),
   ter(M.Vpshldvw, 2, shldv), ter(M.Vpshldvd, 4, shldv), ter(M.Vpshldvq, 8, shldv),
   ter(M.Vpshrdvw, 2, shrdv), ter(M.Vpshrdvd, 4, shrdv), ter(M.Vpshrdvq, 8, shrdv),
   [M.Vpshldw, 2, binaryImmOp(2, shldImm)], [M.Vpshldd, 4, binaryImmOp(4, shldImm)], [M.Vpshldq, 8, binaryImmOp(8, shldImm)],

@@ -242,3 +242,58 @@ const phminposuw: Op = (c) => {
   writeDest({ ...c, width: XMM_BYTES }, out, 2);
 };
 defineOps([M.Vphminposuw], phminposuw);
+
+/** VBROADCASTI32X2 / VBROADCASTF32X2: the low 64 bits of an xmm or m64 in every qword, masked per dword. */
+const bcst32x2: Op = (c) => {
+  const { ins } = c;
+  const src = ins.opKind(1) === OpKind.Memory ? memAt(c, 8) : c.vec.read(vecIndex(ins.opRegister(1)), XMM_BYTES).subarray(0, 8);
+  const out = new Uint8Array(c.width);
+  for (let o = 0; o < c.width; o += 8) out.set(src, o);
+  writeDest(c, out, 4);
+};
+defineOps([M.Vbroadcasti32x2, M.Vbroadcastf32x2], bcst32x2);
+
+/**
+ * VP2INTERSECTD/Q k, src1, src2 (SDM Vol. 2C): k (even) gets bit i when element i of src1 equals
+ * some element of src2, k+1 gets bit j when element j of src2 equals some element of src1.
+ */
+function p2intersect(es: number): Op {
+  return (c) => {
+    const a = readOp(c, 1, c.width, es), b = readOp(c, 2, c.width, shapeOf(c.ins.code).bcstElem || es, 0, false);
+    const n = c.width / es;
+    let m1 = 0n, m2 = 0n;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (rd(a, i, es) === rd(b, j, es)) { m1 |= 1n << BigInt(i); m2 |= 1n << BigInt(j); }
+    const k = kIndex(c.ins.opRegister(0)) & ~1;
+    c.vec.writeK(k, m1);
+    c.vec.writeK(k + 1, m2);
+  };
+}
+defineOps([M.Vp2intersectd], p2intersect(4)); defineOps([M.Vp2intersectq], p2intersect(8));
+
+/** VMOVW (AVX512-FP16): a word between a GPR/m16 and an xmm (zero-extended both ways). */
+const vmovw: Op = (c) => {
+  const { ins } = c;
+  if (ins.opKind(0) === OpKind.Register && vecIndex(ins.opRegister(0)) >= 0) {
+    const out = new Uint8Array(XMM_BYTES);
+    if (ins.opKind(1) === OpKind.Memory) out.set(memAt(c, 2)); else wr(out, 0, 2, c.env.getGpr(ins.opRegister(1)) & 0xffffn);
+    writeDest({ ...c, width: XMM_BYTES }, out, 2);
+    return;
+  }
+  const v = c.vec.read(vecIndex(ins.opRegister(1)), XMM_BYTES).slice(0, 2);
+  if (ins.opKind(0) === OpKind.Memory) c.env.writeMem(effectiveAddress(ins, c.env), v);
+  else c.env.setGpr(ins.opRegister(0), rd(v, 0, 2));
+};
+defineOps([M.Vmovw], vmovw);
+defineOps([M.Vmovsh], movScalar(2));
+
+/**
+ * VMASKMOVDQU xmm1, xmm2 (SDM Vol. 2B MASKMOVDQU): the bytes of xmm1 whose xmm2 byte has bit 7 set
+ * are stored at DS:RDI; the others are not accessed.
+ */
+const maskmovdqu: Op = (c) => {
+  const { ins } = c;
+  const data = c.vec.read(vecIndex(ins.opRegister(1)), XMM_BYTES), m = c.vec.read(vecIndex(ins.opRegister(2)), XMM_BYTES);
+  const base = c.env.getGpr(Register.RDI);
+  for (let i = 0; i < XMM_BYTES; i++) if (m[i] & 0x80) c.env.writeMem(base + BigInt(i), data.slice(i, i + 1));
+};
+defineOps([M.Vmaskmovdqu], maskmovdqu);

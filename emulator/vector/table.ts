@@ -13,6 +13,7 @@ import './shuffle.js';
 import './misc-int.js';
 import './crypto.js';
 import './gather.js';
+import './bmi.js';
 
 /** Mnemonics this module emulates (the README lists them). */
 export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();

@@ -40,7 +40,7 @@ const VSIB: Partial<Record<K, [Register, number]>> = {
 };
 const SUPPORTED = new Set<K>([
   ...Object.keys(VECTOR_KINDS).map(Number), ...Object.keys(VSIB).map(Number),
-  K.mem, K.imm8, K.k_reg, K.k_vvvv, K.k_rm, K.k_or_mem, K.r32_reg, K.r64_reg, K.r32_rm, K.r64_rm, K.r32_or_mem, K.r64_or_mem,
+  K.mem, K.imm8, K.kp1_reg, K.k_reg, K.k_vvvv, K.k_rm, K.k_or_mem, K.r32_reg, K.r64_reg, K.r32_vvvv, K.r64_vvvv, K.r32_rm, K.r64_rm, K.r32_or_mem, K.r64_or_mem,
 ]);
 
 /** Every VEX/EVEX code usable in 64-bit mode whose mnemonic `emulated` accepts and whose operands the generator can fill. */
@@ -107,11 +107,12 @@ export function instantiateCode(r: Prng, code: Code): GeneratedCase {
       memUsed = true;
     } else if (kind === K.mem) { ins.setOpKind(k, OpKind.Memory); setMem(); }
     else if (kind === K.imm8) { ins.setOpKind(k, OpKind.Immediate8); ins.immediate8 = r.below(256); }
+    else if (kind === K.kp1_reg) { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, Register.K0 + 2 * r.below(4)); }
     else if (kind === K.k_reg || kind === K.k_vvvv || kind === K.k_rm) { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, Register.K0 + r.below(8)); }
     else if (kind === K.k_or_mem) {
       if (r.chance(0.4)) { ins.setOpKind(k, OpKind.Memory); setMem(); } else { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, Register.K0 + r.below(8)); }
-    } else if (kind === K.r32_reg || kind === K.r32_rm) { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, r.pick(GPR32)); }
-    else if (kind === K.r64_reg || kind === K.r64_rm) { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, r.pick(GPR64)); }
+    } else if (kind === K.r32_reg || kind === K.r32_rm || kind === K.r32_vvvv) { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, r.pick(GPR32)); }
+    else if (kind === K.r64_reg || kind === K.r64_rm || kind === K.r64_vvvv) { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, r.pick(GPR64)); }
     else if (kind === K.r32_or_mem || kind === K.r64_or_mem) {
       if (r.chance(0.4)) { ins.setOpKind(k, OpKind.Memory); setMem(); } else { ins.setOpKind(k, OpKind.Register); ins.setOpRegister(k, r.pick(kind === K.r32_or_mem ? GPR32 : GPR64)); }
     }
