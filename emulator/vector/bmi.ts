@@ -117,3 +117,24 @@ defineOps([M.Rorx], rorx);
 defineOps([M.Sarx], shiftx('sar'));
 defineOps([M.Shlx], shiftx('shl'));
 defineOps([M.Shrx], shiftx('shr'));
+
+/** MOVBE r, m / m, r (16, 32, 64 bits; SDM Vol. 2B MOVBE): the bytes swapped, flags unchanged. */
+const movbe: Op = (c) => {
+  const { ins, env } = c;
+  const toMem = ins.opKind(0) === OpKind.Memory;
+  const reg = ins.opRegister(toMem ? 1 : 0);
+  const n = RegisterExt.size(reg);
+  const ea = effectiveAddress(ins, env);
+  if (toMem) {
+    const v = env.getGpr(reg);
+    const b = new Uint8Array(n);
+    for (let k = 0; k < n; k++) b[n - 1 - k] = Number((v >> BigInt(8 * k)) & 0xffn);
+    env.writeMem(ea, b);
+    return;
+  }
+  const b = env.readMem(ea, n);
+  let v = 0n;
+  for (let k = 0; k < n; k++) v = (v << 8n) | BigInt(b[k]);
+  env.setGpr(reg, v);
+};
+defineOps([M.Movbe], movbe);
