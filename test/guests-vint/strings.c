@@ -30,12 +30,12 @@ int main(void) {
   char *end = area + 2 * page; /* the guard page starts here */
   char *other = area + 3 * page;
   mprotect(other, page, PROT_READ | PROT_WRITE);
-  static const int lens[] = {0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 127, 128, 129, 191, 255, 256, 300, 511, 1000};
+  static const int lens[] = {0, 1, 3, 7, 15, 16, 31, 32, 33, 63, 64, 65, 127, 129, 255, 300, 1000};
   int calls = 0;
   for (unsigned li = 0; li < sizeof lens / sizeof lens[0]; li++) {
     int n = lens[li];
     for (int pos = 0; pos < 3; pos++) {
-      for (int al = 0; al < 64; al += (n < 70 ? 5 : 17)) {
+      for (int al = 0; al < 64; al += (n < 70 ? 11 : 29)) {
         /* pos 0: aligned start; pos 1: string ends right before the guard page; pos 2: mid-page. */
         char *s = pos == 0 ? area + 64 + al : pos == 1 ? end - n - 1 : area + page - 40 + al;
         for (int i = 0; i < n; i++) s[i] = 'a' + (char)(rnd() % 26);
