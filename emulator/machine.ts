@@ -255,7 +255,7 @@ const LEGACY_UNCHANGED = new Set<Mnemonic>([
   Mnemonic.Xsave, Mnemonic.Xsave64, Mnemonic.Xsaveopt, Mnemonic.Xsaveopt64, Mnemonic.Xsavec, Mnemonic.Xsavec64,
   Mnemonic.Xsaves, Mnemonic.Xsaves64, Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Xgetbv, Mnemonic.Xsetbv,
   Mnemonic.Cpuid, Mnemonic.Rdpkru, Mnemonic.Wrpkru,
-  Mnemonic.Rdfsbase, Mnemonic.Rdgsbase, Mnemonic.Wrfsbase, Mnemonic.Wrgsbase, Mnemonic.Movbe,
+  Mnemonic.Rdfsbase, Mnemonic.Rdgsbase, Mnemonic.Wrfsbase, Mnemonic.Wrgsbase, Mnemonic.Movbe, Mnemonic.Popcnt,
 ]);
 const LEGACY_RESTORES = new Set<Mnemonic>([
   Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xrstors, Mnemonic.Xrstors64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
@@ -368,7 +368,7 @@ function touchesSse(ins: Instruction): boolean {
   switch (ins.mnemonic) {
     // XGETBV(ECX=1) reads XINUSE, which an SSE write by unicorn since the last trap changes.
     case Mnemonic.Vzeroupper: case Mnemonic.Vzeroall: case Mnemonic.Ldmxcsr: case Mnemonic.Stmxcsr: case Mnemonic.Vldmxcsr: case Mnemonic.Vstmxcsr: case Mnemonic.Xgetbv: return true;
-    case Mnemonic.Xsetbv: case Mnemonic.Cpuid: case Mnemonic.Rdpkru: case Mnemonic.Wrpkru: case Mnemonic.Movbe: return false;
+    case Mnemonic.Xsetbv: case Mnemonic.Cpuid: case Mnemonic.Rdpkru: case Mnemonic.Wrpkru: case Mnemonic.Movbe: case Mnemonic.Popcnt: return false;
   }
   if (ins.encoding !== EncodingKind.VEX && ins.encoding !== EncodingKind.EVEX && ins.encoding !== EncodingKind.XOP) return true;
   for (let k = 0; k < ins.opCount; k++) if (ins.opKind(k) === OpKind.Register && vecIndex(ins.opRegister(k)) >= 0) return true;

@@ -16,8 +16,9 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // The x87 environment: unicorn stores it without FOP/FCS and with 0 in the reserved words, and
   // its FLDENV/FRSTOR do not load the pointers (measured, issue 11); the model holds the pointers.
   Mnemonic.Fnstenv, Mnemonic.Fnsave, Mnemonic.Fldenv, Mnemonic.Frstor,
-  // unicorn 2.0.1 rejects MOVBE (glibc's memcmp-avx2-movbe uses it); the model runs it (vector/bmi.ts).
-  Mnemonic.Movbe,
+  // unicorn 2.0.1 rejects MOVBE (glibc's memcmp-avx2-movbe uses it) and POPCNT (-march=x86-64-v2
+  // and later); the model runs them (vector/bmi.ts).
+  Mnemonic.Movbe, Mnemonic.Popcnt,
 ]);
 
 /**

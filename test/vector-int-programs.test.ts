@@ -42,13 +42,18 @@ describe.runIf(have('gcc') && have('musl-gcc'))('string.h programs under the mod
   const bins: Record<string, string> = {};
   const native: Record<string, Run> = {};
   beforeAll(async () => {
-    for (const [name, cc, extra] of [['strings-glibc', 'gcc', []], ['strings-musl', 'musl-gcc', []], ['bmi', 'gcc', ['-mbmi', '-mbmi2']]] as const) {
-      const src = join(GUESTS, name.startsWith('strings') ? 'strings.c' : 'bmi.c');
+    const builds = [
+      ['strings-glibc', 'gcc', 'strings.c', []], ['strings-musl', 'musl-gcc', 'strings.c', []], ['bmi', 'gcc', 'bmi.c', ['-mbmi', '-mbmi2']],
+      ['loops-v4', 'gcc', 'loops.c', ['-O3', '-march=x86-64-v4']], ['loops-v3-musl', 'musl-gcc', 'loops.c', ['-O3', '-march=x86-64-v3']],
+    ] as const;
+    for (const [name, cc, file, extra] of builds) {
+      const src = join(GUESTS, file);
       const out = join(tmp, name);
-      const c = await run(cc, ['-O2', '-static', ...extra, '-o', out, src]);
+      const c = await run(cc, ['-O2', '-static', ...extra, '-o', out, src]); // a later -O3 wins
       expect(c.status, c.stderr).toBe(0);
       bins[name] = out;
-      if (name !== 'bmi' || hostBmi) native[name] = await run(out, []);
+      // A native run needs the ISA the build asks for.
+      if (name === 'strings-glibc' || name === 'strings-musl' || hostBmi) native[name] = await run(out, []);
     }
   }, 120_000);
 
@@ -72,6 +77,22 @@ describe.runIf(have('gcc') && have('musl-gcc'))('string.h programs under the mod
       expect(e.stdout).toBe(native['strings-glibc'].stdout);
     }, 120_000);
   }
+
+  // The vectorized loops' output does not depend on the CPU; native runs need the host to have the ISA level.
+  const hostV4 = cpu.features.avx512f && hostBmi;
+  it.runIf(hostV4)('loops -O3 -march=x86-64-v4 (glibc): natively-equal on the host, native output on Sapphire Rapids', async () => {
+    expect(native['loops-v4'].stdout).toMatch(/^hash [0-9a-f]{16}\n$/);
+    for (const profile of ['host', 'intel-sapphire-rapids']) {
+      const e = await run('node', [CLI, 'exec', '--cpu', profile, bins['loops-v4']]);
+      expect(e.stderr, profile).toBe('');
+      expect(e.stdout, profile).toBe(native['loops-v4'].stdout);
+    }
+  }, 240_000);
+  it.runIf(hostBmi && cpu.features.avx2)('loops -O3 -march=x86-64-v3 (musl): native output on Alder Lake', async () => {
+    const e = await run('node', [CLI, 'exec', '--cpu', PROFILE_AVX2, bins['loops-v3-musl']]);
+    expect(e.stderr).toBe('');
+    expect(e.stdout).toBe(native['loops-v3-musl'].stdout);
+  }, 120_000);
 
   it.runIf(hostBmi)('bmi: BMI1/BMI2 results and flags natively-equal under exec --cpu host', async () => {
     const e = await run('node', [CLI, 'exec', '--cpu', 'host', bins.bmi]);

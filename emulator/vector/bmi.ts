@@ -138,3 +138,14 @@ const movbe: Op = (c) => {
   env.setGpr(reg, v);
 };
 defineOps([M.Movbe], movbe);
+
+/** POPCNT r, r/m (16, 32, 64 bits; SDM Vol. 2B POPCNT): ZF = (source == 0); CF, OF, SF, AF, PF cleared. */
+const popcnt: Op = (c) => {
+  const bits = RegisterExt.size(c.ins.opRegister(0)) * 8;
+  const v = src(c, 1, bits) & ((1n << BigInt(bits)) - 1n);
+  let n = 0n;
+  for (let x = v; x; x >>= 1n) n += x & 1n;
+  c.env.setGpr(c.ins.opRegister(0), n);
+  c.env.setStatusFlags({ cf: 0, pf: 0, af: 0, zf: +(v === 0n), sf: 0, of: 0 });
+};
+defineOps([M.Popcnt], popcnt);
