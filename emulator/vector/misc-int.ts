@@ -5,7 +5,7 @@
  * broadcasts (SDM Vol. 2, each instruction's Operation section).
  */
 import { Mnemonic, OpKind, Register } from 'iced-x86';
-import { XMM_BYTES } from '../vector-file.js';
+import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, fromHalves, kIndex, maskOf, readOp, shapeOf, vecIndex, vecWidth, writeDest, type Ctx, type Op } from './core.js';
 import { rd, wr } from './elements.js';
 
@@ -297,3 +297,75 @@ const maskmovdqu: Op = (c) => {
   for (let i = 0; i < XMM_BYTES; i++) if (m[i] & 0x80) c.env.writeMem(base + BigInt(i), data.slice(i, i + 1));
 };
 defineOps([M.Vmaskmovdqu], maskmovdqu);
+
+/* ------------------------------------------------------------ SSE4.2 string compares, VEX-encoded */
+
+/**
+ * VPCMPESTRI/M, VPCMPISTRI/M (SDM Vol. 2B PCMPESTRI, 4.1 "Imm8 control byte"): imm8[1:0] the
+ * element format (unsigned/signed bytes/words), [3:2] the aggregation (equal any, ranges, equal
+ * each, equal ordered), [5:4] the polarity, [6] the output (least/most significant index; bit or
+ * element mask). Explicit lengths from EAX/EDX (RAX/RDX with W1), as absolute values saturated to
+ * the element count; implicit lengths end at the first zero element. Invalid elements override the
+ * comparisons as Table 4-7 says. Flags: CF = result != 0, ZF/SF = src2/src1 shorter than a vector,
+ * OF = result bit 0, AF = PF = 0.
+ */
+function pcmpstr(explicit: boolean, mask: boolean): Op {
+  return (c) => {
+    const { ins, env } = c;
+    const imm = ins.immediate8;
+    const words = (imm & 1) === 1, signed = (imm & 2) === 2;
+    const es = words ? 2 : 1, n = XMM_BYTES / es;
+    const a = readOp(c, 1, XMM_BYTES, 0).slice(0, XMM_BYTES);
+    const b = (ins.opKind(2) === OpKind.Memory ? env.readMem(effectiveAddress(ins, env), XMM_BYTES) : readOp(c, 2, XMM_BYTES, 0)).slice(0, XMM_BYTES);
+    const elem = (s: Uint8Array, i: number): number => { const v = es === 1 ? s[i] : s[2 * i] | (s[2 * i + 1] << 8); return signed ? (es === 1 ? (v << 24) >> 24 : (v << 16) >> 16) : v; };
+    const implicitLen = (s: Uint8Array): number => { let i = 0; while (i < n && elem(s, i) !== 0) i++; return i; };
+    const explicitLen = (r: Register): number => {
+      const w64 = shapeOf(ins.code).w === 1;
+      let v = env.getGpr(w64 ? r : r === Register.RAX ? Register.EAX : Register.EDX);
+      v = w64 ? BigInt.asIntN(64, v) : BigInt.asIntN(32, v);
+      if (v < 0n) v = -v;
+      return v > BigInt(n) ? n : Number(v);
+    };
+    const la = explicit ? explicitLen(Register.RAX) : implicitLen(a);
+    const lb = explicit ? explicitLen(Register.RDX) : implicitLen(b);
+    const agg = (imm >> 2) & 3;
+    // BoolRes[i][j]: src1 element i against src2 element j, with the invalid-element overrides.
+    const boolRes = (i: number, j: number, cmp: (x: number, y: number) => boolean): boolean => {
+      const va = i < la, vb = j < lb;
+      if (va && vb) return cmp(elem(a, i), elem(b, j));
+      if (agg === 2) return !va && !vb; // equal each: both invalid true
+      if (agg === 3) return !va; // equal ordered: src1 invalid true
+      return false;
+    };
+    const eq = (x: number, y: number): boolean => x === y;
+    let r1 = 0;
+    for (let j = 0; j < n; j++) {
+      let bit = false;
+      if (agg === 0) { for (let i = 0; i < n; i++) if (boolRes(i, j, eq)) { bit = true; break; } }
+      else if (agg === 1) {
+        for (let i = 0; i + 1 < n; i += 2) if (boolRes(i, j, (x, y) => y >= x) && boolRes(i + 1, j, (x, y) => y <= x)) { bit = true; break; }
+      } else if (agg === 2) bit = boolRes(j, j, eq);
+      else { bit = true; for (let i = 0; i < n - j; i++) if (!boolRes(i, j + i, eq)) { bit = false; break; } }
+      if (bit) r1 |= 1 << j;
+    }
+    const all = (1 << n) - 1;
+    const validB = (1 << lb) - 1;
+    const pol = (imm >> 4) & 3;
+    const r2 = pol === 1 ? ~r1 & all : pol === 3 ? (r1 ^ validB) & all : r1;
+    if (mask) {
+      const out = new Uint8Array(XMM_BYTES);
+      if (imm & 0x40) { for (let i = 0; i < n; i++) if ((r2 >> i) & 1) out.fill(0xff, i * es, (i + 1) * es); }
+      else { out[0] = r2 & 0xff; out[1] = r2 >> 8; }
+      c.vec.write(0, out, UpperBits.Zero);
+    } else {
+      let idx = n;
+      if (r2) idx = imm & 0x40 ? 31 - Math.clz32(r2) : 31 - Math.clz32(r2 & -r2);
+      env.setGpr(Register.ECX, BigInt(idx));
+    }
+    env.setStatusFlags({ cf: +(r2 !== 0), pf: 0, af: 0, zf: +(lb < n), sf: +(la < n), of: r2 & 1 });
+  };
+}
+defineOps([M.Vpcmpestri, M.Vpcmpestri64], pcmpstr(true, false));
+defineOps([M.Vpcmpestrm, M.Vpcmpestrm64], pcmpstr(true, true));
+defineOps([M.Vpcmpistri], pcmpstr(false, false));
+defineOps([M.Vpcmpistrm], pcmpstr(false, true));
