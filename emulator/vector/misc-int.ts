@@ -315,8 +315,9 @@ function pcmpstr(explicit: boolean, mask: boolean): Op {
     const imm = ins.immediate8;
     const words = (imm & 1) === 1, signed = (imm & 2) === 2;
     const es = words ? 2 : 1, n = XMM_BYTES / es;
-    const a = readOp(c, 1, XMM_BYTES, 0).slice(0, XMM_BYTES);
-    const b = (ins.opKind(2) === OpKind.Memory ? env.readMem(effectiveAddress(ins, env), XMM_BYTES) : readOp(c, 2, XMM_BYTES, 0)).slice(0, XMM_BYTES);
+    // Operands: xmm1 (src1), xmm2/m128 (src2; no alignment rule), imm8.
+    const a = readOp(c, 0, XMM_BYTES, 0).slice(0, XMM_BYTES);
+    const b = (ins.opKind(1) === OpKind.Memory ? env.readMem(effectiveAddress(ins, env), XMM_BYTES) : readOp(c, 1, XMM_BYTES, 0)).slice(0, XMM_BYTES);
     const elem = (s: Uint8Array, i: number): number => { const v = es === 1 ? s[i] : s[2 * i] | (s[2 * i + 1] << 8); return signed ? (es === 1 ? (v << 24) >> 24 : (v << 16) >> 16) : v; };
     const implicitLen = (s: Uint8Array): number => { let i = 0; while (i < n && elem(s, i) !== 0) i++; return i; };
     const explicitLen = (r: Register): number => {

@@ -50,7 +50,8 @@ export function vectorForms(emulated: (m: Mnemonic) => boolean): Code[] {
     const o = CodeExt.opCode(c);
     try {
       if (o.encoding !== EncodingKind.VEX && o.encoding !== EncodingKind.EVEX) continue;
-      if (!o.mode64 || !emulated(o.mnemonic)) continue;
+      // Codes behind a decoder option (Knights Corner's VEX forms, ...) are not x86-64 instructions of these CPUs.
+      if (!o.mode64 || o.decoderOption !== DecoderOptions.None || !emulated(o.mnemonic)) continue;
       let ok = true;
       for (let k = 0; k < o.opCount; k++) if (!SUPPORTED.has(o.opKind(k))) ok = false;
       if (ok) out.push(c);
