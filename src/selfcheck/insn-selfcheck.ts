@@ -275,7 +275,10 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions): InsnSelfcheckSummar
     // Only loadable states: the setup must not fault (MXCSR reserved bits are excluded by standardImage).
     const data = new Uint8Array(DATA_SIZE);
     r.fill(data, 0, DATA_SIZE);
-    const gpr = [0, 1, 2, 3].map(() => BigInt(r.next()) | (BigInt(r.next()) << 32n));
+    // Some registers small or small negative (lengths, bit indices, counts: VPCMPESTRI's EAX/EDX, BZHI, BEXTR).
+    const gpr = [0, 1, 2, 3].map(() => r.chance(0.3) ? BigInt.asUintN(64, BigInt(r.below(40) - 20)) : BigInt(r.next()) | (BigInt(r.next()) << 32n));
+    // Some zero bytes in the buffer (implicit-length string compares end at them).
+    if (r.chance(0.3)) for (let z = 0; z < 40; z++) data[r.below(DATA_SIZE)] = 0;
     return { setup, data, gpr };
   });
   // Native
