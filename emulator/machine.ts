@@ -334,7 +334,7 @@ interface Decoded {
   mnemonic: Mnemonic;
   lock: boolean;
   owned: boolean;
-  /** BMI1/BMI2-like VEX form that unicorn runs right. */
+  /** A VEX form with only general-purpose operands (BMI1/BMI2: the model's, vector/bmi.ts; any other goes back to unicorn). */
   vexGprOnly: boolean;
   /** The CPUID feature the profile's CPU lacks for it, or undefined (the CPU does not change). */
   missing: string | undefined;
