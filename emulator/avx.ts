@@ -4,4 +4,4 @@
  * instruction group; table.ts: dispatch). This module is the entry point the machine uses.
  */
 export { effectiveAddress, vecIndex, vecWidth, type ExecEnv } from './vector/core.js';
-export { EMULATED_VECTOR_MNEMONICS, emulateVector, isEmulatedVector } from './vector/table.js';
+export { EMULATED_VECTOR_MNEMONICS, emulateVector, isEmulatedMnemonic, isEmulatedVector } from './vector/table.js';

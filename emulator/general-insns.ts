@@ -91,7 +91,8 @@ export class StandaloneSources implements SystemSources {
   random64(): bigint { return this.rng.next(); }
 }
 
-export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Blsi, Mnemonic.Blsr, Mnemonic.Blsmsk, Mnemonic.Bzhi, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Pdep, Mnemonic.Pext, Mnemonic.Popcnt, Mnemonic.Movbe, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed]);
+/** BMI1/BMI2, MOVBE and POPCNT are emulated in vector/bmi.ts (one implementation each). */
+export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed]);
 
 /** The operand register of RDRAND/RDSEED/RDPID. */
 function destination(ins: Instruction): Register {
@@ -166,91 +167,6 @@ export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: Sys
       const loadable = size === 8 ? POPF_CPL3_LOADABLE : POPF_CPL3_LOADABLE & 0xffffn;
       env.setRflags(((old & ~loadable & ~RFLAGS_RF) | (v & loadable) | RFLAGS_FIXED_ONE) & MASK64);
       env.setGpr(Register.RSP, (rsp + BigInt(size)) & MASK64);
-      return true;
-    }
-    case Mnemonic.Pdep: case Mnemonic.Pext: {
-      // SDM Vol. 2B PDEP/PEXT (VEX.vvvv is the source, ModRM.rm the mask); flags unaffected.
-      const dst = ins.op0Register;
-      const bits = RegisterExt.size(dst) * 8;
-      const src = env.getGpr(ins.op1Register);
-      let mask: bigint;
-      if (ins.op2Kind === OpKind.Register) mask = env.getGpr(ins.op2Register);
-      else {
-        const b = env.readMem(memoryAddress(ins, env), bits / 8);
-        mask = 0n;
-        for (let i = b.length - 1; i >= 0; i--) mask = (mask << 8n) | BigInt(b[i]!);
-      }
-      let out = 0n;
-      let k = 0n;
-      for (let i = 0n; i < BigInt(bits); i++) {
-        if (!((mask >> i) & 1n)) continue;
-        if (ins.mnemonic === Mnemonic.Pdep) { if ((src >> k) & 1n) out |= 1n << i; }
-        else if ((src >> i) & 1n) out |= 1n << k;
-        k++;
-      }
-      env.setGpr(dst, out);
-      return true;
-    }
-    case Mnemonic.Blsi: case Mnemonic.Blsr: case Mnemonic.Blsmsk: case Mnemonic.Bzhi: {
-      // SDM Vol. 2A BLSI/BLSR/BLSMSK/BZHI: SF and ZF from the result (BLSMSK clears ZF), OF = 0;
-      // CF: BLSI source != 0, BLSR/BLSMSK source == 0, BZHI index >= operand size. AF and PF are
-      // undefined: left 0 (the referee reports them apart).
-      const dst = ins.op0Register;
-      const bits = BigInt(RegisterExt.size(dst) * 8);
-      const mask = (1n << bits) - 1n;
-      const src = readRm(ins, 1, env, Number(bits) / 8);
-      let res: bigint, cf: number;
-      switch (ins.mnemonic) {
-        case Mnemonic.Blsi: res = (-src) & src & mask; cf = src !== 0n ? 1 : 0; break;
-        case Mnemonic.Blsr: res = (src - 1n) & src & mask; cf = src === 0n ? 1 : 0; break;
-        case Mnemonic.Blsmsk: res = ((src - 1n) ^ src) & mask; cf = src === 0n ? 1 : 0; break;
-        default: {
-          const n = env.getGpr(ins.op2Register) & 0xffn;
-          cf = n >= bits ? 1 : 0;
-          res = cf ? src : src & ((1n << n) - 1n);
-        }
-      }
-      env.setGpr(dst, res);
-      const zf = ins.mnemonic === Mnemonic.Blsmsk ? 0 : res === 0n ? 1 : 0;
-      env.setStatusFlags({ cf, pf: 0, af: 0, zf, sf: Number((res >> (bits - 1n)) & 1n), of: 0 });
-      return true;
-    }
-    case Mnemonic.Popcnt: {
-      // SDM Vol. 2B POPCNT: the number of set bits of the source; OF, SF, ZF, AF, CF, PF cleared,
-      // then ZF = 1 when the source is 0.
-      const dst = ins.op0Register;
-      const size = RegisterExt.size(dst);
-      let v: bigint;
-      if (ins.op1Kind === OpKind.Register) v = env.getGpr(ins.op1Register);
-      else {
-        const b = env.readMem(memoryAddress(ins, env), size);
-        v = 0n;
-        for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-      }
-      let n = 0n;
-      for (let x = v; x; x &= x - 1n) n++;
-      env.setGpr(dst, n);
-      env.setStatusFlags({ cf: 0, pf: 0, af: 0, zf: v === 0n ? 1 : 0, sf: 0, of: 0 });
-      return true;
-    }
-    case Mnemonic.Movbe: {
-      // SDM Vol. 2B MOVBE: a load or store with the bytes of the operand reversed; flags unaffected;
-      // a 16-bit destination register keeps bits 63:16, a 32-bit one is zero-extended.
-      const load = ins.op0Kind === OpKind.Register;
-      const reg = load ? ins.op0Register : ins.op1Register;
-      const size = RegisterExt.size(reg);
-      const addr = memoryAddress(ins, env);
-      if (load) {
-        const b = env.readMem(addr, size);
-        let v = 0n;
-        for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(b[i]!);
-        env.setGpr(reg, v);
-      } else {
-        const v = env.getGpr(reg);
-        const b = new Uint8Array(size);
-        for (let i = 0; i < size; i++) b[i] = Number((v >> BigInt(8 * (size - 1 - i))) & 0xffn);
-        env.writeMem(addr, b);
-      }
       return true;
     }
     case Mnemonic.Rdtsc: case Mnemonic.Rdtscp: {

@@ -36,7 +36,9 @@ const FEATURE_BITS = new Map<CpuidFeature, FeatureBit>([
   [F.AVX512_VP2INTERSECT, L7(R.EDX, 8)], [F.AMX_BF16, L7(R.EDX, 22)], [F.AVX512_FP16, L7(R.EDX, 23)],
   [F.AMX_TILE, L7(R.EDX, 24)], [F.AMX_INT8, L7(R.EDX, 25)],
   // CPUID.(07H,1):EAX (SDM Vol. 2A Table 3-8).
-  [F.AVX_VNNI, at(7, 1, R.EAX, 4)], [F.AVX512_BF16, at(7, 1, R.EAX, 5)],
+  [F.AVX_VNNI, at(7, 1, R.EAX, 4)], [F.AVX512_BF16, at(7, 1, R.EAX, 5)], [F.AVX_IFMA, at(7, 1, R.EAX, 23)],
+  // CPUID.(07H,1):EDX (SDM Vol. 2A Table 3-8).
+  [F.AVX_VNNI_INT8, at(7, 1, R.EDX, 4)], [F.AVX_NE_CONVERT, at(7, 1, R.EDX, 5)], [F.AVX_VNNI_INT16, at(7, 1, R.EDX, 10)],
   // Not here: XSAVEOPT, XSAVEC, XSAVES ((0DH,1).EAX), PKU and FSGSBASE. Their instructions check
   // their own CPUID bits (emulator/xsave.ts, Machine.emulatePkru/emulateFsgsbase), because a
   // hypervisor that hides the bit leaves the silicon's own fault (CpuModel.faultWhenNotEnumerated).

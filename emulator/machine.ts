@@ -14,7 +14,7 @@
  * invalid-instruction hook catches what the sweep missed.
  */
 import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
-import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.js';
+import { effectiveAddress, emulateVector, isEmulatedVector, vecIndex, type ExecEnv } from './avx.js';
 import { SimdFpFault } from './vector/mxcsr.js';
 import { legacyFastPath } from './vector/float-legacy.js';
 import { ApproximationUnknown } from './vector/float-kernel.js';
@@ -259,7 +259,7 @@ const LEGACY_UNCHANGED = new Set<Mnemonic>([
   Mnemonic.Xsave, Mnemonic.Xsave64, Mnemonic.Xsaveopt, Mnemonic.Xsaveopt64, Mnemonic.Xsavec, Mnemonic.Xsavec64,
   Mnemonic.Xsaves, Mnemonic.Xsaves64, Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Xgetbv, Mnemonic.Xsetbv,
   Mnemonic.Cpuid, Mnemonic.Rdpkru, Mnemonic.Wrpkru,
-  Mnemonic.Rdfsbase, Mnemonic.Rdgsbase, Mnemonic.Wrfsbase, Mnemonic.Wrgsbase,
+  Mnemonic.Rdfsbase, Mnemonic.Rdgsbase, Mnemonic.Wrfsbase, Mnemonic.Wrgsbase, Mnemonic.Movbe, Mnemonic.Popcnt,
 ]);
 const LEGACY_RESTORES = new Set<Mnemonic>([
   Mnemonic.Xrstor, Mnemonic.Xrstor64, Mnemonic.Xrstors, Mnemonic.Xrstors64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64,
@@ -338,7 +338,7 @@ interface Decoded {
   mnemonic: Mnemonic;
   lock: boolean;
   owned: boolean;
-  /** BMI1/BMI2-like VEX form that unicorn runs right. */
+  /** A VEX form with only general-purpose operands (BMI1/BMI2: the model's, vector/bmi.ts; any other goes back to unicorn). */
   vexGprOnly: boolean;
   /** The CPUID feature the profile's CPU lacks for it, or undefined (the CPU does not change). */
   missing: string | undefined;
@@ -372,7 +372,7 @@ function touchesSse(ins: Instruction): boolean {
   switch (ins.mnemonic) {
     // XGETBV(ECX=1) reads XINUSE, which an SSE write by unicorn since the last trap changes.
     case Mnemonic.Vzeroupper: case Mnemonic.Vzeroall: case Mnemonic.Ldmxcsr: case Mnemonic.Stmxcsr: case Mnemonic.Vldmxcsr: case Mnemonic.Vstmxcsr: case Mnemonic.Xgetbv: return true;
-    case Mnemonic.Xsetbv: case Mnemonic.Cpuid: case Mnemonic.Rdpkru: case Mnemonic.Wrpkru: return false;
+    case Mnemonic.Xsetbv: case Mnemonic.Cpuid: case Mnemonic.Rdpkru: case Mnemonic.Wrpkru: case Mnemonic.Movbe: case Mnemonic.Popcnt: return false;
   }
   if (ins.encoding !== EncodingKind.VEX && ins.encoding !== EncodingKind.EVEX && ins.encoding !== EncodingKind.XOP) return true;
   for (let k = 0; k < ins.opCount; k++) if (ins.opKind(k) === OpKind.Register && vecIndex(ins.opRegister(k)) >= 0) return true;
@@ -912,8 +912,7 @@ export class Machine {
       mnemonic: ins.mnemonic,
       lock: ins.hasLockPrefix,
       owned,
-      // PDEP/PEXT are VEX GPR instructions unicorn 2.0.1 gets wrong (emulator/general-insns.ts): kept.
-      vexGprOnly: owned && isVexGprOnly(ins) && !SYSTEM_INSNS.has(ins.mnemonic),
+      vexGprOnly: owned && isVexGprOnly(ins),
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
       needXcr0: xcr0Needed(ins),
       xsaveFamily,
@@ -1021,9 +1020,10 @@ export class Machine {
   private onOwned(d: Decoded): void {
     const addr = d.ip;
     if (!d.owned) return; // the sweep was out of step here: unicorn runs it
-    if (d.vexGprOnly && !d.missing) {
-      // BMI1/BMI2 and other VEX forms without vector or mask operands touch no extended state and
-      // unicorn runs them right (unicorn-notes.md): hand the address back to unicorn for good.
+    if (d.vexGprOnly && !d.missing && !isEmulatedVector(d.ins)) {
+      // VEX forms without vector or mask operands that the model does not define touch no extended
+      // state: hand the address back to unicorn for good. BMI1/BMI2 are the model's (emulator/vector/bmi.ts):
+      // unicorn 2.0.1 sets their flags unlike the CPU (BLSI of 0 sets CF; PF, AF; measured, issue 11).
       this.removeOwned(addr);
       return;
     }

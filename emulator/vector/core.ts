@@ -4,7 +4,7 @@
  * masking") and VEX/EVEX destination writes (SDM Vol. 1 15.5), element sizes, and the dispatch
  * table the operation modules (moves.ts, integer.ts, opmask.ts, ...) register into.
  */
-import { Code, CodeExt, EncodingKind, Instruction, Mnemonic, OpKind, Register, RoundingControl } from 'iced-x86';
+import { Code, CodeExt, EncodingKind, Instruction, MemorySizeExt, Mnemonic, OpKind, Register, RoundingControl } from 'iced-x86';
 import { Quirk } from '../quirks.js';
 import { XFeature } from '../xfeatures.js';
 import { CpuFault, Vector } from '../xsave.js';
@@ -176,8 +176,12 @@ export function checkAlign(c: Ctx, ea: bigint, align: number): void {
   throw new CpuFault(Vector.GP, `${Mnemonic[c.ins.mnemonic]}: memory operand not ${align}-byte aligned`);
 }
 
-/** Read operand k as `width` bytes (register, memory, or broadcast element from memory). */
-export function readOp(c: Ctx, k: number, width: number, es: number, align = 0): Uint8Array {
+/**
+ * Read operand k as `width` bytes (register, memory, or broadcast element from memory).
+ * [vector-int] `suppress`: masked-off elements of es bytes are not read (false for the
+ * instructions whose elements do not map to the memory operand's: the SDM's "NF" exception classes).
+ */
+export function readOp(c: Ctx, k: number, width: number, es: number, align = 0, suppress = true): Uint8Array {
   const { ins, env } = c;
   const kind = ins.opKind(k);
   if (kind === OpKind.Register) {
@@ -195,9 +199,30 @@ export function readOp(c: Ctx, k: number, width: number, es: number, align = 0):
       return out;
     }
     checkAlign(c, ea, align);
+    // [vector-int] EVEX fault suppression (SDM Vol. 1 15.6.1): masked-off elements are not read.
+    if (suppress && c.evex && c.ins.opMask !== Register.None && c.ins.opMask !== Register.K0 && es > 0) return readMasked(c, ea, width, es);
     return env.readMem(ea, width);
   }
   throw new CpuFault(Vector.UD, `operand ${k} of kind ${OpKind[kind]} not supported`);
+}
+
+/**
+ * [vector-int] A masked EVEX load: only the runs of enabled elements are read, so a masked-off
+ * element on an unmapped page does not fault (SDM Vol. 1 15.6.1 "memory fault suppression");
+ * disabled elements read as zero (the write mask then merges or zeroes them).
+ */
+export function readMasked(c: Ctx, ea: bigint, width: number, es: number): Uint8Array {
+  const elems = width / es;
+  const [lo, hi] = maskHalves(maskOf(c, elems));
+  const out = new Uint8Array(width);
+  for (let i = 0; i < elems;) {
+    if (!maskBit(lo, hi, i)) { i++; continue; }
+    let j = i;
+    while (j < elems && maskBit(lo, hi, j)) j++;
+    out.set(c.env.readMem(ea + BigInt(i * es), (j - i) * es), i * es);
+    i = j;
+  }
+  return out;
 }
 
 /** Mask bits for the instruction's opmask (all ones without one). */
@@ -228,10 +253,15 @@ export function writeDest(c: Ctx, result: Uint8Array, es: number, how: WriteKind
     const ea = effectiveAddress(ins, env);
     checkAlign(c, ea, align);
     if (masked) {
+      // [vector-int] Only the enabled elements are written (and can fault), in runs (SDM Vol. 1 15.6.1).
       const [lo, hi] = maskHalves(maskOf(c, elems));
-      const cur = env.readMem(ea, width);
-      for (let i = 0; i < elems; i++) if (maskBit(lo, hi, i)) for (let k = i * es; k < (i + 1) * es; k++) cur[k] = result[k];
-      env.writeMem(ea, cur);
+      for (let i = 0; i < elems;) {
+        if (!maskBit(lo, hi, i)) { i++; continue; }
+        let j = i;
+        while (j < elems && maskBit(lo, hi, j)) j++;
+        env.writeMem(ea + BigInt(i * es), result.slice(i * es, j * es));
+        i = j;
+      }
     } else env.writeMem(ea, result);
     return;
   }
@@ -318,4 +348,53 @@ export function defineOps(ms: readonly Mnemonic[], op: Op): void {
     if (OPS.has(m)) throw new Error(`vector op for ${Mnemonic[m]} defined twice`);
     OPS.set(m, op);
   }
+}
+
+/* ------------------------------------------------------------ [vector-int] instruction metadata */
+
+/**
+ * [vector-int] What iced-x86's OpCodeInfo says of an instruction code, read once per code: the
+ * vector length (VEX.L / EVEX.L'L), the memory operand's size and element size (MemorySizeExt),
+ * and whether it can broadcast. Operations take element sizes and operand widths from here
+ * rather than from the mnemonic's spelling.
+ */
+export interface CodeShape {
+  /** Vector length in bytes (16, 32, 64); 16 for LIG/scalar forms. */
+  vl: number;
+  /** Bytes of the memory operand (0: none or unknown), without broadcast. */
+  memBytes: number;
+  /** Element size of the memory operand (bytes), e.g. 1 for Packed256_UInt8. */
+  memElem: number;
+  /** Element size of a broadcast (bytes), 0 when the code cannot broadcast. */
+  bcstElem: number;
+  /** EVEX.W / VEX.W. */
+  w: number;
+}
+const CODE_SHAPE = new Map<Code, CodeShape>();
+export function shapeOf(code: Code): CodeShape {
+  let s = CODE_SHAPE.get(code);
+  if (s === undefined) {
+    const info = CodeExt.opCode(code);
+    const ms = info.memorySize;
+    s = {
+      vl: XMM_BYTES << info.L,
+      memBytes: MemorySizeExt.size(ms),
+      memElem: MemorySizeExt.elementSize(ms),
+      bcstElem: info.canBroadcast ? MemorySizeExt.elementSize(info.broadcastMemorySize) : 0,
+      w: info.W,
+    };
+    info.free();
+    CODE_SHAPE.set(code, s);
+  }
+  return s;
+}
+
+/**
+ * [vector-int] Measured on AMD Zen 5 (selfcheck insn): a 512-bit EVEX operation that writes an
+ * xmm (VEXTRACTI32X4, VPMOVQB ... from a zmm) leaves the destination's AVX part in use although
+ * it zeroes it; from a ymm or xmm it does not. Only written under xinuse-tracks-zero-registers
+ * (VectorFile.write's avxPartInUse), as the extracts' rule before it.
+ */
+export function wideEvexToXmm(c: Ctx): boolean {
+  return c.evex && vectorLength(c.ins.code) === ZMM_BYTES;
 }

@@ -16,7 +16,7 @@ import { CpuFault, Vector } from '../xsave.js';
 import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, getElem, setElem, vecIndex, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
-import { MXCSR, commitFlags, fpEnvOf } from './mxcsr.js';
+import { commitFlags, fpEnvOf } from './mxcsr.js';
 import { checkApproximationVendor, dotLane } from './float.js';
 
 const M = Mnemonic;

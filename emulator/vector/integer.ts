@@ -124,7 +124,8 @@ function compare(kind: 'eq' | 'gt' | 'imm-signed' | 'imm-unsigned' | 'test' | 't
       const m = maskOf(c, elems);
       const v = fromHalves(lo, hi);
       const sameSrc = ins.opKind(2) === OpKind.Register && ins.opRegister(1) === ins.opRegister(2);
-      c.vec.writeK(kIndex(ins.opRegister(0)), v & m, kind === 'gt' && sameSrc ? WriteKind.Idiom : WriteKind.Compute);
+      // Measured (AMD Zen 5): under a write mask the compare is not a zeroing idiom.
+      c.vec.writeK(kIndex(ins.opRegister(0)), v & m, kind === 'gt' && sameSrc && ins.opMask === Register.None ? WriteKind.Idiom : WriteKind.Compute);
       return;
     }
     const out = new Uint8Array(srcW);

@@ -1,7 +1,7 @@
 /** Vector moves, broadcasts, lane inserts and extracts, VMOVD/VMOVQ, VZEROUPPER/VZEROALL (SDM Vol. 2). */
 import { Mnemonic, OpKind } from 'iced-x86';
 import { UpperBits, WriteKind, XMM_BYTES } from '../vector-file.js';
-import { defineOps, effectiveAddress, elemSize, getElem, readOp, setElem, vecIndex, vecWidth, writeDest, type Op } from './core.js';
+import { defineOps, effectiveAddress, wideEvexToXmm, elemSize, getElem, readOp, setElem, vecIndex, vecWidth, writeDest, type Op } from './core.js';
 
 const M = Mnemonic;
 
@@ -65,8 +65,9 @@ const extract: Op = (c) => {
   const src = c.vec.read(vecIndex(srcReg), vecWidth(srcReg));
   const pos = (ins.immediate8 % (vecWidth(srcReg) / lane)) * lane;
   const part = src.slice(pos, pos + lane);
-  // Measured (AMD Zen 5): the EVEX extracts to xmm leave the destination's AVX part in use.
-  const evexToXmm = c.evex && lane === 16 && ins.opKind(0) === OpKind.Register;
+  // Measured (AMD Zen 5): the EVEX extracts to xmm leave the destination's AVX part in use
+  // [vector-int] when the operation is 512 bits wide (not from a ymm: selfcheck insn).
+  const evexToXmm = c.evex && lane === 16 && ins.opKind(0) === OpKind.Register && wideEvexToXmm(c);
   writeDest(c, part, /128$/.test(name) ? 1 : elemSize(ins.mnemonic), WriteKind.Compute, 0, -1, evexToXmm);
 };
 

@@ -11,12 +11,23 @@ import './mxcsr.js';
 import './float.js';
 import './float-legacy.js';
 import './float-bf16.js';
+// [vector-int] the table-driven integer and data-movement modules
+import './int-arith.js';
+import './shuffle.js';
+import './misc-int.js';
+import './crypto.js';
+import './gather.js';
+import './bmi.js';
 
 /** Mnemonics this module emulates (the README lists them). */
 export const EMULATED_VECTOR_MNEMONICS: readonly string[] = [...OPS.keys()].map((m) => Mnemonic[m]).sort();
 
 export function isEmulatedVector(ins: Instruction): boolean {
   return OPS.has(ins.mnemonic);
+}
+/** [vector-int] Whether a mnemonic is in the table (the referee generates its forms from this). */
+export function isEmulatedMnemonic(m: Mnemonic): boolean {
+  return OPS.has(m);
 }
 
 /**

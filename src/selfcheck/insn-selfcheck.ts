@@ -9,9 +9,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Register } from 'iced-x86';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register } from 'iced-x86';
 import { AreaMap } from '../../emulator/area-map.js';
-import { emulateVector, type ExecEnv } from '../../emulator/avx.js';
+import { emulateVector, isEmulatedMnemonic, type ExecEnv } from '../../emulator/avx.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
 import { VectorFile } from '../../emulator/vector-file.js';
 import { CpuFault, Vector, XsaveContext, xrstor, xsave } from '../../emulator/xsave.js';
@@ -20,6 +20,7 @@ import { LEGACY } from '../../emulator/register-file.js';
 import { HostProbeError, buildNative } from '../native.js';
 import { Prng, standardImage } from './cases.js';
 import { FLOAT_TEMPLATES, instantiateFloat, seedFloatCase } from './cases-vector-float.js';
+import { applyIndexFix, hostLacks, instantiateCode, vectorForms, type IndexFix } from './cases-vector-int.js';
 import { diffFields } from './cpu-selfcheck.js';
 import type { KernelSelfcheckOptions } from './kernel-selfcheck.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
@@ -265,23 +266,46 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions, only?: (template: st
   if (notRun.length) log(`instructions the host cannot run, not compared: ${[...new Set(notRun)].join('; ')}`);
   if (usable.length === 0) { log('insn selfcheck: the host has no AVX: nothing to compare'); return { cases: 0, mismatches: 0, notRun, hostSigfpe: 0 }; }
   const r = new Prng(o.seed);
-  const picked = Array.from({ length: o.cases }, () => r.pick(usable));
+  // A quarter of the cases from the hand-written templates, the rest from the generated forms
+  // (cases-vector-int.ts): every emulated VEX/EVEX code the host has, in turn from a random start.
+  // With `only`, every case comes from the chosen templates.
+  const templated = only ? o.cases : Math.ceil(o.cases / 4);
+  const picked = Array.from({ length: templated }, () => r.pick(usable));
   const lines = picked.map((t) => instantiate(r, t.t));
-  const insns = assembleLines(lines);
+  const insns: { ins: Instruction; bytes: Uint8Array; text: string; fix?: IndexFix[] }[] = assembleLines(lines);
+  if (!only) {
+    const forms = vectorForms(isEmulatedMnemonic);
+    const lacking = new Map<string, string>();
+    const runnable = forms.filter((code) => {
+      const g = instantiateCode(r, code);
+      const missing = hostLacks(cpu, g.ins);
+      if (missing) lacking.set(Mnemonic[g.ins.mnemonic], missing);
+      g.ins.free();
+      return missing === undefined;
+    });
+    if (lacking.size) log(`generated forms the host cannot run, not compared: ${[...lacking].map(([m, f]) => `${m} (needs ${f})`).join('; ')}`);
+    const start = runnable.length ? r.below(runnable.length) : 0;
+    for (let k = 0; insns.length < o.cases && runnable.length; k++) insns.push(instantiateCode(r, runnable[(start + k) % runnable.length]));
+    log(`generated forms: ${forms.length} emulated VEX/EVEX codes, ${runnable.length} run on this host`);
+  }
   const exe = buildNative('selfcheck/insn-probe.c');
   // The XCR0 the host kernel runs user space with: the kernel model's choice for this CPU (the
   // probe's greeting, CPUID.(0DH,0).EBX under the real XCR0, must agree with its standard size).
   const variant = o.variant ?? closestVariantTo(release());
   const xcr0 = fpu__init_system_xstate(cpu, variant).xcr0;
   // Inputs
-  const cases = insns.map((_, k) => {
+  const cases = insns.map((x, k) => {
     const setup = standardImage(r, { cpu, xcr0, area: cpu.standardSize(xcr0), xgetbv1: false });
+    for (const f of x.fix ?? []) applyIndexFix(r, cpu, setup, f);
     // Only loadable states: the setup must not fault (MXCSR reserved bits are excluded by standardImage).
     const data = new Uint8Array(DATA_SIZE);
     r.fill(data, 0, DATA_SIZE);
-    const fp = picked[k].fp;
+    const fp = k < picked.length ? picked[k].fp : undefined;
     if (fp) seedFloatCase(r, cpu, xcr0, setup, data, fp);
-    const gpr = [0, 1, 2, 3].map(() => BigInt(r.next()) | (BigInt(r.next()) << 32n));
+    // Some registers small or small negative (lengths, bit indices, counts: VPCMPESTRI's EAX/EDX, BZHI, BEXTR).
+    const gpr = [0, 1, 2, 3].map(() => r.chance(0.3) ? BigInt.asUintN(64, BigInt(r.below(40) - 20)) : BigInt(r.next()) | (BigInt(r.next()) << 32n));
+    // Some zero bytes in the buffer (implicit-length string compares end at them); not in a floating-point case's operands.
+    if (!fp && r.chance(0.3)) for (let z = 0; z < 40; z++) data[r.below(DATA_SIZE)] = 0;
     return { setup, data, gpr };
   });
   // Native
