@@ -18,7 +18,8 @@ import { effectiveAddress, emulateVector, vecIndex, type ExecEnv } from './avx.j
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
-import { Ownership, X87Role, ownershipOf, sweepOwned, type X87Site } from './ownership.js';
+import { Ownership, X87Role, ownershipOf, sweepOwned, x87SiteOf, type X87Site } from './ownership.js';
+import { X87Fault, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
   GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, enableSse,
@@ -275,7 +276,7 @@ function x87EnvOpOf(m: Mnemonic): X87EnvOp {
 }
 function writesLegacyState(ins: Instruction): LegacyWrite {
   if (LEGACY_UNCHANGED.has(ins.mnemonic)) return LegacyWrite.None;
-  if (LEGACY_RESTORES.has(ins.mnemonic)) return LegacyWrite.X87AndSse;
+  if (LEGACY_RESTORES.has(ins.mnemonic) || isModelledX87(ins.mnemonic)) return LegacyWrite.X87AndSse;
   return LegacyWrite.Sse;
 }
 
@@ -343,6 +344,8 @@ interface Decoded {
   /** x87 too in the synchronisation (the XSAVE family and the x87 environment instructions read and write it). */
   syncX87: boolean;
   x87Env: X87EnvOp;
+  /** An x87 instruction the model computes (emulator/x87/fpu.ts), with its FOP and memory operand. */
+  x87: X87Site | undefined;
   /** Whether the instruction can read or write XMM0-15 or MXCSR (else no SSE synchronisation). */
   touchesSse: boolean;
   writes: LegacyWrite;
@@ -880,8 +883,9 @@ export class Machine {
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
       needXcr0: xcr0Needed(ins),
       xsaveFamily,
-      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None,
+      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None || (owned && isModelledX87(ins.mnemonic)),
       x87Env: x87EnvOpOf(ins.mnemonic),
+      x87: owned && isModelledX87(ins.mnemonic) ? x87SiteOf(ins, bytes, 0) ?? { addr: ins.ip, role: X87Role.Control, fop: 0, mem: undefined } : undefined,
       touchesSse: touchesSse(ins),
       writes: writesLegacyState(ins),
       mem: xsaveFamily && ins.opCount > 0 && ins.opKind(0) === OpKind.Memory ? {
@@ -1059,6 +1063,8 @@ export class Machine {
       }
     } catch (e) {
       if (e instanceof CpuFault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.cpuFault(e, rip) });
+      // #MF before a waiting x87 instruction: Linux's math_error computes si_code from FSW/FCW (src/linux).
+      if (e instanceof X87Fault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: IntVector.MF, reason: `${disassemble(ins)}: ${e.message}` } });
       if (e instanceof GuestMemoryFault) {
         return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
       }
@@ -1117,6 +1123,7 @@ export class Machine {
     const m = d.mnemonic;
     if (d.xsaveFamily) { this.emulateXsaveFamily(d); return true; }
     if (d.x87Env !== X87EnvOp.None) return this.emulateX87Env(d);
+    if (d.x87) { this.emulateX87(d, d.x87); return true; }
     switch (m) {
       case M_CPUID: this.emulateCpuid(); return true;
       case M_XGETBV: {
@@ -1132,6 +1139,44 @@ export class Machine {
         return emulateVector(ins, this.env);
       }
     }
+  }
+
+  /**
+   * An x87 instruction the model computes (emulator/x87/fpu.ts), then its pointer effects: FIP,
+   * FOP and FCS from it, FDP and FDS from its memory operand (its offset, without the segment
+   * base, as observed instructions get them), with FDP_EXCPTN_ONLY only when it raised an
+   * unmasked exception (SDM Vol. 1 8.1.8). Events of instructions unicorn ran before it were
+   * applied by the synchronisation.
+   */
+  private emulateX87(d: Decoded, site: X87Site): void {
+    const ins = d.ins;
+    const env = this.env;
+    const io: X87Io = {
+      ea: () => effectiveAddress(ins, env),
+      read: (a, n) => this.read(a, n),
+      write: (a, b) => this.write(a, b),
+      setAx: (v) => env.setGpr(Register.AX, BigInt(v)),
+      setCompareFlags: (zf, pf, cf) => env.setStatusFlags({ cf, pf, af: 0, zf, sf: 0, of: 0 }),
+      rflags: () => this.uc.regRead(X86Reg.RFLAGS),
+    };
+    const r = executeX87(this.xs, ins, io);
+    if (!setsX87Pointers(d.mnemonic)) return;
+    const regs = this.xs.regs;
+    const v = regs.legacyView;
+    v.setBigUint64(LEGACY.FIP, site.addr, true);
+    v.setUint16(LEGACY.FOP, site.fop, true);
+    regs.fcs = this.userSelectors.cs;
+    const mem = site.mem;
+    if (mem && (!this.cpu.features.fdpExcptnOnly || r.unmasked)) {
+      let off = mem.disp;
+      if (!mem.ipRel) {
+        if (mem.base !== Register.None) off += env.getGpr(RegisterExt.fullRegister(mem.base));
+        if (mem.index !== Register.None) off += env.getGpr(RegisterExt.fullRegister(mem.index)) * BigInt(mem.scale);
+      }
+      v.setBigUint64(LEGACY.FDP, mem.addr32 ? off & 0xffffffffn : off & MASK64, true);
+      regs.fds = this.selectorOf(mem.seg);
+    }
+    regs.touched(XFeature.X87, true);
   }
 
   /**

@@ -4,6 +4,7 @@
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
 import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { isModelledX87 } from './x87/fpu.js';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */
 const OWNED_LEGACY = new Set<Mnemonic>([
@@ -108,6 +109,9 @@ export enum Ownership {
 export function ownershipOf(ins: Instruction): Ownership {
   if (ins.encoding === EncodingKind.VEX || ins.encoding === EncodingKind.EVEX || ins.encoding === EncodingKind.XOP) return Ownership.Model;
   if (OWNED_LEGACY.has(ins.mnemonic)) return Ownership.Model;
+  // x87 arithmetic, loads, stores, compares and stack control, with their exception flags and #MF
+  // (emulator/x87/fpu.ts): unicorn 2.0.1 sets no flags and pops after unmasked exceptions (issue 11).
+  if (isModelledX87(ins.mnemonic)) return Ownership.Model;
   return Ownership.Unicorn;
 }
 
