@@ -55,8 +55,14 @@ function bitLength(x: bigint): number {
 
 /** Target of a rounding: significand bits, the normal exponent range, and the finest quantum. */
 export interface Format { p: number; emin: number; emax: number; qmin: number; bias: number }
-/** The register format under precision control p (24, 53 or 64): the exponent range stays extended (SDM Vol. 1 8.1.5.2). */
-export function registerFormat(p: number): Format { return { p, emin: 1 - EXP_BIAS, emax: EXP_BIAS, qmin: 1 - EXP_BIAS - 63, bias: EXP_BIAS }; }
+/**
+ * The register format under precision control p (24, 53 or 64): the exponent range stays extended
+ * (SDM Vol. 1 8.1.5.2), and a denormal result keeps p bits below the smallest normal's integer bit
+ * (qmin = emin - (p - 1)): measured on AMD Zen 5 (x87 referee: a PC=53 denormal quotient ends in zeros).
+ */
+export function registerFormat(p: number): Format { return { p, emin: 1 - EXP_BIAS, emax: EXP_BIAS, qmin: 1 - EXP_BIAS - (p - 1), bias: EXP_BIAS }; }
+/** The register's denormal unit, 2^(emin - 63) (SDM Vol. 1 Table 4-3). */
+const REGISTER_QMIN = 1 - EXP_BIAS - 63;
 export const SINGLE: Format = { p: 24, emin: -126, emax: 127, qmin: -149, bias: 127 };
 export const DOUBLE: Format = { p: 53, emin: -1022, emax: 1023, qmin: -1074, bias: 1023 };
 export const EXTENDED = registerFormat(64);
@@ -145,8 +151,8 @@ export function roundToRegister(sign: number, mant: bigint, e: number, sticky: b
   const fmt = registerFormat(p);
   const r = roundPack(sign, mant, e, sticky, fmt, rc, om, um);
   if (r.wrapped) return { f: { sign, exp: r.exp & EXP_MAX, sig: (r.sig << BigInt(64 - p)) & SIG_MASK }, flags: r.flags, up: r.up };
-  // A register denormal's unit is 2^qmin already (qmin = emin - 63).
-  if (r.exp === 0) return { f: { sign, exp: 0, sig: r.sig }, flags: r.flags, up: r.up };
+  // A denormal's significand is in units of 2^qmin; the register's unit is 2^(emin - 63).
+  if (r.exp === 0) return { f: { sign, exp: 0, sig: (r.sig << BigInt(fmt.qmin - REGISTER_QMIN)) & SIG_MASK }, flags: r.flags, up: r.up };
   return { f: { sign, exp: r.exp, sig: (r.sig << BigInt(64 - p)) & SIG_MASK }, flags: r.flags, up: r.up };
 }
 

@@ -204,10 +204,12 @@ export function executeX87(ctx: XsaveContext, ins: Instruction, io: X87Io): X87R
       return { unmasked: false };
     }
     case Mnemonic.Emms: {
-      // All tags empty and TOP 0 (SDM Vol. 1 Table 9-2; measured on AMD Zen 5: TOP 5 -> 0).
-      ctx.regs.legacy[LEGACY.FTW] = 0;
-      v.setUint16(LEGACY.FSW, v.getUint16(LEGACY.FSW, true) & ~(7 << SW.TOP_SHIFT), true);
-      ctx.regs.touched(XFeature.X87, true);
+      // All tags empty and TOP 0 (SDM Vol. 1 Table 9-2; measured on AMD Zen 5: TOP 5 -> 0); the
+      // physical registers stay, so the stack-order image turns with TOP.
+      const s = new State(ctx);
+      s.top = 0;
+      s.tags = 0;
+      s.store();
       return { unmasked: false };
     }
   }
@@ -274,8 +276,9 @@ function arith(s: State, op: Arith, x: F80, y: F80, denormalIn: boolean): F80 | 
   switch (op) {
     case Arith.Add: case Arith.Sub:
       if (xinf && yinf) return x.sign !== ysign ? (s.raise(Exc.IE) ? undefined : INDEFINITE) : infinity(x.sign);
-      if (xinf) return infinity(x.sign);
-      if (yinf) return infinity(ysign);
+      // A denormal beside an infinity still raises DE (measured on AMD Zen 5).
+      if (xinf) { if (denormalIn && s.raise(Exc.DE)) return undefined; return infinity(x.sign); }
+      if (yinf) { if (denormalIn && s.raise(Exc.DE)) return undefined; return infinity(ysign); }
       break;
     case Arith.Mul:
       if ((xinf && yz) || (yinf && xz)) return s.raise(Exc.IE) ? undefined : INDEFINITE;
@@ -346,36 +349,39 @@ function run(s: State, ins: Instruction, io: X87Io): void {
     else if (ins.opCount === 2) si = stIndex(ins.opRegister(1));
     else if (ins.opCount === 1) si = stIndex(ins.opRegister(0));
     let c: number; // -1 <, 0 =, 1 >, 2 unordered
+    // An invalid operation gives "unordered" even when unmasked, but then nothing is popped
+    // (measured on AMD Zen 5: C3 C2 C0 = 111 after an unmasked stack underflow or SNaN compare).
+    const unorderedStop = (): void => { setCompare(s, io, cmp, 2); };
     if (s.empty(0) || (src === undefined && s.empty(si))) {
-      if (s.underflow()) return;
+      if (s.underflow()) return unorderedStop();
       c = 2;
     } else {
       const a = s.st(0), b = src ?? s.st(si);
       const ka = kindOf(a), kb = kindOf(b);
-      s.setC1(false);
+      // FCOM and friends clear C1; FCOMI and friends leave it (measured on AMD Zen 5).
+      if (!cmp.eflags) s.setC1(false);
       if (ka === Kind.Unsupported || kb === Kind.Unsupported || ka === Kind.SNaN || kb === Kind.SNaN || (cmp.kind === Cmp.Ordered && (isNaN(ka) || isNaN(kb)))) {
-        if (s.raise(Exc.IE)) return;
+        if (s.raise(Exc.IE)) return unorderedStop();
         c = 2;
       } else if (isNaN(ka) || isNaN(kb)) c = 2;
       else {
-        if ((srcDenormal || ka === Kind.Denormal || kb === Kind.Denormal) && s.raise(Exc.DE)) return;
         c = compare(a, b);
+        // An unmasked denormal-operand exception still gives the result, but nothing is popped (measured on AMD Zen 5, FTST).
+        if ((srcDenormal || ka === Kind.Denormal || kb === Kind.Denormal) && s.raise(Exc.DE)) { setCompare(s, io, cmp, c); return; }
       }
     }
-    if (cmp.eflags) io.setCompareFlags(c === 0 || c === 2 ? 1 : 0, c === 2 ? 1 : 0, c === -1 || c === 2 ? 1 : 0);
-    else s.setCc(c === 0 || c === 2 ? 1 : 0, c === 2 ? 1 : 0, c === -1 || c === 2 ? 1 : 0);
+    setCompare(s, io, cmp, c);
     for (let k = 0; k < cmp.pops; k++) s.pop();
     return;
   }
   const cond = FCMOV.get(m);
   if (cond) {
     const si = stIndex(ins.opRegister(1));
-    s.setC1(false);
+    // C1 is left as it was unless the stack underflows (measured on AMD Zen 5).
     if (s.empty(0) || s.empty(si)) {
+      // Stack underflow, masked: ST(0) becomes the indefinite whatever the condition (measured on AMD Zen 5).
       if (s.underflow()) return;
-      // Masked: the source is the indefinite (SDM Vol. 2A FCMOVcc #IS); the move still follows the condition.
-      if (cond(io.rflags())) s.set(0, s.empty(si) ? INDEFINITE : s.st(si));
-      else if (s.empty(0)) s.set(0, INDEFINITE);
+      s.set(0, INDEFINITE);
       return;
     }
     if (cond(io.rflags())) s.set(0, s.st(si));
@@ -408,13 +414,15 @@ function run(s: State, ins: Instruction, io: X87Io): void {
         }
       } else {
         const si = stIndex(ins.opRegister(0));
-        if (!s.empty(7)) { if (s.overflow()) return; s.push(INDEFINITE); return; }
+        // An empty source is reported before a full stack (C1 = 0; measured on AMD Zen 5).
         if (s.empty(si)) { if (s.underflow()) return; s.push(INDEFINITE); return; }
+        if (!s.empty(7)) { if (s.overflow()) return; s.push(INDEFINITE); return; }
         f = s.st(si);
       }
       if (!s.empty(7)) { if (s.overflow()) return; s.push(INDEFINITE); return; }
-      if (flags && s.raise(flags)) return;
+      // An unmasked IE (SNaN) loads nothing; an unmasked DE still loads; C1 is cleared either way (measured on AMD Zen 5).
       s.setC1(false);
+      if (flags && s.raise(flags) && flags === Exc.IE) return;
       s.push(f);
       return;
     }
@@ -486,11 +494,12 @@ function run(s: State, ins: Instruction, io: X87Io): void {
       return;
     }
     case Mnemonic.Ftst: {
-      if (s.empty(0)) { if (s.underflow()) return; s.setCc(1, 1, 1); return; }
+      // Unordered also when the invalid operation is unmasked; an unmasked DE still compares (measured on AMD Zen 5).
+      if (s.empty(0)) { s.underflow(); s.setCc(1, 1, 1); return; }
       s.setC1(false);
       const f = s.st(0), kf = kindOf(f);
-      if (kf === Kind.Unsupported || isNaN(kf)) { if (s.raise(Exc.IE)) return; s.setCc(1, 1, 1); return; }
-      if (kf === Kind.Denormal && s.raise(Exc.DE)) return;
+      if (kf === Kind.Unsupported || isNaN(kf)) { s.raise(Exc.IE); s.setCc(1, 1, 1); return; }
+      if (kf === Kind.Denormal) s.raise(Exc.DE);
       const c = compare(f, zero(0));
       s.setCc(c === 0 ? 1 : 0, 0, c < 0 ? 1 : 0);
       return;
@@ -546,12 +555,20 @@ function run(s: State, ins: Instruction, io: X87Io): void {
     case Mnemonic.Fincstp: s.setC1(false); s.top = (s.top + 1) & 7; return;
     case Mnemonic.Fdecstp: s.setC1(false); s.top = (s.top - 1) & 7; return;
     case Mnemonic.Ffree: case Mnemonic.Ffreep: {
+      s.setC1(false); // measured on AMD Zen 5 (the SDM leaves C0-C3 undefined)
       s.tags &= ~(1 << s.phys(stIndex(ins.opRegister(0))));
       if (m === Mnemonic.Ffreep) s.top = (s.top + 1) & 7;
       return;
     }
   }
   throw new Error(`x87: ${Mnemonic[m]} not modelled`);
+}
+
+/** The result of a compare: C3 C2 C0, or ZF PF CF for FCOMI (SDM Vol. 2A FCOM, FCOMI tables). */
+function setCompare(s: State, io: X87Io, cmp: CompareForm, c: number): void {
+  const eq = c === 0 || c === 2 ? 1 : 0, un = c === 2 ? 1 : 0, lt = c === -1 || c === 2 ? 1 : 0;
+  if (cmp.eflags) io.setCompareFlags(eq, un, lt);
+  else s.setCc(eq, un, lt);
 }
 
 /** FST/FSTP to memory; false when an unmasked exception kept the store (and the pop) from happening. */
@@ -577,10 +594,11 @@ function storeFloat(s: State, ins: Instruction, io: X87Io, f: F80): boolean {
   else {
     const x = exactOf(f);
     const r = roundToMemory(f.sign, x.mant, x.e, false, fmt, s.rc, s.masked(Exc.OE), s.masked(Exc.UE));
+    // Unmasked overflow or underflow to memory: nothing is stored and nothing popped (SDM Vol. 1
+    // 4.9.1.4-5); only OE or UE is set, not PE, and C1 stays (measured on AMD Zen 5).
+    if (r.wrapped) { s.raise(r.flags & (Exc.OE | Exc.UE)); return false; }
     s.raise(r.flags);
     s.setC1(r.up);
-    // Unmasked overflow or underflow to memory: nothing is stored (SDM Vol. 1 4.9.1.4-5).
-    if (r.wrapped) return false;
     bits = r.bits;
   }
   io.write(ea, bigLe(bits, bytes));
