@@ -12,6 +12,7 @@
  * and the next waiting x87 instruction raises #MF (X87Fault) before it executes.
  */
 import { Instruction, MemorySize, Mnemonic, OpKind, Register } from 'iced-x86';
+import { Quirk } from '../quirks.js';
 import { LEGACY } from '../register-file.js';
 import type { XsaveContext } from '../xsave.js';
 import { XFeature } from '../xfeatures.js';
@@ -116,7 +117,12 @@ class State {
   readonly reg: F80[] = [];
   /** Flags raised by this instruction. */
   flags = 0;
+  /** Quirks the profile's CPU has (quirks.ts). */
+  readonly unmaskedComplete: boolean;
+  readonly fcomiKeepsC1: boolean;
   constructor(readonly ctx: XsaveContext) {
+    this.unmaskedComplete = ctx.cpu.hasQuirk(Quirk.X87UnmaskedCompareAndLoadComplete);
+    this.fcomiKeepsC1 = ctx.cpu.hasQuirk(Quirk.X87FcomiFcmovKeepC1);
     const L = ctx.regs.legacy, v = ctx.regs.legacyView;
     this.fcw = v.getUint16(LEGACY.FCW, true);
     this.fsw = v.getUint16(LEGACY.FSW, true);
@@ -249,7 +255,7 @@ function memoryIsDenormal(ins: Instruction, io: X87Io): boolean {
 /**
  * The NaN result of an operation with a NaN operand (SDM Vol. 1 Table 4-7, x87 column): an SNaN
  * and a QNaN give the QNaN; two of a kind give the one with the larger significand, quieted;
- * one NaN gives it, quieted. Equal significands: the first operand (assumed).
+ * one NaN gives it, quieted.
  */
 function nanResult(a: F80, b: F80): F80 {
   const ka = kindOf(a), kb = kindOf(b);
@@ -257,7 +263,9 @@ function nanResult(a: F80, b: F80): F80 {
     if (ka === Kind.SNaN && kb === Kind.QNaN) return b;
     if (ka === Kind.QNaN && kb === Kind.SNaN) return a;
     const sa = a.sig | (1n << 62n), sb = b.sig | (1n << 62n);
-    return quiet(sb > sa ? b : a);
+    if (sa !== sb) return quiet(sb > sa ? b : a);
+    // Equal significands: the positive one (measured on AMD Zen 5; SoftFloat's x86 rule too).
+    return quiet(b.sign < a.sign ? b : a);
   }
   return quiet(isNaN(ka) ? a : b);
 }
@@ -349,25 +357,24 @@ function run(s: State, ins: Instruction, io: X87Io): void {
     else if (ins.opCount === 2) si = stIndex(ins.opRegister(1));
     else if (ins.opCount === 1) si = stIndex(ins.opRegister(0));
     let c: number; // -1 <, 0 =, 1 >, 2 unordered
-    // An invalid operation gives "unordered" even when unmasked, but then nothing is popped
-    // (measured on AMD Zen 5: C3 C2 C0 = 111 after an unmasked stack underflow or SNaN compare).
-    const unorderedStop = (): void => { setCompare(s, io, cmp, 2); };
+    // Unmasked invalid operation: nothing popped; "unordered" only with the quirk (quirks.ts).
+    const unorderedStop = (): void => { if (s.unmaskedComplete) setCompare(s, io, cmp, 2); };
     if (s.empty(0) || (src === undefined && s.empty(si))) {
       if (s.underflow()) return unorderedStop();
       c = 2;
     } else {
       const a = s.st(0), b = src ?? s.st(si);
       const ka = kindOf(a), kb = kindOf(b);
-      // FCOM and friends clear C1; FCOMI and friends leave it (measured on AMD Zen 5).
-      if (!cmp.eflags) s.setC1(false);
+      // FCOM and friends clear C1; FCOMI and friends too, unless x87-fcomi-fcmov-keep-c1.
+      if (!cmp.eflags || !s.fcomiKeepsC1) s.setC1(false);
       if (ka === Kind.Unsupported || kb === Kind.Unsupported || ka === Kind.SNaN || kb === Kind.SNaN || (cmp.kind === Cmp.Ordered && (isNaN(ka) || isNaN(kb)))) {
         if (s.raise(Exc.IE)) return unorderedStop();
         c = 2;
       } else if (isNaN(ka) || isNaN(kb)) c = 2;
       else {
         c = compare(a, b);
-        // An unmasked denormal-operand exception still gives the result, but nothing is popped (measured on AMD Zen 5, FTST).
-        if ((srcDenormal || ka === Kind.Denormal || kb === Kind.Denormal) && s.raise(Exc.DE)) { setCompare(s, io, cmp, c); return; }
+        // An unmasked #D: nothing popped; the result set only with x87-unmasked-compare-and-load-complete.
+        if ((srcDenormal || ka === Kind.Denormal || kb === Kind.Denormal) && s.raise(Exc.DE)) { if (s.unmaskedComplete) setCompare(s, io, cmp, c); return; }
       }
     }
     setCompare(s, io, cmp, c);
@@ -377,7 +384,8 @@ function run(s: State, ins: Instruction, io: X87Io): void {
   const cond = FCMOV.get(m);
   if (cond) {
     const si = stIndex(ins.opRegister(1));
-    // C1 is left as it was unless the stack underflows (measured on AMD Zen 5).
+    // C1 is cleared, or with x87-fcomi-fcmov-keep-c1 left as it was, unless the stack underflows.
+    if (!s.fcomiKeepsC1) s.setC1(false);
     if (s.empty(0) || s.empty(si)) {
       // Stack underflow, masked: ST(0) becomes the indefinite whatever the condition (measured on AMD Zen 5).
       if (s.underflow()) return;
@@ -420,9 +428,10 @@ function run(s: State, ins: Instruction, io: X87Io): void {
         f = s.st(si);
       }
       if (!s.empty(7)) { if (s.overflow()) return; s.push(INDEFINITE); return; }
-      // An unmasked IE (SNaN) loads nothing; an unmasked DE still loads; C1 is cleared either way (measured on AMD Zen 5).
+      // An unmasked IE (SNaN) loads nothing; an unmasked DE neither, unless
+      // x87-unmasked-compare-and-load-complete; C1 is cleared either way (measured on AMD Zen 5).
       s.setC1(false);
-      if (flags && s.raise(flags) && flags === Exc.IE) return;
+      if (flags && s.raise(flags) && (flags === Exc.IE || !s.unmaskedComplete)) return;
       s.push(f);
       return;
     }
@@ -494,12 +503,13 @@ function run(s: State, ins: Instruction, io: X87Io): void {
       return;
     }
     case Mnemonic.Ftst: {
-      // Unordered also when the invalid operation is unmasked; an unmasked DE still compares (measured on AMD Zen 5).
-      if (s.empty(0)) { s.underflow(); s.setCc(1, 1, 1); return; }
+      // Unmasked #IA or #D: the codes are set only with x87-unmasked-compare-and-load-complete.
+      const done = s.unmaskedComplete;
+      if (s.empty(0)) { if (s.underflow() && !done) return; s.setCc(1, 1, 1); return; }
       s.setC1(false);
       const f = s.st(0), kf = kindOf(f);
-      if (kf === Kind.Unsupported || isNaN(kf)) { s.raise(Exc.IE); s.setCc(1, 1, 1); return; }
-      if (kf === Kind.Denormal) s.raise(Exc.DE);
+      if (kf === Kind.Unsupported || isNaN(kf)) { if (s.raise(Exc.IE) && !done) return; s.setCc(1, 1, 1); return; }
+      if (kf === Kind.Denormal && s.raise(Exc.DE) && !done) return;
       const c = compare(f, zero(0));
       s.setCc(c === 0 ? 1 : 0, 0, c < 0 ? 1 : 0);
       return;
