@@ -35,7 +35,8 @@ describe('fpu__exception_code (arch/x86/kernel/fpu/core.c)', () => {
   it('tests the unmasked flags in the kernel order: IE, ZE, OE, DE or UE, PE', () => {
     expect(code(0x80 | 0x3f, 0x340)).toBe(FpeCode.FPE_FLTINV);
     expect(code(0x80 | 0x3f, 0x341)).toBe(FpeCode.FPE_FLTDIV);
-    expect(code(0x80 | 0x2c, 0x373)).toBe(FpeCode.FPE_FLTOVF);
+    expect(code(0x80 | 0x2c, 0x373)).toBe(FpeCode.FPE_FLTDIV);
+    expect(code(0x80 | 0x28, 0x377)).toBe(FpeCode.FPE_FLTOVF);
     expect(code(0x80 | 0x02, 0x37d)).toBe(FpeCode.FPE_FLTUND);
     expect(code(0x80 | 0x20, 0x35f)).toBe(FpeCode.FPE_FLTRES);
     // Only masked flags: spurious, no signal.
