@@ -34,7 +34,7 @@ const SLOT = 16;
 
 const ARITH = ['fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'];
 const CMOV = ['fcmovb', 'fcmove', 'fcmovbe', 'fcmovu', 'fcmovnb', 'fcmovne', 'fcmovnbe', 'fcmovnu'];
-/** {i}: ST index 0-7; {m}: a 16-byte slot of the data page. */
+/** {i}: ST or MMX index 0-7; {m}: a 16-byte slot of the data page. */
 const TEMPLATES: readonly string[] = [
   ...ARITH.flatMap((op) => [`${op} %st({i}), %st`, `${op} %st, %st({i})`, `${op}p %st, %st({i})`, `${op}s {m}`, `${op}l {m}`, `fi${op.slice(1)}s {m}`, `fi${op.slice(1)}l {m}`]),
   'fld %st({i})', 'flds {m}', 'fldl {m}', 'fldt {m}', 'filds {m}', 'fildl {m}', 'fildll {m}',
@@ -48,6 +48,8 @@ const TEMPLATES: readonly string[] = [
   'ftst', 'fxam', 'fchs', 'fabs', 'fxch %st({i})', 'fld1', 'fldz', 'fldpi', 'fldl2e', 'fldl2t', 'fldlg2', 'fldln2',
   'fsqrt', 'frndint', 'fincstp', 'fdecstp', 'ffree %st({i})', 'fnop',
   'fnstsw %ax', 'fnstsw {m}', 'fnstcw {m}', 'fldcw {m}', 'fnclex', 'fwait', 'fninit', 'emms',
+  // MMX: the x87 state's MMX transition and #MF before an MMX instruction (SDM Vol. 1 9.5).
+  'pxor %mm{i}, %mm{i}', 'movq {m}, %mm{i}', 'movq %mm{i}, {m}', 'paddw %mm{i}, %mm{i}', 'movd %mm{i}, %eax',
 ];
 
 /** An 80-bit value from a palette of classes (normal, integers, zeros, infinities, NaNs, denormals, unsupported). */
