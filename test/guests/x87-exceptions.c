@@ -93,6 +93,7 @@ int main(void) {
     { "OE unmasked, fld1", 0x377, 2 }, { "UE unmasked, fxam", 0x36f, 3 },
     { "PE unmasked, fwait", 0x35f, 4 }, { "stack underflow unmasked", 0x37e, 5 },
     { "FLDCW unmasks pending ZE", 0x37f, 6 }, { "ZE unmasked, fnstsw/fnclex", 0x37b, 7 },
+    { "ZE unmasked, MMX movq", 0x37b, 8 }, { "ZE unmasked, emms", 0x37b, 9 },
   };
   for (unsigned k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     got_code = -1;
@@ -110,6 +111,8 @@ int main(void) {
         case 5: __asm__ volatile("fadd %%st(2), %%st; lea 0f(%%rip), %%rax; mov %%rax, %0; 0: fwait" : "=m"(*(uint64_t *)&want_rip) : : "rax"); break;
         case 6: __asm__ volatile("fldz; fld1; fdivp; fnstsw %1; fldcw %2; lea 0f(%%rip), %%rax; mov %%rax, %0; 0: fwait" : "=m"(*(uint64_t *)&want_rip), "=m"(after) : "m"(unmask) : "rax"); break;
         case 7: __asm__ volatile("fldz; fld1; fdivp; fnstsw %0; fnclex; fwait" : "=m"(after)); break;
+        case 8: __asm__ volatile("fldz; fld1; fdivp; lea 0f(%%rip), %%rax; mov %%rax, %0; 0: movq %%mm0, %%mm1" : "=m"(*(uint64_t *)&want_rip) : : "rax", "mm1"); break;
+        case 9: __asm__ volatile("fldz; fld1; fdivp; lea 0f(%%rip), %%rax; mov %%rax, %0; 0: emms" : "=m"(*(uint64_t *)&want_rip) : : "rax"); break;
       }
       printf("%-28s no signal, fsw %04x%s\n", cases[k].name, fsw(), after ? "" : "");
       if (cases[k].which == 7) printf("  fnstsw before fnclex %04x\n", after);
@@ -120,5 +123,22 @@ int main(void) {
     }
     __asm__ volatile("fninit");
   }
+
+  /* The MMX transition (SDM Vol. 1 Table 9-2): TOP, tags and the exponents of written registers. */
+  static unsigned char fx[512] __attribute__((aligned(16)));
+  printf("MMX:\n");
+  for (int step = 0; step < 4; step++) {
+    switch (step) {
+      case 0: __asm__ volatile("fninit; fld1; fld1; fldpi"); break;
+      case 1: __asm__ volatile("pxor %%mm3, %%mm3; movq %%mm3, %%mm6" ::: "mm3", "mm6"); break;
+      case 2: __asm__ volatile("fninit; fld1; fld1; fld1; emms"); break;
+      case 3: { uint32_t v; __asm__ volatile("fninit; fld1; movd %%mm0, %0" : "=r"(v)); break; }
+    }
+    __asm__ volatile("fxsave %0" : "=m"(fx));
+    printf("  step %d: fsw %04x ftw %02x exponents", step, fx[2] | (fx[3] << 8), fx[4]);
+    for (int i = 0; i < 8; i++) printf(" %02x%02x", fx[32 + 16 * i + 9], fx[32 + 16 * i + 8]);
+    printf("\n");
+  }
+  __asm__ volatile("emms");
   return 0;
 }
