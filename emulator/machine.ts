@@ -742,12 +742,6 @@ export class Machine {
     if (this.gate) {
       const m = site.mem;
       const gprIndex = (r: Register): number => (r === Register.None ? -1 : ICED_GPR64.indexOf(RegisterExt.fullRegister(r)));
-      if (site.role === X87Role.Mmx) {
-        // The registers it writes travel in the descriptor's displacement (trap-gate.c OBSERVE_MMX).
-        this.gate.observe(site.addr, ObserveKind.Mmx, { base: -1, index: -1, scaleLog2: 0, disp: BigInt(site.mmxWrites ?? 0), addr32: false });
-        this.observedHooks.set(site.addr, undefined);
-        return;
-      }
       const kind = site.role === X87Role.Init ? ObserveKind.X87Init : m ? ObserveKind.X87Mem : ObserveKind.X87;
       this.gate.observe(site.addr, kind, m ? {
         base: m.ipRel ? -1 : gprIndex(m.base), index: m.ipRel ? -1 : gprIndex(m.index), scaleLog2: Math.log2(m.scale || 1), disp: m.disp, addr32: m.addr32,
@@ -761,10 +755,6 @@ export class Machine {
   /** The gate's observe_x87, for machines without the gate. */
   private observeInJs(site: X87Site): void {
     const c = this.ctl32, c64 = this.ctl64;
-    if (site.role === X87Role.Mmx) {
-      c[GateWord.X87_EVENTS] |= X87_EVENT_MMX | ((site.mmxWrites ?? 0) << X87_EVENT_MMX_SHIFT);
-      return;
-    }
     if (site.role === X87Role.Init) {
       c64[GateWord.X87_IP >> 1] = c64[GateWord.X87_MEM_IP >> 1] = c64[GateWord.X87_FDP >> 1] = 0n;
       c[GateWord.X87_EVENTS] |= X87_EVENT_IP | X87_EVENT_MEM;

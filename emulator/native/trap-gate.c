@@ -94,12 +94,9 @@ struct desc {
 };
 
 /* What an observed address is (xl_gate_observe). */
-enum { OBSERVE_NONE = 0, OBSERVE_X87 = 1, OBSERVE_X87_MEM = 2, OBSERVE_X87_INIT = 3, OBSERVE_MMX = 4 };
+enum { OBSERVE_NONE = 0, OBSERVE_X87 = 1, OBSERVE_X87_MEM = 2, OBSERVE_X87_INIT = 3 };
 #define X87_EVENT_IP 1u
 #define X87_EVENT_MEM 2u
-/* An MMX instruction ran (SDM Vol. 1 9.5); bits 15:8 the MMX registers written since JS cleared them. */
-#define X87_EVENT_MMX 4u
-#define X87_EVENT_MMX_SHIFT 8
 
 struct gate {
   uint64_t *keys; /* 0: empty slot (address 0 is never added) */
@@ -318,7 +315,7 @@ int xl_gate_describe(struct gate *g, uint64_t a, int32_t read_count, uint32_t gp
  * control block and returns without calling JS. Returns 1 when added or updated, -1 on failure.
  */
 int xl_gate_observe(struct gate *g, uint64_t a, int32_t kind, int32_t base, int32_t index, int32_t scale_log2, int64_t disp, int32_t addr32) {
-  if (kind <= OBSERVE_NONE || kind > OBSERVE_MMX) return -1;
+  if (kind <= OBSERVE_NONE || kind > OBSERVE_X87_INIT) return -1;
   if (find(g, a) < 0 && xl_gate_add(g, a) < 0) return -1;
   struct desc *d = &g->descs[find(g, a)];
   *d = no_desc;
@@ -334,11 +331,6 @@ int xl_gate_observe(struct gate *g, uint64_t a, int32_t kind, int32_t base, int3
 /* The observed instruction at `address` is about to run: record it (SDM Vol. 1 8.1.8, 8.1.9). */
 static void observe_x87(void *uc, const struct gate *g, const struct desc *d, uint64_t address) {
   struct gate_ctl *c = g->ctl;
-  /* An MMX instruction: the x87 state enters MMX mode; disp holds the MMX registers it writes. */
-  if (d->observe == OBSERVE_MMX) {
-    c->x87_events |= X87_EVENT_MMX | ((uint32_t)(d->disp & 0xff) << X87_EVENT_MMX_SHIFT);
-    return;
-  }
   if (d->observe == OBSERVE_X87_INIT) {
     c->x87_ip = c->x87_mem_ip = c->x87_fdp = 0;
     c->x87_events |= X87_EVENT_IP | X87_EVENT_MEM;
