@@ -9,6 +9,7 @@ import { runX87Selfcheck } from '../src/selfcheck/x87-selfcheck.js';
 import { fpu__exception_code, FpeCode, X86_TRAP_MF } from '../kernel-model/fpstate.js';
 import { XsaveContext } from '../emulator/xsave.js';
 import { LEGACY } from '../emulator/register-file.js';
+import { Quirk } from '../emulator/quirks.js';
 import { hostModel } from './helpers.js';
 
 describe('selfcheck x87', () => {
@@ -22,6 +23,15 @@ describe('selfcheck x87', () => {
     expect(s.faults).toBeGreaterThan(0);
     expect(s.mismatches, lines.join('\n')).toBe(0);
   }, 120_000);
+
+  // Each x87 quirk the host profile has must be needed to match it.
+  for (const q of [Quirk.X87UnmaskedCompareAndLoadComplete, Quirk.X87FcomiFcmovKeepC1]) {
+    it.runIf(cpu.hasQuirk(q))(`needs quirk ${q}`, () => {
+      const without = hostModel((p) => { p.quirks = p.quirks.filter((x) => x.id !== q); });
+      const s = runX87Selfcheck({ cpu: without, cases: 800, seed: 2, log: () => {}, detail: 0, rerun: false });
+      expect(s.mismatches).toBeGreaterThan(0);
+    }, 300_000);
+  }
 });
 
 describe('fpu__exception_code (arch/x86/kernel/fpu/core.c)', () => {
