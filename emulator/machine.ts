@@ -22,10 +22,11 @@ import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
-import { Ownership, X87Role, ownershipOf, sweepOwned, type X87Site } from './ownership.js';
+import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type X87Site } from './ownership.js';
+import { X87Fault, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
-  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, enableSse,
+  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
   type GateDescriptor, type HookHandle, type RegBlock, type TrapGate,
 } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
@@ -279,7 +280,7 @@ function x87EnvOpOf(m: Mnemonic): X87EnvOp {
 }
 function writesLegacyState(ins: Instruction): LegacyWrite {
   if (LEGACY_UNCHANGED.has(ins.mnemonic)) return LegacyWrite.None;
-  if (LEGACY_RESTORES.has(ins.mnemonic)) return LegacyWrite.X87AndSse;
+  if (LEGACY_RESTORES.has(ins.mnemonic) || isModelledX87(ins.mnemonic)) return LegacyWrite.X87AndSse;
   return LegacyWrite.Sse;
 }
 
@@ -347,6 +348,10 @@ interface Decoded {
   /** x87 too in the synchronisation (the XSAVE family and the x87 environment instructions read and write it). */
   syncX87: boolean;
   x87Env: X87EnvOp;
+  /** An x87 instruction the model computes (emulator/x87/fpu.ts), with its FOP and memory operand. */
+  x87: X87Site | undefined;
+  /** An MMX instruction: the model checks for #MF and records the MMX transition, unicorn runs it. */
+  mmx: X87Site | undefined;
   /** Whether the instruction can read or write XMM0-15 or MXCSR (else no SSE synchronisation). */
   touchesSse: boolean;
   writes: LegacyWrite;
@@ -832,9 +837,10 @@ export class Machine {
    */
   private applyX87Events(raisedUnmasked = (this.xs.regs.legacy[LEGACY.FSW]! & FSW_ES) !== 0): void {
     const c = this.ctl32;
-    const ev = c[GateWord.X87_EVENTS]!;
+    const ev = c[GateWord.X87_EVENTS]! & (X87_EVENT_IP | X87_EVENT_MEM);
     if (ev === 0) return;
-    c[GateWord.X87_EVENTS] = 0;
+    // The MMX bits stay for absorb, which applies them to the registers it copies.
+    c[GateWord.X87_EVENTS] &= ~(X87_EVENT_IP | X87_EVENT_MEM);
     const r = this.xs.regs;
     const v = r.legacyView;
     if (ev & X87_EVENT_IP) {
@@ -916,8 +922,10 @@ export class Machine {
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
       needXcr0: xcr0Needed(ins),
       xsaveFamily,
-      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None,
+      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None || (owned && isModelledX87(ins.mnemonic)),
       x87Env: x87EnvOpOf(ins.mnemonic),
+      mmx: owned ? mmxSiteOf(ins) : undefined,
+      x87: owned && isModelledX87(ins.mnemonic) ? x87SiteOf(ins, bytes, 0) ?? { addr: ins.ip, role: X87Role.Control, fop: 0, mem: undefined } : undefined,
       touchesSse: touchesSse(ins),
       writes: writesLegacyState(ins),
       mem: xsaveFamily && ins.opCount > 0 && ins.opKind(0) === OpKind.Memory ? {
@@ -995,11 +1003,12 @@ export class Machine {
    * [pfFrom, pfTo) of the area (what the last execution here read; an empty window at first).
    */
   private describeGate(d: Decoded, pfFrom: number, pfTo: number): void {
-    const readCount = !d.touchesSse ? 0 : d.syncX87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT;
+    // MMX: no register reads (a block read JS does not absorb would hide changes from the next trap).
+    const readCount = d.mmx || !d.touchesSse ? 0 : d.syncX87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT;
     const m = d.mem;
     const gprIndex = (r: Register): number => (r === Register.None ? -1 : RegisterExt.size(r) === 8 ? ICED_GPR64.indexOf(r) : -2);
     const base = m && !m.ipRel ? gprIndex(m.base) : -1, index = m && !m.ipRel ? gprIndex(m.index) : -1;
-    const gprMask = gprsRead(d.ins);
+    const gprMask = d.mmx ? 0 : gprsRead(d.ins);
     const seg = m?.seg === Register.FS ? 1 : m?.seg === Register.GS ? 2 : 0;
     // A 32-bit address (67h), RIP or another register the gate cannot add: no window.
     const usable = m !== undefined && base !== -2 && index !== -2 && (m.ipRel || m.base !== Register.RIP);
@@ -1020,6 +1029,7 @@ export class Machine {
   private onOwned(d: Decoded): void {
     const addr = d.ip;
     if (!d.owned) return; // the sweep was out of step here: unicorn runs it
+    if (d.mmx) return this.onMmx(d, d.mmx);
     if (d.vexGprOnly && !d.missing && !isEmulatedVector(d.ins)) {
       // VEX forms without vector or mask operands that the model does not define touch no extended
       // state: hand the address back to unicorn for good. BMI1/BMI2 are the model's (emulator/vector/bmi.ts):
@@ -1028,6 +1038,21 @@ export class Machine {
       return;
     }
     this.execute(d, true);
+  }
+
+  /**
+   * An MMX instruction is about to run: a pending unmasked x87 exception raises #MF first (SDM
+   * Vol. 1 9.5.2, measured on AMD Zen 5: MOVQ mm, mm after an unmasked #Z gives SIGFPE); else its
+   * MMX transition is recorded (enterMmx at the next synchronisation) and unicorn runs it. The
+   * model's FSW is current: unicorn runs no x87 instruction that sets exception flags.
+   */
+  private onMmx(d: Decoded, site: X87Site): void {
+    const fsw = this.xs.regs.legacyView.getUint16(LEGACY.FSW, true);
+    if (fsw & FSW_ES) {
+      this.stopWith(true, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: d.ip, trapno: IntVector.MF, reason: `${disassemble(d.ins)}: #MF: x87 exception pending (FSW 0x${fsw.toString(16)})` } });
+      return;
+    }
+    this.ctl32[GateWord.X87_EVENTS] |= X87_EVENT_MMX | ((site.mmxWrites ?? 0) << X87_EVENT_MMX_SHIFT);
   }
 
   /** Unicorn rejected an instruction: emulate it if owned, else raise SIGILL or report the gap. */
@@ -1107,12 +1132,16 @@ export class Machine {
       }
       if (e instanceof ApproximationUnknown) return this.stopWith(inHook, { kind: StopKind.Unemulated, message: `instruction not emulated: ${e.message} at 0x${rip.toString(16)}` });
       if (e instanceof CpuFault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: this.cpuFault(e, rip) });
+      // #MF before a waiting x87 instruction: Linux's math_error computes si_code from FSW/FCW (src/linux).
+      if (e instanceof X87Fault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: IntVector.MF, reason: `${disassemble(ins)}: ${e.message}` } });
       if (e instanceof GuestMemoryFault) {
         return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
       }
       throw e;
     }
-    const writes = d.writes;
+    const pushX87 = this.x87PushPending;
+    this.x87PushPending = false;
+    const writes = pushX87 && d.touchesSse ? LegacyWrite.X87AndSse : d.writes;
     this.emulatedCount++;
     if (this.inGate) {
       // The gate writes the registers and RIP back after the callback returns.
@@ -1167,6 +1196,7 @@ export class Machine {
     const m = d.mnemonic;
     if (d.xsaveFamily) { this.emulateXsaveFamily(d); return true; }
     if (d.x87Env !== X87EnvOp.None) return this.emulateX87Env(d);
+    if (d.x87) { this.emulateX87(d, d.x87); return true; }
     switch (m) {
       case M_CPUID: this.emulateCpuid(); return true;
       case M_XGETBV: {
@@ -1183,6 +1213,44 @@ export class Machine {
         return emulateVector(ins, this.env);
       }
     }
+  }
+
+  /**
+   * An x87 instruction the model computes (emulator/x87/fpu.ts), then its pointer effects: FIP,
+   * FOP and FCS from it, FDP and FDS from its memory operand (its offset, without the segment
+   * base, as observed instructions get them), with FDP_EXCPTN_ONLY only when it raised an
+   * unmasked exception (SDM Vol. 1 8.1.8). Events of instructions unicorn ran before it were
+   * applied by the synchronisation.
+   */
+  private emulateX87(d: Decoded, site: X87Site): void {
+    const ins = d.ins;
+    const env = this.env;
+    const io: X87Io = {
+      ea: () => effectiveAddress(ins, env),
+      read: (a, n) => this.read(a, n),
+      write: (a, b) => this.write(a, b),
+      setAx: (v) => env.setGpr(Register.AX, BigInt(v)),
+      setCompareFlags: (zf, pf, cf) => env.setStatusFlags({ cf, pf, af: 0, zf, sf: 0, of: 0 }),
+      rflags: () => this.uc.regRead(X86Reg.RFLAGS),
+    };
+    const r = executeX87(this.xs, ins, io);
+    if (!setsX87Pointers(d.mnemonic)) return;
+    const regs = this.xs.regs;
+    const v = regs.legacyView;
+    v.setBigUint64(LEGACY.FIP, site.addr, true);
+    v.setUint16(LEGACY.FOP, site.fop, true);
+    regs.fcs = this.userSelectors.cs;
+    const mem = site.mem;
+    if (mem && (!this.cpu.features.fdpExcptnOnly || r.unmasked)) {
+      let off = mem.disp;
+      if (!mem.ipRel) {
+        if (mem.base !== Register.None) off += env.getGpr(RegisterExt.fullRegister(mem.base));
+        if (mem.index !== Register.None) off += env.getGpr(RegisterExt.fullRegister(mem.index)) * BigInt(mem.scale);
+      }
+      v.setBigUint64(LEGACY.FDP, mem.addr32 ? off & 0xffffffffn : off & MASK64, true);
+      regs.fds = this.selectorOf(mem.seg);
+    }
+    regs.touched(XFeature.X87, true);
   }
 
   /**
@@ -1527,7 +1595,10 @@ export class Machine {
     this.mirrorSse = this.mirrorX87 = false;
     this.syncBlock.read(x87 ? SYNC_ALL_COUNT : SYNC_SSE_COUNT);
     this.absorb(x87);
+    if (this.x87PushPending) { this.x87PushPending = false; this.syncOut(true); }
   }
+  /** The model changed x87 state behind unicorn (enterMmx): write it back at the next chance. */
+  private x87PushPending = false;
 
   /**
    * The compare-and-copy half of syncIn, over what the sync block last read. `changed`: the gate's
@@ -1554,7 +1625,9 @@ export class Machine {
     // they come from the observed x87 instructions, and unicorn's FIP/FDP/FOP/FCS/FDS are ignored.
     // unicorn's own ES is set only by an instruction that raised an unmasked exception.
     this.applyX87Events((dv.getUint16(LEGACY.FSW, true) & FSW_ES) !== 0);
-    if (this.mirrorX87 && !((changedBits >>> CHANGED_X87_BIT) & 1)) return;
+    const mmx = this.ctl32[GateWord.X87_EVENTS]! & X87_EVENT_MMX ? this.ctl32[GateWord.X87_EVENTS]! >>> X87_EVENT_MMX_SHIFT & 0xff : -1;
+    if (mmx >= 0) this.ctl32[GateWord.X87_EVENTS] &= X87_EVENT_IP | X87_EVENT_MEM;
+    if (mmx < 0 && this.mirrorX87 && !((changedBits >>> CHANGED_X87_BIT) & 1)) return;
     const ftag = dv.getUint16(IMG_FTAG, true);
     let abridged = 0;
     for (let i = 0; i < 8; i++) if (((ftag >> (2 * i)) & 3) !== X87_TAG_EMPTY) abridged |= 1 << i;
@@ -1567,7 +1640,27 @@ export class Machine {
     if (r.legacy[LEGACY.FTW] !== abridged) { r.legacy[LEGACY.FTW] = abridged; changed = true; }
     // ST0-7 with their reserved bytes, which unicorn never writes: 0.
     for (let w = LEGACY.ST0 >> 2; w < LEGACY.XMM0 >> 2; w++) if (L[w] !== I[w]) { L[w] = I[w]!; changed = true; }
+    if (mmx >= 0) { this.enterMmx(mmx); changed = true; this.x87PushPending = true; }
     if (changed) r.touched(XFeature.X87, true);
+  }
+
+  /**
+   * After MMX instructions ran in unicorn: TOP 0 and every tag valid, and the MMX registers they
+   * wrote (physical registers, `written` bit k for MMk) get exponent bits FFFFH (SDM Vol. 1 9.5.1,
+   * Table 9-2; measured on AMD Zen 5: TOP 0 and FTW FFH after PXOR, also after a read-only MOVD).
+   * unicorn 2.0.1 leaves the exponent as it was (issue 11).
+   */
+  private enterMmx(written: number): void {
+    const L = this.xs.regs.legacy;
+    const top = (L[LEGACY.FSW + 1]! >> 3) & 7;
+    const st = L.slice(LEGACY.ST0, LEGACY.XMM0);
+    for (let i = 0; i < 8; i++) {
+      const p = (top + i) & 7;
+      L.set(st.subarray(i * LEGACY.ST_STRIDE, (i + 1) * LEGACY.ST_STRIDE), LEGACY.ST0 + p * LEGACY.ST_STRIDE);
+    }
+    L[LEGACY.FSW + 1] = L[LEGACY.FSW + 1]! & ~0x38;
+    L[LEGACY.FTW] = 0xff;
+    for (let k = 0; k < 8; k++) if ((written >> k) & 1) { L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 8] = 0xff; L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 9] = 0xff; }
   }
 
   /** Copy the register file's SSE registers (and with `x87`, the x87 state) back into unicorn. */

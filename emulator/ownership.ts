@@ -5,6 +5,7 @@
  */
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
 import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { isModelledX87 } from './x87/fpu.js';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */
 const OWNED_LEGACY = new Set<Mnemonic>([
@@ -64,6 +65,8 @@ export enum X87Role {
   Env,
   /** The other control instructions: no effect on the pointers. */
   Control,
+  /** An MMX instruction (an MMX register operand): TOP 0, all tags valid, exponent FFFFH for writes (SDM Vol. 1 9.5.1). */
+  Mmx,
 }
 
 /** An x87 instruction found by the sweep. */
@@ -75,6 +78,25 @@ export interface X87Site {
   fop: number;
   /** The memory operand, if any. */
   mem: { base: Register; index: Register; scale: number; disp: bigint; ipRel: boolean; addr32: boolean; seg: Register } | undefined;
+  /** X87Role.Mmx: bit k set when it writes MMk. */
+  mmxWrites?: number;
+}
+
+/**
+ * An MMX instruction (any MM0-MM7 operand; SDM Vol. 1 9.5 and Table 9-2) and the MMX registers
+ * it writes: the first operand when it is an MMX register, except MASKMOVQ, which only reads it.
+ */
+export function mmxSiteOf(ins: Instruction): X87Site | undefined {
+  let mm = false;
+  for (let k = 0; k < ins.opCount; k++) {
+    if (ins.opKind(k) !== OpKind.Register) continue;
+    const r = ins.opRegister(k);
+    if (r >= Register.MM0 && r <= Register.MM7) mm = true;
+  }
+  if (!mm) return undefined;
+  const r0 = ins.opCount > 0 && ins.opKind(0) === OpKind.Register ? ins.opRegister(0) : Register.None;
+  const writes = r0 >= Register.MM0 && r0 <= Register.MM7 && ins.mnemonic !== Mnemonic.Maskmovq ? 1 << (r0 - Register.MM0) : 0;
+  return { addr: ins.ip, role: X87Role.Mmx, fop: 0, mem: undefined, mmxWrites: writes };
 }
 
 /**
@@ -124,6 +146,12 @@ export function ownershipOf(ins: Instruction): Ownership {
   if (OWNED_LEGACY.has(ins.mnemonic)) return Ownership.Model;
   // Legacy SSE floating point: unicorn never sets MXCSR flags (emulator/vector/float-legacy.ts).
   if (LEGACY_FP_MNEMONICS.has(ins.mnemonic)) return Ownership.Model;
+  // x87 arithmetic, loads, stores, compares and stack control, with their exception flags and #MF
+  // (emulator/x87/fpu.ts): unicorn 2.0.1 sets no flags and pops after unmasked exceptions (issue 11).
+  if (isModelledX87(ins.mnemonic)) return Ownership.Model;
+  // MMX instructions: the model raises a pending x87 exception (#MF) and records the MMX
+  // transition; unicorn then runs them (machine.ts onMmx).
+  if (mmxSiteOf(ins)) return Ownership.Model;
   return Ownership.Unicorn;
 }
 
@@ -137,7 +165,7 @@ export interface SweepResult {
   owned: bigint[];
   /** Bytes the sweep could not decode (data in code, or a mis-synchronized sweep). */
   invalidAt: bigint[];
-  /** x87 instructions whose pointer effects the machine records (non-control, FNINIT; the owned ones are in `owned`). */
+  /** x87 instructions whose pointer effects the machine records (non-control, FNINIT; the owned ones are in `owned`), and MMX instructions. */
   x87: X87Site[];
 }
 

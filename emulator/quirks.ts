@@ -76,6 +76,22 @@ export enum Quirk {
    * with XGETBV(1)). Registers 16-31 only ever touch Hi16_ZMM; reads and stores touch nothing.
    */
   XinuseFollowsVectorLength = 'xinuse-follows-vector-length',
+  /**
+   * An x87 compare (FCOM/FUCOM/FCOMI/FUCOMI and their pops, FICOM, FTST) whose invalid-operation
+   * exception is unmasked (stack underflow, SNaN, a NaN for the ordered forms) still reports
+   * "unordered" (C3 C2 C0 = 111, or ZF PF CF = 111), popping nothing; with an unmasked
+   * denormal-operand exception it still compares (no pop), and FLD m32/m64 of a denormal still
+   * loads. The SDM's instruction pages say the condition codes are not set when the exception is
+   * unmasked, and treat #D as a pre-computation exception (SDM Vol. 1 4.9.1.2). Measured on AMD
+   * Zen 5 by the x87 referee (selfcheck x87); without the quirk the model follows the SDM.
+   */
+  X87UnmaskedCompareAndLoadComplete = 'x87-unmasked-compare-and-load-complete',
+  /**
+   * FCOMI, FCOMIP, FUCOMI, FUCOMIP and FCMOVcc leave FSW.C1 as it was unless the stack
+   * underflows (measured on AMD Zen 5 by the x87 referee); without the quirk they clear it, as the
+   * SDM's flag tables for them read (C1 "set to 0" / cleared).
+   */
+  X87FcomiFcmovKeepC1 = 'x87-fcomi-fcmov-keep-c1',
 }
 
 export interface QuirkInfo {
@@ -95,6 +111,8 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.X87FipCanonical57, summary: 'x87 FIP (not FDP) loaded with REX.W is sign-extended from bit 56' },
   { id: Quirk.XinuseFollowsVectorLength, summary: 'a VEX/EVEX write to xmm/ymm/zmm 0-15 puts AVX (VL 256+) and ZMM_Hi256 (VL 512) in use by the vector length' },
   { id: Quirk.X87PointersOnlyWithEs, summary: 'x87 FOP/FIP/FDP are restored only with a pending unmasked exception (FSW.ES=1)' },
+  { id: Quirk.X87UnmaskedCompareAndLoadComplete, summary: 'x87 compares report unordered despite an unmasked #IA; unmasked #D still compares and loads' },
+  { id: Quirk.X87FcomiFcmovKeepC1, summary: 'FCOMI/FUCOMI(P) and FCMOVcc leave FSW.C1 unless the stack underflows' },
   { id: Quirk.X87PointersSavedOnlyWithEs, summary: 'x87 FOP/FIP/FDP are stored as 0 by FXSAVE/XSAVE* unless FSW.ES=1 (FNSTENV/FNSAVE always store them)' },
 ];
 

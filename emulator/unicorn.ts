@@ -843,6 +843,9 @@ export enum GateWord {
 /** GateWord.X87_EVENTS bits (trap-gate.c X87_EVENT_IP, X87_EVENT_MEM). */
 export const X87_EVENT_IP = 1;
 export const X87_EVENT_MEM = 2;
+/** An MMX instruction ran; bits 15:8 the MMX registers written. Set by the machine (machine.ts onMmx), never by the gate. */
+export const X87_EVENT_MMX = 4;
+export const X87_EVENT_MMX_SHIFT = 8;
 /** What an observed address is (trap-gate.c OBSERVE_*). */
 export enum ObserveKind { X87 = 1, X87Mem = 2, X87Init = 3 }
 /**

@@ -28,6 +28,9 @@ const assumed = (reference: string, detail = ''): string => `assumed: not measur
 /** Where the x87 pointer save rule was measured (test/guests/x87-pointers.c runs natively and in the model). */
 const POINTERS_MEASURED_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5, XSaveErPtr = 1) by test/guests/x87-pointers.c, 2026-12; the same seen on a Zen 4 recording';
 
+/** Where the x87 arithmetic quirks were measured. */
+const X87_REFEREE_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck x87, 2026-12';
+
 export interface VendorDefaults {
   fxsave: { mxcsr_mask: string; evidence: string };
   quirks: { id: string; evidence: string }[];
@@ -58,6 +61,9 @@ export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefault
         { id: Quirk.X87PointersSavedOnlyWithEs, evidence: xsaveErPtr
           ? assumed(POINTERS_MEASURED_ON)
           : 'assumed: AMD APM Vol. 5 FXSAVE (error pointers saved only with an unmasked exception pending); CPUID 0x80000008 EBX[2] XSaveErPtr = 0' },
+        // x87 arithmetic corner cases the SDM specifies otherwise (emulator/x87/fpu.ts), measured by selfcheck x87.
+        { id: Quirk.X87UnmaskedCompareAndLoadComplete, evidence: assumed(X87_REFEREE_ON) },
+        { id: Quirk.X87FcomiFcmovKeepC1, evidence: assumed(X87_REFEREE_ON) },
         ...(xsaveErPtr ? [] : [{ id: Quirk.X87PointersOnlyWithEs, evidence: 'assumed: AMD APM Vol. 5 FXRSTOR; Linux X86_BUG_FXSAVE_LEAK (AMD without CPUID 0x80000008 EBX[2] XSaveErPtr)' }]),
       ],
     };

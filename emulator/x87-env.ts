@@ -123,6 +123,12 @@ export function afterFnsave(ctx: XsaveContext): void {
 /** FNINIT: FCW 037FH, FSW 0, all tags empty, pointers and FOP 0; ST data kept (SDM Vol. 2A FINIT/FNINIT). */
 export function fninit(ctx: XsaveContext): void {
   const r = ctx.regs;
+  // TOP becomes 0 while the physical registers keep their data: the stack-order image turns.
+  const top = (r.legacy[LEGACY.FSW + 1]! >> 3) & 7;
+  if (top !== 0) {
+    const st = r.legacy.slice(LEGACY.ST0, LEGACY.XMM0);
+    for (let i = 0; i < 8; i++) r.legacy.set(st.subarray(i * LEGACY.ST_STRIDE, (i + 1) * LEGACY.ST_STRIDE), LEGACY.ST0 + ((top + i) & 7) * LEGACY.ST_STRIDE);
+  }
   r.legacy.fill(0, LEGACY.FSW, LEGACY.MXCSR);
   r.legacyView.setUint16(LEGACY.FCW, FCW_INIT, true);
   r.fcs = 0;

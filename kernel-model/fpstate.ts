@@ -198,3 +198,29 @@ export function userXrstor(ctx: XsaveContext, fpu: TaskFpu, area: Uint8Array, ad
     xrstor(ctx, area, address, eax, edx);
   }
 }
+
+/** Trap numbers of the FPU exceptions (arch/x86/include/asm/trapnr.h). */
+export const X86_TRAP_MF = 16;
+export const X86_TRAP_XF = 19;
+/** si_code values for SIGFPE (include/uapi/asm-generic/siginfo.h). */
+export enum FpeCode { FPE_FLTDIV = 3, FPE_FLTOVF = 4, FPE_FLTUND = 5, FPE_FLTRES = 6, FPE_FLTINV = 7 }
+
+/**
+ * fpu__exception_code() (arch/x86/kernel/fpu/core.c, called by math_error in traps.c): the
+ * si_code of the SIGFPE for #MF from the unmasked x87 flags (FSW & ~FCW), or for #XM from the
+ * unmasked SIMD flags (MXCSR & ~(MXCSR >> 7)), tested in the kernel's order: invalid, divide by
+ * zero, overflow, denormal or underflow, precision. 0: a spurious exception, for which math_error
+ * sends nothing.
+ */
+export function fpu__exception_code(ctx: XsaveContext, trapNr: number): number {
+  const v = ctx.regs.legacyView;
+  let err: number;
+  if (trapNr === X86_TRAP_MF) err = v.getUint16(LEGACY.FSW, true) & ~v.getUint16(LEGACY.FCW, true);
+  else { const mxcsr = ctx.regs.mxcsr; err = ~(mxcsr >>> 7) & mxcsr; }
+  if (err & 0x001) return FpeCode.FPE_FLTINV;
+  if (err & 0x004) return FpeCode.FPE_FLTDIV;
+  if (err & 0x008) return FpeCode.FPE_FLTOVF;
+  if (err & 0x012) return FpeCode.FPE_FLTUND;
+  if (err & 0x020) return FpeCode.FPE_FLTRES;
+  return 0;
+}

@@ -13,6 +13,7 @@ import { HostProbeError, NativeBuildError } from './native.js';
 import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
 import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
 import { runGeneralSelfcheck } from './selfcheck/general-selfcheck.js';
+import { runX87Selfcheck } from './selfcheck/x87-selfcheck.js';
 /** `selfcheck insn --cases N` runs N vector instructions and N / 5 general-instruction cases. */
 const GENERAL_CASES_DIVISOR = 5;
 import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
@@ -157,6 +158,7 @@ addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real C
     const general = runGeneralSelfcheck({ ...o, cases: Math.max(1, Math.ceil(o.cases / GENERAL_CASES_DIVISOR)) });
     return { mismatches: vector.mismatches + general.mismatches };
   });
+addSelfcheck('x87', 'run random x87 instruction sequences on the real CPU and on the model; compare the FXSAVE image, AX, flags, memory, signals and si_code', 'sequences', 2000, RefereeScope.Cpu, runX87Selfcheck);
 addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, RefereeScope.Kernel, runKernelSelfcheck);
 addSelfcheck('kvm', "apply random KVM_SET_XSAVE / KVM_SET_XCRS mutations on this host's /dev/kvm and on the kernel model; compare errnos and KVM_GET_XSAVE{,2} / KVM_GET_XCRS bytes", 'cases', 1000, RefereeScope.Kernel, runKvmSelfcheck);
 addSelfcheck('sigframe', "deliver signals on this host and on the kernel model: compare the frame's extended state, the handler's starting state and rt_sigreturn of randomly patched frames", 'signals', 1000, RefereeScope.Kernel, runSigframeSelfcheck);

@@ -21,7 +21,7 @@ import { fpuCloneChild, fpuTaskResumed, fpuTaskStopped, switchExtendedState } fr
 import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { PF, writeElfCore, type CoreMapping, type CoreThread } from '../../kernel-model/core.js';
 import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, userSupportedMask, xfeatureMax, type FpuConfig } from '../../kernel-model/fpu-config.js';
-import { TaskFpu, grantPermission, wrpkru, xfd_enable_feature } from '../../kernel-model/fpstate.js';
+import { TaskFpu, X86_TRAP_MF, fpu__exception_code, grantPermission, wrpkru, xfd_enable_feature } from '../../kernel-model/fpstate.js';
 import {
   MINSIGSTKSZ, clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu, sigaltstack_size_valid, validate_sigaltstack,
 } from '../../kernel-model/signal.js';
@@ -571,7 +571,13 @@ export class Kernel {
   private raiseFault(t: Task, f: GuestFault): void {
     t.origRax = -1n; // an exception entry, not a system call
     t.proc.machine.syncIn(true);
-    this.sendToThread(t, { signo: f.signal, code: f.code, addr: f.addr, trapno: f.trapno, reason: f.reason }, true);
+    let code: number = f.code;
+    if (f.trapno === X86_TRAP_MF) {
+      // math_error (arch/x86/kernel/traps.c): si_code from the saved FSW and FCW; none for a spurious #MF.
+      code = fpu__exception_code(t.fpu, X86_TRAP_MF);
+      if (code === 0) return;
+    }
+    this.sendToThread(t, { signo: f.signal, code, addr: f.addr, trapno: f.trapno, reason: f.reason }, true);
   }
 
   /** Deliver what is deliverable before the task runs; false when the task no longer runs. */
