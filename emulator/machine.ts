@@ -934,7 +934,6 @@ export class Machine {
     const rip = this.uc.regRead(X86Reg.RIP);
     try {
       // One instruction (a single step) exactly; a scheduling quantum at block granularity.
-      this.gate?.coverPending();
       this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count });
     } catch (e) {
       if (!(e instanceof UnicornError)) throw e;

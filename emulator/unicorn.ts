@@ -914,8 +914,8 @@ export interface TrapGate {
    */
   setCompare(ranges: readonly { offset: number; length: number; bit: number }[]): void;
   /**
-   * Hooks the addresses added or observed since the last call (done at once while running). Call
-   * before running: addresses close together share a hook (GATE_CLUSTER_GAP).
+   * Hooks the addresses added or observed since the last call, addresses close together sharing a
+   * hook (GATE_CLUSTER_GAP); emuStart does it before each run, and `add`/`observe` at once while running.
    */
   coverPending(): void;
   /** The control block as 32-bit words (GateWord) and as 64-bit words (GateWord / 2). */
@@ -925,7 +925,7 @@ export interface TrapGate {
   readonly area: Uint8Array;
 }
 
-interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr }
+interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr; coverPending?: () => void }
 
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
@@ -1488,6 +1488,8 @@ export class Unicorn {
     } else {
       this.countHookInstalled = false;
     }
+    // Addresses given to a gate since the last run get their hooks now, clustered.
+    for (const g of this.gates) g.coverPending?.();
     this.tbsMayExist = true;
     this.running = true;
     this.pendingError = undefined;
@@ -1807,6 +1809,7 @@ export class Unicorn {
         i = j + 1;
       }
     };
+    rec.coverPending = coverPending;
     const cover = (address: bigint): void => {
       if (covered(address)) return;
       pending.push(address);
