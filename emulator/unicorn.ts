@@ -805,7 +805,7 @@ function loadCounter(): CounterApi | null {
   return counterApi;
 }
 /** 64-bit words of insn-counter.c's control block (its CW_* enum). */
-const enum CounterWord { LIMIT = 0, EXECUTED = 1, FIRST = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, WORDS = 8 }
+const enum CounterWord { LIMIT = 0, EXECUTED = 1, FIRST = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, WORDS = 8 }
 /**
  * The gate's UC_HOOK_CODE hooks cover only the code around owned or observed instructions, so plain
  * code elsewhere calls no helper: addresses less than this many bytes apart share one hook range.
@@ -1508,6 +1508,8 @@ export class Unicorn {
     }
     const pending = this.takePendingError();
     if (pending !== undefined) throw pending.error;
+    // Stopped by the counter before a block: RIP is that block (unicorn leaves it stale; insn-counter.c).
+    if (err === UcErr.OK && this.counter && this.counter.words[CounterWord.STOPPED] === 1n) this.regWrite(X86Reg.RIP, this.counter.words[CounterWord.STOP_PC]!);
     if (err !== UcErr.OK) {
       let rip = '';
       try {

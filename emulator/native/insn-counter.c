@@ -12,6 +12,11 @@
  * by (address, size) in an open-addressing hash. Measured on unicorn 2.0.1: uc_emu_stop from a
  * block hook stops before that block runs, except in the first block of a run, where the request
  * is lost; the counter therefore never stops in the first block (a run executes at least one block).
+ * Nor does unicorn 2.0.1 then leave RIP at that block once any UC_HOOK_CODE hook exists (even over
+ * other code): RIP holds whatever the translated code last stored (measured: the return address of
+ * an earlier RET, in a call loop stopped at the callee's first block). The block had not run (the
+ * run resumed there ends as one uninterrupted run does), so the counter records it (CW_STOP_PC)
+ * and emuStart sets RIP.
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -28,6 +33,7 @@ enum {
   CW_STOPPED = 3,  /* out: 1 when the counter stopped the run */
   CW_MISS_ADDR = 4, CW_MISS_SIZE = 5, /* out to JS: the block to count */
   CW_MISS_COUNT = 6, /* in from JS: its instruction count */
+  CW_STOP_PC = 7,  /* out: the block the counter stopped before */
   CW_WORDS = 8,
 };
 
@@ -138,6 +144,7 @@ static void counter_hook(void *uc, uint64_t address, uint32_t size, void *user_d
   if (w[CW_FIRST]) w[CW_FIRST] = 0;
   else if (w[CW_LIMIT] && w[CW_EXECUTED] + n > w[CW_LIMIT]) {
     w[CW_STOPPED] = 1;
+    w[CW_STOP_PC] = address;
     uc_emu_stop_p(uc);
     return;
   }
