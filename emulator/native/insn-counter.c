@@ -43,6 +43,8 @@ struct counter {
   uint64_t *keys;   /* address << 16 | size, 0: empty */
   uint32_t *counts;
   uint32_t cap, used;
+  uint64_t last_key; /* the last block counted (loops enter the same block again and again) */
+  uint32_t last_count;
 };
 
 static uint32_t slot_of(const struct counter *c, uint64_t k) {
@@ -93,6 +95,7 @@ void xl_counter_free(struct counter *c) {
 /* Forget the counts of blocks starting in [begin, end): their code changed or went away. */
 void xl_counter_forget(struct counter *c, uint64_t begin, uint64_t end) {
   uint32_t kept = 0;
+  c->last_key = 0;
   for (uint32_t i = 0; i < c->cap; i++) {
     uint64_t a = c->keys[i] >> 16;
     if (c->keys[i] && a >= begin && a < end) c->keys[i] = 0;
@@ -117,9 +120,10 @@ void xl_counter_forget(struct counter *c, uint64_t begin, uint64_t end) {
 static uint32_t count_of(struct counter *c, uint64_t address, uint32_t size) {
   uint64_t k = (address << 16) | (size & 0xffff);
   if (!k) k = 1;
+  if (k == c->last_key) return c->last_count;
   uint32_t i = slot_of(c, k);
   while (c->keys[i]) {
-    if (c->keys[i] == k) return c->counts[i];
+    if (c->keys[i] == k) { c->last_key = k; c->last_count = c->counts[i]; return c->counts[i]; }
     i = (i + 1) & (c->cap - 1);
   }
   c->ctl[CW_MISS_ADDR] = address;
