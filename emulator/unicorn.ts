@@ -89,6 +89,8 @@ export enum HookType {
   INSN = 1 << 1, /* unicorn.h UC_HOOK_INSN */
   CODE = 1 << 2, /* unicorn.h UC_HOOK_CODE */
   BLOCK = 1 << 3, /* unicorn.h UC_HOOK_BLOCK */
+  MEM_READ = 1 << 10, /* unicorn.h UC_HOOK_MEM_READ */
+  MEM_WRITE = 1 << 11, /* unicorn.h UC_HOOK_MEM_WRITE */
   MEM_READ_UNMAPPED = 1 << 4, /* unicorn.h UC_HOOK_MEM_READ_UNMAPPED */
   MEM_WRITE_UNMAPPED = 1 << 5, /* unicorn.h UC_HOOK_MEM_WRITE_UNMAPPED */
   MEM_FETCH_UNMAPPED = 1 << 6, /* unicorn.h UC_HOOK_MEM_FETCH_UNMAPPED */
@@ -783,6 +785,7 @@ interface CounterApi {
   free(c: Ptr): void;
   forget(c: Ptr, begin: Addr, end: Addr): void;
   hook: Ptr;
+  memHook: Ptr;
   proto: TypeObject;
 }
 let counterApi: CounterApi | null | undefined;
@@ -797,6 +800,7 @@ function loadCounter(): CounterApi | null {
       free: lib.func('void xl_counter_free(void *c)'),
       forget: lib.func('void xl_counter_forget(void *c, uint64_t begin, uint64_t end)'),
       hook: hookPtr() as Ptr,
+      memHook: lib.func('void *xl_counter_mem_hook_ptr(void)')() as Ptr,
       proto: koffi.proto('void xl_counter_miss(void)'),
     };
   } catch {
@@ -1106,8 +1110,13 @@ export class Unicorn {
       koffi.free(ctl);
       throw new UnicornError(err, 'uc_hook_add');
     }
+    // Faults at the faulting instruction (insn-counter.c never_called): covers address 1 only.
+    const NEVER_MAPPED = 1;
+    const memOut: (number | bigint | null)[] = [null];
+    const memErr = this.api.uc_hook_add(h, memOut, HookType.MEM_READ | HookType.MEM_WRITE, api.memHook, 0, NEVER_MAPPED, NEVER_MAPPED);
+    if (memErr !== UcErr.OK) throw new UnicornError(memErr, 'uc_hook_add');
     this.counter = { native, js, ctl, words };
-    // Blocks translated before the hook existed would not count.
+    // Blocks translated before the hooks existed would not count.
     if (this.tbsMayExist) this.flushTb();
     return true;
   }

@@ -179,6 +179,18 @@ describe('running code', () => {
     expect(many.lastRunInstructions).toBeGreaterThan(0);
   });
 
+  it('with the instruction counter a memory fault inside a block leaves RIP at the faulting instruction', () => {
+    // mov rax, 24; add rbx, 1; add rbx, 1; mov dword [rax], 1 (faults: page 0 is unmapped); hlt
+    const uc = engine([0x48, 0xc7, 0xc0, ...le32(24), 0x48, 0x83, 0xc3, 0x01, 0x48, 0x83, 0xc3, 0x01, 0xc7, 0x00, ...le32(1), HLT]);
+    expect(uc.useInstructionCounter(() => 1)).toBe(true);
+    let faultAt = -1n;
+    uc.hookMemInvalid((_t, a) => { faultAt = a; return false; });
+    expect(() => uc.emuStart(CODE, 0n, { quantum: 1000 })).toThrow(UnicornError);
+    expect(faultAt).toBe(24n);
+    expect(uc.regRead(X86Reg.RBX)).toBe(2n);
+    expect(uc.regRead(X86Reg.RIP)).toBe(CODE + 0xfn);
+  });
+
   it('turns unicorn failures into UnicornError with uc_strerror text and the uc_err code', () => {
     const uc = engine([
       0x0f, 0x0b, // ud2
