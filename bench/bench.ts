@@ -3,7 +3,9 @@
  * 1. the model's XSAVE+XRSTOR pair (a library call) against the host CPU's own pair;
  * 2. a guest loop of XSAVE64+XRSTOR64 pairs (bench/guest-xsave-loop.c, musl-static) run natively,
  *    under `qemu-x86_64 -cpu max` (Debian's qemu-user, installed here if missing) and under
- *    `xstate-lab exec --cpu host`: ns per pair and the ratios to qemu-user and to native.
+ *    `xstate-lab exec --cpu host`: ns per pair and the ratios to qemu-user and to native;
+ * 3. plain guest code (bench/guest-plain-hash.c) and exec's start-up, against qemu-user and `node -e 0`;
+ * 4. the floor under the trap path (unicorn and koffi with no emulation).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -84,11 +86,11 @@ function cacheDir(): string {
   return d;
 }
 
-/** bench/guest-xsave-loop.c built with `musl-gcc -static -O2`, cached by source hash. */
-function buildGuest(): string {
-  const src = join(PACKAGE_ROOT, 'bench', 'guest-xsave-loop.c');
+/** A bench guest (bench/<name>.c) built with `musl-gcc -static -O2`, cached by source hash. */
+function buildGuest(name = 'guest-xsave-loop'): string {
+  const src = join(PACKAGE_ROOT, 'bench', `${name}.c`);
   const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
-  const out = join(cacheDir(), `bench-guest-xsave-loop-${hash}`);
+  const out = join(cacheDir(), `bench-${name}-${hash}`);
   if (existsSync(out)) return out;
   const tmp = `${out}.${process.pid}.tmp`;
   const r = spawnSync('musl-gcc', ['-static', '-O2', '-o', tmp, src], { encoding: 'utf8' });
@@ -270,6 +272,56 @@ function guestBench(): void {
 }
 
 if (process.env.BENCH_GUEST !== '0') guestBench();
+
+/**
+ * Plain guest code (bench/guest-plain-hash.c): CPU time of hashing N MiB minus that of 0 MiB (start-up
+ * cancels out), each the fastest of the rounds, native, under qemu-user and under exec; and start-up
+ * itself: exec of the 0 MiB run against `node -e 0`.
+ */
+function plainBench(): void {
+  const exe = buildGuest('guest-plain-hash');
+  const mib = Number(process.env.BENCH_PLAIN_MIB ?? 64);
+  const rounds = Number(process.env.BENCH_GUEST_ROUNDS ?? 5);
+  const qemu = ensureQemu();
+  const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
+  const QEMU = 'qemu-x86_64 -cpu max';
+  const runners: Runner[] = [
+    { name: 'native', cmd: exe, args: (_e, n) => [String(n)] },
+    ...(qemu ? [{ name: QEMU, cmd: qemu, args: (e: string, n: number) => ['-cpu', 'max', e, String(n)] }] : []),
+    { name: `xstate-lab exec --cpu ${LIKE_QEMU_PROFILE}`, cmd: process.execPath, args: (e, n) => [cli, 'exec', '--cpu', LIKE_QEMU_PROFILE, e, String(n)] },
+  ];
+  console.log('');
+  console.log(`Plain guest code (bench/guest-plain-hash.c, musl-static): FNV-1a over ${mib} MiB, CPU time of ${mib} MiB minus 0 MiB, fastest of ${rounds} rounds.`);
+  const res = new Map<string, { work: number; startup: number; out: string }>();
+  const z = new Map<string, number[]>(), a = new Map<string, number[]>();
+  let nodeZero = Infinity;
+  for (let k = 0; k < rounds; k++) {
+    nodeZero = Math.min(nodeZero, timed(process.execPath, ['-e', '0']).cpuNs);
+    for (const r of runners) {
+      const t0 = timed(r.cmd, r.args(exe, 0, 'pairs')), t1 = timed(r.cmd, r.args(exe, mib, 'pairs'));
+      if (t1.status !== 0) { console.log(`    ${r.name.padEnd(36)} not run: exit status ${t1.status}`); continue; }
+      (z.get(r.name) ?? z.set(r.name, []).get(r.name)!).push(t0.cpuNs);
+      (a.get(r.name) ?? a.set(r.name, []).get(r.name)!).push(t1.cpuNs);
+      res.set(r.name, { work: 0, startup: 0, out: t1.stdout.trim() });
+    }
+  }
+  for (const [name, x] of res) {
+    x.startup = Math.min(...z.get(name)!);
+    x.work = Math.min(...a.get(name)!) - x.startup;
+  }
+  const q = res.get(QEMU), nat = res.get('native');
+  for (const [name, x] of res) {
+    const ratios: string[] = [];
+    if (q && name !== QEMU) ratios.push(`${(x.work / Math.max(q.work, 1)).toFixed(2)}x qemu`);
+    if (nat && name !== 'native') ratios.push(`${(x.work / Math.max(nat.work, 1)).toFixed(1)}x native`);
+    const same = nat && name !== 'native' ? (x.out === nat.out ? '; output = native' : `; OUTPUT DIFFERS (${x.out} vs ${nat.out})`) : '';
+    console.log(`    ${name.padEnd(36)} ${(x.work / 1e6).toFixed(0).padStart(6)} ms work, start-up ${(x.startup / 1e6).toFixed(0)} ms${ratios.length ? '  ' + ratios.join(', ') : ''}${same}`);
+  }
+  const ex = res.get(`xstate-lab exec --cpu ${LIKE_QEMU_PROFILE}`);
+  if (ex) console.log(`    start-up of exec (0 MiB run) ${(ex.startup / 1e6).toFixed(0)} ms = ${(ex.startup / nodeZero).toFixed(1)}x \`node -e 0\` (${(nodeZero / 1e6).toFixed(0)} ms)`);
+}
+
+if (process.env.BENCH_PLAIN !== '0') plainBench();
 
 // ------------------------------------------------------------------ part 3: the floor under the trap path
 

@@ -554,7 +554,8 @@ export class Machine {
     this.legacyWords(xs.regs.legacy);
     const img = this.syncBlock.bytes;
     this.ripView = new BigUint64Array(img.buffer, img.byteOffset + IMG_RIP, 1);
-    // Installed before any code is translated, so no translation has to be dropped for it.
+    // Installed before any code is translated, so no translation has to be dropped for them.
+    if (!process.env.XSTATE_LAB_UNICORN_COUNT) uc.useInstructionCounter((a, size) => this.instructionsIn(a, size));
     this.gate = process.env.XSTATE_LAB_HOOK_PER_ADDRESS ? undefined : uc.hookTrapGate(() => this.onGate(), this.syncBlock, SYNC_GPR_INDEX, IMG_GPR, GATE_AREA_BYTES);
     const ctlBuf = new ArrayBuffer(GATE_CTL_BYTES);
     this.ctl32 = this.gate?.ctl32 ?? new Int32Array(ctlBuf);
@@ -943,14 +944,41 @@ export class Machine {
 
   // ------------------------------------------------------------------ running
 
-  /** Run from the current RIP for at most `count` instructions; returns why it stopped. */
+  /**
+   * Instructions in the block unicorn translated at [address, address + size) (the instruction
+   * counter asks once per block): those that start inside it, at least one.
+   */
+  private instructionsIn(address: bigint, size: number): number {
+    if (size <= 0 || size > 0x10000) return 1;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.uc.memRead(address, size);
+    } catch {
+      return 1;
+    }
+    const d = new Decoder(64, bytes, DecoderOptions.None);
+    d.ip = address;
+    const ins = new Instruction();
+    let n = 0;
+    while (d.canDecode) { d.decodeOut(ins); n++; }
+    ins.free();
+    d.free();
+    return Math.max(n, 1);
+  }
+
+  /**
+   * Run from the current RIP for about `count` instructions: exactly one when `count` is 1 (a
+   * single step), else until the first block boundary after which more than `count` would have run
+   * (a block is never cut); returns why it stopped.
+   */
   run(count: number): Stop {
     this.mirrorSse = this.mirrorX87 = false;
     this.stop = undefined;
     this.memFault = undefined;
     const rip = this.uc.regRead(X86Reg.RIP);
     try {
-      this.uc.emuStart(rip, 0n, { count });
+      // One instruction (a single step) exactly; a scheduling quantum at block granularity.
+      this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count });
     } catch (e) {
       if (!(e instanceof UnicornError)) throw e;
       if (this.stop) return this.stop;

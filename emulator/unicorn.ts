@@ -89,6 +89,8 @@ export enum HookType {
   INSN = 1 << 1, /* unicorn.h UC_HOOK_INSN */
   CODE = 1 << 2, /* unicorn.h UC_HOOK_CODE */
   BLOCK = 1 << 3, /* unicorn.h UC_HOOK_BLOCK */
+  MEM_READ = 1 << 10, /* unicorn.h UC_HOOK_MEM_READ */
+  MEM_WRITE = 1 << 11, /* unicorn.h UC_HOOK_MEM_WRITE */
   MEM_READ_UNMAPPED = 1 << 4, /* unicorn.h UC_HOOK_MEM_READ_UNMAPPED */
   MEM_WRITE_UNMAPPED = 1 << 5, /* unicorn.h UC_HOOK_MEM_WRITE_UNMAPPED */
   MEM_FETCH_UNMAPPED = 1 << 6, /* unicorn.h UC_HOOK_MEM_FETCH_UNMAPPED */
@@ -634,8 +636,14 @@ export interface HookHandle {
 export interface EmuStartOptions {
   /** Stop after this many microseconds (0 or absent: no limit). */
   timeoutUs?: number;
-  /** Stop after this many instructions (0 or absent: no limit). */
+  /** Stop after this many instructions (0 or absent: no limit); exact, but every instruction then calls unicorn's trace helper. */
   count?: number;
+  /**
+   * Stop at the first block boundary after which more than this many instructions would have run
+   * (the native instruction counter, emulator/native/insn-counter.c): a run executes at least one
+   * block. Nearly free on plain code, unlike `count`. Falls back to `count` without gcc.
+   */
+  quantum?: number;
 }
 
 type ProtoKind = keyof UnicornApi['protos'];
@@ -800,6 +808,47 @@ function loadTrapGate(): TrapGateApi | null {
   return trapGateApi;
 }
 
+/** The native instruction counter (emulator/native/insn-counter.c), built with gcc on first use. */
+interface CounterApi {
+  create(miss: unknown, ctl: Ptr): Ptr | null;
+  free(c: Ptr): void;
+  forget(c: Ptr, begin: Addr, end: Addr): void;
+  hook: Ptr;
+  memHook: Ptr;
+  proto: TypeObject;
+}
+let counterApi: CounterApi | null | undefined;
+function loadCounter(): CounterApi | null {
+  if (counterApi !== undefined) return counterApi;
+  try {
+    const so = buildNative('../emulator/native/insn-counter.c', ['-O2', '-shared', '-fPIC']);
+    const lib = koffi.load(so);
+    const hookPtr = lib.func('void *xl_counter_hook_ptr(void)');
+    counterApi = {
+      create: lib.func('void *xl_counter_new(void *miss, void *ctl)'),
+      free: lib.func('void xl_counter_free(void *c)'),
+      forget: lib.func('void xl_counter_forget(void *c, uint64_t begin, uint64_t end)'),
+      hook: hookPtr() as Ptr,
+      memHook: lib.func('void *xl_counter_mem_hook_ptr(void)')() as Ptr,
+      proto: koffi.proto('void xl_counter_miss(void)'),
+    };
+  } catch {
+    counterApi = null;
+  }
+  return counterApi;
+}
+/** 64-bit words of insn-counter.c's control block (its CW_* enum). */
+const enum CounterWord { LIMIT = 0, EXECUTED = 1, FIRST = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, WORDS = 8 }
+/**
+ * The gate's UC_HOOK_CODE hooks cover only the code around owned or observed instructions, so plain
+ * code elsewhere calls no helper: addresses less than this many bytes apart share one hook range.
+ * Not one hook per address: unicorn 2.0.1 walks every code hook at each hooked instruction, so the
+ * cost of each trap grows with the number of hooks; instructions inside a range that the gate does
+ * not own cost a helper call and a hash lookup each.
+ */
+const GATE_CLUSTER_GAP = 64n;
+const MASK64_ADDR = (1n << 64n) - 1n;
+
 /**
  * Word indexes (32-bit) of the fields of trap-gate.c's struct gate_ctl: the control block a trap
  * gate and its JS callback share. `in`: set by the gate before the callback; `out`: set by the
@@ -907,6 +956,11 @@ export interface TrapGate {
    */
   describeFp(address: bigint, f: GateFp): void;
   setFpReadable(ranges: readonly { start: bigint; end: bigint }[]): void;
+  /**
+   * Hooks the addresses added or observed since the last call, addresses close together sharing a
+   * hook (GATE_CLUSTER_GAP); emuStart does it before each run, and `add`/`observe` at once while running.
+   */
+  coverPending(): void;
   /** The control block as 32-bit words (GateWord) and as 64-bit words (GateWord / 2). */
   readonly ctl32: Int32Array;
   readonly ctl64: BigUint64Array;
@@ -914,7 +968,7 @@ export interface TrapGate {
   readonly area: Uint8Array;
 }
 
-interface GateRecord { native: number | bigint; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr }
+interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr; coverPending?: () => void }
 
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
@@ -952,6 +1006,8 @@ export class Unicorn {
   private readonly contexts = new Set<UnicornContext>();
   private readonly blocks = new Set<RegBlock>();
   private readonly gates: GateRecord[] = [];
+  /** The native instruction counter (useInstructionCounter), once installed. */
+  private counter: { native: Ptr; js: unknown; ctl: Ptr; words: BigUint64Array } | undefined;
   private running = false;
   /** False while no block can have been translated since open or the last flushTb (nothing to drop). */
   private tbsMayExist = false;
@@ -1006,6 +1062,12 @@ export class Unicorn {
     this.hooks.clear();
     for (const t of this.trampolines.values()) koffi.unregister(t.ptr);
     this.trampolines.clear();
+    if (this.counter) {
+      counterApi?.free(this.counter.native);
+      koffi.unregister(this.counter.js as never);
+      koffi.free(this.counter.ctl);
+      this.counter = undefined;
+    }
     // The engine is gone: nothing can call the gates any more.
     for (const g of this.gates.splice(0)) {
       trapGateApi?.free(g.gate);
@@ -1044,9 +1106,63 @@ export class Unicorn {
     return out[0]!;
   }
 
-  /** Drops translated blocks covering [begin, end) (UC_CTL_TB_REMOVE_CACHE). */
+  /** Drops translated blocks covering [begin, end) (UC_CTL_TB_REMOVE_CACHE), and their instruction counts. */
   removeTbCache(begin: Addr, end: Addr): void {
     this.check(this.api.uc_ctl(this.h(), CTL_REMOVE_CACHE, 'uint64_t', begin, 'uint64_t', end), 'uc_ctl(UC_CTL_TB_REMOVE_CACHE)');
+    if (this.counter) counterApi!.forget(this.counter.native, begin, end);
+  }
+
+  /**
+   * Installs the native instruction counter that `emuStart`'s `quantum` uses: a UC_HOOK_BLOCK over
+   * every address. `count(address, size)` gives the number of instructions of a block unicorn
+   * translated (asked once per block). Returns false when the counter cannot be built (no gcc):
+   * `quantum` then runs with unicorn's `count`.
+   */
+  useInstructionCounter(count: (address: bigint, size: number) => number): boolean {
+    if (this.counter) return true;
+    const api = loadCounter();
+    if (!api) return false;
+    const h = this.h();
+    const ctlBytes = CounterWord.WORDS * 8;
+    const ctl = koffi.alloc('uint8_t', ctlBytes) as Ptr;
+    const words = new BigUint64Array(koffi.view(ctl, ctlBytes));
+    words.fill(0n);
+    const self = this;
+    const js = koffi.register(() => {
+      try {
+        words[CounterWord.MISS_COUNT] = BigInt(count(words[CounterWord.MISS_ADDR]!, Number(words[CounterWord.MISS_SIZE]!)));
+      } catch (e) {
+        self.fail(e);
+      }
+    }, koffi.pointer(api.proto));
+    const native = api.create(js, ctl);
+    if (!native) {
+      koffi.unregister(js);
+      koffi.free(ctl);
+      return false;
+    }
+    const out: (number | bigint | null)[] = [null];
+    const err = this.api.uc_hook_add(h, out, HookType.BLOCK, api.hook, native as unknown as number, 1, 0);
+    if (err !== UcErr.OK) {
+      api.free(native);
+      koffi.unregister(js);
+      koffi.free(ctl);
+      throw new UnicornError(err, 'uc_hook_add');
+    }
+    // Faults at the faulting instruction (insn-counter.c never_called): covers address 1 only.
+    const NEVER_MAPPED = 1;
+    const memOut: (number | bigint | null)[] = [null];
+    const memErr = this.api.uc_hook_add(h, memOut, HookType.MEM_READ | HookType.MEM_WRITE, api.memHook, 0, NEVER_MAPPED, NEVER_MAPPED);
+    if (memErr !== UcErr.OK) throw new UnicornError(memErr, 'uc_hook_add');
+    this.counter = { native, js, ctl, words };
+    // Blocks translated before the hooks existed would not count.
+    if (this.tbsMayExist) this.flushTb();
+    return true;
+  }
+
+  /** Instructions of the blocks the last `quantum` run entered (an upper bound on those it executed). */
+  get lastRunInstructions(): number {
+    return this.counter ? Number(this.counter.words[CounterWord.EXECUTED]) : 0;
   }
 
   /**
@@ -1056,6 +1172,7 @@ export class Unicorn {
   flushTb(): void {
     this.check(this.api.uc_ctl(this.h(), CTL_TB_FLUSH), 'uc_ctl(UC_CTL_TB_FLUSH)');
     this.tbsMayExist = false;
+    if (this.counter) counterApi!.forget(this.counter.native, 0n, MASK64_ADDR);
   }
 
   // ---- memory ----
@@ -1405,18 +1522,28 @@ export class Unicorn {
   emuStart(begin: Addr, until: Addr, options: EmuStartOptions = {}): void {
     const h = this.h();
     if (this.running) throw new Error('emuStart: already running (unicorn 2.0.1 does not support nested uc_emu_start)');
-    if (options.count) {
+    let count = options.count ?? 0;
+    if (this.counter) {
+      const w = this.counter.words;
+      w[CounterWord.LIMIT] = BigInt(count ? 0 : options.quantum ?? 0);
+      w[CounterWord.EXECUTED] = 0n;
+      w[CounterWord.FIRST] = 1n;
+      w[CounterWord.STOPPED] = 0n;
+    } else if (!count && options.quantum) count = options.quantum;
+    if (count) {
       if (!this.countHookInstalled && this.tbsMayExist) this.flushTb();
       this.countHookInstalled = true;
     } else {
       this.countHookInstalled = false;
     }
+    // Addresses given to a gate since the last run get their hooks now, clustered.
+    for (const g of this.gates) g.coverPending?.();
     this.tbsMayExist = true;
     this.running = true;
     this.pendingError = undefined;
     let err: number;
     try {
-      err = this.api.uc_emu_start(h, begin, until, options.timeoutUs ?? 0, options.count ?? 0);
+      err = this.api.uc_emu_start(h, begin, until, options.timeoutUs ?? 0, count);
     } finally {
       this.running = false;
       const drops = this.deferredTbDrops;
@@ -1429,6 +1556,8 @@ export class Unicorn {
     }
     const pending = this.takePendingError();
     if (pending !== undefined) throw pending.error;
+    // Stopped by the counter before a block: RIP is that block (unicorn leaves it stale; insn-counter.c).
+    if (err === UcErr.OK && this.counter && this.counter.words[CounterWord.STOPPED] === 1n) this.regWrite(X86Reg.RIP, this.counter.words[CounterWord.STOP_PC]!);
     if (err !== UcErr.OK) {
       let rip = '';
       try {
@@ -1690,21 +1819,54 @@ export class Unicorn {
       koffi.free(area);
       throw new Error('xl_gate_new: out of memory, or libunicorn.so.2 not loaded');
     }
-    const out: (number | bigint | null)[] = [null];
-    const err = this.api.uc_hook_add(h, out, HookType.CODE, api.hook, gate as unknown as number, 1, 0);
-    if (err !== UcErr.OK) {
-      api.free(gate);
-      koffi.unregister(js);
-      koffi.free(ctl);
-      koffi.free(area);
-      throw new UnicornError(err, 'uc_hook_add');
-    }
-    this.gates.push({ native: out[0] as number | bigint, gate, js, ctl, area });
+    const rec: GateRecord = { natives: [], gate, js, ctl, area };
+    this.gates.push(rec);
     const widths = Uint8Array.from(block.regs, (r) => this.widthOf(r, 'hookTrapGate') | (WRITE_ORDER_DEPENDENT.has(r) ? GATE_WRITE_REST : 0));
     if (api.setWidths(gate, widths) !== 0) throw new Error('xl_gate_set_widths: out of memory or a slot outside the block');
     api.fpRegs(gate, X86Reg.XMM0, X86Reg.MXCSR, X86Reg.EFLAGS);
-    // Blocks translated before this hook existed would never call it.
-    if (this.tbsMayExist) this.flushTb();
+    // Code ranges with a hook calling the gate, sorted by start (disjoint); addresses not yet covered.
+    const ranges: { begin: bigint; end: bigint }[] = [];
+    let pending: bigint[] = [];
+    const covered = (a: bigint): boolean => {
+      let lo = 0, hi = ranges.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1, r = ranges[mid]!;
+        if (a < r.begin) hi = mid - 1;
+        else if (a > r.end) lo = mid + 1;
+        else return true;
+      }
+      return false;
+    };
+    const hookRange = (begin: bigint, end: bigint): void => {
+      const out: (number | bigint | null)[] = [null];
+      const err = this.api.uc_hook_add(h, out, HookType.CODE, api.hook, gate as unknown as number, begin, end);
+      if (err !== UcErr.OK) throw new UnicornError(err, 'uc_hook_add');
+      rec.natives.push(out[0] as number | bigint);
+      let i = ranges.length;
+      while (i > 0 && ranges[i - 1]!.begin > begin) i--;
+      ranges.splice(i, 0, { begin, end });
+      // Blocks translated before the hook existed would never call it.
+      this.dropTranslations(begin, end);
+    };
+    /** Hooks for the pending addresses: runs of them less than GATE_CLUSTER_GAP apart share one range. */
+    const coverPending = (): void => {
+      if (self.closed || pending.length === 0) return;
+      const todo = [...new Set(pending)].filter((a) => !covered(a)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      pending = [];
+      for (let i = 0; i < todo.length;) {
+        let j = i;
+        while (j + 1 < todo.length && todo[j + 1]! - todo[j]! < GATE_CLUSTER_GAP && !covered(todo[j + 1]!)) j++;
+        hookRange(todo[i]!, todo[j]!);
+        i = j + 1;
+      }
+    };
+    rec.coverPending = coverPending;
+    const cover = (address: bigint): void => {
+      if (covered(address)) return;
+      pending.push(address);
+      // Found while running (a lazily discovered instruction): it must trap from now on.
+      if (self.running) coverPending();
+    };
     return {
       ctl32,
       ctl64: new BigUint64Array(ctlBuf),
@@ -1712,6 +1874,7 @@ export class Unicorn {
       add(address: bigint): void {
         if (self.closed) return;
         if (api.add(gate, address) < 0) throw new Error(`xl_gate_add(0x${address.toString(16)}) failed`);
+        cover(address);
       },
       remove(address: bigint): void {
         if (!self.closed) api.remove(gate, address);
@@ -1726,6 +1889,7 @@ export class Unicorn {
         if (self.closed) return;
         const m = mem ?? { base: -1, index: -1, scaleLog2: 0, disp: 0n, addr32: false };
         if (api.observe(gate, address, kind, m.base, m.index, m.scaleLog2, BigInt.asIntN(64, m.disp), m.addr32 ? 1 : 0) < 0) throw new Error(`xl_gate_observe(0x${address.toString(16)}) failed`);
+        cover(address);
       },
       describeFp(address, f): void {
         if (self.closed) return;
@@ -1737,6 +1901,7 @@ export class Unicorn {
         ranges.forEach((r, k) => { pairs[2 * k] = r.start; pairs[2 * k + 1] = r.end; });
         if (api.fpReadable(gate, pairs, ranges.length) !== 0) throw new Error('xl_gate_fp_readable: out of memory');
       },
+      coverPending,
       setCompare(ranges): void {
         if (self.closed) return;
         const t = new Uint32Array(ranges.flatMap((r) => [r.offset, r.length, r.bit]));

@@ -3,6 +3,7 @@
  * Every code sequence is written as bytes with its mnemonic beside it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Decoder, DecoderOptions } from 'iced-x86';
 import {
   CR0,
   CR4,
@@ -131,6 +132,63 @@ describe('running code', () => {
     uc.emuStart(CODE, 0n, { count: 2 });
     expect(uc.regRead(X86Reg.RAX)).toBe(2n);
     expect(uc.regRead(X86Reg.RIP)).toBe(CODE + 6n);
+  });
+
+  it('a quantum stops at block boundaries with RIP at the next block: many small quanta end as one run does', () => {
+    // rcx = 1000; rax = 0; loop { call f; rax += rdx; } while (--rcx); hlt; nop
+    // f: rdx = rcx; if (rcx & 1) rdx *= 3; else rdx += 7; ret   (a RET stores RIP: stale RIP shows)
+    const code = [
+      0x48, 0xc7, 0xc1, ...le32(1000), 0x48, 0x31, 0xc0, 0xe8, ...le32(10), 0x48, 0x01, 0xd0, 0x48, 0xff, 0xc9, 0x75, 0xf3, HLT, 0x90,
+      0x48, 0x89, 0xca, 0x48, 0xf7, 0xc1, ...le32(1), 0x74, 0x05, 0x48, 0x6b, 0xd2, 0x03, 0xc3, 0x48, 0x83, 0xc2, 0x07, 0xc3,
+    ];
+    let expected = 0n;
+    for (let c = 1000n; c > 0n; c--) expected += c & 1n ? c * 3n : c + 7n;
+    const counted = (uc: Unicorn): void => {
+      const ok = uc.useInstructionCounter((a, size) => {
+        const d = new Decoder(64, uc.memRead(a, size), DecoderOptions.None);
+        let n = 0;
+        while (d.canDecode) { d.decode(); n++; }
+        d.free();
+        return n;
+      });
+      expect(ok, 'the native counter builds with gcc').toBe(true);
+      // Any UC_HOOK_CODE hook, even over other code, makes unicorn 2.0.1 leave RIP stale at such a stop.
+      uc.hookCode(CODE + 0x800n, CODE + 0x810n, () => {});
+    };
+    const one = engine(code);
+    counted(one);
+    one.regWrite(X86Reg.RSP, DATA + BigInt(PAGE));
+    one.emuStart(CODE, 0n, { quantum: 0 });
+    expect(one.regRead(X86Reg.RAX)).toBe(expected);
+    const many = engine(code);
+    counted(many);
+    many.regWrite(X86Reg.RSP, DATA + BigInt(PAGE));
+    let rip = CODE, runs = 0;
+    const starts = new Set([CODE, CODE + 0xan, CODE + 0xfn, CODE + 0x17n, CODE + 0x19n, CODE + 0x25n, CODE + 0x2an]);
+    while (rip !== CODE + 0x18n && runs < 100_000) {
+      many.emuStart(rip, 0n, { quantum: 5 });
+      rip = many.regRead(X86Reg.RIP);
+      runs++;
+      if (rip === CODE + 0x18n) break;
+      // Each stop is at the start of a block (or after the HLT at the end).
+      expect(starts.has(rip), `stop at 0x${rip.toString(16)}`).toBe(true);
+    }
+    expect(runs).toBeGreaterThan(500);
+    expect(many.regRead(X86Reg.RAX)).toBe(expected);
+    expect(many.regRead(X86Reg.RCX)).toBe(0n);
+    expect(many.lastRunInstructions).toBeGreaterThan(0);
+  });
+
+  it('with the instruction counter a memory fault inside a block leaves RIP at the faulting instruction', () => {
+    // mov rax, 24; add rbx, 1; add rbx, 1; mov dword [rax], 1 (faults: page 0 is unmapped); hlt
+    const uc = engine([0x48, 0xc7, 0xc0, ...le32(24), 0x48, 0x83, 0xc3, 0x01, 0x48, 0x83, 0xc3, 0x01, 0xc7, 0x00, ...le32(1), HLT]);
+    expect(uc.useInstructionCounter(() => 1)).toBe(true);
+    let faultAt = -1n;
+    uc.hookMemInvalid((_t, a) => { faultAt = a; return false; });
+    expect(() => uc.emuStart(CODE, 0n, { quantum: 1000 })).toThrow(UnicornError);
+    expect(faultAt).toBe(24n);
+    expect(uc.regRead(X86Reg.RBX)).toBe(2n);
+    expect(uc.regRead(X86Reg.RIP)).toBe(CODE + 0xfn);
   });
 
   it('turns unicorn failures into UnicornError with uc_strerror text and the uc_err code', () => {
