@@ -131,8 +131,8 @@ export class NetbsdWorld {
 
   /**
    * Portable intent "set register `reg` to `value`, leave the rest": PT_GETXSTATE of the whole
-   * struct, the register written, xs_rfbm = the register's components only and those bits set in
-   * xs_xstate_bv, then PT_SETXSTATE with iov_len `len` (default the whole struct). The buffer
+   * struct, the register written, xs_rfbm = xs_xstate_bv = the register's components only (the
+   * data of those components is the current one, so nothing else changes), then PT_SETXSTATE with iov_len `len` (default the whole struct). The buffer
    * `as` is what was passed. (A tracer could keep the rfbm it read; with the values just read the
    * other components would be rewritten unchanged, MXCSR again masked.)
    */
@@ -146,7 +146,8 @@ export class NetbsdWorld {
     const comps = f.reduce((m, x) => (x.component === undefined ? m : m | bit(x.component)), 0) >>> 0;
     const dv = new DataView(buf.buffer);
     dv.setBigUint64(XS_RFBM, BigInt(comps), true);
-    dv.setBigUint64(XS_XSTATE_BV, dv.getBigUint64(XS_XSTATE_BV, true) | BigInt(comps), true);
+    // xs_xstate_bv must lie within xs_rfbm (process_verify_xstate): exactly the components written.
+    dv.setBigUint64(XS_XSTATE_BV, BigInt(comps), true);
     this.w.setBuffer(as, buf, BufferFormat.NetbsdXstate);
     this.setxstate(t, as, len ?? SIZEOF_XSTATE, FIRST_LWPID, as);
     this.w.observe(`${as}.via`, 'PT_SETXSTATE');
