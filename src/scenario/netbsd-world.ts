@@ -141,6 +141,8 @@ export class NetbsdWorld {
     const got = this.getxstate(t, SIZEOF_XSTATE, FIRST_LWPID, `${as}.get`);
     this.w.observations.delete(`${as}.get.len`);
     if (got.errno) { this.w.observe(`${as}.errno`, errnoName(got.errno)); return; }
+    this.w.buffers.delete(`${as}.get`);
+    this.w.bufferFormats.delete(`${as}.get`);
     const buf = got.data!.slice();
     writeField(buf, f, toBig(value));
     const comps = f.reduce((m, x) => (x.component === undefined ? m : m | bit(x.component)), 0) >>> 0;
