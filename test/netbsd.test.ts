@@ -23,6 +23,11 @@ import { loadScenario } from '../src/scenario/load.js';
 import { runAll, runScenario } from '../src/scenario/run.js';
 import { diffOutcomes } from '../src/commands/diff.js';
 import { resolveXstateField } from '../src/scenario/buffer-format.js';
+import { explain } from '../src/commands/explain.js';
+import { writeNotesCore } from '../src/explain/elf-notes.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const skx = loadBuiltinQuietly('intel-skylake-sp');
 const zen4 = loadBuiltinQuietly('amd-zen4');
@@ -266,5 +271,30 @@ describe('the netbsd-10 variant in kernel list, scenarios and diff', () => {
     expect(d).toMatch(/k1-short\.errno: base EFAULT, with ok/);
     expect(d).toContain(`buffer ymm3 opmask: base at ${zen4.components[XFeature.OPMASK]!.standardOffset}, with at 784`);
     expect(d).not.toMatch(/buffer ymm3 x87\.FCW/); // not compared byte by byte across formats
+  });
+});
+
+describe('explain: struct xstate and the NetBSD core note', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xstate-netbsd-'));
+  it('a NetBSD core is decoded from its PT_GETXSTATE note without --cpu; wrong-looking structs are flagged', () => {
+    const l = lwpOn(zen4);
+    const notes = netbsd_coredump_notes([l]).map((n) => ({ ...n, desc: n.desc ?? new Uint8Array(8) }));
+    const core = join(dir, 'nb.core');
+    writeFileSync(core, writeNotesCore(notes));
+    const text = explain(undefined, core, {});
+    expect(text).toContain('NetBSD-CORE@1 PT_GETXSTATE note: NetBSD struct xstate, 2384 bytes');
+    expect(text).toMatch(/xs_rfbm +@0 +0x00000000000000e7/);
+    expect(text).toContain('nothing looks wrong');
+    const xs = readXs(l);
+    put64(xs, XS_RFBM, BigInt(bit(XFeature.SSE) | bit(XFeature.PKRU)));
+    put64(xs, XS_XSTATE_BV, BigInt(bit(XFeature.AVX)));
+    xs[784] = 1;
+    const raw = join(dir, 'xs.bin');
+    writeFileSync(raw, xs.subarray(0, 1000));
+    const bad = explain(undefined, raw, { format: 'netbsd-xstate' });
+    expect(bad).toContain('outside xs_rfbm');
+    expect(bad).toContain('outside XCR0_FPU');
+    expect(bad).toContain('xs_opmask holds data although its xs_xstate_bv bit is clear');
+    expect(bad).toContain('a prefix');
   });
 });
