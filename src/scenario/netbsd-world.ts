@@ -157,7 +157,7 @@ export class NetbsdWorld {
 
   private xstateField(reg: string): ReturnType<typeof resolveXstateField> & object {
     const f = resolveXstateField(reg);
-    if (typeof f === 'string') throw new StepError(`${this.w.variant.id} has no interface for '${reg}': ${f}`);
+    if (typeof f === 'string') throw new StepError(`NetBSD has no interface for '${reg}': ${f}`);
     return f;
   }
 }

@@ -49,7 +49,8 @@ const note = (a: Args): NoteType => (a.note === 'NT_PRFPREG' ? NoteType.NT_PRFPR
 
 /** The NetBSD side of the world for a NetBSD-only request (a StepError, so n/a, under Linux). */
 function netbsd(w: World, request: string): NetbsdWorld {
-  if (!w.netbsd) throw new StepError(`${request} is a NetBSD request; ${w.variant.id} is Linux (its FPU requests are getregset and setregset; portable steps: get-register, set-register)`);
+  // The message names no variant: a patched Linux and its base must fail alike (diff compares errors).
+  if (!w.netbsd) throw new StepError(`${request} is a NetBSD request; Linux has none (its FPU requests are getregset and setregset; portable steps: get-register, set-register)`);
   return w.netbsd;
 }
 const lwpId = (a: Args): number => num(a, 'lwp') ?? 0;

@@ -94,7 +94,7 @@ export class World {
 
   /** A Linux-only interface: a StepError under another personality (the step is not applicable there). */
   linuxOnly(what: string): void {
-    if (this.netbsd) throw new StepError(`${what} is a Linux interface; ${this.variant.id} (NetBSD) has none (its FPU requests are pt-getxstate, pt-setxstate, pt-getfpregs, pt-setfpregs; portable steps: get-register, set-register)`);
+    if (this.netbsd) throw new StepError(`${what} is a Linux interface; NetBSD has none (its FPU requests are pt-getxstate, pt-setxstate, pt-getfpregs, pt-setfpregs; portable steps: get-register, set-register)`);
   }
 
   /** The Linux struct fpu of a task (every caller checked linuxOnly first). */
@@ -149,7 +149,7 @@ export class World {
    */
   addTask(name: string, state: Record<string, Value>, amx: boolean): void {
     if (this.netbsd) {
-      if (amx) throw new StepError(`task '${name}': amx: ${this.variant.id} (NetBSD) never enables AMX (XCR0_FPU)`);
+      if (amx) throw new StepError(`task '${name}': amx: NetBSD never enables AMX (XCR0_FPU)`);
       this.tasks.set(name, this.netbsd.newTask(name));
       if (Object.keys(state).length) this.write(name, state);
       return;
