@@ -101,6 +101,16 @@ export function resolveKernelVariant(id: string, file = '<command line>', place 
   return v;
 }
 
+/**
+ * A variant for a command that models Linux only (exec's syscall surface, explain's and readers'
+ * Linux UABI images): another kernel's personality is refused, naming the Linux variants.
+ */
+export function resolveLinuxVariant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const v = resolveKernelVariant(id, file, place);
+  if (v.personality !== KernelPersonality.Linux) throw new InputError(file, place, `'${id}' is the ${v.personality} personality; this models Linux only (Linux variants: ${KERNEL_VARIANTS.filter((x) => x.personality === KernelPersonality.Linux).map((x) => x.id).join(', ')})`);
+  return v;
+}
+
 const versionKey = (release: string): number => {
   const m = /^(\d+)\.(\d+)/.exec(release);
   return m ? Number(m[1]) * 1000 + Number(m[2]) : 0;
