@@ -246,7 +246,7 @@ describe('the netbsd-10 variant in kernel list, scenarios and diff', () => {
   });
 
   it('the NetBSD scenarios pass', () => {
-    for (const f of ['netbsd-xstate-rfbm', 'netbsd-mxcsr-masked', 'netbsd-short-iovec', 'netbsd-core-note', 'tracer-intent-linux-netbsd']) {
+    for (const f of ['netbsd-xstate-rfbm', 'netbsd-mxcsr-masked', 'netbsd-short-iovec', 'netbsd-core-note', 'netbsd-fxsave-only', 'tracer-intent-linux-netbsd']) {
       for (const o of runAll(loadScenario(`scenarios/${f}.yaml`))) {
         expect(o.error, `${f} ${o.cpu} ${o.variant}`).toBeUndefined();
         for (const c of o.checks) expect(c.pass, `${f} ${o.cpu} ${o.variant} ${c.name}: ${String(c.observed)}`).toBe(true);
@@ -262,6 +262,13 @@ describe('the netbsd-10 variant in kernel list, scenarios and diff', () => {
     expect(nb.error).toMatch(/buffer 'note' \(xsave\): unknown field 'xs_rfbm'/);
     const rfbm = runScenario(loadScenario('scenarios/netbsd-xstate-rfbm.yaml'), 'intel-skylake-sp', resolveKernelVariant('linux-6.18'));
     expect(rfbm.error).toMatch(/PT_GETXSTATE is a NetBSD request/);
+  });
+
+  it('on a CPU without XSAVE the portable read works on NetBSD (FXSAVE path) and is ENODEV on Linux', () => {
+    const s = loadScenario('scenarios/netbsd-fxsave-only.yaml');
+    const linux = runScenario(s, s.cpus[0], resolveKernelVariant('linux-6.18'));
+    expect(linux.observations['x0.errno']).toBe('ENODEV');
+    expect(runScenario(s, s.cpus[0], resolveKernelVariant('netbsd-10')).observations['x0.value']).toBe('0x1234');
   });
 
   it('diff: the same tracer intent under Linux and NetBSD differs where the ABIs do', () => {

@@ -6,7 +6,7 @@
  */
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
-import { CpuFault, Vector, XsaveContext, xgetbv, xrstor, xsave } from '../../emulator/xsave.js';
+import { CpuFault, Vector, XsaveContext, fxrstor, fxsave, xgetbv, xrstor, xsave } from '../../emulator/xsave.js';
 import { bit } from '../../emulator/xfeatures.js';
 import { CoreNote, USER_REGS, readCoreNotes, writeElfCore, type UserRegs } from '../../kernel-model/core.js';
 import { XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
@@ -212,13 +212,16 @@ export class World {
   private liveImage(t: ScenarioTask): Uint8Array {
     const img = new Uint8Array(this.cpu.standardSize(this.userXcr0 || 3) + 64);
     t.ctx.cpl = 3;
-    xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    // A CPU without XSAVE: the task's own save is FXSAVE64 (the legacy region, all there is).
+    if (!this.cpu.features.xsave) fxsave(t.ctx, img, TASK_BUFFER_ADDR);
+    else xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
     return img;
   }
 
   private userXrstor(t: ScenarioTask, img: Uint8Array): void {
     try {
-      if (t.fpu) userXrstor(t.ctx, t.fpu, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+      if (!this.cpu.features.xsave) { t.ctx.cpl = 3; fxrstor(t.ctx, img, TASK_BUFFER_ADDR); }
+      else if (t.fpu) userXrstor(t.ctx, t.fpu, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
       else { t.ctx.cpl = 3; xrstor(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff); }
     } catch (e) {
       if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.NM || e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
