@@ -7,7 +7,7 @@ import type { CpuModel } from '../../emulator/cpu-model.js';
 import { builtinProfileIds, loadBuiltinQuietly } from '../../emulator/profile.js';
 import { expandFields, formatMask, maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
-import { DEFAULT_KERNEL_VARIANT, resolveKernelVariant, resolveLinuxVariant } from '../../kernel-model/variants.js';
+import { DEFAULT_KERNEL_VARIANT, resolveLinuxVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
 import { compareAllReaders, type ReaderReport } from '../readers/compare.js';
 import { parseLayoutNote, type LayoutRecord } from '../readers/layout-note.js';

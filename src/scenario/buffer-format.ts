@@ -22,6 +22,12 @@ export enum BufferFormat {
   NetbsdFpreg = 'netbsd-fpreg',
 }
 
+/** The XSAVE component each struct fxsave member belongs to (fx_zero and fx_rsvd: none). */
+const FX_COMPONENT: Readonly<Record<string, XFeature | undefined>> = {
+  fx_cw: XFeature.X87, fx_sw: XFeature.X87, fx_tw: XFeature.X87, fx_opcode: XFeature.X87, fx_ip: XFeature.X87, fx_dp: XFeature.X87, fx_87_ac: XFeature.X87,
+  fx_mxcsr: XFeature.SSE, fx_mxcsr_mask: XFeature.SSE, fx_xmm: XFeature.SSE,
+};
+
 /** XSAVE-header names that a struct xstate does not have, and what it has instead. */
 const XSAVE_ONLY: Record<string, string> = {
   xstate_bv: 'xs_xstate_bv', xcomp_bv: 'nothing (struct xstate is never compacted)', sw_xcr0: 'xs_rfbm (what the kernel supports)',
@@ -49,8 +55,7 @@ export function resolveXstateField(name: string): FieldRange[] | string {
   if (fx) {
     const f = FXSAVE_MEMBERS[fx[1]];
     if (!f) return `unknown member '${fx[1]}' of struct fxsave (members: ${Object.keys(FXSAVE_MEMBERS).join(' ')})`;
-    const c = f[0] >= FXSAVE_MEMBERS.fx_xmm[0] && f[0] < FXSAVE_MEMBERS.fx_rsvd[0] ? XFeature.SSE : f[0] === FXSAVE_MEMBERS.fx_mxcsr[0] || f[0] === FXSAVE_MEMBERS.fx_mxcsr_mask[0] ? XFeature.SSE : f[0] < FXSAVE_MEMBERS.fx_rsvd[0] ? XFeature.X87 : undefined;
-    return [{ offset: XS_FXSAVE + f[0], size: f[1], component: c }];
+    return [{ offset: XS_FXSAVE + f[0], size: f[1], component: FX_COMPONENT[fx[1]] }];
   }
   const head = n.split('.')[0];
   if (head in XSAVE_ONLY) return `'${name}' is a field of an XSAVE image; struct xstate has ${XSAVE_ONLY[head]}`;
