@@ -28,7 +28,7 @@ export interface RunOutcome {
   error?: string;
   buffers: Record<string, Uint8Array>;
   /** What each buffer holds where it is not a standard-format XSAVE image (src/scenario/buffer-format.ts). */
-  bufferFormats: Record<string, string>;
+  bufferFormats?: Record<string, string>;
 }
 
 const show = (v: Value | undefined): string => (v === undefined ? '(none)' : typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
