@@ -27,6 +27,15 @@ export enum KernelBehaviour {
   KvmSetXsavePkruPtraceRule = 'kvm-set-xsave-pkru-ptrace-rule',
 }
 
+/**
+ * Whose rules a variant follows: Linux's (its named behaviours switch kernel-model/*.ts) or another
+ * kernel's personality in its own room (kernel-model/netbsd/), which ignores Linux's behaviours.
+ */
+export enum KernelPersonality {
+  Linux = 'linux',
+  NetBSD = 'netbsd',
+}
+
 export interface BehaviourInfo {
   id: KernelBehaviour;
   since: string;
@@ -43,6 +52,9 @@ export class KernelVariant {
     readonly about: string,
     readonly behaviours: readonly KernelBehaviour[],
     readonly proposal = false,
+    readonly personality: KernelPersonality = KernelPersonality.Linux,
+    /** The source files (and revisions) a non-Linux personality is read from. */
+    readonly sources: readonly string[] = [],
   ) {
     this.set = new Set(behaviours);
   }
@@ -55,7 +67,7 @@ export class KernelVariant {
   with(on: readonly KernelBehaviour[], off: readonly KernelBehaviour[] = [], id = `${this.id}+custom`): KernelVariant {
     const next = this.behaviours.filter((b) => !off.includes(b));
     for (const b of on) if (!next.includes(b)) next.push(b);
-    return new KernelVariant(id, this.release, this.about, next, true);
+    return new KernelVariant(id, this.release, this.about, next, true, this.personality, this.sources);
   }
 }
 
@@ -71,7 +83,10 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = variantData.variants.ma
   for (const [j, b] of v.behaviours.entries()) {
     if (!BEHAVIOUR_IDS.has(b)) throw new InputError(DATA_FILE, `/variants/${i}/behaviours/${j}`, `unknown behaviour '${b}' (known: ${[...BEHAVIOUR_IDS].join(', ')})`);
   }
-  return new KernelVariant(v.id, v.release, v.about, v.behaviours as KernelBehaviour[], (v as { proposal?: boolean }).proposal ?? false);
+  const extra = v as { proposal?: boolean; personality?: string; sources?: string[] };
+  const personalities = Object.values(KernelPersonality) as string[];
+  if (extra.personality !== undefined && !personalities.includes(extra.personality)) throw new InputError(DATA_FILE, `/variants/${i}/personality`, `unknown personality '${extra.personality}' (known: ${personalities.join(', ')})`);
+  return new KernelVariant(v.id, v.release, v.about, v.behaviours as KernelBehaviour[], extra.proposal ?? false, (extra.personality as KernelPersonality | undefined) ?? KernelPersonality.Linux, extra.sources ?? []);
 });
 
 export const DEFAULT_KERNEL_VARIANT = 'linux-6.18';
@@ -86,6 +101,16 @@ export function resolveKernelVariant(id: string, file = '<command line>', place 
   return v;
 }
 
+/**
+ * A variant for a command that models Linux only (exec's syscall surface, explain's and readers'
+ * Linux UABI images): another kernel's personality is refused, naming the Linux variants.
+ */
+export function resolveLinuxVariant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const v = resolveKernelVariant(id, file, place);
+  if (v.personality !== KernelPersonality.Linux) throw new InputError(file, place, `'${id}' is the ${v.personality} personality; this models Linux only (Linux variants: ${KERNEL_VARIANTS.filter((x) => x.personality === KernelPersonality.Linux).map((x) => x.id).join(', ')})`);
+  return v;
+}
+
 const versionKey = (release: string): number => {
   const m = /^(\d+)\.(\d+)/.exec(release);
   return m ? Number(m[1]) * 1000 + Number(m[2]) : 0;
@@ -94,6 +119,6 @@ const versionKey = (release: string): number => {
 /** The merged-kernel variant closest to a `uname -r` string at or below it (the host's referee variant). */
 export function closestVariantTo(release: string): KernelVariant {
   const want = versionKey(release);
-  const merged = KERNEL_VARIANTS.filter((v) => !v.proposal).sort((a, b) => versionKey(a.release) - versionKey(b.release));
+  const merged = KERNEL_VARIANTS.filter((v) => !v.proposal && v.personality === KernelPersonality.Linux).sort((a, b) => versionKey(a.release) - versionKey(b.release));
   return merged.filter((v) => versionKey(v.release) <= want).pop() ?? merged[0];
 }

@@ -93,7 +93,7 @@ program.command('explain').argument('[file]', 'a buffer to decode: ptrace dump, 
   .option('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host" (required unless FILE is an ELF core with NT_X86_XSAVE_LAYOUT)')
   .option('--xcr0 <mask>', 'XCR0 (default: what Linux enables on the CPU)').option('--xss <mask>', 'IA32_XSS for the compacted column (default 0)')
   .option('--html <file>', 'write one self-contained HTML page with inline SVG to a new file')
-  .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted (FILE only)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
+  .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted|netbsd-xstate (FILE only; a NetBSD core is found by its notes)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
   .action((file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean }) => {
     console.log(explain(o.cpu === undefined ? undefined : cpuArg(o.cpu), file, { ...o, xcr0: maskOpt(o.xcr0, '--xcr0'), xss: maskOpt(o.xss, '--xss') }));
   });

@@ -136,7 +136,7 @@ describe('--version and JSON lists', () => {
   it('kernel list --json: every variant with its release and behaviours', async () => {
     const j = JSON.parse((await runAsync('kernel', 'list', '--json')).out) as { format: string; kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[] }[] };
     expect(j.format).toBe('xstate-lab.kernel-list/1');
-    expect(j.kernels).toEqual(KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours] })));
+    expect(j.kernels).toEqual(KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours], personality: v.personality, sources: [...v.sources] })));
   });
 });
 

@@ -18,6 +18,11 @@ import { InputError } from '../errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { runScenario, type RunOutcome } from '../scenario/run.js';
 import { scenarioFiles, selectedCpus } from './run.js';
+import { BufferFormat, resolveFieldIn } from '../scenario/buffer-format.js';
+import { fieldEnd, readField } from '../scenario/fields.js';
+import { XFeature, xfeatureId } from '../../emulator/xfeatures.js';
+import type { CpuModel } from '../../emulator/cpu-model.js';
+import { memberOfComponent } from '../../kernel-model/netbsd/cpu_extended_state.js';
 
 /** The documented patch API: a base variant and the behaviours it switches. */
 export interface KernelPatch {
@@ -54,6 +59,21 @@ export async function resolveVariantOrPatch(arg: string): Promise<KernelVariant>
   return resolveKernelVariant(p.base, arg, 'base').with((p.on ?? []) as KernelBehaviour[], (p.off ?? []) as KernelBehaviour[], p.id);
 }
 
+/** Two buffers of the same NetBSD format: differing byte runs (the struct has no CPU-dependent layout to decode). */
+function rawDiffs(name: string, a: Uint8Array, b: Uint8Array): string[] {
+  const out: string[] = [];
+  if (a.length !== b.length) out.push(`buffer ${name}: ${a.length} bytes in base, ${b.length} with the change`);
+  for (let k = 0; k < Math.min(a.length, b.length); k++) {
+    if (a[k] === b[k]) continue;
+    let e = k;
+    while (e < Math.min(a.length, b.length) && a[e] !== b[e]) e++;
+    const hex = (x: Uint8Array): string => '0x' + Buffer.from(x.subarray(k, e)).reverse().toString('hex');
+    out.push(`buffer ${name} bytes @${k}..${e - 1}: base ${hex(a)}, with ${hex(b)}`);
+    k = e;
+  }
+  return out;
+}
+
 function bufferDiffs(cpuId: string, name: string, a: Uint8Array | undefined, b: Uint8Array | undefined): string[] {
   if (!a || !b) return a === b ? [] : [`buffer ${name}: ${a ? `${a.length} bytes` : 'absent'} in base, ${b ? `${b.length} bytes` : 'absent'} with the change`];
   const out: string[] = [];
@@ -71,13 +91,58 @@ function bufferDiffs(cpuId: string, name: string, a: Uint8Array | undefined, b: 
   return out;
 }
 
+/** How a report names a buffer format. */
+const FORMAT_LABEL: Record<BufferFormat, string> = {
+  [BufferFormat.Xsave]: "an XSAVE image (Linux's UABI layout: the CPU's CPUID offsets)",
+  [BufferFormat.NetbsdXstate]: "NetBSD's struct xstate (fixed offsets)",
+  [BufferFormat.NetbsdFpreg]: "NetBSD's struct fpreg (the FXSAVE area)",
+};
+
+/** Registers compared by name when two runs hold the same state in differently laid out buffers. */
+const range = (p: string, n: number, from = 0, suffix = ''): string[] => Array.from({ length: n }, (_, i) => `${p}${i + from}${suffix}`);
+const REGISTERS = ['fcw', 'fsw', 'ftw', 'fop', 'fip', 'fdp', 'mxcsr', 'mxcsr_mask', ...range('st', 8), ...range('xmm', 16), ...range('ymm', 16, 0, '_h'), ...range('k', 8), ...range('zmm', 16, 0, '_h'), ...range('zmm', 16, 16)];
+/** The bitmap each format keeps of the components it holds. */
+const BV_FIELD: Record<BufferFormat, string | undefined> = { [BufferFormat.Xsave]: 'xstate_bv', [BufferFormat.NetbsdXstate]: 'xs_xstate_bv', [BufferFormat.NetbsdFpreg]: undefined };
+
+/**
+ * Two runs put the same kind of state in buffers of different formats (Linux's NT_X86_XSTATE image
+ * and NetBSD's struct xstate): say so, say where each component lives in each, and compare the
+ * registers by name, not the bytes by offset.
+ */
+function crossFormatDiffs(cpu: CpuModel, name: string, fa: BufferFormat, a: Uint8Array, fb: BufferFormat, b: Uint8Array): string[] {
+  const out = [`buffer ${name}: base ${FORMAT_LABEL[fa]}, ${a.length} bytes; with the change ${FORMAT_LABEL[fb]}, ${b.length} bytes (compared register by register)`];
+  const where = (f: BufferFormat, c: XFeature): number | undefined => (f === BufferFormat.Xsave ? cpu.components[c]?.standardOffset : f === BufferFormat.NetbsdXstate ? memberOfComponent(c)?.offset : undefined);
+  for (const c of [XFeature.AVX, XFeature.OPMASK, XFeature.ZMM_HI256, XFeature.HI16_ZMM]) {
+    const oa = where(fa, c), ob = where(fb, c);
+    if (oa !== ob) out.push(`buffer ${name} ${xfeatureId(c)}: base at ${oa ?? 'nowhere'}, with at ${ob ?? 'nowhere'}`);
+  }
+  const value = (f: BufferFormat, buf: Uint8Array, field: string): string => {
+    const r = resolveFieldIn(f, cpu, field);
+    if (typeof r === 'string') return 'absent';
+    return buf.length >= fieldEnd(r) ? `0x${readField(buf, r).toString(16)}` : 'not in the buffer';
+  };
+  const ba = BV_FIELD[fa], bb = BV_FIELD[fb];
+  if (ba && bb) { const va = value(fa, a, ba), vb = value(fb, b, bb); if (va !== vb) out.push(`buffer ${name} XSTATE_BV (${ba} / ${bb}): base ${va}, with ${vb}`); }
+  for (const reg of REGISTERS) {
+    const va = value(fa, a, reg), vb = value(fb, b, reg);
+    if (va !== vb) out.push(`buffer ${name} ${reg}: base ${va}, with ${vb}`);
+  }
+  return out;
+}
+
 export function diffOutcomes(base: RunOutcome, other: RunOutcome): string[] {
   const d: string[] = [];
   if (base.error !== other.error) d.push(`error: base ${base.error ?? 'none'}, with ${other.error ?? 'none'}`);
   const keys = [...new Set([...Object.keys(base.observations), ...Object.keys(other.observations)])].sort();
   for (const k of keys) if (base.observations[k] !== other.observations[k]) d.push(`${k}: base ${base.observations[k] ?? '(none)'}, with ${other.observations[k] ?? '(none)'}`);
   const bufs = [...new Set([...Object.keys(base.buffers), ...Object.keys(other.buffers)])].sort();
-  for (const b of bufs) d.push(...bufferDiffs(base.cpu, b, base.buffers[b], other.buffers[b]));
+  for (const b of bufs) {
+    const fa = (base.bufferFormats?.[b] ?? BufferFormat.Xsave) as BufferFormat, fb = (other.bufferFormats?.[b] ?? BufferFormat.Xsave) as BufferFormat;
+    const x = base.buffers[b], y = other.buffers[b];
+    if (x && y && fa !== fb) d.push(...crossFormatDiffs(resolveCpu(base.cpu), b, fa, x, fb, y));
+    else if (x && y && fa !== BufferFormat.Xsave) d.push(...rawDiffs(b, x, y));
+    else d.push(...bufferDiffs(base.cpu, b, x, y));
+  }
   return d;
 }
 

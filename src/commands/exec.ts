@@ -15,7 +15,7 @@ import { Sig } from '../linux/abi.js';
 import { Kernel, type RunResult } from '../linux/kernel.js';
 import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../linux/kvm-dev.js';
 import { KvmVendorModule } from '../../kernel-model/kvm.js';
-import { BEHAVIOURS, DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, resolveKernelVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
+import { BEHAVIOURS, DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, KernelPersonality, resolveLinuxVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
 import { Option, type Command } from 'commander';
 
 /** Exit status when the guest cannot go on for a reason of the tool's (an instruction the model lacks, a deadlock), as env(1) uses 125. */
@@ -61,7 +61,7 @@ export function execProgram(program: string, args: string[], o: ExecOptions): nu
     const img = parseElf(bytes, program);
     const kernel = new Kernel({
       cpu: o.cpu,
-      kernel: typeof o.kernel === 'string' ? resolveKernelVariant(o.kernel) : o.kernel,
+      kernel: typeof o.kernel === 'string' ? resolveLinuxVariant(o.kernel) : o.kernel,
       core: o.core,
       allowedFiles: o.files.map((f) => resolve(f)),
       kvmVendor: o.kvmVendor,
@@ -103,7 +103,7 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
     .argument('<program>', 'static x86-64 ELF, or assembly (.S through the C preprocessor, .s plain)')
     .argument('[args...]', 'arguments for the guest')
     .option('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"', 'host')
-    .option('--kernel <variant>', `kernel variant (${KERNEL_VARIANTS.map((k) => k.id).join(', ')})`, DEFAULT_KERNEL_VARIANT)
+    .option('--kernel <variant>', `kernel variant (${KERNEL_VARIANTS.filter((k) => k.personality === KernelPersonality.Linux).map((k) => k.id).join(', ')})`, DEFAULT_KERNEL_VARIANT)
     .option('--max-insns <n>', `instruction budget; the guest gets SIGXCPU when it runs out (default ${DEFAULT_MAX_INSNS})`)
     .option('--trace', 'print every trapped instruction and system call on stderr')
     .option('--core <file>', 'write an ELF core there if the guest dies of a core-dumping signal (never overwrites a file)')
@@ -118,7 +118,7 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
         if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
         maxInsns = BigInt(o.maxInsns);
       }
-      const base = resolveKernelVariant(o.kernel);
+      const base = resolveLinuxVariant(o.kernel);
       const kernel = o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours);
       for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
       if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');

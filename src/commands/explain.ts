@@ -16,6 +16,10 @@ import { formatMask } from '../../emulator/xfeatures.js';
 import { NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE, USER_XSTATE_XCR0_OFFSET, u64 } from '../explain/abi.js';
 import { isElf, readCoreNotes } from '../explain/elf-notes.js';
 import { layoutNoteFor, parseLayoutNote } from '../readers/layout-note.js';
+import { explainNetbsdXstate, netbsdCoreXstateNotes } from '../explain/netbsd-xstate.js';
+
+/** `--format netbsd-xstate`: the buffer is NetBSD's struct xstate (its layout needs no CPU). */
+export const NETBSD_XSTATE_FORMAT = 'netbsd-xstate';
 
 export interface ExplainOptions {
   xcr0?: number;
@@ -38,7 +42,7 @@ export function writeNewFile(path: string, text: string): void {
 
 export function parseFormat(s: string): BufferFormat {
   const f = Object.values(BufferFormat).find((x) => x === s);
-  if (!f) throw new InputError('<command line>', '--format', `'${s}': expected one of ${Object.values(BufferFormat).join(', ')}`);
+  if (!f) throw new InputError('<command line>', '--format', `'${s}': expected one of ${[...Object.values(BufferFormat), 'netbsd-xstate'].join(', ')}`);
   return f;
 }
 
@@ -113,6 +117,13 @@ export function explain(cpuGiven: CpuModel | undefined, file: string | undefined
   if (o.html !== undefined || o.xcr0 !== undefined || o.xss !== undefined) throw new InputError('<command line>', o.html ? '--html' : '--xcr0/--xss', 'not with a FILE: the buffer carries its own masks');
   if (!existsSync(file)) throw new InputError(file, undefined, 'no such file');
   const bytes = new Uint8Array(readFileSync(file));
+  // NetBSD's struct xstate: named by --format, or found as the PT_GETXSTATE notes of a NetBSD core.
+  if (o.format === NETBSD_XSTATE_FORMAT) return explainNetbsdXstate(bytes, file);
+  const netbsd = o.format === undefined || o.format === BufferFormat.CoreNote ? netbsdCoreXstateNotes(bytes, file) : undefined;
+  if (netbsd) {
+    if (!netbsd.length) throw new InputError(file, 'notes', 'a NetBSD core without a PT_GETXSTATE (41) note: the kernel predates it (2020)');
+    return netbsd.map((n) => explainNetbsdXstate(n.desc, `${file}: NetBSD-CORE@${n.lwp} PT_GETXSTATE note`)).join('\n');
+  }
   const format = o.format !== undefined ? parseFormat(o.format) : BufferFormat.Auto;
   if (cpuGiven === undefined && format !== BufferFormat.Auto && format !== BufferFormat.CoreNote) throw new InputError('<command line>', '--cpu', `needed with --format ${format}: only an ELF core carries its own layout`);
   const fromCore = cpuGiven === undefined ? cpuFromCore(bytes, file) : undefined;

@@ -3,29 +3,36 @@ import type { CpuModel } from '../../emulator/cpu-model.js';
 import { maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
 import { kernelView, type ViewFact } from '../../kernel-model/kernel-view.js';
-import { BEHAVIOURS, KERNEL_VARIANTS, behaviourInfo, resolveKernelVariant } from '../../kernel-model/variants.js';
+import { BEHAVIOURS, KERNEL_VARIANTS, KernelPersonality, behaviourInfo, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import { cpu_probe_fpu } from '../../kernel-model/netbsd/fpu.js';
+import { SIZEOF_XSTATE } from '../../kernel-model/netbsd/cpu_extended_state.js';
 
 const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-';
 
 /** `kernel list --json`: one entry per variant or proposal; the field names are stable (README). */
 export interface KernelListJson {
   format: 'xstate-lab.kernel-list/1';
-  kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[] }[];
+  kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[]; personality: string; sources: string[] }[];
 }
 
 export function kernelListJson(): KernelListJson {
   return {
     format: 'xstate-lab.kernel-list/1',
-    kernels: KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours] })),
+    kernels: KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours], personality: v.personality, sources: [...v.sources] })),
   };
 }
 
 export function kernelList(): string {
-  return KERNEL_VARIANTS.map((v) => `${v.id.padEnd(18)} ${v.proposal ? 'proposal ' : 'Linux    '} ${v.about}`).join('\n');
+  const kind = (v: KernelVariant): string => (v.proposal ? 'proposal ' : v.personality === KernelPersonality.NetBSD ? 'NetBSD   ' : 'Linux    ');
+  return KERNEL_VARIANTS.map((v) => {
+    const row = `${v.id.padEnd(18)} ${kind(v)} ${v.about}`;
+    return v.sources.length ? [row, ...v.sources.map((s) => `${' '.repeat(29)}source: ${s}`)].join('\n') : row;
+  }).join('\n');
 }
 
 export function kernelShow(id: string, cpu?: CpuModel): string {
   const v = resolveKernelVariant(id, '<command line>', 'kernel show');
+  if (v.personality === KernelPersonality.NetBSD) return netbsdShow(v, cpu);
   const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}`, `  ${v.about}`, '  behaviours:'];
   for (const b of BEHAVIOURS) {
     const on = v.has(b.id);
@@ -50,6 +57,20 @@ export function kernelShow(id: string, cpu?: CpuModel): string {
     out.push(fact('AT_MINSIGSTKSZ', view.minsigstksz, (x) => (x === undefined ? 'absent' : String(x))));
     out.push(fact('CR4.FSGSBASE', view.cr4Fsgsbase, (x) => (x ? '1 (RDFSBASE & co. run)' : '0 (RDFSBASE & co. #UD)')));
     out.push(fact('CR4.PKE', view.cr4Pke, (x) => (x ? '1' : '0')));
+  }
+  return out.join('\n');
+}
+
+/** `kernel show` of the NetBSD personality: its sources, and what it enables on a CPU (cpu_probe_fpu). */
+function netbsdShow(v: KernelVariant, cpu?: CpuModel): string {
+  const out = [`${v.id}: NetBSD ${v.release} (amd64 personality, kernel-model/netbsd/)`, `  ${v.about}`, '  sources:', ...v.sources.map((s) => `    ${s}`)];
+  if (cpu) {
+    const c = cpu_probe_fpu(cpu);
+    out.push(`  on ${cpu.id}:`);
+    out.push(`    saves with ${c.fpuSave}, area ${c.saveSize} bytes (standard format), x86_fpu_mxcsr_mask 0x${c.mxcsrMask.toString(16)}`);
+    if (c.xsaveFeatures) out.push(`    x86_xsave_features 0x${c.xsaveFeatures.toString(16)} (${names(c.xsaveFeatures)}); XCR0 0x${c.xcr0.toString(16)} (${names(c.xcr0)}): XCR0_FPU only`);
+    else out.push('    no XSAVE: PT_GETXSTATE reports xs_rfbm = xs_xstate_bv = x87|SSE from the FXSAVE area');
+    out.push(`    struct xstate: ${SIZEOF_XSTATE} bytes, the same on every CPU`);
   }
   return out.join('\n');
 }

@@ -5,7 +5,7 @@
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { formatMask, maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
-import { DEFAULT_KERNEL_VARIANT, resolveKernelVariant } from '../../kernel-model/variants.js';
+import { DEFAULT_KERNEL_VARIANT, resolveLinuxVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
 import { ReadVerdict, compareAllReaders, misreadRegisters, registerRange, type ReaderReport } from '../readers/compare.js';
 import { layoutNoteFor } from '../readers/layout-note.js';
@@ -34,7 +34,7 @@ export interface ReadersResult {
 
 /** The reader input for the image Linux would produce on `cpu`. */
 export function linuxReaderInput(cpu: CpuModel, o: ReadersOptions = {}): { input: ReaderInput; xcr0: number } {
-  const cfg = fpu__init_system_xstate(cpu, resolveKernelVariant(o.kernel ?? DEFAULT_KERNEL_VARIANT));
+  const cfg = fpu__init_system_xstate(cpu, resolveLinuxVariant(o.kernel ?? DEFAULT_KERNEL_VARIANT));
   if (!cfg.useXsave) throw new InputError('<command line>', '--cpu', `${cpu.id}: Linux does not use XSAVE there, so there is no NT_X86_XSTATE image`);
   const xcr0 = o.xcr0 ?? cfg.user.maxFeatures;
   const bad = (xcr0 & ~cpu.xcr0Supported) >>> 0;

@@ -6,7 +6,7 @@
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { XFeature, formatMask, xfeatureDesc } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
-import { DEFAULT_KERNEL_VARIANT, resolveKernelVariant } from '../../kernel-model/variants.js';
+import { DEFAULT_KERNEL_VARIANT, resolveLinuxVariant } from '../../kernel-model/variants.js';
 import { computeLayout, type Layout } from '../commands/layout.js';
 import { FPX_SW, FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2, FP_XSTATE_MAGIC2_SIZE, HEADER, LEGACY_RESERVED_OFFSET, SW_BYTES_OFFSET, SW_BYTES_SIZE, USER_XSTATE_XCR0_OFFSET, hex } from './abi.js';
 
@@ -59,7 +59,7 @@ function legacyRows(): FieldRow[] {
 
 export function describeArea(cpu: CpuModel, o: { xcr0?: number; xss?: number; kernel?: string } = {}): AreaDescription {
   const kernel = o.kernel ?? DEFAULT_KERNEL_VARIANT;
-  const cfg = fpu__init_system_xstate(cpu, resolveKernelVariant(kernel));
+  const cfg = fpu__init_system_xstate(cpu, resolveLinuxVariant(kernel));
   const xcr0 = o.xcr0 ?? (cfg.useXsave ? cfg.user.maxFeatures : cpu.xcr0Supported);
   const xss = o.xss ?? 0;
   const standard = computeLayout(cpu, xcr0, 0, false);

@@ -16,6 +16,8 @@ import type { CpuModel } from '../../emulator/cpu-model.js';
 import { hostCpuModel } from '../host/capture.js';
 import { MAX_RAW_BYTES, fieldNameError, fieldWidth, resolveField } from './fields.js';
 import type { Value } from './world.js';
+import { BufferFormat, resolveFpregField, resolveXstateField } from './buffer-format.js';
+import { fieldBytes } from './fields.js';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 /** Compiled on first use: ajv's compile is most of a command's start-up time. */
@@ -125,12 +127,12 @@ function wholeNumber(v: unknown, place: string, what: string, min: bigint, max: 
 }
 
 /** A register value: a YAML integer or a string holding one (decimal or 0x hex), fitting the field. */
-function fieldValue(v: unknown, place: string, field: string): void {
+function fieldValue(v: unknown, place: string, field: string, width = fieldWidth(field)): void {
   let b: bigint;
   if (typeof v === 'bigint') b = v;
   else if (typeof v === 'string' && /^(0x[0-9a-f]+|[0-9]+)$/i.test(v.trim())) b = BigInt(v.trim());
   else return fail(place, `${field}: ${JSON.stringify(v)} is not a whole number (write e.g. 0x2a or 42)`);
-  const bytes = fieldWidth(field);
+  const bytes = width;
   const max = (1n << BigInt(8 * bytes)) - 1n;
   if (b < 0n || b > max) fail(place, `${field}: ${b < 0n ? String(b) : hex(b)} is out of range: ${field} is ${bytes} bytes, allowed 0..${hex(max)}`);
 }
@@ -256,11 +258,28 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
   const taskNames = new Set(Object.keys(s.tasks));
   const stopped = new Set<string>();
   const buffers = new Set<string>(), frames = new Set<string>(), vcpus = new Set<string>();
+  /**
+   * What each buffer holds, as far as the steps tell before running: NetBSD structs from the
+   * pt- requests; `undefined` a standard XSAVE image; `portable` a get-/set-register buffer, whose
+   * format is the personality's (either kind of name is accepted there, checked again when run).
+   */
+  const formats = new Map<string, BufferFormat | 'portable' | undefined>();
+  /** A field of a buffer in its format: NetBSD structs are the same on every CPU (no per-CPU check). */
+  const bufferField = (buf: string, name: string, place: string, value?: unknown, valuePlace?: string): void => {
+    const fmt = formats.get(buf);
+    const netbsd = fmt === BufferFormat.NetbsdXstate ? resolveXstateField(name) : fmt === BufferFormat.NetbsdFpreg ? resolveFpregField(name) : fmt === 'portable' ? resolveXstateField(name) : undefined;
+    if (netbsd === undefined || (fmt === 'portable' && typeof netbsd === 'string')) return useField(name, place, value, valuePlace);
+    if (typeof netbsd === 'string') fail(place, netbsd);
+    if (valuePlace !== undefined) fieldValue(value, valuePlace, name, fieldBytes(netbsd as never));
+  };
+  const lwp = (): void => { if (a.lwp !== undefined) wholeNumber(a.lwp, here('lwp'), 'lwp', 0n, 0x7fffffffn, ' (an lwpid_t)'); };
+  let a: Record<string, unknown> = {};
+  let here = (_key?: string): string => '';
   const stepFiles: (string | undefined)[] = [];
   s.steps.forEach((st, i) => {
     const [kind, arg] = Object.entries(st)[0];
-    const a = (typeof arg === 'object' && arg !== null ? arg : {}) as Record<string, unknown>;
-    const here = (key?: string): string => (key === undefined ? at('steps', i, kind) : at('steps', i, kind, key));
+    a = (typeof arg === 'object' && arg !== null ? arg : {}) as Record<string, unknown>;
+    here = (key?: string): string => (key === undefined ? at('steps', i, kind) : at('steps', i, kind, key));
     const task = (name: string, key: string | undefined, need?: 'running' | 'stopped'): void => {
       if (!taskNames.has(name)) fail(here(key), `no task '${name}' (tasks: ${[...taskNames].join(', ') || 'none'})`);
       if (need === 'running' && stopped.has(name)) fail(here(key), `${kind}: task '${name}' is stopped here: 'resume' it first`);
@@ -285,10 +304,22 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
         task(a.task as string, 'task', 'running');
         if (!READ_ONLY_NAMES.includes(a.field as string)) useField(a.field as string, here('field'));
         break;
-      case 'getregset': task(a.task as string, 'task', 'stopped'); len(); buffers.add(a.into as string); break;
+      case 'getregset': task(a.task as string, 'task', 'stopped'); len(); buffers.add(a.into as string); formats.set(a.into as string, undefined); break;
       case 'setregset': task(a.task as string, 'task', 'stopped'); buffer('from'); len(); break;
-      case 'poke': buffer('buf'); useField(a.field as string, here('field'), a.value, here('value')); break;
-      case 'peek': buffer('buf'); useField(a.field as string, here('field')); break;
+      case 'poke': buffer('buf'); bufferField(a.buf as string, a.field as string, here('field'), a.value, here('value')); break;
+      case 'peek': buffer('buf'); bufferField(a.buf as string, a.field as string, here('field')); break;
+      case 'pt-getxstate': task(a.task as string, 'task', 'stopped'); len(); lwp(); buffers.add(a.into as string); formats.set(a.into as string, BufferFormat.NetbsdXstate); break;
+      case 'pt-setxstate': task(a.task as string, 'task', 'stopped'); buffer('from'); len(); lwp(); break;
+      case 'pt-getfpregs': task(a.task as string, 'task', 'stopped'); lwp(); buffers.add(a.into as string); formats.set(a.into as string, BufferFormat.NetbsdFpreg); break;
+      case 'pt-setfpregs': task(a.task as string, 'task', 'stopped'); buffer('from'); lwp(); break;
+      case 'get-register': case 'set-register': {
+        task(a.task as string, 'task', 'stopped'); len();
+        const reg = a.reg as string;
+        if (/^(xstate_bv|xcomp_bv|sw_|bytes@)/i.test(reg)) fail(here('reg'), `${kind}: '${reg}' is not a register: a portable step names a register (xmm3, ymm3, zmm20, k1, mxcsr, st0 ...), which each personality finds in its own structure`);
+        useField(reg, here('reg'), a.value, kind === 'set-register' ? here('value') : undefined);
+        buffers.add(a.as as string); formats.set(a.as as string, 'portable');
+        break;
+      }
       case 'signal': task(a.task as string, 'task', 'running'); buffers.add(a.into as string); frames.add(a.into as string); break;
       case 'sigreturn':
         if (!frames.has(a.frame as string)) fail(here('frame'), `no signal frame '${String(a.frame)}' before this step (a signal step names it with 'into'${frames.size ? `; so far: ${[...frames].join(', ')}` : ''})`);
@@ -297,7 +328,7 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
         task(a.task as string, 'task');
         wholeNumber(a.arg, here('arg'), `${String(a.op)} arg`, 0n, ARCH_PRCTL_MAX[a.op as string], a.op === 'ARCH_SET_XCR0' ? ' (an XCR0 value; the model\'s feature masks are 32 bits)' : ' (a feature number; the model\'s feature masks are 32 bits)');
         break;
-      case 'core': task(a.task as string, 'task', 'running'); buffers.add(a.into as string); break;
+      case 'core': task(a.task as string, 'task', 'running'); buffers.add(a.into as string); formats.set(a.into as string, 'portable'); break;
       case 'readers': buffer('buf'); break;
       case 'xsave': task(a.task as string, 'task', 'running'); if (a.fill !== undefined) wholeNumber(a.fill, here('fill'), 'fill', 0n, 255n); buffers.add(a.into as string); break;
       case 'cpuid': task(a.task as string, 'task', 'running'); if (a.sub !== undefined) wholeNumber(a.sub, here('sub'), 'sub', 0n, MAX_SUBLEAF, ' (ECX is 32 bits)'); break;
@@ -311,6 +342,7 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
         if (a.fill !== undefined) wholeNumber(a.fill, here('fill'), 'fill', 0n, 255n);
         if (a.from !== undefined) buffer('from');
         buffers.add(a.into as string);
+        formats.set(a.into as string, (a.format as BufferFormat | undefined) ?? (a.from !== undefined ? formats.get(a.from as string) : undefined));
         break;
       case 'kvm-create': {
         const vendors = Object.values(KvmVendorModule) as string[];

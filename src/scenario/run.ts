@@ -6,6 +6,8 @@ import { NoteType } from '../../kernel-model/regset.js';
 import { resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
 import { checkScenarioOnCpu, scenarioCpuModel, type Scenario, type Step } from './load.js';
 import { StepError, StepInputError, TaskSignal, World, toBig, type Value } from './world.js';
+import type { BadAddress, NetbsdWorld } from './netbsd-world.js';
+import type { BufferFormat } from './buffer-format.js';
 import { InputError } from '../errors.js';
 
 export interface Check {
@@ -25,6 +27,8 @@ export interface RunOutcome {
   /** A step the model could not carry out (bad reference, wrong order): the run is a failure. */
   error?: string;
   buffers: Record<string, Uint8Array>;
+  /** What each buffer holds where it is not a standard-format XSAVE image (src/scenario/buffer-format.ts). */
+  bufferFormats?: Record<string, string>;
 }
 
 const show = (v: Value | undefined): string => (v === undefined ? '(none)' : typeof v === 'bigint' ? `0x${v.toString(16)}` : v);
@@ -42,6 +46,15 @@ type Args = Record<string, unknown>;
 const str = (a: Args, k: string): string => a[k] as string;
 const num = (a: Args, k: string): number | undefined => (a[k] === undefined ? undefined : Number(a[k] as bigint));
 const note = (a: Args): NoteType => (a.note === 'NT_PRFPREG' ? NoteType.NT_PRFPREG : NoteType.NT_X86_XSTATE);
+
+/** The NetBSD side of the world for a NetBSD-only request (a StepError, so n/a, under Linux). */
+function netbsd(w: World, request: string): NetbsdWorld {
+  // The message names no variant: a patched Linux and its base must fail alike (diff compares errors).
+  if (!w.netbsd) throw new StepError(`${request} is a NetBSD request; Linux has none (its FPU requests are getregset and setregset; portable steps: get-register, set-register)`);
+  return w.netbsd;
+}
+const lwpId = (a: Args): number => num(a, 'lwp') ?? 0;
+const bad = (a: Args): BadAddress | undefined => a['bad-address'] as BadAddress | undefined;
 
 function runStep(w: World, step: Step, file: string | undefined): void {
   const [kind, raw] = Object.entries(step)[0];
@@ -63,11 +76,17 @@ function runStep(w: World, step: Step, file: string | undefined): void {
     case 'xsave': return w.userXsave(str(a, 'task'), str(a, 'into'), num(a, 'fill') ?? 0);
     case 'cpuid': return w.cpuidLeafD(str(a, 'task'), num(a, 'sub') ?? 0, str(a, 'as'));
     case 'exec': return w.exec(file ?? str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'), (a.files as string[] | undefined) ?? []);
-    case 'buffer': return w.makeBuffer(str(a, 'into'), num(a, 'size')!, num(a, 'fill') ?? 0, a.from as string | undefined, a.core === true);
+    case 'buffer': return w.makeBuffer(str(a, 'into'), num(a, 'size')!, num(a, 'fill') ?? 0, a.from as string | undefined, a.core === true, a.format as BufferFormat | undefined);
     case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
     case 'kvm-get-xsave': return w.kvmGetXsave(str(a, 'vcpu'), str(a, 'into'));
     case 'kvm-set-xsave': return w.kvmSetXsave(str(a, 'vcpu'), str(a, 'from'), str(a, 'as'));
     case 'kvm-pkru': return w.kvmPkru(str(a, 'vcpu'), str(a, 'as'));
+    case 'pt-getxstate': { netbsd(w, 'PT_GETXSTATE').getxstate(w.stoppedTask(str(a, 'task')), num(a, 'len'), lwpId(a), str(a, 'into'), bad(a)); return; }
+    case 'pt-setxstate': { netbsd(w, 'PT_SETXSTATE').setxstate(w.stoppedTask(str(a, 'task')), str(a, 'from'), num(a, 'len'), lwpId(a), str(a, 'as'), bad(a)); return; }
+    case 'pt-getfpregs': return netbsd(w, 'PT_GETFPREGS').getfpregs(w.stoppedTask(str(a, 'task')), lwpId(a), str(a, 'into'), bad(a));
+    case 'pt-setfpregs': return netbsd(w, 'PT_SETFPREGS').setfpregs(w.stoppedTask(str(a, 'task')), str(a, 'from'), lwpId(a), str(a, 'as'), bad(a));
+    case 'get-register': return w.getRegister(str(a, 'task'), str(a, 'reg'), num(a, 'len'), str(a, 'as'));
+    case 'set-register': return w.setRegister(str(a, 'task'), str(a, 'reg'), a.value as Value, num(a, 'len'), str(a, 'as'));
     default: throw new StepError(`unknown step '${kind}'`);
   }
 }
@@ -104,7 +123,7 @@ export function runScenario(s: Scenario, cpuId: string, variant: KernelVariant, 
   return {
     scenario: s.name, file: s.file, cpu: cpuId, variant: variant.id,
     observations: Object.fromEntries([...w.observations].map(([k, v]) => [k, show(v)])),
-    checks, error, buffers: Object.fromEntries(w.buffers),
+    checks, error, buffers: Object.fromEntries(w.buffers), bufferFormats: Object.fromEntries(w.bufferFormats),
   };
 }
 

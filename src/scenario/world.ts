@@ -6,7 +6,7 @@
  */
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
-import { CpuFault, Vector, XsaveContext, xgetbv, xsave } from '../../emulator/xsave.js';
+import { CpuFault, Vector, XsaveContext, fxrstor, fxsave, xgetbv, xrstor, xsave } from '../../emulator/xsave.js';
 import { bit } from '../../emulator/xfeatures.js';
 import { CoreNote, USER_REGS, readCoreNotes, writeElfCore, type UserRegs } from '../../kernel-model/core.js';
 import { XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
@@ -14,7 +14,10 @@ import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_f
 import { KvmHost, KvmVendorModule, type KvmVcpu } from '../../kernel-model/kvm.js';
 import { NoteType, ptrace_getregset, ptrace_setregset } from '../../kernel-model/regset.js';
 import { copy_fpstate_to_sigframe, fpu__clear_user_states, fpu__restore_sig, sigframeFpstateAddress, xstate_sigframe_size, StackMemory } from '../../kernel-model/sigframe.js';
-import type { KernelVariant } from '../../kernel-model/variants.js';
+import { KernelPersonality, type KernelVariant } from '../../kernel-model/variants.js';
+import { NetbsdWorld } from './netbsd-world.js';
+import { BufferFormat, bvOffset, resolveFieldIn } from './buffer-format.js';
+import type { NetbsdLwpFpu } from '../../kernel-model/netbsd/fpu.js';
 import { kernelView, type KernelView } from '../../kernel-model/kernel-view.js';
 import { GuestSourceError, runGuest } from './guest.js';
 import { arch_set_xcr0, userXcr0 } from '../../kernel-model/arch-set-xcr0.js';
@@ -22,7 +25,7 @@ import { ReadVerdict, compareAllReaders } from '../readers/compare.js';
 import { fieldEnd, resolveField, readField, writeField, type FieldRange } from './fields.js';
 
 /** errno names the steps report (include/uapi/asm-generic/errno-base.h, errno.h). */
-const ERRNO_NAMES: Record<number, string> = { 0: 'ok', 1: 'EPERM', 14: 'EFAULT', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 95: 'EOPNOTSUPP' };
+const ERRNO_NAMES: Record<number, string> = { 0: 'ok', 1: 'EPERM', 3: 'ESRCH', 14: 'EFAULT', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 95: 'EOPNOTSUPP' };
 export const errnoName = (e: number): string => ERRNO_NAMES[e] ?? `errno ${e}`;
 
 /** arch_prctl XCOMP options (arch/x86/include/uapi/asm/prctl.h). */
@@ -43,7 +46,10 @@ export type Value = bigint | string;
 export interface ScenarioTask {
   name: string;
   ctx: XsaveContext;
-  fpu: TaskFpu;
+  /** Linux personality: the kernel's struct fpu of the task. */
+  fpu?: TaskFpu;
+  /** NetBSD personality: the LWP's pcb_savefpu (kernel-model/netbsd/fpu.ts). */
+  lwp?: NetbsdLwpFpu;
   /** Stopped: switched out, its state in the fpstate (a tracer may look); otherwise running. */
   stopped: boolean;
 }
@@ -59,6 +65,10 @@ export class World {
   readonly buffers = new Map<string, Uint8Array>();
   readonly frames = new Map<string, { task: string; mem: StackMemory; addr: bigint }>();
   readonly observations = new Map<string, Value>();
+  /** What each buffer holds (absent: a standard-format XSAVE image), for fields by name and the differ. */
+  readonly bufferFormats = new Map<string, BufferFormat>();
+  /** The NetBSD personality's side, when the variant is NetBSD's (src/scenario/netbsd-world.ts). */
+  readonly netbsd: NetbsdWorld | undefined;
   /** Buffers that hold a core file's NT_X86_XSTATE note (readers treat those as core files). */
   readonly coreBuffers = new Set<string>();
   private kvm: KvmHost | undefined;
@@ -74,6 +84,33 @@ export class World {
   constructor(readonly cpu: CpuModel, readonly variant: KernelVariant, readonly scenarioFile = '', readonly cpuSpec = cpu.id) {
     this.cfg = fpu__init_system_xstate(cpu, variant);
     this.view = kernelView(cpu, variant, this.cfg);
+    this.netbsd = variant.personality === KernelPersonality.NetBSD ? new NetbsdWorld(this) : undefined;
+  }
+
+  /** The XCR0 user space runs with under this personality. */
+  get userXcr0(): number {
+    return this.netbsd ? this.netbsd.cfg.xcr0 : this.cfg.xcr0;
+  }
+
+  /** A Linux-only interface: a StepError under another personality (the step is not applicable there). */
+  linuxOnly(what: string): void {
+    if (this.netbsd) throw new StepError(`${what} is a Linux interface; NetBSD has none (its FPU requests are pt-getxstate, pt-setxstate, pt-getfpregs, pt-setfpregs; portable steps: get-register, set-register)`);
+  }
+
+  /** The Linux struct fpu of a task (every caller checked linuxOnly first). */
+  fpuOf(t: ScenarioTask): TaskFpu {
+    if (!t.fpu) throw new StepError(`task '${t.name}' has no Linux FPU state under ${this.variant.id}`);
+    return t.fpu;
+  }
+
+  formatOf(buf: string): BufferFormat {
+    return this.bufferFormats.get(buf) ?? BufferFormat.Xsave;
+  }
+
+  /** Store a buffer a step produced, with its format. */
+  setBuffer(name: string, data: Uint8Array, format: BufferFormat = BufferFormat.Xsave): void {
+    this.buffers.set(name, data);
+    if (format === BufferFormat.Xsave) this.bufferFormats.delete(name); else this.bufferFormats.set(name, format);
   }
 
   observe(name: string, v: Value): void {
@@ -111,6 +148,12 @@ export class World {
    * permission first (ARCH_REQ_XCOMP_PERM).
    */
   addTask(name: string, state: Record<string, Value>, amx: boolean): void {
+    if (this.netbsd) {
+      if (amx) throw new StepError(`task '${name}': amx: NetBSD never enables AMX (XCR0_FPU)`);
+      this.tasks.set(name, this.netbsd.newTask(name));
+      if (Object.keys(state).length) this.write(name, state);
+      return;
+    }
     const ctx = new XsaveContext(this.cpu);
     const fpu = new TaskFpu(this.cfg, this.variant);
     restore_fpregs_from_fpstate(ctx, fpu);
@@ -142,10 +185,10 @@ export class World {
    */
   userXsave(name: string, into: string, fill: number): void {
     const t = this.runningTask(name);
-    const img = new Uint8Array(this.cpu.standardSize(this.cfg.xcr0 || 3)).fill(fill);
+    const img = new Uint8Array(this.cpu.standardSize(this.userXcr0 || 3)).fill(fill);
     t.ctx.cpl = 3;
     xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
-    this.buffers.set(into, img);
+    this.setBuffer(into, img);
   }
 
   /** CPUID leaf 0xD as the task sees it: the model's one CPUID answer (CpuModel.cpuidAnswer) for its XCR0 and IA32_XSS. */
@@ -167,15 +210,19 @@ export class World {
   }
 
   private liveImage(t: ScenarioTask): Uint8Array {
-    const img = new Uint8Array(this.cpu.standardSize(this.cfg.xcr0 || 3) + 64);
+    const img = new Uint8Array(this.cpu.standardSize(this.userXcr0 || 3) + 64);
     t.ctx.cpl = 3;
-    xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    // A CPU without XSAVE: the task's own save is FXSAVE64 (the legacy region, all there is).
+    if (!this.cpu.features.xsave) fxsave(t.ctx, img, TASK_BUFFER_ADDR);
+    else xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
     return img;
   }
 
   private userXrstor(t: ScenarioTask, img: Uint8Array): void {
     try {
-      userXrstor(t.ctx, t.fpu, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+      if (!this.cpu.features.xsave) { t.ctx.cpl = 3; fxrstor(t.ctx, img, TASK_BUFFER_ADDR); }
+      else if (t.fpu) userXrstor(t.ctx, t.fpu, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+      else { t.ctx.cpl = 3; xrstor(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff); }
     } catch (e) {
       if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.NM || e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
       throw e;
@@ -188,7 +235,7 @@ export class World {
     return t;
   }
 
-  private stoppedTask(name: string): ScenarioTask {
+  stoppedTask(name: string): ScenarioTask {
     const t = this.task(name);
     if (!t.stopped) throw new StepError(`task '${name}' is running: a tracer sees it only while it is stopped ('stop' it first)`);
     return t;
@@ -197,56 +244,64 @@ export class World {
   /** The task stops (SIGSTOP, a ptrace stop): it is switched out. */
   stop(name: string): void {
     const t = this.runningTask(name);
-    switch_fpu_prepare(t.ctx, t.fpu);
+    if (this.netbsd) this.netbsd.switchOut(t);
+    else switch_fpu_prepare(t.ctx, this.fpuOf(t));
     t.stopped = true;
   }
 
   /** The tracer lets it run again: on return to user space its registers are reloaded. */
   resume(name: string): void {
     const t = this.stoppedTask(name);
-    restore_fpregs_from_fpstate(t.ctx, t.fpu);
+    if (this.netbsd) this.netbsd.returnToUser(t);
+    else restore_fpregs_from_fpstate(t.ctx, this.fpuOf(t));
     t.stopped = false;
   }
 
   getregset(task: string, note: NoteType, len: number | undefined, into: string): void {
+    this.linuxOnly('PTRACE_GETREGSET');
     const t = this.stoppedTask(task);
-    const r = ptrace_getregset(this.cpu, t.fpu, note, len ?? (note === NoteType.NT_X86_XSTATE ? this.cfg.user.maxSize : 512));
+    const r = ptrace_getregset(this.cpu, this.fpuOf(t), note, len ?? (note === NoteType.NT_X86_XSTATE ? this.cfg.user.maxSize : 512));
     this.observe(`${into}.errno`, errnoName(r.errno));
     this.observe(`${into}.len`, BigInt(r.len));
-    if (r.data) this.buffers.set(into, r.data.slice());
+    if (r.data) this.setBuffer(into, r.data.slice());
   }
 
   setregset(task: string, note: NoteType, from: string, len: number | undefined, as: string): void {
+    this.linuxOnly('PTRACE_SETREGSET');
     const t = this.stoppedTask(task);
     const buf = this.buffer(from);
-    const r = ptrace_setregset(this.cpu, t.fpu, note, buf, len ?? buf.length);
+    const r = ptrace_setregset(this.cpu, this.fpuOf(t), note, buf, len ?? buf.length);
     this.observe(`${as}.errno`, errnoName(r.errno));
   }
 
   arch_prctl(task: string, op: string, arg: number, as: string): void {
+    this.linuxOnly(`arch_prctl(${op})`);
     const t = this.task(task);
+    const fpu = this.fpuOf(t);
     if (op === ARCH_SET_XCR0_OP) {
-      const e = arch_set_xcr0(this.cpu, t.fpu, arg);
+      const e = arch_set_xcr0(this.cpu, fpu, arg);
       this.observe(`${as}.errno`, errnoName(e));
-      if (e === 0 && !t.stopped) t.ctx.xcr0 = userXcr0(t.fpu); // TIF_NEED_FPU_LOAD: in force on return to user
+      if (e === 0 && !t.stopped) t.ctx.xcr0 = userXcr0(fpu); // TIF_NEED_FPU_LOAD: in force on return to user
       return;
     }
     if (op !== ARCH_REQ_XCOMP_PERM) throw new StepError(`arch_prctl ${op} is not modelled in scenarios`);
     const want = bit(arg) & XFEATURE_MASK_USER_DYNAMIC & this.cfg.user.maxFeatures;
     if (!want) { this.observe(`${as}.errno`, errnoName(95)); return; }
-    grantPermission(t.fpu, want);
+    grantPermission(fpu, want);
     this.observe(`${as}.errno`, 'ok');
   }
 
   /** A signal interrupts the running task: the frame is written and the handler starts. */
   signal(task: string, into: string): void {
+    this.linuxOnly('a Linux signal frame');
     const t = this.runningTask(task);
+    const fpu = this.fpuOf(t);
     const mem = new StackMemory(SIGNAL_STACK_TOP, SIGNAL_STACK_BYTES, STACK_FILL);
-    const addr = sigframeFpstateAddress(SIGNAL_STACK_TOP, t.fpu);
-    if (!copy_fpstate_to_sigframe(t.ctx, t.fpu, mem, addr)) throw new TaskSignal(task, 'SIGSEGV', 'the signal frame could not be written');
-    fpu__clear_user_states(t.ctx, t.fpu);
-    const size = xstate_sigframe_size(t.fpu);
-    this.buffers.set(into, mem.read(addr, size)!);
+    const addr = sigframeFpstateAddress(SIGNAL_STACK_TOP, fpu);
+    if (!copy_fpstate_to_sigframe(t.ctx, fpu, mem, addr)) throw new TaskSignal(task, 'SIGSEGV', 'the signal frame could not be written');
+    fpu__clear_user_states(t.ctx, fpu);
+    const size = xstate_sigframe_size(fpu);
+    this.setBuffer(into, mem.read(addr, size)!);
     this.frames.set(into, { task, mem, addr });
     this.observe(`${into}.size`, BigInt(size));
   }
@@ -257,20 +312,22 @@ export class World {
     if (!f) throw new StepError(`no signal frame '${frame}'`);
     f.mem.write(f.addr, this.buffer(frame));
     const t = this.runningTask(f.task);
-    const r = fpu__restore_sig(t.ctx, t.fpu, f.mem, f.addr);
+    const r = fpu__restore_sig(t.ctx, this.fpuOf(t), f.mem, f.addr);
     this.observe(`${as}.result`, r.ok ? (r.fxOnly ? 'ok (fx_only)' : 'ok') : 'SIGSEGV');
   }
 
   /** The task dies and dumps core: `into` gets the NT_X86_XSTATE note; `into.notes` lists the notes. */
   core(task: string, into: string, switchedOut: boolean): void {
     const t = this.runningTask(task);
-    if (switchedOut) switch_fpu_prepare(t.ctx, t.fpu);
-    else save_fpregs_to_fpstate(t.ctx, t.fpu);
+    if (this.netbsd) return this.netbsd.core(t, into);
+    const fpu = this.fpuOf(t);
+    if (switchedOut) switch_fpu_prepare(t.ctx, fpu);
+    else save_fpregs_to_fpstate(t.ctx, fpu);
     const regs = Object.fromEntries(USER_REGS.map((r) => [r, 0n])) as UserRegs;
-    const core = writeElfCore({ cpu: this.cpu, pid: 1, ppid: 0, pgrp: 1, sid: 1, uid: 0, gid: 0, comm: task, psargs: task, signo: 6, sigCode: 0, threads: [{ tid: 1, regs, fpu: t.fpu }], auxv: [0n, 0n], mappings: [] });
+    const core = writeElfCore({ cpu: this.cpu, pid: 1, ppid: 0, pgrp: 1, sid: 1, uid: 0, gid: 0, comm: task, psargs: task, signo: 6, sigCode: 0, threads: [{ tid: 1, regs, fpu }], auxv: [0n, 0n], mappings: [] });
     const notes = readCoreNotes(core);
     const xs = notes.find((n) => n[1] === CoreNote.NT_X86_XSTATE);
-    if (xs) { this.buffers.set(into, new Uint8Array(xs[2])); this.coreBuffers.add(into); }
+    if (xs) { this.setBuffer(into, new Uint8Array(xs[2])); this.coreBuffers.add(into); }
     this.observe(`${into}.notes`, notes.map((n) => `${n[0]}/0x${n[1].toString(16)}`).join(' '));
   }
 
@@ -278,16 +335,17 @@ export class World {
    * A buffer the tracer builds itself (a tool's own core note, a hand-made image): `size` bytes of
    * `fill`, starting with a copy of buffer `from`; `core`: readers treat it as a core file's note.
    */
-  makeBuffer(into: string, size: number, fill: number, from: string | undefined, core: boolean): void {
+  makeBuffer(into: string, size: number, fill: number, from: string | undefined, core: boolean, format?: BufferFormat): void {
     const b = new Uint8Array(size).fill(fill);
     if (from !== undefined) { const src = this.buffer(from); b.set(src.subarray(0, Math.min(size, src.length))); }
-    this.buffers.set(into, b);
+    this.setBuffer(into, b, format ?? (from !== undefined ? this.formatOf(from) : BufferFormat.Xsave));
     if (core) this.coreBuffers.add(into); else this.coreBuffers.delete(into);
     this.observe(`${into}.size`, BigInt(size));
   }
 
   /** Which registers each ptracer reader model misreads in an NT_X86_XSTATE image. */
   readers(buf: string, as: string): void {
+    if (this.formatOf(buf) !== BufferFormat.Xsave) throw new StepError(`readers: buffer '${buf}' is a ${this.formatOf(buf)}, not an NT_X86_XSTATE image: the reader models read Linux's layout`);
     // The mask at 464 is what a reader sizes the image by (xstate_fx_sw_bytes); a shorter buffer is no image.
     const b = this.bufferOf(buf, XSAVE_HEADER_OFFSET + XSAVE_HEADER_BYTES, 'a reader (the legacy region and the XSAVE header)');
     const userMask = new DataView(b.buffer, b.byteOffset).getUint32(464, true);
@@ -301,6 +359,7 @@ export class World {
 
   /** A guest program runs under `xstate-lab exec` with this CPU and variant (scenario/guest.ts). */
   exec(program: string, args: string[], as: string, files: readonly string[] = []): void {
+    this.linuxOnly('exec (the Linux syscall surface)');
     let r;
     try { r = runGuest(this.scenarioFile, program, args, this.cpuSpec, this.variant, files); } catch (e) {
       if (e instanceof GuestSourceError) throw new StepInputError(e.message);
@@ -311,6 +370,7 @@ export class World {
   }
 
   kvmVcpu(name: string, vendor?: string): void {
+    this.linuxOnly('KVM');
     this.kvm ??= new KvmHost(this.cpu, this.variant, (vendor as KvmVendorModule | undefined) ?? KvmVendorModule.KvmIntel);
     this.vcpus.set(name, this.kvm.createVm().createVcpu());
   }
@@ -324,7 +384,7 @@ export class World {
   kvmGetXsave(vcpu: string, into: string): void {
     const r = this.vcpu(vcpu).kvm_vcpu_ioctl_x86_get_xsave();
     this.observe(`${into}.errno`, errnoName(r.errno));
-    if (r.data) this.buffers.set(into, r.data.slice());
+    if (r.data) this.setBuffer(into, r.data.slice());
   }
 
   kvmSetXsave(vcpu: string, from: string, as: string): void {
@@ -338,19 +398,62 @@ export class World {
     this.observe(as, BigInt(this.vcpu(vcpu).pkru >>> 0));
   }
 
+  /**
+   * Portable intent "read register `reg` of the stopped task": carried out through the
+   * personality's own interface (Linux: PTRACE_GETREGSET(NT_X86_XSTATE) of iov_len `len`, default
+   * the full size). Observes as.errno, as.len, as.via and as.value (`not-in-buffer` when the
+   * returned bytes do not reach the register); buffer `as` is what came back.
+   */
+  getRegister(task: string, reg: string, len: number | undefined, as: string): void {
+    const t = this.stoppedTask(task);
+    if (this.netbsd) return this.netbsd.getRegister(t, reg, len, as);
+    const f = this.field(reg);
+    this.getregset(task, NoteType.NT_X86_XSTATE, len, as);
+    this.observe(`${as}.via`, 'PTRACE_GETREGSET(NT_X86_XSTATE)');
+    const b = this.buffers.get(as);
+    if (b) this.observe(`${as}.value`, b.length >= fieldEnd(f) ? readField(b, f) : 'not-in-buffer');
+  }
+
+  /**
+   * Portable intent "set register `reg` of the stopped task to `value`, leave the rest" (Linux: a
+   * full PTRACE_GETREGSET, the register and its XSTATE_BV bits set, PTRACE_SETREGSET of iov_len
+   * `len`, default the full size). Observes as.errno and as.via; buffer `as` is the image passed.
+   */
+  setRegister(task: string, reg: string, value: Value, len: number | undefined, as: string): void {
+    const t = this.stoppedTask(task);
+    if (this.netbsd) return this.netbsd.setRegister(t, reg, value, len, as);
+    this.getregset(task, NoteType.NT_X86_XSTATE, undefined, as);
+    this.observe(`${as}.get.errno`, this.observations.get(`${as}.errno`)!);
+    this.observations.delete(`${as}.errno`);
+    this.observations.delete(`${as}.len`);
+    if (!this.buffers.get(as)) return;
+    this.poke(as, reg, value, 'set');
+    this.setregset(task, NoteType.NT_X86_XSTATE, as, len, as);
+    this.observe(`${as}.via`, 'PTRACE_SETREGSET(NT_X86_XSTATE)');
+  }
+
+  /** Field `name` of buffer `buf`, found in the buffer's own format. */
+  fieldIn(buf: string, name: string): FieldRange[] {
+    const f = resolveFieldIn(this.formatOf(buf), this.cpu, name);
+    if (typeof f === 'string') throw new StepError(`buffer '${buf}' (${this.formatOf(buf)}): ${f}`);
+    return f;
+  }
+
   poke(buf: string, fieldName: string, value: Value, xstateBv: 'set' | 'clear' | 'keep'): void {
-    const r = this.field(fieldName);
-    const b = this.bufferOf(buf, Math.max(fieldEnd(r), xstateBv === 'keep' ? 0 : XSAVE_HEADER_OFFSET + 8), `${fieldName}${xstateBv === 'keep' ? '' : ' and XSTATE_BV'}`);
+    const r = this.fieldIn(buf, fieldName);
+    const bvAt = bvOffset(this.formatOf(buf), XSAVE_HEADER_OFFSET);
+    if (xstateBv !== 'keep' && bvAt === undefined) throw new StepError(`poke: buffer '${buf}' (${this.formatOf(buf)}) has no XSTATE_BV to ${xstateBv}`);
+    const b = this.bufferOf(buf, Math.max(fieldEnd(r), xstateBv === 'keep' ? 0 : bvAt! + 8), `${fieldName}${xstateBv === 'keep' ? '' : ' and XSTATE_BV'}`);
     writeField(b, r, toBig(value));
     if (xstateBv === 'keep') return;
     const dv = new DataView(b.buffer, b.byteOffset);
-    let bv = dv.getUint32(XSAVE_HEADER_OFFSET, true);
+    let bv = dv.getUint32(bvAt!, true);
     for (const x of r) if (x.component !== undefined) bv = xstateBv === 'set' ? bv | bit(x.component) : bv & ~bit(x.component);
-    dv.setUint32(XSAVE_HEADER_OFFSET, bv >>> 0, true);
+    dv.setUint32(bvAt!, bv >>> 0, true);
   }
 
   peek(buf: string, fieldName: string): bigint {
-    const r = this.field(fieldName);
+    const r = this.fieldIn(buf, fieldName);
     return readField(this.bufferOf(buf, fieldEnd(r), fieldName), r);
   }
 }
