@@ -3,36 +3,41 @@ import type { CpuModel } from '../../emulator/cpu-model.js';
 import { maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
 import { kernelView, type ViewFact } from '../../kernel-model/kernel-view.js';
-import { BEHAVIOURS, KERNEL_VARIANTS, behaviourInfo, resolveKernelVariant } from '../../kernel-model/variants.js';
+import { ALL_KERNEL_VARIANTS, ARM64_KERNEL_VARIANTS, BEHAVIOURS, KernelArch, behaviourInfo, resolveArm64Variant, resolveKernelVariant } from '../../kernel-model/variants.js';
 
 const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-';
 
 /** `kernel list --json`: one entry per variant or proposal; the field names are stable (README). */
 export interface KernelListJson {
   format: 'xstate-lab.kernel-list/1';
-  kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[] }[];
+  kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[]; arch: string; sources: string[] }[];
 }
 
 export function kernelListJson(): KernelListJson {
   return {
     format: 'xstate-lab.kernel-list/1',
-    kernels: KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours] })),
+    kernels: ALL_KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours], arch: v.arch, sources: v.behaviours.map((b) => behaviourInfo(b).source) })),
   };
 }
 
 export function kernelList(): string {
-  return KERNEL_VARIANTS.map((v) => `${v.id.padEnd(18)} ${v.proposal ? 'proposal ' : 'Linux    '} ${v.about}`).join('\n');
+  const line = (v: (typeof ALL_KERNEL_VARIANTS)[number]): string => `${v.id.padEnd(18)} ${v.proposal ? 'proposal ' : 'Linux    '} ${v.about}`;
+  const x86 = ALL_KERNEL_VARIANTS.filter((v) => v.arch === KernelArch.X86_64).map(line);
+  // arm64: each variant with the sources of its behaviours (proposals say they were not merged).
+  const arm64 = ARM64_KERNEL_VARIANTS.flatMap((v) => [line(v), ...v.behaviours.map((b) => `${''.padEnd(29)}source: ${behaviourInfo(b).source}`)]);
+  return [...x86, '', 'arm64 (syscall-stop registers, kernel-model/arm64):', ...arm64].join('\n');
 }
 
 export function kernelShow(id: string, cpu?: CpuModel): string {
-  const v = resolveKernelVariant(id, '<command line>', 'kernel show');
-  const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}`, `  ${v.about}`, '  behaviours:'];
-  for (const b of BEHAVIOURS) {
+  const arm = ARM64_KERNEL_VARIANTS.some((x) => x.id === id);
+  const v = arm ? resolveArm64Variant(id, '<command line>', 'kernel show') : resolveKernelVariant(id, '<command line>', 'kernel show');
+  const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}${arm ? ', arm64' : ''}`, `  ${v.about}`, '  behaviours:'];
+  for (const b of BEHAVIOURS.filter((x) => x.arch === v.arch)) {
     const on = v.has(b.id);
     out.push(`    [${on ? 'x' : ' '}] ${b.id} (${b.since})`);
     if (on) out.push(`        ${behaviourInfo(b.id).summary}`, `        source: ${b.source}`);
   }
-  if (cpu) {
+  if (cpu && !arm) {
     const c = fpu__init_system_xstate(cpu, v);
     out.push(`  on ${cpu.id}:`);
     if (!c.useXsave) out.push('    no XSAVE: FXSR-only operation, no NT_X86_XSTATE');
