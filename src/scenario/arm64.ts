@@ -80,7 +80,7 @@ export function checkArm64Scenario(file: string, fileInFolder: (value: string, p
       case 'syscall-stop': case 'ptrace': {
         const t = task(a.task);
         if (!traced.has(t)) fail(here('task'), `${kind}: the scenario traces only tasks it spawned with 'traced: true' ('${t}' is not)`);
-        if (kind === 'syscall-stop' && a.syscall !== undefined && !(String(a.syscall) in Nr)) fail(here('syscall'), `unknown syscall '${String(a.syscall)}' (the model's: ${Object.keys(Nr).filter((x) => Number.isNaN(Number(x))).join(', ')})`);
+        if (kind === 'syscall-stop' && a.syscall !== undefined && !(String(a.syscall) in Nr) && !/^-?\d+$/.test(String(a.syscall))) fail(here('syscall'), `unknown syscall '${String(a.syscall)}' (a number, or a name of the model's: ${Object.keys(Nr).filter((x) => Number.isNaN(Number(x))).join(', ')})`);
         if (kind === 'ptrace') {
           if (!REQUESTS.includes(String(a.request))) fail(here('request'), `request '${String(a.request)}' is not one the scenario can make (${REQUESTS.join(', ')})`);
           if (a.note !== undefined && !(String(a.note) in NOTES)) fail(here('note'), `unknown note '${String(a.note)}' (${Object.keys(NOTES).join(', ')})`);
@@ -170,7 +170,7 @@ class Arm64World {
       this.ptraceResume(t, PtraceRequest.SYSCALL, 0);
       this.wait(name, as);
       if (t.state !== 'stopped') throw new StepError(`task '${name}' exited before a ${want} stop${syscall ? ` of ${syscall}` : ''}`);
-      if (t.stop?.kind === want && (syscall === undefined || Nr[t.sys!.nr] === syscall)) return;
+      if (t.stop?.kind === want && (syscall === undefined || Nr[t.sys!.nr] === syscall || String(t.sys!.nr) === syscall)) return;
     }
     throw new StepError(`no ${want} stop of ${syscall ?? 'any call'} within ${MAX_STOPS} stops`);
   }
@@ -310,7 +310,7 @@ export function runArm64Scenario(s: Scenario, cpuId: string, variant: KernelVari
     const observed = w.observations.get(name);
     return { name, expected, observed, pass: same(expected, observed) };
   });
-  const show = (v: Value): string => (typeof v === 'bigint' ? hex(v) : v);
+  const show = (v: Value): string => (typeof v === 'bigint' ? (v < 0n ? String(v) : hex(v)) : v);
   return {
     scenario: s.name, file: s.file, cpu: cpuId, variant: variant.id,
     observations: Object.fromEntries([...w.observations].map(([k, v]) => [k, show(v)])),

@@ -38,7 +38,10 @@ int main(void)
 	r = svc_getppid(0x6666, &x7);
 	printf("second_x7: 0x%lx\n", x7);
 	printf("second_x0: 0x%lx\n", r);
-	r = svc_minus_one(0x7777);
+	r = svc_getppid(0x7777, &x7);
+	printf("third_x7: 0x%lx\n", x7);
+	printf("third_x0: 0x%lx\n", r);
+	r = svc_minus_one(0x8888);
 	printf("minus_one_x0: 0x%lx\n", r);
 	return 0;
 }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 export const AARCH64_CC = 'aarch64-linux-gnu-gcc';
 const BUILD_KEY = `${AARCH64_CC} -static -O1 v1`;
@@ -31,7 +32,8 @@ export function arm64GuestExecutable(path: string): string {
   for (const f of files) hash.update(`\0${basename(f)}\0`).update(readFileSync(f));
   const out = join(cacheDir(), `a64-${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(out)) return out;
-  const tmp = `${out}.${process.pid}.tmp`;
+  // Per process and thread: scenario workers are threads of one process and may build the same guest at once.
+  const tmp = `${out}.${process.pid}.${threadId}.tmp`;
   const r = spawnSync(AARCH64_CC, ['-static', '-O1', '-o', tmp, path], { encoding: 'utf8' });
   if (r.error) throw missing(r.error);
   if (r.status !== 0) throw new Error(`${AARCH64_CC} ${path} failed:\n${r.stderr}`);
