@@ -150,8 +150,9 @@ export function syscallStopRegno(compat = false): number {
  * a pseudo-step: the register is restored before the stop, so nothing is clobbered.
  */
 export function report_syscall_begin(v: KernelVariant, regs: Arm64PtRegs, dir: PtraceSyscallDir, options: number, singleStep = false): Arm64StopState {
+  // The pseudo-step is user_single_step_report() (a SIGTRAP), not ptrace_report_syscall(): ptrace_message stays 0.
+  if (dir === PtraceSyscallDir.EXIT && singleStep) return { kind: Arm64StopKind.SyscallExitPseudoStep, message: PtraceEventMsg.None, options };
   const message = dir === PtraceSyscallDir.ENTER ? PtraceEventMsg.SyscallEntry : PtraceEventMsg.SyscallExit;
-  if (dir === PtraceSyscallDir.EXIT && singleStep) return { kind: Arm64StopKind.SyscallExitPseudoStep, message, options };
   const kind = dir === PtraceSyscallDir.ENTER ? Arm64StopKind.SyscallEntry : Arm64StopKind.SyscallExit;
   if (!v.has(KernelBehaviour.Arm64SyscallStopClobber)) return { kind, message, options };
   const regno = syscallStopRegno();

@@ -247,7 +247,7 @@ export class Arm64Linux {
           el0_svc_entry(t.pt, scno, traced);
           if (traced) {
             t.stop = report_syscall_begin(this.variant, t.pt, PtraceSyscallDir.ENTER, t.ptraceOptions);
-            t.ptraceMessage = 1n; // PTRACE_EVENTMSG_SYSCALL_ENTRY
+            t.ptraceMessage = BigInt(t.stop.message); // PTRACE_EVENTMSG_SYSCALL_ENTRY
             sys.phase = 'after-entry-stop';
             this.enterStop(t, this.syscallStopStatus(t), Sig.SIGTRAP);
             return;
@@ -273,9 +273,9 @@ export class Arm64Linux {
           // syscall_trace_exit: a stop if TIF_SYSCALL_TRACE or TIF_SINGLESTEP is set now.
           if (t.tracer !== undefined && (t.syscallTrace || t.singleStep)) {
             t.stop = report_syscall_begin(this.variant, t.pt, PtraceSyscallDir.EXIT, t.ptraceOptions, t.singleStep && !t.syscallTrace);
-            t.ptraceMessage = 2n; // PTRACE_EVENTMSG_SYSCALL_EXIT
-            sys.phase = 'after-exit-stop';
             const pseudoStep = t.stop.kind === Arm64StopKind.SyscallExitPseudoStep;
+            t.ptraceMessage = BigInt(t.stop.message); // PTRACE_EVENTMSG_SYSCALL_EXIT, 0 for the pseudo-step
+            sys.phase = 'after-exit-stop';
             this.enterStop(t, pseudoStep ? (Sig.SIGTRAP << 8) | 0x7f : this.syscallStopStatus(t), Sig.SIGTRAP);
             return;
           }
