@@ -93,7 +93,9 @@ export class Task {
   brkStart = 0n;
   brk = 0n;
   mmapNext = MMAP_BASE;
-  output = '';
+  /** What the task writes to fd 1 and 2: one sink shared with its forked children (an inherited pipe). */
+  out = { text: '' };
+  get output(): string { return this.out.text; }
   ptraceMessage = 0n;
   constructor(readonly pid: number, public ppid: number, readonly name: string, readonly uc: UnicornArm64, readonly program: string) {}
 }
@@ -386,7 +388,7 @@ export class Arm64Linux {
         for (const c of chunks) {
           const b = t.uc.tryMemRead(c.p, c.n);
           if (!b) return n ? BigInt(n) : neg(Errno.EFAULT);
-          t.output += Buffer.from(b).toString('utf8');
+          t.out.text += Buffer.from(b).toString('utf8');
           n += c.n;
         }
         return BigInt(n);
@@ -534,6 +536,7 @@ export class Arm64Linux {
     child.pt.regs[0] = 0n; // the child's clone returns 0
     child.brkStart = t.brkStart; child.brk = t.brk; child.mmapNext = t.mmapNext;
     child.handlers = new Map(t.handlers); child.blocked = t.blocked;
+    child.out = t.out;
     const a = t.pt.regs;
     const tid = Buffer.alloc(4); tid.writeInt32LE(child.pid);
     // arm64 clone(flags, newsp, parent_tidptr, tls, child_tidptr) (CONFIG_CLONE_BACKWARDS).
