@@ -104,6 +104,13 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = ALL_KERNEL_VARIANTS.fil
 /** The arm64 variants (kernel-model/arm64): today's kernel and the two unmerged proposals. */
 export const ARM64_KERNEL_VARIANTS: readonly KernelVariant[] = ALL_KERNEL_VARIANTS.filter((v) => v.arch === KernelArch.Arm64);
 
+/** A variant of either architecture by id (run --kernel, diff, the matrix): the scenario decides which it can run. */
+export function resolveAnyVariant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const v = ALL_KERNEL_VARIANTS.find((x) => x.id === id);
+  if (!v) throw new InputError(file, place, `unknown kernel variant '${id}' (known: ${ALL_KERNEL_VARIANTS.map((x) => x.id).join(', ')})`);
+  return v;
+}
+
 export function resolveArm64Variant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
   const v = ARM64_KERNEL_VARIANTS.find((x) => x.id === id);
   if (!v) throw new InputError(file, place, `unknown arm64 kernel variant '${id}' (known: ${ARM64_KERNEL_VARIANTS.map((x) => x.id).join(', ')})`);

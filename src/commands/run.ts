@@ -16,7 +16,7 @@ import { formatJson, formatTable, formatTap, passed } from '../scenario/report.j
 import type { RunOutcome } from '../scenario/run.js';
 import { HOST_CPU } from '../scenario/load.js';
 import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
-import { KERNEL_VARIANTS, resolveKernelVariant } from '../../kernel-model/variants.js';
+import { KERNEL_VARIANTS, resolveAnyVariant } from '../../kernel-model/variants.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { countCells, formatMatrixJson, formatMatrixTable, formatMatrixTap, type MatrixCell } from './matrix.js';
 import type { MatrixAnswer, MatrixJob } from './matrix-worker.js';
@@ -100,7 +100,7 @@ export function selectedCpus(args: string[] | undefined): string[] | undefined {
 
 export function selectedKernels(args: string[] | undefined): string[] | undefined {
   if (!args?.length) return undefined;
-  return args.map((k) => resolveKernelVariant(k, '<command line>', '--kernel').id);
+  return args.map((k) => resolveAnyVariant(k, '<command line>', '--kernel').id);
 }
 
 export async function runCommand(paths: string[], o: RunOptions): Promise<number> {
