@@ -690,3 +690,20 @@ export class Arm64Linux {
 function protFromLinux(p: number): number {
   return p & 7;
 }
+
+/** What running one program to its end gives: its output (and its children's), its wait status, what was not modelled. */
+export interface Arm64ProgramResult { output: string; status: number; exit?: number; signal?: number; notModelled: string[]; end: 'done' | 'idle' | 'budget' }
+
+/** Runs a static AArch64 program (and whatever it forks) until it exits. */
+export function runArm64Program(variant: KernelVariant, exe: string, argv: string[], limits: Arm64RunLimits = { maxInsns: 400_000_000, maxSyscalls: 200_000 }): Arm64ProgramResult {
+  const k = new Arm64Linux(variant);
+  const t = k.spawn(argv[0] ?? exe, exe, argv.length ? argv : [exe]);
+  try {
+    const end = k.run(() => t.state === 'zombie', limits);
+    const st = t.exitStatus;
+    const exited = t.state === 'zombie' && (st & 0x7f) === 0;
+    return { output: t.output, status: st, exit: exited ? (st >> 8) & 0xff : undefined, signal: t.state === 'zombie' && !exited ? st & 0x7f : undefined, notModelled: k.notModelled, end };
+  } finally {
+    for (const x of k.tasks) x.uc.close();
+  }
+}
