@@ -23,6 +23,7 @@ import {
 import type { KernelVariant } from '../../../kernel-model/variants.js';
 import { MMAP_BASE, PAGE, loadElf, pageDown, pageUp } from './binfmt-elf.js';
 import { Nr, syscallName } from './unistd.js';
+import { genericSyscallName } from './syscall-names.js';
 
 /** include/uapi/asm-generic/signal.h numbers the model names. */
 export enum Sig {
@@ -55,12 +56,7 @@ const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 /** include/uapi/linux/stat.h S_IFIFO: what fstat of stdout/stderr says (a pipe to the model). */
 const S_IFIFO = 0o010000;
-/**
- * __NR_syscalls of the generic table as of Linux 6.18: 470 (calls 0..469; the numbers from 424 on
- * are shared with x86-64, whose 6.18 table ends at 469, src/linux/syscall-table.ts; Debian's 6.1
- * cross headers say 451).
- */
-const NR_SYSCALLS = 470;
+
 /** The instructions a task runs before another may run (deterministic round robin). */
 const QUANTUM = 200_000;
 
@@ -505,9 +501,9 @@ export class Arm64Linux {
         return t.uc.tryMemWrite(a[0], b) ? 0n : neg(Errno.EFAULT);
       }
       default:
-        // A number outside the table (a user-issued syscall(-1) included) is the kernel's own ENOSYS
-        // (invoke_syscall: scno >= sc_nr -> do_ni_syscall); a number in the table is one the model lacks.
-        if (nr >= 0 && nr < NR_SYSCALLS) this.note(`${syscallName(nr)} (-ENOSYS)`);
+        // A number outside the table (a user-issued syscall(-1) included) or one it leaves unassigned is
+        // the kernel's own ENOSYS (invoke_syscall -> do_ni_syscall / sys_ni_syscall); a call the table has is one the model lacks.
+        if (genericSyscallName(nr) !== undefined) this.note(`${syscallName(nr)} (-ENOSYS)`);
         return neg(Errno.ENOSYS);
     }
   }

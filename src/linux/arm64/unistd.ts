@@ -52,4 +52,6 @@ export enum Nr {
   clone3 = 435,
 }
 
-export const syscallName = (n: number): string => Nr[n] ?? `syscall ${n}`;
+import { genericSyscallName } from './syscall-names.js';
+
+export const syscallName = (n: number): string => Nr[n] ?? genericSyscallName(n) ?? `syscall ${n}`;
