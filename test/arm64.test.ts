@@ -16,6 +16,7 @@ import {
 } from '../kernel-model/arm64/ptrace.js';
 import { ARM64_KERNEL_VARIANTS, KernelArch, KernelBehaviour, resolveArm64Variant, type KernelVariant } from '../kernel-model/variants.js';
 import { runArm64Program } from '../src/linux/arm64/kernel.js';
+import { kernelList, kernelShow } from '../src/commands/kernel.js';
 import { arm64GuestExecutable } from '../src/linux/arm64/build.js';
 import { loadScenario, type Scenario } from '../src/scenario/load.js';
 import { runScenario } from '../src/scenario/run.js';
@@ -165,8 +166,19 @@ describe('the proposals', () => {
     report_syscall_end(r, st);
     expect(r.regs[7]).toBe(0x3333n);
   });
-  it('kernel list data: the arm64 variants are arm64, the proposals are marked and not merged', () => {
+  it('kernel list: the arm64 variants in their own group with their sources; the proposals say they were not merged', () => {
     expect(ARM64_KERNEL_VARIANTS.map((v) => [v.id, v.proposal, v.arch])).toEqual([['linux-arm64', false, KernelArch.Arm64], ['arm64-raw-regs-v2', true, KernelArch.Arm64], ['arm64-raw-regset', true, KernelArch.Arm64]]);
+    const text = kernelList().split('\n');
+    const group = text.indexOf('arm64 (syscall-stop registers, kernel-model/arm64):');
+    expect(group).toBeGreaterThan(0);
+    for (const v of ARM64_KERNEL_VARIANTS) {
+      const at = text.findIndex((l) => l.startsWith(`${v.id} `));
+      expect(at, v.id).toBeGreaterThan(group);
+      const sources = text.slice(at + 1).filter((l, i, a) => a.slice(0, i + 1).every((x) => x.trim().startsWith('source:'))).join(' ');
+      expect(sources, v.id).toContain(v.proposal ? 'not merged' : 'arch/arm64/kernel/ptrace.c');
+    }
+    expect(kernelShow('arm64-raw-regset')).toContain('[x] arm64-syscall-regs-regset');
+    expect(kernelShow('arm64-raw-regset')).not.toContain('pkru');
   });
 });
 
