@@ -6,6 +6,8 @@
  * against qemu-aarch64 for plain programs, and the unicorn AArch64 facts the model relies on.
  */
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -210,6 +212,31 @@ describe('arm64 scenarios', () => {
     }
     expect(survived).toEqual([]);
   }, 300_000);
+});
+
+describe('signals through ptrace resumes', () => {
+  it('resuming a syscall stop with a signal sends it (ptrace_report_syscall); the traced task then stops for it; PTRACE_CONT with it kills', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xstate-a64-'));
+    try {
+      copyFileSync(join(ROOT, 'scenarios/guests/arm64/x7-tracee.c'), join(dir, 'x7-tracee.c'));
+      const f = join(dir, 'sig.yaml');
+      writeFileSync(f, [
+        'name: sig', 'about: a signal given with PTRACE_SYSCALL at a syscall stop', 'source: include/linux/ptrace.h ptrace_report_syscall()', 'arch: arm64', 'cpu: cortex-a72', 'kernels: [linux-arm64]', 'tasks: { t: {} }', 'steps:',
+        '  - spawn: { task: t, program: x7-tracee.c, traced: true }', '  - wait: { task: t, as: a }',
+        '  - syscall-stop: { task: t, at: entry, syscall: getppid, as: e }',
+        '  - ptrace: { task: t, request: PTRACE_SYSCALL, sig: SIGTERM, as: r }', '  - wait: { task: t, as: x }',
+        '  - ptrace: { task: t, request: PTRACE_SYSCALL, as: r2 }', '  - wait: { task: t, as: s }',
+        '  - ptrace: { task: t, request: PTRACE_CONT, sig: SIGTERM }', '  - wait: { task: t, as: end }',
+        'expect:', '  all: { x.stop: syscall-exit, s.stop: signal, s.signal: SIGTERM, end.stop: killed, end.signal: SIGTERM }', '',
+      ].join('\n'));
+      const s = loadScenario(f);
+      const o = runScenario(s, 'cortex-a72', linux);
+      expect(o.error).toBeUndefined();
+      expect(o.checks.filter((c) => !c.pass)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('the arm64 process model against qemu-aarch64 (plain programs)', () => {

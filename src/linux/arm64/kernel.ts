@@ -667,7 +667,12 @@ export class Arm64Linux {
 
   /** The tracer resumes a stopped tracee (with `sig` for a signal-delivery stop; other stops ignore it). */
   resumeFromStop(t: Task, sig: number): void {
-    const wasSignalStop = t.stop?.kind === Arm64StopKind.Signal;
+    const kind = t.stop?.kind;
+    // Signal-delivery stops (a signal, a single-step SIGTRAP, the pseudo-step): `sig` is delivered in
+    // place of the stopping signal. Syscall stops: include/linux/ptrace.h ptrace_report_syscall()
+    // sends a nonzero exit_code as a new signal ("not the same as continuing with a signal").
+    const wasSignalStop = kind === Arm64StopKind.Signal || kind === Arm64StopKind.SingleStep || kind === Arm64StopKind.SyscallExitPseudoStep;
+    if (sig !== 0 && (kind === Arm64StopKind.SyscallEntry || kind === Arm64StopKind.SyscallExit)) t.pending.push(sig);
     t.state = 'runnable';
     t.stopStatus = undefined;
     t.stopReported = true;
