@@ -214,6 +214,18 @@ describe('arm64 scenarios', () => {
   }, 300_000);
 });
 
+describe('patch review: the raw-regs option without v2 patch 1', () => {
+  it('accepting PTRACE_O_ARM64_RAW_REGS on a kernel that still clobbers pt_regs changes no x7 a tracer sees or keeps', () => {
+    const patched = linux.with([KernelBehaviour.Arm64RawRegsOption], [], 'linux-arm64+raw-regs-option-only');
+    const s = loadScenario(join(ROOT, 'scenarios/arm64-x7-syscall-stops.yaml'));
+    const a = runScenario(s, 'cortex-a72', linux).observations, b = runScenario(s, 'cortex-a72', patched, linux.id).observations;
+    expect([a['raw_opt.errno'], b['raw_opt.errno']]).toEqual(['EINVAL', '0']);
+    const x7 = Object.keys(a).filter((k) => /x7/.test(k));
+    expect(x7.length).toBeGreaterThanOrEqual(4);
+    for (const k of x7) expect(b[k], k).toBe(a[k]);
+  }, 60_000);
+});
+
 describe('signals through ptrace resumes', () => {
   it('resuming a syscall stop with a signal sends it (ptrace_report_syscall); the traced task then stops for it; PTRACE_CONT with it kills', () => {
     const dir = mkdtempSync(join(tmpdir(), 'xstate-a64-'));

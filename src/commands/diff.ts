@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AreaMap } from '../../emulator/area-map.js';
 import { resolveCpu } from '../../emulator/profile.js';
-import { BEHAVIOURS, KernelArch, KernelBehaviour, resolveAnyVariant, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import { BEHAVIOURS, KernelArch, KernelBehaviour, resolveAnyVariant, type KernelVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { runScenario, type RunOutcome } from '../scenario/run.js';
@@ -51,7 +51,10 @@ export async function resolveVariantOrPatch(arg: string): Promise<KernelVariant>
   if (!p || typeof p.id !== 'string' || typeof p.base !== 'string') throw new InputError(arg, 'default export', 'expected { id, base, about, on?, off? } (see `xstate-lab diff --help`)');
   const known = new Set<string>(BEHAVIOURS.map((b) => b.id));
   for (const b of [...(p.on ?? []), ...(p.off ?? [])]) if (!known.has(b)) throw new InputError(arg, 'on/off', `unknown behaviour '${b}' (known: ${[...known].join(', ')})`);
-  return resolveKernelVariant(p.base, arg, 'base').with((p.on ?? []) as KernelBehaviour[], (p.off ?? []) as KernelBehaviour[], p.id);
+  const base = resolveAnyVariant(p.base, arg, 'base');
+  // A patch switches behaviours of its base's architecture (an arm64 rule means nothing to the XSAVE model and back).
+  for (const b of [...(p.on ?? []), ...(p.off ?? [])]) if (BEHAVIOURS.find((x) => x.id === b)!.arch !== base.arch) throw new InputError(arg, 'on/off', `behaviour '${b}' is not a ${base.arch} behaviour (base ${base.id})`);
+  return base.with((p.on ?? []) as KernelBehaviour[], (p.off ?? []) as KernelBehaviour[], p.id);
 }
 
 function bufferDiffs(cpuId: string, name: string, a: Uint8Array | undefined, b: Uint8Array | undefined): string[] {
