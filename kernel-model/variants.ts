@@ -25,6 +25,17 @@ export enum KernelBehaviour {
   KvmFpuUabiCopy = 'kvm-fpu-uabi-copy',
   KvmXsave2 = 'kvm-xsave2',
   KvmSetXsavePkruPtraceRule = 'kvm-set-xsave-pkru-ptrace-rule',
+  // arm64 syscall-stop registers (kernel-model/arm64/ptrace.ts).
+  Arm64SyscallStopClobber = 'arm64-syscall-stop-clobber',
+  Arm64SyscallStopView = 'arm64-syscall-stop-view',
+  Arm64RawRegsOption = 'arm64-raw-regs-option',
+  Arm64SyscallRegsRegset = 'arm64-syscall-regs-regset',
+}
+
+/** The architecture a variant or behaviour belongs to: x86 variants drive the XSAVE model, arm64 ones kernel-model/arm64. */
+export enum KernelArch {
+  X86_64 = 'x86_64',
+  Arm64 = 'arm64',
 }
 
 /**
@@ -38,6 +49,7 @@ export enum KernelPersonality {
 
 export interface BehaviourInfo {
   id: KernelBehaviour;
+  arch: KernelArch;
   since: string;
   summary: string;
   source: string;
@@ -55,6 +67,7 @@ export class KernelVariant {
     readonly personality: KernelPersonality = KernelPersonality.Linux,
     /** The source files (and revisions) a non-Linux personality is read from. */
     readonly sources: readonly string[] = [],
+    readonly arch: KernelArch = KernelArch.X86_64,
   ) {
     this.set = new Set(behaviours);
   }
@@ -67,7 +80,7 @@ export class KernelVariant {
   with(on: readonly KernelBehaviour[], off: readonly KernelBehaviour[] = [], id = `${this.id}+custom`): KernelVariant {
     const next = this.behaviours.filter((b) => !off.includes(b));
     for (const b of on) if (!next.includes(b)) next.push(b);
-    return new KernelVariant(id, this.release, this.about, next, true, this.personality, this.sources);
+    return new KernelVariant(id, this.release, this.about, next, true, this.personality, this.sources, this.arch);
   }
 }
 
@@ -76,18 +89,48 @@ const DATA_FILE = 'kernel-model/data/variants.json';
 
 export const BEHAVIOURS: readonly BehaviourInfo[] = behaviourData.behaviours.map((b, i) => {
   if (!BEHAVIOUR_IDS.has(b.id)) throw new InputError('kernel-model/data/behaviours.json', `/behaviours/${i}/id`, `unknown behaviour '${b.id}'`);
-  return { ...b, id: b.id as KernelBehaviour };
+  return { ...b, id: b.id as KernelBehaviour, arch: archOf((b as { arch?: string }).arch, 'kernel-model/data/behaviours.json', `/behaviours/${i}/arch`) };
 });
 
-export const KERNEL_VARIANTS: readonly KernelVariant[] = variantData.variants.map((v, i) => {
+function archOf(a: string | undefined, file: string, place: string): KernelArch {
+  if (a === undefined) return KernelArch.X86_64;
+  if (!(Object.values(KernelArch) as string[]).includes(a)) throw new InputError(file, place, `unknown arch '${a}' (known: ${Object.values(KernelArch).join(', ')})`);
+  return a as KernelArch;
+}
+
+/** Every variant of every architecture (kernel list shows them all). */
+export const ALL_KERNEL_VARIANTS: readonly KernelVariant[] = variantData.variants.map((v, i) => {
   for (const [j, b] of v.behaviours.entries()) {
     if (!BEHAVIOUR_IDS.has(b)) throw new InputError(DATA_FILE, `/variants/${i}/behaviours/${j}`, `unknown behaviour '${b}' (known: ${[...BEHAVIOUR_IDS].join(', ')})`);
   }
-  const extra = v as { proposal?: boolean; personality?: string; sources?: string[] };
+  const extra = v as { proposal?: boolean; personality?: string; sources?: string[]; arch?: string };
   const personalities = Object.values(KernelPersonality) as string[];
   if (extra.personality !== undefined && !personalities.includes(extra.personality)) throw new InputError(DATA_FILE, `/variants/${i}/personality`, `unknown personality '${extra.personality}' (known: ${personalities.join(', ')})`);
-  return new KernelVariant(v.id, v.release, v.about, v.behaviours as KernelBehaviour[], extra.proposal ?? false, (extra.personality as KernelPersonality | undefined) ?? KernelPersonality.Linux, extra.sources ?? []);
+  const arch = archOf(extra.arch, DATA_FILE, `/variants/${i}/arch`);
+  for (const [j, b] of v.behaviours.entries()) {
+    const info = BEHAVIOURS.find((x) => x.id === b)!;
+    if (info.arch !== arch) throw new InputError(DATA_FILE, `/variants/${i}/behaviours/${j}`, `behaviour '${b}' is ${info.arch}, the variant is ${arch}`);
+  }
+  return new KernelVariant(v.id, v.release, v.about, v.behaviours as KernelBehaviour[], extra.proposal ?? false, (extra.personality as KernelPersonality | undefined) ?? KernelPersonality.Linux, extra.sources ?? [], arch);
 });
+
+/** The x86-64 variants: what the XSAVE model, scenarios without `arch`, exec and the referees use. */
+export const KERNEL_VARIANTS: readonly KernelVariant[] = ALL_KERNEL_VARIANTS.filter((v) => v.arch === KernelArch.X86_64);
+/** The arm64 variants (kernel-model/arm64): today's kernel and the two unmerged proposals. */
+export const ARM64_KERNEL_VARIANTS: readonly KernelVariant[] = ALL_KERNEL_VARIANTS.filter((v) => v.arch === KernelArch.Arm64);
+
+/** A variant of either architecture by id (run --kernel, diff, the matrix): the scenario decides which it can run. */
+export function resolveAnyVariant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const v = ALL_KERNEL_VARIANTS.find((x) => x.id === id);
+  if (!v) throw new InputError(file, place, `unknown kernel variant '${id}' (known: ${ALL_KERNEL_VARIANTS.map((x) => x.id).join(', ')})`);
+  return v;
+}
+
+export function resolveArm64Variant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const v = ARM64_KERNEL_VARIANTS.find((x) => x.id === id);
+  if (!v) throw new InputError(file, place, `unknown arm64 kernel variant '${id}' (known: ${ARM64_KERNEL_VARIANTS.map((x) => x.id).join(', ')})`);
+  return v;
+}
 
 export const DEFAULT_KERNEL_VARIANT = 'linux-6.18';
 

@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 # Debian packages: gcc + libc6-dev build the host probes (CPUID capture, selfcheck); binutils
 # assembles guest .S files and test instructions; musl-tools builds static C guests (musl-gcc);
 # libunicorn2 runs guest code (emulator/unicorn.ts loads libunicorn.so.2 through koffi); gdb reads
-# the sandbox's core files in tests; chromium renders the HTML explainer in tests.
-APT_PACKAGES=(gcc libc6-dev binutils musl-tools libunicorn2 gdb chromium)
+# the sandbox's core files in tests; chromium renders the HTML explainer in tests;
+# gcc-aarch64-linux-gnu + libc6-dev-arm64-cross build the static AArch64 guests of the arm64 room
+# (src/linux/arm64/build.ts) and qemu-user's qemu-aarch64 is their referee (test/arm64.test.ts).
+APT_PACKAGES=(gcc libc6-dev binutils musl-tools libunicorn2 gdb chromium gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinProfileIds, resolveCpu } from '../emulator/profile.js';
 import { defaultProfileId, parseDump } from '../emulator/cpuid-dump.js';
-import { KERNEL_VARIANTS } from '../kernel-model/variants.js';
+import { ALL_KERNEL_VARIANTS, behaviourInfo } from '../kernel-model/variants.js';
 import { NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE } from '../src/explain/abi.js';
 import { readCoreNotes, writeNotesCore } from '../src/explain/elf-notes.js';
 import { encodeLayoutNote, parseLayoutNote } from '../src/readers/layout-note.js';
@@ -133,10 +133,13 @@ describe('--version and JSON lists', () => {
       expect(row.includes('CPUID warning'), row).toBe((c.cpuidWarnings as number) > 0);
     }
   });
-  it('kernel list --json: every variant with its release and behaviours', async () => {
+  it('kernel list --json: every variant (x86-64 and arm64) with its release, behaviours and their sources', async () => {
     const j = JSON.parse((await runAsync('kernel', 'list', '--json')).out) as { format: string; kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[] }[] };
     expect(j.format).toBe('xstate-lab.kernel-list/1');
-    expect(j.kernels).toEqual(KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours], personality: v.personality, sources: [...v.sources] })));
+    expect(j.kernels).toEqual(ALL_KERNEL_VARIANTS.map((v) => ({
+      id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours], arch: v.arch, personality: v.personality,
+      sources: v.sources.length ? [...v.sources] : v.behaviours.map((b) => behaviourInfo(b).source),
+    })));
   });
 });
 

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AreaMap } from '../../emulator/area-map.js';
 import { resolveCpu } from '../../emulator/profile.js';
-import { BEHAVIOURS, KernelBehaviour, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import { BEHAVIOURS, KernelArch, KernelBehaviour, resolveAnyVariant, type KernelVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { runScenario, type RunOutcome } from '../scenario/run.js';
@@ -37,7 +37,7 @@ const LEGACY_AND_HEADER = 576;
 
 /** A variant id, or a .ts/.js patch module turned into a variant. */
 export async function resolveVariantOrPatch(arg: string): Promise<KernelVariant> {
-  if (!/\.(ts|js|mjs)$/.test(arg)) return resolveKernelVariant(arg, '<command line>', '--with/--base');
+  if (!/\.(ts|js|mjs)$/.test(arg)) return resolveAnyVariant(arg, '<command line>', '--with/--base');
   let code: string;
   try { code = readFileSync(arg, 'utf8'); } catch (e) { throw new InputError(arg, undefined, `cannot read: ${(e as Error).message}`); }
   if (arg.endsWith('.ts')) {
@@ -56,7 +56,10 @@ export async function resolveVariantOrPatch(arg: string): Promise<KernelVariant>
   if (!p || typeof p.id !== 'string' || typeof p.base !== 'string') throw new InputError(arg, 'default export', 'expected { id, base, about, on?, off? } (see `xstate-lab diff --help`)');
   const known = new Set<string>(BEHAVIOURS.map((b) => b.id));
   for (const b of [...(p.on ?? []), ...(p.off ?? [])]) if (!known.has(b)) throw new InputError(arg, 'on/off', `unknown behaviour '${b}' (known: ${[...known].join(', ')})`);
-  return resolveKernelVariant(p.base, arg, 'base').with((p.on ?? []) as KernelBehaviour[], (p.off ?? []) as KernelBehaviour[], p.id);
+  const base = resolveAnyVariant(p.base, arg, 'base');
+  // A patch switches behaviours of its base's architecture (an arm64 rule means nothing to the XSAVE model and back).
+  for (const b of [...(p.on ?? []), ...(p.off ?? [])]) if (BEHAVIOURS.find((x) => x.id === b)!.arch !== base.arch) throw new InputError(arg, 'on/off', `behaviour '${b}' is not a ${base.arch} behaviour (base ${base.id})`);
+  return base.with((p.on ?? []) as KernelBehaviour[], (p.off ?? []) as KernelBehaviour[], p.id);
 }
 
 /** Two buffers of the same NetBSD format: differing byte runs (the struct has no CPU-dependent layout to decode). */
@@ -150,9 +153,12 @@ export async function diffCommand(paths: string[], o: { base: string; with: stri
   const cpus = selectedCpus(o.cpu);
   const base = await resolveVariantOrPatch(o.base);
   const other = await resolveVariantOrPatch(o.with);
+  if (base.arch !== other.arch) throw new InputError('<command line>', '--base/--with', `${base.id} is ${base.arch}, ${other.id} is ${other.arch}: diff compares variants of one architecture`);
   let runs = 0, differing = 0;
   for (const f of scenarioFiles(paths)) {
     const s = loadScenario(f);
+    // A scenario runs under the variants of its own architecture only (arch: arm64, or x86-64).
+    if ((s.arch ?? KernelArch.X86_64) !== base.arch) continue;
     for (const cpu of s.cpus) {
       if (cpus && !cpus.includes(cpu)) continue;
       runs++;

@@ -3,7 +3,7 @@ import type { CpuModel } from '../../emulator/cpu-model.js';
 import { maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
 import { kernelView, type ViewFact } from '../../kernel-model/kernel-view.js';
-import { BEHAVIOURS, KERNEL_VARIANTS, KernelPersonality, behaviourInfo, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import { ALL_KERNEL_VARIANTS, ARM64_KERNEL_VARIANTS, BEHAVIOURS, KernelArch, KernelPersonality, behaviourInfo, resolveArm64Variant, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
 import { cpu_probe_fpu } from '../../kernel-model/netbsd/fpu.js';
 import { SIZEOF_XSTATE } from '../../kernel-model/netbsd/cpu_extended_state.js';
 
@@ -12,34 +12,43 @@ const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-
 /** `kernel list --json`: one entry per variant or proposal; the field names are stable (README). */
 export interface KernelListJson {
   format: 'xstate-lab.kernel-list/1';
-  kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[]; personality: string; sources: string[] }[];
+  kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[]; arch: string; personality: string; sources: string[] }[];
 }
 
 export function kernelListJson(): KernelListJson {
   return {
     format: 'xstate-lab.kernel-list/1',
-    kernels: KERNEL_VARIANTS.map((v) => ({ id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours], personality: v.personality, sources: [...v.sources] })),
+    kernels: ALL_KERNEL_VARIANTS.map((v) => ({
+      id: v.id, release: v.release, proposal: v.proposal, about: v.about, behaviours: [...v.behaviours], arch: v.arch, personality: v.personality,
+      // A personality's own sources, else those of the variant's behaviours.
+      sources: v.sources.length ? [...v.sources] : v.behaviours.map((b) => behaviourInfo(b).source),
+    })),
   };
 }
 
 export function kernelList(): string {
   const kind = (v: KernelVariant): string => (v.proposal ? 'proposal ' : v.personality === KernelPersonality.NetBSD ? 'NetBSD   ' : 'Linux    ');
-  return KERNEL_VARIANTS.map((v) => {
-    const row = `${v.id.padEnd(18)} ${kind(v)} ${v.about}`;
-    return v.sources.length ? [row, ...v.sources.map((s) => `${' '.repeat(29)}source: ${s}`)].join('\n') : row;
-  }).join('\n');
+  const row = (v: KernelVariant): string => {
+    const r = `${v.id.padEnd(18)} ${kind(v)} ${v.about}`;
+    return v.sources.length ? [r, ...v.sources.map((s) => `${' '.repeat(29)}source: ${s}`)].join('\n') : r;
+  };
+  const x86 = ALL_KERNEL_VARIANTS.filter((v) => v.arch === KernelArch.X86_64).map(row);
+  // arm64: each variant with the sources of its behaviours (proposals say they were not merged).
+  const arm64 = ARM64_KERNEL_VARIANTS.flatMap((v) => [row(v), ...v.behaviours.map((b) => `${''.padEnd(29)}source: ${behaviourInfo(b).source}`)]);
+  return [...x86, '', 'arm64 (syscall-stop registers, kernel-model/arm64):', ...arm64].join('\n');
 }
 
 export function kernelShow(id: string, cpu?: CpuModel): string {
-  const v = resolveKernelVariant(id, '<command line>', 'kernel show');
+  const arm = ARM64_KERNEL_VARIANTS.some((x) => x.id === id);
+  const v = arm ? resolveArm64Variant(id, '<command line>', 'kernel show') : resolveKernelVariant(id, '<command line>', 'kernel show');
   if (v.personality === KernelPersonality.NetBSD) return netbsdShow(v, cpu);
-  const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}`, `  ${v.about}`, '  behaviours:'];
-  for (const b of BEHAVIOURS) {
+  const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}${arm ? ', arm64' : ''}`, `  ${v.about}`, '  behaviours:'];
+  for (const b of BEHAVIOURS.filter((x) => x.arch === v.arch)) {
     const on = v.has(b.id);
     out.push(`    [${on ? 'x' : ' '}] ${b.id} (${b.since})`);
     if (on) out.push(`        ${behaviourInfo(b.id).summary}`, `        source: ${b.source}`);
   }
-  if (cpu) {
+  if (cpu && !arm) {
     const c = fpu__init_system_xstate(cpu, v);
     out.push(`  on ${cpu.id}:`);
     if (!c.useXsave) out.push('    no XSAVE: FXSR-only operation, no NT_X86_XSTATE');

@@ -1,11 +1,12 @@
 /** A worker thread of `xstate-lab run --matrix`: one scenario file on every CPU x kernel variant asked for. */
 import { parentPort } from 'node:worker_threads';
-import { resolveKernelVariant } from '../../kernel-model/variants.js';
+import { resolveAnyVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
 import { realpathSync } from 'node:fs';
 import { builtinProfileIds } from '../../emulator/profile.js';
 import { HOST_CPU, loadScenario, scenarioCpuModel, type Scenario } from '../scenario/load.js';
 import { runScenario } from '../scenario/run.js';
+import { ARM64_CPU } from '../scenario/arm64.js';
 import { CellResult, classifyCell, isOwnCell, type MatrixCell } from './matrix.js';
 
 export interface MatrixJob { file: string; cpus: string[]; kernels: string[] }
@@ -16,7 +17,7 @@ export interface MatrixAnswer { file: string; cells?: MatrixCell[]; error?: stri
  * path) is the scenario's own CPU under its profile id; any other id, `host` or file is itself.
  */
 function cellCpu(s: Scenario, cpu: string): string {
-  if (builtinProfileIds().includes(cpu) || cpu === HOST_CPU) return cpu;
+  if (builtinProfileIds().includes(cpu) || cpu === HOST_CPU || cpu === ARM64_CPU) return cpu;
   const id = scenarioCpuModel(cpu).id;
   const own = s.cpuSpecs[id];
   // The scenario's own CPU of that id is a file too, and the same one (a built-in of the same id is not).
@@ -28,7 +29,7 @@ function runCell(s: Scenario, cpuArg: string, kernel: string): MatrixCell {
   const cpu = cellCpu(s, cpuArg);
   const own = isOwnCell(s, cpu, kernel);
   try {
-    return classifyCell(own, runScenario(s, cpu, resolveKernelVariant(kernel)));
+    return classifyCell(own, runScenario(s, cpu, resolveAnyVariant(kernel)));
   } catch (e) {
     // A field the scenario names that this CPU lacks is refused before any step (checkScenarioOnCpu):
     // on its own CPUs that is bad input, elsewhere the scenario does not apply.

@@ -15,8 +15,9 @@ import { PACKAGE_ROOT } from '../paths.js';
 import { formatJson, formatTable, formatTap, passed } from '../scenario/report.js';
 import type { RunOutcome } from '../scenario/run.js';
 import { HOST_CPU } from '../scenario/load.js';
+import { ARM64_CPU } from '../scenario/arm64.js';
 import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
-import { KERNEL_VARIANTS, resolveKernelVariant } from '../../kernel-model/variants.js';
+import { KERNEL_VARIANTS, resolveAnyVariant } from '../../kernel-model/variants.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { countCells, formatMatrixJson, formatMatrixTable, formatMatrixTap, type MatrixCell } from './matrix.js';
 import type { MatrixAnswer, MatrixJob } from './matrix-worker.js';
@@ -92,7 +93,7 @@ export function selectedCpus(args: string[] | undefined): string[] | undefined {
   if (!args?.length) return undefined;
   return args.map((a) => {
     if (a === '') throw new InputError('<command line>', '--cpu', 'empty CPU id');
-    if (builtinProfileIds().includes(a) || a === HOST_CPU) return a;
+    if (builtinProfileIds().includes(a) || a === HOST_CPU || a === ARM64_CPU) return a;
     resolveCpu(a); // an InputError naming the argument or the place in the file
     return resolve(a);
   });
@@ -100,7 +101,7 @@ export function selectedCpus(args: string[] | undefined): string[] | undefined {
 
 export function selectedKernels(args: string[] | undefined): string[] | undefined {
   if (!args?.length) return undefined;
-  return args.map((k) => resolveKernelVariant(k, '<command line>', '--kernel').id);
+  return args.map((k) => resolveAnyVariant(k, '<command line>', '--kernel').id);
 }
 
 export async function runCommand(paths: string[], o: RunOptions): Promise<number> {

@@ -18,6 +18,8 @@ import { MAX_RAW_BYTES, fieldNameError, fieldWidth, resolveField } from './field
 import type { Value } from './world.js';
 import { BufferFormat, resolveFpregField, resolveXstateField } from './buffer-format.js';
 import { fieldBytes } from './fields.js';
+import type { KernelArch } from '../../kernel-model/variants.js';
+import { checkArm64Scenario } from './arm64.js';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 /** Compiled on first use: ajv's compile is most of a command's start-up time. */
@@ -71,6 +73,8 @@ export interface Scenario {
   /** Per step: the real path of the file it names (an `exec` program), checked to be in the scenario's folder. */
   stepFiles: (string | undefined)[];
   fieldUses: FieldUse[];
+  /** `arm64` for a scenario of the arm64 process model (src/scenario/arm64.ts); absent: x86-64. */
+  arch?: KernelArch;
 }
 
 /** Numbers as bigints (hex and large values stay exact); a copy with plain numbers for ajv. */
@@ -190,6 +194,9 @@ export function loadScenario(file: string): Scenario {
     if ('additionalProperty' in params) fail(places.key(path, String(params.additionalProperty)), `${err.instancePath || '/'}: unknown key '${String(params.additionalProperty)}'${allowedKeys(err.parentSchema)}`);
     const extra = 'allowedValues' in params ? ` (${(params.allowedValues as unknown[]).join(', ')})` : '';
     fail(places.at(path), `${err.instancePath || '/'} ${err.message}${extra}`);
+  }
+  if ((raw as { arch?: string }).arch === 'arm64') {
+    return checkArm64Scenario(file, (v, place) => fileInScenarioFolder(file, v, place, 'program'), raw as RawScenario, (...p) => places.at(p), (p, k) => places.key(p, k));
   }
   return checkScenario(file, raw as RawScenario, (...p) => places.at(p), (p, k) => places.key(p, k));
 }

@@ -3,7 +3,8 @@
  * model + CPU model), and what they observe is compared with the scenario's expectations.
  */
 import { NoteType } from '../../kernel-model/regset.js';
-import { resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import { KernelArch, resolveArm64Variant, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import { runArm64Scenario } from './arm64.js';
 import { checkScenarioOnCpu, scenarioCpuModel, type Scenario, type Step } from './load.js';
 import { StepError, StepInputError, TaskSignal, World, toBig, type Value } from './world.js';
 import type { BadAddress, NetbsdWorld } from './netbsd-world.js';
@@ -93,6 +94,8 @@ function runStep(w: World, step: Step, file: string | undefined): void {
 
 /** One scenario on one CPU and one variant (a merged kernel, a proposal or a patch). */
 export function runScenario(s: Scenario, cpuId: string, variant: KernelVariant, expectKey = variant.id): RunOutcome {
+  if (s.arch === KernelArch.Arm64) return runArm64Scenario(s, cpuId, variant, expectKey);
+  if (variant.arch !== KernelArch.X86_64) throw new InputError(s.file, undefined, `an x86-64 scenario cannot run under the ${variant.arch} variant ${variant.id}`);
   const want = { ...(s.expect.all ?? {}), ...(s.expect[expectKey] ?? {}), ...(s.expect[cpuId] ?? {}), ...(s.expect[`${cpuId}/${expectKey}`] ?? {}) };
   const spec = s.cpuSpecs[cpuId] ?? cpuId;
   const cpu = scenarioCpuModel(spec);
@@ -134,7 +137,7 @@ export function runAll(s: Scenario, onlyCpu?: string[], onlyKernel?: string[]): 
     if (onlyCpu?.length && !onlyCpu.includes(c)) continue;
     for (const k of s.kernels) {
       if (onlyKernel?.length && !onlyKernel.includes(k)) continue;
-      out.push(runScenario(s, c, resolveKernelVariant(k)));
+      out.push(runScenario(s, c, s.arch === KernelArch.Arm64 ? resolveArm64Variant(k) : resolveKernelVariant(k)));
     }
   }
   return out;
