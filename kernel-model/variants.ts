@@ -6,6 +6,7 @@
 import behaviourData from './data/behaviours.json' with { type: 'json' };
 import variantData from './data/variants.json' with { type: 'json' };
 import { InputError } from '../src/errors.js';
+import type { KernelBootConfig } from './cpufeature.js';
 
 export enum KernelBehaviour {
   PkruInThreadStruct = 'pkru-in-thread-struct',
@@ -25,7 +26,12 @@ export enum KernelBehaviour {
   KvmFpuUabiCopy = 'kvm-fpu-uabi-copy',
   KvmXsave2 = 'kvm-xsave2',
   KvmSetXsavePkruPtraceRule = 'kvm-set-xsave-pkru-ptrace-rule',
+  PkruXstateNeedsOspke = 'pkru-xstate-needs-ospke',
+  ClearcpuidNames = 'clearcpuid-names',
 }
+
+/** No boot options, the assumed configuration (kernel-model/cpufeature.ts). */
+export const DEFAULT_BOOT: KernelBootConfig = { params: [], configOff: [], text: [] };
 
 export interface BehaviourInfo {
   id: KernelBehaviour;
@@ -43,6 +49,10 @@ export class KernelVariant {
     readonly about: string,
     readonly behaviours: readonly KernelBehaviour[],
     readonly proposal = false,
+    /** Boot options and configuration changes (kernel-model/cpufeature.ts); none by default. */
+    readonly boot: KernelBootConfig = DEFAULT_BOOT,
+    /** The named variant this one boots (its own id without boot options). */
+    readonly baseId = id,
   ) {
     this.set = new Set(behaviours);
   }
@@ -55,8 +65,23 @@ export class KernelVariant {
   with(on: readonly KernelBehaviour[], off: readonly KernelBehaviour[] = [], id = `${this.id}+custom`): KernelVariant {
     const next = this.behaviours.filter((b) => !off.includes(b));
     for (const b of on) if (!next.includes(b)) next.push(b);
-    return new KernelVariant(id, this.release, this.about, next, true);
+    return new KernelVariant(id, this.release, this.about, next, true, this.boot);
   }
+
+  /** The same kernel booted with `boot` (parseKernelBoot), named `id`. */
+  withBoot(boot: KernelBootConfig, id = bootVariantId(this.id, boot)): KernelVariant {
+    return new KernelVariant(id, this.release, this.about, this.behaviours, this.proposal, boot, this.baseId);
+  }
+
+  /** Booted with options or configuration other than the model's defaults. */
+  get booted(): boolean {
+    return this.boot.text.length > 0;
+  }
+}
+
+/** The default name of a variant booted with options: `linux-6.18+nopku+clearcpuid=avx512f`. */
+export function bootVariantId(id: string, boot: KernelBootConfig): string {
+  return [id, ...boot.text].join('+');
 }
 
 const BEHAVIOUR_IDS = new Set<string>(Object.values(KernelBehaviour));
