@@ -209,19 +209,21 @@ export interface KernelBootConfig {
 /** X86_FEATURE_ names the model tracks, for messages. */
 const featureNames = (): string => Object.values(X86Feature).filter((f) => !FEATURES[f].synthetic).join(', ');
 
-/**
- * Parse a kernel command line and Kconfig settings for variant `v`. Returns the config or a
- * message saying what is wrong (the caller places it in its file).
- */
-export function parseKernelBoot(v: KernelVariant, cmdline: string, config: readonly string[] = []): KernelBootConfig | string {
+/** What is wrong with a command line or configuration, and in which of the two (the caller places it in its file). */
+export interface BootError { error: string; in: 'boot' | 'config' }
+
+/** Parse a kernel command line and Kconfig settings for variant `v`. */
+export function parseKernelBoot(v: KernelVariant, cmdline: string, config: readonly string[] = []): KernelBootConfig | BootError {
+  const inConfig = (error: string): BootError => ({ error, in: 'config' });
+  const inBoot = (error: string): BootError => ({ error, in: 'boot' });
   const params: BootParam[] = [];
   const text: string[] = [];
   const configOff: KconfigSymbol[] = [];
   for (const c of config) {
     const m = /^(CONFIG_[A-Z0-9_]+)=([yn])$/.exec(c);
-    if (!m) return `kernel configuration '${c}': write CONFIG_NAME=y or CONFIG_NAME=n (known: ${KCONFIG.map((k) => k.symbol).join(', ')})`;
+    if (!m) return inConfig(`kernel configuration '${c}': write CONFIG_NAME=y or CONFIG_NAME=n (known: ${KCONFIG.map((k) => k.symbol).join(', ')})`);
     const info = KCONFIG.find((k) => k.symbol === m[1]);
-    if (!info) return `kernel configuration '${m[1]}' is not modelled (known: ${KCONFIG.map((k) => `${k.symbol}, assumed =${k.assumed}`).join('; ')})`;
+    if (!info) return inConfig(`kernel configuration '${m[1]}' is not modelled (known: ${KCONFIG.map((k) => `${k.symbol}, assumed =${k.assumed}`).join('; ')})`);
     if (m[2] === 'n' && !configOff.includes(info.symbol)) configOff.push(info.symbol);
     if (m[2] !== info.assumed) text.push(c);
   }
@@ -230,19 +232,19 @@ export function parseKernelBoot(v: KernelVariant, cmdline: string, config: reado
     const [name, ...rest] = tok.split('=');
     const value = rest.length ? rest.join('=') : undefined;
     const info = BOOT_OPTIONS.find((o) => o.option === name);
-    if (!info) return `boot option '${tok}' is not modelled (known: ${BOOT_OPTIONS.map((o) => o.syntax).join(', ')}; others do not change extended state here)`;
+    if (!info) return inBoot(`boot option '${tok}' is not modelled (known: ${BOOT_OPTIONS.map((o) => o.syntax).join(', ')}; others do not change extended state here)`);
     if (info.option === BootOption.ClearCpuid) {
-      if (!value) return `clearcpuid= needs features: clearcpuid=${X86Feature.AVX512F} or clearcpuid=${featureNumber(X86Feature.AVX512F)}`;
+      if (!value) return inBoot(`clearcpuid= needs features: clearcpuid=${X86Feature.AVX512F} or clearcpuid=${featureNumber(X86Feature.AVX512F)}`);
       const features: X86Feature[] = [];
       for (const x of value.split(',')) {
         let f: X86Feature | undefined;
         if (/^\d+$/.test(x)) {
           f = Object.values(X86Feature).find((g) => featureNumber(g) === Number(x));
-          if (f === undefined) return `clearcpuid=${x}: no feature the model tracks has X86_FEATURE_ number ${x} (word*32+bit; e.g. ${featureNumber(X86Feature.AVX512F)} is avx512f)`;
+          if (f === undefined) return inBoot(`clearcpuid=${x}: no feature the model tracks has X86_FEATURE_ number ${x} (word*32+bit; e.g. ${featureNumber(X86Feature.AVX512F)} is avx512f)`);
         } else {
-          if (!v.has(KernelBehaviour.ClearcpuidNames)) return `clearcpuid=${x}: ${v.id} takes only X86_FEATURE_ numbers (word*32+bit) in clearcpuid=, names came in 2022 (behaviour clearcpuid-names)${Object.values(X86Feature).includes(x as X86Feature) && featureNumber(x as X86Feature) !== undefined ? `: write ${featureNumber(x as X86Feature)}` : ''}`;
+          if (!v.has(KernelBehaviour.ClearcpuidNames)) return inBoot(`clearcpuid=${x}: ${v.id} takes only X86_FEATURE_ numbers (word*32+bit) in clearcpuid=, names came in 2022 (behaviour clearcpuid-names)${Object.values(X86Feature).includes(x as X86Feature) && featureNumber(x as X86Feature) !== undefined ? `: write ${featureNumber(x as X86Feature)}` : ''}`);
           f = Object.values(X86Feature).find((g) => g === x);
-          if (f === undefined || FEATURES[f].synthetic) return `clearcpuid=${x}: not a feature the model tracks (${featureNames()})`;
+          if (f === undefined || FEATURES[f].synthetic) return inBoot(`clearcpuid=${x}: not a feature the model tracks (${featureNames()})`);
         }
         features.push(f);
       }
@@ -250,9 +252,9 @@ export function parseKernelBoot(v: KernelVariant, cmdline: string, config: reado
       text.push(`clearcpuid=${value}`);
       continue;
     }
-    if (value !== undefined) return `boot option '${name}' takes no value`;
-    if (info.option === BootOption.NoPku && !pkeys) return `'nopku' exists only with CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=y (setup_disable_pku is under that #ifdef): drop one of them`;
-    if (info.option === BootOption.NoFsgsbase && !v.has(KernelBehaviour.UserFsgsbase)) return `'nofsgsbase' came with user FSGSBASE (5.9); ${v.id} has no such option`;
+    if (value !== undefined) return inBoot(`boot option '${name}' takes no value`);
+    if (info.option === BootOption.NoPku && !pkeys) return inBoot(`'nopku' exists only with CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=y (setup_disable_pku is under that #ifdef): drop one of them`);
+    if (info.option === BootOption.NoFsgsbase && !v.has(KernelBehaviour.UserFsgsbase)) return inBoot(`'nofsgsbase' came with user FSGSBASE (5.9); ${v.id} has no such option`);
     params.push({ option: info.option });
     text.push(name);
   }

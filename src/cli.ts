@@ -17,12 +17,12 @@ import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
 import { runSigframeSelfcheck } from './selfcheck/sigframe-selfcheck.js';
 import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
 import { RefereeScope, UnlikeHostError, unlikeHostLine } from './selfcheck/host-match.js';
-import { closestVariantTo } from '../kernel-model/variants.js';
+import { closestVariantTo, resolveKernelVariant } from '../kernel-model/variants.js';
 import { release } from 'node:os';
 import { kernelList, kernelListJson, kernelShow } from './commands/kernel.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';
-import { registerExec } from './commands/exec.js';
+import { bootedKernel, registerExec } from './commands/exec.js';
 import { explain } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -123,7 +123,12 @@ const kernel = program.command('kernel').description('kernel variants and their 
 kernel.command('list').description('list the kernel variants and proposals').option('--json', 'JSON (format xstate-lab.kernel-list/1)')
   .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(kernelListJson(), null, 2) : kernelList()));
 kernel.command('show').argument('<variant>', 'variant id (see kernel list)').option('--cpu <cpu>', 'also show what the variant enables on this CPU')
-  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string }) => console.log(kernelShow(id, o.cpu === undefined ? undefined : cpuArg(o.cpu))));
+  .option('--boot <options>', 'booted with these kernel command-line options (kernel list shows them)')
+  .option('--kconfig <CONFIG_X=n>', 'a kernel configuration setting other than the assumed one; repeatable', collect, [])
+  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string; boot?: string; kconfig: string[] }) => {
+    const v = bootedKernel(resolveKernelVariant(id, '<command line>', 'kernel show'), o.boot, o.kconfig);
+    console.log(kernelShow(v, o.cpu === undefined ? undefined : cpuArg(o.cpu)));
+  });
 
 const selfcheck = program.command('selfcheck').description('compare the model with this machine');
 /**

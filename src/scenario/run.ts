@@ -61,7 +61,7 @@ function runStep(w: World, step: Step, file: string | undefined): void {
     case 'core': return w.core(str(a, 'task'), str(a, 'into'), a['switched-out'] === true);
     case 'readers': return w.readers(str(a, 'buf'), str(a, 'as'));
     case 'xsave': return w.userXsave(str(a, 'task'), str(a, 'into'), num(a, 'fill') ?? 0);
-    case 'cpuid': return w.cpuidLeafD(str(a, 'task'), num(a, 'sub') ?? 0, str(a, 'as'));
+    case 'cpuid': return w.cpuid(str(a, 'task'), num(a, 'leaf')!, num(a, 'sub') ?? 0, str(a, 'as'));
     case 'exec': return w.exec(file ?? str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'), (a.files as string[] | undefined) ?? []);
     case 'buffer': return w.makeBuffer(str(a, 'into'), num(a, 'size')!, num(a, 'fill') ?? 0, a.from as string | undefined, a.core === true);
     case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
@@ -115,7 +115,7 @@ export function runAll(s: Scenario, onlyCpu?: string[], onlyKernel?: string[]): 
     if (onlyCpu?.length && !onlyCpu.includes(c)) continue;
     for (const k of s.kernels) {
       if (onlyKernel?.length && !onlyKernel.includes(k)) continue;
-      out.push(runScenario(s, c, resolveKernelVariant(k)));
+      out.push(runScenario(s, c, s.kernelVariants[k] ?? resolveKernelVariant(k)));
     }
   }
   return out;

@@ -113,6 +113,8 @@ export class World {
   addTask(name: string, state: Record<string, Value>, amx: boolean): void {
     const ctx = new XsaveContext(this.cpu);
     const fpu = new TaskFpu(this.cfg, this.variant);
+    // CR4.OSXSAVE as the kernel leaves it (fpu__init_cpu_xstate sets it only when it uses XSAVE; noxsave does not).
+    ctx.cr4Osxsave = this.cfg.useXsave;
     restore_fpregs_from_fpstate(ctx, fpu);
     if (amx) grantPermission(fpu, this.cfg.user.maxFeatures & XFEATURE_MASK_USER_DYNAMIC);
     const t: ScenarioTask = { name, ctx, fpu, stopped: false };
@@ -148,10 +150,14 @@ export class World {
     this.buffers.set(into, img);
   }
 
-  /** CPUID leaf 0xD as the task sees it: the model's one CPUID answer (CpuModel.cpuidAnswer) for its XCR0 and IA32_XSS. */
-  cpuidLeafD(name: string, sub: number, as: string): void {
+  /**
+   * CPUID as the task sees it: the model's one CPUID answer (CpuModel.cpuidAnswer): the CPU's
+   * bits (the kernel's boot options do not change them), OSXSAVE and OSPKE from the kernel's CR4,
+   * leaf 0xD for the task's XCR0 and IA32_XSS.
+   */
+  cpuid(name: string, leaf: number, sub: number, as: string): void {
     const t = this.runningTask(name);
-    const [eax, ebx, ecx, edx] = this.cpu.cpuidAnswer(0xd, sub, { xcr0: t.ctx.xcr0, xss: t.ctx.xss, osxsave: t.ctx.cr4Osxsave, ospke: this.view.cr4Pke.value });
+    const [eax, ebx, ecx, edx] = this.cpu.cpuidAnswer(leaf, sub, { xcr0: t.ctx.xcr0, xss: t.ctx.xss, osxsave: t.ctx.cr4Osxsave, ospke: this.view.cr4Pke.value });
     this.observe(`${as}.eax`, BigInt(eax >>> 0));
     this.observe(`${as}.ebx`, BigInt(ebx >>> 0));
     this.observe(`${as}.ecx`, BigInt(ecx >>> 0));
@@ -161,8 +167,15 @@ export class World {
   /** What the running task reads from its registers (XSAVE64 of everything; `xinuse` is XGETBV(1)). */
   read(name: string, field: string): bigint {
     const t = this.runningTask(name);
-    if (field === 'xinuse') return BigInt(this.cpu.features.xgetbv1 ? xgetbv(t.ctx, 1)[0] : 0);
-    if (field === 'xcr0') return BigInt(xgetbv(t.ctx, 0)[0]);
+    // XGETBV faults as the task would meet it (#UD without CR4.OSXSAVE, e.g. under noxsave): SIGILL.
+    const getbv = (ecx: number): bigint => {
+      try { return BigInt(xgetbv(t.ctx, ecx)[0]); } catch (e) {
+        if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
+        throw e;
+      }
+    };
+    if (field === 'xinuse') return this.cpu.features.xgetbv1 ? getbv(1) : 0n;
+    if (field === 'xcr0') return getbv(0);
     return readField(this.liveImage(t), this.field(field));
   }
 
