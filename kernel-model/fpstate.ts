@@ -7,7 +7,7 @@
  */
 import { MXCSR_INIT, XCOMP_BV_COMPACTED_HI, XSAVE_HEADER_OFFSET } from '../emulator/cpu-model.js';
 import { LEGACY } from '../emulator/register-file.js';
-import { CpuFault, Vector, XsaveContext, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves } from '../emulator/xsave.js';
+import { CpuFault, Vector, XsaveContext, fxrstor, fxsave, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves } from '../emulator/xsave.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
 import { INIT_PKRU_VALUE, XFEATURE_MASK_USER_DYNAMIC, userRestoreMask, type FpuConfig } from './fpu-config.js';
 import { KernelBehaviour, type KernelVariant } from './variants.js';
@@ -105,6 +105,8 @@ export function save_fpregs_to_fpstate(ctx: XsaveContext, fpu: TaskFpu): void {
   const { cfg, fpstate } = fpu;
   const m = fpstate.xfeatures & ~cfg.independentFeatures;
   atCpl0(ctx, cfg, fpstate, () => {
+    // os_fxsave: a kernel without XSAVE (no XSAVE on the CPU, or noxsave) saves with FXSAVE64.
+    if (!cfg.useXsave) return fxsave(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR);
     const save = { XSAVES: xsaves, XSAVEC: xsavec, XSAVEOPT: xsaveopt, XSAVE: xsave }[cfg.saveInsn];
     save(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);
   });
@@ -134,7 +136,9 @@ export function restore_fpregs_from_fpstate(ctx: XsaveContext, fpu: TaskFpu): vo
   const inThread = variant.has(KernelBehaviour.PkruInThreadStruct);
   const m = (fpstate.xfeatures & (userRestoreMask(variant) | (cfg.xss & ~cfg.independentFeatures))) >>> 0;
   atCpl0(ctx, cfg, fpstate, () => {
-    if (cfg.compacted && cfg.saveInsn === 'XSAVES') xrstors(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);
+    // restore_fpregs_from_fpstate: fxrstor() when the kernel does not use XSAVE.
+    if (!cfg.useXsave) fxrstor(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR);
+    else if (cfg.compacted && cfg.saveInsn === 'XSAVES') xrstors(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);
     else xrstor(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);
   });
   // The ARCH_SET_XCR0 proposal: the task's own XCR0 again on the way back to user space.

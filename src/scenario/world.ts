@@ -6,8 +6,8 @@
  */
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
-import { CpuFault, Vector, XsaveContext, xgetbv, xsave } from '../../emulator/xsave.js';
-import { bit } from '../../emulator/xfeatures.js';
+import { CpuFault, Vector, XsaveContext, fxrstor, fxsave, xgetbv, xsave } from '../../emulator/xsave.js';
+import { XFeature, bit } from '../../emulator/xfeatures.js';
 import { CoreNote, USER_REGS, readCoreNotes, writeElfCore, type UserRegs } from '../../kernel-model/core.js';
 import { XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, switch_fpu_prepare, userXrstor } from '../../kernel-model/fpstate.js';
@@ -130,6 +130,8 @@ export class World {
     let bv = dv.getUint32(XSAVE_HEADER_OFFSET, true);
     for (const [f, v] of Object.entries(fields)) {
       const r = this.field(f);
+      // Without CR4.OSXSAVE (noxsave) every VEX/EVEX, opmask, PKRU or AMX write is #UD.
+      if (!this.cfg.useXsave && r.some((x) => x.component !== undefined && x.component >= XFeature.AVX)) throw new TaskSignal(name, 'SIGILL', `${f}: the instructions that write it raise #UD with CR4.OSXSAVE = 0 (the kernel does not use XSAVE)`);
       writeField(img, r, toBig(v));
       for (const x of r) if (x.component !== undefined) bv |= bit(x.component);
     }
@@ -146,7 +148,10 @@ export class World {
     const t = this.runningTask(name);
     const img = new Uint8Array(this.cpu.standardSize(this.cfg.xcr0 || 3)).fill(fill);
     t.ctx.cpl = 3;
-    xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    try { xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff); } catch (e) {
+      if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
+      throw e;
+    }
     this.buffers.set(into, img);
   }
 
@@ -182,12 +187,15 @@ export class World {
   private liveImage(t: ScenarioTask): Uint8Array {
     const img = new Uint8Array(this.cpu.standardSize(this.cfg.xcr0 || 3) + 64);
     t.ctx.cpl = 3;
-    xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    // The registers as the task has them: FXSAVE64 when the kernel does not use XSAVE (no OSXSAVE).
+    if (!this.cfg.useXsave) fxsave(t.ctx, img, TASK_BUFFER_ADDR);
+    else xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
     return img;
   }
 
   private userXrstor(t: ScenarioTask, img: Uint8Array): void {
     try {
+      if (!this.cfg.useXsave) { t.ctx.cpl = 3; fxrstor(t.ctx, img, TASK_BUFFER_ADDR); return; }
       userXrstor(t.ctx, t.fpu, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
     } catch (e) {
       if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.NM || e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
