@@ -9,6 +9,7 @@
  *   export default { id: 'my-fix', base: 'linux-5.14', about: '...', on: ['pkru-ptrace-write'], off: [] };
  * `on`/`off` switch named behaviours of kernel-model/data/behaviours.json on the base variant.
  */
+import { showForPeople } from '../scenario/run.js';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AreaMap } from '../../emulator/area-map.js';
@@ -75,7 +76,7 @@ export function diffOutcomes(base: RunOutcome, other: RunOutcome): string[] {
   const d: string[] = [];
   if (base.error !== other.error) d.push(`error: base ${base.error ?? 'none'}, with ${other.error ?? 'none'}`);
   const keys = [...new Set([...Object.keys(base.observations), ...Object.keys(other.observations)])].sort();
-  for (const k of keys) if (base.observations[k] !== other.observations[k]) d.push(`${k}: base ${base.observations[k] ?? '(none)'}, with ${other.observations[k] ?? '(none)'}`);
+  for (const k of keys) if (base.observations[k] !== other.observations[k]) d.push(`${k}: base ${showForPeople(base.observations[k])}, with ${showForPeople(other.observations[k])}`);
   const bufs = [...new Set([...Object.keys(base.buffers), ...Object.keys(other.buffers)])].sort();
   for (const b of bufs) d.push(...bufferDiffs(base.cpu, b, base.buffers[b], other.buffers[b]));
   return d;

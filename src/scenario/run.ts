@@ -122,3 +122,14 @@ export function runAll(s: Scenario, onlyCpu?: string[], onlyKernel?: string[]): 
 }
 
 export const showValue = show;
+
+/**
+ * A value for people (the text table): numbers in hex as everywhere, with the decimal after them
+ * where it differs (`0xa88 (2696)`); JSON and TAP keep the hex alone.
+ */
+export function showForPeople(v: Value | string | undefined): string {
+  const s = typeof v === 'bigint' ? show(v) : v === undefined ? show(v) : v;
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(s)) return s;
+  const n = BigInt(s);
+  return n < 10n ? show(n) : `${show(n)} (${n.toString(10)})`;
+}

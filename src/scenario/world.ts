@@ -40,6 +40,15 @@ const XSAVE_HEADER_BYTES = 64;
 
 export type Value = bigint | string;
 
+/**
+ * What a guest printed, as an observation: a whole number (decimal, or hex with 0x) is a number
+ * like the ones steps observe, so one report shows every number by one rule (hex, with the decimal
+ * in the table: README "Numbers"); anything else (a word, a negative number, text) stays as printed.
+ */
+export function guestValue(printed: string): Value {
+  return /^(0x[0-9a-f]+|\d+)$/i.test(printed) ? BigInt(printed) : printed;
+}
+
 export interface ScenarioTask {
   name: string;
   ctx: XsaveContext;
@@ -327,8 +336,8 @@ export class World {
       if (e instanceof GuestSourceError) throw new StepInputError(e.message);
       throw new StepError((e as Error).message);
     }
-    this.observe(`${as}.exit`, r.exit);
-    for (const [k, v] of Object.entries(r.lines)) this.observe(`${as}.${k}`, v);
+    this.observe(`${as}.exit`, guestValue(r.exit));
+    for (const [k, v] of Object.entries(r.lines)) this.observe(`${as}.${k}`, guestValue(v));
   }
 
   kvmVcpu(name: string, vendor?: string): void {
