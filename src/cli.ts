@@ -23,6 +23,7 @@ import { kernelList, kernelListJson, kernelShow } from './commands/kernel.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';
 import { bootedKernel, registerExec } from './commands/exec.js';
+import { scenarioReference } from './scenario/reference.js';
 import { explain } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -118,6 +119,9 @@ program.command('diff').description('the user-visible difference between two ker
   .requiredOption('--base <variant>', 'the variant to compare against').requiredOption('--with <variant|patch.ts>', 'a variant id or a KernelPatch module (see src/commands/diff.ts)')
   .option('--cpu <ids>', 'only these CPUs', collect)
   .action(async (paths: string[], o: { base: string; with: string; cpu?: string[] }) => { process.exitCode = await diffCommand(paths, o); });
+
+program.command('scenario-reference').description('print the scenario language reference (Markdown), generated from the scenario schema')
+  .action(() => { process.stdout.write(scenarioReference()); });
 
 const kernel = program.command('kernel').description('kernel variants and their named behaviours');
 kernel.command('list').description('list the kernel variants and proposals').option('--json', 'JSON (format xstate-lab.kernel-list/1)')
