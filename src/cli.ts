@@ -24,7 +24,7 @@ import { runCommand, type RunOptions } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';
 import { bootedKernel, registerExec } from './commands/exec.js';
 import { scenarioReference } from './scenario/reference.js';
-import { explain } from './commands/explain.js';
+import { explain, explainScenarioBuffer } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_STATUS_HELP } from './exit-codes.js';
@@ -91,7 +91,15 @@ program.command('explain').argument('[file]', 'a buffer to decode: ptrace dump, 
   .option('--xcr0 <mask>', 'XCR0 (default: what Linux enables on the CPU)').option('--xss <mask>', 'IA32_XSS for the compacted column (default 0)')
   .option('--html <file>', 'write one self-contained HTML page with inline SVG to a new file')
   .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted (FILE only)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
-  .action((file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean }) => {
+  .option('--scenario <file>', "decode a buffer a scenario's step made (with --buffer): the scenario runs on its first CPU and kernel, or the ones --cpu and --kernel name among its own")
+  .option('--buffer <name>', 'the buffer of --scenario to decode (a getregset, signal, core, xsave, kvm-get-xsave or buffer step names it)')
+  .action((file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean; scenario?: string; buffer?: string }) => {
+    if (o.scenario !== undefined || o.buffer !== undefined) {
+      if (o.scenario === undefined || o.buffer === undefined) throw new InputError('<command line>', o.scenario === undefined ? '--scenario' : '--buffer', '--scenario and --buffer go together');
+      if (file !== undefined || o.html !== undefined || o.xcr0 !== undefined || o.xss !== undefined) throw new InputError('<command line>', file !== undefined ? 'FILE' : o.html !== undefined ? '--html' : '--xcr0/--xss', 'not with --scenario: the scenario makes the buffer');
+      console.log(explainScenarioBuffer(o.scenario, o.buffer, o));
+      return;
+    }
     console.log(explain(o.cpu === undefined ? undefined : cpuArg(o.cpu), file, { ...o, xcr0: maskOpt(o.xcr0, '--xcr0'), xss: maskOpt(o.xss, '--xss') }));
   });
 program.command('readers').description('per ptracer reader model (GDB <14, GDB 14+, the 2020 man-page algorithm, CPUID-driven): which registers it misreads on a CPU')
