@@ -82,23 +82,38 @@ export function diffOutcomes(base: RunOutcome, other: RunOutcome): string[] {
   return d;
 }
 
-export async function diffCommand(paths: string[], o: { base: string; with: string; cpu?: string[] }): Promise<number> {
+/** Progress of a diff: called before each scenario x CPU pair (done so far, total, which); clear() before other output. */
+export interface DiffProgress { (done: number, total: number, what: string): void; clear(): void }
+
+/** On a terminal, one line on stderr rewritten in place (as `run` does); nothing when stderr is a file or pipe. */
+function ttyProgress(): DiffProgress | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const p = ((d: number, t: number, what: string): void => { process.stderr.write(`\r[${d + 1}/${t}] ${what}\x1b[K`); }) as DiffProgress;
+  p.clear = (): void => { process.stderr.write('\r\x1b[K'); };
+  return p;
+}
+
+export async function diffCommand(paths: string[], o: { base: string; with: string; cpu?: string[] }, progress: DiffProgress | undefined = ttyProgress()): Promise<number> {
   const cpus = selectedCpus(o.cpu);
   const base = await resolveVariantOrPatch(o.base);
   const other = await resolveVariantOrPatch(o.with);
-  let runs = 0, differing = 0;
-  for (const f of scenarioFiles(paths)) {
+  // Every scenario x CPU first, so that progress can say how many remain.
+  const work = scenarioFiles(paths).flatMap((f) => {
     const s = loadScenario(f);
-    for (const cpu of s.cpus) {
-      if (cpus && !cpus.includes(cpu)) continue;
-      runs++;
-      const d = diffOutcomes(runScenario(s, cpu, base), runScenario(s, cpu, other));
-      if (!d.length) continue;
-      differing++;
-      console.log(`${s.name} on ${cpu}:`);
-      for (const line of d) console.log(`  ${line}`);
-    }
+    return s.cpus.filter((cpu) => !cpus || cpus.includes(cpu)).map((cpu) => ({ s, cpu }));
+  });
+  let runs = 0, differing = 0;
+  for (const { s, cpu } of work) {
+    progress?.(runs, work.length, `${s.name} on ${cpu}`);
+    runs++;
+    const d = diffOutcomes(runScenario(s, cpu, base), runScenario(s, cpu, other));
+    if (!d.length) continue;
+    differing++;
+    progress?.clear();
+    console.log(`${s.name} on ${cpu}:`);
+    for (const line of d) console.log(`  ${line}`);
   }
+  progress?.clear();
   if (runs === 0) throw new InputError('<command line>', '--cpu', `nothing to compare: no scenario lists CPU ${cpus!.join(', ')}`);
   console.log(`diff: ${runs} scenario runs, ${differing} with user-visible differences between ${base.id} and ${other.id}`);
   return 0;
