@@ -4,8 +4,8 @@
  * so a trace reads like `strace -f`: descriptors and sizes in decimal, pointers in hex, strings
  * quoted and cut at 32 bytes, flags and requests by name for the calls the model implements, errors
  * as `-1 ENAME`. Deviations from strace, named: errors carry no strerror text; arguments of calls
- * without a decoder are shown as three hex words; a `read` buffer is shown as its address (strace
- * shows the bytes read). Deterministic: only guest memory and the call's own values.
+ * without a decoder are shown as three hex words; a failed `read` shows its buffer's address.
+ * Deterministic: only guest memory and the call's own values.
  */
 import { Errno, Sig, Sys } from './abi.js';
 import type { SigInfo } from './signal-frame.js';
