@@ -12,7 +12,8 @@
  * XCR0), so a program that trusts CPUID.(07H,0):EBX.AVX512F without checking XGETBV gets #UD.
  */
 import type { CpuModel } from '../emulator/cpu-model.js';
-import { KernelBehaviour, type KernelVariant } from './variants.js';
+import { InputError } from '../src/errors.js';
+import { KernelBehaviour, resolveKernelVariant, type KernelVariant } from './variants.js';
 
 /** X86_FEATURE_* bits the model tracks, by the name /proc/cpuinfo and clearcpuid= use (x86_cap_flags). */
 export enum X86Feature {
@@ -325,4 +326,18 @@ export function xsaveCpuidFeature(name: string, v: KernelVariant): X86Feature | 
   if (name === 'PKU') return v.has(KernelBehaviour.PkruXstateNeedsOspke) ? X86Feature.OSPKE : X86Feature.PKU;
   const byName: Record<string, X86Feature> = { FPU: X86Feature.FPU, XMM: X86Feature.XMM, AVX: X86Feature.AVX, MPX: X86Feature.MPX, AVX512F: X86Feature.AVX512F, INTEL_PT: X86Feature.INTEL_PT, ENQCMD: X86Feature.ENQCMD, SHSTK: X86Feature.SHSTK, AMX_TILE: X86Feature.AMX_TILE, APX: X86Feature.APX };
   return byName[name];
+}
+
+/**
+ * A kernel by name: a variant id, or a booted variant's default name (`linux-6.18+noxsaves+
+ * clearcpuid=avx512f`, `linux-6.2+CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=n`) as reports print it,
+ * so `run --kernel` and `run --matrix --kernel` take what the reports show.
+ */
+export function resolveKernelName(name: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const [id, ...opts] = name.split('+');
+  const v = resolveKernelVariant(id!, file, place);
+  if (!opts.length) return v;
+  const b = parseKernelBoot(v, opts.filter((o) => !o.startsWith('CONFIG_')).join(' '), opts.filter((o) => o.startsWith('CONFIG_')));
+  if ('error' in b) throw new InputError(file, place, `${name}: ${b.error}`);
+  return v.withBoot(b);
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtinProfileIds, resolveCpu } from '../emulator/profile.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
-import { X86Feature, bootCpuCaps, featureNumber, parseKernelBoot, type KernelBootConfig } from '../kernel-model/cpufeature.js';
+import { X86Feature, bootCpuCaps, featureNumber, parseKernelBoot, resolveKernelName, type KernelBootConfig } from '../kernel-model/cpufeature.js';
 import { fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
 import { kernelView } from '../kernel-model/kernel-view.js';
 import { KernelBehaviour, resolveKernelVariant, type KernelVariant } from '../kernel-model/variants.js';
@@ -154,6 +154,16 @@ describe('parsing: the options by version, numbers and names', () => {
     expect(err(v618, 'nopku', ['CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=n'])).toMatch(/exists only with/);
     expect(err(v618, '', ['CONFIG_FOO=n'])).toMatch(/not modelled/);
     expect(err(v618, '', ['X86_INTEL_MEMORY_PROTECTION_KEYS=n'])).toMatch(/write CONFIG_NAME=y/);
+  });
+  it('a booted kernel\'s default name resolves back to the same kernel (run --kernel, run --matrix --kernel)', () => {
+    const v = resolveKernelName('linux-6.18+noxsaves+clearcpuid=avx512f+CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=n');
+    expect(v.id).toBe('linux-6.18+noxsaves+clearcpuid=avx512f+CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=n');
+    expect(v.baseId).toBe('linux-6.18');
+    expect(v.boot.params.map((p) => p.option)).toEqual(['noxsaves', 'clearcpuid']);
+    expect(v.boot.configOff).toEqual(['CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS']);
+    expect(resolveKernelName('linux-6.18').booted).toBe(false);
+    expect(() => resolveKernelName('linux-6.18+bogus')).toThrow(/--kernel: linux-6.18\+bogus: boot option 'bogus' is not modelled/);
+    expect(() => resolveKernelName('linux-9+nopku')).toThrow(/unknown kernel variant 'linux-9'/);
   });
   it('kernel list --json carries the options with their sources', () => {
     const j = kernelListJson();

@@ -1,6 +1,6 @@
 /** A worker thread of `xstate-lab run --matrix`: one scenario file on every CPU x kernel variant asked for. */
+import { resolveKernelName } from '../../kernel-model/cpufeature.js';
 import { parentPort } from 'node:worker_threads';
-import { resolveKernelVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
 import { realpathSync } from 'node:fs';
 import { builtinProfileIds } from '../../emulator/profile.js';
@@ -28,7 +28,7 @@ function runCell(s: Scenario, cpuArg: string, kernel: string): MatrixCell {
   const cpu = cellCpu(s, cpuArg);
   const own = isOwnCell(s, cpu, kernel);
   try {
-    return classifyCell(own, runScenario(s, cpu, resolveKernelVariant(kernel)));
+    return classifyCell(own, runScenario(s, cpu, s.kernelVariants[kernel] ?? resolveKernelName(kernel)));
   } catch (e) {
     // A field the scenario names that this CPU lacks is refused before any step (checkScenarioOnCpu):
     // on its own CPUs that is bad input, elsewhere the scenario does not apply.
