@@ -219,6 +219,7 @@ export function parseKernelBoot(v: KernelVariant, cmdline: string, config: reado
   const inBoot = (error: string): BootError => ({ error, in: 'boot' });
   const params: BootParam[] = [];
   const text: string[] = [];
+  const configText: string[] = [];
   const configOff: KconfigSymbol[] = [];
   for (const c of config) {
     const m = /^(CONFIG_[A-Z0-9_]+)=([yn])$/.exec(c);
@@ -226,7 +227,7 @@ export function parseKernelBoot(v: KernelVariant, cmdline: string, config: reado
     const info = KCONFIG.find((k) => k.symbol === m[1]);
     if (!info) return inConfig(`kernel configuration '${m[1]}' is not modelled (known: ${KCONFIG.map((k) => `${k.symbol}, assumed =${k.assumed}`).join('; ')})`);
     if (m[2] === 'n' && !configOff.includes(info.symbol)) configOff.push(info.symbol);
-    if (m[2] !== info.assumed) text.push(c);
+    if (m[2] !== info.assumed) configText.push(c);
   }
   const pkeys = !configOff.includes(KconfigSymbol.X86IntelMemoryProtectionKeys);
   for (const tok of cmdline.split(/\s+/).filter(Boolean)) {
@@ -259,7 +260,8 @@ export function parseKernelBoot(v: KernelVariant, cmdline: string, config: reado
     params.push({ option: info.option });
     text.push(name);
   }
-  return { params, configOff, text };
+  // The command line first, then the configuration (the order of a default name: linux-6.18+nopku+CONFIG_...).
+  return { params, configOff, text: [...text, ...configText] };
 }
 
 // ------------------------------------------------------------------ the capabilities after boot
