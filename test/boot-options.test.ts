@@ -5,6 +5,7 @@
  * scenario syntax with its errors. Expectations are derived from each profile's own default
  * configuration by the rule under test, on every built-in CPU with the property the rule needs.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,4 +218,20 @@ describe('scenarios: kernels: [{variant, boot, config, as}]', () => {
     f = file('  - { variant: linux-6.18, boot: nopku }\n  - { variant: linux-6.18, boot: nopku }\n');
     expect(errorOf(f)).toMatch(/named twice/);
   });
+});
+
+describe('exec under noxsave: a kernel that saves with FXSAVE', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'xstate-noxsave-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  it('test/guests/signals.c (handlers, sigreturn, altstack, faults) prints the same with and without XSAVE; FXSAVE frames carry no magic', () => {
+    const exe = join(tmp, 'signals');
+    const cc = spawnSync('musl-gcc', ['-static', '-O1', '-o', exe, join(import.meta.dirname, 'guests', 'signals.c')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
+    const run = (...extra: string[]) => spawnSync(process.execPath, [cli, 'exec', '--cpu', 'intel-skylake-sp', ...extra, exe], { encoding: 'utf8', cwd: tmp, timeout: 200_000 });
+    const a = run(), b = run('--boot', 'noxsave');
+    expect(b.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(b.stdout).toBe(a.stdout);
+    expect(b.status).toBe(a.status);
+  }, 420_000);
 });
