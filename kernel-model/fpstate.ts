@@ -105,7 +105,7 @@ export function save_fpregs_to_fpstate(ctx: XsaveContext, fpu: TaskFpu): void {
   const { cfg, fpstate } = fpu;
   const m = fpstate.xfeatures & ~cfg.independentFeatures;
   atCpl0(ctx, cfg, fpstate, () => {
-    // Without XSAVE the kernel saves with FXSAVE (fpu/core.c: use_xsave() else use_fxsr()).
+    // os_fxsave: a kernel without XSAVE (no XSAVE on the CPU, or noxsave) saves with FXSAVE64.
     if (!cfg.useXsave) return fxsave(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR);
     const save = { XSAVES: xsaves, XSAVEC: xsavec, XSAVEOPT: xsaveopt, XSAVE: xsave }[cfg.saveInsn];
     save(ctx, fpstate.regs, KERNEL_FPSTATE_ADDR, m, 0);

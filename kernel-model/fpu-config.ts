@@ -9,6 +9,7 @@ import type { CpuModel } from '../emulator/cpu-model.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
 import { XSAVE_CPUID_FEATURES } from '../emulator/xsave-cpuid-features.js';
 import { KernelBehaviour, type KernelVariant } from './variants.js';
+import { X86Feature, bootCpuCaps, xsaveCpuidFeature } from './cpufeature.js';
 
 const mask = (...fs: XFeature[]): number => fs.reduce((m, f) => (m | bit(f)) >>> 0, 0);
 
@@ -80,9 +81,15 @@ export interface FpuConfig {
 
 /** fpu__init_system_xstate() on `cpu` for kernel variant `v`. */
 export function fpu__init_system_xstate(cpu: CpuModel, v: KernelVariant): FpuConfig {
-  const f = cpu.features;
+  // The kernel's capabilities after its boot options (kernel-model/cpufeature.ts), not raw CPUID.
+  const caps = bootCpuCaps(cpu, v);
+  const f = {
+    fxsr: caps.has(X86Feature.FXSR), xsave: caps.has(X86Feature.XSAVE), xsaveopt: caps.has(X86Feature.XSAVEOPT),
+    xsavec: caps.has(X86Feature.XSAVEC), xsaves: caps.has(X86Feature.XSAVES), xfd: caps.has(X86Feature.XFD),
+  };
   const empty: FpuStateConfig = { maxFeatures: 0, defaultFeatures: 0, maxSize: 512, defaultSize: 512, legacyFeatures: f.fxsr ? XFEATURE_MASK_FPSSE : bit(XFeature.X87) };
   const base = { independentFeatures: 0, xcr0: 0, xss: 0, compacted: false, saveInsn: 'XSAVE' as const, mxcsrFeatureMask: cpu.mxcsrMask };
+  // 1. No XSAVE (or noxsave): "x87 FPU will use FXSAVE".
   if (!f.xsave) return { useXsave: false, kernel: empty, user: empty, ...base };
   // 2. Candidates: what CPUID enumerates for XCR0 and IA32_XSS.
   let features = (cpu.xcr0Supported | cpu.xssSupported) >>> 0;
@@ -90,9 +97,12 @@ export function fpu__init_system_xstate(cpu: CpuModel, v: KernelVariant): FpuCon
   if ((features & XFEATURE_MASK_FPSSE) !== XFEATURE_MASK_FPSSE) return { useXsave: false, kernel: empty, user: empty, ...base };
   // 5. Independent features (arch LBR).
   const independent = (features & XFEATURE_MASK_INDEPENDENT) >>> 0;
-  // 6. Drop components whose CPU feature flag is absent.
+  // 6. Drop components whose kernel feature flag is off (xsave_cpuid_features[]: boot_cpu_has, so
+  //    clearcpuid=, noxsaves' dependents and, from 6.6, disabled pkeys remove components).
   for (const [i, need] of Object.entries(XSAVE_CPUID_FEATURES)) {
-    if (((cpu.cpuid.get(need!.leaf, need!.sub)[need!.reg] >>> need!.bit) & 1) === 0) features &= ~bit(Number(i));
+    const kf = xsaveCpuidFeature(need!.name, v);
+    const on = kf === undefined ? ((cpu.cpuid.get(need!.leaf, need!.sub)[need!.reg] >>> need!.bit) & 1) === 1 : caps.has(kf);
+    if (!on) features &= ~bit(Number(i));
   }
   // 7. Dynamic features need XFD.
   const dynamic = v.has(KernelBehaviour.DynamicXfeatures) ? XFEATURE_MASK_USER_DYNAMIC : 0;
@@ -112,7 +122,8 @@ export function fpu__init_system_xstate(cpu: CpuModel, v: KernelVariant): FpuCon
     user: { maxFeatures: user, defaultFeatures: userDefault, maxSize: cpu.standardSize(user), defaultSize: cpu.standardSize(userDefault), legacyFeatures },
     independentFeatures: independent,
     xcr0: user,
-    xss: ((features & ~user) | independent) >>> 0,
+    // fpu__init_cpu_xstate writes IA32_XSS only with XSAVES (noxsaves leaves it 0, arch LBR included).
+    xss: f.xsaves ? ((features & ~user) | independent) >>> 0 : 0,
     compacted,
     saveInsn: f.xsaves ? 'XSAVES' : f.xsavec ? 'XSAVEC' : f.xsaveopt ? 'XSAVEOPT' : 'XSAVE',
     mxcsrFeatureMask: cpu.mxcsrMask,

@@ -11,6 +11,7 @@ import type { CpuModel } from '../emulator/cpu-model.js';
 import { fpu__init_system_xstate, type FpuConfig } from './fpu-config.js';
 import { atMinsigstksz } from './signal.js';
 import { KernelBehaviour, closestVariantTo, type KernelVariant } from './variants.js';
+import { FEATURES, X86Feature, bootCpuCaps } from './cpufeature.js';
 
 /** Where a fact of the view comes from. */
 export enum ViewBasis {
@@ -70,7 +71,9 @@ export function get_cpu_cap_1_edx(cpu: CpuModel): number {
  * when there is a capture (a kernel clears it for nofsgsbase, x86_nofsgsbase_setup, or when it
  * runs where the hypervisor does not support it), else CPUID.(07H,0):EBX[0].
  */
-function x86FeatureFsgsbase(cpu: CpuModel): ViewFact<boolean> {
+function x86FeatureFsgsbase(cpu: CpuModel, v?: KernelVariant): ViewFact<boolean> {
+  const off = v ? bootCpuCaps(cpu, v).cleared.find((c) => c.feature === X86Feature.FSGSBASE) : undefined;
+  if (off) return derived(false, `X86_FEATURE_FSGSBASE cleared by ${off.by}`);
   const k = cpu.profile.kernel;
   if (k?.hwcap2 !== undefined) return captured((hex(k.hwcap2) & HWCAP2_FSGSBASE) !== 0, 'hwcap2 (bit 1, HWCAP2_FSGSBASE)');
   if (k?.cpuinfo_flags) return captured(k.cpuinfo_flags.includes(CPUINFO_FSGSBASE), `cpuinfo_flags ('${CPUINFO_FSGSBASE}')`);
@@ -78,10 +81,14 @@ function x86FeatureFsgsbase(cpu: CpuModel): ViewFact<boolean> {
 }
 
 /** ELF_HWCAP (asm/elf.h): boot_cpu_data.x86_capability[CPUID_1_EDX]. */
-export function ELF_HWCAP(cpu: CpuModel): ViewFact<number> {
+export function ELF_HWCAP(cpu: CpuModel, v?: KernelVariant): ViewFact<number> {
   const k = cpu.profile.kernel;
-  if (k?.hwcap !== undefined) return captured(hex(k.hwcap), 'hwcap');
-  return derived(get_cpu_cap_1_edx(cpu), 'ELF_HWCAP = x86_capability[CPUID_1_EDX] = CPUID.01H:EDX as read by get_cpu_cap (assumed: apply_forced_caps cleared nothing)');
+  // Boot options that clear CPUID.01H:EDX capabilities (clearcpuid=sse2, ...) clear them in ELF_HWCAP.
+  const off = v ? bootCpuCaps(cpu, v).cleared.filter((c) => FEATURES[c.feature].leaf === 1 && FEATURES[c.feature].reg === 3) : [];
+  const mask = off.reduce((m, c) => (m & ~(1 << FEATURES[c.feature].bit)) >>> 0, 0xffffffff);
+  const by = off.length ? ` without ${off.map((c) => `${c.feature} (${c.by})`).join(', ')}` : '';
+  if (k?.hwcap !== undefined) return off.length ? derived((hex(k.hwcap) & mask) >>> 0, `profile.kernel.hwcap${by}`) : captured(hex(k.hwcap), 'hwcap');
+  return derived((get_cpu_cap_1_edx(cpu) & mask) >>> 0, `ELF_HWCAP = x86_capability[CPUID_1_EDX] = CPUID.01H:EDX as read by get_cpu_cap${by || ' (assumed: apply_forced_caps cleared nothing)'}`);
 }
 
 /**
@@ -93,7 +100,7 @@ export function ELF_HWCAP(cpu: CpuModel): ViewFact<number> {
 export function ELF_HWCAP2(cpu: CpuModel, v: KernelVariant): ViewFact<number> {
   const k = cpu.profile.kernel;
   // The kernel's own decision (X86_FEATURE_FSGSBASE), not whether RDFSBASE happens to run.
-  const fsgs = v.has(KernelBehaviour.UserFsgsbase) ? x86FeatureFsgsbase(cpu) : derived(false, `${v.id} predates HWCAP2_FSGSBASE (5.9)`);
+  const fsgs = v.has(KernelBehaviour.UserFsgsbase) ? x86FeatureFsgsbase(cpu, v) : derived(false, `${v.id} predates HWCAP2_FSGSBASE (5.9)`);
   if (k?.hwcap2 !== undefined) {
     const value = ((hex(k.hwcap2) & ~HWCAP2_FSGSBASE) | (fsgs.value ? HWCAP2_FSGSBASE : 0)) >>> 0;
     if (value === hex(k.hwcap2)) return captured(value, 'hwcap2');
@@ -121,10 +128,13 @@ function measuredRuns(cpu: CpuModel, v: KernelVariant, insn: 'RDFSBASE' | 'RDPKR
  * `value` is whether RDFSBASE & co. run in user space.
  */
 export function setup_cr4_fsgsbase(cpu: CpuModel, v: KernelVariant): ViewFact<boolean> {
+  const off = bootCpuCaps(cpu, v).cleared.find((c) => c.feature === X86Feature.FSGSBASE);
+  // The capture measured a kernel that set CR4.FSGSBASE; a boot option clearing the feature stops it (assumed: no hypervisor sets it behind the kernel's back, as the PVM host seems to).
+  if (off) return derived(false, `CR4.FSGSBASE = 0: X86_FEATURE_FSGSBASE cleared by ${off.by}`);
   const runs = measuredRuns(cpu, v, 'RDFSBASE');
   if (runs !== undefined) return captured(runs, `measured.faults.RDFSBASE under the capturing kernel (${runs ? 'ran' : 'faulted'}), whatever X86_FEATURE_FSGSBASE says`);
   if (!v.has(KernelBehaviour.UserFsgsbase)) return derived(false, `${v.id} predates user FSGSBASE (5.9): CR4.FSGSBASE = 0`);
-  const f = x86FeatureFsgsbase(cpu);
+  const f = x86FeatureFsgsbase(cpu, v);
   return { value: f.value, basis: f.basis, rule: `CR4.FSGSBASE iff X86_FEATURE_FSGSBASE: ${f.rule}` };
 }
 
@@ -134,6 +144,14 @@ export function setup_cr4_fsgsbase(cpu: CpuModel, v: KernelVariant): ViewFact<bo
  * capturing kernel, else the 'ospke' /proc/cpuinfo flag.
  */
 export function setup_pku(cpu: CpuModel, v: KernelVariant): ViewFact<boolean> {
+  if (v.booted) {
+    // Boot options or configuration: setup_pku's decision (kernel-model/cpufeature.ts bootCpuCaps).
+    const caps = bootCpuCaps(cpu, v);
+    const why = caps.cleared.find((c) => c.feature === X86Feature.PKU);
+    if (why) return derived(false, `CR4.PKE = 0: X86_FEATURE_PKU cleared by ${why.by}`);
+    const note = caps.notes.find((n) => n.startsWith('nopku') || n.startsWith('CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS'));
+    if (note) return derived(false, `CR4.PKE = 0: ${note}`);
+  }
   const runs = measuredRuns(cpu, v, 'RDPKRU');
   if (runs !== undefined) return captured(runs, `measured.faults.RDPKRU under the capturing kernel (${runs ? 'ran' : 'faulted'})`);
   const k = cpu.profile.kernel;
@@ -147,19 +165,21 @@ export function setup_pku(cpu: CpuModel, v: KernelVariant): ViewFact<boolean> {
  */
 export function captureIsOfVariant(cpu: CpuModel, v: KernelVariant): boolean {
   const release = cpu.profile.kernel?.release;
-  return release !== undefined && closestVariantTo(release).id === v.id;
+  // A variant booted with options is its base variant for what the options do not change.
+  return release !== undefined && closestVariantTo(release).id === v.baseId;
 }
 
 /** The kernel's view of `cpu` under variant `v`, each fact with its basis. */
 export function kernelView(cpu: CpuModel, v: KernelVariant, cfg: FpuConfig = fpu__init_system_xstate(cpu, v)): KernelView {
   const k = cpu.profile.kernel;
-  const same = captureIsOfVariant(cpu, v);
+  // XCR0 and the format depend on the boot options: taken from the capture only for a kernel booted as captured.
+  const same = captureIsOfVariant(cpu, v) && !v.booted;
   const minsig = atMinsigstksz(cfg, v);
   const xcr0 = same && k?.xcr0 !== undefined
     ? captured(hex(k.xcr0), 'xcr0')
     : derived(cfg.xcr0, 'fpu__init_system_xstate: CPUID.(0DH,0) features with their CPUID feature flag, & XFEATURE_MASK_USER_SUPPORTED');
   return {
-    hwcap: ELF_HWCAP(cpu),
+    hwcap: ELF_HWCAP(cpu, v),
     hwcap2: ELF_HWCAP2(cpu, v),
     // The model's signal frames are built from cfg, so AT_MINSIGSTKSZ is always the derived one
     // (a capture's value is compared with it in test/measured-faults.test.ts).

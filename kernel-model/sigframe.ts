@@ -6,7 +6,7 @@
  * copied. Memory is the guest's, reached through a GuestMemory; the CPU is the CPU model.
  */
 import { XSAVE_HEADER_OFFSET } from '../emulator/cpu-model.js';
-import { CpuFault, XsaveContext, fxrstor, xgetbv, xrstor, xrstors, xsave } from '../emulator/xsave.js';
+import { CpuFault, XsaveContext, fxrstor, fxsave, xgetbv, xrstor, xrstors, xsave } from '../emulator/xsave.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
 import { INIT_PKRU_VALUE, XFEATURE_MASK_FPSSE, XFEATURE_MASK_USER_DYNAMIC, userRestoreMask } from './fpu-config.js';
 import { newFpstate, rdpkru, wrpkru, type TaskFpu } from './fpstate.js';
@@ -90,7 +90,17 @@ const put32 = (a: Uint8Array, o: number, v: number): void => new DataView(a.buff
 export function copy_fpstate_to_sigframe(ctx: XsaveContext, fpu: TaskFpu, mem: GuestMemory, bufFx: bigint): boolean {
   const { cfg, fpstate, variant } = fpu;
   if (!cfg.useXsave) {
-    throw new Error('copy_fpstate_to_sigframe: FXSR-only kernels are not modelled');
+    // A kernel without XSAVE (no XSAVE on the CPU, or noxsave): copy_fxregs_to_user, FXSAVE64 of
+    // the live registers straight into the frame, then save_xstate_epilog's sw bytes, which are
+    // fx_sw_reserved as nothing initialized it (fpu__init_prepare_fx_sw_frame runs only with
+    // XSAVE): zeros, no magic1 and no magic2, so sigreturn takes the frame as fx_only.
+    const area = mem.read(bufFx, FXSAVE_SIZE);
+    if (!area) return false;
+    const cpl = ctx.cpl;
+    ctx.cpl = 0;
+    try { fxsave(ctx, area, Number(bufFx)); } finally { ctx.cpl = cpl; }
+    area.fill(0, FPX_SW_BYTES_OFFSET, FPX_SW_BYTES_OFFSET + FPX_SW_BYTES_SIZE);
+    return mem.write(bufFx, area);
   }
   const size = fpstate.userSize;
   // 4.-5. sig_prepare_pkru(): a permissive PKRU while the frame is written (6.12+).
@@ -153,7 +163,9 @@ function os_xrstor_init_fpstate(ctx: XsaveContext, fpu: TaskFpu, mask: number): 
   ctx.cpl = 0;
   ctx.xcr0 = cfg.xcr0; // the kernel's own restores run with its XCR0 (also under ARCH_SET_XCR0)
   try {
-    if (cfg.compacted && cfg.saveInsn === 'XSAVES') xrstors(ctx, init.regs, INIT_FPSTATE_ADDR, mask, 0);
+    // restore_fpregs_from_init_fpstate: fxrstor of init_fpstate's legacy image without XSAVE.
+    if (!cfg.useXsave) fxrstor(ctx, init.regs, INIT_FPSTATE_ADDR, true);
+    else if (cfg.compacted && cfg.saveInsn === 'XSAVES') xrstors(ctx, init.regs, INIT_FPSTATE_ADDR, mask, 0);
     else xrstor(ctx, init.regs, INIT_FPSTATE_ADDR, mask, 0);
   } finally {
     ctx.cpl = cpl;

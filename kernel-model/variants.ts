@@ -6,6 +6,7 @@
 import behaviourData from './data/behaviours.json' with { type: 'json' };
 import variantData from './data/variants.json' with { type: 'json' };
 import { InputError } from '../src/errors.js';
+import type { KernelBootConfig } from './cpufeature.js';
 
 export enum KernelBehaviour {
   PkruInThreadStruct = 'pkru-in-thread-struct',
@@ -25,6 +26,8 @@ export enum KernelBehaviour {
   KvmFpuUabiCopy = 'kvm-fpu-uabi-copy',
   KvmXsave2 = 'kvm-xsave2',
   KvmSetXsavePkruPtraceRule = 'kvm-set-xsave-pkru-ptrace-rule',
+  PkruXstateNeedsOspke = 'pkru-xstate-needs-ospke',
+  ClearcpuidNames = 'clearcpuid-names',
   // arm64 syscall-stop registers (kernel-model/arm64/ptrace.ts).
   Arm64SyscallStopClobber = 'arm64-syscall-stop-clobber',
   Arm64SyscallStopView = 'arm64-syscall-stop-view',
@@ -47,6 +50,9 @@ export enum KernelPersonality {
   NetBSD = 'netbsd',
 }
 
+/** No boot options, the assumed configuration (kernel-model/cpufeature.ts). */
+export const DEFAULT_BOOT: KernelBootConfig = { params: [], configOff: [], text: [] };
+
 export interface BehaviourInfo {
   id: KernelBehaviour;
   arch: KernelArch;
@@ -68,6 +74,10 @@ export class KernelVariant {
     /** The source files (and revisions) a non-Linux personality is read from. */
     readonly sources: readonly string[] = [],
     readonly arch: KernelArch = KernelArch.X86_64,
+    /** Boot options and configuration changes (kernel-model/cpufeature.ts); none by default. */
+    readonly boot: KernelBootConfig = DEFAULT_BOOT,
+    /** The named variant this one boots (its own id without boot options). */
+    readonly baseId = id,
   ) {
     this.set = new Set(behaviours);
   }
@@ -80,8 +90,23 @@ export class KernelVariant {
   with(on: readonly KernelBehaviour[], off: readonly KernelBehaviour[] = [], id = `${this.id}+custom`): KernelVariant {
     const next = this.behaviours.filter((b) => !off.includes(b));
     for (const b of on) if (!next.includes(b)) next.push(b);
-    return new KernelVariant(id, this.release, this.about, next, true, this.personality, this.sources, this.arch);
+    return new KernelVariant(id, this.release, this.about, next, true, this.personality, this.sources, this.arch, this.boot);
   }
+
+  /** The same kernel booted with `boot` (parseKernelBoot), named `id`. */
+  withBoot(boot: KernelBootConfig, id = bootVariantId(this.id, boot)): KernelVariant {
+    return new KernelVariant(id, this.release, this.about, this.behaviours, this.proposal, this.personality, this.sources, this.arch, boot, this.baseId);
+  }
+
+  /** Booted with options or configuration other than the model's defaults. */
+  get booted(): boolean {
+    return this.boot.text.length > 0;
+  }
+}
+
+/** The default name of a variant booted with options: `linux-6.18+nopku+clearcpuid=avx512f`. */
+export function bootVariantId(id: string, boot: KernelBootConfig): string {
+  return [id, ...boot.text].join('+');
 }
 
 const BEHAVIOUR_IDS = new Set<string>(Object.values(KernelBehaviour));

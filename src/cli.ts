@@ -21,13 +21,14 @@ import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
 import { runSigframeSelfcheck } from './selfcheck/sigframe-selfcheck.js';
 import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
 import { RefereeScope, UnlikeHostError, unlikeHostLine } from './selfcheck/host-match.js';
-import { closestVariantTo } from '../kernel-model/variants.js';
+import { closestVariantTo, resolveKernelVariant } from '../kernel-model/variants.js';
 import { release } from 'node:os';
 import { kernelList, kernelListJson, kernelShow } from './commands/kernel.js';
 import { runCommand, type RunOptions } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';
-import { registerExec } from './commands/exec.js';
-import { explain } from './commands/explain.js';
+import { bootedKernel, registerExec } from './commands/exec.js';
+import { scenarioReference } from './scenario/reference.js';
+import { explain, explainScenarioBuffer } from './commands/explain.js';
 import { formatReaders, runReaders } from './commands/readers.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_STATUS_HELP } from './exit-codes.js';
@@ -94,7 +95,15 @@ program.command('explain').argument('[file]', 'a buffer to decode: ptrace dump, 
   .option('--xcr0 <mask>', 'XCR0 (default: what Linux enables on the CPU)').option('--xss <mask>', 'IA32_XSS for the compacted column (default 0)')
   .option('--html <file>', 'write one self-contained HTML page with inline SVG to a new file')
   .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted|netbsd-xstate (FILE only; a NetBSD core is found by its notes)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
-  .action((file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean }) => {
+  .option('--scenario <file>', "decode a buffer a scenario's step made (with --buffer): the scenario runs on its first CPU and kernel, or the ones --cpu and --kernel name among its own")
+  .option('--buffer <name>', 'the buffer of --scenario to decode (a getregset, signal, core, xsave, kvm-get-xsave or buffer step names it)')
+  .action((file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean; scenario?: string; buffer?: string }) => {
+    if (o.scenario !== undefined || o.buffer !== undefined) {
+      if (o.scenario === undefined || o.buffer === undefined) throw new InputError('<command line>', o.scenario === undefined ? '--scenario' : '--buffer', '--scenario and --buffer go together');
+      if (file !== undefined || o.html !== undefined || o.xcr0 !== undefined || o.xss !== undefined) throw new InputError('<command line>', file !== undefined ? 'FILE' : o.html !== undefined ? '--html' : '--xcr0/--xss', 'not with --scenario: the scenario makes the buffer');
+      console.log(explainScenarioBuffer(o.scenario, o.buffer, o));
+      return;
+    }
     console.log(explain(o.cpu === undefined ? undefined : cpuArg(o.cpu), file, { ...o, xcr0: maskOpt(o.xcr0, '--xcr0'), xss: maskOpt(o.xss, '--xss') }));
   });
 program.command('readers').description('per ptracer reader model (GDB <14, GDB 14+, the 2020 man-page algorithm, CPUID-driven): which registers it misreads on a CPU')
@@ -123,11 +132,19 @@ program.command('diff').description('the user-visible difference between two ker
   .option('--cpu <ids>', 'only these CPUs', collect)
   .action(async (paths: string[], o: { base: string; with: string; cpu?: string[] }) => { process.exitCode = await diffCommand(paths, o); });
 
+program.command('scenario-reference').description('print the scenario language reference (Markdown), generated from the scenario schema')
+  .action(() => { process.stdout.write(scenarioReference()); });
+
 const kernel = program.command('kernel').description('kernel variants and their named behaviours');
 kernel.command('list').description('list the kernel variants and proposals').option('--json', 'JSON (format xstate-lab.kernel-list/1)')
   .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(kernelListJson(), null, 2) : kernelList()));
 kernel.command('show').argument('<variant>', 'variant id (see kernel list)').option('--cpu <cpu>', 'also show what the variant enables on this CPU')
-  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string }) => console.log(kernelShow(id, o.cpu === undefined ? undefined : cpuArg(o.cpu))));
+  .option('--boot <options>', 'booted with these kernel command-line options (kernel list shows them)')
+  .option('--kconfig <CONFIG_X=n>', 'a kernel configuration setting other than the assumed one; repeatable', collect, [])
+  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string; boot?: string; kconfig: string[] }) => {
+    const v = bootedKernel(resolveKernelVariant(id, '<command line>', 'kernel show'), o.boot, o.kconfig);
+    console.log(kernelShow(v, o.cpu === undefined ? undefined : cpuArg(o.cpu)));
+  });
 
 const selfcheck = program.command('selfcheck').description('compare the model with this machine');
 /**

@@ -381,7 +381,7 @@ describe("exec: the kernel's view and the one CPUID answer (kernel-model/kernel-
       const world = new World(cpu, variant);
       world.addTask('t', {}, false);
       for (const sub of [0, 1]) {
-        world.cpuidLeafD('t', sub, `d${sub}`);
+        world.cpuid('t', 0xd, sub, `d${sub}`);
         const scenario = ['eax', 'ebx', 'ecx', 'edx'].map((reg) => Number(world.observations.get(`d${sub}.${reg}`)));
         expect(hexOf(lines.find((l) => l.startsWith(`leaf d.${sub}:`))), `${id} (0DH,${sub})`).toEqual(scenario);
       }

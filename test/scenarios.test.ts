@@ -65,11 +65,11 @@ describe('run and diff on the command line', () => {
     writeFileSync(f, `name: wrong\nabout: a deliberately wrong expectation\nsource: test\ncpu: intel-skylake-sp\nkernels: [linux-5.14]\ntasks: { t: { state: { pkru: 0x55555550 } } }\nsteps:\n  - stop: t\n  - getregset: { task: t, into: b }\n  - poke: { buf: b, field: pkru, value: 0x2a, xstate-bv: set }\n  - setregset: { task: t, from: b, as: s }\n  - resume: t\n  - read: { task: t, field: pkru, as: t.pkru }\nexpect:\n  linux-5.14: { t.pkru: 0x2a }\n`);
     const r = await cli(['run', f]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain('FAIL t.pkru: expected 0x2a, observed 0x55555550');
+    expect(r.stdout).toContain('FAIL t.pkru: expected 0x2a (42), observed 0x55555550 (1431655760)');
   });
   it('diff linux-5.13 -> linux-5.14 reports the PKRU change; a variant against itself reports nothing', async () => {
     const d = await cli(['diff', '--base', 'linux-5.13', '--with', 'linux-5.14']);
-    expect(d.stdout).toContain('pkru-ptrace-write on intel-skylake-sp:\n  tracee.pkru: base 0x2a, with 0x55555550');
+    expect(d.stdout).toContain('pkru-ptrace-write on intel-skylake-sp:\n  tracee.pkru: base 0x2a (42), with 0x55555550 (1431655760)');
     const same = await cli(['diff', '--base', 'linux-6.18', '--with', 'linux-6.18']);
     expect(same.stdout.trim().split('\n')).toHaveLength(1);
     expect(same.stdout).toMatch(/0 with user-visible differences/);
@@ -77,7 +77,7 @@ describe('run and diff on the command line', () => {
   it('a patch module switches behaviours: the 6.2 fix as a patch on 5.14 changes exactly the PKRU scenarios', async () => {
     const d = await cli(['diff', '--base', 'linux-5.14', '--with', 'patches/pkru-fix-on-5.14.ts']);
     expect(d.status).toBe(0);
-    expect(d.stdout).toContain('pkru-ptrace-write on intel-skylake-sp:\n  tracee.pkru: base 0x55555550, with 0x2a');
+    expect(d.stdout).toContain('pkru-ptrace-write on intel-skylake-sp:\n  tracee.pkru: base 0x55555550 (1431655760), with 0x2a (42)');
     // Only PKRU scenarios change, and every one of them that writes PKRU through ptrace or KVM does.
     const changed = [...d.stdout.matchAll(/^(\S+) on \S+:$/gm)].map((m) => m[1]);
     expect(changed.length).toBeGreaterThanOrEqual(3);

@@ -9,6 +9,7 @@
  *   export default { id: 'my-fix', base: 'linux-5.14', about: '...', on: ['pkru-ptrace-write'], off: [] };
  * `on`/`off` switch named behaviours of kernel-model/data/behaviours.json on the base variant.
  */
+import { showForPeople } from '../scenario/run.js';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { AreaMap } from '../../emulator/area-map.js';
@@ -137,7 +138,7 @@ export function diffOutcomes(base: RunOutcome, other: RunOutcome): string[] {
   const d: string[] = [];
   if (base.error !== other.error) d.push(`error: base ${base.error ?? 'none'}, with ${other.error ?? 'none'}`);
   const keys = [...new Set([...Object.keys(base.observations), ...Object.keys(other.observations)])].sort();
-  for (const k of keys) if (base.observations[k] !== other.observations[k]) d.push(`${k}: base ${base.observations[k] ?? '(none)'}, with ${other.observations[k] ?? '(none)'}`);
+  for (const k of keys) if (base.observations[k] !== other.observations[k]) d.push(`${k}: base ${showForPeople(base.observations[k])}, with ${showForPeople(other.observations[k])}`);
   const bufs = [...new Set([...Object.keys(base.buffers), ...Object.keys(other.buffers)])].sort();
   for (const b of bufs) {
     const fa = (base.bufferFormats?.[b] ?? BufferFormat.Xsave) as BufferFormat, fb = (other.bufferFormats?.[b] ?? BufferFormat.Xsave) as BufferFormat;
@@ -149,26 +150,41 @@ export function diffOutcomes(base: RunOutcome, other: RunOutcome): string[] {
   return d;
 }
 
-export async function diffCommand(paths: string[], o: { base: string; with: string; cpu?: string[] }): Promise<number> {
+/** Progress of a diff: called before each scenario x CPU pair (done so far, total, which); clear() before other output. */
+export interface DiffProgress { (done: number, total: number, what: string): void; clear(): void }
+
+/** On a terminal, one line on stderr rewritten in place (as `run` does); nothing when stderr is a file or pipe. */
+function ttyProgress(): DiffProgress | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const p = ((d: number, t: number, what: string): void => { process.stderr.write(`\r[${d + 1}/${t}] ${what}\x1b[K`); }) as DiffProgress;
+  p.clear = (): void => { process.stderr.write('\r\x1b[K'); };
+  return p;
+}
+
+export async function diffCommand(paths: string[], o: { base: string; with: string; cpu?: string[] }, progress: DiffProgress | undefined = ttyProgress()): Promise<number> {
   const cpus = selectedCpus(o.cpu);
   const base = await resolveVariantOrPatch(o.base);
   const other = await resolveVariantOrPatch(o.with);
   if (base.arch !== other.arch) throw new InputError('<command line>', '--base/--with', `${base.id} is ${base.arch}, ${other.id} is ${other.arch}: diff compares variants of one architecture`);
-  let runs = 0, differing = 0;
-  for (const f of scenarioFiles(paths)) {
+  // Every scenario x CPU first, so that progress can say how many remain; a scenario runs under the
+  // variants of its own architecture only (arch: arm64, or x86-64).
+  const work = scenarioFiles(paths).flatMap((f) => {
     const s = loadScenario(f);
-    // A scenario runs under the variants of its own architecture only (arch: arm64, or x86-64).
-    if ((s.arch ?? KernelArch.X86_64) !== base.arch) continue;
-    for (const cpu of s.cpus) {
-      if (cpus && !cpus.includes(cpu)) continue;
-      runs++;
-      const d = diffOutcomes(runScenario(s, cpu, base), runScenario(s, cpu, other));
-      if (!d.length) continue;
-      differing++;
-      console.log(`${s.name} on ${cpu}:`);
-      for (const line of d) console.log(`  ${line}`);
-    }
+    if ((s.arch ?? KernelArch.X86_64) !== base.arch) return [];
+    return s.cpus.filter((cpu) => !cpus || cpus.includes(cpu)).map((cpu) => ({ s, cpu }));
+  });
+  let runs = 0, differing = 0;
+  for (const { s, cpu } of work) {
+    progress?.(runs, work.length, `${s.name} on ${cpu}`);
+    runs++;
+    const d = diffOutcomes(runScenario(s, cpu, base), runScenario(s, cpu, other));
+    if (!d.length) continue;
+    differing++;
+    progress?.clear();
+    console.log(`${s.name} on ${cpu}:`);
+    for (const line of d) console.log(`  ${line}`);
   }
+  progress?.clear();
   if (runs === 0) throw new InputError('<command line>', '--cpu', `nothing to compare: no scenario lists CPU ${cpus!.join(', ')}`);
   console.log(`diff: ${runs} scenario runs, ${differing} with user-visible differences between ${base.id} and ${other.id}`);
   return 0;

@@ -15,6 +15,7 @@ import { Sig } from '../linux/abi.js';
 import { Kernel, type RunResult } from '../linux/kernel.js';
 import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../linux/kvm-dev.js';
 import { KvmVendorModule } from '../../kernel-model/kvm.js';
+import { parseKernelBoot } from '../../kernel-model/cpufeature.js';
 import { BEHAVIOURS, DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, KernelPersonality, resolveLinuxVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
 import { Option, type Command } from 'commander';
 
@@ -110,16 +111,18 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
     .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
     .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
     .option('--kvm-vendor <module>', `the KVM vendor module behind the guest's /dev/kvm (${Object.values(KvmVendorModule).join(', ')}), or ${KVM_VENDOR_NONE} for no /dev/kvm; default: the profile's vendor (kvm_intel, kvm_amd); with --cpu host the module /sys/module shows loaded, and if none is, the guest finds no /dev/kvm unless this option names one (kvm_pvm: the PVM module)`)
+    .option('--boot <options>', 'kernel command-line options the kernel is booted with (space-separated: noxsave, noxsaveopt, noxsaves, nopku, nofsgsbase, clearcpuid=X[,X...]; kernel list shows them)')
+    .option('--kconfig <CONFIG_X=n>', 'a kernel configuration setting other than the model\'s assumed one (kernel list shows them); repeatable', collect, [])
     .addOption(new Option('--kernel-behaviours <ids>', 'run with exactly these named behaviours on the --kernel release (how scenarios run patched variants)').hideHelp())
     .passThroughOptions()
-    .action((prog: string, args: string[], o: { cpu: string; kernel: string; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[]; kvmVendor?: string }) => {
+    .action((prog: string, args: string[], o: { cpu: string; kernel: string; boot?: string; kconfig: string[]; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[]; kvmVendor?: string }) => {
       let maxInsns = DEFAULT_MAX_INSNS;
       if (o.maxInsns !== undefined) {
         if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
         maxInsns = BigInt(o.maxInsns);
       }
       const base = resolveLinuxVariant(o.kernel);
-      const kernel = o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours);
+      const kernel = bootedKernel(o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours), o.boot, o.kconfig);
       for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
       if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');
       if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
@@ -132,6 +135,15 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
       } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
       process.exitCode = execProgram(prog, args, { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor });
     });
+}
+
+/** The kernel booted with --boot and --kconfig (kernel-model/cpufeature.ts), or as it is without them. */
+export function bootedKernel(v: KernelVariant, boot: string | undefined, kconfig: readonly string[]): KernelVariant {
+  if (boot === undefined && kconfig.length === 0) return v;
+  if (boot !== undefined && boot.trim() === '') throw new InputError('<command line>', '--boot', 'expected kernel options, got none (leave --boot out for none)');
+  const b = parseKernelBoot(v, boot ?? '', kconfig);
+  if ('error' in b) throw new InputError('<command line>', b.in === 'boot' ? '--boot' : '--kconfig', b.error);
+  return v.withBoot(b);
 }
 
 /** The --kernel release with exactly the named behaviours (comma-separated; may be empty). */

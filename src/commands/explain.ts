@@ -7,6 +7,8 @@ import type { CpuModel } from '../../emulator/cpu-model.js';
 import { InputError } from '../errors.js';
 import { describeArea } from '../explain/area.js';
 import { BufferFormat, decodeBuffer } from '../explain/decode.js';
+import { loadScenario, scenarioCpuModel } from '../scenario/load.js';
+import { runScenario } from '../scenario/run.js';
 import { renderDecodedText } from '../explain/decode-text.js';
 import { renderAreaHtml } from '../explain/html.js';
 import { renderAreaText } from '../explain/text.js';
@@ -133,4 +135,28 @@ export function explain(cpuGiven: CpuModel | undefined, file: string | undefined
   const c = fromCore?.choice;
   const head = c ? [`CPU from the core's notes: XCR0 word ${c.xcr0Word}, ${c.size} bytes, NT_X86_XSAVE_LAYOUT ${c.layout.join(' ') || '(none)'}; the built-in CPUs with this layout: ${c.fits.join(', ')} (decoded as ${c.used})`] : [];
   return [...head, renderDecodedText(d)].join('\n');
+}
+
+/**
+ * `explain --scenario FILE --buffer NAME`: a buffer a scenario step made (getregset, signal, core,
+ * xsave, kvm-get-xsave, buffer), decoded field by field as `explain FILE` decodes a file, with the
+ * run's own CPU and kernel (the scenario's first, or the one --cpu / --kernel names among its own).
+ */
+export function explainScenarioBuffer(scenarioFile: string, bufferName: string, o: { cpu?: string; kernel?: string; format?: string; json?: boolean }): string {
+  const s = loadScenario(scenarioFile);
+  const cpu = o.cpu ?? s.cpus[0];
+  if (!s.cpus.includes(cpu)) throw new InputError('<command line>', '--cpu', `'${cpu}' is not one of the scenario's CPUs (${s.cpus.join(', ')})`);
+  const kernel = o.kernel ?? s.kernels[0];
+  if (!s.kernels.includes(kernel)) throw new InputError('<command line>', '--kernel', `'${kernel}' is not one of the scenario's kernels (${s.kernels.join(', ')})`);
+  const variant = s.kernelVariants[kernel];
+  const out = runScenario(s, cpu, variant);
+  const bytes = out.buffers[bufferName];
+  if (bytes === undefined) {
+    const made = Object.keys(out.buffers);
+    throw new InputError('<command line>', '--buffer', `the run on ${cpu}/${kernel} made no buffer '${bufferName}' (${made.length ? `it made: ${made.join(', ')}` : 'it made none'}${out.error ? `; it stopped: ${out.error}` : ''})`);
+  }
+  const format = o.format !== undefined ? parseFormat(o.format) : BufferFormat.Auto;
+  const d = decodeBuffer(bytes, scenarioCpuModel(s.cpuSpecs[cpu] ?? cpu), { format, variant, file: `${scenarioFile} buffer '${bufferName}'` });
+  if (o.json) return JSON.stringify({ scenario: s.name, run: { cpu, kernel }, buffer: bufferName, ...d }, (_k, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v), 2);
+  return [`scenario ${s.name}, buffer '${bufferName}' (${bytes.length} bytes) of the run on ${cpu} with ${kernel}`, renderDecodedText(d)].join('\n');
 }

@@ -6,6 +6,7 @@ import { kernelView, type ViewFact } from '../../kernel-model/kernel-view.js';
 import { ALL_KERNEL_VARIANTS, ARM64_KERNEL_VARIANTS, BEHAVIOURS, KernelArch, KernelPersonality, behaviourInfo, resolveArm64Variant, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
 import { cpu_probe_fpu } from '../../kernel-model/netbsd/fpu.js';
 import { SIZEOF_XSTATE } from '../../kernel-model/netbsd/cpu_extended_state.js';
+import { BOOT_OPTIONS, KCONFIG, X86Feature, bootCpuCaps } from '../../kernel-model/cpufeature.js';
 
 const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-';
 
@@ -13,6 +14,10 @@ const names = (m: number): string => maskBits(m).map(xfeatureId).join(' ') || '-
 export interface KernelListJson {
   format: 'xstate-lab.kernel-list/1';
   kernels: { id: string; release: string; proposal: boolean; about: string; behaviours: string[]; arch: string; personality: string; sources: string[] }[];
+  /** Boot options the model applies (kernel show V --boot, exec --boot, a scenario's kernels: {variant, boot}). */
+  bootOptions: { option: string; syntax: string; since?: string; effect: string; source: string }[];
+  /** Kconfig symbols a run may switch from the assumed value. */
+  kconfig: { symbol: string; assumed: string; effect: string; source: string }[];
 }
 
 export function kernelListJson(): KernelListJson {
@@ -23,6 +28,8 @@ export function kernelListJson(): KernelListJson {
       // A personality's own sources, else those of the variant's behaviours.
       sources: v.sources.length ? [...v.sources] : v.behaviours.map((b) => behaviourInfo(b).source),
     })),
+    bootOptions: BOOT_OPTIONS.map((o) => ({ ...o })),
+    kconfig: KCONFIG.map((k) => ({ ...k })),
   };
 }
 
@@ -32,17 +39,24 @@ export function kernelList(): string {
     const r = `${v.id.padEnd(18)} ${kind(v)} ${v.about}`;
     return v.sources.length ? [r, ...v.sources.map((s) => `${' '.repeat(29)}source: ${s}`)].join('\n') : r;
   };
-  const x86 = ALL_KERNEL_VARIANTS.filter((v) => v.arch === KernelArch.X86_64).map(row);
+  const out = ALL_KERNEL_VARIANTS.filter((v) => v.arch === KernelArch.X86_64).map(row);
   // arm64: each variant with the sources of its behaviours (proposals say they were not merged).
-  const arm64 = ARM64_KERNEL_VARIANTS.flatMap((v) => [row(v), ...v.behaviours.map((b) => `${''.padEnd(29)}source: ${behaviourInfo(b).source}`)]);
-  return [...x86, '', 'arm64 (syscall-stop registers, kernel-model/arm64):', ...arm64].join('\n');
+  out.push('', 'arm64 (syscall-stop registers, kernel-model/arm64):');
+  out.push(...ARM64_KERNEL_VARIANTS.flatMap((v) => [row(v), ...v.behaviours.map((b) => `${''.padEnd(29)}source: ${behaviourInfo(b).source}`)]));
+  out.push('', 'Boot options (kernel show V --boot OPTIONS, exec --boot, a scenario\'s kernels: [{variant: V, boot: OPTIONS}]):');
+  for (const o of BOOT_OPTIONS) out.push(`  ${o.syntax}`, `      ${o.effect}`, `      source: ${o.source}`);
+  out.push('', 'Kernel configuration (--kconfig, a scenario\'s kernels: [{variant: V, config: [...]}]):');
+  for (const k of KCONFIG) out.push(`  ${k.symbol} (assumed =${k.assumed})`, `      ${k.effect}`, `      source: ${k.source}`);
+  return out.join('\n');
 }
 
-export function kernelShow(id: string, cpu?: CpuModel): string {
-  const arm = ARM64_KERNEL_VARIANTS.some((x) => x.id === id);
-  const v = arm ? resolveArm64Variant(id, '<command line>', 'kernel show') : resolveKernelVariant(id, '<command line>', 'kernel show');
+export function kernelShow(id: string | KernelVariant, cpu?: CpuModel): string {
+  const arm = typeof id === 'string' ? ARM64_KERNEL_VARIANTS.some((x) => x.id === id) : id.arch === KernelArch.Arm64;
+  const v = typeof id !== 'string' ? id : arm ? resolveArm64Variant(id, '<command line>', 'kernel show') : resolveKernelVariant(id, '<command line>', 'kernel show');
   if (v.personality === KernelPersonality.NetBSD) return netbsdShow(v, cpu);
-  const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}${arm ? ', arm64' : ''}`, `  ${v.about}`, '  behaviours:'];
+  const out = [`${v.id}${v.proposal ? ' (proposal)' : ''}: release ${v.release}${arm ? ', arm64' : ''}`, `  ${v.about}`];
+  if (v.booted) out.push(`  booted with: ${v.boot.text.join(' ')}`);
+  out.push('  behaviours:');
   for (const b of BEHAVIOURS.filter((x) => x.arch === v.arch)) {
     const on = v.has(b.id);
     out.push(`    [${on ? 'x' : ' '}] ${b.id} (${b.since})`);
@@ -51,6 +65,15 @@ export function kernelShow(id: string, cpu?: CpuModel): string {
   if (cpu && !arm) {
     const c = fpu__init_system_xstate(cpu, v);
     out.push(`  on ${cpu.id}:`);
+    if (v.booted) {
+      // What the boot options changed in the kernel's capabilities, and what the task still sees in CPUID.
+      const caps = bootCpuCaps(cpu, v);
+      for (const ch of caps.cleared) out.push(`    X86_FEATURE ${ch.feature} cleared by ${ch.by}`);
+      for (const n of caps.notes) out.push(`    ${n}`);
+      if (caps.cleared.length === 0 && caps.notes.length === 0) out.push('    the boot options change nothing on this CPU (what they clear it does not have)');
+      const stillSeen = caps.cleared.map((ch) => ch.feature).filter((f) => f !== X86Feature.OSPKE);
+      if (stillSeen.length) out.push(`    CPUID is not changed by the kernel: a task still sees ${stillSeen.join(', ')} set in CPUID (OSXSAVE and OSPKE follow CR4, leaf 0DH follows XCR0); a program must check XGETBV (and OSPKE) before using them`);
+    }
     if (!c.useXsave) out.push('    no XSAVE: FXSR-only operation, no NT_X86_XSTATE');
     else {
       out.push(`    XCR0 0x${c.xcr0.toString(16)} (${names(c.xcr0)}), IA32_XSS 0x${c.xss.toString(16)} (${names(c.xss)})`);

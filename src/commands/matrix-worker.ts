@@ -1,4 +1,5 @@
 /** A worker thread of `xstate-lab run --matrix`: one scenario file on every CPU x kernel variant asked for. */
+import { resolveKernelName } from '../../kernel-model/cpufeature.js';
 import { parentPort } from 'node:worker_threads';
 import { resolveAnyVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
@@ -29,7 +30,7 @@ function runCell(s: Scenario, cpuArg: string, kernel: string): MatrixCell {
   const cpu = cellCpu(s, cpuArg);
   const own = isOwnCell(s, cpu, kernel);
   try {
-    return classifyCell(own, runScenario(s, cpu, resolveAnyVariant(kernel)));
+    return classifyCell(own, runScenario(s, cpu, s.kernelVariants[kernel] ?? (/^[a-z0-9.-]+\+/i.test(kernel) ? resolveKernelName(kernel) : resolveAnyVariant(kernel))));
   } catch (e) {
     // A field the scenario names that this CPU lacks is refused before any step (checkScenarioOnCpu):
     // on its own CPUs that is bad input, elsewhere the scenario does not apply.

@@ -10,7 +10,7 @@
  * a buffer a step could not make) the cell is "not applicable" and says why: that is the scenario
  * saying what it needs.
  */
-import { showValue, type RunOutcome } from '../scenario/run.js';
+import { showForPeople, showValue, type RunOutcome } from '../scenario/run.js';
 import { passed } from '../scenario/report.js';
 
 /** What became of one scenario x CPU x variant. */
@@ -70,8 +70,8 @@ export function formatMatrixTable(cells: MatrixCell[], verbose: boolean): string
     lines.push(`${c.scenario.padEnd(w)}  ${c.cpu.padEnd(cw)}  ${c.kernel.padEnd(vw)}  ${(c.result === CellResult.Fail ? 'FAIL' : c.result).padEnd(8)}  ${checks}`);
     if (c.reason) lines.push(`    not applicable: ${c.reason}`);
     else if (o?.error) lines.push(`    error: ${o.error}`);
-    for (const k of o?.checks ?? []) if (!k.pass || verbose) lines.push(`    ${k.pass ? 'ok  ' : 'FAIL'} ${k.name}: expected ${showValue(k.expected as never)}, observed ${showValue(k.observed as never)}`);
-    if (verbose && o) for (const [k, v] of Object.entries(o.observations)) if (!o.checks.some((x) => x.name === k)) lines.push(`         ${k} = ${v}`);
+    for (const k of o?.checks ?? []) if (!k.pass || verbose) lines.push(`    ${k.pass ? 'ok  ' : 'FAIL'} ${k.name}: expected ${showForPeople(k.expected)}, observed ${showForPeople(k.observed)}`);
+    if (verbose && o) for (const [k, v] of Object.entries(o.observations)) if (!o.checks.some((x) => x.name === k)) lines.push(`         ${k} = ${showForPeople(v)}`);
   }
   const n = countCells(cells);
   lines.push(`${n.pass} passed, ${n.fail} failed (the scenarios' own CPUs and kernels); ${n.observed} observed, ${n.notApplicable} not applicable (elsewhere)`);

@@ -6,6 +6,7 @@
  * variants named, or all (src/commands/matrix.ts). Exit status 1 when any expectation fails,
  * 2 for an unknown CPU or variant, a bad scenario or nothing to run.
  */
+import { resolveKernelName } from '../../kernel-model/cpufeature.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -101,7 +102,8 @@ export function selectedCpus(args: string[] | undefined): string[] | undefined {
 
 export function selectedKernels(args: string[] | undefined): string[] | undefined {
   if (!args?.length) return undefined;
-  return args.map((k) => resolveAnyVariant(k, '<command line>', '--kernel').id);
+  // A variant id of either architecture, or a booted kernel's default name (linux-6.18+nopku); an `as` name is not selectable here.
+  return args.map((k) => (/^[a-z0-9.-]+\+/i.test(k) ? resolveKernelName(k).id : resolveAnyVariant(k, '<command line>', '--kernel').id));
 }
 
 export async function runCommand(paths: string[], o: RunOptions): Promise<number> {

@@ -7,7 +7,7 @@ import type { CpuModel } from '../../emulator/cpu-model.js';
 import { builtinProfileIds, loadBuiltinQuietly } from '../../emulator/profile.js';
 import { expandFields, formatMask, maskBits, xfeatureId } from '../../emulator/xfeatures.js';
 import { fpu__init_system_xstate } from '../../kernel-model/fpu-config.js';
-import { DEFAULT_KERNEL_VARIANT, resolveLinuxVariant } from '../../kernel-model/variants.js';
+import { DEFAULT_KERNEL_VARIANT, resolveLinuxVariant, type KernelVariant } from '../../kernel-model/variants.js';
 import { InputError } from '../errors.js';
 import { compareAllReaders, type ReaderReport } from '../readers/compare.js';
 import { parseLayoutNote, type LayoutRecord } from '../readers/layout-note.js';
@@ -91,6 +91,8 @@ function detect(b: Uint8Array): { format: BufferFormat; by: string } {
 export interface DecodeOptions {
   format?: BufferFormat;
   kernel?: string;
+  /** The kernel itself (a scenario's, booted with options); wins over `kernel`. */
+  variant?: KernelVariant;
   file?: string;
 }
 
@@ -113,7 +115,7 @@ export function decodeBuffer(bytes: Uint8Array, cpu: CpuModel, o: DecodeOptions 
     by += `; NT_X86_XSTATE note of ${image.length} bytes at file offset ${xs[0]!.offset}${xs.length > 1 ? ` (first of ${xs.length} threads)` : ''}`;
   }
   if (image.length < HEADER.END) throw new InputError(file, `${image.length} bytes`, `an XSAVE image has at least ${HEADER.END} bytes (legacy region and header)`);
-  const cfg = fpu__init_system_xstate(cpu, resolveLinuxVariant(o.kernel ?? DEFAULT_KERNEL_VARIANT));
+  const cfg = fpu__init_system_xstate(cpu, o.variant ?? resolveLinuxVariant(o.kernel ?? DEFAULT_KERNEL_VARIANT));
   const linuxXcr0 = cfg.useXsave ? cfg.user.maxFeatures : cpu.xcr0Supported;
   const xstateBv = u64(image, HEADER.XSTATE_BV);
   const xcompBv = u64(image, HEADER.XCOMP_BV);

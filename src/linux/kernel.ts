@@ -7,6 +7,7 @@
  * is a virtual clock advanced by the instructions run; getrandom and AT_RANDOM come from a fixed
  * seed; tasks run in fixed instruction quanta, round-robin by tid.
  */
+import { straceExit, straceSignal, straceSyscall, type TraceMemory } from './strace.js';
 import { readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { FCW_INIT, MXCSR_INIT, type CpuModel } from '../../emulator/cpu-model.js';
@@ -599,6 +600,7 @@ export class Kernel {
         return false;
       }
       const act = t.proc.sigactions[sig]!;
+      if (this.o.trace && act.handler !== SIG_IGN && !(act.handler === SIG_DFL && DEFAULT_IGNORED.has(sig) && !p.forced)) this.o.trace(`${this.tracePid(t)}${straceSignal(p.info)}`);
       const reason = p.info.reason ?? `signal ${Sig[sig] ?? sig} (si_code ${p.info.code})`;
       const blockedOrIgnored = (t.sigmask & sigBit(sig)) !== 0n || act.handler === SIG_IGN;
       if (sig === Sig.SIGKILL || act.handler === SIG_DFL || (p.forced && blockedOrIgnored)) {
@@ -967,6 +969,7 @@ export class Kernel {
   private endProcess(p: Process, exit: Process['exit']): void {
     if (!p.alive) return;
     p.exit = exit;
+    if (this.o.trace && exit) this.o.trace(`${this.tasks.length > 1 ? `[pid ${p.pid}] ` : ''}${straceExit(exit)}`);
     for (const t of p.threads) this.endTask(t);
     // exit_files(): every descriptor is closed (a pipe's other end then sees EOF or EPIPE).
     for (const fd of [...p.files.keys()]) this.closeFd(p, fd);
@@ -1029,17 +1032,34 @@ export class Kernel {
       return true;
     }
     let r: bigint | 'stop';
+    // exit and exit_group never return: strace prints them, `= ?`, before the process's end.
+    const noReturn = nr === Sys.exit || nr === Sys.exit_group;
+    if (this.o.trace && noReturn) this.o.trace(`${this.tracePid(t)}${straceSyscall(nr, a.slice(1), 'stop', this.traceMemory(m))}`);
     try {
       r = this.syscall(t, nr, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
     } catch (e) {
       if (e instanceof GuestMemoryFault) r = neg(Errno.EFAULT);
       else throw e;
     }
-    if (this.o.trace && nr !== Sys.write && nr !== Sys.writev) this.o.trace(`syscall ${syscallName(nr) ?? nr}(0x${a[1]!.toString(16)}, 0x${a[2]!.toString(16)}, 0x${a[3]!.toString(16)}) = ${r === 'stop' ? '(deferred)' : BigInt.asIntN(64, r)}`);
+    // strace's notation (src/linux/strace.ts), read from the guest's memory after the call.
+    if (this.o.trace && !noReturn) this.o.trace(`${this.tracePid(t)}${straceSyscall(nr, a.slice(1), r, this.traceMemory(m))}`);
     if (r === 'stop') return true;
     m.uc.regWrite(X86Reg.RAX, r & MASK64);
     if (t.rseqNotify) this.rseqReturnToUser(t);
     return t.state !== TaskState.Runnable || !p.alive || t.pending.some((x) => this.deliverable(t, x));
+  }
+
+  /** strace -f's `[pid N] ` once there is more than one task. */
+  private tracePid(t: Task): string {
+    return this.tasks.length > 1 ? `[pid ${t.tid}] ` : '';
+  }
+
+  /** Guest memory for trace lines: unreadable memory is shown as its address, never a fault. */
+  private traceMemory(m: Machine): TraceMemory {
+    return {
+      cString: (addr, max) => { try { return m.readCString(addr, max); } catch { return undefined; } },
+      bytes: (addr, len) => { try { return m.read(addr, len); } catch { return undefined; } },
+    };
   }
 
   private block(t: Task, w: Wait): 'stop' {

@@ -17,7 +17,7 @@ import {
   ASSUMED_NT_ARM_SYSCALL_REGS, Errno, NT_ARM_SYSTEM_CALL, NT_PRSTATUS, PTRACE_O_ARM64_RAW_REGS, PTRACE_O_EXITKILL, PTRACE_O_TRACESYSGOOD, USER_PT_REGS_SIZE,
   SYSCALL_REGS_SIZE,
 } from '../../kernel-model/arm64/ptrace.js';
-import { ARM64_KERNEL_VARIANTS, KernelArch, type KernelVariant } from '../../kernel-model/variants.js';
+import { ARM64_KERNEL_VARIANTS, KernelArch, resolveArm64Variant, type KernelVariant } from '../../kernel-model/variants.js';
 import { Nr } from '../linux/arm64/unistd.js';
 import { InputError } from '../errors.js';
 import type { Scenario, Step } from './load.js';
@@ -110,7 +110,7 @@ export function checkArm64Scenario(file: string, fileInFolder: (value: string, p
   });
   return {
     file, name: s.name, about: s.about, source: Array.isArray(s.source) ? s.source : [s.source], cpus, cpuSpecs: Object.fromEntries(cpus.map((c) => [c, c])),
-    kernels: s.kernels, tasks: s.tasks, steps: s.steps, expect: s.expect, stepPlaces: s.steps.map((_, i) => at('steps', i)), stepFiles, fieldUses: [], arch: KernelArch.Arm64,
+    kernels: s.kernels, kernelVariants: Object.fromEntries(s.kernels.map((k) => [k, resolveArm64Variant(k)])), tasks: s.tasks, steps: s.steps, expect: s.expect, stepPlaces: s.steps.map((_, i) => at('steps', i)), stepFiles, fieldUses: [], arch: KernelArch.Arm64,
   };
 }
 

@@ -78,8 +78,14 @@ export function runGuest(scenarioFile: string, program: string, args: string[], 
   const exe = guestExecutable(src, folder);
   const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
   // A variant that is not a named one (a patch) runs as its release's named variant with exactly its behaviours.
-  const named = KERNEL_VARIANTS.find((v) => v.id === kernel.id) ?? KERNEL_VARIANTS.find((v) => v.release === kernel.release && !v.proposal) ?? KERNEL_VARIANTS[0];
-  const kernelArgs = named.id === kernel.id ? ['--kernel', kernel.id] : ['--kernel', named.id, '--kernel-behaviours', kernel.behaviours.join(',')];
+  const named = KERNEL_VARIANTS.find((v) => v.id === kernel.baseId) ?? KERNEL_VARIANTS.find((v) => v.release === kernel.release && !v.proposal) ?? KERNEL_VARIANTS[0];
+  const sameBehaviours = named.behaviours.length === kernel.behaviours.length && named.behaviours.every((b) => kernel.has(b));
+  const kernelArgs = sameBehaviours ? ['--kernel', named.id] : ['--kernel', named.id, '--kernel-behaviours', kernel.behaviours.join(',')];
+  // Boot options and configuration (kernel-model/cpufeature.ts) go with it.
+  const config = kernel.boot.text.filter((t) => t.startsWith('CONFIG_'));
+  const boot = kernel.boot.text.filter((t) => !t.startsWith('CONFIG_'));
+  if (boot.length) kernelArgs.push('--boot', boot.join(' '));
+  for (const c of config) kernelArgs.push('--kconfig', c);
   // The guest runs in the scenario's folder and opens the files it was handed by their names there.
   const fileArgs = files.flatMap((f) => ['--file', resolve(folder, f)]);
   const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', cpu, ...kernelArgs, ...fileArgs, '--', exe, ...args], { cwd: folder, encoding: 'utf8', timeout: GUEST_TIMEOUT_MS, maxBuffer: 1 << 26 });

@@ -9,7 +9,8 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { isAlias, isMap, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import schema from './scenario.schema.json' with { type: 'json' };
 import { InputError } from '../errors.js';
-import { KERNEL_VARIANTS } from '../../kernel-model/variants.js';
+import { KERNEL_VARIANTS, resolveKernelVariant, type KernelVariant } from '../../kernel-model/variants.js';
+import { parseKernelBoot } from '../../kernel-model/cpufeature.js';
 import { KvmVendorModule } from '../../kernel-model/kvm.js';
 import { builtinProfileIds, resolveCpu } from '../../emulator/profile.js';
 import type { CpuModel } from '../../emulator/cpu-model.js';
@@ -63,7 +64,10 @@ export interface Scenario {
   cpus: string[];
   /** Per CPU name, what resolves it: the built-in id, `host`, or the file's real path. */
   cpuSpecs: Record<string, string>;
+  /** Kernel names: a variant id, or the name of a variant booted with options (`linux-6.18+nopku`, or its `as`). */
   kernels: string[];
+  /** Per kernel name, the variant it runs (with its boot options). */
+  kernelVariants: Record<string, KernelVariant>;
   tasks: Record<string, { state?: Record<string, Value>; amx?: boolean }>;
   steps: Step[];
   /** Per variant id (or `all`): observation name to expected value. */
@@ -196,7 +200,10 @@ export function loadScenario(file: string): Scenario {
     fail(places.at(path), `${err.instancePath || '/'} ${err.message}${extra}`);
   }
   if ((raw as { arch?: string }).arch === 'arm64') {
-    return checkArm64Scenario(file, (v, place) => fileInScenarioFolder(file, v, place, 'program'), raw as RawScenario, (...p) => places.at(p), (p, k) => places.key(p, k));
+    const r = raw as RawScenario;
+    // Boot options are x86 kernel options (kernel-model/cpufeature.ts): an arm64 scenario names variants only.
+    r.kernels.forEach((k, i) => { if (typeof k !== 'string') fail(places.at(['kernels', i]), 'an arm64 scenario names kernel variants by id (boot options are x86 kernels\' only)'); });
+    return checkArm64Scenario(file, (v, place) => fileInScenarioFolder(file, v, place, 'program'), { ...r, kernels: r.kernels as string[] }, (...p) => places.at(p), (p, k) => places.key(p, k));
   }
   return checkScenario(file, raw as RawScenario, (...p) => places.at(p), (p, k) => places.key(p, k));
 }
@@ -207,7 +214,12 @@ function allowedKeys(parent: unknown): string {
   return props ? ` (expected one of: ${Object.keys(props).join(', ')})` : '';
 }
 
-interface RawScenario { name: string; about: string; source: string | string[]; cpu: string | string[]; kernels: string[]; tasks: Scenario['tasks']; steps: Step[]; expect: Scenario['expect'] }
+/** A `kernels:` entry: a variant id, or a variant booted with options. */
+type RawKernel = string | { variant: string; boot?: string; config?: string[]; as?: string };
+/** What a kernel's `as` name may hold: no `/` (expectation keys are CPU/kernel) and no spaces. */
+const KERNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._+=,-]*$/;
+
+interface RawScenario { name: string; about: string; source: string | string[]; cpu: string | string[]; kernels: RawKernel[]; tasks: Scenario['tasks']; steps: Step[]; expect: Scenario['expect'] }
 type At = (...path: (string | number)[]) => string;
 type KeyAt = (path: (string | number)[], key: string) => string;
 
@@ -241,12 +253,30 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
     if (spec !== HOST_CPU) models.push(scenarioCpuModel(spec));
   });
   const variants = new Set(KERNEL_VARIANTS.map((v) => v.id));
-  s.kernels.forEach((k, i) => { if (!variants.has(k)) fail(at('kernels', i), `unknown kernel variant '${k}' (known: ${[...variants].join(', ')})`); });
+  const kernels: string[] = [];
+  const kernelVariants: Record<string, KernelVariant> = {};
+  s.kernels.forEach((k, i) => {
+    const id = typeof k === 'string' ? k : k.variant;
+    const idPlace = typeof k === 'string' ? at('kernels', i) : at('kernels', i, 'variant');
+    if (!variants.has(id)) fail(idPlace, `unknown kernel variant '${id}' (known: ${[...variants].join(', ')})`);
+    let v = resolveKernelVariant(id);
+    if (typeof k !== 'string') {
+      const boot = parseKernelBoot(v, k.boot ?? '', k.config ?? []);
+      if ('error' in boot) fail(at('kernels', i, boot.in), boot.error);
+      else {
+        if (k.as !== undefined && !KERNEL_NAME.test(k.as)) fail(at('kernels', i, 'as'), `kernel name '${k.as}': write letters, digits and . _ + = , - (no spaces or /: expectation keys are CPU/kernel)`);
+        if (k.as !== undefined && variants.has(k.as) && k.as !== id) fail(at('kernels', i, 'as'), `kernel name '${k.as}' is another variant's id`);
+        v = v.withBoot(boot, k.as ?? undefined);
+      }
+    }
+    if (kernelVariants[v.id] !== undefined) fail(at('kernels', i), `kernel '${v.id}' is named twice`);
+    kernels.push(v.id); kernelVariants[v.id] = v;
+  });
   // Expectation keys: all, a kernel variant, a CPU, or CPU/variant (the most specific wins).
   for (const [k, obs] of Object.entries(s.expect)) {
     const [a, b] = k.split('/');
-    const ok = k === 'all' || (b === undefined ? s.kernels.includes(a) || cpus.includes(a) : cpus.includes(a) && s.kernels.includes(b));
-    if (!ok) fail(keyAt(['expect'], k), `expectations for '${k}': expected all, one of the kernels (${s.kernels.join(', ')}), one of the CPUs (${cpus.join(', ')}) or CPU/kernel`);
+    const ok = k === 'all' || (b === undefined ? kernels.includes(a) || cpus.includes(a) : cpus.includes(a) && kernels.includes(b));
+    if (!ok) fail(keyAt(['expect'], k), `expectations for '${k}': expected all, one of the kernels (${kernels.join(', ')}), one of the CPUs (${cpus.join(', ')}) or CPU/kernel`);
     for (const [o, v] of Object.entries(obs)) if (typeof v === 'number') fail(at('expect', k, o), `${o}: ${v} is not a whole number or a word (write integers as 42 or 0x2a)`);
   }
 
@@ -365,7 +395,7 @@ function checkScenario(file: string, s: RawScenario, at: At, keyAt: KeyAt): Scen
   });
 
   const out: Scenario = {
-    file, name: s.name, about: s.about, source: Array.isArray(s.source) ? s.source : [s.source], cpus, cpuSpecs, kernels: s.kernels, tasks: s.tasks, steps: s.steps, expect: s.expect,
+    file, name: s.name, about: s.about, source: Array.isArray(s.source) ? s.source : [s.source], cpus, cpuSpecs, kernels, kernelVariants, tasks: s.tasks, steps: s.steps, expect: s.expect,
     stepPlaces: s.steps.map((_, i) => at('steps', i)), stepFiles, fieldUses,
   };
   for (const m of models) checkScenarioOnCpu(out, m);

@@ -1,6 +1,6 @@
 /** Reports of `xstate-lab run`: a table for people, JSON (`xstate-lab.run/1`) and TAP for CI. */
 import type { RunOutcome } from './run.js';
-import { showValue } from './run.js';
+import { showForPeople, showValue } from './run.js';
 
 export const passed = (o: RunOutcome): boolean => !o.error && o.checks.every((c) => c.pass);
 
@@ -15,8 +15,8 @@ export function formatTable(outcomes: RunOutcome[], verbose: boolean): string {
     const n = o.checks.filter((c) => c.pass).length;
     lines.push(`${o.scenario.padEnd(w)}  ${o.cpu.padEnd(cw)}  ${o.variant.padEnd(vw)}  ${ok ? 'pass  ' : 'FAIL  '}  ${n}/${o.checks.length}`);
     if (o.error) lines.push(`    error: ${o.error}`);
-    for (const c of o.checks) if (!c.pass || verbose) lines.push(`    ${c.pass ? 'ok  ' : 'FAIL'} ${c.name}: expected ${showValue(c.expected as never)}, observed ${showValue(c.observed as never)}`);
-    if (verbose) for (const [k, v] of Object.entries(o.observations)) if (!o.checks.some((c) => c.name === k)) lines.push(`         ${k} = ${v}`);
+    for (const c of o.checks) if (!c.pass || verbose) lines.push(`    ${c.pass ? 'ok  ' : 'FAIL'} ${c.name}: expected ${showForPeople(c.expected)}, observed ${showForPeople(c.observed)}`);
+    if (verbose) for (const [k, v] of Object.entries(o.observations)) if (!o.checks.some((c) => c.name === k)) lines.push(`         ${k} = ${showForPeople(v)}`);
   }
   const bad = outcomes.filter((o) => !passed(o)).length;
   lines.push(`${outcomes.length - bad} passed, ${bad} failed`);

@@ -75,7 +75,7 @@ function runStep(w: World, step: Step, file: string | undefined): void {
     case 'core': return w.core(str(a, 'task'), str(a, 'into'), a['switched-out'] === true);
     case 'readers': return w.readers(str(a, 'buf'), str(a, 'as'));
     case 'xsave': return w.userXsave(str(a, 'task'), str(a, 'into'), num(a, 'fill') ?? 0);
-    case 'cpuid': return w.cpuidLeafD(str(a, 'task'), num(a, 'sub') ?? 0, str(a, 'as'));
+    case 'cpuid': return w.cpuid(str(a, 'task'), num(a, 'leaf')!, num(a, 'sub') ?? 0, str(a, 'as'));
     case 'exec': return w.exec(file ?? str(a, 'program'), ((a.args as unknown[] | undefined) ?? []).map(String), str(a, 'as'), (a.files as string[] | undefined) ?? []);
     case 'buffer': return w.makeBuffer(str(a, 'into'), num(a, 'size')!, num(a, 'fill') ?? 0, a.from as string | undefined, a.core === true, a.format as BufferFormat | undefined);
     case 'kvm-create': return w.kvmVcpu(str(a, 'vcpu'), a.vendor as string | undefined);
@@ -137,10 +137,21 @@ export function runAll(s: Scenario, onlyCpu?: string[], onlyKernel?: string[]): 
     if (onlyCpu?.length && !onlyCpu.includes(c)) continue;
     for (const k of s.kernels) {
       if (onlyKernel?.length && !onlyKernel.includes(k)) continue;
-      out.push(runScenario(s, c, s.arch === KernelArch.Arm64 ? resolveArm64Variant(k) : resolveKernelVariant(k)));
+      out.push(runScenario(s, c, s.kernelVariants[k] ?? (s.arch === KernelArch.Arm64 ? resolveArm64Variant(k) : resolveKernelVariant(k))));
     }
   }
   return out;
 }
 
 export const showValue = show;
+
+/**
+ * A value for people (the text table): numbers in hex as everywhere, with the decimal after them
+ * where it differs (`0xa88 (2696)`); JSON and TAP keep the hex alone.
+ */
+export function showForPeople(v: Value | string | undefined): string {
+  const s = typeof v === 'bigint' ? show(v) : v === undefined ? show(v) : v;
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(s)) return s;
+  const n = BigInt(s);
+  return n < 10n ? show(n) : `${show(n)} (${n.toString(10)})`;
+}

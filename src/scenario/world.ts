@@ -7,7 +7,7 @@
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from '../../emulator/cpu-model.js';
 import { CpuFault, Vector, XsaveContext, fxrstor, fxsave, xgetbv, xrstor, xsave } from '../../emulator/xsave.js';
-import { bit } from '../../emulator/xfeatures.js';
+import { XFeature, bit } from '../../emulator/xfeatures.js';
 import { CoreNote, USER_REGS, readCoreNotes, writeElfCore, type UserRegs } from '../../kernel-model/core.js';
 import { XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstate, type FpuConfig } from '../../kernel-model/fpu-config.js';
 import { TaskFpu, grantPermission, restore_fpregs_from_fpstate, save_fpregs_to_fpstate, switch_fpu_prepare, userXrstor } from '../../kernel-model/fpstate.js';
@@ -42,6 +42,15 @@ const TASK_BUFFER_ADDR = 0x10000;
 const XSAVE_HEADER_BYTES = 64;
 
 export type Value = bigint | string;
+
+/**
+ * What a guest printed, as an observation: a whole number (decimal, or hex with 0x) is a number
+ * like the ones steps observe, so one report shows every number by one rule (hex, with the decimal
+ * in the table: README "Numbers"); anything else (a word, a negative number, text) stays as printed.
+ */
+export function guestValue(printed: string): Value {
+  return /^(0x[0-9a-f]+|\d+)$/i.test(printed) ? BigInt(printed) : printed;
+}
 
 export interface ScenarioTask {
   name: string;
@@ -156,6 +165,8 @@ export class World {
     }
     const ctx = new XsaveContext(this.cpu);
     const fpu = new TaskFpu(this.cfg, this.variant);
+    // CR4.OSXSAVE as the kernel leaves it (fpu__init_cpu_xstate sets it only when it uses XSAVE; noxsave does not).
+    ctx.cr4Osxsave = this.cfg.useXsave;
     restore_fpregs_from_fpstate(ctx, fpu);
     if (amx) grantPermission(fpu, this.cfg.user.maxFeatures & XFEATURE_MASK_USER_DYNAMIC);
     const t: ScenarioTask = { name, ctx, fpu, stopped: false };
@@ -171,6 +182,8 @@ export class World {
     let bv = dv.getUint32(XSAVE_HEADER_OFFSET, true);
     for (const [f, v] of Object.entries(fields)) {
       const r = this.field(f);
+      // Without CR4.OSXSAVE (noxsave) every VEX/EVEX, opmask, PKRU or AMX write is #UD.
+      if (!this.cfg.useXsave && r.some((x) => x.component !== undefined && x.component >= XFeature.AVX)) throw new TaskSignal(name, 'SIGILL', `${f}: the instructions that write it raise #UD with CR4.OSXSAVE = 0 (the kernel does not use XSAVE)`);
       writeField(img, r, toBig(v));
       for (const x of r) if (x.component !== undefined) bv |= bit(x.component);
     }
@@ -187,14 +200,21 @@ export class World {
     const t = this.runningTask(name);
     const img = new Uint8Array(this.cpu.standardSize(this.userXcr0 || 3)).fill(fill);
     t.ctx.cpl = 3;
-    xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
+    try { xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff); } catch (e) {
+      if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
+      throw e;
+    }
     this.setBuffer(into, img);
   }
 
-  /** CPUID leaf 0xD as the task sees it: the model's one CPUID answer (CpuModel.cpuidAnswer) for its XCR0 and IA32_XSS. */
-  cpuidLeafD(name: string, sub: number, as: string): void {
+  /**
+   * CPUID as the task sees it: the model's one CPUID answer (CpuModel.cpuidAnswer): the CPU's
+   * bits (the kernel's boot options do not change them), OSXSAVE and OSPKE from the kernel's CR4,
+   * leaf 0xD for the task's XCR0 and IA32_XSS.
+   */
+  cpuid(name: string, leaf: number, sub: number, as: string): void {
     const t = this.runningTask(name);
-    const [eax, ebx, ecx, edx] = this.cpu.cpuidAnswer(0xd, sub, { xcr0: t.ctx.xcr0, xss: t.ctx.xss, osxsave: t.ctx.cr4Osxsave, ospke: this.view.cr4Pke.value });
+    const [eax, ebx, ecx, edx] = this.cpu.cpuidAnswer(leaf, sub, { xcr0: t.ctx.xcr0, xss: t.ctx.xss, osxsave: t.ctx.cr4Osxsave, ospke: this.view.cr4Pke.value });
     this.observe(`${as}.eax`, BigInt(eax >>> 0));
     this.observe(`${as}.ebx`, BigInt(ebx >>> 0));
     this.observe(`${as}.ecx`, BigInt(ecx >>> 0));
@@ -204,23 +224,30 @@ export class World {
   /** What the running task reads from its registers (XSAVE64 of everything; `xinuse` is XGETBV(1)). */
   read(name: string, field: string): bigint {
     const t = this.runningTask(name);
-    if (field === 'xinuse') return BigInt(this.cpu.features.xgetbv1 ? xgetbv(t.ctx, 1)[0] : 0);
-    if (field === 'xcr0') return BigInt(xgetbv(t.ctx, 0)[0]);
+    // XGETBV faults as the task would meet it (#UD without CR4.OSXSAVE, e.g. under noxsave): SIGILL.
+    const getbv = (ecx: number): bigint => {
+      try { return BigInt(xgetbv(t.ctx, ecx)[0]); } catch (e) {
+        if (e instanceof CpuFault) throw new TaskSignal(t.name, e.vector === Vector.UD ? 'SIGILL' : 'SIGSEGV', e.message);
+        throw e;
+      }
+    };
+    if (field === 'xinuse') return this.cpu.features.xgetbv1 ? getbv(1) : 0n;
+    if (field === 'xcr0') return getbv(0);
     return readField(this.liveImage(t), this.field(field));
   }
 
   private liveImage(t: ScenarioTask): Uint8Array {
     const img = new Uint8Array(this.cpu.standardSize(this.userXcr0 || 3) + 64);
     t.ctx.cpl = 3;
-    // A CPU without XSAVE: the task's own save is FXSAVE64 (the legacy region, all there is).
-    if (!this.cpu.features.xsave) fxsave(t.ctx, img, TASK_BUFFER_ADDR);
+    // The registers as the task has them: FXSAVE64 on a CPU without XSAVE, or when the kernel does not use it (no OSXSAVE).
+    if (!this.cpu.features.xsave || !this.cfg.useXsave) fxsave(t.ctx, img, TASK_BUFFER_ADDR);
     else xsave(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
     return img;
   }
 
   private userXrstor(t: ScenarioTask, img: Uint8Array): void {
     try {
-      if (!this.cpu.features.xsave) { t.ctx.cpl = 3; fxrstor(t.ctx, img, TASK_BUFFER_ADDR); }
+      if (!this.cpu.features.xsave || !this.cfg.useXsave) { t.ctx.cpl = 3; fxrstor(t.ctx, img, TASK_BUFFER_ADDR); }
       else if (t.fpu) userXrstor(t.ctx, t.fpu, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff);
       else { t.ctx.cpl = 3; xrstor(t.ctx, img, TASK_BUFFER_ADDR, 0xffffffff, 0xffffffff); }
     } catch (e) {
@@ -365,8 +392,8 @@ export class World {
       if (e instanceof GuestSourceError) throw new StepInputError(e.message);
       throw new StepError((e as Error).message);
     }
-    this.observe(`${as}.exit`, r.exit);
-    for (const [k, v] of Object.entries(r.lines)) this.observe(`${as}.${k}`, v);
+    this.observe(`${as}.exit`, guestValue(r.exit));
+    for (const [k, v] of Object.entries(r.lines)) this.observe(`${as}.${k}`, guestValue(v));
   }
 
   kvmVcpu(name: string, vendor?: string): void {
