@@ -24,9 +24,12 @@ import { CLOCK_EPOCH_NS } from './kernel/time/posix-timers.js';
 import { MASK64, FIRST_PID, Task, Process } from './sched.js';
 import { run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget } from './kernel/sched/core.js';
 import { rseqReturnToUser } from './kernel/rseq.js';
-import { deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess } from './kernel/signal.js';
+import {
+  deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
+} from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
-import { setupFrame, sigreturn } from './arch/x86/kernel/signal.js';
+import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler } from './arch/x86/kernel/signal.js';
 import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset } from './kernel/ptrace.js';
 import { setUserRegs } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
@@ -43,7 +46,8 @@ import { brk, findFree, mmap } from './mm/mmap.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
 import { readClock, writeTimespec, readTimespec } from './kernel/time/posix-timers.js';
-import { futex, futexWake } from './kernel/futex.js';
+import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
+import { futex, futexWake, futexWait } from './kernel/futex.js';
 import { clone } from './kernel/fork.js';
 export interface KernelOptions {
   cpu: CpuModel;
@@ -147,9 +151,10 @@ export class Kernel {
 const kernelMethods = {
   run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget,
   rseqReturnToUser,
-  deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess,
+  deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
   handleXfd, raiseFault,
-  setupFrame, sigreturn,
+  setupFrame, sigreturn, restartForHandler, restartWithoutHandler,
   ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset,
   setUserRegs,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
@@ -166,7 +171,8 @@ const kernelMethods = {
   mremap,
   archPrctl, fpuXstatePrctl,
   readClock, writeTimespec, readTimespec,
-  futex, futexWake,
+  hrtimerNanosleep,
+  futex, futexWake, futexWait,
   clone,
 };
 type KernelMethods = typeof kernelMethods;

@@ -38,15 +38,27 @@ export interface Wait {
   /** Virtual-clock deadline; `onTimeout` gives the result then. */
   deadline?: bigint;
   onTimeout?: () => bigint;
-  /** The result when a signal interrupts the sleep (-EINTR without it; a pipe write gives what it wrote). */
+  /** The result when a signal interrupts the sleep (`restart` without it; a pipe write gives what it wrote). */
   interrupted?: () => bigint;
+  /** The restart errno (src/linux/errno.ts) an interrupted sleep returns; ERESTARTSYS without it. */
+  restart?: number;
 }
 
-/** Traced: in a ptrace stop (TASK_TRACED), until the tracer resumes it. */
-export enum TaskState { Runnable, Blocked, Traced, Dead }
+/**
+ * Traced: in a ptrace stop (TASK_TRACED), until the tracer resumes it. Stopped: in a group stop
+ * (TASK_STOPPED), until SIGCONT or SIGKILL.
+ */
+export enum TaskState { Runnable, Blocked, Traced, Dead, Stopped }
+
+/** signal_struct flags of job control (include/linux/sched/signal.h SIGNAL_STOP_*, SIGNAL_CLD_*). */
+export const SIGNAL_STOP_STOPPED = 0x1;
+export const SIGNAL_STOP_CONTINUED = 0x2;
+export const SIGNAL_CLD_STOPPED = 0x10;
+export const SIGNAL_CLD_CONTINUED = 0x20;
+export const SIGNAL_CLD_MASK = SIGNAL_CLD_STOPPED | SIGNAL_CLD_CONTINUED;
 
 /** A ptrace stop: the signal it reports (with the event for PTRACE_EVENT_STOP), and whether wait has seen it. */
-export interface PtraceStop { sig: number; event: number; info: SigInfo; reported: boolean }
+export interface PtraceStop { sig: number; event: number; info: SigInfo; reported: boolean; noSiginfo?: boolean }
 /** A task's tracer and tracing state (task->ptrace, task->parent while traced). */
 export interface Tracing { tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean }
 
@@ -78,6 +90,14 @@ export class Task {
   rseqNotify = false;
   /** mm_cid: the lowest concurrency id free in the process when the task was created (assumption `mm-cid-lowest-free`). */
   mmCid = 0;
+  /** JOBCTL_STOP_PENDING: this thread is to take part in its group's stop. */
+  jobctlStopPending = false;
+  /** TIF_RESTORE_SIGMASK with current->saved_sigmask: the mask rt_sigsuspend / rt_sigtimedwait replaced. */
+  savedSigmask: bigint | undefined;
+  /** real_blocked: the mask rt_sigtimedwait keeps while it unblocks the set it waits for. */
+  realBlocked = 0n;
+  /** current->restart_block.fn: what restart_syscall runs after -ERESTART_RESTARTBLOCK. */
+  restartBlock: (() => bigint | 'stop') | undefined;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -109,6 +129,10 @@ export class Process {
   exePath = '';
   /** This process's KVM: kvm_caps and fpu->guest_perm of the group leader (ARCH_{GET,REQ}_XCOMP_GUEST_PERM, locked by the first vCPU). */
   kvm!: KvmHost;
+  /** Job control (signal_struct): SIGNAL_* flags, group_stop_count, group_exit_code (the stop signal until a wait reports it). */
+  stopFlags = 0;
+  groupStopCount = 0;
+  groupExitCode = 0;
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }
 }

@@ -10,6 +10,7 @@
  */
 import { GuestMemoryFault } from '../../../emulator/machine.js';
 import { Errno, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, SI_USER, Sig } from '../abi.js';
+import { ERESTARTSYS } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import type { Task, Process } from '../sched.js';
 
@@ -128,7 +129,8 @@ export function pipe_read(f: PipeFile, len: number, deliver: (b: Uint8Array) => 
   const now = attempt();
   if (now !== undefined) return now;
   if (f.flags & O_NONBLOCK) return neg(Errno.EAGAIN);
-  return { retry: attempt, interrupted: () => neg(Errno.EINTR) };
+  // pipe_read: a signal before any data is -ERESTARTSYS.
+  return { retry: attempt, interrupted: () => -BigInt(ERESTARTSYS) };
 }
 
 /**
@@ -172,7 +174,8 @@ export function pipe_write(f: PipeFile, data: Uint8Array, sigpipe: () => void): 
       fill();
       return done === data.length ? BigInt(done) : undefined;
     },
-    interrupted: () => (done ? BigInt(done) : neg(Errno.EINTR)),
+    // pipe_write: a signal gives what was written, or -ERESTARTSYS before anything was.
+    interrupted: () => (done ? BigInt(done) : -BigInt(ERESTARTSYS)),
   };
 }
 

@@ -6,7 +6,8 @@
 import { CLD_EXITED, CLD_KILLED, CORE_DUMP_SIGNALS, Errno, P_ALL, P_PID, Sig, WEXITED, WNOHANG, WNOWAIT } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { CLD_TRAPPED, stopStatus } from '../ptrace.js';
-import { neg, TaskState, Task, Process } from '../sched.js';
+import { SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED, neg, TaskState, Task, Process } from '../sched.js';
+import { CLD_CONTINUED, CLD_STOPPED } from './signal.js';
 import { SIGINFO_BYTES, type SigInfo, encodeSigInfo } from '../signal-frame.js';
 
 /** Death by a signal's default action; a core-dumping one writes the --core file first (do_coredump). */
@@ -62,8 +63,50 @@ export function exitThread(this: Kernel, t: Task, code: number): void {
   if (p.threads.every((x) => x.state === TaskState.Dead)) this.endProcess(p, { code: code & 0xff });
 }
 
+/** wait options (include/uapi/linux/wait.h): WUNTRACED (= WSTOPPED), WCONTINUED, __WNOTHREAD, __WALL, __WCLONE. */
+const WSTOPPED = 2;
+const WCONTINUED = 8;
+const WAIT_THREAD_FLAGS = 0x20000000 | 0x40000000 | 0x80000000;
+/** The status wait4 gives a continued child (include/uapi/linux/wait.h __W_CONTINUED). */
+const W_CONTINUED = 0xffff;
+
+/** What a wait reports of one child: its pid, the wait4 status word and the waitid siginfo fields. */
+interface ChildReport { pid: number; status: number; code: number; siStatus: number }
+
+/**
+ * wait_consider_task() for a child that is not a tracee's stop (kernel/exit.c): a zombie
+ * (wait_task_zombie, WEXITED), a completed group stop whose signal no wait reported yet
+ * (wait_task_stopped, WSTOPPED: status sig << 8 | 0x7f, CLD_STOPPED), or a continue
+ * (wait_task_continued, WCONTINUED: 0xffff, CLD_CONTINUED). WNOWAIT leaves the report in place.
+ */
+function considerChild(c: Process, flags: number): ChildReport | undefined {
+  const keep = (flags & WNOWAIT) !== 0;
+  if (!c.alive) {
+    if (!(flags & WEXITED)) return undefined;
+    const e = c.exit!;
+    if (!keep) { c.reaped = true; c.machine.close(); }
+    // wait status: exit code in bits 15:8, or the signal in bits 6:0 (include/uapi/linux/wait.h W* macros).
+    return 'code' in e
+      ? { pid: c.pid, status: (e.code & 0xff) << 8, code: CLD_EXITED, siStatus: e.code }
+      : { pid: c.pid, status: e.signal & 0x7f, code: CLD_KILLED, siStatus: e.signal };
+  }
+  if ((flags & WSTOPPED) && (c.stopFlags & SIGNAL_STOP_STOPPED) && c.groupExitCode) {
+    const sig = c.groupExitCode;
+    if (!keep) c.groupExitCode = 0;
+    return { pid: c.pid, status: stopStatus(sig), code: CLD_STOPPED, siStatus: sig };
+  }
+  if ((flags & WCONTINUED) && (c.stopFlags & SIGNAL_STOP_CONTINUED)) {
+    if (!keep) c.stopFlags &= ~SIGNAL_STOP_CONTINUED;
+    return { pid: c.pid, status: W_CONTINUED, code: CLD_CONTINUED, siStatus: Sig.SIGCONT };
+  }
+  return undefined;
+}
+
+/** kernel_wait4 (kernel/exit.c): the options it takes, WEXITED implied; -ERESTARTSYS when a signal interrupts the wait. */
 export function wait4(this: Kernel, t: Task, pid: number, status: bigint, options: bigint): bigint | 'stop' {
   const p = t.proc;
+  if (options & ~BigInt(Number(WNOHANG) | WSTOPPED | WCONTINUED | WAIT_THREAD_FLAGS)) return neg(Errno.EINVAL);
+  const flags = Number(options & 0xffffffffn) | WEXITED;
   const matches = (c: Process): boolean => !c.reaped && (pid === -1 || pid === 0 || c.pid === pid);
   const traced = (x: Task): boolean => x.ptrace?.tracer === p && x.state !== TaskState.Dead && (pid === -1 || pid === 0 || x.tid === pid);
   if (!p.children.some(matches) && !this.tasks.some(traced)) return neg(Errno.ECHILD);
@@ -75,14 +118,14 @@ export function wait4(this: Kernel, t: Task, pid: number, status: bigint, option
       if (status) p.machine.writeU32(status, stopStatus(st.ptraceStop!.sig, st.ptraceStop!.event));
       return BigInt(st.tid);
     }
-    const c = p.children.find((x) => matches(x) && !x.alive);
-    if (!c) return undefined;
-    c.reaped = true;
-    // wait status: exit code in bits 15:8, or the signal in bits 6:0 (include/uapi/linux/wait.h W* macros).
-    const e = c.exit!;
-    if (status) p.machine.writeU32(status, 'code' in e ? (e.code & 0xff) << 8 : e.signal & 0x7f);
-    c.machine.close();
-    return BigInt(c.pid);
+    for (const c of p.children) {
+      if (!matches(c)) continue;
+      const r = considerChild(c, flags);
+      if (!r) continue;
+      if (status) p.machine.writeU32(status, r.status);
+      return BigInt(r.pid);
+    }
+    return undefined;
   };
   const now = attempt();
   if (now !== undefined) return now;
@@ -91,12 +134,14 @@ export function wait4(this: Kernel, t: Task, pid: number, status: bigint, option
 }
 
 /**
- * waitid (kernel/exit.c): P_ALL or P_PID, WEXITED only; the child's status goes to a siginfo
- * (si_signo SIGCHLD, si_code CLD_EXITED / CLD_KILLED, si_pid, si_status).
+ * waitid (kernel/exit.c): P_ALL or P_PID, WEXITED / WSTOPPED / WCONTINUED (at least one), WNOWAIT;
+ * the child's state goes to a siginfo (si_signo SIGCHLD, si_code CLD_EXITED / CLD_KILLED /
+ * CLD_STOPPED / CLD_CONTINUED / CLD_TRAPPED, si_pid, si_status).
  */
 export function waitid(this: Kernel, t: Task, idtype: number, id: number, infop: bigint, options: number): bigint | 'stop' {
   if (idtype !== P_ALL && idtype !== P_PID) return neg(Errno.EINVAL);
-  if (!(options & WEXITED)) return neg(Errno.EINVAL);
+  if (options & ~(Number(WNOHANG) | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | WAIT_THREAD_FLAGS)) return neg(Errno.EINVAL);
+  if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return neg(Errno.EINVAL);
   const p = t.proc;
   const pid = idtype === P_ALL ? -1 : id;
   const matches = (c: Process): boolean => !c.reaped && (pid === -1 || c.pid === pid);
@@ -111,15 +156,14 @@ export function waitid(this: Kernel, t: Task, idtype: number, id: number, infop:
       if (infop) p.machine.write(infop, encodeSigInfo({ signo: Sig.SIGCHLD, code: CLD_TRAPPED, pid: st.tid, uid: 0, status: ev.sig | (ev.event << 8) }));
       return 0n;
     }
-    const c = p.children.find((x) => matches(x) && !x.alive);
-    if (!c) return undefined;
-    const e = c.exit!;
-    if (infop) {
-      const exited = 'code' in e;
-      p.machine.write(infop, encodeSigInfo({ signo: Sig.SIGCHLD, code: exited ? CLD_EXITED : CLD_KILLED, pid: c.pid, uid: 0, status: exited ? e.code : e.signal }));
+    for (const c of p.children) {
+      if (!matches(c)) continue;
+      const r = considerChild(c, options);
+      if (!r) continue;
+      if (infop) p.machine.write(infop, encodeSigInfo({ signo: Sig.SIGCHLD, code: r.code, pid: r.pid, uid: 0, status: r.siStatus }));
+      return 0n;
     }
-    if (!(options & WNOWAIT)) { c.reaped = true; c.machine.close(); }
-    return 0n;
+    return undefined;
   };
   const now = attempt();
   if (now !== undefined) return now;

@@ -4,6 +4,7 @@
  */
 import { Machine } from '../../../emulator/machine.js';
 import { Errno, FUTEX_CLOCK_REALTIME, FUTEX_PRIVATE_FLAG, FutexOp } from '../abi.js';
+import { ERESTARTSYS, ERESTART_RESTARTBLOCK } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { CLOCK_EPOCH_NS } from './time/posix-timers.js';
 import { neg, Task } from '../sched.js';
@@ -19,8 +20,7 @@ export function futex(this: Kernel, t: Task, uaddr: bigint, op: number, val: big
         const ns = this.readTimespec(m, timeout);
         deadline = cmd === FutexOp.WAIT ? this.clockNs + ns : ns + ((op & FUTEX_CLOCK_REALTIME) ? 0n : CLOCK_EPOCH_NS);
       }
-      this.futexWaiters.push(t);
-      return this.block(t, { what: 'futex wait', futex: { machine: m, addr: uaddr }, deadline, onTimeout: () => neg(Errno.ETIMEDOUT) });
+      return this.futexWait(t, uaddr, Number(val & 0xffffffffn), deadline);
     }
     case FutexOp.WAKE: case FutexOp.WAKE_BITSET: return BigInt(this.futexWake(m, uaddr, Number(val)));
     case FutexOp.REQUEUE: case FutexOp.CMP_REQUEUE: {
@@ -35,6 +35,24 @@ export function futex(this: Kernel, t: Task, uaddr: bigint, op: number, val: big
     }
     default: return neg(Errno.ENOSYS);
   }
+}
+
+/**
+ * futex_wait() (kernel/futex/waitwake.c) after the value check: sleep until woken, the deadline
+ * (-ETIMEDOUT) or a signal: -ERESTARTSYS without a timeout; with one, -ERESTART_RESTARTBLOCK and
+ * a restart (futex_wait_restart) that checks the value again and sleeps to the same deadline.
+ */
+export function futexWait(this: Kernel, t: Task, uaddr: bigint, val: number, deadline: bigint | undefined): 'stop' {
+  const m = t.proc.machine;
+  this.futexWaiters.push(t);
+  return this.block(t, {
+    what: 'futex wait', futex: { machine: m, addr: uaddr }, deadline, onTimeout: () => neg(Errno.ETIMEDOUT),
+    interrupted: () => {
+      if (deadline === undefined) return neg(ERESTARTSYS as Errno);
+      t.restartBlock = () => (m.readU32(uaddr) !== val ? neg(Errno.EAGAIN) : this.futexWait(t, uaddr, val, deadline));
+      return neg(ERESTART_RESTARTBLOCK as Errno);
+    },
+  });
 }
 
 export function futexWake(this: Kernel, m: Machine, addr: bigint, n: number): number {

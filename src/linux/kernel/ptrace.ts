@@ -133,7 +133,11 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       if ((data & ~BigInt(PTRACE_O_MASK)) !== 0n) return neg(Errno.EINVAL);
       c.ptrace!.options = Number(data);
       return 0n;
-    case PtraceReq.GETSIGINFO: m.write(data, encodeSigInfo(c.ptraceStop!.info)); return 0n;
+    case PtraceReq.GETSIGINFO:
+      // A group stop of a non-seized tracee has no last_siginfo (ptrace_getsiginfo: -EINVAL).
+      if (c.ptraceStop!.noSiginfo) return neg(Errno.EINVAL);
+      m.write(data, encodeSigInfo(c.ptraceStop!.info));
+      return 0n;
     case PtraceReq.PEEKTEXT: case PtraceReq.PEEKDATA: {
       // access_process_vm with FOLL_FORCE: the tracee's pages whatever their protection.
       const cm = tm();

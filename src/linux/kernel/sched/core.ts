@@ -9,6 +9,7 @@ import { X86Reg } from '../../../../emulator/unicorn.js';
 import { switchExtendedState } from '../../../../kernel-model/context-switch.js';
 import { Errno, Sig } from '../../abi.js';
 import { TRAP_DB } from '../../arch/x86/kernel/traps.js';
+import { ERESTARTSYS } from '../../errno.js';
 import { pipeActivity } from '../../fs/pipe.js';
 import type { Kernel, RunResult } from '../../kernel.js';
 import { SI_KERNEL } from '../signal.js';
@@ -29,8 +30,8 @@ export function run(this: Kernel): RunResult {
     const task = this.pick(last);
     if (!task) {
       if (this.wakeOnTimeout()) continue;
-      const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Traced)
-        .map((t) => (t.state === TaskState.Traced ? `tid ${t.tid} in a ptrace stop` : `tid ${t.tid} in ${t.wait?.what}`));
+      const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Traced || t.state === TaskState.Stopped)
+        .map((t) => (t.state === TaskState.Traced ? `tid ${t.tid} in a ptrace stop` : t.state === TaskState.Stopped ? `tid ${t.tid} stopped (${Sig[t.proc.groupExitCode] ?? 'group stop'})` : `tid ${t.tid} in ${t.wait?.what}`));
       return { kind: 'error', message: `deadlock: every task is blocked (${sleepers.join(', ')})` };
     }
     last = task.tid;
@@ -97,7 +98,8 @@ export function pick(this: Kernel, last: number): Task | undefined {
 export function tryWake(this: Kernel, t: Task): void {
   const r = t.wait?.retry?.();
   if (r !== undefined) this.wake(t, r);
-  else if (t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : neg(Errno.EINTR));
+  // signal_wake_up(): a deliverable signal or a group stop ends the sleep with the call's restart errno.
+  else if (t.jobctlStopPending || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
 }
 
 export function wake(this: Kernel, t: Task, result: bigint): void {

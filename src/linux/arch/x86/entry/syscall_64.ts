@@ -15,6 +15,7 @@ import type { Kernel } from '../../../kernel.js';
 import { sys_rseq } from '../../../kernel/rseq.js';
 import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../kernel/sched/affinity.js';
 import { do_sysinfo } from '../../../kernel/sys.js';
+import { CLOCK_EPOCH_NS } from '../../../kernel/time/posix-timers.js';
 import { STACK_SIZE } from '../../../mm/mmap.js';
 import { MASK64, FIRST_PID, neg, pageAlign, sigBit, UNBLOCKABLE, TaskState, Task, Process } from '../../../sched.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from '../../../syscall-table.js';
@@ -70,7 +71,10 @@ export function onSyscall(this: Kernel, p: Process): boolean {
   if (r === 'stop') return true;
   m.uc.regWrite(X86Reg.RAX, r & MASK64);
   if (t.rseqNotify) this.rseqReturnToUser(t);
-  return t.state !== TaskState.Runnable || !p.alive || t.pending.some((x) => this.deliverable(t, x));
+  const stop = t.state !== TaskState.Runnable || !p.alive || t.jobctlStopPending || t.pending.some((x) => this.deliverable(t, x));
+  // Going on in user mode: a later stop is an interrupt, not this call's exit (orig_ax -1).
+  if (!stop) t.origRax = -1n;
+  return stop;
 }
 
 export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigint, a2: bigint, a3: bigint, a4: bigint, _a5: bigint): bigint | 'stop' {
@@ -254,12 +258,25 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       return s;
     }
     case Sys.nanosleep: case Sys.clock_nanosleep: {
-      const req = nr === Sys.nanosleep ? a0 : a2;
+      const [req, rmtp] = nr === Sys.nanosleep ? [a0, a1] : [a2, a3];
       const abs = nr === Sys.clock_nanosleep && (Number(a1) & TIMER_ABSTIME) !== 0;
-      const ns = this.readTimespec(m, req);
-      const deadline = abs ? ns : this.clockNs + ns;
-      return this.block(t, { what: 'nanosleep', deadline, onTimeout: () => 0n, retry: () => (this.clockNs >= deadline ? 0n : undefined) });
+      const sec = m.readU64(req), nsec = m.readU64(req + 8n);
+      // timespec64_valid(): -EINVAL for a negative second count or nanoseconds out of range.
+      if (BigInt.asIntN(64, sec) < 0n || nsec >= 1_000_000_000n) return neg(Errno.EINVAL);
+      const ns = sec * 1_000_000_000n + nsec;
+      // An absolute time is on the named clock: CLOCK_REALTIME counts from the epoch, the others from boot.
+      const absBase = nr === Sys.clock_nanosleep && Number(a0) !== ClockId.REALTIME ? CLOCK_EPOCH_NS : 0n;
+      return this.hrtimerNanosleep(t, abs ? ns + absBase : this.clockNs + ns, !abs, rmtp);
     }
+    case Sys.restart_syscall: {
+      // sys_restart_syscall (kernel/signal.c): the restart_block the interrupted call left, else -EINTR.
+      const fn = t.restartBlock;
+      t.restartBlock = undefined;
+      return fn ? fn() : neg(Errno.EINTR);
+    }
+    case Sys.pause: return this.sleepUntilSignal(t, 'pause');
+    case Sys.rt_sigsuspend: return this.sigsuspend(t, a0, a1);
+    case Sys.rt_sigtimedwait: return this.sigtimedwait(t, a0, a1, a2, a3);
     case Sys.sched_yield: return this.defer(t, () => 0n);
     case Sys.getrandom: {
       m.write(a0, this.random.bytes(Number(a1)));
