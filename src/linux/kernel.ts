@@ -33,7 +33,8 @@ import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler } from 
 import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset } from './kernel/ptrace.js';
 import { setUserRegs } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
-import { load, freshFpu, dumpCore } from './fs/binfmt_elf.js';
+import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
+import { execve } from './fs/exec.js';
 import { onSyscall, syscall, unmodelled } from './arch/x86/entry/syscall_64.js';
 import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
 import { retain, closeFd, dup3, installFd } from './fs/file.js';
@@ -119,6 +120,8 @@ export class Kernel {
   readonly rseqExt: boolean;
   /** Inode numbers of pipes (pipefs). */
   nextPipeIno = 1;
+  /** Files execve may run: the program named on the command line (and the --file files, KernelOptions.allowedFiles). */
+  readonly execAllowed = new Set<string>();
 
   constructor(readonly o: KernelOptions) {
     this.topo = new CpuTopology(o.nrCpus ?? MODELLED_NR_CPUS);
@@ -158,7 +161,8 @@ const kernelMethods = {
   ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset,
   setUserRegs,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
-  load, freshFpu, dumpCore,
+  load, freshFpu, dumpCore, loadElfBinary,
+  execve,
   onSyscall, syscall, unmodelled,
   pipeIo, sigpipe, pipe2,
   retain, closeFd, dup3, installFd,

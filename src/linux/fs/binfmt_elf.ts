@@ -39,12 +39,34 @@ const TASK_COMM_LEN = 16;
 
 /** Load a static program as the first process (execve of a fresh mm). */
 export function load(this: Kernel, img: ElfImage, argv: string[], envp: string[], execfn: string): void {
-  const cpu = this.o.cpu;
   const { xs: fpu, kfpu } = this.freshFpu();
   const pid = this.nextPid++;
   const proc = new Process(pid, undefined as unknown as Machine, undefined);
   const task = new Task(pid, proc, fpu, kfpu);
   proc.kvm = this.newKvmHost();
+  this.loadElfBinary(proc, task, img, argv, envp, execfn);
+  // The program the user named may be executed again (execve); with the --file files, nothing else.
+  this.execAllowed.add(proc.exePath);
+  proc.files.set(0, { kind: 'host', hostFd: 0 });
+  proc.files.set(1, { kind: 'host', hostFd: 1 });
+  proc.files.set(2, { kind: 'host', hostFd: 2 });
+  const se = this.topo.initial();
+  task.cpu = se.cpu;
+  task.cpusMask = se.cpusMask;
+  proc.threads.push(task);
+  proc.loaded = task;
+  this.tasks.push(task);
+  this.init = proc;
+}
+
+/**
+ * load_elf_binary() (fs/binfmt_elf.c) of a static image into a fresh address space on a new
+ * engine for `proc`: the PT_LOAD mappings, brk, the stack mapped whole (RLIMIT_STACK), the auxv
+ * (create_elf_tables), argv/envp, and start_thread's registers; `task` runs it with its FPU state.
+ */
+export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfImage, argv: string[], envp: string[], execfn: string): void {
+  const cpu = this.o.cpu;
+  const fpu = task.fpu;
   proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc) }, { pke: this.view.cr4Pke.value, fsgsbase: this.view.cr4Fsgsbase.value });
   proc.machine.userSelectors = LINUX_USER_SELECTORS;
   proc.machine.trace = this.o.trace;
@@ -71,24 +93,16 @@ export function load(this: Kernel, img: ElfImage, argv: string[], envp: string[]
   proc.argv = argv;
   proc.exe = execfn;
   proc.exePath = resolve(execfn);
+  proc.fileMaps = [];
   for (const mp of lay.mappings) {
     const seg = img.segments.find((x) => x.index === mp.segment);
     if (mp.kind === 'file' && seg) proc.fileMaps.push({ start: mp.start, end: mp.start + mp.size, offset: seg.offset - (seg.vaddr + lay.loadBias - mp.start) });
-  }    const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
+  }
+  const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
   m.uc.memWrite(st.sp, st.bytes);
   // ELF_PLAT_INIT / start_thread: GPRs zero, RSP at argc, RIP at the entry; x87/SSE in the FNINIT / MXCSR 1F80H state.
   m.uc.regWriteBatch([X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FPCW, X86Reg.MXCSR, X86Reg.FPTAG], [st.sp, lay.entry, RFLAGS_AT_START, BigInt(FCW_INIT), BigInt(MXCSR_INIT), X87_TAGS_ALL_EMPTY]);
   m.syncIn(true);
-  proc.files.set(0, { kind: 'host', hostFd: 0 });
-  proc.files.set(1, { kind: 'host', hostFd: 1 });
-  proc.files.set(2, { kind: 'host', hostFd: 2 });
-  const se = this.topo.initial();
-  task.cpu = se.cpu;
-  task.cpusMask = se.cpusMask;
-  proc.threads.push(task);
-  proc.loaded = task;
-  this.tasks.push(task);
-  this.init = proc;
 }
 
 /**
