@@ -48,6 +48,7 @@ import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
 import { readClock, writeTimespec, readTimespec } from './kernel/time/posix-timers.js';
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
+import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
 import { clone } from './kernel/fork.js';
 export interface KernelOptions {
@@ -122,6 +123,8 @@ export class Kernel {
   nextPipeIno = 1;
   /** Files execve may run: the program named on the command line (and the --file files, KernelOptions.allowedFiles). */
   readonly execAllowed = new Set<string>();
+  /** ITIMER_REAL fires in a row while every task sleeps (kernel/sched/core.ts wakeOnTimeout). */
+  idleTimerFires = 0;
 
   constructor(readonly o: KernelOptions) {
     this.topo = new CpuTopology(o.nrCpus ?? MODELLED_NR_CPUS);
@@ -176,6 +179,7 @@ const kernelMethods = {
   archPrctl, fpuXstatePrctl,
   readClock, writeTimespec, readTimespec,
   hrtimerNanosleep,
+  itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,
   clone,
 };

@@ -11,6 +11,7 @@ import { KvmHost } from '../../kernel-model/kvm.js';
 import { Errno, NSIG, SIG_DFL, SS_DISABLE, Sig } from './abi.js';
 import type { PipeFile } from './fs/pipe.js';
 import type { RseqRegistration } from './kernel/rseq.js';
+import type { ItimerState } from './kernel/time/itimer.js';
 import type { KvmFile } from './kvm-dev.js';
 import type { SigInfo } from './signal-frame.js';
 
@@ -133,6 +134,8 @@ export class Process {
   stopFlags = 0;
   groupStopCount = 0;
   groupExitCode = 0;
+  /** ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (signal_struct real_timer, it[]; kernel/time/itimer.ts). */
+  readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }
 }

@@ -34,6 +34,7 @@ export function run(this: Kernel): RunResult {
         .map((t) => (t.state === TaskState.Traced ? `tid ${t.tid} in a ptrace stop` : t.state === TaskState.Stopped ? `tid ${t.tid} stopped (${Sig[t.proc.groupExitCode] ?? 'group stop'})` : `tid ${t.tid} in ${t.wait?.what}`));
       return { kind: 'error', message: `deadlock: every task is blocked (${sleepers.join(', ')})` };
     }
+    this.idleTimerFires = 0;
     last = task.tid;
     this.switchTo(task);
     if (task.syscallAfterEntryStop) {
@@ -55,7 +56,10 @@ export function run(this: Kernel): RunResult {
     }
     const slice = BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE);
     const stepping = task.ptrace?.singlestep === true;
-    const quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
+    let quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
+    // A quantum ends where the next interval timer is due (kernel/time/itimer.ts).
+    const toTimer = this.insnsToNextTimer(task);
+    if (toTimer !== undefined && toTimer < BigInt(quantum)) quantum = Number(toTimer);
     task.origRax = -1n;
     const stop = task.proc.machine.run(quantum);
     if (stepping && task.ptrace) {
@@ -67,6 +71,7 @@ export function run(this: Kernel): RunResult {
     }
     this.insns += BigInt(quantum);
     this.clockNs += BigInt(quantum) * NS_PER_INSN;
+    this.runItimers(task, BigInt(quantum) * NS_PER_INSN);
     if (task.deferred) {
       const fn = task.deferred;
       task.deferred = undefined;
@@ -110,12 +115,25 @@ export function wake(this: Kernel, t: Task, result: bigint): void {
   this.futexWaiters = this.futexWaiters.filter((w) => w !== t);
 }
 
-/** With nothing runnable: jump the virtual clock to the earliest deadline and wake that sleeper. */
+/** With nothing runnable: jump the virtual clock to the earliest deadline or ITIMER_REAL expiry and wake that sleeper (or fire that timer). */
+/** Timer fires in a row with no task run before the scheduler gives up (see wakeOnTimeout). */
+const IDLE_TIMER_FIRES_MAX = 10_000;
+
 export function wakeOnTimeout(this: Kernel): boolean {
   let first: Task | undefined;
   for (const t of this.tasks) {
     if (t.state !== TaskState.Blocked || t.wait?.deadline === undefined) continue;
     if (!first || t.wait.deadline < first.wait!.deadline!) first = t;
+  }
+  // An ITIMER_REAL that is due first: the clock jumps to it and its signal may wake a sleeper.
+  const timer = this.nextRealExpiry();
+  if (timer !== undefined && (!first || timer < first.wait!.deadline!)) {
+    // A periodic timer whose signal wakes nobody would move the clock for ever: after this many
+    // fires with nothing run in between, the tasks are reported as deadlocked.
+    if (++this.idleTimerFires > IDLE_TIMER_FIRES_MAX) return false;
+    if (timer > this.clockNs) this.clockNs = timer;
+    this.runItimers(undefined, 0n);
+    return true;
   }
   if (!first) return false;
   if (first.wait!.deadline! > this.clockNs) this.clockNs = first.wait!.deadline!;

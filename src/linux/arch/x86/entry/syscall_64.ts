@@ -275,6 +275,9 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       return fn ? fn() : neg(Errno.EINTR);
     }
     case Sys.pause: return this.sleepUntilSignal(t, 'pause');
+    case Sys.getitimer: return this.getitimer(t, i32(a0), a1);
+    case Sys.setitimer: return this.setitimer(t, i32(a0), a1, a2);
+    case Sys.alarm: return this.alarm(t, a0);
     case Sys.execve: return this.execve(t, a0, a1, a2);
     case Sys.rt_sigsuspend: return this.sigsuspend(t, a0, a1);
     case Sys.rt_sigtimedwait: return this.sigtimedwait(t, a0, a1, a2, a3);
