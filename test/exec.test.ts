@@ -753,4 +753,19 @@ describe('exec: bad input gets one clear line or the Linux signal, never a stack
     expect((await exec([out, data])).stdout).toBe('ENOENT\n');
     expect((await exec(['--file', data, out, data])).stdout).toBe('named file\n');
   }, 60_000);
+
+  it('execve runs only what the user handed in: a host program is ENOENT, a named non-ELF file ENOEXEC with a warning, a named static program runs (src/linux/fs/exec.ts)', async () => {
+    // The host program exists (it runs this test) but was not named: the guest must not reach it.
+    const host = await exec([exe('execve'), 'try', process.execPath]);
+    expect(host.stdout).toBe(`execve(${process.execPath}): ENOENT\n`);
+    const text = join(tmp, 'not-elf.txt');
+    writeFileSync(text, 'just text\n');
+    const bad = await exec(['--file', text, exe('execve'), 'try', text]);
+    expect(bad.stdout).toBe(`execve(${text}): ENOEXEC\n`);
+    expect(bad.stderr).toMatch(/^xstate-lab: warning: execve\(".*not-elf\.txt"\): .*not an ELF file.*; it returns -ENOEXEC$/m);
+    const named = await exec(['--file', exe('hello'), exe('execve'), 'try', exe('hello')]);
+    const nat = await native(exe('hello'));
+    expect(named.stdout).toBe(nat.stdout);
+    expect(named.status).toBe(nat.status);
+  }, 120_000);
 });

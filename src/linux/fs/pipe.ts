@@ -5,10 +5,14 @@
  * packet mode (O_DIRECT), O_NONBLOCK, EOF once every writer is gone and EPIPE + SIGPIPE once every
  * reader is gone, F_GETPIPE_SZ / F_SETPIPE_SZ (pipe_set_size) and FIONREAD.
  *
- * The kernel side (src/linux/kernel.ts) owns the descriptors and the sleeping; this file owns the
- * pipe. A call that would sleep returns a `retry` closure that completes it once it can.
+ * The descriptors and the sleeping are the process model's (src/linux/fs/file.ts, kernel/sched/core.ts);
+ * this file owns the pipe and do_pipe2. A call that would sleep returns a `retry` closure that completes it once it can.
  */
-import { Errno, O_DIRECT, O_NONBLOCK } from '../abi.js';
+import { GuestMemoryFault } from '../../../emulator/machine.js';
+import { Errno, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, SI_USER, Sig } from '../abi.js';
+import { ERESTARTSYS } from '../errno.js';
+import type { Kernel } from '../kernel.js';
+import type { Task, Process } from '../sched.js';
 
 /** PAGE_SIZE on x86-64: one pipe buffer's page. */
 export const PIPE_PAGE = 4096;
@@ -125,7 +129,8 @@ export function pipe_read(f: PipeFile, len: number, deliver: (b: Uint8Array) => 
   const now = attempt();
   if (now !== undefined) return now;
   if (f.flags & O_NONBLOCK) return neg(Errno.EAGAIN);
-  return { retry: attempt, interrupted: () => neg(Errno.EINTR) };
+  // pipe_read: a signal before any data is -ERESTARTSYS.
+  return { retry: attempt, interrupted: () => -BigInt(ERESTARTSYS) };
 }
 
 /**
@@ -169,7 +174,8 @@ export function pipe_write(f: PipeFile, data: Uint8Array, sigpipe: () => void): 
       fill();
       return done === data.length ? BigInt(done) : undefined;
     },
-    interrupted: () => (done ? BigInt(done) : neg(Errno.EINTR)),
+    // pipe_write: a signal gives what was written, or -ERESTARTSYS before anything was.
+    interrupted: () => (done ? BigInt(done) : -BigInt(ERESTARTSYS)),
   };
 }
 
@@ -192,4 +198,47 @@ export function pipe_set_size(pipe: Pipe, arg: bigint): bigint {
   if (slots < pipe.bufs.length) return neg(Errno.EBUSY);
   pipe.maxUsage = slots;
   return BigInt(size);
+}
+
+/** sys_pipe2's accepted flags (fs/pipe.c __do_pipe_flags). */
+const PIPE2_FLAGS = O_CLOEXEC | O_NONBLOCK | O_DIRECT | O_NOTIFICATION_PIPE;
+/** ENOPKG (include/uapi/asm-generic/errno.h): watch_queue_init() in a kernel without CONFIG_WATCH_QUEUE. */
+const ENOPKG = 65;
+
+/** A pipe read or write: done now, or the task sleeps until `retry` completes it. */
+export function pipeIo(this: Kernel, t: Task, what: string, io: PipeIo): bigint | 'stop' {
+  if (typeof io === 'bigint') return io;
+  return this.block(t, { what, retry: io.retry, interrupted: io.interrupted });
+}
+
+/** pipe_write's send_sig(SIGPIPE, current, 0): si_code SI_USER from the writer itself. */
+export function sigpipe(this: Kernel, t: Task): void {
+  this.sendToThread(t, { signo: Sig.SIGPIPE, code: SI_USER, pid: t.proc.pid, uid: 0 });
+}
+
+/**
+ * pipe and pipe2 (fs/pipe.c do_pipe2): flags beyond O_CLOEXEC, O_NONBLOCK, O_DIRECT and
+ * O_NOTIFICATION_PIPE are -EINVAL; a notification pipe is -ENOPKG (named assumption: the model's
+ * kernel is built without CONFIG_WATCH_QUEUE). fd[0] reads, fd[1] writes.
+ */
+export function pipe2(this: Kernel, p: Process, fds: bigint, flags: number): bigint {
+  if (flags & ~PIPE2_FLAGS) return neg(Errno.EINVAL);
+  if (flags & O_NOTIFICATION_PIPE) return -BigInt(ENOPKG);
+  const [r, w] = create_pipe_files(this.nextPipeIno++, flags);
+  const cloexec = (flags & O_CLOEXEC) !== 0;
+  const rfd = this.installFd(p, r, cloexec);
+  const wfd = this.installFd(p, w, cloexec);
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setInt32(0, rfd, true);
+  new DataView(b.buffer).setInt32(4, wfd, true);
+  try {
+    p.machine.write(fds, b);
+  } catch (e) {
+    // do_pipe2: both descriptors are undone when the copy to user space fails.
+    this.closeFd(p, rfd);
+    this.closeFd(p, wfd);
+    if (e instanceof GuestMemoryFault) return neg(Errno.EFAULT);
+    throw e;
+  }
+  return 0n;
 }

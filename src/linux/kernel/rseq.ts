@@ -9,11 +9,19 @@
  * struct rseq_cs: version u32 @0, flags u32 @4, start_ip u64 @8, post_commit_offset u64 @16,
  * abort_ip u64 @24.
  *
+ * rseqReturnToUser is a function of the Kernel class (src/linux/kernel.ts), called as its method.
+ *
  * Named assumption `one-cpu-at-a-time`: the model runs one task at a time, so a task that another
  * task ran in between was preempted (rseq_preempt), whatever CPU numbers the two carry.
  */
 import { GuestMemoryFault } from '../../../emulator/machine.js';
 import { Errno } from '../abi.js';
+import { X86Reg } from '../../../emulator/unicorn.js';
+import { Sig } from '../abi.js';
+import type { Kernel } from '../kernel.js';
+import { MODELLED_NODE } from './sched/affinity.js';
+import { SI_KERNEL } from './signal.js';
+import { Task } from '../sched.js';
 
 /** ORIG_RSEQ_SIZE: the size of the original struct rseq, and its alignment. */
 export const ORIG_RSEQ_SIZE = 32;
@@ -148,4 +156,16 @@ function rseq_ip_fixup(t: RseqTask, r: RseqRegistration, mem: RseqMemory, ip: bi
   if (!event) return undefined;
   mem.writeU64(r.addr + RSEQ.RSEQ_CS, 0n);
   return abort;
+}
+
+/**
+ * rseq_handle_notify_resume() as the task (loaded on its engine) returns to user space: the
+ * critical-section abort after an event, and cpu_id_start/cpu_id/node_id/mm_cid.
+ */
+export function rseqReturnToUser(this: Kernel, t: Task): void {
+  if (!t.rseq || !t.rseqNotify) return;
+  const m = t.proc.machine;
+  const r = rseq_handle_notify_resume(t, m, this.rseqExt, { cpu: t.cpu, node: MODELLED_NODE, mmCid: t.mmCid }, m.uc.regRead(X86Reg.RIP));
+  if (r === 'segv') this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: 'rseq: bad struct rseq or rseq_cs on return to user space' }, true);
+  else if (r !== undefined) m.uc.regWrite(X86Reg.RIP, r);
 }

@@ -1,0 +1,133 @@
+/**
+ * The x86-64 signal frame (arch/x86/kernel/signal_64.c, Linux 6.18): x64_setup_rt_frame and
+ * rt_sigreturn; and the restart of an interrupted system call (arch/x86/kernel/signal.c
+ * handle_signal, arch_do_signal_or_restart).
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { GuestMemoryFault } from '../../../../../emulator/machine.js';
+import { X86Reg } from '../../../../../emulator/unicorn.js';
+import { clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu } from '../../../../../kernel-model/signal.js';
+import { Errno, SA_NODEFER, SA_ONSTACK, SA_RESTART, SS_DISABLE, SS_ONSTACK, Sig, Sys } from '../../../abi.js';
+import { ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ERESTART_RESTARTBLOCK } from '../../../errno.js';
+import type { Kernel } from '../../../kernel.js';
+import { SI_KERNEL } from '../../../kernel/signal.js';
+import { MASK64, neg, sigBit, UNBLOCKABLE, type SigAction, Task } from '../../../sched.js';
+import { FIX_EFLAGS, FRAME, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, type SigInfo, UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS, USER_CS, USER_DS, encodeSigInfo } from '../../../signal-frame.js';
+
+/**
+ * setup_rt_frame / x64_setup_rt_frame (arch/x86/kernel/signal_64.c) and handle_signal's
+ * fpu__clear_user_states, task loaded on its engine. The place comes from get_sigframe and the
+ * FPU part from copy_fpstate_to_sigframe (kernel-model/signal.ts). Returns why it failed.
+ */
+export function setupFrame(this: Kernel, t: Task, info: SigInfo, act: SigAction): string | undefined {
+  const m = t.proc.machine;
+  const uc = m.uc;
+  // rseq_signal_deliver(): an interrupted critical section resumes at its abort handler, which the frame saves.
+  if (t.rseq) { t.rseqEvent = true; t.rseqNotify = true; this.rseqReturnToUser(t); }
+  const regs = uc.regReadBatch(SIGCONTEXT_GPRS);
+  const rsp = regs[15]!;
+  const ss = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE };
+  const place = get_sigframe(t.kfpu, rsp, ss, (act.flags & SA_ONSTACK) !== 0n);
+  if (place.overflow) return place.overflow;
+  const { frame, bufFx } = place;
+  const b = new Uint8Array(FRAME.SIZE);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(FRAME.PRETCODE, act.restorer, true);
+  v.setBigUint64(FRAME.UC_FLAGS, (this.fpuCfg.useXsave ? UC_FP_XSTATE : 0n) | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, true);
+  v.setBigUint64(FRAME.UC_STACK, t.altstack.sp, true);
+  v.setInt32(FRAME.UC_STACK + 8, !ss.enabled ? SS_DISABLE : on_sig_stack(ss, rsp) ? SS_ONSTACK : 0, true);
+  v.setBigUint64(FRAME.UC_STACK + 16, t.altstack.size, true);
+  regs.forEach((r, i) => v.setBigUint64(FRAME.MCONTEXT + 8 * i, r, true));
+  const w = (k: number, x: bigint): void => v.setBigUint64(FRAME.MCONTEXT + 8 * k, x, true);
+  w(SC.CSGSFS, USER_CS | (USER_DS << 48n));
+  w(SC.ERR, BigInt(info.err ?? 0));
+  w(SC.TRAPNO, BigInt(info.trapno ?? 0));
+  // sigmask_to_save(): the mask rt_sigsuspend replaced, if any, else the current one.
+  const saved = t.savedSigmask ?? t.sigmask;
+  w(SC.OLDMASK, saved & 0xffffffffn);
+  w(SC.CR2, info.signo === Sig.SIGSEGV ? info.addr ?? 0n : 0n);
+  w(SC.FPSTATE, bufFx);
+  v.setBigUint64(FRAME.SIGMASK, saved, true);
+  b.set(encodeSigInfo(info), FRAME.INFO);
+  // get_sigframe writes the FPU part first, then the rest of the frame is put in place.
+  if (!setupSigframeFpu(m, t.fpu, t.kfpu, bufFx)) return `cannot write the extended state at 0x${bufFx.toString(16)}`;
+  try {
+    m.write(frame, b);
+  } catch (e) {
+    if (e instanceof GuestMemoryFault) return `cannot write the frame at 0x${frame.toString(16)}`;
+    throw e;
+  }
+  clearUserStatesForHandler(m, t.fpu, t.kfpu);
+  const flags = regs[17]! & ~(RFLAGS_TF | RFLAGS_DF | RFLAGS_RF);
+  uc.regWriteBatch([X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.RAX, X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS],
+    [BigInt(info.signo), frame + BigInt(FRAME.INFO), frame + BigInt(FRAME.UC), 0n, frame, act.handler, flags]);
+  t.sigmask |= act.mask | ((act.flags & SA_NODEFER) ? 0n : sigBit(info.signo));
+  t.sigmask &= ~UNBLOCKABLE;
+  t.savedSigmask = undefined; // signal_delivered(): clear_restore_sigmask
+  return undefined;
+}
+
+/** rt_sigreturn (arch/x86/kernel/signal_64.c): the frame sits at RSP - 8 (the handler's ret popped pretcode). */
+export function sigreturn(this: Kernel, t: Task): bigint | undefined {
+  const m = t.proc.machine;
+  const frame = m.uc.regRead(X86Reg.RSP) - 8n;
+  let b: Uint8Array;
+  try {
+    b = m.read(frame, FRAME.SIZE);
+  } catch {
+    this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n }, true);
+    return undefined;
+  }
+  const v = new DataView(b.buffer);
+  const regs = SIGCONTEXT_GPRS.map((_, i) => v.getBigUint64(FRAME.MCONTEXT + 8 * i, true));
+  const oldFlags = m.uc.regRead(X86Reg.RFLAGS);
+  regs[17] = (oldFlags & ~FIX_EFLAGS) | (regs[17]! & FIX_EFLAGS);
+  m.uc.regWriteBatch(SIGCONTEXT_GPRS, regs);
+  t.sigmask = v.getBigUint64(FRAME.SIGMASK, true) & ~UNBLOCKABLE;
+  t.restartBlock = undefined; // restore_sigcontext: restart_block.fn = do_no_restart_syscall
+  const fpstate = v.getBigUint64(FRAME.MCONTEXT + 8 * SC.FPSTATE, true);
+  const r = restoreSigframeFpu(m, t.fpu, t.kfpu, fpstate);
+  if (!r.ok) this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: `bad frame in rt_sigreturn: ${r.reason}` }, true);
+  return undefined; // RAX comes from the frame
+}
+
+/** The length of SYSCALL (0F 05): a restarted call goes back over it. */
+const SYSCALL_INSN_BYTES = 2n;
+
+/** The restart errno a system call left in RAX (syscall_get_error), when the task is at a system call's exit. */
+function restartCode(t: Task, rax: bigint): number | undefined {
+  if (BigInt.asIntN(64, t.origRax) < 0n) return undefined; // syscall_get_nr() < 0: not in a system call
+  const e = -Number(BigInt.asIntN(64, rax));
+  return e === ERESTARTSYS || e === ERESTARTNOINTR || e === ERESTARTNOHAND || e === ERESTART_RESTARTBLOCK ? e : undefined;
+}
+
+/**
+ * handle_signal() (arch/x86/kernel/signal.c) before a handler's frame: an interrupted call gives
+ * -EINTR, except -ERESTARTSYS under SA_RESTART and -ERESTARTNOINTR, which are made again once the
+ * handler returns (RAX = orig_ax, RIP back on the SYSCALL).
+ */
+export function restartForHandler(this: Kernel, t: Task, act: SigAction): void {
+  const uc = t.proc.machine.uc;
+  const [rax, rip] = uc.regReadBatch([X86Reg.RAX, X86Reg.RIP]);
+  const code = restartCode(t, rax!);
+  if (code === undefined) return;
+  if (code === ERESTARTNOINTR || (code === ERESTARTSYS && (act.flags & SA_RESTART))) {
+    uc.regWriteBatch([X86Reg.RAX, X86Reg.RIP], [t.origRax & MASK64, rip! - SYSCALL_INSN_BYTES]);
+  } else uc.regWrite(X86Reg.RAX, neg(Errno.EINTR) & MASK64);
+}
+
+/**
+ * arch_do_signal_or_restart() with no handler to run (arch/x86/kernel/signal.c): every restart
+ * code makes the call again, -ERESTART_RESTARTBLOCK through restart_syscall; then
+ * restore_saved_sigmask().
+ */
+export function restartWithoutHandler(this: Kernel, t: Task): void {
+  const uc = t.proc.machine.uc;
+  const [rax, rip] = uc.regReadBatch([X86Reg.RAX, X86Reg.RIP]);
+  const code = restartCode(t, rax!);
+  if (code !== undefined) {
+    const nr = code === ERESTART_RESTARTBLOCK ? BigInt(Sys.restart_syscall) : t.origRax & MASK64;
+    uc.regWriteBatch([X86Reg.RAX, X86Reg.RIP], [nr, rip! - SYSCALL_INSN_BYTES]);
+  }
+  if (t.savedSigmask !== undefined) { t.sigmask = t.savedSigmask; t.savedSigmask = undefined; }
+}

@@ -1,0 +1,54 @@
+/**
+ * The descriptor table (fs/file.c, Linux 6.18): install, close, dup2/dup3.
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { Errno, O_CLOEXEC } from '../abi.js';
+import { pipe_release } from './pipe.js';
+import type { Kernel } from '../kernel.js';
+import { neg, type FileRef, Process } from '../sched.js';
+
+export const NOFILE_CUR = 1024;
+
+/** One more descriptor refers to an open file (dup, fork). */
+export function retain(this: Kernel, f: FileRef): FileRef {
+  if (f.kind === 'pipe') f.refs++;
+  return f;
+}
+
+/** close_fd(): the descriptor goes; the last one of a pipe end releases it (pipe_release). */
+export function closeFd(this: Kernel, p: Process, fd: number): boolean {
+  const f = p.files.get(fd);
+  if (!f) return false;
+  p.files.delete(fd);
+  p.cloexec.delete(fd);
+  if (f.kind === 'pipe' && --f.refs === 0) pipe_release(f);
+  return true;
+}
+
+/**
+ * dup2 and dup3 (fs/file.c ksys_dup3): dup3 rejects flags other than O_CLOEXEC and oldfd ==
+ * newfd (-EINVAL); dup2 of a valid fd onto itself returns it; a newfd past RLIMIT_NOFILE is
+ * -EBADF; an open newfd is closed first.
+ */
+export function dup3(this: Kernel, p: Process, oldfd: number, newfd: number, flags: number | undefined): bigint {
+  if (flags !== undefined && (flags & ~O_CLOEXEC)) return neg(Errno.EINVAL);
+  if (flags !== undefined && oldfd === newfd) return neg(Errno.EINVAL);
+  if (newfd < 0 || newfd >= NOFILE_CUR) return neg(Errno.EBADF);
+  const f = p.files.get(oldfd);
+  if (!f) return neg(Errno.EBADF);
+  if (oldfd === newfd) return BigInt(newfd);
+  this.retain(f);
+  this.closeFd(p, newfd);
+  p.files.set(newfd, f);
+  if (flags !== undefined && (flags & O_CLOEXEC)) p.cloexec.add(newfd); else p.cloexec.delete(newfd);
+  return BigInt(newfd);
+}
+
+/** The lowest free descriptor (fd_install after get_unused_fd_flags). */
+export function installFd(this: Kernel, p: Process, f: FileRef, cloexec: boolean): number {
+  let fd = 0;
+  while (p.files.has(fd)) fd++;
+  p.files.set(fd, f);
+  if (cloexec) p.cloexec.add(fd); else p.cloexec.delete(fd);
+  return fd;
+}

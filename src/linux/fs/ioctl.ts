@@ -1,0 +1,27 @@
+/**
+ * ioctl (fs/ioctl.c, Linux 6.18): pipes' FIONREAD and the KVM file descriptors.
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { Errno, FIONREAD } from '../abi.js';
+import type { Kernel } from '../kernel.js';
+import { kvmIoctl } from '../kvm-dev.js';
+import { neg, Process } from '../sched.js';
+
+export function ioctl(this: Kernel, p: Process, fd: number, cmd: number, arg: bigint): bigint {
+  const f = p.files.get(fd);
+  if (!f) return neg(Errno.EBADF);
+  if (f.kind === 'pipe') {
+    // pipe_ioctl: FIONREAD, the bytes in the pipe; anything else -ENOIOCTLCMD, -ENOTTY to user space.
+    if (cmd !== FIONREAD) return neg(Errno.ENOTTY);
+    p.machine.writeU32(arg, f.pipe.bytes);
+    return 0n;
+  }
+  if (f.kind === 'host' || f.kind === 'file') return neg(Errno.ENOTTY);
+  const m = p.machine;
+  return kvmIoctl(f, cmd, arg, {
+    mm: p, host: p.kvm,
+    read: (a, n) => m.read(a, n), write: (a, d) => m.write(a, d),
+    installFd: (nf) => this.installFd(p, nf, true), // anon_inode_getfd(..., O_RDWR | O_CLOEXEC)
+    warn: (key, line) => { if (!this.kvmWarnings.has(key)) { this.kvmWarnings.add(key); this.o.stderr(line); } },
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * open (fs/open.c, Linux 6.18) of the files the user named (read-only) and of /dev/kvm. Guests
+ * reach no other host file.
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Errno, O_ACCMODE, O_CLOEXEC } from '../abi.js';
+import type { Kernel } from '../kernel.js';
+import { neg, Process } from '../sched.js';
+
+/** The device node of /dev/kvm (misc device 10:232, include/linux/miscdevice.h KVM_MINOR). */
+const DEV_KVM = '/dev/kvm';
+
+export function allowed(this: Kernel, path: string): boolean {
+  return this.o.allowedFiles.includes(resolve(path));
+}
+
+export function isDevKvm(this: Kernel, path: string): boolean {
+  return this.o.kvmVendor !== undefined && resolve(path) === DEV_KVM;
+}
+
+export function open(this: Kernel, p: Process, path: string, flags: number): bigint {
+  if (resolve(path) === DEV_KVM) {
+    if (this.isDevKvm(path)) return BigInt(this.installFd(p, { kind: 'kvm' }, (flags & O_CLOEXEC) !== 0));
+    if (!this.kvmWarned) this.o.stderr('xstate-lab: warning: the guest opened /dev/kvm, which this run has not (name a vendor module with --kvm-vendor)');
+    this.kvmWarned = true;
+    return neg(Errno.ENOENT);
+  }
+  if (!this.allowed(path)) return neg(Errno.ENOENT);
+  if ((flags & O_ACCMODE) !== 0) return neg(Errno.EACCES); // read-only access to the named files
+  let data: Buffer;
+  try { data = readFileSync(resolve(path)); } catch { return neg(Errno.ENOENT); }
+  return BigInt(this.installFd(p, { kind: 'file', path, data, pos: 0 }, (flags & O_CLOEXEC) !== 0));
+}

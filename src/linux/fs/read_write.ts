@@ -1,0 +1,49 @@
+/**
+ * read and write (fs/read_write.c vfs_read / vfs_write, Linux 6.18) on stdio and the named files.
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { readSync, writeSync } from 'node:fs';
+import { Errno, SI_USER, Sig } from '../abi.js';
+import type { Kernel } from '../kernel.js';
+import { neg, Process } from '../sched.js';
+
+export function read(this: Kernel, p: Process, fd: number, buf: bigint, len: number): bigint {
+  const f = p.files.get(fd);
+  if (!f) return neg(Errno.EBADF);
+  if (f.kind !== 'file' && f.kind !== 'host') return neg(Errno.EINVAL); // KVM's file_operations have no read (vfs_read)
+  if (f.kind === 'file') {
+    const chunk = f.data.subarray(f.pos, f.pos + len);
+    p.machine.write(buf, chunk);
+    f.pos += chunk.length;
+    return BigInt(chunk.length);
+  }
+  const b = Buffer.alloc(Math.min(len, 1 << 16));
+  let n: number;
+  try { n = readSync(f.hostFd, b, 0, b.length, null); } catch { return 0n; }
+  p.machine.write(buf, b.subarray(0, n));
+  return BigInt(n);
+}
+
+export function write(this: Kernel, p: Process, fd: number, data: Uint8Array): bigint {
+  const f = p.files.get(fd);
+  if (!f) return neg(Errno.EBADF);
+  if (f.kind === 'file') return neg(Errno.EBADF);
+  if (f.kind !== 'host') return neg(Errno.EINVAL); // nor a write
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(f.hostFd, data, off, data.length - off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') continue; // a non-blocking host descriptor: the guest sees a blocking write
+      if (code === 'EPIPE') {
+        // The reader went away: SIGPIPE and -EPIPE, as pipe_write does.
+        const t = p.loaded;
+        if (t) this.sendToThread(t, { signo: Sig.SIGPIPE, code: SI_USER, pid: p.pid, uid: 0 });
+        return off ? BigInt(off) : neg(Errno.EPIPE);
+      }
+      return off ? BigInt(off) : neg(Errno.EBADF);
+    }
+  }
+  return BigInt(data.length);
+}

@@ -1,0 +1,84 @@
+/**
+ * clone and fork (kernel/fork.c copy_process, Linux 6.18): threads on the same engine, processes
+ * on a copy of the address space.
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { Machine, cloneXsaveContext } from '../../../emulator/machine.js';
+import { X86Reg } from '../../../emulator/unicorn.js';
+import { fpuCloneChild } from '../../../kernel-model/context-switch.js';
+import { CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, Errno } from '../abi.js';
+import type { Kernel } from '../kernel.js';
+import { neg, TaskState, Task, Process } from '../sched.js';
+
+export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid: bigint, ctid: bigint, tls: bigint): bigint | 'stop' {
+  const p = t.proc;
+  if ((flags & CLONE_THREAD) && !(flags & CLONE_VM)) return neg(Errno.EINVAL);
+  if ((flags & CLONE_VM) && !(flags & CLONE_THREAD)) return neg(Errno.EINVAL); // vfork-style sharing is not modelled
+  return this.defer(t, () => {
+    const m = p.machine;
+    const tid = this.nextPid++;
+    if (flags & CLONE_THREAD) {
+      // A thread: same engine, a copy of the parent's registers (copy_thread), its own extended state copy.
+      m.syncIn(true);
+      const child = new Task(tid, p, cloneXsaveContext(t.fpu), t.kfpu.clone());
+      fpuCloneChild(child);
+      child.ctx = m.uc.contextSave();
+      child.pendingRegs.set(X86Reg.RAX, 0n);
+      if (newsp) child.pendingRegs.set(X86Reg.RSP, newsp);
+      if (flags & CLONE_SETTLS) child.pendingRegs.set(X86Reg.FS_BASE, tls);
+      child.sigmask = t.sigmask;
+      // copy_process: the parent's CPU and affinity; rseq_fork: a CLONE_VM child registers its own area.
+      child.cpu = t.cpu;
+      child.cpusMask = t.cpusMask;
+      const used = new Set(p.threads.filter((x) => x.state !== TaskState.Dead).map((x) => x.mmCid));
+      while (used.has(child.mmCid)) child.mmCid++;
+      if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
+      if (flags & CLONE_PARENT_SETTID) m.writeU32(ptid, tid);
+      if (flags & CLONE_CHILD_SETTID) m.writeU32(ctid, tid);
+      p.threads.push(child);
+      this.tasks.push(child);
+      return BigInt(tid);
+    }
+    // A process: a copy of the address space on a new engine (dup_mm), the CPU state and the extended state.
+    m.syncIn(true);
+    const fpu = cloneXsaveContext(t.fpu);
+    const cp = new Process(tid, undefined as unknown as Machine, p);
+    cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp), systemSources: this.systemSources });
+    const child = new Task(tid, cp, fpu, t.kfpu.clone());
+    fpuCloneChild(child);
+    // fpu_inherit_perms: the child starts with the parent's guest permission, locked bit included.
+    cp.kvm = this.newKvmHost();
+    cp.kvm.guestPerm = p.kvm.guestPerm;
+    cp.kvm.guestPermLocked = p.kvm.guestPermLocked;
+    cp.auxv = p.auxv;
+    cp.argv = p.argv;
+    cp.exe = p.exe;
+    cp.exePath = p.exePath;
+    cp.fileMaps = p.fileMaps;
+    cp.machine.writeCpuState(m.readCpuState());
+    cp.machine.uc.regWrite(X86Reg.RAX, 0n);
+    if (newsp) cp.machine.uc.regWrite(X86Reg.RSP, newsp);
+    if (flags & CLONE_SETTLS) cp.machine.uc.regWrite(X86Reg.FS_BASE, tls);
+    cp.sigactions = p.sigactions.map((a) => ({ ...a }));
+    cp.files = new Map([...p.files].map(([fd, f]) => [fd, f.kind === 'file' ? { ...f } : f]));
+    for (const f of cp.files.values()) if (f.kind === 'pipe') f.refs++; // dup_fd: the child shares each open file
+    child.cpu = t.cpu;
+    child.cpusMask = t.cpusMask;
+    // rseq_fork: without CLONE_VM the child keeps the registration (its copy of the area is at the same address).
+    if (t.rseq) { child.rseq = { ...t.rseq }; child.rseqEvent = t.rseqEvent; child.rseqNotify = true; }
+    cp.cloexec = new Set(p.cloexec);
+    cp.brkStart = p.brkStart;
+    cp.brk = p.brk;
+    cp.exitSignal = Number(flags & CSIGNAL);
+    child.sigmask = t.sigmask;
+    child.altstack = { ...t.altstack };
+    if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
+    if (flags & CLONE_CHILD_SETTID) cp.machine.writeU32(ctid, tid);
+    if (flags & CLONE_PARENT_SETTID) m.writeU32(ptid, tid);
+    cp.threads.push(child);
+    cp.loaded = child;
+    p.children.push(cp);
+    this.tasks.push(child);
+    return BigInt(tid);
+  });
+}

@@ -1,0 +1,208 @@
+/**
+ * ptrace (kernel/ptrace.c and arch/x86/kernel/ptrace.c arch_ptrace, Linux 6.18): ptrace stops and
+ * resumes, syscall stops, and sys_ptrace's requests.
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { GuestMemoryFault, Machine } from '../../../emulator/machine.js';
+import { X86Reg } from '../../../emulator/unicorn.js';
+import { fpuTaskResumed, fpuTaskStopped } from '../../../kernel-model/context-switch.js';
+import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } from '../../../kernel-model/regset.js';
+import { Errno, NSIG, SI_USER, Sig } from '../abi.js';
+import { SYSCALL_REGS } from '../arch/x86/entry/syscall_64.js';
+import type { Kernel } from '../kernel.js';
+import { CLD_TRAPPED, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
+import { MASK64, neg, TaskState, type PtraceStop, Task, Process } from '../sched.js';
+import { type SigInfo, encodeSigInfo } from '../signal-frame.js';
+import { USER_REGS_STRUCT_SIZE, encodeUserRegs, readUserRegs } from '../user-regs.js';
+
+/**
+ * ptrace_stop(): the task (loaded on its engine) stops for its tracer. It is switched out, so
+ * switch_fpu_prepare saves its FPU registers into fpstate and thread.pkru, where the regsets
+ * read them; the tracer's process gets SIGCHLD (CLD_TRAPPED).
+ */
+export function ptraceStopTask(this: Kernel, t: Task, stop: PtraceStop): void {
+  const tr = t.ptrace!;
+  fpuTaskStopped(this.loadTask(t), t);
+  t.state = TaskState.Traced;
+  t.ptraceStop = stop;
+  if (tr.tracer.alive) this.sendToProcess(tr.tracer, { signo: Sig.SIGCHLD, code: CLD_TRAPPED, pid: t.tid, uid: 0, status: stop.sig });
+}
+
+/**
+ * ptrace_resume() of a stopped tracee: the registers are reloaded from fpstate
+ * (restore_fpregs_from_fpstate, TIF_NEED_FPU_LOAD), and `sig` (0: none) is delivered without
+ * another stop, as the tracer chose.
+ */
+export function ptraceResume(this: Kernel, t: Task, sig: number, step: boolean): void {
+  const stop = t.ptraceStop;
+  fpuTaskResumed(this.loadTask(t), t);
+  t.state = TaskState.Runnable;
+  t.ptraceStop = undefined;
+  if (t.ptrace) t.ptrace.singlestep = step;
+  if (sig && stop) {
+    const info: SigInfo = sig === stop.sig && stop.event === 0 ? stop.info : { signo: sig, code: SI_USER, pid: t.ptrace?.tracer.pid ?? 0, uid: 0 };
+    t.pending.unshift({ info, forced: false, traced: true });
+  }
+}
+
+/** A syscall stop: SIGTRAP, with 0x80 under PTRACE_O_TRACESYSGOOD, also as si_code (ptrace_report_syscall). */
+export function syscallStop(this: Kernel, t: Task): PtraceStop {
+  const sig = Sig.SIGTRAP | (t.ptrace!.options & PTRACE_O_TRACESYSGOOD ? SYSCALL_TRAP_BIT : 0);
+  return { sig, event: 0, info: { signo: Sig.SIGTRAP, code: sig, pid: t.tid, uid: 0 }, reported: false };
+}
+
+/**
+ * The system call a syscall-entry-stop held back, with the registers the tracer left (orig_rax
+ * -1 skips it: -ENOSYS stays in RAX). Its exit stop follows when it has completed.
+ */
+export function syscallAfterEntryStop(this: Kernel, t: Task): void {
+  const m = t.proc.machine;
+  const a = m.uc.regReadBatch(SYSCALL_REGS);
+  const nr = BigInt.asIntN(64, t.origRax);
+  let r: bigint | 'stop' = neg(Errno.ENOSYS);
+  if (nr >= 0n) {
+    try {
+      r = this.syscall(t, Number(nr & 0xffffffffn), a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
+    } catch (e) {
+      if (e instanceof GuestMemoryFault) r = neg(Errno.EFAULT);
+      else throw e;
+    }
+  }
+  if (r === 'stop') {
+    const fn = t.deferred;
+    t.deferred = undefined;
+    const v = fn?.();
+    if (v !== undefined && t.proc.loaded === t) m.uc.regWrite(X86Reg.RAX, v & MASK64);
+  } else m.uc.regWrite(X86Reg.RAX, r & MASK64);
+  t.syscallExitStopDue = true;
+}
+
+/** The tracee `pid` of the calling process, or why not (-ESRCH); `stopped`: it must be in a ptrace stop (ptrace_check_attach). */
+export function tracee(this: Kernel, caller: Process, pid: number, stopped: boolean): Task | bigint {
+  const t = this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
+  if (!t || t.ptrace?.tracer !== caller) return neg(Errno.ESRCH);
+  if (stopped && t.state !== TaskState.Traced) return neg(Errno.ESRCH);
+  return t;
+}
+
+/** sys_ptrace (kernel/ptrace.c, arch/x86/kernel/ptrace.c arch_ptrace). */
+export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, addr: bigint, data: bigint): bigint {
+  const p = t.proc;
+  const m = p.machine;
+  switch (req as PtraceReq) {
+    case PtraceReq.TRACEME: {
+      if (t.ptrace || !p.parent?.alive) return neg(Errno.EPERM);
+      t.ptrace = { tracer: p.parent, seized: false, options: 0, interrupt: false, singlestep: false, syscalls: false };
+      return 0n;
+    }
+    case PtraceReq.ATTACH: case PtraceReq.SEIZE: {
+      const target = this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
+      if (!target) return neg(Errno.ESRCH);
+      if (target.proc === p || target.ptrace) return neg(Errno.EPERM);
+      const seize = req === PtraceReq.SEIZE;
+      if (seize && (addr !== 0n || (data & ~BigInt(PTRACE_O_MASK)) !== 0n)) return neg(Errno.EIO);
+      target.ptrace = { tracer: p, seized: seize, options: seize ? Number(data) : 0, interrupt: false, singlestep: false, syscalls: false };
+      if (!seize) this.sendToThread(target, { signo: Sig.SIGSTOP, code: SI_USER, pid: p.pid, uid: 0 });
+      return 0n;
+    }
+    default: break;
+  }
+  const ignoreState = req === PtraceReq.KILL || req === PtraceReq.INTERRUPT;
+  const c = this.tracee(p, pid, !ignoreState);
+  if (typeof c === 'bigint') return c;
+  const tm = (): Machine => this.loadTask(c);
+  const resumeSig = (): number | undefined => (data < 0n || data > BigInt(NSIG) ? undefined : Number(data));
+  switch (req as PtraceReq) {
+    case PtraceReq.KILL: this.sendToThread(c, { signo: Sig.SIGKILL, code: SI_USER, pid: p.pid, uid: 0 }); return 0n;
+    case PtraceReq.INTERRUPT: {
+      if (!c.ptrace!.seized) return neg(Errno.EIO);
+      if (c.state !== TaskState.Traced) c.ptrace!.interrupt = true;
+      return 0n;
+    }
+    case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH: {
+      const sig = resumeSig();
+      if (sig === undefined) return neg(Errno.EIO);
+      c.ptrace!.syscalls = req === PtraceReq.SYSCALL;
+      if (req === PtraceReq.DETACH) {
+        c.ptrace = undefined;
+        this.ptraceResume(c, sig, false);
+      } else this.ptraceResume(c, sig, req === PtraceReq.SINGLESTEP);
+      return 0n;
+    }
+    case PtraceReq.SETOPTIONS:
+      if ((data & ~BigInt(PTRACE_O_MASK)) !== 0n) return neg(Errno.EINVAL);
+      c.ptrace!.options = Number(data);
+      return 0n;
+    case PtraceReq.GETSIGINFO:
+      // A group stop of a non-seized tracee has no last_siginfo (ptrace_getsiginfo: -EINVAL).
+      if (c.ptraceStop!.noSiginfo) return neg(Errno.EINVAL);
+      m.write(data, encodeSigInfo(c.ptraceStop!.info));
+      return 0n;
+    case PtraceReq.PEEKTEXT: case PtraceReq.PEEKDATA: {
+      // access_process_vm with FOLL_FORCE: the tracee's pages whatever their protection.
+      const cm = tm();
+      if (!cm.isMapped(addr, addr + 8n)) return neg(Errno.EIO);
+      m.writeU64(data, new DataView(cm.uc.memRead(addr, 8).buffer).getBigUint64(0, true));
+      return 0n;
+    }
+    case PtraceReq.POKETEXT: case PtraceReq.POKEDATA: {
+      const cm = tm();
+      if (!cm.isMapped(addr, addr + 8n)) return neg(Errno.EIO);
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, data & MASK64, true);
+      cm.uc.memWrite(addr, b);
+      return 0n;
+    }
+    case PtraceReq.GETREGS: m.write(data, encodeUserRegs(readUserRegs(tm().uc, c.origRax))); return 0n;
+    case PtraceReq.SETREGS: return this.setUserRegs(c, m.read(data, USER_REGS_STRUCT_SIZE));
+    case PtraceReq.GETFPREGS: case PtraceReq.SETFPREGS: {
+      // The NT_PRFPREG regset with its full 512 bytes (arch_ptrace -> copy_regset_to/from_user).
+      if (req === PtraceReq.GETFPREGS) {
+        const r = ptrace_getregset(this.o.cpu, c.kfpu, NoteType.NT_PRFPREG, USER_I387_STRUCT_SIZE);
+        if (r.errno) return neg(r.errno);
+        m.write(data, r.data!);
+        return 0n;
+      }
+      const r = ptrace_setregset(this.o.cpu, c.kfpu, NoteType.NT_PRFPREG, m.read(data, USER_I387_STRUCT_SIZE), USER_I387_STRUCT_SIZE);
+      return r.errno ? neg(r.errno) : 0n;
+    }
+    case PtraceReq.GETREGSET: case PtraceReq.SETREGSET: return this.ptraceRegset(c, req === PtraceReq.SETREGSET, Number(addr & 0xffffffffn), data);
+    default: return neg(Errno.EIO);
+  }
+}
+
+/** ptrace_regset() (kernel/ptrace.c): the iovec, the regset's size rules, the clamped iov_len written back. */
+export function ptraceRegset(this: Kernel, c: Task, set: boolean, note: number, iovAddr: bigint): bigint {
+  const m = this.current!.proc.machine;
+  const base = m.readU64(iovAddr);
+  const len = m.readU64(iovAddr + 8n);
+  if (note === NoteType.NT_PRSTATUS) {
+    // REGSET64_GENERAL: 27 words of user_regs_struct; a SET of fewer words changes only those.
+    if (len % 8n !== 0n) return neg(Errno.EINVAL);
+    const n = len < BigInt(USER_REGS_STRUCT_SIZE) ? Number(len) : USER_REGS_STRUCT_SIZE;
+    if (set) {
+      const cur = encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax));
+      cur.set(m.read(base, n), 0);
+      const r = this.setUserRegs(c, cur);
+      if (r !== 0n) return r;
+    } else m.write(base, encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax)).subarray(0, n));
+    m.writeU64(iovAddr + 8n, BigInt(n));
+    return 0n;
+  }
+  if (note !== NoteType.NT_PRFPREG && note !== NoteType.NT_X86_XSTATE) return neg(Errno.EINVAL);
+  const iovLen = len > 0x7fffffffn ? 0x7fffffff : Number(len); // far above any regset: clamped all the same
+  if (set) {
+    const want = Math.min(iovLen, note === NoteType.NT_PRFPREG ? USER_I387_STRUCT_SIZE : this.fpuCfg.user.maxSize);
+    let buf: Uint8Array;
+    try { buf = m.read(base, iovLen % 8 ? 0 : want); } catch (e) { if (e instanceof GuestMemoryFault) return neg(Errno.EFAULT); throw e; }
+    const r = ptrace_setregset(this.o.cpu, c.kfpu, note, buf, iovLen);
+    if (r.errno) return neg(r.errno);
+    m.writeU64(iovAddr + 8n, BigInt(r.len));
+    return 0n;
+  }
+  const r = ptrace_getregset(this.o.cpu, c.kfpu, note, iovLen);
+  if (r.errno) return neg(r.errno);
+  m.write(base, r.data!);
+  m.writeU64(iovAddr + 8n, BigInt(r.len));
+  return 0n;
+}

@@ -1,0 +1,196 @@
+/**
+ * The scheduler (kernel/sched/core.c, Linux 6.18): deterministic round-robin by tid in fixed
+ * instruction quanta, sleeping and waking (the model's wait queues), and the context switch of a
+ * task onto its process's engine.
+ * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
+ */
+import { Machine, StopKind } from '../../../../emulator/machine.js';
+import { X86Reg } from '../../../../emulator/unicorn.js';
+import { switchExtendedState } from '../../../../kernel-model/context-switch.js';
+import { Sig } from '../../abi.js';
+import { TRAP_DB } from '../../arch/x86/kernel/traps.js';
+import { ERESTARTSYS } from '../../errno.js';
+import { pipeActivity } from '../../fs/pipe.js';
+import type { Kernel, RunResult } from '../../kernel.js';
+import { SI_KERNEL } from '../signal.js';
+import { NS_PER_INSN } from '../time/posix-timers.js';
+import { TRAP_TRACE } from '../../ptrace.js';
+import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
+
+/** Instructions per scheduling quantum when several tasks are runnable, and when one is. */
+export const QUANTUM_SHARED = 10_000;
+const QUANTUM_ALONE = 1_000_000;
+
+/** Run until the first process exits; returns its status. */
+export function run(this: Kernel): RunResult {
+  const init = this.init;
+  if (!init) throw new Error('Kernel.run before load');
+  let last = -1;
+  while (init.alive && !this.fatal) {
+    const task = this.pick(last);
+    if (!task) {
+      if (this.wakeOnTimeout()) continue;
+      const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Traced || t.state === TaskState.Stopped)
+        .map((t) => (t.state === TaskState.Traced ? `tid ${t.tid} in a ptrace stop` : t.state === TaskState.Stopped ? `tid ${t.tid} stopped (${Sig[t.proc.groupExitCode] ?? 'group stop'})` : `tid ${t.tid} in ${t.wait?.what}`));
+      return { kind: 'error', message: `deadlock: every task is blocked (${sleepers.join(', ')})` };
+    }
+    this.idleTimerFires = 0;
+    last = task.tid;
+    this.switchTo(task);
+    if (task.syscallAfterEntryStop) {
+      task.syscallAfterEntryStop = false;
+      this.syscallAfterEntryStop(task);
+    }
+    if (task.syscallExitStopDue && task.state === TaskState.Runnable) {
+      task.syscallExitStopDue = false;
+      if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task)); continue; }
+    }
+    if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
+    this.rseqReturnToUser(task);
+    if (task.state !== TaskState.Runnable || !task.proc.alive) continue;
+    const runnable = this.tasks.filter((t) => t.state === TaskState.Runnable).length;
+    const remaining = this.o.maxInsns - this.insns;
+    if (remaining <= 0n) {
+      this.killProcess(task.proc, Sig.SIGXCPU, `instruction budget exhausted (--max-insns ${this.o.maxInsns}) at rip 0x${task.proc.machine.uc.regRead(X86Reg.RIP).toString(16)}`, { signo: Sig.SIGXCPU, code: SI_KERNEL }, task);
+      continue;
+    }
+    const slice = BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE);
+    const stepping = task.ptrace?.singlestep === true;
+    let quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
+    // A quantum ends where the next interval timer is due (kernel/time/itimer.ts).
+    const toTimer = this.insnsToNextTimer(task);
+    if (toTimer !== undefined && toTimer < BigInt(quantum)) quantum = Number(toTimer);
+    task.origRax = -1n;
+    const stop = task.proc.machine.run(quantum);
+    if (stepping && task.ptrace) {
+      // The single-step trap (#DB, TRAP_TRACE) once the instruction completed.
+      task.ptrace.singlestep = false;
+      if (stop.kind !== StopKind.Fault && task.state === TaskState.Runnable && task.proc.alive) {
+        this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_TRACE, addr: task.proc.machine.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
+      }
+    }
+    this.insns += BigInt(quantum);
+    this.clockNs += BigInt(quantum) * NS_PER_INSN;
+    this.runItimers(task, BigInt(quantum) * NS_PER_INSN);
+    if (task.deferred) {
+      const fn = task.deferred;
+      task.deferred = undefined;
+      const r = fn();
+      if (r !== undefined && task.proc.loaded === task) task.proc.machine.uc.regWrite(X86Reg.RAX, r & MASK64);
+    }
+    if (stop.kind === StopKind.Fault && stop.fault) {
+      if (!this.handleXfd(task, stop.fault)) this.raiseFault(task, stop.fault);
+    }
+    else if (stop.kind === StopKind.Unemulated) this.fatal = { kind: 'error', message: stop.message ?? 'instruction not emulated' };
+  }
+  if (this.fatal) return this.fatal;
+  const e = init.exit!;
+  return 'code' in e ? { kind: 'exit', code: e.code } : { kind: 'signal', signal: e.signal, reason: e.reason };
+}
+
+/** Round-robin by tid: the first runnable task after `last`. */
+export function pick(this: Kernel, last: number): Task | undefined {
+  // Retry the sleepers until no pipe moves: one's progress (a partial pipe write) may free another.
+  let seen: number;
+  do {
+    seen = pipeActivity.changes;
+    for (const t of this.tasks) if (t.state === TaskState.Blocked) this.tryWake(t);
+  } while (pipeActivity.changes !== seen);
+  const live = this.tasks.filter((t) => t.state === TaskState.Runnable).sort((a, b) => a.tid - b.tid);
+  return live.find((t) => t.tid > last) ?? live[0];
+}
+
+export function tryWake(this: Kernel, t: Task): void {
+  const r = t.wait?.retry?.();
+  if (r !== undefined) this.wake(t, r);
+  // signal_wake_up(): a deliverable signal or a group stop ends the sleep with the call's restart errno.
+  else if (t.jobctlStopPending || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
+}
+
+export function wake(this: Kernel, t: Task, result: bigint): void {
+  if (t.state !== TaskState.Blocked) return;
+  t.state = TaskState.Runnable;
+  t.wait = undefined;
+  t.pendingRegs.set(X86Reg.RAX, result & MASK64);
+  this.futexWaiters = this.futexWaiters.filter((w) => w !== t);
+}
+
+/** With nothing runnable: jump the virtual clock to the earliest deadline or ITIMER_REAL expiry and wake that sleeper (or fire that timer). */
+/** Timer fires in a row with no task run before the scheduler gives up (see wakeOnTimeout). */
+const IDLE_TIMER_FIRES_MAX = 10_000;
+
+export function wakeOnTimeout(this: Kernel): boolean {
+  let first: Task | undefined;
+  for (const t of this.tasks) {
+    if (t.state !== TaskState.Blocked || t.wait?.deadline === undefined) continue;
+    if (!first || t.wait.deadline < first.wait!.deadline!) first = t;
+  }
+  // An ITIMER_REAL that is due first: the clock jumps to it and its signal may wake a sleeper.
+  const timer = this.nextRealExpiry();
+  if (timer !== undefined && (!first || timer < first.wait!.deadline!)) {
+    // A periodic timer whose signal wakes nobody would move the clock for ever: after this many
+    // fires with nothing run in between, the tasks are reported as deadlocked.
+    if (++this.idleTimerFires > IDLE_TIMER_FIRES_MAX) return false;
+    if (timer > this.clockNs) this.clockNs = timer;
+    this.runItimers(undefined, 0n);
+    return true;
+  }
+  if (!first) return false;
+  if (first.wait!.deadline! > this.clockNs) this.clockNs = first.wait!.deadline!;
+  this.wake(first, first.wait!.onTimeout ? first.wait!.onTimeout() : 0n);
+  return true;
+}
+
+/** Put `task` on its process's engine: save the thread there, restore this one, switch extended state. */
+export function switchTo(this: Kernel, task: Task): void {
+  const p = task.proc;
+  const m = p.machine;
+  const prev = p.loaded;
+  if (prev !== task) {
+    if (prev && prev.state !== TaskState.Dead) prev.ctx = m.uc.contextSave(prev.ctx);
+    if (task.ctx) m.uc.contextRestore(task.ctx);
+    p.loaded = task;
+  }
+  if (task.pendingRegs.size) {
+    m.uc.regWriteBatch([...task.pendingRegs.keys()], [...task.pendingRegs.values()]);
+    task.pendingRegs.clear();
+  }
+  switchExtendedState(m, prev, task);
+  // rseq_preempt(): another task ran since this one left user space.
+  if (this.current !== task && this.current !== undefined && task.rseq) { task.rseqEvent = true; task.rseqNotify = true; }
+  this.current = task;
+}
+
+/** Make `t` the task loaded on its process's engine (its registers in unicorn, its xstate on the machine). */
+export function loadTask(this: Kernel, t: Task): Machine {
+  const p = t.proc;
+  const m = p.machine;
+  if (p.loaded !== t) {
+    if (p.loaded && p.loaded.state !== TaskState.Dead) p.loaded.ctx = m.uc.contextSave(p.loaded.ctx);
+    if (t.ctx) m.uc.contextRestore(t.ctx);
+    p.loaded = t;
+  }
+  if (t.pendingRegs.size) {
+    m.uc.regWriteBatch([...t.pendingRegs.keys()], [...t.pendingRegs.values()]);
+    t.pendingRegs.clear();
+  }
+  if (m.xs !== t.fpu) m.setXstate(t.fpu);
+  return m;
+}
+
+export function block(this: Kernel, t: Task, w: Wait): 'stop' {
+  t.state = TaskState.Blocked;
+  t.wait = w;
+  return 'stop';
+}
+
+export function defer(this: Kernel, t: Task, fn: () => bigint | undefined): 'stop' {
+  t.deferred = fn;
+  return 'stop';
+}
+
+/** The task a sched_*affinity call names: 0 is the caller (find_process_by_pid). */
+export function schedTarget(this: Kernel, t: Task, pid: number): Task | undefined {
+  if (pid === 0) return t;
+  return this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
+}

@@ -1,0 +1,141 @@
+/**
+ * The task and the process (include/linux/sched.h task_struct, include/linux/sched/signal.h
+ * signal_struct, include/linux/fdtable.h files_struct), and the small helpers every subsystem file
+ * of the process model uses.
+ */
+import { GUEST_PAGE, Machine } from '../../emulator/machine.js';
+import { type UnicornContext, X86Reg } from '../../emulator/unicorn.js';
+import { XsaveContext } from '../../emulator/xsave.js';
+import { TaskFpu } from '../../kernel-model/fpstate.js';
+import { KvmHost } from '../../kernel-model/kvm.js';
+import { Errno, NSIG, SIG_DFL, SS_DISABLE, Sig } from './abi.js';
+import type { PipeFile } from './fs/pipe.js';
+import type { RseqRegistration } from './kernel/rseq.js';
+import type { ItimerState } from './kernel/time/itimer.js';
+import type { KvmFile } from './kvm-dev.js';
+import type { SigInfo } from './signal-frame.js';
+
+/** The 64-bit mask of a register value. */
+export const MASK64 = (1n << 64n) - 1n;
+/** First pid; threads and children count up from here. */
+export const FIRST_PID = 1000;
+/** A system call's error return: -errno. */
+export const neg = (e: Errno): bigint => -BigInt(e);
+/** A length rounded up to whole pages (PAGE_ALIGN). */
+export const pageAlign = (v: bigint): bigint => (v + GUEST_PAGE - 1n) & ~(GUEST_PAGE - 1n);
+/** A signal's bit in a sigset_t (sigmask(): bit sig - 1). */
+export const sigBit = (sig: number): bigint => 1n << BigInt(sig - 1);
+/** SIGKILL and SIGSTOP: never blocked, caught or ignored (kernel/signal.c sigdelsetmask(..., sigmask(SIGKILL) | sigmask(SIGSTOP))). */
+export const UNBLOCKABLE = sigBit(Sig.SIGKILL) | sigBit(Sig.SIGSTOP);
+
+export interface SigAction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
+/** `traced`: the tracer already saw (or injected) it at a signal-delivery stop. */
+export interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean }
+/** A syscall the task sleeps in: `retry` returns the result once it can complete. */
+export interface Wait {
+  what: string;
+  retry?: () => bigint | undefined;
+  futex?: { machine: Machine; addr: bigint };
+  /** Virtual-clock deadline; `onTimeout` gives the result then. */
+  deadline?: bigint;
+  onTimeout?: () => bigint;
+  /** The result when a signal interrupts the sleep (`restart` without it; a pipe write gives what it wrote). */
+  interrupted?: () => bigint;
+  /** The restart errno (src/linux/errno.ts) an interrupted sleep returns; ERESTARTSYS without it. */
+  restart?: number;
+}
+
+/**
+ * Traced: in a ptrace stop (TASK_TRACED), until the tracer resumes it. Stopped: in a group stop
+ * (TASK_STOPPED), until SIGCONT or SIGKILL.
+ */
+export enum TaskState { Runnable, Blocked, Traced, Dead, Stopped }
+
+/** signal_struct flags of job control (include/linux/sched/signal.h SIGNAL_STOP_*, SIGNAL_CLD_*). */
+export const SIGNAL_STOP_STOPPED = 0x1;
+export const SIGNAL_STOP_CONTINUED = 0x2;
+export const SIGNAL_CLD_STOPPED = 0x10;
+export const SIGNAL_CLD_CONTINUED = 0x20;
+export const SIGNAL_CLD_MASK = SIGNAL_CLD_STOPPED | SIGNAL_CLD_CONTINUED;
+
+/** A ptrace stop: the signal it reports (with the event for PTRACE_EVENT_STOP), and whether wait has seen it. */
+export interface PtraceStop { sig: number; event: number; info: SigInfo; reported: boolean; noSiginfo?: boolean }
+/** A task's tracer and tracing state (task->ptrace, task->parent while traced). */
+export interface Tracing { tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean }
+
+export class Task {
+  state = TaskState.Runnable;
+  ctx: UnicornContext | undefined;
+  /** Register values to apply the next time this task is put on its CPU. */
+  readonly pendingRegs = new Map<X86Reg, bigint>();
+  /** Work to do on the task once the engine has stopped (sigreturn, clone, fork). */
+  deferred: (() => bigint | undefined) | undefined;
+  sigmask = 0n;
+  readonly pending: PendingSignal[] = [];
+  altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
+  clearChildTid = 0n;
+  wait: Wait | undefined;
+  /** pt_regs.orig_ax: the system call being made, -1 after a fault or interrupt. */
+  origRax = -1n;
+  ptrace: Tracing | undefined;
+  ptraceStop: PtraceStop | undefined;
+  /** PTRACE_SYSCALL: the system call stopped at its entry runs when the task is next scheduled; then its exit stop is due. */
+  syscallAfterEntryStop = false;
+  syscallExitStopDue = false;
+  /** task_cpu() and cpus_mask (src/linux/kernel/sched/affinity.ts). */
+  cpu = 0;
+  cpusMask = 0n;
+  /** The registered struct rseq, and what is due on the next return to user space (kernel/rseq.ts). */
+  rseq: RseqRegistration | undefined;
+  rseqEvent = false;
+  rseqNotify = false;
+  /** mm_cid: the lowest concurrency id free in the process when the task was created (assumption `mm-cid-lowest-free`). */
+  mmCid = 0;
+  /** JOBCTL_STOP_PENDING: this thread is to take part in its group's stop. */
+  jobctlStopPending = false;
+  /** TIF_RESTORE_SIGMASK with current->saved_sigmask: the mask rt_sigsuspend / rt_sigtimedwait replaced. */
+  savedSigmask: bigint | undefined;
+  /** real_blocked: the mask rt_sigtimedwait keeps while it unblocks the set it waits for. */
+  realBlocked = 0n;
+  /** current->restart_block.fn: what restart_syscall runs after -ERESTART_RESTARTBLOCK. */
+  restartBlock: (() => bigint | 'stop') | undefined;
+  constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
+}
+
+export interface OpenFile { kind: 'host'; hostFd: number }
+export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number }
+export type FileRef = OpenFile | MemFile | KvmFile | PipeFile;
+
+export class Process {
+  readonly threads: Task[] = [];
+  readonly children: Process[] = [];
+  sigactions: SigAction[] = Array.from({ length: NSIG + 1 }, () => ({ handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n }));
+  files = new Map<number, FileRef>();
+  /** Descriptors with FD_CLOEXEC. */
+  cloexec = new Set<number>();
+  brkStart = 0n;
+  brk = 0n;
+  /** The CPU (engine) this address space is loaded on, and which thread it holds. */
+  loaded: Task | undefined;
+  exit: { code: number } | { signal: number; reason: string } | undefined;
+  reaped = false;
+  /** Signal the parent gets when this process exits (clone's CSIGNAL byte; SIGCHLD for fork). */
+  exitSignal = Sig.SIGCHLD as number;
+  /** What a core dump names: the auxv words, the command line and the program (mm->saved_auxv, psargs, comm). */
+  auxv: bigint[] = [];
+  argv: string[] = [];
+  exe = '';
+  /** The program's file mappings (NT_FILE): address range and the file offset of its start. */
+  fileMaps: { start: bigint; end: bigint; offset: bigint }[] = [];
+  exePath = '';
+  /** This process's KVM: kvm_caps and fpu->guest_perm of the group leader (ARCH_{GET,REQ}_XCOMP_GUEST_PERM, locked by the first vCPU). */
+  kvm!: KvmHost;
+  /** Job control (signal_struct): SIGNAL_* flags, group_stop_count, group_exit_code (the stop signal until a wait reports it). */
+  stopFlags = 0;
+  groupStopCount = 0;
+  groupExitCode = 0;
+  /** ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (signal_struct real_timer, it[]; kernel/time/itimer.ts). */
+  readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
+  constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
+  get alive(): boolean { return this.exit === undefined; }
+}
