@@ -174,6 +174,8 @@ export function resolveKernelVariant(id: string, file = '<command line>', place 
  * Linux UABI images): another kernel's personality is refused, naming the Linux variants.
  */
 export function resolveLinuxVariant(id: string, file = '<command line>', place = '--kernel'): KernelVariant {
+  const linux = KERNEL_VARIANTS.filter((x) => x.personality === KernelPersonality.Linux);
+  if (!KERNEL_VARIANTS.some((x) => x.id === id)) throw new InputError(file, place, `unknown kernel variant '${id}' (known: ${linux.map((x) => x.id).join(', ')})`);
   const v = resolveKernelVariant(id, file, place);
   if (v.personality !== KernelPersonality.Linux) throw new InputError(file, place, `'${id}' is the ${v.personality} personality; this models Linux only (Linux variants: ${KERNEL_VARIANTS.filter((x) => x.personality === KernelPersonality.Linux).map((x) => x.id).join(', ')})`);
   return v;
