@@ -318,29 +318,24 @@ function horizontal(kind: FpKind, t: FpType): Op {
  * VDPPS (SDM Vol. 2A DPPS "DP_primitive"), per 128-bit lane: products of the elements imm8[7:4]
  * selects (+0.0 for the others), summed as (t0 + t1) + (t2 + t3), each step rounded and flagged;
  * the sum goes to the elements imm8[3:0] selects, +0.0 to the others. VDPPD: two elements,
- * imm8[5:4] and imm8[1:0]. Measured on AMD Zen 5 (insn referee): in DPPS a denormal product
- * entering the sums raises no DE, in DPPD it does (as the SDM's pseudo-code has it).
+ * imm8[5:4] and imm8[1:0]. Flags as dotLane says.
  */
 /**
  * DPPS/DPPD products and sums (shared with float-legacy.ts): the selected products, each with its
- * own flags; an unmasked exception there ends the instruction; then the sums with their flags
- * except DE, which comes from a selected product that is denormal (measured on AMD Zen 5 with a
- * probe: a denormal product raises DE whatever else is selected; unselected elements raise
- * nothing), and not under DAZ. Returns the OR of the flags; `sum` receives the dot product.
+ * own flags; an unmasked exception there ends the instruction; then the sums. DE comes from the
+ * first-level adds only, as the CPU's ADDSS/ADDSD flags them (so a denormal product raises DE,
+ * except beside a QNaN product, and not under DAZ); the second-level add of DPPS raises no DE even
+ * when a first-level sum is denormal. Measured on AMD Zen 5 with a probe (dp_ps with denormal,
+ * NaN and infinite products in each pair, a denormal first-level sum) and the insn referee.
+ * Returns the OR of the flags; `sum` receives the dot product.
  */
 export function dotLane(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mxcsr: number, sum: Uint8Array): number {
   const es = TYPE_BYTES[t], n = XMM_BYTES / es;
   const prod = new Uint8Array(XMM_BYTES);
-  let flags = 0, de = false;
+  let flags = 0;
   for (let j = 0; j < n; j++) {
     if (!((sel >> j) & 1)) continue;
-    const f = fpRun(fpOp(FpKind.Mul, t), 1, x.subarray(j * es, (j + 1) * es), y.subarray(j * es, (j + 1) * es), null, prod.subarray(j * es, (j + 1) * es), mxcsr, 0, 1, 0);
-    flags |= f;
-    const hi = t === FpType.F32 ? (prod[j * es + 3] << 8) | prod[j * es + 2] : (prod[j * es + 7] << 8) | prod[j * es + 6];
-    const expZero = t === FpType.F32 ? (hi & 0x7f80) === 0 : (hi & 0x7ff0) === 0;
-    let nonzero = false;
-    for (let k = j * es; k < (j + 1) * es; k++) if (prod[k] & (k === (j + 1) * es - 1 ? 0x7f : 0xff)) nonzero = true;
-    if (expZero && nonzero) de = true;
+    flags |= fpRun(fpOp(FpKind.Mul, t), 1, x.subarray(j * es, (j + 1) * es), y.subarray(j * es, (j + 1) * es), null, prod.subarray(j * es, (j + 1) * es), mxcsr, 0, 1, 0);
   }
   // An unmasked exception in the products ends the instruction there: the sums raise nothing.
   const unmasked = (f: number): boolean => (f & ~(mxcsr >> MXCSR.MASK_SHIFT) & MXCSR.FLAGS) !== 0;
@@ -349,12 +344,11 @@ export function dotLane(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mx
     const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
     l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
     r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
-    flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, mxcsr, 0, 3, 0) & ~MXCSR.DE;
+    flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, mxcsr, 0, 3, 0);
     flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0) & ~MXCSR.DE;
   } else {
-    flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0) & ~MXCSR.DE;
+    flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0);
   }
-  if (de && !(mxcsr & MXCSR.DAZ)) flags |= MXCSR.DE;
   return flags;
 }
 function dotProduct(t: FpType): Op {
