@@ -17,7 +17,7 @@ import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, getElem, setElem, vecIndex, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';
-import { checkApproximationVendor, dotLane } from './float.js';
+import { checkApproximationVendor, dotLanes } from './float.js';
 
 const M = Mnemonic;
 
@@ -128,7 +128,7 @@ function dot(t: FpType): Op {
     const imm = c.ins.immediate8, n = XMM_BYTES / es;
     const env = fpEnvOf(c);
     const sum = new Uint8Array(es);
-    const flags = dotLane(t, x, y, (imm >> 4) & ((1 << n) - 1), env.mxcsr, sum);
+    const flags = dotLanes(t, x, y, (imm >> 4) & ((1 << n) - 1), env.mxcsr, [sum]);
     commitFlags(c, env, flags);
     const out = new Uint8Array(XMM_BYTES);
     for (let j = 0; j < n; j++) if ((imm >> j) & 1) out.set(sum, j * es);

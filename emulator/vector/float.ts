@@ -321,36 +321,45 @@ function horizontal(kind: FpKind, t: FpType): Op {
  * imm8[5:4] and imm8[1:0]. Flags as dotLane says.
  */
 /**
- * DPPS/DPPD products and sums (shared with float-legacy.ts): the selected products, each with its
- * own flags; an unmasked exception there ends the instruction; then the sums. DE comes from the
- * first-level adds only, as the CPU's ADDSS/ADDSD flags them (so a denormal product raises DE,
- * except beside a QNaN product, and not under DAZ); the second-level add of DPPS raises no DE even
- * when a first-level sum is denormal. Measured on AMD Zen 5 with a probe (dp_ps with denormal,
- * NaN and infinite products in each pair, a denormal first-level sum) and the insn referee.
- * Returns the OR of the flags; `sum` receives the dot product.
+ * DPPS/DPPD products and sums, per 128-bit lane, in stages over every lane (shared with
+ * float-legacy.ts): the selected products; the first-level adds, each a scalar add with its own
+ * flags; DPPS's second-level add. An unmasked exception in a stage ends the instruction after
+ * that stage. DE comes from the first-level adds only, as the CPU's ADDSS/ADDSD flag them (so a
+ * denormal product raises DE, except beside a QNaN product, and not under DAZ); the second-level
+ * add raises no DE even when a first-level sum is denormal. Measured on AMD Zen 5 with a probe
+ * (dp_ps with denormal, NaN and infinite products in each pair, a denormal first-level sum) and
+ * the insn referee. Returns the OR of the flags; `sums` receives each lane's dot product.
  */
-export function dotLane(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mxcsr: number, sum: Uint8Array): number {
-  const es = TYPE_BYTES[t], n = XMM_BYTES / es;
-  const prod = new Uint8Array(XMM_BYTES);
-  let flags = 0;
-  for (let j = 0; j < n; j++) {
-    if (!((sel >> j) & 1)) continue;
-    flags |= fpRun(fpOp(FpKind.Mul, t), 1, x.subarray(j * es, (j + 1) * es), y.subarray(j * es, (j + 1) * es), null, prod.subarray(j * es, (j + 1) * es), mxcsr, 0, 1, 0);
-  }
-  // An unmasked exception in the products ends the instruction there: the sums raise nothing.
+export function dotLanes(t: FpType, x: Uint8Array, y: Uint8Array, sel: number, mxcsr: number, sums: Uint8Array[]): number {
+  const es = TYPE_BYTES[t], n = XMM_BYTES / es, lanes = sums.length;
   const unmasked = (f: number): boolean => (f & ~(mxcsr >> MXCSR.MASK_SHIFT) & MXCSR.FLAGS) !== 0;
-  if (unmasked(flags)) return flags;
-  if (n === 4) {
-    const l = new Uint8Array(2 * es), r = new Uint8Array(2 * es), s2 = new Uint8Array(2 * es);
-    l.set(prod.subarray(0, es), 0); l.set(prod.subarray(2 * es, 3 * es), es);
-    r.set(prod.subarray(es, 2 * es), 0); r.set(prod.subarray(3 * es, 4 * es), es);
-    flags |= fpRun(fpOp(FpKind.Add, t), 2, l, r, null, s2, mxcsr, 0, 3, 0);
-    flags |= fpRun(fpOp(FpKind.Add, t), 1, s2.subarray(0, es), s2.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0) & ~MXCSR.DE;
-  } else {
-    flags |= fpRun(fpOp(FpKind.Add, t), 1, prod.subarray(0, es), prod.subarray(es, 2 * es), null, sum, mxcsr, 0, 1, 0);
+  const prod = Array.from({ length: lanes }, () => new Uint8Array(XMM_BYTES));
+  const lf = new Array<number>(lanes).fill(0);
+  const done = (): number => lf.reduce((acc, f) => acc | f, 0);
+  for (let l = 0; l < lanes; l++) {
+    for (let j = 0; j < n; j++) {
+      if (!((sel >> j) & 1)) continue;
+      const o = l * XMM_BYTES + j * es;
+      lf[l] |= fpRun(fpOp(FpKind.Mul, t), 1, x.subarray(o, o + es), y.subarray(o, o + es), null, prod[l]!.subarray(j * es, (j + 1) * es), mxcsr, 0, 1, 0);
+    }
   }
-  return flags;
+  if (unmasked(lf.reduce((a, f) => a | f, 0))) return done();
+  const add = (a: Uint8Array, b: Uint8Array, out: Uint8Array): number => fpRun(fpOp(FpKind.Add, t), 1, a, b, null, out, mxcsr, 0, 1, 0);
+  if (n === 2) {
+    for (let l = 0; l < lanes; l++) lf[l] |= add(prod[l]!.subarray(0, es), prod[l]!.subarray(es, 2 * es), sums[l]!);
+    return done();
+  }
+  const first = Array.from({ length: lanes }, () => new Uint8Array(2 * es));
+  for (let l = 0; l < lanes; l++) {
+    const p = prod[l]!, f = first[l]!;
+    lf[l] |= add(p.subarray(0, es), p.subarray(es, 2 * es), f.subarray(0, es));
+    lf[l] |= add(p.subarray(2 * es, 3 * es), p.subarray(3 * es, 4 * es), f.subarray(es, 2 * es));
+  }
+  if (unmasked(lf.reduce((a, f) => a | f, 0))) return done();
+  for (let l = 0; l < lanes; l++) lf[l] |= add(first[l]!.subarray(0, es), first[l]!.subarray(es, 2 * es), sums[l]!) & ~MXCSR.DE;
+  return done();
 }
+
 function dotProduct(t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
@@ -361,13 +370,9 @@ function dotProduct(t: FpType): Op {
     const perLane = XMM_BYTES / es;
     const env = fpEnvOf(c);
     const out = new Uint8Array(w);
-    let flags = 0;
-    for (let lane = 0; lane < w / XMM_BYTES; lane++) {
-      const o = lane * XMM_BYTES;
-      const sum = new Uint8Array(es);
-      flags |= dotLane(t, x.subarray(o, o + XMM_BYTES), y.subarray(o, o + XMM_BYTES), (imm >> 4) & ((1 << perLane) - 1), env.mxcsr, sum);
-      for (let j = 0; j < perLane; j++) if ((imm >> j) & 1) out.set(sum, o + j * es);
-    }
+    const sums = Array.from({ length: w / XMM_BYTES }, () => new Uint8Array(es));
+    const flags = dotLanes(t, x, y, (imm >> 4) & ((1 << perLane) - 1), env.mxcsr, sums);
+    sums.forEach((sum, lane) => { for (let j = 0; j < perLane; j++) if ((imm >> j) & 1) out.set(sum, lane * XMM_BYTES + j * es); });
     commitFlags(c, env, flags);
     writeDest(c, out, es);
   };
