@@ -532,8 +532,31 @@ let cachedApi: UnicornApi | undefined;
  * Loads libunicorn (once for the default soname) and binds its functions. Throws a one-line Error
  * naming the fix when the library cannot be loaded.
  */
+/**
+ * koffi's type names (protos, structs) are process-wide, while this module can be evaluated more than
+ * once in one process (a test runner gives each test file its own module registry): what defines
+ * named koffi types is made once per process and kept here.
+ */
+function processWide<T>(key: string, make: () => T): T {
+  const have = processWideGet<T>(key);
+  if (have !== undefined) return have;
+  const made = make();
+  processWideSet(key, made);
+  return made;
+}
+function processWideGet<T>(key: string): T | undefined {
+  return (globalThis as unknown as Record<symbol, T | undefined>)[Symbol.for(`xstate-lab:${key}`)];
+}
+function processWideSet<T>(key: string, value: T): void {
+  (globalThis as unknown as Record<symbol, T | undefined>)[Symbol.for(`xstate-lab:${key}`)] = value;
+}
+
 export function loadLibUnicorn(soname: string = LIBUNICORN_SONAME): UnicornApi {
-  if (soname === LIBUNICORN_SONAME && cachedApi) return cachedApi;
+  if (soname === LIBUNICORN_SONAME) return (cachedApi ??= processWide('libunicorn', () => loadLibUnicornOnce(soname)));
+  return loadLibUnicornOnce(soname);
+}
+
+function loadLibUnicornOnce(soname: string): UnicornApi {
   let lib: LibraryHandle;
   try {
     lib = koffi.load(soname);
@@ -781,6 +804,8 @@ export let trapGateUnavailable: string | undefined;
 
 function loadTrapGate(): TrapGateApi | null {
   if (trapGateApi !== undefined) return trapGateApi;
+  const kept = processWideGet<TrapGateApi>('trap-gate');
+  if (kept) return (trapGateApi = kept);
   try {
     const so = buildNative('../emulator/native/trap-gate.c', ['-O2', '-shared', '-fPIC']);
     const lib = koffi.load(so);
@@ -801,6 +826,7 @@ function loadTrapGate(): TrapGateApi | null {
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
     };
+    processWideSet('trap-gate', trapGateApi);
   } catch (e) {
     trapGateUnavailable = (e as Error).message.split('\n')[0];
     trapGateApi = null;
@@ -820,6 +846,8 @@ interface CounterApi {
 let counterApi: CounterApi | null | undefined;
 function loadCounter(): CounterApi | null {
   if (counterApi !== undefined) return counterApi;
+  const kept = processWideGet<CounterApi>('insn-counter');
+  if (kept) return (counterApi = kept);
   try {
     const so = buildNative('../emulator/native/insn-counter.c', ['-O2', '-shared', '-fPIC']);
     const lib = koffi.load(so);
@@ -832,6 +860,7 @@ function loadCounter(): CounterApi | null {
       memHook: lib.func('void *xl_counter_mem_hook_ptr(void)')() as Ptr,
       proto: koffi.proto('void xl_counter_miss(void)'),
     };
+    processWideSet('insn-counter', counterApi);
   } catch {
     counterApi = null;
   }

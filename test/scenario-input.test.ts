@@ -130,9 +130,9 @@ describe('a scenario reaches nothing outside its own folder', () => {
   it('a C guest that includes a header from outside the folder is an input error at the exec step; an edited header rebuilds the guest', () => {
     const guest = '#include <stdio.h>\n#include "v.h"\nint main(void) { printf("v: %d\\n", V); return 0; }\n';
     const f = scenario(`${head()}tasks: {}\nsteps:\n  - exec: { program: guests/v.c, as: run }\nexpect: {}\n`, { 'guests/v.c': guest, 'guests/v.h': '#define V 1\n' });
-    expect(runAll(loadScenario(f))[0].observations['run.v']).toBe('1');
+    expect(runAll(loadScenario(f))[0].observations['run.v']).toBe('0x1');
     writeFileSync(join(f, '..', 'guests', 'v.h'), '#define V 2\n');
-    expect(runAll(loadScenario(f))[0].observations['run.v']).toBe('2');
+    expect(runAll(loadScenario(f))[0].observations['run.v']).toBe('0x2');
     const g = scenario(`${head()}tasks: {}\nsteps:\n  - exec: { program: guests/v.c, as: run }\nexpect: {}\n`, { 'guests/v.c': guest.replace('"v.h"', '"../../outside.h"') });
     writeFileSync(join(g, '..', '..', 'outside.h'), '#define V 3\n');
     let err: unknown;
