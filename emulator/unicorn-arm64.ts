@@ -13,7 +13,7 @@
  * - TPIDR_EL0 is read and written by user code (msr/mrs) and through UC_ARM64_REG_TPIDR_EL0.
  */
 import koffi from 'koffi';
-import { loadLibUnicorn, Prot, UcErr, UnicornError, type MemRegion, type UnicornApi } from './unicorn.js';
+import { loadLibUnicorn, Prot, readMemRegions, UcErr, UnicornError, type MemRegion, type UnicornApi } from './unicorn.js';
 
 export { Prot };
 
@@ -136,21 +136,7 @@ export class UnicornArm64 {
   }
 
   memRegions(): MemRegion[] {
-    const out: (Ptr | null)[] = [null];
-    const count = [0];
-    this.check(this.api.uc_mem_regions(this.h(), out, count), 'uc_mem_regions');
-    const ptr = out[0];
-    const regions: MemRegion[] = [];
-    if (ptr === null || ptr === undefined) return regions;
-    try {
-      for (let i = 0; i < count[0]!; i++) {
-        const r = koffi.decode(ptr, i * 24, this.api.memRegion) as { begin: number | bigint; end: number | bigint; perms: number };
-        regions.push({ begin: BigInt(r.begin), end: BigInt(r.end), perms: r.perms });
-      }
-    } finally {
-      this.api.uc_free(ptr);
-    }
-    return regions;
+    return readMemRegions(this.api, this.h(), (err) => this.check(err, 'uc_mem_regions'));
   }
 
   regRead(reg: number): bigint {

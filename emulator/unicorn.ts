@@ -551,6 +551,25 @@ function processWideSet<T>(key: string, value: T): void {
   (globalThis as unknown as Record<symbol, T | undefined>)[Symbol.for(`xstate-lab:${key}`)] = value;
 }
 
+/** uc_mem_regions of an engine of any architecture (the x86 and arm64 bindings share it). */
+export function readMemRegions(api: UnicornApi, handle: Ptr, check: (err: number) => void): MemRegion[] {
+  const out: (Ptr | null)[] = [null];
+  const count = [0];
+  check(api.uc_mem_regions(handle, out, count));
+  const ptr = out[0];
+  const regions: MemRegion[] = [];
+  if (ptr === null || ptr === undefined) return regions;
+  try {
+    for (let i = 0; i < count[0]!; i++) {
+      const r = koffi.decode(ptr, i * 24, api.memRegion) as { begin: number | bigint; end: number | bigint; perms: number };
+      regions.push({ begin: toBig(r.begin), end: toBig(r.end), perms: r.perms });
+    }
+  } finally {
+    api.uc_free(ptr);
+  }
+  return regions;
+}
+
 export function loadLibUnicorn(soname: string = LIBUNICORN_SONAME): UnicornApi {
   if (soname === LIBUNICORN_SONAME) return (cachedApi ??= processWide('libunicorn', () => loadLibUnicornOnce(soname)));
   return loadLibUnicornOnce(soname);
@@ -1246,21 +1265,7 @@ export class Unicorn {
   }
 
   memRegions(): MemRegion[] {
-    const out: (Ptr | null)[] = [null];
-    const count = [0];
-    this.check(this.api.uc_mem_regions(this.h(), out, count), 'uc_mem_regions');
-    const ptr = out[0];
-    const regions: MemRegion[] = [];
-    if (ptr === null || ptr === undefined) return regions;
-    try {
-      for (let i = 0; i < count[0]!; i++) {
-        const r = koffi.decode(ptr, i * 24, this.api.memRegion) as { begin: number | bigint; end: number | bigint; perms: number };
-        regions.push({ begin: toBig(r.begin), end: toBig(r.end), perms: r.perms });
-      }
-    } finally {
-      this.api.uc_free(ptr);
-    }
-    return regions;
+    return readMemRegions(this.api, this.h(), (err) => this.check(err, 'uc_mem_regions'));
   }
 
   // ---- registers ----
