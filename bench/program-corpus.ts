@@ -161,14 +161,18 @@ export function buildExecutable(b: Build): string {
 }
 
 export interface Run { stdout: string; stderr: string; status: number }
-const SIGNAL_BASE = 128;
-const SIGNUM: Record<string, number> = { SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGSEGV: 11 };
+/** Shells report death by signal N as 128 + N. */
+export const SIGNAL_BASE = 128;
+export const SIGNUM: Record<string, number> = { SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGXCPU: 24 };
 export const SIGILL_STATUS = SIGNAL_BASE + 4;
 
-/** Runs a process without blocking the event loop (vitest's worker RPC must stay responsive). */
-export function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Run> {
+/**
+ * Runs a process without blocking the event loop (vitest's worker RPC must stay responsive, and
+ * spawnSync blocks it for long on a loaded machine); `env` replaces the environment when given.
+ */
+export function runProcess(cmd: string, args: string[], timeoutMs: number, o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env, cwd: o.cwd });
     const out: Buffer[] = [], err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
@@ -194,14 +198,14 @@ export function runNative(exe: string, tunables?: string): Promise<Run> {
   const key = `${exe}\0${tunables ?? ''}`;
   let p = nativeCache.get(key);
   if (!p) {
-    p = runProcess(exe, [], tunables ? { GLIBC_TUNABLES: tunables } : {}, 60_000);
+    p = runProcess(exe, [], 60_000, { env: tunables ? { GLIBC_TUNABLES: tunables } : {} });
     nativeCache.set(key, p);
   }
   return p;
 }
 
 export function runModel(exe: string, cpu: string): Promise<Run> {
-  return runProcess(process.execPath, [CLI, 'exec', '--cpu', cpu, exe], {}, 300_000);
+  return runProcess(process.execPath, [CLI, 'exec', '--cpu', cpu, exe], 300_000, { env: {} });
 }
 
 export enum Verdict {

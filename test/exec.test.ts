@@ -6,7 +6,7 @@
  * inputs: truncated, foreign and dynamic ELF files, a jump to unmapped memory, a runaway loop.
  * Needs musl-tools, gcc and binutils (scripts/setup.sh installs them).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -26,6 +26,7 @@ import { syscallName, syscallNumbers } from '../src/linux/syscall-table.js';
 import { CoreNote, readCoreNotes } from '../kernel-model/core.js';
 import { fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
 import { USER_XSTATE_XCR0_OFFSET } from '../src/explain/abi.js';
+import { SIGNAL_BASE, SIGNUM, runProcess, type Run } from '../bench/program-corpus.js';
 import { NT_X86_XSAVE_LAYOUT, parseLayoutNote } from '../src/readers/layout-note.js';
 import { ReadVerdict, compareReader, type ReaderReport } from '../src/readers/compare.js';
 import { gdbMajorVersion, gdbReaderForVersion } from '../src/readers/readers.js';
@@ -34,31 +35,9 @@ const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist/src/cli.js');
 const GUESTS = join(ROOT, 'test/guests');
 const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-exec-'));
-/** Shells report death by signal N as 128 + N. */
-const SIGNAL_BASE = 128;
-const SIGNUM: Record<string, number> = { SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGSEGV: 11, SIGTERM: 15, SIGXCPU: 24 };
 
-interface Run { stdout: string; stderr: string; status: number }
-
-/**
- * Runs a process without blocking the worker's event loop (vitest's worker RPC times out when a
- * test blocks it for long, as spawnSync does on a loaded machine).
- */
-function run(cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
-    const out: Buffer[] = [], err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const status = signal ? SIGNAL_BASE + (SIGNUM[signal] ?? 0) : code ?? -1;
-      resolvePromise({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status });
-    });
-  });
-}
+/** Runs a process without blocking the worker's event loop (bench/program-corpus.ts runProcess). */
+const run = (cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<Run> => runProcess(cmd, args, timeoutMs, { cwd });
 const native = (exe: string, args: string[] = []): Promise<Run> => run(exe, args, 60_000);
 const exec = (args: string[]): Promise<Run> => run(process.execPath, [CLI, 'exec', ...args], 300_000);
 
