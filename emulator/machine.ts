@@ -424,7 +424,7 @@ export class Machine {
   /** Mappings as the guest sees them, sorted, page-granular. */
   private regions: Region[] = [];
   /**
-   * Owned instruction addresses. With the trap gate (one UC_HOOK_CODE for all of them, unicorn.ts
+   * Owned instruction addresses. With the trap gate (its hooks cover ranges around them, unicorn.ts
    * hookTrapGate) the value is undefined; without it, each has its own hook.
    */
   private readonly ownedHooks = new Map<bigint, HookHandle | undefined>();

@@ -1811,8 +1811,8 @@ export class Unicorn {
   }
 
   /**
-   * A trap gate (emulator/native/trap-gate.c): one UC_HOOK_CODE over every address whose native
-   * callback, for the addresses added to the returned set, reads registers of `block` and a window of
+   * A trap gate (emulator/native/trap-gate.c): UC_HOOK_CODE hooks over the code ranges around the
+   * addresses it is given (GATE_CLUSTER_GAP), one native callback whose hash decides; the callback, for the addresses added to the returned set, reads registers of `block` and a window of
    * guest memory as the address's descriptor says, calls `cb`, then writes back the memory ranges,
    * block registers (those that changed) and RIP that `cb` asked for in the control block. RAX..R15
    * are registers `gprFirst`..`gprFirst`+15 of the block, 8 bytes each from `gprOffset`; `areaCap`

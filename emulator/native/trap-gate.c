@@ -1,6 +1,6 @@
 /*
  * The trap gate: the native UC_HOOK_CODE callback for owned instructions (emulator/unicorn.ts
- * hookTrapGate, used by emulator/machine.ts). One hook over every address; for an address in its set
+ * hookTrapGate, used by emulator/machine.ts), hooked over the code ranges around owned addresses; for an address in its set
  * it does the unicorn calls a trap needs around the JS emulation, so that JS makes none of them:
  *
  *   1. reads the first `read_count` registers of a register block (uc_reg_read_batch) into the
@@ -19,9 +19,9 @@
  * here cost what unicorn's own work costs. Measured with bench/floor: 0.1 us per trap for the hook and
  * a RIP write, 0.45 us with a 50-register batch read.
  *
- * The address set is an open-addressing hash (linear probing) with a descriptor per address: one hook
- * in unicorn's list whatever the number of owned addresses (unicorn 2.0.1 walks every UC_HOOK_CODE
- * hook on every instruction once any exists: a hook per address made plain code 8x slower).
+ * The address set is an open-addressing hash (linear probing) with a descriptor per address: unicorn
+ * 2.0.1 walks every UC_HOOK_CODE hook at each hooked instruction, so the hooks cover ranges of nearby
+ * addresses (unicorn.ts GATE_CLUSTER_GAP), not one address each, and the hash picks the owned ones.
  *
  * libunicorn is not linked: its functions are found in the copy the process already loaded (koffi
  * loaded it by soname) with dlopen(RTLD_NOLOAD).
