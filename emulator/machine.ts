@@ -120,6 +120,8 @@ export enum StopKind {
   Fault,
   /** The CPU has the instruction but the model does not emulate it. */
   Unemulated,
+  /** A debugger's breakpoint (setBreakpoints): RIP is at it, the instruction has not run. */
+  Breakpoint,
 }
 
 export interface Stop {
@@ -594,6 +596,24 @@ export class Machine {
 
   close(): void {
     this.uc.close();
+  }
+
+  // ------------------------------------------------------------------ debugger breakpoints
+
+  /** A remote debugger's breakpoints: a code hook each, never a byte in guest memory (the guest cannot see them). */
+  private readonly breakpointHooks = new Map<bigint, HookHandle>();
+
+  /** Make the hooked addresses exactly `addrs`: the run stops before the instruction at any of them (StopKind.Breakpoint). */
+  setBreakpoints(addrs: ReadonlySet<bigint>): void {
+    for (const [a, h] of this.breakpointHooks) if (!addrs.has(a)) { h.remove(); this.breakpointHooks.delete(a); }
+    for (const a of addrs) {
+      if (this.breakpointHooks.has(a)) continue;
+      this.breakpointHooks.set(a, this.uc.hookCode(a, a, (at) => {
+        if (at !== a) return;
+        this.stop = { kind: StopKind.Breakpoint };
+        this.uc.emuStop();
+      }));
+    }
   }
 
   // ------------------------------------------------------------------ memory

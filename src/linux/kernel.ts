@@ -18,6 +18,7 @@ import { type FpuConfig, fpu__init_system_xstate } from '../../kernel-model/fpu-
 import { type KernelView, kernelView } from '../../kernel-model/kernel-view.js';
 import { KvmHost, type KvmVendorModule } from '../../kernel-model/kvm.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
+import type { DebugControl } from './debug.js';
 import { rseqExtensible } from './kernel/rseq.js';
 import { CpuTopology, MODELLED_NR_CPUS } from './kernel/sched/affinity.js';
 import { CLOCK_EPOCH_NS, NS_PER_CLOCK_READ } from './kernel/time/posix-timers.js';
@@ -75,7 +76,9 @@ export type RunResult =
   | { kind: 'exit'; code: number }
   | { kind: 'signal'; signal: number; reason: string }
   /** The model lacks an instruction, or the guest cannot go on (deadlock): a message, no guest status. */
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** With a debugger (Kernel.debug): the guest stopped for it, or a slice ended; run() goes on when called again. */
+  | { kind: 'debug-stop' };
 
 /** arch/x86/include/asm/segment.h VDSO_CPUNODE_BITS: TSC_AUX and the per-CPU segment limit hold (node << 12) | cpu. */
 const VDSO_CPUNODE_BITS = 12;
@@ -113,6 +116,10 @@ export class Kernel {
   /** One core file per run: the first process that dies of a core-dumping signal writes it. */
   coreWritten = false;
   fatal: RunResult | undefined;
+  /** A remote debugger's control (exec -g); none: the run loop never stops for one. */
+  debug: DebugControl | undefined;
+  /** The tid the scheduler ran last (round-robin from there; kept across run() calls for the debugger). */
+  lastPicked = -1;
   /** Futex waiters in the order they went to sleep. */
   futexWaiters: Task[] = [];
 

@@ -30,7 +30,8 @@ export const UNBLOCKABLE = sigBit(Sig.SIGKILL) | sigBit(Sig.SIGSTOP);
 
 export interface SigAction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
 /** `traced`: the tracer already saw (or injected) it at a signal-delivery stop. */
-export interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean }
+/** `traced`: a guest tracer already saw it; `debugSeen`: the remote debugger (src/linux/debug.ts) already saw it. */
+export interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean; debugSeen?: boolean }
 /** A syscall the task sleeps in: `retry` returns the result once it can complete. */
 export interface Wait {
   what: string;

@@ -5,6 +5,7 @@
  * rt_sigsuspend, pause and rt_sigtimedwait.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
+import { DebugStopReason } from '../debug.js';
 import { DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_USER, Sig } from '../abi.js';
 import { ERESTARTNOHAND } from '../errno.js';
 import type { Kernel } from '../kernel.js';
@@ -173,6 +174,12 @@ export function deliverSignals(this: Kernel, t: Task): boolean {
     }
     const p = t.pending.splice(k, 1)[0]!;
     const sig = p.info.signo;
+    // The remote debugger sees the debugged process's signals first (src/linux/debug.ts) and decides on resuming.
+    const dbg = this.debug;
+    if (dbg && dbg.debugs(t) && sig !== Sig.SIGKILL && !p.debugSeen) {
+      dbg.stop = { reason: DebugStopReason.Signal, task: t, signo: sig, held: p };
+      return false;
+    }
     // ptrace_signal(): a traced task stops before acting on any signal but SIGKILL; the tracer's
     // resume decides which signal, if any, is then delivered.
     if (t.ptrace && sig !== Sig.SIGKILL && !p.traced) {

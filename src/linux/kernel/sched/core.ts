@@ -16,6 +16,7 @@ import { SI_KERNEL } from '../signal.js';
 import { NS_PER_INSN } from '../time/posix-timers.js';
 import { TRAP_TRACE } from '../../ptrace.js';
 import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
+import { DEBUG_SLICE_ITERATIONS, DebugStopReason } from '../../debug.js';
 
 /** Instructions per scheduling quantum when several tasks are runnable, and when one is. */
 export const QUANTUM_SHARED = 10_000;
@@ -25,9 +26,12 @@ const QUANTUM_ALONE = 1_000_000;
 export function run(this: Kernel): RunResult {
   const init = this.init;
   if (!init) throw new Error('Kernel.run before load');
-  let last = -1;
+  const dbg = this.debug;
   while (init.alive && !this.fatal) {
-    const task = this.pick(last);
+    if (dbg) {
+      if (dbg.stop || ++dbg.iterations > DEBUG_SLICE_ITERATIONS) { dbg.iterations = 0; return { kind: 'debug-stop' }; }
+    }
+    const task = this.pick(this.lastPicked);
     if (!task) {
       if (this.wakeOnTimeout()) continue;
       const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Traced || t.state === TaskState.Stopped)
@@ -35,7 +39,7 @@ export function run(this: Kernel): RunResult {
       return { kind: 'error', message: `deadlock: every task is blocked (${sleepers.join(', ')})` };
     }
     this.idleTimerFires = 0;
-    last = task.tid;
+    this.lastPicked = task.tid;
     this.switchTo(task);
     if (task.syscallAfterEntryStop) {
       task.syscallAfterEntryStop = false;
@@ -48,6 +52,11 @@ export function run(this: Kernel): RunResult {
     if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
     this.rseqReturnToUser(task);
     if (task.state !== TaskState.Runnable || !task.proc.alive) continue;
+    if (dbg && dbg.stepAfterWake === task) {
+      dbg.stepAfterWake = undefined;
+      dbg.stop = { reason: DebugStopReason.Step, task, signo: Sig.SIGTRAP };
+      continue;
+    }
     const runnable = this.tasks.filter((t) => t.state === TaskState.Runnable).length;
     const remaining = this.o.maxInsns - this.insns;
     if (remaining <= 0n) {
@@ -55,7 +64,10 @@ export function run(this: Kernel): RunResult {
       continue;
     }
     const slice = BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE);
-    const stepping = task.ptrace?.singlestep === true;
+    const debugged = dbg?.debugs(task) === true;
+    const debugStep = debugged && dbg!.step === task;
+    const stepping = task.ptrace?.singlestep === true || debugStep;
+    if (debugged) task.proc.machine.setBreakpoints(dbg!.breakpoints);
     let quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
     // A quantum ends where the next interval timer is due (kernel/time/itimer.ts).
     const toTimer = this.insnsToNextTimer(task);
@@ -68,6 +80,13 @@ export function run(this: Kernel): RunResult {
       if (stop.kind !== StopKind.Fault && task.state === TaskState.Runnable && task.proc.alive) {
         this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_TRACE, addr: task.proc.machine.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
       }
+    }
+    if (debugged && stop.kind === StopKind.Breakpoint) dbg!.stop = { reason: DebugStopReason.Breakpoint, task, signo: Sig.SIGTRAP };
+    else if (debugStep && stop.kind !== StopKind.Fault && stop.kind !== StopKind.Unemulated) {
+      // The step's trap (#DB). A task now asleep in a system call reports it when it next runs (below).
+      dbg!.step = undefined;
+      if (task.state === TaskState.Runnable && task.proc.alive) dbg!.stop = { reason: DebugStopReason.Step, task, signo: Sig.SIGTRAP };
+      else dbg!.stepAfterWake = task;
     }
     this.insns += BigInt(quantum);
     this.clockNs += BigInt(quantum) * NS_PER_INSN;
