@@ -45,9 +45,9 @@ const hasGdb = spawnSync('gdb', ['--version']).status === 0;
 interface Stub { child: ChildProcess; port: number; stderr: () => string; status: Promise<number | null> }
 
 /** `exec --cpu CPU -g 0 GUEST`: resolves once the stub says which port it listens on. */
-function startStub(cpu: string): Promise<Stub> {
+function startStub(cpu: string, guest = GUEST): Promise<Stub> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'exec', '--cpu', cpu, '-g', '0', GUEST], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'exec', '--cpu', cpu, '-g', '0', guest], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no port from the stub: ${err}`)); }, TIMEOUT_MS);
     const status = new Promise<number | null>((r) => child.on('exit', (code) => { clearTimeout(timer); r(code); }));
@@ -62,9 +62,9 @@ function startStub(cpu: string): Promise<Stub> {
 }
 
 /** GDB in batch mode on the stub, with `commands` after `target remote`. */
-function gdb(port: number, commands: string[]): Promise<string> {
+function gdb(port: number, commands: string[], guest = GUEST): Promise<string> {
   return new Promise((resolve) => {
-    const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', `file ${GUEST}`, '-ex', `target remote 127.0.0.1:${port}`, ...commands.flatMap((c) => ['-ex', c])];
+    const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', `file ${guest}`, '-ex', `target remote 127.0.0.1:${port}`, ...commands.flatMap((c) => ['-ex', c])];
     const child = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
@@ -149,6 +149,33 @@ describe.skipIf(!hasGdb)('exec -g with the real GDB', () => {
       console.log(`exec -g --cpu ${cpuArg}: avx512 ${e.avx512}, pkru ${e.pkru}; GDB read zmm5/k3/pkru/st0/st1/r12/mxcsr as the guest set them`);
     }, 120_000);
   }
+
+  it('register writes reach the model and survive a step (xmm part in the engine, the rest in the register file)', async () => {
+    const cpu = 'intel-sapphire-rapids';
+    expect(expectations(resolveCpu(cpu)).avx512).toBe(true);
+    const stub = await startStub(cpu);
+    const out = await gdb(stub.port, ['break f', 'continue',
+      'set var $zmm5.v16_int32[3] = 77', 'set var $zmm5.v16_int32[12] = 88', 'set var $k3 = 0x77', 'set var $pkru = 0x55555554', 'set var $st1 = 2.5',
+      'stepi', 'p $xmm5.v4_int32[3]', 'p $zmm5.v16_int32[12]', 'p/x $k3', 'p/x $pkru', 'p $st1', 'p $zmm5.v16_int32[2]', 'kill']);
+    expect([1, 2, 3, 4, 5, 6].map((n) => printed(out, n))).toEqual(['77', '88', '0x77', '0x55555554', '2.5', String(ZMM5_BASE + 2)]);
+    expect(await stub.status).toBe(KILLED_STATUS);
+  }, 120_000);
+
+  it('threads: every thread of the guest is listed, the breakpoint names the one that hit it', async () => {
+    const src = join(ROOT, 'test/guests/threads.c');
+    const exe = join(tmp, 'threads');
+    const r = spawnSync('musl-gcc', ['-static', '-O1', '-g', '-o', exe, src, '-lpthread'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const stub = await startStub('host', exe);
+    const out = await gdb(stub.port, ['break worker', 'continue', 'info threads', 'delete', 'continue'], exe);
+    // threads.c: THREADS workers and the main thread; the first worker (tid 1001) hits the breakpoint first.
+    expect(out).toMatch(/Thread \d+ hit Breakpoint 1, worker/);
+    const listed = [...out.matchAll(/^[* ] +\d+ +Thread (\d+)/gm)].map((m) => Number(m[1]));
+    expect(listed.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(listed).size).toBe(listed.length);
+    expect(out).toMatch(/exited normally/);
+    expect(await stub.status).toBe(0);
+  }, 120_000);
 
   it('kill ends the guest with SIGKILL; detach lets it run to its end', async () => {
     const k = await startStub('host');
