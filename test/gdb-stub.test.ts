@@ -161,6 +161,19 @@ describe.skipIf(!hasGdb)('exec -g with the real GDB', () => {
     expect(await stub.status).toBe(KILLED_STATUS);
   }, 120_000);
 
+  it('a breakpoint on an instruction the model emulates (EVEX VMOVDQU32) stops before it; a step runs it', async () => {
+    const cpu = 'intel-sapphire-rapids';
+    const dis = spawnSync('objdump', ['-d', '--no-show-raw-insn', GUEST], { encoding: 'utf8' });
+    const addr = /^\s*([0-9a-f]+):\s+vmovdqu32 .*%zmm5/m.exec(dis.stdout)?.[1];
+    expect(addr, 'vmovdqu32 into zmm5 in the guest').toBeDefined();
+    const stub = await startStub(cpu);
+    const out = await gdb(stub.port, [`break *0x${addr}`, 'continue', 'p/x $pc', 'p $zmm5.v16_int32[1]', 'stepi', 'p $zmm5.v16_int32[1]', 'kill']);
+    expect(printed(out, 1)).toBe(`0x${addr}`);
+    expect(printed(out, 2)).toBe('0');
+    expect(printed(out, 3)).toBe(String(ZMM5_BASE + 1));
+    expect(await stub.status).toBe(KILLED_STATUS);
+  }, 120_000);
+
   it('threads: every thread of the guest is listed, the breakpoint names the one that hit it', async () => {
     const src = join(ROOT, 'test/guests/threads.c');
     const exe = join(tmp, 'threads');
