@@ -1,8 +1,9 @@
 /**
- * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--core FILE] [--file PATH]... [-E VAR=VALUE]... [--kvm-vendor MODULE] [--] PROGRAM [ARGS...]`:
+ * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--core FILE] [--file PATH]... [-E VAR=VALUE]... [--kvm-vendor MODULE] [-g PORT] [--] PROGRAM [ARGS...]`:
  * run a static x86-64 program (or a .S/.s file, assembled on the fly) on the modelled CPU, as
  * qemu-x86_64 would: stdout/stderr pass through, the exit status is the guest's, death by a
- * signal gives 128 + signal and one line on stderr.
+ * signal gives 128 + signal and one line on stderr. With -g PORT the guest waits for GDB first
+ * (src/gdb/stub.ts), as under qemu-x86_64 -g.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,7 +144,7 @@ export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel
     .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
     .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
     .option('--kvm-vendor <module>', `the KVM vendor module behind the guest's /dev/kvm (${Object.values(KvmVendorModule).join(', ')}), or ${KVM_VENDOR_NONE} for no /dev/kvm; default: the profile's vendor (kvm_intel, kvm_amd); with --cpu host the module /sys/module shows loaded, and if none is, the guest finds no /dev/kvm unless this option names one (kvm_pvm: the PVM module)`)
-    .option('--boot <options>', 'kernel command-line options the kernel is booted with (space-separated: noxsave, noxsaveopt, noxsaves, nopku, nofsgsbase, clearcpuid=X[,X...]; kernel list shows them)')
+    .option('--boot <options>', 'kernel command-line options the kernel is booted with (space-separated: noxsave, noxsaveopt, noxsaves, nopku, nousershstk, nofsgsbase, clearcpuid=X[,X...], setcpuid=X[,X...]; kernel list shows them)')
     .option('-g, --gdb <port>', `stop before the first instruction and wait for GDB's remote protocol on ${GDB_STUB_HOST}:PORT (as qemu-user -g; loopback only; 0 picks a free port, printed on stderr)`)
     .option('--kconfig <CONFIG_X=n>', 'a kernel configuration setting other than the model\'s assumed one (kernel list shows them); repeatable', collect, [])
     .addOption(new Option('--kernel-behaviours <ids>', 'run with exactly these named behaviours on the --kernel release (how scenarios run patched variants)').hideHelp())
