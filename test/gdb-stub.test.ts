@@ -174,6 +174,16 @@ describe.skipIf(!hasGdb)('exec -g with the real GDB', () => {
     expect(await stub.status).toBe(KILLED_STATUS);
   }, 120_000);
 
+  it('a write watchpoint (Z2) stops after the instruction that changed the value, in the signal handler', async () => {
+    const stub = await startStub('host');
+    const out = await gdb(stub.port, ['break f', 'continue', 'watch handled', 'continue', 'continue', 'p $pc', 'continue']);
+    expect(out).toMatch(/Hardware watchpoint 2: handled/);
+    expect(out).toMatch(/Old value = 0\s+New value = 1/);
+    expect(out).toMatch(/in on_usr1 /);
+    expect(out).toMatch(new RegExp(`exited with code 0?${EXIT_HANDLED}\\]`));
+    expect(await stub.status).toBe(EXIT_HANDLED);
+  }, 120_000);
+
   it('threads: every thread of the guest is listed, the breakpoint names the one that hit it', async () => {
     const src = join(ROOT, 'test/guests/threads.c');
     const exe = join(tmp, 'threads');

@@ -7,12 +7,12 @@
  *
  * Protocol: the GDB manual's "GDB Remote Serial Protocol" appendix (packets, "Stop Reply Packets",
  * "General Query Packets", "Target Description Format"). Packets handled: ? g G p P m M X c C s S
- * vCont vCont? Z0/z0 Z1/z1 k vKill D H T qSupported qAttached qC qfThreadInfo qsThreadInfo
+ * vCont vCont? Z0/z0 Z1/z1 Z2/z2 k vKill D H T qSupported qAttached qC qfThreadInfo qsThreadInfo
  * qThreadExtraInfo qXfer:features:read qXfer:auxv:read QStartNoAckMode qSymbol; anything else gets
  * the empty reply ("not supported"), a malformed packet E01, a bad checksum '-'.
  *
- * Not done: Z2/Z3/Z4 watchpoints (answered as unsupported: GDB falls back to software watchpoints,
- * which single-step), non-stop mode, multiprocess (fork children run undebugged, as under
+ * Write watchpoints (Z2) compare the watched bytes after each instruction and system call
+ * (src/linux/debug.ts). Not done: Z3/Z4 read and access watchpoints (answered as unsupported), non-stop mode, multiprocess (fork children run undebugged, as under
  * qemu-user), the vFile/exec-file packets (give GDB the program file).
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -33,6 +33,8 @@ const E_FAULT = 'E0e';
 const E_SRCH = 'E03';
 /** The longest packet accepted from GDB: room for a G packet of every register, and then some. */
 const PACKET_SLACK = 1024;
+/** The longest write watchpoint: 8 bytes, as an x86 debug register covers (SDM Vol. 3B 18.2.5). */
+const MAX_WATCH_BYTES = 8;
 /** AT_NULL ends the auxiliary vector (include/uapi/linux/auxvec.h). */
 const AT_NULL = 0n;
 
@@ -145,7 +147,8 @@ class GdbSession {
   private stopReply(s: DebugStop): string {
     const sig = gdbSignalFromLinux(s.signo).toString(16).padStart(2, '0');
     // swbreak: the PC is at the breakpoint already (GDB does not back it up, "Stop Reply Packets").
-    return `T${sig}thread:${s.task.tid.toString(16)};${s.reason === DebugStopReason.Breakpoint ? 'swbreak:;' : ''}`;
+    const why = s.reason === DebugStopReason.Breakpoint ? 'swbreak:;' : s.reason === DebugStopReason.Watch ? `watch:${s.watch!.toString(16)};` : '';
+    return `T${sig}thread:${s.task.tid.toString(16)};${why}`;
   }
 
   private access(t: Task): RegisterAccess {
@@ -322,10 +325,19 @@ class GdbSession {
   private breakpoint(insert: boolean, rest: string): string {
     const m = /^([0-4]),([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,2})(;.*)?$/.exec(rest);
     if (!m) return E_INVAL;
-    // Z2-Z4 (watchpoints): not supported, GDB falls back to software watchpoints.
-    if (m[1] !== '0' && m[1] !== '1') return '';
+    // Z3/Z4 (read and access watchpoints): not supported (GDB says so; it has no software fallback for them).
+    if (m[1] === '3' || m[1] === '4') return '';
     if (m[4]) return ''; // conditions and commands evaluated by the target: not supported
     const addr = parseHexNumber(m[2]!)!;
+    if (m[1] === '2') {
+      // A write watchpoint of `kind` bytes (1, 2, 4, 8 as x86 debug registers take; GDB splits longer ones).
+      const len = parseInt(m[3]!, 16);
+      if (len < 1 || len > MAX_WATCH_BYTES) return E_INVAL;
+      const proc = this.process();
+      if (insert) this.dbg.watchpoints.set(addr, { len, last: proc && mappedPrefix(proc, addr, len) === len ? proc.machine.uc.memRead(addr, len) : undefined });
+      else this.dbg.watchpoints.delete(addr);
+      return 'OK';
+    }
     if (insert) this.dbg.breakpoints.add(addr); else this.dbg.breakpoints.delete(addr);
     return 'OK';
   }
@@ -439,6 +451,7 @@ class GdbSession {
     this.finished = true;
     this.running = false;
     this.kernel.debug = undefined;
+    this.dbg.watchpoints.clear();
     for (const t of this.kernel.tasks) if (this.dbg.debugs(t) && !t.proc.machine.uc.closed) t.proc.machine.setBreakpoints(new Set());
   }
 

@@ -5,7 +5,7 @@
  * process's signals before the guest's own handlers and tracers, and its breakpoints are engine
  * hooks, never bytes in guest memory (Machine.setBreakpoints).
  */
-import { SI_USER, Sig } from './abi.js';
+import { SI_USER } from './abi.js';
 import type { PendingSignal, Task } from './sched.js';
 
 /** Why the guest stopped for the debugger. */
@@ -19,6 +19,8 @@ export enum DebugStopReason {
   Signal,
   /** The debugger interrupted the running guest (GDB's Ctrl-C, byte 0x03). */
   Interrupt,
+  /** A write watchpoint's bytes changed: after the instruction (or system call) that wrote them, as a data breakpoint traps. */
+  Watch,
 }
 
 export interface DebugStop {
@@ -28,7 +30,12 @@ export interface DebugStop {
   signo: number;
   /** Reason Signal: the dequeued signal, held until the debugger resumes. */
   held?: PendingSignal;
+  /** Reason Watch: the watched address. */
+  watch?: bigint;
 }
+
+/** A write watchpoint: `len` bytes at the address, and what they held when last looked at. */
+export interface Watchpoint { len: number; last: Uint8Array | undefined }
 
 /**
  * Run loop iterations (each at most one quantum of one task, kernel/sched/core.ts) after which
@@ -40,6 +47,14 @@ export const DEBUG_SLICE_ITERATIONS = 2;
 export class DebugControl {
   /** Software breakpoints of the debugged process (addresses of instructions). */
   readonly breakpoints = new Set<bigint>();
+  /**
+   * Write watchpoints by address. While any is set the debugged process runs one instruction at a
+   * time (within its usual quantum, so the schedule stays) and the bytes are compared after each
+   * instruction and each system call: a change stops it. Named assumption
+   * `watch-on-value-change`: a write of the same value is not seen (GDB itself reports a `watch`
+   * only when the value changed).
+   */
+  readonly watchpoints = new Map<bigint, Watchpoint>();
   /** The task to run for exactly one instruction, then stop (DebugStopReason.Step). */
   step: Task | undefined;
   /** A step whose instruction was a system call that slept: the step stop comes when the task next runs. */
@@ -54,6 +69,18 @@ export class DebugControl {
 
   debugs(t: Task): boolean {
     return t.proc.pid === this.pid;
+  }
+
+  /** The first watchpoint whose bytes differ from the last look (all of them are brought up to date); undefined if none. */
+  changedWatchpoint(read: (addr: bigint, len: number) => Uint8Array | undefined): bigint | undefined {
+    let hit: bigint | undefined;
+    for (const [addr, w] of this.watchpoints) {
+      const now = read(addr, w.len);
+      const changed = now !== undefined && w.last !== undefined && !now.every((b, i) => b === w.last![i]);
+      w.last = now;
+      if (changed && hit === undefined) hit = addr;
+    }
+    return hit;
   }
 
   /**
@@ -72,11 +99,3 @@ export class DebugControl {
     s.task.pending.unshift({ info, forced: s.held?.forced ?? false, traced: s.held?.traced, debugSeen: true });
   }
 }
-
-/** The signal a stop reports: SIGTRAP for breakpoints and steps (the #BP and #DB traps Linux turns into SIGTRAP), SIGINT for an interrupt. */
-export const STOP_SIGNAL: Record<Exclude<DebugStopReason, DebugStopReason.Signal>, number> = {
-  [DebugStopReason.Start]: Sig.SIGTRAP,
-  [DebugStopReason.Breakpoint]: Sig.SIGTRAP,
-  [DebugStopReason.Step]: Sig.SIGTRAP,
-  [DebugStopReason.Interrupt]: Sig.SIGINT,
-};

@@ -73,7 +73,19 @@ export function run(this: Kernel): RunResult {
     const toTimer = this.insnsToNextTimer(task);
     if (toTimer !== undefined && toTimer < BigInt(quantum)) quantum = Number(toTimer);
     task.origRax = -1n;
-    const stop = task.proc.machine.run(quantum);
+    const m = task.proc.machine;
+    let stop: ReturnType<Machine['run']>;
+    if (debugged && dbg!.watchpoints.size && !stepping) {
+      // Write watchpoints: one instruction at a time within the same quantum (src/linux/debug.ts).
+      let ran = 0;
+      do {
+        stop = m.run(1);
+        ran++;
+        const hit = stop.kind === StopKind.Quantum ? dbg!.changedWatchpoint((a, n) => readMapped(m, a, n)) : undefined;
+        if (hit !== undefined) { dbg!.stop = { reason: DebugStopReason.Watch, task, signo: Sig.SIGTRAP, watch: hit }; break; }
+      } while (stop.kind === StopKind.Quantum && ran < quantum);
+      quantum = ran;
+    } else stop = m.run(quantum);
     if (stepping && task.ptrace) {
       // The single-step trap (#DB, TRAP_TRACE) once the instruction completed.
       task.ptrace.singlestep = false;
@@ -97,6 +109,11 @@ export function run(this: Kernel): RunResult {
       const r = fn();
       if (r !== undefined && task.proc.loaded === task) task.proc.machine.uc.regWrite(X86Reg.RAX, r & MASK64);
     }
+    // A system call's writes (read() into a watched buffer) show once it has completed.
+    if (debugged && dbg!.watchpoints.size && !dbg!.stop) {
+      const hit = dbg!.changedWatchpoint((a, n) => readMapped(m, a, n));
+      if (hit !== undefined) dbg!.stop = { reason: DebugStopReason.Watch, task, signo: Sig.SIGTRAP, watch: hit };
+    }
     if (stop.kind === StopKind.Fault && stop.fault) {
       if (!this.handleXfd(task, stop.fault)) this.raiseFault(task, stop.fault);
     }
@@ -105,6 +122,11 @@ export function run(this: Kernel): RunResult {
   if (this.fatal) return this.fatal;
   const e = init.exit!;
   return 'code' in e ? { kind: 'exit', code: e.code } : { kind: 'signal', signal: e.signal, reason: e.reason };
+}
+
+/** Bytes at [addr, addr+len) if all mapped (a debugger's look, the guest's protections aside), else undefined. */
+function readMapped(m: Machine, addr: bigint, len: number): Uint8Array | undefined {
+  return m.isMapped(addr, addr + BigInt(len)) ? m.uc.memRead(addr, len) : undefined;
 }
 
 /** Round-robin by tid: the first runnable task after `last`. */
