@@ -11,6 +11,7 @@ import './mxcsr.js';
 import './float.js';
 import './float-legacy.js';
 import './float-bf16.js';
+import './float-avx512.js';
 // [vector-int] the table-driven integer and data-movement modules
 import './int-arith.js';
 import './shuffle.js';

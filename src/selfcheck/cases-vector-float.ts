@@ -163,6 +163,39 @@ function build(): FloatTemplate[] {
   add('vdpbf16ps {Ez}, {Ez}, {Ez}{mask}', ['avx512bf16'], 4);
   add('vdpbf16ps {m}{b4z}, {Ez}, {Ez}{mask}', ['avx512bf16'], 4);
   add('vdpbf16ps {Ex}, {Ex}, {Ex}{mask}', ['avx512bf16', 'avx512vl'], 4);
+  // AVX-512F/DQ without an SSE counterpart (float-avx512.ts): every mnemonic in packed 512-bit
+  // register (with SAE or embedded rounding), memory/broadcast and 128/256-bit (VL) forms, and the
+  // scalar register and memory forms.
+  for (const [suf, fp] of [['ps', 4], ['pd', 8]] as const) {
+    const b = `{b${fp}z}`;
+    for (const [op, imm, rnd, needs] of [['getexp', '', '{sae}', ['avx512f']], ['getmant', '{i}, ', '{sae}', ['avx512f']], ['reduce', '{i}, ', '{sae}', ['avx512dq']],
+      ['rcp14', '', '', ['avx512f']], ['rsqrt14', '', '', ['avx512f']]] as const) {
+      add(`v${op}${suf} ${imm}${rnd}{Ez}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{m}${b}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{Ey}, {Ey}{mask}`, [...needs, 'avx512vl'], fp);
+      add(`v${op}${suf} ${imm}{Ex}, {Ex}{mask}`, [...needs, 'avx512vl'], fp);
+    }
+    for (const [op, imm, rnd, needs] of [['scalef', '', '{er}', ['avx512f']], ['range', '{i}, ', '{sae}', ['avx512dq']], ['fixupimm', '{i}, ', '{sae}', ['avx512f']]] as const) {
+      add(`v${op}${suf} ${imm}${rnd}{Ez}, {Ez}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{m}${b}, {Ez}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{Ey}, {Ey}, {Ey}{mask}`, [...needs, 'avx512vl'], fp);
+      add(`v${op}${suf} ${imm}{Ex}, {Ex}, {Ex}{mask}`, [...needs, 'avx512vl'], fp);
+    }
+    add(`vfpclass${suf} {i}, {Ez}, {k}{maskk}`, ['avx512dq'], fp);
+    add(`vfpclass${suf}z {i}, {m}${b}, {k}{maskk}`, ['avx512dq'], fp);
+    add(`vfpclass${suf} {i}, {Ey}, {k}{maskk}`, ['avx512dq', 'avx512vl'], fp);
+    add(`vfpclass${suf}x {i}, {m}, {k}{maskk}`, ['avx512dq', 'avx512vl'], fp);
+  }
+  for (const [suf, fp] of [['ss', 4], ['sd', 8]] as const) {
+    for (const [op, imm, rnd, needs] of [['getexp', '', '{sae}', ['avx512f']], ['getmant', '{i}, ', '{sae}', ['avx512f']], ['reduce', '{i}, ', '{sae}', ['avx512dq']],
+      ['rcp14', '', '', ['avx512f']], ['rsqrt14', '', '', ['avx512f']], ['scalef', '', '{er}', ['avx512f']], ['range', '{i}, ', '{sae}', ['avx512dq']],
+      ['fixupimm', '{i}, ', '{sae}', ['avx512f']]] as const) {
+      add(`v${op}${suf} ${imm}${rnd}{Ex}, {Ex}, {Ex}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{m}, {Ex}, {Ex}{mask}`, [...needs], fp);
+    }
+    add(`vfpclass${suf} {i}, {Ex}, {k}{maskk}`, ['avx512dq'], fp);
+    add(`vfpclass${suf} {i}, {m}, {k}{maskk}`, ['avx512dq'], fp);
+  }
   // Approximations (the host's vendor table; the referee's profile is the host's).
   add('vrcpps {y}, {y}', ['avx'], 4);
   add('vrsqrtps {m}, {x}', ['avx'], 4);
