@@ -196,6 +196,11 @@ function build(): FloatTemplate[] {
     add(`vfpclass${suf} {i}, {Ex}, {k}{maskk}`, ['avx512dq'], fp);
     add(`vfpclass${suf} {i}, {m}, {k}{maskk}`, ['avx512dq'], fp);
   }
+  // The MMX-operand conversions (float-mmx.ts): register forms are MMX instructions (the x87 state
+  // enters MMX mode; the referee clears a pending x87 exception in their states: see insn-selfcheck.ts).
+  for (const [t, fp] of [['cvtpi2ps {mm}, {x}', 4], ['cvtpi2ps {m}, {x}', 4], ['cvtpi2pd {mm}, {x}', 8], ['cvtpi2pd {m}, {x}', 8],
+    ['cvtps2pi {x}, {mm}', 4], ['cvtps2pi {m}, {mm}', 4], ['cvttps2pi {x}, {mm}', 4], ['cvttps2pi {m}, {mm}', 4],
+    ['cvtpd2pi {x}, {mm}', 8], ['cvtpd2pi {ma}, {mm}', 8], ['cvttpd2pi {x}, {mm}', 8], ['cvttpd2pi {ma}, {mm}', 8]] as const) add(t, [], fp);
   // Approximations (the host's vendor table; the referee's profile is the host's).
   add('vrcpps {y}, {y}', ['avx'], 4);
   add('vrsqrtps {m}, {x}', ['avx'], 4);
@@ -214,8 +219,9 @@ export const FLOAT_TEMPLATES: readonly FloatTemplate[] = build();
 
 /** Placeholders of the float templates, replaced before the common ones (insn-selfcheck.ts instantiate). */
 export function instantiateFloat(r: Prng, t: string): string {
-  return t.replace(/\{er\}|\{sae\}|\{p8\}|\{p\}|\{b4z\}|\{b8z\}/g, (m) => {
+  return t.replace(/\{er\}|\{sae\}|\{p8\}|\{p\}|\{b4z\}|\{b8z\}|\{mm\}/g, (m) => {
     switch (m) {
+      case '{mm}': return `%mm${r.below(8)}`;
       case '{p8}': return `$${r.below(8)}`;
       case '{er}': return r.chance(0.5) ? '' : `${r.pick(['{rn-sae}', '{rd-sae}', '{ru-sae}', '{rz-sae}'])}, `;
       case '{sae}': return r.chance(0.3) ? '{sae}, ' : '';
