@@ -60,6 +60,8 @@ enum kind {
      approximation: the caller checks the vendor and that the host has AVX-512F). VFIXUPIMM: a = dest,
      b = src1, c = the table. VFPCLASS: output 0 or 1 per element. */
   K_GETEXP, K_GETMANT, K_SCALEF, K_RANGE, K_REDUCE, K_FIXUPIMM, K_FPCLASS, K_RCP14, K_RSQRT14,
+  /* AVX512-FP16 conversions (f16_cvt); the arithmetic kinds with source type T_F16 go to f16_arith. */
+  K_CVT16,
 };
 enum type { T_F32 = 0, T_F64, T_I32, T_I64, T_U32, T_U64, T_F16 };
 
@@ -654,6 +656,149 @@ static uint64_t approx14(int dbl, int rsqrt, uint64_t v) {
 }
 
 /*
+ * AVX512-FP16 (float-fp16.ts) on binary16 elements (SDM Vol. 1 4.2.2 "half precision", Vol. 2 VADDPH
+ * ...): no host here has AVX512-FP16, so the element is computed in binary64 by the host's own
+ * scalar instruction under the guest's RC (exact for ADD, SUB, MUL of binary16 values; for DIV and
+ * SQRT binary64's 53 bits are more than 2p + 2 = 24, so rounding to binary64 and then to binary16 in
+ * the same mode is the one correct rounding, for round-to-nearest and the directed modes alike), then
+ * rounded to binary16 here with the flags: OE, UE (tininess after rounding, as this host's binary32
+ * measures: CVTSD2SS of 2^-126 (1 - 2^-53) gives 2^-126 with PE alone), PE. Binary16 values are
+ * exact in binary64 and NaN payloads map by a shift, so NaN selection (SDM Vol. 1 Table 4-7) and IE,
+ * ZE come from the host's instruction. Named assumptions (AVX512-FP16 instructions, no CPU to
+ * measure): MXCSR.DAZ and FTZ do not apply to binary16 operands and results; a denormal binary16
+ * operand raises DE unless an operand is a NaN.
+ */
+#define F16_BIAS 15
+#define F16_MBITS 10
+static int f16_isnan(uint64_t h) { return ((h >> 10) & 0x1f) == 0x1f && (h & 0x3ff); }
+static int f16_isden(uint64_t h) { return ((h >> 10) & 0x1f) == 0 && (h & 0x3ff); }
+/* Exact binary16 -> binary64 bits (an SNaN stays signalling). */
+static uint64_t f16_to_f64(uint64_t h) {
+  uint64_t s = (h & 0x8000) << 48;
+  int e = (int)((h >> 10) & 0x1f);
+  uint64_t m = h & 0x3ff;
+  if (e == 0x1f) return s | (0x7ffull << 52) | (m << 42);
+  if (e == 0) {
+    if (!m) return s;
+    int sh = 0; while (!(m & 0x400)) { m <<= 1; sh++; }
+    return s | ((uint64_t)(1 - F16_BIAS - sh + 1023) << 52) | ((m & 0x3ff) << 42);
+  }
+  return s | ((uint64_t)(e - F16_BIAS + 1023) << 52) | (m << 42);
+}
+/*
+ * binary64 bits -> binary16 by rc (0 RNE, 1 down, 2 up, 3 toward zero), flags into *fl; `inexact`:
+ * the binary64 value was already rounded. ue_unmasked / oe_unmasked: no result is delivered, UE is
+ * tininess alone and PE the inexactness with an unbounded exponent (SDM Vol. 1 4.9.1.4-5).
+ */
+static uint64_t f64_to_f16(uint64_t d, int rc, int inexact, int ue_unmasked, int oe_unmasked, uint32_t *fl) {
+  uint64_t s = (d >> 48) & 0x8000;
+  int e = (int)((d >> 52) & 0x7ff);
+  uint64_t m = d & 0xfffffffffffffull;
+  if (e == 0x7ff) return s | 0x7c00 | (m ? ((m >> 42) ? (m >> 42) : 0x200) : 0);
+  if (e == 0 && m == 0) { if (inexact) *fl |= MX_PE; return s; }
+  int E = e == 0 ? -1022 : e - 1023;
+  if (e != 0) m |= 1ull << 52; else { while (!(m & (1ull << 52))) { m <<= 1; E--; } }
+  int neg = s != 0;
+  /* Round the 53-bit significand m * 2^(E-52) at bit `sh` (keeping 53 - sh bits). */
+  #define ROUND_AT(sh, q, rem, up) do { \
+      if ((sh) >= 64) { q = 0; rem = m; } else { q = m >> (sh); rem = m & ((1ull << (sh)) - 1); } \
+      uint64_t half = (sh) >= 64 ? 0 : 1ull << ((sh) - 1); \
+      int st = rem != 0 || inexact; \
+      up = 0; \
+      if (rc == 0) up = (sh) >= 64 ? 0 : (rem > half || (rem == half && (inexact || (q & 1)))); \
+      else if (rc == 1) up = neg && st; else if (rc == 2) up = !neg && st; \
+    } while (0)
+  /* With an unbounded exponent: 11 bits. */
+  uint64_t qu, remu; int upu;
+  ROUND_AT(42, qu, remu, upu);
+  int Eu = E; qu += upu; if (qu >> 11) { qu >>= 1; Eu++; }
+  int inexact_u = remu != 0 || inexact;
+  int tiny = Eu < 1 - F16_BIAS; /* after rounding */
+  if (Eu > F16_BIAS) {
+    *fl |= MX_OE;
+    if (oe_unmasked) { if (inexact_u) *fl |= MX_PE; return 0; }
+    *fl |= MX_PE;
+    int to_inf = rc == 0 || (rc == 1 && neg) || (rc == 2 && !neg);
+    return s | (to_inf ? 0x7c00 : 0x7bff);
+  }
+  if (!tiny) {
+    if (inexact_u) *fl |= MX_PE;
+    return s | ((uint64_t)(Eu + F16_BIAS) << 10) | (qu & 0x3ff);
+  }
+  if (ue_unmasked) { *fl |= MX_UE; if (inexact_u) *fl |= MX_PE; return 0; }
+  /* Denormal: the value's bits below 2^-24 are dropped: sh = 42 + (1 - 15 - E). */
+  int sh = 42 + (1 - F16_BIAS - E);
+  uint64_t q, rem; int up;
+  ROUND_AT(sh, q, rem, up);
+  q += up;
+  int inx = rem != 0 || inexact;
+  if (inx) *fl |= MX_UE | MX_PE;
+  return s | q; /* q = 0x400 is the smallest normal */
+  #undef ROUND_AT
+}
+
+/* One binary16 operation (K_ADD ... K_SQRT) through binary64. */
+static uint64_t f16_arith(int kind, uint64_t x, uint64_t y, uint32_t mxcsr, uint32_t *fl) {
+  int rc = (int)((mxcsr & MX_RC) >> 13);
+  int unary = kind == K_SQRT;
+  if ((f16_isden(x) || (!unary && f16_isden(y))) && !f16_isnan(x) && (unary || !f16_isnan(y))) *fl |= MX_DE;
+  uint64_t a = f16_to_f64(x), b = unary ? 0 : f16_to_f64(y), r = 0;
+  ldmxcsr((mxcsr & MX_RC) | MX_MASKS);
+  switch (kind) {
+    case K_ADD: r = add_d(a, b); break;
+    case K_SUB: r = sub_d(a, b); break;
+    case K_MUL: r = mul_d(a, b); break;
+    case K_DIV: r = div_d(a, b); break;
+    case K_MIN: r = min_d(a, b); break;
+    case K_MAX: r = max_d(a, b); break;
+    default: r = sqrt_d(0, a); break;
+  }
+  uint32_t hf = stmxcsr() & MX_FLAGS;
+  *fl |= hf & (MX_IE | MX_ZE);
+  if (kind == K_MIN || kind == K_MAX) return f64_to_f16(r, rc, 0, 0, 0, fl);
+  return f64_to_f16(r, rc, (hf & MX_PE) != 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+
+/*
+ * AVX512-FP16 conversions between binary16 and binary32/64 (VCVTSS2SH, VCVTSH2SS, VCVTSD2SH,
+ * VCVTSH2SD, VCVTPS2PHX, VCVTPH2PSX, VCVTPD2PH, VCVTPH2PD): narrowing rounds once by MXCSR.RC;
+ * widening is exact. An SNaN raises IE and is quieted; a NaN keeps the payload's top bits. Assumed as
+ * above for binary16; a binary32/64 source follows DAZ (and raises DE when denormal without it).
+ */
+static uint64_t f16_cvt(int st, int dt, uint64_t v, uint32_t mxcsr, uint32_t *fl) {
+  int rc = (int)((mxcsr & MX_RC) >> 13);
+  if (st == T_F16) {
+    if (f16_isnan(v) && !(v & 0x200)) { *fl |= MX_IE; v |= 0x200; }
+    if (f16_isden(v)) *fl |= MX_DE;
+    uint64_t d = f16_to_f64(v);
+    if (dt == T_F64) return d;
+    double x; memcpy(&x, &d, 8); float f;
+    ldmxcsr(MX_MASKS);
+    __asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(x)); /* exact: binary16 values are binary32 values */
+    uint32_t r; memcpy(&r, &f, 4); return r;
+  }
+  /* binary32/64 -> binary64 bits exactly, keeping an SNaN signalling. */
+  uint64_t d;
+  if (st == T_F32) {
+    uint64_t s = (v & 0x80000000u) << 32; int e = (int)((v >> 23) & 0xff); uint64_t m = v & 0x7fffff;
+    if (e == 0xff) d = s | (0x7ffull << 52) | (m << 29);
+    else if (e == 0) {
+      if (!m || (mxcsr & MX_DAZ)) d = s;
+      else { *fl |= MX_DE; int sh = 0; while (!(m & 0x800000)) { m <<= 1; sh++; } d = s | ((uint64_t)(-126 - sh + 1023) << 52) | ((m & 0x7fffff) << 29); }
+    } else d = s | ((uint64_t)(e - 127 + 1023) << 52) | (m << 29);
+  } else {
+    d = v;
+    if (((d >> 52) & 0x7ff) == 0 && (d & 0xfffffffffffffull)) { if (mxcsr & MX_DAZ) d &= 1ull << 63; else *fl |= MX_DE; }
+  }
+  if (((d >> 52) & 0x7ff) == 0x7ff && (d & 0xfffffffffffffull)) {
+    if (!(d & (1ull << 51))) *fl |= MX_IE;
+    d |= 1ull << 51;
+    *fl &= ~MX_DE;
+  }
+  return f64_to_f16(d, rc, 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+
+/*
  * Run `n` elements. Returns the OR of the flags of the computed elements (MXCSR bits 5:0).
  * mxcsr: RC, DAZ, FTZ and the masks the guest computes with (the caller has applied embedded
  * rounding); flags in it are ignored.
@@ -673,6 +818,13 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     uint64_t x = get(a, i, ss), y = b ? get(b, i, ss) : 0, z = c ? get(c, i, ss) : 0;
     uint64_t r = 0;
     uint32_t fl = 0;
+    /* AVX512-FP16: computed and flagged entirely here (no FTZ/DAZ post-processing below). */
+    if ((st == T_F16 && kind >= K_ADD && kind <= K_SQRT) || kind == K_CVT16) {
+      r = kind == K_CVT16 ? f16_cvt(st, dt, x, mxcsr, &fl) : f16_arith(kind, x, y, mxcsr, &fl);
+      flags |= fl;
+      put(out, i, ds, r);
+      continue;
+    }
     ldmxcsr(cmx);
     int form = imm & 3;
     switch (kind) {

@@ -14,6 +14,8 @@ export enum FpKind {
   Fmadd, Fmsub, Fnmadd, Fnmsub, Fmaddsub, Fmsubadd,
   Cmp, Comi, Ucomi, Cvt, Cvtt, Round, Rndscale, Addsub, Ps2ph, Rcp, Rsqrt,
   Getexp, Getmant, Scalef, Range, Reduce, Fixupimm, Fpclass, Rcp14, Rsqrt14,
+  /** AVX512-FP16 conversions (binary16 <-> binary32/64); the arithmetic kinds on F16 are AVX512-FP16's too. */
+  Cvt16,
 }
 /** Element types (sse-float.c enum type). */
 export enum FpType { F32 = 0, F64, I32, I64, U32, U64, F16 }

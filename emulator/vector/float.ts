@@ -223,7 +223,7 @@ function comis(ordered: boolean, t: FpType): Op {
  * Packed conversion of n elements: widening forms (destination elements larger) fill the vector
  * length; narrowing forms fill part of it and zero the rest (SDM Vol. 2A VCVTPD2PS "Operation").
  */
-function packedConvert(src: FpType, dst: FpType, kind: FpKind): Op {
+export function packedConvert(src: FpType, dst: FpType, kind: FpKind): Op {
   const ss = TYPE_BYTES[src], ds = TYPE_BYTES[dst];
   return (c) => {
     const vl = vectorLength(c.ins.code);

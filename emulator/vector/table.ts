@@ -13,6 +13,7 @@ import './float-legacy.js';
 import './float-bf16.js';
 import './float-avx512.js';
 import './float-mmx.js';
+import './float-fp16.js';
 // [vector-int] the table-driven integer and data-movement modules
 import './int-arith.js';
 import './shuffle.js';
