@@ -17,13 +17,14 @@ import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax
 import { effectiveAddress, emulateVector, isEmulatedVector, vecIndex, type ExecEnv } from './avx.js';
 import { SimdFpFault } from './vector/mxcsr.js';
 import { legacyFastPath } from './vector/float-legacy.js';
+import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
 import { ApproximationUnknown } from './vector/float-kernel.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
 import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type X87Site } from './ownership.js';
-import { X87Fault, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
+import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
   GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
@@ -282,7 +283,7 @@ function x87EnvOpOf(m: Mnemonic): X87EnvOp {
 }
 function writesLegacyState(ins: Instruction): LegacyWrite {
   if (LEGACY_UNCHANGED.has(ins.mnemonic)) return LegacyWrite.None;
-  if (LEGACY_RESTORES.has(ins.mnemonic) || isModelledX87(ins.mnemonic)) return LegacyWrite.X87AndSse;
+  if (LEGACY_RESTORES.has(ins.mnemonic) || isModelledX87(ins.mnemonic) || MMX_FP_CONVERSIONS.has(ins.mnemonic)) return LegacyWrite.X87AndSse;
   return LegacyWrite.Sse;
 }
 
@@ -943,9 +944,10 @@ export class Machine {
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
       needXcr0: xcr0Needed(ins),
       xsaveFamily,
-      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None || (owned && isModelledX87(ins.mnemonic)),
+      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None || (owned && (isModelledX87(ins.mnemonic) || MMX_FP_CONVERSIONS.has(ins.mnemonic))),
       x87Env: x87EnvOpOf(ins.mnemonic),
-      mmx: owned ? mmxSiteOf(ins) : undefined,
+      // The MMX-operand conversions do their MMX transition themselves (emulator/vector/float-mmx.ts).
+      mmx: owned && !MMX_FP_CONVERSIONS.has(ins.mnemonic) ? mmxSiteOf(ins) : undefined,
       x87: owned && isModelledX87(ins.mnemonic) ? x87SiteOf(ins, bytes, 0) ?? { addr: ins.ip, role: X87Role.Control, fop: 0, mem: undefined } : undefined,
       touchesSse: touchesSse(ins),
       writes: writesLegacyState(ins),
@@ -1699,17 +1701,9 @@ export class Machine {
    * unicorn 2.0.1 leaves the exponent as it was (issue 11).
    */
   private enterMmx(written: number): void {
-    const L = this.xs.regs.legacy;
-    const top = (L[LEGACY.FSW + 1]! >> 3) & 7;
-    const st = L.slice(LEGACY.ST0, LEGACY.XMM0);
-    for (let i = 0; i < 8; i++) {
-      const p = (top + i) & 7;
-      L.set(st.subarray(i * LEGACY.ST_STRIDE, (i + 1) * LEGACY.ST_STRIDE), LEGACY.ST0 + p * LEGACY.ST_STRIDE);
-    }
-    L[LEGACY.FSW + 1] = L[LEGACY.FSW + 1]! & ~0x38;
-    L[LEGACY.FTW] = 0xff;
-    for (let k = 0; k < 8; k++) if ((written >> k) & 1) { L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 8] = 0xff; L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 9] = 0xff; }
+    enterMmxState(this.xs.regs.legacy, written);
   }
+
 
   /** Copy the register file's SSE registers (and with `x87`, the x87 state) back into unicorn. */
   syncOut(x87: boolean): void {

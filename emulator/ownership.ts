@@ -4,6 +4,7 @@
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
+import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
 import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
 import { isModelledX87 } from './x87/fpu.js';
 
@@ -146,6 +147,8 @@ export function ownershipOf(ins: Instruction): Ownership {
   if (OWNED_LEGACY.has(ins.mnemonic)) return Ownership.Model;
   // Legacy SSE floating point: unicorn never sets MXCSR flags (emulator/vector/float-legacy.ts).
   if (LEGACY_FP_MNEMONICS.has(ins.mnemonic)) return Ownership.Model;
+  // The MMX-operand conversions: MXCSR flags and the MMX transition (emulator/vector/float-mmx.ts).
+  if (MMX_FP_CONVERSIONS.has(ins.mnemonic)) return Ownership.Model;
   // x87 arithmetic, loads, stores, compares and stack control, with their exception flags and #MF
   // (emulator/x87/fpu.ts): unicorn 2.0.1 sets no flags and pops after unmasked exceptions (issue 11).
   if (isModelledX87(ins.mnemonic)) return Ownership.Model;

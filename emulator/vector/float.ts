@@ -31,19 +31,19 @@ function mn(name: string): Mnemonic {
 const EFL_ZF = 0x40, EFL_PF = 0x4, EFL_CF = 0x1;
 
 /** The write mask of n elements as halves (all ones without EVEX masking). */
-function maskFor(c: Ctx, n: number): [number, number] {
+export function maskFor(c: Ctx, n: number): [number, number] {
   return maskHalves(c.evex ? maskOf(c, n) : (1n << BigInt(n)) - 1n);
 }
 
 /** Element 0 of a scalar source: the low `es` bytes of an xmm register, or `es` bytes of memory. */
-function scalarSrc(c: Ctx, k: number, es: number): Uint8Array {
+export function scalarSrc(c: Ctx, k: number, es: number): Uint8Array {
   if (c.ins.opKind(k) === OpKind.Memory) return c.env.readMem(effectiveAddress(c.ins, c.env), es);
   const r = c.ins.opRegister(k);
   const n = vecIndex(r);
   if (n < 0) throw new CpuFault(Vector.UD, `operand ${k} is not a vector register`);
   return c.vec.read(n, XMM_BYTES).slice(0, es);
 }
-function xmmOf(c: Ctx, k: number): Uint8Array {
+export function xmmOf(c: Ctx, k: number): Uint8Array {
   return c.vec.read(vecIndex(c.ins.opRegister(k)), XMM_BYTES).slice();
 }
 
@@ -52,7 +52,7 @@ function xmmOf(c: Ctx, k: number): Uint8Array {
  * destination's own (merge) or zero (zeroing); bits 127:es from `upper`; bits above 127 zeroed
  * (SDM Vol. 2A 2.3.10 / Vol. 2 VADDSS "Operation").
  */
-function writeScalar(c: Ctx, res: Uint8Array, upper: Uint8Array, es: number, enabled: boolean): void {
+export function writeScalar(c: Ctx, res: Uint8Array, upper: Uint8Array, es: number, enabled: boolean): void {
   const out = upper.slice(0, XMM_BYTES);
   if (enabled) out.set(res.subarray(0, es), 0);
   else if (c.ins.zeroingMasking) out.fill(0, 0, es);
@@ -60,14 +60,14 @@ function writeScalar(c: Ctx, res: Uint8Array, upper: Uint8Array, es: number, ena
   writeDest({ ...c, evex: false, width: XMM_BYTES }, out, es);
 }
 
-function scalarEnabled(c: Ctx): boolean {
+export function scalarEnabled(c: Ctx): boolean {
   return !c.evex || (maskOf(c, 1) & 1n) === 1n;
 }
 
 /* ------------------------------------------------------------ arithmetic */
 
 /** Packed dst = op(src1, src2) element-wise (VADDPS, VMINPD, ..., VADDSUBPS). */
-function packedBinary(kind: FpKind, t: FpType): Op {
+export function packedBinary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -83,7 +83,7 @@ function packedBinary(kind: FpKind, t: FpType): Op {
 }
 
 /** Scalar dst[0] = op(src1[0], src2[0]), dst[127:es] = src1[127:es] (VADDSS, ...). */
-function scalarBinary(kind: FpKind, t: FpType): Op {
+export function scalarBinary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = xmmOf(c, 1);
@@ -97,7 +97,7 @@ function scalarBinary(kind: FpKind, t: FpType): Op {
 }
 
 /** Packed unary dst = op(src) with an optional imm8 (VSQRTPS, VROUNDPS, VRNDSCALEPS). */
-function packedUnary(kind: FpKind, t: FpType): Op {
+export function packedUnary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -112,7 +112,7 @@ function packedUnary(kind: FpKind, t: FpType): Op {
 }
 
 /** Scalar unary: dst[0] = op(src2[0]) (imm8), dst[127:es] = src1 (VSQRTSS, VROUNDSS, VRNDSCALESS). */
-function scalarUnary(kind: FpKind, t: FpType): Op {
+export function scalarUnary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const upper = xmmOf(c, 1);
@@ -223,7 +223,7 @@ function comis(ordered: boolean, t: FpType): Op {
  * Packed conversion of n elements: widening forms (destination elements larger) fill the vector
  * length; narrowing forms fill part of it and zero the rest (SDM Vol. 2A VCVTPD2PS "Operation").
  */
-function packedConvert(src: FpType, dst: FpType, kind: FpKind): Op {
+export function packedConvert(src: FpType, dst: FpType, kind: FpKind): Op {
   const ss = TYPE_BYTES[src], ds = TYPE_BYTES[dst];
   return (c) => {
     const vl = vectorLength(c.ins.code);

@@ -11,6 +11,9 @@ import './mxcsr.js';
 import './float.js';
 import './float-legacy.js';
 import './float-bf16.js';
+import './float-avx512.js';
+import './float-mmx.js';
+import './float-fp16.js';
 // [vector-int] the table-driven integer and data-movement modules
 import './int-arith.js';
 import './shuffle.js';
