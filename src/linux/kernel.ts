@@ -44,7 +44,9 @@ import { fcntl } from './fs/fcntl.js';
 import { allowed, isDevKvm, open } from './fs/open.js';
 import { ioctl } from './fs/ioctl.js';
 import { read, write } from './fs/read_write.js';
-import { writeStat, fstat, statPath } from './fs/stat.js';
+import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
+import { getdents64 } from './fs/readdir.js';
+import { procLookup, procReadlink, procOpen } from './fs/proc/base.js';
 import { brk, findFree, mmap } from './mm/mmap.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
@@ -190,7 +192,9 @@ const kernelMethods = {
   allowed, isDevKvm, open,
   ioctl,
   read, write,
-  writeStat, fstat, statPath,
+  writeStat, fstat, statPath, readlink, accessPath,
+  getdents64,
+  procLookup, procReadlink, procOpen,
   brk, findFree, mmap,
   mremap,
   archPrctl, fpuXstatePrctl,

@@ -52,6 +52,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     cp.kvm.guestPermLocked = p.kvm.guestPermLocked;
     cp.auxv = p.auxv;
     cp.argv = p.argv;
+    cp.argStart = p.argStart;
+    cp.argEnd = p.argEnd;
     cp.exe = p.exe;
     cp.exePath = p.exePath;
     cp.fileMaps = p.fileMaps;
