@@ -128,6 +128,8 @@ export class Process {
   /** mm->arg_start / arg_end: where argv's strings lie (/proc/<pid>/cmdline reads them live). */
   argStart = 0n;
   argEnd = 0n;
+  /** mm->context.ldt: the LDT's descriptors, undefined until modify_ldt writes one (arch/x86/kernel/ldt.ts). */
+  ldt: bigint[] | undefined;
   exe = '';
   /** The program's file mappings (NT_FILE): address range and the file offset of its start. */
   fileMaps: { start: bigint; end: bigint; offset: bigint }[] = [];

@@ -102,6 +102,7 @@ export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfI
   // mm->saved_auxv (create_elf_tables): the vector as written on the stack, AT_NULL included, as
   // /proc/<pid>/auxv and the core's NT_AUXV give it.
   proc.auxv = st.auxv.flatMap(([k, v]) => [BigInt(k), v]);
+  proc.ldt = undefined; // destroy_context_ldt: a new mm has no LDT
   proc.argStart = st.argStart;
   proc.argEnd = st.argEnd;
   // ELF_PLAT_INIT / start_thread: GPRs zero, RSP at argc, RIP at the entry; x87/SSE in the FNINIT / MXCSR 1F80H state.
