@@ -53,6 +53,12 @@ export interface SystemSources {
   tscAux(): number;
   /** The next 64 bits of the random-number generator behind RDRAND and RDSEED. */
   random64(): bigint;
+  /**
+   * The 8-byte segment descriptor a selector names in the OS's GDT or the task's LDT (TI bit),
+   * or undefined for a null selector or one beyond the table's limit: what LAR, LSL, VERR and
+   * VERW read (Linux: the GDT of arch/x86/kernel/cpu/common.c and the mm's LDT).
+   */
+  descriptor?(selector: number): bigint | undefined;
 }
 
 const MASK64 = (1n << 64n) - 1n;
@@ -92,7 +98,28 @@ export class StandaloneSources implements SystemSources {
 }
 
 /** BMI1/BMI2, MOVBE and POPCNT are emulated in vector/bmi.ts (one implementation each). */
-export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed]);
+export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed,
+  Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw]);
+
+/** Fields of a segment descriptor's second doubleword (SDM Vol. 3A 3.4.5, Figure 3-8). */
+const DESC_TYPE_SHIFT = 8, DESC_S = 1 << 12, DESC_DPL_SHIFT = 13, DESC_G = 1 << 23;
+/** Code-segment type bits (SDM Vol. 3A Table 3-1): bit 3 code, bit 2 conforming, bit 1 readable; data: bit 1 writable. */
+const TYPE_CODE = 0x8, TYPE_CONFORMING = 0x4, TYPE_READ_WRITE = 0x2;
+/**
+ * System-descriptor types LAR and LSL accept in 64-bit mode (SDM Vol. 2A LAR Table 3-52, LSL
+ * Table 3-55): LDT (2) and available/busy 64-bit TSS (9, B) for both; 64-bit call gate (C) for LAR only.
+ */
+const LAR_SYSTEM_TYPES: ReadonlySet<number> = new Set([0x2, 0x9, 0xb, 0xc]);
+const LSL_SYSTEM_TYPES: ReadonlySet<number> = new Set([0x2, 0x9, 0xb]);
+/**
+ * LAR's mask of the second doubleword (SDM Vol. 2A LAR: 00FxFF00H, x for bits 19:16, which the
+ * SDM leaves undefined). Named assumption `lar-limit-bits`: bits 19:16 carry the descriptor's
+ * limit 19:16, as measured on AMD Zen 5 (LAR 2BH gives 00CFF300H under Linux 6.18).
+ */
+const LAR_MASK = 0x00ffff00;
+/** The CPL of user mode under Linux. */
+const USER_CPL = 3;
+const RFLAGS_ZF = 0x40n;
 
 /** The operand register of RDRAND/RDSEED/RDPID. */
 function destination(ins: Instruction): Register {
@@ -193,6 +220,83 @@ export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: Sys
       env.setStatusFlags({ cf: 1, pf: 0, af: 0, zf: 0, sf: 0, of: 0 });
       return true;
     }
+    case Mnemonic.Lar: case Mnemonic.Lsl: case Mnemonic.Verr: case Mnemonic.Verw: {
+      const verify = ins.mnemonic === Mnemonic.Verr || ins.mnemonic === Mnemonic.Verw;
+      const sel = Number(readRm(ins, verify ? 0 : 1, env, 2) & 0xffffn);
+      const r = segmentCheck(ins.mnemonic, sel, src.descriptor?.(sel));
+      if (r !== undefined && !verify) env.setGpr(ins.op0Register, r);
+      env.setRflags(r !== undefined ? env.getRflags() | RFLAGS_ZF : env.getRflags() & ~RFLAGS_ZF);
+      return true;
+    }
     default: return false;
   }
+}
+
+/**
+ * LAR, LSL, VERR, VERW at CPL 3 (SDM Vol. 2A LAR, LSL; Vol. 2B VERR/VERW): the value LAR or LSL
+ * loads (VERR/VERW: any value when the check passes), or undefined when ZF is cleared and the
+ * destination left alone (a null selector, one beyond the table, a type the instruction does not
+ * take, or a descriptor the privilege rule hides: a non-conforming one with DPL < max(CPL, RPL)).
+ * The present bit is not checked (SDM: LAR and LSL "do not check the P flag").
+ */
+export function segmentCheck(m: Mnemonic, sel: number, desc: bigint | undefined): bigint | undefined {
+  if (desc === undefined) return undefined;
+  const hi = Number((desc >> 32n) & 0xffffffffn);
+  const lo = Number(desc & 0xffffffffn);
+  const type = (hi >> DESC_TYPE_SHIFT) & 0xf;
+  const system = (hi & DESC_S) === 0;
+  const dpl = (hi >> DESC_DPL_SHIFT) & 3;
+  const rpl = sel & 3;
+  const conformingCode = !system && (type & TYPE_CODE) !== 0 && (type & TYPE_CONFORMING) !== 0;
+  if (!conformingCode && dpl < Math.max(USER_CPL, rpl)) return undefined;
+  switch (m) {
+    case Mnemonic.Lar:
+      if (system && !LAR_SYSTEM_TYPES.has(type)) return undefined;
+      return BigInt((hi & LAR_MASK) >>> 0);
+    case Mnemonic.Lsl: {
+      if (system && !LSL_SYSTEM_TYPES.has(type)) return undefined;
+      const raw = (lo & 0xffff) | (hi & 0xf0000);
+      // The limit in bytes: with G set, 4-KiB units and the low 12 bits set.
+      return BigInt(hi & DESC_G ? ((raw << 12) | 0xfff) >>> 0 : raw);
+    }
+    case Mnemonic.Verr:
+      // Readable: any data segment, a code segment with R set.
+      if (system || ((type & TYPE_CODE) !== 0 && (type & TYPE_READ_WRITE) === 0)) return undefined;
+      return 1n;
+    case Mnemonic.Verw:
+      // Writable: a data segment with W set (code is never writable).
+      if (system || (type & TYPE_CODE) !== 0 || (type & TYPE_READ_WRITE) === 0) return undefined;
+      return 1n;
+    default: return undefined;
+  }
+}
+
+/** What IRET does when it returns to CPL 3 with these selectors (SDM Vol. 2A IRET, return to outer privilege level). */
+export type IretOutcome = { fault: 'GP' | 'NP' | 'SS'; selector: number } | { fault: undefined; longMode: boolean };
+
+/**
+ * IRET from CPL 0 to a CS and SS of RPL 3 (SDM Vol. 2A IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL):
+ * CS must name a code segment (non-conforming: DPL = RPL; conforming: DPL <= RPL), present
+ * (#NP) and not null or beyond its table (#GP); SS a writable data segment with DPL = RPL,
+ * present (#SS), not null (#GP: a null SS is allowed only below CPL 3). `longMode`: CS.L set.
+ */
+export function iretToUser(cs: number, ss: number, descriptor: (sel: number) => bigint | undefined): IretOutcome {
+  const fields = (d: bigint): { type: number; s: boolean; dpl: number; p: boolean; l: boolean } => {
+    const hi = Number((d >> 32n) & 0xffffffffn);
+    return { type: (hi >> DESC_TYPE_SHIFT) & 0xf, s: (hi & DESC_S) !== 0, dpl: (hi >> DESC_DPL_SHIFT) & 3, p: (hi & (1 << 15)) !== 0, l: (hi & (1 << 21)) !== 0 };
+  };
+  const err = (sel: number): number => sel & ~3;
+  const rpl = cs & 3;
+  const c = descriptor(cs);
+  if (c === undefined) return { fault: 'GP', selector: err(cs) };
+  const cf = fields(c);
+  if (!cf.s || !(cf.type & TYPE_CODE)) return { fault: 'GP', selector: err(cs) };
+  if (cf.type & TYPE_CONFORMING ? cf.dpl > rpl : cf.dpl !== rpl) return { fault: 'GP', selector: err(cs) };
+  if (!cf.p) return { fault: 'NP', selector: err(cs) };
+  const s = descriptor(ss);
+  if (s === undefined) return { fault: 'GP', selector: err(ss) };
+  const sf = fields(s);
+  if ((ss & 3) !== rpl || sf.dpl !== rpl || !sf.s || (sf.type & TYPE_CODE) || !(sf.type & TYPE_READ_WRITE)) return { fault: 'GP', selector: err(ss) };
+  if (!sf.p) return { fault: 'SS', selector: err(ss) };
+  return { fault: undefined, longMode: cf.l };
 }

@@ -32,6 +32,9 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   Mnemonic.Blsi, Mnemonic.Blsr, Mnemonic.Blsmsk, Mnemonic.Bzhi,
   // BSF/BSR with a zero source: the destination as the vendor leaves it (general-insns.ts).
   Mnemonic.Bsf, Mnemonic.Bsr,
+  // LAR/LSL/VERR/VERW read the OS's descriptor tables, which unicorn does not hold (measured:
+  // LSL 7BH returned the selector, LAR of the program's own CS failed): the OS model answers.
+  Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
 ]);
 
 /**

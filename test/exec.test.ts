@@ -138,6 +138,20 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('returned 2 (1 commit, 2 abort), handler ran 1 time(s)');
     expect(out).toContain('descriptor version 1: child killed by signal 11');
   }
+  if (name === 'proc') {
+    expect(out).toContain('readlink /proc/self/exe is argv[0]: yes');
+    expect(out).toContain('auxv: every entry as getauxval gives it: yes, AT_HWCAP equal: yes, ends with AT_NULL: yes');
+    expect(out).toContain('  5a5a5a001000-5a5a5a002000 r--p 00000000 00:00 0 \n');
+    expect(out).toContain('traced child: State t (tracing stop), TracerPid is my pid: yes');
+    expect(out).toContain('task/: 2 threads, 2 dot entries');
+  }
+  if (name === 'segments') {
+    expect(out).toMatch(/^0033: LAR 1 00affb00 LSL 1/m);
+    expect(out).toContain('pinned to CPU 0: LSL 7bH = cpu | node << 12 of getcpu: yes');
+    expect(out).toContain('modify_ldt func 3                             -> 4294967258');
+    expect(out).toContain('sigreturn CS a data segment (CS 2b SS 2b, strict SS):\n  -> SIGSEGV si_code 0x80 si_addr 0');
+    expect(out).toContain('sigreturn SS null, not strict (CS 33 SS 0):\n  -> went on');
+  }
   if (name === 'xcomp') {
     expect(out).toMatch(/AT_MINSIGSTKSZ [1-9]/);
     expect(out.includes('frame after first use: xstate_size')).toBe(GUEST_SEES.amx);

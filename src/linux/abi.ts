@@ -12,12 +12,13 @@ export enum Sys {
   set_tid_address = 218, clock_gettime = 228, clock_getres = 229, clock_nanosleep = 230, exit_group = 231,
   sched_setaffinity = 203, tgkill = 234, waitid = 247, openat = 257, newfstatat = 262, set_robust_list = 273, dup3 = 292, pipe2 = 293, prlimit64 = 302, getcpu = 309,
   getrandom = 318, statx = 332, rseq = 334, clone3 = 435,
+  getdents64 = 217, readlinkat = 267, faccessat = 269, faccessat2 = 439, modify_ldt = 154,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */
@@ -133,3 +134,4 @@ export const AT_EMPTY_PATH = 0x1000;
 export const S_IFCHR = 0o020000;
 export const S_IFREG = 0o100000;
 export const S_IFIFO = 0o010000;
+export const S_IFDIR = 0o040000;

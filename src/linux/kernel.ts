@@ -32,7 +32,7 @@ import {
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
-import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler } from './arch/x86/kernel/signal.js';
+import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors } from './arch/x86/kernel/signal.js';
 import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset } from './kernel/ptrace.js';
 import { setUserRegs } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
@@ -45,7 +45,11 @@ import { fcntl } from './fs/fcntl.js';
 import { allowed, isDevKvm, open } from './fs/open.js';
 import { ioctl } from './fs/ioctl.js';
 import { read, write } from './fs/read_write.js';
-import { writeStat, fstat, statPath } from './fs/stat.js';
+import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
+import { getdents64 } from './fs/readdir.js';
+import { modify_ldt } from './arch/x86/kernel/ldt.js';
+import { segmentDescriptor, vdso_encode_cpunode } from './arch/x86/kernel/cpu/common.js';
+import { procLookup, procReadlink, procOpen } from './fs/proc/base.js';
 import { brk, findFree, mmap } from './mm/mmap.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
@@ -80,9 +84,6 @@ export type RunResult =
   /** With a debugger (Kernel.debug): the guest stopped for it, or a slice ended; run() goes on when called again. */
   | { kind: 'debug-stop' };
 
-/** arch/x86/include/asm/segment.h VDSO_CPUNODE_BITS: TSC_AUX and the per-CPU segment limit hold (node << 12) | cpu. */
-const VDSO_CPUNODE_BITS = 12;
-const vdso_encode_cpunode = (cpu: number, node: number): number => ((node << VDSO_CPUNODE_BITS) | cpu) >>> 0;
 
 /** splitmix64 (Steele, Lea, Flood 2014): the deterministic source of getrandom and AT_RANDOM. */
 class SplitMix64 {
@@ -144,6 +145,8 @@ export class Kernel {
     // setup_getcpu (arch/x86/kernel/cpu/common.c, 6.18) writes MSR_TSC_AUX = vdso_encode_cpunode(cpu, node).
     tscAux: () => vdso_encode_cpunode(this.current?.cpu ?? 0, MODELLED_NODE),
     random64: () => this.rdrand.next(),
+    // LAR/LSL/VERR/VERW: the GDT of the current task's CPU and its process's LDT.
+    descriptor: (sel) => this.segmentDescriptor(this.current, sel),
   };
   /** RDRAND/RDSEED's generator: fixed seed, one stream per kernel (determinism). */
   private readonly rdrand = new SplitMix64Rng(RDRAND_SEED);
@@ -184,7 +187,7 @@ const kernelMethods = {
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
   handleXfd, raiseFault,
-  setupFrame, sigreturn, restartForHandler, restartWithoutHandler,
+  setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors,
   ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset,
   setUserRegs,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
@@ -197,7 +200,10 @@ const kernelMethods = {
   allowed, isDevKvm, open,
   ioctl,
   read, write,
-  writeStat, fstat, statPath,
+  writeStat, fstat, statPath, readlink, accessPath,
+  getdents64,
+  modify_ldt, segmentDescriptor,
+  procLookup, procReadlink, procOpen,
   brk, findFree, mmap,
   mremap,
   archPrctl, fpuXstatePrctl,

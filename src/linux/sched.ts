@@ -104,7 +104,8 @@ export class Task {
 }
 
 export interface OpenFile { kind: 'host'; hostFd: number }
-export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number }
+/** A file held in memory: a named file's bytes, or a /proc file (`proc`: its text is made again on a read from offset 0; `list`: a directory's names; fs/proc/base.ts). */
+export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number; proc?: { make: () => Uint8Array; list?: () => string[] } }
 export type FileRef = OpenFile | MemFile | KvmFile | PipeFile;
 
 export class Process {
@@ -125,6 +126,11 @@ export class Process {
   /** What a core dump names: the auxv words, the command line and the program (mm->saved_auxv, psargs, comm). */
   auxv: bigint[] = [];
   argv: string[] = [];
+  /** mm->arg_start / arg_end: where argv's strings lie (/proc/<pid>/cmdline reads them live). */
+  argStart = 0n;
+  argEnd = 0n;
+  /** mm->context.ldt: the LDT's descriptors, undefined until modify_ldt writes one (arch/x86/kernel/ldt.ts). */
+  ldt: bigint[] | undefined;
   exe = '';
   /** The program's file mappings (NT_FILE): address range and the file offset of its start. */
   fileMaps: { start: bigint; end: bigint; offset: bigint }[] = [];

@@ -105,8 +105,46 @@ function args(nr: number, a: readonly bigint[], mem: TraceMemory, result: bigint
       const data = req === 0x4204 || req === 0x4205 ? `${NT[Number(a2)] ?? hex(a2)}, ${hex(a3)}` : `${hex(a2)}, ${hex(a3)}`;
       return `${PTRACE[req] ?? hex(a0)}, ${i32(a1)}, ${data}`;
     }
+    case Sys.access: return `${str(mem, a0)}, ${accessMode(i32(a1))}`;
+    case Sys.faccessat: return `${fd(a0)}, ${str(mem, a1)}, ${accessMode(i32(a2))}`;
+    case Sys.faccessat2: return `${fd(a0)}, ${str(mem, a1)}, ${accessMode(i32(a2))}, ${flags(i32(a3), AT_FLAGS)}`;
+    // The link's target as filled in, result bytes long (strace prints it without a NUL).
+    case Sys.readlink: return `${str(mem, a0)}, ${result !== undefined && i64(result) >= 0n ? buf(mem, a1, result) : hex(a1)}, ${dec(a2)}`;
+    case Sys.readlinkat: return `${fd(a0)}, ${str(mem, a1)}, ${result !== undefined && i64(result) >= 0n ? buf(mem, a2, result) : hex(a2)}, ${dec(a3)}`;
+    case Sys.getdents64: return `${fd(a0)}, ${hex(a1)}${result !== undefined && i64(result) > 0n ? ` /* ${direntCount(mem, a1, result)} entries */` : ''}, ${dec(a2)}`;
+    case Sys.modify_ldt: {
+      const func = i32(a0);
+      const desc = (func === 1 || func === 0x11) && a2 === BigInt(USER_DESC_BYTES) ? userDesc(mem, a1) : undefined;
+      return `${func}, ${desc ?? hex(a1)}, ${dec(a2)}`;
+    }
     default: return `${hex(a0)}, ${hex(a1)}, ${hex(a2)}`;
   }
+}
+
+/** access modes (include/uapi/linux/fcntl.h... unistd.h F_OK, R_OK, W_OK, X_OK) and AT_ flags of faccessat2. */
+const ACCESS = [[4, 'R_OK'], [2, 'W_OK'], [1, 'X_OK']] as const;
+const accessMode = (v: number): string => flags(v, ACCESS, 'F_OK');
+const AT_FLAGS = [[0x100, 'AT_SYMLINK_NOFOLLOW'], [0x200, 'AT_EACCESS'], [0x1000, 'AT_EMPTY_PATH']] as const;
+
+/** The number of linux_dirent64 records in `len` bytes (each says its d_reclen at offset 16). */
+function direntCount(mem: TraceMemory, addr: bigint, len: bigint): string {
+  const b = mem.bytes(addr, Number(len));
+  if (!b) return '?';
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let n = 0;
+  for (let off = 0; off + 18 <= b.length; n++) { const r = v.getUint16(off + 16, true); if (!r) break; off += r; }
+  return String(n);
+}
+
+/** sizeof(struct user_desc) (arch/x86/include/uapi/asm/ldt.h). */
+const USER_DESC_BYTES = 16;
+/** struct user_desc as strace prints it: every field by name. */
+function userDesc(mem: TraceMemory, addr: bigint): string | undefined {
+  const b = mem.bytes(addr, USER_DESC_BYTES);
+  if (!b) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const f = v.getUint32(12, true);
+  return `{entry_number=${v.getUint32(0, true)}, base_addr=0x${v.getUint32(4, true).toString(16)}, limit=0x${v.getUint32(8, true).toString(16)}, seg_32bit=${f & 1}, contents=${(f >> 1) & 3}, read_exec_only=${(f >> 3) & 1}, limit_in_pages=${(f >> 4) & 1}, seg_not_present=${(f >> 5) & 1}, useable=${(f >> 6) & 1}}`;
 }
 
 /** The result as strace shows it: -1 ENAME for an error, hex for addresses, decimal otherwise. */

@@ -89,7 +89,6 @@ export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfI
   if (minsig !== undefined) auxv.set(AT_MINSIGSTKSZ, BigInt(minsig));
   // create_elf_tables (fs/binfmt_elf.c, 6.3+): what struct rseq the kernel supports.
   if (this.rseqExt) { auxv.set(AT_RSEQ_FEATURE_SIZE, BigInt(RSEQ_FEATURE_SIZE)); auxv.set(AT_RSEQ_ALIGN, BigInt(RSEQ_ALIGN)); }
-  proc.auxv = [...auxv].flatMap(([k, v]) => [BigInt(k), v]);
   proc.argv = argv;
   proc.exe = execfn;
   proc.exePath = resolve(execfn);
@@ -100,6 +99,12 @@ export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfI
   }
   const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
   m.uc.memWrite(st.sp, st.bytes);
+  // mm->saved_auxv (create_elf_tables): the vector as written on the stack, AT_NULL included, as
+  // /proc/<pid>/auxv and the core's NT_AUXV give it.
+  proc.auxv = st.auxv.flatMap(([k, v]) => [BigInt(k), v]);
+  proc.ldt = undefined; // destroy_context_ldt: a new mm has no LDT
+  proc.argStart = st.argStart;
+  proc.argEnd = st.argEnd;
   // ELF_PLAT_INIT / start_thread: GPRs zero, RSP at argc, RIP at the entry; x87/SSE in the FNINIT / MXCSR 1F80H state.
   m.uc.regWriteBatch([X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FPCW, X86Reg.MXCSR, X86Reg.FPTAG], [st.sp, lay.entry, RFLAGS_AT_START, BigInt(FCW_INIT), BigInt(MXCSR_INIT), X87_TAGS_ALL_EMPTY]);
   m.syncIn(true);

@@ -1,6 +1,6 @@
 /**
- * open (fs/open.c, Linux 6.18) of the files the user named (read-only) and of /dev/kvm. Guests
- * reach no other host file.
+ * open (fs/open.c, Linux 6.18) of the files the user named (read-only), of /dev/kvm and of the
+ * modelled /proc (fs/proc/base.ts). Guests reach no other host file.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { Errno, O_ACCMODE, O_CLOEXEC } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { neg, Process } from '../sched.js';
+import { isProcPath } from './proc/base.js';
 
 /** The device node of /dev/kvm (misc device 10:232, include/linux/miscdevice.h KVM_MINOR). */
 const DEV_KVM = '/dev/kvm';
@@ -26,6 +27,10 @@ export function open(this: Kernel, p: Process, path: string, flags: number): big
     if (!this.kvmWarned) this.o.stderr('xstate-lab: warning: the guest opened /dev/kvm, which this run has not (name a vendor module with --kvm-vendor)');
     this.kvmWarned = true;
     return neg(Errno.ENOENT);
+  }
+  if (isProcPath(path)) {
+    const f = this.procOpen(p.loaded!, path, (flags & O_ACCMODE) !== 0);
+    return typeof f === 'number' ? neg(f) : BigInt(this.installFd(p, f, (flags & O_CLOEXEC) !== 0));
   }
   if (!this.allowed(path)) return neg(Errno.ENOENT);
   if ((flags & O_ACCMODE) !== 0) return neg(Errno.EACCES); // read-only access to the named files

@@ -12,6 +12,9 @@ export function read(this: Kernel, p: Process, fd: number, buf: bigint, len: num
   if (!f) return neg(Errno.EBADF);
   if (f.kind !== 'file' && f.kind !== 'host') return neg(Errno.EINVAL); // KVM's file_operations have no read (vfs_read)
   if (f.kind === 'file') {
+    // seq_read: a /proc file's text is made on a read from offset 0 (fs/proc/base.ts).
+    if (f.proc?.list) return neg(Errno.EISDIR); // generic_read_dir
+    if (f.proc && f.pos === 0) f.data = Buffer.from(f.proc.make());
     const chunk = f.data.subarray(f.pos, f.pos + len);
     p.machine.write(buf, chunk);
     f.pos += chunk.length;

@@ -52,6 +52,9 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     cp.kvm.guestPermLocked = p.kvm.guestPermLocked;
     cp.auxv = p.auxv;
     cp.argv = p.argv;
+    cp.argStart = p.argStart;
+    cp.argEnd = p.argEnd;
+    cp.ldt = p.ldt && [...p.ldt]; // ldt_dup_context
     cp.exe = p.exe;
     cp.exePath = p.exePath;
     cp.fileMaps = p.fileMaps;

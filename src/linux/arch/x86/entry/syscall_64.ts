@@ -187,8 +187,12 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       return BigInt(pos);
     }
     case Sys.ioctl: return this.ioctl(p, i32(a0), Number(a1 & 0xffffffffn), a2);
-    case Sys.access: return this.allowed(m.readCString(a0)) || this.isDevKvm(m.readCString(a0)) ? 0n : neg(Errno.ENOENT);
-    case Sys.readlink: return neg(Errno.ENOENT); // no /proc: guests reach no host file
+    case Sys.access: return this.accessPath(p, m.readCString(a0));
+    case Sys.faccessat: case Sys.faccessat2: return i32(a0) === AT_FDCWD || m.readCString(a1).startsWith('/') ? this.accessPath(p, m.readCString(a1)) : neg(Errno.ENOENT);
+    case Sys.readlink: return this.readlink(p, m.readCString(a0), a1, i32(a2));
+    case Sys.readlinkat: return i32(a0) === AT_FDCWD || m.readCString(a1).startsWith('/') ? this.readlink(p, m.readCString(a1), a2, i32(a3)) : neg(Errno.ENOENT);
+    case Sys.modify_ldt: return this.modify_ldt(p, i32(a0), a1, a2);
+    case Sys.getdents64: return this.getdents64(p, i32(a0), a1, Number(a2 & 0xffffffffn));
     case Sys.brk: return this.brk(p, a0);
     case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4));
     case Sys.munmap: {

@@ -5,6 +5,8 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { GuestMemoryFault } from '../../../../../emulator/machine.js';
+import { iretToUser, segmentCheck } from '../../../../../emulator/general-insns.js';
+import { Mnemonic } from 'iced-x86';
 import { X86Reg } from '../../../../../emulator/unicorn.js';
 import { clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu } from '../../../../../kernel-model/signal.js';
 import { Errno, SA_NODEFER, SA_ONSTACK, SA_RESTART, SS_DISABLE, SS_ONSTACK, Sig, Sys } from '../../../abi.js';
@@ -88,6 +90,7 @@ export function sigreturn(this: Kernel, t: Task): bigint | undefined {
   const fpstate = v.getBigUint64(FRAME.MCONTEXT + 8 * SC.FPSTATE, true);
   const r = restoreSigframeFpu(m, t.fpu, t.kfpu, fpstate);
   if (!r.ok) this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: `bad frame in rt_sigreturn: ${r.reason}` }, true);
+  else this.returnSelectors(t, v.getBigUint64(FRAME.MCONTEXT + 8 * SC.CSGSFS, true), v.getBigUint64(FRAME.UC_FLAGS, true));
   return undefined; // RAX comes from the frame
 }
 
@@ -130,4 +133,33 @@ export function restartWithoutHandler(this: Kernel, t: Task): void {
     uc.regWriteBatch([X86Reg.RAX, X86Reg.RIP], [nr, rip! - SYSCALL_INSN_BYTES]);
   }
   if (t.savedSigmask !== undefined) { t.sigmask = t.savedSigmask; t.savedSigmask = undefined; }
+}
+
+/** AR_* of force_valid_ss (arch/x86/kernel/signal_64.c, 6.18): the LAR bits it compares (DPL, S, P, type without the accessed bit). */
+const AR_DPL_MASK = 3 << 13, AR_S = 1 << 12, AR_P = 1 << 15, AR_TYPE_MASK = 7 << 9;
+const AR_DPL3 = 3 << 13, AR_TYPE_RWDATA = 1 << 9, AR_TYPE_RWDATA_EXPDOWN = 3 << 9;
+
+/**
+ * The selectors rt_sigreturn leaves for the return to user space (restore_sigcontext,
+ * arch/x86/kernel/signal_64.c, 6.18: cs and ss from the frame with RPL 3; without
+ * UC_STRICT_RESTORE_SS a 64-bit return gets a usable SS, force_valid_ss), then what the IRET
+ * does with them (emulator/general-insns.ts iretToUser): a #GP is SIGSEGV and a #NP or #SS
+ * SIGBUS, each with si_code SI_KERNEL (the fault is reported as from user mode, fixup_bad_iret;
+ * exc_general_protection / do_error_trap). A return to a 32-bit code segment is compat mode,
+ * which the model cannot run: the run ends with an error naming it.
+ */
+export function returnSelectors(this: Kernel, t: Task, csgsfs: bigint, ucFlags: bigint): void {
+  const USER_RPL = 3;
+  const cs = Number(csgsfs & 0xffffn) | USER_RPL;
+  let ss = Number((csgsfs >> 48n) & 0xffffn) | USER_RPL;
+  const desc = (sel: number): bigint | undefined => this.segmentDescriptor(t, sel);
+  if (!(ucFlags & UC_STRICT_RESTORE_SS) && cs === Number(USER_CS)) {
+    const lar = segmentCheck(Mnemonic.Lar, ss, desc(ss));
+    const ar = lar === undefined ? 0 : Number(lar) & (AR_DPL_MASK | AR_S | AR_P | AR_TYPE_MASK);
+    if (ar !== (AR_DPL3 | AR_S | AR_P | AR_TYPE_RWDATA) && ar !== (AR_DPL3 | AR_S | AR_P | AR_TYPE_RWDATA_EXPDOWN)) ss = Number(USER_DS);
+  }
+  const out = iretToUser(cs, ss, desc);
+  if (out.fault === 'GP') this.sendToThread(t, { signo: Sig.SIGSEGV, code: SI_KERNEL, addr: 0n, reason: `IRET to CS ${cs.toString(16)}H SS ${ss.toString(16)}H: #GP(${out.selector.toString(16)}H)` }, true);
+  else if (out.fault) this.sendToThread(t, { signo: Sig.SIGBUS, code: SI_KERNEL, addr: 0n, reason: `IRET to CS ${cs.toString(16)}H SS ${ss.toString(16)}H: #${out.fault}(${out.selector.toString(16)}H)` }, true);
+  else if (!out.longMode) this.fatal = { kind: 'error', message: `rt_sigreturn to CS ${cs.toString(16)}H, a 32-bit code segment: compat mode is not modelled` };
 }
