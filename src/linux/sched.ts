@@ -14,6 +14,8 @@ import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
 import type { KvmFile } from './kvm-dev.js';
 import type { SigInfo } from './signal-frame.js';
+import { ThreadDebugRegs } from './arch/x86/kernel/hw_breakpoint.js';
+import { type SegmentSelectors, initialSelectors } from './arch/x86/kernel/ptrace.js';
 
 /** The 64-bit mask of a register value. */
 export const MASK64 = (1n << 64n) - 1n;
@@ -99,6 +101,9 @@ export class Task {
   realBlocked = 0n;
   /** current->restart_block.fn: what restart_syscall runs after -ERESTART_RESTARTBLOCK. */
   restartBlock: (() => bigint | 'stop') | undefined;
+  /** The selectors ptrace shows and sets (arch/x86/kernel/ptrace.ts), and the debug registers a tracer wrote (thread_struct). */
+  segs: SegmentSelectors = initialSelectors();
+  debugRegs = new ThreadDebugRegs();
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 

@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Errno, SIG_IGN, SI_USER, Sig, SS_DISABLE } from '../abi.js';
+import { ThreadDebugRegs } from '../arch/x86/kernel/hw_breakpoint.js';
+import { initialSelectors } from '../arch/x86/kernel/ptrace.js';
 import type { Kernel } from '../kernel.js';
 import { neg, TaskState, Task } from '../sched.js';
 import { parseElf, type ElfImage } from '../../loader/elf.js';
@@ -84,6 +86,9 @@ export function execve(this: Kernel, t: Task, filename: bigint, argvp: bigint, e
     t.clearChildTid = 0n;
     t.restartBlock = undefined;
     t.origRax = -1n;
+    // flush_thread(): flush_ptrace_hw_breakpoint (no breakpoints, DR6/DR7 0); start_thread(): null DS/ES/FS/GS.
+    t.debugRegs = new ThreadDebugRegs();
+    t.segs = initialSelectors();
     if (t.ptrace && t.state === TaskState.Runnable) {
       if (t.ptrace.options & PTRACE_O_TRACEEXEC) {
         const sig = Sig.SIGTRAP;

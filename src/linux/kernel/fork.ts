@@ -27,6 +27,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
       if (newsp) child.pendingRegs.set(X86Reg.RSP, newsp);
       if (flags & CLONE_SETTLS) child.pendingRegs.set(X86Reg.FS_BASE, tls);
       child.sigmask = t.sigmask;
+      child.segs = { ...t.segs };
+      child.debugRegs = t.debugRegs.forkCopy();
       // copy_process: the parent's CPU and affinity; rseq_fork: a CLONE_VM child registers its own area.
       child.cpu = t.cpu;
       child.cpusMask = t.cpusMask;
@@ -71,6 +73,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     cp.brk = p.brk;
     cp.exitSignal = Number(flags & CSIGNAL);
     child.sigmask = t.sigmask;
+    child.segs = { ...t.segs };
+    child.debugRegs = t.debugRegs.forkCopy();
     child.altstack = { ...t.altstack };
     if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
     if (flags & CLONE_CHILD_SETTID) cp.machine.writeU32(ctid, tid);

@@ -13,7 +13,7 @@ import type { Kernel } from '../kernel.js';
 import { CLD_TRAPPED, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
 import { MASK64, neg, TaskState, type PtraceStop, Task, Process } from '../sched.js';
 import { type SigInfo, encodeSigInfo } from '../signal-frame.js';
-import { USER_REGS_STRUCT_SIZE, encodeUserRegs, readUserRegs } from '../user-regs.js';
+import { USER_REGS_STRUCT_SIZE, encodeUserRegs } from '../user-regs.js';
 
 /**
  * ptrace_stop(): the task (loaded on its engine) stops for its tracer. It is switched out, so
@@ -153,7 +153,14 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       cm.uc.memWrite(addr, b);
       return 0n;
     }
-    case PtraceReq.GETREGS: m.write(data, encodeUserRegs(readUserRegs(tm().uc, c.origRax))); return 0n;
+    case PtraceReq.PEEKUSR: {
+      const v = this.peekUser(c, addr);
+      if (typeof v === 'number') return neg(v);
+      m.writeU64(data, v & MASK64);
+      return 0n;
+    }
+    case PtraceReq.POKEUSR: return this.pokeUser(c, addr, data);
+    case PtraceReq.GETREGS: m.write(data, encodeUserRegs(this.getUserRegs(c))); return 0n;
     case PtraceReq.SETREGS: return this.setUserRegs(c, m.read(data, USER_REGS_STRUCT_SIZE));
     case PtraceReq.GETFPREGS: case PtraceReq.SETFPREGS: {
       // The NT_PRFPREG regset with its full 512 bytes (arch_ptrace -> copy_regset_to/from_user).
@@ -181,11 +188,11 @@ export function ptraceRegset(this: Kernel, c: Task, set: boolean, note: number, 
     if (len % 8n !== 0n) return neg(Errno.EINVAL);
     const n = len < BigInt(USER_REGS_STRUCT_SIZE) ? Number(len) : USER_REGS_STRUCT_SIZE;
     if (set) {
-      const cur = encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax));
+      const cur = encodeUserRegs(this.getUserRegs(c));
       cur.set(m.read(base, n), 0);
       const r = this.setUserRegs(c, cur);
       if (r !== 0n) return r;
-    } else m.write(base, encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax)).subarray(0, n));
+    } else m.write(base, encodeUserRegs(this.getUserRegs(c)).subarray(0, n));
     m.writeU64(iovAddr + 8n, BigInt(n));
     return 0n;
   }
