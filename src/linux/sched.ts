@@ -61,9 +61,16 @@ export const SIGNAL_CLD_CONTINUED = 0x20;
 export const SIGNAL_CLD_MASK = SIGNAL_CLD_STOPPED | SIGNAL_CLD_CONTINUED;
 
 /** A ptrace stop: the signal it reports (with the event for PTRACE_EVENT_STOP), and whether wait has seen it. */
-export interface PtraceStop { sig: number; event: number; info: SigInfo; reported: boolean; noSiginfo?: boolean }
+export interface PtraceStop {
+  sig: number; event: number; info: SigInfo; reported: boolean; noSiginfo?: boolean;
+  /** task->ptrace_message (PTRACE_GETEVENTMSG): the syscall stop's kind, a new pid, an exit status; 0 without. */
+  message?: bigint;
+  /** A signal-delivery stop (ptrace_signal): a resume with info's signal delivers info (PTRACE_SETSIGINFO's included). */
+  delivery?: boolean;
+}
 /** A task's tracer and tracing state (task->ptrace, task->parent while traced). */
-export interface Tracing { tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean }
+/** `syscalls`: SYSCALL_WORK_SYSCALL_TRACE (PTRACE_SYSCALL); `sysemu`: SYSCALL_WORK_SYSCALL_EMU (PTRACE_SYSEMU, PTRACE_SYSEMU_SINGLESTEP). */
+export interface Tracing { tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean; sysemu?: boolean }
 
 export class Task {
   state = TaskState.Runnable;
@@ -84,6 +91,8 @@ export class Task {
   /** PTRACE_SYSCALL: the system call stopped at its entry runs when the task is next scheduled; then its exit stop is due. */
   syscallAfterEntryStop = false;
   syscallExitStopDue = false;
+  /** The system call stopped at entry under SYSCALL_WORK_SYSCALL_EMU: it is not made (syscall_trace_enter returns -1). */
+  syscallEmulated = false;
   /** task_cpu() and cpus_mask (src/linux/kernel/sched/affinity.ts). */
   cpu = 0;
   cpusMask = 0n;

@@ -10,9 +10,9 @@ import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } f
 import { Errno, NSIG, SI_USER, Sig } from '../abi.js';
 import { SYSCALL_REGS } from '../arch/x86/entry/syscall_64.js';
 import type { Kernel } from '../kernel.js';
-import { CLD_TRAPPED, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
+import { CLD_TRAPPED, PTRACE_EVENTMSG_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_EXIT, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
 import { MASK64, neg, TaskState, type PtraceStop, Task, Process } from '../sched.js';
-import { type SigInfo, encodeSigInfo } from '../signal-frame.js';
+import { SIGINFO_BYTES, type SigInfo, encodeSigInfo, rawSigInfo } from '../signal-frame.js';
 import { USER_REGS_STRUCT_SIZE, encodeUserRegs } from '../user-regs.js';
 
 /**
@@ -40,25 +40,34 @@ export function ptraceResume(this: Kernel, t: Task, sig: number, step: boolean):
   t.ptraceStop = undefined;
   if (t.ptrace) t.ptrace.singlestep = step;
   if (sig && stop) {
-    const info: SigInfo = sig === stop.sig && stop.event === 0 ? stop.info : { signo: sig, code: SI_USER, pid: t.ptrace?.tracer.pid ?? 0, uid: 0 };
+    // ptrace_signal(): the stop's siginfo (as PTRACE_SETSIGINFO left it) when the signal is its si_signo, else SI_USER from the tracer.
+    const same = stop.delivery ? sig === stop.info.signo : sig === stop.sig && stop.event === 0;
+    const info: SigInfo = same ? stop.info : { signo: sig, code: SI_USER, pid: t.ptrace?.tracer.pid ?? 0, uid: 0 };
     t.pending.unshift({ info, forced: false, traced: true });
   }
 }
 
-/** A syscall stop: SIGTRAP, with 0x80 under PTRACE_O_TRACESYSGOOD, also as si_code (ptrace_report_syscall). */
-export function syscallStop(this: Kernel, t: Task): PtraceStop {
+/** A syscall stop: SIGTRAP, with 0x80 under PTRACE_O_TRACESYSGOOD, also as si_code; ptrace_message says entry or exit (ptrace_report_syscall). */
+export function syscallStop(this: Kernel, t: Task, message: bigint): PtraceStop {
   const sig = Sig.SIGTRAP | (t.ptrace!.options & PTRACE_O_TRACESYSGOOD ? SYSCALL_TRAP_BIT : 0);
-  return { sig, event: 0, info: { signo: Sig.SIGTRAP, code: sig, pid: t.tid, uid: 0 }, reported: false };
+  return { sig, event: 0, info: { signo: Sig.SIGTRAP, code: sig, pid: t.tid, uid: 0 }, reported: false, message };
 }
 
 /**
- * The system call a syscall-entry-stop held back, with the registers the tracer left (orig_rax
- * -1 skips it: -ENOSYS stays in RAX). Its exit stop follows when it has completed.
+ * The system call a syscall-entry-stop held back, with the registers the tracer left
+ * (do_syscall_64: the number is orig_rax as an int; -1, or a call stopped under
+ * SYSCALL_WORK_SYSCALL_EMU, is not made and RAX keeps what it holds, -ENOSYS unless the tracer
+ * changed it; any other number outside the table gives -ENOSYS). Its exit stop follows when it
+ * has completed.
  */
 export function syscallAfterEntryStop(this: Kernel, t: Task): void {
   const m = t.proc.machine;
   const a = m.uc.regReadBatch(SYSCALL_REGS);
-  const nr = BigInt.asIntN(64, t.origRax);
+  const nr = BigInt.asIntN(32, t.origRax);
+  const emulated = t.syscallEmulated;
+  t.syscallEmulated = false;
+  t.syscallExitStopDue = true;
+  if (emulated || nr === -1n) return;
   let r: bigint | 'stop' = neg(Errno.ENOSYS);
   if (nr >= 0n) {
     try {
@@ -119,16 +128,26 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       if (c.state !== TaskState.Traced) c.ptrace!.interrupt = true;
       return 0n;
     }
-    case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH: {
+    case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH:
+    case PtraceReq.SYSEMU: case PtraceReq.SYSEMU_SINGLESTEP: {
+      // ptrace_resume(): SYSCALL_TRACE for PTRACE_SYSCALL, SYSCALL_EMU for the SYSEMU pair, a step for the single-step ones.
       const sig = resumeSig();
       if (sig === undefined) return neg(Errno.EIO);
       c.ptrace!.syscalls = req === PtraceReq.SYSCALL;
+      c.ptrace!.sysemu = req === PtraceReq.SYSEMU || req === PtraceReq.SYSEMU_SINGLESTEP;
       if (req === PtraceReq.DETACH) {
         c.ptrace = undefined;
         this.ptraceResume(c, sig, false);
-      } else this.ptraceResume(c, sig, req === PtraceReq.SINGLESTEP);
+      } else this.ptraceResume(c, sig, req === PtraceReq.SINGLESTEP || req === PtraceReq.SYSEMU_SINGLESTEP);
       return 0n;
     }
+    case PtraceReq.GETEVENTMSG: m.writeU64(data, c.ptraceStop!.message ?? 0n); return 0n;
+    case PtraceReq.SETSIGINFO:
+      // ptrace_setsiginfo(): copied over last_siginfo whole; -EINVAL when the stop has none.
+      if (c.ptraceStop!.noSiginfo) return neg(Errno.EINVAL);
+      c.ptraceStop!.info = rawSigInfo(m.read(data, SIGINFO_BYTES));
+      return 0n;
+    case PtraceReq.GET_SYSCALL_INFO: return this.ptraceGetSyscallInfo(c, addr, data);
     case PtraceReq.SETOPTIONS:
       if ((data & ~BigInt(PTRACE_O_MASK)) !== 0n) return neg(Errno.EINVAL);
       c.ptrace!.options = Number(data);
@@ -212,4 +231,49 @@ export function ptraceRegset(this: Kernel, c: Task, set: boolean, note: number, 
   m.write(base, r.data!);
   m.writeU64(iovAddr + 8n, BigInt(r.len));
   return 0n;
+}
+
+/** struct ptrace_syscall_info (include/uapi/linux/ptrace.h): op, arch, instruction and stack pointers, then the union at 24. */
+const SYSCALL_INFO_UNION = 24;
+/** What ptrace_get_syscall_info returns: the union's end for each op (entry.args[6] 80, exit.is_error 33). */
+const SYSCALL_INFO_ENTRY_SIZE = 80;
+const SYSCALL_INFO_EXIT_SIZE = 33;
+/** PTRACE_SYSCALL_INFO_NONE/ENTRY/EXIT (include/uapi/linux/ptrace.h); SECCOMP (3) needs seccomp, not modelled. */
+enum SyscallInfoOp { NONE = 0, ENTRY = 1, EXIT = 2 }
+/** AUDIT_ARCH_X86_64 (include/uapi/linux/audit.h): EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
+const AUDIT_ARCH_X86_64 = 0xc000003e;
+/** MAX_ERRNO (include/linux/err.h): a return value in [-4095, -1] is an error (IS_ERR_VALUE). */
+const MAX_ERRNO = 4095n;
+
+/**
+ * ptrace_get_syscall_info() (kernel/ptrace.c): by last_siginfo's si_code, SIGTRAP | 0x80 (so only
+ * under PTRACE_O_TRACESYSGOOD) with ptrace_message entry or exit gives the call's number and
+ * arguments or its return value (syscall_get_error: is_error for [-4095, -1]); any other stop
+ * gives op NONE. min(size, the op's size) bytes are copied; the op's size is returned.
+ */
+export function ptraceGetSyscallInfo(this: Kernel, c: Task, userSize: bigint, datap: bigint): bigint {
+  const stop = c.ptraceStop!;
+  const regs = this.getUserRegs(c);
+  const b = new Uint8Array(SYSCALL_INFO_ENTRY_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(4, AUDIT_ARCH_X86_64, true);
+  v.setBigUint64(8, regs.rip, true);
+  v.setBigUint64(16, regs.rsp, true);
+  let size = SYSCALL_INFO_UNION;
+  const code = stop.noSiginfo ? 0 : stop.info.code;
+  if (code === (Sig.SIGTRAP | SYSCALL_TRAP_BIT) && stop.message === PTRACE_EVENTMSG_SYSCALL_ENTRY) {
+    b[0] = SyscallInfoOp.ENTRY;
+    v.setBigUint64(SYSCALL_INFO_UNION, regs.orig_rax, true);
+    [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9].forEach((x, i) => v.setBigUint64(SYSCALL_INFO_UNION + 8 + 8 * i, x, true));
+    size = SYSCALL_INFO_ENTRY_SIZE;
+  } else if (code === (Sig.SIGTRAP | SYSCALL_TRAP_BIT) && stop.message === PTRACE_EVENTMSG_SYSCALL_EXIT) {
+    b[0] = SyscallInfoOp.EXIT;
+    const err = BigInt.asIntN(64, regs.rax) < 0n && BigInt.asIntN(64, regs.rax) >= -MAX_ERRNO;
+    v.setBigUint64(SYSCALL_INFO_UNION, regs.rax, true);
+    b[SYSCALL_INFO_UNION + 8] = err ? 1 : 0;
+    size = SYSCALL_INFO_EXIT_SIZE;
+  }
+  const n = userSize < BigInt(size) ? Number(userSize) : size;
+  if (n) this.current!.proc.machine.write(datap, b.subarray(0, n));
+  return BigInt(size);
 }

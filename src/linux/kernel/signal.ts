@@ -176,7 +176,7 @@ export function deliverSignals(this: Kernel, t: Task): boolean {
     // ptrace_signal(): a traced task stops before acting on any signal but SIGKILL; the tracer's
     // resume decides which signal, if any, is then delivered.
     if (t.ptrace && sig !== Sig.SIGKILL && !p.traced) {
-      this.ptraceStopTask(t, { sig, event: 0, info: p.info, reported: false });
+      this.ptraceStopTask(t, { sig, event: 0, info: p.info, reported: false, delivery: true });
       return false;
     }
     const act = t.proc.sigactions[sig]!;

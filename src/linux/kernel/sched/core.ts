@@ -14,7 +14,7 @@ import { pipeActivity } from '../../fs/pipe.js';
 import type { Kernel, RunResult } from '../../kernel.js';
 import { SI_KERNEL } from '../signal.js';
 import { NS_PER_INSN } from '../time/posix-timers.js';
-import { TRAP_TRACE } from '../../ptrace.js';
+import { PTRACE_EVENTMSG_SYSCALL_EXIT, TRAP_TRACE } from '../../ptrace.js';
 import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
 
 /** Instructions per scheduling quantum when several tasks are runnable, and when one is. */
@@ -43,7 +43,8 @@ export function run(this: Kernel): RunResult {
     }
     if (task.syscallExitStopDue && task.state === TaskState.Runnable) {
       task.syscallExitStopDue = false;
-      if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task)); continue; }
+      // syscall_exit_work(): an exit stop under SYSCALL_WORK_SYSCALL_TRACE as it is now (never under EMU, report_single_step).
+      if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task, PTRACE_EVENTMSG_SYSCALL_EXIT)); continue; }
     }
     if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
     this.rseqReturnToUser(task);

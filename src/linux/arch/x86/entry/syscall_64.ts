@@ -13,6 +13,7 @@ import { NOFILE_CUR } from '../../../fs/file.js';
 import { pipe_read, pipe_write } from '../../../fs/pipe.js';
 import type { Kernel } from '../../../kernel.js';
 import { straceSyscall, type TraceMemory } from '../../../strace.js';
+import { PTRACE_EVENTMSG_SYSCALL_ENTRY } from '../../../ptrace.js';
 import { sys_rseq } from '../../../kernel/rseq.js';
 import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../kernel/sched/affinity.js';
 import { do_sysinfo } from '../../../kernel/sys.js';
@@ -54,11 +55,13 @@ export function onSyscall(this: Kernel, p: Process): boolean {
   const a = m.uc.regReadBatch(SYSCALL_REGS);
   const nr = Number(a[0]! & 0xffffffffn);
   t.origRax = a[0]!;
-  if (t.ptrace?.syscalls) {
-    // syscall-entry-stop (ptrace_report_syscall_entry): RAX reads -ENOSYS, orig_rax the number.
+  if (t.ptrace?.syscalls || t.ptrace?.sysemu) {
+    // syscall-entry-stop (ptrace_report_syscall_entry): RAX reads -ENOSYS, orig_rax the number;
+    // under SYSCALL_WORK_SYSCALL_EMU the call is then not made (syscall_trace_enter).
     m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64);
     t.syscallAfterEntryStop = true;
-    this.ptraceStopTask(t, this.syscallStop(t));
+    t.syscallEmulated = t.ptrace.sysemu === true;
+    this.ptraceStopTask(t, this.syscallStop(t, PTRACE_EVENTMSG_SYSCALL_ENTRY));
     return true;
   }
   let r: bigint | 'stop';
