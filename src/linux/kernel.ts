@@ -32,7 +32,8 @@ import {
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler } from './arch/x86/kernel/signal.js';
-import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo } from './kernel/ptrace.js';
+import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap } from './kernel/ptrace.js';
 import { setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
 import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
@@ -181,6 +182,7 @@ const kernelMethods = {
   handleXfd, raiseFault,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler,
   ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap,
   setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
   load, freshFpu, dumpCore, loadElfBinary,

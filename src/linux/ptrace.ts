@@ -16,6 +16,9 @@ export enum PtraceReq {
 
 /** PTRACE_O_TRACESYSGOOD (linux/ptrace.h): syscall stops report SIGTRAP | 0x80. */
 export const PTRACE_O_TRACESYSGOOD = 1;
+/** The events (include/uapi/linux/ptrace.h PTRACE_EVENT_*); PTRACE_O_TRACE<event> is 1 << event. */
+export enum PtraceEvent { FORK = 1, VFORK = 2, CLONE = 3, EXEC = 4, VFORK_DONE = 5, EXIT = 6 }
+export const ptraceEventEnabled = (options: number, ev: PtraceEvent): boolean => (options & (1 << ev)) !== 0;
 /** PTRACE_EVENT_STOP (linux/ptrace.h): the stop PTRACE_INTERRUPT (and group stops of seized tracees) report. */
 export const PTRACE_EVENT_STOP = 128;
 /** ptrace_message at syscall stops (include/uapi/linux/ptrace.h PTRACE_EVENTMSG_SYSCALL_ENTRY/EXIT). */

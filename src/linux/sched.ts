@@ -70,7 +70,14 @@ export interface PtraceStop {
 }
 /** A task's tracer and tracing state (task->ptrace, task->parent while traced). */
 /** `syscalls`: SYSCALL_WORK_SYSCALL_TRACE (PTRACE_SYSCALL); `sysemu`: SYSCALL_WORK_SYSCALL_EMU (PTRACE_SYSEMU, PTRACE_SYSEMU_SINGLESTEP). */
-export interface Tracing { tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean; sysemu?: boolean }
+/**
+ * `interrupt`: JOBCTL_TRAP_STOP; `trapNotify`: JOBCTL_TRAP_NOTIFY (a seized tracee re-traps);
+ * `listening`: JOBCTL_LISTENING (PTRACE_LISTEN: stopped, but neither waited for nor usable by ptrace).
+ */
+export interface Tracing {
+  tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean; sysemu?: boolean;
+  trapNotify?: boolean; listening?: boolean;
+}
 
 export class Task {
   state = TaskState.Runnable;
@@ -93,6 +100,10 @@ export class Task {
   syscallExitStopDue = false;
   /** The system call stopped at entry under SYSCALL_WORK_SYSCALL_EMU: it is not made (syscall_trace_enter returns -1). */
   syscallEmulated = false;
+  /** A system call's return value that reaches RAX only once the ptrace event stop inside it ends (regs->ax is -ENOSYS at the stop). */
+  raxAfterStop: bigint | undefined;
+  /** do_exit()'s rest after its PTRACE_EVENT_EXIT stop. */
+  exitAfterStop: (() => void) | undefined;
   /** task_cpu() and cpus_mask (src/linux/kernel/sched/affinity.ts). */
   cpu = 0;
   cpusMask = 0n;
@@ -104,6 +115,8 @@ export class Task {
   mmCid = 0;
   /** JOBCTL_STOP_PENDING: this thread is to take part in its group's stop. */
   jobctlStopPending = false;
+  /** JOBCTL_STOP_SIGMASK: the signal of the last group stop this thread was part of. */
+  jobctlStopSig = 0;
   /** TIF_RESTORE_SIGMASK with current->saved_sigmask: the mask rt_sigsuspend / rt_sigtimedwait replaced. */
   savedSigmask: bigint | undefined;
   /** real_blocked: the mask rt_sigtimedwait keeps while it unblocks the set it waits for. */

@@ -92,7 +92,7 @@ export function execve(this: Kernel, t: Task, filename: bigint, argvp: bigint, e
     if (t.ptrace && t.state === TaskState.Runnable) {
       if (t.ptrace.options & PTRACE_O_TRACEEXEC) {
         const sig = Sig.SIGTRAP;
-        this.ptraceStopTask(t, { sig, event: PTRACE_EVENT_EXEC, info: { signo: sig, code: sig | (PTRACE_EVENT_EXEC << 8), pid: t.tid, uid: 0 }, reported: false });
+        this.ptraceStopTask(t, { sig, event: PTRACE_EVENT_EXEC, info: { signo: sig, code: sig | (PTRACE_EVENT_EXEC << 8), pid: t.tid, uid: 0 }, reported: false, message: BigInt(t.tid) }); // ptrace_message: the former thread id
       } else if (!t.ptrace.seized) this.sendToThread(t, { signo: Sig.SIGTRAP, code: SI_USER, pid: p.pid, uid: 0 }); // send_sig(SIGTRAP, current, 0)
     }
     return undefined; // RAX is start_thread's 0

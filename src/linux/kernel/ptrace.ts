@@ -10,8 +10,8 @@ import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } f
 import { Errno, NSIG, SI_USER, Sig } from '../abi.js';
 import { SYSCALL_REGS } from '../arch/x86/entry/syscall_64.js';
 import type { Kernel } from '../kernel.js';
-import { CLD_TRAPPED, PTRACE_EVENTMSG_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_EXIT, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
-import { MASK64, neg, TaskState, type PtraceStop, Task, Process } from '../sched.js';
+import { CLD_TRAPPED, PTRACE_EVENT_STOP, PtraceEvent, ptraceEventEnabled, PTRACE_EVENTMSG_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_EXIT, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
+import { MASK64, neg, SIGNAL_STOP_STOPPED, TaskState, type PtraceStop, Task, Process } from '../sched.js';
 import { SIGINFO_BYTES, type SigInfo, encodeSigInfo, rawSigInfo } from '../signal-frame.js';
 import { USER_REGS_STRUCT_SIZE, encodeUserRegs } from '../user-regs.js';
 
@@ -25,6 +25,9 @@ export function ptraceStopTask(this: Kernel, t: Task, stop: PtraceStop): void {
   fpuTaskStopped(this.loadTask(t), t);
   t.state = TaskState.Traced;
   t.ptraceStop = stop;
+  // "any trap clears pending STOP trap, STOP trap clears NOTIFY" (ptrace_stop).
+  tr.interrupt = false;
+  if (!stop.noSiginfo && stop.info.code >> 8 === PTRACE_EVENT_STOP) tr.trapNotify = false;
   if (tr.tracer.alive) this.sendToProcess(tr.tracer, { signo: Sig.SIGCHLD, code: CLD_TRAPPED, pid: t.tid, uid: 0, status: stop.sig });
 }
 
@@ -35,9 +38,12 @@ export function ptraceStopTask(this: Kernel, t: Task, stop: PtraceStop): void {
  */
 export function ptraceResume(this: Kernel, t: Task, sig: number, step: boolean): void {
   const stop = t.ptraceStop;
-  fpuTaskResumed(this.loadTask(t), t);
+  const m = this.loadTask(t);
+  fpuTaskResumed(m, t);
   t.state = TaskState.Runnable;
   t.ptraceStop = undefined;
+  if (t.ptrace) t.ptrace.listening = false;
+  if (t.raxAfterStop !== undefined) { m.uc.regWrite(X86Reg.RAX, t.raxAfterStop & MASK64); t.raxAfterStop = undefined; }
   if (t.ptrace) t.ptrace.singlestep = step;
   if (sig && stop) {
     // ptrace_signal(): the stop's siginfo (as PTRACE_SETSIGINFO left it) when the signal is its si_signo, else SI_USER from the tracer.
@@ -90,7 +96,8 @@ export function syscallAfterEntryStop(this: Kernel, t: Task): void {
 export function tracee(this: Kernel, caller: Process, pid: number, stopped: boolean): Task | bigint {
   const t = this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
   if (!t || t.ptrace?.tracer !== caller) return neg(Errno.ESRCH);
-  if (stopped && t.state !== TaskState.Traced) return neg(Errno.ESRCH);
+  // ptrace_freeze_traced(): a listening tracee is not frozen for the request.
+  if (stopped && (t.state !== TaskState.Traced || t.ptrace.listening)) return neg(Errno.ESRCH);
   return t;
 }
 
@@ -124,8 +131,18 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
   switch (req as PtraceReq) {
     case PtraceReq.KILL: this.sendToThread(c, { signo: Sig.SIGKILL, code: SI_USER, pid: p.pid, uid: 0 }); return 0n;
     case PtraceReq.INTERRUPT: {
+      // JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY; a listening tracee is woken to trap again (ptrace_signal_wake_up).
       if (!c.ptrace!.seized) return neg(Errno.EIO);
       if (c.state !== TaskState.Traced) c.ptrace!.interrupt = true;
+      else if (c.ptrace!.listening) { c.ptrace!.interrupt = true; this.ptraceResume(c, 0, false); }
+      return 0n;
+    }
+    case PtraceReq.LISTEN: {
+      // Only a seized tracee at a PTRACE_EVENT_STOP trap; a notification already due wakes it at once.
+      const stop = c.ptraceStop!;
+      if (!c.ptrace!.seized || stop.noSiginfo || stop.info.code >> 8 !== PTRACE_EVENT_STOP) return neg(Errno.EIO);
+      c.ptrace!.listening = true;
+      if (c.ptrace!.trapNotify) this.ptraceResume(c, 0, false);
       return 0n;
     }
     case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH:
@@ -276,4 +293,56 @@ export function ptraceGetSyscallInfo(this: Kernel, c: Task, userSize: bigint, da
   const n = userSize < BigInt(size) ? Number(userSize) : size;
   if (n) this.current!.proc.machine.write(datap, b.subarray(0, n));
   return BigInt(size);
+}
+
+/**
+ * ptrace_init_task() (include/linux/ptrace.h) for a task clone made under an enabled event or
+ * CLONE_PTRACE: the same tracer and options (copy_process turns syscall tracing, emulation and
+ * stepping off), and a first stop: SIGSTOP pending (no queued siginfo: SI_USER, pid 0), or
+ * JOBCTL_TRAP_STOP for a seized tracee (PTRACE_EVENT_STOP).
+ */
+export function ptraceInitTask(this: Kernel, parent: Task, child: Task): void {
+  const tr = parent.ptrace!;
+  child.ptrace = { tracer: tr.tracer, seized: tr.seized, options: tr.options, interrupt: tr.seized, singlestep: false, syscalls: false };
+  if (!tr.seized) child.pending.push({ info: { signo: Sig.SIGSTOP, code: SI_USER, pid: 0, uid: 0 }, forced: false });
+}
+
+/**
+ * ptrace_event() (include/linux/ptrace.h) inside a system call: the task stops with SIGTRAP and
+ * the event (si_code SIGTRAP | event << 8, ptrace_message `message`). The call's return value
+ * `rax` reaches RAX after the stop: at it, RAX still holds the entry's -ENOSYS.
+ */
+export function ptraceEvent(this: Kernel, t: Task, event: PtraceEvent, message: bigint, rax?: bigint): void {
+  const m = this.loadTask(t);
+  if (rax !== undefined) { m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64); t.raxAfterStop = rax; }
+  const sig = Sig.SIGTRAP;
+  this.ptraceStopTask(t, { sig, event, info: { signo: sig, code: sig | (event << 8), pid: t.tid, uid: 0 }, reported: false, message });
+}
+
+/**
+ * do_exit()'s ptrace_event(PTRACE_EVENT_EXIT, code) (kernel/exit.c): under PTRACE_O_TRACEEXIT the
+ * task stops first, ptrace_message the wait status it dies with, and `rest` ends it when the
+ * tracer resumes it (a SIGKILL ends the stop too). Returns false when there is no such stop.
+ */
+export function ptraceExitEvent(this: Kernel, t: Task, code: number, rest: () => void): boolean {
+  if (!t.ptrace || !ptraceEventEnabled(t.ptrace.options, PtraceEvent.EXIT)) return false;
+  t.exitAfterStop = rest;
+  this.ptraceEvent(t, PtraceEvent.EXIT, BigInt(code));
+  return true;
+}
+
+/** ptrace_trap_notify() (kernel/signal.c): a seized tracee is to trap again (JOBCTL_TRAP_NOTIFY); a listening one is woken for it. */
+export function ptraceTrapNotify(this: Kernel, t: Task): void {
+  t.ptrace!.trapNotify = true;
+  if (t.state === TaskState.Traced && t.ptrace!.listening) this.ptraceResume(t, 0, false);
+}
+
+/**
+ * do_jobctl_trap() (kernel/signal.c) of a seized tracee: PTRACE_EVENT_STOP with the group stop's
+ * signal while one is in effect, else SIGTRAP (si_code signal | PTRACE_EVENT_STOP << 8, si_pid the task).
+ */
+export function doJobctlTrap(this: Kernel, t: Task): void {
+  const p = t.proc;
+  const sig = p.groupStopCount || (p.stopFlags & SIGNAL_STOP_STOPPED) ? (t.jobctlStopSig || Sig.SIGSTOP) : Sig.SIGTRAP;
+  this.ptraceStopTask(t, { sig, event: PTRACE_EVENT_STOP, info: { signo: sig, code: sig | (PTRACE_EVENT_STOP << 8), pid: t.tid, uid: 0 }, reported: false });
 }

@@ -37,6 +37,12 @@ export function run(this: Kernel): RunResult {
     this.idleTimerFires = 0;
     last = task.tid;
     this.switchTo(task);
+    if (task.exitAfterStop) {
+      const rest = task.exitAfterStop;
+      task.exitAfterStop = undefined;
+      rest();
+      continue;
+    }
     if (task.syscallAfterEntryStop) {
       task.syscallAfterEntryStop = false;
       this.syscallAfterEntryStop(task);
@@ -104,8 +110,8 @@ export function pick(this: Kernel, last: number): Task | undefined {
 export function tryWake(this: Kernel, t: Task): void {
   const r = t.wait?.retry?.();
   if (r !== undefined) this.wake(t, r);
-  // signal_wake_up(): a deliverable signal or a group stop ends the sleep with the call's restart errno.
-  else if (t.jobctlStopPending || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
+  // signal_wake_up(): a deliverable signal, a group stop or a jobctl trap (ptrace_signal_wake_up) ends the sleep with the call's restart errno.
+  else if (t.jobctlStopPending || (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
 }
 
 export function wake(this: Kernel, t: Task, result: bigint): void {
