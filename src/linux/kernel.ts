@@ -33,8 +33,9 @@ import {
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors } from './arch/x86/kernel/signal.js';
-import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset } from './kernel/ptrace.js';
-import { setUserRegs } from './arch/x86/kernel/ptrace.js';
+import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap } from './kernel/ptrace.js';
+import { setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
 import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
 import { execve } from './fs/exec.js';
@@ -167,6 +168,8 @@ export class Kernel {
   }
 
   readonly kvmWarnings = new Set<string>();
+  /** One warning per kind for what a tracer asks that the model cannot show (arch/x86/kernel/ptrace.ts). */
+  readonly ptraceWarned = new Set<string>();
 
   /** Close every engine (after run). */
   dispose(): void {
@@ -188,8 +191,9 @@ const kernelMethods = {
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
   handleXfd, raiseFault,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors,
-  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset,
-  setUserRegs,
+  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap,
+  setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
   load, freshFpu, dumpCore, loadElfBinary,
   execve,

@@ -61,9 +61,18 @@ export interface SigInfo {
   err?: number;
   /** Why the signal came (faults), for the one-line report when it kills. */
   reason?: string;
+  /** A siginfo user space gave whole (PTRACE_SETSIGINFO, rt_sigqueueinfo): encoded as it is. */
+  raw?: Uint8Array;
+}
+
+/** A siginfo_t from user space: si_signo and si_code read from it, the bytes kept whole. */
+export function rawSigInfo(b: Uint8Array): SigInfo {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { signo: v.getInt32(0, true), code: v.getInt32(8, true), raw: b.slice(0, SIGINFO_BYTES) };
 }
 
 export function encodeSigInfo(i: SigInfo): Uint8Array {
+  if (i.raw) return i.raw.slice(0, SIGINFO_BYTES);
   const b = new Uint8Array(SIGINFO_BYTES);
   const v = new DataView(b.buffer);
   v.setInt32(0, i.signo, true);

@@ -14,7 +14,7 @@ import { pipeActivity } from '../../fs/pipe.js';
 import type { Kernel, RunResult } from '../../kernel.js';
 import { SI_KERNEL } from '../signal.js';
 import { NS_PER_INSN } from '../time/posix-timers.js';
-import { TRAP_TRACE } from '../../ptrace.js';
+import { PTRACE_EVENTMSG_SYSCALL_EXIT, TRAP_TRACE } from '../../ptrace.js';
 import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
 import { DEBUG_SLICE_ITERATIONS, DebugStopReason } from '../../debug.js';
 
@@ -41,13 +41,20 @@ export function run(this: Kernel): RunResult {
     this.idleTimerFires = 0;
     this.lastPicked = task.tid;
     this.switchTo(task);
+    if (task.exitAfterStop) {
+      const rest = task.exitAfterStop;
+      task.exitAfterStop = undefined;
+      rest();
+      continue;
+    }
     if (task.syscallAfterEntryStop) {
       task.syscallAfterEntryStop = false;
       this.syscallAfterEntryStop(task);
     }
     if (task.syscallExitStopDue && task.state === TaskState.Runnable) {
       task.syscallExitStopDue = false;
-      if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task)); continue; }
+      // syscall_exit_work(): an exit stop under SYSCALL_WORK_SYSCALL_TRACE as it is now (never under EMU, report_single_step).
+      if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task, PTRACE_EVENTMSG_SYSCALL_EXIT)); continue; }
     }
     if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
     this.rseqReturnToUser(task);
@@ -144,8 +151,8 @@ export function pick(this: Kernel, last: number): Task | undefined {
 export function tryWake(this: Kernel, t: Task): void {
   const r = t.wait?.retry?.();
   if (r !== undefined) this.wake(t, r);
-  // signal_wake_up(): a deliverable signal or a group stop ends the sleep with the call's restart errno.
-  else if (t.jobctlStopPending || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
+  // signal_wake_up(): a deliverable signal, a group stop or a jobctl trap (ptrace_signal_wake_up) ends the sleep with the call's restart errno.
+  else if (t.jobctlStopPending || (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
 }
 
 export function wake(this: Kernel, t: Task, result: bigint): void {

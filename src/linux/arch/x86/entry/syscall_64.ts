@@ -8,11 +8,12 @@ import { GUEST_PAGE, GuestMemoryFault, type Machine } from '../../../../../emula
 import { X86Reg } from '../../../../../emulator/unicorn.js';
 import { XFEATURE_MASK_USER_DYNAMIC } from '../../../../../kernel-model/fpu-config.js';
 import { MINSIGSTKSZ, on_sig_stack, sigaltstack_size_valid } from '../../../../../kernel-model/signal.js';
-import { AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
+import { CLONE_VFORK, AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
 import { NOFILE_CUR } from '../../../fs/file.js';
 import { pipe_read, pipe_write } from '../../../fs/pipe.js';
 import type { Kernel } from '../../../kernel.js';
 import { straceSyscall, type TraceMemory } from '../../../strace.js';
+import { PTRACE_EVENTMSG_SYSCALL_ENTRY } from '../../../ptrace.js';
 import { sys_rseq } from '../../../kernel/rseq.js';
 import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../kernel/sched/affinity.js';
 import { do_sysinfo } from '../../../kernel/sys.js';
@@ -54,11 +55,13 @@ export function onSyscall(this: Kernel, p: Process): boolean {
   const a = m.uc.regReadBatch(SYSCALL_REGS);
   const nr = Number(a[0]! & 0xffffffffn);
   t.origRax = a[0]!;
-  if (t.ptrace?.syscalls) {
-    // syscall-entry-stop (ptrace_report_syscall_entry): RAX reads -ENOSYS, orig_rax the number.
+  if (t.ptrace?.syscalls || t.ptrace?.sysemu) {
+    // syscall-entry-stop (ptrace_report_syscall_entry): RAX reads -ENOSYS, orig_rax the number;
+    // under SYSCALL_WORK_SYSCALL_EMU the call is then not made (syscall_trace_enter).
     m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64);
     t.syscallAfterEntryStop = true;
-    this.ptraceStopTask(t, this.syscallStop(t));
+    t.syscallEmulated = t.ptrace.sysemu === true;
+    this.ptraceStopTask(t, this.syscallStop(t, PTRACE_EVENTMSG_SYSCALL_ENTRY));
     return true;
   }
   let r: bigint | 'stop';
@@ -209,8 +212,16 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     }
     case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3));
     case Sys.madvise: return 0n;
-    case Sys.exit: this.exitThread(t, i32(a0)); return 'stop';
-    case Sys.exit_group: this.endProcess(p, { code: i32(a0) & 0xff }); return 'stop';
+    case Sys.exit: {
+      const code = i32(a0);
+      if (!this.ptraceExitEvent(t, (code & 0xff) << 8, () => this.exitThread(t, code))) this.exitThread(t, code);
+      return 'stop';
+    }
+    case Sys.exit_group: {
+      const code = i32(a0) & 0xff;
+      if (!this.ptraceExitEvent(t, code << 8, () => this.endProcess(p, { code }))) this.endProcess(p, { code });
+      return 'stop';
+    }
     case Sys.arch_prctl: return this.archPrctl(t, Number(a0), a1);
     case Sys.set_tid_address: t.clearChildTid = a0; return BigInt(t.tid);
     case Sys.set_robust_list: return 0n;
@@ -330,7 +341,8 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     }
     case Sys.futex: return this.futex(t, a0, Number(a1), a2, a3, a4, _a5);
     case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
-    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD), 0n, 0n, 0n, 0n);
+    // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c); the model copies the address space and does not suspend the parent (README).
+    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
     case Sys.ptrace: return this.ptraceSyscall(t, i32(a0), i32(a1), a2, a3);
     case Sys.waitid: return this.waitid(t, i32(a0), i32(a1), a2, Number(a3));
