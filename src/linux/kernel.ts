@@ -37,7 +37,7 @@ import { setUserRegs } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
 import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
 import { execve } from './fs/exec.js';
-import { onSyscall, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
+import { onSyscall, prlimit, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
 import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
 import { retain, closeFd, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
@@ -45,7 +45,8 @@ import { allowed, isDevKvm, open } from './fs/open.js';
 import { ioctl } from './fs/ioctl.js';
 import { read, write } from './fs/read_write.js';
 import { writeStat, fstat, statPath } from './fs/stat.js';
-import { brk, findFree, mmap } from './mm/mmap.js';
+import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
+import { do_mprotect_pkey } from './mm/mprotect.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
 import { readClock, writeTimespec, readTimespec } from './kernel/time/posix-timers.js';
@@ -183,7 +184,7 @@ const kernelMethods = {
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
   load, freshFpu, dumpCore, loadElfBinary,
   execve,
-  onSyscall, syscall, tracePid, unmodelled,
+  onSyscall, syscall, tracePid, unmodelled, prlimit,
   pipeIo, sigpipe, pipe2,
   retain, closeFd, dup3, installFd,
   fcntl,
@@ -191,7 +192,7 @@ const kernelMethods = {
   ioctl,
   read, write,
   writeStat, fstat, statPath,
-  brk, findFree, mmap,
+  brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
   mremap,
   archPrctl, fpuXstatePrctl,
   readClock, writeTimespec, readTimespec,
