@@ -853,10 +853,12 @@ export class Machine {
     const r = this.regionAt(address);
     if (unmapped && r) { this.ensureBacked(address, address + 1n); this.fpReadableChanged(); return true; }
     if (unmapped && this.hooks.pageFault?.(address)) return true;
+    // Keys never apply to instruction fetches (SDM Vol. 3A 4.6.2); a data access the key denies is
+    // SEGV_PKUERR whatever the page's other protections (Linux's bad_area_access_from_pkeys).
     let pkey: number | undefined;
-    if (r && type !== MemType.FETCH_PROT) {
-      const need = type === MemType.WRITE_PROT ? Prot.WRITE : Prot.READ;
-      if ((r.prot & need) === need) pkey = r.pkey ?? 0;
+    if (r && (type === MemType.READ_PROT || type === MemType.WRITE_PROT)) {
+      const bits = (this.pkruApplied >>> (2 * (r.pkey ?? 0))) & 3;
+      if (bits & (type === MemType.WRITE_PROT ? PKRU_AD | PKRU_WD : PKRU_AD)) pkey = r.pkey ?? 0;
     }
     this.memFault = { addr: address, type, pkey };
     return false;

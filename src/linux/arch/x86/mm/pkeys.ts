@@ -72,8 +72,8 @@ function arch_set_user_pkey_access(xs: XsaveContext, ospke: boolean, pkey: numbe
 /**
  * sys_pkey_alloc (mm/mprotect.c): EINVAL for flags or init_val bits beyond the access mask, ENOSPC
  * when no key is free; the key's PKRU bits set from init_val, which fails with EINVAL without
- * OSPKE (the key is freed again). Without OSPKE the map is empty and arch_max_pkey() 1, so key 0 is
- * "allocated" and the call answers EINVAL (measured on a host whose CPUID hides PKU: test/guests/pkeys.c).
+ * OSPKE (mm_pkey_free undoes the allocation). Without OSPKE the map is empty and arch_max_pkey() 1:
+ * key 0 is taken and the call answers EINVAL (measured on a host whose CPUID hides PKU).
  */
 export function sys_pkey_alloc(mm: MmPkeys, xs: XsaveContext, ospke: boolean, flags: bigint, initVal: bigint): bigint {
   if (flags) return BigInt(-Errno.EINVAL);
@@ -81,15 +81,26 @@ export function sys_pkey_alloc(mm: MmPkeys, xs: XsaveContext, ospke: boolean, fl
   const pkey = mm_pkey_alloc(mm, ospke);
   if (pkey === -1) return BigInt(-Errno.ENOSPC);
   const r = arch_set_user_pkey_access(xs, ospke, pkey, Number(initVal));
-  if (r) { mm.allocationMap &= ~(1 << pkey); return BigInt(r); }
+  if (r) {
+    // Undone through mm_pkey_free, which refuses a key that is not "allocated": without OSPKE
+    // execute_only_pkey is 0, so key 0 stays in the map and the next call answers ENOSPC
+    // (measured: test/guests/pkeys.c, EINVAL then ENOSPC).
+    mm_pkey_free(mm, pkey, ospke);
+    return BigInt(r);
+  }
   return BigInt(pkey);
 }
 
-/** sys_pkey_free -> mm_pkey_free (arch/x86/include/asm/pkeys.h): EINVAL unless allocated (key 0 can be freed). */
-export function sys_pkey_free(mm: MmPkeys, ospke: boolean, pkey: number): bigint {
-  if (!mm_pkey_is_allocated(mm, pkey, ospke)) return BigInt(-Errno.EINVAL);
+/** mm_pkey_free (arch/x86/include/asm/pkeys.h): EINVAL unless allocated (key 0 can be freed). */
+function mm_pkey_free(mm: MmPkeys, pkey: number, ospke: boolean): number {
+  if (!mm_pkey_is_allocated(mm, pkey, ospke)) return -Errno.EINVAL;
   mm.allocationMap &= ~(1 << pkey);
-  return 0n;
+  return 0;
+}
+
+/** sys_pkey_free (mm/mprotect.c). */
+export function sys_pkey_free(mm: MmPkeys, ospke: boolean, pkey: number): bigint {
+  return BigInt(mm_pkey_free(mm, pkey, ospke));
 }
 
 /**
