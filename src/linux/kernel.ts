@@ -39,7 +39,7 @@ import { setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser } from './
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
 import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
 import { execve } from './fs/exec.js';
-import { onSyscall, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
+import { onSyscall, prlimit, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
 import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
 import { retain, closeFd, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
@@ -51,7 +51,8 @@ import { getdents64 } from './fs/readdir.js';
 import { modify_ldt } from './arch/x86/kernel/ldt.js';
 import { segmentDescriptor, vdso_encode_cpunode } from './arch/x86/kernel/cpu/common.js';
 import { procLookup, procReadlink, procOpen } from './fs/proc/base.js';
-import { brk, findFree, mmap } from './mm/mmap.js';
+import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
+import { do_mprotect_pkey } from './mm/mprotect.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
 import { readClock, writeTimespec, readTimespec } from './kernel/time/posix-timers.js';
@@ -197,7 +198,7 @@ const kernelMethods = {
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
   load, freshFpu, dumpCore, loadElfBinary,
   execve,
-  onSyscall, syscall, tracePid, unmodelled,
+  onSyscall, syscall, tracePid, unmodelled, prlimit,
   pipeIo, sigpipe, pipe2,
   retain, closeFd, dup3, installFd,
   fcntl,
@@ -208,7 +209,7 @@ const kernelMethods = {
   getdents64,
   modify_ldt, segmentDescriptor,
   procLookup, procReadlink, procOpen,
-  brk, findFree, mmap,
+  brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
   mremap,
   archPrctl, fpuXstatePrctl,
   readClock, writeTimespec, readTimespec,

@@ -13,6 +13,8 @@ import type { PipeFile } from './fs/pipe.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
 import type { KvmFile } from './kvm-dev.js';
+import { initRlimits, type Rlim } from './kernel/sys.js';
+import { mmPkeysInit, type MmPkeys } from './arch/x86/mm/pkeys.js';
 import type { SigInfo } from './signal-frame.js';
 import { ThreadDebugRegs } from './arch/x86/kernel/hw_breakpoint.js';
 import { type SegmentSelectors, initialSelectors } from './arch/x86/kernel/ptrace.js';
@@ -170,6 +172,10 @@ export class Process {
   groupExitCode = 0;
   /** ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (signal_struct real_timer, it[]; kernel/time/itimer.ts). */
   readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
+  /** signal_struct rlim[]: inherited by fork, kept by exec (kernel/sys.ts do_prlimit). */
+  rlimits: Rlim[] = initRlimits();
+  /** mm->context's protection keys (arch/x86/mm/pkeys.ts): copied by fork, new at exec. */
+  pkeys: MmPkeys = mmPkeysInit(false);
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }
 }

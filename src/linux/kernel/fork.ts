@@ -60,7 +60,10 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     m.syncIn(true);
     const fpu = cloneXsaveContext(t.fpu);
     const cp = new Process(tid, undefined as unknown as Machine, p);
-    cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp), systemSources: this.systemSources });
+    cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp), systemSources: this.systemSources, pageFault: (addr) => this.expandStack(cp, addr) });
+    // copy_signal (rlimits) and dup_mm (mm->context: the protection keys).
+    cp.rlimits = p.rlimits.map((r) => ({ ...r }));
+    cp.pkeys = { ...p.pkeys };
     const child = new Task(tid, cp, fpu, t.kfpu.clone());
     fpuCloneChild(child);
     // fpu_inherit_perms: the child starts with the parent's guest permission, locked bit included.
