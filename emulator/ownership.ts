@@ -4,7 +4,7 @@
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
-import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from './iced.js';
 import { isModelledX87 } from './x87/fpu.js';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */

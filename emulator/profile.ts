@@ -5,7 +5,8 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { InputError } from '../src/errors.js';
 import { PROFILES_DIR, SCHEMA_DIR } from '../src/paths.js';
 import { CpuModel, type Profile } from './cpu-model.js';
@@ -229,6 +230,8 @@ function jsonErrorPlace(text: string, e: Error): string {
   const m = /position (\d+)/.exec(e.message);
   if (!m) {
     // Node 20 does not always say where; the YAML parser in JSON mode does (JSON is YAML 1.2).
+    // yaml is loaded here only: it is about 100 ms of start-up for a command that never needs it.
+    const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof Yaml;
     const pos = parseDocument(text, { schema: 'json' }).errors[0]?.linePos?.[0];
     if (pos) return `line ${pos.line}, column ${pos.col}`;
     // Neither says (e.g. "Unexpected end of JSON input"): the end of the text is where it broke.
