@@ -9,7 +9,7 @@
  * generated code and ajv's compile agree on every built-in profile and scenario and on mutations.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +57,11 @@ export const generatedFile = (spec: ValidatorSpec, dir = GENERATED_DIR): string 
 export function loadValidator(spec: ValidatorSpec, dir = GENERATED_DIR): ValidateFunction {
   const file = generatedFile(spec, dir);
   if (existsSync(file)) {
-    const v = require(file) as ValidateFunction & { schemaDigest?: string };
+    // Evaluated as a CommonJS module whose require() is this module's: the code's imports of
+    // ajv's runtime helpers resolve from the package wherever the file is.
+    const m = { exports: {} as unknown };
+    new Function('module', 'exports', 'require', readFileSync(file, 'utf8'))(m, m.exports, require);
+    const v = m.exports as ValidateFunction & { schemaDigest?: string };
     if (v.schemaDigest === specDigest(spec)) return v;
   }
   return compileValidator(spec);
