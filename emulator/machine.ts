@@ -13,7 +13,7 @@
  * in and out of unicorn, so that the JS side makes no call into unicorn on the common path; the
  * invalid-instruction hook catches what the sweep missed.
  */
-import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from './iced.js';
 import { effectiveAddress, emulateVector, isEmulatedVector, vecIndex, type ExecEnv } from './avx.js';
 import { SimdFpFault } from './vector/mxcsr.js';
 import { legacyFastPath } from './vector/float-legacy.js';

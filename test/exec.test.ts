@@ -26,7 +26,7 @@ import { syscallName, syscallNumbers } from '../src/linux/syscall-table.js';
 import { CoreNote, readCoreNotes } from '../kernel-model/core.js';
 import { fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
 import { USER_XSTATE_XCR0_OFFSET } from '../src/explain/abi.js';
-import { SIGNAL_BASE, SIGNUM, runProcess, type Run } from '../bench/program-corpus.js';
+import { SIGNAL_BASE, SIGNUM, pool, runProcess, type Run } from '../bench/program-corpus.js';
 import { STACK_GUARD_GAP } from '../src/linux/mm/mmap.js';
 import { NT_X86_XSAVE_LAYOUT, parseLayoutNote } from '../src/readers/layout-note.js';
 import { ReadVerdict, compareReader, type ReaderReport } from '../src/readers/compare.js';
@@ -264,7 +264,8 @@ function modelKvmLines(cpu: CpuModel, variant: KernelVariant, vendor: KvmVendorM
 const HOST_KVM_VENDOR = detectHostKvmVendor() ?? kvmVendorForCpuVendor(hostCpuModel().profile.vendor) ?? KvmVendorModule.KvmIntel;
 const NO_HOST_KVM = /^open \/dev\/kvm: \S+: this machine offers no KVM$/m;
 
-describe('exec: the corpus runs natively-equal on this host', () => {
+// Each program's runs are independent of the others': two at a time (vitest.config.ts maxConcurrency).
+describe.concurrent('exec: the corpus runs natively-equal on this host', () => {
   it('has at least fifteen programs', async () => expect(programs.length).toBeGreaterThanOrEqual(15));
   for (const name of programs) {
     it(`${name}: same stdout and exit status as the real machine, twice`, async () => {
@@ -431,9 +432,11 @@ describe("exec: the kernel's view and the one CPUID answer (kernel-model/kernel-
   const variant = resolveKernelVariant('linux-6.18');
   const hexOf = (l: string | undefined): number[] => (l ?? '').split(/\s+/).slice(2, 6).map((x) => parseInt(x, 16));
   it('on every built-in profile the guest sees the leaf 0DH the scenario step observes, and the auxv and RDFSBASE of the kernel view', async () => {
-    for (const id of builtinProfileIds()) {
+    // Two guest runs at a time; each profile's checks as before.
+    const runs = await pool(builtinProfileIds(), 2, (id) => exec(['--cpu', id, '--kernel', variant.id, exe('cpuid')]));
+    for (const [k, id] of builtinProfileIds().entries()) {
       const cpu = resolveCpu(id);
-      const r = await exec(['--cpu', id, '--kernel', variant.id, exe('cpuid')]);
+      const r = runs[k]!;
       expect(r.status, `${id}: ${r.stderr}`).toBe(0);
       const lines = r.stdout.split('\n');
       const world = new World(cpu, variant);
@@ -484,7 +487,7 @@ describe("exec: the kernel's view and the one CPUID answer (kernel-model/kernel-
   }, 300_000);
 });
 
-describe('exec: /dev/kvm on other profiles equals kernel-model/kvm.ts', () => {
+describe.concurrent('exec: /dev/kvm on other profiles equals kernel-model/kvm.ts', () => {
   const cases: [string, string, KvmVendorModule][] = [
     ['intel-sapphire-rapids', 'linux-6.18', KvmVendorModule.KvmIntel],
     ['intel-sapphire-rapids', 'linux-6.18', KvmVendorModule.KvmPvm],

@@ -7,7 +7,7 @@
  * host is needed, except for VRCP14/VRSQRT14, whose bits are the vendor's (see approx14 below).
  * Operand arrangement, masking, embedded rounding/SAE and flags as in float.ts.
  */
-import { Mnemonic } from 'iced-x86';
+import { Mnemonic } from '../iced.js';
 import { WriteKind } from '../vector-file.js';
 import { defineOps, fromHalves, isK, kIndex, readOp, vecIndex, vectorLength, writeDest, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';

@@ -8,7 +8,7 @@
  * against an exact rational reference. Operand shapes, masking, broadcast, embedded rounding and SAE
  * as for the binary32/64 forms (float.ts).
  */
-import { Mnemonic, OpKind } from 'iced-x86';
+import { Mnemonic, OpKind } from '../iced.js';
 import { effectiveAddress, defineOps, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';

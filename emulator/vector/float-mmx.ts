@@ -11,7 +11,7 @@
  * transition comes before the computation, so an unmasked #XM leaves the x87 in MMX mode (assumed:
  * the instruction has started as an MMX instruction).
  */
-import { Mnemonic, OpKind, Register } from 'iced-x86';
+import { Mnemonic, OpKind, Register } from '../iced.js';
 import { LEGACY } from '../register-file.js';
 import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { XFeature } from '../xfeatures.js';

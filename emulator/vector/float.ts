@@ -10,7 +10,7 @@
  * double; conversions name both), element counts from the instruction code's vector length
  * (iced-x86 OpCodeInfo.L, core.ts vectorLength).
  */
-import { Code, Mnemonic, OpKind, RegisterExt } from 'iced-x86';
+import { Code, Mnemonic, OpKind, RegisterExt } from '../iced.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { WriteKind, XMM_BYTES } from '../vector-file.js';
 import {

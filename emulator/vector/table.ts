@@ -2,7 +2,7 @@
  * The vector and opmask instructions the model emulates: importing the operation modules fills
  * the dispatch table (core.ts OPS); emulateVector looks an instruction up by mnemonic.
  */
-import { EncodingKind, Instruction, Mnemonic } from 'iced-x86';
+import { EncodingKind, Instruction, Mnemonic } from '../iced.js';
 import { OPS, infoOf, type ExecEnv } from './core.js';
 import './moves.js';
 import './integer.js';

@@ -11,7 +11,7 @@
  * with its exponent adjusted by 24576 to a register, nothing to memory; then FSW.ES and B are set
  * and the next waiting x87 instruction raises #MF (X87Fault) before it executes.
  */
-import { Instruction, MemorySize, Mnemonic, OpKind, Register } from 'iced-x86';
+import { Instruction, MemorySize, Mnemonic, OpKind, Register } from '../iced.js';
 import { Quirk } from '../quirks.js';
 import { LEGACY } from '../register-file.js';
 import type { XsaveContext } from '../xsave.js';

@@ -15,22 +15,15 @@ import { parseElf } from '../loader/elf.js';
 import { Sig } from '../linux/abi.js';
 import { Kernel, type RunResult } from '../linux/kernel.js';
 import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../linux/kvm-dev.js';
-import { KvmVendorModule } from '../../kernel-model/kvm.js';
+import { DEFAULT_MAX_INSNS, KvmVendorModule, KVM_VENDOR_NONE, MAX_TCP_PORT, type ExecCommandOptions } from './exec-command.js';
 import { parseKernelBoot } from '../../kernel-model/cpufeature.js';
-import { BEHAVIOURS, DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, KernelPersonality, resolveLinuxVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
-import { Option, type Command } from 'commander';
-import { GDB_STUB_HOST, runUnderGdb } from '../gdb/stub.js';
+import { BEHAVIOURS, resolveLinuxVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
+import { runUnderGdb } from '../gdb/stub.js';
 
 /** Exit status when the guest cannot go on for a reason of the tool's (an instruction the model lacks, a deadlock), as env(1) uses 125. */
 export const EXIT_TOOL_FAILURE = 125;
 /** Shells report death by signal N as 128 + N. */
 const SIGNAL_EXIT_BASE = 128;
-/** --kvm-vendor none: the guest finds no /dev/kvm. */
-const KVM_VENDOR_NONE = 'none';
-/** The highest TCP port number. */
-const MAX_TCP_PORT = 65535;
-/** Default instruction budget: a runaway guest stops after about this many instructions. */
-export const DEFAULT_MAX_INSNS = 1_000_000_000n;
 
 export interface ExecOptions {
   cpu: CpuModel;
@@ -128,54 +121,33 @@ function report(program: string, r: RunResult): number {
   }
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-/** Adds `exec` to the command line; `cpuArg` resolves `--cpu` as every other command does. */
-export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel): void {
-  program.enablePositionalOptions();
-  program.command('exec').description('run a static x86-64 program (or a .S/.s file) on the modelled CPU, like qemu-x86_64')
-    .argument('<program>', 'static x86-64 ELF, or assembly (.S through the C preprocessor, .s plain)')
-    .argument('[args...]', 'arguments for the guest')
-    .option('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"', 'host')
-    .option('--kernel <variant>', `kernel variant (${KERNEL_VARIANTS.filter((k) => k.personality === KernelPersonality.Linux).map((k) => k.id).join(', ')})`, DEFAULT_KERNEL_VARIANT)
-    .option('--max-insns <n>', `instruction budget; the guest gets SIGXCPU when it runs out (default ${DEFAULT_MAX_INSNS})`)
-    .option('--trace', 'print every trapped instruction and system call on stderr')
-    .option('--core <file>', 'write an ELF core there if the guest dies of a core-dumping signal (never overwrites a file)')
-    .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
-    .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
-    .option('--kvm-vendor <module>', `the KVM vendor module behind the guest's /dev/kvm (${Object.values(KvmVendorModule).join(', ')}), or ${KVM_VENDOR_NONE} for no /dev/kvm; default: the profile's vendor (kvm_intel, kvm_amd); with --cpu host the module /sys/module shows loaded, and if none is, the guest finds no /dev/kvm unless this option names one (kvm_pvm: the PVM module)`)
-    .option('--boot <options>', 'kernel command-line options the kernel is booted with (space-separated: noxsave, noxsaveopt, noxsaves, nopku, nousershstk, nofsgsbase, clearcpuid=X[,X...], setcpuid=X[,X...]; kernel list shows them)')
-    .option('-g, --gdb <port>', `stop before the first instruction and wait for GDB's remote protocol on ${GDB_STUB_HOST}:PORT (as qemu-user -g; loopback only; 0 picks a free port, printed on stderr)`)
-    .option('--kconfig <CONFIG_X=n>', 'a kernel configuration setting other than the model\'s assumed one (kernel list shows them); repeatable', collect, [])
-    .addOption(new Option('--kernel-behaviours <ids>', 'run with exactly these named behaviours on the --kernel release (how scenarios run patched variants)').hideHelp())
-    .passThroughOptions()
-    .action(async (prog: string, args: string[], o: { gdb?: string; cpu: string; kernel: string; boot?: string; kconfig: string[]; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[]; kvmVendor?: string }) => {
-      let maxInsns = DEFAULT_MAX_INSNS;
-      if (o.maxInsns !== undefined) {
-        if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
-        maxInsns = BigInt(o.maxInsns);
-      }
-      let gdbPort: number | undefined;
-      if (o.gdb !== undefined) {
-        if (!/^[0-9]+$/.test(o.gdb) || Number(o.gdb) > MAX_TCP_PORT) throw new InputError('<command line>', '-g/--gdb', `expected a TCP port (0 to ${MAX_TCP_PORT}; 0 picks a free one), got '${o.gdb}'`);
-        gdbPort = Number(o.gdb);
-      }
-      const base = resolveLinuxVariant(o.kernel);
-      const kernel = bootedKernel(o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours), o.boot, o.kconfig);
-      for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
-      if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');
-      if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
-      const cpu = cpuArg(o.cpu);
-      let kvmVendor: KvmVendorModule | undefined;
-      if (o.kvmVendor !== undefined) {
-        const known = Object.values(KvmVendorModule) as string[];
-        if (o.kvmVendor !== KVM_VENDOR_NONE && !known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')}, ${KVM_VENDOR_NONE})`);
-        kvmVendor = o.kvmVendor === KVM_VENDOR_NONE ? undefined : o.kvmVendor as KvmVendorModule;
-      } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
-      const eo: ExecOptions = { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor };
-      if (gdbPort === undefined) process.exitCode = execProgram(prog, args, eo);
-      else process.exitCode = await execProgramUnderGdb(prog, args, { ...eo, gdbPort });
-    });
+/** `exec`'s action: check the options, resolve the CPU (`cpuArg`, as every other command does), run. */
+export async function execCommand(prog: string, args: string[], o: ExecCommandOptions, cpuArg: (arg: string) => Promise<CpuModel>): Promise<void> {
+  let maxInsns = DEFAULT_MAX_INSNS;
+  if (o.maxInsns !== undefined) {
+    if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
+    maxInsns = BigInt(o.maxInsns);
+  }
+  let gdbPort: number | undefined;
+  if (o.gdb !== undefined) {
+    if (!/^[0-9]+$/.test(o.gdb) || Number(o.gdb) > MAX_TCP_PORT) throw new InputError('<command line>', '-g/--gdb', `expected a TCP port (0 to ${MAX_TCP_PORT}; 0 picks a free one), got '${o.gdb}'`);
+    gdbPort = Number(o.gdb);
+  }
+  const base = resolveLinuxVariant(o.kernel);
+  const kernel = bootedKernel(o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours), o.boot, o.kconfig);
+  for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
+  if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');
+  if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
+  const cpu = await cpuArg(o.cpu);
+  let kvmVendor: KvmVendorModule | undefined;
+  if (o.kvmVendor !== undefined) {
+    const known = Object.values(KvmVendorModule) as string[];
+    if (o.kvmVendor !== KVM_VENDOR_NONE && !known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')}, ${KVM_VENDOR_NONE})`);
+    kvmVendor = o.kvmVendor === KVM_VENDOR_NONE ? undefined : o.kvmVendor as KvmVendorModule;
+  } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
+  const eo: ExecOptions = { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor };
+  if (gdbPort === undefined) process.exitCode = execProgram(prog, args, eo);
+  else process.exitCode = await execProgramUnderGdb(prog, args, { ...eo, gdbPort });
 }
 
 /** The kernel booted with --boot and --kconfig (kernel-model/cpufeature.ts), or as it is without them. */

@@ -17,6 +17,7 @@
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { X86Reg } from '../../emulator/unicorn.js';
+import { GDB_STUB_HOST } from '../commands/exec-command.js';
 import { Sig } from '../linux/abi.js';
 import { DebugControl, DebugStopReason, type DebugStop } from '../linux/debug.js';
 import type { Kernel, RunResult } from '../linux/kernel.js';
@@ -25,8 +26,6 @@ import { RspDecoder, framePacket, fromHex, parseHexNumber, textToHex, toHex } fr
 import { gdbSignalFromLinux, linuxSignalFromGdb } from './signals.js';
 import { type GdbRegister, type RegisterAccess, gdbRegisters, readRegister, targetXml, writeRegister } from './target-description.js';
 
-/** Loopback only: the guest is untrusted and the stub gives full control of it (never another address). */
-export const GDB_STUB_HOST = '127.0.0.1';
 /** Error replies (`Exx`, the manual leaves the numbers to the stub): errno values, as gdbserver uses. */
 const E_INVAL = 'E16';
 const E_FAULT = 'E0e';

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register } from 'iced-x86';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register } from '../../emulator/iced.js';
 import { AreaMap } from '../../emulator/area-map.js';
 import { emulateVector, isEmulatedMnemonic, type ExecEnv } from '../../emulator/avx.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
