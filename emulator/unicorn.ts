@@ -816,6 +816,24 @@ interface TrapGateApi {
   fpReadable(g: Ptr, pairs: BigUint64Array, n: number): number;
   hook: Ptr;
   proto: TypeObject;
+  xs: NativeXsaveLibrary;
+}
+
+/** The native XSAVE family (emulator/native/xsave-fast.c, in the trap gate's library); emulator/xsave-native.ts is its front. */
+export interface NativeXsaveLibrary {
+  /** "kind:name=value" lines of the C file's enums, checked by xsave-native.ts. */
+  binding(): string;
+  /** 0 done, -1 fallback (nothing changed), else the number of written [from, to) pairs put in `ranges`. */
+  save(table: Uint32Array, store: ArrayBuffer, op: number, area: Uint8Array, address: bigint, eax: number, edx: number, rexW: number, ranges: Uint32Array): number;
+  /** The machine's size for the area of an XRSTOR(S), from its header; `need[0]`: the bytes it reads. */
+  restoreSize(table: Uint32Array, store: ArrayBuffer, op: number, area: Uint8Array, eax: number, need: Uint32Array): number;
+  /** 0 done, 1 fallback (nothing changed). */
+  restore(table: Uint32Array, store: ArrayBuffer, op: number, area: Uint8Array, address: bigint, eax: number, edx: number, rexW: number): number;
+}
+
+/** The native XSAVE family, or null when the trap gate's library cannot be built or loaded. */
+export function nativeXsaveLibrary(): NativeXsaveLibrary | null {
+  return loadTrapGate()?.xs ?? null;
 }
 let trapGateApi: TrapGateApi | null | undefined;
 /** Why the native gate is not available (for diagnostics), once known. */
@@ -844,6 +862,12 @@ function loadTrapGate(): TrapGateApi | null {
       fpReadable: lib.func('int xl_gate_fp_readable(void *g, const uint64_t *pairs, uint32_t n)'),
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
+      xs: {
+        binding: lib.func('const char *xl_xs_binding(void)'),
+        save: lib.func('int xl_xs_save_ranges(const uint32_t *table, void *store, int op, void *area, uint64_t address, uint32_t eax, uint32_t edx, int rexw, _Out_ uint32_t *ranges)'),
+        restoreSize: lib.func('uint32_t xl_xs_restore_size(const uint32_t *table, void *store, int op, const uint8_t *area, uint32_t eax, _Out_ uint32_t *need)'),
+        restore: lib.func('int xl_xs_restore(const uint32_t *table, void *store, int op, const uint8_t *area, uint64_t address, uint32_t eax, uint32_t edx, int rexw)'),
+      },
     };
     processWideSet('trap-gate', trapGateApi);
   } catch (e) {

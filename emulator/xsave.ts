@@ -60,17 +60,17 @@ const LEGACY_RFBM = bit(XFeature.X87) | bit(XFeature.SSE) | bit(XFeature.AVX);
 const XSTATE_BV = XSAVE_HEADER_OFFSET;
 const XCOMP_BV = XSAVE_HEADER_OFFSET + 8;
 /** Alignment of the XSAVE area (SDM Vol. 1 13.4) and of the FXSAVE area (Vol. 2A FXSAVE). */
-const XSAVE_ALIGN = 64;
+export const XSAVE_ALIGN = 64;
 const FXSAVE_ALIGN = 16;
 /** FSW bits: exception flags 5:0, ES (error summary) 7, B (busy) 15; FCW masks 5:0. */
-const FSW_EXCEPTION_FLAGS = 0x3f;
-const FSW_ES = 0x80;
-const FSW_B = 0x8000;
+export const FSW_EXCEPTION_FLAGS = 0x3f;
+export const FSW_ES = 0x80;
+export const FSW_B = 0x8000;
 /** FOP is an 11-bit opcode (SDM Vol. 1 8.1.8). */
-const FOP_MASK = 0x7ff;
+export const FOP_MASK = 0x7ff;
 /** FCW bits that exist: 12 (X), 11:10 (RC), 9:8 (PC), 5:0 (masks) (SDM Vol. 1 8.1.5); reserved bit 6 reads back as 1 and bits 15:13 and 7 as 0 after any restore (measured by selfcheck cpu on AMD Zen 5). */
-const FCW_DEFINED = 0x1f3f;
-const FCW_BIT6 = 0x40;
+export const FCW_DEFINED = 0x1f3f;
+export const FCW_BIT6 = 0x40;
 
 /**
  * Processor state outside the register file that the XSAVE family consults. Kept in the register
@@ -333,8 +333,13 @@ function checkMxcsr(ctx: XsaveContext, insn: string, value: number): void {
  * of Hi16_ZMM are neither saved nor restored (SDM Vol. 1 13.5.3, 13.5.5, 13.13).
  */
 function operatedBytes(ctx: XsaveContext, i: number, size: number): number {
-  if (i === XFeature.PKRU && quirksOf(ctx.cpu).pkruFourBytes) return PKRU_REGISTER_BYTES;
-  if (ctx.mode64) return size;
+  return operatedBytesOf(ctx.cpu, ctx.mode64, i, size);
+}
+
+/** operatedBytes for a CPU and mode (also the native path's table, xsave-native.ts). */
+export function operatedBytesOf(cpu: CpuModel, mode64: boolean, i: number, size: number): number {
+  if (i === XFeature.PKRU && quirksOf(cpu).pkruFourBytes) return PKRU_REGISTER_BYTES;
+  if (mode64) return size;
   if (i === XFeature.AVX) return 8 * 16;
   if (i === XFeature.ZMM_HI256) return 8 * 32;
   if (i === XFeature.HI16_ZMM) return 0;

@@ -376,6 +376,7 @@ static uint64_t gpr(const struct gate *g, int k) {
  * but with MXCSR's exception flags.
  */
 #include "sse-float.c"
+#include "xsave-fast.c"
 enum { FP_PACKED = 1, FP_PACKED_UNARY, FP_SCALAR, FP_SCALAR_UNARY, FP_COMI, FP_CVT_PACKED, FP_CVT_SCALAR, FP_CVT_TO_GPR };
 enum { FP_SRC_XMM = 0, FP_SRC_MEM, FP_SRC_GPR };
 /* EFLAGS bits COMIS writes (SDM Vol. 2A COMISS): ZF PF CF from the compare; OF SF AF cleared. */
