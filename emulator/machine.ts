@@ -35,7 +35,8 @@ import type { FaultInsn } from './profile-json.js';
 import {
   AreaAccess, CpuFault, Vector, XsaveContext, vectorOf, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from './xsave.js';
-import { XFeature } from './xfeatures.js';
+import { XsOp, nativeXsave, xsaveTable } from './xsave-native.js';
+import { XFeature, bit } from './xfeatures.js';
 import { X87_ENV_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary } from './x87-env.js';
 
 /**
@@ -420,6 +421,12 @@ const X87_COMPARE_RANGES: readonly [number, number][] = [
   [LEGACY.FCW, LEGACY.FTW - LEGACY.FCW], [LEGACY.FOP, LEGACY.MXCSR - LEGACY.FOP], [LEGACY.ST0, LEGACY.XMM0 - LEGACY.ST0], [IMG_FTAG, IMG_RIP - IMG_FTAG],
 ];
 
+/** The XSAVE family the gate can do natively (xsave-native.ts XsOp), by the machine's XsaveOp. */
+const NATIVE_XSAVE_OPS: ReadonlyMap<XsaveOp, XsOp> = new Map([
+  [XsaveOp.Xsave, XsOp.XSAVE], [XsaveOp.Xsaveopt, XsOp.XSAVEOPT], [XsaveOp.Xsavec, XsOp.XSAVEC],
+  [XsaveOp.Xsaves, XsOp.XSAVES], [XsaveOp.Xrstor, XsOp.XRSTOR], [XsaveOp.Xrstors, XsOp.XRSTORS],
+]);
+
 /** Bytes of native area buffer behind the gate: more than any profile's largest save area (AMX: 11008). */
 const GATE_AREA_BYTES = 65536;
 
@@ -484,14 +491,21 @@ export class Machine {
    * and absorb can skip it. Cleared whenever anything else may have run (a new run, a syscall,
    * another thread, a synchronisation outside the gate).
    */
-  private mirrorSse = false;
-  private mirrorX87 = false;
+  private get mirrorSse(): boolean { return this.mirrorSseBit; }
+  private set mirrorSse(v: boolean) { this.mirrorSseBit = v; this.ctl32[GateWord.XS_MIRROR] = v && this.mirrorX87Bit ? 1 : 0; }
+  private get mirrorX87(): boolean { return this.mirrorX87Bit; }
+  private set mirrorX87(v: boolean) { this.mirrorX87Bit = v; this.ctl32[GateWord.XS_MIRROR] = v && this.mirrorSseBit ? 1 : 0; }
+  private mirrorSseBit = false;
+  private mirrorX87Bit = false;
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
   private memFault: { addr: bigint; type: MemType; pkey?: number } | undefined;
-  trace: TraceFn | undefined;
-  /** Trapped instructions emulated so far (for statistics). */
+  /** `--trace`: every owned instruction goes through the model (the native XSAVE family is off while set). */
+  get trace(): TraceFn | undefined { return this.traceFn; }
+  set trace(t: TraceFn | undefined) { this.traceFn = t; this.bindXsaveNative(); }
+  private traceFn: TraceFn | undefined;
+  /** Trapped instructions emulated so far (for statistics; the gate's native XSAVE family counts apart, nativeXsaveCount). */
   emulatedCount = 0;
   private readonly env: ExecEnv;
   /** The x87/SSE image unicorn reads into and writes from (SYNC_REGS at SYNC_OFFSETS). */
@@ -604,6 +618,7 @@ export class Machine {
       ]);
       this.areaBuf = this.gate.area;
       this.areaView = new DataView(this.areaBuf.buffer, this.areaBuf.byteOffset, this.areaBuf.byteLength);
+      this.bindXsaveNative();
     }
     this.gpr64 = new BigUint64Array(img.buffer, img.byteOffset + IMG_GPR, 16);
     this.gprLo32 = new Uint32Array(img.buffer, img.byteOffset + IMG_GPR, 32);
@@ -627,6 +642,25 @@ export class Machine {
     this.mirrorSse = this.mirrorX87 = false;
     this.xs = xs;
     this.vec = new VectorFile(xs.regs);
+    this.bindXsaveNative();
+  }
+
+  /**
+   * The gate's native XSAVE family (trap-gate.c xs_fast) works on the running thread's register
+   * file: bound to it here, off while tracing, without the native library, or with
+   * XSTATE_LAB_NO_XSAVE_FAST_PATH set.
+   */
+  private bindXsaveNative(): void {
+    if (!this.gate) return;
+    const on = !this.traceFn && process.env.XSTATE_LAB_NO_XSAVE_FAST_PATH === undefined && nativeXsave() !== null;
+    this.gate.bindXsave(on ? xsaveTable(this.cpu) : null, on ? this.xs.regs.store : null, {
+      ftag: IMG_FTAG, fcs: IMG_FCS, fds: IMG_FDS, allCount: SYNC_ALL_COUNT, tagEmpty: X87_TAG_EMPTY, changedX87Bits: bit(CHANGED_X87_BIT),
+    });
+  }
+
+  /** XSAVE-family instructions the gate did natively (not counted in emulatedCount). */
+  get nativeXsaveCount(): number {
+    return Number(this.ctl64[GateWord.XS_DONE >> 1] ?? 0n);
   }
 
   close(): void {
@@ -788,6 +822,13 @@ export class Machine {
       }
     }
     this.gate.setFpReadable(out);
+    const wr: { start: bigint; end: bigint }[] = [];
+    for (const r of this.regions) {
+      if (!(r.prot & Prot.WRITE)) continue;
+      const last = wr[wr.length - 1];
+      if (last && last.end === r.start) last.end = r.end; else wr.push({ start: r.start, end: r.end });
+    }
+    this.gate.setWritable(wr);
   }
 
   /** Unmap whatever lies in [start, start+size). */
@@ -1309,6 +1350,9 @@ export class Machine {
       pfFrom: usable ? pfFrom : 0, pfTo: usable ? pfTo : 0,
     };
     this.gate!.describe(d.ip, d.gate);
+    // The XSAVE family: the gate does the common cases natively from now on (trap-gate.c xs_fast).
+    const xop = NATIVE_XSAVE_OPS.get(d.xop);
+    if (xop !== undefined && usable && d.owned && !d.missing && !d.lock && d.needXcr0 === 0) this.gate!.describeXsave(d.ip, xop, d.rexW, Number(d.nextIP - d.ip));
     // Legacy SSE floating point: the gate computes it natively from now on (trap-gate.c fp_fast).
     if (d.owned && !d.missing && !this.trace && process.env.XSTATE_LAB_NO_FP_FAST_PATH === undefined) {
       const fp = legacyFastPath(d.ins);
