@@ -824,9 +824,12 @@ export class Machine {
     this.gate.setFpReadable(out);
     const wr: { start: bigint; end: bigint }[] = [];
     for (const r of this.regions) {
-      if (!(r.prot & Prot.WRITE)) continue;
-      const last = wr[wr.length - 1];
-      if (last && last.end === r.start) last.end = r.end; else wr.push({ start: r.start, end: r.end });
+      // PKRU's write-disable counts (effectiveProt), and only backed pages: the gate writes with uc_mem_write.
+      if (!(this.effectiveProt(r) & Prot.WRITE)) continue;
+      for (const b of this.backedPieces(r.start, r.end)) {
+        const last = wr[wr.length - 1];
+        if (last && last.end === b.start) last.end = b.end; else wr.push({ start: b.start, end: b.end });
+      }
     }
     this.gate.setWritable(wr);
   }
