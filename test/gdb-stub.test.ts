@@ -41,6 +41,7 @@ const KILLED_STATUS = 128 + 9;
 const TIMEOUT_MS = 60_000;
 
 const hasGdb = spawnSync('gdb', ['--version']).status === 0;
+if (!hasGdb) console.log('SKIPPED: no gdb on this machine; scripts/setup.sh installs Debian\'s gdb (the GDB tests need the real one)');
 
 interface Stub { child: ChildProcess; port: number; stderr: () => string; status: Promise<number | null> }
 
