@@ -9,7 +9,7 @@
  * its stderr.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,7 +214,7 @@ describe.skipIf(!hasGdb)('exec -g with the real GDB', () => {
   }, 120_000);
 });
 
-describe('malformed packets', () => {
+describe('the raw protocol: interrupt and malformed packets', () => {
   /** Sends raw bytes, collects what the stub answers until `until` matches. */
   function exchange(port: number, steps: { send: Buffer | string; until: RegExp }[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
@@ -236,6 +236,34 @@ describe('malformed packets', () => {
       s.on('error', reject);
     });
   }
+
+  it('Ctrl-C (0x03) stops a guest that never stops by itself: T02 (SIGINT), registers readable', async () => {
+    const spin = join(tmp, 'spin.s');
+    writeFileSync(spin, '\t.globl _start\n_start:\n\tinc %rax\n\tjmp _start\n');
+    const stub = await startStub('host', spin);
+    const pkt = (d: string): Buffer => framePacket(d);
+    const s = connect(stub.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    let buf = '';
+    s.on('data', (b: Buffer) => { buf += b.toString('latin1'); });
+    const until = async (re: RegExp): Promise<string> => {
+      for (let i = 0; i < TIMEOUT_MS / 50 && !re.test(buf); i++) await new Promise((r) => setTimeout(r, 50));
+      const m = re.exec(buf);
+      if (!m) throw new Error(`no ${re} in ${buf}`);
+      buf = '';
+      return m[0];
+    };
+    s.write(pkt('c'));
+    await new Promise((r) => setTimeout(r, 500));
+    s.write(Buffer.from([0x03]));
+    expect(await until(/\$T02thread:[0-9a-f]+;#[0-9a-f]{2}/)).toBeTruthy();
+    s.write(pkt('p0')); // rax counts the loop's turns: it ran
+    const rax = await until(/\$([0-9a-f]{16})#/);
+    expect(BigInt(`0x${Buffer.from(rax.slice(1, 17), 'hex').reverse().toString('hex')}`)).toBeGreaterThan(0n);
+    s.write(pkt('k'));
+    expect(await stub.status).toBe(KILLED_STATUS);
+    s.destroy();
+  }, 120_000);
 
   it('answers each with an error or "not supported", then still works, and never crashes', async () => {
     const stub = await startStub('host');
