@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -236,6 +236,19 @@ describe('the raw protocol: interrupt and malformed packets', () => {
       s.on('error', reject);
     });
   }
+
+  it('a port in use or out of range is a usage error (exit 2, one line)', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as AddressInfo).port;
+    for (const [arg, want] of [[String(port), /-g\/--gdb: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/], ['99999', /-g\/--gdb: expected a TCP port/]] as const) {
+      const r = spawnSync(process.execPath, [CLI, 'exec', '-g', arg, GUEST], { encoding: 'utf8', timeout: TIMEOUT_MS });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(want);
+    }
+    busy.close();
+  }, 120_000);
 
   it('Ctrl-C (0x03) stops a guest that never stops by itself: T02 (SIGINT), registers readable', async () => {
     const spin = join(tmp, 'spin.s');

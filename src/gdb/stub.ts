@@ -17,6 +17,7 @@
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { X86Reg } from '../../emulator/unicorn.js';
+import { InputError } from '../errors.js';
 import { Sig } from '../linux/abi.js';
 import { DebugControl, DebugStopReason, type DebugStop } from '../linux/debug.js';
 import type { Kernel, RunResult } from '../linux/kernel.js';
@@ -54,7 +55,7 @@ export async function runUnderGdb(kernel: Kernel, o: GdbStubOptions): Promise<Ru
   dbg.stop = { reason: DebugStopReason.Start, task: init.threads[0], signo: Sig.SIGTRAP };
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new InputError('<command line>', '-g/--gdb', `cannot listen on ${GDB_STUB_HOST}:${o.port}: ${e.code ?? e.message}`)));
     server.listen({ port: o.port, host: GDB_STUB_HOST, exclusive: true }, () => resolve());
   });
   o.log(`waiting for GDB on ${GDB_STUB_HOST}:${(server.address() as AddressInfo).port}`);
