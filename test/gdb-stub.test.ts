@@ -201,9 +201,12 @@ describe.skipIf(!hasGdb)('exec -g with the real GDB', () => {
     expect(await stub.status).toBe(0);
   }, 120_000);
 
-  it('kill ends the guest with SIGKILL; detach lets it run to its end', async () => {
+  it('hbreak (Z1) stops at f; kill ends the guest with SIGKILL; detach lets it run to its end', async () => {
     const k = await startStub('host');
-    const kout = await gdb(k.port, ['break f', 'continue', 'kill']);
+    // hbreak: Z1, the same engine hook, reported as hwbreak.
+    const kout = await gdb(k.port, ['hbreak f', 'continue', 'kill']);
+    expect(kout).toMatch(/Hardware assisted breakpoint 1 at/);
+    expect(kout).toMatch(/Breakpoint 1, f \(\)/);
     expect(kout).toMatch(/killed/);
     expect(await k.status).toBe(KILLED_STATUS);
     const d = await startStub('host');
