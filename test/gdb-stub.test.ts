@@ -9,8 +9,8 @@
  * its stderr.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,7 @@ const KILLED_STATUS = 128 + 9;
 const TIMEOUT_MS = 60_000;
 
 const hasGdb = spawnSync('gdb', ['--version']).status === 0;
+if (!hasGdb) console.log('SKIPPED: no gdb on this machine; scripts/setup.sh installs Debian\'s gdb (the GDB tests need the real one)');
 
 interface Stub { child: ChildProcess; port: number; stderr: () => string; status: Promise<number | null> }
 
@@ -200,9 +201,12 @@ describe.skipIf(!hasGdb)('exec -g with the real GDB', () => {
     expect(await stub.status).toBe(0);
   }, 120_000);
 
-  it('kill ends the guest with SIGKILL; detach lets it run to its end', async () => {
+  it('hbreak (Z1) stops at f; kill ends the guest with SIGKILL; detach lets it run to its end', async () => {
     const k = await startStub('host');
-    const kout = await gdb(k.port, ['break f', 'continue', 'kill']);
+    // hbreak: Z1, the same engine hook, reported as hwbreak.
+    const kout = await gdb(k.port, ['hbreak f', 'continue', 'kill']);
+    expect(kout).toMatch(/Hardware assisted breakpoint 1 at/);
+    expect(kout).toMatch(/Breakpoint 1, f \(\)/);
     expect(kout).toMatch(/killed/);
     expect(await k.status).toBe(KILLED_STATUS);
     const d = await startStub('host');
@@ -213,7 +217,7 @@ describe.skipIf(!hasGdb)('exec -g with the real GDB', () => {
   }, 120_000);
 });
 
-describe('malformed packets', () => {
+describe('the raw protocol: interrupt and malformed packets', () => {
   /** Sends raw bytes, collects what the stub answers until `until` matches. */
   function exchange(port: number, steps: { send: Buffer | string; until: RegExp }[]): Promise<string[]> {
     return new Promise((resolve, reject) => {
@@ -235,6 +239,47 @@ describe('malformed packets', () => {
       s.on('error', reject);
     });
   }
+
+  it('a port in use or out of range is a usage error (exit 2, one line)', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as AddressInfo).port;
+    for (const [arg, want] of [[String(port), /-g\/--gdb: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/], ['99999', /-g\/--gdb: expected a TCP port/]] as const) {
+      const r = spawnSync(process.execPath, [CLI, 'exec', '-g', arg, GUEST], { encoding: 'utf8', timeout: TIMEOUT_MS });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(want);
+    }
+    busy.close();
+  }, 120_000);
+
+  it('Ctrl-C (0x03) stops a guest that never stops by itself: T02 (SIGINT), registers readable', async () => {
+    const spin = join(tmp, 'spin.s');
+    writeFileSync(spin, '\t.globl _start\n_start:\n\tinc %rax\n\tjmp _start\n');
+    const stub = await startStub('host', spin);
+    const pkt = (d: string): Buffer => framePacket(d);
+    const s = connect(stub.port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    let buf = '';
+    s.on('data', (b: Buffer) => { buf += b.toString('latin1'); });
+    const until = async (re: RegExp): Promise<string> => {
+      for (let i = 0; i < TIMEOUT_MS / 50 && !re.test(buf); i++) await new Promise((r) => setTimeout(r, 50));
+      const m = re.exec(buf);
+      if (!m) throw new Error(`no ${re} in ${buf}`);
+      buf = '';
+      return m[0];
+    };
+    s.write(pkt('c'));
+    await new Promise((r) => setTimeout(r, 500));
+    s.write(Buffer.from([0x03]));
+    expect(await until(/\$T02thread:[0-9a-f]+;#[0-9a-f]{2}/)).toBeTruthy();
+    s.write(pkt('p0')); // rax counts the loop's turns: it ran
+    const rax = await until(/\$([0-9a-f]{16})#/);
+    expect(BigInt(`0x${Buffer.from(rax.slice(1, 17), 'hex').reverse().toString('hex')}`)).toBeGreaterThan(0n);
+    s.write(pkt('k'));
+    expect(await stub.status).toBe(KILLED_STATUS);
+    s.destroy();
+  }, 120_000);
 
   it('answers each with an error or "not supported", then still works, and never crashes', async () => {
     const stub = await startStub('host');

@@ -18,6 +18,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { X86Reg } from '../../emulator/unicorn.js';
 import { GDB_STUB_HOST } from '../commands/exec-command.js';
+import { InputError } from '../errors.js';
 import { Sig } from '../linux/abi.js';
 import { DebugControl, DebugStopReason, type DebugStop } from '../linux/debug.js';
 import type { Kernel, RunResult } from '../linux/kernel.js';
@@ -53,7 +54,7 @@ export async function runUnderGdb(kernel: Kernel, o: GdbStubOptions): Promise<Ru
   dbg.stop = { reason: DebugStopReason.Start, task: init.threads[0], signo: Sig.SIGTRAP };
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new InputError('<command line>', '-g/--gdb', `cannot listen on ${GDB_STUB_HOST}:${o.port}: ${e.code ?? e.message}`)));
     server.listen({ port: o.port, host: GDB_STUB_HOST, exclusive: true }, () => resolve());
   });
   o.log(`waiting for GDB on ${GDB_STUB_HOST}:${(server.address() as AddressInfo).port}`);
@@ -76,6 +77,9 @@ class GdbSession {
   /** Hg and Hc: the thread for register access and for c/s (0: any, the stopped one). */
   private gThread = 0;
   private cThread = 0;
+  /** Addresses inserted with Z0 and with Z1 (both are DebugControl.breakpoints). */
+  private readonly swBreakpoints = new Set<bigint>();
+  private readonly hwBreakpoints = new Set<bigint>();
 
   constructor(private readonly kernel: Kernel, private readonly dbg: DebugControl, private readonly socket: Socket, private readonly o: GdbStubOptions) {
     this.done = new Promise((r) => { this.resolveDone = r; });
@@ -146,7 +150,11 @@ class GdbSession {
   private stopReply(s: DebugStop): string {
     const sig = gdbSignalFromLinux(s.signo).toString(16).padStart(2, '0');
     // swbreak: the PC is at the breakpoint already (GDB does not back it up, "Stop Reply Packets").
-    const why = s.reason === DebugStopReason.Breakpoint ? 'swbreak:;' : s.reason === DebugStopReason.Watch ? `watch:${s.watch!.toString(16)};` : '';
+    let why = s.reason === DebugStopReason.Watch ? `watch:${s.watch!.toString(16)};` : '';
+    if (s.reason === DebugStopReason.Breakpoint) {
+      const pc = this.kernel.loadTask(s.task).uc.regRead(X86Reg.RIP);
+      why = this.hwBreakpoints.has(pc) && !this.swBreakpoints.has(pc) ? 'hwbreak:;' : 'swbreak:;';
+    }
     return `T${sig}thread:${s.task.tid.toString(16)};${why}`;
   }
 
@@ -337,7 +345,10 @@ class GdbSession {
       else this.dbg.watchpoints.delete(addr);
       return 'OK';
     }
-    if (insert) this.dbg.breakpoints.add(addr); else this.dbg.breakpoints.delete(addr);
+    // Z0 and Z1 are the same engine hook; the kind is kept to say which one stopped (swbreak/hwbreak).
+    const kind = m[1] === '0' ? this.swBreakpoints : this.hwBreakpoints;
+    if (insert) kind.add(addr); else kind.delete(addr);
+    if (this.swBreakpoints.has(addr) || this.hwBreakpoints.has(addr)) this.dbg.breakpoints.add(addr); else this.dbg.breakpoints.delete(addr);
     return 'OK';
   }
 
