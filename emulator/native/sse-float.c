@@ -737,6 +737,41 @@ static uint64_t f64_to_f16(uint64_t d, int rc, int inexact, int ue_unmasked, int
   #undef ROUND_AT
 }
 
+/*
+ * One binary16 operation through binary64: K_ADD ... K_SQRT as above; the FMA kinds in round-to-odd
+ * (Boldo and Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
+ * rounding to odd", IEEE TC 2008): the host's VFMADD..SD in round-toward-zero, with the lowest bit
+ * set when it was inexact, then one rounding to binary16; binary64 has more than p + 2 = 13 bits, so
+ * that is the correctly rounded result in every mode. An exact zero takes its sign from the guest's
+ * RC (IEEE 754-2008 6.3), so it is recomputed in that mode. The compares (K_CMP, K_COMI, K_UCOMI):
+ * binary16 values compare as their exact binary64 values, with the same NaN flags.
+ */
+static uint64_t fma16(int kind, int form, int odd, uint64_t a, uint64_t b, uint64_t c) {
+  int k = kind;
+  if (k == K_FMADDSUB) k = odd ? K_FMADD : K_FMSUB;
+  if (k == K_FMSUBADD) k = odd ? K_FMSUB : K_FMADD;
+  switch (k) {
+    case K_FMADD: return fmadd_d(form, a, b, c);
+    case K_FMSUB: return fmsub_d(form, a, b, c);
+    case K_FNMADD: return fnmadd_d(form, a, b, c);
+    default: return fnmsub_d(form, a, b, c);
+  }
+}
+static uint64_t f16_fma(int kind, int form, int odd, uint64_t x, uint64_t y, uint64_t z, uint32_t mxcsr, uint32_t *fl) {
+  int rc = (int)((mxcsr & MX_RC) >> 13);
+  if ((f16_isden(x) || f16_isden(y) || f16_isden(z)) && !f16_isnan(x) && !f16_isnan(y) && !f16_isnan(z)) *fl |= MX_DE;
+  uint64_t a = f16_to_f64(x), b = f16_to_f64(y), c = f16_to_f64(z);
+  ldmxcsr((3u << 13) | MX_MASKS);
+  uint64_t r = fma16(kind, form, odd, a, b, c);
+  uint32_t hf = stmxcsr() & MX_FLAGS;
+  *fl |= hf & MX_IE;
+  int inexact = (hf & MX_PE) != 0;
+  int isnan = ((r >> 52) & 0x7ff) == 0x7ff;
+  if (inexact && !isnan) r |= 1;
+  else if (!isnan && (r << 1) == 0) { ldmxcsr((mxcsr & MX_RC) | MX_MASKS); r = fma16(kind, form, odd, a, b, c); }
+  return f64_to_f16(r, rc, 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+
 /* One binary16 operation (K_ADD ... K_SQRT) through binary64. */
 static uint64_t f16_arith(int kind, uint64_t x, uint64_t y, uint32_t mxcsr, uint32_t *fl) {
   int rc = (int)((mxcsr & MX_RC) >> 13);
@@ -819,9 +854,17 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     uint64_t r = 0;
     uint32_t fl = 0;
     /* AVX512-FP16: computed and flagged entirely here (no FTZ/DAZ post-processing below). */
-    if ((st == T_F16 && kind >= K_ADD && kind <= K_SQRT) || kind == K_CVT16) {
-      r = kind == K_CVT16 ? f16_cvt(st, dt, x, mxcsr, &fl) : f16_arith(kind, x, y, mxcsr, &fl);
+    if ((st == T_F16 && ((kind >= K_ADD && kind <= K_UCOMI) || kind == K_ADDSUB)) || kind == K_CVT16) {
+      if (kind == K_CVT16) r = f16_cvt(st, dt, x, mxcsr, &fl);
+      else if (kind >= K_FMADD && kind <= K_FMSUBADD) r = f16_fma(kind, imm & 3, i & 1, x, y, z, mxcsr, &fl);
+      else if (kind == K_CMP || kind == K_COMI || kind == K_UCOMI) {
+        if ((f16_isden(x) || f16_isden(y)) && !f16_isnan(x) && !f16_isnan(y)) fl |= MX_DE;
+        ldmxcsr(MX_MASKS);
+        r = kind == K_CMP ? cmp_imm(1, imm, f16_to_f64(x), f16_to_f64(y)) : comi(1, kind == K_COMI, f16_to_f64(x), f16_to_f64(y));
+        fl |= stmxcsr() & MX_IE;
+      } else r = f16_arith(kind == K_ADDSUB ? ((i & 1) ? K_ADD : K_SUB) : kind, x, y, mxcsr, &fl);
       flags |= fl;
+      if (kind == K_COMI || kind == K_UCOMI) { put(out, 0, 4, r); continue; }
       put(out, i, ds, r);
       continue;
     }
