@@ -189,6 +189,33 @@ describe('AVX512-FP16 against an exact reference', () => {
     expect(kernel(FpKind.Comi, H, H, 0x7e00, 0x4000, MXCSR.MASKS)).toEqual([0x45, IE]);
     expect(kernel(FpKind.Ucomi, H, H, 0x7e00, 0x4000, MXCSR.MASKS)).toEqual([0x45, 0]);
   });
+  it('VGETEXPSH, VGETMANTSH, VFPCLASSSH on every fifth binary16 value: floor(log2|x|), the significand in [1, 2) and [1/2, 1), the classes; DAZ not applied', () => {
+    for (let h = 0; h < 0x10000; h += 5) {
+      const ex = (h >> 10) & 0x1f, f = h & 0x3ff, s = h >> 15;
+      const nan = ex === 0x1f && f !== 0, inf = ex === 0x1f && f === 0, zero = ex === 0 && f === 0, den = ex === 0 && f !== 0;
+      const mx = MXCSR.MASKS | MXCSR.DAZ;
+      const [ge, gf] = kernel(FpKind.Getexp, H, H, h, 0, mx);
+      const [gm, mf] = kernel(FpKind.Getmant, H, H, h, 0, mx, 0, 0);
+      const [gm2] = kernel(FpKind.Getmant, H, H, h, 0, mx, 0, 2);
+      let cls = 0;
+      for (let b = 0; b < 8; b++) if (kernel(FpKind.Fpclass, H, H, h, 0, mx, 0, 1 << b)[0]) cls |= 1 << b;
+      if (nan) { expect([ge, gm], h.toString(16)).toEqual([h | 0x200, h | 0x200]); expect(cls).toBe(f & 0x200 ? 0x01 : 0x80); continue; }
+      if (inf) { expect(ge).toBe(0x7c00); expect(gm).toBe((s << 15) | 0x3c00); expect(cls).toBe(s ? 0x10 : 0x08); continue; }
+      if (zero) { expect(ge).toBe(0xfc00); expect(gm).toBe((s << 15) | 0x3c00); expect(cls).toBe(s ? 0x04 : 0x02); continue; }
+      const p = parts(h);
+      const e = bitlen(p.m) - 1 + p.e; // floor(log2|x|)
+      const ev = new DataView(new ArrayBuffer(4)); ev.setFloat32(0, e);
+      expect(kernel(FpKind.Cvt16, H, FpType.F32, ge, 0, MXCSR.MASKS)[0] >>> 0, h.toString(16)).toBe(ev.getUint32(0));
+      expect(gf).toBe(den ? DE : 0);
+      expect(mf).toBe(den ? DE : 0);
+      // |x| / 2^e in [1, 2) with x's sign, and half of it for [1/2, 1).
+      const sig = Number(p.m) * 2 ** (p.e - e);
+      const toH = (v: number): number => kernel(FpKind.Cvt16, FpType.F32, H, (() => { ev.setFloat32(0, v); return ev.getUint32(0); })(), 0, MXCSR.MASKS)[0];
+      expect(gm, h.toString(16)).toBe(toH(s ? -sig : sig));
+      expect(gm2, h.toString(16)).toBe(toH(s ? -sig / 2 : sig / 2));
+      expect(cls).toBe((den ? 0x20 : 0) | (s ? 0x40 : 0));
+    }
+  });
   it('NaN, infinity and zero rules as SSE has them (SDM Vol. 1 Table 4-7, 4.9.1.2), and MIN/MAX return src2 on NaN or equal zeros', () => {
     const M = MXCSR.MASKS;
     const k = (kind: FpKind, x: number, y: number): [number, number] => kernel(kind, H, H, x, y, M);

@@ -386,10 +386,13 @@ static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x,
  * rounding multiply, VREDUCE's rounding step).
  */
 struct fmt { int mbits, bias; uint64_t emax, sign, mmask, qbit, indef; };
+/* dbl: 0 binary32, 1 binary64, FMT_F16 binary16 (the AVX512-FP16 forms). */
+#define FMT_F16 2
 static struct fmt fmt_of(int dbl) {
   struct fmt f;
-  f.mbits = dbl ? 52 : 23; f.bias = dbl ? 1023 : 127; f.emax = dbl ? 0x7ff : 0xff;
-  f.sign = 1ull << (dbl ? 63 : 31); f.mmask = (1ull << f.mbits) - 1; f.qbit = 1ull << (f.mbits - 1);
+  if (dbl == FMT_F16) { f.mbits = 10; f.bias = 15; f.emax = 0x1f; f.sign = 0x8000; }
+  else { f.mbits = dbl ? 52 : 23; f.bias = dbl ? 1023 : 127; f.emax = dbl ? 0x7ff : 0xff; f.sign = 1ull << (dbl ? 63 : 31); }
+  f.mmask = (1ull << f.mbits) - 1; f.qbit = 1ull << (f.mbits - 1);
   /* QNaN floating-point indefinite (SDM Vol. 1 Table 4-3). */
   f.indef = f.sign | (f.emax << f.mbits) | f.qbit;
   return f;
@@ -401,14 +404,21 @@ static int isinf_(struct fmt f, uint64_t v) { return expf_(f, v) == f.emax && !(
 static int iszero_(struct fmt f, uint64_t v) { return (v & ~f.sign) == 0; }
 static int isden_(struct fmt f, uint64_t v) { return expf_(f, v) == 0 && (v & f.mmask); }
 static uint64_t quiet_(struct fmt f, uint64_t v) { return v | f.qbit; }
+/* Index of the highest set bit. */
+static int msb(uint64_t m) { return 63 - __builtin_clzll(m); }
 /* An integer as the format's value (|n| < 2^20: exact). */
 static uint64_t from_int(int dbl, int64_t n) {
   uint64_t r = 0;
+  if (dbl == FMT_F16) {
+    /* |n| <= 40 here (binary16 exponents): exact. */
+    if (!n) return 0;
+    uint64_t s = n < 0 ? 0x8000 : 0, a = (uint64_t)(n < 0 ? -n : n);
+    int e = msb(a);
+    return s | ((uint64_t)(e + 15) << 10) | ((a << (10 - e)) & 0x3ff);
+  }
   if (dbl) { double d = (double)n; memcpy(&r, &d, 8); } else { float x = (float)n; memcpy(&r, &x, 4); }
   return r;
 }
-/* Index of the highest set bit. */
-static int msb(uint64_t m) { return 63 - __builtin_clzll(m); }
 
 /* VGETEXPPD (Table 5-15): floor(log2(|x|)); +-0 (or a denormal under DAZ) -> -INF; +-INF -> +INF; NaN -> QNaN, IE for an SNaN; DE for a denormal. */
 static uint64_t getexp(int dbl, uint64_t x, uint32_t mx, uint32_t *fl) {
@@ -853,6 +863,14 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     uint64_t x = get(a, i, ss), y = b ? get(b, i, ss) : 0, z = c ? get(c, i, ss) : 0;
     uint64_t r = 0;
     uint32_t fl = 0;
+    /* AVX512-FP16 VGETEXPPH, VGETMANTPH, VFPCLASSPH: the binary32/64 operations on the binary16 format, without DAZ (assumed, as for the arithmetic). */
+    if (st == T_F16 && (kind == K_GETEXP || kind == K_GETMANT || kind == K_FPCLASS)) {
+      uint32_t mx16 = mxcsr & ~MX_DAZ;
+      r = kind == K_GETEXP ? getexp(FMT_F16, x, mx16, &fl) : kind == K_GETMANT ? getmant(FMT_F16, imm, x, mx16, &fl) : fpclass(FMT_F16, imm, x, mx16);
+      flags |= fl;
+      put(out, i, ds, r);
+      continue;
+    }
     /* AVX512-FP16: computed and flagged entirely here (no FTZ/DAZ post-processing below). */
     if ((st == T_F16 && ((kind >= K_ADD && kind <= K_UCOMI) || kind == K_ADDSUB)) || kind == K_CVT16) {
       if (kind == K_CVT16) r = f16_cvt(st, dt, x, mxcsr, &fl);
