@@ -386,10 +386,13 @@ static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x,
  * rounding multiply, VREDUCE's rounding step).
  */
 struct fmt { int mbits, bias; uint64_t emax, sign, mmask, qbit, indef; };
+/* dbl: 0 binary32, 1 binary64, FMT_F16 binary16 (the AVX512-FP16 forms). */
+#define FMT_F16 2
 static struct fmt fmt_of(int dbl) {
   struct fmt f;
-  f.mbits = dbl ? 52 : 23; f.bias = dbl ? 1023 : 127; f.emax = dbl ? 0x7ff : 0xff;
-  f.sign = 1ull << (dbl ? 63 : 31); f.mmask = (1ull << f.mbits) - 1; f.qbit = 1ull << (f.mbits - 1);
+  if (dbl == FMT_F16) { f.mbits = 10; f.bias = 15; f.emax = 0x1f; f.sign = 0x8000; }
+  else { f.mbits = dbl ? 52 : 23; f.bias = dbl ? 1023 : 127; f.emax = dbl ? 0x7ff : 0xff; f.sign = 1ull << (dbl ? 63 : 31); }
+  f.mmask = (1ull << f.mbits) - 1; f.qbit = 1ull << (f.mbits - 1);
   /* QNaN floating-point indefinite (SDM Vol. 1 Table 4-3). */
   f.indef = f.sign | (f.emax << f.mbits) | f.qbit;
   return f;
@@ -401,14 +404,21 @@ static int isinf_(struct fmt f, uint64_t v) { return expf_(f, v) == f.emax && !(
 static int iszero_(struct fmt f, uint64_t v) { return (v & ~f.sign) == 0; }
 static int isden_(struct fmt f, uint64_t v) { return expf_(f, v) == 0 && (v & f.mmask); }
 static uint64_t quiet_(struct fmt f, uint64_t v) { return v | f.qbit; }
+/* Index of the highest set bit. */
+static int msb(uint64_t m) { return 63 - __builtin_clzll(m); }
 /* An integer as the format's value (|n| < 2^20: exact). */
 static uint64_t from_int(int dbl, int64_t n) {
   uint64_t r = 0;
+  if (dbl == FMT_F16) {
+    /* |n| <= 40 here (binary16 exponents): exact. */
+    if (!n) return 0;
+    uint64_t s = n < 0 ? 0x8000 : 0, a = (uint64_t)(n < 0 ? -n : n);
+    int e = msb(a);
+    return s | ((uint64_t)(e + 15) << 10) | ((a << (10 - e)) & 0x3ff);
+  }
   if (dbl) { double d = (double)n; memcpy(&r, &d, 8); } else { float x = (float)n; memcpy(&r, &x, 4); }
   return r;
 }
-/* Index of the highest set bit. */
-static int msb(uint64_t m) { return 63 - __builtin_clzll(m); }
 
 /* VGETEXPPD (Table 5-15): floor(log2(|x|)); +-0 (or a denormal under DAZ) -> -INF; +-INF -> +INF; NaN -> QNaN, IE for an SNaN; DE for a denormal. */
 static uint64_t getexp(int dbl, uint64_t x, uint32_t mx, uint32_t *fl) {
@@ -737,6 +747,41 @@ static uint64_t f64_to_f16(uint64_t d, int rc, int inexact, int ue_unmasked, int
   #undef ROUND_AT
 }
 
+/*
+ * One binary16 operation through binary64: K_ADD ... K_SQRT as above; the FMA kinds in round-to-odd
+ * (Boldo and Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
+ * rounding to odd", IEEE TC 2008): the host's VFMADD..SD in round-toward-zero, with the lowest bit
+ * set when it was inexact, then one rounding to binary16; binary64 has more than p + 2 = 13 bits, so
+ * that is the correctly rounded result in every mode. An exact zero takes its sign from the guest's
+ * RC (IEEE 754-2008 6.3), so it is recomputed in that mode. The compares (K_CMP, K_COMI, K_UCOMI):
+ * binary16 values compare as their exact binary64 values, with the same NaN flags.
+ */
+static uint64_t fma16(int kind, int form, int odd, uint64_t a, uint64_t b, uint64_t c) {
+  int k = kind;
+  if (k == K_FMADDSUB) k = odd ? K_FMADD : K_FMSUB;
+  if (k == K_FMSUBADD) k = odd ? K_FMSUB : K_FMADD;
+  switch (k) {
+    case K_FMADD: return fmadd_d(form, a, b, c);
+    case K_FMSUB: return fmsub_d(form, a, b, c);
+    case K_FNMADD: return fnmadd_d(form, a, b, c);
+    default: return fnmsub_d(form, a, b, c);
+  }
+}
+static uint64_t f16_fma(int kind, int form, int odd, uint64_t x, uint64_t y, uint64_t z, uint32_t mxcsr, uint32_t *fl) {
+  int rc = (int)((mxcsr & MX_RC) >> 13);
+  if ((f16_isden(x) || f16_isden(y) || f16_isden(z)) && !f16_isnan(x) && !f16_isnan(y) && !f16_isnan(z)) *fl |= MX_DE;
+  uint64_t a = f16_to_f64(x), b = f16_to_f64(y), c = f16_to_f64(z);
+  ldmxcsr((3u << 13) | MX_MASKS);
+  uint64_t r = fma16(kind, form, odd, a, b, c);
+  uint32_t hf = stmxcsr() & MX_FLAGS;
+  *fl |= hf & MX_IE;
+  int inexact = (hf & MX_PE) != 0;
+  int isnan = ((r >> 52) & 0x7ff) == 0x7ff;
+  if (inexact && !isnan) r |= 1;
+  else if (!isnan && (r << 1) == 0) { ldmxcsr((mxcsr & MX_RC) | MX_MASKS); r = fma16(kind, form, odd, a, b, c); }
+  return f64_to_f16(r, rc, 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+
 /* One binary16 operation (K_ADD ... K_SQRT) through binary64. */
 static uint64_t f16_arith(int kind, uint64_t x, uint64_t y, uint32_t mxcsr, uint32_t *fl) {
   int rc = (int)((mxcsr & MX_RC) >> 13);
@@ -818,10 +863,26 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     uint64_t x = get(a, i, ss), y = b ? get(b, i, ss) : 0, z = c ? get(c, i, ss) : 0;
     uint64_t r = 0;
     uint32_t fl = 0;
-    /* AVX512-FP16: computed and flagged entirely here (no FTZ/DAZ post-processing below). */
-    if ((st == T_F16 && kind >= K_ADD && kind <= K_SQRT) || kind == K_CVT16) {
-      r = kind == K_CVT16 ? f16_cvt(st, dt, x, mxcsr, &fl) : f16_arith(kind, x, y, mxcsr, &fl);
+    /* AVX512-FP16 VGETEXPPH, VGETMANTPH, VFPCLASSPH: the binary32/64 operations on the binary16 format, without DAZ (assumed, as for the arithmetic). */
+    if (st == T_F16 && (kind == K_GETEXP || kind == K_GETMANT || kind == K_FPCLASS)) {
+      uint32_t mx16 = mxcsr & ~MX_DAZ;
+      r = kind == K_GETEXP ? getexp(FMT_F16, x, mx16, &fl) : kind == K_GETMANT ? getmant(FMT_F16, imm, x, mx16, &fl) : fpclass(FMT_F16, imm, x, mx16);
       flags |= fl;
+      put(out, i, ds, r);
+      continue;
+    }
+    /* AVX512-FP16: computed and flagged entirely here (no FTZ/DAZ post-processing below). */
+    if ((st == T_F16 && ((kind >= K_ADD && kind <= K_UCOMI) || kind == K_ADDSUB)) || kind == K_CVT16) {
+      if (kind == K_CVT16) r = f16_cvt(st, dt, x, mxcsr, &fl);
+      else if (kind >= K_FMADD && kind <= K_FMSUBADD) r = f16_fma(kind, imm & 3, i & 1, x, y, z, mxcsr, &fl);
+      else if (kind == K_CMP || kind == K_COMI || kind == K_UCOMI) {
+        if ((f16_isden(x) || f16_isden(y)) && !f16_isnan(x) && !f16_isnan(y)) fl |= MX_DE;
+        ldmxcsr(MX_MASKS);
+        r = kind == K_CMP ? cmp_imm(1, imm, f16_to_f64(x), f16_to_f64(y)) : comi(1, kind == K_COMI, f16_to_f64(x), f16_to_f64(y));
+        fl |= stmxcsr() & MX_IE;
+      } else r = f16_arith(kind == K_ADDSUB ? ((i & 1) ? K_ADD : K_SUB) : kind, x, y, mxcsr, &fl);
+      flags |= fl;
+      if (kind == K_COMI || kind == K_UCOMI) { put(out, 0, 4, r); continue; }
       put(out, i, ds, r);
       continue;
     }

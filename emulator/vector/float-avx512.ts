@@ -160,3 +160,11 @@ for (const [suf, t, scalar] of SUFFIX) {
   defineOps([mn(`vrcp14${suf}`)], approx14(FpKind.Rcp14, t, scalar));
   defineOps([mn(`vrsqrt14${suf}`)], approx14(FpKind.Rsqrt14, t, scalar));
 }
+// AVX512-FP16's forms of three of them: the same operations on the binary16 format, MXCSR.DAZ not
+// applied (assumed, as for the AVX512-FP16 arithmetic: float-fp16.ts).
+defineOps([Mnemonic.Vgetexpph], packedUnary(FpKind.Getexp, FpType.F16));
+defineOps([Mnemonic.Vgetexpsh], scalarUnary(FpKind.Getexp, FpType.F16));
+defineOps([Mnemonic.Vgetmantph], packedUnary(FpKind.Getmant, FpType.F16));
+defineOps([Mnemonic.Vgetmantsh], scalarUnary(FpKind.Getmant, FpType.F16));
+defineOps([Mnemonic.Vfpclassph], fpclass(FpType.F16, false));
+defineOps([Mnemonic.Vfpclasssh], fpclass(FpType.F16, true));

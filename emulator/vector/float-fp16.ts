@@ -1,6 +1,8 @@
 /**
  * AVX512-FP16 arithmetic and conversions on binary16 elements (SDM Vol. 2, VADDPH ... VCVTSS2SH):
- * VADD/VSUB/VMUL/VDIV/VMIN/VMAX/VSQRT PH and SH, and the conversions between binary16 and
+ * VADD/VSUB/VMUL/VDIV/VMIN/VMAX/VSQRT PH and SH, every FMA form (VFMADD/VFMSUB/VFNMADD/VFNMSUB
+ * 132/213/231 PH and SH, VFMADDSUB/VFMSUBADD PH), VCMPPH/SH (to a mask register), VCOMISH/VUCOMISH,
+ * and the conversions between binary16 and
  * binary32/binary64 (VCVTSS2SH, VCVTSH2SS, VCVTSD2SH, VCVTSH2SD, VCVTPS2PHX, VCVTPH2PSX, VCVTPD2PH,
  * VCVTPH2PD). No host here has AVX512-FP16: the native kernel computes them in binary64 and rounds
  * once to binary16 (f16_arith, f16_cvt in emulator/native/sse-float.c, which say why that is the
@@ -12,7 +14,9 @@ import { Mnemonic, OpKind } from '../iced.js';
 import { effectiveAddress, defineOps, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';
-import { packedBinary, packedConvert, packedUnary, scalarBinary, scalarEnabled, scalarUnary, writeScalar, xmmOf } from './float.js';
+import {
+  comis, fmaForm, packedBinary, packedCompare, packedConvert, packedFma, packedUnary, scalarBinary, scalarCompare, scalarEnabled, scalarFma, scalarUnary, writeScalar, xmmOf,
+} from './float.js';
 
 const H = FpType.F16;
 
@@ -44,3 +48,15 @@ defineOps([Mnemonic.Vcvtps2phx], packedConvert(FpType.F32, H, FpKind.Cvt16));
 defineOps([Mnemonic.Vcvtph2psx], packedConvert(H, FpType.F32, FpKind.Cvt16));
 defineOps([Mnemonic.Vcvtpd2ph], packedConvert(FpType.F64, H, FpKind.Cvt16));
 defineOps([Mnemonic.Vcvtph2pd], packedConvert(H, FpType.F64, FpKind.Cvt16));
+
+const M = Mnemonic as unknown as Record<string, Mnemonic>;
+for (const [name, kind] of [['fmadd', FpKind.Fmadd], ['fmsub', FpKind.Fmsub], ['fnmadd', FpKind.Fnmadd], ['fnmsub', FpKind.Fnmsub], ['fmaddsub', FpKind.Fmaddsub], ['fmsubadd', FpKind.Fmsubadd]] as const) {
+  for (const form of ['132', '213', '231']) {
+    defineOps([M[`Vf${name.slice(1)}${form}ph`]!], packedFma(kind, H, fmaForm(form)));
+    if (kind !== FpKind.Fmaddsub && kind !== FpKind.Fmsubadd) defineOps([M[`Vf${name.slice(1)}${form}sh`]!], scalarFma(kind, H, fmaForm(form)));
+  }
+}
+defineOps([Mnemonic.Vcmpph], packedCompare(H));
+defineOps([Mnemonic.Vcmpsh], scalarCompare(H));
+defineOps([Mnemonic.Vcomish], comis(true, H));
+defineOps([Mnemonic.Vucomish], comis(false, H));

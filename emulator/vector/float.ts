@@ -126,12 +126,12 @@ export function scalarUnary(kind: FpKind, t: FpType): Op {
 }
 
 /** FMA form from the mnemonic: 132 -> 0, 213 -> 1, 231 -> 2 (the kernel's imm8 bits 1:0). */
-function fmaForm(name: string): number {
+export function fmaForm(name: string): number {
   return name.includes('132') ? 0 : name.includes('213') ? 1 : 2;
 }
 
 /** Packed FMA: operand 1 is the destination (SDM Vol. 2A VFMADD132PS). */
-function packedFma(kind: FpKind, t: FpType, form: number): Op {
+export function packedFma(kind: FpKind, t: FpType, form: number): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -146,7 +146,7 @@ function packedFma(kind: FpKind, t: FpType, form: number): Op {
     writeDest(c, out, es);
   };
 }
-function scalarFma(kind: FpKind, t: FpType, form: number): Op {
+export function scalarFma(kind: FpKind, t: FpType, form: number): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = xmmOf(c, 0);
@@ -166,7 +166,7 @@ function scalarFma(kind: FpKind, t: FpType, form: number): Op {
  * VCMPPS/PD (imm8 bits 4:0, SDM Vol. 2A CMPPS Table 3-1): VEX writes all-ones or zero elements;
  * EVEX writes a mask register, bits of masked-off elements and above the element count zero.
  */
-function packedCompare(t: FpType): Op {
+export function packedCompare(t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -186,7 +186,7 @@ function packedCompare(t: FpType): Op {
     writeDest(c, out, es);
   };
 }
-function scalarCompare(t: FpType): Op {
+export function scalarCompare(t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = xmmOf(c, 1);
@@ -204,7 +204,7 @@ function scalarCompare(t: FpType): Op {
 }
 
 /** VCOMISS/VUCOMISS/SD: ZF, PF, CF from the compare; OF, SF, AF cleared (SDM Vol. 2A COMISS). */
-function comis(ordered: boolean, t: FpType): Op {
+export function comis(ordered: boolean, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = scalarSrc(c, 0, es);
