@@ -33,13 +33,16 @@ static long slurp(const char *path) {
   return n;
 }
 
-/* The value of "Key:\t..." in status text, or NULL. */
+/* The value of "Key:\t..." (status) or "key\t: ..." (cpuinfo) in the text, or NULL. */
 static const char *field(const char *text, const char *key) {
   static char v[256];
   size_t k = strlen(key);
   for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-    if (!strncmp(l, key, k) && l[k] == ':') {
-      const char *s = l + k + 1;
+    const char *c = l + k;
+    if (strncmp(l, key, k)) continue;
+    while (*c == '\t' || *c == ' ') c++;
+    if (*c == ':') {
+      const char *s = c + 1;
       while (*s == '\t' || *s == ' ') s++;
       size_t n = strcspn(s, "\n");
       memcpy(v, s, n);
@@ -63,6 +66,23 @@ int main(int argc, char **argv) {
   (void)argc;
   setvbuf(stdout, NULL, _IONBF, 0);
   char link[4096], want[64];
+
+  /* /proc/cpuinfo: CPU 0's block (the fields that come from CPUID and the kernel's flags), one block per CPU. */
+  slurp("/proc/cpuinfo");
+  printf("cpuinfo:\n");
+  for (const char *k = "vendor_id\0cpu family\0model\0stepping\0cache size\0fpu\0fpu_exception\0cpuid level\0wp\0clflush size\0cache_alignment\0address sizes\0"; *k; k += strlen(k) + 1) printf("  %s: %s\n", k, field(buf, k) ? field(buf, k) : "(absent)");
+  {
+    const char *f = field(buf, "flags");
+    char flat[4096];
+    int o = 0, sp = 0;
+    for (; f && *f && o < (int)sizeof flat - 1; f++) { if (*f == ' ') { sp = 1; continue; } if (sp && o) flat[o++] = ' '; sp = 0; flat[o++] = *f; }
+    flat[o] = 0;
+    printf("  flags: %s\n", flat);
+    /* The blocks are numbered 0, 1, ... in order (how many is the machine's: not printed). */
+    int blocks = 0, in_order = 1;
+    for (const char *l = buf; (l = strstr(l, "processor\t: ")); l++) in_order &= atoi(l + 12) == blocks++;
+    printf("  blocks numbered from 0 in order: %s\n", blocks > 0 && in_order ? "yes" : "no");
+  }
 
   /* /proc/self is a link to the tgid; exe to the program. */
   long n = readlink("/proc/self", link, sizeof link - 1);
