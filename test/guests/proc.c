@@ -117,9 +117,11 @@ int main(int argc, char **argv) {
   snprintf(tid, sizeof tid, "%ld", (long)syscall(SYS_gettid));
   printf("status:\n");
   for (const char *k = "Name\0State\0TracerPid\0Threads\0SigPnd\0ShdPnd\0SigBlk\0"; *k; k += strlen(k) + 1) printf("  %s %s\n", k, field(buf, k) ? field(buf, k) : "(absent)");
-  unsigned long long ign = strtoull(field(buf, "SigIgn"), 0, 16), cgt = strtoull(field(buf, "SigCgt"), 0, 16);
+  unsigned long long ign = strtoull(field(buf, "SigIgn"), 0, 16);
+  unsigned long long cgt = strtoull(field(buf, "SigCgt"), 0, 16);
   printf("  SigIgn has SIGUSR2: %d, SigCgt has SIGINT: %d\n", (int)(ign >> (SIGUSR2 - 1) & 1), (int)(cgt >> (SIGINT - 1) & 1));
-  printf("  Tgid is the pid: %s, Pid is the tid: %s\n", !strcmp(field(buf, "Tgid"), pid) ? "yes" : "no", !strcmp(field(buf, "Pid"), tid) ? "yes" : "no");
+  printf("  Tgid is the pid: %s,", !strcmp(field(buf, "Tgid"), pid) ? "yes" : "no");
+  printf(" Pid is the tid: %s\n", !strcmp(field(buf, "Pid"), tid) ? "yes" : "no");
   sigprocmask(SIG_UNBLOCK, &(sigset_t){0}, NULL);
   signal(SIGUSR1, SIG_IGN);
   sigprocmask(SIG_UNBLOCK, &set, NULL);
@@ -213,7 +215,8 @@ int main(int argc, char **argv) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/status", c);
   slurp(path);
-  printf("traced child: State %s, TracerPid is my pid: %s\n", field(buf, "State"), !strcmp(field(buf, "TracerPid"), pid) ? "yes" : "no");
+  printf("traced child: State %s,", field(buf, "State"));
+  printf(" TracerPid is my pid: %s\n", !strcmp(field(buf, "TracerPid"), pid) ? "yes" : "no");
   snprintf(path, sizeof path, "/proc/%d/stat", c);
   slurp(path);
   printf("traced child's stat state: %c\n", strrchr(buf, ')')[2]);
@@ -222,5 +225,20 @@ int main(int argc, char **argv) {
   waitpid(c, &ws, 0);
   snprintf(path, sizeof path, "/proc/%d/status", c);
   printf("reaped child's status: %s\n", slurp(path) == -ENOENT ? "ENOENT" : "present");
+
+  /* A zombie: waited for with WNOWAIT, still there, without its memory lines. */
+  c = fork();
+  if (c == 0) _exit(3);
+  siginfo_t si;
+  waitid(P_PID, c, &si, WEXITED | WNOWAIT);
+  snprintf(path, sizeof path, "/proc/%d/status", c);
+  slurp(path);
+  printf("zombie: State %s,", field(buf, "State"));
+  printf(" VmSize %s,", field(buf, "VmSize") ? "present" : "absent");
+  printf(" Threads %s\n", field(buf, "Threads"));
+  snprintf(path, sizeof path, "/proc/%d/stat", c);
+  slurp(path);
+  printf("zombie's stat state: %c\n", strrchr(buf, ')')[2]);
+  waitpid(c, &ws, 0);
   return 0;
 }
