@@ -55,6 +55,14 @@ export function taskState(k: Kernel, t: Task): string {
   }
 }
 
+/**
+ * get_nr_threads: signal->nr_threads, which drops a thread when it is released; a group leader
+ * that exited stays counted until its group is reaped (delay_group_leader), so a zombie shows 1.
+ */
+function nrThreads(p: Process): Task[] {
+  return p.threads.filter((x) => x.state !== TaskState.Dead || x.tid === p.pid);
+}
+
 /** render_sigset_t: 64 signals as 16 hex digits, highest first. */
 const sigset = (v: bigint): string => v.toString(16).padStart(NSIG / 4, '0');
 /** render_cap_t: 16 hex digits. */
@@ -114,7 +122,7 @@ function fdtableSize(p: Process): number {
 /** proc_pid_status (fs/proc/array.c, 6.18) of a task: /proc/<pid>/status and /proc/<pid>/task/<tid>/status. */
 export function proc_pid_status(k: Kernel, t: Task): string {
   const p = t.proc;
-  const live = p.threads.filter((x) => x.state !== TaskState.Dead);
+  const live = nrThreads(p);
   const mem = memSizes(p);
   const { ign, cgt } = sigignCatch(p);
   const pnd = t.pending.reduce((a, x) => a | sigBit(x.info.signo), 0n);
@@ -201,7 +209,7 @@ const stateLetter = (k: Kernel, t: Task): string => taskState(k, t)[0]!;
  */
 export function do_task_stat(k: Kernel, t: Task, whole: boolean): string {
   const p = t.proc;
-  const live = p.threads.filter((x) => x.state !== TaskState.Dead);
+  const live = nrThreads(p);
   const mem = memSizes(p);
   const { ign, cgt } = sigignCatch(p);
   const pnd = t.pending.reduce((a, x) => a | sigBit(x.info.signo), 0n);
