@@ -145,6 +145,8 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('  5a5a5a001000-5a5a5a002000 r--p 00000000 00:00 0 \n');
     expect(out).toContain('traced child: State t (tracing stop), TracerPid is my pid: yes');
     expect(out).toContain('task/: 2 threads, 2 dot entries');
+    expect(out).toContain('  fpu_exception: yes\n');
+    expect(out).toContain('  blocks numbered from 0 in order: yes');
   }
   if (name === 'segments') {
     expect(out).toMatch(/^0033: LAR 1 00affb00 LSL 1/m);

@@ -33,13 +33,16 @@ static long slurp(const char *path) {
   return n;
 }
 
-/* The value of "Key:\t..." in status text, or NULL. */
+/* The value of "Key:\t..." (status) or "key\t: ..." (cpuinfo) in the text, or NULL. */
 static const char *field(const char *text, const char *key) {
   static char v[256];
   size_t k = strlen(key);
   for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-    if (!strncmp(l, key, k) && l[k] == ':') {
-      const char *s = l + k + 1;
+    const char *c = l + k;
+    if (strncmp(l, key, k)) continue;
+    while (*c == '\t' || *c == ' ') c++;
+    if (*c == ':') {
+      const char *s = c + 1;
       while (*s == '\t' || *s == ' ') s++;
       size_t n = strcspn(s, "\n");
       memcpy(v, s, n);
@@ -63,6 +66,23 @@ int main(int argc, char **argv) {
   (void)argc;
   setvbuf(stdout, NULL, _IONBF, 0);
   char link[4096], want[64];
+
+  /* /proc/cpuinfo: CPU 0's block (the fields that come from CPUID and the kernel's flags), one block per CPU. */
+  slurp("/proc/cpuinfo");
+  printf("cpuinfo:\n");
+  for (const char *k = "vendor_id\0cpu family\0model\0stepping\0cache size\0fpu\0fpu_exception\0cpuid level\0wp\0clflush size\0cache_alignment\0address sizes\0"; *k; k += strlen(k) + 1) printf("  %s: %s\n", k, field(buf, k) ? field(buf, k) : "(absent)");
+  {
+    const char *f = field(buf, "flags");
+    char flat[4096];
+    int o = 0, sp = 0;
+    for (; f && *f && o < (int)sizeof flat - 1; f++) { if (*f == ' ') { sp = 1; continue; } if (sp && o) flat[o++] = ' '; sp = 0; flat[o++] = *f; }
+    flat[o] = 0;
+    printf("  flags: %s\n", flat);
+    /* The blocks are numbered 0, 1, ... in order (how many is the machine's: not printed). */
+    int blocks = 0, in_order = 1;
+    for (const char *l = buf; (l = strstr(l, "processor\t: ")); l++) in_order &= atoi(l + 12) == blocks++;
+    printf("  blocks numbered from 0 in order: %s\n", blocks > 0 && in_order ? "yes" : "no");
+  }
 
   /* /proc/self is a link to the tgid; exe to the program. */
   long n = readlink("/proc/self", link, sizeof link - 1);
@@ -97,9 +117,11 @@ int main(int argc, char **argv) {
   snprintf(tid, sizeof tid, "%ld", (long)syscall(SYS_gettid));
   printf("status:\n");
   for (const char *k = "Name\0State\0TracerPid\0Threads\0SigPnd\0ShdPnd\0SigBlk\0"; *k; k += strlen(k) + 1) printf("  %s %s\n", k, field(buf, k) ? field(buf, k) : "(absent)");
-  unsigned long long ign = strtoull(field(buf, "SigIgn"), 0, 16), cgt = strtoull(field(buf, "SigCgt"), 0, 16);
+  unsigned long long ign = strtoull(field(buf, "SigIgn"), 0, 16);
+  unsigned long long cgt = strtoull(field(buf, "SigCgt"), 0, 16);
   printf("  SigIgn has SIGUSR2: %d, SigCgt has SIGINT: %d\n", (int)(ign >> (SIGUSR2 - 1) & 1), (int)(cgt >> (SIGINT - 1) & 1));
-  printf("  Tgid is the pid: %s, Pid is the tid: %s\n", !strcmp(field(buf, "Tgid"), pid) ? "yes" : "no", !strcmp(field(buf, "Pid"), tid) ? "yes" : "no");
+  printf("  Tgid is the pid: %s,", !strcmp(field(buf, "Tgid"), pid) ? "yes" : "no");
+  printf(" Pid is the tid: %s\n", !strcmp(field(buf, "Pid"), tid) ? "yes" : "no");
   sigprocmask(SIG_UNBLOCK, &(sigset_t){0}, NULL);
   signal(SIGUSR1, SIG_IGN);
   sigprocmask(SIG_UNBLOCK, &set, NULL);
@@ -193,7 +215,8 @@ int main(int argc, char **argv) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/status", c);
   slurp(path);
-  printf("traced child: State %s, TracerPid is my pid: %s\n", field(buf, "State"), !strcmp(field(buf, "TracerPid"), pid) ? "yes" : "no");
+  printf("traced child: State %s,", field(buf, "State"));
+  printf(" TracerPid is my pid: %s\n", !strcmp(field(buf, "TracerPid"), pid) ? "yes" : "no");
   snprintf(path, sizeof path, "/proc/%d/stat", c);
   slurp(path);
   printf("traced child's stat state: %c\n", strrchr(buf, ')')[2]);
@@ -202,5 +225,20 @@ int main(int argc, char **argv) {
   waitpid(c, &ws, 0);
   snprintf(path, sizeof path, "/proc/%d/status", c);
   printf("reaped child's status: %s\n", slurp(path) == -ENOENT ? "ENOENT" : "present");
+
+  /* A zombie: waited for with WNOWAIT, still there, without its memory lines. */
+  c = fork();
+  if (c == 0) _exit(3);
+  siginfo_t si;
+  waitid(P_PID, c, &si, WEXITED | WNOWAIT);
+  snprintf(path, sizeof path, "/proc/%d/status", c);
+  slurp(path);
+  printf("zombie: State %s,", field(buf, "State"));
+  printf(" VmSize %s,", field(buf, "VmSize") ? "present" : "absent");
+  printf(" Threads %s\n", field(buf, "Threads"));
+  snprintf(path, sizeof path, "/proc/%d/stat", c);
+  slurp(path);
+  printf("zombie's stat state: %c\n", strrchr(buf, ')')[2]);
+  waitpid(c, &ws, 0);
   return 0;
 }

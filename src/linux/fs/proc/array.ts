@@ -55,6 +55,14 @@ export function taskState(k: Kernel, t: Task): string {
   }
 }
 
+/**
+ * get_nr_threads: signal->nr_threads, which drops a thread when it is released; a group leader
+ * that exited stays counted until its group is reaped (delay_group_leader), so a zombie shows 1.
+ */
+function nrThreads(p: Process): Task[] {
+  return p.threads.filter((x) => x.state !== TaskState.Dead || x.tid === p.pid);
+}
+
 /** render_sigset_t: 64 signals as 16 hex digits, highest first. */
 const sigset = (v: bigint): string => v.toString(16).padStart(NSIG / 4, '0');
 /** render_cap_t: 16 hex digits. */
@@ -114,7 +122,7 @@ function fdtableSize(p: Process): number {
 /** proc_pid_status (fs/proc/array.c, 6.18) of a task: /proc/<pid>/status and /proc/<pid>/task/<tid>/status. */
 export function proc_pid_status(k: Kernel, t: Task): string {
   const p = t.proc;
-  const live = p.threads.filter((x) => x.state !== TaskState.Dead);
+  const live = nrThreads(p);
   const mem = memSizes(p);
   const { ign, cgt } = sigignCatch(p);
   const pnd = t.pending.reduce((a, x) => a | sigBit(x.info.signo), 0n);
@@ -139,26 +147,29 @@ export function proc_pid_status(k: Kernel, t: Task): string {
     `NSpgid:\t${k.init!.pid}`,
     `NSsid:\t${k.init!.pid}`,
     'Kthread:\t0',
-    `VmPeak:\t${kb(mem.total)}`,
-    `VmSize:\t${kb(mem.total)}`,
-    `VmLck:\t${kb(0n)}`,
-    `VmPin:\t${kb(0n)}`,
-    `VmHWM:\t${kb(mem.total)}`,
-    `VmRSS:\t${kb(mem.total)}`,
-    `RssAnon:\t${kb(mem.total - mem.exec)}`,
-    `RssFile:\t${kb(mem.exec)}`,
-    `RssShmem:\t${kb(0n)}`,
-    `VmData:\t${kb(mem.data)}`,
-    `VmStk:\t${kb(mem.stack)}`,
-    `VmExe:\t${kb(mem.exec)}`,
-    `VmLib:\t${kb(0n)}`,
-    `VmPTE:\t${kb(0n)}`,
-    `VmSwap:\t${kb(0n)}`,
-    `HugetlbPages:\t${kb(0n)}`,
-    'CoreDumping:\t0',
-    'THP_enabled:\t1',
-    // arch_proc_pid_thread_features' neighbour task_untag_mask (CONFIG_ADDRESS_MASKING): no LAM, every bit kept.
-    'untag_mask:\t0xffffffffffffffff',
+    // task_mem, task_core_dumping, task_thp_status and the untag mask: only while the task has an mm (not a zombie).
+    ...(p.alive ? [
+      `VmPeak:\t${kb(mem.total)}`,
+      `VmSize:\t${kb(mem.total)}`,
+      `VmLck:\t${kb(0n)}`,
+      `VmPin:\t${kb(0n)}`,
+      `VmHWM:\t${kb(mem.total)}`,
+      `VmRSS:\t${kb(mem.total)}`,
+      `RssAnon:\t${kb(mem.total - mem.exec)}`,
+      `RssFile:\t${kb(mem.exec)}`,
+      `RssShmem:\t${kb(0n)}`,
+      `VmData:\t${kb(mem.data)}`,
+      `VmStk:\t${kb(mem.stack)}`,
+      `VmExe:\t${kb(mem.exec)}`,
+      `VmLib:\t${kb(0n)}`,
+      `VmPTE:\t${kb(0n)}`,
+      `VmSwap:\t${kb(0n)}`,
+      `HugetlbPages:\t${kb(0n)}`,
+      'CoreDumping:\t0',
+      'THP_enabled:\t1',
+      // arch_proc_pid_thread_features' neighbour task_untag_mask (CONFIG_ADDRESS_MASKING): no LAM, every bit kept.
+      'untag_mask:\t0xffffffffffffffff',
+    ] : []),
     `Threads:\t${live.length}`,
     `SigQ:\t${live.reduce((a, x) => a + x.pending.length, 0)}/${RLIM_INFINITY_TEXT}`,
     `SigPnd:\t${sigset(pnd)}`,
@@ -192,12 +203,13 @@ const stateLetter = (k: Kernel, t: Task): string => taskState(k, t)[0]!;
 /**
  * do_task_stat (fs/proc/array.c, 6.18): the 52 fields of /proc/<pid>/stat (whole group) and
  * /proc/<pid>/task/<tid>/stat. Fields the model does not keep are 0 (assumptions above), and so
- * are start_stack, kstkesp, kstkeip and the arg/env bounds (not kept: named `proc-stat-zero-addresses`);
- * start_code, end_code and start_brk are the model's own.
+ * are start_stack, kstkesp, kstkeip, start_data, end_data and the environment's bounds (not kept:
+ * named `proc-stat-zero-addresses`); start_code, end_code, start_brk, arg_start and arg_end are the
+ * model's own.
  */
 export function do_task_stat(k: Kernel, t: Task, whole: boolean): string {
   const p = t.proc;
-  const live = p.threads.filter((x) => x.state !== TaskState.Dead);
+  const live = nrThreads(p);
   const mem = memSizes(p);
   const { ign, cgt } = sigignCatch(p);
   const pnd = t.pending.reduce((a, x) => a | sigBit(x.info.signo), 0n);
@@ -210,7 +222,7 @@ export function do_task_stat(k: Kernel, t: Task, whole: boolean): string {
     0, -1, PF_RANDOMIZE, 0, 0, 0, 0, 0, 0, 0, 0, DEFAULT_PRIO, 0, live.length, 0, 0,
     mem.total * 1024n, mem.total * 1024n / 4096n, RLIM_INFINITY_TEXT, startCode, endCode, 0, 0, 0,
     low31(pnd), low31(t.sigmask), low31(ign), low31(cgt), 0, 0, 0, p.exitSignal ?? Sig.SIGCHLD, t.cpu, 0, 0, 0, 0, 0,
-    0, 0, p.brkStart, 0, 0, 0, 0, 0,
+    0, 0, p.brkStart, p.argStart, p.argEnd, 0, 0, 0,
   ];
   return `${fields.join(' ')}\n`;
 }

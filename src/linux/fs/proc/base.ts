@@ -14,6 +14,7 @@ import type { Kernel } from '../../kernel.js';
 import { type FileRef, type MemFile, type Process, type Task, TaskState } from '../../sched.js';
 import { do_task_stat, proc_pid_status, taskComm } from './array.js';
 import { show_map } from './task_mmu.js';
+import { show_cpuinfo } from './cpuinfo.js';
 import { proc_pid_arch_status } from '../../arch/x86/kernel/fpu/xstate.js';
 
 /** The mount point of procfs. */
@@ -130,7 +131,8 @@ function pidEntry(k: Kernel, t: Task, group: boolean, entry: string, rest: strin
 export function procLookup(this: Kernel, t: Task, path: string, follow = true): ProcNode | undefined {
   const n = posix.normalize(path);
   const parts = n.split('/').filter((x) => x).slice(1);
-  if (!parts.length) return { kind: 'dir', path: PROC_ROOT, list: () => ['self', 'thread-self', ...this.tasks.filter((x) => visible(x) && x.tid === x.proc.pid).map((x) => String(x.tid))] };
+  if (parts.length === 1 && parts[0] === 'cpuinfo') return { kind: 'file', path: n, make: () => text(show_cpuinfo(this)) };
+  if (!parts.length) return { kind: 'dir', path: PROC_ROOT, list: () => ['cpuinfo', 'self', 'thread-self', ...this.tasks.filter((x) => visible(x) && x.tid === x.proc.pid).map((x) => String(x.tid))] };
   const [head, ...rest] = parts as [string, ...string[]];
   if (head === 'self' || head === 'thread-self') {
     const target = head === 'self' ? `${t.proc.pid}` : `${t.proc.pid}/task/${t.tid}`;
