@@ -12,6 +12,8 @@ export enum Sys {
   set_tid_address = 218, clock_gettime = 228, clock_getres = 229, clock_nanosleep = 230, exit_group = 231,
   sched_setaffinity = 203, tgkill = 234, waitid = 247, openat = 257, newfstatat = 262, set_robust_list = 273, dup3 = 292, pipe2 = 293, prlimit64 = 302, getcpu = 309,
   getrandom = 318, statx = 332, rseq = 334, clone3 = 435,
+  rt_sigqueueinfo = 129, timer_create = 222, timer_settime = 223, timer_gettime = 224, timer_getoverrun = 225, timer_delete = 226,
+  signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */

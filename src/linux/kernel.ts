@@ -28,7 +28,7 @@ import { run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, def
 import { rseqReturnToUser } from './kernel/rseq.js';
 import {
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
-  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo,
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler } from './arch/x86/kernel/signal.js';
@@ -40,6 +40,7 @@ import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
 import { execve } from './fs/exec.js';
 import { onSyscall, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
 import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
+import { signalfd4, signalfdRead } from './fs/signalfd.js';
 import { retain, closeFd, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
 import { allowed, isDevKvm, open } from './fs/open.js';
@@ -178,7 +179,7 @@ const kernelMethods = {
   run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget,
   rseqReturnToUser,
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
-  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo,
   handleXfd, raiseFault,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler,
   ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
@@ -189,6 +190,7 @@ const kernelMethods = {
   execve,
   onSyscall, syscall, tracePid, unmodelled,
   pipeIo, sigpipe, pipe2,
+  signalfd4, signalfdRead,
   retain, closeFd, dup3, installFd,
   fcntl,
   allowed, isDevKvm, open,

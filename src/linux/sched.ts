@@ -10,6 +10,7 @@ import { TaskFpu } from '../../kernel-model/fpstate.js';
 import { KvmHost } from '../../kernel-model/kvm.js';
 import { Errno, NSIG, SIG_DFL, SS_DISABLE, Sig } from './abi.js';
 import type { PipeFile } from './fs/pipe.js';
+import type { SignalFile } from './fs/signalfd.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
 import type { KvmFile } from './kvm-dev.js';
@@ -32,7 +33,11 @@ export const UNBLOCKABLE = sigBit(Sig.SIGKILL) | sigBit(Sig.SIGSTOP);
 
 export interface SigAction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
 /** `traced`: the tracer already saw (or injected) it at a signal-delivery stop. */
-export interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean }
+export interface PendingSignal {
+  info: SigInfo; forced: boolean; traced?: boolean;
+  /** Run when the signal is dequeued (a POSIX timer's: its overrun, its rearm); undefined drops it (a stale timer signal). */
+  onDequeue?: (info: SigInfo) => SigInfo | undefined;
+}
 /** A syscall the task sleeps in: `retry` returns the result once it can complete. */
 export interface Wait {
   what: string;
@@ -131,7 +136,7 @@ export class Task {
 
 export interface OpenFile { kind: 'host'; hostFd: number }
 export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number }
-export type FileRef = OpenFile | MemFile | KvmFile | PipeFile;
+export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile;
 
 export class Process {
   readonly threads: Task[] = [];
@@ -162,6 +167,8 @@ export class Process {
   groupStopCount = 0;
   groupExitCode = 0;
   /** ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (signal_struct real_timer, it[]; kernel/time/itimer.ts). */
+  /** signal_struct shared_pending: process-directed signals, taken after the thread's own (dequeue_signal). */
+  readonly sharedPending: PendingSignal[] = [];
   readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }
