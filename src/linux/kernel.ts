@@ -50,7 +50,7 @@ import { writeStat, fstat, statPath } from './fs/stat.js';
 import { brk, findFree, mmap } from './mm/mmap.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
-import { readClock, writeTimespec, readTimespec } from './kernel/time/posix-timers.js';
+import { readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers } from './kernel/time/posix-timers.js';
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
@@ -200,7 +200,7 @@ const kernelMethods = {
   brk, findFree, mmap,
   mremap,
   archPrctl, fpuXstatePrctl,
-  readClock, writeTimespec, readTimespec,
+  readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers,
   hrtimerNanosleep,
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,

@@ -13,6 +13,7 @@ import type { PipeFile } from './fs/pipe.js';
 import type { SignalFile } from './fs/signalfd.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
+import type { PosixTimer } from './kernel/time/posix-timers.js';
 import type { KvmFile } from './kvm-dev.js';
 import type { SigInfo } from './signal-frame.js';
 import { ThreadDebugRegs } from './arch/x86/kernel/hw_breakpoint.js';
@@ -169,6 +170,9 @@ export class Process {
   /** ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (signal_struct real_timer, it[]; kernel/time/itimer.ts). */
   /** signal_struct shared_pending: process-directed signals, taken after the thread's own (dequeue_signal). */
   readonly sharedPending: PendingSignal[] = [];
+  /** POSIX timers (signal_struct posix_timers, next_posix_timer_id; kernel/time/posix-timers.ts). */
+  readonly posixTimers = new Map<number, PosixTimer>();
+  nextTimerId = 0;
   readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }

@@ -61,6 +61,10 @@ export interface SigInfo {
   err?: number;
   /** Why the signal came (faults), for the one-line report when it kills. */
   reason?: string;
+  /** POSIX timers (SI_TIMER): si_tid (the timer id) at 16, si_overrun at 20, si_value at 24; rt_sigqueueinfo's si_value. */
+  timerid?: number;
+  overrun?: number;
+  value?: bigint;
   /** A siginfo user space gave whole (PTRACE_SETSIGINFO, rt_sigqueueinfo): encoded as it is. */
   raw?: Uint8Array;
 }
@@ -81,5 +85,7 @@ export function encodeSigInfo(i: SigInfo): Uint8Array {
   if (i.addr !== undefined) v.setBigUint64(16, i.addr, true);
   if (i.pid !== undefined) { v.setInt32(16, i.pid, true); v.setUint32(20, i.uid ?? 0, true); }
   if (i.status !== undefined) v.setInt32(24, i.status, true);
+  if (i.timerid !== undefined) { v.setInt32(16, i.timerid, true); v.setInt32(20, i.overrun ?? 0, true); }
+  if (i.value !== undefined) v.setBigUint64(24, i.value, true);
   return b;
 }

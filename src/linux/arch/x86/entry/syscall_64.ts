@@ -311,6 +311,11 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.alarm: return this.alarm(t, a0);
     case Sys.execve: return this.execve(t, a0, a1, a2);
     case Sys.rt_sigsuspend: return this.sigsuspend(t, a0, a1);
+    case Sys.timer_create: return this.timerCreate(t, i32(a0), a1, a2);
+    case Sys.timer_settime: return this.timerSettime(t, i32(a0), i32(a1), a2, a3);
+    case Sys.timer_gettime: return this.timerGettime(t, i32(a0), a1);
+    case Sys.timer_getoverrun: return this.timerGetoverrun(t, i32(a0));
+    case Sys.timer_delete: return this.timerDelete(t, i32(a0));
     case Sys.signalfd: case Sys.signalfd4: return this.signalfd4(t, i32(a0), a1, a2, nr === Sys.signalfd4 ? i32(a3) : 0);
     case Sys.rt_sigqueueinfo: return this.sigqueueinfo(t, undefined, i32(a0), i32(a1), a2);
     case Sys.rt_tgsigqueueinfo: return this.sigqueueinfo(t, i32(a0), i32(a1), i32(a2), a3);
