@@ -183,6 +183,19 @@ function exercised(name: string, out: string): void {
     expect(out).toMatch(/^pkey_alloc\(0, 0\) +-1 EINVAL$/m);
     expect(out).toMatch(/^pkey_alloc\(0, PKEY_DISABLE_WRITE\) +-1 ENOSPC$/m);
   }
+  // ptrace requests and signal features (src/linux/kernel/ptrace.ts, arch/x86/kernel/ptrace.ts, kernel/signal.ts, fs/signalfd.ts, kernel/time/posix-timers.ts).
+  if (name === 'ptrace-user') {
+    expect(out).toMatch(/PEEKUSER u_debugreg\[6\] +\( 896\) -> ok 0xffff0ff0/);
+    expect(out).toMatch(/POKEUSER DR7 disabled io slot 0 \( 904\) = 0x20000 -> EINVAL/);
+    expect(out).toMatch(/POKEUSER cs rpl 0 +\( 136\) = 0x30 -> EIO/);
+  }
+  if (name === 'ptrace-sysemu') expect(out).toContain('tracee: getpid 4242 getuid 7 getppid real yes gettid -1 errno 38');
+  if (name === 'ptrace-events') {
+    expect(out).toContain('exit event: ok stopped 1 sig 5 event 6');
+    expect(out).toContain('re-trap after SIGCONT: ok stopped 1 sig 5 event 128');
+  }
+  if (name === 'sigqueue') expect(out).toContain('read 3 -> 384 bytes');
+  if (name === 'posix-timers') expect(out).toContain('t0: sig 14 code -2 timerid-is-id yes overrun>0 yes');
   if (name === 'xcomp') {
     expect(out).toMatch(/AT_MINSIGSTKSZ [1-9]/);
     expect(out.includes('frame after first use: xstate_size')).toBe(GUEST_SEES.amx);

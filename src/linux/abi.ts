@@ -14,6 +14,8 @@ export enum Sys {
   getrandom = 318, statx = 332, rseq = 334, clone3 = 435,
   getdents64 = 217, readlinkat = 267, faccessat = 269, faccessat2 = 439, modify_ldt = 154,
   setrlimit = 160, pkey_mprotect = 329, pkey_alloc = 330, pkey_free = 331,
+  rt_sigqueueinfo = 129, timer_create = 222, timer_settime = 223, timer_gettime = 224, timer_getoverrun = 225, timer_delete = 226,
+  signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */

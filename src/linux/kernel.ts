@@ -29,7 +29,7 @@ import { run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, def
 import { rseqReturnToUser } from './kernel/rseq.js';
 import {
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
-  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo,
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors } from './arch/x86/kernel/signal.js';
@@ -41,6 +41,7 @@ import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
 import { execve } from './fs/exec.js';
 import { onSyscall, prlimit, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
 import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
+import { signalfd4, signalfdRead } from './fs/signalfd.js';
 import { retain, closeFd, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
 import { allowed, isDevKvm, open } from './fs/open.js';
@@ -55,7 +56,7 @@ import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
 import { do_mprotect_pkey } from './mm/mprotect.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
-import { readClock, writeTimespec, readTimespec } from './kernel/time/posix-timers.js';
+import { readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers } from './kernel/time/posix-timers.js';
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
@@ -189,7 +190,7 @@ const kernelMethods = {
   run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget,
   rseqReturnToUser,
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
-  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo,
   handleXfd, raiseFault,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors,
   ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
@@ -200,6 +201,7 @@ const kernelMethods = {
   execve,
   onSyscall, syscall, tracePid, unmodelled, prlimit,
   pipeIo, sigpipe, pipe2,
+  signalfd4, signalfdRead,
   retain, closeFd, dup3, installFd,
   fcntl,
   allowed, isDevKvm, open,
@@ -212,7 +214,7 @@ const kernelMethods = {
   brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
   mremap,
   archPrctl, fpuXstatePrctl,
-  readClock, writeTimespec, readTimespec,
+  readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers,
   hrtimerNanosleep,
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,

@@ -10,8 +10,10 @@ import { TaskFpu } from '../../kernel-model/fpstate.js';
 import { KvmHost } from '../../kernel-model/kvm.js';
 import { Errno, NSIG, SIG_DFL, SS_DISABLE, Sig } from './abi.js';
 import type { PipeFile } from './fs/pipe.js';
+import type { SignalFile } from './fs/signalfd.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
+import type { PosixTimer } from './kernel/time/posix-timers.js';
 import type { KvmFile } from './kvm-dev.js';
 import { initRlimits, type Rlim } from './kernel/sys.js';
 import { mmPkeysInit, type MmPkeys } from './arch/x86/mm/pkeys.js';
@@ -34,8 +36,15 @@ export const UNBLOCKABLE = sigBit(Sig.SIGKILL) | sigBit(Sig.SIGSTOP);
 
 export interface SigAction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
 /** `traced`: the tracer already saw (or injected) it at a signal-delivery stop. */
-/** `traced`: a guest tracer already saw it; `debugSeen`: the remote debugger (src/linux/debug.ts) already saw it. */
-export interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean; debugSeen?: boolean }
+export interface PendingSignal {
+  info: SigInfo; forced: boolean;
+  /** A guest tracer already saw it. */
+  traced?: boolean;
+  /** The remote debugger (src/linux/debug.ts) already saw it. */
+  debugSeen?: boolean;
+  /** Run when the signal is dequeued (a POSIX timer's: its overrun, its rearm); undefined drops it (a stale timer signal). */
+  onDequeue?: (info: SigInfo) => SigInfo | undefined;
+}
 /** A syscall the task sleeps in: `retry` returns the result once it can complete. */
 export interface Wait {
   what: string;
@@ -135,7 +144,7 @@ export class Task {
 export interface OpenFile { kind: 'host'; hostFd: number }
 /** A file held in memory: a named file's bytes, or a /proc file (`proc`: its text is made again on a read from offset 0; `list`: a directory's names; fs/proc/base.ts). */
 export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number; proc?: { make: () => Uint8Array; list?: () => string[] } }
-export type FileRef = OpenFile | MemFile | KvmFile | PipeFile;
+export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile;
 
 export class Process {
   readonly threads: Task[] = [];
@@ -171,6 +180,11 @@ export class Process {
   groupStopCount = 0;
   groupExitCode = 0;
   /** ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (signal_struct real_timer, it[]; kernel/time/itimer.ts). */
+  /** signal_struct shared_pending: process-directed signals, taken after the thread's own (dequeue_signal). */
+  readonly sharedPending: PendingSignal[] = [];
+  /** POSIX timers (signal_struct posix_timers, next_posix_timer_id; kernel/time/posix-timers.ts). */
+  readonly posixTimers = new Map<number, PosixTimer>();
+  nextTimerId = 0;
   readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
   /** signal_struct rlim[]: inherited by fork, kept by exec (kernel/sys.ts do_prlimit). */
   rlimits: Rlim[] = initRlimits();

@@ -63,6 +63,10 @@ export interface SigInfo {
   reason?: string;
   /** SEGV_PKUERR: si_pkey, the faulting page's protection key. */
   pkey?: number;
+  /** POSIX timers (SI_TIMER): si_tid (the timer id) at 16, si_overrun at 20, si_value at 24; rt_sigqueueinfo's si_value. */
+  timerid?: number;
+  overrun?: number;
+  value?: bigint;
   /** A siginfo user space gave whole (PTRACE_SETSIGINFO, rt_sigqueueinfo): encoded as it is. */
   raw?: Uint8Array;
 }
@@ -89,5 +93,7 @@ export function encodeSigInfo(i: SigInfo): Uint8Array {
   if (i.pkey !== undefined) v.setUint32(SIGINFO_PKEY_OFFSET, i.pkey, true);
   if (i.pid !== undefined) { v.setInt32(16, i.pid, true); v.setUint32(20, i.uid ?? 0, true); }
   if (i.status !== undefined) v.setInt32(24, i.status, true);
+  if (i.timerid !== undefined) { v.setInt32(16, i.timerid, true); v.setInt32(20, i.overrun ?? 0, true); }
+  if (i.value !== undefined) v.setBigUint64(24, i.value, true);
   return b;
 }

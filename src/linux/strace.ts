@@ -69,7 +69,8 @@ const openFlags = (v: number): string => [['O_RDONLY', 'O_WRONLY', 'O_RDWR', 'O_
 const PROT = [[1, 'PROT_READ'], [2, 'PROT_WRITE'], [4, 'PROT_EXEC']] as const;
 const MAP = [[1, 'MAP_SHARED'], [2, 'MAP_PRIVATE'], [0x10, 'MAP_FIXED'], [0x20, 'MAP_ANONYMOUS'], [0x100, 'MAP_GROWSDOWN'], [0x4000, 'MAP_NORESERVE'], [0x8000, 'MAP_POPULATE'], [0x20000, 'MAP_STACK'], [0x100000, 'MAP_FIXED_NOREPLACE']] as const;
 const ARCH_PRCTL: Record<number, string> = { 0x1001: 'ARCH_SET_GS', 0x1002: 'ARCH_SET_FS', 0x1003: 'ARCH_GET_FS', 0x1004: 'ARCH_GET_GS', 0x1021: 'ARCH_GET_XCOMP_SUPP', 0x1022: 'ARCH_GET_XCOMP_PERM', 0x1023: 'ARCH_REQ_XCOMP_PERM', 0x1024: 'ARCH_GET_XCOMP_GUEST_PERM', 0x1025: 'ARCH_REQ_XCOMP_GUEST_PERM' };
-const PTRACE: Record<number, string> = { 0: 'PTRACE_TRACEME', 1: 'PTRACE_PEEKTEXT', 2: 'PTRACE_PEEKDATA', 4: 'PTRACE_POKETEXT', 5: 'PTRACE_POKEDATA', 7: 'PTRACE_CONT', 8: 'PTRACE_KILL', 9: 'PTRACE_SINGLESTEP', 12: 'PTRACE_GETREGS', 13: 'PTRACE_SETREGS', 14: 'PTRACE_GETFPREGS', 15: 'PTRACE_SETFPREGS', 16: 'PTRACE_ATTACH', 17: 'PTRACE_DETACH', 24: 'PTRACE_SYSCALL', 0x4200: 'PTRACE_SETOPTIONS', 0x4202: 'PTRACE_GETSIGINFO', 0x4204: 'PTRACE_GETREGSET', 0x4205: 'PTRACE_SETREGSET', 0x4206: 'PTRACE_SEIZE', 0x4207: 'PTRACE_INTERRUPT' };
+const PTRACE: Record<number, string> = { 0: 'PTRACE_TRACEME', 1: 'PTRACE_PEEKTEXT', 2: 'PTRACE_PEEKDATA', 4: 'PTRACE_POKETEXT', 5: 'PTRACE_POKEDATA', 7: 'PTRACE_CONT', 8: 'PTRACE_KILL', 9: 'PTRACE_SINGLESTEP', 12: 'PTRACE_GETREGS', 13: 'PTRACE_SETREGS', 14: 'PTRACE_GETFPREGS', 15: 'PTRACE_SETFPREGS', 16: 'PTRACE_ATTACH', 17: 'PTRACE_DETACH', 24: 'PTRACE_SYSCALL', 0x4200: 'PTRACE_SETOPTIONS', 0x4202: 'PTRACE_GETSIGINFO', 0x4204: 'PTRACE_GETREGSET', 0x4205: 'PTRACE_SETREGSET', 0x4206: 'PTRACE_SEIZE', 0x4207: 'PTRACE_INTERRUPT',
+  3: 'PTRACE_PEEKUSER', 6: 'PTRACE_POKEUSER', 31: 'PTRACE_SYSEMU', 32: 'PTRACE_SYSEMU_SINGLESTEP', 0x4201: 'PTRACE_GETEVENTMSG', 0x4203: 'PTRACE_SETSIGINFO', 0x4208: 'PTRACE_LISTEN', 0x420e: 'PTRACE_GET_SYSCALL_INFO' };
 const IOCTL: Record<number, string> = { 0x5401: 'TCGETS', 0x5413: 'TIOCGWINSZ', 0x541b: 'FIONREAD', 0xae00: 'KVM_GET_API_VERSION', 0xae01: 'KVM_CREATE_VM', 0xae03: 'KVM_CHECK_EXTENSION', 0xae04: 'KVM_GET_VCPU_MMAP_SIZE', 0xae41: 'KVM_CREATE_VCPU' };
 const NT: Record<number, string> = { 1: 'NT_PRSTATUS', 2: 'NT_PRFPREG', 0x202: 'NT_X86_XSTATE' };
 const SIG_HOW = ['SIG_BLOCK', 'SIG_UNBLOCK', 'SIG_SETMASK'];
@@ -98,6 +99,9 @@ function args(nr: number, a: readonly bigint[], mem: TraceMemory, result: bigint
     case Sys.ioctl: return `${fd(a0)}, ${IOCTL[Number(a1 & 0xffffffffn)] ?? hex(a1)}, ${hex(a2)}`;
     case Sys.kill: return `${i32(a0)}, ${signalName(i32(a1))}`;
     case Sys.tgkill: return `${i32(a0)}, ${i32(a1)}, ${signalName(i32(a2))}`;
+    case Sys.rt_sigqueueinfo: return `${i32(a0)}, ${signalName(i32(a1))}, ${hex(a2)}`;
+    case Sys.rt_tgsigqueueinfo: return `${i32(a0)}, ${i32(a1)}, ${signalName(i32(a2))}, ${hex(a3)}`;
+    case Sys.signalfd4: return `${i32(a0)}, ${hex(a1)}, ${dec(a2)}, ${flags(i32(a3), O_FLAGS)}`;
     case Sys.exit: case Sys.exit_group: return String(i32(a0));
     case Sys.arch_prctl: return `${ARCH_PRCTL[i32(a0)] ?? hex(a0)}, ${hex(a1)}`;
     case Sys.ptrace: {

@@ -88,6 +88,9 @@ export function execve(this: Kernel, t: Task, filename: bigint, argvp: bigint, e
     t.origRax = -1n;
     // flush_thread(): flush_ptrace_hw_breakpoint (no breakpoints, DR6/DR7 0); start_thread(): null DS/ES/FS/GS.
     t.debugRegs = new ThreadDebugRegs();
+    // exit_itimers(): the POSIX timers go (kernel/time/posix-timers.ts).
+    for (const timer of p.posixTimers.values()) timer.seq++;
+    p.posixTimers.clear();
     t.segs = initialSelectors();
     if (t.ptrace && t.state === TaskState.Runnable) {
       if (t.ptrace.options & PTRACE_O_TRACEEXEC) {

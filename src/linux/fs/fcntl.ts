@@ -8,6 +8,9 @@ import { pipe_get_size, pipe_set_size } from './pipe.js';
 import type { Kernel } from '../kernel.js';
 import { neg, Process } from '../sched.js';
 
+/** O_RDWR (include/uapi/asm-generic/fcntl.h). */
+const O_RDWR = 2;
+
 /** Bits F_SETFL may change on a pipe (fs/fcntl.c SETFL_MASK: O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME; the model keeps these two). */
 const PIPE_SETFL_MASK = O_NONBLOCK | O_DIRECT;
 /** O_RDONLY / O_WRONLY access modes (include/uapi/asm-generic/fcntl.h). */
@@ -38,6 +41,7 @@ export function fcntl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
     case Fcntl.F_GETFL:
       if (f.kind === 'pipe') return BigInt((f.write ? O_WRONLY : O_RDONLY) | f.flags);
       if (f.kind === 'file') return BigInt(O_RDONLY);
+      if (f.kind === 'signalfd') return BigInt(O_RDWR | f.flags); // anon_inode_getfile(O_RDWR | (flags & O_NONBLOCK))
       return this.unmodelled(nr);
     case Fcntl.F_SETFL:
       if (f.kind !== 'pipe') return this.unmodelled(nr);

@@ -16,7 +16,7 @@ export function ioctl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
     p.machine.writeU32(arg, f.pipe.bytes);
     return 0n;
   }
-  if (f.kind === 'host' || f.kind === 'file') return neg(Errno.ENOTTY);
+  if (f.kind === 'host' || f.kind === 'file' || f.kind === 'signalfd') return neg(Errno.ENOTTY); // signalfd_fops has no ioctl
   const m = p.machine;
   return kvmIoctl(f, cmd, arg, {
     mm: p, host: p.kvm,

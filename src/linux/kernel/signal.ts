@@ -6,7 +6,7 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { DebugStopReason } from '../debug.js';
-import { CORE_DUMP_SIGNALS, DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_USER, Sig } from '../abi.js';
+import { CORE_DUMP_SIGNALS, DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, Sig } from '../abi.js';
 import { ERESTARTNOHAND } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { straceSignal } from '../strace.js';
@@ -15,7 +15,7 @@ import {
   SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
   neg, sigBit, UNBLOCKABLE, type PendingSignal, TaskState, Task, Process,
 } from '../sched.js';
-import { encodeSigInfo, type SigInfo } from '../signal-frame.js';
+import { SIGINFO_BYTES, encodeSigInfo, rawSigInfo, type SigInfo } from '../signal-frame.js';
 
 /** si_code SI_KERNEL (include/uapi/asm-generic/siginfo.h): a bad sigreturn frame. */
 export const SI_KERNEL = 0x80;
@@ -34,7 +34,7 @@ export function deliverable(this: Kernel, t: Task, p: PendingSignal): boolean {
 }
 
 /** Queue a signal for a thread (tgkill, faults) or a process (kill: the first thread not blocking it). */
-export function sendToThread(this: Kernel, t: Task, info: SigInfo, forced = false): void {
+export function sendToThread(this: Kernel, t: Task, info: SigInfo, forced = false, onDequeue?: PendingSignal['onDequeue']): void {
   if (t.state === TaskState.Dead) return;
   this.prepareSignal(t.proc, info.signo);
   // SIGKILL wakes a stopped task (TASK_WAKEKILL); other signals wait in its queue until SIGCONT (wants_signal).
@@ -43,8 +43,8 @@ export function sendToThread(this: Kernel, t: Task, info: SigInfo, forced = fals
   // sig_ignored(): a blocked signal (blocked or real_blocked) or one for a tracee is queued even when ignored.
   const kept = ((t.sigmask | t.realBlocked) & sigBit(info.signo)) !== 0n || t.ptrace !== undefined;
   if (!forced && !kept && (act.handler === SIG_IGN || (act.handler === SIG_DFL && DEFAULT_IGNORED.has(info.signo))) && info.signo !== Sig.SIGKILL) return;
-  if (!forced && t.pending.some((p) => p.info.signo === info.signo)) return; // standard signals do not queue
-  t.pending.push({ info, forced });
+  if (!forced && legacyQueued(t.pending, info.signo)) return;
+  t.pending.push({ info, forced, onDequeue });
   if (info.signo === Sig.SIGKILL && t.state === TaskState.Traced) this.ptraceResume(t, 0, false);
 }
 
@@ -54,6 +54,10 @@ export function sendToThread(this: Kernel, t: Task, info: SigInfo, forced = fals
  * records what the parent is to be told (SIGNAL_CLD_CONTINUED after a completed stop,
  * SIGNAL_CLD_STOPPED after one under way) and that a wait may report the continue.
  */
+const flushShared = (p: Process, which: (s: number) => boolean): void => {
+  for (let k = p.sharedPending.length - 1; k >= 0; k--) if (which(p.sharedPending[k]!.info.signo)) p.sharedPending.splice(k, 1);
+};
+
 export function prepareSignal(this: Kernel, p: Process, sig: number): void {
   if (!p.alive) return;
   const live = p.threads.filter((x) => x.state !== TaskState.Dead);
@@ -62,9 +66,11 @@ export function prepareSignal(this: Kernel, p: Process, sig: number): void {
   };
   if (STOP_SIGNALS.has(sig)) {
     for (const x of live) flush(x, (s) => s === Sig.SIGCONT);
+    flushShared(p, (s) => s === Sig.SIGCONT);
     return;
   }
   if (sig !== Sig.SIGCONT) return;
+  flushShared(p, (s) => STOP_SIGNALS.has(s));
   for (const x of live) {
     flush(x, (s) => STOP_SIGNALS.has(s));
     x.jobctlStopPending = false;
@@ -146,10 +152,70 @@ export function notifyParentCldstop(this: Kernel, p: Process, why: number): void
   this.sendToProcess(parent, { signo: Sig.SIGCHLD, code: why, pid: p.pid, uid: 0, status });
 }
 
-export function sendToProcess(this: Kernel, p: Process, info: SigInfo): void {
+/**
+ * send_signal_locked(PIDTYPE_TGID) (kernel/signal.c): a process-directed signal goes to
+ * shared_pending (a standard one once), unless sig_ignored() for the group leader; the threads
+ * not blocking it see it (complete_signal's wake-up is the scheduler's retry). SIGKILL takes the
+ * thread path, where it wakes stopped and traced threads (complete_signal's fatal case).
+ */
+export function sendToProcess(this: Kernel, p: Process, info: SigInfo, onDequeue?: PendingSignal['onDequeue']): void {
   const live = p.threads.filter((t) => t.state !== TaskState.Dead);
-  const t = live.find((x) => (x.sigmask & sigBit(info.signo)) === 0n) ?? live[0];
-  if (t) this.sendToThread(t, info);
+  if (!live.length) return;
+  if (info.signo === Sig.SIGKILL) {
+    const t = live.find((x) => (x.sigmask & sigBit(info.signo)) === 0n) ?? live[0]!;
+    this.sendToThread(t, info);
+    return;
+  }
+  this.prepareSignal(p, info.signo);
+  const leader = live[0]!;
+  const act = p.sigactions[info.signo]!;
+  const kept = ((leader.sigmask | leader.realBlocked) & sigBit(info.signo)) !== 0n || leader.ptrace !== undefined;
+  if (!kept && (act.handler === SIG_IGN || (act.handler === SIG_DFL && DEFAULT_IGNORED.has(info.signo)))) return;
+  if (legacyQueued(p.sharedPending, info.signo)) return;
+  p.sharedPending.push({ info, forced: false, onDequeue });
+}
+
+/** SIGRTMIN (include/uapi/asm-generic/signal.h): signals from it on queue every instance (legacy_queue). */
+export const SIGRTMIN = 32;
+const legacyQueued = (q: readonly PendingSignal[], sig: number): boolean => sig < SIGRTMIN && q.some((x) => x.info.signo === sig);
+/** SYNCHRONOUS_MASK (kernel/signal.c): the fault signals next_signal takes first. */
+const SYNCHRONOUS: ReadonlySet<number> = new Set([Sig.SIGSEGV, Sig.SIGBUS, Sig.SIGILL, Sig.SIGTRAP, Sig.SIGFPE, Sig.SIGSYS]);
+
+/** next_signal() over one queue: a synchronous signal first, else the lowest number; the first queued of that number. */
+function nextSignal(q: readonly PendingSignal[], ok: (x: PendingSignal) => boolean): number {
+  let best = -1;
+  q.forEach((x, i) => {
+    if (!ok(x)) return;
+    if (best < 0) { best = i; return; }
+    const a = x.info.signo, b = q[best]!.info.signo;
+    const rank = (s: number): number => (SYNCHRONOUS.has(s) ? 0 : 100) + s;
+    if (rank(a) < rank(b)) best = i;
+  });
+  return best;
+}
+
+/**
+ * dequeue_signal() (kernel/signal.c): the thread's own pending signals first, then the shared
+ * ones, each by next_signal; `ok` says which it may take. A signal the tracer already saw
+ * (resumed with it) comes before all. A timer's signal runs its onDequeue, which may drop it.
+ */
+export function dequeueSignal(this: Kernel, t: Task, ok: (x: PendingSignal) => boolean): PendingSignal | undefined {
+  for (;;) {
+    const traced = t.pending.findIndex((x) => x.traced && ok(x));
+    let q: PendingSignal[] = t.pending;
+    let k = traced >= 0 ? traced : nextSignal(t.pending, ok);
+    if (k < 0) { q = t.proc.sharedPending; k = nextSignal(q, ok); }
+    if (k < 0) return undefined;
+    const x = q.splice(k, 1)[0]!;
+    if (!x.onDequeue) return x;
+    const info = x.onDequeue(x.info);
+    if (info) return { ...x, info, onDequeue: undefined };
+  }
+}
+
+/** signal_pending(): a signal `t` would act on is queued for it or its process. */
+export function signalPending(this: Kernel, t: Task): boolean {
+  return t.pending.some((x) => this.deliverable(t, x)) || t.proc.sharedPending.some((x) => this.deliverable(t, x));
 }
 
 /** Deliver what is deliverable before the task runs; false when the task no longer runs. */
@@ -168,13 +234,12 @@ export function deliverSignals(this: Kernel, t: Task): boolean {
     }
     // A group stop another thread started: this one takes part.
     if (t.jobctlStopPending && this.doSignalStop(t, 0)) return false;
-    const k = t.pending.findIndex((p) => this.deliverable(t, p));
-    if (k < 0) {
+    const p = this.dequeueSignal(t, (x) => this.deliverable(t, x));
+    if (!p) {
       // arch_do_signal_or_restart() with no handler to run: an interrupted call is made again.
       this.restartWithoutHandler(t);
       return true;
     }
-    const p = t.pending.splice(k, 1)[0]!;
     const sig = p.info.signo;
     // The remote debugger sees the debugged process's signals first (src/linux/debug.ts) and decides on resuming.
     const dbg = this.debug;
@@ -252,7 +317,7 @@ export function findProcess(this: Kernel, pid: number): Process | undefined {
  * which becomes -EINTR once a handler ran, or a new call when none did.
  */
 export function sleepUntilSignal(this: Kernel, t: Task, what: string): bigint | 'stop' {
-  if (t.pending.some((x) => this.deliverable(t, x))) return neg(ERESTARTNOHAND as Errno);
+  if (this.signalPending(t)) return neg(ERESTARTNOHAND as Errno);
   return this.block(t, { what, restart: ERESTARTNOHAND });
 }
 
@@ -285,9 +350,9 @@ export function sigtimedwait(this: Kernel, t: Task, uthese: bigint, uinfo: bigin
     deadline = this.clockNs + sec * 1_000_000_000n + nsec;
   }
   const take = (): bigint | undefined => {
-    const k = t.pending.findIndex((x) => (these & sigBit(x.info.signo)) !== 0n && !x.forced);
-    if (k < 0) return undefined;
-    const info = t.pending.splice(k, 1)[0]!.info;
+    const x = this.dequeueSignal(t, (y) => (these & sigBit(y.info.signo)) !== 0n && !y.forced);
+    if (!x) return undefined;
+    const info = x.info;
     if (uinfo) m.write(uinfo, encodeSigInfo(info));
     return BigInt(info.signo);
   };
@@ -305,4 +370,31 @@ export function sigtimedwait(this: Kernel, t: Task, uthese: bigint, uinfo: bigin
     onTimeout: () => done(neg(Errno.EAGAIN)),
     interrupted: () => done(neg(Errno.EINTR)),
   });
+}
+
+/**
+ * rt_sigqueueinfo and rt_tgsigqueueinfo (kernel/signal.c do_rt_sigqueueinfo,
+ * do_rt_tgsigqueueinfo): the caller's siginfo with si_signo set to `sig`; -EPERM, before any other
+ * check, when its si_code is >= 0 or SI_TKILL and the target is not the caller itself (kill's and
+ * the kernel's codes cannot be forged); then kill_proc_info / do_send_specific: -ESRCH for no such
+ * task (or one of another group), -EINVAL for a bad signal; 0 checks only.
+ */
+export function sigqueueinfo(this: Kernel, t: Task, tgid: number | undefined, pid: number, sig: number, uinfo: bigint): bigint {
+  const info = rawSigInfo(t.proc.machine.read(uinfo, SIGINFO_BYTES));
+  new DataView(info.raw!.buffer).setInt32(0, sig, true);
+  info.signo = sig;
+  if (tgid !== undefined && (pid <= 0 || tgid <= 0)) return neg(Errno.EINVAL);
+  if ((info.code >= 0 || info.code === SI_TKILL) && pid !== t.tid) return neg(Errno.EPERM);
+  if (tgid === undefined) {
+    const target = pid > 0 ? this.findProcess(pid) : undefined;
+    if (!target || !target.alive) return neg(Errno.ESRCH);
+    if (sig < 0 || sig > NSIG) return neg(Errno.EINVAL);
+    if (sig) this.sendToProcess(target, info);
+    return 0n;
+  }
+  const target = this.tasks.find((x) => x.tid === pid && x.proc.pid === tgid && x.state !== TaskState.Dead);
+  if (!target) return neg(Errno.ESRCH);
+  if (sig < 0 || sig > NSIG) return neg(Errno.EINVAL);
+  if (sig) this.sendToThread(target, info);
+  return 0n;
 }

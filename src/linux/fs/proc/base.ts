@@ -86,6 +86,8 @@ function fdTarget(f: FileRef): string {
     // anon_inode_getfile's names (virt/kvm/kvm_main.c: "kvm-vm", "kvm-vcpu:%d").
     case 'kvm-vm': return 'anon_inode:kvm-vm';
     case 'kvm-vcpu': return `anon_inode:kvm-vcpu:${f.id}`;
+    // signalfd_create's anon_inode_getfile name (fs/signalfd.c: "[signalfd]").
+    case 'signalfd': return 'anon_inode:[signalfd]';
   }
 }
 

@@ -152,7 +152,7 @@ export function tryWake(this: Kernel, t: Task): void {
   const r = t.wait?.retry?.();
   if (r !== undefined) this.wake(t, r);
   // signal_wake_up(): a deliverable signal, a group stop or a jobctl trap (ptrace_signal_wake_up) ends the sleep with the call's restart errno.
-  else if (t.jobctlStopPending || (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
+  else if (t.jobctlStopPending || (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) || this.signalPending(t)) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
 }
 
 export function wake(this: Kernel, t: Task, result: bigint): void {

@@ -104,6 +104,9 @@ export function nextRealExpiry(this: Kernel): bigint | undefined {
     const v = p.itimers[Itimer.REAL]!.value;
     if (v && (first === undefined || v < first)) first = v;
   }
+  // POSIX timers run on the same clock (kernel/time/posix-timers.ts).
+  const posix = this.posixTimerNextExpiry();
+  if (posix !== undefined && (first === undefined || posix < first)) first = posix;
   return first;
 }
 
@@ -147,4 +150,5 @@ export function runItimers(this: Kernel, ran: Task | undefined, cpuNs: bigint): 
     // hrtimer_forward(): the next expiry after now, in whole intervals.
     if (it.interval) { while (it.value <= this.clockNs) it.value += it.interval; } else it.value = 0n;
   }
+  this.runPosixTimers();
 }

@@ -72,7 +72,7 @@ export function onSyscall(this: Kernel, p: Process): boolean {
   if (r === 'stop') return true;
   m.uc.regWrite(X86Reg.RAX, r & MASK64);
   if (t.rseqNotify) this.rseqReturnToUser(t);
-  const stop = t.state !== TaskState.Runnable || !p.alive || t.jobctlStopPending || t.pending.some((x) => this.deliverable(t, x));
+  const stop = t.state !== TaskState.Runnable || !p.alive || t.jobctlStopPending || this.signalPending(t);
   // Going on in user mode: a later stop is an interrupt, not this call's exit (orig_ax -1).
   if (!stop) t.origRax = -1n;
   return stop;
@@ -99,6 +99,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.read: {
       const f = p.files.get(i32(a0));
       if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe read', pipe_read(f, Number(a2), (b) => m.write(a1, b)));
+      if (f?.kind === 'signalfd') return this.signalfdRead(t, f, a1, Number(a2));
       return this.read(p, i32(a0), a1, Number(a2));
     }
     case Sys.write: {
@@ -230,7 +231,8 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       return 0n;
     }
     case Sys.rt_sigpending: {
-      const bits = t.pending.reduce((acc, x) => acc | sigBit(x.info.signo), 0n) & t.sigmask;
+      // sys_rt_sigpending: the thread's and the process's pending signals that are blocked.
+      const bits = [...t.pending, ...p.sharedPending].reduce((acc, x) => acc | sigBit(x.info.signo), 0n) & t.sigmask;
       m.writeU64(a0, bits);
       return 0n;
     }
@@ -303,6 +305,14 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.alarm: return this.alarm(t, a0);
     case Sys.execve: return this.execve(t, a0, a1, a2);
     case Sys.rt_sigsuspend: return this.sigsuspend(t, a0, a1);
+    case Sys.timer_create: return this.timerCreate(t, i32(a0), a1, a2);
+    case Sys.timer_settime: return this.timerSettime(t, i32(a0), i32(a1), a2, a3);
+    case Sys.timer_gettime: return this.timerGettime(t, i32(a0), a1);
+    case Sys.timer_getoverrun: return this.timerGetoverrun(t, i32(a0));
+    case Sys.timer_delete: return this.timerDelete(t, i32(a0));
+    case Sys.signalfd: case Sys.signalfd4: return this.signalfd4(t, i32(a0), a1, a2, nr === Sys.signalfd4 ? i32(a3) : 0);
+    case Sys.rt_sigqueueinfo: return this.sigqueueinfo(t, undefined, i32(a0), i32(a1), a2);
+    case Sys.rt_tgsigqueueinfo: return this.sigqueueinfo(t, i32(a0), i32(a1), i32(a2), a3);
     case Sys.rt_sigtimedwait: return this.sigtimedwait(t, a0, a1, a2, a3);
     case Sys.sched_yield: return this.defer(t, () => 0n);
     case Sys.getrandom: {
