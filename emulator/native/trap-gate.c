@@ -8,6 +8,9 @@
  *   2. computes the memory operand's address from those registers and reads a window of guest memory
  *      into the area buffer, which JS sees (a prefetch: it has no side effect, and JS checks that it
  *      covers what the instruction needs before using it);
+ *   2b. for an XSAVE-family instruction the machine described (xl_gate_xs_describe), tries the
+ *      instruction natively (xs_fast, over xsave-fast.c and the running thread's register-file
+ *      store): done, it writes RIP and returns without calling JS;
  *   3. calls the JS callback (no arguments: the address is in the control block);
  *   4. writes back what JS asked for in the control block: ranges of the area buffer to guest memory,
  *      then a range of the register block, then RIP. Of the block's registers it writes only those
