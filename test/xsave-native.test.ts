@@ -241,3 +241,69 @@ describe('native XSAVE family (xsave-fast.c) against the model', () => {
     for (const op of OPS) expect(done.get(op) ?? 0, `${XsOp[op]} done natively`).toBeGreaterThan(CASES / 60);
   });
 });
+
+/**
+ * The gate's native path (trap-gate.c xs_fast) inside a running machine, against the same machine
+ * with it off (XSTATE_LAB_NO_XSAVE_FAST_PATH): a loop of XSAVE64, XRSTOR64, XSAVEOPT64, XSAVEC64 and
+ * XRSTOR64 of the compacted image, with legacy SSE writes unicorn runs between them (the gate
+ * absorbs them) and x87 instructions (events that send the trap to the model), on several CPUs. The
+ * register files and the save areas must be equal, and the native path must have done most traps.
+ */
+describe('the trap gate runs the XSAVE family natively', () => {
+  const CODE = 0x400000n, DATA = 0x600000n;
+  const loop = Uint8Array.from([
+    0x48, 0x0f, 0xae, 0x23, //             xsave64 [rbx]
+    0x66, 0x0f, 0xfe, 0xc1, //             paddd xmm0, xmm1
+    0x48, 0x0f, 0xae, 0x2b, //             xrstor64 [rbx]
+    0x66, 0x0f, 0xfe, 0xd1, //             paddd xmm2, xmm1 (XMM2 grows: XSAVEOPT below must see it modified)
+    0x48, 0x0f, 0xae, 0x33, //             xsaveopt64 [rbx]
+    0xd9, 0xe8, 0xdd, 0xd8, //             fld1; fstp st(0)
+    0x48, 0x0f, 0xc7, 0x26, //             xsavec64 [rsi]
+    0x66, 0x0f, 0xef, 0xdb, //             pxor xmm3, xmm3
+    0x48, 0x0f, 0xae, 0x2e, //             xrstor64 [rsi]
+    0x0f, 0x28, 0xe2, //                   movaps xmm4, xmm2
+    0xeb, 0x100 - 41, //                   jmp back to the start (41 bytes before the next instruction)
+  ].map((b) => b & 0xff));
+
+  async function run(cpuId: string, native: boolean): Promise<{ store: Uint8Array; mem: Uint8Array; nativeCount: number }> {
+    const { Machine, StopKind } = await import('../emulator/machine.js');
+    const { Prot, X86Reg } = await import('../emulator/unicorn.js');
+    const cpu = loadBuiltinQuietly(cpuId);
+    const xs = new XsaveContext(cpu);
+    xs.xcr0 = cpu.xcr0Supported & ~(bit(XFeature.TILECFG) | bit(XFeature.TILEDATA));
+    const saved = process.env.XSTATE_LAB_NO_XSAVE_FAST_PATH;
+    if (native) delete process.env.XSTATE_LAB_NO_XSAVE_FAST_PATH; else process.env.XSTATE_LAB_NO_XSAVE_FAST_PATH = '1';
+    const m = new Machine(cpu, xs, { onSyscall: () => true });
+    if (saved === undefined) delete process.env.XSTATE_LAB_NO_XSAVE_FAST_PATH; else process.env.XSTATE_LAB_NO_XSAVE_FAST_PATH = saved;
+    try {
+      m.map(CODE, 0x1000n, Prot.READ | Prot.EXEC, loop);
+      m.map(DATA, 0x10000n, Prot.READ | Prot.WRITE);
+      m.uc.regWrite(X86Reg.RIP, CODE);
+      m.uc.regWrite(X86Reg.RBX, DATA);
+      m.uc.regWrite(X86Reg.RSI, DATA + 0x8000n);
+      m.uc.regWrite(X86Reg.RAX, 0xffffffffn);
+      m.uc.regWrite(X86Reg.RDX, 0xffffffffn);
+      // The model's reset state (FCW 037FH: x87 exceptions masked) and XMM1 = 1..16 into unicorn.
+      m.vec.write(1, Uint8Array.from({ length: 16 }, (_, k) => k + 1), 0);
+      m.syncOut(true);
+      for (let k = 0; k < 20; k++) expect(m.run(500).kind).toBe(StopKind.Quantum);
+      m.syncIn(true);
+      return { store: new Uint8Array(xs.regs.store).slice(), mem: m.uc.memRead(DATA, 0x10000), nativeCount: m.nativeXsaveCount };
+    } finally {
+      m.close();
+    }
+  }
+
+  // Every built-in CPU whose instructions the loop uses (XSAVEOPT, XSAVEC).
+  const ids = builtinProfileIds().filter((id) => { const f = loadBuiltinQuietly(id).features; return f.xsaveopt && f.xsavec; });
+  it('runs on several CPUs', () => expect(ids.length).toBeGreaterThan(3));
+  for (const id of ids) {
+    it(`${id}: the same registers and memory with the native path as without`, async () => {
+      const on = await run(id, true), off = await run(id, false);
+      expect(off.nativeCount).toBe(0);
+      expect(on.nativeCount, 'traps the native path did').toBeGreaterThan(1000);
+      expect(firstDifference(on.mem, off.mem), 'first differing byte of the save areas').toBe(-1);
+      expect(firstDifference(on.store, off.store), 'first differing byte of the register file').toBe(-1);
+    });
+  }
+});

@@ -8,6 +8,9 @@
  *   2. computes the memory operand's address from those registers and reads a window of guest memory
  *      into the area buffer, which JS sees (a prefetch: it has no side effect, and JS checks that it
  *      covers what the instruction needs before using it);
+ *   2b. for an XSAVE-family instruction the machine described (xl_gate_xs_describe), tries the
+ *      instruction natively (xs_fast, over xsave-fast.c and the running thread's register-file
+ *      store): done, it writes RIP and returns without calling JS;
  *   3. calls the JS callback (no arguments: the address is in the control block);
  *   4. writes back what JS asked for in the control block: ranges of the area buffer to guest memory,
  *      then a range of the register block, then RIP. Of the block's registers it writes only those
@@ -546,6 +549,24 @@ static void xs_absorb_sse(struct gate *g, uint32_t changed) {
   memcpy(L + mx, g->block + mx, 4);
 }
 
+/*
+ * machine.ts absorb's x87 half when the x87 compare ranges changed: it takes FCW, FSW (ES and B as
+ * the flags and masks make them, x87-env.ts fswWithSummary), the abridged tag and ST0-7 from the
+ * block, and ignores the pointers (the model's own). Returns 1 when those equal the model's (only
+ * pointer fields differed: absorb would change nothing), 0 when the model must absorb them.
+ */
+static int xs_x87_unchanged(const struct gate *g) {
+  const uint32_t *t = g->xs_table;
+  const uint8_t *L = g->xs_store, *I = g->block;
+  uint32_t fcw = rd16(I + t[XT_LEGACY_FCW]), fsw = rd16(I + t[XT_LEGACY_FSW]), esb = t[XT_FSW_ES] | t[XT_FSW_B];
+  fsw = (fsw & t[XT_FSW_EXCEPTIONS] & ~fcw) ? (fsw | esb) & 0xffff : fsw & ~esb & 0xffff;
+  if (fcw != rd16(L + t[XT_LEGACY_FCW]) || fsw != rd16(L + t[XT_LEGACY_FSW])) return 0;
+  uint32_t ftag = rd16(I + g->img.ftag), abridged = 0;
+  for (int i = 0; i < 8; i++) if ((ftag >> (2 * i) & 3) != g->img.tag_empty) abridged |= 1u << i;
+  if (abridged != L[t[XT_LEGACY_FTW]]) return 0;
+  return memcmp(L + t[XT_LEGACY_ST0], I + t[XT_LEGACY_ST0], t[XT_LEGACY_XMM0] - t[XT_LEGACY_ST0]) == 0;
+}
+
 /* machine.ts fillImage(true): the model's x87/SSE state into the block, as unicorn takes it. */
 static void xs_fill_image(struct gate *g) {
   const uint32_t *t = g->xs_table;
@@ -586,7 +607,7 @@ static int xs_fast(void *uc, struct gate *g, const struct desc *d, uint64_t addr
   struct gate_ctl *c = g->ctl;
   const uint32_t *t = g->xs_table;
   if (!g->xs_store || c->xs_mirror != 1 || c->x87_events || c->read_count < (int32_t)g->img.all_count) return 0;
-  if (c->changed & g->img.changed_x87_bits) return 0;
+  if ((c->changed & g->img.changed_x87_bits) && !xs_x87_unchanged(g)) return 0;
   uint32_t need = 1u << 0 | 1u << 2; /* EAX, EDX (encoding order 0 and 2) */
   if (d->base >= 0) need |= 1u << d->base;
   if (d->index >= 0) need |= 1u << d->index;
