@@ -176,6 +176,7 @@ addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real C
     return { mismatches: vector.mismatches + general.mismatches };
   });
 addSelfcheck('x87', 'run random x87 instruction sequences on the real CPU and on the model; compare the FXSAVE image, AX, flags, memory, signals and si_code', 'sequences', 2000, RefereeScope.Cpu, runX87Selfcheck);
+addSelfcheck('x87-functions', 'as x87, with the transcendental, FSCALE, FXTRACT, FPREM/FPREM1 and FBLD/FBSTP instructions among the templates; their 1-ulp residuals counted apart', 'sequences', 2000, RefereeScope.Cpu, (o) => runX87Selfcheck({ ...o, functions: true }));
 addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, RefereeScope.Kernel, runKernelSelfcheck);
 addSelfcheck('kvm', "apply random KVM_SET_XSAVE / KVM_SET_XCRS mutations on this host's /dev/kvm and on the kernel model; compare errnos and KVM_GET_XSAVE{,2} / KVM_GET_XCRS bytes", 'cases', 1000, RefereeScope.Kernel, runKvmSelfcheck);
 addSelfcheck('sigframe', "deliver signals on this host and on the kernel model: compare the frame's extended state, the handler's starting state and rt_sigreturn of randomly patched frames", 'signals', 1000, RefereeScope.Kernel, runSigframeSelfcheck);
