@@ -22,6 +22,7 @@ import {
   addExact, compare, divExact, exactOf, fromInteger, fromMemory, infinity, isNaN, kindOf, quiet, readF80,
   roundToIntegerValue, roundToMemory, roundToRegister, sqrtExact, writeF80, zero,
 } from './float80.js';
+import { FUNCTION_MNEMONICS, runFunction, type X87Unit } from './fpu-functions.js';
 
 /** #MF: a waiting x87 instruction found an unmasked exception pending (SDM Vol. 1 8.6). */
 export class X87Fault extends Error {
@@ -120,7 +121,7 @@ const CONTROL = new Set<Mnemonic>([Mnemonic.Fnstsw, Mnemonic.Fnstcw, Mnemonic.Fl
 
 /** Whether the model computes this instruction (ownership.ts owns exactly these). */
 export function isModelledX87(m: Mnemonic): boolean {
-  return ARITH.has(m) || COMPARE.has(m) || FCMOV.has(m) || CONSTANTS.has(m) || SIMPLE.has(m);
+  return ARITH.has(m) || COMPARE.has(m) || FCMOV.has(m) || CONSTANTS.has(m) || SIMPLE.has(m) || FUNCTION_MNEMONICS.has(m);
 }
 /** Whether it updates FIP/FOP (and with a memory operand FDP): every modelled one but the control ones. */
 export function setsX87Pointers(m: Mnemonic): boolean {
@@ -128,7 +129,7 @@ export function setsX87Pointers(m: Mnemonic): boolean {
 }
 
 /** The x87 state unpacked: registers by physical number. */
-class State {
+class State implements X87Unit {
   fcw: number; fsw: number; top: number;
   /** Abridged tags by physical register: 1 = not empty. */
   tags: number;
@@ -171,6 +172,9 @@ class State {
   pop(): void { this.tags &= ~(1 << this.top); this.top = (this.top + 1) & 7; }
   push(f: F80): void { this.top = (this.top - 1) & 7; this.set(0, f); }
   setC1(on: boolean): void { this.fsw = on ? this.fsw | SW.C1 : this.fsw & ~SW.C1; }
+  setC2(on: boolean): void { this.fsw = on ? this.fsw | SW.C2 : this.fsw & ~SW.C2; }
+  round(sign: number, mant: bigint, e: number, sticky: boolean, p: number): F80 { return rounded(this, sign, mant, e, sticky, p); }
+  nan(a: F80, b: F80): F80 { return nanResult(a, b); }
   setCc(c3: number, c2: number, c0: number): void {
     this.fsw = (this.fsw & ~(SW.C3 | SW.C2 | SW.C0)) | (c3 ? SW.C3 : 0) | (c2 ? SW.C2 : 0) | (c0 ? SW.C0 : 0);
   }
@@ -240,6 +244,7 @@ export function executeX87(ctx: XsaveContext, ins: Instruction, io: X87Io): X87R
   const s = new State(ctx);
   run(s, ins, io);
   s.store();
+
   return { unmasked: (s.flags & 0x3f & ~s.fcw) !== 0 };
 }
 
@@ -589,6 +594,7 @@ function run(s: State, ins: Instruction, io: X87Io): void {
       return;
     }
   }
+  if (FUNCTION_MNEMONICS.has(m)) return runFunction(s, m, () => io.read(io.ea(), 10), (b) => io.write(io.ea(), b));
   throw new Error(`x87: ${Mnemonic[m]} not modelled`);
 }
 
