@@ -8,9 +8,6 @@
  * 4. the floor under the trap path (unicorn and koffi with no emulation).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { CpuModel } from '../emulator/cpu-model.js';
@@ -22,6 +19,7 @@ import { buildNative } from '../src/native.js';
 import koffi from 'koffi';
 import { SYNC_ALL_COUNT, SYNC_REGS } from '../emulator/machine.js';
 import { Unicorn, X86Reg } from '../emulator/unicorn.js';
+import { buildGuest, timed, type Timed } from './tools.js';
 
 function modelPair(cpu: CpuModel, xcr0: number, pairs: number): number {
   const ctx = new XsaveContext(cpu);
@@ -80,26 +78,6 @@ console.log(`  model    ${largest.id}, XCR0 0x${largest.xcr0Supported.toString(1
 type Variant = 'pairs' | 'avx512';
 interface Runner { name: string; cmd: string; args: (exe: string, n: number, v: Variant) => string[] }
 
-function cacheDir(): string {
-  const d = process.env.XSTATE_LAB_CACHE ?? join(homedir() || tmpdir(), '.cache', 'xstate-lab');
-  mkdirSync(d, { recursive: true });
-  return d;
-}
-
-/** A bench guest (bench/<name>.c) built with `musl-gcc -static -O2`, cached by source hash. */
-function buildGuest(name = 'guest-xsave-loop'): string {
-  const src = join(PACKAGE_ROOT, 'bench', `${name}.c`);
-  const hash = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
-  const out = join(cacheDir(), `bench-${name}-${hash}`);
-  if (existsSync(out)) return out;
-  const tmp = `${out}.${process.pid}.tmp`;
-  const r = spawnSync('musl-gcc', ['-static', '-O2', '-o', tmp, src], { encoding: 'utf8' });
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new Error('musl-gcc not found: apt-get install -y musl-tools');
-  if (r.status !== 0) throw new Error(`musl-gcc ${src} failed:\n${r.stderr}`);
-  renameSync(tmp, out);
-  return out;
-}
-
 /** qemu-x86_64 from Debian's qemu-user: installed with apt-get when missing and running as root. */
 function ensureQemu(): string | undefined {
   const which = (): string | undefined => {
@@ -119,23 +97,6 @@ function ensureQemu(): string | undefined {
   q = r.status === 0 ? which() : undefined;
   if (!q) console.log('  qemu-user could not be installed: the qemu column is left out');
   return q;
-}
-
-interface Timed { ns: number; cpuNs: number; stdout: string; status: number }
-
-/**
- * One run: wall time, and the CPU time (user + system) of the process and its children as bash's
- * `times` reports it (10 ms resolution), which a loaded 2-core machine disturbs less than wall time.
- */
-function timed(cmd: string, args: string[]): Timed {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bash', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  const ns = Number(process.hrtime.bigint() - t0);
-  if (r.error) throw r.error;
-  const last = r.stderr.trim().split('\n').pop() ?? '';
-  const secs = [...last.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  const cpuNs = secs.length === 2 ? (secs[0]! + secs[1]!) * 1e9 : NaN;
-  return { ns, cpuNs, stdout: r.stdout, status: r.status ?? -1 };
 }
 
 interface GuestResult {

@@ -1,9 +1,15 @@
 /**
- * Bench part 3: the scenario corpus (`xstate-lab run` on scenarios/), wall time of the whole run
- * and per scenario run, median of three, with all the host's cores as worker threads.
+ * Bench part 4: the scenario corpus (`xstate-lab run` on scenarios/), wall time of the whole run
+ * and per scenario run, median of three, with all the host's cores as worker threads; then the
+ * corpus as a matrix (`run --matrix`: every scenario on every built-in CPU and kernel variant),
+ * once, wall time and the peak resident memory of the process and its worker threads (the goal:
+ * under 30 s on 2 cores, under 300 MB). BENCH_MATRIX=0 leaves the matrix out.
  */
 import { availableParallelism } from 'node:os';
-import { runFiles, scenarioFiles } from '../src/commands/run.js';
+import { builtinProfileIds } from '../emulator/profile.js';
+import { KERNEL_VARIANTS } from '../kernel-model/variants.js';
+import { countCells } from '../src/commands/matrix.js';
+import { runFiles, runMatrix, scenarioFiles } from '../src/commands/run.js';
 import { passed } from '../src/scenario/report.js';
 
 const ROUNDS = 3;
@@ -21,3 +27,15 @@ times.sort((a, b) => a - b);
 const median = times[Math.floor(ROUNDS / 2)];
 console.log(`\nScenario corpus: ${files.length} files, ${runs} runs (scenario x CPU x kernel), ${availableParallelism()} worker threads, median of ${ROUNDS}`);
 console.log(`  xstate-lab run   ${(median / 1000).toFixed(2)} s   ${(median / runs).toFixed(0)} ms per run   ${ok ? 'all passed' : 'FAILURES'}`);
+
+if (process.env.BENCH_MATRIX !== '0') {
+  const cpus = builtinProfileIds(), kernels = KERNEL_VARIANTS.map((v) => v.id);
+  const t0 = performance.now();
+  const { cells, errors } = await runMatrix(files, { cpus, kernels, jobs: availableParallelism() });
+  const ms = performance.now() - t0;
+  const n = countCells(cells);
+  // process.resourceUsage().maxRSS is in KiB, for the whole process (worker threads share it); guests run as child processes.
+  const peakMiB = process.resourceUsage().maxRSS / 1024;
+  console.log(`  xstate-lab run --matrix   ${files.length} files x ${cpus.length} CPUs x ${kernels.length} kernel variants = ${cells.length} cells in ${(ms / 1000).toFixed(1)} s (${(ms / cells.length).toFixed(1)} ms per cell), peak RSS ${peakMiB.toFixed(0)} MiB; ` +
+    `${n.pass} passed, ${n.fail} failed, ${n.observed} observed, ${n.notApplicable} not applicable${errors.length ? `, ${errors.length} ERRORS` : ''}`);
+}
