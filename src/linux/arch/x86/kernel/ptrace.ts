@@ -26,7 +26,7 @@ const USER_REGS_BYTES = BigInt(8 * USER_REGS.length);
 /** SEGMENT_RPL_MASK and USER_RPL (arch/x86/include/asm/segment.h). */
 const SEGMENT_RPL_MASK = 3n;
 const USER_RPL = 3n;
-/** X86_EFLAGS_FIXED (bit 1, always 1) and IF: what a task's RFLAGS has outside FLAG_MASK in user mode. */
+/** The words of user_regs_struct putreg hands to set_segment_reg. */
 const SELECTORS: ReadonlySet<UserReg> = new Set(['cs', 'ss', 'ds', 'es', 'fs', 'gs']);
 
 /** The selectors ptrace shows (thread_struct ds, es, fsindex, gsindex; pt_regs cs, ss). */
