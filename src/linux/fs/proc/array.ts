@@ -8,8 +8,6 @@
  * - `proc-umask`: Umask 0022 (the model has no umask; the usual login default).
  * - `proc-rss-all-mapped`: every mapped page counts as resident (VmRSS = VmSize, RssAnon the
  *   anonymous part); the model has no page faults to count, so minflt/majflt are 0.
- * - `proc-no-shared-pending`: the model queues a process-directed signal on one thread
- *   (src/linux/kernel/signal.ts sendToProcess), so ShdPnd is that of an empty shared queue.
  * - `proc-no-cputime`: utime, stime, starttime and the context-switch counts are 0 (the model
  *   keeps no per-task CPU time).
  * - `proc-speculation`: the Speculation_* lines say what a CPU without those mitigations shows
@@ -171,9 +169,10 @@ export function proc_pid_status(k: Kernel, t: Task): string {
       'untag_mask:\t0xffffffffffffffff',
     ] : []),
     `Threads:\t${live.length}`,
-    `SigQ:\t${live.reduce((a, x) => a + x.pending.length, 0)}/${RLIM_INFINITY_TEXT}`,
+    `SigQ:\t${live.reduce((a, x) => a + x.pending.length, 0) + t.proc.sharedPending.length}/${RLIM_INFINITY_TEXT}`,
     `SigPnd:\t${sigset(pnd)}`,
-    `ShdPnd:\t${sigset(0n)}`,
+    // task_sig: the process's shared queue (signal->shared_pending), kept since process-directed signals are queued there.
+    `ShdPnd:\t${sigset(t.proc.sharedPending.reduce((m, x) => m | sigBit(x.info.signo), 0n))}`,
     `SigBlk:\t${sigset(t.sigmask)}`,
     `SigIgn:\t${sigset(ign)}`,
     `SigCgt:\t${sigset(cgt)}`,
