@@ -35,7 +35,7 @@ static long slurp(const char *path) {
 
 /* The value of "Key:\t..." (status) or "key\t: ..." (cpuinfo) in the text, or NULL. */
 static const char *field(const char *text, const char *key) {
-  static char v[256];
+  static char v[4096];
   size_t k = strlen(key);
   for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
     const char *c = l + k;
@@ -45,6 +45,7 @@ static const char *field(const char *text, const char *key) {
       const char *s = c + 1;
       while (*s == '\t' || *s == ' ') s++;
       size_t n = strcspn(s, "\n");
+      if (n > sizeof v - 1) n = sizeof v - 1;
       memcpy(v, s, n);
       v[n] = 0;
       return v;
