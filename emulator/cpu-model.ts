@@ -14,6 +14,8 @@ export const XSAVE_HEADER_OFFSET = 512;
 export const XSAVE_HEADER_SIZE = 64;
 /** First byte of the extended region; also the first compacted offset (SDM Vol. 1 13.4.3). */
 export const EXTENDED_REGION_OFFSET = 576;
+/** A component whose CPUID.(0DH,i).ECX[1] is set starts on this boundary in the compacted form (SDM Vol. 1 13.4.3). */
+export const COMPACTED_ALIGN = 64;
 /** XCOMP_BV bit 63: the area is in the compacted format (SDM Vol. 1 13.4.2). */
 export const XCOMP_BV_COMPACTED_HI = 0x80000000; // bit 63 seen in the high dword
 /** MXCSR after reset / in the SSE initial configuration (SDM Vol. 1 13.6). */
@@ -259,7 +261,7 @@ export class CpuModel {
     let loc = EXTENDED_REGION_OFFSET;
     for (const c of this.extendedComponents) {
       if (!((mask >>> c.number) & 1)) continue;
-      if (c.align64) loc = (loc + 63) & ~63;
+      if (c.align64) loc = Math.ceil(loc / COMPACTED_ALIGN) * COMPACTED_ALIGN;
       offsets[c.number] = loc;
       loc += c.size;
     }

@@ -31,7 +31,7 @@
  * The model owns them (emulator/ownership.ts); the values come from the OS model through
  * `SystemSources`, so that the same program gives the same answers on every run and host.
  */
-import { Mnemonic, OpKind, Register, RegisterExt, type Instruction } from 'iced-x86';
+import { Mnemonic, OpKind, Register, RegisterExt, type Instruction } from './iced.js';
 
 /** What these instructions read and write: GPRs, memory and the status flags (a subset of avx.ts ExecEnv). */
 export interface SystemInsnEnv {

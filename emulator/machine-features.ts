@@ -4,7 +4,7 @@
  * AMD APM Vol. 3 Appendix E). Features not in the table are assumed present, so that an instruction
  * the model lacks is reported by name instead of becoming a silent SIGILL.
  */
-import { CpuidFeature, EncodingKind, Instruction } from 'iced-x86';
+import { CpuidFeature, EncodingKind, Instruction } from './iced.js';
 import type { CpuModel } from './cpu-model.js';
 import type { FaultInsn } from './profile-json.js';
 import { XFeature, bit } from './xfeatures.js';

@@ -13,17 +13,18 @@
  * in and out of unicorn, so that the JS side makes no call into unicorn on the common path; the
  * invalid-instruction hook catches what the sweep missed.
  */
-import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { Code, Decoder, DecoderOptions, EncodingKind, Formatter, FormatterSyntax, Instruction, MemorySize, Mnemonic, OpKind, Register, RegisterExt } from './iced.js';
 import { effectiveAddress, emulateVector, isEmulatedVector, vecIndex, type ExecEnv } from './avx.js';
 import { SimdFpFault } from './vector/mxcsr.js';
 import { legacyFastPath } from './vector/float-legacy.js';
+import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
 import { ApproximationUnknown } from './vector/float-kernel.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
 import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type X87Site } from './ownership.js';
-import { X87Fault, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
+import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
   GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
@@ -34,7 +35,8 @@ import type { FaultInsn } from './profile-json.js';
 import {
   AreaAccess, CpuFault, Vector, XsaveContext, vectorOf, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from './xsave.js';
-import { XFeature } from './xfeatures.js';
+import { XsOp, nativeXsave, xsaveTable } from './xsave-native.js';
+import { XFeature, bit } from './xfeatures.js';
 import { X87_ENV_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary } from './x87-env.js';
 
 /**
@@ -109,6 +111,8 @@ export interface GuestFault {
   trapno: number;
   /** Why, for the one-line report. */
   reason: string;
+  /** SEGV_PKUERR: the protection key of the page (siginfo si_pkey). */
+  pkey?: number;
 }
 
 /** Why a run of the engine ended. */
@@ -120,6 +124,8 @@ export enum StopKind {
   Fault,
   /** The CPU has the instruction but the model does not emulate it. */
   Unemulated,
+  /** A debugger's breakpoint (setBreakpoints): RIP is at it, the instruction has not run. */
+  Breakpoint,
 }
 
 export interface Stop {
@@ -138,7 +144,29 @@ export class GuestMemoryFault extends Error {
   }
 }
 
-export interface Region { start: bigint; end: bigint; prot: number }
+/**
+ * A mapping as the guest sees it (the model's VMA): page-granular bounds, Prot bits, the protection
+ * key of its pages (SDM Vol. 3A 4.6.2: bits 62:59 of the PTE; Linux keeps it in vm_flags), and the
+ * OS's own flags, which the machine only carries along (splits, copies).
+ */
+export interface Region { start: bigint; end: bigint; prot: number; pkey?: number; vmFlags?: number }
+
+/** si_code of a fault on a page whose protection key denies the access (include/uapi/asm-generic/siginfo.h SEGV_PKUERR). */
+export const SEGV_PKUERR = 4;
+/** PKRU bits of one key (SDM Vol. 3A 4.6.2): AD (access disable) is bit 2i, WD (write disable) bit 2i+1. */
+const PKRU_AD = 1;
+const PKRU_WD = 2;
+/**
+ * Assumption `lazy-backing`: unicorn backs a mapping with host memory when it is mapped (uc_mem_map
+ * of 9 GiB fails here with UC_ERR_NOMEM, and a partial unmap copies the whole block), so mappings
+ * above EAGER_MAX_BYTES are backed LAZY_CHUNK_BYTES at a time on the first touch (the guest's,
+ * through UC_HOOK_MEM_UNMAPPED, or the kernel's). Invisible to the guest: untouched anonymous
+ * memory reads as zero either way.
+ */
+const EAGER_MAX_BYTES = 64n << 20n;
+const LAZY_CHUNK_BYTES = 64n << 10n;
+/** How many unicorn blocks a stack growing page by page may become before it is remapped as one. */
+const GROWN_BLOCKS_MAX = 16;
 
 /** Registers copied when a whole CPU moves to another engine (fork). */
 const CPU_STATE_REGS: readonly X86Reg[] = [
@@ -280,7 +308,7 @@ function x87EnvOpOf(m: Mnemonic): X87EnvOp {
 }
 function writesLegacyState(ins: Instruction): LegacyWrite {
   if (LEGACY_UNCHANGED.has(ins.mnemonic)) return LegacyWrite.None;
-  if (LEGACY_RESTORES.has(ins.mnemonic) || isModelledX87(ins.mnemonic)) return LegacyWrite.X87AndSse;
+  if (LEGACY_RESTORES.has(ins.mnemonic) || isModelledX87(ins.mnemonic) || MMX_FP_CONVERSIONS.has(ins.mnemonic)) return LegacyWrite.X87AndSse;
   return LegacyWrite.Sse;
 }
 
@@ -393,6 +421,12 @@ const X87_COMPARE_RANGES: readonly [number, number][] = [
   [LEGACY.FCW, LEGACY.FTW - LEGACY.FCW], [LEGACY.FOP, LEGACY.MXCSR - LEGACY.FOP], [LEGACY.ST0, LEGACY.XMM0 - LEGACY.ST0], [IMG_FTAG, IMG_RIP - IMG_FTAG],
 ];
 
+/** The XSAVE family the gate can do natively (xsave-native.ts XsOp), by the machine's XsaveOp. */
+const NATIVE_XSAVE_OPS: ReadonlyMap<XsaveOp, XsOp> = new Map([
+  [XsaveOp.Xsave, XsOp.XSAVE], [XsaveOp.Xsaveopt, XsOp.XSAVEOPT], [XsaveOp.Xsavec, XsOp.XSAVEC],
+  [XsaveOp.Xsaves, XsOp.XSAVES], [XsaveOp.Xrstor, XsOp.XRSTOR], [XsaveOp.Xrstors, XsOp.XRSTORS],
+]);
+
 /** Bytes of native area buffer behind the gate: more than any profile's largest save area (AMX: 11008). */
 const GATE_AREA_BYTES = 65536;
 
@@ -404,6 +438,11 @@ export interface MachineHooks {
   onSyscall(): boolean;
   /** The TSC, TSC_AUX and random numbers the OS model gives (emulator/general-insns.ts); StandaloneSources without one. */
   systemSources?: SystemSources;
+  /**
+   * An access (the guest's or the kernel's) to an address no mapping covers: the OS may make it
+   * valid (a stack growing down) and return true, and the access is made again.
+   */
+  pageFault?(addr: bigint): boolean;
 }
 
 let formatter: Formatter | undefined;
@@ -423,6 +462,10 @@ export class Machine {
   vec: VectorFile;
   /** Mappings as the guest sees them, sorted, page-granular. */
   private regions: Region[] = [];
+  /** What unicorn has mapped (sorted, disjoint, adjacent ranges merged): all of a small mapping, the touched chunks of a big one. */
+  private backed: { start: bigint; end: bigint }[] = [];
+  /** The PKRU whose denials unicorn's page protections carry (0 when CR4.PKE is clear). */
+  private pkruApplied = 0;
   /**
    * Owned instruction addresses. With the trap gate (its hooks cover ranges around them, unicorn.ts
    * hookTrapGate) the value is undefined; without it, each has its own hook.
@@ -448,14 +491,21 @@ export class Machine {
    * and absorb can skip it. Cleared whenever anything else may have run (a new run, a syscall,
    * another thread, a synchronisation outside the gate).
    */
-  private mirrorSse = false;
-  private mirrorX87 = false;
+  private get mirrorSse(): boolean { return this.mirrorSseBit; }
+  private set mirrorSse(v: boolean) { this.mirrorSseBit = v; this.ctl32[GateWord.XS_MIRROR] = v && this.mirrorX87Bit ? 1 : 0; }
+  private get mirrorX87(): boolean { return this.mirrorX87Bit; }
+  private set mirrorX87(v: boolean) { this.mirrorX87Bit = v; this.ctl32[GateWord.XS_MIRROR] = v && this.mirrorSseBit ? 1 : 0; }
+  private mirrorSseBit = false;
+  private mirrorX87Bit = false;
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
-  private memFault: { addr: bigint; type: MemType } | undefined;
-  trace: TraceFn | undefined;
-  /** Trapped instructions emulated so far (for statistics). */
+  private memFault: { addr: bigint; type: MemType; pkey?: number } | undefined;
+  /** `--trace`: every owned instruction goes through the model (the native XSAVE family is off while set). */
+  get trace(): TraceFn | undefined { return this.traceFn; }
+  set trace(t: TraceFn | undefined) { this.traceFn = t; this.bindXsaveNative(); }
+  private traceFn: TraceFn | undefined;
+  /** Trapped instructions emulated so far (for statistics; the gate's native XSAVE family counts apart, nativeXsaveCount). */
   emulatedCount = 0;
   private readonly env: ExecEnv;
   /** The x87/SSE image unicorn reads into and writes from (SYNC_REGS at SYNC_OFFSETS). */
@@ -568,6 +618,7 @@ export class Machine {
       ]);
       this.areaBuf = this.gate.area;
       this.areaView = new DataView(this.areaBuf.buffer, this.areaBuf.byteOffset, this.areaBuf.byteLength);
+      this.bindXsaveNative();
     }
     this.gpr64 = new BigUint64Array(img.buffer, img.byteOffset + IMG_GPR, 16);
     this.gprLo32 = new Uint32Array(img.buffer, img.byteOffset + IMG_GPR, 32);
@@ -580,7 +631,8 @@ export class Machine {
     uc.hookInsnCpuid(() => { this.emulateCpuid(); return true; });
     uc.hookInsnInvalid(() => this.onInvalid());
     uc.hookIntr((intno) => this.onInterrupt(intno));
-    uc.hookMemInvalid((type, address) => { this.memFault = { addr: address, type }; return false; });
+    uc.hookMemInvalid((type, address) => this.onMemInvalid(type, address));
+    this.pkruApplied = this.currentPkru();
   }
 
   /** Switch the thread whose extended state the machine emulates. */
@@ -590,10 +642,47 @@ export class Machine {
     this.mirrorSse = this.mirrorX87 = false;
     this.xs = xs;
     this.vec = new VectorFile(xs.regs);
+    this.bindXsaveNative();
+  }
+
+  /**
+   * The gate's native XSAVE family (trap-gate.c xs_fast) works on the running thread's register
+   * file: bound to it here, off while tracing, without the native library, or with
+   * XSTATE_LAB_NO_XSAVE_FAST_PATH set.
+   */
+  private bindXsaveNative(): void {
+    if (!this.gate) return;
+    const on = !this.traceFn && process.env.XSTATE_LAB_NO_XSAVE_FAST_PATH === undefined && nativeXsave() !== null;
+    this.gate.bindXsave(on ? xsaveTable(this.cpu) : null, on ? this.xs.regs.store : null, {
+      ftag: IMG_FTAG, fcs: IMG_FCS, fds: IMG_FDS, allCount: SYNC_ALL_COUNT, tagEmpty: X87_TAG_EMPTY, changedX87Bits: bit(CHANGED_X87_BIT),
+    });
+  }
+
+  /** XSAVE-family instructions the gate did natively (not counted in emulatedCount). */
+  get nativeXsaveCount(): number {
+    return Number(this.ctl64[GateWord.XS_DONE >> 1] ?? 0n);
   }
 
   close(): void {
     this.uc.close();
+  }
+
+  // ------------------------------------------------------------------ debugger breakpoints
+
+  /** A remote debugger's breakpoints: a code hook each, never a byte in guest memory (the guest cannot see them). */
+  private readonly breakpointHooks = new Map<bigint, HookHandle>();
+
+  /** Make the hooked addresses exactly `addrs`: the run stops before the instruction at any of them (StopKind.Breakpoint). */
+  setBreakpoints(addrs: ReadonlySet<bigint>): void {
+    for (const [a, h] of this.breakpointHooks) if (!addrs.has(a)) { h.remove(); this.breakpointHooks.delete(a); }
+    for (const a of addrs) {
+      if (this.breakpointHooks.has(a)) continue;
+      this.breakpointHooks.set(a, this.uc.hookCode(a, a, (at) => {
+        if (at !== a) return;
+        this.stop = { kind: StopKind.Breakpoint };
+        this.uc.emuStop();
+      }));
+    }
   }
 
   // ------------------------------------------------------------------ memory
@@ -602,16 +691,123 @@ export class Machine {
     return this.regions;
   }
 
-  /** Map [start, start+size) with `prot` (Prot bits), replacing whatever was there. */
-  map(start: bigint, size: bigint, prot: number, bytes?: Uint8Array): void {
+  /** The mapping that holds `addr`, if any. */
+  regionAt(addr: bigint): Region | undefined {
+    for (const r of this.regions) if (r.start <= addr && addr < r.end) return r;
+    return undefined;
+  }
+
+  /**
+   * Map [start, start+size) with `prot` (Prot bits), replacing whatever was there. `bytes` are
+   * written at `start`. `extra` carries the protection key and the OS's flags.
+   */
+  map(start: bigint, size: bigint, prot: number, bytes?: Uint8Array, extra?: { pkey?: number; vmFlags?: number }): void {
     this.unmap(start, size);
-    this.lastChecked = undefined;
-    this.uc.memMap(start, Number(size), prot);
-    if (bytes && bytes.length) this.uc.memWrite(start, bytes);
-    this.regions.push({ start, end: start + size, prot });
+    const r: Region = { start, end: start + size, prot, ...(extra?.pkey ? { pkey: extra.pkey } : {}), ...(extra?.vmFlags ? { vmFlags: extra.vmFlags } : {}) };
+    this.regions.push(r);
     this.regions.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    if (size <= EAGER_MAX_BYTES) this.back(start, start + size, this.effectiveProt(r));
+    if (bytes && bytes.length) this.poke(start, bytes);
     if (prot & Prot.EXEC) this.sweep(start, start + size);
     this.fpReadableChanged();
+  }
+
+  /**
+   * A stack that grows down (mm/mmap.c expand_downwards): the mapping `r` now starts at
+   * `newStart` (page-aligned, below r.start); the caller checked Linux's rules.
+   */
+  growDown(r: Region, newStart: bigint): void {
+    if (newStart >= r.start || !this.regions.includes(r)) throw new Error(`growDown: 0x${newStart.toString(16)} does not extend a mapping of this machine downwards`);
+    const oldStart = r.start;
+    this.back(newStart, oldStart, this.effectiveProt(r));
+    r.start = newStart;
+    // Each growth is one more unicorn block, and uc_mem_map's cost grows with the number of blocks
+    // (measured: 5 ms a call with some thousands), while uc_mem_read is slow (60 MB/s here): the
+    // lowest GROWN_BLOCKS_MAX blocks of one level are remapped as one block of the next level, so
+    // the blocks stay few and each byte is copied about log16(size / page) times.
+    const blocks = this.grownBlocks.get(r) ?? [];
+    blocks.unshift({ start: newStart, end: oldStart, level: 0 });
+    while (blocks.length >= GROWN_BLOCKS_MAX && blocks.slice(0, GROWN_BLOCKS_MAX).every((b) => b.level === blocks[0]!.level)) {
+      const lo = blocks[0]!.start, hi = blocks[GROWN_BLOCKS_MAX - 1]!.end, level = blocks[0]!.level + 1;
+      const bytes = this.uc.memRead(lo, Number(hi - lo));
+      this.uc.memUnmap(lo, Number(hi - lo));
+      this.uc.memMap(lo, Number(hi - lo), this.effectiveProt(r));
+      this.uc.memWrite(lo, bytes);
+      blocks.splice(0, GROWN_BLOCKS_MAX, { start: lo, end: hi, level });
+    }
+    this.grownBlocks.set(r, blocks);
+    this.lastChecked = undefined;
+    this.fpReadableChanged();
+  }
+  /** The unicorn blocks a grown mapping's growth made, lowest first, with their merge level. */
+  private readonly grownBlocks = new WeakMap<Region, { start: bigint; end: bigint; level: number }[]>();
+
+  /** Map [start, end) in unicorn (each call one unicorn block) and record it as backed. */
+  private back(start: bigint, end: bigint, prot: number): void {
+    this.lastChecked = undefined;
+    this.uc.memMap(start, Number(end - start), prot);
+    const out: { start: bigint; end: bigint }[] = [];
+    let cur = { start, end };
+    for (const b of this.backed) {
+      if (b.end < cur.start || b.start > cur.end) out.push(b);
+      else cur = { start: b.start < cur.start ? b.start : cur.start, end: b.end > cur.end ? b.end : cur.end };
+    }
+    out.push(cur);
+    this.backed = out.sort((a, b) => (a.start < b.start ? -1 : 1));
+  }
+
+  /** The backed parts of [start, end). */
+  private backedPieces(start: bigint, end: bigint): { start: bigint; end: bigint }[] {
+    const out: { start: bigint; end: bigint }[] = [];
+    for (const b of this.backed) {
+      if (b.end <= start || b.start >= end) continue;
+      out.push({ start: b.start > start ? b.start : start, end: b.end < end ? b.end : end });
+    }
+    return out;
+  }
+
+  /** Back whatever of [start, end) lies in a mapping and is not backed yet, LAZY_CHUNK_BYTES-aligned chunks at a time. */
+  private ensureBacked(start: bigint, end: bigint): void {
+    const lo = start - (start % LAZY_CHUNK_BYTES);
+    const hi = end % LAZY_CHUNK_BYTES ? end + LAZY_CHUNK_BYTES - (end % LAZY_CHUNK_BYTES) : end;
+    for (const r of this.regions) {
+      if (r.end <= lo || r.start >= hi) continue;
+      let p = r.start > lo ? r.start : lo;
+      const e = r.end < hi ? r.end : hi;
+      for (const b of this.backedPieces(p, e)) {
+        if (b.start > p) this.back(p, b.start, this.effectiveProt(r));
+        p = b.end;
+      }
+      if (p < e) this.back(p, e, this.effectiveProt(r));
+    }
+  }
+
+  /** Whether all of [start, end) is backed. */
+  private isBacked(start: bigint, end: bigint): boolean {
+    for (const b of this.backed) if (b.start <= start && end <= b.end) return true;
+    return false;
+  }
+
+  /**
+   * Kernel-side read without permission checks (a copy of the mm's pages): unbacked pages of a
+   * mapping read as zero, as untouched anonymous memory does.
+   */
+  peek(addr: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (const b of this.backedPieces(addr, addr + BigInt(len))) out.set(this.uc.memRead(b.start, Number(b.end - b.start)), Number(b.start - addr));
+    return out;
+  }
+
+  /** Kernel-side write without permission checks: backs the pages first. */
+  poke(addr: bigint, bytes: Uint8Array): void {
+    if (!bytes.length) return;
+    this.ensureBacked(addr, addr + BigInt(bytes.length));
+    this.uc.memWrite(addr, bytes);
+  }
+
+  /** The touched (backed) parts of [start, end) with their bytes: what a move of the range must carry. */
+  backedContents(start: bigint, end: bigint): { addr: bigint; bytes: Uint8Array }[] {
+    return this.backedPieces(start, end).map((b) => ({ addr: b.start, bytes: this.uc.memRead(b.start, Number(b.end - b.start)) }));
   }
 
   /** The fp fast path reads memory itself: tell the gate what the guest may read (after every mapping change). */
@@ -619,11 +815,23 @@ export class Machine {
     if (!this.gate) return;
     const out: { start: bigint; end: bigint }[] = [];
     for (const r of this.regions) {
-      if (!(r.prot & Prot.READ)) continue;
-      const last = out[out.length - 1];
-      if (last && last.end === r.start) last.end = r.end; else out.push({ start: r.start, end: r.end });
+      if (!(this.effectiveProt(r) & Prot.READ)) continue;
+      for (const b of this.backedPieces(r.start, r.end)) {
+        const last = out[out.length - 1];
+        if (last && last.end === b.start) last.end = b.end; else out.push({ start: b.start, end: b.end });
+      }
     }
     this.gate.setFpReadable(out);
+    const wr: { start: bigint; end: bigint }[] = [];
+    for (const r of this.regions) {
+      // PKRU's write-disable counts (effectiveProt), and only backed pages: the gate writes with uc_mem_write.
+      if (!(this.effectiveProt(r) & Prot.WRITE)) continue;
+      for (const b of this.backedPieces(r.start, r.end)) {
+        const last = wr[wr.length - 1];
+        if (last && last.end === b.start) last.end = b.end; else wr.push({ start: b.start, end: b.end });
+      }
+    }
+    this.gate.setWritable(wr);
   }
 
   /** Unmap whatever lies in [start, start+size). */
@@ -635,17 +843,27 @@ export class Machine {
       if (r.end <= start || r.start >= end) { kept.push(r); continue; }
       const lo = r.start > start ? r.start : start;
       const hi = r.end < end ? r.end : end;
-      this.uc.memUnmap(lo, Number(hi - lo));
       this.forgetCode(lo, hi);
-      if (r.start < lo) kept.push({ start: r.start, end: lo, prot: r.prot });
-      if (r.end > hi) kept.push({ start: hi, end: r.end, prot: r.prot });
+      if (r.start < lo) kept.push({ ...r, end: lo });
+      if (r.end > hi) kept.push({ ...r, start: hi });
     }
+    for (const b of this.backedPieces(start, end)) this.uc.memUnmap(b.start, Number(b.end - b.start));
+    const backed: { start: bigint; end: bigint }[] = [];
+    for (const b of this.backed) {
+      if (b.end <= start || b.start >= end) { backed.push(b); continue; }
+      if (b.start < start) backed.push({ start: b.start, end: start });
+      if (b.end > end) backed.push({ start: end, end: b.end });
+    }
+    this.backed = backed;
     this.regions = kept.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     this.fpReadableChanged();
   }
 
-  /** mprotect: every page of [start, start+size) must be mapped (the caller checks). */
-  protect(start: bigint, size: bigint, prot: number): void {
+  /**
+   * mprotect / pkey_mprotect of the mapped parts of [start, start+size): the new Prot bits, and the
+   * protection key and the OS's flags when given.
+   */
+  protect(start: bigint, size: bigint, prot: number, pkey?: number, vmFlags?: number): void {
     this.lastChecked = undefined;
     const end = start + size;
     const out: Region[] = [];
@@ -653,15 +871,82 @@ export class Machine {
       if (r.end <= start || r.start >= end) { out.push(r); continue; }
       const lo = r.start > start ? r.start : start;
       const hi = r.end < end ? r.end : end;
-      if (r.start < lo) out.push({ start: r.start, end: lo, prot: r.prot });
-      out.push({ start: lo, end: hi, prot });
-      if (r.end > hi) out.push({ start: hi, end: r.end, prot: r.prot });
-      this.uc.memProtect(lo, Number(hi - lo), prot);
+      if (r.start < lo) out.push({ ...r, end: lo });
+      const n: Region = { ...r, start: lo, end: hi, prot };
+      if (pkey !== undefined) { if (pkey) n.pkey = pkey; else delete n.pkey; }
+      if (vmFlags !== undefined) { if (vmFlags) n.vmFlags = vmFlags; else delete n.vmFlags; }
+      out.push(n);
+      if (r.end > hi) out.push({ ...r, start: hi });
+      for (const b of this.backedPieces(lo, hi)) this.uc.memProtect(b.start, Number(b.end - b.start), this.effectiveProt(n));
       if ((prot & Prot.EXEC) && !(r.prot & Prot.EXEC)) this.sweep(lo, hi);
       if (!(prot & Prot.EXEC)) this.forgetCode(lo, hi);
     }
     this.regions = out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     this.fpReadableChanged();
+  }
+
+  // ------------------------------------------------------------------ protection keys
+
+  /** PKRU as the thread on the CPU has it (0 without CR4.PKE: no key denies anything). */
+  private currentPkru(): number {
+    const c = this.xs.regs.comp[XFeature.PKRU];
+    if (!this.cr4.pke || !c) return 0;
+    return new DataView(c.buffer, c.byteOffset, c.byteLength).getUint32(0, true);
+  }
+
+  /**
+   * What unicorn lets the guest do on a mapping: its Prot bits less what PKRU denies to its key
+   * (SDM Vol. 3A 4.6.2: AD denies data reads and writes, WD writes; instruction fetches are not
+   * checked). Unicorn's page protections carry the check, so no access pays for a hook.
+   */
+  private effectiveProt(r: Region): number {
+    const bits = (this.pkruApplied >>> (2 * (r.pkey ?? 0))) & 3;
+    if (bits & PKRU_AD) return r.prot & ~(Prot.READ | Prot.WRITE);
+    if (bits & PKRU_WD) return r.prot & ~Prot.WRITE;
+    return r.prot;
+  }
+
+  /**
+   * After PKRU may have changed (WRPKRU, XRSTOR, a signal, a thread switch): re-protect the
+   * mappings whose key's rights changed. Returns whether anything changed.
+   */
+  syncPkru(): boolean {
+    const v = this.currentPkru();
+    const old = this.pkruApplied;
+    if (v === old) return false;
+    this.pkruApplied = v;
+    this.lastChecked = undefined;
+    let changed = false;
+    for (const r of this.regions) {
+      const k = 2 * (r.pkey ?? 0);
+      if (((v >>> k) & 3) === ((old >>> k) & 3)) continue;
+      changed = true;
+      for (const b of this.backedPieces(r.start, r.end)) this.uc.memProtect(b.start, Number(b.end - b.start), this.effectiveProt(r));
+    }
+    if (changed) this.fpReadableChanged();
+    return changed;
+  }
+
+  /**
+   * UC_HOOK_MEM_INVALID: a lazily backed page is backed and the access retried; an address outside
+   * every mapping goes to the OS (a growing stack); a protection fault on a page whose mapping
+   * allows the access was PKRU's (SEGV_PKUERR). Anything else ends the run with the fault.
+   */
+  private onMemInvalid(type: MemType, rawAddress: bigint): boolean {
+    const address = BigInt.asUintN(64, rawAddress);
+    const unmapped = type === MemType.READ_UNMAPPED || type === MemType.WRITE_UNMAPPED || type === MemType.FETCH_UNMAPPED;
+    const r = this.regionAt(address);
+    if (unmapped && r) { this.ensureBacked(address, address + 1n); this.fpReadableChanged(); return true; }
+    if (unmapped && this.hooks.pageFault?.(address)) return true;
+    // Keys never apply to instruction fetches (SDM Vol. 3A 4.6.2); a data access the key denies is
+    // SEGV_PKUERR whatever the page's other protections (Linux's bad_area_access_from_pkeys).
+    let pkey: number | undefined;
+    if (r && (type === MemType.READ_PROT || type === MemType.WRITE_PROT)) {
+      const bits = (this.pkruApplied >>> (2 * (r.pkey ?? 0))) & 3;
+      if (bits & (type === MemType.WRITE_PROT ? PKRU_AD | PKRU_WD : PKRU_AD)) pkey = r.pkey ?? 0;
+    }
+    this.memFault = { addr: address, type, pkey };
+    return false;
   }
 
   /** Is every byte of [start, end) mapped? */
@@ -706,18 +991,33 @@ export class Machine {
   private lastStartN = 0;
   private lastEndN = 0;
 
+  /**
+   * The kernel's access (copy_from_user / copy_to_user): an address below a growing stack is
+   * offered to the OS first, as the kernel's own page fault would; unbacked pages are backed.
+   * Assumption `kernel-access-ignores-pkru`: PKRU is not applied to these accesses (Linux's
+   * copy_to_user is subject to it; the signal frame writes of 6.12+ run with PKRU 0).
+   */
   private checkSlow(addr: bigint, len: number, need: Prot): void {
     let p = addr;
     const end = addr + BigInt(len);
-    for (const r of this.regions) {
+    for (let k = 0; k < this.regions.length; k++) {
+      const r = this.regions[k]!;
       if (r.end <= p) continue;
-      if (r.start > p) throw new GuestMemoryFault(p, false);
+      if (r.start > p) {
+        if (this.hooks.pageFault?.(p)) { k = -1; continue; }
+        throw new GuestMemoryFault(p, false);
+      }
       if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true);
-      if (p === addr && r.end >= end) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }
+      const e = r.end < end ? r.end : end;
+      if (!this.isBacked(p, e)) { this.ensureBacked(p, e); this.fpReadableChanged(); }
+      if (p === addr && r.end >= end && this.isBacked(r.start, r.end)) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }
       p = r.end;
       if (p >= end) return;
     }
-    if (p < end) throw new GuestMemoryFault(p, false);
+    if (p < end) {
+      if (this.hooks.pageFault?.(p)) { this.checkSlow(p, Number(end - p), need); return; }
+      throw new GuestMemoryFault(p, false);
+    }
   }
 
   /** Guest read with the guest's permissions (unicorn's own uc_mem_read ignores them). */
@@ -923,9 +1223,10 @@ export class Machine {
       missing: ins.code === Code.INVALID ? undefined : missingFeature(this.cpu, ins),
       needXcr0: xcr0Needed(ins),
       xsaveFamily,
-      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None || (owned && isModelledX87(ins.mnemonic)),
+      syncX87: xsaveFamily || x87EnvOpOf(ins.mnemonic) !== X87EnvOp.None || (owned && (isModelledX87(ins.mnemonic) || MMX_FP_CONVERSIONS.has(ins.mnemonic))),
       x87Env: x87EnvOpOf(ins.mnemonic),
-      mmx: owned ? mmxSiteOf(ins) : undefined,
+      // The MMX-operand conversions do their MMX transition themselves (emulator/vector/float-mmx.ts).
+      mmx: owned && !MMX_FP_CONVERSIONS.has(ins.mnemonic) ? mmxSiteOf(ins) : undefined,
       x87: owned && isModelledX87(ins.mnemonic) ? x87SiteOf(ins, bytes, 0) ?? { addr: ins.ip, role: X87Role.Control, fop: 0, mem: undefined } : undefined,
       touchesSse: touchesSse(ins),
       writes: writesLegacyState(ins),
@@ -975,6 +1276,7 @@ export class Machine {
     this.mirrorSse = this.mirrorX87 = false;
     this.stop = undefined;
     this.memFault = undefined;
+    this.syncPkru();
     const rip = this.uc.regRead(X86Reg.RIP);
     try {
       // One instruction (a single step) exactly; a scheduling quantum at block granularity.
@@ -982,7 +1284,12 @@ export class Machine {
     } catch (e) {
       if (!(e instanceof UnicornError)) throw e;
       if (this.stop) return this.stop;
-      const mf = this.memFault as { addr: bigint; type: MemType } | undefined;
+      const mf = this.memFault as { addr: bigint; type: MemType; pkey?: number } | undefined;
+      if (mf?.pkey !== undefined) {
+        // The mapping allows the access, PKRU denies it (SDM Vol. 3A 4.6.2; Linux's bad_area_access_error: SEGV_PKUERR, si_pkey).
+        const what = mf.type === MemType.WRITE_PROT ? 'write' : 'read';
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SEGV_PKUERR as SiCode, addr: mf.addr, trapno: IntVector.PF, pkey: mf.pkey, reason: `${what} of address 0x${mf.addr.toString(16)} denied by PKRU (protection key ${mf.pkey})` } };
+      }
       if (mf) {
         const prot = mf.type === MemType.READ_PROT || mf.type === MemType.WRITE_PROT || mf.type === MemType.FETCH_PROT;
         const what = mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT ? 'execute' : mf.type === MemType.WRITE_UNMAPPED || mf.type === MemType.WRITE_PROT ? 'write' : 'read';
@@ -1046,6 +1353,9 @@ export class Machine {
       pfFrom: usable ? pfFrom : 0, pfTo: usable ? pfTo : 0,
     };
     this.gate!.describe(d.ip, d.gate);
+    // The XSAVE family: the gate does the common cases natively from now on (trap-gate.c xs_fast).
+    const xop = NATIVE_XSAVE_OPS.get(d.xop);
+    if (xop !== undefined && usable && d.owned && !d.missing && !d.lock && d.needXcr0 === 0) this.gate!.describeXsave(d.ip, xop, d.rexW, Number(d.nextIP - d.ip));
     // Legacy SSE floating point: the gate computes it natively from now on (trap-gate.c fp_fast).
     if (d.owned && !d.missing && !this.trace && process.env.XSTATE_LAB_NO_FP_FAST_PATH === undefined) {
       const fp = legacyFastPath(d.ins);
@@ -1199,6 +1509,9 @@ export class Machine {
       const after = this.xs.regs.xinuseForSave();
       this.trace(`0x${rip.toString(16)}: ${disassemble(ins)}${after !== before ? `  XINUSE 0x${before.toString(16)} -> 0x${after.toString(16)}` : ''}`);
     }
+    // WRPKRU or an XRSTOR of PKRU changed a key's rights: the pages re-protected at once, and the run
+    // ends after this instruction so that the next access starts from fresh translations.
+    if (this.cr4.pke && this.currentPkru() !== this.pkruApplied && this.syncPkru()) this.stopWith(inHook, { kind: StopKind.Quantum });
   }
 
   private stopWith(inHook: boolean, s: Stop): void {
@@ -1679,17 +1992,9 @@ export class Machine {
    * unicorn 2.0.1 leaves the exponent as it was (issue 11).
    */
   private enterMmx(written: number): void {
-    const L = this.xs.regs.legacy;
-    const top = (L[LEGACY.FSW + 1]! >> 3) & 7;
-    const st = L.slice(LEGACY.ST0, LEGACY.XMM0);
-    for (let i = 0; i < 8; i++) {
-      const p = (top + i) & 7;
-      L.set(st.subarray(i * LEGACY.ST_STRIDE, (i + 1) * LEGACY.ST_STRIDE), LEGACY.ST0 + p * LEGACY.ST_STRIDE);
-    }
-    L[LEGACY.FSW + 1] = L[LEGACY.FSW + 1]! & ~0x38;
-    L[LEGACY.FTW] = 0xff;
-    for (let k = 0; k < 8; k++) if ((written >> k) & 1) { L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 8] = 0xff; L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 9] = 0xff; }
+    enterMmxState(this.xs.regs.legacy, written);
   }
+
 
   /** Copy the register file's SSE registers (and with `x87`, the x87 state) back into unicorn. */
   syncOut(x87: boolean): void {
@@ -1791,11 +2096,16 @@ export class Machine {
   cloneAddressSpace(xs: XsaveContext, hooks: MachineHooks): Machine {
     const child = new Machine(this.cpu, xs, hooks, this.cr4);
     child.uc.regWrite(X86Reg.CR4, this.uc.regRead(X86Reg.CR4));
+    child.pkruApplied = this.pkruApplied;
+    for (const r of this.regions) child.regions.push({ ...r });
+    // Only what is backed is copied; the rest stays lazy in the child too.
     for (const r of this.regions) {
-      child.uc.memMap(r.start, Number(r.end - r.start), r.prot);
-      child.uc.memWrite(r.start, this.uc.memRead(r.start, Number(r.end - r.start)));
-      child.regions.push({ ...r });
+      for (const b of this.backedPieces(r.start, r.end)) {
+        child.back(b.start, b.end, this.effectiveProt(r));
+        child.uc.memWrite(b.start, this.uc.memRead(b.start, Number(b.end - b.start)));
+      }
     }
+    child.fpReadableChanged();
     for (const a of this.ownedHooks.keys()) child.addOwned(a);
     for (const a of this.observedHooks.keys()) child.addObserved(this.x87Sites.get(Number(a))!);
     child.userSelectors = this.userSelectors;

@@ -4,7 +4,8 @@
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
-import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
+import { Code, CodeExt, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpCodeOperandKind, OpKind, Register, RegisterExt } from './iced.js';
 import { isModelledX87 } from './x87/fpu.js';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */
@@ -145,18 +146,43 @@ export enum Ownership {
  * from the model's register file, which holds the MXCSR_MASK and pointer rules of the profile.
  */
 export function ownershipOf(ins: Instruction): Ownership {
-  if (ins.encoding === EncodingKind.VEX || ins.encoding === EncodingKind.EVEX || ins.encoding === EncodingKind.XOP) return Ownership.Model;
-  if (OWNED_LEGACY.has(ins.mnemonic)) return Ownership.Model;
-  // Legacy SSE floating point: unicorn never sets MXCSR flags (emulator/vector/float-legacy.ts).
-  if (LEGACY_FP_MNEMONICS.has(ins.mnemonic)) return Ownership.Model;
-  // x87 arithmetic, loads, stores, compares and stack control, with their exception flags and #MF
-  // (emulator/x87/fpu.ts): unicorn 2.0.1 sets no flags and pops after unmasked exceptions (issue 11).
-  if (isModelledX87(ins.mnemonic)) return Ownership.Model;
+  if (codeOwnership(ins) === Ownership.Model) return Ownership.Model;
   // MMX instructions: the model raises a pending x87 exception (#MF) and records the MMX
   // transition; unicorn then runs them (machine.ts onMmx).
   if (mmxSiteOf(ins)) return Ownership.Model;
   return Ownership.Unicorn;
 }
+
+/** ownershipOf without the MMX-register test: a function of the instruction's code alone (its encoding and mnemonic). */
+function codeOwnership(ins: Instruction): Ownership {
+  if (ins.encoding === EncodingKind.VEX || ins.encoding === EncodingKind.EVEX || ins.encoding === EncodingKind.XOP) return Ownership.Model;
+  const m = ins.mnemonic;
+  if (OWNED_LEGACY.has(m)) return Ownership.Model;
+  // Legacy SSE floating point: unicorn never sets MXCSR flags (emulator/vector/float-legacy.ts).
+  if (LEGACY_FP_MNEMONICS.has(m)) return Ownership.Model;
+  // The MMX-operand conversions: MXCSR flags and the MMX transition (emulator/vector/float-mmx.ts).
+  if (MMX_FP_CONVERSIONS.has(m)) return Ownership.Model;
+  // x87 arithmetic, loads, stores, compares and stack control, with their exception flags and #MF
+  // (emulator/x87/fpu.ts): unicorn 2.0.1 sets no flags and pops after unmasked exceptions (issue 11).
+  if (isModelledX87(m)) return Ownership.Model;
+  return Ownership.Unicorn;
+}
+
+/** The op-code operand kinds that can be an MMX register (iced-x86 OpCodeOperandKind). */
+const MM_OPERAND_KINDS: ReadonlySet<OpCodeOperandKind> = new Set([OpCodeOperandKind.mm_or_mem, OpCodeOperandKind.mm_reg, OpCodeOperandKind.mm_rm]);
+
+/** Whether some form of the instruction's code has an MMX register operand (its op-code's operand kinds). */
+function codeMayHaveMm(code: Code): boolean {
+  const op = CodeExt.opCode(code);
+  try {
+    return [op.op0Kind, op.op1Kind, op.op2Kind, op.op3Kind, op.op4Kind].some((k) => MM_OPERAND_KINDS.has(k));
+  } finally {
+    op.free();
+  }
+}
+
+/** What a code tells of ownership: settled by the code, or to be decided per instruction (an MMX register operand in one form and not another). */
+const enum CodeVerdict { Model, Unicorn, PerInstruction }
 
 /** CPUID features an instruction needs, as iced-x86 lists them (to raise #UD when the profile lacks one). */
 export function requiredFeatures(ins: Instruction): CpuidFeature[] {
@@ -185,11 +211,25 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
   const invalidAt: bigint[] = [];
   const x87: X87Site[] = [];
   const ins = new Instruction();
+  // Each property read of a decoded instruction is a call into WebAssembly, and this sweep runs
+  // over every executable mapping at start-up: ownership is settled once per code (encoding and
+  // mnemonic are the code's), except for codes with an MMX register operand in some form (CVTPI2PS
+  // xmm, mm/m64 is owned with MM1, not with memory), which are decided per instruction; only
+  // instructions that start with an x87 escape byte are looked at for their x87 role.
+  const byCode = new Map<Code, CodeVerdict>();
   while (d.canDecode) {
+    const at = d.position;
     d.decodeOut(ins);
-    if (ins.code === Code.INVALID) { invalidAt.push(ins.ip); continue; }
-    if (ownershipOf(ins) === Ownership.Model) { owned.push(ins.ip); continue; }
-    const site = x87SiteOf(ins, bytes, Number(ins.ip - base));
+    const code = ins.code;
+    if (code === Code.INVALID) { invalidAt.push(ins.ip); continue; }
+    let verdict = byCode.get(code);
+    if (verdict === undefined) {
+      verdict = codeOwnership(ins) === Ownership.Model ? CodeVerdict.Model : codeMayHaveMm(code) ? CodeVerdict.PerInstruction : CodeVerdict.Unicorn;
+      byCode.set(code, verdict);
+    }
+    if (verdict === CodeVerdict.Model || (verdict === CodeVerdict.PerInstruction && ownershipOf(ins) === Ownership.Model)) { owned.push(ins.ip); continue; }
+    if (!mayBeX87Escape(bytes, at)) continue;
+    const site = x87SiteOf(ins, bytes, at);
     if (!site) continue;
     // A waiting form of an owned instruction: unicorn runs its FWAIT, the model the rest.
     if (site.role === X87Role.Env) owned.push(site.addr);
@@ -199,4 +239,17 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
   ins.free();
   d.free();
   return { owned, invalidAt, x87 };
+}
+
+/**
+ * Whether the instruction at `bytes[at]` may be an x87 escape instruction: after an optional FWAIT
+ * and prefixes, a byte D8H-DFH. A quick test before x87SiteOf, never false where x87SiteOf finds a
+ * site (it looks at the same bytes, stopping at the instruction's end).
+ */
+function mayBeX87Escape(bytes: Uint8Array, at: number): boolean {
+  let k = at;
+  if (bytes[k] === FWAIT_BYTE) k++;
+  while (k < bytes.length && isPrefix(bytes[k]!)) k++;
+  const op = bytes[k];
+  return op !== undefined && op >= ESC_FIRST && op <= ESC_LAST;
 }

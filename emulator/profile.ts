@@ -2,10 +2,11 @@
  * Loading CPU profiles: schema check (ajv), semantic checks against the raw CPUID data, and the
  * `--cpu` resolution (a built-in id, a profile file, or a CPUID dump file).
  */
-import AjvModule from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { InputError } from '../src/errors.js';
 import { PROFILES_DIR, SCHEMA_DIR } from '../src/paths.js';
 import { CpuModel, type Profile } from './cpu-model.js';
@@ -13,18 +14,18 @@ import { CpuidTable, cpuidKey } from './cpuid-table.js';
 import { type CpuidFinding, Severity, checkCpuidConsistency, warnOnce, withoutCpuidWarnings } from './cpuid-consistency.js';
 import { defaultProfileId, detectDumpFormat, displayFamilyModel, dumpToProfile, parseDump } from './cpuid-dump.js';
 import { isQuirkId } from './quirks.js';
+import { loadValidator, type ValidatorSpec } from './precompiled-validator.js';
 
 /** CPUID.01H:ECX.XSAVE (SDM Vol. 2A Table 3-10). */
 const XSAVE_ECX_BIT = 26;
 
-// ajv's CommonJS default export under NodeNext.
-const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as typeof AjvModule.default;
-/** Compiled on first use: ajv's compile is most of a command's start-up time. */
-let compiled: ReturnType<AjvModule.default['compile']> | undefined;
 let schemaJson: unknown;
 const profileSchemaJson = (): unknown => (schemaJson ??= JSON.parse(readFileSync(join(SCHEMA_DIR, 'profile.schema.json'), 'utf8')));
-const profileSchema = (): ReturnType<AjvModule.default['compile']> =>
-  (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(profileSchemaJson() as object));
+/** The profile schema's validator: generated at build time (emulator/precompiled-validator.ts). */
+export const PROFILE_VALIDATOR: ValidatorSpec = { name: 'profile', schema: () => profileSchemaJson() as object, options: { allErrors: true, strict: false } };
+/** Loaded on first use. */
+let compiled: ValidateFunction | undefined;
+const profileSchema = (): ValidateFunction => (compiled ??= loadValidator(PROFILE_VALIDATOR));
 
 function vendorOfLeaf0(r: readonly number[]): string {
   const b = Buffer.alloc(12);
@@ -80,7 +81,7 @@ const TYPE_ADVICE: Record<string, string> = {
   array: 'an array ([ ... ])',
 };
 
-type SchemaError = NonNullable<ReturnType<AjvModule.default['compile']>['errors']>[number];
+type SchemaError = ErrorObject;
 
 /** One ajv error as `[JSON pointer, what is wrong and what to write]`. */
 export function describeSchemaError(e: SchemaError, json: unknown, schema: unknown): [string, string] {
@@ -229,6 +230,8 @@ function jsonErrorPlace(text: string, e: Error): string {
   const m = /position (\d+)/.exec(e.message);
   if (!m) {
     // Node 20 does not always say where; the YAML parser in JSON mode does (JSON is YAML 1.2).
+    // yaml is loaded here only: it is about 100 ms of start-up for a command that never needs it.
+    const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof Yaml;
     const pos = parseDocument(text, { schema: 'json' }).errors[0]?.linePos?.[0];
     if (pos) return `line ${pos.line}, column ${pos.col}`;
     // Neither says (e.g. "Unexpected end of JSON input"): the end of the text is where it broke.

@@ -92,6 +92,13 @@ export enum Quirk {
    * SDM's flag tables for them read (C1 "set to 0" / cleared).
    */
   X87FcomiFcmovKeepC1 = 'x87-fcomi-fcmov-keep-c1',
+  /**
+   * VREDUCEPS/PD/SS/SD report no precision exception for the rounding step, whatever imm8[3]
+   * (SPE) says: PE comes only from flushing a denormal result under FTZ. The SDM's operation
+   * reports PE when the rounding is inexact and SPE is 0. Measured on AMD Zen 5 by selfcheck insn
+   * and test/vector-float.test.ts; without the quirk the model follows the SDM.
+   */
+  VreduceNoPrecision = 'vreduce-no-precision',
 }
 
 export interface QuirkInfo {
@@ -113,6 +120,7 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.X87PointersOnlyWithEs, summary: 'x87 FOP/FIP/FDP are restored only with a pending unmasked exception (FSW.ES=1)' },
   { id: Quirk.X87UnmaskedCompareAndLoadComplete, summary: 'x87 compares report unordered despite an unmasked #IA; unmasked #D still compares and loads' },
   { id: Quirk.X87FcomiFcmovKeepC1, summary: 'FCOMI/FUCOMI(P) and FCMOVcc leave FSW.C1 unless the stack underflows' },
+  { id: Quirk.VreduceNoPrecision, summary: 'VREDUCE reports no PE for its rounding step (only for a denormal result flushed by FTZ)' },
   { id: Quirk.X87PointersSavedOnlyWithEs, summary: 'x87 FOP/FIP/FDP are stored as 0 by FXSAVE/XSAVE* unless FSW.ES=1 (FNSTENV/FNSAVE always store them)' },
 ];
 

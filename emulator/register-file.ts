@@ -50,52 +50,118 @@ export interface XrstorInfo {
   compacted: boolean;
 }
 
+/**
+ * 32-bit words of the register file's state store after the legacy region (StateStore): the tracking
+ * fields and the XsaveContext's control state, so that native code (emulator/native/xsave-fast.c)
+ * reads and writes the same bytes as the model. The names are checked against xsave-fast.c's
+ * XS_WORD_NAMES when the native path loads (emulator/xsave-native.ts), so the two cannot drift.
+ */
+export enum StateWord {
+  XINUSE, XMODIFIED, KNOWN_ZERO, FCS, FDS,
+  /** XRSTOR_INFO: VALID 0 means none since reset; ADDR_LO/HI the address as the model's number. */
+  XRI_VALID, XRI_CPL, XRI_VMX, XRI_ADDR_LO, XRI_ADDR_HI, XRI_XCOMP, XRI_COMPACTED,
+  /** XsaveContext: XCR0, IA32_XSS, CR4.OSXSAVE, CR4.OSFXSR, CR0.TS, CPL, 64-bit mode, VMX non-root, IA32_XFD, IA32_XFD_ERR. */
+  XCR0, XSS, CR4_OSXSAVE, CR4_OSFXSR, CR0_TS, CPL, MODE64, VMX, XFD, XFD_ERR,
+  /** regsInUse[c] for c = 0..7 (the tracked components are below 8). */
+  REGS_IN_USE, WORDS = REGS_IN_USE + 8,
+}
+/** Offset of the StateWord words in the store (after the legacy region); the components follow, each 64-byte aligned. */
+export const STATE_WORDS_OFFSET = LEGACY_REGION_SIZE;
+/** Alignment of each component's bytes in the store (whole cache lines, 32-bit views). */
+const STORE_COMPONENT_ALIGN = 64;
+
+/** Where each component lives in a register file's store, for a CPU (the native path gets the same table). */
+export function storeLayout(cpu: CpuModel): { offsets: number[]; size: number } {
+  const offsets: number[] = [];
+  let at = STATE_WORDS_OFFSET + StateWord.WORDS * 4;
+  for (const c of cpu.extendedComponents) {
+    at = Math.ceil(at / STORE_COMPONENT_ALIGN) * STORE_COMPONENT_ALIGN;
+    offsets[c.number] = at;
+    at += c.size;
+  }
+  return { offsets, size: Math.ceil(at / STORE_COMPONENT_ALIGN) * STORE_COMPONENT_ALIGN };
+}
+
 export class RegisterFile {
-  readonly legacy = new Uint8Array(LEGACY_REGION_SIZE);
-  readonly legacyView = new DataView(this.legacy.buffer);
-  fcs = 0;
-  fds = 0;
+  /**
+   * Everything below in one buffer (legacy region, StateWord words, components): native code given
+   * its address works on the model's own bytes, with no copy (emulator/xsave-native.ts).
+   */
+  readonly store: ArrayBuffer;
+  readonly words: Uint32Array;
+  readonly legacy: Uint8Array;
+  readonly legacyView: DataView;
+  get fcs(): number { return this.words[StateWord.FCS]!; }
+  set fcs(v: number) { this.words[StateWord.FCS] = v; }
+  get fds(): number { return this.words[StateWord.FDS]!; }
+  set fds(v: number) { this.words[StateWord.FDS] = v; }
   readonly comp: (Uint8Array | undefined)[] = [];
   /** The same bytes as 32-bit words, for the init-configuration test. */
   private readonly comp32: (Uint32Array | undefined)[] = [];
-  private readonly legacy32 = new Uint32Array(this.legacy.buffer);
+  private readonly legacy32: Uint32Array;
   /** XINUSE[i] = 0 means component i is known to be in its initial configuration. */
-  xinuse = 0;
+  get xinuse(): number { return this.words[StateWord.XINUSE]!; }
+  set xinuse(v: number) { this.words[StateWord.XINUSE] = v; }
   /** XMODIFIED[i] = 0 means component i is known unchanged since the last XRSTOR/XRSTORS. */
-  xmodified = 0;
-  xrstorInfo: XrstorInfo | undefined;
+  get xmodified(): number { return this.words[StateWord.XMODIFIED]!; }
+  set xmodified(v: number) { this.words[StateWord.XMODIFIED] = v; }
+  get xrstorInfo(): XrstorInfo | undefined {
+    const w = this.words;
+    if (!w[StateWord.XRI_VALID]) return undefined;
+    return { cpl: w[StateWord.XRI_CPL]!, vmxNonRoot: w[StateWord.XRI_VMX] === 1, address: w[StateWord.XRI_ADDR_HI]! * 4294967296 + w[StateWord.XRI_ADDR_LO]!, xcompBvLo: w[StateWord.XRI_XCOMP]!, compacted: w[StateWord.XRI_COMPACTED] === 1 };
+  }
+  set xrstorInfo(v: XrstorInfo | undefined) {
+    const w = this.words;
+    w[StateWord.XRI_VALID] = v ? 1 : 0;
+    if (!v) return;
+    w[StateWord.XRI_CPL] = v.cpl;
+    w[StateWord.XRI_VMX] = v.vmxNonRoot ? 1 : 0;
+    w[StateWord.XRI_ADDR_LO] = v.address % 4294967296;
+    w[StateWord.XRI_ADDR_HI] = Math.floor(v.address / 4294967296);
+    w[StateWord.XRI_XCOMP] = v.xcompBvLo;
+    w[StateWord.XRI_COMPACTED] = v.compacted ? 1 : 0;
+  }
   /**
    * Components (number >= 2) whose bytes are known to be all zero, so that initializing them
    * again can skip the fill: set when the model zeroes a component (reset, initComponent),
    * cleared by touched() and by restores that load data. Code that writes comp[i] calls
    * touched(i), as every writer does (it must, for XINUSE/XMODIFIED), or clears the bit itself.
    */
-  knownZero = 0;
+  get knownZero(): number { return this.words[StateWord.KNOWN_ZERO]!; }
+  set knownZero(v: number) { this.words[StateWord.KNOWN_ZERO] = v; }
   /** Bits of the components that exist (>= 2). */
   private readonly compMask: number;
   /**
    * Per component (SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM), the registers not known to be zero;
    * kept only on CPUs with the xinuse-tracks-zero-registers quirk, where XINUSE[c] = mask != 0.
    */
-  readonly regsInUse: number[] = [];
+  readonly regsInUse: Uint32Array;
   readonly tracksZeroRegisters: boolean;
   /** Fixed views of `legacy`, so that saves copy without allocating. */
-  readonly views = {
-    x87Head: this.legacy.subarray(0, LEGACY.MXCSR),
-    st: this.legacy.subarray(LEGACY.ST0, LEGACY.XMM0),
-    xmm: this.legacy.subarray(LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_64BIT * LEGACY.XMM_BYTES),
-    xmmLegacyMode: this.legacy.subarray(LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_LEGACY_MODE * LEGACY.XMM_BYTES),
-  };
+  readonly views: { x87Head: Uint8Array; st: Uint8Array; xmm: Uint8Array; xmmLegacyMode: Uint8Array };
 
   constructor(readonly cpu: CpuModel) {
+    const layout = storeLayout(cpu);
+    this.store = new ArrayBuffer(layout.size);
+    this.legacy = new Uint8Array(this.store, 0, LEGACY_REGION_SIZE);
+    this.legacyView = new DataView(this.store, 0, LEGACY_REGION_SIZE);
+    this.legacy32 = new Uint32Array(this.store, 0, LEGACY_REGION_SIZE >> 2);
+    this.words = new Uint32Array(this.store, STATE_WORDS_OFFSET, StateWord.WORDS);
+    this.regsInUse = this.words.subarray(StateWord.REGS_IN_USE, StateWord.REGS_IN_USE + 8);
+    this.views = {
+      x87Head: this.legacy.subarray(0, LEGACY.MXCSR),
+      st: this.legacy.subarray(LEGACY.ST0, LEGACY.XMM0),
+      xmm: this.legacy.subarray(LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_64BIT * LEGACY.XMM_BYTES),
+      xmmLegacyMode: this.legacy.subarray(LEGACY.XMM0, LEGACY.XMM0 + XMM_COUNT_LEGACY_MODE * LEGACY.XMM_BYTES),
+    };
     this.tracksZeroRegisters = cpu.hasQuirk(Quirk.XinuseTracksZeroRegisters);
     let m = 0;
     for (const c of cpu.extendedComponents) m |= bit(c.number);
     this.compMask = m >>> 0;
     for (const c of cpu.extendedComponents) {
-      const bytes = new Uint8Array((c.size + 3) & ~3).subarray(0, c.size);
-      this.comp[c.number] = bytes;
-      this.comp32[c.number] = new Uint32Array(bytes.buffer);
+      const at = layout.offsets[c.number]!;
+      this.comp[c.number] = new Uint8Array(this.store, at, c.size);
+      this.comp32[c.number] = new Uint32Array(this.store, at, (c.size + 3) >> 2);
     }
     this.reset();
   }

@@ -814,8 +814,29 @@ interface TrapGateApi {
   fpRegs(g: Ptr, xmm0: number, mxcsr: number, eflags: number): void;
   fp(g: Ptr, a: Addr, shape: number, op: number, n: number, dst: number, srcKind: number, src: number, srcLen: number, align: number, imm: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint): number;
   fpReadable(g: Ptr, pairs: BigUint64Array, n: number): number;
+  xsBind(g: Ptr, table: Uint32Array | null, store: ArrayBuffer | null, ftag: number, fcs: number, fds: number, allCount: number, tagEmpty: number, changedX87Bits: number): void;
+  xsDescribe(g: Ptr, a: Addr, op: number, rexW: number, len: number): number;
+  xsWritable(g: Ptr, pairs: BigUint64Array, n: number): number;
   hook: Ptr;
   proto: TypeObject;
+  xs: NativeXsaveLibrary;
+}
+
+/** The native XSAVE family (emulator/native/xsave-fast.c, in the trap gate's library); emulator/xsave-native.ts is its front. */
+export interface NativeXsaveLibrary {
+  /** "kind:name=value" lines of the C file's enums, checked by xsave-native.ts. */
+  binding(): string;
+  /** 0 done, -1 fallback (nothing changed), else the number of written [from, to) pairs put in `ranges`. */
+  save(table: Uint32Array, store: ArrayBuffer, op: number, area: Uint8Array, address: bigint, eax: number, edx: number, rexW: number, ranges: Uint32Array): number;
+  /** The machine's size for the area of an XRSTOR(S), from its header; `need[0]`: the bytes it reads. */
+  restoreSize(table: Uint32Array, store: ArrayBuffer, op: number, area: Uint8Array, eax: number, need: Uint32Array): number;
+  /** 0 done, 1 fallback (nothing changed). */
+  restore(table: Uint32Array, store: ArrayBuffer, op: number, area: Uint8Array, address: bigint, eax: number, edx: number, rexW: number): number;
+}
+
+/** The native XSAVE family, or null when the trap gate's library cannot be built or loaded. */
+export function nativeXsaveLibrary(): NativeXsaveLibrary | null {
+  return loadTrapGate()?.xs ?? null;
 }
 let trapGateApi: TrapGateApi | null | undefined;
 /** Why the native gate is not available (for diagnostics), once known. */
@@ -842,8 +863,17 @@ function loadTrapGate(): TrapGateApi | null {
       fpRegs: lib.func('void xl_gate_fp_regs(void *g, int32_t xmm0, int32_t mxcsr, int32_t eflags)'),
       fp: lib.func('int xl_gate_fp(void *g, uint64_t a, int32_t shape, uint32_t op, int32_t n, int32_t dst, int32_t src_kind, int32_t src, int32_t src_len, int32_t align, int32_t imm, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp)'),
       fpReadable: lib.func('int xl_gate_fp_readable(void *g, const uint64_t *pairs, uint32_t n)'),
+      xsBind: lib.func('void xl_gate_xs_bind(void *g, const uint32_t *table, void *store, uint32_t ftag, uint32_t fcs, uint32_t fds, uint32_t all_count, uint32_t tag_empty, uint32_t changed_x87_bits)'),
+      xsDescribe: lib.func('int xl_gate_xs_describe(void *g, uint64_t a, int32_t op, int32_t rexw, int32_t len)'),
+      xsWritable: lib.func('int xl_gate_xs_writable(void *g, const uint64_t *pairs, uint32_t n)'),
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
+      xs: {
+        binding: lib.func('const char *xl_xs_binding(void)'),
+        save: lib.func('int xl_xs_save_ranges(const uint32_t *table, void *store, int op, void *area, uint64_t address, uint32_t eax, uint32_t edx, int rexw, _Out_ uint32_t *ranges)'),
+        restoreSize: lib.func('uint32_t xl_xs_restore_size(const uint32_t *table, void *store, int op, const uint8_t *area, uint32_t eax, _Out_ uint32_t *need)'),
+        restore: lib.func('int xl_xs_restore(const uint32_t *table, void *store, int op, const uint8_t *area, uint64_t address, uint32_t eax, uint32_t edx, int rexw)'),
+      },
     };
     processWideSet('trap-gate', trapGateApi);
   } catch (e) {
@@ -936,6 +966,10 @@ export enum GateWord {
   X87_FDP = 150,
   /** in/out: bit 0 X87_IP, bit 1 X87_MEM_IP and X87_FDP were set since JS cleared the word. */
   X87_EVENTS = 152,
+  /** out: 1 while the register block's x87/SSE bytes equal the model's (the native XSAVE family needs it). */
+  XS_MIRROR = 153,
+  /** in: XSAVE-family instructions the gate did natively (64 bits; trap-gate.c xs_fast). */
+  XS_DONE = 154,
 }
 /** GateWord.X87_EVENTS bits (trap-gate.c X87_EVENT_IP, X87_EVENT_MEM). */
 export const X87_EVENT_IP = 1;
@@ -955,8 +989,8 @@ const WRITE_ORDER_DEPENDENT: ReadonlySet<X86Reg> = new Set([X86Reg.FPSW]);
 const GATE_WRITE_REST = 0x80;
 /** trap-gate.c GATE_MAX_WRITES. */
 export const GATE_MAX_WRITES = 64;
-/** Bytes of trap-gate.c's struct gate_ctl (through x87_events and its padding). */
-export const GATE_CTL_BYTES = (GateWord.X87_EVENTS + 2) * 4;
+/** Bytes of trap-gate.c's struct gate_ctl (through xs_done). */
+export const GATE_CTL_BYTES = (GateWord.XS_DONE + 2) * 4;
 
 /** What the gate does at one address before calling JS (TrapGate.describe). */
 export interface GateDescriptor {
@@ -1004,6 +1038,17 @@ export interface TrapGate {
    */
   describeFp(address: bigint, f: GateFp): void;
   setFpReadable(ranges: readonly { start: bigint; end: bigint }[]): void;
+  /**
+   * The native XSAVE family (trap-gate.c xs_fast over emulator/native/xsave-fast.c): `table` is the
+   * CPU's (xsave-native.ts xsaveTable), `store` the running thread's RegisterFile.store (null: off);
+   * both must stay alive while bound. `image`: where the register block keeps the full tag word, FCS
+   * and FDS, how many registers it has of x87/SSE, the tag of an empty register, and the CHANGED bits
+   * of its x87 compare ranges. `describeXsave` marks an owned address (op 0: off) with its instruction's length; `setWritable` gives
+   * the guest memory the guest may write (after every mapping change, with setFpReadable).
+   */
+  bindXsave(table: Uint32Array | null, store: ArrayBuffer | null, image: { ftag: number; fcs: number; fds: number; allCount: number; tagEmpty: number; changedX87Bits: number }): void;
+  describeXsave(address: bigint, op: number, rexW: boolean, length: number): void;
+  setWritable(ranges: readonly { start: bigint; end: bigint }[]): void;
   /**
    * Hooks the addresses added or observed since the last call, addresses close together sharing a
    * hook (GATE_CLUSTER_GAP); emuStart does it before each run, and `add`/`observe` at once while running.
@@ -1934,6 +1979,18 @@ export class Unicorn {
         const pairs = new BigUint64Array(ranges.length * 2);
         ranges.forEach((r, k) => { pairs[2 * k] = r.start; pairs[2 * k + 1] = r.end; });
         if (api.fpReadable(gate, pairs, ranges.length) !== 0) throw new Error('xl_gate_fp_readable: out of memory');
+      },
+      bindXsave(table, store, im): void {
+        if (!self.closed) api.xsBind(gate, table, store, im.ftag, im.fcs, im.fds, im.allCount, im.tagEmpty, im.changedX87Bits);
+      },
+      describeXsave(address, op, rexW, length): void {
+        if (!self.closed) api.xsDescribe(gate, address, op, rexW ? 1 : 0, length);
+      },
+      setWritable(ranges): void {
+        if (self.closed) return;
+        const pairs = new BigUint64Array(ranges.length * 2);
+        ranges.forEach((r, k) => { pairs[2 * k] = r.start; pairs[2 * k + 1] = r.end; });
+        if (api.xsWritable(gate, pairs, ranges.length) !== 0) throw new Error('xl_gate_xs_writable: out of memory');
       },
       coverPending,
       setCompare(ranges): void {

@@ -28,6 +28,9 @@ const assumed = (reference: string, detail = ''): string => `assumed: not measur
 /** Where the x87 pointer save rule was measured (test/guests/x87-pointers.c runs natively and in the model). */
 const POINTERS_MEASURED_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5, XSaveErPtr = 1) by test/guests/x87-pointers.c, 2026-12; the same seen on a Zen 4 recording';
 
+/** Where the AVX-512 floating-point quirks were measured. */
+const AVX512_FP_REFEREE_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck insn and test/vector-float.test.ts, 2026-12';
+
 /** Where the x87 arithmetic quirks were measured. */
 const X87_REFEREE_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck x87, 2026-12';
 
@@ -64,6 +67,7 @@ export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefault
         // x87 arithmetic corner cases the SDM specifies otherwise (emulator/x87/fpu.ts), measured by selfcheck x87.
         { id: Quirk.X87UnmaskedCompareAndLoadComplete, evidence: assumed(X87_REFEREE_ON) },
         { id: Quirk.X87FcomiFcmovKeepC1, evidence: assumed(X87_REFEREE_ON) },
+        { id: Quirk.VreduceNoPrecision, evidence: assumed(AVX512_FP_REFEREE_ON) },
         ...(xsaveErPtr ? [] : [{ id: Quirk.X87PointersOnlyWithEs, evidence: 'assumed: AMD APM Vol. 5 FXRSTOR; Linux X86_BUG_FXSAVE_LEAK (AMD without CPUID 0x80000008 EBX[2] XSaveErPtr)' }]),
       ],
     };

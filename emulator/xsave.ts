@@ -12,7 +12,7 @@ import {
 } from './cpu-model.js';
 import type { FaultInsn } from './profile-json.js';
 import { Quirk } from './quirks.js';
-import { LEGACY, RegisterFile, TRACKED_PART_BYTES, XMM_COUNT_64BIT, XMM_COUNT_LEGACY_MODE } from './register-file.js';
+import { LEGACY, RegisterFile, StateWord, TRACKED_PART_BYTES, XMM_COUNT_64BIT, XMM_COUNT_LEGACY_MODE } from './register-file.js';
 import { XFeature, bit } from './xfeatures.js';
 
 export enum Vector {
@@ -60,37 +60,62 @@ const LEGACY_RFBM = bit(XFeature.X87) | bit(XFeature.SSE) | bit(XFeature.AVX);
 const XSTATE_BV = XSAVE_HEADER_OFFSET;
 const XCOMP_BV = XSAVE_HEADER_OFFSET + 8;
 /** Alignment of the XSAVE area (SDM Vol. 1 13.4) and of the FXSAVE area (Vol. 2A FXSAVE). */
-const XSAVE_ALIGN = 64;
+export const XSAVE_ALIGN = 64;
 const FXSAVE_ALIGN = 16;
 /** FSW bits: exception flags 5:0, ES (error summary) 7, B (busy) 15; FCW masks 5:0. */
-const FSW_EXCEPTION_FLAGS = 0x3f;
-const FSW_ES = 0x80;
-const FSW_B = 0x8000;
+export const FSW_EXCEPTION_FLAGS = 0x3f;
+export const FSW_ES = 0x80;
+export const FSW_B = 0x8000;
 /** FOP is an 11-bit opcode (SDM Vol. 1 8.1.8). */
-const FOP_MASK = 0x7ff;
+export const FOP_MASK = 0x7ff;
 /** FCW bits that exist: 12 (X), 11:10 (RC), 9:8 (PC), 5:0 (masks) (SDM Vol. 1 8.1.5); reserved bit 6 reads back as 1 and bits 15:13 and 7 as 0 after any restore (measured by selfcheck cpu on AMD Zen 5). */
-const FCW_DEFINED = 0x1f3f;
-const FCW_BIT6 = 0x40;
+export const FCW_DEFINED = 0x1f3f;
+export const FCW_BIT6 = 0x40;
 
-/** Processor state outside the register file that the XSAVE family consults. */
+/**
+ * Processor state outside the register file that the XSAVE family consults. Kept in the register
+ * file's store (StateWord), so that the native path (xsave-native.ts) reads the same values.
+ */
 export class XsaveContext {
   readonly regs: RegisterFile;
+  private readonly w: Uint32Array;
   /** XCR0 after reset is 1 (SDM Vol. 1 13.3); callers set what the OS would. */
-  xcr0 = bit(XFeature.X87);
+  get xcr0(): number { return this.w[StateWord.XCR0]!; }
+  set xcr0(v: number) { this.w[StateWord.XCR0] = v; }
   /** IA32_XSS (MSR DA0H). */
-  xss = 0;
-  cr4Osxsave = true;
-  cr4Osfxsr = true;
-  cr0Ts = false;
-  cpl = 3;
-  mode64 = true;
-  vmxNonRoot = false;
+  get xss(): number { return this.w[StateWord.XSS]!; }
+  set xss(v: number) { this.w[StateWord.XSS] = v; }
+  get cr4Osxsave(): boolean { return this.w[StateWord.CR4_OSXSAVE] === 1; }
+  set cr4Osxsave(v: boolean) { this.w[StateWord.CR4_OSXSAVE] = v ? 1 : 0; }
+  get cr4Osfxsr(): boolean { return this.w[StateWord.CR4_OSFXSR] === 1; }
+  set cr4Osfxsr(v: boolean) { this.w[StateWord.CR4_OSFXSR] = v ? 1 : 0; }
+  get cr0Ts(): boolean { return this.w[StateWord.CR0_TS] === 1; }
+  set cr0Ts(v: boolean) { this.w[StateWord.CR0_TS] = v ? 1 : 0; }
+  get cpl(): number { return this.w[StateWord.CPL]!; }
+  set cpl(v: number) { this.w[StateWord.CPL] = v; }
+  get mode64(): boolean { return this.w[StateWord.MODE64] === 1; }
+  set mode64(v: boolean) { this.w[StateWord.MODE64] = v ? 1 : 0; }
+  get vmxNonRoot(): boolean { return this.w[StateWord.VMX] === 1; }
+  set vmxNonRoot(v: boolean) { this.w[StateWord.VMX] = v ? 1 : 0; }
   /** IA32_XFD (MSR 1C4H) and IA32_XFD_ERR (MSR 1C5H), SDM Vol. 1 13.14. */
-  xfd = 0;
-  xfdErr = 0;
+  get xfd(): number { return this.w[StateWord.XFD]!; }
+  set xfd(v: number) { this.w[StateWord.XFD] = v; }
+  get xfdErr(): number { return this.w[StateWord.XFD_ERR]!; }
+  set xfdErr(v: number) { this.w[StateWord.XFD_ERR] = v; }
 
   constructor(readonly cpu: CpuModel) {
     this.regs = new RegisterFile(cpu);
+    this.w = this.regs.words;
+    this.xcr0 = bit(XFeature.X87);
+    this.xss = 0;
+    this.cr4Osxsave = true;
+    this.cr4Osfxsr = true;
+    this.cr0Ts = false;
+    this.cpl = 3;
+    this.mode64 = true;
+    this.vmxNonRoot = false;
+    this.xfd = 0;
+    this.xfdErr = 0;
   }
 
   /** Components for which XFD is armed: XCR0[i] = IA32_XFD[i] = 1. */
@@ -308,8 +333,13 @@ function checkMxcsr(ctx: XsaveContext, insn: string, value: number): void {
  * of Hi16_ZMM are neither saved nor restored (SDM Vol. 1 13.5.3, 13.5.5, 13.13).
  */
 function operatedBytes(ctx: XsaveContext, i: number, size: number): number {
-  if (i === XFeature.PKRU && quirksOf(ctx.cpu).pkruFourBytes) return PKRU_REGISTER_BYTES;
-  if (ctx.mode64) return size;
+  return operatedBytesOf(ctx.cpu, ctx.mode64, i, size);
+}
+
+/** operatedBytes for a CPU and mode (also the native path's table, xsave-native.ts). */
+export function operatedBytesOf(cpu: CpuModel, mode64: boolean, i: number, size: number): number {
+  if (i === XFeature.PKRU && quirksOf(cpu).pkruFourBytes) return PKRU_REGISTER_BYTES;
+  if (mode64) return size;
   if (i === XFeature.AVX) return 8 * 16;
   if (i === XFeature.ZMM_HI256) return 8 * 32;
   if (i === XFeature.HI16_ZMM) return 0;

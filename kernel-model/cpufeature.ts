@@ -48,6 +48,8 @@ export enum X86Feature {
   AMX_TILE = 'amx_tile',
   AMX_INT8 = 'amx_int8',
   APX = 'apx',
+  /** Linux-defined (word 11 bit 23): set by setup_cet when SHSTK and CONFIG_X86_USER_SHADOW_STACK, cleared by nousershstk. */
+  USER_SHSTK = 'user_shstk',
 }
 
 /**
@@ -106,6 +108,8 @@ export const FEATURES: Readonly<Record<X86Feature, FeatureInfo>> = {
   [X86Feature.AMX_INT8]: { leaf: 7, sub: 0, reg: R.EDX, bit: 25 },
   // CPUID.(07H,1):EDX[21] APX_F; a scattered bit in Linux (6.16).
   [X86Feature.APX]: { leaf: 7, sub: 1, reg: R.EDX, bit: 21, scattered: true },
+  // Not a CPUID bit: setup_cet derives it from SHSTK (CPUID.(07H,0):ECX[7], given here as its source).
+  [X86Feature.USER_SHSTK]: { leaf: 7, sub: 0, reg: R.ECX, bit: 7, scattered: true, synthetic: true },
 };
 
 /** The X86_FEATURE_ number of a feature in a CPUID word (clearcpuid=<number>), undefined for scattered ones. */
@@ -161,6 +165,8 @@ export enum BootOption {
   NoXsaveopt = 'noxsaveopt',
   NoXsaves = 'noxsaves',
   NoPku = 'nopku',
+  NoUserShstk = 'nousershstk',
+  SetCpuid = 'setcpuid',
   NoFsgsbase = 'nofsgsbase',
   ClearCpuid = 'clearcpuid',
 }
@@ -181,6 +187,8 @@ export const BOOT_OPTIONS: readonly BootOptionInfo[] = [
   { option: BootOption.NoXsaves, syntax: 'noxsaves', effect: 'setup_clear_cpu_cap(X86_FEATURE_XSAVES) and its dependents ENQCMD, SHSTK, XFD and so AMX_TILE: no supervisor state (IA32_XSS 0: no PASID, CET), no AMX (XFD is needed for dynamic features; cpuid_deps AMX_TILE->XFD->XSAVES), the kernel saves with XSAVEC (compacted) or XSAVEOPT (standard)', source: 'cpu_parse_early_param and cpuid-deps.c (6.18)' },
   { option: BootOption.NoPku, syntax: 'nopku', effect: 'pku_disabled: setup_pku neither sets CR4.PKE nor X86_FEATURE_OSPKE (RDPKRU/WRPKRU #UD, CPUID OSPKE 0), X86_FEATURE_PKU kept ("pku" but no "ospke" in /proc/cpuinfo); PKRU stays in XCR0 and the ptrace/signal images until 6.6, and leaves them from 6.6 (behaviour pkru-xstate-needs-ospke)', source: 'arch/x86/kernel/cpu/common.c setup_disable_pku, __setup("nopku") (only with CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=y), setup_pku; 18032b47adf1 "x86/fpu/xstate: Fix PKRU covert channel" (6.6)' },
   { option: BootOption.NoFsgsbase, syntax: 'nofsgsbase', effect: 'setup_clear_cpu_cap(X86_FEATURE_FSGSBASE): CR4.FSGSBASE stays 0 (RDFSBASE & co. #UD), no HWCAP2_FSGSBASE in AT_HWCAP2', source: 'arch/x86/kernel/cpu/common.c x86_nofsgsbase_setup, __setup("nofsgsbase") (5.9), identify_cpu' },
+  { option: BootOption.NoUserShstk, syntax: 'nousershstk', effect: 'setup_clear_cpu_cap(X86_FEATURE_USER_SHSTK), which setup_cet sets when the CPU has SHSTK (CONFIG_X86_USER_SHADOW_STACK assumed y): no user shadow stacks (ARCH_SHSTK_ENABLE -EOPNOTSUPP, NT_X86_SHSTK -ENODEV). The XSAVE state does not change: xsave_cpuid_features[] gates CET_USER on SHSTK, not USER_SHSTK, so IA32_XSS keeps it and the kernel\'s buffers keep its room; 6.6+ (user shadow stacks)', source: 'arch/x86/kernel/cpu/common.c cpu_parse_early_param, setup_cet; arch/x86/kernel/fpu/xstate.c xsave_cpuid_features[XFEATURE_CET_USER] = X86_FEATURE_SHSTK (6.18)' },
+  { option: BootOption.SetCpuid, syntax: 'setcpuid=X[,X...]', effect: 'setup_force_cpu_cap of each X after clearcpuid= (apply_forced_caps: a forced bit wins over a cleared one; what depends on X is not forced back): a feature whose CPUID bit a VM hid turns the XSAVE components it gates on again where leaf 0DH enumerates them. Forcing an instruction the CPU lacks (XSAVE, XSAVEOPT, XSAVEC, XSAVES, XGETBV1, XFD, FXSR) is refused: the kernel would execute it and fault while booting, which the model does not model. Names or X86_FEATURE_ numbers as clearcpuid=; 6.15+', source: 'arch/x86/kernel/cpu/common.c parse_set_clear_cpuid(arg, true), cpu_parse_early_param, apply_forced_caps (6.18); Brendan Jackman, "x86/cpu: Add setcpuid= boot parameter" (tip x86/cpu, 2025; merged for 6.15)' },
   { option: BootOption.ClearCpuid, syntax: 'clearcpuid=X[,X...]', effect: 'setup_clear_cpu_cap of each X, with its dependents (cpuid_deps[]); X is a /proc/cpuinfo name (those the model tracks: the features that gate an XSAVE component or the kernel\'s save instruction, and their dependents) or an X86_FEATURE_ number word*32+bit of a CPUID word; names only from the 2022 change, numbers before it', source: 'arch/x86/kernel/cpu/common.c cpu_parse_early_param / parse_set_clear_cpuid (6.18); names: Borislav Petkov, "x86/cpu: Allow feature bit names from /proc/cpuinfo in clearcpuid=" (2022, lore 20220127115626.14179-2-bp@alien8.de; behaviour clearcpuid-names)' },
 ];
 
@@ -213,6 +221,13 @@ const featureNames = (): string => Object.values(X86Feature).filter((f) => !FEAT
 /** What is wrong with a command line or configuration, and in which of the two (the caller places it in its file). */
 export interface BootError { error: string; in: 'boot' | 'config' }
 
+/** The release setcpuid= came in (the 2025 series merged for 6.15; cpu_parse_early_param of 6.12 has only clearcpuid=). */
+const SETCPUID_SINCE = [6, 15] as const;
+const atLeast = (release: string, [major, minor]: readonly [number, number]): boolean => {
+  const [a = 0, b = 0] = release.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+};
+
 /** Parse a kernel command line and Kconfig settings for variant `v`. */
 export function parseKernelBoot(v: KernelVariant, cmdline: string, config: readonly string[] = []): KernelBootConfig | BootError {
   const inConfig = (error: string): BootError => ({ error, in: 'config' });
@@ -235,27 +250,30 @@ export function parseKernelBoot(v: KernelVariant, cmdline: string, config: reado
     const value = rest.length ? rest.join('=') : undefined;
     const info = BOOT_OPTIONS.find((o) => o.option === name);
     if (!info) return inBoot(`boot option '${tok}' is not modelled (known: ${BOOT_OPTIONS.map((o) => o.syntax).join(', ')}; others do not change extended state here)`);
-    if (info.option === BootOption.ClearCpuid) {
-      if (!value) return inBoot(`clearcpuid= needs features: clearcpuid=${X86Feature.AVX512F} or clearcpuid=${featureNumber(X86Feature.AVX512F)}`);
+    if (info.option === BootOption.SetCpuid && !atLeast(v.release, SETCPUID_SINCE)) return inBoot(`'setcpuid=' came in ${SETCPUID_SINCE.join('.')} (parse_set_clear_cpuid(arg, true)); ${v.id} has no such option`);
+    if (info.option === BootOption.ClearCpuid || info.option === BootOption.SetCpuid) {
+      const opt = info.option;
+      if (!value) return inBoot(`${opt}= needs features: ${opt}=${X86Feature.AVX512F} or ${opt}=${featureNumber(X86Feature.AVX512F)}`);
       const features: X86Feature[] = [];
       for (const x of value.split(',')) {
         let f: X86Feature | undefined;
         if (/^\d+$/.test(x)) {
           f = Object.values(X86Feature).find((g) => featureNumber(g) === Number(x));
-          if (f === undefined) return inBoot(`clearcpuid=${x}: no feature the model tracks has X86_FEATURE_ number ${x} (word*32+bit; e.g. ${featureNumber(X86Feature.AVX512F)} is avx512f)`);
+          if (f === undefined) return inBoot(`${opt}=${x}: no feature the model tracks has X86_FEATURE_ number ${x} (word*32+bit; e.g. ${featureNumber(X86Feature.AVX512F)} is avx512f)`);
         } else {
-          if (!v.has(KernelBehaviour.ClearcpuidNames)) return inBoot(`clearcpuid=${x}: ${v.id} takes only X86_FEATURE_ numbers (word*32+bit) in clearcpuid=, names came in 2022 (behaviour clearcpuid-names)${Object.values(X86Feature).includes(x as X86Feature) && featureNumber(x as X86Feature) !== undefined ? `: write ${featureNumber(x as X86Feature)}` : ''}`);
+          if (!v.has(KernelBehaviour.ClearcpuidNames)) return inBoot(`${opt}=${x}: ${v.id} takes only X86_FEATURE_ numbers (word*32+bit) in ${opt}=, names came in 2022 (behaviour clearcpuid-names)${Object.values(X86Feature).includes(x as X86Feature) && featureNumber(x as X86Feature) !== undefined ? `: write ${featureNumber(x as X86Feature)}` : ''}`);
           f = Object.values(X86Feature).find((g) => g === x);
-          if (f === undefined || FEATURES[f].synthetic) return inBoot(`clearcpuid=${x}: not a feature the model tracks (${featureNames()})`);
+          if (f === undefined || FEATURES[f].synthetic) return inBoot(`${opt}=${x}: not a feature the model tracks (${featureNames()})`);
         }
         features.push(f);
       }
       params.push({ option: info.option, features });
-      text.push(`clearcpuid=${value}`);
+      text.push(`${opt}=${value}`);
       continue;
     }
     if (value !== undefined) return inBoot(`boot option '${name}' takes no value`);
     if (info.option === BootOption.NoPku && !pkeys) return inBoot(`'nopku' exists only with CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=y (setup_disable_pku is under that #ifdef): drop one of them`);
+    if (info.option === BootOption.NoUserShstk && !v.has(KernelBehaviour.CetUserXstate)) return inBoot(`'nousershstk' came with user shadow stacks (6.6); ${v.id} has no such option`);
     if (info.option === BootOption.NoFsgsbase && !v.has(KernelBehaviour.UserFsgsbase)) return inBoot(`'nofsgsbase' came with user FSGSBASE (5.9); ${v.id} has no such option`);
     params.push({ option: info.option });
     text.push(name);
@@ -282,10 +300,13 @@ const cpuidHas = (cpu: CpuModel, i: FeatureInfo): boolean => {
   return ((cpu.cpuid.get(i.leaf, i.sub)[i.reg] >>> i.bit) & 1) === 1;
 };
 
+/** Features whose instructions the kernel itself executes once the capability is set: forcing one the CPU lacks would fault at boot. */
+const FORCING_FAULTS: ReadonlySet<X86Feature> = new Set([X86Feature.FXSR, X86Feature.XSAVE, X86Feature.XSAVEOPT, X86Feature.XSAVEC, X86Feature.XSAVES, X86Feature.XGETBV1, X86Feature.XFD]);
+
 /**
  * The capabilities of `cpu` under variant `v` once identify_boot_cpu() is done: get_cpu_cap()
  * (CPUID as read; OSPKE is not read, CR4.PKE being clear at that point), the early command line
- * (cpu_parse_early_param: noxsave, noxsaveopt, noxsaves, clearcpuid=), nofsgsbase, then
+ * (cpu_parse_early_param: noxsave, noxsaveopt, noxsaves, nousershstk, clearcpuid=, setcpuid=), nofsgsbase, then
  * setup_pku() forcing OSPKE when PKU is enabled and not disabled by nopku or the configuration.
  */
 export function bootCpuCaps(cpu: CpuModel, v: KernelVariant): CpuCaps {
@@ -310,7 +331,22 @@ export function bootCpuCaps(cpu: CpuModel, v: KernelVariant): CpuCaps {
   if (opt(BootOption.NoXsave)) clear(X86Feature.XSAVE, 'noxsave');
   if (opt(BootOption.NoXsaveopt)) clear(X86Feature.XSAVEOPT, 'noxsaveopt');
   if (opt(BootOption.NoXsaves)) clear(X86Feature.XSAVES, 'noxsaves');
+  // setup_cet (identify_cpu) sets USER_SHSTK from SHSTK; nousershstk's clear outlasts it (apply_forced_caps).
+  if (set.has(X86Feature.SHSTK)) set.add(X86Feature.USER_SHSTK);
+  if (opt(BootOption.NoUserShstk)) clear(X86Feature.USER_SHSTK, 'nousershstk');
   for (const p of boot.params) if (p.option === BootOption.ClearCpuid) for (const f of p.features ?? []) clear(f, `clearcpuid=${f}`);
+  // setcpuid= (after clearcpuid=): setup_force_cpu_cap, the feature alone.
+  for (const p of boot.params) {
+    if (p.option !== BootOption.SetCpuid) continue;
+    for (const f of p.features ?? []) {
+      if (FORCING_FAULTS.has(f) && !cpuidHas(cpu, FEATURES[f])) {
+        throw new InputError('<kernel boot options>', `setcpuid=${f}`, `${cpu.id} lacks ${f} (CPUID): the kernel would execute it and fault while booting, which the model does not model; drop it or use a CPU that has it`);
+      }
+      if (!set.has(f)) { set.add(f); notes.push(`setcpuid=${f}: forced on (setup_force_cpu_cap; features that depend on it stay as they were)`); }
+      const k = cleared.findIndex((c) => c.feature === f);
+      if (k >= 0) cleared.splice(k, 1);
+    }
+  }
   if (opt(BootOption.NoFsgsbase)) clear(X86Feature.FSGSBASE, 'nofsgsbase');
   // setup_pku (boot CPU): OSPKE forced with CR4.PKE unless pku_disabled or PKU not enabled.
   const pkeys = !boot.configOff.includes(KconfigSymbol.X86IntelMemoryProtectionKeys);

@@ -17,6 +17,9 @@ import { XFEATURE_MASK_FPSSE, XFEATURE_MASK_USER_DYNAMIC, fpu__init_system_xstat
 import { newFpstate, type Fpstate } from './fpstate.js';
 import { KernelBehaviour, type KernelVariant } from './variants.js';
 import { Errno, XstateCopyMode, copy_uabi_to_xstate, copy_xstate_to_uabi_buf } from './xstate.js';
+import { KvmVendorModule } from './kvm-vendor.js';
+
+export { KvmVendorModule };
 
 /** KVM_CHECK_EXTENSION capabilities (include/uapi/linux/kvm.h). */
 export enum KvmCap {
@@ -33,15 +36,6 @@ export enum KvmErrno {
   EOPNOTSUPP = 95,
 }
 
-/**
- * The vendor module behind /dev/kvm: it trims kvm_caps (supported XCR0, the CPUID.(0DH,1).EAX
- * bits KVM offers). kvm_pvm is the out-of-tree PVM module this project's Intel host runs.
- */
-export enum KvmVendorModule {
-  KvmIntel = 'kvm_intel',
-  KvmAmd = 'kvm_amd',
-  KvmPvm = 'kvm_pvm',
-}
 
 const m = (...fs: XFeature[]): number => fs.reduce((a, f) => (a | bit(f)) >>> 0, 0);
 const XFEATURE_MASK_FP = bit(XFeature.X87);

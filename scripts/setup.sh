@@ -58,5 +58,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   rm -f "$log"
 fi
 
-# Build (TypeScript -> dist/).
+# Build (TypeScript -> dist/, then the JSON-schema validators as code: emulator/precompiled-validator.ts).
 npx --no-install tsc -p tsconfig.json >&2
+node dist/src/generate-validators.js >&2

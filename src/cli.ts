@@ -3,35 +3,19 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuModel } from '../emulator/cpu-model.js';
-import { resolveCpu } from '../emulator/profile.js';
-import { cpuCapture, cpuImport, cpuList, cpuListJson, cpuQuirks, cpuShow } from './commands/cpu.js';
-import { computeLayout, formatLayout, parseMask } from './commands/layout.js';
+import type { CpuModel } from '../emulator/cpu-model.js';
 import { InputError } from './errors.js';
-import { hostCpuModel } from './host/capture.js';
-import { HostProbeError, NativeBuildError } from './native.js';
-import { runCpuSelfcheck } from './selfcheck/cpu-selfcheck.js';
-import { runInsnSelfcheck } from './selfcheck/insn-selfcheck.js';
-import { runGeneralSelfcheck } from './selfcheck/general-selfcheck.js';
-import { runX87Selfcheck } from './selfcheck/x87-selfcheck.js';
-/** `selfcheck insn --cases N` runs N vector instructions and N / 5 general-instruction cases. */
-const GENERAL_CASES_DIVISOR = 5;
-import { runGetregsetSelfcheck } from './selfcheck/getregset-selfcheck.js';
-import { runKernelSelfcheck } from './selfcheck/kernel-selfcheck.js';
-import { runSigframeSelfcheck } from './selfcheck/sigframe-selfcheck.js';
-import { runKvmSelfcheck } from './selfcheck/kvm-selfcheck.js';
-import { RefereeScope, UnlikeHostError, unlikeHostLine } from './selfcheck/host-match.js';
-import { closestVariantTo, resolveKernelVariant } from '../kernel-model/variants.js';
-import { release } from 'node:os';
-import { kernelList, kernelListJson, kernelShow } from './commands/kernel.js';
-import { runCommand, type RunOptions } from './commands/run.js';
-import { diffCommand } from './commands/diff.js';
-import { bootedKernel, registerExec } from './commands/exec.js';
-import { scenarioReference } from './scenario/reference.js';
-import { explain, explainScenarioBuffer } from './commands/explain.js';
-import { formatReaders, runReaders } from './commands/readers.js';
+import type { RefereeScope } from './selfcheck/host-match.js';
+import type { RunOptions } from './commands/run.js';
+import { registerExec } from './commands/exec-command.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, EXIT_STATUS_HELP } from './exit-codes.js';
+
+// Each command loads what it needs when it runs (dynamic import()), so that `--help` or `exec`
+// does not load every command's modules: loading modules was most of the start-up (README "Speed").
+
+/** `selfcheck insn --cases N` runs N vector instructions and N / 5 general-instruction cases. */
+const GENERAL_CASES_DIVISOR = 5;
 
 function int(v: string): number {
   const n = Number(v);
@@ -43,9 +27,9 @@ function int(v: string): number {
  * `--cpu host` captures this machine; anything else is an id, a profile file or a dump. `place`
  * is the option or argument the value came from, named in errors (resolveCpu says `--cpu`).
  */
-function cpuArg(arg: string, place = '--cpu'): CpuModel {
+async function cpuArg(arg: string, place = '--cpu'): Promise<CpuModel> {
   try {
-    return arg === 'host' ? hostCpuModel() : resolveCpu(arg);
+    return arg === 'host' ? (await import('./host/capture.js')).hostCpuModel() : (await import('../emulator/profile.js')).resolveCpu(arg);
   } catch (e) {
     if (e instanceof InputError && e.file === '<command line>' && e.place === '--cpu' && place !== '--cpu') throw new InputError(e.file, place, e.detail);
     throw e;
@@ -53,7 +37,9 @@ function cpuArg(arg: string, place = '--cpu'): CpuModel {
 }
 
 /** An optional mask option: absent gives undefined; given, even empty, it must parse. */
-const maskOpt = (v: string | undefined, what: string): number | undefined => (v === undefined ? undefined : parseMask(v, what));
+const maskOpt = async (v: string | undefined, what: string): Promise<number | undefined> => (v === undefined ? undefined : (await import('./commands/layout.js')).parseMask(v, what));
+/** The `cpu` command group's module. */
+const cpuCommands = (): Promise<typeof import('./commands/cpu.js')> => import('./commands/cpu.js');
 
 /** Whatever commander would print on stderr (usage errors, help after an error): we print one line instead. */
 let commanderStderr = '';
@@ -67,15 +53,15 @@ program.name('xstate-lab').description('A laboratory for the x86 extended-state 
 
 const cpu = program.command('cpu').description('CPU profiles');
 cpu.command('list').description('list the built-in CPU profiles').option('--json', 'JSON (format xstate-lab.cpu-list/1)')
-  .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(cpuListJson(), null, 2) : cpuList()));
-cpu.command('show').argument('<cpu>', 'profile id, profile file, CPUID dump, or "host"').description('show a profile and what is derived from it').action((id: string) => console.log(cpuShow(cpuArg(id, 'CPU'))));
-cpu.command('quirks').description('list the named CPU quirks').action(() => console.log(cpuQuirks()));
+  .action(async (o: { json?: boolean }) => { const m = await cpuCommands(); console.log(o.json ? JSON.stringify(m.cpuListJson(), null, 2) : m.cpuList()); });
+cpu.command('show').argument('<cpu>', 'profile id, profile file, CPUID dump, or "host"').description('show a profile and what is derived from it').action(async (id: string) => console.log((await cpuCommands()).cpuShow(await cpuArg(id, 'CPU'))));
+cpu.command('quirks').description('list the named CPU quirks').action(async () => console.log((await cpuCommands()).cpuQuirks()));
 cpu.command('capture').description("capture this host's profile: CPUID leaves, CPL-3 faults and quirks measured by probes, the kernel's view")
   .option('-o, --output <file>', 'write to a new file').option('--id <id>', 'profile id (default host-<vendor>-f<family>-m<model>-s<stepping>)')
-  .action((o: { output?: string; id?: string }) => console.log(cpuCapture(o.output, o.id)));
+  .action(async (o: { output?: string; id?: string }) => console.log((await cpuCommands()).cpuCapture(o.output, o.id)));
 cpu.command('import').argument('<dump>', '`cpuid -r` output or an InstLatx64 CPUID dump').description('turn a CPUID dump into a profile')
   .option('-o, --output <file>', 'write to a new file').option('--id <id>', 'profile id').option('--logical-cpu <n>', 'which logical CPU of the dump', int)
-  .action((file: string, o: { output?: string; id?: string; logicalCpu?: number }) => console.log(cpuImport(file, o.output, o.id, o.logicalCpu)));
+  .action(async (file: string, o: { output?: string; id?: string; logicalCpu?: number }) => console.log((await cpuCommands()).cpuImport(file, o.output, o.id, o.logicalCpu)));
 
 program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, holes, padding')
   .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')
@@ -83,9 +69,10 @@ program.command('layout').description('the XSAVE area of a CPU: offsets, sizes, 
   .option('--xss <mask>', 'IA32_XSS (compacted only; default 0)')
   .option('--compacted', 'the compacted format (XSAVEC/XSAVES)')
   .option('--json', 'stable JSON (format xstate-lab.layout/1)')
-  .action((o: { cpu: string; xcr0?: string; xss?: string; compacted?: boolean; json?: boolean }) => {
-    const c = cpuArg(o.cpu);
-    const l = computeLayout(c, maskOpt(o.xcr0, '--xcr0') ?? c.xcr0Supported, maskOpt(o.xss, '--xss') ?? 0, !!o.compacted);
+  .action(async (o: { cpu: string; xcr0?: string; xss?: string; compacted?: boolean; json?: boolean }) => {
+    const { computeLayout, formatLayout } = await import('./commands/layout.js');
+    const c = await cpuArg(o.cpu);
+    const l = computeLayout(c, (await maskOpt(o.xcr0, '--xcr0')) ?? c.xcr0Supported, (await maskOpt(o.xss, '--xss')) ?? 0, !!o.compacted);
     console.log(o.json ? JSON.stringify(l, null, 2) : formatLayout(l));
   });
 
@@ -97,23 +84,25 @@ program.command('explain').argument('[file]', 'a buffer to decode: ptrace dump, 
   .option('--format <f>', 'auto|ptrace|sigframe|core-note|xsave|compacted|netbsd-xstate (FILE only; a NetBSD core is found by its notes)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies').option('--json', 'JSON instead of text')
   .option('--scenario <file>', "decode a buffer a scenario's step made (with --buffer): the scenario runs on its first CPU and kernel, or the ones --cpu and --kernel name among its own")
   .option('--buffer <name>', 'the buffer of --scenario to decode (a getregset, signal, core, xsave, kvm-get-xsave or buffer step names it)')
-  .action((file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean; scenario?: string; buffer?: string }) => {
+  .action(async (file: string | undefined, o: { cpu?: string; xcr0?: string; xss?: string; html?: string; format?: string; kernel?: string; json?: boolean; scenario?: string; buffer?: string }) => {
+    const { explain, explainScenarioBuffer } = await import('./commands/explain.js');
     if (o.scenario !== undefined || o.buffer !== undefined) {
       if (o.scenario === undefined || o.buffer === undefined) throw new InputError('<command line>', o.scenario === undefined ? '--scenario' : '--buffer', '--scenario and --buffer go together');
       if (file !== undefined || o.html !== undefined || o.xcr0 !== undefined || o.xss !== undefined) throw new InputError('<command line>', file !== undefined ? 'FILE' : o.html !== undefined ? '--html' : '--xcr0/--xss', 'not with --scenario: the scenario makes the buffer');
       console.log(explainScenarioBuffer(o.scenario, o.buffer, o));
       return;
     }
-    console.log(explain(o.cpu === undefined ? undefined : cpuArg(o.cpu), file, { ...o, xcr0: maskOpt(o.xcr0, '--xcr0'), xss: maskOpt(o.xss, '--xss') }));
+    console.log(explain(o.cpu === undefined ? undefined : await cpuArg(o.cpu), file, { ...o, xcr0: await maskOpt(o.xcr0, '--xcr0'), xss: await maskOpt(o.xss, '--xss') }));
   });
 program.command('readers').description('per ptracer reader model (GDB <14, GDB 14+, the 2020 man-page algorithm, CPUID-driven): which registers it misreads on a CPU')
   .requiredOption('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"')
   .option('--xcr0 <mask>', 'the XCR0 word at byte 464 (default: what Linux enables)').option('--kernel <variant>', 'kernel variant whose XCR0 choice applies')
   .option('--layout-note', 'give the readers the NT_X86_XSAVE_LAYOUT note of a 6.12+ core').option('--runs-on <cpu>', 'the machine CPUID-driven readers run on (default: the same CPU)')
   .option('--json', 'JSON (format xstate-lab.readers/1)')
-  .action((o: { cpu: string; xcr0?: string; kernel?: string; layoutNote?: boolean; runsOn?: string; json?: boolean }) => {
-    const ro = { xcr0: maskOpt(o.xcr0, '--xcr0'), kernel: o.kernel, layoutNote: o.layoutNote, runsOn: o.runsOn === undefined ? undefined : cpuArg(o.runsOn, '--runs-on') };
-    const c = cpuArg(o.cpu);
+  .action(async (o: { cpu: string; xcr0?: string; kernel?: string; layoutNote?: boolean; runsOn?: string; json?: boolean }) => {
+    const { formatReaders, runReaders } = await import('./commands/readers.js');
+    const ro = { xcr0: await maskOpt(o.xcr0, '--xcr0'), kernel: o.kernel, layoutNote: o.layoutNote, runsOn: o.runsOn === undefined ? undefined : await cpuArg(o.runsOn, '--runs-on') };
+    const c = await cpuArg(o.cpu);
     console.log(o.json ? JSON.stringify(runReaders(c, ro), null, 2) : formatReaders(c, ro));
   });
 
@@ -124,26 +113,28 @@ program.command('run').description('run scenarios (default: the corpus in scenar
   .option('--kernel <ids>', "only these of each scenario's kernel variants; with --matrix, these variants", collect)
   .option('--matrix', 'every scenario on every CPU and kernel variant named (default: all); judged on its own CPUs and kernels, observed elsewhere')
   .option('--jobs <n>', 'worker threads', int).option('--json', 'JSON report (xstate-lab.run/1; with --matrix xstate-lab.matrix/1)').option('--tap', 'TAP report').option('--verbose', 'every check and observation')
-  .action(async (paths: string[], o: RunOptions) => { process.exitCode = await runCommand(paths, o); });
+  .action(async (paths: string[], o: RunOptions) => { process.exitCode = await (await import('./commands/run.js')).runCommand(paths, o); });
 
 program.command('diff').description('the user-visible difference between two kernel variants (or a variant and a patch module) over the scenario corpus')
   .argument('[paths...]', 'scenario files or directories (default: the corpus)')
   .requiredOption('--base <variant>', 'the variant to compare against').requiredOption('--with <variant|patch.ts>', 'a variant id or a KernelPatch module (see src/commands/diff.ts)')
   .option('--cpu <ids>', 'only these CPUs', collect)
-  .action(async (paths: string[], o: { base: string; with: string; cpu?: string[] }) => { process.exitCode = await diffCommand(paths, o); });
+  .action(async (paths: string[], o: { base: string; with: string; cpu?: string[] }) => { process.exitCode = await (await import('./commands/diff.js')).diffCommand(paths, o); });
 
 program.command('scenario-reference').description('print the scenario language reference (Markdown), generated from the scenario schema')
-  .action(() => { process.stdout.write(scenarioReference()); });
+  .action(async () => { process.stdout.write((await import('./scenario/reference.js')).scenarioReference()); });
 
 const kernel = program.command('kernel').description('kernel variants and their named behaviours');
 kernel.command('list').description('list the kernel variants and proposals').option('--json', 'JSON (format xstate-lab.kernel-list/1)')
-  .action((o: { json?: boolean }) => console.log(o.json ? JSON.stringify(kernelListJson(), null, 2) : kernelList()));
+  .action(async (o: { json?: boolean }) => { const m = await import('./commands/kernel.js'); console.log(o.json ? JSON.stringify(m.kernelListJson(), null, 2) : m.kernelList()); });
 kernel.command('show').argument('<variant>', 'variant id (see kernel list)').option('--cpu <cpu>', 'also show what the variant enables on this CPU')
   .option('--boot <options>', 'booted with these kernel command-line options (kernel list shows them)')
   .option('--kconfig <CONFIG_X=n>', 'a kernel configuration setting other than the assumed one; repeatable', collect, [])
-  .description('explain a variant: its behaviours with their sources').action((id: string, o: { cpu?: string; boot?: string; kconfig: string[] }) => {
+  .description('explain a variant: its behaviours with their sources').action(async (id: string, o: { cpu?: string; boot?: string; kconfig: string[] }) => {
+    const { resolveKernelVariant } = await import('../kernel-model/variants.js');
+    const { bootedKernel } = await import('./commands/exec.js');
     const v = bootedKernel(resolveKernelVariant(id, '<command line>', 'kernel show'), o.boot, o.kconfig);
-    console.log(kernelShow(v, o.cpu === undefined ? undefined : cpuArg(o.cpu)));
+    console.log((await import('./commands/kernel.js')).kernelShow(v, o.cpu === undefined ? undefined : await cpuArg(o.cpu)));
   });
 
 const selfcheck = program.command('selfcheck').description('compare the model with this machine');
@@ -152,34 +143,44 @@ const selfcheck = program.command('selfcheck').description('compare the model wi
  * whose view differs from this host's capture in what the referee depends on is refused with
  * one line and exit 2 (src/selfcheck/host-match.ts).
  */
-function addSelfcheck(name: string, description: string, unit: string, defaultCases: number, scope: RefereeScope,
-  run: (o: { cases: number; seed: number; cpu: CpuModel; log: (l: string) => void; detail: number }) => { mismatches: number }): void {
+/** What a referee runs: its options in, its count of mismatches out. */
+type Referee = (o: { cases: number; seed: number; cpu: CpuModel; log: (l: string) => void; detail: number }) => { mismatches: number };
+
+function addSelfcheck(name: string, description: string, unit: string, defaultCases: number, scope: keyof typeof RefereeScope, load: () => Promise<Referee>): void {
   selfcheck.command(name).description(description)
     .option('--cases <n>', `number of ${unit}`, int, defaultCases).option('--seed <s>', 'PRNG seed', int, 1)
     .option('--cpu <cpu>', 'profile to model the host with (default: capture this host)')
     .option('--detail <n>', 'mismatching cases printed in full', int, 10)
-    .action((o: { cases: number; seed: number; cpu?: string; detail: number }) => {
-      const cpu = o.cpu === undefined ? hostCpuModel() : cpuArg(o.cpu);
+    .action(async (o: { cases: number; seed: number; cpu?: string; detail: number }) => {
+      const { hostCpuModel } = await import('./host/capture.js');
+      const cpu = o.cpu === undefined ? hostCpuModel() : await cpuArg(o.cpu);
       if (o.cpu !== undefined) {
-        const unlike = unlikeHostLine(name, o.cpu, cpu, hostCpuModel(), closestVariantTo(release()), scope);
+        const { RefereeScope, UnlikeHostError, unlikeHostLine } = await import('./selfcheck/host-match.js');
+        const { closestVariantTo } = await import('../kernel-model/variants.js');
+        const { release } = await import('node:os');
+        const unlike = unlikeHostLine(name, o.cpu, cpu, hostCpuModel(), closestVariantTo(release()), RefereeScope[scope]);
         if (unlike) throw new UnlikeHostError(unlike);
       }
-      const s = run({ cases: o.cases, seed: o.seed, cpu, log: (l) => console.log(l), detail: o.detail });
+      const s = (await load())({ cases: o.cases, seed: o.seed, cpu, log: (l) => console.log(l), detail: o.detail });
       process.exitCode = s.mismatches === 0 ? EXIT_OK : EXIT_FAILED;
     });
 }
-addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, RefereeScope.Cpu, runCpuSelfcheck);
-addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model, then general instructions (a fifth as many cases) natively and under exec; compare state, GPRs, flags, memory, faults', 'instructions', 5000, RefereeScope.Cpu,
-  (o) => {
-    const vector = runInsnSelfcheck(o);
-    const general = runGeneralSelfcheck({ ...o, cases: Math.max(1, Math.ceil(o.cases / GENERAL_CASES_DIVISOR)) });
-    return { mismatches: vector.mismatches + general.mismatches };
+addSelfcheck('cpu', 'run XSAVE-family cases on the real CPU and on the model; compare every byte', 'cases', 10000, 'Cpu', async () => (await import('./selfcheck/cpu-selfcheck.js')).runCpuSelfcheck);
+addSelfcheck('insn', 'run emulated AVX/AVX-512/opmask instructions on the real CPU and on the model, then general instructions (a fifth as many cases) natively and under exec; compare state, GPRs, flags, memory, faults', 'instructions', 5000, 'Cpu',
+  async () => {
+    const { runInsnSelfcheck } = await import('./selfcheck/insn-selfcheck.js');
+    const { runGeneralSelfcheck } = await import('./selfcheck/general-selfcheck.js');
+    return (o) => {
+      const vector = runInsnSelfcheck(o);
+      const general = runGeneralSelfcheck({ ...o, cases: Math.max(1, Math.ceil(o.cases / GENERAL_CASES_DIVISOR)) });
+      return { mismatches: vector.mismatches + general.mismatches };
+    };
   });
-addSelfcheck('x87', 'run random x87 instruction sequences on the real CPU and on the model; compare the FXSAVE image, AX, flags, memory, signals and si_code', 'sequences', 2000, RefereeScope.Cpu, runX87Selfcheck);
-addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, RefereeScope.Kernel, runKernelSelfcheck);
-addSelfcheck('kvm', "apply random KVM_SET_XSAVE / KVM_SET_XCRS mutations on this host's /dev/kvm and on the kernel model; compare errnos and KVM_GET_XSAVE{,2} / KVM_GET_XCRS bytes", 'cases', 1000, RefereeScope.Kernel, runKvmSelfcheck);
-addSelfcheck('sigframe', "deliver signals on this host and on the kernel model: compare the frame's extended state, the handler's starting state and rt_sigreturn of randomly patched frames", 'signals', 1000, RefereeScope.Kernel, runSigframeSelfcheck);
-addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, RefereeScope.Kernel, runGetregsetSelfcheck);
+addSelfcheck('x87', 'run random x87 instruction sequences on the real CPU and on the model; compare the FXSAVE image, AX, flags, memory, signals and si_code', 'sequences', 2000, 'Cpu', async () => (await import('./selfcheck/x87-selfcheck.js')).runX87Selfcheck);
+addSelfcheck('kernel', "apply random PTRACE_SETREGSET (NT_X86_XSTATE, NT_PRFPREG) mutations on this host's kernel and on the kernel model; compare errno and what the tracee sees", 'mutations', 2000, 'Kernel', async () => (await import('./selfcheck/kernel-selfcheck.js')).runKernelSelfcheck);
+addSelfcheck('kvm', "apply random KVM_SET_XSAVE / KVM_SET_XCRS mutations on this host's /dev/kvm and on the kernel model; compare errnos and KVM_GET_XSAVE{,2} / KVM_GET_XCRS bytes", 'cases', 1000, 'Kernel', async () => (await import('./selfcheck/kvm-selfcheck.js')).runKvmSelfcheck);
+addSelfcheck('sigframe', "deliver signals on this host and on the kernel model: compare the frame's extended state, the handler's starting state and rt_sigreturn of randomly patched frames", 'signals', 1000, 'Kernel', async () => (await import('./selfcheck/sigframe-selfcheck.js')).runSigframeSelfcheck);
+addSelfcheck('getregset', "compare PTRACE_GETREGSET(NT_X86_XSTATE) of this host's kernel with the kernel model on random tracee states", 'tracee states', 1000, 'Kernel', async () => (await import('./selfcheck/getregset-selfcheck.js')).runGetregsetSelfcheck);
 
 registerExec(program, cpuArg);
 
@@ -207,6 +208,16 @@ let parsing = '';
   c.commands.forEach(trackSubcommands);
 })(program);
 
+/**
+ * The errors that end a command with one line and exit 2 besides InputError; their modules are
+ * loaded already whenever one was thrown (import() returns the loaded module).
+ */
+async function isToolError(e: unknown): Promise<boolean> {
+  const { HostProbeError, NativeBuildError } = await import('./native.js');
+  const { UnlikeHostError } = await import('./selfcheck/host-match.js');
+  return e instanceof NativeBuildError || e instanceof HostProbeError || e instanceof UnlikeHostError;
+}
+
 try {
   await program.parseAsync();
 } catch (e) {
@@ -217,8 +228,8 @@ try {
       console.error(`xstate-lab: <command line>: ${parsing ? `${parsing}: ` : ''}${usageLine(e)}`);
       process.exitCode = EXIT_USAGE;
     }
-  } else if (e instanceof InputError || e instanceof NativeBuildError || e instanceof HostProbeError || e instanceof UnlikeHostError) {
-    console.error(`xstate-lab: ${e.message}`);
+  } else if (e instanceof InputError || await isToolError(e)) {
+    console.error(`xstate-lab: ${(e as Error).message}`);
     process.exitCode = EXIT_USAGE;
   } else throw e;
 }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from './paths.js';
+import { threadId } from 'node:worker_threads';
 
 function cacheDir(): string {
   const base = process.env.XSTATE_LAB_CACHE ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'xstate-lab') : join(homedir() || tmpdir(), '.cache', 'xstate-lab'));
@@ -31,7 +32,8 @@ export function buildNative(relSource: string, extraFlags: string[] = []): strin
   const out = join(cacheDir(), `${relSource.replace(/[\/.]/g, '_')}-${hash}`);
   if (existsSync(out)) return out;
   const cc = process.env.CC ?? 'gcc';
-  const tmp = `${out}.${process.pid}.tmp`;
+  // Worker threads share the pid: the thread id keeps two builds of one source apart.
+  const tmp = `${out}.${process.pid}.${threadId}.tmp`;
   try {
     execFileSync(cc, ['-O1', '-Wall', '-o', tmp, src, ...extraFlags], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtinProfileIds, resolveCpu } from '../emulator/profile.js';
+import { CpuModel } from '../emulator/cpu-model.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
-import { X86Feature, bootCpuCaps, featureNumber, parseKernelBoot, resolveKernelName, type KernelBootConfig } from '../kernel-model/cpufeature.js';
+import { BOOT_OPTIONS, X86Feature, bootCpuCaps, featureNumber, parseKernelBoot, resolveKernelName, type KernelBootConfig } from '../kernel-model/cpufeature.js';
 import { fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
 import { kernelView } from '../kernel-model/kernel-view.js';
 import { KernelBehaviour, resolveKernelVariant, type KernelVariant } from '../kernel-model/variants.js';
@@ -174,6 +175,59 @@ describe('parsing: the options by version, numbers and names', () => {
   });
 });
 
+describe('setcpuid= and nousershstk (cpu_parse_early_param, 6.18)', () => {
+  const v618 = resolveKernelVariant('linux-6.18');
+  /** A built-in profile with CPUID.(07H,0):EBX[16] AVX512F cleared, as a VM that hides it while leaf 0DH still enumerates the components. */
+  function hidden(id: string): CpuModel {
+    const p = structuredClone(resolveCpu(id).profile);
+    const ebx = parseInt(p.cpuid['00000007.00']![1], 16);
+    p.cpuid['00000007.00']![1] = `0x${((ebx & ~(1 << 16)) >>> 0).toString(16).padStart(8, '0')}`;
+    return new CpuModel(p);
+  }
+  it('setcpuid=avx512f brings the AVX-512 components back where leaf 0DH enumerates them; only the feature itself', () => {
+    const avx512Cpus = cpus.filter((c) => (fpu__init_system_xstate(c, v618).xcr0 & AVX512) === AVX512);
+    expect(avx512Cpus.length).toBeGreaterThan(0);
+    for (const base of avx512Cpus) {
+      const cpu = hidden(base.id);
+      expect(fpu__init_system_xstate(cpu, v618).xcr0 & AVX512, `${cpu.id} hidden`).toBe(0);
+      const forced = fpu__init_system_xstate(cpu, booted('linux-6.18', 'setcpuid=avx512f'));
+      expect(forced.xcr0, cpu.id).toBe(fpu__init_system_xstate(base, v618).xcr0);
+      const caps = bootCpuCaps(cpu, booted('linux-6.18', 'setcpuid=avx512f'));
+      expect(caps.has(X86Feature.AVX512F)).toBe(true);
+      expect(caps.notes.join(' ')).toMatch(/setcpuid=avx512f: forced on/);
+    }
+    // After clearcpuid=: the forced bit wins (apply_forced_caps), its dependents stay cleared.
+    const spr = cpus.find((c) => c.features.avx512f && c.features.amxTile)!;
+    const both = bootCpuCaps(spr, booted('linux-6.18', 'clearcpuid=avx512f setcpuid=avx512f'));
+    expect(both.has(X86Feature.AVX512F)).toBe(true);
+    expect(both.has(X86Feature.AVX512BW)).toBe(false);
+    expect(both.cleared.some((c) => c.feature === X86Feature.AVX512F)).toBe(false);
+  });
+  it('setcpuid= of an instruction the CPU lacks is refused; before 6.15 the option does not exist', () => {
+    const noXsaves = cpus.find((c) => c.features.xsave && !c.features.xsaves)!;
+    expect(noXsaves, 'a built-in CPU without XSAVES').toBeDefined();
+    expect(() => fpu__init_system_xstate(noXsaves, booted('linux-6.18', 'setcpuid=xsaves'))).toThrow(InputError);
+    const e = parseKernelBoot(resolveKernelVariant('linux-6.12'), 'setcpuid=avx512f');
+    expect('error' in e ? e.error : '').toMatch(/came in 6\.15/);
+    const n = parseKernelBoot(v618, 'setcpuid=304,avx2') as KernelBootConfig;
+    expect(n.params[0]!.features).toEqual([X86Feature.AVX512F, X86Feature.AVX2]);
+  });
+  it('nousershstk clears USER_SHSTK only: the CET_USER component stays in IA32_XSS; before 6.6 it does not exist', () => {
+    const shstk = cpus.filter((c) => bootCpuCaps(c, v618).has(X86Feature.SHSTK));
+    for (const cpu of shstk) {
+      expect(bootCpuCaps(cpu, v618).has(X86Feature.USER_SHSTK)).toBe(true);
+      const caps = bootCpuCaps(cpu, booted('linux-6.18', 'nousershstk'));
+      expect(caps.has(X86Feature.USER_SHSTK)).toBe(false);
+      expect(caps.has(X86Feature.SHSTK)).toBe(true);
+      const a = fpu__init_system_xstate(cpu, v618), b = fpu__init_system_xstate(cpu, booted('linux-6.18', 'nousershstk'));
+      expect([b.xcr0, b.xss, b.kernel.maxSize]).toEqual([a.xcr0, a.xss, a.kernel.maxSize]);
+    }
+    if (shstk.length === 0) console.log('no built-in CPU with SHSTK: nousershstk checked for parsing only');
+    const e = parseKernelBoot(resolveKernelVariant('linux-6.2'), 'nousershstk');
+    expect('error' in e ? e.error : '').toMatch(/came with user shadow stacks \(6\.6\)/);
+  });
+});
+
 describe('scenarios: kernels: [{variant, boot, config, as}]', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'xstate-boot-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -204,7 +258,7 @@ describe('scenarios: kernels: [{variant, boot, config, as}]', () => {
   });
   it('errors name the file, line and column of the option', () => {
     let f = file('  - { variant: linux-6.18, boot: "noxsaves bogus" }\n');
-    expect(errorOf(f)).toBe(`${place(f, '"noxsaves bogus"')}boot option 'bogus' is not modelled (known: noxsave, noxsaveopt, noxsaves, nopku, nofsgsbase, clearcpuid=X[,X...]; others do not change extended state here)`);
+    expect(errorOf(f)).toBe(`${place(f, '"noxsaves bogus"')}boot option 'bogus' is not modelled (known: ${BOOT_OPTIONS.map((o) => o.syntax).join(', ')}; others do not change extended state here)`);
     f = file('  - { variant: linux-5.14, boot: clearcpuid=avx512f }\n');
     expect(errorOf(f).startsWith(place(f, 'clearcpuid=avx512f'))).toBe(true);
     f = file('  - { variant: linux-6.18, config: [CONFIG_FOO=n] }\n');

@@ -26,7 +26,8 @@ import { syscallName, syscallNumbers } from '../src/linux/syscall-table.js';
 import { CoreNote, readCoreNotes } from '../kernel-model/core.js';
 import { fpu__init_system_xstate } from '../kernel-model/fpu-config.js';
 import { USER_XSTATE_XCR0_OFFSET } from '../src/explain/abi.js';
-import { SIGNAL_BASE, SIGNUM, runProcess, type Run } from '../bench/program-corpus.js';
+import { SIGNAL_BASE, SIGNUM, pool, runProcess, type Run } from '../bench/program-corpus.js';
+import { STACK_GUARD_GAP } from '../src/linux/mm/mmap.js';
 import { NT_X86_XSAVE_LAYOUT, parseLayoutNote } from '../src/readers/layout-note.js';
 import { ReadVerdict, compareReader, type ReaderReport } from '../src/readers/compare.js';
 import { gdbMajorVersion, gdbReaderForVersion } from '../src/readers/readers.js';
@@ -154,6 +155,34 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('sigreturn CS a data segment (CS 2b SS 2b, strict SS):\n  -> SIGSEGV si_code 0x80 si_addr 0');
     expect(out).toContain('sigreturn SS null, not strict (CS 33 SS 0):\n  -> went on');
   }
+  if (name === 'stack') {
+    // mm/mmap.c expand_downwards (Linux 6.x): the stack grows to the faulting page while it stays
+    // RLIMIT_STACK bytes at most and one stack_guard_gap above an accessible mapping; the SIGSEGV's
+    // page is the first one past that. Sizes from the rules, for the limits the guest sets.
+    const kib = (b: bigint): string => `${b / 1024n} KiB`;
+    const PAGE = 4096n, MIB = 1n << 20n;
+    expect(out).toContain(`readable neighbour: SIGSEGV code 1 with the stack at ${kib(3n * MIB - STACK_GUARD_GAP + PAGE)}`);
+    expect(out).toContain(`PROT_NONE neighbour: SIGSEGV code 2 at ${kib(3n * MIB + PAGE)} below the top`);
+    expect(out).toContain(`limit 4096 KiB: SIGSEGV code 1 with the stack at ${kib(4n * MIB + PAGE)}`);
+    expect(out).toContain(`limit lowered to 1024 KiB: SIGSEGV code 1 with the stack at ${kib(4n * MIB + PAGE)}`);
+    expect(out).toContain(`limit raised to 6144 KiB: SIGSEGV code 1 with the stack at ${kib(6n * MIB + PAGE)}`);
+    expect(out).toContain('depth as the stack size and the frame size predict: yes');
+    expect(out).toContain('handler ran with its frame below the stack\'s first pages: yes, more than 512 KiB below the top');
+    expect(out).toContain('child without an alternate stack: killed by signal 11');
+  }
+  if (name === 'mmap-limits') {
+    // TASK_SIZE and the overcommit heuristic: PROT_NONE and MAP_NORESERVE are not charged, 1 TiB read-write is.
+    expect(out).toMatch(/^1 TiB PROT_NONE +ok$/m);
+    expect(out).toMatch(/^1 TiB read-write +ENOMEM$/m);
+    expect(out).toMatch(/^1 TiB read-write MAP_NORESERVE +ok$/m);
+    expect(out).toMatch(/^munmap of 4 GiB inside it +0$/m);
+    expect(out).toContain('after: byte 1 a, last byte c, write at 3 GiB: code 1');
+  }
+  if (name === 'pkeys' && !GUEST_SEES.ospke) {
+    // Without OSPKE (arch/x86/mm/pkeys.c): arch_set_user_pkey_access fails, and the failed key 0 stays taken.
+    expect(out).toMatch(/^pkey_alloc\(0, 0\) +-1 EINVAL$/m);
+    expect(out).toMatch(/^pkey_alloc\(0, PKEY_DISABLE_WRITE\) +-1 ENOSPC$/m);
+  }
   if (name === 'xcomp') {
     expect(out).toMatch(/AT_MINSIGSTKSZ [1-9]/);
     expect(out.includes('frame after first use: xstate_size')).toBe(GUEST_SEES.amx);
@@ -237,7 +266,8 @@ function modelKvmLines(cpu: CpuModel, variant: KernelVariant, vendor: KvmVendorM
 const HOST_KVM_VENDOR = detectHostKvmVendor() ?? kvmVendorForCpuVendor(hostCpuModel().profile.vendor) ?? KvmVendorModule.KvmIntel;
 const NO_HOST_KVM = /^open \/dev\/kvm: \S+: this machine offers no KVM$/m;
 
-describe('exec: the corpus runs natively-equal on this host', () => {
+// Each program's runs are independent of the others': two at a time (vitest.config.ts maxConcurrency).
+describe.concurrent('exec: the corpus runs natively-equal on this host', () => {
   it('has at least fifteen programs', async () => expect(programs.length).toBeGreaterThanOrEqual(15));
   for (const name of programs) {
     it(`${name}: same stdout and exit status as the real machine, twice`, async () => {
@@ -307,6 +337,42 @@ describe('exec: system calls the model lacks (src/linux/syscall-table.ts)', () =
 });
 
 describe('exec: other CPUs', () => {
+  it('protection keys on a PKU profile: pkey_alloc/pkey_free/pkey_mprotect as arch/x86/mm/pkeys.c, PKRU on loads and stores as SDM Vol. 3A 4.6.2 (the expectation is built from those rules: no PKU host referee here)', async () => {
+    console.log('[pkeys] the PKU case is checked against the kernel source and SDM rules, not natively: a host without OSPKE cannot run it');
+    const r = await exec(['--cpu', 'intel-sapphire-rapids', exe('pkeys')]);
+    expect(r.status, r.stderr).toBe(0);
+    // The rules, written out independently of src/linux: init_pkru_value, key 0 allocated at start,
+    // the lowest free key first, init_val's AD/WD bits put in this thread's PKRU.
+    const INIT_PKRU = 0x55555554, AD = 1, WD = 2, SEGV_PKUERR = 4, SEGV_ACCERR = 2;
+    let pkru = INIT_PKRU, map = 1;
+    const hex = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
+    const alloc = (init: number): number => { let k = 0; while (map & (1 << k)) k++; if (k >= 16) return -1; map |= 1 << k; pkru = (pkru & ~(3 << (2 * k))) | ((init & 3) << (2 * k)); return k; };
+    const lines: string[] = [`PKRU at start ${hex(pkru)}`];
+    const k1 = alloc(0);
+    lines.push(`pkey_alloc(0, 0)${' '.repeat(29)}${k1}`, `PKRU ${hex(pkru)}`);
+    const k2 = alloc(WD);
+    lines.push(`PKRU ${hex(pkru)}`);
+    const fault = (what: string, code: number, key: number): string => `${what.padEnd(44)} SIGSEGV code ${code} pkey ${key} at +0, PKRU in the handler ${hex(INIT_PKRU)}`;
+    // WD denies the write, not the read; AD denies the read; a key that allows leaves the page's own protection (ACCERR).
+    lines.push('read of page 1                               ok', fault('write of page 1', SEGV_PKUERR, k2), 'write of page 0 (key 0)                      ok');
+    lines.push(fault('read of page 1, access disabled', SEGV_PKUERR, k2));
+    lines.push(fault('write of read-only page 2, key write-disabled', SEGV_PKUERR, k2), fault('write of read-only page 2, key allows', SEGV_ACCERR, -1));
+    // mmap(PROT_EXEC): the execute-only key is the lowest free one, access-disabled in PKRU.
+    pkru &= ~(3 << (2 * k2));
+    const exo = alloc(AD);
+    lines.push(`PKRU after an execute-only mmap ${hex(pkru)}`, fault('read of the execute-only page', SEGV_PKUERR, exo), 'read of it                                   ok');
+    // pkey_free(0) is allowed (key 0 is allocated); then every free key but the execute-only one.
+    map &= ~(1 << k1);
+    map &= ~1;
+    let n = 0, last = -1;
+    for (let k = alloc(0); k >= 0; k = alloc(0)) { n++; last = k; }
+    lines.push(`then pkey_alloc ${n} more times (last key ${last}) before: ${''.padEnd(44)} -1 ENOSPC`);
+    for (const l of lines) expect(r.stdout.split('\n')).toContain(l);
+    expect(r.stdout).toMatch(/^pkey_alloc\(1, 0\) +-1 EINVAL$/m);
+    expect(r.stdout).toMatch(/^pkey_mprotect key 7 \(not allocated\) +-1 EINVAL$/m);
+    expect(r.stdout).toMatch(/^pkey_free\(key 1\) again +-1 EINVAL$/m);
+  }, 120_000);
+
   it('x87 pointers on Intel profiles follow the SDM: FXSAVE and XSAVE* store them whatever FSW.ES is; with CPUID.(07H,0):EBX[13] FCS/FDS are 0, with EBX[6] FDP changes only on unmasked exceptions', async () => {
     // SDM Vol. 2A FXSAVE (no ES condition), Vol. 1 8.1.8 (FCS/FDS deprecation, FDP_EXCPTN_ONLY).
     const spr = await exec(['--cpu', 'intel-sapphire-rapids', exe('x87-pointers')]);
@@ -368,9 +434,11 @@ describe("exec: the kernel's view and the one CPUID answer (kernel-model/kernel-
   const variant = resolveKernelVariant('linux-6.18');
   const hexOf = (l: string | undefined): number[] => (l ?? '').split(/\s+/).slice(2, 6).map((x) => parseInt(x, 16));
   it('on every built-in profile the guest sees the leaf 0DH the scenario step observes, and the auxv and RDFSBASE of the kernel view', async () => {
-    for (const id of builtinProfileIds()) {
+    // Two guest runs at a time; each profile's checks as before.
+    const runs = await pool(builtinProfileIds(), 2, (id) => exec(['--cpu', id, '--kernel', variant.id, exe('cpuid')]));
+    for (const [k, id] of builtinProfileIds().entries()) {
       const cpu = resolveCpu(id);
-      const r = await exec(['--cpu', id, '--kernel', variant.id, exe('cpuid')]);
+      const r = runs[k]!;
       expect(r.status, `${id}: ${r.stderr}`).toBe(0);
       const lines = r.stdout.split('\n');
       const world = new World(cpu, variant);
@@ -421,7 +489,7 @@ describe("exec: the kernel's view and the one CPUID answer (kernel-model/kernel-
   }, 300_000);
 });
 
-describe('exec: /dev/kvm on other profiles equals kernel-model/kvm.ts', () => {
+describe.concurrent('exec: /dev/kvm on other profiles equals kernel-model/kvm.ts', () => {
   const cases: [string, string, KvmVendorModule][] = [
     ['intel-sapphire-rapids', 'linux-6.18', KvmVendorModule.KvmIntel],
     ['intel-sapphire-rapids', 'linux-6.18', KvmVendorModule.KvmPvm],

@@ -14,6 +14,7 @@ import { builtinProfileIds, resolveCpu } from '../emulator/profile.js';
 import { XFeature } from '../emulator/xfeatures.js';
 import { computeLayout } from '../src/commands/layout.js';
 import { describeArea } from '../src/explain/area.js';
+import { LABEL_GAP, NOT_TO_SCALE, renderAreaHtml } from '../src/explain/html.js';
 import { FPX_SW, FP_XSTATE_MAGIC1, HEADER, NT_X86_XSAVE_LAYOUT, NT_X86_XSTATE, USER_XSTATE_XCR0_OFFSET } from '../src/explain/abi.js';
 import { BufferFormat, Severity, decodeBuffer, type Decoded } from '../src/explain/decode.js';
 import { readCoreNotes, writeNotesCore } from '../src/explain/elf-notes.js';
@@ -75,6 +76,29 @@ describe('explain --cpu', () => {
     expect(html).not.toMatch(/<script|<link|<img|src=|href=|url\(|@import/i);
     expect(html.replace('xmlns="http://www.w3.org/2000/svg"', '')).not.toMatch(/https?:/); // the SVG namespace is a name, not a fetch
   });
+});
+
+describe('the HTML drawing: labels, links, scale, width (issue 14)', () => {
+  for (const id of builtinProfileIds()) {
+    it(`${id}: offset labels apart and outside the links; says it is not to scale; no fixed width`, () => {
+      const html = renderAreaHtml(describeArea(resolveCpu(id)));
+      const svgTag = /<svg [^>]*>/.exec(html)![0];
+      expect(svgTag).toMatch(/ width="100%"/);
+      expect(svgTag).not.toMatch(/ width="\d+"| height="\d+"/);
+      expect(html).toContain(`<p id="scale-note">${NOT_TO_SCALE.replace(/'/g, "'")}</p>`);
+      expect(html).toMatch(/<text class="scale-note"[^>]*>not to scale/);
+      const labels = [...html.matchAll(/<text class="offset" data-layout="(\w+)" x="([\d.]+)" y="([\d.]+)"/g)].map((m) => ({ layout: m[1]!, x: Number(m[2]), y: Number(m[3]) }));
+      for (const layout of ['standard', 'compacted']) {
+        const ys = labels.filter((l) => l.layout === layout).map((l) => l.y);
+        for (let i = 1; i < ys.length; i++) expect(ys[i]! - ys[i - 1]!, `${layout} label ${i}`).toBeGreaterThanOrEqual(LABEL_GAP);
+      }
+      // Every link runs between the columns: from the standard column's right edge to the compacted one's left edge.
+      const links = [...html.matchAll(/<path class="link[^"]*" d="M([\d.]+),[\d.]+ C[^"]* ([\d.]+),[\d.]+"/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+      for (const [from, to] of links) {
+        for (const l of labels) expect(l.x < from || l.x > to, `label at x ${l.x} inside the links' span ${from}..${to}`).toBe(true);
+      }
+    });
+  }
 });
 
 describe('the HTML page in headless Chromium', () => {

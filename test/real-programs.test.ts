@@ -110,11 +110,6 @@ const KNOWN_GAPS: { why: string; explains: (c: Cell) => boolean }[] = [
     why: 'x87 transcendental instructions (F2XM1, FYL2X, FYL2XP1, FPATAN, FPTAN, FSIN, FCOS, FSINCOS, FSCALE, FPREM) still run in unicorn, which computes them in double precision: expl/logl/powl differ in the last bits',
     explains: (c) => c.build.program === 'long-double' && c.verdict === Verdict.Different,
   },
-  {
-    why: 'AVX512-FP16 is not emulated (no host here has it to referee it)',
-    // Mnemonics on half-precision elements (…PH, …SH, VCVT…PH2…/SH2…), less F16C's VCVTPH2PS/VCVTPS2PH, which are emulated.
-    explains: (c) => c.verdict === Verdict.Stopped && /^V(?:\w*(?:PH|SH)|CVT\w*(?:PH|SH)2\w+)$/.test(c.mnemonic ?? '') && !/^VCVT(?:PH2PS|PS2PH)$/.test(c.mnemonic ?? ''),
-  },
 ];
 
 describe('the corpus on the model: stdout and exit status equal to the native run', () => {

@@ -79,6 +79,19 @@ describe('floating point', () => {
     expect(slow.stdout).toBe(native.stdout);
   }, 120_000);
 
+  it('the MMX-operand conversions: MXCSR flags, #XM, the MMX transition and #MF natively-equal (unicorn set no flags)', async () => {
+    const exe = build('musl-gcc', 'mmx-cvt.c', 'mmx-cvt', ['-static', '-O2']);
+    const native = await run(exe, []);
+    expect(native.status).toBe(0);
+    // The guest exercises what it claims: PE from a conversion, #XM with si_code, #MF before an MMX-register form only.
+    expect(native.stdout).toMatch(/cvt\(t\)ps2pi 00000001 3fc00000 -> \S+ \S+ mxcsr 1fa0 TOP=0 FTW=ff/);
+    expect(native.stdout).toContain('pending #Z, cvtpi2ps mm: sig 8 code 3');
+    expect(native.stdout).toContain('pending #Z, cvtpi2ps m64: sig 0');
+    const e = await run(process.execPath, [CLI, 'exec', '--cpu', 'host', exe]);
+    expect(e.stderr).toBe('');
+    expect(e.stdout).toBe(native.stdout);
+  }, 120_000);
+
   it('RCPPS on a profile of another vendor than the host stops the run naming it (the table is the vendor\'s)', async () => {
     // A built-in profile of another vendor than the captured host's, chosen by that property.
     const other = builtinProfileIds().find((id) => loadBuiltinQuietly(id).profile.vendor !== cpu.profile.vendor);

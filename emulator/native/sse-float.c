@@ -55,6 +55,13 @@ enum kind {
   K_PS2PH,
   /* RCPSS/RSQRTSS: the host's approximation tables (the caller checks that the vendors agree). */
   K_RCP, K_RSQRT,
+  /* AVX-512F/DQ (float-avx512.ts): from the SDM's operation on the bits (getexp ... fpclass below);
+     VSCALEF's one rounding by a host multiply; VRCP14/VRSQRT14 by the host's own instruction (a vendor
+     approximation: the caller checks the vendor and that the host has AVX-512F). VFIXUPIMM: a = dest,
+     b = src1, c = the table. VFPCLASS: output 0 or 1 per element. */
+  K_GETEXP, K_GETMANT, K_SCALEF, K_RANGE, K_REDUCE, K_FIXUPIMM, K_FPCLASS, K_RCP14, K_RSQRT14,
+  /* AVX512-FP16 conversions (f16_cvt); the arithmetic kinds with source type T_F16 go to f16_arith. */
+  K_CVT16,
 };
 enum type { T_F32 = 0, T_F64, T_I32, T_I64, T_U32, T_U64, T_F16 };
 
@@ -314,6 +321,8 @@ static struct norm normalize(int dbl, uint64_t v) {
   return r;
 }
 static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x, uint64_t y, uint64_t z, uint32_t cmx, int odd) {
+  /* A power-of-two scaling is exact with an unbounded exponent. */
+  if (kind == K_SCALEF) return 0;
   ldmxcsr(cmx & ~MX_FTZ);
   int isfma = kind >= K_FMADD && kind <= K_FMSUBADD;
   if (kind == K_ADD || kind == K_SUB || kind == K_ADDSUB) {
@@ -370,6 +379,471 @@ static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x,
 }
 
 /*
+ * AVX-512F/DQ operations on the bits of one element, each from its SDM Vol. 2C page ("Operation" and
+ * the special-case tables): VGETEXPPD, VGETMANTPD, VSCALEFPD, VRANGEPD, VREDUCEPD, VFIXUPIMMPD,
+ * VFPCLASSPD (and their PS/SS/SD forms). Flags are set explicitly into *fl; the host MXCSR is reset
+ * to cmx before returning, except where a host operation's flags are the instruction's (VSCALEF's
+ * rounding multiply, VREDUCE's rounding step).
+ */
+struct fmt { int mbits, bias; uint64_t emax, sign, mmask, qbit, indef; };
+/* dbl: 0 binary32, 1 binary64, FMT_F16 binary16 (the AVX512-FP16 forms). */
+#define FMT_F16 2
+static struct fmt fmt_of(int dbl) {
+  struct fmt f;
+  if (dbl == FMT_F16) { f.mbits = 10; f.bias = 15; f.emax = 0x1f; f.sign = 0x8000; }
+  else { f.mbits = dbl ? 52 : 23; f.bias = dbl ? 1023 : 127; f.emax = dbl ? 0x7ff : 0xff; f.sign = 1ull << (dbl ? 63 : 31); }
+  f.mmask = (1ull << f.mbits) - 1; f.qbit = 1ull << (f.mbits - 1);
+  /* QNaN floating-point indefinite (SDM Vol. 1 Table 4-3). */
+  f.indef = f.sign | (f.emax << f.mbits) | f.qbit;
+  return f;
+}
+static uint64_t expf_(struct fmt f, uint64_t v) { return (v >> f.mbits) & f.emax; }
+static int isnan_(struct fmt f, uint64_t v) { return expf_(f, v) == f.emax && (v & f.mmask); }
+static int issnan_(struct fmt f, uint64_t v) { return isnan_(f, v) && !(v & f.qbit); }
+static int isinf_(struct fmt f, uint64_t v) { return expf_(f, v) == f.emax && !(v & f.mmask); }
+static int iszero_(struct fmt f, uint64_t v) { return (v & ~f.sign) == 0; }
+static int isden_(struct fmt f, uint64_t v) { return expf_(f, v) == 0 && (v & f.mmask); }
+static uint64_t quiet_(struct fmt f, uint64_t v) { return v | f.qbit; }
+/* Index of the highest set bit. */
+static int msb(uint64_t m) { return 63 - __builtin_clzll(m); }
+/* An integer as the format's value (|n| < 2^20: exact). */
+static uint64_t from_int(int dbl, int64_t n) {
+  uint64_t r = 0;
+  if (dbl == FMT_F16) {
+    /* |n| <= 40 here (binary16 exponents): exact. */
+    if (!n) return 0;
+    uint64_t s = n < 0 ? 0x8000 : 0, a = (uint64_t)(n < 0 ? -n : n);
+    int e = msb(a);
+    return s | ((uint64_t)(e + 15) << 10) | ((a << (10 - e)) & 0x3ff);
+  }
+  if (dbl) { double d = (double)n; memcpy(&r, &d, 8); } else { float x = (float)n; memcpy(&r, &x, 4); }
+  return r;
+}
+
+/* VGETEXPPD (Table 5-15): floor(log2(|x|)); +-0 (or a denormal under DAZ) -> -INF; +-INF -> +INF; NaN -> QNaN, IE for an SNaN; DE for a denormal. */
+static uint64_t getexp(int dbl, uint64_t x, uint32_t mx, uint32_t *fl) {
+  struct fmt f = fmt_of(dbl);
+  if (isnan_(f, x)) { if (issnan_(f, x)) *fl |= MX_IE; return quiet_(f, x); }
+  if (isinf_(f, x)) return f.emax << f.mbits;
+  if (iszero_(f, x) || (isden_(f, x) && (mx & MX_DAZ))) return f.sign | (f.emax << f.mbits);
+  if (isden_(f, x)) { *fl |= MX_DE; return from_int(dbl, msb(x & f.mmask) - f.mbits + 1 - f.bias); }
+  return from_int(dbl, (int64_t)expf_(f, x) - f.bias);
+}
+
+/* VGETMANTPD "GetNormalizedMantissa": imm8[1:0] the interval, imm8[3:2] the sign control. */
+static uint64_t getmant(int dbl, int imm, uint64_t x, uint32_t mx, uint32_t *fl) {
+  struct fmt f = fmt_of(dbl);
+  int interv = imm & 3, signctl = (imm >> 2) & 3;
+  uint64_t sign = (signctl & 1) ? 0 : x & f.sign;
+  int64_t e = (int64_t)expf_(f, x);
+  uint64_t frac = x & f.mmask;
+  if (isnan_(f, x)) { if (issnan_(f, x)) *fl |= MX_IE; return quiet_(f, x); }
+  /* Zeros (a denormal under DAZ too) give 1.0 whatever the interval, then a negative source with
+     sign control 1x is invalid, -INF included, then infinities give 1.0 (measured, AMD Zen 5: the
+     SDM's pseudo-code tests zeros and infinities together before the sign). */
+  if (isden_(f, x) && (mx & MX_DAZ)) frac = 0;
+  if (e == 0 && frac == 0) return sign | ((uint64_t)f.bias << f.mbits);
+  if ((x & f.sign) && (signctl & 2)) { *fl |= MX_IE; return f.indef; }
+  if (isinf_(f, x)) return sign | ((uint64_t)f.bias << f.mbits);
+  if (e == 0) {
+    /* Normalize: shift until the integer bit leaves the fraction, one exponent step per shift. */
+    e = f.bias;
+    int j = 0;
+    while (!j) { j = (int)((frac >> (f.mbits - 1)) & 1); frac = (frac << 1) & f.mmask; e--; }
+    *fl |= MX_DE;
+  }
+  int odd = (int)((e - f.bias) & 1);
+  int sig = (int)((frac >> (f.mbits - 1)) & 1);
+  int64_t de;
+  switch (interv) {
+    case 0: de = f.bias; break;
+    case 1: de = odd ? f.bias - 1 : f.bias; break;
+    case 2: de = f.bias - 1; break;
+    default: de = sig ? f.bias - 1 : f.bias; break;
+  }
+  return sign | ((uint64_t)de << f.mbits) | frac;
+}
+
+/* floor of a finite value as an integer, clamped to +-limit (beyond which every scaling over- or underflows). */
+static int64_t floor_clamped(struct fmt f, uint64_t y, int64_t limit) {
+  int neg = (y & f.sign) != 0;
+  if (iszero_(f, y)) return 0;
+  int64_t e = (int64_t)expf_(f, y) - f.bias;
+  if (e < 0) return neg ? -1 : 0;
+  if (e >= 20) return neg ? -limit : limit;
+  uint64_t m = (y & f.mmask) | (1ull << f.mbits);
+  int64_t ip;
+  int frac_nz;
+  if (e >= f.mbits) { ip = (int64_t)(m << (e - f.mbits)); frac_nz = 0; }
+  else { ip = (int64_t)(m >> (f.mbits - e)); frac_nz = (m & ((1ull << (f.mbits - e)) - 1)) != 0; }
+  int64_t r = neg ? -(ip + frac_nz) : ip;
+  return r > limit ? limit : r < -limit ? -limit : r;
+}
+
+/*
+ * VSCALEFPD "SCALE": src1 * 2^floor(src2), one rounding (Table 5-39 for the special cases; DAZ zeroes
+ * a denormal src1 or src2). A finite nonzero src1 is split as m * 2^E with m in [1, 2): a normal result
+ * is built exactly; an overflowing or tiny one comes from one host multiply of m * 2^(E clamped to the
+ * normal range) by a power of two, which rounds once under RC and FTZ and raises OE/UE/PE as the
+ * hardware does for that value (factors beyond the clamp change no rounding: the value is already
+ * beyond the largest finite or below a quarter of the smallest denormal).
+ */
+static uint64_t scalef(int dbl, uint64_t x, uint64_t y, uint32_t mx, uint32_t *fl) {
+  struct fmt f = fmt_of(dbl);
+  int daz = (mx & MX_DAZ) != 0;
+  /* A QNaN src1 scaled by +INF is +INF, by -INF +0 (Table 5-39). */
+  if (isnan_(f, x) && !issnan_(f, x) && isinf_(f, y)) return (y & f.sign) ? 0 : f.emax << f.mbits;
+  if (isnan_(f, x)) { if (issnan_(f, x) || issnan_(f, y)) *fl |= MX_IE; return quiet_(f, x); }
+  if (isnan_(f, y)) { if (issnan_(f, y)) *fl |= MX_IE; return quiet_(f, y); }
+  /* DE for a denormal src1 only (measured, AMD Zen 5: a denormal src2 raises none; neither beside a NaN). */
+  if (!daz && isden_(f, x)) *fl |= MX_DE;
+  if (daz && isden_(f, x)) x &= f.sign;
+  if (daz && isden_(f, y)) y &= f.sign;
+  uint64_t sx = x & f.sign, inf = f.emax << f.mbits;
+  if (isinf_(f, y)) {
+    int pos = !(y & f.sign);
+    if (pos && iszero_(f, x)) { *fl |= MX_IE; return f.indef; }
+    if (!pos && isinf_(f, x)) { *fl |= MX_IE; return f.indef; }
+    return pos ? sx | inf : sx;
+  }
+  if (iszero_(f, x) || isinf_(f, x)) return x;
+  int64_t limit = 2 * (f.bias + f.mbits + 4);
+  int64_t n = floor_clamped(f, y, limit);
+  /* x = m * 2^E, m's integer bit at mbits. */
+  uint64_t m = x & f.mmask;
+  int64_t E;
+  if (expf_(f, x) == 0) { int sh = f.mbits - msb(m); m = (m << sh) & f.mmask; E = 1 - f.bias - sh; }
+  else E = (int64_t)expf_(f, x) - f.bias;
+  int64_t T = E + n, emin = 1 - f.bias, emaxu = f.bias;
+  if (T >= emin && T <= emaxu) return sx | ((uint64_t)(T + f.bias) << f.mbits) | m;
+  uint64_t base, factor;
+  if (T > emaxu) {
+    int64_t k = T - emaxu; if (k > emaxu) k = emaxu;
+    base = sx | ((uint64_t)(emaxu + f.bias) << f.mbits) | m;
+    factor = (uint64_t)(k + f.bias) << f.mbits;
+  } else {
+    int64_t k = T - emin; if (k < -(f.mbits + 3)) k = -(f.mbits + 3);
+    base = sx | ((uint64_t)(emin + f.bias) << f.mbits) | m;
+    factor = (uint64_t)(k + f.bias) << f.mbits;
+  }
+  uint32_t before = stmxcsr();
+  uint64_t r = dbl ? mul_d(base, factor) : mul_s(base, factor);
+  *fl |= (stmxcsr() & ~before) & MX_FLAGS;
+  return r;
+}
+
+/*
+ * VRANGEPD "RangeDP": imm8[1:0] min, max, min-magnitude, max-magnitude; imm8[3:2] the sign (of
+ * src1, of the selected value, 0, 1). An SNaN gives its QNaN and IE; a QNaN gives the other operand; a
+ * denormal under DAZ has its fraction zeroed, else raises DE unless the other operand is a QNaN.
+ * Opposite-signed zeros, and for the magnitude forms equal magnitudes of opposite signs
+ * (Tables 5-19 and 5-20): min forms give the negative, max forms the positive.
+ */
+static uint64_t range(int dbl, int imm, uint64_t x, uint64_t y, uint32_t mx, uint32_t *fl) {
+  struct fmt f = fmt_of(dbl);
+  if (issnan_(f, x)) { *fl |= MX_IE; return quiet_(f, x); }
+  if (issnan_(f, y)) { *fl |= MX_IE; return quiet_(f, y); }
+  int daz = (mx & MX_DAZ) != 0;
+  uint64_t x0 = x;
+  if (isden_(f, x)) { if (daz) x &= ~f.mmask; else if (!isnan_(f, y)) *fl |= MX_DE; }
+  if (isden_(f, y)) { if (daz) y &= ~f.mmask; else if (!isnan_(f, x0)) *fl |= MX_DE; }
+  int op = imm & 3;
+  uint64_t t;
+  uint64_t ax = x & ~f.sign, ay = y & ~f.sign;
+  int sxn = (x & f.sign) != 0, syn = (y & f.sign) != 0;
+  if (isnan_(f, y)) t = x;
+  else if (isnan_(f, x)) t = y;
+  else if (sxn != syn && ax == ay && (ax == 0 || (op & 2))) t = (op & 1) ? (sxn ? y : x) : (sxn ? x : y);
+  else {
+    /* x <= y as signed magnitudes (both zeros equal). */
+    int64_t kx = sxn ? -(int64_t)ax : (int64_t)ax, ky = syn ? -(int64_t)ay : (int64_t)ay;
+    int le = (op & 2) ? ax <= ay : kx <= ky;
+    t = (op & 1) ? (le ? y : x) : (le ? x : y);
+  }
+  switch ((imm >> 2) & 3) {
+    case 0: return (t & ~f.sign) | (x0 & f.sign);
+    case 1: return t;
+    case 2: return t & ~f.sign;
+    default: return t | f.sign;
+  }
+}
+
+/*
+ * VREDUCEPD "ReduceArgumentDP": x - 2^-M * round(2^M * x), M = imm8[7:4], rounding by imm8[1:0] or
+ * MXCSR.RC (imm8[2]); the rounding step is VRNDSCALE's (rndscale above), the subtraction rounds
+ * under the same RC (it is inexact when |x| is far below 2^-M and the rounding went away from it).
+ * NaN -> QNaN (IE for an SNaN); +-INF -> +0 without a flag; no DE for a denormal; under FTZ a
+ * denormal result is flushed to a zero of its sign, inexact, without UE (all measured, AMD Zen 5).
+ * PE: imm8[3] (SPE) suppresses it; the SDM reports it for an inexact rounding step; with quirk
+ * vreduce-no-precision (bit 8 of imm here) only an inexact result reports it (measured, AMD Zen 5).
+ */
+#define REDUCE_NO_PE 0x100u
+static uint64_t reduce(int dbl, int imm, uint64_t x, uint32_t cmx, uint32_t *fl) {
+  struct fmt f = fmt_of(dbl);
+  if (isnan_(f, x)) { if (issnan_(f, x)) *fl |= MX_IE; return quiet_(f, x); }
+  if (isinf_(f, x)) return 0;
+  if (isden_(f, x) && (cmx & MX_DAZ)) x &= f.sign;
+  uint32_t rfl = 0;
+  uint64_t r = rndscale(dbl, imm & 0xff, x, cmx, &rfl);
+  int rc = (imm & 4) ? (int)((cmx & MX_RC) >> 13) : imm & 3;
+  ldmxcsr((cmx & ~(MX_RC | MX_FTZ | MX_DAZ)) | ((uint32_t)rc << 13));
+  uint64_t d = dbl ? sub_d(x, r) : sub_s(x, r);
+  int inexact = (stmxcsr() & MX_PE) != 0;
+  ldmxcsr(cmx);
+  if ((cmx & MX_FTZ) && isden_(f, d)) { d &= f.sign; inexact = 1; }
+  if (!(imm & 8)) {
+    if (inexact) *fl |= MX_PE;
+    if (!(imm & REDUCE_NO_PE)) *fl |= rfl & MX_PE;
+  }
+  return d;
+}
+
+/* VFIXUPIMMPD: the token of tsrc (SDM "enum TOKEN_TYPE"). */
+static int fixup_token(struct fmt f, uint64_t v, int dbl) {
+  if (isnan_(f, v)) return issnan_(f, v) ? 1 : 0;
+  if (iszero_(f, v)) return 2;
+  if (v == (dbl ? 0x3ff0000000000000ull : 0x3f800000ull)) return 3;
+  if (isinf_(f, v)) return (v & f.sign) ? 4 : 5;
+  return (v & f.sign) ? 6 : 7;
+}
+/* VFIXUPIMMPD "FIXUPIMM_DP": dest, src1 (classified), src2 (the table, 4 bits per token), imm8 (fault reporting). */
+static uint64_t fixupimm(int dbl, int imm, uint64_t dest, uint64_t x, uint64_t tbl, uint32_t mx, uint32_t *fl) {
+  struct fmt f = fmt_of(dbl);
+  /* Under DAZ a denormal is a zero of its sign (measured, AMD Zen 5: -denormal passes through as -0). */
+  uint64_t t = (isden_(f, x) && (mx & MX_DAZ)) ? x & f.sign : x;
+  int j = fixup_token(f, t, dbl);
+  int resp = (int)((tbl >> (4 * j)) & 15);
+  /* The response constants (SDM VFIXUPIMMPD "token_response"), as binary64 and binary32 bits. */
+  static const uint64_t K64[16] = { 0, 0, 0, 0, 0xfff0000000000000ull, 0x7ff0000000000000ull, 0, 0x8000000000000000ull, 0,
+    0xbff0000000000000ull, 0x3ff0000000000000ull, 0x3fe0000000000000ull, 0x4056800000000000ull, 0x3ff921fb54442d18ull, 0x7fefffffffffffffull, 0xffefffffffffffffull };
+  static const uint64_t K32[16] = { 0, 0, 0, 0, 0xff800000u, 0x7f800000u, 0, 0x80000000u, 0,
+    0xbf800000u, 0x3f800000u, 0x3f000000u, 0x42b40000u, 0x3fc90fdbu, 0x7f7fffffu, 0xff7fffffu };
+  uint64_t r;
+  switch (resp) {
+    case 0: r = dest; break;
+    case 1: r = t; break;
+    /* QNaN(tsrc): the exponent and the quiet bit set, sign and other fraction bits kept (measured, AMD Zen 5: +1.0 -> 0x7fc00000, a denormal 1 -> 0x7fc00001). */
+    case 2: r = t | (f.emax << f.mbits) | f.qbit; break;
+    case 3: r = f.indef; break;
+    case 6: r = (t & f.sign) | (f.emax << f.mbits); break;
+    default: r = dbl ? K64[resp] : K32[resp]; break;
+  }
+  if (j == 2 && (imm & 1)) *fl |= MX_ZE;
+  if (j == 2 && (imm & 2)) *fl |= MX_IE;
+  if (j == 3 && (imm & 4)) *fl |= MX_ZE;
+  if (j == 3 && (imm & 8)) *fl |= MX_IE;
+  if (j == 1 && (imm & 16)) *fl |= MX_IE;
+  if (j == 4 && (imm & 32)) *fl |= MX_IE;
+  if (j == 6 && (imm & 64)) *fl |= MX_IE;
+  if (j == 5 && (imm & 128)) *fl |= MX_IE;
+  return r;
+}
+
+/* VFPCLASSPD: MXCSR.DAZ applies; imm8 bits 0 QNaN, 1 +0, 2 -0, 3 +INF, 4 -INF, 5 denormal, 6 negative finite, 7 SNaN; 1 when any selected class holds. */
+static uint64_t fpclass(int dbl, int imm, uint64_t x, uint32_t mx) {
+  struct fmt f = fmt_of(dbl);
+  /* Under DAZ a denormal is classified as a zero of its sign (measured, AMD Zen 5). */
+  if (isden_(f, x) && (mx & MX_DAZ)) x &= f.sign;
+  int neg = (x & f.sign) != 0;
+  int c = 0;
+  if (isnan_(f, x)) c = issnan_(f, x) ? 0x80 : 0x01;
+  else if (iszero_(f, x)) c = neg ? 0x04 : 0x02;
+  else if (isinf_(f, x)) c = neg ? 0x10 : 0x08;
+  else c = (isden_(f, x) ? 0x20 : 0) | (neg ? 0x40 : 0);
+  return (c & imm) ? 1 : 0;
+}
+
+/* VRCP14SS/SD, VRSQRT14SS/SD: the host's own instruction (EVEX-encoded; GNU as needs no -mavx512f). */
+static uint64_t approx14(int dbl, int rsqrt, uint64_t v) {
+  if (dbl) {
+    double d, o; memcpy(&d, &v, 8);
+    if (rsqrt) __asm__ volatile("vrsqrt14sd %1, %1, %0" : "=x"(o) : "x"(d)); else __asm__ volatile("vrcp14sd %1, %1, %0" : "=x"(o) : "x"(d));
+    uint64_t r; memcpy(&r, &o, 8); return r;
+  }
+  float s, o; memcpy(&s, &v, 4);
+  if (rsqrt) __asm__ volatile("vrsqrt14ss %1, %1, %0" : "=x"(o) : "x"(s)); else __asm__ volatile("vrcp14ss %1, %1, %0" : "=x"(o) : "x"(s));
+  uint32_t r; memcpy(&r, &o, 4); return r;
+}
+
+/*
+ * AVX512-FP16 (float-fp16.ts) on binary16 elements (SDM Vol. 1 4.2.2 "half precision", Vol. 2 VADDPH
+ * ...): no host here has AVX512-FP16, so the element is computed in binary64 by the host's own
+ * scalar instruction under the guest's RC (exact for ADD, SUB, MUL of binary16 values; for DIV and
+ * SQRT binary64's 53 bits are more than 2p + 2 = 24, so rounding to binary64 and then to binary16 in
+ * the same mode is the one correct rounding, for round-to-nearest and the directed modes alike), then
+ * rounded to binary16 here with the flags: OE, UE (tininess after rounding, as this host's binary32
+ * measures: CVTSD2SS of 2^-126 (1 - 2^-53) gives 2^-126 with PE alone), PE. Binary16 values are
+ * exact in binary64 and NaN payloads map by a shift, so NaN selection (SDM Vol. 1 Table 4-7) and IE,
+ * ZE come from the host's instruction. Named assumptions (AVX512-FP16 instructions, no CPU to
+ * measure): MXCSR.DAZ and FTZ do not apply to binary16 operands and results; a denormal binary16
+ * operand raises DE unless an operand is a NaN.
+ */
+#define F16_BIAS 15
+#define F16_MBITS 10
+static int f16_isnan(uint64_t h) { return ((h >> 10) & 0x1f) == 0x1f && (h & 0x3ff); }
+static int f16_isden(uint64_t h) { return ((h >> 10) & 0x1f) == 0 && (h & 0x3ff); }
+/* Exact binary16 -> binary64 bits (an SNaN stays signalling). */
+static uint64_t f16_to_f64(uint64_t h) {
+  uint64_t s = (h & 0x8000) << 48;
+  int e = (int)((h >> 10) & 0x1f);
+  uint64_t m = h & 0x3ff;
+  if (e == 0x1f) return s | (0x7ffull << 52) | (m << 42);
+  if (e == 0) {
+    if (!m) return s;
+    int sh = 0; while (!(m & 0x400)) { m <<= 1; sh++; }
+    return s | ((uint64_t)(1 - F16_BIAS - sh + 1023) << 52) | ((m & 0x3ff) << 42);
+  }
+  return s | ((uint64_t)(e - F16_BIAS + 1023) << 52) | (m << 42);
+}
+/*
+ * binary64 bits -> binary16 by rc (0 RNE, 1 down, 2 up, 3 toward zero), flags into *fl; `inexact`:
+ * the binary64 value was already rounded. ue_unmasked / oe_unmasked: no result is delivered, UE is
+ * tininess alone and PE the inexactness with an unbounded exponent (SDM Vol. 1 4.9.1.4-5).
+ */
+static uint64_t f64_to_f16(uint64_t d, int rc, int inexact, int ue_unmasked, int oe_unmasked, uint32_t *fl) {
+  uint64_t s = (d >> 48) & 0x8000;
+  int e = (int)((d >> 52) & 0x7ff);
+  uint64_t m = d & 0xfffffffffffffull;
+  if (e == 0x7ff) return s | 0x7c00 | (m ? ((m >> 42) ? (m >> 42) : 0x200) : 0);
+  if (e == 0 && m == 0) { if (inexact) *fl |= MX_PE; return s; }
+  int E = e == 0 ? -1022 : e - 1023;
+  if (e != 0) m |= 1ull << 52; else { while (!(m & (1ull << 52))) { m <<= 1; E--; } }
+  int neg = s != 0;
+  /* Round the 53-bit significand m * 2^(E-52) at bit `sh` (keeping 53 - sh bits). */
+  #define ROUND_AT(sh, q, rem, up) do { \
+      if ((sh) >= 64) { q = 0; rem = m; } else { q = m >> (sh); rem = m & ((1ull << (sh)) - 1); } \
+      uint64_t half = (sh) >= 64 ? 0 : 1ull << ((sh) - 1); \
+      int st = rem != 0 || inexact; \
+      up = 0; \
+      if (rc == 0) up = (sh) >= 64 ? 0 : (rem > half || (rem == half && (inexact || (q & 1)))); \
+      else if (rc == 1) up = neg && st; else if (rc == 2) up = !neg && st; \
+    } while (0)
+  /* With an unbounded exponent: 11 bits. */
+  uint64_t qu, remu; int upu;
+  ROUND_AT(42, qu, remu, upu);
+  int Eu = E; qu += upu; if (qu >> 11) { qu >>= 1; Eu++; }
+  int inexact_u = remu != 0 || inexact;
+  int tiny = Eu < 1 - F16_BIAS; /* after rounding */
+  if (Eu > F16_BIAS) {
+    *fl |= MX_OE;
+    if (oe_unmasked) { if (inexact_u) *fl |= MX_PE; return 0; }
+    *fl |= MX_PE;
+    int to_inf = rc == 0 || (rc == 1 && neg) || (rc == 2 && !neg);
+    return s | (to_inf ? 0x7c00 : 0x7bff);
+  }
+  if (!tiny) {
+    if (inexact_u) *fl |= MX_PE;
+    return s | ((uint64_t)(Eu + F16_BIAS) << 10) | (qu & 0x3ff);
+  }
+  if (ue_unmasked) { *fl |= MX_UE; if (inexact_u) *fl |= MX_PE; return 0; }
+  /* Denormal: the value's bits below 2^-24 are dropped: sh = 42 + (1 - 15 - E). */
+  int sh = 42 + (1 - F16_BIAS - E);
+  uint64_t q, rem; int up;
+  ROUND_AT(sh, q, rem, up);
+  q += up;
+  int inx = rem != 0 || inexact;
+  if (inx) *fl |= MX_UE | MX_PE;
+  return s | q; /* q = 0x400 is the smallest normal */
+  #undef ROUND_AT
+}
+
+/*
+ * One binary16 operation through binary64: K_ADD ... K_SQRT as above; the FMA kinds in round-to-odd
+ * (Boldo and Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using
+ * rounding to odd", IEEE TC 2008): the host's VFMADD..SD in round-toward-zero, with the lowest bit
+ * set when it was inexact, then one rounding to binary16; binary64 has more than p + 2 = 13 bits, so
+ * that is the correctly rounded result in every mode. An exact zero takes its sign from the guest's
+ * RC (IEEE 754-2008 6.3), so it is recomputed in that mode. The compares (K_CMP, K_COMI, K_UCOMI):
+ * binary16 values compare as their exact binary64 values, with the same NaN flags.
+ */
+static uint64_t fma16(int kind, int form, int odd, uint64_t a, uint64_t b, uint64_t c) {
+  int k = kind;
+  if (k == K_FMADDSUB) k = odd ? K_FMADD : K_FMSUB;
+  if (k == K_FMSUBADD) k = odd ? K_FMSUB : K_FMADD;
+  switch (k) {
+    case K_FMADD: return fmadd_d(form, a, b, c);
+    case K_FMSUB: return fmsub_d(form, a, b, c);
+    case K_FNMADD: return fnmadd_d(form, a, b, c);
+    default: return fnmsub_d(form, a, b, c);
+  }
+}
+static uint64_t f16_fma(int kind, int form, int odd, uint64_t x, uint64_t y, uint64_t z, uint32_t mxcsr, uint32_t *fl) {
+  int rc = (int)((mxcsr & MX_RC) >> 13);
+  if ((f16_isden(x) || f16_isden(y) || f16_isden(z)) && !f16_isnan(x) && !f16_isnan(y) && !f16_isnan(z)) *fl |= MX_DE;
+  uint64_t a = f16_to_f64(x), b = f16_to_f64(y), c = f16_to_f64(z);
+  ldmxcsr((3u << 13) | MX_MASKS);
+  uint64_t r = fma16(kind, form, odd, a, b, c);
+  uint32_t hf = stmxcsr() & MX_FLAGS;
+  *fl |= hf & MX_IE;
+  int inexact = (hf & MX_PE) != 0;
+  int isnan = ((r >> 52) & 0x7ff) == 0x7ff;
+  if (inexact && !isnan) r |= 1;
+  else if (!isnan && (r << 1) == 0) { ldmxcsr((mxcsr & MX_RC) | MX_MASKS); r = fma16(kind, form, odd, a, b, c); }
+  return f64_to_f16(r, rc, 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+
+/* One binary16 operation (K_ADD ... K_SQRT) through binary64. */
+static uint64_t f16_arith(int kind, uint64_t x, uint64_t y, uint32_t mxcsr, uint32_t *fl) {
+  int rc = (int)((mxcsr & MX_RC) >> 13);
+  int unary = kind == K_SQRT;
+  if ((f16_isden(x) || (!unary && f16_isden(y))) && !f16_isnan(x) && (unary || !f16_isnan(y))) *fl |= MX_DE;
+  uint64_t a = f16_to_f64(x), b = unary ? 0 : f16_to_f64(y), r = 0;
+  ldmxcsr((mxcsr & MX_RC) | MX_MASKS);
+  switch (kind) {
+    case K_ADD: r = add_d(a, b); break;
+    case K_SUB: r = sub_d(a, b); break;
+    case K_MUL: r = mul_d(a, b); break;
+    case K_DIV: r = div_d(a, b); break;
+    case K_MIN: r = min_d(a, b); break;
+    case K_MAX: r = max_d(a, b); break;
+    default: r = sqrt_d(0, a); break;
+  }
+  uint32_t hf = stmxcsr() & MX_FLAGS;
+  *fl |= hf & (MX_IE | MX_ZE);
+  if (kind == K_MIN || kind == K_MAX) return f64_to_f16(r, rc, 0, 0, 0, fl);
+  return f64_to_f16(r, rc, (hf & MX_PE) != 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+
+/*
+ * AVX512-FP16 conversions between binary16 and binary32/64 (VCVTSS2SH, VCVTSH2SS, VCVTSD2SH,
+ * VCVTSH2SD, VCVTPS2PHX, VCVTPH2PSX, VCVTPD2PH, VCVTPH2PD): narrowing rounds once by MXCSR.RC;
+ * widening is exact. An SNaN raises IE and is quieted; a NaN keeps the payload's top bits. Assumed as
+ * above for binary16; a binary32/64 source follows DAZ (and raises DE when denormal without it).
+ */
+static uint64_t f16_cvt(int st, int dt, uint64_t v, uint32_t mxcsr, uint32_t *fl) {
+  int rc = (int)((mxcsr & MX_RC) >> 13);
+  if (st == T_F16) {
+    if (f16_isnan(v) && !(v & 0x200)) { *fl |= MX_IE; v |= 0x200; }
+    if (f16_isden(v)) *fl |= MX_DE;
+    uint64_t d = f16_to_f64(v);
+    if (dt == T_F64) return d;
+    double x; memcpy(&x, &d, 8); float f;
+    ldmxcsr(MX_MASKS);
+    __asm__ volatile("cvtsd2ss %1, %0" : "=x"(f) : "x"(x)); /* exact: binary16 values are binary32 values */
+    uint32_t r; memcpy(&r, &f, 4); return r;
+  }
+  /* binary32/64 -> binary64 bits exactly, keeping an SNaN signalling. */
+  uint64_t d;
+  if (st == T_F32) {
+    uint64_t s = (v & 0x80000000u) << 32; int e = (int)((v >> 23) & 0xff); uint64_t m = v & 0x7fffff;
+    if (e == 0xff) d = s | (0x7ffull << 52) | (m << 29);
+    else if (e == 0) {
+      if (!m || (mxcsr & MX_DAZ)) d = s;
+      else { *fl |= MX_DE; int sh = 0; while (!(m & 0x800000)) { m <<= 1; sh++; } d = s | ((uint64_t)(-126 - sh + 1023) << 52) | ((m & 0x7fffff) << 29); }
+    } else d = s | ((uint64_t)(e - 127 + 1023) << 52) | (m << 29);
+  } else {
+    d = v;
+    if (((d >> 52) & 0x7ff) == 0 && (d & 0xfffffffffffffull)) { if (mxcsr & MX_DAZ) d &= 1ull << 63; else *fl |= MX_DE; }
+  }
+  if (((d >> 52) & 0x7ff) == 0x7ff && (d & 0xfffffffffffffull)) {
+    if (!(d & (1ull << 51))) *fl |= MX_IE;
+    d |= 1ull << 51;
+    *fl &= ~MX_DE;
+  }
+  return f64_to_f16(d, rc, 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+
+/*
  * Run `n` elements. Returns the OR of the flags of the computed elements (MXCSR bits 5:0).
  * mxcsr: RC, DAZ, FTZ and the masks the guest computes with (the caller has applied embedded
  * rounding); flags in it are ignored.
@@ -389,6 +863,29 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     uint64_t x = get(a, i, ss), y = b ? get(b, i, ss) : 0, z = c ? get(c, i, ss) : 0;
     uint64_t r = 0;
     uint32_t fl = 0;
+    /* AVX512-FP16 VGETEXPPH, VGETMANTPH, VFPCLASSPH: the binary32/64 operations on the binary16 format, without DAZ (assumed, as for the arithmetic). */
+    if (st == T_F16 && (kind == K_GETEXP || kind == K_GETMANT || kind == K_FPCLASS)) {
+      uint32_t mx16 = mxcsr & ~MX_DAZ;
+      r = kind == K_GETEXP ? getexp(FMT_F16, x, mx16, &fl) : kind == K_GETMANT ? getmant(FMT_F16, imm, x, mx16, &fl) : fpclass(FMT_F16, imm, x, mx16);
+      flags |= fl;
+      put(out, i, ds, r);
+      continue;
+    }
+    /* AVX512-FP16: computed and flagged entirely here (no FTZ/DAZ post-processing below). */
+    if ((st == T_F16 && ((kind >= K_ADD && kind <= K_UCOMI) || kind == K_ADDSUB)) || kind == K_CVT16) {
+      if (kind == K_CVT16) r = f16_cvt(st, dt, x, mxcsr, &fl);
+      else if (kind >= K_FMADD && kind <= K_FMSUBADD) r = f16_fma(kind, imm & 3, i & 1, x, y, z, mxcsr, &fl);
+      else if (kind == K_CMP || kind == K_COMI || kind == K_UCOMI) {
+        if ((f16_isden(x) || f16_isden(y)) && !f16_isnan(x) && !f16_isnan(y)) fl |= MX_DE;
+        ldmxcsr(MX_MASKS);
+        r = kind == K_CMP ? cmp_imm(1, imm, f16_to_f64(x), f16_to_f64(y)) : comi(1, kind == K_COMI, f16_to_f64(x), f16_to_f64(y));
+        fl |= stmxcsr() & MX_IE;
+      } else r = f16_arith(kind == K_ADDSUB ? ((i & 1) ? K_ADD : K_SUB) : kind, x, y, mxcsr, &fl);
+      flags |= fl;
+      if (kind == K_COMI || kind == K_UCOMI) { put(out, 0, 4, r); continue; }
+      put(out, i, ds, r);
+      continue;
+    }
     ldmxcsr(cmx);
     int form = imm & 3;
     switch (kind) {
@@ -427,10 +924,23 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
         } else r = cvt_to_f(st, dt, x);
         break;
       }
+      case K_GETEXP: r = getexp(dbl, x, cmx, &fl); break;
+      case K_GETMANT: r = getmant(dbl, imm, x, cmx, &fl); break;
+      case K_SCALEF: r = scalef(dbl, x, y, cmx, &fl); break;
+      case K_RANGE: r = range(dbl, imm, x, y, cmx, &fl); break;
+      case K_REDUCE: r = reduce(dbl, imm, x, cmx, &fl); break;
+      case K_FIXUPIMM: r = fixupimm(dbl, imm, x, y, z, cmx, &fl); break;
+      case K_FPCLASS: r = fpclass(dbl, imm, x, mxcsr); break;
+      /* FTZ applies whatever UM (they raise no exception; measured, AMD Zen 5). */
+      case K_RCP14: case K_RSQRT14: ldmxcsr(cmx | (mxcsr & MX_FTZ)); r = approx14(dbl, kind == K_RSQRT14, x); ldmxcsr(cmx); break;
       default: r = 0; break;
     }
     fl |= stmxcsr() & MX_FLAGS;
-    if (ue_unmasked && is_denormal(dt, r) && kind != K_MIN && kind != K_MAX && kind != K_CMP && kind != K_COMI && kind != K_UCOMI) fl |= MX_UE;
+    /* Kinds that return a source's value or a constant, or raise no exception, have no underflow. */
+    int selects = kind == K_MIN || kind == K_MAX || kind == K_CMP || kind == K_COMI || kind == K_UCOMI || kind == K_RANGE || kind == K_FIXUPIMM ||
+                  kind == K_FPCLASS || kind == K_GETEXP || kind == K_GETMANT || kind == K_RCP14 || kind == K_RSQRT14 ||
+                  kind == K_REDUCE; /* VREDUCE: a denormal result raises no UE, even with UM clear (measured, AMD Zen 5) */
+    if (ue_unmasked && is_denormal(dt, r) && !selects) fl |= MX_UE;
     if ((ue_unmasked && (fl & MX_UE)) || (!(mxcsr & MX_OM) && (fl & MX_OE))) {
       int pe = pe_unbounded(kind, dbl, st, dt, form, x, y, z, cmx, i & 1);
       if (pe >= 0) fl = (fl & ~MX_PE) | (pe ? MX_PE : 0);
@@ -451,9 +961,9 @@ void xl_fp_host_vendor(char *out) {
   memcpy(out, &b, 4); memcpy(out + 4, &d, 4); memcpy(out + 8, &c, 4);
 }
 
-/* Host capabilities this kernel's instructions need: bit 0 SSE4.1 (ROUNDSS), 1 FMA, 2 F16C, 3 AVX. */
+/* Host capabilities this kernel's instructions need: bit 0 SSE4.1 (ROUNDSS), 1 FMA, 2 F16C, 3 AVX, 4 AVX-512F (VRCP14SS, VRSQRT14SS). */
 uint32_t xl_fp_host_caps(void) {
   __builtin_cpu_init();
   return (__builtin_cpu_supports("sse4.1") ? 1u : 0u) | (__builtin_cpu_supports("fma") ? 2u : 0u) |
-         (__builtin_cpu_supports("f16c") ? 4u : 0u) | (__builtin_cpu_supports("avx") ? 8u : 0u);
+         (__builtin_cpu_supports("f16c") ? 4u : 0u) | (__builtin_cpu_supports("avx") ? 8u : 0u) | (__builtin_cpu_supports("avx512f") ? 16u : 0u);
 }

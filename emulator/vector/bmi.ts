@@ -8,7 +8,7 @@
  * Zen 5 by the referee (assumption bmi-undefined-flags: the same on the Intel profiles; no Intel
  * CPU was measured).
  */
-import { Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { Mnemonic, OpKind, Register, RegisterExt } from '../iced.js';
 import { defineOps, effectiveAddress, type Ctx, type Op } from './core.js';
 import { rd } from './elements.js';
 

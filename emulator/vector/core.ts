@@ -4,7 +4,7 @@
  * masking") and VEX/EVEX destination writes (SDM Vol. 1 15.5), element sizes, and the dispatch
  * table the operation modules (moves.ts, integer.ts, opmask.ts, ...) register into.
  */
-import { Code, CodeExt, EncodingKind, Instruction, MemorySizeExt, Mnemonic, OpKind, Register, RoundingControl } from 'iced-x86';
+import { Code, CodeExt, EncodingKind, Instruction, MemorySizeExt, Mnemonic, OpKind, Register, RoundingControl } from '../iced.js';
 import { Quirk } from '../quirks.js';
 import { XFeature } from '../xfeatures.js';
 import { CpuFault, Vector } from '../xsave.js';

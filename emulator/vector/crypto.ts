@@ -4,7 +4,7 @@
  * FIPS-197 (AES: the S-box is computed from the GF(2^8) inverse and the affine map, not tabulated
  * from elsewhere).
  */
-import { Mnemonic } from 'iced-x86';
+import { Mnemonic } from '../iced.js';
 import { XMM_BYTES } from '../vector-file.js';
 import { defineOps, readOp, writeDest, type Op } from './core.js';
 

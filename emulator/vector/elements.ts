@@ -5,7 +5,7 @@
  * the instruction code says), applies the element operation and writes the destination with the
  * EVEX write mask (core.ts writeDest). Operations are pure functions on BigInt element values.
  */
-import { OpKind, Register } from 'iced-x86';
+import { OpKind, Register } from '../iced.js';
 import { WriteKind } from '../vector-file.js';
 import { readOp, shapeOf, writeDest, type Ctx, type Op } from './core.js';
 

@@ -2,7 +2,7 @@
  * AVX512_BF16 (SDM Vol. 2C VCVTNE2PS2BF16, VCVTNEPS2BF16, VDPBF16PS): conversions to bfloat16 and
  * the bfloat16 dot product. None consults or updates MXCSR and none raises an exception.
  */
-import { Mnemonic } from 'iced-x86';
+import { Mnemonic } from '../iced.js';
 import { defineOps, readOp, vecIndex, vectorLength, writeDest, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, fpOp, fpRun } from './float-kernel.js';
 import { MXCSR } from './mxcsr.js';

@@ -13,6 +13,9 @@ export enum FpKind {
   Add = 1, Sub, Mul, Div, Min, Max, Sqrt,
   Fmadd, Fmsub, Fnmadd, Fnmsub, Fmaddsub, Fmsubadd,
   Cmp, Comi, Ucomi, Cvt, Cvtt, Round, Rndscale, Addsub, Ps2ph, Rcp, Rsqrt,
+  Getexp, Getmant, Scalef, Range, Reduce, Fixupimm, Fpclass, Rcp14, Rsqrt14,
+  /** AVX512-FP16 conversions (binary16 <-> binary32/64); the arithmetic kinds on F16 are AVX512-FP16's too. */
+  Cvt16,
 }
 /** Element types (sse-float.c enum type). */
 export enum FpType { F32 = 0, F64, I32, I64, U32, U64, F16 }
@@ -22,14 +25,15 @@ export const TYPE_BYTES: Record<FpType, number> = { [FpType.F32]: 4, [FpType.F64
 export const fpOp = (k: FpKind, src: FpType, dst: FpType = src): number => k | (src << 8) | (dst << 12);
 
 /** Host capability bits of xl_fp_host_caps. */
-export enum HostCap { Sse41 = 1, Fma = 2, F16c = 4, Avx = 8 }
+export enum HostCap { Sse41 = 1, Fma = 2, F16c = 4, Avx = 8, Avx512f = 16 }
 /** What each kind needs of the host (the C kernel executes these instructions). */
 function capsNeeded(k: FpKind): number {
   switch (k) {
     case FpKind.Fmadd: case FpKind.Fmsub: case FpKind.Fnmadd: case FpKind.Fnmsub: case FpKind.Fmaddsub: case FpKind.Fmsubadd: return HostCap.Fma | HostCap.Avx;
-    case FpKind.Round: case FpKind.Rndscale: return HostCap.Sse41;
     case FpKind.Cmp: return HostCap.Avx;
     case FpKind.Ps2ph: return HostCap.F16c | HostCap.Avx;
+    case FpKind.Round: case FpKind.Rndscale: case FpKind.Reduce: return HostCap.Sse41;
+    case FpKind.Rcp14: case FpKind.Rsqrt14: return HostCap.Avx512f;
     default: return 0;
   }
 }

@@ -10,7 +10,7 @@
  * Not owned: data movement, logic and shuffles (no flags), the MMX-operand conversions CVTPI2PS/CVTPS2PI/CVTTPS2PI/CVTPI2PD/CVTPD2PI/CVTTPD2PI
  * (they also change the x87 state).
  */
-import { Code, Instruction, Mnemonic, OpKind, Register, RegisterExt } from 'iced-x86';
+import { Code, Instruction, Mnemonic, OpKind, Register, RegisterExt } from '../iced.js';
 import type { GateFp } from '../unicorn.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { UpperBits, XMM_BYTES } from '../vector-file.js';

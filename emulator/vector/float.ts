@@ -10,7 +10,7 @@
  * double; conversions name both), element counts from the instruction code's vector length
  * (iced-x86 OpCodeInfo.L, core.ts vectorLength).
  */
-import { Code, Mnemonic, OpKind, RegisterExt } from 'iced-x86';
+import { Code, Mnemonic, OpKind, RegisterExt } from '../iced.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { WriteKind, XMM_BYTES } from '../vector-file.js';
 import {
@@ -31,19 +31,19 @@ function mn(name: string): Mnemonic {
 const EFL_ZF = 0x40, EFL_PF = 0x4, EFL_CF = 0x1;
 
 /** The write mask of n elements as halves (all ones without EVEX masking). */
-function maskFor(c: Ctx, n: number): [number, number] {
+export function maskFor(c: Ctx, n: number): [number, number] {
   return maskHalves(c.evex ? maskOf(c, n) : (1n << BigInt(n)) - 1n);
 }
 
 /** Element 0 of a scalar source: the low `es` bytes of an xmm register, or `es` bytes of memory. */
-function scalarSrc(c: Ctx, k: number, es: number): Uint8Array {
+export function scalarSrc(c: Ctx, k: number, es: number): Uint8Array {
   if (c.ins.opKind(k) === OpKind.Memory) return c.env.readMem(effectiveAddress(c.ins, c.env), es);
   const r = c.ins.opRegister(k);
   const n = vecIndex(r);
   if (n < 0) throw new CpuFault(Vector.UD, `operand ${k} is not a vector register`);
   return c.vec.read(n, XMM_BYTES).slice(0, es);
 }
-function xmmOf(c: Ctx, k: number): Uint8Array {
+export function xmmOf(c: Ctx, k: number): Uint8Array {
   return c.vec.read(vecIndex(c.ins.opRegister(k)), XMM_BYTES).slice();
 }
 
@@ -52,7 +52,7 @@ function xmmOf(c: Ctx, k: number): Uint8Array {
  * destination's own (merge) or zero (zeroing); bits 127:es from `upper`; bits above 127 zeroed
  * (SDM Vol. 2A 2.3.10 / Vol. 2 VADDSS "Operation").
  */
-function writeScalar(c: Ctx, res: Uint8Array, upper: Uint8Array, es: number, enabled: boolean): void {
+export function writeScalar(c: Ctx, res: Uint8Array, upper: Uint8Array, es: number, enabled: boolean): void {
   const out = upper.slice(0, XMM_BYTES);
   if (enabled) out.set(res.subarray(0, es), 0);
   else if (c.ins.zeroingMasking) out.fill(0, 0, es);
@@ -60,14 +60,14 @@ function writeScalar(c: Ctx, res: Uint8Array, upper: Uint8Array, es: number, ena
   writeDest({ ...c, evex: false, width: XMM_BYTES }, out, es);
 }
 
-function scalarEnabled(c: Ctx): boolean {
+export function scalarEnabled(c: Ctx): boolean {
   return !c.evex || (maskOf(c, 1) & 1n) === 1n;
 }
 
 /* ------------------------------------------------------------ arithmetic */
 
 /** Packed dst = op(src1, src2) element-wise (VADDPS, VMINPD, ..., VADDSUBPS). */
-function packedBinary(kind: FpKind, t: FpType): Op {
+export function packedBinary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -83,7 +83,7 @@ function packedBinary(kind: FpKind, t: FpType): Op {
 }
 
 /** Scalar dst[0] = op(src1[0], src2[0]), dst[127:es] = src1[127:es] (VADDSS, ...). */
-function scalarBinary(kind: FpKind, t: FpType): Op {
+export function scalarBinary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = xmmOf(c, 1);
@@ -97,7 +97,7 @@ function scalarBinary(kind: FpKind, t: FpType): Op {
 }
 
 /** Packed unary dst = op(src) with an optional imm8 (VSQRTPS, VROUNDPS, VRNDSCALEPS). */
-function packedUnary(kind: FpKind, t: FpType): Op {
+export function packedUnary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -112,7 +112,7 @@ function packedUnary(kind: FpKind, t: FpType): Op {
 }
 
 /** Scalar unary: dst[0] = op(src2[0]) (imm8), dst[127:es] = src1 (VSQRTSS, VROUNDSS, VRNDSCALESS). */
-function scalarUnary(kind: FpKind, t: FpType): Op {
+export function scalarUnary(kind: FpKind, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const upper = xmmOf(c, 1);
@@ -126,12 +126,12 @@ function scalarUnary(kind: FpKind, t: FpType): Op {
 }
 
 /** FMA form from the mnemonic: 132 -> 0, 213 -> 1, 231 -> 2 (the kernel's imm8 bits 1:0). */
-function fmaForm(name: string): number {
+export function fmaForm(name: string): number {
   return name.includes('132') ? 0 : name.includes('213') ? 1 : 2;
 }
 
 /** Packed FMA: operand 1 is the destination (SDM Vol. 2A VFMADD132PS). */
-function packedFma(kind: FpKind, t: FpType, form: number): Op {
+export function packedFma(kind: FpKind, t: FpType, form: number): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -146,7 +146,7 @@ function packedFma(kind: FpKind, t: FpType, form: number): Op {
     writeDest(c, out, es);
   };
 }
-function scalarFma(kind: FpKind, t: FpType, form: number): Op {
+export function scalarFma(kind: FpKind, t: FpType, form: number): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = xmmOf(c, 0);
@@ -166,7 +166,7 @@ function scalarFma(kind: FpKind, t: FpType, form: number): Op {
  * VCMPPS/PD (imm8 bits 4:0, SDM Vol. 2A CMPPS Table 3-1): VEX writes all-ones or zero elements;
  * EVEX writes a mask register, bits of masked-off elements and above the element count zero.
  */
-function packedCompare(t: FpType): Op {
+export function packedCompare(t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -186,7 +186,7 @@ function packedCompare(t: FpType): Op {
     writeDest(c, out, es);
   };
 }
-function scalarCompare(t: FpType): Op {
+export function scalarCompare(t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = xmmOf(c, 1);
@@ -204,7 +204,7 @@ function scalarCompare(t: FpType): Op {
 }
 
 /** VCOMISS/VUCOMISS/SD: ZF, PF, CF from the compare; OF, SF, AF cleared (SDM Vol. 2A COMISS). */
-function comis(ordered: boolean, t: FpType): Op {
+export function comis(ordered: boolean, t: FpType): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const a = scalarSrc(c, 0, es);
@@ -223,7 +223,7 @@ function comis(ordered: boolean, t: FpType): Op {
  * Packed conversion of n elements: widening forms (destination elements larger) fill the vector
  * length; narrowing forms fill part of it and zero the rest (SDM Vol. 2A VCVTPD2PS "Operation").
  */
-function packedConvert(src: FpType, dst: FpType, kind: FpKind): Op {
+export function packedConvert(src: FpType, dst: FpType, kind: FpKind): Op {
   const ss = TYPE_BYTES[src], ds = TYPE_BYTES[dst];
   return (c) => {
     const vl = vectorLength(c.ins.code);

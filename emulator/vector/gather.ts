@@ -6,7 +6,7 @@
  * instruction leaves the whole mask clear. Measured (AMD Zen 5, selfcheck insn): the cleared opmask
  * register is known zero for XINUSE, as after a zeroing idiom.
  */
-import { Mnemonic, Register } from 'iced-x86';
+import { Mnemonic, Register } from '../iced.js';
 import { UpperBits, WriteKind } from '../vector-file.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { MASK64, defineOps, kIndex, vecIndex, vecWidth, type Ctx, type Op } from './core.js';

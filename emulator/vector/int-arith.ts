@@ -3,7 +3,7 @@
  * (SDM Vol. 2 pseudo-code of each instruction, cited per group). The drivers in elements.ts apply
  * operands, broadcast and masking; VEX and EVEX forms of one mnemonic share the entry.
  */
-import { Mnemonic } from 'iced-x86';
+import { Mnemonic } from '../iced.js';
 import { defineOps, type Op } from './core.js';
 import { ShiftKind, binaryImmOp, binaryOp, satS, satU, shiftUniform, shiftVariable, sx, ternaryOp, unaryOp, zx, type Binary, type Ternary, type Unary } from './elements.js';
 

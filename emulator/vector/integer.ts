@@ -1,5 +1,5 @@
 /** Integer logic, arithmetic, compares and mask extraction on vector registers (SDM Vol. 2). */
-import { Mnemonic, OpKind, Register } from 'iced-x86';
+import { Mnemonic, OpKind, Register } from '../iced.js';
 import { WriteKind } from '../vector-file.js';
 import { defineOps, elemSize, fromHalves, isK, kIndex, maskBit, maskHalves, maskOf, readOp, vecIndex, vecWidth, writeDest, type Op } from './core.js';
 

@@ -4,7 +4,7 @@
  * extraction and tests, VEX masked moves, conflict detection, multishift, bit shuffle, mask
  * broadcasts (SDM Vol. 2, each instruction's Operation section).
  */
-import { Mnemonic, OpKind, Register } from 'iced-x86';
+import { Mnemonic, OpKind, Register } from '../iced.js';
 import { UpperBits, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, fromHalves, kIndex, maskOf, readOp, shapeOf, vecIndex, vecWidth, writeDest, type Ctx, type Op } from './core.js';
 import { rd, wr } from './elements.js';

@@ -1,5 +1,5 @@
 /** Vector moves, broadcasts, lane inserts and extracts, VMOVD/VMOVQ, VZEROUPPER/VZEROALL (SDM Vol. 2). */
-import { Mnemonic, OpKind } from 'iced-x86';
+import { Mnemonic, OpKind } from '../iced.js';
 import { UpperBits, WriteKind, XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, wideEvexToXmm, elemSize, getElem, readOp, setElem, vecIndex, vecWidth, writeDest, type Op } from './core.js';
 

@@ -3,7 +3,7 @@
  * rounding and SAE, unmasked exceptions (#XM, which Linux turns into SIGFPE), and VLDMXCSR /
  * VSTMXCSR.
  */
-import { Mnemonic, OpKind, RoundingControl } from 'iced-x86';
+import { Mnemonic, OpKind, RoundingControl } from '../iced.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { defineOps, effectiveAddress, type Ctx } from './core.js';
 

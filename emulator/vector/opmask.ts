@@ -1,5 +1,5 @@
 /** Opmask instructions (SDM Vol. 2B "K*"). */
-import { Mnemonic, OpKind } from 'iced-x86';
+import { Mnemonic, OpKind } from '../iced.js';
 import { WriteKind } from '../vector-file.js';
 import { defineOps, effectiveAddress, elemSize, getElem, isK, kIndex, setElem, type Op } from './core.js';
 

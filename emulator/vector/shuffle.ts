@@ -4,7 +4,7 @@
  * alignment, compress and expand (SDM Vol. 2, each instruction's Operation section). Every
  * operation computes the full result and writes it through core.ts writeDest (masking per element).
  */
-import { Mnemonic, OpKind } from 'iced-x86';
+import { Mnemonic, OpKind } from '../iced.js';
 import { XMM_BYTES } from '../vector-file.js';
 import { defineOps, effectiveAddress, wideEvexToXmm, maskBit, maskHalves, maskOf, readOp, shapeOf, vecIndex, vecWidth, writeDest, type Ctx, type Op } from './core.js';
 import { rd, satS, satU, sx, wr } from './elements.js';

@@ -2,7 +2,7 @@
  * The vector and opmask instructions the model emulates: importing the operation modules fills
  * the dispatch table (core.ts OPS); emulateVector looks an instruction up by mnemonic.
  */
-import { EncodingKind, Instruction, Mnemonic } from 'iced-x86';
+import { EncodingKind, Instruction, Mnemonic } from '../iced.js';
 import { OPS, infoOf, type ExecEnv } from './core.js';
 import './moves.js';
 import './integer.js';
@@ -11,6 +11,9 @@ import './mxcsr.js';
 import './float.js';
 import './float-legacy.js';
 import './float-bf16.js';
+import './float-avx512.js';
+import './float-mmx.js';
+import './float-fp16.js';
 // [vector-int] the table-driven integer and data-movement modules
 import './int-arith.js';
 import './shuffle.js';

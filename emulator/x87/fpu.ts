@@ -11,7 +11,7 @@
  * with its exponent adjusted by 24576 to a register, nothing to memory; then FSW.ES and B are set
  * and the next waiting x87 instruction raises #MF (X87Fault) before it executes.
  */
-import { Instruction, MemorySize, Mnemonic, OpKind, Register } from 'iced-x86';
+import { Instruction, MemorySize, Mnemonic, OpKind, Register } from '../iced.js';
 import { Quirk } from '../quirks.js';
 import { LEGACY } from '../register-file.js';
 import type { XsaveContext } from '../xsave.js';
@@ -28,6 +28,25 @@ export class X87Fault extends Error {
   constructor(readonly fsw: number, readonly fcw: number) {
     super(`#MF: x87 exception pending (FSW 0x${fsw.toString(16)}, FCW 0x${fcw.toString(16)})`);
   }
+}
+
+/**
+ * The x87 FPU enters MMX mode (SDM Vol. 1 9.5.1, Table 9-2): TOP 0 and every tag valid; the
+ * registers an MMX instruction writes (`written` bit k for MMk, a physical register) get exponent
+ * bits FFFFH. The FXSAVE-layout ST slots are stack-relative, so they are rotated to physical order
+ * (TOP 0). Measured on AMD Zen 5: TOP 0 and FTW FFH after PXOR, also after a read-only MOVD.
+ */
+export function enterMmxState(legacy: Uint8Array, written: number): void {
+  const L = legacy;
+  const top = (L[LEGACY.FSW + 1]! >> 3) & 7;
+  const st = L.slice(LEGACY.ST0, LEGACY.XMM0);
+  for (let i = 0; i < 8; i++) {
+    const p = (top + i) & 7;
+    L.set(st.subarray(i * LEGACY.ST_STRIDE, (i + 1) * LEGACY.ST_STRIDE), LEGACY.ST0 + p * LEGACY.ST_STRIDE);
+  }
+  L[LEGACY.FSW + 1] = L[LEGACY.FSW + 1]! & ~0x38;
+  L[LEGACY.FTW] = 0xff;
+  for (let k = 0; k < 8; k++) if ((written >> k) & 1) { L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 8] = 0xff; L[LEGACY.ST0 + k * LEGACY.ST_STRIDE + 9] = 0xff; }
 }
 
 /** What an x87 instruction needs of the rest of the CPU. */

@@ -1,8 +1,9 @@
 /**
- * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--core FILE] [--file PATH]... [-E VAR=VALUE]... [--kvm-vendor MODULE] [--] PROGRAM [ARGS...]`:
+ * `xstate-lab exec [--cpu CPU] [--kernel VARIANT] [--max-insns N] [--trace] [--core FILE] [--file PATH]... [-E VAR=VALUE]... [--kvm-vendor MODULE] [-g PORT] [--] PROGRAM [ARGS...]`:
  * run a static x86-64 program (or a .S/.s file, assembled on the fly) on the modelled CPU, as
  * qemu-x86_64 would: stdout/stderr pass through, the exit status is the guest's, death by a
- * signal gives 128 + signal and one line on stderr.
+ * signal gives 128 + signal and one line on stderr. With -g PORT the guest waits for GDB first
+ * (src/gdb/stub.ts), as under qemu-x86_64 -g.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,19 +15,15 @@ import { parseElf } from '../loader/elf.js';
 import { Sig } from '../linux/abi.js';
 import { Kernel, type RunResult } from '../linux/kernel.js';
 import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../linux/kvm-dev.js';
-import { KvmVendorModule } from '../../kernel-model/kvm.js';
+import { DEFAULT_MAX_INSNS, KvmVendorModule, KVM_VENDOR_NONE, MAX_TCP_PORT, type ExecCommandOptions } from './exec-command.js';
 import { parseKernelBoot } from '../../kernel-model/cpufeature.js';
-import { BEHAVIOURS, DEFAULT_KERNEL_VARIANT, KERNEL_VARIANTS, KernelPersonality, resolveLinuxVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
-import { Option, type Command } from 'commander';
+import { BEHAVIOURS, resolveLinuxVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
+import { runUnderGdb } from '../gdb/stub.js';
 
 /** Exit status when the guest cannot go on for a reason of the tool's (an instruction the model lacks, a deadlock), as env(1) uses 125. */
 export const EXIT_TOOL_FAILURE = 125;
 /** Shells report death by signal N as 128 + N. */
 const SIGNAL_EXIT_BASE = 128;
-/** --kvm-vendor none: the guest finds no /dev/kvm. */
-const KVM_VENDOR_NONE = 'none';
-/** Default instruction budget: a runaway guest stops after about this many instructions. */
-export const DEFAULT_MAX_INSNS = 1_000_000_000n;
 
 export interface ExecOptions {
   cpu: CpuModel;
@@ -40,10 +37,36 @@ export interface ExecOptions {
   core?: string;
   /** The vendor module behind the guest's /dev/kvm; undefined: the guest finds none. */
   kvmVendor?: KvmVendorModule;
+  /** -g PORT: stop before the first instruction and wait for GDB on 127.0.0.1:PORT (src/gdb/stub.ts); 0 picks a free port. */
+  gdbPort?: number;
 }
 
 /** Load and run; returns the process exit status. Bad input raises InputError (one line, no stack). */
 export function execProgram(program: string, args: string[], o: ExecOptions): number {
+  const r = withLoadedKernel(program, args, o, (kernel) => kernel.run());
+  return report(program, r);
+}
+
+/** execProgram under a GDB stub (-g): the same, with GDB driving the run. */
+export async function execProgramUnderGdb(program: string, args: string[], o: ExecOptions & { gdbPort: number }): Promise<number> {
+  const r = await withLoadedKernelAsync(program, args, o, (kernel) => runUnderGdb(kernel, { port: o.gdbPort, log: (l) => process.stderr.write(`xstate-lab: ${l}\n`) }));
+  return report(program, r);
+}
+
+async function withLoadedKernelAsync(program: string, args: string[], o: ExecOptions, go: (k: Kernel) => Promise<RunResult>): Promise<RunResult> {
+  let pending: Promise<RunResult> | undefined;
+  let loaded: Kernel | undefined;
+  // Load synchronously (input errors as for exec), then run asynchronously and dispose after.
+  withLoadedKernel(program, args, o, (k) => { loaded = k; pending = go(k); return { kind: 'debug-stop' }; }, false);
+  try {
+    return await pending!;
+  } finally {
+    loaded!.dispose();
+  }
+}
+
+/** Assemble (.S/.s), parse and load PROGRAM on a new kernel, then `go`; the kernel is disposed after unless `dispose` is false. */
+function withLoadedKernel(program: string, args: string[], o: ExecOptions, go: (k: Kernel) => RunResult, dispose = true): RunResult {
   let exe = program;
   let tmp: string | undefined;
   const ext = extname(program);
@@ -70,14 +93,15 @@ export function execProgram(program: string, args: string[], o: ExecOptions): nu
       trace: o.trace ? (l) => process.stderr.write(`[trace] ${l}\n`) : undefined,
       stderr: (l) => process.stderr.write(`${l}\n`),
     });
-    let result: RunResult;
+    let ok = false;
     try {
       kernel.load(img, [program, ...args], o.env, program);
-      result = kernel.run();
+      const result = go(kernel);
+      ok = true;
+      return result;
     } finally {
-      kernel.dispose();
+      if (dispose || !ok) kernel.dispose();
     }
-    return report(program, result);
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
@@ -92,49 +116,38 @@ function report(program: string, r: RunResult): number {
     case 'error':
       process.stderr.write(`xstate-lab: ${program}: ${r.message}\n`);
       return EXIT_TOOL_FAILURE;
+    case 'debug-stop':
+      throw new Error('run() stopped for a debugger that is not attached');
   }
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-/** Adds `exec` to the command line; `cpuArg` resolves `--cpu` as every other command does. */
-export function registerExec(program: Command, cpuArg: (arg: string) => CpuModel): void {
-  program.enablePositionalOptions();
-  program.command('exec').description('run a static x86-64 program (or a .S/.s file) on the modelled CPU, like qemu-x86_64')
-    .argument('<program>', 'static x86-64 ELF, or assembly (.S through the C preprocessor, .s plain)')
-    .argument('[args...]', 'arguments for the guest')
-    .option('--cpu <cpu>', 'profile id, profile file, CPUID dump, or "host"', 'host')
-    .option('--kernel <variant>', `kernel variant (${KERNEL_VARIANTS.filter((k) => k.personality === KernelPersonality.Linux).map((k) => k.id).join(', ')})`, DEFAULT_KERNEL_VARIANT)
-    .option('--max-insns <n>', `instruction budget; the guest gets SIGXCPU when it runs out (default ${DEFAULT_MAX_INSNS})`)
-    .option('--trace', 'print every trapped instruction and system call on stderr')
-    .option('--core <file>', 'write an ELF core there if the guest dies of a core-dumping signal (never overwrites a file)')
-    .option('--file <path>', 'a host file the guest may open (read-only); repeatable', collect, [])
-    .option('-E, --env <var=value>', 'an environment variable for the guest (the guest gets no other); repeatable', collect, [])
-    .option('--kvm-vendor <module>', `the KVM vendor module behind the guest's /dev/kvm (${Object.values(KvmVendorModule).join(', ')}), or ${KVM_VENDOR_NONE} for no /dev/kvm; default: the profile's vendor (kvm_intel, kvm_amd); with --cpu host the module /sys/module shows loaded, and if none is, the guest finds no /dev/kvm unless this option names one (kvm_pvm: the PVM module)`)
-    .option('--boot <options>', 'kernel command-line options the kernel is booted with (space-separated: noxsave, noxsaveopt, noxsaves, nopku, nofsgsbase, clearcpuid=X[,X...]; kernel list shows them)')
-    .option('--kconfig <CONFIG_X=n>', 'a kernel configuration setting other than the model\'s assumed one (kernel list shows them); repeatable', collect, [])
-    .addOption(new Option('--kernel-behaviours <ids>', 'run with exactly these named behaviours on the --kernel release (how scenarios run patched variants)').hideHelp())
-    .passThroughOptions()
-    .action((prog: string, args: string[], o: { cpu: string; kernel: string; boot?: string; kconfig: string[]; kernelBehaviours?: string; maxInsns?: string; trace?: boolean; core?: string; file: string[]; env: string[]; kvmVendor?: string }) => {
-      let maxInsns = DEFAULT_MAX_INSNS;
-      if (o.maxInsns !== undefined) {
-        if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
-        maxInsns = BigInt(o.maxInsns);
-      }
-      const base = resolveLinuxVariant(o.kernel);
-      const kernel = bootedKernel(o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours), o.boot, o.kconfig);
-      for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
-      if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');
-      if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
-      const cpu = cpuArg(o.cpu);
-      let kvmVendor: KvmVendorModule | undefined;
-      if (o.kvmVendor !== undefined) {
-        const known = Object.values(KvmVendorModule) as string[];
-        if (o.kvmVendor !== KVM_VENDOR_NONE && !known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')}, ${KVM_VENDOR_NONE})`);
-        kvmVendor = o.kvmVendor === KVM_VENDOR_NONE ? undefined : o.kvmVendor as KvmVendorModule;
-      } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
-      process.exitCode = execProgram(prog, args, { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor });
-    });
+/** `exec`'s action: check the options, resolve the CPU (`cpuArg`, as every other command does), run. */
+export async function execCommand(prog: string, args: string[], o: ExecCommandOptions, cpuArg: (arg: string) => Promise<CpuModel>): Promise<void> {
+  let maxInsns = DEFAULT_MAX_INSNS;
+  if (o.maxInsns !== undefined) {
+    if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
+    maxInsns = BigInt(o.maxInsns);
+  }
+  let gdbPort: number | undefined;
+  if (o.gdb !== undefined) {
+    if (!/^[0-9]+$/.test(o.gdb) || Number(o.gdb) > MAX_TCP_PORT) throw new InputError('<command line>', '-g/--gdb', `expected a TCP port (0 to ${MAX_TCP_PORT}; 0 picks a free one), got '${o.gdb}'`);
+    gdbPort = Number(o.gdb);
+  }
+  const base = resolveLinuxVariant(o.kernel);
+  const kernel = bootedKernel(o.kernelBehaviours === undefined ? base : withExactly(base, o.kernelBehaviours), o.boot, o.kconfig);
+  for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
+  if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');
+  if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
+  const cpu = await cpuArg(o.cpu);
+  let kvmVendor: KvmVendorModule | undefined;
+  if (o.kvmVendor !== undefined) {
+    const known = Object.values(KvmVendorModule) as string[];
+    if (o.kvmVendor !== KVM_VENDOR_NONE && !known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')}, ${KVM_VENDOR_NONE})`);
+    kvmVendor = o.kvmVendor === KVM_VENDOR_NONE ? undefined : o.kvmVendor as KvmVendorModule;
+  } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
+  const eo: ExecOptions = { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor };
+  if (gdbPort === undefined) process.exitCode = execProgram(prog, args, eo);
+  else process.exitCode = await execProgramUnderGdb(prog, args, { ...eo, gdbPort });
 }
 
 /** The kernel booted with --boot and --kconfig (kernel-model/cpufeature.ts), or as it is without them. */

@@ -26,6 +26,12 @@ const COL_W = 300;
 const GAP = 200;
 const LEFT = 70;
 const TOP = 40;
+/** Room right of the compacted column for its offset labels (they sit outside the gap the links cross). */
+const RIGHT_LABELS = 60;
+/** Offset labels are 12px text: a label closer than this to the one above it moves down (2432 and 2440 of an 8-byte region would overlap). */
+export const LABEL_GAP = 14;
+/** The note the drawing carries: heights are not proportional to sizes. */
+export const NOT_TO_SCALE = 'Not to scale: a region\'s height grows with log2 of its size (so 8-byte PKRU and 8 KiB of tile data both stay readable); the offsets and sizes written are exact.';
 
 interface Placed { r: LayoutRegion; y: number; h: number }
 
@@ -41,16 +47,31 @@ function label(r: LayoutRegion): string {
   return r.kind === 'legacy' ? 'legacy region (512)' : 'XSAVE header (64)';
 }
 
-function column(l: Layout, which: string, x: number, placed: Placed[]): string[] {
+/**
+ * One column. Offset labels go on the column's outer side (`labels`): left of the standard
+ * column, right of the compacted one, so the links between the columns cross none of them; each
+ * label keeps LABEL_GAP below the one above it.
+ */
+function column(l: Layout, which: string, x: number, placed: Placed[], labels: 'left' | 'right'): string[] {
   const out = [`<text class="title" x="${x}" y="${TOP - 22}">${esc(which)}: ${l.size} bytes</text>`];
+  const lx = labels === 'left' ? x - 6 : x + COL_W + 6;
+  const anchor = labels === 'left' ? 'end' : 'start';
+  let lastY = -Infinity;
+  const labelAt = (boundary: number, y: number, text: number): string => {
+    const at = Math.max(y, lastY + LABEL_GAP);
+    lastY = at;
+    // A tick marks the boundary the label names, wherever the label had to go.
+    const tx = labels === 'left' ? x - 4 : x + COL_W;
+    return `<line class="tick" x1="${tx}" y1="${boundary}" x2="${tx + 4}" y2="${boundary}" stroke="#555"/><text class="offset" data-layout="${which}" x="${lx}" y="${at}" text-anchor="${anchor}">${text}</text>`;
+  };
   for (const p of placed) {
     const r = p.r;
     out.push(`<rect class="region" data-layout="${which}" data-kind="${r.kind}" data-offset="${r.offset}" data-size="${r.size}"${r.component !== undefined ? ` data-component="${r.component}" data-name="${esc(r.name!)}"` : ''} x="${x}" y="${p.y}" width="${COL_W}" height="${p.h}" fill="${colour(r)}" stroke="#555"${r.kind === 'hole' ? ' stroke-dasharray="4 3"' : ''}><title>${esc(label(r))} at offset ${r.offset}</title></rect>`);
-    out.push(`<text class="offset" x="${x - 6}" y="${p.y + 13}" text-anchor="end">${r.offset}</text>`);
+    out.push(labelAt(p.y, p.y + 13, r.offset));
     out.push(`<text class="name" x="${x + 8}" y="${p.y + Math.min(p.h / 2 + 5, 15)}">${esc(label(r))}</text>`);
   }
   const end = placed.length ? placed[placed.length - 1]!.y + placed[placed.length - 1]!.h : TOP;
-  out.push(`<text class="offset" x="${x - 6}" y="${end + 4}" text-anchor="end">${l.size}</text>`);
+  out.push(labelAt(end, end + 4, l.size));
   return out;
 }
 
@@ -58,8 +79,8 @@ function svg(d: AreaDescription): string {
   const a = place(d.standard);
   const b = d.compacted ? place(d.compacted) : [];
   const x2 = LEFT + COL_W + GAP;
-  const parts = [...column(d.standard, 'standard', LEFT, a)];
-  if (d.compacted) parts.push(...column(d.compacted, 'compacted', x2, b));
+  const parts = [...column(d.standard, 'standard', LEFT, a, 'left')];
+  if (d.compacted) parts.push(...column(d.compacted, 'compacted', x2, b, 'right'));
   // Join each component across the two columns: where it moves is the lesson.
   for (const p of a) {
     if (p.r.kind !== 'component') continue;
@@ -68,9 +89,12 @@ function svg(d: AreaDescription): string {
     const moved = q.r.offset !== p.r.offset;
     parts.push(`<path class="link${moved ? ' moved' : ''}" d="M${LEFT + COL_W},${p.y + p.h / 2} C${LEFT + COL_W + GAP / 2},${p.y + p.h / 2} ${x2 - GAP / 2},${q.y + q.h / 2} ${x2},${q.y + q.h / 2}" fill="none" stroke="${moved ? '#c0392b' : '#7f8c8d'}" stroke-width="1.5"/>`);
   }
-  const height = Math.max(a.length ? a[a.length - 1]!.y + a[a.length - 1]!.h : 0, b.length ? b[b.length - 1]!.y + b[b.length - 1]!.h : 0) + 30;
-  const width = x2 + COL_W + 20;
-  return `<svg xmlns="http://www.w3.org/2000/svg" id="layout" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="XSAVE layouts of ${esc(d.cpu)}">\n${parts.join('\n')}\n</svg>`;
+  const bottom = Math.max(a.length ? a[a.length - 1]!.y + a[a.length - 1]!.h : 0, b.length ? b[b.length - 1]!.y + b[b.length - 1]!.h : 0);
+  parts.push(`<text class="scale-note" x="${LEFT}" y="${bottom + 36}">not to scale: heights grow with log2(size)</text>`);
+  const height = bottom + 50;
+  const width = x2 + COL_W + RIGHT_LABELS;
+  // No fixed size: the drawing fills the page's width up to its natural size and keeps its aspect (viewBox).
+  return `<svg xmlns="http://www.w3.org/2000/svg" id="layout" width="100%" style="max-width: ${width}px; height: auto" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet" role="img" aria-label="XSAVE layouts of ${esc(d.cpu)}">\n<desc>${esc(NOT_TO_SCALE)}</desc>\n${parts.join('\n')}\n</svg>`;
 }
 
 function table(caption: string, rows: readonly FieldRow[], id: string): string {
@@ -85,7 +109,7 @@ export function renderAreaHtml(d: AreaDescription): string {
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
 body { font: 14px/1.4 sans-serif; margin: 24px; color: #222; }
-svg text { font: 12px monospace; } svg text.title { font: bold 14px sans-serif; }
+svg text { font: 12px monospace; } svg text.title { font: bold 14px sans-serif; } svg text.scale-note { font: italic 12px sans-serif; fill: #555; }
 table { border-collapse: collapse; margin: 16px 0; } caption { text-align: left; font-weight: bold; padding: 4px 0; }
 td, th { border: 1px solid #bbb; padding: 2px 8px; } td.num { text-align: right; font-family: monospace; }
 .missing { color: #a00; } .note { color: #444; }
@@ -93,6 +117,7 @@ td, th { border: 1px solid #bbb; padding: 2px 8px; } td.num { text-align: right;
 <body>
 <h1>${esc(title)}</h1>
 <p id="summary">${esc(d.cpuName)}; XCR0 0x${d.xcr0.toString(16)} (${esc(d.xcr0Origin)}); IA32_XSS 0x${d.xss.toString(16)}. Left: the standard format (XSAVE/XSAVEOPT; what ptrace, core files and signal frames show). Right: the compacted format (XSAVEC/XSAVES). Red links: components whose offset differs between the two.</p>
+<p id="scale-note">${esc(NOT_TO_SCALE)}</p>
 ${comp}
 ${svg(d)}
 ${table('legacy region (FXSAVE layout), bytes 0..511', d.legacy, 'legacy')}

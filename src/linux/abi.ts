@@ -13,6 +13,7 @@ export enum Sys {
   sched_setaffinity = 203, tgkill = 234, waitid = 247, openat = 257, newfstatat = 262, set_robust_list = 273, dup3 = 292, pipe2 = 293, prlimit64 = 302, getcpu = 309,
   getrandom = 318, statx = 332, rseq = 334, clone3 = 435,
   getdents64 = 217, readlinkat = 267, faccessat = 269, faccessat2 = 439, modify_ldt = 154,
+  setrlimit = 160, pkey_mprotect = 329, pkey_alloc = 330, pkey_free = 331,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
@@ -87,6 +88,14 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_FIXED_NOREPLACE = 0x100000;
+export const MAP_NORESERVE = 0x4000;
+/** The mapping type bits (MAP_TYPE) and MAP_SHARED_VALIDATE (include/uapi/linux/mman.h). */
+export const MAP_TYPE = 0x0f;
+export const MAP_SHARED_VALIDATE = 0x03;
+/** PROT_SEM (accepted and ignored on x86), PROT_GROWSDOWN / PROT_GROWSUP (mprotect's extension flags). */
+export const PROT_SEM = 0x8;
+export const PROT_GROWSDOWN = 0x01000000;
+export const PROT_GROWSUP = 0x02000000;
 /** mremap flags (include/uapi/linux/mman.h). */
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;

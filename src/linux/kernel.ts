@@ -18,6 +18,7 @@ import { type FpuConfig, fpu__init_system_xstate } from '../../kernel-model/fpu-
 import { type KernelView, kernelView } from '../../kernel-model/kernel-view.js';
 import { KvmHost, type KvmVendorModule } from '../../kernel-model/kvm.js';
 import type { KernelVariant } from '../../kernel-model/variants.js';
+import type { DebugControl } from './debug.js';
 import { rseqExtensible } from './kernel/rseq.js';
 import { CpuTopology, MODELLED_NR_CPUS } from './kernel/sched/affinity.js';
 import { CLOCK_EPOCH_NS, NS_PER_CLOCK_READ } from './kernel/time/posix-timers.js';
@@ -32,12 +33,13 @@ import {
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors } from './arch/x86/kernel/signal.js';
-import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset } from './kernel/ptrace.js';
-import { setUserRegs } from './arch/x86/kernel/ptrace.js';
+import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap } from './kernel/ptrace.js';
+import { setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
 import { load, freshFpu, dumpCore, loadElfBinary } from './fs/binfmt_elf.js';
 import { execve } from './fs/exec.js';
-import { onSyscall, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
+import { onSyscall, prlimit, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
 import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
 import { retain, closeFd, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
@@ -49,7 +51,8 @@ import { getdents64 } from './fs/readdir.js';
 import { modify_ldt } from './arch/x86/kernel/ldt.js';
 import { segmentDescriptor, vdso_encode_cpunode } from './arch/x86/kernel/cpu/common.js';
 import { procLookup, procReadlink, procOpen } from './fs/proc/base.js';
-import { brk, findFree, mmap } from './mm/mmap.js';
+import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
+import { do_mprotect_pkey } from './mm/mprotect.js';
 import { mremap } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
 import { readClock, writeTimespec, readTimespec } from './kernel/time/posix-timers.js';
@@ -79,7 +82,9 @@ export type RunResult =
   | { kind: 'exit'; code: number }
   | { kind: 'signal'; signal: number; reason: string }
   /** The model lacks an instruction, or the guest cannot go on (deadlock): a message, no guest status. */
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: string }
+  /** With a debugger (Kernel.debug): the guest stopped for it, or a slice ended; run() goes on when called again. */
+  | { kind: 'debug-stop' };
 
 
 /** splitmix64 (Steele, Lea, Flood 2014): the deterministic source of getrandom and AT_RANDOM. */
@@ -114,6 +119,10 @@ export class Kernel {
   /** One core file per run: the first process that dies of a core-dumping signal writes it. */
   coreWritten = false;
   fatal: RunResult | undefined;
+  /** A remote debugger's control (exec -g); none: the run loop never stops for one. */
+  debug: DebugControl | undefined;
+  /** The tid the scheduler ran last (round-robin from there; kept across run() calls for the debugger). */
+  lastPicked = -1;
   /** Futex waiters in the order they went to sleep. */
   futexWaiters: Task[] = [];
 
@@ -160,6 +169,8 @@ export class Kernel {
   }
 
   readonly kvmWarnings = new Set<string>();
+  /** One warning per kind for what a tracer asks that the model cannot show (arch/x86/kernel/ptrace.ts). */
+  readonly ptraceWarned = new Set<string>();
 
   /** Close every engine (after run). */
   dispose(): void {
@@ -181,12 +192,13 @@ const kernelMethods = {
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait,
   handleXfd, raiseFault,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors,
-  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset,
-  setUserRegs,
+  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap,
+  setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
   load, freshFpu, dumpCore, loadElfBinary,
   execve,
-  onSyscall, syscall, tracePid, unmodelled,
+  onSyscall, syscall, tracePid, unmodelled, prlimit,
   pipeIo, sigpipe, pipe2,
   retain, closeFd, dup3, installFd,
   fcntl,
@@ -197,7 +209,7 @@ const kernelMethods = {
   getdents64,
   modify_ldt, segmentDescriptor,
   procLookup, procReadlink, procOpen,
-  brk, findFree, mmap,
+  brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
   mremap,
   archPrctl, fpuXstatePrctl,
   readClock, writeTimespec, readTimespec,

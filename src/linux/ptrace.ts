@@ -8,14 +8,22 @@
 export enum PtraceReq {
   TRACEME = 0, PEEKTEXT = 1, PEEKDATA = 2, PEEKUSR = 3, POKETEXT = 4, POKEDATA = 5, POKEUSR = 6, CONT = 7, KILL = 8, SINGLESTEP = 9,
   GETREGS = 12, SETREGS = 13, GETFPREGS = 14, SETFPREGS = 15, ATTACH = 16, DETACH = 17, SYSCALL = 24,
+  /** arch/x86/include/uapi/asm/ptrace-abi.h. */
+  SYSEMU = 31, SYSEMU_SINGLESTEP = 32,
   SETOPTIONS = 0x4200, GETEVENTMSG = 0x4201, GETSIGINFO = 0x4202, SETSIGINFO = 0x4203, GETREGSET = 0x4204, SETREGSET = 0x4205,
-  SEIZE = 0x4206, INTERRUPT = 0x4207, LISTEN = 0x4208,
+  SEIZE = 0x4206, INTERRUPT = 0x4207, LISTEN = 0x4208, GET_SYSCALL_INFO = 0x420e,
 }
 
 /** PTRACE_O_TRACESYSGOOD (linux/ptrace.h): syscall stops report SIGTRAP | 0x80. */
 export const PTRACE_O_TRACESYSGOOD = 1;
+/** The events (include/uapi/linux/ptrace.h PTRACE_EVENT_*); PTRACE_O_TRACE<event> is 1 << event. */
+export enum PtraceEvent { FORK = 1, VFORK = 2, CLONE = 3, EXEC = 4, VFORK_DONE = 5, EXIT = 6 }
+export const ptraceEventEnabled = (options: number, ev: PtraceEvent): boolean => (options & (1 << ev)) !== 0;
 /** PTRACE_EVENT_STOP (linux/ptrace.h): the stop PTRACE_INTERRUPT (and group stops of seized tracees) report. */
 export const PTRACE_EVENT_STOP = 128;
+/** ptrace_message at syscall stops (include/uapi/linux/ptrace.h PTRACE_EVENTMSG_SYSCALL_ENTRY/EXIT). */
+export const PTRACE_EVENTMSG_SYSCALL_ENTRY = 1n;
+export const PTRACE_EVENTMSG_SYSCALL_EXIT = 2n;
 /** What TRACESYSGOOD ORs into the syscall-stop signal. */
 export const SYSCALL_TRAP_BIT = 0x80;
 /** The options SETOPTIONS accepts (PTRACE_O_MASK, linux/ptrace.h): bits 0..7, EXITKILL (20), SUSPEND_SECCOMP (21). */

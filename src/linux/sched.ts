@@ -13,7 +13,11 @@ import type { PipeFile } from './fs/pipe.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
 import type { KvmFile } from './kvm-dev.js';
+import { initRlimits, type Rlim } from './kernel/sys.js';
+import { mmPkeysInit, type MmPkeys } from './arch/x86/mm/pkeys.js';
 import type { SigInfo } from './signal-frame.js';
+import { ThreadDebugRegs } from './arch/x86/kernel/hw_breakpoint.js';
+import { type SegmentSelectors, initialSelectors } from './arch/x86/kernel/ptrace.js';
 
 /** The 64-bit mask of a register value. */
 export const MASK64 = (1n << 64n) - 1n;
@@ -30,7 +34,8 @@ export const UNBLOCKABLE = sigBit(Sig.SIGKILL) | sigBit(Sig.SIGSTOP);
 
 export interface SigAction { handler: bigint; flags: bigint; restorer: bigint; mask: bigint }
 /** `traced`: the tracer already saw (or injected) it at a signal-delivery stop. */
-export interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean }
+/** `traced`: a guest tracer already saw it; `debugSeen`: the remote debugger (src/linux/debug.ts) already saw it. */
+export interface PendingSignal { info: SigInfo; forced: boolean; traced?: boolean; debugSeen?: boolean }
 /** A syscall the task sleeps in: `retry` returns the result once it can complete. */
 export interface Wait {
   what: string;
@@ -59,9 +64,23 @@ export const SIGNAL_CLD_CONTINUED = 0x20;
 export const SIGNAL_CLD_MASK = SIGNAL_CLD_STOPPED | SIGNAL_CLD_CONTINUED;
 
 /** A ptrace stop: the signal it reports (with the event for PTRACE_EVENT_STOP), and whether wait has seen it. */
-export interface PtraceStop { sig: number; event: number; info: SigInfo; reported: boolean; noSiginfo?: boolean }
+export interface PtraceStop {
+  sig: number; event: number; info: SigInfo; reported: boolean; noSiginfo?: boolean;
+  /** task->ptrace_message (PTRACE_GETEVENTMSG): the syscall stop's kind, a new pid, an exit status; 0 without. */
+  message?: bigint;
+  /** A signal-delivery stop (ptrace_signal): a resume with info's signal delivers info (PTRACE_SETSIGINFO's included). */
+  delivery?: boolean;
+}
 /** A task's tracer and tracing state (task->ptrace, task->parent while traced). */
-export interface Tracing { tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean }
+/** `syscalls`: SYSCALL_WORK_SYSCALL_TRACE (PTRACE_SYSCALL); `sysemu`: SYSCALL_WORK_SYSCALL_EMU (PTRACE_SYSEMU, PTRACE_SYSEMU_SINGLESTEP). */
+/**
+ * `interrupt`: JOBCTL_TRAP_STOP; `trapNotify`: JOBCTL_TRAP_NOTIFY (a seized tracee re-traps);
+ * `listening`: JOBCTL_LISTENING (PTRACE_LISTEN: stopped, but neither waited for nor usable by ptrace).
+ */
+export interface Tracing {
+  tracer: Process; seized: boolean; options: number; interrupt: boolean; singlestep: boolean; syscalls: boolean; sysemu?: boolean;
+  trapNotify?: boolean; listening?: boolean;
+}
 
 export class Task {
   state = TaskState.Runnable;
@@ -82,6 +101,12 @@ export class Task {
   /** PTRACE_SYSCALL: the system call stopped at its entry runs when the task is next scheduled; then its exit stop is due. */
   syscallAfterEntryStop = false;
   syscallExitStopDue = false;
+  /** The system call stopped at entry under SYSCALL_WORK_SYSCALL_EMU: it is not made (syscall_trace_enter returns -1). */
+  syscallEmulated = false;
+  /** A system call's return value that reaches RAX only once the ptrace event stop inside it ends (regs->ax is -ENOSYS at the stop). */
+  raxAfterStop: bigint | undefined;
+  /** do_exit()'s rest after its PTRACE_EVENT_EXIT stop. */
+  exitAfterStop: (() => void) | undefined;
   /** task_cpu() and cpus_mask (src/linux/kernel/sched/affinity.ts). */
   cpu = 0;
   cpusMask = 0n;
@@ -93,12 +118,17 @@ export class Task {
   mmCid = 0;
   /** JOBCTL_STOP_PENDING: this thread is to take part in its group's stop. */
   jobctlStopPending = false;
+  /** JOBCTL_STOP_SIGMASK: the signal of the last group stop this thread was part of. */
+  jobctlStopSig = 0;
   /** TIF_RESTORE_SIGMASK with current->saved_sigmask: the mask rt_sigsuspend / rt_sigtimedwait replaced. */
   savedSigmask: bigint | undefined;
   /** real_blocked: the mask rt_sigtimedwait keeps while it unblocks the set it waits for. */
   realBlocked = 0n;
   /** current->restart_block.fn: what restart_syscall runs after -ERESTART_RESTARTBLOCK. */
   restartBlock: (() => bigint | 'stop') | undefined;
+  /** The selectors ptrace shows and sets (arch/x86/kernel/ptrace.ts), and the debug registers a tracer wrote (thread_struct). */
+  segs: SegmentSelectors = initialSelectors();
+  debugRegs = new ThreadDebugRegs();
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -142,6 +172,10 @@ export class Process {
   groupExitCode = 0;
   /** ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF (signal_struct real_timer, it[]; kernel/time/itimer.ts). */
   readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
+  /** signal_struct rlim[]: inherited by fork, kept by exec (kernel/sys.ts do_prlimit). */
+  rlimits: Rlim[] = initRlimits();
+  /** mm->context's protection keys (arch/x86/mm/pkeys.ts): copied by fork, new at exec. */
+  pkeys: MmPkeys = mmPkeysInit(false);
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}
   get alive(): boolean { return this.exit === undefined; }
 }

@@ -61,15 +61,32 @@ export interface SigInfo {
   err?: number;
   /** Why the signal came (faults), for the one-line report when it kills. */
   reason?: string;
+  /** SEGV_PKUERR: si_pkey, the faulting page's protection key. */
+  pkey?: number;
+  /** A siginfo user space gave whole (PTRACE_SETSIGINFO, rt_sigqueueinfo): encoded as it is. */
+  raw?: Uint8Array;
 }
 
+/** A siginfo_t from user space: si_signo and si_code read from it, the bytes kept whole. */
+export function rawSigInfo(b: Uint8Array): SigInfo {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { signo: v.getInt32(0, true), code: v.getInt32(8, true), raw: b.slice(0, SIGINFO_BYTES) };
+}
+/**
+ * Offset of si_pkey (include/uapi/asm-generic/siginfo.h): the _sigfault union member after si_addr
+ * (byte 16) starts at byte 24; _addr_pkey pads __ADDR_BND_PKEY_PAD (8 bytes on x86-64) before _pkey.
+ */
+export const SIGINFO_PKEY_OFFSET = 32;
+
 export function encodeSigInfo(i: SigInfo): Uint8Array {
+  if (i.raw) return i.raw.slice(0, SIGINFO_BYTES);
   const b = new Uint8Array(SIGINFO_BYTES);
   const v = new DataView(b.buffer);
   v.setInt32(0, i.signo, true);
   v.setInt32(8, i.code, true);
   // The union starts at byte 16 (after si_signo, si_errno, si_code and padding).
   if (i.addr !== undefined) v.setBigUint64(16, i.addr, true);
+  if (i.pkey !== undefined) v.setUint32(SIGINFO_PKEY_OFFSET, i.pkey, true);
   if (i.pid !== undefined) { v.setInt32(16, i.pid, true); v.setUint32(20, i.uid ?? 0, true); }
   if (i.status !== undefined) v.setInt32(24, i.status, true);
   return b;

@@ -10,6 +10,7 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
 import { KERNEL_VARIANTS, type KernelVariant } from '../../kernel-model/variants.js';
+import { threadId } from 'node:worker_threads';
 
 /** Shells report death by signal N as 128 + N (as `exec` does). */
 const SIGNAL_EXIT_BASE = 128;
@@ -57,7 +58,8 @@ export function guestExecutable(path: string, folder?: string): string {
   }
   const out = join(cacheDir(), `${hash.digest('hex').slice(0, 16)}`);
   if (existsSync(out)) return out;
-  const tmp = `${out}.${process.pid}.tmp`;
+  // Worker threads share the pid: the thread id keeps two builds of one source apart.
+  const tmp = `${out}.${process.pid}.${threadId}.tmp`;
   const r = spawnSync('musl-gcc', ['-static', '-O2', '-o', tmp, path], { encoding: 'utf8' });
   if (r.error) throw new Error(`musl-gcc not found (apt-get install -y musl-tools): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`musl-gcc ${path} failed:\n${r.stderr}`);

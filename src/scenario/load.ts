@@ -3,7 +3,7 @@
  * (CPUs, kernel variants, tasks, buffers, vCPUs, fields, value ranges, the files it names), all
  * before anything runs. Every error is an InputError `file:line:col: message` at the YAML node.
  */
-import AjvModule from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { isAlias, isMap, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
@@ -21,11 +21,13 @@ import { BufferFormat, resolveFpregField, resolveXstateField } from './buffer-fo
 import { fieldBytes } from './fields.js';
 import type { KernelArch } from '../../kernel-model/variants.js';
 import { checkArm64Scenario } from './arm64.js';
+import { loadValidator, type ValidatorSpec } from '../../emulator/precompiled-validator.js';
 
-const Ajv = AjvModule as unknown as typeof AjvModule.default;
-/** Compiled on first use: ajv's compile is most of a command's start-up time. */
-let compiled: ReturnType<AjvModule.default['compile']> | undefined;
-const scenarioSchema = (): ReturnType<AjvModule.default['compile']> => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile(schema));
+/** The scenario schema's validator: generated at build time (emulator/precompiled-validator.ts). */
+export const SCENARIO_VALIDATOR: ValidatorSpec = { name: 'scenario', schema: () => schema, options: { allErrors: false, strict: true, allowUnionTypes: true, verbose: true } };
+/** Loaded on first use. */
+let compiled: ValidateFunction | undefined;
+const scenarioSchema = (): ValidateFunction => (compiled ??= loadValidator(SCENARIO_VALIDATOR));
 
 /**
  * Aliases a scenario may expand (yaml's maxAliasCount): far more than a scenario needs, far fewer

@@ -163,6 +163,44 @@ function build(): FloatTemplate[] {
   add('vdpbf16ps {Ez}, {Ez}, {Ez}{mask}', ['avx512bf16'], 4);
   add('vdpbf16ps {m}{b4z}, {Ez}, {Ez}{mask}', ['avx512bf16'], 4);
   add('vdpbf16ps {Ex}, {Ex}, {Ex}{mask}', ['avx512bf16', 'avx512vl'], 4);
+  // AVX-512F/DQ without an SSE counterpart (float-avx512.ts): every mnemonic in packed 512-bit
+  // register (with SAE or embedded rounding), memory/broadcast and 128/256-bit (VL) forms, and the
+  // scalar register and memory forms.
+  for (const [suf, fp] of [['ps', 4], ['pd', 8]] as const) {
+    const b = `{b${fp}z}`;
+    for (const [op, imm, rnd, needs] of [['getexp', '', '{sae}', ['avx512f']], ['getmant', '{i}, ', '{sae}', ['avx512f']], ['reduce', '{i}, ', '{sae}', ['avx512dq']],
+      ['rcp14', '', '', ['avx512f']], ['rsqrt14', '', '', ['avx512f']]] as const) {
+      add(`v${op}${suf} ${imm}${rnd}{Ez}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{m}${b}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{Ey}, {Ey}{mask}`, [...needs, 'avx512vl'], fp);
+      add(`v${op}${suf} ${imm}{Ex}, {Ex}{mask}`, [...needs, 'avx512vl'], fp);
+    }
+    for (const [op, imm, rnd, needs] of [['scalef', '', '{er}', ['avx512f']], ['range', '{i}, ', '{sae}', ['avx512dq']], ['fixupimm', '{i}, ', '{sae}', ['avx512f']]] as const) {
+      add(`v${op}${suf} ${imm}${rnd}{Ez}, {Ez}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{m}${b}, {Ez}, {Ez}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{Ey}, {Ey}, {Ey}{mask}`, [...needs, 'avx512vl'], fp);
+      add(`v${op}${suf} ${imm}{Ex}, {Ex}, {Ex}{mask}`, [...needs, 'avx512vl'], fp);
+    }
+    add(`vfpclass${suf} {i}, {Ez}, {k}{maskk}`, ['avx512dq'], fp);
+    add(`vfpclass${suf}z {i}, {m}${b}, {k}{maskk}`, ['avx512dq'], fp);
+    add(`vfpclass${suf} {i}, {Ey}, {k}{maskk}`, ['avx512dq', 'avx512vl'], fp);
+    add(`vfpclass${suf}x {i}, {m}, {k}{maskk}`, ['avx512dq', 'avx512vl'], fp);
+  }
+  for (const [suf, fp] of [['ss', 4], ['sd', 8]] as const) {
+    for (const [op, imm, rnd, needs] of [['getexp', '', '{sae}', ['avx512f']], ['getmant', '{i}, ', '{sae}', ['avx512f']], ['reduce', '{i}, ', '{sae}', ['avx512dq']],
+      ['rcp14', '', '', ['avx512f']], ['rsqrt14', '', '', ['avx512f']], ['scalef', '', '{er}', ['avx512f']], ['range', '{i}, ', '{sae}', ['avx512dq']],
+      ['fixupimm', '{i}, ', '{sae}', ['avx512f']]] as const) {
+      add(`v${op}${suf} ${imm}${rnd}{Ex}, {Ex}, {Ex}{mask}`, [...needs], fp);
+      add(`v${op}${suf} ${imm}{m}, {Ex}, {Ex}{mask}`, [...needs], fp);
+    }
+    add(`vfpclass${suf} {i}, {Ex}, {k}{maskk}`, ['avx512dq'], fp);
+    add(`vfpclass${suf} {i}, {m}, {k}{maskk}`, ['avx512dq'], fp);
+  }
+  // The MMX-operand conversions (float-mmx.ts): register forms are MMX instructions (the x87 state
+  // enters MMX mode; the referee clears a pending x87 exception in their states: see insn-selfcheck.ts).
+  for (const [t, fp] of [['cvtpi2ps {mm}, {x}', 4], ['cvtpi2ps {m}, {x}', 4], ['cvtpi2pd {mm}, {x}', 8], ['cvtpi2pd {m}, {x}', 8],
+    ['cvtps2pi {x}, {mm}', 4], ['cvtps2pi {m}, {mm}', 4], ['cvttps2pi {x}, {mm}', 4], ['cvttps2pi {m}, {mm}', 4],
+    ['cvtpd2pi {x}, {mm}', 8], ['cvtpd2pi {ma}, {mm}', 8], ['cvttpd2pi {x}, {mm}', 8], ['cvttpd2pi {ma}, {mm}', 8]] as const) add(t, [], fp);
   // Approximations (the host's vendor table; the referee's profile is the host's).
   add('vrcpps {y}, {y}', ['avx'], 4);
   add('vrsqrtps {m}, {x}', ['avx'], 4);
@@ -181,8 +219,9 @@ export const FLOAT_TEMPLATES: readonly FloatTemplate[] = build();
 
 /** Placeholders of the float templates, replaced before the common ones (insn-selfcheck.ts instantiate). */
 export function instantiateFloat(r: Prng, t: string): string {
-  return t.replace(/\{er\}|\{sae\}|\{p8\}|\{p\}|\{b4z\}|\{b8z\}/g, (m) => {
+  return t.replace(/\{er\}|\{sae\}|\{p8\}|\{p\}|\{b4z\}|\{b8z\}|\{mm\}/g, (m) => {
     switch (m) {
+      case '{mm}': return `%mm${r.below(8)}`;
       case '{p8}': return `$${r.below(8)}`;
       case '{er}': return r.chance(0.5) ? '' : `${r.pick(['{rn-sae}', '{rd-sae}', '{ru-sae}', '{rz-sae}'])}, `;
       case '{sae}': return r.chance(0.3) ? '{sae}, ' : '';

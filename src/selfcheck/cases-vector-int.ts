@@ -7,7 +7,7 @@
  * elements the case generator keeps inside the probe's data buffer. The bytes come from iced-x86's
  * encoder; the host CPU runs them as they are, so the host, not the encoder, is the referee.
  */
-import { Code, CodeExt, Decoder, DecoderOptions, Encoder, EncodingKind, Formatter, FormatterSyntax, Instruction, Mnemonic, OpCodeOperandKind as K, OpKind, Register } from 'iced-x86';
+import { Code, CodeExt, Decoder, DecoderOptions, Encoder, EncodingKind, Formatter, FormatterSyntax, Instruction, Mnemonic, OpCodeOperandKind as K, OpKind, Register } from '../../emulator/iced.js';
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { missingFeature } from '../../emulator/machine-features.js';
 import { LEGACY } from '../../emulator/register-file.js';

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register } from 'iced-x86';
+import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register } from '../../emulator/iced.js';
 import { AreaMap } from '../../emulator/area-map.js';
 import { emulateVector, isEmulatedMnemonic, type ExecEnv } from '../../emulator/avx.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
@@ -34,6 +34,8 @@ const GPRS32 = [Register.EAX, Register.ECX, Register.EDX, Register.ESI];
 const STATUS_FLAGS = 0x8d5n;
 /** SIGFPE (include/uapi/asm-generic/signal.h). */
 const SIGFPE = 8;
+/** FSW.B (SDM Vol. 1 8.1.3). */
+const FSW_B = 0x8000;
 const SIGNAL_OF: Record<Vector, number> = { [Vector.UD]: 4, [Vector.GP]: 11, [Vector.AC]: 7, [Vector.NM]: 4, [Vector.XM]: 8 };
 
 /** Which CPUID features a template needs, so the referee only runs what the host can. */
@@ -302,6 +304,11 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions, only?: (template: st
     r.fill(data, 0, DATA_SIZE);
     const fp = k < picked.length ? picked[k].fp : undefined;
     if (fp) seedFloatCase(r, cpu, xcr0, setup, data, fp);
+    // An MMX-register form with FSW.ES set raises #MF, and with every x87 exception masked Linux's
+    // math_error sends no signal and the probe would loop: the MMX forms get no x87 exception
+    // pending (FSW bits 7:0 and B clear; restores may recompute ES from the flags). #MF before
+    // them is compared by test/guests/vector-float/mmx-cvt.c instead.
+    if (/%mm\d/.test(x.text)) { setup[LEGACY.FSW] = 0; setup[LEGACY.FSW + 1] &= ~(FSW_B >> 8); }
     // Some registers small or small negative (lengths, bit indices, counts: VPCMPESTRI's EAX/EDX, BZHI, BEXTR).
     const gpr = [0, 1, 2, 3].map(() => r.chance(0.3) ? BigInt.asUintN(64, BigInt(r.below(40) - 20)) : BigInt(r.next()) | (BigInt(r.next()) << 32n));
     // Some zero bytes in the buffer (implicit-length string compares end at them); not in a floating-point case's operands.

@@ -16,7 +16,9 @@ import { TaskFpu, wrpkru } from '../../../kernel-model/fpstate.js';
 import { INIT_PKRU_VALUE } from '../../../kernel-model/fpu-config.js';
 import type { Kernel } from '../kernel.js';
 import { AT_RSEQ_ALIGN, AT_RSEQ_FEATURE_SIZE, RSEQ_ALIGN, RSEQ_FEATURE_SIZE } from '../kernel/rseq.js';
-import { STACK_TOP, STACK_SIZE } from '../mm/mmap.js';
+import { STACK_TOP, VM_GROWSDOWN, initialStackStart } from '../mm/mmap.js';
+import { Rlimit } from '../kernel/sys.js';
+import { mmPkeysInit } from '../arch/x86/mm/pkeys.js';
 import { FIRST_PID, sigBit, TaskState, Task, Process } from '../sched.js';
 import { type SigInfo, USER_CS, USER_DS } from '../signal-frame.js';
 import { readUserRegs } from '../user-regs.js';
@@ -61,13 +63,15 @@ export function load(this: Kernel, img: ElfImage, argv: string[], envp: string[]
 
 /**
  * load_elf_binary() (fs/binfmt_elf.c) of a static image into a fresh address space on a new
- * engine for `proc`: the PT_LOAD mappings, brk, the stack mapped whole (RLIMIT_STACK), the auxv
+ * engine for `proc`: the PT_LOAD mappings, brk, the stack (setup_arg_pages, growing on demand), the auxv
  * (create_elf_tables), argv/envp, and start_thread's registers; `task` runs it with its FPU state.
  */
 export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfImage, argv: string[], envp: string[], execfn: string): void {
   const cpu = this.o.cpu;
   const fpu = task.fpu;
-  proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc), systemSources: this.systemSources }, { pke: this.view.cr4Pke.value, fsgsbase: this.view.cr4Fsgsbase.value });
+  proc.machine = new Machine(cpu, fpu, { onSyscall: () => this.onSyscall(proc), systemSources: this.systemSources, pageFault: (addr) => this.expandStack(proc, addr) }, { pke: this.view.cr4Pke.value, fsgsbase: this.view.cr4Fsgsbase.value });
+  // A new mm: its protection keys as init_new_context sets them.
+  proc.pkeys = mmPkeysInit(this.view.cr4Pke.value);
   proc.machine.userSelectors = LINUX_USER_SELECTORS;
   proc.machine.trace = this.o.trace;
   const m = proc.machine;
@@ -77,7 +81,6 @@ export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfI
     m.map(mp.start, mp.size, prot, mp.bytes);
   }
   proc.brkStart = proc.brk = lay.brk;
-  m.map(STACK_TOP - STACK_SIZE, STACK_SIZE, Prot.READ | Prot.WRITE | (lay.stackExecutable ? Prot.EXEC : 0));
   const auxv = new Map<number, bigint>([
     // ELF_HWCAP / ELF_HWCAP2 as the kernel keeps them, not raw CPUID (kernel-model/kernel-view.ts).
     [AT_HWCAP, BigInt(this.view.hwcap.value)], [AT_PAGESZ, GUEST_PAGE], [AT_CLKTCK, USER_HZ],
@@ -98,7 +101,13 @@ export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfI
     if (mp.kind === 'file' && seg) proc.fileMaps.push({ start: mp.start, end: mp.start + mp.size, offset: seg.offset - (seg.vaddr + lay.loadBias - mp.start) });
   }
   const st = buildInitialStack({ argv, envp, auxv, execfn, platform: 'x86_64', random16: this.random.bytes(16), stackTop: STACK_TOP });
-  m.uc.memWrite(st.sp, st.bytes);
+  // setup_arg_pages: the stack mapping (VM_GROWSDOWN) covers the strings and stack_expand below, at
+  // most RLIMIT_STACK; it grows on demand from there (mm/mmap.ts expandStack).
+  const strings = [execfn, ...envp, ...(argv.length ? argv : [''])].reduce((n, s) => n + BigInt(Buffer.byteLength(s) + 1), 0n);
+  const stackStart = initialStackStart(STACK_TOP, STACK_TOP - 8n - strings, proc.rlimits[Rlimit.STACK]!.cur);
+  m.map(stackStart, STACK_TOP - stackStart, Prot.READ | Prot.WRITE | (lay.stackExecutable ? Prot.EXEC : 0), undefined, { vmFlags: VM_GROWSDOWN });
+  if (st.sp < stackStart) this.expandStack(proc, st.sp); // create_elf_tables' writes fault the stack down
+  m.poke(st.sp, st.bytes);
   // mm->saved_auxv (create_elf_tables): the vector as written on the stack, AT_NULL included, as
   // /proc/<pid>/auxv and the core's NT_AUXV give it.
   proc.auxv = st.auxv.flatMap(([k, v]) => [BigInt(k), v]);

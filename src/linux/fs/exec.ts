@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Errno, SIG_IGN, SI_USER, Sig, SS_DISABLE } from '../abi.js';
+import { ThreadDebugRegs } from '../arch/x86/kernel/hw_breakpoint.js';
+import { initialSelectors } from '../arch/x86/kernel/ptrace.js';
 import type { Kernel } from '../kernel.js';
 import { neg, TaskState, Task } from '../sched.js';
 import { parseElf, type ElfImage } from '../../loader/elf.js';
@@ -84,10 +86,13 @@ export function execve(this: Kernel, t: Task, filename: bigint, argvp: bigint, e
     t.clearChildTid = 0n;
     t.restartBlock = undefined;
     t.origRax = -1n;
+    // flush_thread(): flush_ptrace_hw_breakpoint (no breakpoints, DR6/DR7 0); start_thread(): null DS/ES/FS/GS.
+    t.debugRegs = new ThreadDebugRegs();
+    t.segs = initialSelectors();
     if (t.ptrace && t.state === TaskState.Runnable) {
       if (t.ptrace.options & PTRACE_O_TRACEEXEC) {
         const sig = Sig.SIGTRAP;
-        this.ptraceStopTask(t, { sig, event: PTRACE_EVENT_EXEC, info: { signo: sig, code: sig | (PTRACE_EVENT_EXEC << 8), pid: t.tid, uid: 0 }, reported: false });
+        this.ptraceStopTask(t, { sig, event: PTRACE_EVENT_EXEC, info: { signo: sig, code: sig | (PTRACE_EVENT_EXEC << 8), pid: t.tid, uid: 0 }, reported: false, message: BigInt(t.tid) }); // ptrace_message: the former thread id
       } else if (!t.ptrace.seized) this.sendToThread(t, { signo: Sig.SIGTRAP, code: SI_USER, pid: p.pid, uid: 0 }); // send_sig(SIGTRAP, current, 0)
     }
     return undefined; // RAX is start_thread's 0

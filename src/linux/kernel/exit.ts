@@ -114,7 +114,7 @@ export function wait4(this: Kernel, t: Task, pid: number, status: bigint, option
   if (!p.children.some(matches) && !this.tasks.some(traced)) return neg(Errno.ECHILD);
   const attempt = (): bigint | undefined => {
     // wait_task_stopped() for tracees: an unreported ptrace stop, W_STOPCODE (with the event for PTRACE_EVENT_STOP).
-    const st = this.tasks.find((x) => traced(x) && x.state === TaskState.Traced && !x.ptraceStop!.reported);
+    const st = this.tasks.find((x) => traced(x) && x.state === TaskState.Traced && !x.ptraceStop!.reported && !x.ptrace?.listening);
     if (st) {
       st.ptraceStop!.reported = true;
       if (status) p.machine.writeU32(status, stopStatus(st.ptraceStop!.sig, st.ptraceStop!.event));
@@ -151,7 +151,7 @@ export function waitid(this: Kernel, t: Task, idtype: number, id: number, infop:
   if (!p.children.some(matches) && !this.tasks.some(traced)) return neg(Errno.ECHILD);
   const attempt = (): bigint | undefined => {
     // Ptrace stops are reported without WSTOPPED (wait_task_stopped's ptrace case): CLD_TRAPPED, si_status the signal.
-    const st = this.tasks.find((x) => traced(x) && x.state === TaskState.Traced && !x.ptraceStop!.reported);
+    const st = this.tasks.find((x) => traced(x) && x.state === TaskState.Traced && !x.ptraceStop!.reported && !x.ptrace?.listening);
     if (st) {
       if (!(options & WNOWAIT)) st.ptraceStop!.reported = true;
       const ev = st.ptraceStop!;

@@ -6,14 +6,29 @@
 import { Machine, cloneXsaveContext } from '../../../emulator/machine.js';
 import { X86Reg } from '../../../emulator/unicorn.js';
 import { fpuCloneChild } from '../../../kernel-model/context-switch.js';
-import { CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_THREAD, CLONE_VM, CSIGNAL, Errno } from '../abi.js';
+import { Sig, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_SETTLS, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL, Errno } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { neg, TaskState, Task, Process } from '../sched.js';
+import { PtraceEvent, ptraceEventEnabled } from '../ptrace.js';
+/** clone flags the ptrace side reads (include/uapi/linux/sched.h): CLONE_PTRACE attaches the child, CLONE_UNTRACED forbids it. */
+const CLONE_PTRACE = 0x2000n;
+const CLONE_UNTRACED = 0x00800000n;
 
 export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid: bigint, ctid: bigint, tls: bigint): bigint | 'stop' {
   const p = t.proc;
   if ((flags & CLONE_THREAD) && !(flags & CLONE_VM)) return neg(Errno.EINVAL);
   if ((flags & CLONE_VM) && !(flags & CLONE_THREAD)) return neg(Errno.EINVAL); // vfork-style sharing is not modelled
+  // kernel_clone(): the event this clone reports (VFORK, CLONE for another exit signal, else FORK) if the tracer enabled it.
+  const ev = flags & CLONE_UNTRACED ? 0 : flags & CLONE_VFORK ? PtraceEvent.VFORK : (flags & CSIGNAL) !== BigInt(Sig.SIGCHLD) ? PtraceEvent.CLONE : PtraceEvent.FORK;
+  const trace = ev !== 0 && t.ptrace !== undefined && ptraceEventEnabled(t.ptrace.options, ev) ? ev : 0;
+  const attach = t.ptrace !== undefined && (trace !== 0 || (flags & CLONE_PTRACE) !== 0n);
+  /** The new task's first stop, and the parent's event stop with the new id (ptrace_event_pid); RAX gets the id after it. */
+  const report = (child: Task): bigint | undefined => {
+    if (attach) this.ptraceInitTask(t, child);
+    if (!trace) return BigInt(child.tid);
+    this.ptraceEvent(t, trace, BigInt(child.tid), BigInt(child.tid));
+    return undefined;
+  };
   return this.defer(t, () => {
     const m = p.machine;
     const tid = this.nextPid++;
@@ -27,6 +42,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
       if (newsp) child.pendingRegs.set(X86Reg.RSP, newsp);
       if (flags & CLONE_SETTLS) child.pendingRegs.set(X86Reg.FS_BASE, tls);
       child.sigmask = t.sigmask;
+      child.segs = { ...t.segs };
+      child.debugRegs = t.debugRegs.forkCopy();
       // copy_process: the parent's CPU and affinity; rseq_fork: a CLONE_VM child registers its own area.
       child.cpu = t.cpu;
       child.cpusMask = t.cpusMask;
@@ -37,13 +54,16 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
       if (flags & CLONE_CHILD_SETTID) m.writeU32(ctid, tid);
       p.threads.push(child);
       this.tasks.push(child);
-      return BigInt(tid);
+      return report(child);
     }
     // A process: a copy of the address space on a new engine (dup_mm), the CPU state and the extended state.
     m.syncIn(true);
     const fpu = cloneXsaveContext(t.fpu);
     const cp = new Process(tid, undefined as unknown as Machine, p);
-    cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp), systemSources: this.systemSources });
+    cp.machine = m.cloneAddressSpace(fpu, { onSyscall: () => this.onSyscall(cp), systemSources: this.systemSources, pageFault: (addr) => this.expandStack(cp, addr) });
+    // copy_signal (rlimits) and dup_mm (mm->context: the protection keys).
+    cp.rlimits = p.rlimits.map((r) => ({ ...r }));
+    cp.pkeys = { ...p.pkeys };
     const child = new Task(tid, cp, fpu, t.kfpu.clone());
     fpuCloneChild(child);
     // fpu_inherit_perms: the child starts with the parent's guest permission, locked bit included.
@@ -74,6 +94,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     cp.brk = p.brk;
     cp.exitSignal = Number(flags & CSIGNAL);
     child.sigmask = t.sigmask;
+    child.segs = { ...t.segs };
+    child.debugRegs = t.debugRegs.forkCopy();
     child.altstack = { ...t.altstack };
     if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
     if (flags & CLONE_CHILD_SETTID) cp.machine.writeU32(ctid, tid);
@@ -82,6 +104,6 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     cp.loaded = child;
     p.children.push(cp);
     this.tasks.push(child);
-    return BigInt(tid);
+    return report(child);
   });
 }

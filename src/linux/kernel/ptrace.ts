@@ -10,10 +10,10 @@ import { NoteType, USER_I387_STRUCT_SIZE, ptrace_getregset, ptrace_setregset } f
 import { Errno, NSIG, SI_USER, Sig } from '../abi.js';
 import { SYSCALL_REGS } from '../arch/x86/entry/syscall_64.js';
 import type { Kernel } from '../kernel.js';
-import { CLD_TRAPPED, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
-import { MASK64, neg, TaskState, type PtraceStop, Task, Process } from '../sched.js';
-import { type SigInfo, encodeSigInfo } from '../signal-frame.js';
-import { USER_REGS_STRUCT_SIZE, encodeUserRegs, readUserRegs } from '../user-regs.js';
+import { CLD_TRAPPED, PTRACE_EVENT_STOP, PtraceEvent, ptraceEventEnabled, PTRACE_EVENTMSG_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_EXIT, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
+import { MASK64, neg, SIGNAL_STOP_STOPPED, TaskState, type PtraceStop, Task, Process } from '../sched.js';
+import { SIGINFO_BYTES, type SigInfo, encodeSigInfo, rawSigInfo } from '../signal-frame.js';
+import { USER_REGS_STRUCT_SIZE, encodeUserRegs } from '../user-regs.js';
 
 /**
  * ptrace_stop(): the task (loaded on its engine) stops for its tracer. It is switched out, so
@@ -25,6 +25,9 @@ export function ptraceStopTask(this: Kernel, t: Task, stop: PtraceStop): void {
   fpuTaskStopped(this.loadTask(t), t);
   t.state = TaskState.Traced;
   t.ptraceStop = stop;
+  // "any trap clears pending STOP trap, STOP trap clears NOTIFY" (ptrace_stop).
+  tr.interrupt = false;
+  if (!stop.noSiginfo && stop.info.code >> 8 === PTRACE_EVENT_STOP) tr.trapNotify = false;
   if (tr.tracer.alive) this.sendToProcess(tr.tracer, { signo: Sig.SIGCHLD, code: CLD_TRAPPED, pid: t.tid, uid: 0, status: stop.sig });
 }
 
@@ -35,30 +38,42 @@ export function ptraceStopTask(this: Kernel, t: Task, stop: PtraceStop): void {
  */
 export function ptraceResume(this: Kernel, t: Task, sig: number, step: boolean): void {
   const stop = t.ptraceStop;
-  fpuTaskResumed(this.loadTask(t), t);
+  const m = this.loadTask(t);
+  fpuTaskResumed(m, t);
   t.state = TaskState.Runnable;
   t.ptraceStop = undefined;
+  if (t.ptrace) t.ptrace.listening = false;
+  if (t.raxAfterStop !== undefined) { m.uc.regWrite(X86Reg.RAX, t.raxAfterStop & MASK64); t.raxAfterStop = undefined; }
   if (t.ptrace) t.ptrace.singlestep = step;
   if (sig && stop) {
-    const info: SigInfo = sig === stop.sig && stop.event === 0 ? stop.info : { signo: sig, code: SI_USER, pid: t.ptrace?.tracer.pid ?? 0, uid: 0 };
+    // ptrace_signal(): the stop's siginfo (as PTRACE_SETSIGINFO left it) when the signal is its si_signo, else SI_USER from the tracer.
+    const same = stop.delivery ? sig === stop.info.signo : sig === stop.sig && stop.event === 0;
+    const info: SigInfo = same ? stop.info : { signo: sig, code: SI_USER, pid: t.ptrace?.tracer.pid ?? 0, uid: 0 };
     t.pending.unshift({ info, forced: false, traced: true });
   }
 }
 
-/** A syscall stop: SIGTRAP, with 0x80 under PTRACE_O_TRACESYSGOOD, also as si_code (ptrace_report_syscall). */
-export function syscallStop(this: Kernel, t: Task): PtraceStop {
+/** A syscall stop: SIGTRAP, with 0x80 under PTRACE_O_TRACESYSGOOD, also as si_code; ptrace_message says entry or exit (ptrace_report_syscall). */
+export function syscallStop(this: Kernel, t: Task, message: bigint): PtraceStop {
   const sig = Sig.SIGTRAP | (t.ptrace!.options & PTRACE_O_TRACESYSGOOD ? SYSCALL_TRAP_BIT : 0);
-  return { sig, event: 0, info: { signo: Sig.SIGTRAP, code: sig, pid: t.tid, uid: 0 }, reported: false };
+  return { sig, event: 0, info: { signo: Sig.SIGTRAP, code: sig, pid: t.tid, uid: 0 }, reported: false, message };
 }
 
 /**
- * The system call a syscall-entry-stop held back, with the registers the tracer left (orig_rax
- * -1 skips it: -ENOSYS stays in RAX). Its exit stop follows when it has completed.
+ * The system call a syscall-entry-stop held back, with the registers the tracer left
+ * (do_syscall_64: the number is orig_rax as an int; -1, or a call stopped under
+ * SYSCALL_WORK_SYSCALL_EMU, is not made and RAX keeps what it holds, -ENOSYS unless the tracer
+ * changed it; any other number outside the table gives -ENOSYS). Its exit stop follows when it
+ * has completed.
  */
 export function syscallAfterEntryStop(this: Kernel, t: Task): void {
   const m = t.proc.machine;
   const a = m.uc.regReadBatch(SYSCALL_REGS);
-  const nr = BigInt.asIntN(64, t.origRax);
+  const nr = BigInt.asIntN(32, t.origRax);
+  const emulated = t.syscallEmulated;
+  t.syscallEmulated = false;
+  t.syscallExitStopDue = true;
+  if (emulated || nr === -1n) return;
   let r: bigint | 'stop' = neg(Errno.ENOSYS);
   if (nr >= 0n) {
     try {
@@ -81,7 +96,8 @@ export function syscallAfterEntryStop(this: Kernel, t: Task): void {
 export function tracee(this: Kernel, caller: Process, pid: number, stopped: boolean): Task | bigint {
   const t = this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
   if (!t || t.ptrace?.tracer !== caller) return neg(Errno.ESRCH);
-  if (stopped && t.state !== TaskState.Traced) return neg(Errno.ESRCH);
+  // ptrace_freeze_traced(): a listening tracee is not frozen for the request.
+  if (stopped && (t.state !== TaskState.Traced || t.ptrace.listening)) return neg(Errno.ESRCH);
   return t;
 }
 
@@ -115,20 +131,40 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
   switch (req as PtraceReq) {
     case PtraceReq.KILL: this.sendToThread(c, { signo: Sig.SIGKILL, code: SI_USER, pid: p.pid, uid: 0 }); return 0n;
     case PtraceReq.INTERRUPT: {
+      // JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY; a listening tracee is woken to trap again (ptrace_signal_wake_up).
       if (!c.ptrace!.seized) return neg(Errno.EIO);
       if (c.state !== TaskState.Traced) c.ptrace!.interrupt = true;
+      else if (c.ptrace!.listening) { c.ptrace!.interrupt = true; this.ptraceResume(c, 0, false); }
       return 0n;
     }
-    case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH: {
+    case PtraceReq.LISTEN: {
+      // Only a seized tracee at a PTRACE_EVENT_STOP trap; a notification already due wakes it at once.
+      const stop = c.ptraceStop!;
+      if (!c.ptrace!.seized || stop.noSiginfo || stop.info.code >> 8 !== PTRACE_EVENT_STOP) return neg(Errno.EIO);
+      c.ptrace!.listening = true;
+      if (c.ptrace!.trapNotify) this.ptraceResume(c, 0, false);
+      return 0n;
+    }
+    case PtraceReq.CONT: case PtraceReq.SYSCALL: case PtraceReq.SINGLESTEP: case PtraceReq.DETACH:
+    case PtraceReq.SYSEMU: case PtraceReq.SYSEMU_SINGLESTEP: {
+      // ptrace_resume(): SYSCALL_TRACE for PTRACE_SYSCALL, SYSCALL_EMU for the SYSEMU pair, a step for the single-step ones.
       const sig = resumeSig();
       if (sig === undefined) return neg(Errno.EIO);
       c.ptrace!.syscalls = req === PtraceReq.SYSCALL;
+      c.ptrace!.sysemu = req === PtraceReq.SYSEMU || req === PtraceReq.SYSEMU_SINGLESTEP;
       if (req === PtraceReq.DETACH) {
         c.ptrace = undefined;
         this.ptraceResume(c, sig, false);
-      } else this.ptraceResume(c, sig, req === PtraceReq.SINGLESTEP);
+      } else this.ptraceResume(c, sig, req === PtraceReq.SINGLESTEP || req === PtraceReq.SYSEMU_SINGLESTEP);
       return 0n;
     }
+    case PtraceReq.GETEVENTMSG: m.writeU64(data, c.ptraceStop!.message ?? 0n); return 0n;
+    case PtraceReq.SETSIGINFO:
+      // ptrace_setsiginfo(): copied over last_siginfo whole; -EINVAL when the stop has none.
+      if (c.ptraceStop!.noSiginfo) return neg(Errno.EINVAL);
+      c.ptraceStop!.info = rawSigInfo(m.read(data, SIGINFO_BYTES));
+      return 0n;
+    case PtraceReq.GET_SYSCALL_INFO: return this.ptraceGetSyscallInfo(c, addr, data);
     case PtraceReq.SETOPTIONS:
       if ((data & ~BigInt(PTRACE_O_MASK)) !== 0n) return neg(Errno.EINVAL);
       c.ptrace!.options = Number(data);
@@ -153,7 +189,14 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       cm.uc.memWrite(addr, b);
       return 0n;
     }
-    case PtraceReq.GETREGS: m.write(data, encodeUserRegs(readUserRegs(tm().uc, c.origRax))); return 0n;
+    case PtraceReq.PEEKUSR: {
+      const v = this.peekUser(c, addr);
+      if (typeof v === 'number') return neg(v);
+      m.writeU64(data, v & MASK64);
+      return 0n;
+    }
+    case PtraceReq.POKEUSR: return this.pokeUser(c, addr, data);
+    case PtraceReq.GETREGS: m.write(data, encodeUserRegs(this.getUserRegs(c))); return 0n;
     case PtraceReq.SETREGS: return this.setUserRegs(c, m.read(data, USER_REGS_STRUCT_SIZE));
     case PtraceReq.GETFPREGS: case PtraceReq.SETFPREGS: {
       // The NT_PRFPREG regset with its full 512 bytes (arch_ptrace -> copy_regset_to/from_user).
@@ -181,11 +224,11 @@ export function ptraceRegset(this: Kernel, c: Task, set: boolean, note: number, 
     if (len % 8n !== 0n) return neg(Errno.EINVAL);
     const n = len < BigInt(USER_REGS_STRUCT_SIZE) ? Number(len) : USER_REGS_STRUCT_SIZE;
     if (set) {
-      const cur = encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax));
+      const cur = encodeUserRegs(this.getUserRegs(c));
       cur.set(m.read(base, n), 0);
       const r = this.setUserRegs(c, cur);
       if (r !== 0n) return r;
-    } else m.write(base, encodeUserRegs(readUserRegs(this.loadTask(c).uc, c.origRax)).subarray(0, n));
+    } else m.write(base, encodeUserRegs(this.getUserRegs(c)).subarray(0, n));
     m.writeU64(iovAddr + 8n, BigInt(n));
     return 0n;
   }
@@ -205,4 +248,101 @@ export function ptraceRegset(this: Kernel, c: Task, set: boolean, note: number, 
   m.write(base, r.data!);
   m.writeU64(iovAddr + 8n, BigInt(r.len));
   return 0n;
+}
+
+/** struct ptrace_syscall_info (include/uapi/linux/ptrace.h): op, arch, instruction and stack pointers, then the union at 24. */
+const SYSCALL_INFO_UNION = 24;
+/** What ptrace_get_syscall_info returns: the union's end for each op (entry.args[6] 80, exit.is_error 33). */
+const SYSCALL_INFO_ENTRY_SIZE = 80;
+const SYSCALL_INFO_EXIT_SIZE = 33;
+/** PTRACE_SYSCALL_INFO_NONE/ENTRY/EXIT (include/uapi/linux/ptrace.h); SECCOMP (3) needs seccomp, not modelled. */
+enum SyscallInfoOp { NONE = 0, ENTRY = 1, EXIT = 2 }
+/** AUDIT_ARCH_X86_64 (include/uapi/linux/audit.h): EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
+const AUDIT_ARCH_X86_64 = 0xc000003e;
+/** MAX_ERRNO (include/linux/err.h): a return value in [-4095, -1] is an error (IS_ERR_VALUE). */
+const MAX_ERRNO = 4095n;
+
+/**
+ * ptrace_get_syscall_info() (kernel/ptrace.c): by last_siginfo's si_code, SIGTRAP | 0x80 (so only
+ * under PTRACE_O_TRACESYSGOOD) with ptrace_message entry or exit gives the call's number and
+ * arguments or its return value (syscall_get_error: is_error for [-4095, -1]); any other stop
+ * gives op NONE. min(size, the op's size) bytes are copied; the op's size is returned.
+ */
+export function ptraceGetSyscallInfo(this: Kernel, c: Task, userSize: bigint, datap: bigint): bigint {
+  const stop = c.ptraceStop!;
+  const regs = this.getUserRegs(c);
+  const b = new Uint8Array(SYSCALL_INFO_ENTRY_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint32(4, AUDIT_ARCH_X86_64, true);
+  v.setBigUint64(8, regs.rip, true);
+  v.setBigUint64(16, regs.rsp, true);
+  let size = SYSCALL_INFO_UNION;
+  const code = stop.noSiginfo ? 0 : stop.info.code;
+  if (code === (Sig.SIGTRAP | SYSCALL_TRAP_BIT) && stop.message === PTRACE_EVENTMSG_SYSCALL_ENTRY) {
+    b[0] = SyscallInfoOp.ENTRY;
+    v.setBigUint64(SYSCALL_INFO_UNION, regs.orig_rax, true);
+    [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9].forEach((x, i) => v.setBigUint64(SYSCALL_INFO_UNION + 8 + 8 * i, x, true));
+    size = SYSCALL_INFO_ENTRY_SIZE;
+  } else if (code === (Sig.SIGTRAP | SYSCALL_TRAP_BIT) && stop.message === PTRACE_EVENTMSG_SYSCALL_EXIT) {
+    b[0] = SyscallInfoOp.EXIT;
+    const err = BigInt.asIntN(64, regs.rax) < 0n && BigInt.asIntN(64, regs.rax) >= -MAX_ERRNO;
+    v.setBigUint64(SYSCALL_INFO_UNION, regs.rax, true);
+    b[SYSCALL_INFO_UNION + 8] = err ? 1 : 0;
+    size = SYSCALL_INFO_EXIT_SIZE;
+  }
+  const n = userSize < BigInt(size) ? Number(userSize) : size;
+  if (n) this.current!.proc.machine.write(datap, b.subarray(0, n));
+  return BigInt(size);
+}
+
+/**
+ * ptrace_init_task() (include/linux/ptrace.h) for a task clone made under an enabled event or
+ * CLONE_PTRACE: the same tracer and options (copy_process turns syscall tracing, emulation and
+ * stepping off), and a first stop: SIGSTOP pending (no queued siginfo: SI_USER, pid 0), or
+ * JOBCTL_TRAP_STOP for a seized tracee (PTRACE_EVENT_STOP).
+ */
+export function ptraceInitTask(this: Kernel, parent: Task, child: Task): void {
+  const tr = parent.ptrace!;
+  child.ptrace = { tracer: tr.tracer, seized: tr.seized, options: tr.options, interrupt: tr.seized, singlestep: false, syscalls: false };
+  if (!tr.seized) child.pending.push({ info: { signo: Sig.SIGSTOP, code: SI_USER, pid: 0, uid: 0 }, forced: false });
+}
+
+/**
+ * ptrace_event() (include/linux/ptrace.h) inside a system call: the task stops with SIGTRAP and
+ * the event (si_code SIGTRAP | event << 8, ptrace_message `message`). The call's return value
+ * `rax` reaches RAX after the stop: at it, RAX still holds the entry's -ENOSYS.
+ */
+export function ptraceEvent(this: Kernel, t: Task, event: PtraceEvent, message: bigint, rax?: bigint): void {
+  const m = this.loadTask(t);
+  if (rax !== undefined) { m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64); t.raxAfterStop = rax; }
+  const sig = Sig.SIGTRAP;
+  this.ptraceStopTask(t, { sig, event, info: { signo: sig, code: sig | (event << 8), pid: t.tid, uid: 0 }, reported: false, message });
+}
+
+/**
+ * do_exit()'s ptrace_event(PTRACE_EVENT_EXIT, code) (kernel/exit.c): under PTRACE_O_TRACEEXIT the
+ * task stops first, ptrace_message the wait status it dies with, and `rest` ends it when the
+ * tracer resumes it (a SIGKILL ends the stop too). Returns false when there is no such stop.
+ */
+export function ptraceExitEvent(this: Kernel, t: Task, code: number, rest: () => void): boolean {
+  if (!t.ptrace || !ptraceEventEnabled(t.ptrace.options, PtraceEvent.EXIT)) return false;
+  t.exitAfterStop = rest;
+  this.ptraceEvent(t, PtraceEvent.EXIT, BigInt(code));
+  return true;
+}
+
+/** ptrace_trap_notify() (kernel/signal.c): a seized tracee is to trap again (JOBCTL_TRAP_NOTIFY); a listening one is woken for it. */
+export function ptraceTrapNotify(this: Kernel, t: Task): void {
+  t.ptrace!.trapNotify = true;
+  if (t.state === TaskState.Traced && t.ptrace!.listening) this.ptraceResume(t, 0, false);
+}
+
+/**
+ * do_jobctl_trap() (kernel/signal.c) of a seized tracee: PTRACE_EVENT_STOP with the group stop's
+ * signal while one is in effect, else SIGTRAP (si_code signal | PTRACE_EVENT_STOP << 8, si_pid the task).
+ */
+export function doJobctlTrap(this: Kernel, t: Task): void {
+  const p = t.proc;
+  const sig = p.groupStopCount || (p.stopFlags & SIGNAL_STOP_STOPPED) ? (t.jobctlStopSig || Sig.SIGSTOP) : Sig.SIGTRAP;
+  this.ptraceStopTask(t, { sig, event: PTRACE_EVENT_STOP, info: { signo: sig, code: sig | (PTRACE_EVENT_STOP << 8), pid: t.tid, uid: 0 }, reported: false });
 }

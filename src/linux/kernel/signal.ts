@@ -5,7 +5,8 @@
  * rt_sigsuspend, pause and rt_sigtimedwait.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
-import { DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_USER, Sig } from '../abi.js';
+import { DebugStopReason } from '../debug.js';
+import { CORE_DUMP_SIGNALS, DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_USER, Sig } from '../abi.js';
 import { ERESTARTNOHAND } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { straceSignal } from '../strace.js';
@@ -67,7 +68,8 @@ export function prepareSignal(this: Kernel, p: Process, sig: number): void {
   for (const x of live) {
     flush(x, (s) => STOP_SIGNALS.has(s));
     x.jobctlStopPending = false;
-    if (x.state === TaskState.Stopped) x.state = TaskState.Runnable; // wake_up_state(t, __TASK_STOPPED)
+    if (x.ptrace?.seized) this.ptraceTrapNotify(x);
+    else if (x.state === TaskState.Stopped) x.state = TaskState.Runnable; // wake_up_state(t, __TASK_STOPPED)
   }
   const why = p.stopFlags & SIGNAL_STOP_STOPPED ? SIGNAL_CLD_CONTINUED : p.groupStopCount ? SIGNAL_CLD_STOPPED : 0;
   if (why) {
@@ -93,6 +95,7 @@ export function doSignalStop(this: Kernel, t: Task, signr: number): boolean {
     for (const x of p.threads) {
       if (x.state === TaskState.Dead || (x !== t && x.state === TaskState.Stopped)) continue;
       x.jobctlStopPending = true;
+      x.jobctlStopSig = signr;
       p.groupStopCount++;
     }
   }
@@ -152,9 +155,9 @@ export function sendToProcess(this: Kernel, p: Process, info: SigInfo): void {
 /** Deliver what is deliverable before the task runs; false when the task no longer runs. */
 export function deliverSignals(this: Kernel, t: Task): boolean {
   while (t.state === TaskState.Runnable) {
-    if (t.ptrace?.interrupt) {
-      t.ptrace.interrupt = false;
-      this.ptraceStopTask(t, { sig: Sig.SIGTRAP, event: PTRACE_EVENT_STOP, info: { signo: Sig.SIGTRAP, code: SI_USER }, reported: false });
+    // JOBCTL_TRAP_MASK: PTRACE_INTERRUPT, a seized child's first stop, ptrace_trap_notify.
+    if (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) {
+      this.doJobctlTrap(t);
       return false;
     }
     // get_signal(): the parent hears of a stop or continue the group's SIGCONT recorded.
@@ -173,10 +176,16 @@ export function deliverSignals(this: Kernel, t: Task): boolean {
     }
     const p = t.pending.splice(k, 1)[0]!;
     const sig = p.info.signo;
+    // The remote debugger sees the debugged process's signals first (src/linux/debug.ts) and decides on resuming.
+    const dbg = this.debug;
+    if (dbg && dbg.debugs(t) && sig !== Sig.SIGKILL && !p.debugSeen) {
+      dbg.stop = { reason: DebugStopReason.Signal, task: t, signo: sig, held: p };
+      return false;
+    }
     // ptrace_signal(): a traced task stops before acting on any signal but SIGKILL; the tracer's
     // resume decides which signal, if any, is then delivered.
     if (t.ptrace && sig !== Sig.SIGKILL && !p.traced) {
-      this.ptraceStopTask(t, { sig, event: 0, info: p.info, reported: false });
+      this.ptraceStopTask(t, { sig, event: 0, info: p.info, reported: false, delivery: true });
       return false;
     }
     const act = t.proc.sigactions[sig]!;
@@ -192,6 +201,9 @@ export function deliverSignals(this: Kernel, t: Task): boolean {
         if (this.doSignalStop(t, sig)) return false;
         continue;
       }
+      // do_group_exit -> do_exit: PTRACE_EVENT_EXIT first (message: the signal, 0x80 when a core is written).
+      const dumps = CORE_DUMP_SIGNALS.has(sig) && this.o.core !== undefined && !this.coreWritten;
+      if (this.ptraceExitEvent(t, sig | (dumps ? 0x80 : 0), () => this.killProcess(t.proc, sig, reason, p.info, t))) return false;
       this.killProcess(t.proc, sig, reason, p.info, t);
       return false;
     }

@@ -7,6 +7,8 @@
  * machine running the sandbox.
  */
 
+import { Errno } from '../abi.js';
+
 /** struct sysinfo on x86-64: 112 bytes (uapi/linux/sysinfo.h; `_f` pads to 64 bytes of tail). */
 export const SYSINFO_SIZE = 112;
 /** Field offsets (x86-64: longs are 8 bytes; `procs` is u16 followed by u16 pad and u32 pad). */
@@ -42,4 +44,52 @@ export function do_sysinfo(bootNs: bigint, liveTasks: number): Uint8Array {
   v.setUint16(OFF.procs, Math.min(liveTasks, 0xffff), true);
   v.setUint32(OFF.memUnit, MEM_UNIT, true);
   return b;
+}
+
+// ------------------------------------------------------------------ resource limits
+
+/** Resource numbers (include/uapi/asm-generic/resource.h); RLIM_NLIMITS is one past the last. */
+export enum Rlimit { CPU = 0, FSIZE, DATA, STACK, CORE, RSS, NPROC, NOFILE, MEMLOCK, AS, LOCKS, SIGPENDING, MSGQUEUE, NICE, RTPRIO, RTTIME }
+export const RLIM_NLIMITS = 16;
+/** RLIM_INFINITY (include/uapi/asm-generic/resource.h): ~0UL. */
+export const RLIM_INFINITY = (1n << 64n) - 1n;
+/** _STK_LIM (include/uapi/linux/resource.h): the default RLIMIT_STACK soft limit, 8 MiB. */
+export const STK_LIM = 8n << 20n;
+/** INR_OPEN_CUR / INR_OPEN_MAX (include/uapi/linux/fs.h): RLIMIT_NOFILE's defaults. */
+export const INR_OPEN_CUR = 1024n;
+export const INR_OPEN_MAX = 4096n;
+/** sysctl_nr_open (fs/file.c, default 1024 * 1024): do_prlimit's EPERM bound for RLIMIT_NOFILE. */
+const NR_OPEN = 1024n * 1024n;
+
+export interface Rlim { cur: bigint; max: bigint }
+
+/**
+ * The limits a process starts with. STACK and NOFILE as INIT_RLIMITS (include/asm-generic/resource.h)
+ * gives them. Assumption `rlimits-unlimited`: the other resources read as RLIM_INFINITY (what a
+ * shell that raised them passes on; the model enforces none of them), as the model answered before.
+ */
+export function initRlimits(): Rlim[] {
+  return Array.from({ length: RLIM_NLIMITS }, (_, r) =>
+    r === Rlimit.STACK ? { cur: STK_LIM, max: RLIM_INFINITY }
+      : r === Rlimit.NOFILE ? { cur: INR_OPEN_CUR, max: INR_OPEN_MAX }
+        : { cur: RLIM_INFINITY, max: RLIM_INFINITY });
+}
+
+/**
+ * do_prlimit (kernel/sys.c, Linux 6.18): EINVAL for a resource past RLIM_NLIMITS or a soft limit
+ * above the hard one, EPERM for RLIMIT_NOFILE above sysctl_nr_open or a raised hard limit without
+ * CAP_SYS_RESOURCE (the model's tasks run as root and have it); the old value, then the new one.
+ * Returns 0 or a negative errno.
+ */
+export function do_prlimit(rlim: Rlim[], resource: number, newRlim: Rlim | undefined, old: ((r: Rlim) => void) | undefined, capSysResource = true): number {
+  if (resource < 0 || resource >= RLIM_NLIMITS) return -Errno.EINVAL;
+  if (newRlim) {
+    if (newRlim.cur > newRlim.max) return -Errno.EINVAL;
+    if (resource === Rlimit.NOFILE && newRlim.max > NR_OPEN) return -Errno.EPERM;
+  }
+  const cur = rlim[resource]!;
+  if (newRlim && newRlim.max > cur.max && !capSysResource) return -Errno.EPERM;
+  if (old) old({ ...cur });
+  if (newRlim) rlim[resource] = { ...newRlim };
+  return 0;
 }

@@ -1,21 +1,44 @@
 /**
- * brk and mmap (mm/mmap.c, Linux 6.18): anonymous mappings, top-down placement.
+ * brk, mmap, munmap and the stack that grows down (mm/mmap.c, mm/vma.c, mm/util.c,
+ * arch/x86/kernel/sys_x86_64.c, Linux 6.18): anonymous mappings, top-down placement, the
+ * overcommit heuristic, expand_downwards with RLIMIT_STACK and the stack guard gap.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
-import { GUEST_PAGE, Machine } from '../../../emulator/machine.js';
+import { GUEST_PAGE, Machine, type Region } from '../../../emulator/machine.js';
 import { Prot } from '../../../emulator/unicorn.js';
-import { Errno, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE } from '../abi.js';
+import { Errno, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC } from '../abi.js';
+import { execute_only_pkey } from '../arch/x86/mm/pkeys.js';
 import type { Kernel } from '../kernel.js';
+import { MODELLED_TOTALRAM_BYTES, Rlimit } from '../kernel/sys.js';
 import { neg, pageAlign, Process } from '../sched.js';
 
-/** The top of the user stack: TASK_SIZE (arch/x86/include/asm/page_64_types.h, 4-level paging). */
-export const STACK_TOP = 0x7ffffffff000n;
-/** RLIMIT_STACK default, 8 MiB (include/uapi/linux/resource.h _STK_LIM); mapped whole, no growth. */
+/** TASK_SIZE_MAX with 4-level paging (arch/x86/include/asm/page_64_types.h): 2^47 - one page. */
+export const TASK_SIZE = 0x7ffffffff000n;
+/** The top of the user stack: STACK_TOP = TASK_SIZE (no stack randomisation in the model). */
+export const STACK_TOP = TASK_SIZE;
+/** RLIMIT_STACK default, 8 MiB (include/uapi/linux/resource.h _STK_LIM). */
 export const STACK_SIZE = 8n * 1024n * 1024n;
-/** Where top-down mmap starts: below the stack and the 128 MiB minimum gap (mm/util.c mmap_base, MIN_GAP). */
+/**
+ * Where top-down mmap starts: below the stack and the 128 MiB minimum gap (mm/util.c mmap_base,
+ * MIN_GAP). Assumption `fixed-mmap-base`: computed once from the 8 MiB default, not from the
+ * RLIMIT_STACK at exec (Linux's gap is that limit plus the guard gap, at least 128 MiB).
+ */
 const MMAP_BASE = STACK_TOP - STACK_SIZE - 128n * 1024n * 1024n;
+/** TASK_UNMAPPED_BASE (arch/x86/include/asm/processor.h): PAGE_ALIGN(TASK_SIZE / 3), the bottom-up fallback's start. */
+const TASK_UNMAPPED_BASE = pageAlign(TASK_SIZE / 3n);
 /** mmap_min_addr default (mm/Kconfig DEFAULT_MMAP_MIN_ADDR = 65536). */
-const MMAP_MIN_ADDR = 0x10000n;
+export const MMAP_MIN_ADDR = 0x10000n;
+/** stack_guard_gap (mm/mmap.c): 256 pages. */
+export const STACK_GUARD_GAP = 256n * GUEST_PAGE;
+/** DEFAULT_MAP_WINDOW (arch/x86/include/asm/page_64_types.h): the 47-bit window; equal to TASK_SIZE with 4-level paging. */
+const DEFAULT_MAP_WINDOW = TASK_SIZE;
+/** stack_expand in setup_arg_pages (fs/exec.c): 128 KiB mapped below the arguments at exec. */
+export const STACK_EXPAND = 128n * 1024n;
+
+/** vm_flags bits the model keeps (include/linux/mm.h). */
+export const VM_GROWSDOWN = 0x100;
+export const VM_ACCOUNT = 0x100000;
+export const VM_NORESERVE = 0x200000;
 
 export function brk(this: Kernel, p: Process, want: bigint): bigint {
   const m = p.machine;
@@ -29,29 +52,144 @@ export function brk(this: Kernel, p: Process, want: bigint): bigint {
   return p.brk;
 }
 
-/** The highest free range of `len` bytes below MMAP_BASE (top-down allocation, mm/mmap.c). */
-export function findFree(this: Kernel, m: Machine, len: bigint): bigint | undefined {
-  let top = MMAP_BASE;
-  const regions = [...m.mappings()].sort((a, b) => (a.start > b.start ? -1 : 1));
-  for (const r of regions) {
-    if (r.start >= top) continue; // above the search window
-    if (r.end <= top - len) return top - len;
-    top = r.start < top ? r.start : top;
-  }
-  return top - len >= MMAP_MIN_ADDR ? top - len : undefined;
+/** vm_start_gap (include/linux/mm.h): a stack's start less the guard gap below it. */
+function vm_start_gap(r: Region): bigint {
+  if (!((r.vmFlags ?? 0) & VM_GROWSDOWN)) return r.start;
+  return r.start > STACK_GUARD_GAP ? r.start - STACK_GUARD_GAP : 0n;
 }
 
+/**
+ * The highest free range of `len` bytes below MMAP_BASE (vm_unmapped_area, VM_UNMAPPED_AREA_TOPDOWN,
+ * mm/vma.c unmapped_area_topdown, keeping the guard gap below a stack), else the lowest one from
+ * TASK_UNMAPPED_BASE up (arch_get_unmapped_area_topdown's fallback); undefined when neither fits.
+ */
+export function findFree(this: Kernel, m: Machine, len: bigint): bigint | undefined {
+  const regions = [...m.mappings()].sort((a, b) => (a.start > b.start ? -1 : 1));
+  let top = MMAP_BASE;
+  for (const r of regions) {
+    const gapStart = vm_start_gap(r);
+    if (gapStart >= top) { if (r.start < top) top = r.start; continue; }
+    if (r.end <= top && top - r.end >= len) return top - len;
+    top = gapStart < top ? gapStart : top;
+  }
+  if (top >= MMAP_MIN_ADDR + len) return top - len;
+  let low = TASK_UNMAPPED_BASE;
+  for (const r of [...regions].reverse()) {
+    if (r.end <= low) continue;
+    if (vm_start_gap(r) >= low + len) break;
+    low = r.end;
+  }
+  return low + len <= TASK_SIZE ? low : undefined;
+}
+
+/**
+ * __vm_enough_memory (mm/util.c) under OVERCOMMIT_GUESS, the default: a charge of more pages than
+ * RAM plus swap fails. The modelled machine's RAM is kernel/sys.ts MODELLED_TOTALRAM_BYTES, no swap.
+ */
+export function vm_enough_memory(bytes: bigint): boolean {
+  return bytes <= MODELLED_TOTALRAM_BYTES;
+}
+
+/**
+ * do_mmap (mm/mmap.c) of an anonymous mapping: EINVAL for length 0 or no mapping type, ENOMEM when
+ * the page-aligned length overflows or exceeds TASK_SIZE, or the address + length ends above it
+ * (__get_unmapped_area), EEXIST for MAP_FIXED_NOREPLACE over a mapping, ENOMEM when a private
+ * writable mapping without MAP_NORESERVE is more than the overcommit heuristic allows
+ * (accountable_mapping). A hint is taken when valid and free (mmap_address_hint_valid,
+ * vm_start_gap). PROT_EXEC alone gets the execute-only protection key.
+ */
 export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: number, flags: number, fd: number): bigint {
   const m = p.machine;
   if (!(flags & MAP_ANONYMOUS)) return fd >= 0 && p.files.has(fd) ? neg(Errno.EACCES) : neg(Errno.EBADF);
-  if (len === 0n || addr % GUEST_PAGE) return neg(Errno.EINVAL);
-  const size = pageAlign(len);
+  if (len === 0n) return neg(Errno.EINVAL);
+  if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
+  // round_hint_to_min: a low hint becomes mmap_min_addr.
+  if (!(flags & MAP_FIXED)) { addr -= addr % GUEST_PAGE; if (addr && addr < MMAP_MIN_ADDR) addr = MMAP_MIN_ADDR; }
+  const size = pageAlign(len) & ((1n << 64n) - 1n);
+  if (size === 0n || size < len) return neg(Errno.ENOMEM);
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return neg(Errno.EINVAL);
+  // __get_unmapped_area -> arch_get_unmapped_area_topdown (arch/x86/kernel/sys_x86_64.c).
+  if (size > TASK_SIZE) return neg(Errno.ENOMEM);
   let at: bigint | undefined;
   if (flags & MAP_FIXED) at = addr;
-  else if (addr && addr >= MMAP_MIN_ADDR && !m.mappings().some((r) => r.start < addr + size && r.end > addr)) at = addr;
-  else if (flags & MAP_FIXED_NOREPLACE) return neg(Errno.EINVAL);
+  else if (addr && hintValid(addr, size) && hintFree(m, addr, size)) at = addr;
   else at = this.findFree(m, size);
-  if (at === undefined) return neg(Errno.ENOMEM);
-  m.map(at, size, prot & 7);
+  if (at === undefined || at > TASK_SIZE - size) return neg(Errno.ENOMEM);
+  if (at % GUEST_PAGE) return neg(Errno.EINVAL);
+  if ((flags & MAP_FIXED_NOREPLACE) && m.mappings().some((r) => r.start < at! + size && r.end > at!)) return neg(Errno.EEXIST);
+  const ospke = this.view.cr4Pke.value;
+  let pkey = 0;
+  if ((prot & 7) === PROT_EXEC) { pkey = execute_only_pkey(p.pkeys, p.loaded?.fpu ?? p.threads[0]!.fpu, ospke); if (pkey < 0) pkey = 0; }
+  // MAP_NORESERVE is honoured unless overcommit is OVERCOMMIT_NEVER (the default is GUESS).
+  let vmFlags = flags & MAP_NORESERVE ? VM_NORESERVE : 0;
+  // accountable_mapping: private, writable, reserving.
+  if (type === MAP_PRIVATE && (prot & Prot.WRITE) && !(vmFlags & VM_NORESERVE)) {
+    if (!vm_enough_memory(size)) return neg(Errno.ENOMEM);
+    vmFlags |= VM_ACCOUNT;
+  }
+  m.map(at, size, prot & 7, undefined, { pkey, vmFlags });
+  if (pkey) m.syncPkru();
   return at;
+}
+
+/** mmap_address_hint_valid (arch/x86/kernel/sys_x86_64.c): inside TASK_SIZE, not straddling the 47-bit window. */
+function hintValid(addr: bigint, len: bigint): boolean {
+  if (TASK_SIZE - len < addr) return false;
+  return (addr > DEFAULT_MAP_WINDOW) === (addr + len > DEFAULT_MAP_WINDOW);
+}
+
+/** The hint's range is free up to the next mapping's vm_start_gap (find_vma). */
+function hintFree(m: Machine, addr: bigint, len: bigint): boolean {
+  const next = m.mappings().find((r) => r.end > addr);
+  return !next || addr + len <= vm_start_gap(next);
+}
+
+/**
+ * __vm_munmap -> do_vmi_munmap (mm/vma.c): EINVAL for an unaligned start, a range beyond TASK_SIZE
+ * or an empty one; unmapping nothing is not an error.
+ */
+export function munmap(this: Kernel, p: Process, start: bigint, len: bigint): bigint {
+  if (start % GUEST_PAGE || start > TASK_SIZE || len > TASK_SIZE - start) return neg(Errno.EINVAL);
+  const size = pageAlign(len);
+  if (size === 0n) return neg(Errno.EINVAL);
+  p.machine.unmap(start, size);
+  return 0n;
+}
+
+/**
+ * A fault at `addr`, which no mapping covers (lock_mm_and_find_vma, mm/memory.c): when the next
+ * mapping above is a stack (VM_GROWSDOWN), expand_downwards (mm/mmap.c) grows it to the faulting
+ * page unless that is below mmap_min_addr, within stack_guard_gap above an accessible mapping that
+ * is not a stack, or makes the stack larger than RLIMIT_STACK (acct_stack_growth). x86 has no check
+ * against RSP since 4.20. Returns true when the stack now covers `addr`.
+ */
+export function expandStack(this: Kernel, p: Process, addr: bigint): boolean {
+  const m = p.machine;
+  const regions = m.mappings();
+  const i = regions.findIndex((r) => r.end > addr);
+  if (i < 0) return false;
+  const vma = regions[i]!;
+  if (vma.start <= addr || !((vma.vmFlags ?? 0) & VM_GROWSDOWN)) return false;
+  const address = addr - (addr % GUEST_PAGE);
+  if (address < MMAP_MIN_ADDR) return false;
+  const prev = i > 0 ? regions[i - 1] : undefined;
+  // vma_is_accessible: VM_READ | VM_WRITE | VM_EXEC.
+  if (prev && !((prev.vmFlags ?? 0) & VM_GROWSDOWN) && (prev.prot & 7) !== 0 && address - prev.end < STACK_GUARD_GAP) return false;
+  const size = vma.end - address;
+  if (size > p.rlimits[Rlimit.STACK]!.cur) return false;
+  if (!vm_enough_memory(vma.start - address)) return false;
+  m.growDown(vma, address);
+  return true;
+}
+
+/**
+ * setup_arg_pages (fs/exec.c): the stack mapping at exec covers the argument strings' pages and
+ * stack_expand below them, at most RLIMIT_STACK (page-aligned down). Returns its start.
+ */
+export function initialStackStart(stackTop: bigint, stringsLow: bigint, rlimitStack: bigint): bigint {
+  const stackSize = stackTop - (stringsLow - (stringsLow % GUEST_PAGE));
+  const rlim = rlimitStack - (rlimitStack % GUEST_PAGE);
+  const expand = stackSize + STACK_EXPAND < rlim ? stackSize + STACK_EXPAND : rlim;
+  return stackTop - expand;
 }

@@ -14,8 +14,9 @@ import { pipeActivity } from '../../fs/pipe.js';
 import type { Kernel, RunResult } from '../../kernel.js';
 import { SI_KERNEL } from '../signal.js';
 import { NS_PER_INSN } from '../time/posix-timers.js';
-import { TRAP_TRACE } from '../../ptrace.js';
+import { PTRACE_EVENTMSG_SYSCALL_EXIT, TRAP_TRACE } from '../../ptrace.js';
 import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
+import { DEBUG_SLICE_ITERATIONS, DebugStopReason } from '../../debug.js';
 
 /** Instructions per scheduling quantum when several tasks are runnable, and when one is. */
 export const QUANTUM_SHARED = 10_000;
@@ -25,9 +26,12 @@ const QUANTUM_ALONE = 1_000_000;
 export function run(this: Kernel): RunResult {
   const init = this.init;
   if (!init) throw new Error('Kernel.run before load');
-  let last = -1;
+  const dbg = this.debug;
   while (init.alive && !this.fatal) {
-    const task = this.pick(last);
+    if (dbg) {
+      if (dbg.stop || ++dbg.iterations > DEBUG_SLICE_ITERATIONS) { dbg.iterations = 0; return { kind: 'debug-stop' }; }
+    }
+    const task = this.pick(this.lastPicked);
     if (!task) {
       if (this.wakeOnTimeout()) continue;
       const sleepers = this.tasks.filter((t) => t.state === TaskState.Blocked || t.state === TaskState.Traced || t.state === TaskState.Stopped)
@@ -35,19 +39,31 @@ export function run(this: Kernel): RunResult {
       return { kind: 'error', message: `deadlock: every task is blocked (${sleepers.join(', ')})` };
     }
     this.idleTimerFires = 0;
-    last = task.tid;
+    this.lastPicked = task.tid;
     this.switchTo(task);
+    if (task.exitAfterStop) {
+      const rest = task.exitAfterStop;
+      task.exitAfterStop = undefined;
+      rest();
+      continue;
+    }
     if (task.syscallAfterEntryStop) {
       task.syscallAfterEntryStop = false;
       this.syscallAfterEntryStop(task);
     }
     if (task.syscallExitStopDue && task.state === TaskState.Runnable) {
       task.syscallExitStopDue = false;
-      if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task)); continue; }
+      // syscall_exit_work(): an exit stop under SYSCALL_WORK_SYSCALL_TRACE as it is now (never under EMU, report_single_step).
+      if (task.ptrace?.syscalls) { this.ptraceStopTask(task, this.syscallStop(task, PTRACE_EVENTMSG_SYSCALL_EXIT)); continue; }
     }
     if (!this.deliverSignals(task) || task.state !== TaskState.Runnable) continue;
     this.rseqReturnToUser(task);
     if (task.state !== TaskState.Runnable || !task.proc.alive) continue;
+    if (dbg && dbg.stepAfterWake === task) {
+      dbg.stepAfterWake = undefined;
+      dbg.stop = { reason: DebugStopReason.Step, task, signo: Sig.SIGTRAP };
+      continue;
+    }
     const runnable = this.tasks.filter((t) => t.state === TaskState.Runnable).length;
     const remaining = this.o.maxInsns - this.insns;
     if (remaining <= 0n) {
@@ -55,19 +71,41 @@ export function run(this: Kernel): RunResult {
       continue;
     }
     const slice = BigInt(runnable > 1 ? QUANTUM_SHARED : QUANTUM_ALONE);
-    const stepping = task.ptrace?.singlestep === true;
+    const debugged = dbg?.debugs(task) === true;
+    const debugStep = debugged && dbg!.step === task;
+    const stepping = task.ptrace?.singlestep === true || debugStep;
+    if (debugged) task.proc.machine.setBreakpoints(dbg!.breakpoints);
     let quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
     // A quantum ends where the next interval timer is due (kernel/time/itimer.ts).
     const toTimer = this.insnsToNextTimer(task);
     if (toTimer !== undefined && toTimer < BigInt(quantum)) quantum = Number(toTimer);
     task.origRax = -1n;
-    const stop = task.proc.machine.run(quantum);
+    const m = task.proc.machine;
+    let stop: ReturnType<Machine['run']>;
+    if (debugged && dbg!.watchpoints.size && !stepping) {
+      // Write watchpoints: one instruction at a time within the same quantum (src/linux/debug.ts).
+      let ran = 0;
+      do {
+        stop = m.run(1);
+        ran++;
+        const hit = stop.kind === StopKind.Quantum ? dbg!.changedWatchpoint((a, n) => readMapped(m, a, n)) : undefined;
+        if (hit !== undefined) { dbg!.stop = { reason: DebugStopReason.Watch, task, signo: Sig.SIGTRAP, watch: hit }; break; }
+      } while (stop.kind === StopKind.Quantum && ran < quantum);
+      quantum = ran;
+    } else stop = m.run(quantum);
     if (stepping && task.ptrace) {
       // The single-step trap (#DB, TRAP_TRACE) once the instruction completed.
       task.ptrace.singlestep = false;
       if (stop.kind !== StopKind.Fault && task.state === TaskState.Runnable && task.proc.alive) {
         this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_TRACE, addr: task.proc.machine.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
       }
+    }
+    if (debugged && stop.kind === StopKind.Breakpoint) dbg!.stop = { reason: DebugStopReason.Breakpoint, task, signo: Sig.SIGTRAP };
+    else if (debugStep && stop.kind !== StopKind.Fault && stop.kind !== StopKind.Unemulated) {
+      // The step's trap (#DB). A task now asleep in a system call reports it when it next runs (below).
+      dbg!.step = undefined;
+      if (task.state === TaskState.Runnable && task.proc.alive) dbg!.stop = { reason: DebugStopReason.Step, task, signo: Sig.SIGTRAP };
+      else dbg!.stepAfterWake = task;
     }
     this.insns += BigInt(quantum);
     this.clockNs += BigInt(quantum) * NS_PER_INSN;
@@ -78,6 +116,11 @@ export function run(this: Kernel): RunResult {
       const r = fn();
       if (r !== undefined && task.proc.loaded === task) task.proc.machine.uc.regWrite(X86Reg.RAX, r & MASK64);
     }
+    // A system call's writes (read() into a watched buffer) show once it has completed.
+    if (debugged && dbg!.watchpoints.size && !dbg!.stop) {
+      const hit = dbg!.changedWatchpoint((a, n) => readMapped(m, a, n));
+      if (hit !== undefined) dbg!.stop = { reason: DebugStopReason.Watch, task, signo: Sig.SIGTRAP, watch: hit };
+    }
     if (stop.kind === StopKind.Fault && stop.fault) {
       if (!this.handleXfd(task, stop.fault)) this.raiseFault(task, stop.fault);
     }
@@ -86,6 +129,11 @@ export function run(this: Kernel): RunResult {
   if (this.fatal) return this.fatal;
   const e = init.exit!;
   return 'code' in e ? { kind: 'exit', code: e.code } : { kind: 'signal', signal: e.signal, reason: e.reason };
+}
+
+/** Bytes at [addr, addr+len) if all mapped (a debugger's look, the guest's protections aside), else undefined. */
+function readMapped(m: Machine, addr: bigint, len: number): Uint8Array | undefined {
+  return m.isMapped(addr, addr + BigInt(len)) ? m.uc.memRead(addr, len) : undefined;
 }
 
 /** Round-robin by tid: the first runnable task after `last`. */
@@ -103,8 +151,8 @@ export function pick(this: Kernel, last: number): Task | undefined {
 export function tryWake(this: Kernel, t: Task): void {
   const r = t.wait?.retry?.();
   if (r !== undefined) this.wake(t, r);
-  // signal_wake_up(): a deliverable signal or a group stop ends the sleep with the call's restart errno.
-  else if (t.jobctlStopPending || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
+  // signal_wake_up(): a deliverable signal, a group stop or a jobctl trap (ptrace_signal_wake_up) ends the sleep with the call's restart errno.
+  else if (t.jobctlStopPending || (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) || t.pending.some((p) => this.deliverable(t, p))) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
 }
 
 export function wake(this: Kernel, t: Task, result: bigint): void {

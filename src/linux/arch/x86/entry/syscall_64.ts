@@ -4,34 +4,28 @@
  * model lacks (kernel/sys_ni.c).
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
-import { GUEST_PAGE, GuestMemoryFault, type Machine } from '../../../../../emulator/machine.js';
+import { GuestMemoryFault, type Machine } from '../../../../../emulator/machine.js';
 import { X86Reg } from '../../../../../emulator/unicorn.js';
 import { XFEATURE_MASK_USER_DYNAMIC } from '../../../../../kernel-model/fpu-config.js';
 import { MINSIGSTKSZ, on_sig_stack, sigaltstack_size_valid } from '../../../../../kernel-model/signal.js';
-import { AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
+import { CLONE_VFORK, AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
 import { NOFILE_CUR } from '../../../fs/file.js';
 import { pipe_read, pipe_write } from '../../../fs/pipe.js';
 import type { Kernel } from '../../../kernel.js';
 import { straceSyscall, type TraceMemory } from '../../../strace.js';
+import { PTRACE_EVENTMSG_SYSCALL_ENTRY } from '../../../ptrace.js';
 import { sys_rseq } from '../../../kernel/rseq.js';
 import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../kernel/sched/affinity.js';
-import { do_sysinfo } from '../../../kernel/sys.js';
+import { do_prlimit, do_sysinfo, type Rlim } from '../../../kernel/sys.js';
+import { sys_pkey_alloc, sys_pkey_free } from '../mm/pkeys.js';
 import { CLOCK_EPOCH_NS } from '../../../kernel/time/posix-timers.js';
-import { STACK_SIZE } from '../../../mm/mmap.js';
-import { MASK64, FIRST_PID, neg, pageAlign, sigBit, UNBLOCKABLE, TaskState, Task, Process } from '../../../sched.js';
+import { MASK64, FIRST_PID, neg, sigBit, UNBLOCKABLE, TaskState, Task, Process } from '../../../sched.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from '../../../syscall-table.js';
 
 /** utsname field length (include/uapi/linux/utsname.h __NEW_UTS_LEN + 1). */
 const UTS_FIELD = 65;
 /** The fixed uname answer (the release comes from the kernel variant). */
 const UTS = { sysname: 'Linux', nodename: 'xstate-lab', version: '#1 SMP PREEMPT_DYNAMIC xstate-lab', machine: 'x86_64', domainname: '(none)' };
-/** RLIMIT_STACK (include/uapi/asm-generic/resource.h) and RLIM_INFINITY. */
-const RLIMIT_STACK = 3;
-/** RLIMIT_NOFILE and its defaults INR_OPEN_CUR / INR_OPEN_MAX (include/asm-generic/resource.h, include/uapi/linux/fs.h). */
-const RLIMIT_NOFILE = 7;
-const NOFILE_MAX = 4096;
-/** RLIM_INFINITY (include/uapi/asm-generic/resource.h): ~0UL. */
-const RLIM_INFINITY = MASK64;
 /** sizeof(stack_t) on x86-64 (include/uapi/asm-generic/signal.h). */
 const STACK_T_BYTES = 24;
 /** clock_nanosleep flag TIMER_ABSTIME (include/uapi/linux/time.h). */
@@ -54,11 +48,13 @@ export function onSyscall(this: Kernel, p: Process): boolean {
   const a = m.uc.regReadBatch(SYSCALL_REGS);
   const nr = Number(a[0]! & 0xffffffffn);
   t.origRax = a[0]!;
-  if (t.ptrace?.syscalls) {
-    // syscall-entry-stop (ptrace_report_syscall_entry): RAX reads -ENOSYS, orig_rax the number.
+  if (t.ptrace?.syscalls || t.ptrace?.sysemu) {
+    // syscall-entry-stop (ptrace_report_syscall_entry): RAX reads -ENOSYS, orig_rax the number;
+    // under SYSCALL_WORK_SYSCALL_EMU the call is then not made (syscall_trace_enter).
     m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64);
     t.syscallAfterEntryStop = true;
-    this.ptraceStopTask(t, this.syscallStop(t));
+    t.syscallEmulated = t.ptrace.sysemu === true;
+    this.ptraceStopTask(t, this.syscallStop(t, PTRACE_EVENTMSG_SYSCALL_ENTRY));
     return true;
   }
   let r: bigint | 'stop';
@@ -195,22 +191,27 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.getdents64: return this.getdents64(p, i32(a0), a1, Number(a2 & 0xffffffffn));
     case Sys.brk: return this.brk(p, a0);
     case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4));
-    case Sys.munmap: {
-      if (a0 % GUEST_PAGE || a1 === 0n) return neg(Errno.EINVAL);
-      m.unmap(a0, pageAlign(a1));
-      return 0n;
+    case Sys.munmap: return this.munmap(p, a0, a1);
+    case Sys.mprotect: return this.do_mprotect_pkey(t, a0, a1, i32(a2), -1);
+    case Sys.pkey_mprotect: return this.do_mprotect_pkey(t, a0, a1, i32(a2), i32(a3));
+    case Sys.pkey_alloc: {
+      const r = sys_pkey_alloc(p.pkeys, t.fpu, this.view.cr4Pke.value, a0, a1);
+      m.syncPkru(); // the new key's rights are in this thread's PKRU
+      return r;
     }
-    case Sys.mprotect: {
-      if (a0 % GUEST_PAGE) return neg(Errno.EINVAL);
-      const len = pageAlign(a1);
-      if (!m.isMapped(a0, a0 + len)) return neg(Errno.ENOMEM);
-      if (len) m.protect(a0, len, Number(a2) & 7);
-      return 0n;
-    }
+    case Sys.pkey_free: return sys_pkey_free(p.pkeys, this.view.cr4Pke.value, i32(a0));
     case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3));
     case Sys.madvise: return 0n;
-    case Sys.exit: this.exitThread(t, i32(a0)); return 'stop';
-    case Sys.exit_group: this.endProcess(p, { code: i32(a0) & 0xff }); return 'stop';
+    case Sys.exit: {
+      const code = i32(a0);
+      if (!this.ptraceExitEvent(t, (code & 0xff) << 8, () => this.exitThread(t, code))) this.exitThread(t, code);
+      return 'stop';
+    }
+    case Sys.exit_group: {
+      const code = i32(a0) & 0xff;
+      if (!this.ptraceExitEvent(t, code << 8, () => this.endProcess(p, { code }))) this.endProcess(p, { code });
+      return 'stop';
+    }
     case Sys.arch_prctl: return this.archPrctl(t, Number(a0), a1);
     case Sys.set_tid_address: t.clearChildTid = a0; return BigInt(t.tid);
     case Sys.set_robust_list: return 0n;
@@ -319,18 +320,11 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       m.write(a0, b);
       return 0n;
     }
-    case Sys.prlimit64: case Sys.getrlimit: {
-      const [res, old] = nr === Sys.getrlimit ? [Number(a0), a1] : [Number(a1), a3];
-      if (old) {
-        const [cur, max] = res === RLIMIT_STACK ? [STACK_SIZE, RLIM_INFINITY] : res === RLIMIT_NOFILE ? [BigInt(NOFILE_CUR), BigInt(NOFILE_MAX)] : [RLIM_INFINITY, RLIM_INFINITY];
-        m.writeU64(old, cur);
-        m.writeU64(old + 8n, max);
-      }
-      return 0n;
-    }
+    case Sys.prlimit64: case Sys.getrlimit: case Sys.setrlimit: return this.prlimit(t, nr, a0, a1, a2, a3);
     case Sys.futex: return this.futex(t, a0, Number(a1), a2, a3, a4, _a5);
     case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
-    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD), 0n, 0n, 0n, 0n);
+    // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c); the model copies the address space and does not suspend the parent (README).
+    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
     case Sys.ptrace: return this.ptraceSyscall(t, i32(a0), i32(a1), a2, a3);
     case Sys.waitid: return this.waitid(t, i32(a0), i32(a1), a2, Number(a3));
@@ -352,6 +346,37 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     }
     default: return this.unmodelled(nr);
   }
+}
+
+/**
+ * sys_prlimit64, sys_getrlimit, sys_setrlimit (kernel/sys.c, Linux 6.18): the new limit read first
+ * (EFAULT), the target task (prlimit64's pid, 0 for the caller; ESRCH), then do_prlimit
+ * (kernel/sys.ts); the old limit written last (EFAULT).
+ */
+export function prlimit(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigint, a2: bigint, a3: bigint): bigint {
+  const m = t.proc.machine;
+  const readRlim = (at: bigint): Rlim => ({ cur: m.readU64(at), max: m.readU64(at + 8n) });
+  const writeRlim = (at: bigint) => (r: Rlim): void => { m.writeU64(at, r.cur); m.writeU64(at + 8n, r.max); };
+  if (nr === Sys.getrlimit) {
+    let got: Rlim | undefined;
+    const r = do_prlimit(t.proc.rlimits, Number(a0 & 0xffffffffn), undefined, (x) => { got = x; });
+    if (r) return neg(-r);
+    writeRlim(a1)(got!);
+    return 0n;
+  }
+  if (nr === Sys.setrlimit) {
+    const r = do_prlimit(t.proc.rlimits, Number(a0 & 0xffffffffn), readRlim(a1), undefined);
+    return r ? neg(-r) : 0n;
+  }
+  const newRlim = a2 ? readRlim(a2) : undefined;
+  const pid = Number(BigInt.asIntN(32, a0));
+  const target = pid === 0 ? t : this.tasks.find((x) => x.tid === pid && x.state !== TaskState.Dead);
+  if (!target) return neg(Errno.ESRCH);
+  let got: Rlim | undefined;
+  const r = do_prlimit(target.proc.rlimits, Number(a1 & 0xffffffffn), newRlim, a3 ? (x) => { got = x; } : undefined);
+  if (r) return neg(-r);
+  if (got) writeRlim(a3)(got);
+  return 0n;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { GuestMemoryFault } from '../../../../../emulator/machine.js';
 import { iretToUser, segmentCheck } from '../../../../../emulator/general-insns.js';
-import { Mnemonic } from 'iced-x86';
+import { Mnemonic } from '../../../../../emulator/iced.js';
 import { X86Reg } from '../../../../../emulator/unicorn.js';
 import { clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeFpu, setupSigframeFpu } from '../../../../../kernel-model/signal.js';
 import { Errno, SA_NODEFER, SA_ONSTACK, SA_RESTART, SS_DISABLE, SS_ONSTACK, Sig, Sys } from '../../../abi.js';

@@ -1,0 +1,10 @@
+/**
+ * Build step (`npm run build`, scripts/setup.sh): write the JSON-schema validators as standalone code
+ * into dist/emulator/generated/ (see emulator/precompiled-validator.ts), so that no command compiles
+ * a schema at start-up.
+ */
+import { writeValidator } from '../emulator/precompiled-validator.js';
+import { PROFILE_VALIDATOR } from '../emulator/profile.js';
+import { SCENARIO_VALIDATOR } from './scenario/load.js';
+
+for (const spec of [PROFILE_VALIDATOR, SCENARIO_VALIDATOR]) writeValidator(spec);

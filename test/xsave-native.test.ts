@@ -1,0 +1,243 @@
+/**
+ * The native XSAVE-family path (emulator/native/xsave-fast.c) against the TypeScript model
+ * (emulator/xsave.ts), which is the reference: random CPUs (every built-in profile), XCR0s, IA32_XSS,
+ * control states, register files with their tracking state, RFBMs, addresses and images, seeded and
+ * reproducible (XSTATE_LAB_DIFF_SEED, XSTATE_LAB_DIFF_CASES). For each case the native path either
+ * leaves the instruction to the model (then it must have changed nothing) or does it; then the model
+ * does it on a copy and the two must agree on every byte of the register file's store (legacy region,
+ * FCS/FDS, XINUSE, XMODIFIED, XRSTOR_INFO, the known-zero bits, the per-register tracking, every
+ * component), on every byte of the area, and for saves on the bytes reported as written.
+ */
+import { describe, expect, it } from 'vitest';
+import { CpuModel } from '../emulator/cpu-model.js';
+import { builtinProfileIds, loadBuiltinQuietly } from '../emulator/profile.js';
+import { LEGACY, StateWord } from '../emulator/register-file.js';
+import { XFeature, bit } from '../emulator/xfeatures.js';
+import { AreaAccess, CpuFault, XsaveContext, xcr0Invalid, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves } from '../emulator/xsave.js';
+import { XsOp, bindingDifferences, expectedBinding, nativeRestore, nativeSave, nativeXsave, nativeXsaveUnavailable } from '../emulator/xsave-native.js';
+import { nativeXsaveLibrary } from '../emulator/unicorn.js';
+
+const SEED = Number(process.env.XSTATE_LAB_DIFF_SEED ?? 0x5eed1357);
+const CASES = Number(process.env.XSTATE_LAB_DIFF_CASES ?? 100_000);
+/** Bytes of every area buffer: more than any profile's largest area (AMX: 11008 standard). */
+const AREA_BYTES = 12288;
+
+/** sfc32 (seeded, reproducible across hosts). */
+class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d = 1;
+  constructor(seed: number) {
+    this.a = 0x9e3779b9; this.b = 0x243f6a88; this.c = seed >>> 0;
+    for (let k = 0; k < 16; k++) this.u32();
+  }
+  u32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+  below(n: number): number { return this.u32() % n; }
+  chance(p: number): boolean { return this.u32() / 4294967296 < p; }
+  fill(a: Uint8Array, from = 0, to = a.length): void {
+    for (let k = from; k < to; k += 4) {
+      const v = this.u32();
+      for (let j = 0; j < 4 && k + j < to; j++) a[k + j] = (v >>> (8 * j)) & 0xff;
+    }
+  }
+}
+
+function randomXcr0(rng: Rng, cpu: CpuModel): number {
+  if (rng.chance(0.4)) return cpu.xcr0Supported;
+  for (let t = 0; t < 64; t++) {
+    const x = ((rng.u32() & cpu.xcr0Supported) | bit(XFeature.X87)) >>> 0;
+    if (xcr0Invalid(cpu, x, 0) === undefined) return x;
+  }
+  return cpu.xcr0Supported;
+}
+
+/** A random register file and control state; the tracking bits may be anything the model allows (known-zero only where zero). */
+function randomize(rng: Rng, ctx: XsaveContext, address: number): void {
+  const cpu = ctx.cpu, r = ctx.regs;
+  r.reset();
+  ctx.xcr0 = randomXcr0(rng, cpu);
+  ctx.xss = cpu.features.xsaves && rng.chance(0.5) ? rng.u32() & cpu.xssSupported : 0;
+  ctx.cpl = rng.chance(0.3) ? 0 : 3;
+  ctx.cr0Ts = rng.chance(0.01);
+  ctx.cr4Osxsave = !rng.chance(0.01);
+  ctx.mode64 = !rng.chance(0.01);
+  ctx.xfd = rng.chance(0.02) ? rng.u32() : 0;
+  const L = r.legacy;
+  if (!rng.chance(0.3)) {
+    rng.fill(L, 0, LEGACY.MXCSR);
+    L[LEGACY.FTW + 1] = 0;
+    for (let o = LEGACY.ST0; o < LEGACY.XMM0; o += LEGACY.ST_STRIDE) { rng.fill(L, o, o + LEGACY.ST_BYTES); if (rng.chance(0.3)) L.fill(0, o, o + LEGACY.ST_BYTES); }
+    if (rng.chance(0.3)) { L.fill(0, 2, LEGACY.FOP); L[0] = 0x7f; L[1] = 0x03; }
+    r.fcs = rng.u32() & 0xffff;
+    r.fds = rng.u32() & 0xffff;
+  }
+  for (let n = 0; n < 16; n++) if (!rng.chance(0.4)) rng.fill(L, LEGACY.XMM0 + 16 * n, LEGACY.XMM0 + 16 * n + 16);
+  r.mxcsr = rng.chance(0.5) ? 0x1f80 : rng.u32() & cpu.mxcsrMask;
+  rng.fill(L, LEGACY.END_OF_SAVED, L.length); // never touched by either side
+  let knownZero = 0;
+  for (const c of cpu.extendedComponents) {
+    const bytes = r.comp[c.number]!;
+    if (rng.chance(0.3)) { if (rng.chance(0.5)) knownZero |= bit(c.number); continue; }
+    rng.fill(bytes);
+    // Some registers zero, for the per-register tracking rule.
+    for (let o = 0; o < bytes.length; o += 16) if (rng.chance(0.3)) bytes.fill(0, o, o + 16);
+  }
+  r.knownZero = knownZero >>> 0;
+  r.xinuse = rng.chance(0.2) ? 0 : rng.u32();
+  r.xmodified = rng.chance(0.3) ? 0xffffffff : rng.u32();
+  for (let c = 0; c < 8; c++) r.regsInUse[c] = rng.chance(0.5) ? 0 : rng.u32();
+  if (rng.chance(0.6)) {
+    r.xrstorInfo = {
+      cpl: rng.chance(0.9) ? ctx.cpl : 3 - ctx.cpl, vmxNonRoot: false, address: rng.chance(0.8) ? address : address + 64,
+      xcompBvLo: rng.chance(0.5) ? 0 : rng.chance(0.5) ? ctx.xcr0 : rng.u32() & ctx.xcr0, compacted: rng.chance(0.5),
+    };
+  }
+}
+
+/** A random image: a save of another random state (usually), then random damage to the header and fields. */
+/** Bytes of area a case uses: the largest area the CPU can have, with some slack. */
+const areaBytesOf = new Map<CpuModel, number>();
+function areaBytes(cpu: CpuModel): number {
+  let n = areaBytesOf.get(cpu);
+  if (n === undefined) { n = Math.min(AREA_BYTES, Math.max(cpu.standardSize(0xffffffff), cpu.compactedLayout(0xffffffff).size) + 256); areaBytesOf.set(cpu, n); }
+  return n;
+}
+
+function randomImage(rng: Rng, src: XsaveContext, area: Uint8Array, address: number, cpu: CpuModel, op: XsOp, xcr0: number, xss: number): void {
+  rng.fill(area, 0, areaBytes(cpu));
+  if (rng.chance(0.8)) {
+    randomize(rng, src, address);
+    src.xcr0 = xcr0; src.xss = xss; src.cpl = 0; src.cr0Ts = false; src.cr4Osxsave = true; src.mode64 = true; src.xfd = 0;
+    const all = op === XsOp.XRSTORS ? xcr0 | xss : xcr0;
+    const rfbm = rng.chance(0.6) ? all : rng.u32() & all;
+    if (rng.chance(0.9)) area.fill(0, 512, 576); // programs clear the header before a first save
+    try {
+      if (op === XsOp.XRSTORS && cpu.features.xsaves) xsaves(src, area, address, rfbm, 0, true);
+      else if (rng.chance(0.5) && cpu.features.xsavec) xsavec(src, area, address, rfbm, 0, true);
+      else xsave(src, area, address, rfbm, 0, true);
+    } catch { /* a random state the model refuses: keep the random bytes */ }
+  } else {
+    // Random bytes with a header that is plausible often enough to pass the checks.
+    const compacted = rng.chance(0.5);
+    const comp = rng.u32() & xcr0;
+    area.fill(0, 512, 576);
+    const dv = new DataView(area.buffer, area.byteOffset);
+    dv.setUint32(512, rng.u32() & (compacted ? comp : xcr0), true);
+    if (compacted) { dv.setUint32(520, comp, true); dv.setUint32(524, 0x80000000, true); }
+    dv.setUint32(LEGACY.MXCSR, rng.chance(0.7) ? rng.u32() & cpu.mxcsrMask : rng.u32(), true);
+  }
+  const dv = new DataView(area.buffer, area.byteOffset);
+  if (rng.chance(0.05)) dv.setUint32(512, rng.u32(), true);
+  if (rng.chance(0.05)) dv.setUint32(516, rng.u32() & 1, true);
+  if (rng.chance(0.05)) dv.setUint32(520, rng.u32(), true);
+  if (rng.chance(0.05)) area[512 + 16 + rng.below(48)] = 1 + rng.below(255);
+  if (rng.chance(0.05)) dv.setUint32(LEGACY.MXCSR, rng.u32(), true);
+  if (rng.chance(0.3)) rng.fill(area, 0, 24);
+  if (rng.chance(0.2)) { const fsw = dv.getUint16(2, true); dv.setUint16(2, fsw ^ 0x80, true); }
+}
+
+const OPS: readonly XsOp[] = [XsOp.XSAVE, XsOp.XSAVEOPT, XsOp.XSAVEC, XsOp.XSAVES, XsOp.XRSTOR, XsOp.XRSTORS];
+const isSave = (op: XsOp): boolean => op <= XsOp.XSAVES;
+
+function runModel(ctx: XsaveContext, op: XsOp, area: Uint8Array, address: number, eax: number, edx: number, rexW: boolean, acc?: AreaAccess): void {
+  switch (op) {
+    case XsOp.XSAVE: return xsave(ctx, area, address, eax, edx, rexW, false, acc);
+    case XsOp.XSAVEOPT: return xsaveopt(ctx, area, address, eax, edx, rexW, false, acc);
+    case XsOp.XSAVEC: return xsavec(ctx, area, address, eax, edx, rexW, false, acc);
+    case XsOp.XSAVES: return xsaves(ctx, area, address, eax, edx, rexW, false, acc);
+    case XsOp.XRSTOR: return xrstor(ctx, area, address, eax, edx, rexW, false, acc);
+    case XsOp.XRSTORS: return xrstors(ctx, area, address, eax, edx, rexW, false, acc);
+  }
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return k;
+  return -1;
+}
+
+describe('native XSAVE family (xsave-fast.c) against the model', () => {
+  it('binds: the C file lists exactly the table words, state words and ops xsave-native.ts defines', () => {
+    const lib = nativeXsaveLibrary();
+    expect(lib, 'the trap gate library builds and loads (gcc)').not.toBeNull();
+    expect(bindingDifferences(lib!.binding())).toEqual([]);
+    expect(expectedBinding().length).toBeGreaterThan(80);
+    // A drift is caught: one renamed word makes two differences.
+    expect(bindingDifferences(lib!.binding().replace('word:XINUSE=', 'word:XINUSE_RENAMED='))).toHaveLength(2);
+    expect(nativeXsave(), nativeXsaveUnavailable).not.toBeNull();
+  });
+
+  it(`agrees byte for byte on ${CASES} random cases (seed 0x${SEED.toString(16)})`, () => {
+    const rng = new Rng(SEED);
+    const cpus = builtinProfileIds().map((id) => loadBuiltinQuietly(id)).filter((c) => c.features.xsave);
+    const ctxs = cpus.map((cpu) => ({ cpu, model: new XsaveContext(cpu), native: new XsaveContext(cpu), src: new XsaveContext(cpu) }));
+    const areaM = new Uint8Array(AREA_BYTES), areaN = new Uint8Array(AREA_BYTES), before = new Uint8Array(AREA_BYTES);
+    const done = new Map<XsOp, number>(), fallbacks = new Map<XsOp, number>();
+    const mismatches: string[] = [];
+    let modelFaultsOnFallback = 0;
+    for (let k = 0; k < CASES && mismatches.length < 5; k++) {
+      const { cpu, model, native, src } = ctxs[rng.below(ctxs.length)]!;
+      const op = OPS[rng.below(OPS.length)]!;
+      const address = rng.chance(0.03) ? 0x10000 + 16 * (1 + rng.below(3)) : 0x10000 + 64 * rng.below(4096);
+      randomize(rng, native, address);
+      if ((op === XsOp.XSAVES || op === XsOp.XRSTORS) && rng.chance(0.8)) native.cpl = 0;
+      const eax = rng.chance(0.5) ? 0xffffffff : rng.chance(0.5) ? native.xcr0 | native.xss : rng.u32();
+      const edx = rng.chance(0.7) ? 0xffffffff : rng.u32();
+      const rexW = rng.chance(0.7);
+      if (isSave(op)) rng.fill(areaN, 0, areaBytes(cpu));
+      else randomImage(rng, src, areaN, address, cpu, op, native.xcr0, native.xss);
+      areaM.set(areaN);
+      before.set(areaN);
+      new Uint8Array(model.regs.store).set(new Uint8Array(native.regs.store));
+      const storeBefore = new Uint8Array(native.regs.store).slice();
+      let ranges: number[] | undefined;
+      let ok: boolean;
+      if (isSave(op)) { ranges = nativeSave(native, op, areaN, address, eax, edx, rexW); ok = ranges !== undefined; }
+      else ok = nativeRestore(native, op, areaN, address, eax, edx, rexW);
+      const what = `case ${k}: ${cpu.id} ${XsOp[op]} rexW=${rexW} eax=0x${(eax >>> 0).toString(16)} xcr0=0x${native.xcr0.toString(16)} xss=0x${native.xss.toString(16)} cpl=${native.cpl} addr=0x${address.toString(16)}`;
+      if (!ok) {
+        fallbacks.set(op, (fallbacks.get(op) ?? 0) + 1);
+        if (firstDifference(areaN, before) >= 0) mismatches.push(`${what}: fallback but the area changed`);
+        if (firstDifference(new Uint8Array(native.regs.store), storeBefore) >= 0) mismatches.push(`${what}: fallback but the register file changed`);
+        try { runModel(model, op, areaM, address, eax, edx, rexW); } catch (e) { if (e instanceof CpuFault) { modelFaultsOnFallback++; if (process.env.XSTATE_LAB_DIFF_WHY) console.log(XsOp[op], (e as Error).message.replace(/0x[0-9a-f]+/g, "N")); } else throw e; }
+        continue;
+      }
+      done.set(op, (done.get(op) ?? 0) + 1);
+      const written = new Uint8Array(AREA_BYTES);
+      const acc: AreaAccess = { fetch: () => {}, wrote: (from, to) => written.fill(1, from, to) };
+      try {
+        runModel(model, op, areaM, address, eax, edx, rexW, acc);
+      } catch (e) {
+        mismatches.push(`${what}: the native path did it, the model raised ${(e as Error).message}`);
+        continue;
+      }
+      const da = firstDifference(areaN, areaM);
+      if (da >= 0) mismatches.push(`${what}: area byte ${da}: native 0x${areaN[da]!.toString(16)}, model 0x${areaM[da]!.toString(16)}`);
+      const sN = new Uint8Array(native.regs.store), sM = new Uint8Array(model.regs.store);
+      const ds = firstDifference(sN, sM);
+      if (ds >= 0) {
+        const word = ds >= 512 && ds < 512 + StateWord.WORDS * 4 ? ` (StateWord ${StateWord[(ds - 512) >> 2]})` : '';
+        mismatches.push(`${what}: register file store byte ${ds}${word}: native 0x${sN[ds]!.toString(16)}, model 0x${sM[ds]!.toString(16)}`);
+      }
+      if (ranges) {
+        const nw = new Uint8Array(AREA_BYTES);
+        for (let j = 0; j < ranges.length; j += 2) nw.fill(1, ranges[j]!, ranges[j + 1]!);
+        const dw = firstDifference(nw, written);
+        if (dw >= 0) mismatches.push(`${what}: byte ${dw} reported written by ${nw[dw] ? 'native only' : 'the model only'}`);
+      }
+    }
+    const summary = OPS.map((op) => `${XsOp[op]} ${done.get(op) ?? 0} done / ${fallbacks.get(op) ?? 0} to the model`).join('; ');
+    console.log(`xsave-native differential: ${CASES} cases, seed 0x${SEED.toString(16)}: ${summary}; ${modelFaultsOnFallback} of the fallbacks are model faults; mismatches ${mismatches.length}`);
+    expect(mismatches).toEqual([]);
+    // The native path must actually do the common cases (a path that always falls back would pass the comparison).
+    for (const op of OPS) expect(done.get(op) ?? 0, `${XsOp[op]} done natively`).toBeGreaterThan(CASES / 60);
+  });
+});
