@@ -187,6 +187,8 @@ int main(int argc, char **argv) {
   sched_yield();
   DIR *d = opendir("/proc/self/task");
   int tasks = 0, dots = 0;
+  struct stat dst;
+  printf("fstat of the open task/ directory: directory %d\n", d && fstat(dirfd(d), &dst) == 0 && S_ISDIR(dst.st_mode));
   struct dirent *e;
   while (d && (e = readdir(d))) { if (e->d_name[0] == '.') dots++; else tasks++; }
   if (d) closedir(d);
