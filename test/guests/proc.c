@@ -35,7 +35,7 @@ static long slurp(const char *path) {
 
 /* The value of "Key:\t..." (status) or "key\t: ..." (cpuinfo) in the text, or NULL. */
 static const char *field(const char *text, const char *key) {
-  static char v[256];
+  static char v[4096];
   size_t k = strlen(key);
   for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
     const char *c = l + k;
@@ -45,6 +45,7 @@ static const char *field(const char *text, const char *key) {
       const char *s = c + 1;
       while (*s == '\t' || *s == ' ') s++;
       size_t n = strcspn(s, "\n");
+      if (n > sizeof v - 1) n = sizeof v - 1;
       memcpy(v, s, n);
       v[n] = 0;
       return v;
@@ -186,6 +187,8 @@ int main(int argc, char **argv) {
   sched_yield();
   DIR *d = opendir("/proc/self/task");
   int tasks = 0, dots = 0;
+  struct stat dst;
+  printf("fstat of the open task/ directory: directory %d\n", d && fstat(dirfd(d), &dst) == 0 && S_ISDIR(dst.st_mode));
   struct dirent *e;
   while (d && (e = readdir(d))) { if (e->d_name[0] == '.') dots++; else tasks++; }
   if (d) closedir(d);

@@ -66,6 +66,7 @@ export function fstat(this: Kernel, p: Process, fd: number, addr: bigint): bigin
   else if (f.kind === 'pipe') this.writeStat(p.machine, addr, S_IFIFO | PIPE_MODE, 0, f.pipe.ino, PIPE_BLKSIZE);
   else if (f.kind === 'kvm') this.writeStat(p.machine, addr, S_IFCHR | DEV_KVM_MODE, 0, DEV_KVM_INO);
   else if (f.kind !== 'file') this.writeStat(p.machine, addr, DEV_KVM_MODE, 0, DEV_KVM_INO + 1); // an anon inode
+  else if (f.proc?.list) this.writeStat(p.machine, addr, S_IFDIR | PROC_DIR_MODE, 0, PROC_INO);
   else if (f.proc) this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, 0, PROC_INO); // proc files report size 0
   else this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, f.data.length, FIRST_FILE_INO + fd);
   return 0n;

@@ -17,6 +17,7 @@ import { FIRST_PID, type Process, sigBit, type Task, TaskState } from '../../sch
 import { SIG_DFL, SIG_IGN, NSIG, Sig } from '../../abi.js';
 import type { Kernel } from '../../kernel.js';
 import { MODELLED_NODE } from '../../kernel/sched/affinity.js';
+import { Rlimit } from '../../kernel/sys.js';
 import { Prot } from '../../../../emulator/unicorn.js';
 import { memSizes, processVmas } from './task_mmu.js';
 
@@ -24,8 +25,6 @@ import { memSizes, processVmas } from './task_mmu.js';
 export const TASK_COMM_LEN = 16;
 /** The root user's capability sets: CAP_LAST_CAP 40 (CAP_CHECKPOINT_RESTORE, include/uapi/linux/capability.h, 6.18) gives 41 bits. */
 const CAP_FULL_SET = (1n << 41n) - 1n;
-/** RLIM_INFINITY as %lu (include/uapi/asm-generic/resource.h), the model's RLIMIT_SIGPENDING (prlimit64 answers it). */
-const RLIM_INFINITY_TEXT = '18446744073709551615';
 /** MAX_NUMNODES of the modelled build (CONFIG_NODES_SHIFT = 10, as x86-64 distribution kernels and this machine's: 32 words of Mems_allowed). */
 const MODELLED_MAX_NUMNODES = 1024;
 /** PF_* flags of a user task as do_task_stat prints task->flags (include/linux/sched.h): PF_RANDOMIZE 0x00400000 (measured: 4194304 on 6.18). */
@@ -169,7 +168,8 @@ export function proc_pid_status(k: Kernel, t: Task): string {
       'untag_mask:\t0xffffffffffffffff',
     ] : []),
     `Threads:\t${live.length}`,
-    `SigQ:\t${live.reduce((a, x) => a + x.pending.length, 0) + t.proc.sharedPending.length}/${RLIM_INFINITY_TEXT}`,
+    // task_sig: the queued signals (the threads' and the shared queue), then task_rlimit(RLIMIT_SIGPENDING) as %lu.
+    `SigQ:\t${live.reduce((a, x) => a + x.pending.length, 0) + p.sharedPending.length}/${p.rlimits[Rlimit.SIGPENDING]!.cur}`,
     `SigPnd:\t${sigset(pnd)}`,
     // task_sig: the process's shared queue (signal->shared_pending), kept since process-directed signals are queued there.
     `ShdPnd:\t${sigset(t.proc.sharedPending.reduce((m, x) => m | sigBit(x.info.signo), 0n))}`,
@@ -219,7 +219,7 @@ export function do_task_stat(k: Kernel, t: Task, whole: boolean): string {
   const fields: (string | number | bigint)[] = [
     whole ? p.pid : t.tid, `(${taskComm(p)})`, stateLetter(k, t), p.alive ? p.parent?.pid ?? FIRST_PID - 1 : 0, k.init!.pid, k.init!.pid,
     0, -1, PF_RANDOMIZE, 0, 0, 0, 0, 0, 0, 0, 0, DEFAULT_PRIO, 0, live.length, 0, 0,
-    mem.total * 1024n, mem.total * 1024n / 4096n, RLIM_INFINITY_TEXT, startCode, endCode, 0, 0, 0,
+    mem.total * 1024n, mem.total * 1024n / 4096n, p.rlimits[Rlimit.RSS]!.cur, startCode, endCode, 0, 0, 0,
     low31(pnd), low31(t.sigmask), low31(ign), low31(cgt), 0, 0, 0, p.exitSignal ?? Sig.SIGCHLD, t.cpu, 0, 0, 0, 0, 0,
     0, 0, p.brkStart, p.argStart, p.argEnd, 0, 0, 0,
   ];

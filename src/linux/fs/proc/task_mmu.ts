@@ -5,9 +5,9 @@
  * The model's regions are one per mmap/mprotect piece (emulator/machine.ts); Linux merges
  * adjacent anonymous VMAs with the same flags (mm/vma.c vma_merge_new_range), and file VMAs whose
  * offsets continue. The model merges the same way (named assumption `proc-maps-merge`: two
- * neighbouring pieces with the same protection merge when both are anonymous, or both map the
- * program with continuing offsets; Linux also compares flags the model does not keep, such as
- * VM_GROWSDOWN or an anon_vma that differs after fork).
+ * neighbouring pieces with the same protection, vm_flags and protection key merge when both are
+ * anonymous, or both map the program with continuing offsets; Linux also compares what the model
+ * does not keep, such as an anon_vma that differs after fork).
  */
 import { Prot } from '../../../../emulator/unicorn.js';
 import type { Region } from '../../../../emulator/machine.js';
@@ -30,16 +30,17 @@ export const EXE_DEV_MINOR = 0;
 export const EXE_INODE = 100;
 
 /** One VMA as show_map_vma prints it. */
-export interface Vma { start: bigint; end: bigint; prot: number; shared: boolean; file: { offset: bigint; path: string } | undefined }
+export interface Vma { start: bigint; end: bigint; prot: number; shared: boolean; file: { offset: bigint; path: string } | undefined; vmFlags: number; pkey: number }
 
 /** The process's VMAs, merged as Linux would have merged them (assumption `proc-maps-merge`). */
 export function processVmas(p: Process): Vma[] {
   const out: Vma[] = [];
   for (const r of p.machine.mappings() as readonly Region[]) {
     const fm = p.fileMaps.find((f) => f.start <= r.start && r.start < f.end);
-    const v: Vma = { start: r.start, end: r.end, prot: r.prot, shared: false, file: fm ? { offset: fm.offset + (r.start - fm.start), path: p.exePath } : undefined };
+    const v: Vma = { start: r.start, end: r.end, prot: r.prot, shared: false, file: fm ? { offset: fm.offset + (r.start - fm.start), path: p.exePath } : undefined, vmFlags: r.vmFlags ?? 0, pkey: r.pkey ?? 0 };
     const last = out[out.length - 1];
-    const continues = last !== undefined && last.end === v.start && last.prot === v.prot && last.shared === v.shared
+    // is_mergeable_vma: the same vm_flags (VM_GROWSDOWN, VM_ACCOUNT, ... and the protection key's bits).
+    const continues = last !== undefined && last.end === v.start && last.prot === v.prot && last.shared === v.shared && last.vmFlags === v.vmFlags && last.pkey === v.pkey
       && (last.file === undefined ? v.file === undefined : v.file !== undefined && last.file.path === v.file.path && last.file.offset + (last.end - last.start) === v.file.offset);
     if (continues) last.end = v.end; else out.push(v);
   }
