@@ -5,12 +5,13 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 300_000,
     hookTimeout: 300_000,
-    // Tests run the built CLI and host probes. Two files at a time, one per core of the test
-    // machine: no test measures speed (the only clocks are hang guards of seconds per case, and
-    // the logged unicorn trap cost, which no assertion uses), and host probes and guests are
-    // compiled into the shared cache through a temporary file renamed into place.
+    // Tests run the built CLI and host probes, one file at a time. No test measures speed and
+    // concurrent builds into the shared cache are safe (temporary file renamed into place), but
+    // two forks on two cores made vitest's worker RPC time out ("Timeout calling onTaskUpdate":
+    // a fixed 60 s, which a test's long synchronous run of spawnSync calls outlasts when it gets
+    // half the CPU), failing runs whose tests all passed. Concurrency is inside files instead.
     pool: 'forks',
-    poolOptions: { forks: { minForks: 1, maxForks: 2 } },
+    poolOptions: { forks: { singleFork: true } },
     // Tests marked concurrent (exec's guest runs) run two at a time in their file.
     maxConcurrency: 2,
     reporters: ['default'],

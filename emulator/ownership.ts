@@ -5,7 +5,7 @@
  */
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
 import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
-import { Code, CodeExt, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpCodeOperandKind, OpKind, Register, RegisterExt } from './iced.js';
+import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from './iced.js';
 import { isModelledX87 } from './x87/fpu.js';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */
@@ -168,18 +168,19 @@ function codeOwnership(ins: Instruction): Ownership {
   return Ownership.Unicorn;
 }
 
-/** The op-code operand kinds that can be an MMX register (iced-x86 OpCodeOperandKind). */
-const MM_OPERAND_KINDS: ReadonlySet<OpCodeOperandKind> = new Set([OpCodeOperandKind.mm_or_mem, OpCodeOperandKind.mm_reg, OpCodeOperandKind.mm_rm]);
-
-/** Whether some form of the instruction's code has an MMX register operand (its op-code's operand kinds). */
-function codeMayHaveMm(code: Code): boolean {
-  const op = CodeExt.opCode(code);
-  try {
-    return [op.op0Kind, op.op1Kind, op.op2Kind, op.op3Kind, op.op4Kind].some((k) => MM_OPERAND_KINDS.has(k));
-  } finally {
-    op.free();
-  }
+/**
+ * Whether some form of `code` has an MMX register operand, from iced-x86's name of the code: its
+ * operand tokens after the mnemonic (`Cvtpi2ps_xmm_mmm64`, `Movd_rm32_mm`) name MM registers as
+ * `mm` or `mmmNN`. Asking iced's op-code tables instead (CodeExt.opCode) builds them at first use,
+ * 100-200 ms of start-up; test/ownership-sweep.test.ts checks the names against those tables for
+ * every code.
+ */
+export function codeMayHaveMm(code: Code): boolean {
+  const name = (Code as unknown as Record<number, string>)[code] ?? '';
+  return name.split('_').slice(1).some((t) => MM_OPERAND_TOKEN.test(t));
 }
+/** An MM register operand in a code's name: `mm` (register) or `mmm64`/`mmm32` (register or memory). */
+const MM_OPERAND_TOKEN = /^mm(m\d+)?$/;
 
 /** What a code tells of ownership: settled by the code, or to be decided per instruction (an MMX register operand in one form and not another). */
 const enum CodeVerdict { Model, Unicorn, PerInstruction }
