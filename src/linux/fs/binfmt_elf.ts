@@ -161,7 +161,7 @@ export function dumpCore(this: Kernel, p: Process, dumper: Task, info: SigInfo):
   const mappings: CoreMapping[] = m.mappings().map((r) => {
     const file = p.fileMaps.find((f) => f.start <= r.start && r.start < f.end);
     // A mapping nobody may read is dumped without bytes (vma_dump_size).
-    const data = r.prot & Prot.READ ? m.uc.memRead(r.start, Number(r.end - r.start)) : new Uint8Array(0);
+    const data = r.prot & Prot.READ ? m.peek(r.start, Number(r.end - r.start)) : new Uint8Array(0);
     return { start: r.start, end: r.end, flags: pf(r.prot), data, ...(file ? { path: p.exePath, fileOffset: file.offset + (r.start - file.start) } : {}) };
   });
   const core = writeElfCore({
