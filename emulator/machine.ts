@@ -807,6 +807,16 @@ export class Machine {
     this.uc.memWrite(addr, bytes);
   }
 
+  /**
+   * Kernel-side write that may hit code (ptrace POKETEXT, a debugger's M packet): backs the pages,
+   * then writes and drops the range's translations (unicorn's stale-block rule, Unicorn.writeCode).
+   */
+  pokeCode(addr: bigint, bytes: Uint8Array): void {
+    if (!bytes.length) return;
+    this.ensureBacked(addr, addr + BigInt(bytes.length));
+    this.uc.writeCode(addr, bytes);
+  }
+
   /** The touched (backed) parts of [start, end) with their bytes: what a move of the range must carry. */
   backedContents(start: bigint, end: bigint): { addr: bigint; bytes: Uint8Array }[] {
     return this.backedPieces(start, end).map((b) => ({ addr: b.start, bytes: this.uc.memRead(b.start, Number(b.end - b.start)) }));

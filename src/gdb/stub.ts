@@ -309,7 +309,7 @@ class GdbSession {
     if (len > this.packetSize / 2) return E_INVAL;
     const n = mappedPrefix(proc, addr, len);
     if (n === 0) return E_FAULT;
-    return toHex(proc.machine.uc.memRead(addr, n));
+    return toHex(proc.machine.peek(addr, n));
   }
 
   /** M `addr,length:hex` or X `addr,length:binary`. Code written is retranslated (writeCode); the owned-instruction sweep does not see it (README, not done). */
@@ -325,7 +325,7 @@ class GdbSession {
     if (!bytes || bytes.length !== len) return E_INVAL;
     if (len === 0) return 'OK';
     if (mappedPrefix(proc, addr, len) !== len) return E_FAULT;
-    proc.machine.uc.writeCode(addr, bytes);
+    proc.machine.pokeCode(addr, bytes);
     return 'OK';
   }
 
@@ -341,7 +341,7 @@ class GdbSession {
       const len = parseInt(m[3]!, 16);
       if (len < 1 || len > MAX_WATCH_BYTES) return E_INVAL;
       const proc = this.process();
-      if (insert) this.dbg.watchpoints.set(addr, { len, last: proc && mappedPrefix(proc, addr, len) === len ? proc.machine.uc.memRead(addr, len) : undefined });
+      if (insert) this.dbg.watchpoints.set(addr, { len, last: proc && mappedPrefix(proc, addr, len) === len ? proc.machine.peek(addr, len) : undefined });
       else this.dbg.watchpoints.delete(addr);
       return 'OK';
     }

@@ -178,7 +178,7 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       // access_process_vm with FOLL_FORCE: the tracee's pages whatever their protection.
       const cm = tm();
       if (!cm.isMapped(addr, addr + 8n)) return neg(Errno.EIO);
-      m.writeU64(data, new DataView(cm.uc.memRead(addr, 8).buffer).getBigUint64(0, true));
+      m.writeU64(data, new DataView(cm.peek(addr, 8).buffer).getBigUint64(0, true));
       return 0n;
     }
     case PtraceReq.POKETEXT: case PtraceReq.POKEDATA: {
@@ -186,7 +186,7 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       if (!cm.isMapped(addr, addr + 8n)) return neg(Errno.EIO);
       const b = new Uint8Array(8);
       new DataView(b.buffer).setBigUint64(0, data & MASK64, true);
-      cm.uc.memWrite(addr, b);
+      cm.pokeCode(addr, b); // a breakpoint written into code must not leave a stale translation
       return 0n;
     }
     case PtraceReq.PEEKUSR: {

@@ -133,7 +133,7 @@ export function run(this: Kernel): RunResult {
 
 /** Bytes at [addr, addr+len) if all mapped (a debugger's look, the guest's protections aside), else undefined. */
 function readMapped(m: Machine, addr: bigint, len: number): Uint8Array | undefined {
-  return m.isMapped(addr, addr + BigInt(len)) ? m.uc.memRead(addr, len) : undefined;
+  return m.isMapped(addr, addr + BigInt(len)) ? m.peek(addr, len) : undefined;
 }
 
 /** Round-robin by tid: the first runnable task after `last`. */
