@@ -14,7 +14,7 @@
  * where a CPU's result is the other neighbour are the quirk x87-transcendental-not-correctly-rounded.
  */
 import { Mnemonic } from 'iced-x86';
-import { EXP_BIAS, Exc, INDEFINITE, Kind, Rounding, type F80, exactOf, fromInteger, infinity, isNaN, kindOf, quiet, roundToIntegerValue, zero } from './float80.js';
+import { EXP_BIAS, Exc, INDEFINITE, Kind, Rounding, type F80, exactOf, fromInteger, infinity, isNaN, kindOf, quiet, roundToIntegerValue, roundToRegister, zero } from './float80.js';
 import { type Approx, atan2, exp2m1, log2, log2p1, piTimes, times, trig } from './transcendental.js';
 
 /** What these instructions need of the x87 state (fpu.ts's State). */
@@ -33,8 +33,9 @@ export interface X87Unit {
   setC1(on: boolean): void;
   setCc(c3: number, c2: number, c0: number): void;
   setC2(on: boolean): void;
-  /** Round an exact value to the register format at p bits under RC, raising PE/UE/OE and C1. */
-  round(sign: number, mant: bigint, e: number, sticky: boolean, p: number): F80;
+  /** Round an exact value to the register format at p bits under RC (or `rc`), raising PE/UE/OE and C1. */
+  round(sign: number, mant: bigint, e: number, sticky: boolean, p: number, rc?: Rounding): F80;
+  c1(): boolean;
   /** The NaN result of two operands (SDM Vol. 1 Table 4-7). */
   nan(a: F80, b: F80): F80;
 }
@@ -79,7 +80,43 @@ function binaryPre(s: X87Unit, a: F80, b: F80): Pre {
 const isDenormal = (f: F80): boolean => kindOf(f) === Kind.Denormal;
 function roundApprox(s: X87Unit, a: Approx): F80 {
   if (a.mant === 0n) return zero(a.sign);
-  return s.round(a.sign, a.mant, a.e, !a.exact, FULL);
+  if (a.exact || !answers) return s.round(a.sign, a.mant, a.e, !a.exact, FULL);
+  const answer = answers[answerIndex++] ?? TranscendentalAnswer.CorrectlyRounded;
+  if (answer === TranscendentalAnswer.OtherNeighbour) {
+    // The neighbour on the other side of the exact value: the rounding down or up that RC did not give.
+    const down = roundToRegister(a.sign, a.mant, a.e, true, FULL, Rounding.Down, true, true).f;
+    const byRc = roundToRegister(a.sign, a.mant, a.e, true, FULL, s.rc, true, true).f;
+    const same = down.exp === byRc.exp && down.sig === byRc.sig;
+    return s.round(a.sign, a.mant, a.e, true, FULL, same ? Rounding.Up : Rounding.Down);
+  }
+  const r = s.round(a.sign, a.mant, a.e, true, FULL);
+  if (answer === TranscendentalAnswer.C1Flipped) s.setC1(!s.c1());
+  return r;
+}
+
+/**
+ * For the x87 referee: how each transcendental result is to be answered, in order of rounding
+ * (a CPU's result is within 1 ulp, not always correctly rounded: SDM Vol. 1 8.3.10).
+ */
+export enum TranscendentalAnswer {
+  CorrectlyRounded,
+  /** The other neighbour of the exact value (C1 as that rounding sets it). */
+  OtherNeighbour,
+  /** The correctly rounded value with C1 saying the other side (the CPU's approximation lay beyond it). */
+  C1Flipped,
+}
+let answers: readonly TranscendentalAnswer[] | undefined;
+let answerIndex = 0;
+/** Run `f` with the transcendental results answered as `list` says; returns how many were rounded. */
+export function withTranscendentalAnswers<T>(list: readonly TranscendentalAnswer[], f: () => T): { result: T; roundings: number } {
+  answers = list;
+  answerIndex = 0;
+  try {
+    const result = f();
+    return { result, roundings: answerIndex };
+  } finally {
+    answers = undefined;
+  }
 }
 
 /** Execute one of FUNCTION_MNEMONICS. `mem`: the 10-byte operand of FBLD; `store`: FBSTP's writer. */
@@ -174,8 +211,9 @@ function unaryPush(s: X87Unit, m: Mnemonic): void {
   const a = exactOf(x);
   const t = trig(a.sign, a.mant, a.e, REDUCTION_PI_BITS);
   if (m === Mnemonic.Fptan) { const r = roundApprox(s, t.tan); s.set(0, r); s.push(oneF); return; }
-  const sin = roundApprox(s, t.sin);
+  // C1 is the sine's rounding (measured on AMD Zen 5): the cosine is rounded first.
   const cos = roundApprox(s, t.cos);
+  const sin = roundApprox(s, t.sin);
   s.set(0, sin);
   s.push(cos);
 }
