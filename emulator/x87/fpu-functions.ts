@@ -11,7 +11,10 @@
  * The transcendental results of real CPUs are not correctly rounded (SDM Vol. 1 8.3.10: "within
  * 1 ulp"); the model gives the correctly rounded value of the function, with the reduction of
  * FSIN/FCOS/FSINCOS/FPTAN by the 66-bit pi the SDM names (measured on AMD Zen 5 too). The cases
- * where a CPU's result is the other neighbour are the quirk x87-transcendental-not-correctly-rounded.
+ * where a CPU's result is the other neighbour (or its C1 the other side) cannot be reproduced
+ * without the CPU's own algorithm: test/x87-functions.test.ts bounds them, `selfcheck
+ * x87-functions` counts them as residuals (TranscendentalAnswer), the README gives the figures.
+ * Intel's figures are assumed to be of the same kind (SDM Vol. 1 8.3.10: errors below 1 ulp).
  */
 import { Mnemonic } from 'iced-x86';
 import { EXP_BIAS, Exc, INDEFINITE, Kind, Rounding, type F80, exactOf, fromInteger, infinity, isNaN, kindOf, quiet, roundToIntegerValue, roundToRegister, zero } from './float80.js';
@@ -52,8 +55,8 @@ const BCD_MAX = 10n ** 18n;
 const BCD_INDEFINITE = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0xc0, 0xff, 0xff);
 /**
  * FPREM/FPREM1 partial remainders: when the exponents differ by d >= 64 the quotient takes N bits,
- * an implementation-dependent N in 32..63 (SDM Vol. 2A FPREM). Measured on AMD Zen 5 (400 random
- * operand pairs, /tmp-free: the x87 referee's fprem templates): N = 32 + d mod 32, so the
+ * an implementation-dependent N in 32..63 (SDM Vol. 2A FPREM). Measured on AMD Zen 5
+ * (test/x87-functions.test.ts, exponent differences up to 400): N = 32 + d mod 32, so the
  * remaining difference is a multiple of 32. Assumed for every vendor.
  */
 const partialRemainderBits = (d: number): number => 32 + (d % 32);
@@ -156,7 +159,7 @@ function unaryInPlace(s: X87Unit, m: Mnemonic): void {
     else if (k === Kind.Infinity) r = { sign: 1, exp: EXP_BIAS, sig: 1n << 63n };
     else if (x.exp >= EXP_BIAS && !(x.exp === EXP_BIAS && x.sig === 1n << 63n)) {
       // |x| > 1, outside the SDM's domain ("undefined"): ST(0) is left, PE set, C1 = 0 (measured on
-      // AMD Zen 5; assumed for every vendor).
+      // AMD Zen 5 with src/selfcheck/x87-accuracy-probe.c; assumed for every vendor).
       s.raise(Exc.PE);
       return;
     } else if (x.exp === EXP_BIAS) {
