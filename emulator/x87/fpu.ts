@@ -173,7 +173,8 @@ class State implements X87Unit {
   push(f: F80): void { this.top = (this.top - 1) & 7; this.set(0, f); }
   setC1(on: boolean): void { this.fsw = on ? this.fsw | SW.C1 : this.fsw & ~SW.C1; }
   setC2(on: boolean): void { this.fsw = on ? this.fsw | SW.C2 : this.fsw & ~SW.C2; }
-  round(sign: number, mant: bigint, e: number, sticky: boolean, p: number): F80 { return rounded(this, sign, mant, e, sticky, p); }
+  round(sign: number, mant: bigint, e: number, sticky: boolean, p: number, rc?: Rounding): F80 { return rounded(this, sign, mant, e, sticky, p, rc); }
+  c1(): boolean { return (this.fsw & SW.C1) !== 0; }
   nan(a: F80, b: F80): F80 { return nanResult(a, b); }
   setCc(c3: number, c2: number, c0: number): void {
     this.fsw = (this.fsw & ~(SW.C3 | SW.C2 | SW.C0)) | (c3 ? SW.C3 : 0) | (c2 ? SW.C2 : 0) | (c0 ? SW.C0 : 0);
@@ -335,8 +336,8 @@ function arith(s: State, op: Arith, x: F80, y: F80, denormalIn: boolean): F80 | 
 }
 
 /** Round to the register format, raising its flags (C1 = rounded up). */
-function rounded(s: State, sign: number, mant: bigint, e: number, sticky: boolean, p: number): F80 {
-  const r = roundToRegister(sign, mant, e, sticky, p, s.rc, s.masked(Exc.OE), s.masked(Exc.UE));
+function rounded(s: State, sign: number, mant: bigint, e: number, sticky: boolean, p: number, rc: Rounding = s.rc): F80 {
+  const r = roundToRegister(sign, mant, e, sticky, p, rc, s.masked(Exc.OE), s.masked(Exc.UE));
   s.raise(r.flags);
   s.setC1(r.up);
   return r.f;

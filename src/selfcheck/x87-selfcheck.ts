@@ -15,6 +15,7 @@ import { HostProbeError, buildNative } from '../native.js';
 import { Prng } from './cases.js';
 import type { SelfcheckOptions } from './cpu-selfcheck.js';
 import { assembleLines } from './insn-selfcheck.js';
+import { TranscendentalAnswer, withTranscendentalAnswers } from '../../emulator/x87/fpu-functions.js';
 
 const CODE_MAX = 256;
 const DATA_SIZE = 256;
@@ -31,6 +32,8 @@ const STATUS_FLAGS = 0x8d5n;
 const SYSCALL_BYTES = [0x0f, 0x05];
 const PAGE = 0x1000n;
 const SLOT = 16;
+/** Transcendental results per sequence up to which every answer combination (3^n model runs) is tried. */
+const MAX_ANSWERED = 4;
 
 const ARITH = ['fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'];
 const CMOV = ['fcmovb', 'fcmove', 'fcmovbe', 'fcmovu', 'fcmovnb', 'fcmovne', 'fcmovnbe', 'fcmovnu'];
@@ -148,7 +151,7 @@ function instantiate(r: Prng, t: string): string {
   return t.replace(/\{i\}/g, () => String(r.below(8))).replace(/\{m\}/g, () => `${SLOT * r.below(DATA_SIZE / SLOT)}(%rbx)`);
 }
 
-export interface X87SelfcheckSummary { cases: number; mismatches: number; faults: number; unstable: number }
+export interface X87SelfcheckSummary { cases: number; mismatches: number; faults: number; unstable: number; residuals: number }
 
 /** `rerun: false` skips the host re-runs of mismatches (for tests that expect mismatches). */
 export function runX87Selfcheck(o: SelfcheckOptions & { rerun?: boolean; functions?: boolean }): X87SelfcheckSummary {
@@ -190,7 +193,7 @@ export function runX87Selfcheck(o: SelfcheckOptions & { rerun?: boolean; functio
   // The model: one machine; each case maps its code (swept for owned instructions) and data at the host's addresses.
   const xs = new XsaveContext(cpu);
   const machine = new Machine(cpu, xs, { onSyscall: () => true });
-  let mismatches = 0, shown = 0, faults = 0, unstable = 0;
+  let mismatches = 0, shown = 0, faults = 0, unstable = 0, residuals = 0;
   cases.forEach((c, k) => {
     const host = outb.subarray(GREETING + k * RECORD_OUT, GREETING + (k + 1) * RECORD_OUT);
     if (host.readUInt32LE(0)) faults++;
@@ -204,6 +207,19 @@ export function runX87Selfcheck(o: SelfcheckOptions & { rerun?: boolean; functio
         if (compareOne(c, again.subarray(GREETING, GREETING + RECORD_OUT), again.readBigUInt64LE(8), again.readBigUInt64LE(16)).length === 0) { diffs = []; differ = true; }
       }
       if (differ) unstable++;
+    }
+    if (diffs.length && o.functions) {
+      // The CPU's transcendental results are within 1 ulp, not always correctly rounded (SDM Vol. 1
+      // 8.3.10; measured here): the case is a residual when some answer of each transcendental
+      // (correctly rounded, the other neighbour, C1 the other side) makes the model match the host.
+      const base = withTranscendentalAnswers([], () => compareOne(c, host, codeAddr, dataAddr));
+      const n = base.roundings;
+      if (n > 0 && n <= MAX_ANSWERED) {
+        for (let code = 1; code < 3 ** n && diffs.length; code++) {
+          const list = Array.from({ length: n }, (_, i) => Math.floor(code / 3 ** i) % 3 as TranscendentalAnswer);
+          if (withTranscendentalAnswers(list, () => compareOne(c, host, codeAddr, dataAddr)).result.length === 0) { diffs = []; residuals++; }
+        }
+      }
     }
     if (diffs.length) {
       mismatches++;
@@ -259,8 +275,9 @@ export function runX87Selfcheck(o: SelfcheckOptions & { rerun?: boolean; functio
     return diffs;
   }
   machine.close();
+  if (o.functions) log(`x87 function instructions: ${residuals} sequence(s) matched only with a transcendental result 1 ulp from the correctly rounded one or its C1 on the other side (the CPU's results are within 1 ulp, SDM Vol. 1 8.3.10; README, x87), counted apart from the mismatches`);
   log(`x87 selfcheck: ${cases.length} sequences (${assembled.length} instructions, ${templates.length} templates, ${faults} ending in a host signal), ${mismatches} mismatches, host ${cpu.id}`);
-  return { cases: cases.length, mismatches, faults, unstable };
+  return { cases: cases.length, mismatches, faults, unstable, residuals };
 }
 
 const hex16 = (b: Uint8Array, o: number): string => (b[o]! | (b[o + 1]! << 8)).toString(16).padStart(4, '0');
