@@ -684,8 +684,8 @@ export class Machine {
    * has no RF bit: the first hook call at RIP is skipped instead.
    */
   setBreakpoints(addrs: ReadonlySet<bigint>, resumeFlag = false): void {
-    const rip = this.uc.regRead(X86Reg.RIP);
-    this.resumeAt = resumeFlag && addrs.has(rip) ? rip : undefined;
+    const rip = resumeFlag && addrs.size ? this.uc.regRead(X86Reg.RIP) : undefined;
+    this.resumeAt = rip !== undefined && addrs.has(rip) ? rip : undefined;
     for (const [a, h] of this.breakpointHooks) if (!addrs.has(a)) { h.remove(); this.breakpointHooks.delete(a); }
     for (const a of addrs) {
       if (this.breakpointHooks.has(a)) continue;
