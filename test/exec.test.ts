@@ -318,12 +318,13 @@ describe.concurrent('exec: the corpus runs natively-equal on this host', () => {
 /**
  * What test/guests/ptrace-hwbp.c prints when the instruction breakpoint fires (Linux 6.18
  * exc_debug_user and hw_breakpoint_handler, ptrace_triggered: SIGTRAP with TRAP_HWBKPT at the
- * instruction, DR_TRAP2 in DR6 read with the reserved bits 0xffff0ff0 set, RF letting PTRACE_CONT
+ * instruction, DR_TRAP2 in DR6 read with the reserved bits 0xffff0ff0 set, RF in the saved flags
+ * (get_flags shows it) letting PTRACE_CONT
  * run it once: two calls, two stops; disabled, the third call runs through).
  */
 const HWBP_FIRES = [
-  'stop 0: sig 5 si_code 4 (TRAP_HWBKPT 4) si_addr==target yes rip==target yes DR6 0xffff0ff4',
-  'stop 1: sig 5 si_code 4 (TRAP_HWBKPT 4) si_addr==target yes rip==target yes DR6 0xffff0ff4',
+  'stop 0: sig 5 si_code 4 (TRAP_HWBKPT 4) si_addr==target yes rip==target yes DR6 0xffff0ff4 RF 1',
+  'stop 1: sig 5 si_code 4 (TRAP_HWBKPT 4) si_addr==target yes rip==target yes DR6 0xffff0ff4 RF 1',
   'stop 2: SIGSTOP after 2 hits; DR7 = 0 -> 0',
   'child exited 3 after 2 breakpoint hits',
 ];

@@ -2,7 +2,7 @@
  * R/W 00 and LEN 00) fires when the tracee is about to run the instruction: the #DB goes through
  * hw_breakpoint_handler (arch/x86/kernel/hw_breakpoint.c), ptrace_triggered sets DR_TRAP2 in the
  * thread's virtual DR6, exc_debug_user sends SIGTRAP with TRAP_HWBKPT and si_addr the instruction,
- * and RF lets PTRACE_CONT run the instruction once. Disabled again, it no longer fires. */
+ * and RF (shown in the flags PTRACE_GETREGS reads) lets PTRACE_CONT run the instruction once. Disabled again, it no longer fires. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stddef.h>
@@ -52,8 +52,8 @@ int main(void) {
     struct user_regs_struct r;
     ptrace(PTRACE_GETREGS, c, 0, &r);
     unsigned long dr6 = ptrace(PTRACE_PEEKUSER, c, (void *)DR(6), 0);
-    printf("stop %d: sig %d si_code %d (TRAP_HWBKPT %d) si_addr==target %s rip==target %s DR6 0x%lx\n", stops, sig, si.si_code, TRAP_HWBKPT,
-           si.si_addr == (void *)target ? "yes" : "no", r.rip == (unsigned long)target ? "yes" : "no", dr6);
+    printf("stop %d: sig %d si_code %d (TRAP_HWBKPT %d) si_addr==target %s rip==target %s DR6 0x%lx RF %lu\n", stops, sig, si.si_code, TRAP_HWBKPT,
+           si.si_addr == (void *)target ? "yes" : "no", r.rip == (unsigned long)target ? "yes" : "no", dr6, (r.eflags >> 16) & 1);
     hits++;
   }
   if (WIFSTOPPED(st)) { kill(c, SIGKILL); waitpid(c, &st, 0); printf("still stopping after %d stops: killed\n", MAX_STOPS); }
