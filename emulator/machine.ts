@@ -674,13 +674,26 @@ export class Machine {
   /** A remote debugger's breakpoints: a code hook each, never a byte in guest memory (the guest cannot see them). */
   private readonly breakpointHooks = new Map<bigint, HookHandle>();
 
-  /** Make the hooked addresses exactly `addrs`: the run stops before the instruction at any of them (StopKind.Breakpoint). */
-  setBreakpoints(addrs: ReadonlySet<bigint>): void {
+  /** EFLAGS.RF for the next run: the address of its first instruction, whose breakpoint does not fire once. */
+  private resumeAt: bigint | undefined;
+
+  /**
+   * Make the hooked addresses exactly `addrs`: the run stops before the instruction at any of them
+   * (StopKind.Breakpoint); a debugger's breakpoints and a thread's instruction breakpoints in DR0-DR3
+   * alike. `resumeFlag`: EFLAGS.RF is set for the next run, so an instruction breakpoint at its
+   * first instruction does not fire (SDM Vol. 3 18.3.1.1, "Instruction-Breakpoint Exception
+   * Condition": RF suppresses it, and the CPU clears RF once an instruction completes). The engine
+   * has no RF bit: the first hook call at RIP is skipped instead.
+   */
+  setBreakpoints(addrs: ReadonlySet<bigint>, resumeFlag = false): void {
+    const rip = resumeFlag && addrs.size ? this.uc.regRead(X86Reg.RIP) : undefined;
+    this.resumeAt = rip !== undefined && addrs.has(rip) ? rip : undefined;
     for (const [a, h] of this.breakpointHooks) if (!addrs.has(a)) { h.remove(); this.breakpointHooks.delete(a); }
     for (const a of addrs) {
       if (this.breakpointHooks.has(a)) continue;
       this.breakpointHooks.set(a, this.uc.hookCode(a, a, (at) => {
         if (at !== a) return;
+        if (this.resumeAt === at) { this.resumeAt = undefined; return; }
         this.stop = { kind: StopKind.Breakpoint };
         this.uc.emuStop();
       }));

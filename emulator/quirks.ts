@@ -99,6 +99,14 @@ export enum Quirk {
    * and test/vector-float.test.ts; without the quirk the model follows the SDM.
    */
   VreduceNoPrecision = 'vreduce-no-precision',
+  /**
+   * Breakpoints in DR0-DR3 never raise #DB at CPL 3: an enabled execute breakpoint (DR7 R/W 00)
+   * on a function that then runs is not counted (the probe: a perf_event_open breakpoint, the
+   * kernel loading DR7 itself, arch_install_hw_breakpoint). A hypervisor that does not give the
+   * guest's debug registers to the CPU behaves so (measured under PVM on AMD Zen 5). Without the
+   * quirk breakpoints fire as SDM Vol. 3 18.2-18.3 describe.
+   */
+  DebugRegistersInert = 'debug-registers-inert',
 }
 
 export interface QuirkInfo {
@@ -121,6 +129,7 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.X87UnmaskedCompareAndLoadComplete, summary: 'x87 compares report unordered despite an unmasked #IA; unmasked #D still compares and loads' },
   { id: Quirk.X87FcomiFcmovKeepC1, summary: 'FCOMI/FUCOMI(P) and FCMOVcc leave FSW.C1 unless the stack underflows' },
   { id: Quirk.VreduceNoPrecision, summary: 'VREDUCE reports no PE for its rounding step (only for a denormal result flushed by FTZ)' },
+  { id: Quirk.DebugRegistersInert, summary: 'breakpoints in DR0-DR3 never raise #DB (a hypervisor that does not load them)' },
   { id: Quirk.X87PointersSavedOnlyWithEs, summary: 'x87 FOP/FIP/FDP are stored as 0 by FXSAVE/XSAVE* unless FSW.ES=1 (FNSTENV/FNSAVE always store them)' },
 ];
 

@@ -21,6 +21,7 @@ import type { ProfileJson } from '../emulator/profile-json.js';
 import { kernelView } from '../kernel-model/kernel-view.js';
 import { World } from '../src/scenario/world.js';
 import { hostCpuModel } from '../src/host/capture.js';
+import { Quirk } from '../emulator/quirks.js';
 import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../src/linux/kvm-dev.js';
 import { syscallName, syscallNumbers } from '../src/linux/syscall-table.js';
 import { CoreNote, readCoreNotes } from '../kernel-model/core.js';
@@ -195,6 +196,12 @@ function exercised(name: string, out: string): void {
     expect(out).toMatch(/POKEUSER DR7 disabled io slot 0 \( 904\) = 0x20000 -> EINVAL/);
     expect(out).toMatch(/POKEUSER cs rpl 0 +\( 136\) = 0x30 -> EIO/);
   }
+  if (name === 'ptrace-hwbp') {
+    // On a host whose breakpoints never fire (quirk debug-registers-inert, measured by cpu capture) the
+    // child runs through; elsewhere the instruction breakpoint stops it twice (see the test below).
+    if (hostCpuModel().hasQuirk(Quirk.DebugRegistersInert)) expect(out).toContain('child exited 3 after 0 breakpoint hits');
+    else for (const l of HWBP_FIRES) expect(out).toContain(l);
+  }
   if (name === 'ptrace-sysemu') expect(out).toContain('tracee: getpid 4242 getuid 7 getppid real yes gettid -1 errno 38');
   if (name === 'ptrace-events') {
     expect(out).toContain('exit event: ok stopped 1 sig 5 event 6');
@@ -312,6 +319,34 @@ describe.concurrent('exec: the corpus runs natively-equal on this host', () => {
       expect(again.status).toBe(e.status);
     }, 300_000);
   }
+});
+
+/**
+ * What test/guests/ptrace-hwbp.c prints when the instruction breakpoint fires (Linux 6.18
+ * exc_debug_user and hw_breakpoint_handler, ptrace_triggered: SIGTRAP with TRAP_HWBKPT at the
+ * instruction, DR_TRAP2 in DR6 read with the reserved bits 0xffff0ff0 set, RF in the saved flags
+ * (get_flags shows it) letting PTRACE_CONT
+ * run it once: two calls, two stops; disabled, the third call runs through).
+ */
+const HWBP_FIRES = [
+  'stop 0: sig 5 si_code 4 (TRAP_HWBKPT 4) si_addr==target yes rip==target yes DR6 0xffff0ff4 RF 1',
+  'stop 1: sig 5 si_code 4 (TRAP_HWBKPT 4) si_addr==target yes rip==target yes DR6 0xffff0ff4 RF 1',
+  'stop 2: SIGSTOP after 2 hits; DR7 = 0 -> 0',
+  'child exited 3 after 2 breakpoint hits',
+];
+
+describe('exec: instruction breakpoints of the debug registers (arch/x86/kernel/hw_breakpoint.ts)', () => {
+  it('fire on a CPU without debug-registers-inert, whatever this host does', async () => {
+    // intel-sapphire-rapids lists no debug-registers-inert: the model's #DB path runs even where the host's never fires.
+    const r = await exec(['--cpu', 'intel-sapphire-rapids', '--', exe('ptrace-hwbp')]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const l of HWBP_FIRES) expect(r.stdout).toContain(l);
+  }, 120_000);
+  it('never fire on a CPU profile with debug-registers-inert', async () => {
+    const r = await exec(['--cpu', 'amd-zen5-epyc-pvm', '--', exe('ptrace-hwbp')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('child exited 3 after 0 breakpoint hits');
+  }, 120_000);
 });
 
 describe('exec: system calls the model lacks (src/linux/syscall-table.ts)', () => {

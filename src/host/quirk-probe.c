@@ -16,6 +16,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 
 #include "../selfcheck/probe-io.h"
 
@@ -370,6 +374,37 @@ static void mxcsr_mask(void) {
 
 /* A probe the CPU faults in decides nothing: its quirks are reported unmeasured, and the x87
    state it may have left (a pending exception) is reset. */
+/* debug-registers-inert: an execute breakpoint on a function the probe then calls, through
+ * perf_event_open (PERF_TYPE_BREAKPOINT, HW_BREAKPOINT_X: the kernel loads DR0-DR3/DR7 itself,
+ * arch_install_hw_breakpoint); its count says whether the CPU raised #DB. Unmeasured when the
+ * kernel refuses the event (perf_event_paranoid, no breakpoint slots). */
+static volatile int bp_calls;
+__attribute__((noinline)) static void bp_target(void) { bp_calls++; __asm__ volatile("" ::: "memory"); }
+#define BP_CALLS 8
+static void debug_registers_inert(void) {
+  struct perf_event_attr a;
+  memset(&a, 0, sizeof a);
+  a.type = PERF_TYPE_BREAKPOINT;
+  a.size = sizeof a;
+  a.bp_type = HW_BREAKPOINT_X;
+  a.bp_addr = (unsigned long)bp_target;
+  a.bp_len = sizeof(long); /* an execute breakpoint's length (hw_breakpoint_arch_parse) */
+  a.exclude_kernel = 1;
+  a.exclude_hv = 1;
+  long fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+  char d[160];
+  if (fd < 0) {
+    verdict("debug-registers-inert", "unmeasured", "perf_event_open of an execute breakpoint was refused");
+    return;
+  }
+  for (int i = 0; i < BP_CALLS; i++) bp_target();
+  long long n = -1;
+  int ok = read((int)fd, &n, sizeof n) == (ssize_t)sizeof n;
+  close((int)fd);
+  snprintf(d, sizeof d, "perf_event_open execute breakpoint on a function called %d times counted %lld hits", BP_CALLS, n);
+  verdict("debug-registers-inert", !ok ? "unmeasured" : n == 0 ? "present" : n == BP_CALLS ? "absent" : "unmeasured", d);
+}
+
 static void run(void (*probe)(void), const char *id, const char *id2) {
   caught = 0;
   if (sigsetjmp(jb, 1) == 0) { probe(); return; }
@@ -421,5 +456,6 @@ int main(void) {
     RUN(follows_vector_length, "xinuse-follows-vector-length");
     RUN(tracks_zero_registers, "xinuse-tracks-zero-registers");
   }
+  RUN(debug_registers_inert, "debug-registers-inert");
   return 0;
 }

@@ -31,6 +31,8 @@ export const PTRACE_O_MASK = 0xff | (1 << 20) | (1 << 21);
 
 /** si_code of the SIGTRAP after a single step (include/uapi/asm-generic/siginfo.h TRAP_TRACE). */
 export const TRAP_TRACE = 2;
+/** si_code of the SIGTRAP of a hardware breakpoint (include/uapi/asm-generic/siginfo.h TRAP_HWBKPT). */
+export const TRAP_HWBKPT = 4;
 /** si_code CLD_TRAPPED (siginfo.h): a traced child stopped (waitid). */
 export const CLD_TRAPPED = 4;
 

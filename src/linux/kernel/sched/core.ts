@@ -14,7 +14,9 @@ import { pipeActivity } from '../../fs/pipe.js';
 import type { Kernel, RunResult } from '../../kernel.js';
 import { SI_KERNEL } from '../signal.js';
 import { NS_PER_INSN } from '../time/posix-timers.js';
-import { PTRACE_EVENTMSG_SYSCALL_EXIT, TRAP_TRACE } from '../../ptrace.js';
+import { PTRACE_EVENTMSG_SYSCALL_EXIT, TRAP_HWBKPT, TRAP_TRACE } from '../../ptrace.js';
+import { DR_STEP, executeBreakpointAddresses, hw_breakpoint_handler } from '../../arch/x86/kernel/hw_breakpoint.js';
+import { Quirk } from '../../../../emulator/quirks.js';
 import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
 import { DEBUG_SLICE_ITERATIONS, DebugStopReason } from '../../debug.js';
 
@@ -74,7 +76,10 @@ export function run(this: Kernel): RunResult {
     const debugged = dbg?.debugs(task) === true;
     const debugStep = debugged && dbg!.step === task;
     const stepping = task.ptrace?.singlestep === true || debugStep;
-    if (debugged) task.proc.machine.setBreakpoints(dbg!.breakpoints);
+    // The thread's instruction breakpoints (DR0-DR3 with R/W 00), unless this CPU's never fire, and a debugger's.
+    const hwbp = task.proc.machine.cpu.hasQuirk(Quirk.DebugRegistersInert) ? NO_BREAKPOINTS : executeBreakpointAddresses(task.debugRegs);
+    const bps = debugged ? (hwbp.size ? new Set([...dbg!.breakpoints, ...hwbp]) : dbg!.breakpoints) : hwbp;
+    task.proc.machine.setBreakpoints(bps, task.debugRegs.resumeFlag);
     let quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
     // A quantum ends where the next interval timer is due (kernel/time/itimer.ts).
     const toTimer = this.insnsToNextTimer(task);
@@ -93,14 +98,23 @@ export function run(this: Kernel): RunResult {
       } while (stop.kind === StopKind.Quantum && ran < quantum);
       quantum = ran;
     } else stop = m.run(quantum);
+    // The CPU clears RF once an instruction completed (SDM Vol. 3 18.3.1.1); hw_breakpoint_handler sets it again.
+    task.debugRegs.resumeFlag = false;
     if (stepping && task.ptrace) {
       // The single-step trap (#DB, TRAP_TRACE) once the instruction completed.
       task.ptrace.singlestep = false;
-      if (stop.kind !== StopKind.Fault && task.state === TaskState.Runnable && task.proc.alive) {
+      // A breakpoint stop ran no instruction: no step trap yet.
+      if (stop.kind !== StopKind.Fault && stop.kind !== StopKind.Breakpoint && task.state === TaskState.Runnable && task.proc.alive) {
+        // exc_debug_user (arch/x86/kernel/traps.c): virtual_dr6 starts as the real DR6's DR_STEP.
+        task.debugRegs.virtualDr6 = DR_STEP;
         this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_TRACE, addr: task.proc.machine.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
       }
     }
-    if (debugged && stop.kind === StopKind.Breakpoint) dbg!.stop = { reason: DebugStopReason.Breakpoint, task, signo: Sig.SIGTRAP };
+    const stopRip = stop.kind === StopKind.Breakpoint ? m.uc.regRead(X86Reg.RIP) : undefined;
+    if (stopRip !== undefined && !(debugged && dbg!.breakpoints.has(stopRip))) {
+      // An instruction breakpoint's #DB (hw_breakpoint_handler), then exc_debug_user's send_sigtrap.
+      if (hw_breakpoint_handler(task.debugRegs, stopRip)) this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_HWBKPT, addr: stopRip, trapno: TRAP_DB }, true);
+    } else if (debugged && stop.kind === StopKind.Breakpoint) dbg!.stop = { reason: DebugStopReason.Breakpoint, task, signo: Sig.SIGTRAP };
     else if (debugStep && stop.kind !== StopKind.Fault && stop.kind !== StopKind.Unemulated) {
       // The step's trap (#DB). A task now asleep in a system call reports it when it next runs (below).
       dbg!.step = undefined;
@@ -130,6 +144,9 @@ export function run(this: Kernel): RunResult {
   const e = init.exit!;
   return 'code' in e ? { kind: 'exit', code: e.code } : { kind: 'signal', signal: e.signal, reason: e.reason };
 }
+
+/** No breakpoints: the hooks a run without any keeps. */
+const NO_BREAKPOINTS: ReadonlySet<bigint> = new Set();
 
 /** Bytes at [addr, addr+len) if all mapped (a debugger's look, the guest's protections aside), else undefined. */
 function readMapped(m: Machine, addr: bigint, len: number): Uint8Array | undefined {

@@ -1,9 +1,10 @@
 /**
  * The debug registers a tracer writes (arch/x86/kernel/hw_breakpoint.c and
  * kernel/events/hw_breakpoint.c, Linux 6.18): how a DR7 slot's len/type bits become a perf
- * breakpoint attribute and back, and which addresses and lengths are refused. Only the
- * bookkeeping is modelled: a breakpoint never fires in the model (the engine has no debug
- * registers; README "not done").
+ * breakpoint attribute and back, and which addresses and lengths are refused; and how an
+ * instruction breakpoint fires (hw_breakpoint_handler with ptrace_triggered). The engine has no
+ * debug registers: the kernel hooks the enabled execute addresses of the running thread
+ * (Machine.setBreakpoints). Data breakpoints do not fire (README "not done").
  */
 import { Errno } from '../../../abi.js';
 import { TASK_SIZE_MAX } from '../../../ptrace.js';
@@ -39,6 +40,11 @@ export class ThreadDebugRegs {
   readonly ptraceBps: (HwBreakpoint | undefined)[] = Array.from({ length: HBP_NUM }, () => undefined);
   virtualDr6 = 0n;
   ptraceDr7 = 0n;
+  /**
+   * X86_EFLAGS_RF in the thread's saved flags (pt_regs), which the engine has no bit for: set by
+   * hw_breakpoint_handler after an execute breakpoint, cleared once the thread ran an instruction.
+   */
+  resumeFlag = false;
   /** copy_thread(): a child has no breakpoints; dup_task_struct copied the rest. */
   forkCopy(): ThreadDebugRegs {
     const c = new ThreadDebugRegs();
@@ -109,4 +115,37 @@ export function hw_breakpoint_parse(attr: BpAttr): HwBreakpoint | Errno {
   const bytes = BigInt(type === X86BpType.EXECUTE ? 1 : attr.len);
   if (attr.addr >= TASK_SIZE_MAX || attr.addr + bytes - 1n >= TASK_SIZE_MAX) return Errno.EINVAL;
   return { attr: { ...attr }, address: attr.addr, len, type };
+}
+
+/** DR_TRAP0 (arch/x86/include/uapi/asm/debugreg.h): DR6 bit n says breakpoint n hit. */
+const DR_TRAP0 = 0x1n;
+/** DR_STEP (debugreg.h): DR6 bit 14, a single step. */
+export const DR_STEP = 0x4000n;
+
+/** The addresses of the thread's enabled execute breakpoints (what the CPU would compare RIP with). */
+export function executeBreakpointAddresses(d: ThreadDebugRegs): Set<bigint> {
+  const s = new Set<bigint>();
+  for (const bp of d.ptraceBps) if (bp && !bp.attr.disabled && bp.type === X86BpType.EXECUTE) s.add(bp.address);
+  return s;
+}
+
+/**
+ * The #DB of an instruction breakpoint at `rip`, as Linux 6.18 handles it from user mode
+ * (arch/x86/kernel/traps.c exc_debug_user, then arch/x86/kernel/hw_breakpoint.c
+ * hw_breakpoint_handler): virtual_dr6 starts from the real DR6's DR_STEP only (none here), every
+ * enabled execute slot at `rip` (the CPU sets DR6.Bn for each, SDM Vol. 3 18.2.3) goes through
+ * perf_bp_event to ptrace_triggered (arch/x86/kernel/ptrace.c), which sets DR_TRAPn in
+ * virtual_dr6; an execute breakpoint sets RF in the saved flags so that returning runs the
+ * instruction. Returns whether any slot hit; the caller then sends SIGTRAP (send_sigtrap with
+ * get_si_code: TRAP_HWBKPT, si_addr the instruction).
+ */
+export function hw_breakpoint_handler(d: ThreadDebugRegs, rip: bigint): boolean {
+  let dr6 = 0n;
+  d.ptraceBps.forEach((bp, i) => {
+    if (bp && !bp.attr.disabled && bp.type === X86BpType.EXECUTE && bp.address === rip) dr6 |= DR_TRAP0 << BigInt(i);
+  });
+  if (dr6 === 0n) return false;
+  d.virtualDr6 = dr6;
+  d.resumeFlag = true;
+  return true;
 }

@@ -10,7 +10,7 @@ import { Errno } from '../../../abi.js';
 import type { Kernel } from '../../../kernel.js';
 import { PTRACE_FLAG_MASK, TASK_SIZE_MAX } from '../../../ptrace.js';
 import { neg, Task } from '../../../sched.js';
-import { USER_CS, USER_DS } from '../../../signal-frame.js';
+import { RFLAGS_RF, USER_CS, USER_DS } from '../../../signal-frame.js';
 import { readUserRegs } from '../../../user-regs.js';
 import {
   DR6_RESERVED, DR_CONTROL_RESERVED, HBP_NUM, X86BpLen, X86BpType, arch_bp_generic_fields, decode_dr7, hw_breakpoint_parse, ptrace_get_dr7,
@@ -37,6 +37,8 @@ export const initialSelectors = (): SegmentSelectors => ({ cs: USER_CS, ss: USER
 export function getUserRegs(this: Kernel, c: Task): UserRegs {
   const regs = readUserRegs(this.loadTask(c).uc, c.origRax);
   Object.assign(regs, c.segs);
+  // RF of the saved flags (set by an execute breakpoint's #DB) lives beside the engine's flags.
+  if (c.debugRegs.resumeFlag) regs.eflags |= RFLAGS_RF;
   return regs;
 }
 
@@ -72,7 +74,8 @@ export function putreg(this: Kernel, c: Task, offset: bigint, value: bigint): bi
   if (reg === 'eflags') {
     // set_flags(): TIF_FORCED_TF is not modelled (single steps do not use TF here).
     const old = uc.regRead(X86Reg.RFLAGS);
-    uc.regWrite(X86Reg.RFLAGS, (old & ~PTRACE_FLAG_MASK) | (value & PTRACE_FLAG_MASK));
+    uc.regWrite(X86Reg.RFLAGS, (old & ~PTRACE_FLAG_MASK) | (value & PTRACE_FLAG_MASK & ~RFLAGS_RF));
+    c.debugRegs.resumeFlag = (value & RFLAGS_RF) !== 0n;
     return 0n;
   }
   if ((reg === 'fs_base' || reg === 'gs_base') && value >= TASK_SIZE_MAX) return neg(Errno.EIO);

@@ -27,6 +27,8 @@ export function setupFrame(this: Kernel, t: Task, info: SigInfo, act: SigAction)
   // rseq_signal_deliver(): an interrupted critical section resumes at its abort handler, which the frame saves.
   if (t.rseq) { t.rseqEvent = true; t.rseqNotify = true; this.rseqReturnToUser(t); }
   const regs = uc.regReadBatch(SIGCONTEXT_GPRS);
+  // The saved flags carry RF as an execute breakpoint's #DB set it (pt_regs flags; the engine has no RF bit).
+  if (t.debugRegs.resumeFlag) regs[17] = regs[17]! | RFLAGS_RF;
   const rsp = regs[15]!;
   const ss = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE };
   const place = get_sigframe(t.kfpu, rsp, ss, (act.flags & SA_ONSTACK) !== 0n);
@@ -63,6 +65,7 @@ export function setupFrame(this: Kernel, t: Task, info: SigInfo, act: SigAction)
   const flags = regs[17]! & ~(RFLAGS_TF | RFLAGS_DF | RFLAGS_RF);
   uc.regWriteBatch([X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.RAX, X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS],
     [BigInt(info.signo), frame + BigInt(FRAME.INFO), frame + BigInt(FRAME.UC), 0n, frame, act.handler, flags]);
+  t.debugRegs.resumeFlag = false; // handle_signal() clears RF for the handler
   t.sigmask |= act.mask | ((act.flags & SA_NODEFER) ? 0n : sigBit(info.signo));
   t.sigmask &= ~UNBLOCKABLE;
   t.savedSigmask = undefined; // signal_delivered(): clear_restore_sigmask
@@ -84,6 +87,9 @@ export function sigreturn(this: Kernel, t: Task): bigint | undefined {
   const regs = SIGCONTEXT_GPRS.map((_, i) => v.getBigUint64(FRAME.MCONTEXT + 8 * i, true));
   const oldFlags = m.uc.regRead(X86Reg.RFLAGS);
   regs[17] = (oldFlags & ~FIX_EFLAGS) | (regs[17]! & FIX_EFLAGS);
+  // restore_sigcontext(): RF is among FIX_EFLAGS; the model keeps it beside the engine's flags.
+  t.debugRegs.resumeFlag = (regs[17] & RFLAGS_RF) !== 0n;
+  regs[17] &= ~RFLAGS_RF;
   m.uc.regWriteBatch(SIGCONTEXT_GPRS, regs);
   t.sigmask = v.getBigUint64(FRAME.SIGMASK, true) & ~UNBLOCKABLE;
   t.restartBlock = undefined; // restore_sigcontext: restart_block.fn = do_no_restart_syscall
