@@ -70,7 +70,9 @@ describe('sweepOwned equals the per-instruction rule', () => {
     const byCode = new Map<Code, Set<Ownership>>();
     const want = referenceSweep(bytes, BASE, byCode);
     expect(want.owned.length).toBeGreaterThan(1000);
-    expect(want.x87.length).toBeGreaterThan(500);
+    // The input reaches the x87 role sweep too (x87 sites the model does not own; fewer since the
+    // model executes the transcendental instructions itself).
+    expect(want.x87.length).toBeGreaterThan(100);
     // The case the per-instruction verdict is for: a code owned in one form (an MMX register) and
     // not in another (memory) occurs both ways here.
     expect([...byCode.values()].filter((o) => o.size === 2).length).toBeGreaterThan(0);
