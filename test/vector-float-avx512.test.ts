@@ -222,5 +222,14 @@ describe('AVX-512F/DQ floating point against the host', () => {
     expect(s.mismatches, lines.join('\n')).toBe(0);
     expect(s.hostSigfpe).toBeGreaterThan(10);
   }, 120_000);
+  // The quirk as the host's capture says (an AMD vendor default, an Intel absence): flipping it must make the referee disagree.
+  it.runIf(hostAvx512fdq)('vreduce-no-precision is needed exactly as the host profile says: the referee disagrees with it flipped', () => {
+    const has = cpu.hasQuirk(Quirk.VreduceNoPrecision);
+    const flipped = hostModel((p) => {
+      p.quirks = has ? p.quirks.filter((x) => x.id !== Quirk.VreduceNoPrecision) : [...p.quirks, { id: Quirk.VreduceNoPrecision, evidence: 'test: flipped' }];
+    });
+    const s = runInsnSelfcheck({ cpu: flipped, cases: 600, seed: 4, log: () => {}, detail: 0 }, (t, floating) => floating && /^vreduce/.test(t));
+    expect(s.mismatches).toBeGreaterThan(0);
+  }, 120_000);
   it.runIf(!hostAvx512fdq)('referee cannot run here', () => console.log('host has no AVX-512F/DQ: these forms are checked above against the SDM only'));
 });

@@ -19,7 +19,7 @@ const { IE, DE, ZE, OE, UE, PE } = MXCSR;
 
 /** One element through the kernel: [result bits, flags]. */
 function kernel(kind: FpKind, st: FpType, dt: FpType, x: number, y: number, mxcsr: number, z = 0, imm = 0): [number, number] {
-  const sz = (t: FpType): number => (t === FpType.F16 ? 2 : t === FpType.F32 ? 4 : 8);
+  const sz = (t: FpType): number => (t === FpType.F16 || t === FpType.I16 || t === FpType.U16 ? 2 : t === FpType.F32 || t === FpType.I32 || t === FpType.U32 ? 4 : 8);
   const enc = (v: number, t: FpType): Uint8Array => { const b = new Uint8Array(8); const dv = new DataView(b.buffer); if (sz(t) === 2) dv.setUint16(0, v, true); else dv.setUint32(0, v >>> 0, true); return b; };
   const out = new Uint8Array(8);
   const fl = fpRun(fpOp(kind, st, dt), 1, enc(x, st), enc(y, st), enc(z, st), out, mxcsr, imm, 1, 0);
@@ -214,6 +214,53 @@ describe('AVX512-FP16 against an exact reference', () => {
       expect(gm, h.toString(16)).toBe(toH(s ? -sig : sig));
       expect(gm2, h.toString(16)).toBe(toH(s ? -sig / 2 : sig / 2));
       expect(cls).toBe((den ? 0x20 : 0) | (s ? 0x40 : 0));
+    }
+  });
+  it('integers <-> binary16: VCVTW2PH ... VCVTQQ2PH round once by RC; VCVT(T)PH2W ... to integers by RC or truncation, out of range or NaN the integer indefinite with IE', () => {
+    const r = prng(31);
+    const kernel64 = (kind: FpKind, st: FpType, dt: FpType, v: bigint, mxcsr: number): [bigint, number] => {
+      const a = new Uint8Array(8); new DataView(a.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+      const out = new Uint8Array(8);
+      const fl = fpRun(fpOp(kind, st, dt), 1, a, null, null, out, mxcsr, 0, 1, 0);
+      return [new DataView(out.buffer).getBigUint64(0, true), fl];
+    };
+    const types: [FpType, number, boolean][] = [[FpType.I16, 16, true], [FpType.U16, 16, false], [FpType.I32, 32, true], [FpType.U32, 32, false], [FpType.I64, 64, true], [FpType.U64, 64, false]];
+    for (let i = 0; i < 12000; i++) {
+      const [t, bits, signed] = types[i % 6]!;
+      const rc = (i >> 3) & 3;
+      const mx = (rc << MXCSR.RC_SHIFT) | MXCSR.MASKS;
+      // Integer -> binary16: any width-bits value (small, near powers of two, or random).
+      let v = BigInt.asUintN(bits, BigInt(Math.floor(r() * 2 ** 32)) << BigInt(Math.floor(r() * Math.max(1, bits - 16))));
+      if (i % 5 === 0) v = BigInt.asUintN(bits, BigInt(Math.floor(r() * 140000) - 70000));
+      const val = signed ? BigInt.asIntN(bits, v) : v;
+      const want = roundF16(val < 0n ? 1 : 0, val < 0n ? -val : val, 1n, 0, rc);
+      expect(kernel64(FpKind.Cvt16, t, H, v, mx), `${v} type ${t} rc ${rc}`).toEqual([BigInt(want.bits), want.flags]);
+      // binary16 -> integer.
+      const h = finite16(r) | (i % 11 === 0 ? 0x7c00 : 0);
+      const trunc = (i & 4) !== 0;
+      const ex = (h >> 10) & 0x1f;
+      const indefinite = signed ? 1n << BigInt(bits - 1) : (1n << BigInt(bits)) - 1n;
+      let wantI: bigint, wantF: number;
+      if (ex === 0x1f) { wantI = indefinite; wantF = IE; }
+      else {
+        const p = parts(h);
+        // Round m * 2^e to an integer: by truncation or by rc.
+        let q: bigint, inexact: boolean;
+        if (p.e >= 0) { q = p.m << BigInt(p.e); inexact = false; }
+        else {
+          const D = 1n << BigInt(-p.e); q = p.m / D; const rem = p.m % D; inexact = rem !== 0n;
+          const mode = trunc ? 3 : rc;
+          const up = mode === 0 ? 2n * rem > D || (2n * rem === D && (q & 1n) === 1n) : mode === 1 ? p.s === 1 && inexact : mode === 2 ? p.s === 0 && inexact : false;
+          if (up) q += 1n;
+        }
+        const sv = p.s ? -q : q;
+        const lo = signed ? -(1n << BigInt(bits - 1)) : 0n, hi = signed ? (1n << BigInt(bits - 1)) - 1n : (1n << BigInt(bits)) - 1n;
+        if (sv < lo || sv > hi) { wantI = indefinite; wantF = IE; }
+        else { wantI = BigInt.asUintN(bits, sv); wantF = inexact ? PE : 0; }
+        if (((h >> 10) & 0x1f) === 0 && (h & 0x3ff) !== 0) wantF |= DE;
+      }
+      const [gi, gf] = kernel64(trunc ? FpKind.Cvtt16 : FpKind.Cvt16, H, t, BigInt(h), mx);
+      expect([BigInt.asUintN(bits, gi), gf], `${h.toString(16)} -> type ${t} ${trunc ? 'trunc' : `rc ${rc}`}`).toEqual([wantI, wantF]);
     }
   });
   it('NaN, infinity and zero rules as SSE has them (SDM Vol. 1 Table 4-7, 4.9.1.2), and MIN/MAX return src2 on NaN or equal zeros', () => {

@@ -60,15 +60,15 @@ enum kind {
      approximation: the caller checks the vendor and that the host has AVX-512F). VFIXUPIMM: a = dest,
      b = src1, c = the table. VFPCLASS: output 0 or 1 per element. */
   K_GETEXP, K_GETMANT, K_SCALEF, K_RANGE, K_REDUCE, K_FIXUPIMM, K_FPCLASS, K_RCP14, K_RSQRT14,
-  /* AVX512-FP16 conversions (f16_cvt); the arithmetic kinds with source type T_F16 go to f16_arith. */
-  K_CVT16,
+  /* AVX512-FP16 conversions (f16_cvt, f16_int_cvt); the arithmetic kinds with source type T_F16 go to f16_arith. */
+  K_CVT16, K_CVTT16,
 };
-enum type { T_F32 = 0, T_F64, T_I32, T_I64, T_U32, T_U64, T_F16 };
+enum type { T_F32 = 0, T_F64, T_I32, T_I64, T_U32, T_U64, T_F16, T_I16, T_U16 };
 
 static inline void ldmxcsr(uint32_t v) { __asm__ volatile("ldmxcsr %0" : : "m"(v) : "memory"); }
 static inline uint32_t stmxcsr(void) { uint32_t v; __asm__ volatile("stmxcsr %0" : "=m"(v) : : "memory"); return v; }
 
-static int type_size(int t) { return t == T_F32 || t == T_I32 || t == T_U32 ? 4 : t == T_F16 ? 2 : 8; }
+static int type_size(int t) { return t == T_F32 || t == T_I32 || t == T_U32 ? 4 : t == T_F16 || t == T_I16 || t == T_U16 ? 2 : 8; }
 
 static uint64_t get(const uint8_t *p, int i, int sz) {
   uint64_t v = 0;
@@ -843,6 +843,57 @@ static uint64_t f16_cvt(int st, int dt, uint64_t v, uint32_t mxcsr, uint32_t *fl
   return f64_to_f16(d, rc, 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
 }
 
+
+/*
+ * AVX512-FP16 conversions between binary16 and integers (VCVTW2PH ... VCVTTSH2USI). Integer to
+ * binary16: the integer's value is made a binary64 in round-to-odd (exact below 2^53; above, the
+ * dropped bits ORed into the lowest kept one), then rounded once by RC. Binary16 to integer: exact
+ * in binary64, then the host's CVTSD2SI (RC) or CVTTSD2SI for 32- and 64-bit results (f_to_u for
+ * the unsigned ones); a 16-bit result out of range or a NaN is invalid and gives the integer
+ * indefinite (8000H signed, FFFFH unsigned, as the wider forms' SDM pages define for their widths)
+ * with IE alone. A denormal binary16 source raises DE (assumed, as for the arithmetic).
+ */
+static uint64_t int_to_f16(int st, uint64_t v, uint32_t mxcsr, uint32_t *fl) {
+  int neg = 0;
+  uint64_t mag;
+  switch (st) {
+    case T_I16: { int16_t x = (int16_t)v; neg = x < 0; mag = neg ? (uint64_t)(-(int64_t)x) : (uint64_t)x; break; }
+    case T_U16: mag = v & 0xffff; break;
+    case T_I32: { int32_t x = (int32_t)v; neg = x < 0; mag = neg ? (uint64_t)(-(int64_t)x) : (uint64_t)x; break; }
+    case T_U32: mag = v & 0xffffffffu; break;
+    case T_I64: { int64_t x = (int64_t)v; neg = x < 0; mag = neg ? (uint64_t)0 - (uint64_t)x : (uint64_t)x; break; }
+    default: mag = v; break;
+  }
+  if (!mag) return 0;
+  int top = msb(mag);
+  uint64_t m = mag;
+  if (top > 52) { int sh = top - 52; uint64_t lost = m & ((1ull << sh) - 1); m >>= sh; if (lost) m |= 1; }
+  else m <<= 52 - top;
+  uint64_t d = ((uint64_t)neg << 63) | ((uint64_t)(top + 1023) << 52) | (m & 0xfffffffffffffull);
+  return f64_to_f16(d, (int)((mxcsr & MX_RC) >> 13), 0, !(mxcsr & MX_UM), !(mxcsr & MX_OM), fl);
+}
+static uint64_t f16_to_int(int dt, int trunc, uint64_t h, uint32_t mxcsr, uint32_t *fl) {
+  if (f16_isden(h)) *fl |= MX_DE;
+  uint64_t d = f16_to_f64(h);
+  uint32_t cm = (mxcsr & MX_RC) | MX_MASKS;
+  ldmxcsr(cm);
+  uint64_t r;
+  if (dt == T_I16 || dt == T_U16) {
+    if (f16_isnan(h)) { *fl |= MX_IE; return dt == T_I16 ? 0x8000 : 0xffff; }
+    int64_t x = f_to_i64(1, trunc, d);
+    uint32_t pe = stmxcsr() & MX_PE;
+    int bad = dt == T_I16 ? (x < -32768 || x > 32767) : (x < 0 || x > 0xffff);
+    if (bad) { *fl |= MX_IE; return dt == T_I16 ? 0x8000 : 0xffff; }
+    *fl |= pe;
+    return (uint64_t)x & 0xffff;
+  }
+  if (dt == T_I32) r = (uint32_t)f_to_i32(1, trunc, d);
+  else if (dt == T_I64) r = (uint64_t)f_to_i64(1, trunc, d);
+  else r = f_to_u(1, trunc, dt == T_U32 ? 32 : 64, d, cm, fl);
+  *fl |= stmxcsr() & (MX_IE | MX_PE);
+  return r;
+}
+
 /*
  * Run `n` elements. Returns the OR of the flags of the computed elements (MXCSR bits 5:0).
  * mxcsr: RC, DAZ, FTZ and the masks the guest computes with (the caller has applied embedded
@@ -872,8 +923,10 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
       continue;
     }
     /* AVX512-FP16: computed and flagged entirely here (no FTZ/DAZ post-processing below). */
-    if ((st == T_F16 && ((kind >= K_ADD && kind <= K_UCOMI) || kind == K_ADDSUB)) || kind == K_CVT16) {
-      if (kind == K_CVT16) r = f16_cvt(st, dt, x, mxcsr, &fl);
+    if ((st == T_F16 && ((kind >= K_ADD && kind <= K_UCOMI) || kind == K_ADDSUB)) || kind == K_CVT16 || kind == K_CVTT16) {
+      if ((kind == K_CVT16 || kind == K_CVTT16) && st == T_F16 && dt != T_F32 && dt != T_F64) r = f16_to_int(dt, kind == K_CVTT16, x, mxcsr, &fl);
+      else if (kind == K_CVT16 && dt == T_F16 && st != T_F32 && st != T_F64) r = int_to_f16(st, x, mxcsr, &fl);
+      else if (kind == K_CVT16) r = f16_cvt(st, dt, x, mxcsr, &fl);
       else if (kind >= K_FMADD && kind <= K_FMSUBADD) r = f16_fma(kind, imm & 3, i & 1, x, y, z, mxcsr, &fl);
       else if (kind == K_CMP || kind == K_COMI || kind == K_UCOMI) {
         if ((f16_isden(x) || f16_isden(y)) && !f16_isnan(x) && !f16_isnan(y)) fl |= MX_DE;

@@ -3,15 +3,15 @@
  * VADD/VSUB/VMUL/VDIV/VMIN/VMAX/VSQRT PH and SH, every FMA form (VFMADD/VFMSUB/VFNMADD/VFNMSUB
  * 132/213/231 PH and SH, VFMADDSUB/VFMSUBADD PH), VCMPPH/SH (to a mask register), VCOMISH/VUCOMISH,
  * and the conversions between binary16 and
- * binary32/binary64 (VCVTSS2SH, VCVTSH2SS, VCVTSD2SH, VCVTSH2SD, VCVTPS2PHX, VCVTPH2PSX, VCVTPD2PH,
+ * integers (VCVTW2PH ... VCVTTSH2USI) and binary32/binary64 (VCVTSS2SH, VCVTSH2SS, VCVTSD2SH, VCVTSH2SD, VCVTPS2PHX, VCVTPH2PSX, VCVTPD2PH,
  * VCVTPH2PD). No host here has AVX512-FP16: the native kernel computes them in binary64 and rounds
  * once to binary16 (f16_arith, f16_cvt in emulator/native/sse-float.c, which say why that is the
  * correctly rounded result and which rules are assumed); test/vector-float-avx512.test.ts checks them
  * against an exact rational reference. Operand shapes, masking, broadcast, embedded rounding and SAE
  * as for the binary32/64 forms (float.ts).
  */
-import { Mnemonic, OpKind } from '../iced.js';
-import { effectiveAddress, defineOps, type Op } from './core.js';
+import { Code, Mnemonic, OpKind, RegisterExt } from '../iced.js';
+import { effectiveAddress, defineOps, getElem, setElem, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';
 import {
@@ -60,3 +60,49 @@ defineOps([Mnemonic.Vcmpph], packedCompare(H));
 defineOps([Mnemonic.Vcmpsh], scalarCompare(H));
 defineOps([Mnemonic.Vcomish], comis(true, H));
 defineOps([Mnemonic.Vucomish], comis(false, H));
+
+/** A GPR or rm32/rm64 operand's width: 64 bits? */
+function is64(c: Ctx, k: number): boolean {
+  if (c.ins.opKind(k) === OpKind.Register) return RegisterExt.size(c.ins.opRegister(k)) === 8;
+  return /rm64|r64/.test(Code[c.ins.code]);
+}
+/** VCVT(U)SI2SH xmm1, xmm2, r/m32|64: the integer to element 0, dst[127:16] from src1. */
+function intToHalf(unsigned: boolean): Op {
+  return (c) => {
+    const upper = xmmOf(c, 1);
+    const w64 = is64(c, 2), bytes = w64 ? 8 : 4;
+    const st = unsigned ? (w64 ? FpType.U64 : FpType.U32) : (w64 ? FpType.I64 : FpType.I32);
+    let a: Uint8Array;
+    if (c.ins.opKind(2) === OpKind.Memory) a = c.env.readMem(effectiveAddress(c.ins, c.env), bytes);
+    else { a = new Uint8Array(bytes); setElem(a, 0, bytes, c.env.getGpr(c.ins.opRegister(2))); }
+    const out = new Uint8Array(2);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(FpKind.Cvt16, st, H), 1, a, null, null, out, env.mxcsr, 0, 1, 0));
+    writeScalar(c, out, upper, 2, true);
+  };
+}
+/** VCVT(T)SH2(U)SI r32|64, xmm/m16. */
+function halfToInt(unsigned: boolean, trunc: boolean): Op {
+  return (c) => {
+    const a = c.ins.opKind(1) === OpKind.Memory ? c.env.readMem(effectiveAddress(c.ins, c.env), 2) : xmmOf(c, 1).slice(0, 2);
+    const dreg = c.ins.opRegister(0);
+    const w64 = RegisterExt.size(dreg) === 8;
+    const dt = unsigned ? (w64 ? FpType.U64 : FpType.U32) : (w64 ? FpType.I64 : FpType.I32);
+    const out = new Uint8Array(8);
+    const env = fpEnvOf(c);
+    commitFlags(c, env, fpRun(fpOp(trunc ? FpKind.Cvtt16 : FpKind.Cvt16, H, dt), 1, a, null, null, out, env.mxcsr, 0, 1, 0));
+    c.env.setGpr(dreg, getElem(out, 0, w64 ? 8 : 4));
+  };
+}
+defineOps([Mnemonic.Vcvtsi2sh], intToHalf(false));
+defineOps([Mnemonic.Vcvtusi2sh], intToHalf(true));
+defineOps([Mnemonic.Vcvtsh2si], halfToInt(false, false));
+defineOps([Mnemonic.Vcvttsh2si], halfToInt(false, true));
+defineOps([Mnemonic.Vcvtsh2usi], halfToInt(true, false));
+defineOps([Mnemonic.Vcvttsh2usi], halfToInt(true, true));
+/** Packed integer <-> binary16: [integer name in the mnemonic, type]. */
+for (const [n, t] of [['w', FpType.I16], ['uw', FpType.U16], ['dq', FpType.I32], ['udq', FpType.U32], ['qq', FpType.I64], ['uqq', FpType.U64]] as const) {
+  defineOps([M[`Vcvt${n}2ph`]!], packedConvert(t, H, FpKind.Cvt16));
+  defineOps([M[`Vcvtph2${n}`]!], packedConvert(H, t, FpKind.Cvt16));
+  defineOps([M[`Vcvttph2${n}`]!], packedConvert(H, t, FpKind.Cvtt16));
+}

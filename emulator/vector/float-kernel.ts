@@ -15,11 +15,11 @@ export enum FpKind {
   Cmp, Comi, Ucomi, Cvt, Cvtt, Round, Rndscale, Addsub, Ps2ph, Rcp, Rsqrt,
   Getexp, Getmant, Scalef, Range, Reduce, Fixupimm, Fpclass, Rcp14, Rsqrt14,
   /** AVX512-FP16 conversions (binary16 <-> binary32/64); the arithmetic kinds on F16 are AVX512-FP16's too. */
-  Cvt16,
+  Cvt16, Cvtt16,
 }
 /** Element types (sse-float.c enum type). */
-export enum FpType { F32 = 0, F64, I32, I64, U32, U64, F16 }
-export const TYPE_BYTES: Record<FpType, number> = { [FpType.F32]: 4, [FpType.F64]: 8, [FpType.I32]: 4, [FpType.I64]: 8, [FpType.U32]: 4, [FpType.U64]: 8, [FpType.F16]: 2 };
+export enum FpType { F32 = 0, F64, I32, I64, U32, U64, F16, I16, U16 }
+export const TYPE_BYTES: Record<FpType, number> = { [FpType.F32]: 4, [FpType.F64]: 8, [FpType.I32]: 4, [FpType.I64]: 8, [FpType.U32]: 4, [FpType.U64]: 8, [FpType.F16]: 2, [FpType.I16]: 2, [FpType.U16]: 2 };
 
 /** The op word: kind in bits 7:0, source type in 11:8, destination type in 15:12. */
 export const fpOp = (k: FpKind, src: FpType, dst: FpType = src): number => k | (src << 8) | (dst << 12);

@@ -16,7 +16,7 @@
  * x87-functions` counts them as residuals (TranscendentalAnswer), the README gives the figures.
  * Intel's figures are assumed to be of the same kind (SDM Vol. 1 8.3.10: errors below 1 ulp).
  */
-import { Mnemonic } from 'iced-x86';
+import { Mnemonic } from '../iced.js';
 import { EXP_BIAS, Exc, INDEFINITE, Kind, Rounding, type F80, exactOf, fromInteger, infinity, isNaN, kindOf, quiet, roundToIntegerValue, roundToRegister, zero } from './float80.js';
 import { type Approx, atan2, exp2m1, log2, log2p1, piTimes, times, trig } from './transcendental.js';
 
