@@ -426,7 +426,9 @@ export function disassemble(ins: Instruction): string {
  */
 export class Machine {
   readonly uc: Unicorn;
-  xs: XsaveContext;
+  /** The running thread's extended state; changed only by setXstate (the gate's native path is bound to it). */
+  get xs(): XsaveContext { return this.xsCurrent; }
+  private xsCurrent: XsaveContext;
   vec: VectorFile;
   /** Mappings as the guest sees them, sorted, page-granular. */
   private regions: Region[] = [];
@@ -557,7 +559,7 @@ export class Machine {
     this.cr4 = { ...cr4 };
     this.systemSources = hooks.systemSources ?? new StandaloneSources();
     this.uc = Unicorn.open();
-    this.xs = xs;
+    this.xsCurrent = xs;
     this.vec = new VectorFile(xs.regs);
     this.env = this.makeEnv();
     const uc = this.uc;
@@ -603,7 +605,7 @@ export class Machine {
     // x87 instructions observed since the last synchronisation ran in the outgoing thread.
     this.applyX87Events();
     this.mirrorSse = this.mirrorX87 = false;
-    this.xs = xs;
+    this.xsCurrent = xs;
     this.vec = new VectorFile(xs.regs);
     this.bindXsaveNative();
   }
