@@ -1546,8 +1546,17 @@ export class Machine {
   /** The bytes an XRSTOR(S) reads, from the header at `hv[at..]`: its format and, compacted, XCOMP_BV. */
   private restoreSize(hv: DataView, at: number, rfbm: number): number {
     const compacted = (hv.getUint32(at + 12, true) & XCOMP_BV_FORMAT_HI) !== 0;
-    const restoreMask = compacted ? (hv.getUint32(at + 8, true) & rfbm) >>> 0 : rfbm;
-    return this.areaSize(compacted ? AreaKindIndex.XrstorCompacted : AreaKindIndex.XrstorStandard, restoreMask);
+    if (!compacted) return this.areaSize(AreaKindIndex.XrstorStandard, rfbm);
+    // Compacted offsets follow all of XCOMP_BV (SDM Vol. 1 13.4.3), not only its RFBM part: the
+    // restore reads up to the end of the last RFBM component in that layout (xsave-fast.c
+    // xl_xs_restore_size keeps the same rule). The layout of XCOMP_BV & RFBM alone stopped short.
+    const xcomp = hv.getUint32(at + 8, true);
+    const offsets = this.cpu.compactedOffsets(xcomp);
+    let end = this.areaSize(AreaKindIndex.XrstorCompacted, 0);
+    for (const c of this.cpu.extendedComponents) {
+      if (((xcomp & rfbm) >>> c.number) & 1) end = Math.max(end, offsets[c.number]! + c.size);
+    }
+    return end;
   }
 
   /** The whole area [ea, ea+size) read into the area buffer, permissions checked (FXSAVE, FXRSTOR, odd XRSTORs). */
