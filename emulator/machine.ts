@@ -460,7 +460,9 @@ export function disassemble(ins: Instruction): string {
  */
 export class Machine {
   readonly uc: Unicorn;
-  xs: XsaveContext;
+  /** The running thread's extended state; changed only by setXstate (the gate's native path is bound to it). */
+  get xs(): XsaveContext { return this.xsCurrent; }
+  private xsCurrent: XsaveContext;
   vec: VectorFile;
   /** Mappings as the guest sees them, sorted, page-granular. */
   private regions: Region[] = [];
@@ -595,7 +597,7 @@ export class Machine {
     this.cr4 = { ...cr4 };
     this.systemSources = hooks.systemSources ?? new StandaloneSources();
     this.uc = Unicorn.open();
-    this.xs = xs;
+    this.xsCurrent = xs;
     this.vec = new VectorFile(xs.regs);
     this.env = this.makeEnv();
     const uc = this.uc;
@@ -642,7 +644,7 @@ export class Machine {
     // x87 instructions observed since the last synchronisation ran in the outgoing thread.
     this.applyX87Events();
     this.mirrorSse = this.mirrorX87 = false;
-    this.xs = xs;
+    this.xsCurrent = xs;
     this.vec = new VectorFile(xs.regs);
     this.bindXsaveNative();
   }
@@ -1838,8 +1840,17 @@ export class Machine {
   /** The bytes an XRSTOR(S) reads, from the header at `hv[at..]`: its format and, compacted, XCOMP_BV. */
   private restoreSize(hv: DataView, at: number, rfbm: number): number {
     const compacted = (hv.getUint32(at + 12, true) & XCOMP_BV_FORMAT_HI) !== 0;
-    const restoreMask = compacted ? (hv.getUint32(at + 8, true) & rfbm) >>> 0 : rfbm;
-    return this.areaSize(compacted ? AreaKindIndex.XrstorCompacted : AreaKindIndex.XrstorStandard, restoreMask);
+    if (!compacted) return this.areaSize(AreaKindIndex.XrstorStandard, rfbm);
+    // Compacted offsets follow all of XCOMP_BV (SDM Vol. 1 13.4.3), not only its RFBM part: the
+    // restore reads up to the end of the last RFBM component in that layout (xsave-fast.c
+    // xl_xs_restore_size keeps the same rule). The layout of XCOMP_BV & RFBM alone stopped short.
+    const xcomp = hv.getUint32(at + 8, true);
+    const offsets = this.cpu.compactedOffsets(xcomp);
+    let end = this.areaSize(AreaKindIndex.XrstorCompacted, 0);
+    for (const c of this.cpu.extendedComponents) {
+      if (((xcomp & rfbm) >>> c.number) & 1) end = Math.max(end, offsets[c.number]! + c.size);
+    }
+    return end;
   }
 
   /** The whole area [ea, ea+size) read into the area buffer, permissions checked (FXSAVE, FXRSTOR, odd XRSTORs). */

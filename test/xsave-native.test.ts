@@ -307,3 +307,38 @@ describe('the trap gate runs the XSAVE family natively', () => {
     });
   }
 });
+
+/**
+ * A guest program (test/guests-xsave/xsave-mix.c: a seeded mix of SSE, MXCSR, AVX and x87 writes
+ * between XSAVE, XSAVEOPT, XSAVEC and XRSTOR of both formats with random RFBMs) under `exec`, with
+ * the native path and without it: the same output (hashes of every image, of XGETBV(1), of XMM0-3
+ * and MXCSR after every restore, and the last image).
+ */
+describe('exec of a program mixing the XSAVE family with vector and x87 code', () => {
+  it('prints the same with the native path as without, on CPUs with and without AVX-512', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const exe = join(mkdtempSync(join(tmpdir(), 'xsave-mix-')), 'xsave-mix');
+    const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe, join(import.meta.dirname, 'guests-xsave', 'xsave-mix.c')], { encoding: 'utf8' });
+    expect(cc.error, 'musl-gcc (apt-get install -y musl-tools)').toBeUndefined();
+    expect(cc.status, cc.stderr).toBe(0);
+    const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
+    const ids = builtinProfileIds().filter((id) => { const f = loadBuiltinQuietly(id).features; return f.xsaveopt && f.xsavec; });
+    const pick = [ids.find((id) => loadBuiltinQuietly(id).features.avx512f), ids.find((id) => !loadBuiltinQuietly(id).features.avx512f)].filter((x): x is string => x !== undefined);
+    expect(pick).toHaveLength(2);
+    for (const id of pick) {
+      const run = (off: boolean): string => {
+        const env = { ...process.env };
+        if (off) env.XSTATE_LAB_NO_XSAVE_FAST_PATH = '1'; else delete env.XSTATE_LAB_NO_XSAVE_FAST_PATH;
+        const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', id, exe, '3000', '777'], { encoding: 'utf8', env });
+        expect(r.status, `${id}: ${r.stderr}`).toBe(0);
+        return r.stdout;
+      };
+      const on = run(false);
+      expect(on).toMatch(/3000 saves, \d+ restores, hash [0-9a-f]{16}/);
+      expect(on, id).toBe(run(true));
+    }
+  });
+});

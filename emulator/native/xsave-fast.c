@@ -347,27 +347,25 @@ static void init_component(const struct xs *s, uint32_t i) {
 
 /*
  * The bytes an XRSTOR(S) from this area reads, from its header (a[HEADER .. HEADER + 16)): the
- * machine's size (machine.ts restoreSize), and in *need the end of the last component it loads
- * (compacted offsets follow all of XCOMP_BV, the machine's size only XCOMP_BV & RFBM).
+ * machine's size (machine.ts restoreSize), also in *need.
  */
 uint32_t xl_xs_restore_size(const uint32_t *table, uint8_t *store, int op, const uint8_t *a, uint32_t eax, uint32_t *need) {
   struct xs sv = xs_of(table, store), *s = &sv;
   uint32_t hdr = T(HEADER);
   uint32_t rfbm = eax & (op == XS_OP_XRSTORS ? W(XCR0) | W(XSS) : W(XCR0));
   int compacted = (rd32(a + hdr + 12) & T(COMPACTED_HI)) != 0;
-  uint32_t comp = rd32(a + hdr + 8);
-  uint32_t size = compacted ? compacted_layout(s, comp & rfbm, NULL) : standard_size(s, rfbm);
-  uint32_t end = size;
+  uint32_t size = standard_size(s, rfbm);
   if (compacted) {
-    uint32_t off[32];
+    /* Offsets follow all of XCOMP_BV: up to the end of the last RFBM component in that layout (machine.ts restoreSize). */
+    uint32_t comp = rd32(a + hdr + 8), off[32];
     compacted_layout(s, comp, off);
-    uint32_t load = rd32(a + hdr) & comp & rfbm;
+    size = T(EXTENDED);
     for (uint32_t k = 0; k < T(N_EXT); k++) {
       uint32_t c = s->t[XT_EXT_ORDER + k];
-      if (load >> c & 1 && off[c] + s->t[XT_COMP_OPERATED + c] > end) end = off[c] + s->t[XT_COMP_OPERATED + c];
+      if ((comp & rfbm) >> c & 1 && off[c] + s->t[XT_COMP_SIZE + c] > size) size = off[c] + s->t[XT_COMP_SIZE + c];
     }
   }
-  if (need) *need = end;
+  if (need) *need = size;
   return size;
 }
 
