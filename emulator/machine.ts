@@ -1386,7 +1386,7 @@ export class Machine {
     // Legacy SSE floating point: the gate computes it natively from now on (trap-gate.c fp_fast).
     if (d.owned && !d.missing && !this.trace && process.env.XSTATE_LAB_NO_FP_FAST_PATH === undefined) {
       const fp = legacyFastPath(d.ins);
-      if (fp) this.gate!.describeFp(d.ip, fp);
+      if (fp) this.gate!.describeFp(d.ip, fp, Number(d.nextIP - d.ip));
     }
   }
 

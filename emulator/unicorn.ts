@@ -812,7 +812,7 @@ interface TrapGateApi {
   setCompare(g: Ptr, triples: Uint32Array, n: number, blockSize: number): number;
   setWidths(g: Ptr, widths: Uint8Array): number;
   fpRegs(g: Ptr, xmm0: number, mxcsr: number, eflags: number): void;
-  fp(g: Ptr, a: Addr, shape: number, op: number, n: number, dst: number, srcKind: number, src: number, srcLen: number, align: number, imm: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint): number;
+  fp(g: Ptr, a: Addr, shape: number, op: number, n: number, dst: number, srcKind: number, src: number, srcLen: number, align: number, imm: number, base: number, index: number, scaleLog2: number, seg: number, disp: bigint, len: number): number;
   fpReadable(g: Ptr, pairs: BigUint64Array, n: number): number;
   xsBind(g: Ptr, table: Uint32Array | null, store: ArrayBuffer | null, ftag: number, fcs: number, fds: number, allCount: number, tagEmpty: number, changedX87Bits: number): void;
   xsDescribe(g: Ptr, a: Addr, op: number, rexW: number, len: number): number;
@@ -861,7 +861,7 @@ function loadTrapGate(): TrapGateApi | null {
       setCompare: lib.func('int xl_gate_set_compare(void *g, const uint32_t *triples, uint32_t n, uint32_t block_size)'),
       setWidths: lib.func('int xl_gate_set_widths(void *g, const uint8_t *widths)'),
       fpRegs: lib.func('void xl_gate_fp_regs(void *g, int32_t xmm0, int32_t mxcsr, int32_t eflags)'),
-      fp: lib.func('int xl_gate_fp(void *g, uint64_t a, int32_t shape, uint32_t op, int32_t n, int32_t dst, int32_t src_kind, int32_t src, int32_t src_len, int32_t align, int32_t imm, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp)'),
+      fp: lib.func('int xl_gate_fp(void *g, uint64_t a, int32_t shape, uint32_t op, int32_t n, int32_t dst, int32_t src_kind, int32_t src, int32_t src_len, int32_t align, int32_t imm, int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, int32_t len)'),
       fpReadable: lib.func('int xl_gate_fp_readable(void *g, const uint64_t *pairs, uint32_t n)'),
       xsBind: lib.func('void xl_gate_xs_bind(void *g, const uint32_t *table, void *store, uint32_t ftag, uint32_t fcs, uint32_t fds, uint32_t all_count, uint32_t tag_empty, uint32_t changed_x87_bits)'),
       xsDescribe: lib.func('int xl_gate_xs_describe(void *g, uint64_t a, int32_t op, int32_t rexw, int32_t len)'),
@@ -1036,7 +1036,8 @@ export interface TrapGate {
    * at `address` itself when it can, else calls JS as usual. `readable` gives the guest memory the
    * fast path may read ([start, end) pairs, ascending); it must follow every mapping change.
    */
-  describeFp(address: bigint, f: GateFp): void;
+  /** `length`: the instruction's length (the code hook's size argument is not reliable: trap-gate.c xs_len). */
+  describeFp(address: bigint, f: GateFp, length: number): void;
   setFpReadable(ranges: readonly { start: bigint; end: bigint }[]): void;
   /**
    * The native XSAVE family (trap-gate.c xs_fast over emulator/native/xsave-fast.c): `table` is the
@@ -1970,9 +1971,9 @@ export class Unicorn {
         if (api.observe(gate, address, kind, m.base, m.index, m.scaleLog2, BigInt.asIntN(64, m.disp), m.addr32 ? 1 : 0) < 0) throw new Error(`xl_gate_observe(0x${address.toString(16)}) failed`);
         cover(address);
       },
-      describeFp(address, f): void {
+      describeFp(address, f, length): void {
         if (self.closed) return;
-        api.fp(gate, address, f.shape, f.op, f.n, f.dst, f.srcKind, f.src, f.srcLen, f.align ? 1 : 0, f.imm, f.base, f.index, f.scaleLog2, f.seg, BigInt.asIntN(64, f.disp));
+        api.fp(gate, address, f.shape, f.op, f.n, f.dst, f.srcKind, f.src, f.srcLen, f.align ? 1 : 0, f.imm, f.base, f.index, f.scaleLog2, f.seg, BigInt.asIntN(64, f.disp), length);
       },
       setFpReadable(ranges): void {
         if (self.closed) return;

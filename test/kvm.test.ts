@@ -115,7 +115,8 @@ describe("KVM_SET_XSAVE's PKRU rule versus ptrace's (linux-fpu-uabi.md §3.2, §
     put32(buf, XSAVE_HEADER_OFFSET, bit9 ? bv | bit(XFeature.PKRU) : bv & ~bit(XFeature.PKRU));
     expect(ptrace_setregset(cpu, fpu, NoteType.NT_X86_XSTATE, buf, size).errno).toBe(0);
     restore_fpregs_from_fpstate(ctx, fpu);
-    return new DataView(ctx.regs.comp[XFeature.PKRU]!.buffer).getUint32(0, true);
+    const pkru = ctx.regs.comp[XFeature.PKRU]!; // a view into the register file's one store
+    return new DataView(pkru.buffer, pkru.byteOffset, pkru.byteLength).getUint32(0, true);
   }
   /** KVM: a vCPU whose PKRU is INITIAL gets a KVM_SET_XSAVE of PKRU 0x2a; vcpu->arch.pkru after. */
   function kvmResult(variantId: string, bit9: boolean, proposal = false): number {

@@ -73,9 +73,10 @@ describe('sweepOwned equals the per-instruction rule', () => {
     // The input reaches the x87 role sweep too (x87 sites the model does not own; fewer since the
     // model executes the transcendental instructions itself).
     expect(want.x87.length).toBeGreaterThan(100);
-    // The case the per-instruction verdict is for: a code owned in one form (an MMX register) and
-    // not in another (memory) occurs both ways here.
-    expect([...byCode.values()].filter((o) => o.size === 2).length).toBeGreaterThan(0);
+    // The codes decided per instruction (an MMX register operand in some form) occur here. (Since the
+    // model owns the MMX-operand conversions in both forms, no code is owned in one form and not in
+    // another; the per-instruction verdicts must still equal the rule, which the comparison checks.)
+    expect([...byCode.keys()].filter((c) => codeMayHaveMm(c)).length).toBeGreaterThan(10);
     expect(shown(sweepOwned(bytes, BASE))).toBe(shown(want));
   });
 });

@@ -103,7 +103,7 @@ struct desc {
   uint8_t observe;      /* OBSERVE_*: record the address (no JS call) and let unicorn run the instruction */
   uint8_t addr32;       /* observed memory operand with a 32-bit address size (67h) */
   /* Legacy SSE floating point computed here without a JS call (xl_gate_fp; fp_shape 0: none). */
-  uint8_t fp_shape, fp_dst, fp_src_kind, fp_src, fp_src_len, fp_align, fp_n, fp_imm;
+  uint8_t fp_shape, fp_dst, fp_src_kind, fp_src, fp_src_len, fp_align, fp_n, fp_imm, fp_len; /* fp_len: as xs_len */
   uint32_t fp_op;
   int8_t fp_base, fp_index;
   uint8_t fp_scale_log2, fp_seg;
@@ -410,7 +410,7 @@ static int fp_readable(const struct gate *g, uint64_t a, uint32_t len) {
   return lo < g->n_readable && g->readable[2 * lo] <= a && a + len <= g->readable[2 * lo + 1] && a + len > a;
 }
 
-static int fp_fast(void *uc, struct gate *g, const struct desc *d, uint64_t address, uint32_t size) {
+static int fp_fast(void *uc, struct gate *g, const struct desc *d, uint64_t address) {
   uint8_t dst[16], src[16], out[16];
   uint32_t mxcsr;
   if (uc_reg_read_p(uc, g->fp_mxcsr, &mxcsr) != 0) return 0;
@@ -457,7 +457,7 @@ static int fp_fast(void *uc, struct gate *g, const struct desc *d, uint64_t addr
   }
   if (d->fp_shape != FP_COMI && d->fp_shape != FP_CVT_TO_GPR) uc_reg_write_p(uc, g->fp_xmm0 + d->fp_dst, dst);
   if ((mxcsr | fl) != mxcsr) { mxcsr |= fl; uc_reg_write_p(uc, g->fp_mxcsr, &mxcsr); }
-  uint64_t next = address + size;
+  uint64_t next = address + d->fp_len;
   uc_reg_write_p(uc, UC_X86_REG_RIP, &next);
   return 1;
 }
@@ -467,13 +467,14 @@ void xl_gate_fp_regs(struct gate *g, int32_t xmm0, int32_t mxcsr, int32_t eflags
 
 /* Describes `a` (present in the set) for the fp fast path; shape 0 turns it off. Returns 1, or 0 when absent. */
 int xl_gate_fp(struct gate *g, uint64_t a, int32_t shape, uint32_t op, int32_t n, int32_t dst, int32_t src_kind, int32_t src, int32_t src_len, int32_t align, int32_t imm,
-               int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp) {
+               int32_t base, int32_t index, int32_t scale_log2, int32_t seg, int64_t disp, int32_t len) {
   int i = find(g, a);
   if (i < 0) return 0;
   struct desc *d = &g->descs[i];
   d->fp_shape = (uint8_t)shape; d->fp_op = op; d->fp_n = (uint8_t)n; d->fp_dst = (uint8_t)dst; d->fp_src_kind = (uint8_t)src_kind;
   d->fp_src = (uint8_t)src; d->fp_src_len = (uint8_t)src_len; d->fp_align = (uint8_t)align; d->fp_imm = (uint8_t)imm;
   d->fp_base = (int8_t)base; d->fp_index = (int8_t)index; d->fp_scale_log2 = (uint8_t)scale_log2; d->fp_seg = (uint8_t)seg; d->fp_disp = disp;
+  d->fp_len = (uint8_t)len;
   return 1;
 }
 
@@ -699,7 +700,7 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   if (slot < 0) return;
   const struct desc d = g->descs[slot]; /* a copy: JS may re-describe or remove the address */
   if (d.observe) { observe_x87(uc, g, &d, address); return; }
-  if (d.fp_shape && g->fp_xmm0 && fp_fast(uc, g, &d, address, size)) return;
+  if (d.fp_shape && g->fp_xmm0 && fp_fast(uc, g, &d, address)) return;
   struct gate_ctl *c = g->ctl;
   c->address = address;
   c->read_count = 0;
