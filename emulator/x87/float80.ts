@@ -49,7 +49,8 @@ export function exactOf(f: F80): Exact {
   return { sign: f.sign, mant: f.sig, e: Math.max(f.exp, 1) - EXP_BIAS - 63 };
 }
 
-function bitLength(x: bigint): number {
+/** Bits of a non-negative BigInt (0 for 0). */
+export function bitLength(x: bigint): number {
   return x === 0n ? 0 : x.toString(2).length;
 }
 
@@ -259,7 +260,8 @@ export function sqrtExact(a: Exact): { mant: bigint; e: number; sticky: boolean 
   const r = isqrt(m);
   return { mant: r, e: e / 2, sticky: r * r !== m };
 }
-function isqrt(n: bigint): bigint {
+/** floor(sqrt(n)) of a non-negative BigInt (Newton's iteration from above). */
+export function isqrt(n: bigint): bigint {
   if (n < 2n) return n;
   let x = 1n << BigInt((bitLength(n) + 1) >> 1);
   for (;;) {

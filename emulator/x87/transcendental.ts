@@ -11,6 +11,8 @@
  * bits (Intel: 66, SDM Vol. 1 8.3.10; what a CPU does is its profile's quirk, see fpu.ts).
  */
 
+import { bitLength, isqrt } from './float80.js';
+
 /** Significant bits of an approximation. */
 const WORK = 192;
 /** Fixed-point fraction bits of the series (absolute error 2^-FIX per term). */
@@ -19,7 +21,6 @@ const FIX = WORK + 16;
 /** sign * mant * 2^e; exact: it is the function's exact value. */
 export interface Approx { sign: number; mant: bigint; e: number; exact: boolean }
 
-function bitLength(x: bigint): number { return x === 0n ? 0 : x.toString(2).length; }
 const one = 1n << BigInt(FIX);
 
 /** a/b (a, b > 0) with WORK significant bits: mant, e with mant * 2^e <= a/b. */
@@ -241,12 +242,3 @@ export function trig(sign: number, mant: bigint, e: number, piBits: number): Tri
   return { sin: s, cos: c, tan };
 }
 
-function isqrt(n: bigint): bigint {
-  if (n < 2n) return n;
-  let x = 1n << BigInt((bitLength(n) + 1) >> 1);
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
-}
