@@ -37,7 +37,7 @@ import {
 } from './xsave.js';
 import { XsOp, nativeXsave, xsaveTable } from './xsave-native.js';
 import { XFeature, bit } from './xfeatures.js';
-import { X87_ENV_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary } from './x87-env.js';
+import { X87_ENV_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary, xinuseAfterFninit } from './x87-env.js';
 
 /**
  * The segment selectors a user program runs with, for FCS and FDS: the OS sets them (Linux
@@ -642,7 +642,7 @@ export class Machine {
   /** Switch the thread whose extended state the machine emulates. */
   setXstate(xs: XsaveContext): void {
     // x87 instructions observed since the last synchronisation ran in the outgoing thread.
-    this.applyX87Events();
+    if (this.applyX87Events()) xinuseAfterFninit(this.xs);
     this.mirrorSse = this.mirrorX87 = false;
     this.xsCurrent = xs;
     this.vec = new VectorFile(xs.regs);
@@ -1163,10 +1163,12 @@ export class Machine {
    * (unicorn's FSW.ES, which only an unmasked exception of an instruction sets; the hardware would
    * then stop at the next waiting x87 instruction with #MF, so that one is the last).
    */
-  private applyX87Events(raisedUnmasked = (this.xs.regs.legacy[LEGACY.FSW]! & FSW_ES) !== 0): void {
+  private applyX87Events(raisedUnmasked = (this.xs.regs.legacy[LEGACY.FSW]! & FSW_ES) !== 0): boolean {
     const c = this.ctl32;
     const ev = c[GateWord.X87_EVENTS]! & (X87_EVENT_IP | X87_EVENT_MEM);
-    if (ev === 0) return;
+    if (ev === 0) return false;
+    // The gate records FIP 0 for FNINIT and the address for any later non-control instruction.
+    const fninitLast = (ev & X87_EVENT_IP) !== 0 && this.ctl64[GateWord.X87_IP >> 1] === 0n;
     // The MMX bits stay for absorb, which applies them to the registers it copies.
     c[GateWord.X87_EVENTS] &= ~(X87_EVENT_IP | X87_EVENT_MEM);
     const r = this.xs.regs;
@@ -1187,6 +1189,7 @@ export class Machine {
       }
     }
     r.touched(XFeature.X87, true);
+    return fninitLast;
   }
 
   private forgetCode(start: bigint, end: bigint): void {
@@ -2001,10 +2004,10 @@ export class Machine {
     // The pointers are the model's own (unicorn tracks FIP loosely and never FOP, FCS, FDS):
     // they come from the observed x87 instructions, and unicorn's FIP/FDP/FOP/FCS/FDS are ignored.
     // unicorn's own ES is set only by an instruction that raised an unmasked exception.
-    this.applyX87Events((dv.getUint16(LEGACY.FSW, true) & FSW_ES) !== 0);
+    const fninitLast = this.applyX87Events((dv.getUint16(LEGACY.FSW, true) & FSW_ES) !== 0);
     const mmx = this.ctl32[GateWord.X87_EVENTS]! & X87_EVENT_MMX ? this.ctl32[GateWord.X87_EVENTS]! >>> X87_EVENT_MMX_SHIFT & 0xff : -1;
     if (mmx >= 0) this.ctl32[GateWord.X87_EVENTS] &= X87_EVENT_IP | X87_EVENT_MEM;
-    if (mmx < 0 && this.mirrorX87 && !((changedBits >>> CHANGED_X87_BIT) & 1)) return;
+    if (mmx < 0 && this.mirrorX87 && !((changedBits >>> CHANGED_X87_BIT) & 1)) { if (fninitLast) xinuseAfterFninit(this.xs); return; }
     const ftag = dv.getUint16(IMG_FTAG, true);
     let abridged = 0;
     for (let i = 0; i < 8; i++) if (((ftag >> (2 * i)) & 3) !== X87_TAG_EMPTY) abridged |= 1 << i;
@@ -2019,6 +2022,8 @@ export class Machine {
     for (let w = LEGACY.ST0 >> 2; w < LEGACY.XMM0 >> 2; w++) if (L[w] !== I[w]) { L[w] = I[w]!; changed = true; }
     if (mmx >= 0) { this.enterMmx(mmx); changed = true; this.x87PushPending = true; }
     if (changed) r.touched(XFeature.X87, true);
+    // FNINIT ran last (only control instructions after it): XINUSE[0] as that CPU leaves it.
+    if (fninitLast) xinuseAfterFninit(this.xs);
   }
 
   /**

@@ -107,6 +107,20 @@ export enum Quirk {
    * quirk breakpoints fire as SDM Vol. 3 18.2-18.3 describe.
    */
   DebugRegistersInert = 'debug-registers-inert',
+  /**
+   * FNINIT/FINIT leave XINUSE[0] = 0 when the x87 state they leave is in its initial
+   * configuration, i.e. when the data registers, which FNINIT keeps (SDM Vol. 1 8.1.8 / Vol. 2A
+   * FINIT), are all zero, and XINUSE[0] = 1 otherwise. SDM Vol. 1 13.6 allows XINUSE[0] = 0 or 1
+   * for an x87 state in its initial configuration; without the quirk FNINIT sets it as any other
+   * x87 instruction. Measured on AMD Zen 5 with XGETBV(1) (src/host/quirk-probe.c): XRSTOR of
+   * all-initial state, FLDCW 027FH (control: XINUSE[0] = 1), FNINIT gives 0; FLD1, FSTP ST(0),
+   * FNINIT gives 1; FLDZ, FSTP ST(0), FNINIT gives 0. FLDCW, FNCLEX and EMMS that leave the
+   * state initial keep XINUSE[0] = 0 when it was 0 (measured: FNINIT then each of them).
+   * Not modelled (measured with XGETBV(1) in a guest program): the same CPU also clears
+   * XINUSE[0] at FLDCW 037FH after FLDCW 027FH when no data register was written, and keeps it 0
+   * at FFREE after FNINIT; the model sets it in both cases.
+   */
+  FninitOfInitDataKeepsInit = 'fninit-of-init-data-keeps-init',
 }
 
 export interface QuirkInfo {
@@ -130,6 +144,7 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.X87FcomiFcmovKeepC1, summary: 'FCOMI/FUCOMI(P) and FCMOVcc leave FSW.C1 unless the stack underflows' },
   { id: Quirk.VreduceNoPrecision, summary: 'VREDUCE reports no PE for its rounding step (only for a denormal result flushed by FTZ)' },
   { id: Quirk.DebugRegistersInert, summary: 'breakpoints in DR0-DR3 never raise #DB (a hypervisor that does not load them)' },
+  { id: Quirk.FninitOfInitDataKeepsInit, summary: 'FNINIT leaves XINUSE[0] clear when the x87 data registers it keeps are all zero' },
   { id: Quirk.X87PointersSavedOnlyWithEs, summary: 'x87 FOP/FIP/FDP are stored as 0 by FXSAVE/XSAVE* unless FSW.ES=1 (FNSTENV/FNSAVE always store them)' },
 ];
 

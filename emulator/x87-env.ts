@@ -12,7 +12,7 @@ import { FCW_INIT } from './cpu-model.js';
 import { Quirk } from './quirks.js';
 import { LEGACY } from './register-file.js';
 import type { XsaveContext } from './xsave.js';
-import { XFeature } from './xfeatures.js';
+import { XFeature, bit } from './xfeatures.js';
 
 /** The 32-bit protected-mode environment (SDM Vol. 1 Figure 8-9) and FSAVE image (Figure 8-10). */
 export const X87_ENV_BYTES = 28;
@@ -134,6 +134,29 @@ export function fninit(ctx: XsaveContext): void {
   r.fcs = 0;
   r.fds = 0;
   r.touched(XFeature.X87);
+  xinuseAfterFninit(ctx);
+}
+
+/**
+ * XINUSE[0] once FNINIT was the last x87 instruction: with fninit-of-init-data-keeps-init it is
+ * 0 exactly when the x87 state is in its initial configuration (the data registers FNINIT keeps
+ * are zero, or a later control instruction set nothing else); otherwise FNINIT left it set.
+ */
+export function xinuseAfterFninit(ctx: XsaveContext): void {
+  const r = ctx.regs;
+  if (!ctx.cpu.hasQuirk(Quirk.FninitOfInitDataKeepsInit)) return;
+  r.xinuse = (r.isInitConfig(XFeature.X87) ? r.xinuse & ~bit(XFeature.X87) : r.xinuse | bit(XFeature.X87)) >>> 0;
+}
+
+/**
+ * After FLDCW, FNCLEX or EMMS: x87 is modified and in use, except that with
+ * fninit-of-init-data-keeps-init XINUSE[0] stays 0 if it was 0 and the state is still initial
+ * (measured on AMD Zen 5: FNINIT then FLDCW 037FH, FNCLEX or EMMS leave XGETBV(1) bit 0 clear).
+ */
+export function x87ControlWritten(ctx: XsaveContext, wasInUse: boolean): void {
+  const r = ctx.regs;
+  r.touched(XFeature.X87, true);
+  if (!wasInUse && ctx.cpu.hasQuirk(Quirk.FninitOfInitDataKeepsInit) && r.isInitConfig(XFeature.X87)) r.xinuse = (r.xinuse & ~bit(XFeature.X87)) >>> 0;
 }
 
 /**

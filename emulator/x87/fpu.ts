@@ -15,8 +15,8 @@ import { Instruction, MemorySize, Mnemonic, OpKind, Register } from '../iced.js'
 import { Quirk } from '../quirks.js';
 import { LEGACY } from '../register-file.js';
 import type { XsaveContext } from '../xsave.js';
-import { XFeature } from '../xfeatures.js';
-import { fninit, fswWithSummary } from '../x87-env.js';
+import { XFeature, bit } from '../xfeatures.js';
+import { fninit, fswWithSummary, x87ControlWritten } from '../x87-env.js';
 import {
   DOUBLE, EXP_BIAS, EXP_MAX, Exc, INDEFINITE, Kind, Rounding, SINGLE, type F80, type Format,
   addExact, compare, divExact, exactOf, fromInteger, fromMemory, infinity, isNaN, kindOf, quiet, readF80,
@@ -222,23 +222,27 @@ export function executeX87(ctx: XsaveContext, ins: Instruction, io: X87Io): X87R
       const fcw = ((b[0]! | (b[1]! << 8)) & FCW_DEFINED) | FCW_BIT6;
       v.setUint16(LEGACY.FCW, fcw, true);
       // ES and B follow the flags under the new masks (SDM Vol. 1 8.1.3.1; measured: FSW B884H).
+      const wasInUse = (ctx.regs.xinuse & bit(XFeature.X87)) !== 0;
       v.setUint16(LEGACY.FSW, fswWithSummary(v.getUint16(LEGACY.FSW, true), fcw), true);
-      ctx.regs.touched(XFeature.X87, true);
+      x87ControlWritten(ctx, wasInUse);
       return { unmasked: false };
     }
     case Mnemonic.Fnclex: {
       // PE UE OE ZE DE IE, SF, ES and B cleared (SDM Vol. 2A FCLEX/FNCLEX).
+      const wasInUse = (ctx.regs.xinuse & bit(XFeature.X87)) !== 0;
       v.setUint16(LEGACY.FSW, v.getUint16(LEGACY.FSW, true) & ~0x80ff, true);
-      ctx.regs.touched(XFeature.X87, true);
+      x87ControlWritten(ctx, wasInUse);
       return { unmasked: false };
     }
     case Mnemonic.Emms: {
       // All tags empty and TOP 0 (SDM Vol. 1 Table 9-2; measured on AMD Zen 5: TOP 5 -> 0); the
       // physical registers stay, so the stack-order image turns with TOP.
+      const wasInUse = (ctx.regs.xinuse & bit(XFeature.X87)) !== 0;
       const s = new State(ctx);
       s.top = 0;
       s.tags = 0;
       s.store();
+      x87ControlWritten(ctx, wasInUse);
       return { unmasked: false };
     }
   }

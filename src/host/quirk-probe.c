@@ -366,6 +366,24 @@ static void tracks_zero_registers(void) {
   verdict(id, !(load & BIT(AVX)) ? "unmeasured" : seen & BIT(AVX) ? "absent" : "present", d);
 }
 
+/* FNINIT after an x87 state whose only non-initial part is FCW (control: in use), and after data
+ * registers were written with 1.0 (kept by FNINIT) or with +0.0. */
+static void fninit_of_init_data(void) {
+  const char *id = "fninit-of-init-data-keeps-init";
+  if (!has_xgetbv1) { verdict(id, "unmeasured", "XGETBV(ECX=1) not available"); return; }
+  uint32_t control = XINUSE_AFTER("fldcw %[cw]", [cw] "m"(fcw_im_unmasked)) & BIT(X87);
+  uint32_t seen = XINUSE_AFTER("fldcw %[cw]\n\tfninit", [cw] "m"(fcw_im_unmasked)) & BIT(X87);
+  uint32_t data = XINUSE_AFTER("fld1\n\tfstp %%st(0)\n\tfninit") & BIT(X87);
+  uint32_t zero = XINUSE_AFTER("fldz\n\tfstp %%st(0)\n\tfninit") & BIT(X87);
+  char d[240];
+  snprintf(d, sizeof d, "XINUSE[0] after XRSTOR of all-initial state, then: FLDCW 037EH (control) %u; it and FNINIT %u; FLD1, FSTP ST(0), FNINIT %u; FLDZ, FSTP ST(0), FNINIT %u",
+           control, seen, data, zero);
+  if (!control) verdict(id, "unmeasured", d);
+  else if (seen == 0 && zero == 0 && data) verdict(id, "present", d);
+  else if (seen && zero && data) verdict(id, "absent", d);
+  else verdict(id, "unmeasured", d);
+}
+
 static void mxcsr_mask(void) {
   memset(out, 0, 512);
   __asm__ volatile("fxsave64 %[o]" : [o] "+m"(*(uint8_t(*)[512])out));
@@ -445,6 +463,7 @@ int main(void) {
     RUN(restore_of_init_data, "restore-of-init-data-keeps-init");
     RUN(zeroing_idiom, "zeroing-idiom-keeps-init");
     RUN(modified_optimization, "modified-optimization");
+    RUN(fninit_of_init_data, "fninit-of-init-data-keeps-init");
   }
   area_size = area_size < 512 ? 512 + 64 : area_size;
   RUN(restore_recomputes_es, "x87-restore-recomputes-es");
