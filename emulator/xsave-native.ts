@@ -35,7 +35,7 @@ export enum XsTable {
   MXCSR_MASK, HAS_XSAVE, HAS_XSAVEOPT, HAS_XSAVEC, HAS_XSAVES, COMPACTED_FORM, FCS_FDS_DEPRECATED,
   Q_RECOMPUTES_ES, Q_POINTERS_ONLY_WITH_ES, Q_POINTERS_SAVED_ONLY_WITH_ES, Q_POINTERS_CANONICAL57,
   Q_FIP_CANONICAL57, Q_KEEPS_INIT, Q_MODIFIED_OPTIMIZATION, Q_XSAVES_MODIFIED_OPTIMIZATION, Q_TRACKS_ZERO_REGISTERS,
-  FAST_MASK, RESTORE_FAST_MASK, N_EXT,
+  FAST_MASK, RESTORE_UNCHANGED_ONLY, N_EXT,
   EXT_ORDER, COMP_SIZE = EXT_ORDER + 32, COMP_STANDARD_OFFSET = COMP_SIZE + 32,
   COMP_ALIGN64 = COMP_STANDARD_OFFSET + 32, COMP_SUPERVISOR = COMP_ALIGN64 + 32,
   COMP_STORE_OFFSET = COMP_SUPERVISOR + 32, COMP_OPERATED = COMP_STORE_OFFSET + 32,
@@ -52,10 +52,11 @@ export enum XsOp { XSAVE = 1, XSAVEOPT, XSAVEC, XSAVES, XRSTOR, XRSTORS }
  */
 const MODEL_ONLY_COMPONENTS = bit(XFeature.PT) | bit(XFeature.TILECFG);
 /**
- * Components the native path saves but never restores: PKRU, because the machine carries PKRU in
- * unicorn's page protections (machine.ts syncPkru), which only the model's restore re-applies.
+ * Components the native path restores only when their value does not change: PKRU, because the
+ * machine carries PKRU in unicorn's page protections (machine.ts syncPkru), which only the model's
+ * restore re-applies. A restore that would change PKRU falls back to the model.
  */
-const SAVE_ONLY_COMPONENTS = bit(XFeature.PKRU);
+const RESTORE_UNCHANGED_ONLY = bit(XFeature.PKRU);
 
 const tables = new WeakMap<CpuModel, Uint32Array>();
 
@@ -110,7 +111,7 @@ export function xsaveTable(cpu: CpuModel): Uint32Array {
   t[XsTable.N_EXT] = cpu.extendedComponents.length;
   for (const [c, part] of Object.entries(TRACKED_PART_BYTES)) t[XsTable.TRACK_PART + Number(c)] = part;
   t[XsTable.FAST_MASK] = (all & ~MODEL_ONLY_COMPONENTS) >>> 0;
-  t[XsTable.RESTORE_FAST_MASK] = (all & ~MODEL_ONLY_COMPONENTS & ~SAVE_ONLY_COMPONENTS) >>> 0;
+  t[XsTable.RESTORE_UNCHANGED_ONLY] = (all & RESTORE_UNCHANGED_ONLY) >>> 0;
   tables.set(cpu, t);
   return t;
 }

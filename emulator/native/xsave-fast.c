@@ -29,7 +29,7 @@ enum xs_table {
   XT_MXCSR_MASK, XT_HAS_XSAVE, XT_HAS_XSAVEOPT, XT_HAS_XSAVEC, XT_HAS_XSAVES, XT_COMPACTED_FORM, XT_FCS_FDS_DEPRECATED,
   XT_Q_RECOMPUTES_ES, XT_Q_POINTERS_ONLY_WITH_ES, XT_Q_POINTERS_SAVED_ONLY_WITH_ES, XT_Q_POINTERS_CANONICAL57,
   XT_Q_FIP_CANONICAL57, XT_Q_KEEPS_INIT, XT_Q_MODIFIED_OPTIMIZATION, XT_Q_XSAVES_MODIFIED_OPTIMIZATION, XT_Q_TRACKS_ZERO_REGISTERS,
-  XT_FAST_MASK, XT_RESTORE_FAST_MASK, XT_N_EXT,
+  XT_FAST_MASK, XT_RESTORE_UNCHANGED_ONLY, XT_N_EXT,
   XT_EXT_ORDER, XT_COMP_SIZE = XT_EXT_ORDER + 32, XT_COMP_STANDARD_OFFSET = XT_COMP_SIZE + 32,
   XT_COMP_ALIGN64 = XT_COMP_STANDARD_OFFSET + 32, XT_COMP_SUPERVISOR = XT_COMP_ALIGN64 + 32,
   XT_COMP_STORE_OFFSET = XT_COMP_SUPERVISOR + 32, XT_COMP_OPERATED = XT_COMP_STORE_OFFSET + 32,
@@ -64,7 +64,7 @@ const char *xl_xs_binding(void) {
     T_(MXCSR_MASK) T_(HAS_XSAVE) T_(HAS_XSAVEOPT) T_(HAS_XSAVEC) T_(HAS_XSAVES) T_(COMPACTED_FORM) T_(FCS_FDS_DEPRECATED)
     T_(Q_RECOMPUTES_ES) T_(Q_POINTERS_ONLY_WITH_ES) T_(Q_POINTERS_SAVED_ONLY_WITH_ES) T_(Q_POINTERS_CANONICAL57)
     T_(Q_FIP_CANONICAL57) T_(Q_KEEPS_INIT) T_(Q_MODIFIED_OPTIMIZATION) T_(Q_XSAVES_MODIFIED_OPTIMIZATION) T_(Q_TRACKS_ZERO_REGISTERS)
-    T_(FAST_MASK) T_(RESTORE_FAST_MASK) T_(N_EXT) T_(EXT_ORDER) T_(COMP_SIZE) T_(COMP_STANDARD_OFFSET) T_(COMP_ALIGN64) T_(COMP_SUPERVISOR)
+    T_(FAST_MASK) T_(RESTORE_UNCHANGED_ONLY) T_(N_EXT) T_(EXT_ORDER) T_(COMP_SIZE) T_(COMP_STANDARD_OFFSET) T_(COMP_ALIGN64) T_(COMP_SUPERVISOR)
     T_(COMP_STORE_OFFSET) T_(COMP_OPERATED) T_(TRACK_PART) T_(WORDS)
 #define W_(x) { "word", #x, SW_##x },
     W_(XINUSE) W_(XMODIFIED) W_(KNOWN_ZERO) W_(FCS) W_(FDS) W_(XRI_VALID) W_(XRI_CPL) W_(XRI_VMX) W_(XRI_ADDR_LO)
@@ -378,7 +378,7 @@ int xl_xs_restore(const uint32_t *table, uint8_t *store, int op, const uint8_t *
   if (op != XS_OP_XRSTOR && !(supervisor && T(HAS_XSAVES) && W(CPL) == 0)) return XS_FALLBACK;
   uint32_t allowed = supervisor ? W(XCR0) | W(XSS) : W(XCR0);
   uint32_t rfbm = eax & allowed;
-  if (rfbm & ~T(RESTORE_FAST_MASK)) return XS_FALLBACK;
+  if (rfbm & ~T(FAST_MASK)) return XS_FALLBACK;
   uint32_t hdr = T(HEADER), hi = T(COMPACTED_HI);
   uint32_t bv_lo = rd32(a + hdr), bv_hi = rd32(a + hdr + 4), comp_lo = rd32(a + hdr + 8), comp_hi = rd32(a + hdr + 12);
   int compacted = (comp_hi & hi) != 0;
@@ -398,6 +398,15 @@ int xl_xs_restore(const uint32_t *table, uint8_t *store, int op, const uint8_t *
   if (!compacted) { if (rfbm & (sse | T(AVX))) { set_mxcsr = 1; mxcsr = rd32(a + mx); } }
   else if (rfbm & sse) { set_mxcsr = 1; mxcsr = load & sse ? rd32(a + mx) : T(MXCSR_INIT); }
   if (set_mxcsr && (mxcsr & ~T(MXCSR_MASK))) return XS_FALLBACK;
+  /* Components restored here only when their value stays (PKRU: its page protections are the model's); init is all zero. */
+  for (uint32_t g = rfbm & T(RESTORE_UNCHANGED_ONLY), i = 0; g; i++) {
+    if (!(g >> i & 1)) continue;
+    g &= ~(1u << i);
+    const uint8_t *cur = L + s->t[XT_COMP_STORE_OFFSET + i];
+    uint32_t n = s->t[XT_COMP_OPERATED + i];
+    if (load >> i & 1) { if (memcmp(cur, a + (compacted ? off[i] : s->t[XT_COMP_STANDARD_OFFSET + i]), n) != 0) return XS_FALLBACK; }
+    else if (!all_zero(cur, n)) return XS_FALLBACK;
+  }
   /* --- no fallback below this line */
   int keeps_init = T(Q_KEEPS_INIT) != 0, tracks = T(Q_TRACKS_ZERO_REGISTERS) != 0;
   uint32_t inuse = W(XINUSE);
