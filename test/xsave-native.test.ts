@@ -182,7 +182,7 @@ describe('native XSAVE family (xsave-fast.c) against the model', () => {
     const areaM = new Uint8Array(AREA_BYTES), areaN = new Uint8Array(AREA_BYTES), before = new Uint8Array(AREA_BYTES);
     const done = new Map<XsOp, number>(), fallbacks = new Map<XsOp, number>();
     const mismatches: string[] = [];
-    let modelFaultsOnFallback = 0;
+    let modelFaultsOnFallback = 0, pkruRestoredNatively = 0;
     for (let k = 0; k < CASES && mismatches.length < 5; k++) {
       const { cpu, model, native, src } = ctxs[rng.below(ctxs.length)]!;
       const op = OPS[rng.below(OPS.length)]!;
@@ -211,6 +211,12 @@ describe('native XSAVE family (xsave-fast.c) against the model', () => {
         continue;
       }
       done.set(op, (done.get(op) ?? 0) + 1);
+      // PKRU lives in page protections only the model's restore re-applies: the native path restores it only unchanged.
+      const pkru = native.regs.comp[XFeature.PKRU];
+      if (!isSave(op) && pkru && native.xcr0 & eax & bit(XFeature.PKRU)) {
+        pkruRestoredNatively++;
+        if (firstDifference(pkru, storeBefore.subarray(pkru.byteOffset, pkru.byteOffset + pkru.byteLength)) >= 0) mismatches.push(`${what}: the native path changed PKRU`);
+      }
       const written = new Uint8Array(AREA_BYTES);
       const acc: AreaAccess = { fetch: () => {}, wrote: (from, to) => written.fill(1, from, to) };
       try {
@@ -239,6 +245,7 @@ describe('native XSAVE family (xsave-fast.c) against the model', () => {
     expect(mismatches).toEqual([]);
     // The native path must actually do the common cases (a path that always falls back would pass the comparison).
     for (const op of OPS) expect(done.get(op) ?? 0, `${XsOp[op]} done natively`).toBeGreaterThan(CASES / 60);
+    expect(pkruRestoredNatively, 'restores with PKRU in RFBM done natively (PKRU unchanged)').toBeGreaterThan(0);
   });
 });
 
