@@ -321,17 +321,22 @@ describe('the trap gate runs the XSAVE family natively', () => {
  * the native path and without it: the same output (hashes of every image, of XGETBV(1), of XMM0-3
  * and MXCSR after every restore, and the last image).
  */
+/** test/guests-xsave/xsave-mix.c built with musl-gcc -static, and the built CLI's path. */
+async function buildXsaveMix(): Promise<{ spawnSync: typeof import('node:child_process').spawnSync; exe: string; cli: string }> {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const exe = join(mkdtempSync(join(tmpdir(), 'xsave-mix-')), 'xsave-mix');
+  const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe, join(import.meta.dirname, 'guests-xsave', 'xsave-mix.c')], { encoding: 'utf8' });
+  expect(cc.error, 'musl-gcc (apt-get install -y musl-tools)').toBeUndefined();
+  expect(cc.status, cc.stderr).toBe(0);
+  return { spawnSync, exe, cli: join(import.meta.dirname, '..', 'dist', 'src', 'cli.js') };
+}
+
 describe('exec of a program mixing the XSAVE family with vector and x87 code', () => {
   it('prints the same with the native path as without, on CPUs with and without AVX-512', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const exe = join(mkdtempSync(join(tmpdir(), 'xsave-mix-')), 'xsave-mix');
-    const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe, join(import.meta.dirname, 'guests-xsave', 'xsave-mix.c')], { encoding: 'utf8' });
-    expect(cc.error, 'musl-gcc (apt-get install -y musl-tools)').toBeUndefined();
-    expect(cc.status, cc.stderr).toBe(0);
-    const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
+    const { spawnSync, exe, cli } = await buildXsaveMix();
     const ids = builtinProfileIds().filter((id) => { const f = loadBuiltinQuietly(id).features; return f.xsaveopt && f.xsavec; });
     const pick = [ids.find((id) => loadBuiltinQuietly(id).features.avx512f), ids.find((id) => !loadBuiltinQuietly(id).features.avx512f)].filter((x): x is string => x !== undefined);
     expect(pick).toHaveLength(2);
@@ -355,15 +360,7 @@ describe('exec of a program mixing the XSAVE family with vector and x87 code', (
    * fninit-of-init-data-keeps-init, measured by the capture).
    */
   it('prints what the real machine prints, under --cpu host', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const exe = join(mkdtempSync(join(tmpdir(), 'xsave-mix-')), 'xsave-mix');
-    const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe, join(import.meta.dirname, 'guests-xsave', 'xsave-mix.c')], { encoding: 'utf8' });
-    expect(cc.error, 'musl-gcc (apt-get install -y musl-tools)').toBeUndefined();
-    expect(cc.status, cc.stderr).toBe(0);
-    const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli.js');
+    const { spawnSync, exe, cli } = await buildXsaveMix();
     const cases: [string, string][] = [['300', '12345'], ['3000', '1'], ['3000', '2'], ['3000', '3'], ['1000', '4'], ['1000', '5']];
     for (const [n, seed] of cases) {
       const native = spawnSync(exe, [n, seed], { encoding: 'utf8' });
