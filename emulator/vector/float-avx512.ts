@@ -14,7 +14,7 @@ import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';
 import { Quirk } from '../quirks.js';
 import {
-  checkApproximationVendor, maskFor, packedBinary, packedUnary, scalarBinary, scalarEnabled, scalarSrc, scalarUnary, writeScalar, xmmOf,
+  checkApproximationVendor, maskFor, packedBinary, packedDestInput, packedUnary, scalarBinary, scalarEnabled, scalarSrc, scalarUnary, writeScalar, xmmOf,
 } from './float.js';
 
 const M = Mnemonic as unknown as Record<string, Mnemonic>;
@@ -87,19 +87,7 @@ function scalarBinaryImm(kind: FpKind, t: FpType): Op {
 
 /** VFIXUPIMMPS/PD zmm1{k}, zmm2, zmm3/m/bcst, imm8: the destination is an input (response 0000 keeps it). */
 function packedFixup(t: FpType): Op {
-  const es = TYPE_BYTES[t];
-  return (c) => {
-    const w = vectorLength(c.ins.code);
-    const n = w / es;
-    const d = c.vec.read(vecIndex(c.ins.opRegister(0)), w).slice();
-    const a = readOp(c, 1, w, es);
-    const table = readOp(c, 2, w, es);
-    const [lo, hi] = maskFor(c, n);
-    const out = new Uint8Array(w);
-    const env = fpEnvOf(c);
-    commitFlags(c, env, fpRun(fpOp(FpKind.Fixupimm, t), n, d, a, table, out, env.mxcsr, c.ins.immediate8, lo, hi));
-    writeDest(c, out, es);
-  };
+  return packedDestInput(FpKind.Fixupimm, t, (c) => c.ins.immediate8);
 }
 /** VFIXUPIMMSS/SD xmm1{k}, xmm2, xmm3/m, imm8: dst[127:es] = src1 (xmm2). */
 function scalarFixup(t: FpType): Op {

@@ -132,6 +132,11 @@ export function fmaForm(name: string): number {
 
 /** Packed FMA: operand 1 is the destination (SDM Vol. 2A VFMADD132PS). */
 export function packedFma(kind: FpKind, t: FpType, form: number): Op {
+  return packedDestInput(kind, t, () => form);
+}
+
+/** A packed operation whose destination is its first input, `arg` its kernel argument (FMA form, imm8). */
+export function packedDestInput(kind: FpKind, t: FpType, arg: (c: Ctx) => number): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -142,7 +147,7 @@ export function packedFma(kind: FpKind, t: FpType, form: number): Op {
     const [lo, hi] = maskFor(c, n);
     const out = new Uint8Array(w);
     const env = fpEnvOf(c);
-    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, b, d, out, env.mxcsr, form, lo, hi));
+    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, b, d, out, env.mxcsr, arg(c), lo, hi));
     writeDest(c, out, es);
   };
 }
