@@ -62,6 +62,10 @@ enum kind {
   K_GETEXP, K_GETMANT, K_SCALEF, K_RANGE, K_REDUCE, K_FIXUPIMM, K_FPCLASS, K_RCP14, K_RSQRT14,
   /* AVX512-FP16 conversions (f16_cvt, f16_int_cvt); the arithmetic kinds with source type T_F16 go to f16_arith. */
   K_CVT16, K_CVTT16,
+  /* AVX512-FP16 complex multiplies (f16_complex): elements are pairs (real, imaginary) of binary16;
+     a = src1, b = src2, c = the destination (accumulated when imm8 bit 1 is set); imm8 bit 0: the
+     conjugate of src2. */
+  K_CMUL,
 };
 enum type { T_F32 = 0, T_F64, T_I32, T_I64, T_U32, T_U64, T_F16, T_I16, T_U16 };
 
@@ -385,6 +389,7 @@ static int pe_unbounded(int kind, int dbl, int st, int dt, int form, uint64_t x,
  * to cmx before returning, except where a host operation's flags are the instruction's (VSCALEF's
  * rounding multiply, VREDUCE's rounding step).
  */
+static uint64_t f64_to_f16(uint64_t d, int rc, int inexact, int ue_unmasked, int oe_unmasked, uint32_t *fl);
 struct fmt { int mbits, bias; uint64_t emax, sign, mmask, qbit, indef; };
 /* dbl: 0 binary32, 1 binary64, FMT_F16 binary16 (the AVX512-FP16 forms). */
 #define FMT_F16 2
@@ -516,6 +521,10 @@ static uint64_t scalef(int dbl, uint64_t x, uint64_t y, uint32_t mx, uint32_t *f
   else E = (int64_t)expf_(f, x) - f.bias;
   int64_t T = E + n, emin = 1 - f.bias, emaxu = f.bias;
   if (T >= emin && T <= emaxu) return sx | ((uint64_t)(T + f.bias) << f.mbits) | m;
+  /* binary16 (VSCALEFPH): m * 2^T is exact in binary64 (|T| < 100), rounded once to binary16 with
+     the flags of that rounding; with UE/OE unmasked the unbounded result is exact (no PE). */
+  if (dbl == FMT_F16)
+    return f64_to_f16(((uint64_t)sx << 48) | ((uint64_t)(T + 1023) << 52) | ((m & f.mmask) << 42), (int)((mx & MX_RC) >> 13), 0, !(mx & MX_UM), !(mx & MX_OM), fl);
   uint64_t base, factor;
   if (T > emaxu) {
     int64_t k = T - emaxu; if (k > emaxu) k = emaxu;
@@ -895,6 +904,121 @@ static uint64_t f16_to_int(int dt, int trunc, uint64_t h, uint32_t mxcsr, uint32
 }
 
 /*
+ * The AVX512-FP16 forms of VRNDSCALE, VREDUCE (SDM Vol. 2C VRNDSCALEPH, VREDUCEPH): the binary32
+ * operations above (rndscale, reduce) on the binary16 value widened exactly, then narrowed back.
+ * Exact: a binary16 value times 2^M (M <= 15) is far inside binary32's range and precision, the
+ * rounded multiple of 2^-M has no more significant bits than the source (or is a power of two), and
+ * VREDUCE's difference is a multiple of 2^-24 below 2^-M + 2^-24, which binary32 holds exactly; only
+ * the narrowing of that difference can round (under the same RC, PE unless SPE). MXCSR.DAZ and FTZ
+ * not applied (the AVX512-FP16 assumption above).
+ */
+static uint32_t f16_to_f32(uint64_t h) {
+  uint32_t s = (uint32_t)(h & 0x8000) << 16, m = (uint32_t)(h & 0x3ff);
+  int e = (int)((h >> 10) & 0x1f);
+  if (e == 0x1f) return s | 0x7f800000u | (m << 13);
+  if (e == 0) {
+    if (!m) return s;
+    int sh = 0; while (!(m & 0x400)) { m <<= 1; sh++; }
+    return s | ((uint32_t)(1 - F16_BIAS - sh + 127) << 23) | ((m & 0x3ff) << 13);
+  }
+  return s | ((uint32_t)(e - F16_BIAS + 127) << 23) | (m << 13);
+}
+/* Exact binary32 -> binary64 bits (binary32 normals, zeros, infinities and NaNs only: no binary32 denormal arises here). */
+static uint64_t f32_to_f64(uint32_t v) {
+  uint64_t s = (uint64_t)(v & 0x80000000u) << 32, m = v & 0x7fffff;
+  int e = (int)((v >> 23) & 0xff);
+  if (e == 0xff) return s | (0x7ffull << 52) | (m << 29);
+  if (e == 0) return s;
+  return s | ((uint64_t)(e - 127 + 1023) << 52) | (m << 29);
+}
+/*
+ * VRNDSCALEPH: the page lists underflow among the exceptions ("can set MXCSR.UE without MXCSR.PE"
+ * with SPE): a result that is a binary16 denormal (M = 15 gives multiples of 2^-15) raises UE when
+ * inexact, or always with UE unmasked (the general rule, SDM Vol. 1 4.9.1.5, applied to the
+ * instruction's result; assumed: no CPU here has AVX512-FP16). No DE (not among its exceptions).
+ */
+static uint64_t f16_rndscale(int imm, uint64_t x, uint32_t mxcsr, uint32_t *fl) {
+  uint32_t cmx = (mxcsr & MX_RC) | MX_MASKS, rfl = 0, nfl = 0;
+  ldmxcsr(cmx);
+  uint64_t r32 = rndscale(0, imm & 0xff, f16_to_f32(x), cmx, &rfl);
+  ldmxcsr(cmx);
+  uint64_t r = f64_to_f16(f32_to_f64((uint32_t)r32), 0, 0, 0, 0, &nfl); /* exact */
+  *fl |= rfl & (MX_IE | MX_PE);
+  if (!f16_isnan(x) && f16_isden(r) && (r != x || !(mxcsr & MX_UM))) *fl |= MX_UE;
+  return r;
+}
+static uint64_t f16_reduce(int imm, uint64_t x, uint32_t mxcsr, uint32_t *fl) {
+  uint32_t cmx = (mxcsr & MX_RC) | MX_MASKS, rfl = 0, nfl = 0;
+  ldmxcsr(cmx);
+  uint64_t d32 = reduce(0, imm, f16_to_f32(x), cmx, &rfl);
+  ldmxcsr(cmx);
+  int rc = (imm & 4) ? (int)((mxcsr & MX_RC) >> 13) : imm & 3;
+  uint64_t r = f64_to_f16(f32_to_f64((uint32_t)d32), rc, 0, 0, 0, &nfl);
+  /* VREDUCE reports no underflow (SDM Vol. 2C VREDUCEPH); SPE (imm8[3]) suppresses PE. */
+  *fl |= rfl | (imm & 8 ? 0 : nfl & MX_PE);
+  return r;
+}
+
+/*
+ * VRCPPH/VRCPSH, VRSQRTPH/VRSQRTSH (SDM Vol. 2C): "APPROXIMATE(1.0 / tsrc)", relative error below
+ * 2^-11 + 2^-14, the special cases of Tables 5-26 / 5-38, no exceptions (so no flags, NaNs quieted
+ * without IE). The SDM does not define the bits, and no CPU here has AVX512-FP16 to measure them.
+ * Named assumption: the result is the exact value rounded to nearest-even binary16 (within the bound;
+ * a CPU that rounds a 2^-14 approximation instead, as the bound's shape suggests, differs by one ulp
+ * only where the exact value lies within 2^-14 relative of a midpoint between binary16 values).
+ * Computed in binary64: 1/x is one correctly rounded division (53 >= 2p + 2, so rounding again to
+ * binary16 is the single rounding); 1/sqrt(x) takes two binary64 roundings (relative error < 2^-52),
+ * while for binary16 x it lies at least 2^-36 relative from any binary16 midpoint (x * mid^2 is a
+ * dyadic rational of at most 35 significant bits, never 1), so the nearest binary16 is the same.
+ */
+static uint64_t f16_approx(int rsqrt, uint64_t x) {
+  uint64_t s = x & 0x8000;
+  uint32_t nfl = 0;
+  if (f16_isnan(x)) return x | 0x200;
+  if ((x & 0x7fff) == 0) return s | 0x7c00;
+  if (rsqrt && s) return 0xfe00; /* negative, -INF included: the QNaN indefinite */
+  if ((x & 0x7fff) == 0x7c00) return s;
+  ldmxcsr(MX_MASKS);
+  uint64_t one = 0x3ff0000000000000ull, d = f16_to_f64(x);
+  uint64_t r = rsqrt ? div_d(one, sqrt_d(0, d)) : div_d(one, d);
+  return f64_to_f16(r, 0, 0, 0, 0, &nfl);
+}
+
+/*
+ * VFMULCPH, VFCMULCPH, VFMADDCPH, VFCMADDCPH and their SH forms (SDM Vol. 2C): per pair, the
+ * pseudo-code's two steps, "rounding is performed at every FMA (fused multiply and add) boundary":
+ *   tmp.re := src1.re * src2.re (+ dest.re),  tmp.im := src1.im * src2.re (+ dest.im)
+ *   dest.re := tmp.re -/+ src1.im * src2.im,  dest.im := tmp.im +/- src1.re * src2.im   (conjugate: +/-)
+ * each a binary16 multiply or fused multiply-add rounded once by RC (f16_arith, f16_fma). "Execution
+ * occurs as if all MXCSR exceptions are masked": the masked responses, flags ORed (the caller
+ * raises no #XM). Assumed (no CPU to measure): the rounded intermediate is an operand of the second
+ * step like any other (a denormal one raises DE, a NaN one propagates), and NaN selection follows
+ * each step's operand order addend, multiplier, multiplicand (the 231 form: tmp, src1, src2).
+ */
+#define FMA231 2
+static uint32_t f16_complex(uint32_t n, const uint8_t *a, const uint8_t *b, const uint8_t *c, uint8_t *out, uint32_t mxcsr, uint32_t imm,
+                            uint32_t mask_lo, uint32_t mask_hi) {
+  int conj = imm & 1, acc = (imm & 2) != 0;
+  uint32_t mx = (mxcsr & MX_RC) | MX_MASKS, flags = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t bit = i < 32 ? (mask_lo >> i) & 1 : (mask_hi >> (i - 32)) & 1;
+    if (!bit) continue;
+    uint64_t a0 = get(a, 2 * i, 2), a1 = get(a, 2 * i + 1, 2), b0 = get(b, 2 * i, 2), b1 = get(b, 2 * i + 1, 2);
+    uint64_t t0, t1;
+    if (acc) {
+      t0 = f16_fma(K_FMADD, FMA231, 0, get(c, 2 * i, 2), a0, b0, mx, &flags);
+      t1 = f16_fma(K_FMADD, FMA231, 0, get(c, 2 * i + 1, 2), a1, b0, mx, &flags);
+    } else {
+      t0 = f16_arith(K_MUL, a0, b0, mx, &flags);
+      t1 = f16_arith(K_MUL, a1, b0, mx, &flags);
+    }
+    put(out, 2 * i, 2, f16_fma(conj ? K_FMADD : K_FNMADD, FMA231, 0, t0, a1, b1, mx, &flags));
+    put(out, 2 * i + 1, 2, f16_fma(conj ? K_FNMADD : K_FMADD, FMA231, 0, t1, a0, b1, mx, &flags));
+  }
+  return flags;
+}
+
+/*
  * Run `n` elements. Returns the OR of the flags of the computed elements (MXCSR bits 5:0).
  * mxcsr: RC, DAZ, FTZ and the masks the guest computes with (the caller has applied embedded
  * rounding); flags in it are ignored.
@@ -908,6 +1032,7 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
   uint32_t cmx = (mxcsr & (MX_RC | MX_DAZ | (ue_unmasked ? 0 : MX_FTZ))) | MX_MASKS;
   uint32_t host = stmxcsr();
   uint32_t flags = 0;
+  if (kind == K_CMUL) { flags = f16_complex(n, a, b, c, out, mxcsr, imm, mask_lo, mask_hi); ldmxcsr(host); return flags; }
   for (uint32_t i = 0; i < n; i++) {
     uint32_t bit = i < 32 ? (mask_lo >> i) & 1 : (mask_hi >> (i - 32)) & 1;
     if (!bit) continue;
@@ -918,6 +1043,16 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
     if (st == T_F16 && (kind == K_GETEXP || kind == K_GETMANT || kind == K_FPCLASS)) {
       uint32_t mx16 = mxcsr & ~MX_DAZ;
       r = kind == K_GETEXP ? getexp(FMT_F16, x, mx16, &fl) : kind == K_GETMANT ? getmant(FMT_F16, imm, x, mx16, &fl) : fpclass(FMT_F16, imm, x, mx16);
+      flags |= fl;
+      put(out, i, ds, r);
+      continue;
+    }
+    /* AVX512-FP16 VRNDSCALEPH, VREDUCEPH, VSCALEFPH (without DAZ, as above), VRCPPH, VRSQRTPH. */
+    if (st == T_F16 && (kind == K_RNDSCALE || kind == K_REDUCE || kind == K_SCALEF || kind == K_RCP || kind == K_RSQRT)) {
+      if (kind == K_RNDSCALE) r = f16_rndscale((int)imm, x, mxcsr, &fl);
+      else if (kind == K_REDUCE) r = f16_reduce((int)imm, x, mxcsr, &fl);
+      else if (kind == K_SCALEF) r = scalef(FMT_F16, x, y, mxcsr & ~MX_DAZ, &fl);
+      else r = f16_approx(kind == K_RSQRT, x);
       flags |= fl;
       put(out, i, ds, r);
       continue;

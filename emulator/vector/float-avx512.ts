@@ -156,3 +156,9 @@ defineOps([Mnemonic.Vgetmantph], packedUnary(FpKind.Getmant, FpType.F16));
 defineOps([Mnemonic.Vgetmantsh], scalarUnary(FpKind.Getmant, FpType.F16));
 defineOps([Mnemonic.Vfpclassph], fpclass(FpType.F16, false));
 defineOps([Mnemonic.Vfpclasssh], fpclass(FpType.F16, true));
+// VREDUCEPH/SH and VSCALEFPH/SH (SDM Vol. 2C): the same operations, with the binary16 rounding and
+// flags of sse-float.c f16_reduce and scalef (FMT_F16).
+defineOps([Mnemonic.Vreduceph], reduce(FpType.F16, false));
+defineOps([Mnemonic.Vreducesh], reduce(FpType.F16, true));
+defineOps([Mnemonic.Vscalefph], packedBinary(FpKind.Scalef, FpType.F16));
+defineOps([Mnemonic.Vscalefsh], scalarBinary(FpKind.Scalef, FpType.F16));

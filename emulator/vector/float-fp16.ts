@@ -11,11 +11,12 @@
  * as for the binary32/64 forms (float.ts).
  */
 import { Code, Mnemonic, OpKind, RegisterExt } from '../iced.js';
-import { effectiveAddress, defineOps, getElem, setElem, type Ctx, type Op } from './core.js';
+import { CpuFault, Vector } from '../xsave.js';
+import { effectiveAddress, defineOps, getElem, readOp, setElem, vecIndex, vectorLength, writeDest, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';
 import {
-  comis, fmaForm, packedBinary, packedCompare, packedConvert, packedFma, packedUnary, scalarBinary, scalarCompare, scalarEnabled, scalarFma, scalarUnary, writeScalar, xmmOf,
+  comis, fmaForm, maskFor, packedBinary, packedCompare, packedConvert, packedFma, packedUnary, scalarBinary, scalarCompare, scalarEnabled, scalarFma, scalarSrc, scalarUnary, writeScalar, xmmOf,
 } from './float.js';
 
 const H = FpType.F16;
@@ -106,3 +107,65 @@ for (const [n, t] of [['w', FpType.I16], ['uw', FpType.U16], ['dq', FpType.I32],
   defineOps([M[`Vcvtph2${n}`]!], packedConvert(H, t, FpKind.Cvt16));
   defineOps([M[`Vcvttph2${n}`]!], packedConvert(H, t, FpKind.Cvtt16));
 }
+
+/** The kernel's Cmul imm8: bit 0 the conjugate of src2, bit 1 accumulate into the destination. */
+const CMUL_CONJUGATE = 1, CMUL_ACCUMULATE = 2;
+/** A complex pair: two binary16 values, the unit of masking and broadcast (SDM Vol. 2C VFMULCPH). */
+const PAIR_BYTES = 4;
+
+/**
+ * VFMULCPH/VFCMULCPH/VFMADDCPH/VFCMADDCPH zmm1{k1}{z}, zmm2, zmm3/m512/m32bcst {er} and the SH forms
+ * xmm1{k1}{z}, xmm2, xmm3/m32 {er} (SDM Vol. 2C): complex products of (real, imaginary) binary16 pairs,
+ * computed by the kernel (sse-float.c f16_complex, which cites the pseudo-code). Masking and broadcast
+ * per 32-bit pair; the SH forms compute pair 0 and copy bits 127:32 from src1. #UD when the destination
+ * is src1 or src2 ("Other Exceptions"). "Execution occurs as if all MXCSR exceptions are masked. MXCSR
+ * status bits are updated": the flags are ORed in and no #XM is raised (none with embedded rounding,
+ * which suppresses all exceptions: SDM Vol. 2A 2.7.1).
+ */
+function complexMultiply(conjugate: boolean, accumulate: boolean, scalarForm: boolean): Op {
+  const imm = (conjugate ? CMUL_CONJUGATE : 0) | (accumulate ? CMUL_ACCUMULATE : 0);
+  return (c) => {
+    const d = vecIndex(c.ins.opRegister(0));
+    if (d === vecIndex(c.ins.opRegister(1)) || (c.ins.opKind(2) === OpKind.Register && d === vecIndex(c.ins.opRegister(2)))) {
+      throw new CpuFault(Vector.UD, `${Mnemonic[c.ins.mnemonic].toUpperCase()}: the destination register is also a source`);
+    }
+    const env = fpEnvOf(c);
+    let flags: number;
+    if (scalarForm) {
+      const a = xmmOf(c, 1);
+      const b = scalarSrc(c, 2, PAIR_BYTES);
+      const on = scalarEnabled(c);
+      const out = new Uint8Array(PAIR_BYTES);
+      flags = fpRun(fpOp(FpKind.Cmul, H), 1, a, b, accumulate ? xmmOf(c, 0) : null, out, env.mxcsr, imm, on ? 1 : 0, 0);
+      if (!env.suppress) c.vec.regs.mxcsr |= flags;
+      writeScalar(c, out, a, PAIR_BYTES, on);
+      return;
+    }
+    const w = vectorLength(c.ins.code);
+    const n = w / PAIR_BYTES;
+    const a = readOp(c, 1, w, PAIR_BYTES);
+    const b = readOp(c, 2, w, PAIR_BYTES);
+    const [lo, hi] = maskFor(c, n);
+    const out = new Uint8Array(w);
+    flags = fpRun(fpOp(FpKind.Cmul, H), n, a, b, accumulate ? c.vec.read(d, w).slice() : null, out, env.mxcsr, imm, lo, hi);
+    if (!env.suppress) c.vec.regs.mxcsr |= flags;
+    writeDest(c, out, PAIR_BYTES);
+  };
+}
+for (const [name, conj, acc] of [['fmulc', false, false], ['fcmulc', true, false], ['fmaddc', false, true], ['fcmaddc', true, true]] as const) {
+  defineOps([M[`V${name}ph`]!], complexMultiply(conj, acc, false));
+  defineOps([M[`V${name}sh`]!], complexMultiply(conj, acc, true));
+}
+
+/**
+ * VRCPPH/SH, VRSQRTPH/SH: the SDM bounds the error (< 2^-11 + 2^-14) without defining the bits;
+ * the kernel (f16_approx) computes the exact value rounded to nearest, a named assumption (see there
+ * and the README). No exceptions, MXCSR not read.
+ */
+defineOps([Mnemonic.Vrcpph], packedUnary(FpKind.Rcp, H));
+defineOps([Mnemonic.Vrcpsh], scalarUnary(FpKind.Rcp, H));
+defineOps([Mnemonic.Vrsqrtph], packedUnary(FpKind.Rsqrt, H));
+defineOps([Mnemonic.Vrsqrtsh], scalarUnary(FpKind.Rsqrt, H));
+/** VRNDSCALEPH/SH: the binary32 rule on the widened value (sse-float.c f16_rndscale). */
+defineOps([Mnemonic.Vrndscaleph], packedUnary(FpKind.Rndscale, H));
+defineOps([Mnemonic.Vrndscalesh], scalarUnary(FpKind.Rndscale, H));

@@ -16,6 +16,8 @@ export enum FpKind {
   Getexp, Getmant, Scalef, Range, Reduce, Fixupimm, Fpclass, Rcp14, Rsqrt14,
   /** AVX512-FP16 conversions (binary16 <-> binary32/64); the arithmetic kinds on F16 are AVX512-FP16's too. */
   Cvt16, Cvtt16,
+  /** AVX512-FP16 complex multiplies on (real, imaginary) binary16 pairs: imm8 bit 0 conjugate, bit 1 accumulate into c (the destination). */
+  Cmul,
 }
 /** Element types (sse-float.c enum type). */
 export enum FpType { F32 = 0, F64, I32, I64, U32, U64, F16, I16, U16 }
