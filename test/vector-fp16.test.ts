@@ -6,12 +6,12 @@
  * with overflow, tininess after rounding (as x86 detects it: SDM Vol. 1 4.9.1.5, measured on this
  * host's binary32) and inexactness. No host has AVX512-FP16 here to referee these: this is their check.
  */
-import { Code, Decoder, DecoderOptions, Encoder, Instruction, Register } from 'iced-x86';
+import { Code, Decoder, DecoderOptions, Encoder, Instruction, MemoryOperand, Register } from 'iced-x86';
 import { describe, expect, it } from 'vitest';
 import { emulateVector, type ExecEnv } from '../emulator/avx.js';
 import { loadBuiltinQuietly } from '../emulator/profile.js';
 import { UpperBits, VectorFile, WriteKind } from '../emulator/vector-file.js';
-import { XsaveContext } from '../emulator/xsave.js';
+import { CpuFault, XsaveContext } from '../emulator/xsave.js';
 import { FpKind, FpType, fpOp, fpRun } from '../emulator/vector/float-kernel.js';
 import { MXCSR } from '../emulator/vector/mxcsr.js';
 
@@ -354,5 +354,299 @@ describe('AVX512-FP16 instructions on the model (intel-sapphire-rapids)', () => 
     expect(new DataView(got.buffer, got.byteOffset).getUint16(0, true)).toBe(0x3e00);
     expect([...got.subarray(2, 16)]).toEqual([...a.subarray(2, 16)]);
     expect([...got.subarray(16)].every((v) => v === 0)).toBe(true);
+  });
+});
+
+/* ------------------------------------------------------------ the remaining AVX512-FP16 operations */
+
+/** A finite binary16 or an exact intermediate: (-1)^s * m * 2^e. */
+interface Exact { s: number; m: bigint; e: number }
+/** A signed exact sum of terms (m may be 0): [numerator, exponent]. */
+function sumOf(terms: Exact[]): [bigint, number] {
+  const e = Math.min(...terms.map((t) => t.e));
+  let v = 0n;
+  for (const t of terms) v += (t.s ? -t.m : t.m) << BigInt(t.e - e);
+  return [v, e];
+}
+const isDen = (h: number): boolean => ((h >> 10) & 0x1f) === 0 && (h & 0x3ff) !== 0;
+const isInf16 = (h: number): boolean => (h & 0x7fff) === 0x7c00;
+
+/**
+ * One step of a complex multiply as the SDM's pseudo-code states it (VFMULCPH: "rounding is
+ * performed at every FMA boundary"): addend + sign * x * y rounded once to binary16 under rc, with
+ * the masked flags; the addend may be infinite (an earlier step overflowed), x and y finite.
+ */
+function fmaStep(addend: number | null, x: number, y: number, negate: boolean, rc: number): { bits: number; flags: number } {
+  const X = parts(x), Y = parts(y);
+  let de = isDen(x) || isDen(y) ? DE : 0;
+  const ps = X.s ^ Y.s ^ (negate ? 1 : 0);
+  const p: Exact = { s: ps, m: X.m * Y.m, e: X.e + Y.e };
+  if (addend !== null && isInf16(addend)) return { bits: addend, flags: de };
+  if (addend !== null && isDen(addend)) de |= DE;
+  const terms = addend === null ? [p] : [p, parts(addend)];
+  const [v, e] = sumOf(terms);
+  if (v === 0n) {
+    // An exact zero (IEEE 754-2008 6.3): a product alone keeps its sign; zeros of one sign keep it; else +0, -0 rounding down.
+    if (addend === null) return { bits: ps << 15, flags: de };
+    const A = parts(addend);
+    const bothZero = p.m === 0n && A.m === 0n;
+    return { bits: (bothZero && A.s === ps ? ps === 1 : rc === 1) ? 0x8000 : 0, flags: de };
+  }
+  const r = roundF16(v < 0n ? 1 : 0, v < 0n ? -v : v, 1n, e, rc);
+  return { bits: r.bits, flags: r.flags | de };
+}
+/** VFMULCPH (conj false) / VFCMULCPH, accumulating into (c0, c1) for VFMADDCPH / VFCMADDCPH. */
+function complexReference(a: [number, number], b: [number, number], c: [number, number] | null, conj: boolean, rc: number): { re: number; im: number; flags: number } {
+  const t0 = fmaStep(c ? c[0] : null, a[0], b[0], false, rc), t1 = fmaStep(c ? c[1] : null, a[1], b[0], false, rc);
+  const re = fmaStep(t0.bits, a[1], b[1], !conj, rc), im = fmaStep(t1.bits, a[0], b[1], conj, rc);
+  return { re: re.bits, im: im.bits, flags: t0.flags | t1.flags | re.flags | im.flags };
+}
+
+/** x rounded to a multiple of 2^-M by rc (0 even, 1 down, 2 up, 3 toward zero): [the multiple as q * 2^-M, inexact]. */
+function roundToMultiple(h: number, M: number, rc: number): [bigint, boolean] {
+  const p = parts(h);
+  const k = p.e + M;
+  if (k >= 0) return [p.m << BigInt(k), false];
+  const D = 1n << BigInt(-k);
+  let q = p.m / D;
+  const rem = p.m % D;
+  const up = rc === 0 ? 2n * rem > D || (2n * rem === D && (q & 1n) === 1n) : rc === 1 ? p.s === 1 && rem !== 0n : rc === 2 ? p.s === 0 && rem !== 0n : false;
+  if (up) q += 1n;
+  return [q, rem !== 0n];
+}
+/** The binary16 bits of a value known to be representable: (-1)^s q 2^-M. */
+function exactF16(s: number, q: bigint, M: number): number {
+  return q === 0n ? s << 15 : roundF16(s, q, 1n, -M, 0).bits;
+}
+
+describe('the remaining AVX512-FP16 operations against an exact reference', () => {
+  it('VFMULCPH, VFCMULCPH, VFMADDCPH, VFCMADDCPH: each step rounded once (SDM pseudo-code), masked flags in every rounding mode, 24,000 pairs', () => {
+    const r = prng(4242);
+    let compared = 0;
+    for (let i = 0; i < 24000; i++) {
+      const a: [number, number] = [finite16(r), finite16(r)], b: [number, number] = [finite16(r), finite16(r)];
+      const acc = (i & 4) !== 0, conj = (i & 8) !== 0, rc = i & 3;
+      const c: [number, number] | null = acc ? [finite16(r), finite16(r)] : null;
+      const want = complexReference(a, b, c, conj, rc);
+      const buf = (v: number[]): Uint8Array => { const u = new Uint8Array(4); const dv = new DataView(u.buffer); dv.setUint16(0, v[0]!, true); dv.setUint16(2, v[1]!, true); return u; };
+      const out = new Uint8Array(4);
+      // Unmasked exceptions change nothing: execution is as if all were masked.
+      const mx = (rc << MXCSR.RC_SHIFT) | (i % 3 === 0 ? 0 : MXCSR.MASKS) | (i % 5 === 0 ? MXCSR.DAZ | MXCSR.FTZ : 0);
+      const flags = fpRun(fpOp(FpKind.Cmul, H), 1, buf(a), buf(b), c ? buf(c) : null, out, mx, (conj ? 1 : 0) | (acc ? 2 : 0), 1, 0);
+      const dv = new DataView(out.buffer);
+      expect({ re: dv.getUint16(0, true), im: dv.getUint16(2, true), flags }, `${acc ? 'madd' : 'mul'}${conj ? ' conj' : ''} a ${a.map((v) => v.toString(16))} b ${b.map((v) => v.toString(16))} c ${c?.map((v) => v.toString(16))} rc ${rc}`).toEqual(want);
+      compared++;
+    }
+    expect(compared).toBe(24000);
+  });
+  it('VRNDSCALESH: every binary16 value, M 0-15, every rounding control and SPE: the multiple of 2^-M, PE, UE for a denormal result (inexact, or UE unmasked), IE for an SNaN', () => {
+    let checked = 0;
+    for (let h = 0; h < 0x10000; h += 3) {
+      const imm = ((h >> 2) & 0xf0) | (h & 0xf);
+      const M = imm >> 4, rcMx = (h >> 8) & 3, um = (h & 0x100) !== 0;
+      const rc = imm & 4 ? rcMx : imm & 3;
+      const mx = (rcMx << MXCSR.RC_SHIFT) | (um ? MXCSR.MASKS & ~(UE << MXCSR.MASK_SHIFT) : MXCSR.MASKS) | MXCSR.DAZ | MXCSR.FTZ;
+      const ex = (h >> 10) & 0x1f;
+      let want: [number, number];
+      if (ex === 0x1f) want = [h | ((h & 0x3ff) ? 0x200 : 0), (h & 0x3ff) && !(h & 0x200) ? IE : 0];
+      else {
+        const [q, inexact] = roundToMultiple(h, M, rc);
+        const bits = exactF16(h >> 15, q, M);
+        const ue = isDen(bits) && (inexact || um) ? UE : 0;
+        want = [bits, (inexact && !(imm & 8) ? PE : 0) | ue];
+      }
+      expect(kernel(FpKind.Rndscale, H, H, h, 0, mx, 0, imm), `${h.toString(16)} imm ${imm.toString(16)} rc ${rcMx}`).toEqual(want);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(21000);
+  });
+  it('VREDUCESH: every binary16 value: x - round(2^M x) 2^-M rounded to binary16 by the same control (PE for either rounding unless SPE, no UE), +0 for infinities, QNaN for NaNs', () => {
+    for (let h = 0; h < 0x10000; h += 3) {
+      const imm = ((h << 3) & 0xf0) | ((h >> 4) & 0xf);
+      const M = imm >> 4, rcMx = (h >> 9) & 3;
+      const rc = imm & 4 ? rcMx : imm & 3;
+      const mx = (rcMx << MXCSR.RC_SHIFT) | MXCSR.MASKS & ~(UE << MXCSR.MASK_SHIFT) | MXCSR.DAZ | MXCSR.FTZ;
+      const ex = (h >> 10) & 0x1f;
+      let want: [number, number];
+      if (ex === 0x1f && (h & 0x3ff)) want = [h | 0x200, h & 0x200 ? 0 : IE];
+      else if (ex === 0x1f) want = [0, 0];
+      else {
+        const [q, inexact] = roundToMultiple(h, M, rc);
+        const p = parts(h);
+        const [v, e] = sumOf([{ s: p.s, m: p.m, e: p.e }, { s: 1 - p.s, m: q, e: -M }]);
+        let bits: number, pe = inexact;
+        if (v === 0n) bits = rc === 1 ? 0x8000 : 0;
+        else { const rr = roundF16(v < 0n ? 1 : 0, v < 0n ? -v : v, 1n, e, rc); bits = rr.bits; pe ||= (rr.flags & PE) !== 0; }
+        want = [bits, pe && !(imm & 8) ? PE : 0];
+      }
+      expect(kernel(FpKind.Reduce, H, H, h, 0, mx, 0, imm), `${h.toString(16)} imm ${imm.toString(16)} rc ${rcMx}`).toEqual(want);
+    }
+  });
+  it('VSCALEFSH: x * 2^floor(y) rounded once, every rounding mode, masked and with UE/OE unmasked, 20,000 pairs; DE for a denormal x only', () => {
+    const r = prng(707);
+    for (let i = 0; i < 20000; i++) {
+      const x = finite16(r);
+      // Scales across the whole range, fractional ones included.
+      const y = i & 1 ? finite16(r) : ((r() < 0.5 ? 0x8000 : 0) | ((15 + Math.floor(r() * 6)) << 10) | Math.floor(r() * 0x400));
+      const rc = i & 3, unmasked = (i >> 2) % 3 === 2;
+      const mx = (rc << MXCSR.RC_SHIFT) | (unmasked ? MXCSR.MASKS & ~((UE | OE) << MXCSR.MASK_SHIFT) : MXCSR.MASKS) | (i % 7 === 0 ? MXCSR.DAZ | MXCSR.FTZ : 0);
+      const X = parts(x), Y = parts(y);
+      // floor(y) for y = m * 2^e.
+      let n: bigint;
+      if (Y.e >= 0) n = Y.m << BigInt(Y.e);
+      else { const D = 1n << BigInt(-Y.e); n = Y.m / D; if (Y.s && Y.m % D !== 0n) n += 1n; }
+      if (Y.s) n = -n;
+      let want: { bits: number; flags: number };
+      if (X.m === 0n) want = { bits: x, flags: 0 };
+      else want = roundF16(X.s, X.m, 1n, X.e + Number(n), rc, unmasked);
+      if (isDen(x)) want.flags |= DE;
+      const [bits, flags] = kernel(FpKind.Scalef, H, H, x, y, mx);
+      const delivered = !(unmasked && want.flags & (UE | OE));
+      expect({ bits: delivered ? bits : 0, flags }, `${x.toString(16)} * 2^floor(${y.toString(16)}) rc ${rc}${unmasked ? ' unmasked' : ''}`).toEqual(want);
+    }
+    // Table 5-41: the special cases.
+    const M = MXCSR.MASKS;
+    expect(kernel(FpKind.Scalef, H, H, 0x7e01, 0x7c00, M)).toEqual([0x7c00, 0]); // QNaN, +INF: +INF
+    expect(kernel(FpKind.Scalef, H, H, 0x7e01, 0xfc00, M)).toEqual([0x0000, 0]); // QNaN, -INF: +0
+    expect(kernel(FpKind.Scalef, H, H, 0x7c00, 0xfc00, M)).toEqual([0xfe00, IE]); // INF * 2^-INF: indefinite
+    expect(kernel(FpKind.Scalef, H, H, 0x0000, 0x7c00, M)).toEqual([0xfe00, IE]); // 0 * 2^INF: indefinite
+    expect(kernel(FpKind.Scalef, H, H, 0x3c00, 0x7d00, M)).toEqual([0x7f00, IE]); // SNaN src2: quieted, IE
+    expect(kernel(FpKind.Scalef, H, H, 0x0001, 0x7e00, M)).toEqual([0x7e00, 0]); // a denormal beside a NaN: no DE
+    expect(kernel(FpKind.Scalef, H, H, 0xbc00, 0x7c00, M)).toEqual([0xfc00, 0]); // -1 * 2^+INF: -INF
+  });
+  it('VRCPSH, VRSQRTSH on every binary16 value: the exact reciprocal (square root) rounded to nearest (the named assumption), the special cases of SDM Tables 5-26 and 5-38, no flags', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const ex = (h >> 10) & 0x1f, s = h >> 15;
+      const mx = MXCSR.MASKS & ~(0x3f << MXCSR.MASK_SHIFT) | (3 << MXCSR.RC_SHIFT) | MXCSR.DAZ | MXCSR.FTZ; // neither RC, DAZ, FTZ nor the masks matter
+      let rcp: number, rsq: number;
+      if (ex === 0x1f && (h & 0x3ff)) { rcp = rsq = h | 0x200; }
+      else if ((h & 0x7fff) === 0) { rcp = rsq = (s << 15) | 0x7c00; }
+      else if (ex === 0x1f) { rcp = s << 15; rsq = s ? 0xfe00 : 0; }
+      else {
+        const p = parts(h);
+        rcp = roundF16(s, 1n, p.m, -p.e, 0).bits;
+        if (s) rsq = 0xfe00;
+        else {
+          let m = p.m, e = p.e;
+          if (e & 1) { m <<= 1n; e -= 1; }
+          // 1/sqrt(m) = sqrt(2^(2T) / m) * 2^-T; floor(sqrt(floor(N/m))) = floor(sqrt(N/m)).
+          const T = 60, N = 1n << BigInt(2 * T);
+          const q = isqrt(N / m);
+          const exact = q * q * m === N;
+          rsq = roundF16(0, 2n * q + (exact ? 0n : 1n), 2n, -T - e / 2, 0).bits;
+        }
+      }
+      expect(kernel(FpKind.Rcp, H, H, h, 0, mx), `rcp ${h.toString(16)}`).toEqual([rcp, 0]);
+      expect(kernel(FpKind.Rsqrt, H, H, h, 0, mx), `rsqrt ${h.toString(16)}`).toEqual([rsq, 0]);
+    }
+    // The tables' rows: X <= 2^-16 gives INF; 2^-n gives 2^n exactly.
+    expect(kernel(FpKind.Rcp, H, H, 0x0100, 0, MXCSR.MASKS)[0]).toBe(0x7c00); // 2^-16 (256 * 2^-24)
+    expect(kernel(FpKind.Rcp, H, H, 0x0101, 0, MXCSR.MASKS)[0]).toBe(0x7bf8); // just above: 2^24 / 257 = 65281 - e, 65280
+    expect(kernel(FpKind.Rsqrt, H, H, 0x2c00, 0, MXCSR.MASKS)[0]).toBe(0x4400); // 2^-4 -> 2^2
+  });
+});
+
+describe('the complex multiplies and approximations on the model (intel-sapphire-rapids)', () => {
+  const cpu = loadBuiltinQuietly('intel-sapphire-rapids');
+  const ctx = new XsaveContext(cpu);
+  ctx.xcr0 = cpu.xcr0Supported;
+  const vec = new VectorFile(ctx.regs);
+  const MEM = 0x1000n;
+  const mem = new Uint8Array(64);
+  const env: ExecEnv = {
+    vec, getGpr: () => 0n, setGpr: () => {},
+    readMem: (a, n) => { const o = Number(a - MEM); if (o < 0 || o + n > mem.length) throw new Error(`read outside the test memory at ${a}`); return mem.slice(o, o + n); },
+    writeMem: () => { throw new Error('no memory writes'); },
+    setStatusFlags: () => {}, segmentBase: () => 0n,
+  };
+  const roundTrip = (ins: Instruction): Instruction => {
+    const e = new Encoder(64); e.encode(ins, 0n); const b = e.takeBuffer(); e.free();
+    const d = new Decoder(64, b, DecoderOptions.None); const out = d.decode(); d.free(); return out;
+  };
+  const r = prng(31337);
+  const fill = (reg: number): Uint8Array => {
+    const v = new Uint8Array(64); const dv = new DataView(v.buffer);
+    for (let i = 0; i < 32; i++) dv.setUint16(2 * i, finite16(r), true);
+    vec.write(reg, v, UpperBits.Zero, WriteKind.Compute);
+    return v;
+  };
+  /** One pair through the kernel. */
+  const pair = (a: Uint8Array, b: Uint8Array, c: Uint8Array | null, i: number, bi: number, imm: number, mx: number): [Uint8Array, number] => {
+    const out = new Uint8Array(4);
+    const fl = fpRun(fpOp(FpKind.Cmul, H), 1, a.slice(4 * i, 4 * i + 4), b.slice(4 * bi, 4 * bi + 4), c ? c.slice(4 * i, 4 * i + 4) : null, out, mx, imm, 1, 0);
+    return [out, fl];
+  };
+  it('VFMULCPH zmm{k}{z} and VFCMADDCPH zmm{k} with a broadcast pair: 16 pairs masked per pair, flags recorded without #XM although every exception is unmasked', () => {
+    const a = fill(1), b = fill(2), d0 = fill(6);
+    const mask = 0xa5c3n;
+    vec.writeK(3, mask, WriteKind.Compute);
+    vec.regs.mxcsr = 0; // every exception unmasked, round to nearest
+    const ins = Instruction.createRegRegReg(Code.EVEX_Vfmulcph_zmm_k1z_zmm_zmmm512b32_er, Register.ZMM0, Register.ZMM1, Register.ZMM2);
+    ins.opMask = Register.K3; ins.zeroingMasking = true;
+    expect(emulateVector(roundTrip(ins), env)).toBe(true);
+    let out = vec.read(0, 64).slice();
+    let flags = 0;
+    for (let i = 0; i < 16; i++) {
+      const on = (mask >> BigInt(i)) & 1n;
+      const [want, fl] = pair(a, b, null, i, i, 0, 0);
+      expect([...out.subarray(4 * i, 4 * i + 4)], `pair ${i}`).toEqual(on ? [...want] : [0, 0, 0, 0]);
+      if (on) flags |= fl;
+    }
+    expect(flags & (PE | DE)).not.toBe(0); // random operands: something inexact or denormal was seen
+    expect(vec.regs.mxcsr & MXCSR.FLAGS).toBe(flags);
+    // VFCMADDCPH zmm6{k3}, zmm1, dword bcst [MEM]: the pair at MEM for every pair, zmm6 accumulated, masked-off pairs kept.
+    mem.set(b.subarray(8, 12), 0);
+    vec.regs.mxcsr = MXCSR.MASKS | (2 << MXCSR.RC_SHIFT);
+    const bc = Instruction.createRegRegMem(Code.EVEX_Vfcmaddcph_zmm_k1z_zmm_zmmm512b32_er, Register.ZMM6, Register.ZMM1, new MemoryOperand(Register.None, Register.None, 1, MEM, 8, true, Register.None));
+    bc.opMask = Register.K3;
+    expect(emulateVector(roundTrip(bc), env)).toBe(true);
+    out = vec.read(6, 64).slice();
+    for (let i = 0; i < 16; i++) {
+      const on = (mask >> BigInt(i)) & 1n;
+      const [want] = pair(a, b, d0, i, 2, 3, MXCSR.MASKS | (2 << MXCSR.RC_SHIFT));
+      expect([...out.subarray(4 * i, 4 * i + 4)], `pair ${i}`).toEqual(on ? [...want] : [...d0.subarray(4 * i, 4 * i + 4)]);
+    }
+  });
+  it('VFMADDCSH: pair 0 accumulated, bits 127:32 from src1, merge keeps the destination pair; #UD when the destination is a source', () => {
+    const a = fill(1), b = fill(2), d = fill(5);
+    vec.regs.mxcsr = MXCSR.MASKS;
+    vec.writeK(1, 0n, WriteKind.Compute);
+    const ins = Instruction.createRegRegReg(Code.EVEX_Vfmaddcsh_xmm_k1z_xmm_xmmm32_er, Register.XMM5, Register.XMM1, Register.XMM2);
+    expect(emulateVector(roundTrip(ins), env)).toBe(true);
+    let got = vec.read(5, 64).slice();
+    expect([...got.subarray(0, 4)]).toEqual([...pair(a, b, d, 0, 0, 2, MXCSR.MASKS)[0]]);
+    expect([...got.subarray(4, 16)]).toEqual([...a.subarray(4, 16)]);
+    expect(got.subarray(16).every((v) => v === 0)).toBe(true);
+    const prev = got.slice(0, 4);
+    ins.opMask = Register.K1; // k1[0] = 0: merge
+    expect(emulateVector(roundTrip(ins), env)).toBe(true);
+    got = vec.read(5, 64).slice();
+    expect([...got.subarray(0, 4)]).toEqual([...prev]);
+    for (const [dst, s1, s2] of [[Register.XMM1, Register.XMM1, Register.XMM2], [Register.XMM2, Register.XMM1, Register.XMM2]]) {
+      const bad = Instruction.createRegRegReg(Code.EVEX_Vfmaddcsh_xmm_k1z_xmm_xmmm32_er, dst!, s1!, s2!);
+      // iced-x86's decoder knows the rule: such bytes decode as no instruction (the machine's #UD).
+      expect(roundTrip(bad).code).toBe(Code.INVALID);
+      expect(() => emulateVector(bad, env)).toThrow(/destination register is also a source/);
+    }
+    const badZ = Instruction.createRegRegReg(Code.EVEX_Vfmulcph_zmm_k1z_zmm_zmmm512b32_er, Register.ZMM7, Register.ZMM1, Register.ZMM7);
+    expect(roundTrip(badZ).code).toBe(Code.INVALID);
+    expect(() => emulateVector(badZ, env)).toThrow(CpuFault);
+  });
+  it('VRCPPH, VRNDSCALEPH, VREDUCEPH, VSCALEFPH zmm: each element as the kernel computes it', () => {
+    const a = fill(1), b = fill(2);
+    vec.regs.mxcsr = MXCSR.MASKS;
+    for (const [code, kind, imm, two] of [
+      [Code.EVEX_Vrcpph_zmm_k1z_zmmm512b16, FpKind.Rcp, 0, false],
+      [Code.EVEX_Vrndscaleph_zmm_k1z_zmmm512b16_imm8_sae, FpKind.Rndscale, 0x31, false],
+      [Code.EVEX_Vreduceph_zmm_k1z_zmmm512b16_imm8_sae, FpKind.Reduce, 0x22, false],
+      [Code.EVEX_Vscalefph_zmm_k1z_zmm_zmmm512b16_er, FpKind.Scalef, 0, true],
+    ] as const) {
+      const real = two ? Instruction.createRegRegReg(code, Register.ZMM0, Register.ZMM1, Register.ZMM2)
+        : kind === FpKind.Rcp ? Instruction.createRegReg(code, Register.ZMM0, Register.ZMM1) : Instruction.createRegRegU32(code, Register.ZMM0, Register.ZMM1, imm);
+      expect(emulateVector(roundTrip(real), env)).toBe(true);
+      const want = new Uint8Array(64);
+      fpRun(fpOp(kind, H), 32, a, two ? b : null, null, want, MXCSR.MASKS, imm, -1, 0);
+      expect([...vec.read(0, 64)], FpKind[kind]).toEqual([...want]);
+    }
   });
 });
