@@ -419,6 +419,57 @@ function exactF16(s: number, q: bigint, M: number): number {
   return q === 0n ? s << 15 : roundF16(s, q, 1n, -M, 0).bits;
 }
 
+/** VRNDSCALESH of a binary16 (SDM Vol. 2C VRNDSCALEPH): [bits, flags]; rcMx MXCSR.RC, um UE unmasked. */
+function rndscaleRef(h: number, imm: number, rcMx: number, um: boolean): [number, number] {
+  const M = imm >> 4, rc = imm & 4 ? rcMx : imm & 3;
+  if (((h >> 10) & 0x1f) === 0x1f) return [h | ((h & 0x3ff) ? 0x200 : 0), (h & 0x3ff) && !(h & 0x200) ? IE : 0];
+  const [q, inexact] = roundToMultiple(h, M, rc);
+  const bits = exactF16(h >> 15, q, M);
+  const ue = isDen(bits) && (inexact || um) ? UE : 0;
+  return [bits, (inexact && !(imm & 8) ? PE : 0) | ue];
+}
+/** VREDUCESH (SDM Vol. 2C VREDUCEPH): [bits, flags]; noPe: quirk vreduce-no-precision (the rounding step's PE not reported). */
+function reduceRef(h: number, imm: number, rcMx: number, noPe = false): [number, number] {
+  const M = imm >> 4, rc = imm & 4 ? rcMx : imm & 3;
+  const ex = (h >> 10) & 0x1f;
+  if (ex === 0x1f && (h & 0x3ff)) return [h | 0x200, h & 0x200 ? 0 : IE];
+  if (ex === 0x1f) return [0, 0];
+  const [q, inexact] = roundToMultiple(h, M, rc);
+  const p = parts(h);
+  const [v, e] = sumOf([{ s: p.s, m: p.m, e: p.e }, { s: 1 - p.s, m: q, e: -M }]);
+  let bits: number, pe = inexact && !noPe;
+  if (v === 0n) bits = rc === 1 ? 0x8000 : 0;
+  else { const rr = roundF16(v < 0n ? 1 : 0, v < 0n ? -v : v, 1n, e, rc); bits = rr.bits; pe ||= (rr.flags & PE) !== 0; }
+  return [bits, pe && !(imm & 8) ? PE : 0];
+}
+/** VSCALEFSH of finite x, y (SDM Vol. 2C VSCALEFPH): x * 2^floor(y) rounded once; DE for a denormal x. */
+function scalefRef(x: number, y: number, rc: number, unmasked = false): { bits: number; flags: number } {
+  const X = parts(x), Y = parts(y);
+  let n: bigint;
+  if (Y.e >= 0) n = Y.m << BigInt(Y.e);
+  else { const D = 1n << BigInt(-Y.e); n = Y.m / D; if (Y.s && Y.m % D !== 0n) n += 1n; }
+  if (Y.s) n = -n;
+  const want = X.m === 0n ? { bits: x, flags: 0 } : roundF16(X.s, X.m, 1n, X.e + Number(n), rc, unmasked);
+  if (isDen(x)) want.flags |= DE;
+  return want;
+}
+/** VRCPSH / VRSQRTSH under the named assumption: the exact value rounded to nearest; the special cases of SDM Tables 5-26 and 5-38. */
+function approxRef(h: number, rsqrt: boolean): number {
+  const ex = (h >> 10) & 0x1f, s = h >> 15;
+  if (ex === 0x1f && (h & 0x3ff)) return h | 0x200;
+  if ((h & 0x7fff) === 0) return (s << 15) | 0x7c00;
+  if (rsqrt && s) return 0xfe00;
+  if (ex === 0x1f) return s << 15;
+  const p = parts(h);
+  if (!rsqrt) return roundF16(s, 1n, p.m, -p.e, 0).bits;
+  let m = p.m, e = p.e;
+  if (e & 1) { m <<= 1n; e -= 1; }
+  // 1/sqrt(m) = sqrt(2^(2T) / m) * 2^-T; floor(sqrt(floor(N/m))) = floor(sqrt(N/m)).
+  const T = 60, N = 1n << BigInt(2 * T);
+  const q = isqrt(N / m);
+  return roundF16(0, 2n * q + (q * q * m === N ? 0n : 1n), 2n, -T - e / 2, 0).bits;
+}
+
 describe('the remaining AVX512-FP16 operations against an exact reference', () => {
   it('VFMULCPH, VFCMULCPH, VFMADDCPH, VFCMADDCPH: each step rounded once (SDM pseudo-code), masked flags in every rounding mode, 24,000 pairs', () => {
     const r = prng(4242);
@@ -443,18 +494,9 @@ describe('the remaining AVX512-FP16 operations against an exact reference', () =
     let checked = 0;
     for (let h = 0; h < 0x10000; h += 3) {
       const imm = ((h >> 2) & 0xf0) | (h & 0xf);
-      const M = imm >> 4, rcMx = (h >> 8) & 3, um = (h & 0x100) !== 0;
-      const rc = imm & 4 ? rcMx : imm & 3;
+      const rcMx = (h >> 8) & 3, um = (h & 0x100) !== 0;
       const mx = (rcMx << MXCSR.RC_SHIFT) | (um ? MXCSR.MASKS & ~(UE << MXCSR.MASK_SHIFT) : MXCSR.MASKS) | MXCSR.DAZ | MXCSR.FTZ;
-      const ex = (h >> 10) & 0x1f;
-      let want: [number, number];
-      if (ex === 0x1f) want = [h | ((h & 0x3ff) ? 0x200 : 0), (h & 0x3ff) && !(h & 0x200) ? IE : 0];
-      else {
-        const [q, inexact] = roundToMultiple(h, M, rc);
-        const bits = exactF16(h >> 15, q, M);
-        const ue = isDen(bits) && (inexact || um) ? UE : 0;
-        want = [bits, (inexact && !(imm & 8) ? PE : 0) | ue];
-      }
+      const want = rndscaleRef(h, imm, rcMx, um);
       expect(kernel(FpKind.Rndscale, H, H, h, 0, mx, 0, imm), `${h.toString(16)} imm ${imm.toString(16)} rc ${rcMx}`).toEqual(want);
       checked++;
     }
@@ -463,22 +505,9 @@ describe('the remaining AVX512-FP16 operations against an exact reference', () =
   it('VREDUCESH: every binary16 value: x - round(2^M x) 2^-M rounded to binary16 by the same control (PE for either rounding unless SPE, no UE), +0 for infinities, QNaN for NaNs', () => {
     for (let h = 0; h < 0x10000; h += 3) {
       const imm = ((h << 3) & 0xf0) | ((h >> 4) & 0xf);
-      const M = imm >> 4, rcMx = (h >> 9) & 3;
-      const rc = imm & 4 ? rcMx : imm & 3;
+      const rcMx = (h >> 9) & 3;
       const mx = (rcMx << MXCSR.RC_SHIFT) | MXCSR.MASKS & ~(UE << MXCSR.MASK_SHIFT) | MXCSR.DAZ | MXCSR.FTZ;
-      const ex = (h >> 10) & 0x1f;
-      let want: [number, number];
-      if (ex === 0x1f && (h & 0x3ff)) want = [h | 0x200, h & 0x200 ? 0 : IE];
-      else if (ex === 0x1f) want = [0, 0];
-      else {
-        const [q, inexact] = roundToMultiple(h, M, rc);
-        const p = parts(h);
-        const [v, e] = sumOf([{ s: p.s, m: p.m, e: p.e }, { s: 1 - p.s, m: q, e: -M }]);
-        let bits: number, pe = inexact;
-        if (v === 0n) bits = rc === 1 ? 0x8000 : 0;
-        else { const rr = roundF16(v < 0n ? 1 : 0, v < 0n ? -v : v, 1n, e, rc); bits = rr.bits; pe ||= (rr.flags & PE) !== 0; }
-        want = [bits, pe && !(imm & 8) ? PE : 0];
-      }
+      const want = reduceRef(h, imm, rcMx);
       expect(kernel(FpKind.Reduce, H, H, h, 0, mx, 0, imm), `${h.toString(16)} imm ${imm.toString(16)} rc ${rcMx}`).toEqual(want);
     }
   });
@@ -490,16 +519,7 @@ describe('the remaining AVX512-FP16 operations against an exact reference', () =
       const y = i & 1 ? finite16(r) : ((r() < 0.5 ? 0x8000 : 0) | ((15 + Math.floor(r() * 6)) << 10) | Math.floor(r() * 0x400));
       const rc = i & 3, unmasked = (i >> 2) % 3 === 2;
       const mx = (rc << MXCSR.RC_SHIFT) | (unmasked ? MXCSR.MASKS & ~((UE | OE) << MXCSR.MASK_SHIFT) : MXCSR.MASKS) | (i % 7 === 0 ? MXCSR.DAZ | MXCSR.FTZ : 0);
-      const X = parts(x), Y = parts(y);
-      // floor(y) for y = m * 2^e.
-      let n: bigint;
-      if (Y.e >= 0) n = Y.m << BigInt(Y.e);
-      else { const D = 1n << BigInt(-Y.e); n = Y.m / D; if (Y.s && Y.m % D !== 0n) n += 1n; }
-      if (Y.s) n = -n;
-      let want: { bits: number; flags: number };
-      if (X.m === 0n) want = { bits: x, flags: 0 };
-      else want = roundF16(X.s, X.m, 1n, X.e + Number(n), rc, unmasked);
-      if (isDen(x)) want.flags |= DE;
+      const want = scalefRef(x, y, rc, unmasked);
       const [bits, flags] = kernel(FpKind.Scalef, H, H, x, y, mx);
       const delivered = !(unmasked && want.flags & (UE | OE));
       expect({ bits: delivered ? bits : 0, flags }, `${x.toString(16)} * 2^floor(${y.toString(16)}) rc ${rc}${unmasked ? ' unmasked' : ''}`).toEqual(want);
@@ -516,26 +536,8 @@ describe('the remaining AVX512-FP16 operations against an exact reference', () =
   });
   it('VRCPSH, VRSQRTSH on every binary16 value: the exact reciprocal (square root) rounded to nearest (the named assumption), the special cases of SDM Tables 5-26 and 5-38, no flags', () => {
     for (let h = 0; h < 0x10000; h++) {
-      const ex = (h >> 10) & 0x1f, s = h >> 15;
       const mx = MXCSR.MASKS & ~(0x3f << MXCSR.MASK_SHIFT) | (3 << MXCSR.RC_SHIFT) | MXCSR.DAZ | MXCSR.FTZ; // neither RC, DAZ, FTZ nor the masks matter
-      let rcp: number, rsq: number;
-      if (ex === 0x1f && (h & 0x3ff)) { rcp = rsq = h | 0x200; }
-      else if ((h & 0x7fff) === 0) { rcp = rsq = (s << 15) | 0x7c00; }
-      else if (ex === 0x1f) { rcp = s << 15; rsq = s ? 0xfe00 : 0; }
-      else {
-        const p = parts(h);
-        rcp = roundF16(s, 1n, p.m, -p.e, 0).bits;
-        if (s) rsq = 0xfe00;
-        else {
-          let m = p.m, e = p.e;
-          if (e & 1) { m <<= 1n; e -= 1; }
-          // 1/sqrt(m) = sqrt(2^(2T) / m) * 2^-T; floor(sqrt(floor(N/m))) = floor(sqrt(N/m)).
-          const T = 60, N = 1n << BigInt(2 * T);
-          const q = isqrt(N / m);
-          const exact = q * q * m === N;
-          rsq = roundF16(0, 2n * q + (exact ? 0n : 1n), 2n, -T - e / 2, 0).bits;
-        }
-      }
+      const rcp = approxRef(h, false), rsq = approxRef(h, true);
       expect(kernel(FpKind.Rcp, H, H, h, 0, mx), `rcp ${h.toString(16)}`).toEqual([rcp, 0]);
       expect(kernel(FpKind.Rsqrt, H, H, h, 0, mx), `rsqrt ${h.toString(16)}`).toEqual([rsq, 0]);
     }
