@@ -7,7 +7,12 @@
  * host's binary32) and inexactness. No host has AVX512-FP16 here to referee these: this is their check.
  */
 import { Code, Decoder, DecoderOptions, Encoder, Instruction, MemoryOperand, Register } from 'iced-x86';
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Quirk } from '../emulator/quirks.js';
 import { emulateVector, type ExecEnv } from '../emulator/avx.js';
 import { loadBuiltinQuietly } from '../emulator/profile.js';
 import { UpperBits, VectorFile, WriteKind } from '../emulator/vector-file.js';
@@ -651,4 +656,63 @@ describe('the complex multiplies and approximations on the model (intel-sapphire
       expect([...vec.read(0, 64)], FpKind[kind]).toEqual([...want]);
     }
   });
+});
+
+describe('a guest built with gcc -mavx512fp16 intrinsics under exec --cpu intel-sapphire-rapids', () => {
+  const ROOT = join(import.meta.dirname, '..');
+  const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-fp16-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  it('test/guests/vector-float/fp16-rest.c: every result and the MXCSR flags of every line equal the exact reference (no host here can run it natively)', () => {
+    const exe = join(tmp, 'fp16-rest');
+    const cc = spawnSync('gcc', ['-O2', '-mavx512fp16', '-mavx512vl', '-static', '-o', exe, join(ROOT, 'test/guests/vector-float/fp16-rest.c')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/src/cli.js'), 'exec', '--cpu', 'intel-sapphire-rapids', exe], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const noPe = loadBuiltinQuietly('intel-sapphire-rapids').hasQuirk(Quirk.VreduceNoPrecision);
+    const lines = r.stdout.trim().split('\n');
+    const counts = new Map<string, number>();
+    for (const line of lines) {
+      const t = line.split(' ');
+      const name = t[0]!, imm = parseInt(t[1]!, 16), rc = Number(t[2]);
+      const v = t.slice(3, 27).map((x) => parseInt(x, 16));
+      const a = v.slice(0, 8), b = v.slice(8, 16), c = v.slice(16, 24);
+      expect(t[27]).toBe('->');
+      const got = { r: t.slice(28, 36).map((x) => parseInt(x, 16)), flags: parseInt(t[36]!, 16) };
+      const want = { r: new Array<number>(8).fill(0), flags: 0 };
+      const cmul = (pairs: number, conj: boolean, acc: boolean): void => {
+        for (let i = 0; i < pairs; i++) {
+          const x = complexReference([a[2 * i]!, a[2 * i + 1]!], [b[2 * i]!, b[2 * i + 1]!], acc ? [c[2 * i]!, c[2 * i + 1]!] : null, conj, rc);
+          want.r[2 * i] = x.re; want.r[2 * i + 1] = x.im; want.flags |= x.flags;
+        }
+        for (let i = 2 * pairs; i < 8; i++) want.r[i] = a[i]!; // the SH forms: bits 127:32 from src1
+      };
+      const each = (f: (i: number) => [number, number], upper?: number[]): void => {
+        for (let i = 0; i < (upper ? 1 : 8); i++) { const [bits, fl] = f(i); want.r[i] = bits; want.flags |= fl; }
+        if (upper) for (let i = 1; i < 8; i++) want.r[i] = upper[i]!;
+      };
+      const scal = (i: number): [number, number] => { const s = scalefRef(a[i]!, b[i]!, rc); return [s.bits, s.flags]; };
+      switch (name) {
+        case 'fmulc': cmul(4, false, false); break;
+        case 'fcmulc': cmul(4, true, false); break;
+        case 'fmaddc': cmul(4, false, true); break;
+        case 'fcmaddc': cmul(4, true, true); break;
+        case 'fmulcsh': cmul(1, false, false); break;
+        case 'fcmaddcsh': cmul(1, true, true); break;
+        case 'rcp': each((i) => [approxRef(a[i]!, false), 0]); break;
+        case 'rsqrt': each((i) => [approxRef(a[i]!, true), 0]); break;
+        case 'rcpsh': each(() => [approxRef(a[0]!, false), 0], b); break;
+        case 'scalef': each(scal); break;
+        case 'scalefsh': each(scal, a); break;
+        case 'rndscale': each((i) => rndscaleRef(a[i]!, imm, rc, false)); break;
+        case 'rndscalesh': each(() => rndscaleRef(a[0]!, imm, rc, false), b); break;
+        case 'reduce': each((i) => reduceRef(a[i]!, imm, rc, noPe)); break;
+        case 'reducesh': each(() => reduceRef(a[0]!, imm, rc, noPe), b); break;
+        default: throw new Error(`fp16-rest.c: unknown line ${line}`);
+      }
+      expect(got, line).toEqual(want);
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    console.log(`fp16-rest.c under exec: ${lines.length} lines equal the reference (${[...counts].map(([n, k]) => `${n} ${k}`).join(', ')})`);
+    expect(lines.length).toBe(40 * 21);
+  }, 300_000);
 });
