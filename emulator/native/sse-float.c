@@ -971,6 +971,14 @@ static uint64_t f16_reduce(int imm, uint64_t x, uint32_t mxcsr, uint32_t *fl) {
  * while for binary16 x it lies at least 2^-36 relative from any binary16 midpoint (x * mid^2 is a
  * dyadic rational of at most 35 significant bits, never 1), so the nearest binary16 is the same.
  */
+/* imm bit 8 of K_RCP/K_RSQRT on binary16: the host's own VRCPSH/VRSQRTSH computes them (float-fp16.ts
+   sets it only when the host has AVX512-FP16 and is the profile's vendor: the vendor's bits, as for VRCP14). */
+#define F16_APPROX_HOST 0x100u
+static uint64_t f16_approx_host(int rsqrt, uint64_t x) {
+  __attribute__((vector_size(16))) short h = { (short)x }, o;
+  if (rsqrt) __asm__ volatile("vrsqrtsh %1, %1, %0" : "=v"(o) : "v"(h)); else __asm__ volatile("vrcpsh %1, %1, %0" : "=v"(o) : "v"(h));
+  return (uint16_t)o[0];
+}
 static uint64_t f16_approx(int rsqrt, uint64_t x) {
   uint64_t s = x & 0x8000;
   uint32_t nfl = 0;
@@ -1052,7 +1060,7 @@ uint32_t xl_fp_run(uint32_t op, uint32_t n, const uint8_t *a, const uint8_t *b, 
       if (kind == K_RNDSCALE) r = f16_rndscale((int)imm, x, mxcsr, &fl);
       else if (kind == K_REDUCE) r = f16_reduce((int)imm, x, mxcsr, &fl);
       else if (kind == K_SCALEF) r = scalef(FMT_F16, x, y, mxcsr & ~MX_DAZ, &fl);
-      else r = f16_approx(kind == K_RSQRT, x);
+      else r = (imm & F16_APPROX_HOST) ? f16_approx_host(kind == K_RSQRT, x) : f16_approx(kind == K_RSQRT, x);
       flags |= fl;
       put(out, i, ds, r);
       continue;
@@ -1149,9 +1157,10 @@ void xl_fp_host_vendor(char *out) {
   memcpy(out, &b, 4); memcpy(out + 4, &d, 4); memcpy(out + 8, &c, 4);
 }
 
-/* Host capabilities this kernel's instructions need: bit 0 SSE4.1 (ROUNDSS), 1 FMA, 2 F16C, 3 AVX, 4 AVX-512F (VRCP14SS, VRSQRT14SS). */
+/* Host capabilities this kernel's instructions need: bit 0 SSE4.1 (ROUNDSS), 1 FMA, 2 F16C, 3 AVX, 4 AVX-512F (VRCP14SS, VRSQRT14SS), 5 AVX512-FP16 (VRCPSH, VRSQRTSH). */
 uint32_t xl_fp_host_caps(void) {
   __builtin_cpu_init();
   return (__builtin_cpu_supports("sse4.1") ? 1u : 0u) | (__builtin_cpu_supports("fma") ? 2u : 0u) |
-         (__builtin_cpu_supports("f16c") ? 4u : 0u) | (__builtin_cpu_supports("avx") ? 8u : 0u) | (__builtin_cpu_supports("avx512f") ? 16u : 0u);
+         (__builtin_cpu_supports("f16c") ? 4u : 0u) | (__builtin_cpu_supports("avx") ? 8u : 0u) | (__builtin_cpu_supports("avx512f") ? 16u : 0u) |
+         (__builtin_cpu_supports("avx512fp16") ? 32u : 0u);
 }

@@ -13,7 +13,7 @@
 import { Code, Mnemonic, OpKind, RegisterExt } from '../iced.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { effectiveAddress, defineOps, getElem, readOp, setElem, vecIndex, vectorLength, writeDest, type Ctx, type Op } from './core.js';
-import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun } from './float-kernel.js';
+import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun, hostHasAvx512fp16, hostVendor } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';
 import {
   comis, fmaForm, maskFor, packedBinary, packedCompare, packedConvert, packedFma, packedUnary, scalarBinary, scalarCompare, scalarEnabled, scalarFma, scalarSrc, scalarUnary, writeScalar, xmmOf,
@@ -157,15 +157,40 @@ for (const [name, conj, acc] of [['fmulc', false, false], ['fcmulc', true, false
   defineOps([M[`V${name}sh`]!], complexMultiply(conj, acc, true));
 }
 
+/** sse-float.c F16_APPROX_HOST: the host's own VRCPSH/VRSQRTSH computes the elements. */
+const F16_APPROX_HOST = 0x100;
 /**
- * VRCPPH/SH, VRSQRTPH/SH: the SDM bounds the error (< 2^-11 + 2^-14) without defining the bits;
- * the kernel (f16_approx) computes the exact value rounded to nearest, a named assumption (see there
- * and the README). No exceptions, MXCSR not read.
+ * VRCPPH/SH, VRSQRTPH/SH: the SDM bounds the error (< 2^-11 + 2^-14) without defining the bits, which
+ * are the vendor's. When the host has AVX512-FP16 and is the profile's vendor, the host's instruction
+ * computes them (as for VRCP14, float-avx512.ts); otherwise the kernel (f16_approx) gives the exact
+ * value rounded to nearest, a named assumption (see there and the README). No exceptions, MXCSR not read.
  */
-defineOps([Mnemonic.Vrcpph], packedUnary(FpKind.Rcp, H));
-defineOps([Mnemonic.Vrcpsh], scalarUnary(FpKind.Rcp, H));
-defineOps([Mnemonic.Vrsqrtph], packedUnary(FpKind.Rsqrt, H));
-defineOps([Mnemonic.Vrsqrtsh], scalarUnary(FpKind.Rsqrt, H));
+function approx16(kind: FpKind, scalarForm: boolean): Op {
+  return (c) => {
+    const imm = hostHasAvx512fp16() && hostVendor() === c.vec.regs.cpu.profile.vendor ? F16_APPROX_HOST : 0;
+    const env = fpEnvOf(c);
+    if (scalarForm) {
+      const upper = xmmOf(c, 1);
+      const b = scalarSrc(c, 2, 2);
+      const on = scalarEnabled(c);
+      const out = new Uint8Array(2);
+      fpRun(fpOp(kind, H), 1, b, null, null, out, env.mxcsr, imm, on ? 1 : 0, 0);
+      writeScalar(c, out, upper, 2, on);
+      return;
+    }
+    const w = vectorLength(c.ins.code);
+    const n = w / 2;
+    const a = readOp(c, 1, w, 2);
+    const [lo, hi] = maskFor(c, n);
+    const out = new Uint8Array(w);
+    fpRun(fpOp(kind, H), n, a, null, null, out, env.mxcsr, imm, lo, hi);
+    writeDest(c, out, 2);
+  };
+}
+defineOps([Mnemonic.Vrcpph], approx16(FpKind.Rcp, false));
+defineOps([Mnemonic.Vrcpsh], approx16(FpKind.Rcp, true));
+defineOps([Mnemonic.Vrsqrtph], approx16(FpKind.Rsqrt, false));
+defineOps([Mnemonic.Vrsqrtsh], approx16(FpKind.Rsqrt, true));
 /** VRNDSCALEPH/SH: the binary32 rule on the widened value (sse-float.c f16_rndscale). */
 defineOps([Mnemonic.Vrndscaleph], packedUnary(FpKind.Rndscale, H));
 defineOps([Mnemonic.Vrndscalesh], scalarUnary(FpKind.Rndscale, H));

@@ -27,7 +27,7 @@ export const TYPE_BYTES: Record<FpType, number> = { [FpType.F32]: 4, [FpType.F64
 export const fpOp = (k: FpKind, src: FpType, dst: FpType = src): number => k | (src << 8) | (dst << 12);
 
 /** Host capability bits of xl_fp_host_caps. */
-export enum HostCap { Sse41 = 1, Fma = 2, F16c = 4, Avx = 8, Avx512f = 16 }
+export enum HostCap { Sse41 = 1, Fma = 2, F16c = 4, Avx = 8, Avx512f = 16, Avx512fp16 = 32 }
 /** What each kind needs of the host (the C kernel executes these instructions). */
 function capsNeeded(k: FpKind): number {
   switch (k) {
@@ -68,6 +68,11 @@ export function fpRun(op: number, n: number, a: Uint8Array, b: Uint8Array | null
   const need = capsNeeded((op & 0xff) as FpKind);
   if ((k.caps & need) !== need) throw new CpuFault(Vector.UD, `this host lacks the ${HostCap[need & ~k.caps] ?? 'FMA/F16C/SSE4.1'} instructions the floating-point kernel computes ${FpKind[op & 0xff]} with (emulator/native/sse-float.c)`);
   return k.run(op, n, a, b, c, out, mxcsr, imm, lo >>> 0, hi >>> 0) >>> 0;
+}
+
+/** Whether the host has AVX512-FP16 (the kernel can run VRCPSH/VRSQRTSH itself). */
+export function hostHasAvx512fp16(): boolean {
+  return (load().caps & HostCap.Avx512fp16) !== 0;
 }
 
 /** The host's CPUID vendor string (the kernel computes with the host's instructions). */
