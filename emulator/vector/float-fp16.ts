@@ -4,12 +4,13 @@
  * 132/213/231 PH and SH, VFMADDSUB/VFMSUBADD PH), VCMPPH/SH (to a mask register), VCOMISH/VUCOMISH,
  * and the conversions between binary16 and
  * integers (VCVTW2PH ... VCVTTSH2USI) and binary32/binary64 (VCVTSS2SH, VCVTSH2SS, VCVTSD2SH, VCVTSH2SD, VCVTPS2PHX, VCVTPH2PSX, VCVTPD2PH,
- * VCVTPH2PD). No host here has AVX512-FP16: the native kernel computes them in binary64 and rounds
- * once to binary16 (f16_arith, f16_cvt in emulator/native/sse-float.c, which say why that is the
- * correctly rounded result and which rules are assumed); test/vector-float-avx512.test.ts checks them
+ * VCVTPH2PD); the complex multiplies (VFMULCPH ... VFCMADDCSH), VRCPPH/SH, VRSQRTPH/SH and
+ * VRNDSCALEPH/SH below (VGETEXP, VGETMANT, VFPCLASS, VREDUCE, VSCALEF PH/SH are in float-avx512.ts
+ * beside their PS/PD forms). No host here has AVX512-FP16: the native kernel computes them in binary64 and rounds
+ * once to binary16 (f16_arith, f16_cvt, f16_complex ... in emulator/native/sse-float.c, which say why that is the
+ * correctly rounded result and which rules are assumed); test/vector-fp16.test.ts checks them
  * against an exact rational reference. Operand shapes, masking, broadcast, embedded rounding and SAE
- * as for the binary32/64 forms (float.ts).
- */
+ * as for the binary32/64 forms (float.ts). */
 import { Code, Mnemonic, OpKind, RegisterExt } from '../iced.js';
 import { CpuFault, Vector } from '../xsave.js';
 import { effectiveAddress, defineOps, getElem, readOp, setElem, vecIndex, vectorLength, writeDest, type Ctx, type Op } from './core.js';
