@@ -70,10 +70,16 @@ export function instantiateCode(r: Prng, code: Code): GeneratedCase {
   const fix: IndexFix[] = [];
   const usedVec: number[] = [];
   let memUsed = false;
+  const regs = evex ? 32 : 16;
   const pickVec = (): number => {
     // One case in eight reuses the previous vector register (idioms, same-source forms).
-    if (usedVec.length && r.chance(0.125)) return usedVec[usedVec.length - 1];
-    const n = r.below(evex ? 32 : 16);
+    let n = usedVec.length && r.chance(0.125) ? usedVec[usedVec.length - 1] : -1;
+    // The AVX512-FP16 complex multiplies: a source equal to the destination (the first one picked) is #UD,
+    // bytes iced-x86 decodes as no instruction (SDM Vol. 2C VFMULCPH "Other Exceptions").
+    const clash = (v: number): boolean => o.requiresUniqueDestRegNum && usedVec.length > 0 && v === usedVec[0];
+    if (n >= 0 && !clash(n)) return n;
+    n = r.below(regs);
+    if (clash(n)) n = (n + 1 + r.below(regs - 1)) % regs;
     usedVec.push(n);
     return n;
   };
