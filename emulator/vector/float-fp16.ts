@@ -167,26 +167,8 @@ const F16_APPROX_HOST = 0x100;
  * value rounded to nearest, a named assumption (see there and the README). No exceptions, MXCSR not read.
  */
 function approx16(kind: FpKind, scalarForm: boolean): Op {
-  return (c) => {
-    const imm = hostHasAvx512fp16() && hostVendor() === c.vec.regs.cpu.profile.vendor ? F16_APPROX_HOST : 0;
-    const env = fpEnvOf(c);
-    if (scalarForm) {
-      const upper = xmmOf(c, 1);
-      const b = scalarSrc(c, 2, 2);
-      const on = scalarEnabled(c);
-      const out = new Uint8Array(2);
-      fpRun(fpOp(kind, H), 1, b, null, null, out, env.mxcsr, imm, on ? 1 : 0, 0);
-      writeScalar(c, out, upper, 2, on);
-      return;
-    }
-    const w = vectorLength(c.ins.code);
-    const n = w / 2;
-    const a = readOp(c, 1, w, 2);
-    const [lo, hi] = maskFor(c, n);
-    const out = new Uint8Array(w);
-    fpRun(fpOp(kind, H), n, a, null, null, out, env.mxcsr, imm, lo, hi);
-    writeDest(c, out, 2);
-  };
+  const onHost = (c: Ctx): number => (hostHasAvx512fp16() && hostVendor() === c.vec.regs.cpu.profile.vendor ? F16_APPROX_HOST : 0);
+  return scalarForm ? scalarUnary(kind, H, onHost) : packedUnary(kind, H, onHost);
 }
 defineOps([Mnemonic.Vrcpph], approx16(FpKind.Rcp, false));
 defineOps([Mnemonic.Vrcpsh], approx16(FpKind.Rcp, true));

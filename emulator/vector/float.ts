@@ -96,8 +96,11 @@ export function scalarBinary(kind: FpKind, t: FpType): Op {
   };
 }
 
-/** Packed unary dst = op(src) with an optional imm8 (VSQRTPS, VROUNDPS, VRNDSCALEPS). */
-export function packedUnary(kind: FpKind, t: FpType): Op {
+/** The kernel argument of most operations: the instruction's imm8 (0 without one). */
+const immOf = (c: Ctx): number => c.ins.immediate8;
+
+/** Packed unary dst = op(src) with an optional imm8 (VSQRTPS, VROUNDPS, VRNDSCALEPS); `arg` the kernel argument. */
+export function packedUnary(kind: FpKind, t: FpType, arg: (c: Ctx) => number = immOf): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const w = vectorLength(c.ins.code);
@@ -106,13 +109,13 @@ export function packedUnary(kind: FpKind, t: FpType): Op {
     const [lo, hi] = maskFor(c, n);
     const out = new Uint8Array(w);
     const env = fpEnvOf(c);
-    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, null, null, out, env.mxcsr, c.ins.immediate8, lo, hi));
+    commitFlags(c, env, fpRun(fpOp(kind, t), n, a, null, null, out, env.mxcsr, arg(c), lo, hi));
     writeDest(c, out, es);
   };
 }
 
 /** Scalar unary: dst[0] = op(src2[0]) (imm8), dst[127:es] = src1 (VSQRTSS, VROUNDSS, VRNDSCALESS). */
-export function scalarUnary(kind: FpKind, t: FpType): Op {
+export function scalarUnary(kind: FpKind, t: FpType, arg: (c: Ctx) => number = immOf): Op {
   const es = TYPE_BYTES[t];
   return (c) => {
     const upper = xmmOf(c, 1);
@@ -120,7 +123,7 @@ export function scalarUnary(kind: FpKind, t: FpType): Op {
     const on = scalarEnabled(c);
     const out = new Uint8Array(es);
     const env = fpEnvOf(c);
-    commitFlags(c, env, fpRun(fpOp(kind, t), 1, b, null, null, out, env.mxcsr, c.ins.immediate8, on ? 1 : 0, 0));
+    commitFlags(c, env, fpRun(fpOp(kind, t), 1, b, null, null, out, env.mxcsr, arg(c), on ? 1 : 0, 0));
     writeScalar(c, out, upper, es, on);
   };
 }
