@@ -8,6 +8,7 @@ import { CpuidFeature, EncodingKind, Instruction } from './iced.js';
 import type { CpuModel } from './cpu-model.js';
 import type { FaultInsn } from './profile-json.js';
 import { XFeature, bit } from './xfeatures.js';
+import { AMX_XCR0, isAmx } from './amx.js';
 
 /** Register index in a CPUID answer [EAX, EBX, ECX, EDX]. */
 enum CpuidReg { EAX = 0, EBX = 1, ECX = 2, EDX = 3 }
@@ -36,9 +37,9 @@ const FEATURE_BITS = new Map<CpuidFeature, FeatureBit>([
   [F.AVX512_VP2INTERSECT, L7(R.EDX, 8)], [F.AMX_BF16, L7(R.EDX, 22)], [F.AVX512_FP16, L7(R.EDX, 23)],
   [F.AMX_TILE, L7(R.EDX, 24)], [F.AMX_INT8, L7(R.EDX, 25)],
   // CPUID.(07H,1):EAX (SDM Vol. 2A Table 3-8).
-  [F.AVX_VNNI, at(7, 1, R.EAX, 4)], [F.AVX512_BF16, at(7, 1, R.EAX, 5)], [F.AVX_IFMA, at(7, 1, R.EAX, 23)],
+  [F.AVX_VNNI, at(7, 1, R.EAX, 4)], [F.AVX512_BF16, at(7, 1, R.EAX, 5)], [F.AMX_FP16, at(7, 1, R.EAX, 21)], [F.AVX_IFMA, at(7, 1, R.EAX, 23)],
   // CPUID.(07H,1):EDX (SDM Vol. 2A Table 3-8).
-  [F.AVX_VNNI_INT8, at(7, 1, R.EDX, 4)], [F.AVX_NE_CONVERT, at(7, 1, R.EDX, 5)], [F.AVX_VNNI_INT16, at(7, 1, R.EDX, 10)],
+  [F.AVX_VNNI_INT8, at(7, 1, R.EDX, 4)], [F.AVX_NE_CONVERT, at(7, 1, R.EDX, 5)], [F.AMX_COMPLEX, at(7, 1, R.EDX, 8)], [F.AVX_VNNI_INT16, at(7, 1, R.EDX, 10)],
   // Not here: XSAVEOPT, XSAVEC, XSAVES ((0DH,1).EAX), PKU and FSGSBASE. Their instructions check
   // their own CPUID bits (emulator/xsave.ts, Machine.emulatePkru/emulateFsgsbase), because a
   // hypervisor that hides the bit leaves the silicon's own fault (CpuModel.faultWhenNotEnumerated).
@@ -69,6 +70,8 @@ export function missingFeature(cpu: CpuModel, ins: Instruction): string | undefi
 
 /** XCR0 bits the OS must have enabled for an encoding (SDM Vol. 1 14.3 for VEX, 15.2 for EVEX). */
 export function xcr0Needed(ins: Instruction): number {
+  // AMX (VEX-encoded): XCR0[18:17] = 11b, every AMX exception class (SDM Vol. 2 2.10).
+  if (isAmx(ins.mnemonic)) return AMX_XCR0;
   if (ins.encoding === EncodingKind.VEX) return bit(XFeature.SSE) | bit(XFeature.AVX);
   if (ins.encoding === EncodingKind.EVEX) return bit(XFeature.SSE) | bit(XFeature.AVX) | bit(XFeature.OPMASK) | bit(XFeature.ZMM_HI256) | bit(XFeature.HI16_ZMM);
   return 0;

@@ -22,6 +22,7 @@ import { ApproximationUnknown } from './vector/float-kernel.js';
 import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
+import { executeAmx, isAmx, type AmxEnv } from './amx.js';
 import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
 import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type X87Site } from './ownership.js';
 import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
@@ -1581,6 +1582,7 @@ export class Machine {
         const fsgs = FSGSBASE_INSNS.get(m);
         if (fsgs) { this.emulateFsgsbase(ins, fsgs); return true; }
         if (SYSTEM_INSNS.has(m)) return emulateSystemInsn(ins, this.generalEnv, this.systemSources, this.vendorRules);
+        if (isAmx(m)) return executeAmx(ins, this.amxEnv);
         return emulateVector(ins, this.env);
       }
     }
@@ -2085,6 +2087,25 @@ export class Machine {
   }
 
   // ------------------------------------------------------------------ the vector engine's view of the CPU
+
+  /** The AMX instructions' view (emulator/amx.ts): the vector engine's, the running thread's state, the canonical-address rule. */
+  private get amxEnv(): AmxEnv {
+    if (this.amxEnvCache) return this.amxEnvCache;
+    const self = this, env = this.env;
+    return this.amxEnvCache = {
+      cpu: this.cpu,
+      get xs(): XsaveContext { return self.xs; },
+      getGpr: (r) => env.getGpr(r),
+      segmentBase: (seg) => env.segmentBase(seg),
+      readMem: (a, n) => this.read(a, n),
+      writeMem: (a, b) => this.write(a, b),
+      canonical: (a) => {
+        const top = a >> (CANONICAL_BITS_4LEVEL - 1n);
+        return top === 0n || top === (MASK64 >> (CANONICAL_BITS_4LEVEL - 1n));
+      },
+    };
+  }
+  private amxEnvCache: AmxEnv | undefined;
 
   private makeEnv(): ExecEnv {
     const uc = this.uc;

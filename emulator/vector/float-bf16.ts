@@ -51,6 +51,20 @@ const vcvtne2ps2bf16: Op = (c) => {
 /** MXCSR for VDPBF16PS's steps: round to nearest even, DAZ, FTZ, every exception masked (flags discarded). */
 const BF16_MXCSR = MXCSR.MASKS | MXCSR.DAZ | MXCSR.FTZ;
 
+/** fpRun's form operand for VFMADD231: out = b * c + a. */
+const FORM_231 = 2;
+
+/**
+ * One step of the bfloat16 dot products (VDPBF16PS, AMX's TDPBF16PS): for n fp32 lanes,
+ * acc + a * b as one fused multiply-add "with DAZ, FTZ, RNE" (SDM pseudo-code), MXCSR neither
+ * consulted nor updated; a and b hold make_fp32 of the bfloat16 elements.
+ */
+export function bf16DotStep(acc: Uint8Array, a: Uint8Array, b: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(acc.length);
+  fpRun(fpOp(FpKind.Fmadd, FpType.F32), n, acc, a, b, out, BF16_MXCSR, FORM_231, 0xffffffff, 0xffffffff);
+  return out;
+}
+
 /**
  * VDPBF16PS srcdest, src1, src2: per dword, srcdest += src1.bf16[2i+1] * src2.bf16[2i+1], then
  * += src1.bf16[2i] * src2.bf16[2i], each a fused multiply-add in fp32 "with DAZ in, FTZ out and RNE
@@ -66,12 +80,8 @@ const vdpbf16ps: Op = (c: Ctx) => {
     for (let i = 0; i < n; i++) { o[4 * i + 2] = src[4 * i + 2 * half]; o[4 * i + 3] = src[4 * i + 2 * half + 1]; }
     return o;
   };
-  const FORM_231 = 2;
-  const step = new Uint8Array(vl);
-  fpRun(fpOp(FpKind.Fmadd, FpType.F32), n, acc, widen(s1, 1), widen(s2, 1), step, BF16_MXCSR, FORM_231, 0xffffffff, 0xffffffff);
-  const out = new Uint8Array(vl);
-  fpRun(fpOp(FpKind.Fmadd, FpType.F32), n, step, widen(s1, 0), widen(s2, 0), out, BF16_MXCSR, FORM_231, 0xffffffff, 0xffffffff);
-  writeDest(c, out, 4);
+  const step = bf16DotStep(acc, widen(s1, 1), widen(s2, 1), n);
+  writeDest(c, bf16DotStep(step, widen(s1, 0), widen(s2, 0), n), 4);
 };
 
 defineOps([Mnemonic.Vcvtneps2bf16], vcvtneps2bf16);
