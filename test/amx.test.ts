@@ -5,7 +5,12 @@
  * The instruction bytes are encoded here by hand from the opcode tables (SDM Vol. 2), so that the
  * decoder's reading of them is checked too.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runProcess } from '../bench/program-corpus.js';
+import { hostCpuModel } from '../src/host/capture.js';
 import { Code, Decoder, DecoderOptions, Mnemonic, Register, type Instruction } from '../emulator/iced.js';
 import { resolveCpu } from '../emulator/profile.js';
 import { CpuFault, Vector, XsaveContext, xsave } from '../emulator/xsave.js';
@@ -475,4 +480,81 @@ describe('AMX state: start_row, XINUSE, STTILECFG, XSAVE', () => {
       expect(area.subarray(at + 20, at + 64).every((b) => b === 0)).toBe(true);
     }
   });
+});
+
+/* ------------------------------------------------ a musl-static AMX guest under `exec` */
+
+const ROOT = join(import.meta.dirname, '..');
+const CLI = join(ROOT, 'dist/src/cli.js');
+
+/** The guest's generator (test/guests-amx/amx-dot.c next()): an LCG, its top 24 bits. */
+function guestLcg(): () => number {
+  let s = 12345;
+  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s >>> 8; };
+}
+
+/** The guest's printed results, computed here from the SDM formulas with the same inputs. */
+function guestReference(): string[] {
+  const next = guestLcg();
+  const bytes = (rows: number, cols: number): Uint8Array[] => Array.from({ length: rows }, () => Uint8Array.from({ length: cols }, () => next() & 0xff));
+  const dwords = (f: () => number): Uint8Array[] => Array.from({ length: 16 }, () => {
+    const b = new Uint8Array(64), v = new DataView(b.buffer);
+    for (let j = 0; j < 16; j++) v.setUint32(4 * j, f() >>> 0, true);
+    return b;
+  });
+  const a8 = bytes(16, 64), b8 = bytes(16, 64), c8 = dwords(next);
+  const bf16 = (): number => {
+    const r = next(), sign = r & 1, kind = (r >>> 1) % 16;
+    if (kind === 0) return sign << 15;
+    const exp = kind === 1 ? 1 + ((r >>> 5) % 40) : 90 + ((r >>> 5) % 70);
+    return (sign << 15) | (exp << 7) | ((r >>> 12) & 0x7f);
+  };
+  const words = (): number[][] => Array.from({ length: 16 }, () => Array.from({ length: 32 }, bf16));
+  const a16 = words(), b16 = words();
+  const c32 = dwords(() => { const s = next() & 1, e = 60 + (next() % 130), m = next() & 0x7fffff; return ((s << 31) | (e << 23) | m) >>> 0; });
+  const lines: string[] = ['before permission: SIGILL', 'ARCH_REQ_XCOMP_PERM: 0', 'xinuse after loads: 3'];
+  const hex = (v: number): string => v.toString(16).padStart(8, '0');
+  for (const [k, op] of INT8.entries()) {
+    const r = referenceInt8(c8, a8, b8, 16, 16, 16, op.as, op.bs);
+    r.forEach((row, i) => lines.push(`${['tdpbssd', 'tdpbsud', 'tdpbusd', 'tdpbuud'][k]} ${i}: ${row.map(hex).join(' ')}`));
+  }
+  for (let m = 0; m < 16; m++) {
+    const row: string[] = [];
+    for (let n = 0; n < 16; n++) {
+      let acc = u32(c32[m]!, n);
+      for (let k = 0; k < 16; k++) {
+        acc = fmaRef(acc, bf16ToFp32(a16[m]![2 * k]!), bf16ToFp32(b16[k]![2 * n]!));
+        acc = fmaRef(acc, bf16ToFp32(a16[m]![2 * k + 1]!), bf16ToFp32(b16[k]![2 * n + 1]!));
+      }
+      row.push(hex(acc));
+    }
+    lines.push(`tdpbf16ps ${m}: ${row.join(' ')}`);
+  }
+  lines.push('xinuse after release: 0');
+  return lines;
+}
+
+describe('a musl-gcc -static AMX guest (test/guests-amx/amx-dot.c) under exec --cpu intel-sapphire-rapids', () => {
+  it('SIGILL before ARCH_REQ_XCOMP_PERM, then every dot product as the SDM formulas give it; natively too where the host has AMX', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-amx-'));
+    const exe = join(tmp, 'amx-dot');
+    const cc = await runProcess('musl-gcc', ['-static', '-O2', '-mamx-tile', '-mamx-int8', '-mamx-bf16', '-mxsave', '-o', exe, join(ROOT, 'test/guests-amx/amx-dot.c')], 120_000);
+    expect(cc.status, cc.stderr).toBe(0);
+    const want = guestReference();
+    const g = await runProcess(process.execPath, [CLI, 'exec', '--cpu', 'intel-sapphire-rapids', exe], 300_000);
+    expect(g.stderr).toBe('');
+    expect(g.status).toBe(0);
+    const got = g.stdout.trimEnd().split('\n');
+    expect(got.length).toBe(want.length);
+    for (const [i, line] of want.entries()) expect(got[i], `line ${i + 1}`).toBe(line);
+    // Without AMX in the CPU (Skylake-SP): the first tile instruction is #UD, SIGILL as well.
+    const skx = await runProcess(process.execPath, [CLI, 'exec', '--cpu', 'intel-skylake-sp', exe], 300_000);
+    expect(skx.stdout.split('\n')[0]).toBe('before permission: SIGILL');
+    if (hostCpuModel().features.amxTile) {
+      const n = await runProcess(exe, [], 60_000);
+      expect(n.stdout).toBe(g.stdout);
+    } else {
+      console.log('amx guest: this host has no AMX (CPUID.(7,0):EDX[24] = 0): the native comparison is skipped');
+    }
+  }, 300_000);
 });
