@@ -16,7 +16,8 @@ import { resolveCpu } from '../emulator/profile.js';
 import { CpuFault, Vector, XsaveContext, xsave } from '../emulator/xsave.js';
 import { XFeature, bit } from '../emulator/xfeatures.js';
 import { executeAmx, paletteOf, type AmxEnv } from '../emulator/amx.js';
-import { missingFeature } from '../emulator/machine-features.js';
+import { missingFeature, xcr0Needed } from '../emulator/machine-features.js';
+import { Ownership, ownershipOf } from '../emulator/ownership.js';
 
 const cpu = resolveCpu('intel-sapphire-rapids');
 const PAGE = 0x1000n;
@@ -307,6 +308,22 @@ describe('AMX tile dot products (emulator/amx.ts) against the SDM formulas', () 
     expect(elements).toBeGreaterThan(500);
     expect(seen.daz, 'denormal inputs').toBeGreaterThan(0);
     expect(seen.ftz, 'tiny results').toBeGreaterThan(0);
+  });
+});
+
+describe('AMX decoding and ownership', () => {
+  it('every AMX form here decodes to its mnemonic, is owned by the model (the trap gate) and needs XCR0[18:17]', () => {
+    const forms: [number[], Mnemonic][] = [
+      [ldtilecfg(), Mnemonic.Ldtilecfg], [sttilecfg(), Mnemonic.Sttilecfg], [tilerelease(), Mnemonic.Tilerelease],
+      [tilezero(3), Mnemonic.Tilezero], [tileloadd(5), Mnemonic.Tileloadd], [tileloaddt1(6), Mnemonic.Tileloaddt1],
+      [tilestored(7), Mnemonic.Tilestored], ...INT8.map((o): [number[], Mnemonic] => [o.enc(0, 1, 2), o.m]), [tdpbf16ps(5, 6, 7), Mnemonic.Tdpbf16ps],
+    ];
+    for (const [b, m] of forms) {
+      const ins = decode(b);
+      expect(ins.mnemonic, Mnemonic[m]).toBe(m);
+      expect(ownershipOf(ins), Mnemonic[m]).toBe(Ownership.Model);
+      expect(xcr0Needed(ins)).toBe(T17 | T18);
+    }
   });
 });
 
