@@ -6,6 +6,8 @@
  * (XGETBV ECX=1) is printed after the loads and after TILERELEASE.
  */
 #include <immintrin.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -35,7 +37,24 @@ static uint16_t a16[16][32], b16[16][32];
 static uint32_t c32[16][16], out32[16][16];
 
 static sigjmp_buf jb;
-static void on_sigill(int sig) { (void)sig; siglongjmp(jb, 1); }
+static volatile int sigill_code;
+static void on_sigill(int sig, siginfo_t *si, void *uc) { (void)sig; (void)uc; sigill_code = si->si_code; siglongjmp(jb, 1); }
+
+/*
+ * A second thread loads its own tile 3 and yields while the main thread holds other data in its
+ * tile 3: each must read back its own bytes (the tiles are per-thread state the kernel switches).
+ */
+static struct tilecfg thread_cfg;
+static uint8_t thread_rows[16][64], thread_back[16][64];
+static void *tile_thread(void *arg) {
+	(void)arg;
+	_tile_loadconfig(&thread_cfg);
+	_tile_loadd(3, thread_rows, 64);
+	for (int i = 0; i < 20; i++) sched_yield();
+	_tile_stored(3, thread_back, 64);
+	_tile_release();
+	return (void *)(long)(memcmp(thread_rows, thread_back, sizeof thread_rows) == 0);
+}
 
 static unsigned xinuse_tiles(void) { return (unsigned)(_xgetbv(1) >> 17) & 3; }
 
@@ -69,10 +88,11 @@ int main(void) {
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sigill;
+	sa.sa_sigaction = on_sigill;
+	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGILL, &sa, 0);
 	if (sigsetjmp(jb, 1) == 0) { _tile_loadconfig(&cfg); puts("before permission: ran"); }
-	else puts("before permission: SIGILL");
+	else printf("before permission: SIGILL si_code %d\n", sigill_code);
 	long r = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA);
 	printf("ARCH_REQ_XCOMP_PERM: %ld\n", r);
 	if (r) return 1;
@@ -107,6 +127,21 @@ int main(void) {
 		for (int j = 0; j < 16; j++) printf(" %08x", out32[i][j]);
 		putchar('\n');
 	}
+	/* Threads: the main thread keeps a's first rows in tile 3 while the other thread uses its own. */
+	thread_cfg = cfg;
+	thread_cfg.rows[3] = 16;
+	thread_cfg.colsb[3] = 64;
+	for (int i = 0; i < 16; i++) for (int j = 0; j < 64; j++) thread_rows[i][j] = (uint8_t)(i * 64 + j);
+	_tile_loadconfig(&thread_cfg);
+	_tile_loadd(3, a8, 64);
+	pthread_t th;
+	void *same = 0;
+	pthread_create(&th, 0, tile_thread, 0);
+	for (int i = 0; i < 20; i++) sched_yield();
+	pthread_join(th, &same);
+	static int8_t main_back[16][64];
+	_tile_stored(3, main_back, 64);
+	printf("thread tiles: %s, main tiles: %s\n", same ? "kept" : "lost", memcmp(main_back, a8, sizeof a8) == 0 ? "kept" : "lost");
 	_tile_release();
 	printf("xinuse after release: %u\n", xinuse_tiles());
 	return 0;
