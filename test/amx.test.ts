@@ -548,6 +548,8 @@ function guestReference(): string[] {
     }
     lines.push(`tdpbf16ps ${m}: ${row.join(' ')}`);
   }
+  // Rows 8..15 (stride 512) are on the second page: the fault is at row 8 (SDM TILELOADD: start_row records it).
+  lines.push('page fault: 1 SIGSEGV, start_row in the frame 8, rows loaded, start_row after 0');
   lines.push('thread tiles: kept, main tiles: kept', 'xinuse after release: 0');
   return lines;
 }

@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <cpuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -54,6 +57,24 @@ static void *tile_thread(void *arg) {
 	_tile_stored(3, thread_back, 64);
 	_tile_release();
 	return (void *)(long)(memcmp(thread_rows, thread_back, sizeof thread_rows) == 0);
+}
+
+/*
+ * A TILELOADD whose rows 8..15 are on a page without access: SIGSEGV; the handler reads
+ * TILECFG.start_row from the signal frame's XSAVE image (standard format, TILECFG at
+ * CPUID.(0DH,17):EBX), opens the page and returns, and the instruction restarts at that row.
+ */
+#define STRIDE 512
+static uint8_t *fault_page;
+static volatile int frame_start_row = -1, segv_count;
+static void on_sigsegv(int sig, siginfo_t *si, void *ucv) {
+	(void)sig; (void)si;
+	ucontext_t *uc = ucv;
+	unsigned a, b, c, d;
+	__cpuid_count(0xd, 17, a, b, c, d);
+	frame_start_row = ((uint8_t *)uc->uc_mcontext.fpregs)[b + 1];
+	segv_count++;
+	mprotect(fault_page, 4096, PROT_READ | PROT_WRITE);
 }
 
 static unsigned xinuse_tiles(void) { return (unsigned)(_xgetbv(1) >> 17) & 3; }
@@ -127,6 +148,25 @@ int main(void) {
 		for (int j = 0; j < 16; j++) printf(" %08x", out32[i][j]);
 		putchar('\n');
 	}
+	/* The page-fault restart. */
+	uint8_t *area = mmap(0, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (int i = 0; i < 16; i++) for (int j = 0; j < 64; j++) area[i * STRIDE + j] = (uint8_t)(3 * i + j);
+	fault_page = area + 4096;
+	mprotect(fault_page, 4096, PROT_NONE);
+	struct sigaction sv;
+	memset(&sv, 0, sizeof sv);
+	sv.sa_sigaction = on_sigsegv;
+	sv.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sv, 0);
+	_tile_loadd(2, area, STRIDE);
+	static uint8_t back[16][64];
+	_tile_stored(2, back, 64);
+	int rows_same = 1;
+	for (int i = 0; i < 16; i++) rows_same &= memcmp(back[i], area + i * STRIDE, 64) == 0;
+	struct tilecfg now;
+	_tile_storeconfig(&now);
+	printf("page fault: %d SIGSEGV, start_row in the frame %d, rows %s, start_row after %d\n", segv_count, frame_start_row, rows_same ? "loaded" : "wrong", now.start_row);
+
 	/* Threads: the main thread keeps a's first rows in tile 3 while the other thread uses its own. */
 	thread_cfg = cfg;
 	thread_cfg.rows[3] = 16;
