@@ -393,11 +393,17 @@ describe('AMX faults (SDM Vol. 2 2.10, AMX-E1..E6)', () => {
     }
   });
 
-  it('#UD without XCR0[18:17], with a LOCK prefix; AMX-FP16/AMX-COMPLEX are missing features on every profile that lacks them', () => {
+  it('#UD without XCR0[18:17], outside 64-bit mode, with CR4.OSXSAVE = 0, with a LOCK prefix; AMX-FP16/AMX-COMPLEX are missing features on every profile that lacks them', () => {
     const c = new Cpu();
     c.xs.xcr0 = 0x2e7;
     expectFault(c.fault(ldtilecfg()), Vector.UD, /XCR0\[18:17\]/);
     c.xs.xcr0 = 0x602e7;
+    c.xs.mode64 = false;
+    expectFault(c.fault(tilerelease()), Vector.UD, /outside 64-bit mode/);
+    c.xs.mode64 = true;
+    c.xs.cr4Osxsave = false;
+    expectFault(c.fault(tilerelease()), Vector.UD, /CR4.OSXSAVE = 0/);
+    c.xs.cr4Osxsave = true;
     expect(decode([LOCK, ...tilerelease()]).mnemonic).not.toBe(Mnemonic.Tilerelease); // a LOCK before VEX: no instruction (#UD)
     // TDPFP16PS (VEX.128.F2.0F38.W0 5C), TCMMRLFP16PS (VEX.128.66.0F38.W0 6C): CPUID.(7,1):EAX[21], EDX[8] are 0 on Sapphire Rapids.
     expect(missingFeature(cpu, decode(tdp(PP.F2, 0x5c)(0, 1, 2)))).toBe('AMX_FP16');
