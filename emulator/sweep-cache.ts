@@ -12,7 +12,7 @@
  * cache folder that cannot be written costs time only. XSTATE_LAB_NO_SWEEP_CACHE=1 turns it off.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { cacheDir } from './cache-dir.js';
@@ -201,10 +201,15 @@ function writeEntry(dir: string, file: string, key: string, payload: string): vo
   // A temporary file renamed into place: a reader never sees half an entry.
   const tmp = `${file}.${process.pid}.${threadId}.tmp`;
   try {
+    mkdirSync(dir, { recursive: true });
     writeFileSync(tmp, `${JSON.stringify(header)}\n${payload}`);
     renameSync(tmp, file);
   } catch {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // Not even the folder exists: nothing was written.
+    }
     return;
   }
   prune(dir);
