@@ -6,10 +6,11 @@
  * module compiled) and building its first decoder took about 170 ms of CPU, a third of a trivial
  * `exec`, whose sweep result usually comes from the cache (sweep-cache.ts) and which may trap no
  * instruction at all. So:
- * - the enums (Code, Mnemonic, Register, ...: plain frozen objects in iced-x86's script) come from
+ * - the enums (Mnemonic, Register, ...: plain frozen objects in iced-x86's script) come from
  *   dist/emulator/generated/iced-enums.json, written by the build from iced-x86 itself and used
  *   only when it names the installed iced-x86 (version and file sizes); otherwise iced-x86 is loaded
- *   at once and its own enums are used (slower, never different; test/iced-lazy.test.ts);
+ *   at once and its own enums are used (slower, never different; test/iced-lazy.test.ts); Code,
+ *   the largest, is read only of decoded instructions and comes from iced-x86 on first read;
  * - the classes (Decoder, Instruction, RegisterExt, ...) are stand-ins that load iced-x86 on first
  *   use and are then replaced by the real classes (ES module bindings are live: importers see the
  *   real class from then on);
@@ -35,7 +36,7 @@ const require = createRequire(import.meta.url);
 /** The classes this module passes on. */
 type ClassName = 'CodeExt' | 'Decoder' | 'Encoder' | 'Formatter' | 'Instruction' | 'MemorySizeExt' | 'RegisterExt';
 /** The enums this module passes on. */
-export const ICED_ENUM_NAMES = ['Code', 'CpuidFeature', 'DecoderOptions', 'EncodingKind', 'FormatterSyntax', 'MemorySize', 'Mnemonic', 'OpCodeOperandKind', 'OpKind', 'Register', 'RoundingControl'] as const;
+export const ICED_ENUM_NAMES = ['CpuidFeature', 'DecoderOptions', 'EncodingKind', 'FormatterSyntax', 'MemorySize', 'Mnemonic', 'OpCodeOperandKind', 'OpKind', 'Register', 'RoundingControl'] as const;
 type EnumName = typeof ICED_ENUM_NAMES[number];
 type IcedEnums = Pick<IcedModule, EnumName>;
 
@@ -48,6 +49,7 @@ export function icedModule(): IcedModule {
     const m = loaded;
     CodeExt = m.CodeExt; Decoder = m.Decoder; Encoder = m.Encoder; Formatter = m.Formatter;
     Instruction = m.Instruction; MemorySizeExt = m.MemorySizeExt; RegisterExt = m.RegisterExt;
+    Code = m.Code;
   }
   return loaded;
 }
@@ -69,6 +71,25 @@ function standIn<K extends ClassName>(name: K): IcedModule[K] {
     apply: (_t, self, args) => Reflect.apply(real() as unknown as (...a: unknown[]) => unknown, self, args),
   });
   return proxy;
+}
+
+/**
+ * A stand-in for iced-x86's enum Code (4,936 members, two thirds of all the enums' size): read only
+ * of decoded instructions, when iced-x86 is loaded anyway, so it is not in the generated file; its
+ * first read loads iced-x86, whose Code then replaces it. Reported properties are configurable
+ * (iced-x86's are frozen): a proxy may not report a non-configurable property its target lacks.
+ */
+function codeStandIn(): IcedModule['Code'] {
+  const real = (): Record<PropertyKey, unknown> => icedModule().Code as unknown as Record<PropertyKey, unknown>;
+  return new Proxy({}, {
+    get: (_t, p) => real()[p],
+    has: (_t, p) => p in real(),
+    ownKeys: () => Reflect.ownKeys(real()),
+    getOwnPropertyDescriptor: (_t, p) => {
+      const d = Reflect.getOwnPropertyDescriptor(real(), p);
+      return d && { ...d, configurable: true };
+    },
+  }) as IcedModule['Code'];
 }
 
 // Declared before the enums are read: reading them may load iced-x86, which sets these.
@@ -130,9 +151,9 @@ export function writeIcedEnums(file = GENERATED_ICED_ENUMS): void {
   renameSync(tmp, file);
 }
 
-const enums = loadIcedEnums();
-export const Code = enums.Code;
+export let Code: IcedModule['Code'] = codeStandIn();
 export type Code = Iced.Code;
+const enums = loadIcedEnums();
 export const CpuidFeature = enums.CpuidFeature;
 export type CpuidFeature = Iced.CpuidFeature;
 export const DecoderOptions = enums.DecoderOptions;

@@ -30,7 +30,8 @@ describe('generated iced-x86 enums', () => {
       expect(Object.isFrozen(g[n]), n).toBe(true);
     }
     expect(g.Mnemonic.Xsave).toBe(iced.Mnemonic.Xsave);
-    expect(g.Code[iced.Code.Xsave_mem]).toBe('Xsave_mem');
+    expect(g.Mnemonic[iced.Mnemonic.Xsave]).toBe('Xsave');
+    expect((g as Record<string, unknown>).Code).toBeUndefined();
   });
 
   it('a stale, corrupt or missing file gives iced-x86\'s own enums', () => {
@@ -65,12 +66,32 @@ describe('the built module loads iced-x86 on first use', () => {
       out.realNow = m.Decoder === Real.Decoder && m.Instruction === Real.Instruction && m.RegisterExt === Real.RegisterExt;
       out.standInWasNotReal = before !== Real.Decoder;
       out.size = m.RegisterExt.size(m.Register.EAX);
-      out.enumsGenerated = m.Code !== Real.Code;
+      out.enumsGenerated = m.Mnemonic !== Real.Mnemonic;
+      out.codeIsIcedsOnceLoaded = m.Code === Real.Code;
       console.log(JSON.stringify(out));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     // dist/ is built by `npm run build` (tsc, then the generated files): the enums come from the generated file.
-    expect(out).toEqual({ atImport: false, afterUse: true, mnemonic: 'Xsave', instanceofStandIn: true, realNow: true, standInWasNotReal: true, size: 4, enumsGenerated: true });
+    expect(out).toEqual({ atImport: false, afterUse: true, mnemonic: 'Xsave', instanceofStandIn: true, realNow: true, standInWasNotReal: true, size: 4, enumsGenerated: true, codeIsIcedsOnceLoaded: true });
+  });
+
+  it('Code: its stand-in reads, enumerates and names as iced-x86\'s Code, and is replaced by it', () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      const m = await import(${JSON.stringify(join(ROOT, 'dist/emulator/iced.js'))});
+      const Real = createRequire(import.meta.url)('iced-x86');
+      const C = m.Code;
+      const out = { atImport: m.icedLoaded(), standIn: C !== Real.Code };
+      out.value = C.Xsave_mem === Real.Code.Xsave_mem && C.INVALID === 0;
+      out.name = C[Real.Code.Xsave_mem];
+      out.has = 'Xrstor64_mem' in C && !('NoSuchCode' in C);
+      out.keys = JSON.stringify(Object.keys(C)) === JSON.stringify(Object.keys(Real.Code));
+      out.entries = JSON.stringify(C) === JSON.stringify(Real.Code);
+      out.replaced = m.Code === Real.Code;
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ atImport: false, standIn: true, value: true, name: 'Xsave_mem', has: true, keys: true, entries: true, replaced: true });
   });
 });
