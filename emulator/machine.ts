@@ -24,7 +24,8 @@ import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { executeAmx, isAmx, type AmxEnv } from './amx.js';
 import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
-import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type X87Site } from './ownership.js';
+import { Ownership, X87Role, mmxSiteOf, ownershipOf, x87SiteOf, type X87Site } from './ownership.js';
+import { CodeCache } from './sweep-cache.js';
 import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
@@ -249,6 +250,17 @@ function gprsRead(ins: Instruction): number {
 }
 
 /** iced-x86 64-bit GPRs in encoding order, and unicorn's ids for them. */
+/** The instructions that start in `bytes`, decoded from the first (a block's count: instructionsIn); at least one. */
+function countInstructions(bytes: Uint8Array): number {
+  const d = new Decoder(64, bytes, DecoderOptions.None);
+  const ins = new Instruction();
+  let n = 0;
+  while (d.canDecode) { d.decodeOut(ins); n++; }
+  ins.free();
+  d.free();
+  return Math.max(n, 1);
+}
+
 const ICED_GPR64: readonly Register[] = [
   Register.RAX, Register.RCX, Register.RDX, Register.RBX, Register.RSP, Register.RBP, Register.RSI, Register.RDI,
   Register.R8, Register.R9, Register.R10, Register.R11, Register.R12, Register.R13, Register.R14, Register.R15,
@@ -572,6 +584,8 @@ export class Machine {
   private readonly headerView = new DataView(this.headerBuf.buffer);
   /** requiredAreaSize by instruction kind and mask (a function of the CPU alone). */
   private readonly areaSizes = new Map<number, number>();
+  /** Sweep results and block instruction counts kept across runs (sweep-cache.ts). */
+  private readonly codeCache = new CodeCache();
 
   /** CR4 bits the OS chose (GuestCr4). */
   readonly cr4: GuestCr4;
@@ -669,6 +683,7 @@ export class Machine {
   }
 
   close(): void {
+    this.codeCache.save();
     this.uc.close();
   }
 
@@ -1093,7 +1108,7 @@ export class Machine {
   /** Find the owned instructions in [start, end) and hook each by address. */
   private sweep(start: bigint, end: bigint): void {
     const bytes = this.uc.memRead(start, Number(end - start));
-    const found = sweepOwned(bytes, start);
+    const found = this.codeCache.sweep(bytes, start);
     for (const addr of found.owned) {
       this.addOwned(addr);
     }
@@ -1288,14 +1303,7 @@ export class Machine {
     } catch {
       return 1;
     }
-    const d = new Decoder(64, bytes, DecoderOptions.None);
-    d.ip = address;
-    const ins = new Instruction();
-    let n = 0;
-    while (d.canDecode) { d.decodeOut(ins); n++; }
-    ins.free();
-    d.free();
-    return Math.max(n, 1);
+    return this.codeCache.instructionCount(bytes, countInstructions);
   }
 
   /**

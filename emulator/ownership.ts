@@ -7,6 +7,10 @@ import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
 import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
 import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from './iced.js';
 import { isModelledX87 } from './x87/fpu.js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Mnemonics of the XSAVE family and the other non-vector instructions the model emulates. */
 const OWNED_LEGACY = new Set<Mnemonic>([
@@ -240,6 +244,25 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
   ins.free();
   d.free();
   return { owned, invalidAt, x87 };
+}
+
+/**
+ * Everything sweepOwned's result depends on besides its input (bytes and base): this module's code,
+ * the mnemonic sets it consults (owned legacy, legacy SSE floating point, MMX conversions, modelled
+ * x87, x87 control and environment) and the decoder's version. A cached sweep result
+ * (sweep-cache.ts) stands only under the same identity, so a change of any rule makes old entries
+ * stale, never wrong.
+ */
+export function sweepRulesIdentity(): string {
+  const mnemonics = Object.values(Mnemonic).filter((v): v is Mnemonic => typeof v === 'number');
+  const names = (ms: Iterable<Mnemonic>): string => [...ms].map((m) => Mnemonic[m]).sort().join(',');
+  const icedPackage = join(dirname(createRequire(import.meta.url).resolve('iced-x86')), 'package.json');
+  return JSON.stringify({
+    code: readFileSync(fileURLToPath(import.meta.url), 'utf8'),
+    iced: (JSON.parse(readFileSync(icedPackage, 'utf8')) as { version: string }).version,
+    ownedLegacy: names(OWNED_LEGACY), legacyFp: names(LEGACY_FP_MNEMONICS), mmxFp: names(MMX_FP_CONVERSIONS),
+    x87: names(mnemonics.filter(isModelledX87)), x87Control: names(X87_CONTROL), x87Env: names(X87_ENV),
+  });
 }
 
 /**

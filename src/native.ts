@@ -4,17 +4,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from './paths.js';
 import { threadId } from 'node:worker_threads';
-
-function cacheDir(): string {
-  const base = process.env.XSTATE_LAB_CACHE ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'xstate-lab') : join(homedir() || tmpdir(), '.cache', 'xstate-lab'));
-  mkdirSync(base, { recursive: true });
-  return base;
-}
+import { cacheDir } from '../emulator/cache-dir.js';
 
 export class NativeBuildError extends Error {}
 

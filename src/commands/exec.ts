@@ -18,7 +18,6 @@ import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../linux/kvm-dev.js'
 import { DEFAULT_MAX_INSNS, KvmVendorModule, KVM_VENDOR_NONE, MAX_TCP_PORT, type ExecCommandOptions } from './exec-command.js';
 import { parseKernelBoot } from '../../kernel-model/cpufeature.js';
 import { BEHAVIOURS, resolveLinuxVariant, type KernelBehaviour, type KernelVariant } from '../../kernel-model/variants.js';
-import { runUnderGdb } from '../gdb/stub.js';
 
 /** Exit status when the guest cannot go on for a reason of the tool's (an instruction the model lacks, a deadlock), as env(1) uses 125. */
 export const EXIT_TOOL_FAILURE = 125;
@@ -49,6 +48,8 @@ export function execProgram(program: string, args: string[], o: ExecOptions): nu
 
 /** execProgram under a GDB stub (-g): the same, with GDB driving the run. */
 export async function execProgramUnderGdb(program: string, args: string[], o: ExecOptions & { gdbPort: number }): Promise<number> {
+  // The stub's modules load only when -g asks for them (start-up, README "Speed").
+  const { runUnderGdb } = await import('../gdb/stub.js');
   const r = await withLoadedKernelAsync(program, args, o, (kernel) => runUnderGdb(kernel, { port: o.gdbPort, log: (l) => process.stderr.write(`xstate-lab: ${l}\n`) }));
   return report(program, r);
 }
