@@ -871,6 +871,7 @@ export class Machine {
       const lo = r.start > start ? r.start : start;
       const hi = r.end < end ? r.end : end;
       this.forgetCode(lo, hi);
+      if (r.prot & Prot.EXEC) this.dropTranslations(lo, hi);
       if (r.start < lo) kept.push({ ...r, end: lo });
       if (r.end > hi) kept.push({ ...r, start: hi });
     }
@@ -904,6 +905,7 @@ export class Machine {
       if (vmFlags !== undefined) { if (vmFlags) n.vmFlags = vmFlags; else delete n.vmFlags; }
       out.push(n);
       if (r.end > hi) out.push({ ...r, start: hi });
+      if ((r.prot & Prot.EXEC) && !(prot & Prot.EXEC)) this.dropTranslations(lo, hi);
       for (const b of this.backedPieces(lo, hi)) this.uc.memProtect(b.start, Number(b.end - b.start), this.effectiveProt(n));
       if ((prot & Prot.EXEC) && !(r.prot & Prot.EXEC)) this.sweep(lo, hi);
       if (!(prot & Prot.EXEC)) this.forgetCode(lo, hi);
@@ -1203,6 +1205,16 @@ export class Machine {
     }
     const lo = Number(start), hi = Number(end);
     for (const a of this.decodeCache.keys()) if (a >= lo && a < hi) this.decodeCache.delete(a);
+  }
+
+  /**
+   * Drop unicorn's translations of [start, end) while it is still backed: unicorn 2.0.1 keeps them
+   * across uc_mem_unmap, so code mapped again at the same address would run the old translation
+   * (measured: unmap, map and write MOV EAX,2 where MOV EAX,1 ran, and RAX is 1; the x87 referee's
+   * code page, remapped for each case, showed it). An executable mapping is unmapped or loses EXEC.
+   */
+  private dropTranslations(start: bigint, end: bigint): void {
+    for (const b of this.backedPieces(start, end)) this.uc.removeTbCache(b.start, b.end);
   }
 
   private addOwned(addr: bigint): void {
