@@ -96,7 +96,21 @@ function roundApprox(s: X87Unit, a: Approx, measured = false): F80 {
   }
   const r = s.round(a.sign, a.mant, a.e, true, FULL);
   if (answer === TranscendentalAnswer.C1Flipped) s.setC1(!s.c1());
+  if (answer === TranscendentalAnswer.FarNeighbour) {
+    // One ulp from the correctly rounded value, away from the exact one: up in magnitude when the
+    // rounding went up (C1), down otherwise.
+    const up = s.c1();
+    return stepMagnitude(r, up ? 1n : -1n);
+  }
   return r;
+}
+/** The finite register value one ulp larger (+1) or smaller (-1) in magnitude (normal values; others unchanged). */
+function stepMagnitude(f: F80, d: bigint): F80 {
+  const TOP = 1n << 63n;
+  if (f.exp === 0 || f.exp >= 0x7fff || (f.sig & TOP) === 0n) return f;
+  let sig = f.sig + d, exp = f.exp;
+  if (sig >> 64n) { sig = TOP; exp++; } else if ((sig & TOP) === 0n) { if (exp === 1) return { ...f, exp: 0, sig }; sig = (sig << 1n) | 1n; exp--; }
+  return { sign: f.sign, exp, sig };
 }
 
 /**
@@ -109,7 +123,11 @@ export enum TranscendentalAnswer {
   OtherNeighbour,
   /** The correctly rounded value with C1 saying the other side (the CPU's approximation lay beyond it). */
   C1Flipped,
+  /** One ulp from the correctly rounded value on the side away from the exact value, C1 as rounded (measured: FPTAN, FCOS off by more than the neighbours). */
+  FarNeighbour,
 }
+/** How many answers the referee tries for each result. */
+export const TRANSCENDENTAL_ANSWERS = 4;
 let answers: readonly TranscendentalAnswer[] | undefined;
 let answerIndex = 0;
 /** Run `f` with the transcendental results answered as `list` says; returns how many were rounded. */

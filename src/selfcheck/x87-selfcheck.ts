@@ -15,7 +15,7 @@ import { HostProbeError, buildNative } from '../native.js';
 import { Prng } from './cases.js';
 import type { SelfcheckOptions } from './cpu-selfcheck.js';
 import { assembleLines } from './insn-selfcheck.js';
-import { TranscendentalAnswer, withTranscendentalAnswers } from '../../emulator/x87/fpu-functions.js';
+import { TRANSCENDENTAL_ANSWERS, TranscendentalAnswer, withTranscendentalAnswers } from '../../emulator/x87/fpu-functions.js';
 import { TranscendentalSource, withTranscendentalSource } from '../../emulator/x87/host-functions.js';
 
 /** SIGFPE's number on x86-64 Linux (the probe's signal). */
@@ -36,7 +36,7 @@ const STATUS_FLAGS = 0x8d5n;
 const SYSCALL_BYTES = [0x0f, 0x05];
 const PAGE = 0x1000n;
 const SLOT = 16;
-/** Transcendental results per sequence up to which every answer combination (3^n model runs) is tried. */
+/** Transcendental results per sequence up to which every answer combination (4^n model runs) is tried. */
 const MAX_ANSWERED = 4;
 
 const ARITH = ['fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'];
@@ -226,12 +226,13 @@ export function runX87Selfcheck(o: SelfcheckOptions & { rerun?: boolean; functio
     if (diffs.length && o.functions) {
       // The CPU's transcendental results are within 1 ulp, not always correctly rounded (SDM Vol. 1
       // 8.3.10; measured here): the case is a residual when some answer of each transcendental
-      // (correctly rounded, the other neighbour, C1 the other side) makes the model match the host.
+      // (correctly rounded, the other neighbour, C1 the other side, one ulp beyond) makes the model match the host.
       const base = withTranscendentalAnswers([], () => compareWith(primary, c, host, codeAddr, dataAddr));
       const n = base.roundings;
       if (n > 0 && n <= MAX_ANSWERED) {
-        for (let code = 1; code < 3 ** n && diffs.length; code++) {
-          const list = Array.from({ length: n }, (_, i) => Math.floor(code / 3 ** i) % 3 as TranscendentalAnswer);
+        const A = TRANSCENDENTAL_ANSWERS;
+        for (let code = 1; code < A ** n && diffs.length; code++) {
+          const list = Array.from({ length: n }, (_, i) => Math.floor(code / A ** i) % A as TranscendentalAnswer);
           if (withTranscendentalAnswers(list, () => compareWith(primary, c, host, codeAddr, dataAddr)).result.length === 0) { diffs = []; residuals++; }
         }
       }
@@ -303,7 +304,7 @@ export function runX87Selfcheck(o: SelfcheckOptions & { rerun?: boolean; functio
   }
   machine.close();
   if (o.functions) log(`x87 function instructions, host path (the CPU's own F2XM1/FYL2X/FYL2XP1/FPTAN/FPATAN/FSIN/FCOS/FSINCOS, as for a profile that is this CPU): ${hostPathMismatches} mismatches in ${cases.length} sequences`);
-  if (o.functions) log(`x87 function instructions, rule path: ${residuals} sequence(s) matched only with a transcendental result 1 ulp from the correctly rounded one or its C1 on the other side (the CPU's results are within 1 ulp, SDM Vol. 1 8.3.10; README, x87), counted apart from the mismatches`);
+  if (o.functions) log(`x87 function instructions, rule path: ${residuals} sequence(s) matched only with a transcendental result 1 ulp from the correctly rounded one (either side) or its C1 on the other side (the CPU's results are within 1 ulp, SDM Vol. 1 8.3.10; README, x87), counted apart from the mismatches`);
   log(`x87 selfcheck: ${cases.length} sequences (${assembled.length} instructions, ${templates.length} templates, ${faults} ending in a host signal), ${mismatches} mismatches, host ${cpu.id}`);
   return { cases: cases.length, mismatches: mismatches + hostPathMismatches, ruleMismatches: mismatches, hostPathMismatches, faults, unstable, residuals };
 }
