@@ -37,7 +37,7 @@ import {
 } from './xsave.js';
 import { XsOp, nativeXsave, xsaveTable } from './xsave-native.js';
 import { XFeature, bit } from './xfeatures.js';
-import { X87_ENV_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary, xinuseAfterFninit } from './x87-env.js';
+import { X87_ENV16_BYTES, X87_ENV_BYTES, X87_SAVE16_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary, xinuseAfterFninit } from './x87-env.js';
 
 /**
  * The segment selectors a user program runs with, for FCS and FDS: the OS sets them (Linux
@@ -1637,21 +1637,28 @@ export class Machine {
   }
 
   /**
-   * FNSTENV, FNSAVE, FLDENV, FRSTOR in the 32-bit protected-mode format (emulator/x87-env.ts).
-   * The 16-bit formats (66H prefix) are not emulated. A store checks the whole operand before the
-   * state changes, so a fault leaves the registers as they were.
+   * FNSTENV, FNSAVE, FLDENV, FRSTOR in the 32-bit protected-mode format, or with a 66H prefix the
+   * 16-bit one (emulator/x87-env.ts). A store checks the whole operand before the state changes,
+   * so a fault leaves the registers as they were.
    */
   private emulateX87Env(d: Decoded): boolean {
     const ins = d.ins;
     const size = ins.memorySize;
-    if (size !== MemorySize.FpuEnv28 && size !== MemorySize.FpuState108) return false;
+    const bytes16 = size === MemorySize.FpuEnv14 || size === MemorySize.FpuState94;
+    if (!bytes16 && size !== MemorySize.FpuEnv28 && size !== MemorySize.FpuState108) return false;
     const ea = effectiveAddress(ins, this.env);
     const xs = this.xs;
+    // FLDENV and FRSTOR wait: a pending unmasked exception raises #MF first (SDM Vol. 1 8.3.12;
+    // measured on AMD Zen 5 by `selfcheck x87`: SIGFPE at the FLDENV after an unmasked underflow).
+    if (d.x87Env === X87EnvOp.Fldenv || d.x87Env === X87EnvOp.Frstor) {
+      const v = xs.regs.legacyView, fsw = v.getUint16(LEGACY.FSW, true);
+      if (fsw & FSW_ES) throw new X87Fault(fsw, v.getUint16(LEGACY.FCW, true));
+    }
     switch (d.x87Env) {
-      case X87EnvOp.Fnstenv: this.write(ea, fnstenv(xs)); afterFnstenv(xs); return true;
-      case X87EnvOp.Fnsave: this.write(ea, fnsave(xs)); afterFnsave(xs); return true;
-      case X87EnvOp.Fldenv: fldenv(xs, this.read(ea, X87_ENV_BYTES)); return true;
-      case X87EnvOp.Frstor: frstor(xs, this.read(ea, X87_SAVE_BYTES)); return true;
+      case X87EnvOp.Fnstenv: this.write(ea, fnstenv(xs, bytes16)); afterFnstenv(xs); return true;
+      case X87EnvOp.Fnsave: this.write(ea, fnsave(xs, bytes16)); afterFnsave(xs); return true;
+      case X87EnvOp.Fldenv: fldenv(xs, this.read(ea, bytes16 ? X87_ENV16_BYTES : X87_ENV_BYTES)); return true;
+      case X87EnvOp.Frstor: frstor(xs, this.read(ea, bytes16 ? X87_SAVE16_BYTES : X87_SAVE_BYTES)); return true;
       default: return false;
     }
   }

@@ -12,6 +12,7 @@ import { Prot, X86Reg } from '../../emulator/unicorn.js';
 import { XsaveContext, fxrstor, fxsave } from '../../emulator/xsave.js';
 import { X86_TRAP_MF, fpu__exception_code } from '../../kernel-model/fpstate.js';
 import { HostProbeError, buildNative } from '../native.js';
+import { LINUX_USER_SELECTORS } from '../linux/fs/binfmt_elf.js';
 import { Prng } from './cases.js';
 import type { SelfcheckOptions } from './cpu-selfcheck.js';
 import { assembleLines } from './insn-selfcheck.js';
@@ -55,6 +56,9 @@ const TEMPLATES: readonly string[] = [
   'ftst', 'fxam', 'fchs', 'fabs', 'fxch %st({i})', 'fld1', 'fldz', 'fldpi', 'fldl2e', 'fldl2t', 'fldlg2', 'fldln2',
   'fsqrt', 'frndint', 'fincstp', 'fdecstp', 'ffree %st({i})', 'fnop',
   'fnstsw %ax', 'fnstsw {m}', 'fnstcw {m}', 'fldcw {m}', 'fnclex', 'fwait', 'fninit', 'emms',
+  // The environment instructions in both formats (66H: the 16-bit one, SDM Vol. 1 Figures 8-9 to
+  // 8-12); {M}: a slot from which the 108-byte image stays inside the compared data.
+  'fnstenv {M}', 'data16 fnstenv {M}', 'fldenv {M}', 'data16 fldenv {M}', 'fnsave {M}', 'data16 fnsave {M}', 'frstor {M}', 'data16 frstor {M}',
   // MMX: the x87 state's MMX transition and #MF before an MMX instruction (SDM Vol. 1 9.5).
   'pxor %mm{i}, %mm{i}', 'movq {m}, %mm{i}', 'movq %mm{i}, {m}', 'paddw %mm{i}, %mm{i}', 'movd %mm{i}, %eax',
 ];
@@ -151,8 +155,12 @@ function randomImage(r: Prng): Uint8Array {
   return img;
 }
 
+/** The largest x87 image (FNSAVE's 108 bytes, SDM Vol. 1 Figure 8-10): {M} slots keep it inside the data page's compared bytes. */
+const X87_IMAGE_MAX = 108;
 function instantiate(r: Prng, t: string): string {
-  return t.replace(/\{i\}/g, () => String(r.below(8))).replace(/\{m\}/g, () => `${SLOT * r.below(DATA_SIZE / SLOT)}(%rbx)`);
+  return t.replace(/\{i\}/g, () => String(r.below(8)))
+    .replace(/\{m\}/g, () => `${SLOT * r.below(DATA_SIZE / SLOT)}(%rbx)`)
+    .replace(/\{M\}/g, () => `${SLOT * r.below(Math.floor((DATA_SIZE - X87_IMAGE_MAX) / SLOT) + 1)}(%rbx)`);
 }
 
 /**
@@ -201,6 +209,8 @@ export function runX87Selfcheck(o: SelfcheckOptions & { rerun?: boolean; functio
   // The model: one machine; each case maps its code (swept for owned instructions) and data at the host's addresses.
   const xs = new XsaveContext(cpu);
   const machine = new Machine(cpu, xs, { onSyscall: () => true });
+  // The probe is a 64-bit Linux task: FCS/FDS of the 28- and 14-byte environments are its selectors.
+  machine.userSelectors = LINUX_USER_SELECTORS;
   let mismatches = 0, shown = 0, faults = 0, unstable = 0, residuals = 0, hostPathMismatches = 0, hostShown = 0;
   // The transcendental results: with the function templates the rule (correctly rounded) path is
   // checked, its 1-ulp residuals counted apart, and then the host path (host-functions.ts) strictly.
