@@ -89,23 +89,23 @@ function roundApprox(s: X87Unit, a: Approx, measured = false): F80 {
   if (a.mant === 0n) return zero(a.sign);
   if (a.exact || !answers || measured) return s.round(a.sign, a.mant, a.e, !a.exact, FULL);
   const answer = answers[answerIndex++] ?? TranscendentalAnswer.CorrectlyRounded;
-  if (answer === TranscendentalAnswer.OtherNeighbour) {
-    // The neighbour on the other side of the exact value: the rounding down or up that RC did not give.
-    // Under the FCW's overflow and underflow masks: unmasked, the result is the bias-adjusted 64-bit one.
+  const flip = answer === TranscendentalAnswer.C1Flipped || answer === TranscendentalAnswer.OtherNeighbourC1Flipped || answer === TranscendentalAnswer.FarNeighbourC1Flipped;
+  let r: F80;
+  if (answer === TranscendentalAnswer.OtherNeighbour || answer === TranscendentalAnswer.OtherNeighbourC1Flipped) {
+    // The neighbour on the other side of the exact value: the rounding down or up that RC did not
+    // give, under the FCW's overflow and underflow masks (unmasked: the bias-adjusted 64-bit one).
     const om = s.masked(Exc.OE), um = s.masked(Exc.UE);
     const down = roundToRegister(a.sign, a.mant, a.e, true, FULL, Rounding.Down, om, um).f;
     const byRc = roundToRegister(a.sign, a.mant, a.e, true, FULL, s.rc, om, um).f;
     const same = down.exp === byRc.exp && down.sig === byRc.sig;
-    return s.round(a.sign, a.mant, a.e, true, FULL, same ? Rounding.Up : Rounding.Down);
-  }
-  const r = s.round(a.sign, a.mant, a.e, true, FULL);
-  if (answer === TranscendentalAnswer.C1Flipped) s.setC1(!s.c1());
-  if (answer === TranscendentalAnswer.FarNeighbour) {
+    r = s.round(a.sign, a.mant, a.e, true, FULL, same ? Rounding.Up : Rounding.Down);
+  } else {
+    r = s.round(a.sign, a.mant, a.e, true, FULL);
     // One ulp from the correctly rounded value, away from the exact one: up in magnitude when the
     // rounding went up (C1), down otherwise.
-    const up = s.c1();
-    return stepMagnitude(r, up ? 1n : -1n);
+    if (answer === TranscendentalAnswer.FarNeighbour || answer === TranscendentalAnswer.FarNeighbourC1Flipped) r = stepMagnitude(r, s.c1() ? 1n : -1n);
   }
+  if (flip) s.setC1(!s.c1());
   return r;
 }
 /** The finite register value one ulp larger (+1) or smaller (-1) in magnitude (normal values; others unchanged). */
@@ -129,9 +129,13 @@ export enum TranscendentalAnswer {
   C1Flipped,
   /** One ulp from the correctly rounded value on the side away from the exact value, C1 as rounded (measured: FPTAN, FCOS off by more than the neighbours). */
   FarNeighbour,
+  /** The other neighbour with C1 saying the other side (the CPU's approximation lay beyond that neighbour). */
+  OtherNeighbourC1Flipped,
+  /** One ulp beyond, C1 the other side. */
+  FarNeighbourC1Flipped,
 }
 /** How many answers the referee tries for each result. */
-export const TRANSCENDENTAL_ANSWERS = 4;
+export const TRANSCENDENTAL_ANSWERS = 6;
 let answers: readonly TranscendentalAnswer[] | undefined;
 let answerIndex = 0;
 /** Run `f` with the transcendental results answered as `list` says; returns how many were rounded. */
@@ -275,8 +279,8 @@ function binaryPop(s: X87Unit, m: Mnemonic): void {
     // SDM Vol. 2A FYL2X Table 3-49: y * log2(x).
     if (x.sign === 1 && !xz) return invalid();
     if (xz) {
+      // ZE without DE for a denormal y, even with DE unmasked (measured on AMD Zen 5: FSW 3804H).
       if (yz) return invalid();
-      if (denormal && s.raise(Exc.DE)) return;
       if (!yinf && s.raise(Exc.ZE)) return;
       return done(infinity(y.sign ^ 1));
     }
@@ -286,7 +290,7 @@ function binaryPop(s: X87Unit, m: Mnemonic): void {
     const isOne = a.mant !== 0n && (a.mant & (a.mant - 1n)) === 0n && a.e + a.mant.toString(2).length - 1 === 0;
     if (yinf) return isOne ? invalid() : withDe(() => infinity(y.sign ^ (compareOne(x) < 0 ? 1 : 0)));
     if (yz) return withDe(() => zero(y.sign ^ (compareOne(x) < 0 ? 1 : 0)));
-    return withDe(() => roundApprox(s, times(b.sign, b.mant, b.e, log2(a.mant, a.e))));
+    return withDe(() => logResult(s, times(b.sign, b.mant, b.e, log2(a.mant, a.e))));
   }
   // FYL2XP1, SDM Vol. 2A Table 3-50: y * log2(x + 1) for |x| < 1 - sqrt(2)/2; beyond, the same function.
   if (xz) { if (yinf) return invalid(); return withDe(() => (yz ? zero(y.sign ^ x.sign) : zero(y.sign ^ x.sign))); }
@@ -300,7 +304,17 @@ function binaryPop(s: X87Unit, m: Mnemonic): void {
   if (compareMinusOne(x) <= 0) return withDe(() => { s.raise(Exc.PE); return x; });
   const b = exactOf(y);
   const l = a.e + a.mant.toString(2).length - 1 < -1 ? log2p1(a.sign, a.mant, a.e) : log2OfOnePlus(a.sign, a.mant, a.e);
-  return withDe(() => roundApprox(s, times(b.sign, b.mant, b.e, l)));
+  return withDe(() => logResult(s, times(b.sign, b.mant, b.e, l)));
+}
+/**
+ * FYL2X/FYL2XP1's rounded result: PE even when it is exact and not zero (y times the log2 of a
+ * power of two; measured on AMD Zen 5: FYL2X(2, 3), FYL2X(4, 0.5), FYL2XP1(1, 3) set PE with C1 = 0,
+ * FYL2X(1, y) = 0 does not); assumed for every vendor.
+ */
+function logResult(s: X87Unit, a: Approx): F80 {
+  const r = roundApprox(s, a);
+  if (a.exact && a.mant !== 0n) s.raise(Exc.PE);
+  return r;
 }
 /** log2(1 + x) through 1 + x formed exactly (|x| >= 1/2). */
 function log2OfOnePlus(sign: number, mant: bigint, e: number): Approx {
