@@ -15,6 +15,8 @@
  * without the CPU's own algorithm: test/x87-functions.test.ts bounds them, `selfcheck
  * x87-functions` counts them as residuals (TranscendentalAnswer), the README gives the figures.
  * Intel's figures are assumed to be of the same kind (SDM Vol. 1 8.3.10: errors below 1 ulp).
+ * When the profile is this running host's CPU, fpu.ts gives the eight transcendental instructions
+ * to the CPU itself instead (host-functions.ts, assumption x87-transcendental-host).
  */
 import { Mnemonic } from '../iced.js';
 import { EXP_BIAS, EXP_MAX, Exc, INDEFINITE, Kind, Rounding, type F80, exactOf, fromInteger, infinity, isNaN, kindOf, quiet, roundToIntegerValue, roundToRegister, zero } from './float80.js';
