@@ -21,7 +21,7 @@
  * host path against the CPU bit for bit).
  */
 import koffi from 'koffi';
-import { buildNative } from '../../src/native.js';
+import { NativeBuildError, buildNative } from '../../src/native.js';
 import type { CpuModel } from '../cpu-model.js';
 import { builtinProfileIds } from '../profile.js';
 import { Mnemonic } from '../iced.js';
@@ -85,8 +85,10 @@ export function isThisHostCpu(cpu: CpuModel): boolean {
   let yes = false;
   if (cpu.profile.source.kind === 'host-capture' && !builtinProfileIds().includes(cpu.id)) {
     const mine = profileIdentity(cpu);
-    const host = load().identity;
-    yes = mine !== undefined && mine.every((w, i) => w === host[i]);
+    let host: number[] | undefined;
+    // Without a C compiler the helper cannot be built: the rule path then, as for any other CPU.
+    try { host = load().identity; } catch (e) { if (!(e instanceof NativeBuildError)) throw e; }
+    yes = mine !== undefined && host !== undefined && mine.every((w, i) => w === host[i]);
   }
   decided.set(cpu, yes);
   return yes;
