@@ -39,7 +39,7 @@ import {
 } from './xsave.js';
 import { XsOp, nativeXsave, xsaveTable } from './xsave-native.js';
 import { XFeature, bit } from './xfeatures.js';
-import { X87_ENV_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary, xinuseAfterFninit } from './x87-env.js';
+import { X87_ENV16_BYTES, X87_ENV_BYTES, X87_SAVE16_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary, xinuseAfterFninit } from './x87-env.js';
 
 /**
  * The segment selectors a user program runs with, for FCS and FDS: the OS sets them (Linux
@@ -887,6 +887,7 @@ export class Machine {
       const lo = r.start > start ? r.start : start;
       const hi = r.end < end ? r.end : end;
       this.forgetCode(lo, hi);
+      if (r.prot & Prot.EXEC) this.dropTranslations(lo, hi);
       if (r.start < lo) kept.push({ ...r, end: lo });
       if (r.end > hi) kept.push({ ...r, start: hi });
     }
@@ -920,6 +921,7 @@ export class Machine {
       if (vmFlags !== undefined) { if (vmFlags) n.vmFlags = vmFlags; else delete n.vmFlags; }
       out.push(n);
       if (r.end > hi) out.push({ ...r, start: hi });
+      if ((r.prot & Prot.EXEC) && !(prot & Prot.EXEC)) this.dropTranslations(lo, hi);
       for (const b of this.backedPieces(lo, hi)) this.uc.memProtect(b.start, Number(b.end - b.start), this.effectiveProt(n));
       if ((prot & Prot.EXEC) && !(r.prot & Prot.EXEC)) this.sweep(lo, hi);
       if (!(prot & Prot.EXEC)) this.forgetCode(lo, hi);
@@ -1219,6 +1221,16 @@ export class Machine {
     }
     const lo = Number(start), hi = Number(end);
     for (const a of this.decodeCache.keys()) if (a >= lo && a < hi) this.decodeCache.delete(a);
+  }
+
+  /**
+   * Drop unicorn's translations of [start, end) while it is still backed: unicorn 2.0.1 keeps them
+   * across uc_mem_unmap, so code mapped again at the same address would run the old translation
+   * (measured: unmap, map and write MOV EAX,2 where MOV EAX,1 ran, and RAX is 1; the x87 referee's
+   * code page, remapped for each case, showed it). An executable mapping is unmapped or loses EXEC.
+   */
+  private dropTranslations(start: bigint, end: bigint): void {
+    for (const b of this.backedPieces(start, end)) this.uc.removeTbCache(b.start, b.end);
   }
 
   private addOwned(addr: bigint): void {
@@ -1635,21 +1647,28 @@ export class Machine {
   }
 
   /**
-   * FNSTENV, FNSAVE, FLDENV, FRSTOR in the 32-bit protected-mode format (emulator/x87-env.ts).
-   * The 16-bit formats (66H prefix) are not emulated. A store checks the whole operand before the
-   * state changes, so a fault leaves the registers as they were.
+   * FNSTENV, FNSAVE, FLDENV, FRSTOR in the 32-bit protected-mode format, or with a 66H prefix the
+   * 16-bit one (emulator/x87-env.ts). A store checks the whole operand before the state changes,
+   * so a fault leaves the registers as they were.
    */
   private emulateX87Env(d: Decoded): boolean {
     const ins = d.ins;
     const size = ins.memorySize;
-    if (size !== MemorySize.FpuEnv28 && size !== MemorySize.FpuState108) return false;
+    const bytes16 = size === MemorySize.FpuEnv14 || size === MemorySize.FpuState94;
+    if (!bytes16 && size !== MemorySize.FpuEnv28 && size !== MemorySize.FpuState108) return false;
     const ea = effectiveAddress(ins, this.env);
     const xs = this.xs;
+    // FLDENV and FRSTOR wait: a pending unmasked exception raises #MF first (SDM Vol. 1 8.3.12;
+    // measured on AMD Zen 5 by `selfcheck x87`: SIGFPE at the FLDENV after an unmasked underflow).
+    if (d.x87Env === X87EnvOp.Fldenv || d.x87Env === X87EnvOp.Frstor) {
+      const v = xs.regs.legacyView, fsw = v.getUint16(LEGACY.FSW, true);
+      if (fsw & FSW_ES) throw new X87Fault(fsw, v.getUint16(LEGACY.FCW, true));
+    }
     switch (d.x87Env) {
-      case X87EnvOp.Fnstenv: this.write(ea, fnstenv(xs)); afterFnstenv(xs); return true;
-      case X87EnvOp.Fnsave: this.write(ea, fnsave(xs)); afterFnsave(xs); return true;
-      case X87EnvOp.Fldenv: fldenv(xs, this.read(ea, X87_ENV_BYTES)); return true;
-      case X87EnvOp.Frstor: frstor(xs, this.read(ea, X87_SAVE_BYTES)); return true;
+      case X87EnvOp.Fnstenv: this.write(ea, fnstenv(xs, bytes16)); afterFnstenv(xs); return true;
+      case X87EnvOp.Fnsave: this.write(ea, fnsave(xs, bytes16)); afterFnsave(xs); return true;
+      case X87EnvOp.Fldenv: fldenv(xs, this.read(ea, bytes16 ? X87_ENV16_BYTES : X87_ENV_BYTES)); return true;
+      case X87EnvOp.Frstor: frstor(xs, this.read(ea, bytes16 ? X87_SAVE16_BYTES : X87_SAVE_BYTES)); return true;
       default: return false;
     }
   }

@@ -12,7 +12,9 @@
  *   refuse those ids instead of returning a silent 0.
  * - `uc_mem_write` does not drop translated blocks: rewriting code that already ran at the same address
  *   can run the old translation (measured: A, then C, then A again with `until` 0 ran C). Use
- *   `writeCode` (memWrite + removeTbCache) for guest code.
+ *   `writeCode` (memWrite + removeTbCache) for guest code. `uc_mem_unmap` does not drop them either
+ *   (measured: MOV EAX,1 run, unmapped, MOV EAX,2 mapped and written there: RAX 1); Machine drops
+ *   the translations of an executable mapping before it goes.
  * - UC_HOOK_CODE calls are decided when a block is translated: a hook added after its block was
  *   translated is never called, and a deleted hook keeps being called from cached blocks. `hookCode` and
  *   `remove()` drop the translations of the hooked range (flushTb for an all-address hook). unicorn's own

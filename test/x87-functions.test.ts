@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import type { Instruction } from 'iced-x86';
 import { describe, expect, it } from 'vitest';
 import { executeX87 } from '../emulator/x87/fpu.js';
+import { TranscendentalSource, isThisHostCpu, withTranscendentalSource } from '../emulator/x87/host-functions.js';
 import { type F80, readF80, writeF80 } from '../emulator/x87/float80.js';
 import { XsaveContext } from '../emulator/xsave.js';
 import { LEGACY } from '../emulator/register-file.js';
@@ -61,7 +62,7 @@ function decoded(op: Op): Instruction {
   return ins;
 }
 
-function onModel(ctx: XsaveContext, op: Op, fcw: number, a: F80, b: F80): Answer {
+function onModel(ctx: XsaveContext, op: Op, fcw: number, a: F80, b: F80, src = TranscendentalSource.Rule): Answer {
   const v = ctx.regs.legacyView, L = ctx.regs.legacy;
   v.setUint16(LEGACY.FCW, fcw, true);
   v.setUint16(LEGACY.FSW, START_FSW, true);
@@ -69,7 +70,7 @@ function onModel(ctx: XsaveContext, op: Op, fcw: number, a: F80, b: F80): Answer
   L.fill(0, LEGACY.ST0, LEGACY.XMM0);
   writeF80(L, LEGACY.ST0, a);
   writeF80(L, LEGACY.ST0 + LEGACY.ST_STRIDE, b);
-  executeX87(ctx, decoded(op), { ea: () => 0n, read: () => new Uint8Array(10), write: () => {}, setAx: () => {}, setCompareFlags: () => {}, rflags: () => 0n });
+  withTranscendentalSource(src, () => executeX87(ctx, decoded(op), { ea: () => 0n, read: () => new Uint8Array(10), write: () => {}, setAx: () => {}, setCompareFlags: () => {}, rflags: () => 0n }));
   return { fsw: v.getUint16(LEGACY.FSW, true), ftw: L[LEGACY.FTW]!, st: [0, 1, 2].map((i) => readF80(L, LEGACY.ST0 + i * LEGACY.ST_STRIDE)) };
 }
 
@@ -81,14 +82,35 @@ function ulps(x: F80, y: F80): number {
   return Number(d < 0n ? -d : d);
 }
 
-function compare(op: Op, n: number, seed: number): { same: number; worst: number; cases: number; firstDiff?: string } {
+/** An operand from every class: normals near 1 and far, zeros, infinities, NaNs, denormals, unnormals, values near -1. */
+function special(r: Prng): F80 {
+  const sig = (): bigint => ((BigInt(r.next()) << 32n) | BigInt(r.next())) | INT;
+  const sign = r.below(2);
+  switch (r.below(10)) {
+    case 0: return { sign, exp: 0, sig: 0n };
+    case 1: return { sign, exp: 0x7fff, sig: INT };
+    case 2: return { sign, exp: 0x7fff, sig: INT | (1n << 62n) | BigInt(r.next()) };
+    case 3: return { sign, exp: 0x7fff, sig: INT | BigInt(r.next() | 1) };
+    case 4: return { sign, exp: 0, sig: BigInt(r.next() | 1) << BigInt(r.below(32)) };
+    case 5: return { sign, exp: 1 + r.below(0x7ffd), sig: sig() & ~INT };
+    case 6: return { sign: 1, exp: 0x3fff + r.below(3), sig: r.chance(0.3) ? INT : sig() };
+    case 7: return { sign, exp: 1 + r.below(0x7ffd), sig: sig() };
+    default: return { sign, exp: 0x3fff - 70 + r.below(140), sig: sig() };
+  }
+}
+
+function compare(op: Op, n: number, seed: number, o: { src?: TranscendentalSource; specials?: boolean } = {}): { same: number; worst: number; cases: number; firstDiff?: string } {
   const r = new Prng(seed);
-  const cases = Array.from({ length: n }, () => { const [a, b] = operands(r, op); return { op, fcw: 0x7f | (r.pick([0, 2, 3]) << 8) | (r.below(4) << 10), a, b }; });
+  // With specials: random exception masks too (unmasked exceptions leave what the CPU leaves).
+  const cases = Array.from({ length: n }, () => {
+    const [a, b] = o.specials ? [special(r), special(r)] : operands(r, op);
+    return { op, fcw: (o.specials ? r.below(64) : 0x3f) | 0x40 | (r.pick([0, 2, 3]) << 8) | (r.below(4) << 10), a, b };
+  });
   const host = onHost(cases);
   const ctx = new XsaveContext(hostModel());
   let same = 0, worst = 0, firstDiff: string | undefined;
   cases.forEach((c, k) => {
-    const h = host[k]!, m = onModel(ctx, op, c.fcw, c.a, c.b);
+    const h = host[k]!, m = onModel(ctx, op, c.fcw, c.a, c.b, o.src);
     const top = (h.fsw >> 11) & 7;
     const valid = (i: number): boolean => ((h.ftw >> ((top + i) & 7)) & 1) === 1;
     let d = 0;
@@ -100,7 +122,23 @@ function compare(op: Op, n: number, seed: number): { same: number; worst: number
   return { same, worst, cases: n, firstDiff };
 }
 
-describe('x87 computing instructions against this host', () => {
+describe('x87 transcendental instructions on the host path (host-functions.ts) against this host', () => {
+  it('the live host profile is this CPU (assumption x87-transcendental-host); a built-in profile never is', () => {
+    expect(isThisHostCpu(hostModel())).toBe(true);
+    expect(isThisHostCpu(hostModel((p) => { p.source.kind = 'instlatx64-dump'; }))).toBe(false);
+    // Another stepping (CPUID.01H:EAX[3:0]) is another CPU.
+    expect(isThisHostCpu(hostModel((p) => { const l1 = p.cpuid['00000001']!; l1[0] = `0x${(Number(l1[0]) ^ 1).toString(16).padStart(8, '0')}`; }))).toBe(false);
+  });
+  for (const op of ['f2xm1', 'fyl2x', 'fyl2xp1', 'fptan', 'fpatan', 'fsin', 'fcos', 'fsincos'] as const) {
+    it(`${op}: bit for bit (values, FSW with C1/C2 and the flags, tags) on in-range operands and on every class with random masks`, () => {
+      for (const s of [compare(op, 300, 21, { src: TranscendentalSource.Host }), compare(op, 300, 22, { src: TranscendentalSource.Host, specials: true })]) {
+        expect(s.same, s.firstDiff).toBe(s.cases);
+      }
+    });
+  }
+});
+
+describe('x87 computing instructions against this host (rule path: correctly rounded)', () => {
   for (const op of ['fscale', 'fprem', 'fprem1', 'fxtract', 'f2xm1-outside'] as const) {
     it(`${op}: bit for bit`, () => {
       const s = compare(op, 600, 11);

@@ -15,9 +15,11 @@
  * without the CPU's own algorithm: test/x87-functions.test.ts bounds them, `selfcheck
  * x87-functions` counts them as residuals (TranscendentalAnswer), the README gives the figures.
  * Intel's figures are assumed to be of the same kind (SDM Vol. 1 8.3.10: errors below 1 ulp).
+ * When the profile is this running host's CPU, fpu.ts gives the eight transcendental instructions
+ * to the CPU itself instead (host-functions.ts, assumption x87-transcendental-host).
  */
 import { Mnemonic } from '../iced.js';
-import { EXP_BIAS, Exc, INDEFINITE, Kind, Rounding, type F80, exactOf, fromInteger, infinity, isNaN, kindOf, quiet, roundToIntegerValue, roundToRegister, zero } from './float80.js';
+import { EXP_BIAS, EXP_MAX, Exc, INDEFINITE, Kind, Rounding, type F80, exactOf, fromInteger, infinity, isNaN, kindOf, quiet, roundToIntegerValue, roundToRegister, zero } from './float80.js';
 import { type Approx, atan2, exp2m1, log2, log2p1, piTimes, times, trig } from './transcendental.js';
 
 /** What these instructions need of the x87 state (fpu.ts's State). */
@@ -39,6 +41,8 @@ export interface X87Unit {
   /** Round an exact value to the register format at p bits under RC (or `rc`), raising PE/UE/OE and C1. */
   round(sign: number, mant: bigint, e: number, sticky: boolean, p: number, rc?: Rounding): F80;
   c1(): boolean;
+  /** Whether the exception is masked in FCW. */
+  masked(e: Exc): boolean;
   /** The NaN result of two operands (SDM Vol. 1 Table 4-7). */
   nan(a: F80, b: F80): F80;
 }
@@ -87,16 +91,32 @@ function roundApprox(s: X87Unit, a: Approx, measured = false): F80 {
   if (a.mant === 0n) return zero(a.sign);
   if (a.exact || !answers || measured) return s.round(a.sign, a.mant, a.e, !a.exact, FULL);
   const answer = answers[answerIndex++] ?? TranscendentalAnswer.CorrectlyRounded;
-  if (answer === TranscendentalAnswer.OtherNeighbour) {
-    // The neighbour on the other side of the exact value: the rounding down or up that RC did not give.
-    const down = roundToRegister(a.sign, a.mant, a.e, true, FULL, Rounding.Down, true, true).f;
-    const byRc = roundToRegister(a.sign, a.mant, a.e, true, FULL, s.rc, true, true).f;
+  const flip = answer === TranscendentalAnswer.C1Flipped || answer === TranscendentalAnswer.OtherNeighbourC1Flipped || answer === TranscendentalAnswer.FarNeighbourC1Flipped;
+  let r: F80;
+  if (answer === TranscendentalAnswer.OtherNeighbour || answer === TranscendentalAnswer.OtherNeighbourC1Flipped) {
+    // The neighbour on the other side of the exact value: the rounding down or up that RC did not
+    // give, under the FCW's overflow and underflow masks (unmasked: the bias-adjusted 64-bit one).
+    const om = s.masked(Exc.OE), um = s.masked(Exc.UE);
+    const down = roundToRegister(a.sign, a.mant, a.e, true, FULL, Rounding.Down, om, um).f;
+    const byRc = roundToRegister(a.sign, a.mant, a.e, true, FULL, s.rc, om, um).f;
     const same = down.exp === byRc.exp && down.sig === byRc.sig;
-    return s.round(a.sign, a.mant, a.e, true, FULL, same ? Rounding.Up : Rounding.Down);
+    r = s.round(a.sign, a.mant, a.e, true, FULL, same ? Rounding.Up : Rounding.Down);
+  } else {
+    r = s.round(a.sign, a.mant, a.e, true, FULL);
+    // One ulp from the correctly rounded value, away from the exact one: up in magnitude when the
+    // rounding went up (C1), down otherwise.
+    if (answer === TranscendentalAnswer.FarNeighbour || answer === TranscendentalAnswer.FarNeighbourC1Flipped) r = stepMagnitude(r, s.c1() ? 1n : -1n);
   }
-  const r = s.round(a.sign, a.mant, a.e, true, FULL);
-  if (answer === TranscendentalAnswer.C1Flipped) s.setC1(!s.c1());
+  if (flip) s.setC1(!s.c1());
   return r;
+}
+/** The finite register value one ulp larger (+1) or smaller (-1) in magnitude (normal values; others unchanged). */
+function stepMagnitude(f: F80, d: bigint): F80 {
+  const TOP = 1n << 63n;
+  if (f.exp === 0 || f.exp >= 0x7fff || (f.sig & TOP) === 0n) return f;
+  let sig = f.sig + d, exp = f.exp;
+  if (sig >> 64n) { sig = TOP; exp++; } else if ((sig & TOP) === 0n) { if (exp === 1) return { ...f, exp: 0, sig }; sig = (sig << 1n) | 1n; exp--; }
+  return { sign: f.sign, exp, sig };
 }
 
 /**
@@ -109,7 +129,15 @@ export enum TranscendentalAnswer {
   OtherNeighbour,
   /** The correctly rounded value with C1 saying the other side (the CPU's approximation lay beyond it). */
   C1Flipped,
+  /** One ulp from the correctly rounded value on the side away from the exact value, C1 as rounded (measured: FPTAN, FCOS off by more than the neighbours). */
+  FarNeighbour,
+  /** The other neighbour with C1 saying the other side (the CPU's approximation lay beyond that neighbour). */
+  OtherNeighbourC1Flipped,
+  /** One ulp beyond, C1 the other side. */
+  FarNeighbourC1Flipped,
 }
+/** How many answers the referee tries for each result. */
+export const TRANSCENDENTAL_ANSWERS = 6;
 let answers: readonly TranscendentalAnswer[] | undefined;
 let answerIndex = 0;
 /** Run `f` with the transcendental results answered as `list` says; returns how many were rounded. */
@@ -145,11 +173,13 @@ function unaryInPlace(s: X87Unit, m: Mnemonic): void {
   if (s.empty(0)) { if (trigOp) s.setC2(false); if (s.underflow()) return; s.set(0, INDEFINITE); return; }
   s.setC1(false);
   const x = s.st(0), k = kindOf(x);
+  // An invalid operand (SNaN, unsupported, infinity), masked or not, clears C2 of the trigonometric
+  // ones and keeps C0/C3 (measured on AMD Zen 5: FSW 7101H from 4700H masked, F181H unmasked).
   const pre = unaryPre(s, x);
-  if (pre === 'stop') return;
+  if (pre === 'stop') { if (trigOp) s.setC2(false); return; }
   if (pre) { s.set(0, pre); if (trigOp) s.setC2(false); return; }
   if (trigOp) {
-    if (k === Kind.Infinity) { if (!s.raise(Exc.IE)) { s.set(0, INDEFINITE); s.setC2(false); } return; }
+    if (k === Kind.Infinity) { s.setC2(false); if (!s.raise(Exc.IE)) s.set(0, INDEFINITE); return; }
     if (x.exp >= TRIG_LIMIT_EXP) { s.setC2(true); return; }
     s.setC2(false);
   }
@@ -191,10 +221,11 @@ function unaryPush(s: X87Unit, m: Mnemonic): void {
   s.setC1(false);
   const x = s.st(0), k = kindOf(x);
   const pre = unaryPre(s, x);
-  if (pre === 'stop') return;
+  // As unaryInPlace: an invalid operand clears C2 of FPTAN/FSINCOS, masked or not (measured).
+  if (pre === 'stop') { if (trigOp) s.setC2(false); return; }
   if (pre) { both(pre); if (trigOp) s.setC2(false); return; }
   if (trigOp) {
-    if (k === Kind.Infinity) { if (!s.raise(Exc.IE)) { both(INDEFINITE); s.setC2(false); } return; }
+    if (k === Kind.Infinity) { s.setC2(false); if (!s.raise(Exc.IE)) both(INDEFINITE); return; }
     if (x.exp >= TRIG_LIMIT_EXP) { s.setC2(true); return; }
     s.setC2(false);
   }
@@ -250,8 +281,8 @@ function binaryPop(s: X87Unit, m: Mnemonic): void {
     // SDM Vol. 2A FYL2X Table 3-49: y * log2(x).
     if (x.sign === 1 && !xz) return invalid();
     if (xz) {
+      // ZE without DE for a denormal y, even with DE unmasked (measured on AMD Zen 5: FSW 3804H).
       if (yz) return invalid();
-      if (denormal && s.raise(Exc.DE)) return;
       if (!yinf && s.raise(Exc.ZE)) return;
       return done(infinity(y.sign ^ 1));
     }
@@ -261,25 +292,31 @@ function binaryPop(s: X87Unit, m: Mnemonic): void {
     const isOne = a.mant !== 0n && (a.mant & (a.mant - 1n)) === 0n && a.e + a.mant.toString(2).length - 1 === 0;
     if (yinf) return isOne ? invalid() : withDe(() => infinity(y.sign ^ (compareOne(x) < 0 ? 1 : 0)));
     if (yz) return withDe(() => zero(y.sign ^ (compareOne(x) < 0 ? 1 : 0)));
-    return withDe(() => roundApprox(s, times(b.sign, b.mant, b.e, log2(a.mant, a.e))));
+    return withDe(() => logResult(s, times(b.sign, b.mant, b.e, log2(a.mant, a.e))));
   }
   // FYL2XP1, SDM Vol. 2A Table 3-50: y * log2(x + 1) for |x| < 1 - sqrt(2)/2; beyond, the same function.
   if (xz) { if (yinf) return invalid(); return withDe(() => (yz ? zero(y.sign ^ x.sign) : zero(y.sign ^ x.sign))); }
   if (xinf) { if (x.sign) return invalid(); return yz ? invalid() : withDe(() => infinity(y.sign)); }
   const a = exactOf(x);
-  const cmp = compareMinusOne(x);
-  if (cmp < 0) return invalid();
-  if (cmp === 0) {
-    if (yz) return invalid();
-    if (denormal && s.raise(Exc.DE)) return;
-    if (!yinf && s.raise(Exc.ZE)) return;
-    return done(infinity(y.sign ^ 1));
-  }
   if (yinf) return withDe(() => infinity(y.sign ^ x.sign));
   if (yz) return withDe(() => zero(y.sign ^ x.sign));
+  // x <= -1 (outside the SDM's domain, log2 undefined): ST(1) <- x itself, whatever y, with PE and
+  // C1 = 0, no IE or ZE (measured on AMD Zen 5 for x from -1 to -1e10, y of either sign, every RC;
+  // DE first for a denormal y); assumed for every vendor.
+  if (compareMinusOne(x) <= 0) return withDe(() => { s.raise(Exc.PE); return x; });
   const b = exactOf(y);
   const l = a.e + a.mant.toString(2).length - 1 < -1 ? log2p1(a.sign, a.mant, a.e) : log2OfOnePlus(a.sign, a.mant, a.e);
-  return withDe(() => roundApprox(s, times(b.sign, b.mant, b.e, l)));
+  return withDe(() => logResult(s, times(b.sign, b.mant, b.e, l)));
+}
+/**
+ * FYL2X/FYL2XP1's rounded result: PE even when it is exact and not zero (y times the log2 of a
+ * power of two; measured on AMD Zen 5: FYL2X(2, 3), FYL2X(4, 0.5), FYL2XP1(1, 3) set PE with C1 = 0,
+ * FYL2X(1, y) = 0 does not); assumed for every vendor.
+ */
+function logResult(s: X87Unit, a: Approx): F80 {
+  const r = roundApprox(s, a);
+  if (a.exact && a.mant !== 0n) s.raise(Exc.PE);
+  return r;
 }
 /** log2(1 + x) through 1 + x formed exactly (|x| >= 1/2). */
 function log2OfOnePlus(sign: number, mant: bigint, e: number): Approx {
@@ -324,21 +361,29 @@ function fscale(s: X87Unit): void {
   const LIMIT = 1n << 20n;
   const scale = Number(n > LIMIT ? LIMIT : n < -LIMIT ? -LIMIT : n);
   const a = exactOf(x);
+  // Massive overflow or underflow (SDM Vol. 1 8.5.4, 8.5.5): unmasked, a result still out of range
+  // after the 24576 bias adjustment is a signed infinity or zero. Measured on AMD Zen 5 for the
+  // overflow: -inf with OE, PE and C1 = 1; the underflow's flags (UE, PE, C1 = 0) are assumed.
+  const biased = a.e + a.mant.toString(2).length - 1 + scale + EXP_BIAS;
+  if (biased - BIAS_ADJUST >= EXP_MAX && !s.masked(Exc.OE)) { s.raise(Exc.OE | Exc.PE); s.setC1(true); s.set(0, infinity(x.sign)); return; }
+  if (biased + BIAS_ADJUST <= 0 && !s.masked(Exc.UE)) { s.raise(Exc.UE | Exc.PE); s.setC1(false); s.set(0, zero(x.sign)); return; }
   s.set(0, s.round(a.sign, a.mant, a.e + scale, false, FULL));
 }
+/** The exponent bias adjustment of an unmasked overflow or underflow to a register (SDM Vol. 1 8.5.4). */
+const BIAS_ADJUST = 24576;
 
 /** FPREM (quotient chopped) and FPREM1 (quotient rounded to nearest even), SDM Vol. 2A FPREM/FPREM1. */
 function fprem(s: X87Unit, ieee: boolean): void {
   if (s.empty(0) || s.empty(1)) { s.setC2(false); if (s.underflow()) return; s.set(0, INDEFINITE); return; }
   s.setC1(false);
   const x = s.st(0), y = s.st(1);
+  // A NaN or an invalid operation, masked or not, clears C2 and keeps C0/C3 (measured on AMD Zen 5:
+  // FSW 7101H from 4700H with IE masked, F181H unmasked).
   const pre = binaryPre(s, x, y);
-  if (pre === 'stop') return;
-  // A NaN result clears C2 (measured on AMD Zen 5).
+  if (pre === 'stop') { s.setC2(false); return; }
   if (pre) { s.set(0, pre); s.setC2(false); return; }
   const kx = kindOf(x), ky = kindOf(y);
-  // Invalid (SDM Vol. 2A FPREM): C0, C2, C3 stay as they were (measured on AMD Zen 5).
-  if (kx === Kind.Infinity || ky === Kind.Zero) { if (!s.raise(Exc.IE)) s.set(0, INDEFINITE); return; }
+  if (kx === Kind.Infinity || ky === Kind.Zero) { s.setC2(false); if (!s.raise(Exc.IE)) s.set(0, INDEFINITE); return; }
   if ((isDenormal(x) || isDenormal(y)) && s.raise(Exc.DE)) return;
   if (kx === Kind.Zero || ky === Kind.Infinity) { s.setCc(0, 0, 0); return; }
   const a = exactOf(x), b = exactOf(y);
@@ -384,7 +429,7 @@ function fbstp(s: X87Unit, store: (b: Uint8Array) => void): void {
   s.setC1(false);
   const f = s.st(0), k = kindOf(f);
   if (k === Kind.Unsupported || isNaN(k) || k === Kind.Infinity) { if (s.raise(Exc.IE)) return; store(BCD_INDEFINITE); s.pop(); return; }
-  if (k === Kind.Denormal && s.raise(Exc.DE)) return;
+  // No #D: a denormal rounds to 0 with PE (SDM Vol. 2A FBSTP lists #IS, #IA, #P; measured on AMD Zen 5 by `selfcheck x87-functions`).
   const r = roundToIntegerValue(f, s.rc);
   const mag = r.v < 0n ? -r.v : r.v;
   if (mag >= BCD_MAX) { if (s.raise(Exc.IE)) return; store(BCD_INDEFINITE); s.pop(); return; }

@@ -23,6 +23,7 @@ import {
   roundToIntegerValue, roundToMemory, roundToRegister, sqrtExact, writeF80, zero,
 } from './float80.js';
 import { FUNCTION_MNEMONICS, runFunction, type X87Unit } from './fpu-functions.js';
+import { runOnHost, transcendentalFromHost } from './host-functions.js';
 
 /** #MF: a waiting x87 instruction found an unmasked exception pending (SDM Vol. 1 8.6). */
 export class X87Fault extends Error {
@@ -245,6 +246,12 @@ export function executeX87(ctx: XsaveContext, ins: Instruction, io: X87Io): X87R
       x87ControlWritten(ctx, wasInUse);
       return { unmasked: false };
     }
+  }
+  if (transcendentalFromHost(ctx.cpu, m)) {
+    // The profile is this CPU (host-functions.ts, assumption x87-transcendental-host): its own result.
+    const fsw = runOnHost(m, ctx.regs.legacy);
+    ctx.regs.touched(XFeature.X87, true);
+    return { unmasked: (fsw & 0x3f & ~v.getUint16(LEGACY.FCW, true)) !== 0 };
   }
   const s = new State(ctx);
   run(s, ins, io);

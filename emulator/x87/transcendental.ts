@@ -161,6 +161,8 @@ function atanUnit(mant: bigint, e: number): { mant: bigint; e: number } {
     const term = p / (2n * k + 1n);
     sum += k & 1n ? -term : term;
   }
+  // atan t < t for t > 0: not on the representable t when the series vanished (as sinCosReduced).
+  if (sum >= one) sum = one - 1n;
   return trim(t.mant * sum, t.e - FIX + 3);
 }
 /**
@@ -203,6 +205,11 @@ function sinCosReduced(sign: number, mant: bigint, e: number): { sin: Approx; co
     if (pc === 0n && ps === 0n) break;
     if (k & 1n) { sc -= pc; ss -= ps; } else { sc += pc; ss += ps; }
   }
+  // For r != 0, cos r < 1 and |sin r| < |r|: a series whose terms all fell below 2^-FIX (r^2 < 2^-FIX)
+  // must not leave the approximation on the representable 1 or r, where the caller's rounding
+  // (the exact value above the approximation) would go the wrong way under a directed RC.
+  if (sc >= one) sc = one - 1n;
+  if (ss >= one) ss = one - 1n;
   const s = trim(r.mant * ss, r.e - FIX);
   const c = trim(sc, -FIX);
   return { sin: { sign, mant: s.mant, e: s.e, exact: false }, cos: { sign: 0, mant: c.mant, e: c.e, exact: false } };

@@ -29,7 +29,7 @@ import { AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_FLAGS, AT_GID, AT_HW
  * __USER_CS, SS __USER_DS, DS/ES/FS/GS null), which x87 FCS/FDS record (measured on AMD Zen 5:
  * FCS 33H, FDS 0 for a DS operand, 2BH for an RSP-based one).
  */
-const LINUX_USER_SELECTORS: SegmentSelectors = { cs: Number(USER_CS), ss: Number(USER_DS), ds: 0, es: 0, fs: 0, gs: 0 };
+export const LINUX_USER_SELECTORS: SegmentSelectors = { cs: Number(USER_CS), ss: Number(USER_DS), ds: 0, es: 0, fs: 0, gs: 0 };
 /** sysconf(_SC_CLK_TCK) = USER_HZ (include/asm-generic/param.h). */
 const USER_HZ = 100n;
 /** RFLAGS at process start: IF and the always-one bit 1 (SDM Vol. 1 3.4.3; start_thread). */
