@@ -101,6 +101,7 @@ export const PROT_GROWSUP = 0x02000000;
 /** mremap flags (include/uapi/linux/mman.h). */
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;
 
 /** arch_prctl codes (arch/x86/include/uapi/asm/prctl.h). */
 export enum ArchPrctl {

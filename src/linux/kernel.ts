@@ -54,7 +54,7 @@ import { segmentDescriptor, vdso_encode_cpunode } from './arch/x86/kernel/cpu/co
 import { procLookup, procReadlink, procOpen } from './fs/proc/base.js';
 import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
 import { do_mprotect_pkey } from './mm/mprotect.js';
-import { mremap } from './mm/mremap.js';
+import { mremap, mremap_to } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
 import { readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers } from './kernel/time/posix-timers.js';
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
@@ -212,7 +212,7 @@ const kernelMethods = {
   modify_ldt, segmentDescriptor,
   procLookup, procReadlink, procOpen,
   brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
-  mremap,
+  mremap, mremap_to,
   archPrctl, fpuXstatePrctl,
   readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers,
   hrtimerNanosleep,

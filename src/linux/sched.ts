@@ -154,6 +154,9 @@ export class Process {
   /** Descriptors with FD_CLOEXEC. */
   cloexec = new Set<number>();
   brkStart = 0n;
+  /** mm->start_data and mm->end_data (load_elf_binary): the highest PT_LOAD start and end of file data, for check_data_rlimit. */
+  startData = 0n;
+  endData = 0n;
   brk = 0n;
   /** The CPU (engine) this address space is loaded on, and which thread it holds. */
   loaded: Task | undefined;

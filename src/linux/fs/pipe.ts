@@ -227,7 +227,10 @@ export function pipe2(this: Kernel, p: Process, fds: bigint, flags: number): big
   const [r, w] = create_pipe_files(this.nextPipeIno++, flags);
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const rfd = this.installFd(p, r, cloexec);
+  if (rfd < 0) return BigInt(rfd);
   const wfd = this.installFd(p, w, cloexec);
+  // __do_pipe_flags: the read end's descriptor is given back when the write end gets none.
+  if (wfd < 0) { this.closeFd(p, rfd); return BigInt(wfd); }
   const b = new Uint8Array(8);
   new DataView(b.buffer).setInt32(0, rfd, true);
   new DataView(b.buffer).setInt32(4, wfd, true);

@@ -91,6 +91,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     if (t.rseq) { child.rseq = { ...t.rseq }; child.rseqEvent = t.rseqEvent; child.rseqNotify = true; }
     cp.cloexec = new Set(p.cloexec);
     cp.brkStart = p.brkStart;
+    cp.startData = p.startData;
+    cp.endData = p.endData;
     cp.brk = p.brk;
     cp.exitSignal = Number(flags & CSIGNAL);
     child.sigmask = t.sigmask;

@@ -9,7 +9,7 @@ import { Prot } from '../../../emulator/unicorn.js';
 import { Errno, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC } from '../abi.js';
 import { execute_only_pkey } from '../arch/x86/mm/pkeys.js';
 import type { Kernel } from '../kernel.js';
-import { MODELLED_TOTALRAM_BYTES, Rlimit } from '../kernel/sys.js';
+import { MODELLED_TOTALRAM_BYTES, RLIM_INFINITY, Rlimit } from '../kernel/sys.js';
 import { neg, pageAlign, Process } from '../sched.js';
 
 /** TASK_SIZE_MAX with 4-level paging (arch/x86/include/asm/page_64_types.h): 2^47 - one page. */
@@ -36,16 +36,69 @@ const DEFAULT_MAP_WINDOW = TASK_SIZE;
 export const STACK_EXPAND = 128n * 1024n;
 
 /** vm_flags bits the model keeps (include/linux/mm.h). */
+export const VM_SHARED = 0x8;
 export const VM_GROWSDOWN = 0x100;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
 
+/**
+ * is_data_mapping (mm/internal.h): private, writable and not a stack (VM_STACK is VM_GROWSDOWN on x86):
+ * what RLIMIT_DATA counts (mm->data_vm).
+ */
+function is_data_mapping(prot: number, vmFlags: number): boolean {
+  return (prot & Prot.WRITE) !== 0 && !(vmFlags & (VM_SHARED | VM_GROWSDOWN));
+}
+
+/**
+ * may_expand_vm (mm/mmap.c, Linux 6.18): `npages` more pages with these flags keep mm->total_vm
+ * within RLIMIT_AS and, for a data mapping, mm->data_vm within RLIMIT_DATA (limits in whole pages,
+ * rounded down). The Valgrind exception: a soft RLIMIT_DATA of 0 lets data grow up to the hard
+ * one. ignore_rlimit_data is false (its default). total_vm here is every mapping of the model, so
+ * a native process's [vvar]/[vdso] pages, which the model lacks, are not counted.
+ */
+export function may_expand_vm(p: Process, prot: number, vmFlags: number, npages: bigint): boolean {
+  let total = 0n, data = 0n;
+  for (const r of p.machine.mappings()) {
+    const n = (r.end - r.start) / GUEST_PAGE;
+    total += n;
+    if (is_data_mapping(r.prot, r.vmFlags ?? 0)) data += n;
+  }
+  const page = (v: bigint): bigint => v / GUEST_PAGE;
+  if (total + npages > page(p.rlimits[Rlimit.AS]!.cur)) return false;
+  const lim = p.rlimits[Rlimit.DATA]!;
+  if (is_data_mapping(prot, vmFlags) && data + npages > page(lim.cur)) {
+    if (lim.cur === 0n && data + npages <= page(lim.max)) return true;
+    return false;
+  }
+  return true;
+}
+
+/** Pages of [start, end) that mappings cover (count_vma_pages_range). */
+function count_vma_pages_range(m: Machine, start: bigint, end: bigint): bigint {
+  let n = 0n;
+  for (const r of m.mappings()) {
+    const lo = r.start > start ? r.start : start, hi = r.end < end ? r.end : end;
+    if (hi > lo) n += (hi - lo) / GUEST_PAGE;
+  }
+  return n;
+}
+
+/**
+ * sys_brk (mm/mmap.c, Linux 6.18): a request below start_brk or beyond RLIMIT_DATA
+ * (check_data_rlimit: the heap plus end_data - start_data, in bytes, shrinking included) leaves
+ * the break; growing stops short of the next mapping's vm_start_gap and a page, and do_brk_flags
+ * checks may_expand_vm (RLIMIT_AS, RLIMIT_DATA). Returns the break.
+ */
 export function brk(this: Kernel, p: Process, want: bigint): bigint {
   const m = p.machine;
   if (want < p.brkStart) return p.brk;
+  const dataLim = p.rlimits[Rlimit.DATA]!.cur;
+  if (dataLim !== RLIM_INFINITY && (want - p.brkStart) + (p.endData - p.startData) > dataLim) return p.brk;
   const oldTop = pageAlign(p.brk), newTop = pageAlign(want);
   if (newTop > oldTop) {
-    if (m.mappings().some((r) => r.start < newTop && r.end > oldTop)) return p.brk;
+    const next = m.mappings().find((r) => r.end > oldTop);
+    if (next && newTop + GUEST_PAGE > vm_start_gap(next)) return p.brk;
+    if (!may_expand_vm(p, Prot.READ | Prot.WRITE, 0, (newTop - oldTop) / GUEST_PAGE)) return p.brk;
     m.map(oldTop, newTop - oldTop, Prot.READ | Prot.WRITE);
   } else if (newTop < oldTop) m.unmap(newTop, oldTop - newTop);
   p.brk = want;
@@ -122,7 +175,10 @@ export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: 
   let pkey = 0;
   if ((prot & 7) === PROT_EXEC) { pkey = execute_only_pkey(p.pkeys, p.loaded?.fpu ?? p.threads[0]!.fpu, ospke); if (pkey < 0) pkey = 0; }
   // MAP_NORESERVE is honoured unless overcommit is OVERCOMMIT_NEVER (the default is GUESS).
-  let vmFlags = flags & MAP_NORESERVE ? VM_NORESERVE : 0;
+  let vmFlags = (flags & MAP_NORESERVE ? VM_NORESERVE : 0) | (type === MAP_PRIVATE ? 0 : VM_SHARED);
+  // mmap_region: may_expand_vm for the whole length, else less the pages a MAP_FIXED replaces.
+  const npages = size / GUEST_PAGE;
+  if (!may_expand_vm(p, prot, vmFlags, npages) && !may_expand_vm(p, prot, vmFlags, npages - count_vma_pages_range(m, at, at + size))) return neg(Errno.ENOMEM);
   // accountable_mapping: private, writable, reserving.
   if (type === MAP_PRIVATE && (prot & Prot.WRITE) && !(vmFlags & VM_NORESERVE)) {
     if (!vm_enough_memory(size)) return neg(Errno.ENOMEM);

@@ -145,7 +145,9 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.dup: {
       const f = p.files.get(i32(a0));
       if (!f) return neg(Errno.EBADF);
-      return BigInt(this.installFd(p, this.retain(f), false));
+      const fd = this.installFd(p, f, false);
+      if (fd >= 0) this.retain(f);
+      return BigInt(fd);
     }
     case Sys.dup2: case Sys.dup3: return this.dup3(p, i32(a0), i32(a1), nr === Sys.dup3 ? i32(a2) : undefined);
     case Sys.pipe: case Sys.pipe2: return this.pipe2(p, a0, nr === Sys.pipe2 ? i32(a1) : 0);
@@ -201,7 +203,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       return r;
     }
     case Sys.pkey_free: return sys_pkey_free(p.pkeys, this.view.cr4Pke.value, i32(a0));
-    case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3));
+    case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3), a4);
     case Sys.madvise: return 0n;
     case Sys.exit: {
       const code = i32(a0);
