@@ -6,7 +6,7 @@ export enum Sys {
   mprotect = 10, munmap = 11, brk = 12, rt_sigaction = 13, rt_sigprocmask = 14, rt_sigreturn = 15, ioctl = 16,
   pread64 = 17, readv = 19, writev = 20, access = 21, pipe = 22, sched_yield = 24, mremap = 25, madvise = 28,
   dup = 32, dup2 = 33, pause = 34, nanosleep = 35, getitimer = 36, alarm = 37, setitimer = 38, getpid = 39, clone = 56, fork = 57, vfork = 58, execve = 59, exit = 60,
-  wait4 = 61, kill = 62, uname = 63, ptrace = 101, fcntl = 72, getcwd = 79, readlink = 89, gettimeofday = 96, getrlimit = 97, getrusage = 98, sysinfo = 99,
+  wait4 = 61, kill = 62, uname = 63, ptrace = 101, fcntl = 72, getcwd = 79, readlink = 89, gettimeofday = 96, getrlimit = 97, getrusage = 98, sysinfo = 99, times = 100,
   rt_sigpending = 127, rt_sigtimedwait = 128, rt_sigsuspend = 130, restart_syscall = 219, getuid = 102, getgid = 104, geteuid = 107, getegid = 108, getppid = 110, getpgrp = 111, setsid = 112,
   sigaltstack = 131, arch_prctl = 158, gettid = 186, tkill = 200, time = 201, futex = 202, sched_getaffinity = 204,
   set_tid_address = 218, clock_gettime = 228, clock_getres = 229, clock_nanosleep = 230, exit_group = 231,

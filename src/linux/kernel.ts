@@ -56,11 +56,12 @@ import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
 import { do_mprotect_pkey } from './mm/mprotect.js';
 import { mremap, mremap_to } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
-import { readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers } from './kernel/time/posix-timers.js';
+import { cpuTimerNsLeft, readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers } from './kernel/time/posix-timers.js';
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
 import { clone } from './kernel/fork.js';
+import { account_user_time, checkRlimitCpu, getrusage, times } from './kernel/sched/cputime.js';
 export interface KernelOptions {
   cpu: CpuModel;
   /** The kernel variant (kernel-model/variants.ts): every behaviour the process model shows comes from it. */
@@ -214,6 +215,7 @@ const kernelMethods = {
   brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
   mremap, mremap_to,
   archPrctl, fpuXstatePrctl,
+  account_user_time, checkRlimitCpu, getrusage, times, cpuTimerNsLeft,
   readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers,
   hrtimerNanosleep,
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,

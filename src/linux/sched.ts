@@ -138,6 +138,8 @@ export class Task {
   /** The selectors ptrace shows and sets (arch/x86/kernel/ptrace.ts), and the debug registers a tracer wrote (thread_struct). */
   segs: SegmentSelectors = initialSelectors();
   debugRegs = new ThreadDebugRegs();
+  /** The thread's CPU time in ns (se.sum_exec_runtime; kernel/sched/cputime.ts). */
+  cpuNs = 0n;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -191,6 +193,9 @@ export class Process {
   readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
   /** signal_struct rlim[]: inherited by fork, kept by exec (kernel/sys.ts do_prlimit). */
   rlimits: Rlim[] = initRlimits();
+  /** The process's CPU time in ns, its gone threads' included (kernel/sched/cputime.ts), and its reaped children's (signal->cutime). */
+  cpuNs = 0n;
+  childrenCpuNs = 0n;
   /** mm->context's protection keys (arch/x86/mm/pkeys.ts): copied by fork, new at exec. */
   pkeys: MmPkeys = mmPkeysInit(false);
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}

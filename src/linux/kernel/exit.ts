@@ -3,6 +3,7 @@
  * group, the parent's SIGCHLD, wait4 and waitid.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
+import { reapCputime } from './sched/cputime.js';
 import { CLD_EXITED, CLD_KILLED, CORE_DUMP_SIGNALS, Errno, P_ALL, P_PID, Sig, WEXITED, WNOHANG, WNOWAIT } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { straceExit } from '../strace.js';
@@ -86,7 +87,7 @@ function considerChild(c: Process, flags: number): ChildReport | undefined {
   if (!c.alive) {
     if (!(flags & WEXITED)) return undefined;
     const e = c.exit!;
-    if (!keep) { c.reaped = true; c.machine.close(); }
+    if (!keep) { c.reaped = true; reapCputime(c.parent, c); c.machine.close(); }
     // wait status: exit code in bits 15:8, or the signal in bits 6:0 (include/uapi/linux/wait.h W* macros).
     return 'code' in e
       ? { pid: c.pid, status: (e.code & 0xff) << 8, code: CLD_EXITED, siStatus: e.code }

@@ -123,6 +123,7 @@ export function run(this: Kernel): RunResult {
     }
     this.insns += BigInt(quantum);
     this.clockNs += BigInt(quantum) * NS_PER_INSN;
+    this.account_user_time(task, BigInt(quantum) * NS_PER_INSN);
     this.runItimers(task, BigInt(quantum) * NS_PER_INSN);
     if (task.deferred) {
       const fn = task.deferred;

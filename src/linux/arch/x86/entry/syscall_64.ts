@@ -19,6 +19,7 @@ import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../ke
 import { do_prlimit, do_sysinfo, type Rlim } from '../../../kernel/sys.js';
 import { sys_pkey_alloc, sys_pkey_free } from '../mm/pkeys.js';
 import { CLOCK_EPOCH_NS } from '../../../kernel/time/posix-timers.js';
+import { cpuClockRes, cpuClockSample, cpuClockTarget, isCpuClock, isDynamicClock } from '../../../kernel/time/posix-cpu-timers.js';
 import { MASK64, FIRST_PID, neg, sigBit, UNBLOCKABLE, TaskState, Task, Process } from '../../../sched.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from '../../../syscall-table.js';
 
@@ -271,13 +272,28 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.getppid: return BigInt(p.parent?.pid ?? FIRST_PID - 1);
     case Sys.getuid: case Sys.geteuid: case Sys.getgid: case Sys.getegid: return 0n;
     case Sys.getpgrp: case Sys.setsid: return BigInt(this.init!.pid);
-    case Sys.clock_gettime: {
-      const ns = this.readClock(Number(a0));
+    case Sys.clock_gettime: case Sys.clock_getres: {
+      const clock = i32(a0);
+      if (isCpuClock(clock)) {
+        // posix_cpu_clock_get / posix_cpu_clock_getres (kernel/time/posix-cpu-timers.c).
+        const target = cpuClockTarget(this, t, clock);
+        if (!target) return neg(Errno.EINVAL);
+        if (a1) this.writeTimespec(m, a1, nr === Sys.clock_getres ? cpuClockRes(clock) : cpuClockSample(target), 1n);
+        return 0n;
+      }
+      // A dynamic (descriptor) clock names no posix clock device in the model: -EINVAL, as an unknown id.
+      if (nr === Sys.clock_getres) {
+        if (isDynamicClock(clock) || clock < ClockId.REALTIME || clock > ClockId.BOOTTIME) return neg(Errno.EINVAL);
+        if (a1) this.writeTimespec(m, a1, 1n, 1n);
+        return 0n;
+      }
+      const ns = this.readClock(clock);
       if (ns < 0n) return neg(Errno.EINVAL);
       if (a1) this.writeTimespec(m, a1, ns, 1n);
       return 0n;
     }
-    case Sys.clock_getres: if (a1) this.writeTimespec(m, a1, 1n, 1n); return 0n;
+    case Sys.getrusage: return this.getrusage(t, i32(a0), a1);
+    case Sys.times: return this.times(t, a0, this.readClock(ClockId.BOOTTIME));
     case Sys.gettimeofday: if (a0) this.writeTimespec(m, a0, this.readClock(ClockId.REALTIME), 1000n); return 0n;
     case Sys.time: {
       const s = this.readClock(ClockId.REALTIME) / 1_000_000_000n;
