@@ -16,6 +16,7 @@ export enum Sys {
   setrlimit = 160, pkey_mprotect = 329, pkey_alloc = 330, pkey_free = 331,
   rt_sigqueueinfo = 129, timer_create = 222, timer_settime = 223, timer_gettime = 224, timer_getoverrun = 225, timer_delete = 226,
   signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297,
+  select = 23, pselect6 = 270, ppoll = 271,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */

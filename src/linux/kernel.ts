@@ -61,6 +61,7 @@ import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
 import { clone } from './kernel/fork.js';
+import { core_sys_select, do_sys_poll } from './fs/select.js';
 import { account_user_time, checkRlimitCpu, getrusage, times } from './kernel/sched/cputime.js';
 export interface KernelOptions {
   cpu: CpuModel;
@@ -221,6 +222,7 @@ const kernelMethods = {
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,
   clone,
+  do_sys_poll, core_sys_select,
 };
 type KernelMethods = typeof kernelMethods;
 export interface Kernel extends KernelMethods {}

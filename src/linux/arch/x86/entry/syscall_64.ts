@@ -292,6 +292,26 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       if (a1) this.writeTimespec(m, a1, ns, 1n);
       return 0n;
     }
+    case Sys.poll: {
+      // sys_poll: a negative timeout waits for ever; milliseconds otherwise.
+      const ms = i32(a2);
+      return this.do_sys_poll(t, a0, a1 & 0xffffffffn, ms < 0 ? undefined : BigInt(ms) * 1_000_000n, undefined);
+    }
+    case Sys.ppoll: {
+      let ns: bigint | undefined;
+      if (a2) {
+        const sec = BigInt.asIntN(64, m.readU64(a2)), nsec = BigInt.asIntN(64, m.readU64(a2 + 8n));
+        if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return neg(Errno.EINVAL);
+        ns = sec * 1_000_000_000n + nsec;
+      }
+      return this.do_sys_poll(t, a0, a1 & 0xffffffffn, ns, { sigmask: a3, size: a4, tsp: a2 });
+    }
+    case Sys.select: return this.core_sys_select(t, i32(a0), a1, a2, a3, a4, true, undefined);
+    case Sys.pselect6: {
+      // The sixth argument points to { const sigset_t *p; size_t size } (get_sigset_argpack).
+      const sig = _a5 ? { sigmask: m.readU64(_a5), size: m.readU64(_a5 + 8n) } : undefined;
+      return this.core_sys_select(t, i32(a0), a1, a2, a3, a4, false, sig);
+    }
     case Sys.getrusage: return this.getrusage(t, i32(a0), a1);
     case Sys.times: return this.times(t, a0, this.readClock(ClockId.BOOTTIME));
     case Sys.gettimeofday: if (a0) this.writeTimespec(m, a0, this.readClock(ClockId.REALTIME), 1000n); return 0n;
