@@ -51,7 +51,7 @@ import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
 import { getdents64 } from './fs/readdir.js';
 import { modify_ldt } from './arch/x86/kernel/ldt.js';
 import { segmentDescriptor, vdso_encode_cpunode } from './arch/x86/kernel/cpu/common.js';
-import { procLookup, procReadlink, procOpen } from './fs/proc/base.js';
+import { procLookup, procReadlink, procOpen, reopenFdTarget } from './fs/proc/base.js';
 import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
 import { do_mprotect_pkey } from './mm/mprotect.js';
 import { mremap, mremap_to } from './mm/mremap.js';
@@ -118,6 +118,8 @@ export class Kernel {
   insns = 0n;
   readonly random = new SplitMix64();
   readonly warned = new Set<number>();
+  /** Warnings given once per run, by kind (an unmodelled case of a modelled call). */
+  readonly warnedOnce = new Set<string>();
   init: Process | undefined;
   /** One core file per run: the first process that dies of a core-dumping signal writes it. */
   coreWritten = false;
@@ -212,7 +214,7 @@ const kernelMethods = {
   writeStat, fstat, statPath, readlink, accessPath,
   getdents64,
   modify_ldt, segmentDescriptor,
-  procLookup, procReadlink, procOpen,
+  procLookup, procReadlink, procOpen, reopenFdTarget,
   brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
   mremap, mremap_to,
   archPrctl, fpuXstatePrctl,
