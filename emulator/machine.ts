@@ -113,6 +113,21 @@ export interface GuestFault {
   reason: string;
   /** SEGV_PKUERR: the protection key of the page (siginfo si_pkey). */
   pkey?: number;
+  /** A page fault's access (the W/R and I/D bits of its error code, SDM Vol. 3A 4.7); the OS adds what its page tables say (P). */
+  access?: PfAccess;
+}
+
+/** What a faulting access did (SDM Vol. 3A 4.7, page-fault error code bits 1 and 4). */
+export enum PfAccess { Read, Write, Fetch }
+
+/** A 64-bit address whose bits 63:47 are not all equal: its access is #GP, not #PF (SDM Vol. 3A 3.3.7.1). */
+export function nonCanonical(addr: bigint): boolean {
+  return BigInt.asUintN(64, BigInt.asIntN(48, addr)) !== BigInt.asUintN(64, addr);
+}
+
+/** The fault of an access to a non-canonical address: #GP(0), which Linux reports as SIGSEGV SI_KERNEL with si_addr 0. */
+function canonicalGp(addr: bigint): GuestFault {
+  return { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: `access to the non-canonical address 0x${addr.toString(16)} (#GP)` };
 }
 
 /** Why a run of the engine ended. */
@@ -139,7 +154,7 @@ enum IntVector { DE = 0, DB = 1, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, GP = 13
 
 /** Thrown by memory helpers when the guest touches what it may not. */
 export class GuestMemoryFault extends Error {
-  constructor(readonly addr: bigint, readonly mapped: boolean) {
+  constructor(readonly addr: bigint, readonly mapped: boolean, readonly write = false) {
     super(`guest memory fault at 0x${addr.toString(16)}`);
   }
 }
@@ -1032,9 +1047,9 @@ export class Machine {
       if (r.end <= p) continue;
       if (r.start > p) {
         if (this.hooks.pageFault?.(p)) { k = -1; continue; }
-        throw new GuestMemoryFault(p, false);
+        throw new GuestMemoryFault(p, false, need === Prot.WRITE);
       }
-      if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true);
+      if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true, need === Prot.WRITE);
       const e = r.end < end ? r.end : end;
       if (!this.isBacked(p, e)) { this.ensureBacked(p, e); this.fpReadableChanged(); }
       if (p === addr && r.end >= end && this.isBacked(r.start, r.end)) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }
@@ -1043,7 +1058,7 @@ export class Machine {
     }
     if (p < end) {
       if (this.hooks.pageFault?.(p)) { this.checkSlow(p, Number(end - p), need); return; }
-      throw new GuestMemoryFault(p, false);
+      throw new GuestMemoryFault(p, false, need === Prot.WRITE);
     }
   }
 
@@ -1318,13 +1333,15 @@ export class Machine {
       if (mf?.pkey !== undefined) {
         // The mapping allows the access, PKRU denies it (SDM Vol. 3A 4.6.2; Linux's bad_area_access_error: SEGV_PKUERR, si_pkey).
         const what = mf.type === MemType.WRITE_PROT ? 'write' : 'read';
-        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SEGV_PKUERR as SiCode, addr: mf.addr, trapno: IntVector.PF, pkey: mf.pkey, reason: `${what} of address 0x${mf.addr.toString(16)} denied by PKRU (protection key ${mf.pkey})` } };
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SEGV_PKUERR as SiCode, addr: mf.addr, trapno: IntVector.PF, pkey: mf.pkey, access: mf.type === MemType.WRITE_PROT ? PfAccess.Write : PfAccess.Read, reason: `${what} of address 0x${mf.addr.toString(16)} denied by PKRU (protection key ${mf.pkey})` } };
       }
       if (mf) {
         const prot = mf.type === MemType.READ_PROT || mf.type === MemType.WRITE_PROT || mf.type === MemType.FETCH_PROT;
         const what = mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT ? 'execute' : mf.type === MemType.WRITE_UNMAPPED || mf.type === MemType.WRITE_PROT ? 'write' : 'read';
         if (mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT) this.uc.regWrite(X86Reg.RIP, mf.addr);
-        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: prot ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: mf.addr, trapno: IntVector.PF, reason: `${what} of ${prot ? 'protected' : 'unmapped'} address 0x${mf.addr.toString(16)}` } };
+        if (nonCanonical(mf.addr)) return { kind: StopKind.Fault, fault: canonicalGp(mf.addr) };
+        const access = what === 'execute' ? PfAccess.Fetch : what === 'write' ? PfAccess.Write : PfAccess.Read;
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: prot ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: mf.addr, trapno: IntVector.PF, access, reason: `${what} of ${prot ? 'protected' : 'unmapped'} address 0x${mf.addr.toString(16)}` } };
       }
       return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: e.message } };
     }
@@ -1431,7 +1448,7 @@ export class Machine {
     try {
       d = this.decodeAt(rip);
     } catch {
-      this.stop = { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SEGV_MAPERR, addr: rip, trapno: IntVector.PF, reason: `instruction fetch at 0x${rip.toString(16)}` } };
+      this.stop = { kind: StopKind.Fault, fault: nonCanonical(rip) ? canonicalGp(rip) : { signal: GuestSignal.SIGSEGV, code: SiCode.SEGV_MAPERR, addr: rip, trapno: IntVector.PF, access: PfAccess.Fetch, reason: `instruction fetch at 0x${rip.toString(16)}` } };
       return false;
     }
     const ins = d.ins;
@@ -1503,7 +1520,8 @@ export class Machine {
       // #MF before a waiting x87 instruction: Linux's math_error computes si_code from FSW/FCW (src/linux).
       if (e instanceof X87Fault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: IntVector.MF, reason: `${disassemble(ins)}: ${e.message}` } });
       if (e instanceof GuestMemoryFault) {
-        return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
+        if (nonCanonical(e.addr)) return this.stopWith(inHook, { kind: StopKind.Fault, fault: canonicalGp(e.addr) });
+        return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, access: e.write ? PfAccess.Write : PfAccess.Read, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
       }
       throw e;
     }

@@ -138,6 +138,13 @@ export class Task {
   /** The selectors ptrace shows and sets (arch/x86/kernel/ptrace.ts), and the debug registers a tracer wrote (thread_struct). */
   segs: SegmentSelectors = initialSelectors();
   debugRegs = new ThreadDebugRegs();
+  /**
+   * thread.trap_nr, thread.error_code and thread.cr2 (arch/x86/include/asm/processor.h): set by the
+   * last exception that signalled this thread, written into every signal frame's sigcontext.
+   */
+  trapNr = 0;
+  errorCode = 0;
+  cr2 = 0n;
   /** The thread's CPU time in ns (se.sum_exec_runtime; kernel/sched/cputime.ts). */
   cpuNs = 0n;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
