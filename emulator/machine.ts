@@ -1024,10 +1024,20 @@ export class Machine {
     const last = this.lastChecked;
     if (last) {
       const a = Number(addr) + off;
-      if (a >= this.lastStartN && a + len <= this.lastEndN && (last.prot & need) === need) return;
+      if (a >= this.lastStartN && a + len <= this.lastEndN && ((this.userAccessPkru ? this.effectiveProt(last) : last.prot) & need) === need) return;
     }
     this.checkSlow(off ? addr + BigInt(off) : addr, len, need);
   }
+  /**
+   * The kernel's copies to and from user memory during a system call (copy_to_user, copy_from_user,
+   * get_user, put_user) run with the thread's PKRU in the register (it is user state, loaded at the
+   * switch to the task), and a supervisor-mode data access to a user-mode address is checked
+   * against PKRU when CR4.PKE = 1 (SDM Vol. 3A 4.6.1; CR0.WP = 1 under Linux, so WD counts): a key
+   * that denies the access makes the copy fault, which the exception table turns into -EFAULT.
+   * The kernel sets this while a system call runs; other kernel accesses (the signal frame, ptrace,
+   * /proc) do not apply PKRU.
+   */
+  userAccessPkru = false;
   /** Dropped whenever the mappings change (map, unmap, protect); its bounds as numbers. */
   private lastChecked: Region | undefined;
   private lastStartN = 0;
@@ -1036,8 +1046,8 @@ export class Machine {
   /**
    * The kernel's access (copy_from_user / copy_to_user): an address below a growing stack is
    * offered to the OS first, as the kernel's own page fault would; unbacked pages are backed.
-   * Assumption `kernel-access-ignores-pkru`: PKRU is not applied to these accesses (Linux's
-   * copy_to_user is subject to it; the signal frame writes of 6.12+ run with PKRU 0).
+   * PKRU applies while `userAccessPkru` is set (a system call's copies); the signal frame writes of
+   * 6.12+ run with PKRU 0 (sig_prepare_pkru), ptrace and /proc use the mm's pages without it.
    */
   private checkSlow(addr: bigint, len: number, need: Prot): void {
     let p = addr;
@@ -1049,7 +1059,7 @@ export class Machine {
         if (this.hooks.pageFault?.(p)) { k = -1; continue; }
         throw new GuestMemoryFault(p, false, need === Prot.WRITE);
       }
-      if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true, need === Prot.WRITE);
+      if (((this.userAccessPkru ? this.effectiveProt(r) : r.prot) & need) !== need) throw new GuestMemoryFault(p, true, need === Prot.WRITE);
       const e = r.end < end ? r.end : end;
       if (!this.isBacked(p, e)) { this.ensureBacked(p, e); this.fpReadableChanged(); }
       if (p === addr && r.end >= end && this.isBacked(r.start, r.end)) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }

@@ -87,6 +87,23 @@ export type PipeIo = bigint | { retry: () => bigint | undefined; interrupted: ()
 
 const neg = (e: Errno): bigint => -BigInt(e);
 
+/**
+ * Up to `len` bytes from the ring, as takeBytes would take them, without taking them: pipe_read
+ * copies to user space before it advances a buffer, so a copy that faults (-EFAULT) leaves the data.
+ */
+function peekBytes(pipe: Pipe, len: number): Uint8Array {
+  const out: Uint8Array[] = [];
+  let want = len;
+  for (const buf of pipe.bufs) {
+    if (want <= 0) break;
+    const chars = Math.min(buf.len, want);
+    out.push(buf.page.subarray(buf.offset, buf.offset + chars));
+    want -= chars;
+    if (buf.packet) break;
+  }
+  return Buffer.concat(out);
+}
+
 /** Take up to `len` bytes from the ring (pipe_read's copy loop). */
 function takeBytes(pipe: Pipe, len: number): Uint8Array {
   const out: Uint8Array[] = [];
@@ -119,8 +136,8 @@ export function pipe_read(f: PipeFile, len: number, deliver: (b: Uint8Array) => 
   const pipe = f.pipe;
   const attempt = (): bigint | undefined => {
     if (!pipe.empty) {
+      deliver(peekBytes(pipe, len));
       const b = takeBytes(pipe, len);
-      deliver(b);
       return BigInt(b.length);
     }
     if (pipe.writers === 0) return 0n;

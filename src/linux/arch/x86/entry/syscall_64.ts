@@ -62,11 +62,16 @@ export function onSyscall(this: Kernel, p: Process): boolean {
   // exit and exit_group never return: strace prints them, `= ?`, before the process's end.
   const noReturn = nr === Sys.exit || nr === Sys.exit_group;
   if (this.o.trace && noReturn) this.o.trace(`${this.tracePid(t)}${straceSyscall(nr, a.slice(1), 'stop', traceMemory(m))}`);
+  // The call's copies to and from user memory are checked against the thread's PKRU (Machine.userAccessPkru).
+  m.syncPkru();
+  m.userAccessPkru = true;
   try {
     r = this.syscall(t, nr, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
   } catch (e) {
     if (e instanceof GuestMemoryFault) r = neg(Errno.EFAULT);
     else throw e;
+  } finally {
+    m.userAccessPkru = false;
   }
   // strace's notation (src/linux/strace.ts), read from the guest's memory after the call.
   if (this.o.trace && !noReturn) this.o.trace(`${this.tracePid(t)}${straceSyscall(nr, a.slice(1), r, traceMemory(m))}`);
