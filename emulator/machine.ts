@@ -98,6 +98,7 @@ export enum SiCode {
   SEGV_MAPERR = 1,
   SEGV_ACCERR = 2,
   BUS_ADRALN = 1,
+  BUS_ADRERR = 2,
   TRAP_BRKPT = 1,
 }
 
@@ -164,7 +165,14 @@ export class GuestMemoryFault extends Error {
  * key of its pages (SDM Vol. 3A 4.6.2: bits 62:59 of the PTE; Linux keeps it in vm_flags), and the
  * OS's own flags, which the machine only carries along (splits, copies).
  */
-export interface Region { start: bigint; end: bigint; prot: number; pkey?: number; vmFlags?: number }
+export interface Region { start: bigint; end: bigint; prot: number; pkey?: number; vmFlags?: number; file?: RegionFile }
+
+/**
+ * The file behind a mapping, carried along as the OS's data: its name, `base` (the file offset of
+ * address a is base + a, so splits need no change), its bytes, and `beyondEof`: the pages past the last page
+ * of the file, where every access is a bus error (the machine denies them all, and reports SIGBUS).
+ */
+export interface RegionFile { path: string; base: bigint; data: Uint8Array; beyondEof?: boolean }
 
 /** si_code of a fault on a page whose protection key denies the access (include/uapi/asm-generic/siginfo.h SEGV_PKUERR). */
 export const SEGV_PKUERR = 4;
@@ -519,7 +527,7 @@ export class Machine {
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
-  private memFault: { addr: bigint; type: MemType; pkey?: number } | undefined;
+  private memFault: { addr: bigint; type: MemType; pkey?: number; sigbus?: boolean } | undefined;
   /** `--trace`: every owned instruction goes through the model (the native XSAVE family is off while set). */
   get trace(): TraceFn | undefined { return this.traceFn; }
   set trace(t: TraceFn | undefined) { this.traceFn = t; this.bindXsaveNative(); }
@@ -733,9 +741,9 @@ export class Machine {
    * Map [start, start+size) with `prot` (Prot bits), replacing whatever was there. `bytes` are
    * written at `start`. `extra` carries the protection key and the OS's flags.
    */
-  map(start: bigint, size: bigint, prot: number, bytes?: Uint8Array, extra?: { pkey?: number; vmFlags?: number }): void {
+  map(start: bigint, size: bigint, prot: number, bytes?: Uint8Array, extra?: { pkey?: number; vmFlags?: number; file?: RegionFile }): void {
     this.unmap(start, size);
-    const r: Region = { start, end: start + size, prot, ...(extra?.pkey ? { pkey: extra.pkey } : {}), ...(extra?.vmFlags ? { vmFlags: extra.vmFlags } : {}) };
+    const r: Region = { start, end: start + size, prot, ...(extra?.pkey ? { pkey: extra.pkey } : {}), ...(extra?.vmFlags ? { vmFlags: extra.vmFlags } : {}), ...(extra?.file ? { file: extra.file } : {}) };
     this.regions.push(r);
     this.regions.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     if (size <= EAGER_MAX_BYTES) this.back(start, start + size, this.effectiveProt(r));
@@ -942,6 +950,7 @@ export class Machine {
    * checked). Unicorn's page protections carry the check, so no access pays for a hook.
    */
   private effectiveProt(r: Region): number {
+    if (r.file?.beyondEof) return 0;
     const bits = (this.pkruApplied >>> (2 * (r.pkey ?? 0))) & 3;
     if (bits & PKRU_AD) return r.prot & ~(Prot.READ | Prot.WRITE);
     if (bits & PKRU_WD) return r.prot & ~Prot.WRITE;
@@ -987,7 +996,10 @@ export class Machine {
       const bits = (this.pkruApplied >>> (2 * (r.pkey ?? 0))) & 3;
       if (bits & (type === MemType.WRITE_PROT ? PKRU_AD | PKRU_WD : PKRU_AD)) pkey = r.pkey ?? 0;
     }
-    this.memFault = { addr: address, type, pkey };
+    // Past a mapped file's end, an access its protection allows is a bus error; one it does not is the protection fault it is anyway.
+    const need = type === MemType.WRITE_PROT ? Prot.WRITE : type === MemType.FETCH_PROT ? Prot.EXEC : Prot.READ;
+    const sigbus = r?.file?.beyondEof === true && (r.prot & need) === need;
+    this.memFault = { addr: address, type, pkey, ...(sigbus ? { sigbus } : {}) };
     return false;
   }
 
@@ -1024,7 +1036,7 @@ export class Machine {
     const last = this.lastChecked;
     if (last) {
       const a = Number(addr) + off;
-      if (a >= this.lastStartN && a + len <= this.lastEndN && ((this.userAccessPkru ? this.effectiveProt(last) : last.prot) & need) === need) return;
+      if (a >= this.lastStartN && a + len <= this.lastEndN && ((this.userAccessPkru || last.file?.beyondEof ? this.effectiveProt(last) : last.prot) & need) === need) return;
     }
     this.checkSlow(off ? addr + BigInt(off) : addr, len, need);
   }
@@ -1059,7 +1071,7 @@ export class Machine {
         if (this.hooks.pageFault?.(p)) { k = -1; continue; }
         throw new GuestMemoryFault(p, false, need === Prot.WRITE);
       }
-      if (((this.userAccessPkru ? this.effectiveProt(r) : r.prot) & need) !== need) throw new GuestMemoryFault(p, true, need === Prot.WRITE);
+      if (((this.userAccessPkru || r.file?.beyondEof ? this.effectiveProt(r) : r.prot) & need) !== need) throw new GuestMemoryFault(p, true, need === Prot.WRITE);
       const e = r.end < end ? r.end : end;
       if (!this.isBacked(p, e)) { this.ensureBacked(p, e); this.fpReadableChanged(); }
       if (p === addr && r.end >= end && this.isBacked(r.start, r.end)) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }
@@ -1339,7 +1351,13 @@ export class Machine {
     } catch (e) {
       if (!(e instanceof UnicornError)) throw e;
       if (this.stop) return this.stop;
-      const mf = this.memFault as { addr: bigint; type: MemType; pkey?: number } | undefined;
+      const mf = this.memFault as { addr: bigint; type: MemType; pkey?: number; sigbus?: boolean } | undefined;
+      if (mf?.sigbus) {
+        // A page of a file mapping past the file's last page: the fault handler's VM_FAULT_SIGBUS (do_sigbus: BUS_ADRERR).
+        const access = mf.type === MemType.WRITE_PROT ? PfAccess.Write : mf.type === MemType.FETCH_PROT ? PfAccess.Fetch : PfAccess.Read;
+        if (access === PfAccess.Fetch) this.uc.regWrite(X86Reg.RIP, mf.addr);
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRERR, addr: mf.addr, trapno: IntVector.PF, access, reason: `access to 0x${mf.addr.toString(16)}, past the end of the mapped file` } };
+      }
       if (mf?.pkey !== undefined) {
         // The mapping allows the access, PKRU denies it (SDM Vol. 3A 4.6.2; Linux's bad_area_access_error: SEGV_PKUERR, si_pkey).
         const what = mf.type === MemType.WRITE_PROT ? 'write' : 'read';

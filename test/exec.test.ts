@@ -228,6 +228,13 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('reader closed: poll 1, write end 0xc');
     expect(out).toContain('SIGALRM during poll: EINTR, handler ran 1');
   }
+  if (name === 'filemap') {
+    // mm/filemap.c filemap_fault: SIGBUS BUS_ADRERR (2) past the file's last page; do_mmap: EACCES for a shared writable mapping of a read-only file.
+    expect(out).toContain('read past the last page: SIGBUS code 2 err 0x4 at the address');
+    expect(out).toContain('MAP_SHARED writable of a read-only descriptor: EACCES');
+    expect(out).toContain('offset 4096: maps r--p offset 0x1000 names the program yes');
+    expect(out).toContain('mmap of a pipe: ENODEV; of /proc/self/status: ENODEV; of fd 99: EBADF; anonymous with fd 99: ok');
+  }
   if (name === 'proc-fd') expect(out).toContain('written through the new writer, read from the old end: 2 \'yo\'');
   if (name === 'pf-err') {
     // arch/x86/mm/fault.c set_signal_archinfo: X86_PF_USER 4 | WRITE 2 | INSTR 0x10 | PROT 1.

@@ -22,7 +22,7 @@ export enum Sys {
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */

@@ -4,13 +4,15 @@
  * overcommit heuristic, expand_downwards with RLIMIT_STACK and the stack guard gap.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
+import { resolve } from 'node:path';
 import { GUEST_PAGE, Machine, type Region } from '../../../emulator/machine.js';
 import { Prot } from '../../../emulator/unicorn.js';
 import { Errno, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC } from '../abi.js';
 import { execute_only_pkey } from '../arch/x86/mm/pkeys.js';
 import type { Kernel } from '../kernel.js';
 import { MODELLED_TOTALRAM_BYTES, RLIM_INFINITY, Rlimit } from '../kernel/sys.js';
-import { neg, pageAlign, Process } from '../sched.js';
+import { type FileRef, type MemFile, neg, pageAlign, Process } from '../sched.js';
+import { map_file_pages, offsetAligned } from './filemap.js';
 
 /** TASK_SIZE_MAX with 4-level paging (arch/x86/include/asm/page_64_types.h): 2^47 - one page. */
 export const TASK_SIZE = 0x7ffffffff000n;
@@ -40,6 +42,31 @@ export const VM_SHARED = 0x8;
 export const VM_GROWSDOWN = 0x100;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
+/**
+ * The model keeps the inverse of VM_MAYWRITE (include/linux/mm.h 0x20, set on almost every
+ * mapping): this bit marks the mappings do_mmap cleared it on, a shared mapping of a file opened
+ * without FMODE_WRITE, which mprotect may never make writable (-EACCES).
+ */
+export const VM_NO_MAYWRITE = 0x20;
+/** MAX_LFS_FILESIZE on 64-bit (include/linux/fs.h): LLONG_MAX, file_mmap_ok's bound. */
+const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
+
+/**
+ * mmap of a descriptor without an mmap method in the model: pipes (pipefifo_fops), signalfd,
+ * the host's stdio (a tty: tty_fops), /dev/kvm and KVM's VM descriptor have none (-ENODEV, after
+ * the length and type checks). A vCPU descriptor has one (kvm_vcpu_mmap: the kvm_run page), which
+ * the model lacks: -ENODEV with a warning naming it.
+ */
+function mmapOtherFile(k: Kernel, f: FileRef, len: bigint, flags: number): bigint {
+  if (len === 0n) return neg(Errno.EINVAL);
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return neg(Errno.EINVAL);
+  if (f.kind === 'kvm-vcpu' && !k.warnedOnce.has('mmap-kvm-vcpu')) {
+    k.warnedOnce.add('mmap-kvm-vcpu');
+    k.o.stderr('xstate-lab: warning: mmap of a KVM vCPU descriptor (kvm_run) is not modelled; it returns -ENODEV');
+  }
+  return neg(Errno.ENODEV);
+}
 
 /**
  * is_data_mapping (mm/internal.h): private, writable and not a stack (VM_STACK is VM_GROWSDOWN on x86):
@@ -151,9 +178,17 @@ export function vm_enough_memory(bytes: bigint): boolean {
  * (accountable_mapping). A hint is taken when valid and free (mmap_address_hint_valid,
  * vm_start_gap). PROT_EXEC alone gets the execute-only protection key.
  */
-export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: number, flags: number, fd: number): bigint {
+export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: number, flags: number, fd: number, off: bigint): bigint {
   const m = p.machine;
-  if (!(flags & MAP_ANONYMOUS)) return fd >= 0 && p.files.has(fd) ? neg(Errno.EACCES) : neg(Errno.EBADF);
+  // sys_mmap (arch/x86/kernel/sys_x86_64.c): the offset in whole pages; ksys_mmap_pgoff: the file.
+  if (!offsetAligned(off)) return neg(Errno.EINVAL);
+  let file: MemFile | undefined;
+  if (!(flags & MAP_ANONYMOUS)) {
+    const f = p.files.get(fd);
+    if (!f) return neg(Errno.EBADF);
+    file = f.kind === 'file' ? f : undefined;
+    if (!file) return mmapOtherFile(this, f, len, flags);
+  }
   if (len === 0n) return neg(Errno.EINVAL);
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   // round_hint_to_min: a low hint becomes mmap_min_addr.
@@ -171,6 +206,14 @@ export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: 
   if (at === undefined || at > TASK_SIZE - size) return neg(Errno.ENOMEM);
   if (at % GUEST_PAGE) return neg(Errno.EINVAL);
   if ((flags & MAP_FIXED_NOREPLACE) && m.mappings().some((r) => r.start < at! + size && r.end > at!)) return neg(Errno.EEXIST);
+  if (file) {
+    // do_mmap's file checks: file_mmap_ok (MAX_LFS_FILESIZE); a shared writable mapping needs
+    // FMODE_WRITE (the guest's files are read-only: -EACCES), and without it the mapping is never
+    // writable (VM_MAYWRITE cleared); /proc's seq files have no mmap (-ENODEV).
+    if (off + size > MAX_LFS_FILESIZE) return neg(Errno.EOVERFLOW);
+    if (type !== MAP_PRIVATE && (prot & Prot.WRITE)) return neg(Errno.EACCES);
+    if (file.proc) return neg(Errno.ENODEV);
+  }
   const ospke = this.view.cr4Pke.value;
   let pkey = 0;
   if ((prot & 7) === PROT_EXEC) { pkey = execute_only_pkey(p.pkeys, p.loaded?.fpu ?? p.threads[0]!.fpu, ospke); if (pkey < 0) pkey = 0; }
@@ -184,7 +227,11 @@ export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: 
     if (!vm_enough_memory(size)) return neg(Errno.ENOMEM);
     vmFlags |= VM_ACCOUNT;
   }
-  m.map(at, size, prot & 7, undefined, { pkey, vmFlags });
+  if (file) {
+    if (type !== MAP_PRIVATE) vmFlags |= VM_NO_MAYWRITE;
+    // /proc/<pid>/maps names the file by its absolute path (d_path).
+    map_file_pages(m, at, size, prot & 7, { pkey, vmFlags }, { path: resolve(file.path), data: file.data }, off);
+  } else m.map(at, size, prot & 7, undefined, { pkey, vmFlags });
   if (pkey) m.syncPkru();
   return at;
 }

@@ -7,6 +7,7 @@ import { Errno, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../abi.js
 import type { Kernel } from '../kernel.js';
 import { neg, pageAlign, Process } from '../sched.js';
 import { processVmas } from '../fs/proc/task_mmu.js';
+import { fileOffset, map_file_pages } from './filemap.js';
 import { may_expand_vm, TASK_SIZE, VM_ACCOUNT, vm_enough_memory } from './mmap.js';
 
 /**
@@ -44,7 +45,8 @@ export function mremap(this: Kernel, p: Process, old: bigint, oldLen: bigint, ne
   if (!may_expand_vm(p, vma.prot, extra.vmFlags, (ns - os) / GUEST_PAGE)) return neg(Errno.ENOMEM);
   if ((extra.vmFlags & VM_ACCOUNT) && !vm_enough_memory(ns - os)) return neg(Errno.ENOMEM);
   if (old + ns <= TASK_SIZE && !m.mappings().some((r) => r.start < old + ns && r.end > old + os)) {
-    m.map(old + os, ns - os, vma.prot, undefined, extra);
+    if (vma.file) map_file_pages(m, old + os, ns - os, vma.prot, extra, vma.file, fileOffset(vma.file, old + os));
+    else m.map(old + os, ns - os, vma.prot, undefined, extra);
     return old;
   }
   if (!(flags & MREMAP_MAYMOVE)) return neg(Errno.ENOMEM);
@@ -86,9 +88,23 @@ function vmaEnd(p: Process, addr: bigint): bigint {
 /** move_vma: the pages of [old, old + os) go to `at` (ns bytes, the rest zero); the old range is unmapped, or with MREMAP_DONTUNMAP left mapped and empty. */
 function move_vma(m: Machine, vma: Region, old: bigint, os: bigint, ns: bigint, at: bigint, dontUnmap: boolean): void {
   const prot = vma.prot, extra = { pkey: vma.pkey ?? 0, vmFlags: vma.vmFlags ?? 0 };
+  // The pieces of the old range (a file mapping's part past EOF is one) and their touched pages.
+  const pieces = m.mappings().filter((r) => r.end > old && r.start < old + os).map((r) => ({ ...r }));
   const contents = m.backedContents(old, old + os);
-  m.map(at, ns, prot, undefined, extra);
-  for (const c of contents) m.poke(at + (c.addr - old), c.bytes);
+  if (vma.file) {
+    // A file mapping keeps its file offsets (pgoff) at the new address: the grown part is the file's next pages.
+    map_file_pages(m, at, ns, prot, extra, vma.file, fileOffset(vma.file, old));
+    for (const c of contents) {
+      const piece = pieces.find((r) => r.start <= c.addr && c.addr < r.end);
+      if (!piece?.file?.beyondEof) m.poke(at + (c.addr - old), c.bytes);
+    }
+  } else {
+    m.map(at, ns, prot, undefined, extra);
+    for (const c of contents) m.poke(at + (c.addr - old), c.bytes);
+  }
   m.unmap(old, os);
-  if (dontUnmap) m.map(old, os, prot, undefined, extra);
+  if (dontUnmap) {
+    if (vma.file) map_file_pages(m, old, os, prot, extra, vma.file, fileOffset(vma.file, old));
+    else m.map(old, os, prot, undefined, extra);
+  }
 }

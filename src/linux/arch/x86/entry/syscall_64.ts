@@ -199,7 +199,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.modify_ldt: return this.modify_ldt(p, i32(a0), a1, a2);
     case Sys.getdents64: return this.getdents64(p, i32(a0), a1, Number(a2 & 0xffffffffn));
     case Sys.brk: return this.brk(p, a0);
-    case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4));
+    case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4), _a5);
     case Sys.munmap: return this.munmap(p, a0, a1);
     case Sys.mprotect: return this.do_mprotect_pkey(t, a0, a1, i32(a2), -1);
     case Sys.pkey_mprotect: return this.do_mprotect_pkey(t, a0, a1, i32(a2), i32(a3));

@@ -34,7 +34,8 @@ export function pageFaultErrorCode(t: Task, f: GuestFault): number {
   if (f.access === PfAccess.Fetch) code |= X86Pf.INSTR;
   if (f.pkey !== undefined) code |= X86Pf.PK | X86Pf.PROT;
   const r = t.proc.machine.regionAt(f.addr);
-  if (r && (r.prot & 7) !== 0) code |= X86Pf.PROT;
+  // A file page past the end of the file is never present (filemap_fault fails it).
+  if (r && (r.prot & 7) !== 0 && !r.file?.beyondEof) code |= X86Pf.PROT;
   if (f.addr >= TASK_SIZE_MAX) code |= X86Pf.PROT;
   return code;
 }
