@@ -222,6 +222,8 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('fired 1 time(s), si_code -2, after >= 4 ms of CPU yes; then left 0.000000000');
     expect(out).toContain('periodic: 3 signals, to me yes');
     expect(out).toContain('getres SCHED clocks: process 1 thread 1, own pid 1');
+    expect(out).toContain('clock_nanosleep on my thread clock: EINVAL; on my tid\'s clock: EINVAL');
+    expect(out).toContain('absolute sleep to +3 ms of process time: 0, reached yes');
   }
   if (name === 'poll') {
     expect(out).toContain('a child writes after 20 ms: poll 1, read end 0x41');

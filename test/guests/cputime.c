@@ -40,13 +40,13 @@ static volatile int got, got_code, got_tid;
 static void on_sig(int s, siginfo_t *si, void *u) { (void)s; (void)u; got++; got_code = si->si_code; got_tid = syscall(SYS_gettid); }
 static const char *e(long long v) { return v == -EINVAL ? "EINVAL" : v < 0 ? "other error" : "ok"; }
 
-static volatile int stop_thread;
+static volatile int stop_thread, spinning;
 static pid_t worker_tid;
 static void *worker(void *a) {
   (void)a;
   worker_tid = syscall(SYS_gettid);
   spin(CLOCK_THREAD_CPUTIME_ID, 3000000);
-  while (!stop_thread) sched_yield();
+  while (!stop_thread) { if (spinning) sink++; else sched_yield(); }
   return 0;
 }
 
@@ -69,6 +69,21 @@ int main(void) {
   long long wt;
   while ((wt = ns(thread_clock(worker_tid, CPUCLOCK_SCHED))) < 3000000 && wt >= 0) sched_yield();
   printf("worker thread's clock readable from here %s, >= 3 ms %s; its tid as a process clock: %s\n", wt >= 0 ? "yes" : "no", wt >= 3000000 ? "yes" : "no", e(ns(process_clock(worker_tid, CPUCLOCK_SCHED))));
+  /* clock_nanosleep on CPU clocks: the process clock advances while a worker spins; the caller's own thread clock cannot. */
+  struct timespec five = { 0, 5000000 };
+  printf("clock_nanosleep on my thread clock: %s; on my tid's clock: %s\n", clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &five, 0) == EINVAL ? "EINVAL" : "other",
+         clock_nanosleep(thread_clock(syscall(SYS_gettid), CPUCLOCK_SCHED), 0, &five, 0) == EINVAL ? "EINVAL" : "other");
+  spinning = 1;
+  long long p_before = ns(CLOCK_PROCESS_CPUTIME_ID), mine = ns(CLOCK_THREAD_CPUTIME_ID);
+  int rs = clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, &five, 0);
+  long long p_after = ns(CLOCK_PROCESS_CPUTIME_ID);
+  printf("5 ms on the process clock while the worker spins: %d, process clock +>= 5 ms %s, my own clock +< 5 ms %s\n", rs, p_after - p_before >= 5000000 ? "yes" : "no", ns(CLOCK_THREAD_CPUTIME_ID) - mine < 5000000 ? "yes" : "no");
+  struct timespec absend = { 0, 0 };
+  long long target = ns(CLOCK_PROCESS_CPUTIME_ID) + 3000000;
+  absend.tv_sec = target / 1000000000; absend.tv_nsec = target % 1000000000;
+  rs = clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, TIMER_ABSTIME, &absend, 0);
+  printf("absolute sleep to +3 ms of process time: %d, reached %s\n", rs, ns(CLOCK_PROCESS_CPUTIME_ID) >= target ? "yes" : "no");
+  spinning = 0;
   stop_thread = 1;
   pthread_join(th, 0);
 

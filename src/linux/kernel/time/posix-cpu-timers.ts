@@ -5,7 +5,8 @@
  * perthread << 2 | which). Their time is kernel/sched/cputime.ts's, the one source of CPU time;
  * PROF, VIRT and SCHED read alike (no system time: assumption `cpu-time-is-instructions`).
  */
-import { ClockId } from '../../abi.js';
+import { ClockId, Errno } from '../../abi.js';
+import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND } from '../../errno.js';
 import type { Kernel } from '../../kernel.js';
 import { type Process, type Task, TaskState } from '../../sched.js';
 
@@ -72,4 +73,34 @@ export function cpuClockSample(target: CpuClockTarget): bigint {
 export function cpuClockRes(clock: number): bigint {
   const which = clock >= 0 ? CpuClockWhich.SCHED : clock & CPUCLOCK_CLOCK_MASK;
   return which === CpuClockWhich.SCHED ? 1n : (NS_PER_SEC + CONFIG_HZ - 1n) / CONFIG_HZ;
+}
+
+/**
+ * clock_nanosleep on a CPU-time clock (posix_cpu_nsleep, do_cpu_nanosleep): -EINVAL for the
+ * caller's own thread clock (CLOCK_THREAD_CPUTIME_ID or its tid: it cannot advance while the
+ * thread sleeps) and for an unknown target; else a sleep until the target's CPU time reaches the
+ * expiry (absolute, or relative to now). A signal ends it as hrtimer_nanosleep's does: -ERESTARTNOHAND
+ * for an absolute sleep; the time left to `rmtp` and -ERESTART_RESTARTBLOCK, restarting to the same
+ * expiry, for a relative one. Returns undefined for an immediate EINVAL check passed.
+ */
+export function cpuNanosleep(k: Kernel, t: Task, clock: number, abs: boolean, ns: bigint, rmtp: bigint): bigint | 'stop' {
+  const target = cpuClockTarget(k, t, clock);
+  if (!target || ('thread' in target && target.thread === t)) return -BigInt(Errno.EINVAL);
+  const expiry = abs ? ns : cpuClockSample(target) + ns;
+  const sleep = (): bigint | 'stop' => k.block(t, {
+    what: 'clock_nanosleep',
+    retry: () => (cpuClockSample(target) >= expiry ? 0n : undefined),
+    restart: abs ? ERESTARTNOHAND : ERESTART_RESTARTBLOCK,
+    interrupted: () => {
+      if (abs) return -BigInt(ERESTARTNOHAND);
+      if (rmtp) {
+        const now = cpuClockSample(target);
+        k.writeTimespec(t.proc.machine, rmtp, expiry > now ? expiry - now : 0n, 1n);
+      }
+      t.restartBlock = sleep;
+      return -BigInt(ERESTART_RESTARTBLOCK);
+    },
+  });
+  if (cpuClockSample(target) >= expiry) return 0n;
+  return sleep();
 }

@@ -19,7 +19,7 @@ import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../ke
 import { do_prlimit, do_sysinfo, type Rlim } from '../../../kernel/sys.js';
 import { sys_pkey_alloc, sys_pkey_free } from '../mm/pkeys.js';
 import { CLOCK_EPOCH_NS } from '../../../kernel/time/posix-timers.js';
-import { cpuClockRes, cpuClockSample, cpuClockTarget, isCpuClock, isDynamicClock } from '../../../kernel/time/posix-cpu-timers.js';
+import { cpuClockRes, cpuClockSample, cpuClockTarget, cpuNanosleep, isCpuClock, isDynamicClock } from '../../../kernel/time/posix-cpu-timers.js';
 import { MASK64, FIRST_PID, neg, sigBit, UNBLOCKABLE, TaskState, Task, Process } from '../../../sched.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from '../../../syscall-table.js';
 
@@ -332,6 +332,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       // timespec64_valid(): -EINVAL for a negative second count or nanoseconds out of range.
       if (BigInt.asIntN(64, sec) < 0n || nsec >= 1_000_000_000n) return neg(Errno.EINVAL);
       const ns = sec * 1_000_000_000n + nsec;
+      if (nr === Sys.clock_nanosleep && isCpuClock(i32(a0))) return cpuNanosleep(this, t, i32(a0), abs, ns, rmtp);
       // An absolute time is on the named clock: CLOCK_REALTIME counts from the epoch, the others from boot.
       const absBase = nr === Sys.clock_nanosleep && Number(a0) !== ClockId.REALTIME ? CLOCK_EPOCH_NS : 0n;
       return this.hrtimerNanosleep(t, abs ? ns + absBase : this.clockNs + ns, !abs, rmtp);
