@@ -899,6 +899,19 @@ describe('exec: bad input gets one clear line or the Linux signal, never a stack
     oneLine(r);
   });
 
+  it('a file named with --file maps as natively (mm/filemap.c): its bytes, zero after its end, SIGBUS past its last page, /proc/self/maps naming it', async () => {
+    // Three pages and 100 bytes of a known pattern: the last page is partly past the end of the file.
+    const data = join(tmp, 'filemap-data.bin');
+    writeFileSync(data, Uint8Array.from({ length: 3 * 4096 + 100 }, (_, i) => (i * 7 + 3) & 0xff));
+    const n = await native(exe('filemap'), [data]);
+    const e = await exec(['--cpu', 'host', '--kernel', HOST_VARIANT, '--file', data, '--', exe('filemap'), data]);
+    expect(e.stdout).toBe(n.stdout);
+    expect(e.status).toBe(n.status);
+    expect(n.stdout).toContain('mmap of the file and 2 pages more: ok; first byte 03, equal to the file yes');
+    expect(n.stdout).toContain('read past the last page: SIGBUS code 2 err 0x4 at the address');
+    expect(n.stdout).toContain('offset 4096: maps r--p offset 0x1000 names the program yes');
+  });
+
   it('guests reach no host file unless named with --file', async () => {
     const src = join(tmp, 'cat.c');
     writeFileSync(src, '#include <stdio.h>\nint main(int c,char**v){FILE*f=fopen(v[1],"r");if(!f){puts("ENOENT");return 1;}int ch;while((ch=fgetc(f))!=EOF)putchar(ch);return 0;}\n');

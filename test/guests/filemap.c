@@ -1,5 +1,5 @@
 /* File mappings (mm/mmap.c do_mmap, mm/filemap.c filemap_fault) of the program's own file, opened
- * through /proc/self/exe: the pages hold the file's bytes, zero past the end of the file in its last
+ * through /proc/self/exe (or the file named as its argument): the pages hold the file's bytes, zero past the end of the file in its last
  * page, SIGBUS (BUS_ADRERR) past its last page; MAP_PRIVATE copies on write; MAP_SHARED of a file
  * opened read-only is never writable (EACCES); /proc/self/maps names the file and the offset;
  * mremap keeps the file offsets; descriptors without mmap (a pipe, a /proc file) are ENODEV. */
@@ -52,16 +52,19 @@ static void maps_line(const char *what, void *p, const char *exe) {
   fclose(f);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_NODEFER;
   sigaction(SIGSEGV, &sa, 0);
   sigaction(SIGBUS, &sa, 0);
+  /* The file: argv[1] (a file named with --file under the sandbox), else the program itself. */
   char exe[400] = "";
-  readlink("/proc/self/exe", exe, sizeof exe - 1);
-  int fd = open("/proc/self/exe", O_RDONLY);
+  const char *path = argc > 1 ? argv[1] : "/proc/self/exe";
+  if (argc > 1) snprintf(exe, sizeof exe, "%s", argv[1]); /* an absolute path without symbolic links */
+  else readlink("/proc/self/exe", exe, sizeof exe - 1);
+  int fd = open(path, O_RDONLY);
   struct stat st;
   fstat(fd, &st);
   size_t size = st.st_size, pages = (size + PG - 1) / PG;
@@ -71,7 +74,7 @@ int main(void) {
   printf("file read: %s\n", got == size ? "whole" : "short");
 
   char *m = mmap(0, (pages + 2) * PG, PROT_READ, MAP_PRIVATE, fd, 0);
-  printf("mmap of the file and 2 pages more: %s; bytes %02x %c%c%c, equal to the file %s\n", e(m), (unsigned char)m[0], m[1], m[2], m[3], memcmp(m, copy, size) ? "no" : "yes");
+  printf("mmap of the file and 2 pages more: %s; first byte %02x, equal to the file %s\n", e(m), (unsigned char)m[0], memcmp(m, copy, size) ? "no" : "yes");
   printf("zero after the end in the last page: %s\n", size % PG == 0 ? "(ends on a page)" : m[size] == 0 && m[pages * PG - 1] == 0 ? "yes" : "no");
   printf("read past the last page: %s\n", touch(m + pages * PG + 100, 0));
   printf("write past the last page: %s\n", touch(m + (pages + 1) * PG, 1));
