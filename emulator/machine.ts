@@ -100,6 +100,7 @@ export enum SiCode {
   SEGV_MAPERR = 1,
   SEGV_ACCERR = 2,
   BUS_ADRALN = 1,
+  BUS_ADRERR = 2,
   TRAP_BRKPT = 1,
 }
 
@@ -115,6 +116,21 @@ export interface GuestFault {
   reason: string;
   /** SEGV_PKUERR: the protection key of the page (siginfo si_pkey). */
   pkey?: number;
+  /** A page fault's access (the W/R and I/D bits of its error code, SDM Vol. 3A 4.7); the OS adds what its page tables say (P). */
+  access?: PfAccess;
+}
+
+/** What a faulting access did (SDM Vol. 3A 4.7, page-fault error code bits 1 and 4). */
+export enum PfAccess { Read, Write, Fetch }
+
+/** A 64-bit address whose bits 63:47 are not all equal: its access is #GP, not #PF (SDM Vol. 3A 3.3.7.1). */
+export function nonCanonical(addr: bigint): boolean {
+  return BigInt.asUintN(64, BigInt.asIntN(48, addr)) !== BigInt.asUintN(64, addr);
+}
+
+/** The fault of an access to a non-canonical address: #GP(0), which Linux reports as SIGSEGV SI_KERNEL with si_addr 0. */
+function canonicalGp(addr: bigint): GuestFault {
+  return { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: `access to the non-canonical address 0x${addr.toString(16)} (#GP)` };
 }
 
 /** Why a run of the engine ended. */
@@ -141,7 +157,7 @@ enum IntVector { DE = 0, DB = 1, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, GP = 13
 
 /** Thrown by memory helpers when the guest touches what it may not. */
 export class GuestMemoryFault extends Error {
-  constructor(readonly addr: bigint, readonly mapped: boolean) {
+  constructor(readonly addr: bigint, readonly mapped: boolean, readonly write = false) {
     super(`guest memory fault at 0x${addr.toString(16)}`);
   }
 }
@@ -151,7 +167,14 @@ export class GuestMemoryFault extends Error {
  * key of its pages (SDM Vol. 3A 4.6.2: bits 62:59 of the PTE; Linux keeps it in vm_flags), and the
  * OS's own flags, which the machine only carries along (splits, copies).
  */
-export interface Region { start: bigint; end: bigint; prot: number; pkey?: number; vmFlags?: number }
+export interface Region { start: bigint; end: bigint; prot: number; pkey?: number; vmFlags?: number; file?: RegionFile }
+
+/**
+ * The file behind a mapping, carried along as the OS's data: its name, `base` (the file offset of
+ * address a is base + a, so splits need no change), its bytes, and `beyondEof`: the pages past the last page
+ * of the file, where every access is a bus error (the machine denies them all, and reports SIGBUS).
+ */
+export interface RegionFile { path: string; base: bigint; data: Uint8Array; beyondEof?: boolean }
 
 /** si_code of a fault on a page whose protection key denies the access (include/uapi/asm-generic/siginfo.h SEGV_PKUERR). */
 export const SEGV_PKUERR = 4;
@@ -517,7 +540,7 @@ export class Machine {
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
-  private memFault: { addr: bigint; type: MemType; pkey?: number } | undefined;
+  private memFault: { addr: bigint; type: MemType; pkey?: number; sigbus?: boolean } | undefined;
   /** `--trace`: every owned instruction goes through the model (the native XSAVE family is off while set). */
   get trace(): TraceFn | undefined { return this.traceFn; }
   set trace(t: TraceFn | undefined) { this.traceFn = t; this.bindXsaveNative(); }
@@ -734,9 +757,9 @@ export class Machine {
    * Map [start, start+size) with `prot` (Prot bits), replacing whatever was there. `bytes` are
    * written at `start`. `extra` carries the protection key and the OS's flags.
    */
-  map(start: bigint, size: bigint, prot: number, bytes?: Uint8Array, extra?: { pkey?: number; vmFlags?: number }): void {
+  map(start: bigint, size: bigint, prot: number, bytes?: Uint8Array, extra?: { pkey?: number; vmFlags?: number; file?: RegionFile }): void {
     this.unmap(start, size);
-    const r: Region = { start, end: start + size, prot, ...(extra?.pkey ? { pkey: extra.pkey } : {}), ...(extra?.vmFlags ? { vmFlags: extra.vmFlags } : {}) };
+    const r: Region = { start, end: start + size, prot, ...(extra?.pkey ? { pkey: extra.pkey } : {}), ...(extra?.vmFlags ? { vmFlags: extra.vmFlags } : {}), ...(extra?.file ? { file: extra.file } : {}) };
     this.regions.push(r);
     this.regions.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     if (size <= EAGER_MAX_BYTES) this.back(start, start + size, this.effectiveProt(r));
@@ -945,6 +968,7 @@ export class Machine {
    * checked). Unicorn's page protections carry the check, so no access pays for a hook.
    */
   private effectiveProt(r: Region): number {
+    if (r.file?.beyondEof) return 0;
     const bits = (this.pkruApplied >>> (2 * (r.pkey ?? 0))) & 3;
     if (bits & PKRU_AD) return r.prot & ~(Prot.READ | Prot.WRITE);
     if (bits & PKRU_WD) return r.prot & ~Prot.WRITE;
@@ -990,7 +1014,10 @@ export class Machine {
       const bits = (this.pkruApplied >>> (2 * (r.pkey ?? 0))) & 3;
       if (bits & (type === MemType.WRITE_PROT ? PKRU_AD | PKRU_WD : PKRU_AD)) pkey = r.pkey ?? 0;
     }
-    this.memFault = { addr: address, type, pkey };
+    // Past a mapped file's end, an access its protection allows is a bus error; one it does not is the protection fault it is anyway.
+    const need = type === MemType.WRITE_PROT ? Prot.WRITE : type === MemType.FETCH_PROT ? Prot.EXEC : Prot.READ;
+    const sigbus = r?.file?.beyondEof === true && (r.prot & need) === need;
+    this.memFault = { addr: address, type, pkey, ...(sigbus ? { sigbus } : {}) };
     return false;
   }
 
@@ -1027,10 +1054,20 @@ export class Machine {
     const last = this.lastChecked;
     if (last) {
       const a = Number(addr) + off;
-      if (a >= this.lastStartN && a + len <= this.lastEndN && (last.prot & need) === need) return;
+      if (a >= this.lastStartN && a + len <= this.lastEndN && ((this.userAccessPkru || last.file?.beyondEof ? this.effectiveProt(last) : last.prot) & need) === need) return;
     }
     this.checkSlow(off ? addr + BigInt(off) : addr, len, need);
   }
+  /**
+   * The kernel's copies to and from user memory during a system call (copy_to_user, copy_from_user,
+   * get_user, put_user) run with the thread's PKRU in the register (it is user state, loaded at the
+   * switch to the task), and a supervisor-mode data access to a user-mode address is checked
+   * against PKRU when CR4.PKE = 1 (SDM Vol. 3A 4.6.1; CR0.WP = 1 under Linux, so WD counts): a key
+   * that denies the access makes the copy fault, which the exception table turns into -EFAULT.
+   * The kernel sets this while a system call runs; other kernel accesses (the signal frame, ptrace,
+   * /proc) do not apply PKRU.
+   */
+  userAccessPkru = false;
   /** Dropped whenever the mappings change (map, unmap, protect); its bounds as numbers. */
   private lastChecked: Region | undefined;
   private lastStartN = 0;
@@ -1039,8 +1076,8 @@ export class Machine {
   /**
    * The kernel's access (copy_from_user / copy_to_user): an address below a growing stack is
    * offered to the OS first, as the kernel's own page fault would; unbacked pages are backed.
-   * Assumption `kernel-access-ignores-pkru`: PKRU is not applied to these accesses (Linux's
-   * copy_to_user is subject to it; the signal frame writes of 6.12+ run with PKRU 0).
+   * PKRU applies while `userAccessPkru` is set (a system call's copies); the signal frame writes of
+   * 6.12+ run with PKRU 0 (sig_prepare_pkru), ptrace and /proc use the mm's pages without it.
    */
   private checkSlow(addr: bigint, len: number, need: Prot): void {
     let p = addr;
@@ -1050,9 +1087,9 @@ export class Machine {
       if (r.end <= p) continue;
       if (r.start > p) {
         if (this.hooks.pageFault?.(p)) { k = -1; continue; }
-        throw new GuestMemoryFault(p, false);
+        throw new GuestMemoryFault(p, false, need === Prot.WRITE);
       }
-      if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true);
+      if (((this.userAccessPkru || r.file?.beyondEof ? this.effectiveProt(r) : r.prot) & need) !== need) throw new GuestMemoryFault(p, true, need === Prot.WRITE);
       const e = r.end < end ? r.end : end;
       if (!this.isBacked(p, e)) { this.ensureBacked(p, e); this.fpReadableChanged(); }
       if (p === addr && r.end >= end && this.isBacked(r.start, r.end)) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }
@@ -1061,7 +1098,7 @@ export class Machine {
     }
     if (p < end) {
       if (this.hooks.pageFault?.(p)) { this.checkSlow(p, Number(end - p), need); return; }
-      throw new GuestMemoryFault(p, false);
+      throw new GuestMemoryFault(p, false, need === Prot.WRITE);
     }
   }
 
@@ -1335,17 +1372,25 @@ export class Machine {
     } catch (e) {
       if (!(e instanceof UnicornError)) throw e;
       if (this.stop) return this.stop;
-      const mf = this.memFault as { addr: bigint; type: MemType; pkey?: number } | undefined;
+      const mf = this.memFault as { addr: bigint; type: MemType; pkey?: number; sigbus?: boolean } | undefined;
+      if (mf?.sigbus) {
+        // A page of a file mapping past the file's last page: the fault handler's VM_FAULT_SIGBUS (do_sigbus: BUS_ADRERR).
+        const access = mf.type === MemType.WRITE_PROT ? PfAccess.Write : mf.type === MemType.FETCH_PROT ? PfAccess.Fetch : PfAccess.Read;
+        if (access === PfAccess.Fetch) this.uc.regWrite(X86Reg.RIP, mf.addr);
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRERR, addr: mf.addr, trapno: IntVector.PF, access, reason: `access to 0x${mf.addr.toString(16)}, past the end of the mapped file` } };
+      }
       if (mf?.pkey !== undefined) {
         // The mapping allows the access, PKRU denies it (SDM Vol. 3A 4.6.2; Linux's bad_area_access_error: SEGV_PKUERR, si_pkey).
         const what = mf.type === MemType.WRITE_PROT ? 'write' : 'read';
-        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SEGV_PKUERR as SiCode, addr: mf.addr, trapno: IntVector.PF, pkey: mf.pkey, reason: `${what} of address 0x${mf.addr.toString(16)} denied by PKRU (protection key ${mf.pkey})` } };
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SEGV_PKUERR as SiCode, addr: mf.addr, trapno: IntVector.PF, pkey: mf.pkey, access: mf.type === MemType.WRITE_PROT ? PfAccess.Write : PfAccess.Read, reason: `${what} of address 0x${mf.addr.toString(16)} denied by PKRU (protection key ${mf.pkey})` } };
       }
       if (mf) {
         const prot = mf.type === MemType.READ_PROT || mf.type === MemType.WRITE_PROT || mf.type === MemType.FETCH_PROT;
         const what = mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT ? 'execute' : mf.type === MemType.WRITE_UNMAPPED || mf.type === MemType.WRITE_PROT ? 'write' : 'read';
         if (mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT) this.uc.regWrite(X86Reg.RIP, mf.addr);
-        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: prot ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: mf.addr, trapno: IntVector.PF, reason: `${what} of ${prot ? 'protected' : 'unmapped'} address 0x${mf.addr.toString(16)}` } };
+        if (nonCanonical(mf.addr)) return { kind: StopKind.Fault, fault: canonicalGp(mf.addr) };
+        const access = what === 'execute' ? PfAccess.Fetch : what === 'write' ? PfAccess.Write : PfAccess.Read;
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: prot ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: mf.addr, trapno: IntVector.PF, access, reason: `${what} of ${prot ? 'protected' : 'unmapped'} address 0x${mf.addr.toString(16)}` } };
       }
       return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: e.message } };
     }
@@ -1452,7 +1497,7 @@ export class Machine {
     try {
       d = this.decodeAt(rip);
     } catch {
-      this.stop = { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SEGV_MAPERR, addr: rip, trapno: IntVector.PF, reason: `instruction fetch at 0x${rip.toString(16)}` } };
+      this.stop = { kind: StopKind.Fault, fault: nonCanonical(rip) ? canonicalGp(rip) : { signal: GuestSignal.SIGSEGV, code: SiCode.SEGV_MAPERR, addr: rip, trapno: IntVector.PF, access: PfAccess.Fetch, reason: `instruction fetch at 0x${rip.toString(16)}` } };
       return false;
     }
     const ins = d.ins;
@@ -1524,7 +1569,8 @@ export class Machine {
       // #MF before a waiting x87 instruction: Linux's math_error computes si_code from FSW/FCW (src/linux).
       if (e instanceof X87Fault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: IntVector.MF, reason: `${disassemble(ins)}: ${e.message}` } });
       if (e instanceof GuestMemoryFault) {
-        return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
+        if (nonCanonical(e.addr)) return this.stopWith(inHook, { kind: StopKind.Fault, fault: canonicalGp(e.addr) });
+        return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, access: e.write ? PfAccess.Write : PfAccess.Read, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
       }
       throw e;
     }

@@ -209,6 +209,40 @@ function exercised(name: string, out: string): void {
   }
   if (name === 'sigqueue') expect(out).toContain('read 3 -> 384 bytes');
   if (name === 'posix-timers') expect(out).toContain('t0: sig 14 code -2 timerid-is-id yes overrun>0 yes');
+  // Memory limits, CPU time, poll/select, /proc/<pid>/fd, page-fault error codes (src/linux/mm/, kernel/sched/cputime.ts,
+  // kernel/time/posix-cpu-timers.ts, fs/select.ts, fs/proc/base.ts, arch/x86/kernel/traps.ts): each reached its case.
+  if (name === 'mm-rlimits') {
+    expect(out).toMatch(/^then 2 pages \(1 free\) +ENOMEM$/m);
+    expect(out).toMatch(/^mprotect of it to writable +ENOMEM$/m);
+    expect(out).toContain('fixed move onto b+2 pages: at b+2 yes, bytes a b, b[0] z, old page -1, a+2 page c');
+    expect(out).toContain('DONTUNMAP: moved yes, new byte q, old still mapped reads 0');
+    expect(out).toContain('pipe with one free slot EMFILE, fds untouched yes');
+  }
+  if (name === 'cputime') {
+    expect(out).toContain('fired 1 time(s), si_code -2, after >= 4 ms of CPU yes; then left 0.000000000');
+    expect(out).toContain('periodic: 3 signals, to me yes');
+    expect(out).toContain('getres SCHED clocks: process 1 thread 1, own pid 1');
+    expect(out).toContain('clock_nanosleep on my thread clock: EINVAL; on my tid\'s clock: EINVAL');
+    expect(out).toContain('absolute sleep to +3 ms of process time: 0, reached yes');
+  }
+  if (name === 'poll') {
+    expect(out).toContain('a child writes after 20 ms: poll 1, read end 0x41');
+    expect(out).toContain('reader closed: poll 1, write end 0xc');
+    expect(out).toContain('SIGALRM during poll: EINTR, handler ran 1');
+  }
+  if (name === 'filemap') {
+    // mm/filemap.c filemap_fault: SIGBUS BUS_ADRERR (2) past the file's last page; do_mmap: EACCES for a shared writable mapping of a read-only file.
+    expect(out).toContain('read past the last page: SIGBUS code 2 err 0x4 at the address');
+    expect(out).toContain('MAP_SHARED writable of a read-only descriptor: EACCES');
+    expect(out).toContain('offset 4096: maps r--p offset 0x1000 names the program yes');
+    expect(out).toContain('mmap of a pipe: ENODEV; of /proc/self/status: ENODEV; of fd 99: EBADF; anonymous with fd 99: ok');
+  }
+  if (name === 'proc-fd') expect(out).toContain('written through the new writer, read from the old end: 2 \'yo\'');
+  if (name === 'pf-err') {
+    // arch/x86/mm/fault.c set_signal_archinfo: X86_PF_USER 4 | WRITE 2 | INSTR 0x10 | PROT 1.
+    expect(out).toMatch(/^execute of a present non-executable page +sig 11 code 2 err 0x15 trapno 14 /m);
+    expect(out).toMatch(/^read of a kernel address +sig 11 code 1 err 0x5 trapno 14 /m);
+  }
   if (name === 'xcomp') {
     expect(out).toMatch(/AT_MINSIGSTKSZ [1-9]/);
     expect(out.includes('frame after first use: xstate_size')).toBe(GUEST_SEES.amx);
@@ -421,6 +455,12 @@ describe('exec: other CPUs', () => {
     let n = 0, last = -1;
     for (let k = alloc(0); k >= 0; k = alloc(0)) { n++; last = k; }
     lines.push(`then pkey_alloc ${n} more times (last key ${last}) before: ${''.padEnd(44)} -1 ENOSPC`);
+    // SDM Vol. 3A 4.6.1: the kernel's accesses to user pages during a system call are checked against
+    // the thread's PKRU (CR0.WP = 1): AD denies copy_to_user and copy_from_user, WD copy_to_user only;
+    // the copy's fault is -EFAULT, and pipe_read leaves the data it could not copy.
+    const sys = (what: string, r: string): string => `${what.padEnd(44)} ${r}`;
+    lines.push(sys('read() into a page whose key is access-disabled', '-1 EFAULT'), sys('write() from it', '-1 EFAULT'),
+      sys('read() into it, write-disabled', '-1 EFAULT'), sys('write() from it, write-disabled', '4'), sys('read() into it, key allows', '4'), 'read back: abcd');
     for (const l of lines) expect(r.stdout.split('\n')).toContain(l);
     expect(r.stdout).toMatch(/^pkey_alloc\(1, 0\) +-1 EINVAL$/m);
     expect(r.stdout).toMatch(/^pkey_mprotect key 7 \(not allocated\) +-1 EINVAL$/m);
@@ -865,6 +905,19 @@ describe('exec: bad input gets one clear line or the Linux signal, never a stack
     expect(r.status).toBe(SIGNAL_BASE + SIGNUM.SIGXCPU!);
     expect(r.stderr).toMatch(/SIGXCPU: instruction budget exhausted \(--max-insns 2000000\)/);
     oneLine(r);
+  });
+
+  it('a file named with --file maps as natively (mm/filemap.c): its bytes, zero after its end, SIGBUS past its last page, /proc/self/maps naming it', async () => {
+    // Three pages and 100 bytes of a known pattern: the last page is partly past the end of the file.
+    const data = join(tmp, 'filemap-data.bin');
+    writeFileSync(data, Uint8Array.from({ length: 3 * 4096 + 100 }, (_, i) => (i * 7 + 3) & 0xff));
+    const n = await native(exe('filemap'), [data]);
+    const e = await exec(['--cpu', 'host', '--kernel', HOST_VARIANT, '--file', data, '--', exe('filemap'), data]);
+    expect(e.stdout).toBe(n.stdout);
+    expect(e.status).toBe(n.status);
+    expect(n.stdout).toContain('mmap of the file and 2 pages more: ok; first byte 03, equal to the file yes');
+    expect(n.stdout).toContain('read past the last page: SIGBUS code 2 err 0x4 at the address');
+    expect(n.stdout).toContain('offset 4096: maps r--p offset 0x1000 names the program yes');
   });
 
   it('guests reach no host file unless named with --file', async () => {

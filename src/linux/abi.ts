@@ -6,7 +6,7 @@ export enum Sys {
   mprotect = 10, munmap = 11, brk = 12, rt_sigaction = 13, rt_sigprocmask = 14, rt_sigreturn = 15, ioctl = 16,
   pread64 = 17, readv = 19, writev = 20, access = 21, pipe = 22, sched_yield = 24, mremap = 25, madvise = 28,
   dup = 32, dup2 = 33, pause = 34, nanosleep = 35, getitimer = 36, alarm = 37, setitimer = 38, getpid = 39, clone = 56, fork = 57, vfork = 58, execve = 59, exit = 60,
-  wait4 = 61, kill = 62, uname = 63, ptrace = 101, fcntl = 72, getcwd = 79, readlink = 89, gettimeofday = 96, getrlimit = 97, getrusage = 98, sysinfo = 99,
+  wait4 = 61, kill = 62, uname = 63, ptrace = 101, fcntl = 72, getcwd = 79, readlink = 89, gettimeofday = 96, getrlimit = 97, getrusage = 98, sysinfo = 99, times = 100,
   rt_sigpending = 127, rt_sigtimedwait = 128, rt_sigsuspend = 130, restart_syscall = 219, getuid = 102, getgid = 104, geteuid = 107, getegid = 108, getppid = 110, getpgrp = 111, setsid = 112,
   sigaltstack = 131, arch_prctl = 158, gettid = 186, tkill = 200, time = 201, futex = 202, sched_getaffinity = 204,
   set_tid_address = 218, clock_gettime = 228, clock_getres = 229, clock_nanosleep = 230, exit_group = 231,
@@ -16,12 +16,13 @@ export enum Sys {
   setrlimit = 160, pkey_mprotect = 329, pkey_alloc = 330, pkey_free = 331,
   rt_sigqueueinfo = 129, timer_create = 222, timer_settime = 223, timer_gettime = 224, timer_getoverrun = 225, timer_delete = 226,
   signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297,
+  select = 23, pselect6 = 270, ppoll = 271,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
-  EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */
@@ -101,6 +102,7 @@ export const PROT_GROWSUP = 0x02000000;
 /** mremap flags (include/uapi/linux/mman.h). */
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;
 
 /** arch_prctl codes (arch/x86/include/uapi/asm/prctl.h). */
 export enum ArchPrctl {

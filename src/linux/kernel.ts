@@ -51,16 +51,18 @@ import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
 import { getdents64 } from './fs/readdir.js';
 import { modify_ldt } from './arch/x86/kernel/ldt.js';
 import { segmentDescriptor, vdso_encode_cpunode } from './arch/x86/kernel/cpu/common.js';
-import { procLookup, procReadlink, procOpen } from './fs/proc/base.js';
+import { procLookup, procReadlink, procOpen, reopenFdTarget } from './fs/proc/base.js';
 import { brk, expandStack, findFree, mmap, munmap } from './mm/mmap.js';
 import { do_mprotect_pkey } from './mm/mprotect.js';
-import { mremap } from './mm/mremap.js';
+import { mremap, mremap_to } from './mm/mremap.js';
 import { archPrctl, fpuXstatePrctl } from './arch/x86/kernel/process_64.js';
-import { readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers } from './kernel/time/posix-timers.js';
+import { cpuTimerNsLeft, readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers } from './kernel/time/posix-timers.js';
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
 import { clone } from './kernel/fork.js';
+import { core_sys_select, do_sys_poll } from './fs/select.js';
+import { account_user_time, checkRlimitCpu, getrusage, times } from './kernel/sched/cputime.js';
 export interface KernelOptions {
   cpu: CpuModel;
   /** The kernel variant (kernel-model/variants.ts): every behaviour the process model shows comes from it. */
@@ -116,6 +118,8 @@ export class Kernel {
   insns = 0n;
   readonly random = new SplitMix64();
   readonly warned = new Set<number>();
+  /** Warnings given once per run, by kind (an unmodelled case of a modelled call). */
+  readonly warnedOnce = new Set<string>();
   init: Process | undefined;
   /** One core file per run: the first process that dies of a core-dumping signal writes it. */
   coreWritten = false;
@@ -210,15 +214,17 @@ const kernelMethods = {
   writeStat, fstat, statPath, readlink, accessPath,
   getdents64,
   modify_ldt, segmentDescriptor,
-  procLookup, procReadlink, procOpen,
+  procLookup, procReadlink, procOpen, reopenFdTarget,
   brk, expandStack, findFree, mmap, munmap, do_mprotect_pkey,
-  mremap,
+  mremap, mremap_to,
   archPrctl, fpuXstatePrctl,
+  account_user_time, checkRlimitCpu, getrusage, times, cpuTimerNsLeft,
   readClock, writeTimespec, readTimespec, timerCreate, timerGettime, timerSettime, timerGetoverrun, timerDelete, posixTimerNextExpiry, runPosixTimers,
   hrtimerNanosleep,
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,
   clone,
+  do_sys_poll, core_sys_select,
 };
 type KernelMethods = typeof kernelMethods;
 export interface Kernel extends KernelMethods {}

@@ -138,6 +138,15 @@ export class Task {
   /** The selectors ptrace shows and sets (arch/x86/kernel/ptrace.ts), and the debug registers a tracer wrote (thread_struct). */
   segs: SegmentSelectors = initialSelectors();
   debugRegs = new ThreadDebugRegs();
+  /**
+   * thread.trap_nr, thread.error_code and thread.cr2 (arch/x86/include/asm/processor.h): set by the
+   * last exception that signalled this thread, written into every signal frame's sigcontext.
+   */
+  trapNr = 0;
+  errorCode = 0;
+  cr2 = 0n;
+  /** The thread's CPU time in ns (se.sum_exec_runtime; kernel/sched/cputime.ts). */
+  cpuNs = 0n;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -154,6 +163,9 @@ export class Process {
   /** Descriptors with FD_CLOEXEC. */
   cloexec = new Set<number>();
   brkStart = 0n;
+  /** mm->start_data and mm->end_data (load_elf_binary): the highest PT_LOAD start and end of file data, for check_data_rlimit. */
+  startData = 0n;
+  endData = 0n;
   brk = 0n;
   /** The CPU (engine) this address space is loaded on, and which thread it holds. */
   loaded: Task | undefined;
@@ -188,6 +200,9 @@ export class Process {
   readonly itimers: ItimerState[] = [{ value: 0n, interval: 0n }, { value: 0n, interval: 0n }, { value: 0n, interval: 0n }];
   /** signal_struct rlim[]: inherited by fork, kept by exec (kernel/sys.ts do_prlimit). */
   rlimits: Rlim[] = initRlimits();
+  /** The process's CPU time in ns, its gone threads' included (kernel/sched/cputime.ts), and its reaped children's (signal->cutime). */
+  cpuNs = 0n;
+  childrenCpuNs = 0n;
   /** mm->context's protection keys (arch/x86/mm/pkeys.ts): copied by fork, new at exec. */
   pkeys: MmPkeys = mmPkeysInit(false);
   constructor(readonly pid: number, public machine: Machine, public parent: Process | undefined) {}

@@ -18,7 +18,7 @@
 static long pkey_alloc_(unsigned long flags, unsigned long init) { return syscall(SYS_pkey_alloc, flags, init); }
 static long pkey_free_(long k) { return syscall(SYS_pkey_free, k); }
 static long pkey_mprotect_(void *p, size_t n, long prot, long k) { return syscall(SYS_pkey_mprotect, p, n, prot, k); }
-static void show(const char *what, long r) { printf("%-44s %ld%s\n", what, r, r < 0 ? (errno == EINVAL ? " EINVAL" : errno == ENOSPC ? " ENOSPC" : " other") : ""); }
+static void show(const char *what, long r) { printf("%-44s %ld%s\n", what, r, r < 0 ? (errno == EINVAL ? " EINVAL" : errno == ENOSPC ? " ENOSPC" : errno == EFAULT ? " EFAULT" : " other") : ""); }
 static inline unsigned rdpkru(void) { unsigned v; __asm__ volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx"); return v; }
 static inline void wrpkru(unsigned v) { __asm__ volatile("wrpkru" : : "a"(v), "c"(0), "d"(0) : "memory"); }
 
@@ -109,6 +109,20 @@ int main(void) {
   while ((k = pkey_alloc_(0, 0)) >= 0) { n++; last = k; }
   printf("then pkey_alloc %d more times (last key %ld) before: ", n, last);
   show("", k);
-  /* A page whose key is denied: a system call writing there (copy_to_user). */
+  /* A page whose key is denied: the kernel's own copies (copy_to_user, copy_from_user) run with the
+   * thread's PKRU and fail with EFAULT; a failed pipe read leaves the data in the pipe. */
+  int fds[2];
+  pipe(fds);
+  char *kp = p + 4096;
+  write(fds[1], "abcdefgh", 8);
+  wrpkru(rdpkru() | (1u << (2 * k2)));
+  show("read() into a page whose key is access-disabled", read(fds[0], kp, 4));
+  show("write() from it", write(fds[1], kp, 4));
+  wrpkru((rdpkru() & ~(3u << (2 * k2))) | (2u << (2 * k2)));
+  show("read() into it, write-disabled", read(fds[0], kp, 4));
+  show("write() from it, write-disabled", write(fds[1], kp, 4));
+  wrpkru(rdpkru() & ~(3u << (2 * k2)));
+  show("read() into it, key allows", read(fds[0], kp, 4));
+  printf("read back: %.4s\n", kp);
   return 0;
 }

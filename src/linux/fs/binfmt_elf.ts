@@ -81,6 +81,13 @@ export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfI
     m.map(mp.start, mp.size, prot, mp.bytes);
   }
   proc.brkStart = proc.brk = lay.brk;
+  // load_elf_binary: start_data is the highest PT_LOAD's p_vaddr, end_data the highest p_vaddr + p_filesz (with the load bias).
+  const bias = lay.phdr - img.phdr.vaddr;
+  proc.startData = proc.endData = 0n;
+  for (const s of img.segments) {
+    if (bias + s.vaddr > proc.startData) proc.startData = bias + s.vaddr;
+    if (bias + s.vaddr + s.filesz > proc.endData) proc.endData = bias + s.vaddr + s.filesz;
+  }
   const auxv = new Map<number, bigint>([
     // ELF_HWCAP / ELF_HWCAP2 as the kernel keeps them, not raw CPUID (kernel-model/kernel-view.ts).
     [AT_HWCAP, BigInt(this.view.hwcap.value)], [AT_PAGESZ, GUEST_PAGE], [AT_CLKTCK, USER_HZ],

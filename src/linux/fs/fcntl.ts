@@ -3,7 +3,7 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { Errno, FD_CLOEXEC, Fcntl, O_DIRECT, O_NONBLOCK } from '../abi.js';
-import { NOFILE_CUR } from './file.js';
+import { nofileLimit } from './file.js';
 import { pipe_get_size, pipe_set_size } from './pipe.js';
 import type { Kernel } from '../kernel.js';
 import { neg, Process } from '../sched.js';
@@ -28,10 +28,10 @@ export function fcntl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
   switch (cmd as Fcntl) {
     case Fcntl.F_DUPFD: case Fcntl.F_DUPFD_CLOEXEC: {
       const from = Number(BigInt.asUintN(32, arg));
-      if (from >= NOFILE_CUR) return neg(Errno.EINVAL);
+      if (from >= nofileLimit(p)) return neg(Errno.EINVAL);
       let nfd = from;
       while (p.files.has(nfd)) nfd++;
-      if (nfd >= NOFILE_CUR) return neg(Errno.EMFILE);
+      if (nfd >= nofileLimit(p)) return neg(Errno.EMFILE);
       p.files.set(nfd, this.retain(f));
       if (cmd === Fcntl.F_DUPFD_CLOEXEC) p.cloexec.add(nfd); else p.cloexec.delete(nfd);
       return BigInt(nfd);

@@ -3,11 +3,17 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { Errno, O_CLOEXEC } from '../abi.js';
+import { Rlimit } from '../kernel/sys.js';
 import { pipe_release } from './pipe.js';
 import type { Kernel } from '../kernel.js';
 import { neg, type FileRef, Process } from '../sched.js';
 
 export const NOFILE_CUR = 1024;
+
+/** rlimit(RLIMIT_NOFILE) (fs/file.c): descriptors are below it; do_prlimit keeps it within sysctl_nr_open. */
+export function nofileLimit(p: Process): number {
+  return Number(p.rlimits[Rlimit.NOFILE]!.cur);
+}
 
 /** One more descriptor refers to an open file (dup, fork). */
 export function retain(this: Kernel, f: FileRef): FileRef {
@@ -33,7 +39,7 @@ export function closeFd(this: Kernel, p: Process, fd: number): boolean {
 export function dup3(this: Kernel, p: Process, oldfd: number, newfd: number, flags: number | undefined): bigint {
   if (flags !== undefined && (flags & ~O_CLOEXEC)) return neg(Errno.EINVAL);
   if (flags !== undefined && oldfd === newfd) return neg(Errno.EINVAL);
-  if (newfd < 0 || newfd >= NOFILE_CUR) return neg(Errno.EBADF);
+  if (newfd < 0 || newfd >= nofileLimit(p)) return neg(Errno.EBADF);
   const f = p.files.get(oldfd);
   if (!f) return neg(Errno.EBADF);
   if (oldfd === newfd) return BigInt(newfd);
@@ -44,10 +50,11 @@ export function dup3(this: Kernel, p: Process, oldfd: number, newfd: number, fla
   return BigInt(newfd);
 }
 
-/** The lowest free descriptor (fd_install after get_unused_fd_flags). */
+/** The lowest free descriptor (fd_install after get_unused_fd_flags), or -EMFILE when it would be at RLIMIT_NOFILE or above (alloc_fd). */
 export function installFd(this: Kernel, p: Process, f: FileRef, cloexec: boolean): number {
   let fd = 0;
   while (p.files.has(fd)) fd++;
+  if (fd >= nofileLimit(p)) return -Errno.EMFILE;
   p.files.set(fd, f);
   if (cloexec) p.cloexec.add(fd); else p.cloexec.delete(fd);
   return fd;

@@ -9,6 +9,7 @@ import { Errno, O_ACCMODE, O_CLOEXEC } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { neg, Process } from '../sched.js';
 import { isProcPath } from './proc/base.js';
+import { pipe_release } from './pipe.js';
 
 /** The device node of /dev/kvm (misc device 10:232, include/linux/miscdevice.h KVM_MINOR). */
 const DEV_KVM = '/dev/kvm';
@@ -29,8 +30,12 @@ export function open(this: Kernel, p: Process, path: string, flags: number): big
     return neg(Errno.ENOENT);
   }
   if (isProcPath(path)) {
-    const f = this.procOpen(p.loaded!, path, (flags & O_ACCMODE) !== 0);
-    return typeof f === 'number' ? neg(f) : BigInt(this.installFd(p, f, (flags & O_CLOEXEC) !== 0));
+    const f = this.procOpen(p.loaded!, path, flags);
+    if (typeof f === 'number') return neg(f);
+    const fd = this.installFd(p, f, (flags & O_CLOEXEC) !== 0);
+    // A pipe end reopened through /proc/<pid>/fd that got no descriptor is released again.
+    if (fd < 0 && f.kind === 'pipe') pipe_release(f);
+    return BigInt(fd);
   }
   if (!this.allowed(path)) return neg(Errno.ENOENT);
   if ((flags & O_ACCMODE) !== 0) return neg(Errno.EACCES); // read-only access to the named files

@@ -87,6 +87,23 @@ export type PipeIo = bigint | { retry: () => bigint | undefined; interrupted: ()
 
 const neg = (e: Errno): bigint => -BigInt(e);
 
+/**
+ * Up to `len` bytes from the ring, as takeBytes would take them, without taking them: pipe_read
+ * copies to user space before it advances a buffer, so a copy that faults (-EFAULT) leaves the data.
+ */
+function peekBytes(pipe: Pipe, len: number): Uint8Array {
+  const out: Uint8Array[] = [];
+  let want = len;
+  for (const buf of pipe.bufs) {
+    if (want <= 0) break;
+    const chars = Math.min(buf.len, want);
+    out.push(buf.page.subarray(buf.offset, buf.offset + chars));
+    want -= chars;
+    if (buf.packet) break;
+  }
+  return Buffer.concat(out);
+}
+
 /** Take up to `len` bytes from the ring (pipe_read's copy loop). */
 function takeBytes(pipe: Pipe, len: number): Uint8Array {
   const out: Uint8Array[] = [];
@@ -119,8 +136,8 @@ export function pipe_read(f: PipeFile, len: number, deliver: (b: Uint8Array) => 
   const pipe = f.pipe;
   const attempt = (): bigint | undefined => {
     if (!pipe.empty) {
+      deliver(peekBytes(pipe, len));
       const b = takeBytes(pipe, len);
-      deliver(b);
       return BigInt(b.length);
     }
     if (pipe.writers === 0) return 0n;
@@ -227,7 +244,10 @@ export function pipe2(this: Kernel, p: Process, fds: bigint, flags: number): big
   const [r, w] = create_pipe_files(this.nextPipeIno++, flags);
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const rfd = this.installFd(p, r, cloexec);
+  if (rfd < 0) return BigInt(rfd);
   const wfd = this.installFd(p, w, cloexec);
+  // __do_pipe_flags: the read end's descriptor is given back when the write end gets none.
+  if (wfd < 0) { this.closeFd(p, rfd); return BigInt(wfd); }
   const b = new Uint8Array(8);
   new DataView(b.buffer).setInt32(0, rfd, true);
   new DataView(b.buffer).setInt32(4, wfd, true);

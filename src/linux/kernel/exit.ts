@@ -3,6 +3,9 @@
  * group, the parent's SIGCHLD, wait4 and waitid.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
+import { reapCputime } from './sched/cputime.js';
+import { Rlimit } from './sys.js';
+import { GUEST_PAGE } from '../../../emulator/machine.js';
 import { CLD_EXITED, CLD_KILLED, CORE_DUMP_SIGNALS, Errno, P_ALL, P_PID, Sig, WEXITED, WNOHANG, WNOWAIT } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { straceExit } from '../strace.js';
@@ -11,11 +14,20 @@ import { SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED, neg, TaskState, Task, Proce
 import { CLD_CONTINUED, CLD_STOPPED } from './signal.js';
 import { SIGINFO_BYTES, type SigInfo, encodeSigInfo } from '../signal-frame.js';
 
+/**
+ * do_coredump (fs/coredump.c, 6.18): no core when RLIMIT_CORE is below the ELF format's
+ * min_coredump (ELF_EXEC_PAGESIZE, one page). The model's default limit is unlimited (assumption
+ * `rlimits-unlimited`), so `--core` writes one unless the guest lowered it.
+ */
+export function coreLimitAllows(p: Process): boolean {
+  return p.rlimits[Rlimit.CORE]!.cur >= GUEST_PAGE;
+}
+
 /** Death by a signal's default action; a core-dumping one writes the --core file first (do_coredump). */
 export function killProcess(this: Kernel, p: Process, signal: number, reason: string, info?: SigInfo, dumper?: Task): void {
   if (!p.alive) return;
   let why = reason;
-  if (info && dumper && CORE_DUMP_SIGNALS.has(signal) && this.o.core && !this.coreWritten) {
+  if (info && dumper && CORE_DUMP_SIGNALS.has(signal) && this.o.core && !this.coreWritten && coreLimitAllows(p)) {
     this.coreWritten = true;
     why += this.dumpCore(p, dumper, info);
   }
@@ -86,7 +98,7 @@ function considerChild(c: Process, flags: number): ChildReport | undefined {
   if (!c.alive) {
     if (!(flags & WEXITED)) return undefined;
     const e = c.exit!;
-    if (!keep) { c.reaped = true; c.machine.close(); }
+    if (!keep) { c.reaped = true; reapCputime(c.parent, c); c.machine.close(); }
     // wait status: exit code in bits 15:8, or the signal in bits 6:0 (include/uapi/linux/wait.h W* macros).
     return 'code' in e
       ? { pid: c.pid, status: (e.code & 0xff) << 8, code: CLD_EXITED, siStatus: e.code }

@@ -36,6 +36,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
       // A thread: same engine, a copy of the parent's registers (copy_thread), its own extended state copy.
       m.syncIn(true);
       const child = new Task(tid, p, cloneXsaveContext(t.fpu), t.kfpu.clone());
+      // arch_dup_task_struct copies the thread struct: trap_nr, error_code, cr2.
+      child.trapNr = t.trapNr; child.errorCode = t.errorCode; child.cr2 = t.cr2;
       fpuCloneChild(child);
       child.ctx = m.uc.contextSave();
       child.pendingRegs.set(X86Reg.RAX, 0n);
@@ -65,6 +67,7 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     cp.rlimits = p.rlimits.map((r) => ({ ...r }));
     cp.pkeys = { ...p.pkeys };
     const child = new Task(tid, cp, fpu, t.kfpu.clone());
+    child.trapNr = t.trapNr; child.errorCode = t.errorCode; child.cr2 = t.cr2;
     fpuCloneChild(child);
     // fpu_inherit_perms: the child starts with the parent's guest permission, locked bit included.
     cp.kvm = this.newKvmHost();
@@ -91,6 +94,8 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     if (t.rseq) { child.rseq = { ...t.rseq }; child.rseqEvent = t.rseqEvent; child.rseqNotify = true; }
     cp.cloexec = new Set(p.cloexec);
     cp.brkStart = p.brkStart;
+    cp.startData = p.startData;
+    cp.endData = p.endData;
     cp.brk = p.brk;
     cp.exitSignal = Number(flags & CSIGNAL);
     child.sigmask = t.sigmask;

@@ -5,6 +5,7 @@
  * rt_sigsuspend, pause and rt_sigtimedwait.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
+import { coreLimitAllows } from './exit.js';
 import { DebugStopReason } from '../debug.js';
 import { CORE_DUMP_SIGNALS, DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, Sig } from '../abi.js';
 import { ERESTARTNOHAND } from '../errno.js';
@@ -267,7 +268,7 @@ export function deliverSignals(this: Kernel, t: Task): boolean {
         continue;
       }
       // do_group_exit -> do_exit: PTRACE_EVENT_EXIT first (message: the signal, 0x80 when a core is written).
-      const dumps = CORE_DUMP_SIGNALS.has(sig) && this.o.core !== undefined && !this.coreWritten;
+      const dumps = CORE_DUMP_SIGNALS.has(sig) && this.o.core !== undefined && !this.coreWritten && coreLimitAllows(t.proc);
       if (this.ptraceExitEvent(t, sig | (dumps ? 0x80 : 0), () => this.killProcess(t.proc, sig, reason, p.info, t))) return false;
       this.killProcess(t.proc, sig, reason, p.info, t);
       return false;

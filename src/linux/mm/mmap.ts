@@ -4,13 +4,15 @@
  * overcommit heuristic, expand_downwards with RLIMIT_STACK and the stack guard gap.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
+import { resolve } from 'node:path';
 import { GUEST_PAGE, Machine, type Region } from '../../../emulator/machine.js';
 import { Prot } from '../../../emulator/unicorn.js';
 import { Errno, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_EXEC } from '../abi.js';
 import { execute_only_pkey } from '../arch/x86/mm/pkeys.js';
 import type { Kernel } from '../kernel.js';
-import { MODELLED_TOTALRAM_BYTES, Rlimit } from '../kernel/sys.js';
-import { neg, pageAlign, Process } from '../sched.js';
+import { MODELLED_TOTALRAM_BYTES, RLIM_INFINITY, Rlimit } from '../kernel/sys.js';
+import { type FileRef, type MemFile, neg, pageAlign, Process } from '../sched.js';
+import { map_file_pages, offsetAligned } from './filemap.js';
 
 /** TASK_SIZE_MAX with 4-level paging (arch/x86/include/asm/page_64_types.h): 2^47 - one page. */
 export const TASK_SIZE = 0x7ffffffff000n;
@@ -36,16 +38,94 @@ const DEFAULT_MAP_WINDOW = TASK_SIZE;
 export const STACK_EXPAND = 128n * 1024n;
 
 /** vm_flags bits the model keeps (include/linux/mm.h). */
+export const VM_SHARED = 0x8;
 export const VM_GROWSDOWN = 0x100;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
+/**
+ * The model keeps the inverse of VM_MAYWRITE (include/linux/mm.h 0x20, set on almost every
+ * mapping): this bit marks the mappings do_mmap cleared it on, a shared mapping of a file opened
+ * without FMODE_WRITE, which mprotect may never make writable (-EACCES).
+ */
+export const VM_NO_MAYWRITE = 0x20;
+/** MAX_LFS_FILESIZE on 64-bit (include/linux/fs.h): LLONG_MAX, file_mmap_ok's bound. */
+const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
 
+/**
+ * mmap of a descriptor without an mmap method in the model: pipes (pipefifo_fops), signalfd,
+ * the host's stdio (a tty: tty_fops), /dev/kvm and KVM's VM descriptor have none (-ENODEV, after
+ * the length and type checks). A vCPU descriptor has one (kvm_vcpu_mmap: the kvm_run page), which
+ * the model lacks: -ENODEV with a warning naming it.
+ */
+function mmapOtherFile(k: Kernel, f: FileRef, len: bigint, flags: number): bigint {
+  if (len === 0n) return neg(Errno.EINVAL);
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return neg(Errno.EINVAL);
+  if (f.kind === 'kvm-vcpu' && !k.warnedOnce.has('mmap-kvm-vcpu')) {
+    k.warnedOnce.add('mmap-kvm-vcpu');
+    k.o.stderr('xstate-lab: warning: mmap of a KVM vCPU descriptor (kvm_run) is not modelled; it returns -ENODEV');
+  }
+  return neg(Errno.ENODEV);
+}
+
+/**
+ * is_data_mapping (mm/internal.h): private, writable and not a stack (VM_STACK is VM_GROWSDOWN on x86):
+ * what RLIMIT_DATA counts (mm->data_vm).
+ */
+function is_data_mapping(prot: number, vmFlags: number): boolean {
+  return (prot & Prot.WRITE) !== 0 && !(vmFlags & (VM_SHARED | VM_GROWSDOWN));
+}
+
+/**
+ * may_expand_vm (mm/mmap.c, Linux 6.18): `npages` more pages with these flags keep mm->total_vm
+ * within RLIMIT_AS and, for a data mapping, mm->data_vm within RLIMIT_DATA (limits in whole pages,
+ * rounded down). The Valgrind exception: a soft RLIMIT_DATA of 0 lets data grow up to the hard
+ * one. ignore_rlimit_data is false (its default). total_vm here is every mapping of the model, so
+ * a native process's [vvar]/[vdso] pages, which the model lacks, are not counted.
+ */
+export function may_expand_vm(p: Process, prot: number, vmFlags: number, npages: bigint): boolean {
+  let total = 0n, data = 0n;
+  for (const r of p.machine.mappings()) {
+    const n = (r.end - r.start) / GUEST_PAGE;
+    total += n;
+    if (is_data_mapping(r.prot, r.vmFlags ?? 0)) data += n;
+  }
+  const page = (v: bigint): bigint => v / GUEST_PAGE;
+  if (total + npages > page(p.rlimits[Rlimit.AS]!.cur)) return false;
+  const lim = p.rlimits[Rlimit.DATA]!;
+  if (is_data_mapping(prot, vmFlags) && data + npages > page(lim.cur)) {
+    if (lim.cur === 0n && data + npages <= page(lim.max)) return true;
+    return false;
+  }
+  return true;
+}
+
+/** Pages of [start, end) that mappings cover (count_vma_pages_range). */
+function count_vma_pages_range(m: Machine, start: bigint, end: bigint): bigint {
+  let n = 0n;
+  for (const r of m.mappings()) {
+    const lo = r.start > start ? r.start : start, hi = r.end < end ? r.end : end;
+    if (hi > lo) n += (hi - lo) / GUEST_PAGE;
+  }
+  return n;
+}
+
+/**
+ * sys_brk (mm/mmap.c, Linux 6.18): a request below start_brk or beyond RLIMIT_DATA
+ * (check_data_rlimit: the heap plus end_data - start_data, in bytes, shrinking included) leaves
+ * the break; growing stops short of the next mapping's vm_start_gap and a page, and do_brk_flags
+ * checks may_expand_vm (RLIMIT_AS, RLIMIT_DATA). Returns the break.
+ */
 export function brk(this: Kernel, p: Process, want: bigint): bigint {
   const m = p.machine;
   if (want < p.brkStart) return p.brk;
+  const dataLim = p.rlimits[Rlimit.DATA]!.cur;
+  if (dataLim !== RLIM_INFINITY && (want - p.brkStart) + (p.endData - p.startData) > dataLim) return p.brk;
   const oldTop = pageAlign(p.brk), newTop = pageAlign(want);
   if (newTop > oldTop) {
-    if (m.mappings().some((r) => r.start < newTop && r.end > oldTop)) return p.brk;
+    const next = m.mappings().find((r) => r.end > oldTop);
+    if (next && newTop + GUEST_PAGE > vm_start_gap(next)) return p.brk;
+    if (!may_expand_vm(p, Prot.READ | Prot.WRITE, 0, (newTop - oldTop) / GUEST_PAGE)) return p.brk;
     m.map(oldTop, newTop - oldTop, Prot.READ | Prot.WRITE);
   } else if (newTop < oldTop) m.unmap(newTop, oldTop - newTop);
   p.brk = want;
@@ -98,9 +178,17 @@ export function vm_enough_memory(bytes: bigint): boolean {
  * (accountable_mapping). A hint is taken when valid and free (mmap_address_hint_valid,
  * vm_start_gap). PROT_EXEC alone gets the execute-only protection key.
  */
-export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: number, flags: number, fd: number): bigint {
+export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: number, flags: number, fd: number, off: bigint): bigint {
   const m = p.machine;
-  if (!(flags & MAP_ANONYMOUS)) return fd >= 0 && p.files.has(fd) ? neg(Errno.EACCES) : neg(Errno.EBADF);
+  // sys_mmap (arch/x86/kernel/sys_x86_64.c): the offset in whole pages; ksys_mmap_pgoff: the file.
+  if (!offsetAligned(off)) return neg(Errno.EINVAL);
+  let file: MemFile | undefined;
+  if (!(flags & MAP_ANONYMOUS)) {
+    const f = p.files.get(fd);
+    if (!f) return neg(Errno.EBADF);
+    file = f.kind === 'file' ? f : undefined;
+    if (!file) return mmapOtherFile(this, f, len, flags);
+  }
   if (len === 0n) return neg(Errno.EINVAL);
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   // round_hint_to_min: a low hint becomes mmap_min_addr.
@@ -118,17 +206,32 @@ export function mmap(this: Kernel, p: Process, addr: bigint, len: bigint, prot: 
   if (at === undefined || at > TASK_SIZE - size) return neg(Errno.ENOMEM);
   if (at % GUEST_PAGE) return neg(Errno.EINVAL);
   if ((flags & MAP_FIXED_NOREPLACE) && m.mappings().some((r) => r.start < at! + size && r.end > at!)) return neg(Errno.EEXIST);
+  if (file) {
+    // do_mmap's file checks: file_mmap_ok (MAX_LFS_FILESIZE); a shared writable mapping needs
+    // FMODE_WRITE (the guest's files are read-only: -EACCES), and without it the mapping is never
+    // writable (VM_MAYWRITE cleared); /proc's seq files have no mmap (-ENODEV).
+    if (off + size > MAX_LFS_FILESIZE) return neg(Errno.EOVERFLOW);
+    if (type !== MAP_PRIVATE && (prot & Prot.WRITE)) return neg(Errno.EACCES);
+    if (file.proc) return neg(Errno.ENODEV);
+  }
   const ospke = this.view.cr4Pke.value;
   let pkey = 0;
   if ((prot & 7) === PROT_EXEC) { pkey = execute_only_pkey(p.pkeys, p.loaded?.fpu ?? p.threads[0]!.fpu, ospke); if (pkey < 0) pkey = 0; }
   // MAP_NORESERVE is honoured unless overcommit is OVERCOMMIT_NEVER (the default is GUESS).
-  let vmFlags = flags & MAP_NORESERVE ? VM_NORESERVE : 0;
+  let vmFlags = (flags & MAP_NORESERVE ? VM_NORESERVE : 0) | (type === MAP_PRIVATE ? 0 : VM_SHARED);
+  // mmap_region: may_expand_vm for the whole length, else less the pages a MAP_FIXED replaces.
+  const npages = size / GUEST_PAGE;
+  if (!may_expand_vm(p, prot, vmFlags, npages) && !may_expand_vm(p, prot, vmFlags, npages - count_vma_pages_range(m, at, at + size))) return neg(Errno.ENOMEM);
   // accountable_mapping: private, writable, reserving.
   if (type === MAP_PRIVATE && (prot & Prot.WRITE) && !(vmFlags & VM_NORESERVE)) {
     if (!vm_enough_memory(size)) return neg(Errno.ENOMEM);
     vmFlags |= VM_ACCOUNT;
   }
-  m.map(at, size, prot & 7, undefined, { pkey, vmFlags });
+  if (file) {
+    if (type !== MAP_PRIVATE) vmFlags |= VM_NO_MAYWRITE;
+    // /proc/<pid>/maps names the file by its absolute path (d_path).
+    map_file_pages(m, at, size, prot & 7, { pkey, vmFlags }, { path: resolve(file.path), data: file.data }, off);
+  } else m.map(at, size, prot & 7, undefined, { pkey, vmFlags });
   if (pkey) m.syncPkru();
   return at;
 }

@@ -7,7 +7,7 @@ import { Errno, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PR
 import { arch_override_mprotect_pkey, mm_pkey_is_allocated } from '../arch/x86/mm/pkeys.js';
 import type { Kernel } from '../kernel.js';
 import { neg, pageAlign, Task } from '../sched.js';
-import { VM_ACCOUNT, VM_GROWSDOWN, VM_NORESERVE, vm_enough_memory } from './mmap.js';
+import { may_expand_vm, VM_ACCOUNT, VM_GROWSDOWN, VM_NO_MAYWRITE, VM_NORESERVE, VM_SHARED, vm_enough_memory } from './mmap.js';
 
 /**
  * do_mprotect_pkey (mm/mprotect.c): EINVAL for PROT_GROWSDOWN with PROT_GROWSUP, an unaligned
@@ -50,8 +50,13 @@ export function do_mprotect_pkey(this: Kernel, t: Task, start: bigint, len: bigi
     const hi = r.end < end ? r.end : end;
     const newKey = arch_override_mprotect_pkey(p.pkeys, t.fpu, ospke, { prot: r.prot, pkey: r.pkey ?? 0 }, prot, pkey);
     let vmFlags = r.vmFlags ?? 0;
-    // mprotect_fixup: a private mapping turning writable is charged unless already accounted or noreserve.
-    if ((prot & PROT_WRITE) && !(vmFlags & (VM_ACCOUNT | VM_NORESERVE)) && !(r.prot & PROT_WRITE)) {
+    // (newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS: writable without VM_MAYWRITE (a shared mapping of a read-only file).
+    if ((prot & PROT_WRITE) && (vmFlags & VM_NO_MAYWRITE)) return neg(Errno.EACCES);
+    // mprotect_fixup: a mapping turning into data must fit RLIMIT_AS/RLIMIT_DATA (may_expand_vm with
+    // the new flags failing where the old ones pass); a private one turning writable is charged
+    // unless already accounted, shared or noreserve.
+    if ((prot & PROT_WRITE) && !may_expand_vm(p, prot, vmFlags, (hi - lo) / GUEST_PAGE) && may_expand_vm(p, r.prot, vmFlags, (hi - lo) / GUEST_PAGE)) return neg(Errno.ENOMEM);
+    if ((prot & PROT_WRITE) && !(vmFlags & (VM_ACCOUNT | VM_NORESERVE | VM_SHARED)) && !(r.prot & PROT_WRITE)) {
       if (!vm_enough_memory(hi - lo)) return neg(Errno.ENOMEM);
       vmFlags |= VM_ACCOUNT;
     }

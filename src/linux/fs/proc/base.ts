@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { Errno } from '../../abi.js';
+import { Errno, O_ACCMODE, O_NONBLOCK } from '../../abi.js';
 import type { Kernel } from '../../kernel.js';
 import { type FileRef, type MemFile, type Process, type Task, TaskState } from '../../sched.js';
 import { do_task_stat, proc_pid_status, taskComm } from './array.js';
@@ -23,7 +23,7 @@ export const PROC_ROOT = '/proc';
 /** What a /proc path names: a file made from the model, a symbolic link, or a directory. */
 export type ProcNode =
   | { kind: 'file'; path: string; make: () => Uint8Array }
-  | { kind: 'link'; path: string; target: () => string }
+  | { kind: 'link'; path: string; target: () => string; file?: FileRef }
   | { kind: 'dir'; path: string; list: () => string[] };
 
 /** A /proc file the guest opened: its text is made again on each read from offset 0. */
@@ -111,7 +111,7 @@ function pidEntry(k: Kernel, t: Task, group: boolean, entry: string, rest: strin
       if (!rest.length) return { kind: 'dir', path, list: () => [...p.files.keys()].sort((a, b) => a - b).map(String) };
       if (rest.length > 1 || !/^\d+$/.test(rest[0]!)) return undefined;
       const f = p.files.get(Number(rest[0]));
-      return f ? { kind: 'link', path, target: () => fdTarget(f) } : undefined;
+      return f ? { kind: 'link', path, target: () => fdTarget(f), file: f } : undefined;
     }
     case PidEntry.Task: {
       const tasks = (): Task[] => p.threads.filter(visible);
@@ -148,6 +148,44 @@ export function procLookup(this: Kernel, t: Task, path: string, follow = true): 
   return pidEntry(this, task, true, rest[0]!, rest.slice(1), n);
 }
 
+/** Open access modes (include/uapi/asm-generic/fcntl.h). */
+const O_WRONLY = 1;
+const O_RDWR = 2;
+
+/**
+ * open() of /proc/<pid>/fd/<n> (proc_fd_link, then the path's own open): a new open file
+ * description of what the descriptor refers to, not a dup. A pipe is opened as a FIFO
+ * (fifo_open: an anonymous pipe never waits for a partner): O_RDONLY a new reader, O_WRONLY a new
+ * writer, with this open's O_NONBLOCK; O_RDWR on a pipe is not modelled (one PipeFile is one end:
+ * -ENXIO with a warning). A named file or a /proc file opens again at offset 0 (read-only: EACCES
+ * for writing); /dev/kvm opens a new /dev/kvm. Anonymous inodes (signalfd, KVM's VM and vCPU) have
+ * no open (anon_inode_fops: -ENXIO). The host's stdio: named assumption `proc-fd-stdio-dup`, the
+ * model has no terminal to open, so it shares the open file (a dup).
+ */
+export function reopenFdTarget(this: Kernel, f: FileRef, flags: number): FileRef | Errno {
+  const mode = flags & O_ACCMODE;
+  switch (f.kind) {
+    case 'pipe': {
+      if (mode === O_RDWR) {
+        if (!this.warnedOnce.has('proc-fd-pipe-rdwr')) {
+          this.warnedOnce.add('proc-fd-pipe-rdwr');
+          this.o.stderr('xstate-lab: warning: opening a pipe read-write through /proc/<pid>/fd is not modelled; it returns -ENXIO');
+        }
+        return Errno.ENXIO;
+      }
+      const write = mode === O_WRONLY;
+      if (write) f.pipe.writers++; else f.pipe.readers++;
+      return { kind: 'pipe', pipe: f.pipe, write, flags: flags & O_NONBLOCK, refs: 1 };
+    }
+    case 'file':
+      if (mode !== 0) return Errno.EACCES;
+      return { ...f, pos: 0 };
+    case 'kvm': return { kind: 'kvm' };
+    case 'host': return f;
+    case 'signalfd': case 'kvm-vm': case 'kvm-vcpu': return Errno.ENXIO;
+  }
+}
+
 /** readlink(2) of a /proc path (fs/proc/base.c proc_pid_readlink / proc_self_get_link). */
 export function procReadlink(this: Kernel, t: Task, path: string): string | Errno {
   const node = this.procLookup(t, path, false);
@@ -157,7 +195,8 @@ export function procReadlink(this: Kernel, t: Task, path: string): string | Errn
 }
 
 /** open(2) of a /proc path: a file made from the model, opened read-only (proc files refuse writes here: EACCES). */
-export function procOpen(this: Kernel, t: Task, path: string, writing: boolean): ProcFile | Errno {
+export function procOpen(this: Kernel, t: Task, path: string, flags: number): FileRef | Errno {
+  const writing = (flags & O_ACCMODE) !== 0;
   const node = this.procLookup(t, path);
   if (!node) return Errno.ENOENT;
   if (node.kind === 'dir') return writing ? Errno.EISDIR : { kind: 'file', path: node.path, data: Buffer.alloc(0), pos: 0, proc: { make: () => new Uint8Array(0), list: node.list } };
@@ -170,6 +209,7 @@ export function procOpen(this: Kernel, t: Task, path: string, writing: boolean):
       try { data = readFileSync(exe); } catch { return Errno.ENOENT; }
       return { kind: 'file', path: exe, data, pos: 0 };
     }
+    if (node.file) return this.reopenFdTarget(node.file, flags);
     return Errno.ENOENT;
   }
   if (writing) return Errno.EACCES;

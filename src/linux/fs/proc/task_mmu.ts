@@ -11,7 +11,7 @@
  */
 import { Prot } from '../../../../emulator/unicorn.js';
 import type { Region } from '../../../../emulator/machine.js';
-import { STACK_TOP } from '../../mm/mmap.js';
+import { STACK_TOP, VM_SHARED } from '../../mm/mmap.js';
 import type { Process } from '../../sched.js';
 
 /**
@@ -37,7 +37,7 @@ export function processVmas(p: Process): Vma[] {
   const out: Vma[] = [];
   for (const r of p.machine.mappings() as readonly Region[]) {
     const fm = p.fileMaps.find((f) => f.start <= r.start && r.start < f.end);
-    const v: Vma = { start: r.start, end: r.end, prot: r.prot, shared: false, file: fm ? { offset: fm.offset + (r.start - fm.start), path: p.exePath } : undefined, vmFlags: r.vmFlags ?? 0, pkey: r.pkey ?? 0 };
+    const v: Vma = { start: r.start, end: r.end, prot: r.prot, shared: ((r.vmFlags ?? 0) & VM_SHARED) !== 0, file: r.file ? { offset: r.file.base + r.start, path: r.file.path } : fm ? { offset: fm.offset + (r.start - fm.start), path: p.exePath } : undefined, vmFlags: r.vmFlags ?? 0, pkey: r.pkey ?? 0 };
     const last = out[out.length - 1];
     // is_mergeable_vma: the same vm_flags (VM_GROWSDOWN, VM_ACCOUNT, ... and the protection key's bits).
     const continues = last !== undefined && last.end === v.start && last.prot === v.prot && last.shared === v.shared && last.vmFlags === v.vmFlags && last.pkey === v.pkey

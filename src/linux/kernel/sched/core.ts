@@ -107,13 +107,15 @@ export function run(this: Kernel): RunResult {
       if (stop.kind !== StopKind.Fault && stop.kind !== StopKind.Breakpoint && task.state === TaskState.Runnable && task.proc.alive) {
         // exc_debug_user (arch/x86/kernel/traps.c): virtual_dr6 starts as the real DR6's DR_STEP.
         task.debugRegs.virtualDr6 = DR_STEP;
+        // send_sigtrap (arch/x86/kernel/step.c / traps.c): trap_nr X86_TRAP_DB, error_code 0.
+        task.trapNr = TRAP_DB; task.errorCode = 0;
         this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_TRACE, addr: task.proc.machine.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
       }
     }
     const stopRip = stop.kind === StopKind.Breakpoint ? m.uc.regRead(X86Reg.RIP) : undefined;
     if (stopRip !== undefined && !(debugged && dbg!.breakpoints.has(stopRip))) {
       // An instruction breakpoint's #DB (hw_breakpoint_handler), then exc_debug_user's send_sigtrap.
-      if (hw_breakpoint_handler(task.debugRegs, stopRip)) this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_HWBKPT, addr: stopRip, trapno: TRAP_DB }, true);
+      if (hw_breakpoint_handler(task.debugRegs, stopRip)) { task.trapNr = TRAP_DB; task.errorCode = 0; this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_HWBKPT, addr: stopRip, trapno: TRAP_DB }, true); }
     } else if (debugged && stop.kind === StopKind.Breakpoint) dbg!.stop = { reason: DebugStopReason.Breakpoint, task, signo: Sig.SIGTRAP };
     else if (debugStep && stop.kind !== StopKind.Fault && stop.kind !== StopKind.Unemulated) {
       // The step's trap (#DB). A task now asleep in a system call reports it when it next runs (below).
@@ -123,6 +125,7 @@ export function run(this: Kernel): RunResult {
     }
     this.insns += BigInt(quantum);
     this.clockNs += BigInt(quantum) * NS_PER_INSN;
+    this.account_user_time(task, BigInt(quantum) * NS_PER_INSN);
     this.runItimers(task, BigInt(quantum) * NS_PER_INSN);
     if (task.deferred) {
       const fn = task.deferred;

@@ -13,6 +13,7 @@ import type { Kernel } from '../../kernel.js';
 import { neg, Process, Task } from '../../sched.js';
 import { SI_KERNEL } from '../signal.js';
 import { NS_PER_INSN } from './posix-timers.js';
+import { rlimitCpuLeft } from '../sched/cputime.js';
 
 /** The timers (include/uapi/linux/time.h ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF) and their signals. */
 export enum Itimer { REAL = 0, VIRTUAL = 1, PROF = 2 }
@@ -118,6 +119,8 @@ export function insnsToNextTimer(this: Kernel, t: Task): bigint | undefined {
     const v = t.proc.itimers[which]!.value;
     if (v && (ns === undefined || v < ns)) ns = v;
   }
+  // CPU-time timers and RLIMIT_CPU count the CPU time this task runs (kernel/sched/cputime.ts).
+  for (const v of [this.cpuTimerNsLeft(t), rlimitCpuLeft(t.proc)]) if (v !== undefined && (ns === undefined || v < ns)) ns = v;
   if (ns === undefined) return undefined;
   const n = (ns + NS_PER_INSN - 1n) / NS_PER_INSN;
   return n > 0n ? n : 1n;

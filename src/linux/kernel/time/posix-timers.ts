@@ -9,6 +9,7 @@ import { ClockId, Errno, Sig } from '../../abi.js';
 import type { Kernel } from '../../kernel.js';
 import { neg, TaskState, Task } from '../../sched.js';
 import type { SigInfo } from '../../signal-frame.js';
+import { cpuClockSample, cpuClockTarget, isCpuClock, isDynamicClock, type CpuClockTarget } from './posix-cpu-timers.js';
 
 /** Virtual clock start: 2026-01-01T00:00:00Z, in ns since the epoch. */
 export const CLOCK_EPOCH_NS = 1_767_225_600n * 1_000_000_000n;
@@ -21,7 +22,6 @@ export function readClock(this: Kernel, id: number): bigint {
   switch (id as ClockId) {
     case ClockId.REALTIME: case ClockId.REALTIME_COARSE: return this.clockNs;
     case ClockId.MONOTONIC: case ClockId.MONOTONIC_RAW: case ClockId.MONOTONIC_COARSE: case ClockId.BOOTTIME: return this.clockNs - CLOCK_EPOCH_NS;
-    case ClockId.PROCESS_CPUTIME_ID: case ClockId.THREAD_CPUTIME_ID: return this.insns * NS_PER_INSN;
     default: return -1n;
   }
 }
@@ -60,6 +60,13 @@ const NS_PER_SEC = 1_000_000_000n;
 export interface PosixTimer {
   id: number; clock: ClockId; notify: SigevNotify; signo: number; value: bigint; target: Task | undefined;
   expiry: bigint; interval: bigint; queued: boolean; queuedAt: bigint; overrunLast: number; seq: number;
+  /** A timer on a CPU-time clock (kernel/time/posix-cpu-timers.ts): whose CPU time it counts; its expiry is in that time. */
+  cpu?: CpuClockTarget;
+}
+
+/** The time of the timer's clock: the virtual clock, or the CPU time of a CPU-time clock's target. */
+export function timerNow(k: Kernel, timer: PosixTimer): bigint {
+  return timer.cpu ? cpuClockSample(timer.cpu) : k.clockNs;
 }
 
 /** The clocks with timers: their offset from the virtual clock (CLOCK_REALTIME counts from the epoch). */
@@ -71,26 +78,25 @@ const NO_TIMER_CLOCKS: ReadonlySet<number> = new Set([ClockId.MONOTONIC_RAW, Clo
  * timer_create (do_timer_create, good_sigevent): -EINVAL for an unknown clock, -EOPNOTSUPP for
  * one without timers; the id is the process's next (allocated before the sigevent is checked, so
  * a refused sigevent uses one up); no sigevent means SIGEV_SIGNAL with SIGALRM and the id as
- * value; SIGEV_THREAD_ID names a thread of the caller's process; a signal in [1, 64]. The
- * CPU-time clocks' timers (posix-cpu-timers.c) are not modelled: -EINVAL with a warning.
+ * value; SIGEV_THREAD_ID names a thread of the caller's process; a signal in [1, 64]. A CPU-time
+ * clock (posix_cpu_timer_create) counts its thread's or process's CPU time (-EINVAL when
+ * lookup_task finds none); its signal goes to the caller's process, or the SIGEV_THREAD_ID thread.
  */
 export function timerCreate(this: Kernel, t: Task, clock: number, sevp: bigint, idp: bigint): bigint {
   const p = t.proc;
-  if (clock === ClockId.PROCESS_CPUTIME_ID || clock === ClockId.THREAD_CPUTIME_ID) {
-    if (!this.warned.has(-clock - 1000)) {
-      this.warned.add(-clock - 1000);
-      this.o.stderr('xstate-lab: warning: timer_create on a CPU-time clock is not modelled; it returns -EINVAL');
-    }
-    return neg(Errno.EINVAL);
-  }
-  if (NO_TIMER_CLOCKS.has(clock)) return neg(Errno.EOPNOTSUPP);
-  if (TIMER_CLOCKS[clock as ClockId] === undefined) return neg(Errno.EINVAL);
+  let cpu: CpuClockTarget | undefined;
+  if (isDynamicClock(clock)) return neg(Errno.EOPNOTSUPP);
+  if (isCpuClock(clock)) {
+    cpu = cpuClockTarget(this, t, clock, true);
+    if (!cpu) return neg(Errno.EINVAL);
+  } else if (NO_TIMER_CLOCKS.has(clock)) return neg(Errno.EOPNOTSUPP);
+  else if (TIMER_CLOCKS[clock as ClockId] === undefined) return neg(Errno.EINVAL);
   const m = p.machine;
   const ev = sevp ? new DataView(m.read(sevp, SIGEVENT_BYTES).buffer) : undefined;
   const id = p.nextTimerId++;
   const timer: PosixTimer = {
     id, clock: clock as ClockId, notify: SigevNotify.SIGNAL, signo: Sig.SIGALRM, value: BigInt(id), target: undefined,
-    expiry: 0n, interval: 0n, queued: false, queuedAt: 0n, overrunLast: 0, seq: 0,
+    expiry: 0n, interval: 0n, queued: false, queuedAt: 0n, overrunLast: 0, seq: 0, ...(cpu ? { cpu } : {}),
   };
   if (ev) {
     timer.value = ev.getBigUint64(0, true);
@@ -136,7 +142,7 @@ function timerGet(k: Kernel, timer: PosixTimer): { interval: bigint; value: bigi
   const none = timer.notify === SigevNotify.NONE;
   if (!timer.interval && !timer.expiry) return { interval: 0n, value: 0n };
   let exp = timer.queued ? timer.queuedAt : timer.expiry;
-  const now = k.clockNs;
+  const now = timerNow(k, timer);
   if (timer.interval && (timer.queued || none) && exp <= now) {
     exp += ((now - exp) / timer.interval + 1n) * timer.interval;
     if (none) timer.expiry = exp;
@@ -173,7 +179,7 @@ export function timerSettime(this: Kernel, t: Task, id: number, flags: number, n
   timer.overrunLast = 0;
   if (!spec.value) { timer.expiry = 0n; return 0n; }
   const abs = (flags & TIMER_ABSTIME) !== 0;
-  const exp = abs ? spec.value + TIMER_CLOCKS[timer.clock]! : this.clockNs + spec.value;
+  const exp = abs ? spec.value + (timer.cpu ? 0n : TIMER_CLOCKS[timer.clock]!) : timerNow(this, timer) + spec.value;
   timer.expiry = exp > 0n ? exp : 1n;
   return 0n;
 }
@@ -200,8 +206,25 @@ export function posixTimerNextExpiry(this: Kernel): bigint | undefined {
   for (const p of new Set(this.tasks.map((x) => x.proc))) {
     if (!p.alive) continue;
     for (const timer of p.posixTimers.values()) {
-      if (!timer.expiry || timer.queued || timer.notify === SigevNotify.NONE) continue;
+      if (!timer.expiry || timer.queued || timer.notify === SigevNotify.NONE || timer.cpu) continue;
       if (first === undefined || timer.expiry < first) first = timer.expiry;
+    }
+  }
+  return first;
+}
+
+/** The CPU time the running task may use before a CPU-time timer counting it (its thread's or its process's) is due. */
+export function cpuTimerNsLeft(this: Kernel, t: Task): bigint | undefined {
+  let first: bigint | undefined;
+  for (const p of new Set(this.tasks.map((x) => x.proc))) {
+    if (!p.alive) continue;
+    for (const timer of p.posixTimers.values()) {
+      const c = timer.cpu;
+      if (!c || !timer.expiry || timer.queued || timer.notify === SigevNotify.NONE) continue;
+      if (!('thread' in c ? c.thread === t : c.process === t.proc)) continue;
+      const left = timer.expiry - cpuClockSample(c);
+      const v = left > 0n ? left : 0n;
+      if (first === undefined || v < first) first = v;
     }
   }
   return first;
@@ -217,7 +240,7 @@ export function runPosixTimers(this: Kernel): void {
   for (const p of new Set(this.tasks.map((x) => x.proc))) {
     if (!p.alive) continue;
     for (const timer of p.posixTimers.values()) {
-      if (!timer.expiry || timer.queued || timer.notify === SigevNotify.NONE || timer.expiry > this.clockNs) continue;
+      if (!timer.expiry || timer.queued || timer.notify === SigevNotify.NONE || timer.expiry > timerNow(this, timer)) continue;
       const at = timer.expiry;
       const seq = timer.seq;
       if (timer.interval) { timer.queued = true; timer.queuedAt = at; }
@@ -226,7 +249,7 @@ export function runPosixTimers(this: Kernel): void {
         if (timer.seq !== seq || !p.posixTimers.has(timer.id)) return undefined;
         let overrun = 0n;
         if (timer.interval && timer.queued) {
-          overrun = (this.clockNs - at) / timer.interval;
+          overrun = (timerNow(this, timer) - at) / timer.interval;
           timer.expiry = at + (overrun + 1n) * timer.interval;
           timer.queued = false;
         }

@@ -19,6 +19,7 @@ import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../ke
 import { do_prlimit, do_sysinfo, type Rlim } from '../../../kernel/sys.js';
 import { sys_pkey_alloc, sys_pkey_free } from '../mm/pkeys.js';
 import { CLOCK_EPOCH_NS } from '../../../kernel/time/posix-timers.js';
+import { cpuClockRes, cpuClockSample, cpuClockTarget, cpuNanosleep, isCpuClock, isDynamicClock } from '../../../kernel/time/posix-cpu-timers.js';
 import { MASK64, FIRST_PID, neg, sigBit, UNBLOCKABLE, TaskState, Task, Process } from '../../../sched.js';
 import { NOT_IMPLEMENTED_IN_LINUX, X32_FIRST, X32_LAST, syscallName } from '../../../syscall-table.js';
 
@@ -61,11 +62,16 @@ export function onSyscall(this: Kernel, p: Process): boolean {
   // exit and exit_group never return: strace prints them, `= ?`, before the process's end.
   const noReturn = nr === Sys.exit || nr === Sys.exit_group;
   if (this.o.trace && noReturn) this.o.trace(`${this.tracePid(t)}${straceSyscall(nr, a.slice(1), 'stop', traceMemory(m))}`);
+  // The call's copies to and from user memory are checked against the thread's PKRU (Machine.userAccessPkru).
+  m.syncPkru();
+  m.userAccessPkru = true;
   try {
     r = this.syscall(t, nr, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!);
   } catch (e) {
     if (e instanceof GuestMemoryFault) r = neg(Errno.EFAULT);
     else throw e;
+  } finally {
+    m.userAccessPkru = false;
   }
   // strace's notation (src/linux/strace.ts), read from the guest's memory after the call.
   if (this.o.trace && !noReturn) this.o.trace(`${this.tracePid(t)}${straceSyscall(nr, a.slice(1), r, traceMemory(m))}`);
@@ -145,7 +151,9 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.dup: {
       const f = p.files.get(i32(a0));
       if (!f) return neg(Errno.EBADF);
-      return BigInt(this.installFd(p, this.retain(f), false));
+      const fd = this.installFd(p, f, false);
+      if (fd >= 0) this.retain(f);
+      return BigInt(fd);
     }
     case Sys.dup2: case Sys.dup3: return this.dup3(p, i32(a0), i32(a1), nr === Sys.dup3 ? i32(a2) : undefined);
     case Sys.pipe: case Sys.pipe2: return this.pipe2(p, a0, nr === Sys.pipe2 ? i32(a1) : 0);
@@ -191,7 +199,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.modify_ldt: return this.modify_ldt(p, i32(a0), a1, a2);
     case Sys.getdents64: return this.getdents64(p, i32(a0), a1, Number(a2 & 0xffffffffn));
     case Sys.brk: return this.brk(p, a0);
-    case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4));
+    case Sys.mmap: return this.mmap(p, a0, a1, i32(a2), i32(a3), i32(a4), _a5);
     case Sys.munmap: return this.munmap(p, a0, a1);
     case Sys.mprotect: return this.do_mprotect_pkey(t, a0, a1, i32(a2), -1);
     case Sys.pkey_mprotect: return this.do_mprotect_pkey(t, a0, a1, i32(a2), i32(a3));
@@ -201,7 +209,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       return r;
     }
     case Sys.pkey_free: return sys_pkey_free(p.pkeys, this.view.cr4Pke.value, i32(a0));
-    case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3));
+    case Sys.mremap: return this.mremap(p, a0, a1, a2, i32(a3), a4);
     case Sys.madvise: return 0n;
     case Sys.exit: {
       const code = i32(a0);
@@ -269,13 +277,48 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.getppid: return BigInt(p.parent?.pid ?? FIRST_PID - 1);
     case Sys.getuid: case Sys.geteuid: case Sys.getgid: case Sys.getegid: return 0n;
     case Sys.getpgrp: case Sys.setsid: return BigInt(this.init!.pid);
-    case Sys.clock_gettime: {
-      const ns = this.readClock(Number(a0));
+    case Sys.clock_gettime: case Sys.clock_getres: {
+      const clock = i32(a0);
+      if (isCpuClock(clock)) {
+        // posix_cpu_clock_get / posix_cpu_clock_getres (kernel/time/posix-cpu-timers.c).
+        const target = cpuClockTarget(this, t, clock);
+        if (!target) return neg(Errno.EINVAL);
+        if (a1) this.writeTimespec(m, a1, nr === Sys.clock_getres ? cpuClockRes(clock) : cpuClockSample(target), 1n);
+        return 0n;
+      }
+      // A dynamic (descriptor) clock names no posix clock device in the model: -EINVAL, as an unknown id.
+      if (nr === Sys.clock_getres) {
+        if (isDynamicClock(clock) || clock < ClockId.REALTIME || clock > ClockId.BOOTTIME) return neg(Errno.EINVAL);
+        if (a1) this.writeTimespec(m, a1, 1n, 1n);
+        return 0n;
+      }
+      const ns = this.readClock(clock);
       if (ns < 0n) return neg(Errno.EINVAL);
       if (a1) this.writeTimespec(m, a1, ns, 1n);
       return 0n;
     }
-    case Sys.clock_getres: if (a1) this.writeTimespec(m, a1, 1n, 1n); return 0n;
+    case Sys.poll: {
+      // sys_poll: a negative timeout waits for ever; milliseconds otherwise.
+      const ms = i32(a2);
+      return this.do_sys_poll(t, a0, a1 & 0xffffffffn, ms < 0 ? undefined : BigInt(ms) * 1_000_000n, undefined);
+    }
+    case Sys.ppoll: {
+      let ns: bigint | undefined;
+      if (a2) {
+        const sec = BigInt.asIntN(64, m.readU64(a2)), nsec = BigInt.asIntN(64, m.readU64(a2 + 8n));
+        if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return neg(Errno.EINVAL);
+        ns = sec * 1_000_000_000n + nsec;
+      }
+      return this.do_sys_poll(t, a0, a1 & 0xffffffffn, ns, { sigmask: a3, size: a4, tsp: a2 });
+    }
+    case Sys.select: return this.core_sys_select(t, i32(a0), a1, a2, a3, a4, true, undefined);
+    case Sys.pselect6: {
+      // The sixth argument points to { const sigset_t *p; size_t size } (get_sigset_argpack).
+      const sig = _a5 ? { sigmask: m.readU64(_a5), size: m.readU64(_a5 + 8n) } : undefined;
+      return this.core_sys_select(t, i32(a0), a1, a2, a3, a4, false, sig);
+    }
+    case Sys.getrusage: return this.getrusage(t, i32(a0), a1);
+    case Sys.times: return this.times(t, a0, this.readClock(ClockId.BOOTTIME));
     case Sys.gettimeofday: if (a0) this.writeTimespec(m, a0, this.readClock(ClockId.REALTIME), 1000n); return 0n;
     case Sys.time: {
       const s = this.readClock(ClockId.REALTIME) / 1_000_000_000n;
@@ -289,6 +332,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       // timespec64_valid(): -EINVAL for a negative second count or nanoseconds out of range.
       if (BigInt.asIntN(64, sec) < 0n || nsec >= 1_000_000_000n) return neg(Errno.EINVAL);
       const ns = sec * 1_000_000_000n + nsec;
+      if (nr === Sys.clock_nanosleep && isCpuClock(i32(a0))) return cpuNanosleep(this, t, i32(a0), abs, ns, rmtp);
       // An absolute time is on the named clock: CLOCK_REALTIME counts from the epoch, the others from boot.
       const absBase = nr === Sys.clock_nanosleep && Number(a0) !== ClockId.REALTIME ? CLOCK_EPOCH_NS : 0n;
       return this.hrtimerNanosleep(t, abs ? ns + absBase : this.clockNs + ns, !abs, rmtp);

@@ -44,12 +44,13 @@ export function setupFrame(this: Kernel, t: Task, info: SigInfo, act: SigAction)
   regs.forEach((r, i) => v.setBigUint64(FRAME.MCONTEXT + 8 * i, r, true));
   const w = (k: number, x: bigint): void => v.setBigUint64(FRAME.MCONTEXT + 8 * k, x, true);
   w(SC.CSGSFS, USER_CS | (USER_DS << 48n));
-  w(SC.ERR, BigInt(info.err ?? 0));
-  w(SC.TRAPNO, BigInt(info.trapno ?? 0));
+  // setup_sigcontext: the thread's last exception (thread.error_code, trap_nr, cr2), whatever this signal is.
+  w(SC.ERR, BigInt(t.errorCode));
+  w(SC.TRAPNO, BigInt(t.trapNr));
   // sigmask_to_save(): the mask rt_sigsuspend replaced, if any, else the current one.
   const saved = t.savedSigmask ?? t.sigmask;
   w(SC.OLDMASK, saved & 0xffffffffn);
-  w(SC.CR2, info.signo === Sig.SIGSEGV ? info.addr ?? 0n : 0n);
+  w(SC.CR2, t.cr2);
   w(SC.FPSTATE, bufFx);
   v.setBigUint64(FRAME.SIGMASK, saved, true);
   b.set(encodeSigInfo(info), FRAME.INFO);
