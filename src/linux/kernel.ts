@@ -33,7 +33,7 @@ import {
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors } from './arch/x86/kernel/signal.js';
-import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo, ptraceSetSyscallInfo,
   ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap } from './kernel/ptrace.js';
 import { setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
@@ -61,6 +61,8 @@ import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
 import { clone } from './kernel/fork.js';
+import { prctl } from './kernel/sys.js';
+import { secureComputing, forceSigSeccomp, seccompExit, doSeccomp } from './kernel/seccomp.js';
 export interface KernelOptions {
   cpu: CpuModel;
   /** The kernel variant (kernel-model/variants.ts): every behaviour the process model shows comes from it. */
@@ -193,7 +195,7 @@ const kernelMethods = {
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo,
   handleXfd, raiseFault,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors,
-  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo, ptraceSetSyscallInfo,
   ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap,
   setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
@@ -219,6 +221,7 @@ const kernelMethods = {
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,
   clone,
+  secureComputing, forceSigSeccomp, seccompExit, doSeccomp, prctl,
 };
 type KernelMethods = typeof kernelMethods;
 export interface Kernel extends KernelMethods {}

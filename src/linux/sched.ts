@@ -20,6 +20,7 @@ import { mmPkeysInit, type MmPkeys } from './arch/x86/mm/pkeys.js';
 import type { SigInfo } from './signal-frame.js';
 import { ThreadDebugRegs } from './arch/x86/kernel/hw_breakpoint.js';
 import { type SegmentSelectors, initialSelectors } from './arch/x86/kernel/ptrace.js';
+import { type SeccompState, seccompInit } from './kernel/seccomp.js';
 
 /** The 64-bit mask of a register value. */
 export const MASK64 = (1n << 64n) - 1n;
@@ -138,6 +139,11 @@ export class Task {
   /** The selectors ptrace shows and sets (arch/x86/kernel/ptrace.ts), and the debug registers a tracer wrote (thread_struct). */
   segs: SegmentSelectors = initialSelectors();
   debugRegs = new ThreadDebugRegs();
+  /** task->seccomp (mode and filter chain, kernel/seccomp.ts) and PFA_NO_NEW_PRIVS: inherited by fork and clone, kept by exec. */
+  seccomp: SeccompState = seccompInit();
+  noNewPrivs = false;
+  /** The system call held at a PTRACE_EVENT_SECCOMP stop: run the filters again once the tracer resumes (__seccomp_filter's recheck_after_trace). */
+  seccompRecheck = false;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 

@@ -10,6 +10,7 @@ import { Sig, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLO
 import type { Kernel } from '../kernel.js';
 import { neg, TaskState, Task, Process } from '../sched.js';
 import { PtraceEvent, ptraceEventEnabled } from '../ptrace.js';
+import { copySeccomp } from './seccomp.js';
 /** clone flags the ptrace side reads (include/uapi/linux/sched.h): CLONE_PTRACE attaches the child, CLONE_UNTRACED forbids it. */
 const CLONE_PTRACE = 0x2000n;
 const CLONE_UNTRACED = 0x00800000n;
@@ -44,6 +45,7 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
       child.sigmask = t.sigmask;
       child.segs = { ...t.segs };
       child.debugRegs = t.debugRegs.forkCopy();
+      copySeccomp(t, child);
       // copy_process: the parent's CPU and affinity; rseq_fork: a CLONE_VM child registers its own area.
       child.cpu = t.cpu;
       child.cpusMask = t.cpusMask;
@@ -96,6 +98,7 @@ export function clone(this: Kernel, t: Task, flags: bigint, newsp: bigint, ptid:
     child.sigmask = t.sigmask;
     child.segs = { ...t.segs };
     child.debugRegs = t.debugRegs.forkCopy();
+    copySeccomp(t, child);
     child.altstack = { ...t.altstack };
     if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = ctid;
     if (flags & CLONE_CHILD_SETTID) cp.machine.writeU32(ctid, tid);

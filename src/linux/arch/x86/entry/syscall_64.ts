@@ -15,6 +15,7 @@ import type { Kernel } from '../../../kernel.js';
 import { straceSyscall, type TraceMemory } from '../../../strace.js';
 import { PTRACE_EVENTMSG_SYSCALL_ENTRY } from '../../../ptrace.js';
 import { sys_rseq } from '../../../kernel/rseq.js';
+import { SeccompMode, SeccompVerdict } from '../../../kernel/seccomp.js';
 import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../kernel/sched/affinity.js';
 import { do_prlimit, do_sysinfo, type Rlim } from '../../../kernel/sys.js';
 import { sys_pkey_alloc, sys_pkey_free } from '../mm/pkeys.js';
@@ -56,6 +57,17 @@ export function onSyscall(this: Kernel, p: Process): boolean {
     t.syscallEmulated = t.ptrace.sysemu === true;
     this.ptraceStopTask(t, this.syscallStop(t, PTRACE_EVENTMSG_SYSCALL_ENTRY));
     return true;
+  }
+  if (t.seccomp.mode !== SeccompMode.DISABLED) {
+    // syscall_trace_enter(): seccomp after the ptrace entry stop, with pt_regs->ax already -ENOSYS.
+    m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64);
+    const v = this.secureComputing(t, Number(BigInt.asIntN(32, a[0]!)), rip! + SYSCALL_INSN_BYTES, a.slice(1), false);
+    if (v === SeccompVerdict.Stop) return true;
+    if (v === SeccompVerdict.Skip) {
+      const stop = t.state !== TaskState.Runnable || !p.alive || t.jobctlStopPending || this.signalPending(t);
+      if (!stop) t.origRax = -1n;
+      return stop;
+    }
   }
   let r: bigint | 'stop';
   // exit and exit_group never return: strace prints them, `= ?`, before the process's end.
@@ -336,6 +348,8 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c); the model copies the address space and does not suspend the parent (README).
     case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
+    case Sys.prctl: return this.prctl(t, i32(a0), a1, a2, a3, a4);
+    case Sys.seccomp: return this.doSeccomp(t, Number(a0 & 0xffffffffn), Number(a1 & 0xffffffffn), a2);
     case Sys.ptrace: return this.ptraceSyscall(t, i32(a0), i32(a1), a2, a3);
     case Sys.waitid: return this.waitid(t, i32(a0), i32(a1), a2, Number(a3));
     case Sys.kill: {
