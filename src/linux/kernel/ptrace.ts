@@ -274,7 +274,7 @@ const SYSCALL_INFO_SIZE = 88;
 /** What ptrace_get_syscall_info returns: the union's end for each op (entry.args[6] 80, exit.is_error 33, seccomp.ret_data 84). */
 const SYSCALL_INFO_ENTRY_SIZE = 80;
 const SYSCALL_INFO_EXIT_SIZE = 33;
-const SYSCALL_INFO_SECCOMP_SIZE = 84;
+const SYSCALL_INFO_SECCOMP_SIZE = 84; // offsetofend(seccomp.ret_data)
 /** PTRACE_SYSCALL_INFO_NONE/ENTRY/EXIT/SECCOMP (include/uapi/linux/ptrace.h). */
 enum SyscallInfoOp { NONE = 0, ENTRY = 1, EXIT = 2, SECCOMP = 3 }
 /** MAX_ERRNO (include/linux/err.h): a return value in [-4095, -1] is an error (IS_ERR_VALUE). */
@@ -331,8 +331,8 @@ export function ptraceGetSyscallInfo(this: Kernel, c: Task, userSize: bigint, da
  * size is -EINVAL, -EFAULT from copy_from_user), reserved and flags must be 0, and the op must be
  * the stop's own (changing the kind of stop is -EINVAL, as is op NONE). Entry and seccomp stops
  * set the number (orig_rax; -ERANGE unless it is an int, sign-extended or not) and, unless the
- * number is -1, the six arguments (each an unsigned long: always on x86-64); seccomp's reserved2
- * must be 0 and its ret_data is ignored. An exit stop sets RAX to rval (syscall_set_return_value:
+ * number is -1, the six arguments (each an unsigned long: always on x86-64); seccomp's ret_data
+ * and reserved2 are ignored (test/guests/ptrace-seccomp.c). An exit stop sets RAX to rval (syscall_set_return_value:
  * the error or the value, the same register on x86). The pointers are ignored.
  */
 export function ptraceSetSyscallInfo(this: Kernel, c: Task, userSize: bigint, datap: bigint): bigint {
@@ -344,8 +344,7 @@ export function ptraceSetSyscallInfo(this: Kernel, c: Task, userSize: bigint, da
   const op = b[0]!;
   if (op !== syscallInfoOp(c.ptraceStop!)) return neg(Errno.EINVAL);
   const uc = this.loadTask(c).uc;
-  // ptrace_set_syscall_info_seccomp(): reserved2 must be 0; the rest is an entry's.
-  if (op === SyscallInfoOp.SECCOMP && v.getUint32(SYSCALL_INFO_SECCOMP_SIZE, true) !== 0) return neg(Errno.EINVAL);
+  // ptrace_set_syscall_info_seccomp(): an entry's rules (ret_data and reserved2 are not looked at: measured on 6.18).
   switch (op as SyscallInfoOp) {
     case SyscallInfoOp.SECCOMP: case SyscallInfoOp.ENTRY: {
       const nr = v.getBigUint64(SYSCALL_INFO_UNION, true);
