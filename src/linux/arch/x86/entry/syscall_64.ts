@@ -16,6 +16,7 @@ import { straceSyscall, type TraceMemory } from '../../../strace.js';
 import { PTRACE_EVENTMSG_SYSCALL_ENTRY } from '../../../ptrace.js';
 import { sys_rseq } from '../../../kernel/rseq.js';
 import { SeccompMode, SeccompVerdict } from '../../../kernel/seccomp.js';
+import { sasSsFlags } from '../../../kernel/signal.js';
 import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../kernel/sched/affinity.js';
 import { do_prlimit, do_sysinfo, type Rlim } from '../../../kernel/sys.js';
 import { sys_pkey_alloc, sys_pkey_free } from '../mm/pkeys.js';
@@ -250,29 +251,21 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     }
     case Sys.rt_sigreturn: return this.defer(t, () => this.sigreturn(t));
     case Sys.sigaltstack: {
+      const sp = m.uc.regRead(X86Reg.RSP);
+      // do_sigaltstack (kernel/signal.c): the old stack is read before the change, written after it.
+      const old = { sp: t.altstack.sp, size: t.altstack.size, flags: sasSsFlags(t, sp) };
+      if (a0) {
+        const v = new DataView(m.read(a0, STACK_T_BYTES).buffer);
+        const r = this.doSigaltstack(t, { sp: v.getBigUint64(0, true), size: v.getBigUint64(16, true), flags: v.getInt32(8, true) }, sp);
+        if (r) return neg(r);
+      }
       if (a1) {
         const b = new Uint8Array(STACK_T_BYTES);
         const v = new DataView(b.buffer);
-        v.setBigUint64(0, t.altstack.sp, true);
-        v.setInt32(8, t.altstack.flags, true);
-        v.setBigUint64(16, t.altstack.size, true);
+        v.setBigUint64(0, old.sp, true);
+        v.setInt32(8, old.flags, true);
+        v.setBigUint64(16, old.size, true);
         m.write(a1, b);
-      }
-      if (a0) {
-        const v = new DataView(m.read(a0, STACK_T_BYTES).buffer);
-        const flags = v.getInt32(8, true);
-        const sp = v.getBigUint64(0, true), size = v.getBigUint64(16, true);
-        const ss = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE };
-        // do_sigaltstack (kernel/signal.c): no change while running on it; a floor of MINSIGSTKSZ;
-        // with dynamic features the frame for the permitted size (sigaltstack_size_valid).
-        if (on_sig_stack(ss, m.uc.regRead(X86Reg.RSP))) return neg(Errno.EPERM);
-        if (flags & SS_DISABLE) t.altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
-        else {
-          if (size < BigInt(MINSIGSTKSZ)) return neg(Errno.ENOMEM);
-          const perm = t.kfpu.permittedUserFeatures;
-          if (!sigaltstack_size_valid(this.fpuCfg, this.o.cpu.standardSize(perm), (perm & XFEATURE_MASK_USER_DYNAMIC) !== 0, size)) return neg(Errno.ENOMEM);
-          t.altstack = { sp, size, flags: 0 };
-        }
       }
       return 0n;
     }
