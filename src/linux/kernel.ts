@@ -60,7 +60,7 @@ import { readClock, writeTimespec, readTimespec, timerCreate, timerGettime, time
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
-import { clone } from './kernel/fork.js';
+import { clone, waitForVforkDone } from './kernel/fork.js';
 import { prctl } from './kernel/sys.js';
 import { secureComputing, forceSigSeccomp, seccompExit, doSeccomp } from './kernel/seccomp.js';
 export interface KernelOptions {
@@ -220,7 +220,7 @@ const kernelMethods = {
   hrtimerNanosleep,
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,
-  clone,
+  clone, waitForVforkDone,
   secureComputing, forceSigSeccomp, seccompExit, doSeccomp, prctl,
 };
 type KernelMethods = typeof kernelMethods;

@@ -58,7 +58,15 @@ export interface Wait {
   interrupted?: () => bigint;
   /** The restart errno (src/linux/errno.ts) an interrupted sleep returns; ERESTARTSYS without it. */
   restart?: number;
+  /** TASK_KILLABLE: only SIGKILL ends the sleep early (a vfork parent's wait_for_vfork_done). */
+  killable?: boolean;
 }
+
+/**
+ * Which task each engine holds (the CPU an address space is loaded on): a property of the engine,
+ * since a vfork child runs on its parent's engine (CLONE_VM) while the parent sleeps.
+ */
+const machineOwner = new WeakMap<Machine, Task>();
 
 /**
  * Traced: in a ptrace stop (TASK_TRACED), until the tracer resumes it. Stopped: in a group stop
@@ -117,6 +125,8 @@ export class Task {
   raxAfterStop: bigint | undefined;
   /** do_exit()'s rest after its PTRACE_EVENT_EXIT stop. */
   exitAfterStop: (() => void) | undefined;
+  /** What a system call does once the ptrace event stop inside it ends (a vfork parent's wait after PTRACE_EVENT_VFORK). */
+  afterEventStop: (() => void) | undefined;
   /** task_cpu() and cpus_mask (src/linux/kernel/sched/affinity.ts). */
   cpu = 0;
   cpusMask = 0n;
@@ -161,8 +171,15 @@ export class Process {
   cloexec = new Set<number>();
   brkStart = 0n;
   brk = 0n;
-  /** The CPU (engine) this address space is loaded on, and which thread it holds. */
-  loaded: Task | undefined;
+  /** Which task the engine of this address space holds (shared by a vfork child and its parent). */
+  get loaded(): Task | undefined { return this.machine ? machineOwner.get(this.machine) : undefined; }
+  set loaded(t: Task | undefined) {
+    if (!this.machine) return;
+    if (t) machineOwner.set(this.machine, t);
+    else machineOwner.delete(this.machine);
+  }
+  /** A CLONE_VFORK child's completion (task->vfork_done): set when it execs or exits (complete_vfork_done). */
+  vforkDone: { done: boolean } | undefined;
   exit: { code: number } | { signal: number; reason: string } | undefined;
   reaped = false;
   /** Signal the parent gets when this process exits (clone's CSIGNAL byte; SIGCHLD for fork). */

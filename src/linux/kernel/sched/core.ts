@@ -49,6 +49,12 @@ export function run(this: Kernel): RunResult {
       rest();
       continue;
     }
+    if (task.afterEventStop) {
+      const rest = task.afterEventStop;
+      task.afterEventStop = undefined;
+      rest();
+      if (task.state !== TaskState.Runnable) continue;
+    }
     if (task.syscallAfterEntryStop) {
       task.syscallAfterEntryStop = false;
       this.syscallAfterEntryStop(task);
@@ -168,6 +174,8 @@ export function pick(this: Kernel, last: number): Task | undefined {
 export function tryWake(this: Kernel, t: Task): void {
   const r = t.wait?.retry?.();
   if (r !== undefined) this.wake(t, r);
+  // A killable sleep (TASK_KILLABLE) ends early only for SIGKILL.
+  else if (t.wait?.killable) { if (t.pending.some((x) => x.info.signo === Sig.SIGKILL)) this.wake(t, -BigInt(t.wait.restart ?? ERESTARTSYS)); }
   // signal_wake_up(): a deliverable signal, a group stop or a jobctl trap (ptrace_signal_wake_up) ends the sleep with the call's restart errno.
   else if (t.jobctlStopPending || (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) || this.signalPending(t)) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
 }

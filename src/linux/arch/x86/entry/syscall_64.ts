@@ -8,7 +8,7 @@ import { GuestMemoryFault, type Machine } from '../../../../../emulator/machine.
 import { X86Reg } from '../../../../../emulator/unicorn.js';
 import { XFEATURE_MASK_USER_DYNAMIC } from '../../../../../kernel-model/fpu-config.js';
 import { MINSIGSTKSZ, on_sig_stack, sigaltstack_size_valid } from '../../../../../kernel-model/signal.js';
-import { CLONE_VFORK, AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
+import { CLONE_VFORK, CLONE_VM, AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
 import { NOFILE_CUR } from '../../../fs/file.js';
 import { pipe_read, pipe_write } from '../../../fs/pipe.js';
 import type { Kernel } from '../../../kernel.js';
@@ -38,8 +38,10 @@ const SYSCALL_INSN_BYTES = 2n;
 export const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
 
 /** UC_HOOK_INSN(SYSCALL) for a process's engine: returns true to stop the engine (reschedule). */
-export function onSyscall(this: Kernel, p: Process): boolean {
-  const t = p.loaded!;
+export function onSyscall(this: Kernel, engineOwner: Process): boolean {
+  // The task the engine holds: a vfork child runs on its parent's engine, whose hook names the parent.
+  const t = engineOwner.loaded!;
+  const p = t.proc;
   const m = p.machine;
   // SYSCALL (SDM Vol. 2B): RCX := the RIP of the next instruction, R11 := RFLAGS.
   // entry_SYSCALL_64 saves both in pt_regs (cx, r11), and the return, SYSRET or IRET alike,
@@ -338,8 +340,8 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.prlimit64: case Sys.getrlimit: case Sys.setrlimit: return this.prlimit(t, nr, a0, a1, a2, a3);
     case Sys.futex: return this.futex(t, a0, Number(a1), a2, a3, a4, _a5);
     case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
-    // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c); the model copies the address space and does not suspend the parent (README).
-    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK : 0n), 0n, 0n, 0n, 0n);
+    // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c sys_vfork).
+    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK | CLONE_VM : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
     case Sys.prctl: return this.prctl(t, i32(a0), a1, a2, a3, a4);
     case Sys.seccomp: return this.doSeccomp(t, Number(a0 & 0xffffffffn), Number(a1 & 0xffffffffn), a2);
