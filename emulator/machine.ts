@@ -27,7 +27,7 @@ import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type
 import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
-  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
+  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, HookType, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
   type GateDescriptor, type HookHandle, type RegBlock, type TrapGate,
 } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
@@ -700,6 +700,48 @@ export class Machine {
         this.uc.emuStop();
       }));
     }
+  }
+
+  // ------------------------------------------------------------------ data breakpoints
+
+  /** The memory hooks of the data breakpoints in place (setWatchpoints), and the slots hit since takeWatchHits. */
+  private watchHooks: HookHandle[] = [];
+  private watchKey = '';
+  private watchHits = 0;
+
+  /**
+   * Make the watched ranges exactly `watches` (a thread's DR0-DR3 with R/W 01 or 11): a guest
+   * access overlapping one (any byte of it, SDM Vol. 3 18.2.5) records the slot's bit, writes only
+   * or reads and writes. The hooks exist only while some range is watched, so runs without
+   * watchpoints pay nothing. Accesses of instructions the model emulates are not seen.
+   */
+  setWatchpoints(watches: readonly { slot: number; start: bigint; len: number; reads: boolean }[]): void {
+    const key = watches.map((w) => `${w.slot}:${w.start}:${w.len}:${w.reads}`).join(',');
+    if (key === this.watchKey) return;
+    for (const h of this.watchHooks) h.remove();
+    this.watchHooks = [];
+    this.watchKey = key;
+    // A wider access starting below the range still overlaps it: the hook covers the widest access (64 bytes) before it.
+    const WIDEST_ACCESS = 64n;
+    for (const w of watches) {
+      const types = HookType.MEM_WRITE | (w.reads ? HookType.MEM_READ : 0);
+      const lo = w.start > WIDEST_ACCESS ? w.start - WIDEST_ACCESS + 1n : 0n;
+      this.watchHooks.push(this.uc.hookMem(types, lo, w.start + BigInt(w.len) - 1n, (_type, address, size) => {
+        if (address < w.start + BigInt(w.len) && address + BigInt(size) > w.start) this.watchHits |= 1 << w.slot;
+      }));
+    }
+  }
+
+  /** Whether a watched range was accessed since takeWatchHits. */
+  peekWatchHits(): boolean {
+    return this.watchHits !== 0;
+  }
+
+  /** The watchpoint slots hit since the last call (their DR6.Bn bits), cleared. */
+  takeWatchHits(): number {
+    const h = this.watchHits;
+    this.watchHits = 0;
+    return h;
   }
 
   // ------------------------------------------------------------------ memory
