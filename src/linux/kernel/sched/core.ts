@@ -17,6 +17,7 @@ import { NS_PER_INSN } from '../time/posix-timers.js';
 import { PTRACE_EVENTMSG_SYSCALL_EXIT, TRAP_HWBKPT, TRAP_TRACE } from '../../ptrace.js';
 import { DR_STEP, dataBreakpoints, executeBreakpointAddresses, hw_breakpoint_data_handler, hw_breakpoint_handler } from '../../arch/x86/kernel/hw_breakpoint.js';
 import { Quirk } from '../../../../emulator/quirks.js';
+import { pushfShowsForcedTf, steppingPushf } from '../../arch/x86/kernel/step.js';
 import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
 import { DEBUG_SLICE_ITERATIONS, DebugStopReason } from '../../debug.js';
 
@@ -108,6 +109,11 @@ export function run(this: Kernel): RunResult {
         if (hit !== undefined) { dbg!.stop = { reason: DebugStopReason.Watch, task, signo: Sig.SIGTRAP, watch: hit }; break; }
       } while (stop.kind === StopKind.Quantum && ran < quantum);
       quantum = ran;
+    } else if (stepping && task.ptrace?.singlestep) {
+      // A PUSHF stepped by ptrace pushes TF (step.c's TF in the saved flags; arch/x86/kernel/step.ts).
+      const pushf = steppingPushf(m);
+      stop = m.run(quantum);
+      if (pushf && stop.kind === StopKind.Quantum) pushfShowsForcedTf(m);
     } else if (watches.length && !stepping) {
       let ran = 0;
       do {
