@@ -99,6 +99,8 @@ export enum SiCode {
   SEGV_ACCERR = 2,
   BUS_ADRALN = 1,
   TRAP_BRKPT = 1,
+  /** A single-step trap (include/uapi/asm-generic/siginfo.h TRAP_TRACE). */
+  TRAP_TRACE = 2,
 }
 
 /** A fault the guest takes: Linux turns it into this signal. */
@@ -133,6 +135,9 @@ export interface Stop {
   fault?: GuestFault;
   message?: string;
 }
+
+/** RFLAGS.TF (SDM Vol. 1 3.4.3.3): the single-step trap flag. */
+const RFLAGS_TF_BIT = 1n << 8n;
 
 /** Interrupt vectors unicorn reports through UC_HOOK_INTR (SDM Vol. 3A Table 6-1). */
 enum IntVector { DE = 0, DB = 1, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, GP = 13, PF = 14, MF = 16, AC = 17, XM = 19 }
@@ -1379,7 +1384,12 @@ export class Machine {
     const fault = ((): GuestFault => {
       switch (intno) {
         case IntVector.DE: return { signal: GuestSignal.SIGFPE, code: SiCode.FPE_INTDIV, addr: rip, trapno: intno, reason: 'integer divide error (#DE)' };
-        case IntVector.DB: case IntVector.BP: return { signal: GuestSignal.SIGTRAP, code: intno === IntVector.BP ? SiCode.SI_KERNEL : SiCode.TRAP_BRKPT, addr: 0n, trapno: intno, reason: 'breakpoint' };
+        // #DB of the program's own TF (a trap: RIP is the next instruction) is TRAP_TRACE with si_addr that
+        // RIP (exc_debug_user's send_sigtrap, get_si_code(DR_STEP)); without TF (ICEBP) TRAP_BRKPT.
+        case IntVector.DB: return (this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_TF_BIT) !== 0n
+          ? { signal: GuestSignal.SIGTRAP, code: SiCode.TRAP_TRACE, addr: rip, trapno: intno, reason: 'single-step trap (TF)' }
+          : { signal: GuestSignal.SIGTRAP, code: SiCode.TRAP_BRKPT, addr: rip, trapno: intno, reason: 'debug exception' };
+        case IntVector.BP: return { signal: GuestSignal.SIGTRAP, code: SiCode.SI_KERNEL, addr: 0n, trapno: intno, reason: 'breakpoint' };
         case IntVector.MF: case IntVector.XM: return { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: intno, reason: 'floating-point exception' };
         case IntVector.UD: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPN, addr: rip, trapno: intno, reason: 'invalid opcode' };
         case IntVector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: rip, trapno: intno, reason: 'alignment check' };

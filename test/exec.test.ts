@@ -231,7 +231,10 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('move       handler saw uc_stack A flags 0 size 65536; sigaltstack in handler: A flags 0x1, set -> EPERM; after return: A flags 0 size 65536');
     expect(out).toContain('offstack-disable handler saw uc_stack A flags 0 size 65536; sigaltstack in handler: A flags 0, set -> 0; after return: null flags 0x2 size 0');
   }
-  if (name === 'ptrace-step-tf') expect(out).toContain('tracee: PUSHF under the step pushed TF 1, without it TF 0');
+  if (name === 'ptrace-step-tf') {
+    expect(out).toContain('tracee: PUSHF under the step pushed TF 1, without it TF 0');
+    expect(out).toContain('own TF: first trap si_code 2 (TRAP_TRACE 2) at the instruction after the NOP: yes; at least 3 traps: yes');
+  }
   if (name === 'ptrace-watch') {
     if (hostCpuModel().hasQuirk(Quirk.DebugRegistersInert)) expect(out).toContain('child exited 9 after 0 watchpoint hits');
     else for (const l of WATCH_FIRES) expect(out).toContain(l);
