@@ -234,6 +234,7 @@ function exercised(name: string, out: string): void {
   if (name === 'ptrace-step-tf') {
     expect(out).toContain('tracee: PUSHF under the step pushed TF 1, without it TF 0');
     expect(out).toContain('own TF: first trap si_code 2 (TRAP_TRACE 2) at the instruction after the NOP: yes; at least 3 traps: yes');
+    expect(out).toContain('stepped POPF setting TF: TF seen by the tracer 1, SIGTRAP stops after PTRACE_CONT: 3 or more, first si_code 2');
   }
   if (name === 'ptrace-watch') {
     if (hostCpuModel().hasQuirk(Quirk.DebugRegistersInert)) expect(out).toContain('child exited 9 after 0 watchpoint hits');

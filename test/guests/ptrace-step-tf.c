@@ -54,6 +54,34 @@ int main(void) {
   sigaction(SIGTRAP, &sa, 0);
   uintptr_t after_nop;
   __asm__ volatile("pushfq\n orq $0x100, (%%rsp)\n popfq\n nop\n 1: pushfq\n andq $~0x100, (%%rsp)\n popfq\n lea 1b(%%rip), %0" : "=r"(after_nop) :: "memory", "cc");
+  /* A stepped POPF that sets TF (enable_single_step's is_setting_trap_flag: not TIF_FORCED_TF): the
+   * tracer sees TF after it, PTRACE_CONT keeps it, and the tracee traps on (SIGTRAP stops, TRAP_TRACE). */
+  fflush(stdout);
+  pid_t d = fork();
+  if (d == 0) {
+    ptrace(PTRACE_TRACEME, 0, 0, 0);
+    raise(SIGSTOP);
+    __asm__ volatile("pushfq\n orq $0x100, (%%rsp)\n popfq\n nop\n nop\n pushfq\n andq $~0x100, (%%rsp)\n popfq\n" ::: "memory", "cc");
+    _exit(0);
+  }
+  waitpid(d, &st, 0);
+  int tf_after = 0, n = 0;
+  for (; n < 300; n++) {
+    struct user_regs_struct r;
+    ptrace(PTRACE_GETREGS, d, 0, &r);
+    if ((r.eflags >> 8) & 1) { tf_after = 1; break; }
+    ptrace(PTRACE_SINGLESTEP, d, 0, 0);
+    waitpid(d, &st, 0);
+    if (!WIFSTOPPED(st)) break;
+  }
+  int sigtraps = 0, code = 0;
+  for (int k = 0; k < 20; k++) {
+    ptrace(PTRACE_CONT, d, 0, 0);
+    waitpid(d, &st, 0);
+    if (WIFEXITED(st)) break;
+    if (WSTOPSIG(st) == SIGTRAP && !sigtraps++) { siginfo_t si; ptrace(PTRACE_GETSIGINFO, d, 0, &si); code = si.si_code; }
+  }
+  printf("stepped POPF setting TF: TF seen by the tracer %d, SIGTRAP stops after PTRACE_CONT: %s, first si_code %d\n", tf_after, sigtraps >= 3 ? "3 or more" : sigtraps ? "1 or 2" : "0", code);
   printf("own TF: first trap si_code %d (TRAP_TRACE %d) at the instruction after the NOP: %s; at least 3 traps: %s\n", first_code, TRAP_TRACE,
          first_addr == after_nop ? "yes" : "no", traps >= 3 ? "yes" : "no");
   return 0;
