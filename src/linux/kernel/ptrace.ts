@@ -177,7 +177,10 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       c.ptraceStop!.info = rawSigInfo(m.read(data, SIGINFO_BYTES));
       return 0n;
     case PtraceReq.GET_SYSCALL_INFO: return this.ptraceGetSyscallInfo(c, addr, data);
-    case PtraceReq.SET_SYSCALL_INFO: return this.ptraceSetSyscallInfo(c, addr, data);
+    case PtraceReq.SET_SYSCALL_INFO:
+      // Added in Linux 6.16: an older kernel answers the unknown request with -EIO (ptrace_request's default).
+      if (!releaseAtLeast(this.o.kernel.release, SET_SYSCALL_INFO_SINCE)) return neg(Errno.EIO);
+      return this.ptraceSetSyscallInfo(c, addr, data);
     case PtraceReq.SETOPTIONS:
       if ((data & ~BigInt(PTRACE_O_MASK)) !== 0n) return neg(Errno.EINVAL);
       c.ptrace!.options = Number(data);
@@ -279,6 +282,16 @@ const SYSCALL_INFO_SECCOMP_SIZE = 84; // offsetofend(seccomp.ret_data)
 enum SyscallInfoOp { NONE = 0, ENTRY = 1, EXIT = 2, SECCOMP = 3 }
 /** MAX_ERRNO (include/linux/err.h): a return value in [-4095, -1] is an error (IS_ERR_VALUE). */
 const MAX_ERRNO = 4095n;
+/** PTRACE_SET_SYSCALL_INFO's first release (Linux 6.16). */
+const SET_SYSCALL_INFO_SINCE: readonly [number, number] = [6, 16];
+
+/** Whether a kernel release string (utsname.release) is at least major.minor; an unparsable one counts as the newest. */
+export function releaseAtLeast(release: string, [major, minor]: readonly [number, number]): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return true;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
 
 /**
  * ptrace_get_syscall_info_op() (kernel/ptrace.c): by last_siginfo's si_code, SIGTRAP | 0x80 (so

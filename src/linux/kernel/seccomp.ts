@@ -16,6 +16,7 @@ import { X86Reg } from '../../../emulator/unicorn.js';
 import { Errno, SIG_DFL, SIG_IGN, Sig, Sys } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { PtraceEvent, ptraceEventEnabled } from '../ptrace.js';
+import { releaseAtLeast } from './ptrace.js';
 import { MASK64, neg, sigBit, TaskState, type Task } from '../sched.js';
 import type { SigInfo } from '../signal-frame.js';
 
@@ -32,6 +33,8 @@ const FLAG_TSYNC_ESRCH = 16;
 const FLAG_WAIT_KILLABLE_RECV = 32;
 /** SECCOMP_FILTER_FLAG_MASK (kernel/seccomp.c). */
 const FILTER_FLAG_MASK = FLAG_TSYNC | FLAG_LOG | FLAG_SPEC_ALLOW | FLAG_NEW_LISTENER | FLAG_TSYNC_ESRCH | FLAG_WAIT_KILLABLE_RECV;
+/** SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV's first release (Linux 6.0). */
+const WAIT_KILLABLE_RECV_SINCE: readonly [number, number] = [6, 0];
 /** Filter return values (include/uapi/linux/seccomp.h SECCOMP_RET_*): the action in the high 16 bits, data in the low 16. */
 export enum SeccompRet {
   KILL_PROCESS = 0x80000000, KILL_THREAD = 0x00000000, TRAP = 0x00030000, ERRNO = 0x00050000,
@@ -354,7 +357,9 @@ export function doSeccomp(this: Kernel, t: Task, op: number, flags: number, uarg
       s.mode = SeccompMode.STRICT;
       return 0n;
     case SeccompOp.SET_MODE_FILTER: {
-      if (flags & ~FILTER_FLAG_MASK) return neg(Errno.EINVAL);
+      // SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV came with Linux 6.0: before, it is outside the mask.
+      const mask = releaseAtLeast(this.o.kernel.release, WAIT_KILLABLE_RECV_SINCE) ? FILTER_FLAG_MASK : FILTER_FLAG_MASK & ~FLAG_WAIT_KILLABLE_RECV;
+      if (flags & ~mask) return neg(Errno.EINVAL);
       if ((flags & FLAG_TSYNC) && (flags & FLAG_NEW_LISTENER) && !(flags & FLAG_TSYNC_ESRCH)) return neg(Errno.EINVAL);
       if ((flags & FLAG_WAIT_KILLABLE_RECV) && !(flags & FLAG_NEW_LISTENER)) return neg(Errno.EINVAL);
       if (flags & FLAG_NEW_LISTENER) {
