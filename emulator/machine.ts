@@ -29,7 +29,7 @@ import { CodeCache } from './sweep-cache.js';
 import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
-  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
+  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, HookType, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
   type GateDescriptor, type HookHandle, type RegBlock, type TrapGate,
 } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
@@ -102,6 +102,8 @@ export enum SiCode {
   BUS_ADRALN = 1,
   BUS_ADRERR = 2,
   TRAP_BRKPT = 1,
+  /** A single-step trap (include/uapi/asm-generic/siginfo.h TRAP_TRACE). */
+  TRAP_TRACE = 2,
 }
 
 /** A fault the guest takes: Linux turns it into this signal. */
@@ -151,6 +153,9 @@ export interface Stop {
   fault?: GuestFault;
   message?: string;
 }
+
+/** RFLAGS.TF (SDM Vol. 1 3.4.3.3): the single-step trap flag. */
+const RFLAGS_TF_BIT = 1n << 8n;
 
 /** Interrupt vectors unicorn reports through UC_HOOK_INTR (SDM Vol. 3A Table 6-1). */
 enum IntVector { DE = 0, DB = 1, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, GP = 13, PF = 14, MF = 16, AC = 17, XM = 19 }
@@ -739,6 +744,48 @@ export class Machine {
         this.uc.emuStop();
       }));
     }
+  }
+
+  // ------------------------------------------------------------------ data breakpoints
+
+  /** The memory hooks of the data breakpoints in place (setWatchpoints), and the slots hit since takeWatchHits. */
+  private watchHooks: HookHandle[] = [];
+  private watchKey = '';
+  private watchHits = 0;
+
+  /**
+   * Make the watched ranges exactly `watches` (a thread's DR0-DR3 with R/W 01 or 11): a guest
+   * access overlapping one (any byte of it, SDM Vol. 3 18.2.5) records the slot's bit, writes only
+   * or reads and writes. The hooks exist only while some range is watched, so runs without
+   * watchpoints pay nothing. Accesses of instructions the model emulates are not seen.
+   */
+  setWatchpoints(watches: readonly { slot: number; start: bigint; len: number; reads: boolean }[]): void {
+    const key = watches.map((w) => `${w.slot}:${w.start}:${w.len}:${w.reads}`).join(',');
+    if (key === this.watchKey) return;
+    for (const h of this.watchHooks) h.remove();
+    this.watchHooks = [];
+    this.watchKey = key;
+    // A wider access starting below the range still overlaps it: the hook covers the widest access (64 bytes) before it.
+    const WIDEST_ACCESS = 64n;
+    for (const w of watches) {
+      const types = HookType.MEM_WRITE | (w.reads ? HookType.MEM_READ : 0);
+      const lo = w.start > WIDEST_ACCESS ? w.start - WIDEST_ACCESS + 1n : 0n;
+      this.watchHooks.push(this.uc.hookMem(types, lo, w.start + BigInt(w.len) - 1n, (_type, address, size) => {
+        if (address < w.start + BigInt(w.len) && address + BigInt(size) > w.start) this.watchHits |= 1 << w.slot;
+      }));
+    }
+  }
+
+  /** Whether a watched range was accessed since takeWatchHits. */
+  peekWatchHits(): boolean {
+    return this.watchHits !== 0;
+  }
+
+  /** The watchpoint slots hit since the last call (their DR6.Bn bits), cleared. */
+  takeWatchHits(): number {
+    const h = this.watchHits;
+    this.watchHits = 0;
+    return h;
   }
 
   // ------------------------------------------------------------------ memory
@@ -1403,7 +1450,12 @@ export class Machine {
     const fault = ((): GuestFault => {
       switch (intno) {
         case IntVector.DE: return { signal: GuestSignal.SIGFPE, code: SiCode.FPE_INTDIV, addr: rip, trapno: intno, reason: 'integer divide error (#DE)' };
-        case IntVector.DB: case IntVector.BP: return { signal: GuestSignal.SIGTRAP, code: intno === IntVector.BP ? SiCode.SI_KERNEL : SiCode.TRAP_BRKPT, addr: 0n, trapno: intno, reason: 'breakpoint' };
+        // #DB of the program's own TF (a trap: RIP is the next instruction) is TRAP_TRACE with si_addr that
+        // RIP (exc_debug_user's send_sigtrap, get_si_code(DR_STEP)); without TF (ICEBP) TRAP_BRKPT.
+        case IntVector.DB: return (this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_TF_BIT) !== 0n
+          ? { signal: GuestSignal.SIGTRAP, code: SiCode.TRAP_TRACE, addr: rip, trapno: intno, reason: 'single-step trap (TF)' }
+          : { signal: GuestSignal.SIGTRAP, code: SiCode.TRAP_BRKPT, addr: rip, trapno: intno, reason: 'debug exception' };
+        case IntVector.BP: return { signal: GuestSignal.SIGTRAP, code: SiCode.SI_KERNEL, addr: 0n, trapno: intno, reason: 'breakpoint' };
         case IntVector.MF: case IntVector.XM: return { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: intno, reason: 'floating-point exception' };
         case IntVector.UD: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPN, addr: rip, trapno: intno, reason: 'invalid opcode' };
         case IntVector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: rip, trapno: intno, reason: 'alignment check' };

@@ -2017,6 +2017,16 @@ export class Unicorn {
     return this.addHook('cpuid', HookType.INSN, cb, 1, 0, X86Insn.CPUID).handle;
   }
 
+  /**
+   * Reads and writes (UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE) whose first byte is in [begin, end],
+   * after the access (uc_cb_hookmem_t; its void return shares the event trampoline, whose bool
+   * unicorn ignores). Translated blocks already call memory hooks (the instruction counter's own
+   * hook exists from the start), so no translation has to be dropped.
+   */
+  hookMem(types: number, begin: Addr, end: Addr, cb: (type: MemType, address: bigint, size: number, value: bigint) => void): HookHandle {
+    return this.addHook('memInvalid', types, (type: MemType, address: bigint, size: number, value: bigint) => { cb(type, address, size, value); return true; }, begin, end).handle;
+  }
+
   /** CPU exceptions and `int n` (UC_HOOK_INTR). */
   hookIntr(cb: (intno: number) => void): HookHandle {
     return this.addHook('intr', HookType.INTR, cb, 1, 0).handle;

@@ -208,6 +208,38 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('re-trap after SIGCONT: ok stopped 1 sig 5 event 128');
   }
   if (name === 'sigqueue') expect(out).toContain('read 3 -> 384 bytes');
+  // seccomp, vfork, PTRACE_SET_SYSCALL_INFO, restore_altstack, data breakpoints (kernel/seccomp.ts, kernel/fork.ts, kernel/ptrace.ts).
+  if (name === 'seccomp') {
+    expect(out).toContain('  SIGSYS: signo 31 code 1 errno 66 syscall 110 arch 0xc000003e call_addr==rip yes rax==nr yes');
+    expect(out).toContain('KILL_PROCESS with a SIGSYS handler: killed by signal 31');
+    expect(out).toContain('  two ERRNOs: errno 7');
+    expect(out).toContain('  after exec: getppid -1 errno 77, PR_GET_SECCOMP 2, PR_GET_NO_NEW_PRIVS 1');
+    expect(out).toContain('  thread: getpid -1 errno 6');
+    expect(out).toContain('strict mode by prctl, then exit: exited 5');
+  }
+  if (name === 'ptrace-seccomp') {
+    expect(out).toContain('stop sig 5 event 7 msg 0x77 orig_rax 39 rax -38; info size 84 op 3 arch 0xc000003e nr 39 ret_data 0x77 reserved2 0xcccccccc ip==rip yes');
+    expect(out).toContain('  SET nr 2^32 -> -1 ERANGE');
+    expect(out).toContain('tracee: getpid 4242, getuid->getppid real yes, getgid->geteuid -1 errno 0, getegid 0 errno 0');
+  }
+  if (name === 'vfork') {
+    expect(out).toContain('after vfork child exit: shared_word 42, child exited 3');
+    expect(out).toContain('signal during vfork: handler ran in the parent before the child finished: no, after: 1');
+    expect(out).toContain('  tracee stopped sig 5 event 5 msg the child');
+  }
+  if (name === 'sigaltstack-restore') {
+    expect(out).toContain('move       handler saw uc_stack A flags 0 size 65536; sigaltstack in handler: A flags 0x1, set -> EPERM; after return: A flags 0 size 65536');
+    expect(out).toContain('offstack-disable handler saw uc_stack A flags 0 size 65536; sigaltstack in handler: A flags 0, set -> 0; after return: null flags 0x2 size 0');
+  }
+  if (name === 'ptrace-step-tf') {
+    expect(out).toContain('tracee: PUSHF under the step pushed TF 1, without it TF 0');
+    expect(out).toContain('own TF: first trap si_code 2 (TRAP_TRACE 2) at the instruction after the NOP: yes; at least 3 traps: yes');
+    expect(out).toContain('stepped POPF setting TF: TF seen by the tracer 1, SIGTRAP stops after PTRACE_CONT: 3 or more, first si_code 2');
+  }
+  if (name === 'ptrace-watch') {
+    if (hostCpuModel().hasQuirk(Quirk.DebugRegistersInert)) expect(out).toContain('child exited 9 after 0 watchpoint hits');
+    else for (const l of WATCH_FIRES) expect(out).toContain(l);
+  }
   if (name === 'posix-timers') expect(out).toContain('t0: sig 14 code -2 timerid-is-id yes overrun>0 yes');
   // Memory limits, CPU time, poll/select, /proc/<pid>/fd, page-fault error codes (src/linux/mm/, kernel/sched/cputime.ts,
   // kernel/time/posix-cpu-timers.ts, fs/select.ts, fs/proc/base.ts, arch/x86/kernel/traps.ts): each reached its case.
@@ -380,6 +412,36 @@ describe('exec: instruction breakpoints of the debug registers (arch/x86/kernel/
     const r = await exec(['--cpu', 'amd-zen5-epyc-pvm', '--', exe('ptrace-hwbp')]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('child exited 3 after 0 breakpoint hits');
+  }, 120_000);
+});
+
+/**
+ * What test/guests/ptrace-watch.c prints when data breakpoints fire (SDM Vol. 3 18.2.4-18.2.5: DR7
+ * LEN 10 is 8 bytes, 01 two; R/W 01 writes, 11 reads or writes; a hit is any byte of the access in
+ * the range, reported as a trap after the instruction; Linux 6.18 exc_debug_user,
+ * hw_breakpoint_handler, ptrace_triggered, send_sigtrap: TRAP_HWBKPT, si_addr regs->ip, DR_TRAPn,
+ * no RF): slot 0's 8-byte write at phase 1 and byte write inside at phase 3 (not the read at 2),
+ * slot 1's read at 5 and the overlapping 4-byte write at 6 (not the writes beside it at 4 and 7).
+ */
+const WATCH_FIRES = [
+  'stop 0: phase 1 sig 5 si_code 4 si_addr==rip yes DR6 0xffff0ff1 RF 0',
+  'stop 1: phase 3 sig 5 si_code 4 si_addr==rip yes DR6 0xffff0ff1 RF 0',
+  'stop 2: phase 5 sig 5 si_code 4 si_addr==rip yes DR6 0xffff0ff2 RF 0',
+  'stop 3: phase 6 sig 5 si_code 4 si_addr==rip yes DR6 0xffff0ff2 RF 0',
+  'stop 4: SIGSTOP in phase 8 after 4 hits; DR7 = 0 -> 0',
+  'child exited 9 after 4 watchpoint hits',
+];
+
+describe('exec: data breakpoints of the debug registers (arch/x86/kernel/hw_breakpoint.ts)', () => {
+  it('fire on a CPU without debug-registers-inert, whatever this host does', async () => {
+    const r = await exec(['--cpu', 'intel-sapphire-rapids', '--', exe('ptrace-watch')]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const l of WATCH_FIRES) expect(r.stdout).toContain(l);
+  }, 120_000);
+  it('never fire on a CPU profile with debug-registers-inert', async () => {
+    const r = await exec(['--cpu', 'amd-zen5-epyc-pvm', '--', exe('ptrace-watch')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('child exited 9 after 0 watchpoint hits');
   }, 120_000);
 });
 

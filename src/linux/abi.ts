@@ -15,14 +15,14 @@ export enum Sys {
   getdents64 = 217, readlinkat = 267, faccessat = 269, faccessat2 = 439, modify_ldt = 154,
   setrlimit = 160, pkey_mprotect = 329, pkey_alloc = 330, pkey_free = 331,
   rt_sigqueueinfo = 129, timer_create = 222, timer_settime = 223, timer_gettime = 224, timer_getoverrun = 225, timer_delete = 226,
-  signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297,
+  signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297, prctl = 157, seccomp = 317,
   select = 23, pselect6 = 270, ppoll = 271,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ENOSYS = 38, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */

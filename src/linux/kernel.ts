@@ -29,11 +29,11 @@ import { run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, def
 import { rseqReturnToUser } from './kernel/rseq.js';
 import {
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
-  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo, doSigaltstack,
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors } from './arch/x86/kernel/signal.js';
-import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo, ptraceSetSyscallInfo,
   ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap } from './kernel/ptrace.js';
 import { setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser } from './arch/x86/kernel/ptrace.js';
 import { killProcess, endProcess, endTask, exitThread, wait4, waitid } from './kernel/exit.js';
@@ -60,9 +60,11 @@ import { cpuTimerNsLeft, readClock, writeTimespec, readTimespec, timerCreate, ti
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
-import { clone } from './kernel/fork.js';
+import { clone, waitForVforkDone } from './kernel/fork.js';
 import { core_sys_select, do_sys_poll } from './fs/select.js';
 import { account_user_time, checkRlimitCpu, getrusage, times } from './kernel/sched/cputime.js';
+import { prctl } from './kernel/sys.js';
+import { secureComputing, forceSigSeccomp, seccompExit, doSeccomp } from './kernel/seccomp.js';
 export interface KernelOptions {
   cpu: CpuModel;
   /** The kernel variant (kernel-model/variants.ts): every behaviour the process model shows comes from it. */
@@ -194,10 +196,10 @@ const kernelMethods = {
   run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget,
   rseqReturnToUser,
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
-  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo,
+  notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo, doSigaltstack,
   handleXfd, raiseFault,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors,
-  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo,
+  ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo, ptraceSetSyscallInfo,
   ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap,
   setUserRegs, getUserRegs, getreg, putreg, peekUser, pokeUser,
   killProcess, endProcess, endTask, exitThread, wait4, waitid,
@@ -223,8 +225,9 @@ const kernelMethods = {
   hrtimerNanosleep,
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,
-  clone,
+  clone, waitForVforkDone,
   do_sys_poll, core_sys_select,
+  secureComputing, forceSigSeccomp, seccompExit, doSeccomp, prctl,
 };
 type KernelMethods = typeof kernelMethods;
 export interface Kernel extends KernelMethods {}

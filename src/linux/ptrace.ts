@@ -12,12 +12,14 @@ export enum PtraceReq {
   SYSEMU = 31, SYSEMU_SINGLESTEP = 32,
   SETOPTIONS = 0x4200, GETEVENTMSG = 0x4201, GETSIGINFO = 0x4202, SETSIGINFO = 0x4203, GETREGSET = 0x4204, SETREGSET = 0x4205,
   SEIZE = 0x4206, INTERRUPT = 0x4207, LISTEN = 0x4208, GET_SYSCALL_INFO = 0x420e,
+  /** PTRACE_SET_SYSCALL_INFO (include/uapi/linux/ptrace.h, Linux 6.16+). */
+  SET_SYSCALL_INFO = 0x4212,
 }
 
 /** PTRACE_O_TRACESYSGOOD (linux/ptrace.h): syscall stops report SIGTRAP | 0x80. */
 export const PTRACE_O_TRACESYSGOOD = 1;
 /** The events (include/uapi/linux/ptrace.h PTRACE_EVENT_*); PTRACE_O_TRACE<event> is 1 << event. */
-export enum PtraceEvent { FORK = 1, VFORK = 2, CLONE = 3, EXEC = 4, VFORK_DONE = 5, EXIT = 6 }
+export enum PtraceEvent { FORK = 1, VFORK = 2, CLONE = 3, EXEC = 4, VFORK_DONE = 5, EXIT = 6, SECCOMP = 7 }
 export const ptraceEventEnabled = (options: number, ev: PtraceEvent): boolean => (options & (1 << ev)) !== 0;
 /** PTRACE_EVENT_STOP (linux/ptrace.h): the stop PTRACE_INTERRUPT (and group stops of seized tracees) report. */
 export const PTRACE_EVENT_STOP = 128;

@@ -20,6 +20,7 @@ import { mmPkeysInit, type MmPkeys } from './arch/x86/mm/pkeys.js';
 import type { SigInfo } from './signal-frame.js';
 import { ThreadDebugRegs } from './arch/x86/kernel/hw_breakpoint.js';
 import { type SegmentSelectors, initialSelectors } from './arch/x86/kernel/ptrace.js';
+import { type SeccompState, seccompInit } from './kernel/seccomp.js';
 
 /** The 64-bit mask of a register value. */
 export const MASK64 = (1n << 64n) - 1n;
@@ -57,7 +58,15 @@ export interface Wait {
   interrupted?: () => bigint;
   /** The restart errno (src/linux/errno.ts) an interrupted sleep returns; ERESTARTSYS without it. */
   restart?: number;
+  /** TASK_KILLABLE: only SIGKILL ends the sleep early (a vfork parent's wait_for_vfork_done). */
+  killable?: boolean;
 }
+
+/**
+ * Which task each engine holds (the CPU an address space is loaded on): a property of the engine,
+ * since a vfork child runs on its parent's engine (CLONE_VM) while the parent sleeps.
+ */
+const machineOwner = new WeakMap<Machine, Task>();
 
 /**
  * Traced: in a ptrace stop (TASK_TRACED), until the tracer resumes it. Stopped: in a group stop
@@ -116,6 +125,8 @@ export class Task {
   raxAfterStop: bigint | undefined;
   /** do_exit()'s rest after its PTRACE_EVENT_EXIT stop. */
   exitAfterStop: (() => void) | undefined;
+  /** What a system call does once the ptrace event stop inside it ends (a vfork parent's wait after PTRACE_EVENT_VFORK). */
+  afterEventStop: (() => void) | undefined;
   /** task_cpu() and cpus_mask (src/linux/kernel/sched/affinity.ts). */
   cpu = 0;
   cpusMask = 0n;
@@ -147,6 +158,11 @@ export class Task {
   cr2 = 0n;
   /** The thread's CPU time in ns (se.sum_exec_runtime; kernel/sched/cputime.ts). */
   cpuNs = 0n;
+  /** task->seccomp (mode and filter chain, kernel/seccomp.ts) and PFA_NO_NEW_PRIVS: inherited by fork and clone, kept by exec. */
+  seccomp: SeccompState = seccompInit();
+  noNewPrivs = false;
+  /** The system call held at a PTRACE_EVENT_SECCOMP stop: run the filters again once the tracer resumes (__seccomp_filter's recheck_after_trace). */
+  seccompRecheck = false;
   constructor(readonly tid: number, public proc: Process, public fpu: XsaveContext, public kfpu: TaskFpu) {}
 }
 
@@ -167,8 +183,15 @@ export class Process {
   startData = 0n;
   endData = 0n;
   brk = 0n;
-  /** The CPU (engine) this address space is loaded on, and which thread it holds. */
-  loaded: Task | undefined;
+  /** Which task the engine of this address space holds (shared by a vfork child and its parent). */
+  get loaded(): Task | undefined { return this.machine ? machineOwner.get(this.machine) : undefined; }
+  set loaded(t: Task | undefined) {
+    if (!this.machine) return;
+    if (t) machineOwner.set(this.machine, t);
+    else machineOwner.delete(this.machine);
+  }
+  /** A CLONE_VFORK child's completion (task->vfork_done): set when it execs or exits (complete_vfork_done). */
+  vforkDone: { done: boolean } | undefined;
   exit: { code: number } | { signal: number; reason: string } | undefined;
   reaped = false;
   /** Signal the parent gets when this process exits (clone's CSIGNAL byte; SIGCHLD for fork). */

@@ -67,6 +67,10 @@ export interface SigInfo {
   timerid?: number;
   overrun?: number;
   value?: bigint;
+  /** SIGSYS of seccomp (_sigsys): si_errno (the filter's data) at 4, si_syscall at 24, si_arch at 28; si_call_addr is `addr`. */
+  errno?: number;
+  syscall?: number;
+  arch?: number;
   /** A siginfo user space gave whole (PTRACE_SETSIGINFO, rt_sigqueueinfo): encoded as it is. */
   raw?: Uint8Array;
 }
@@ -95,5 +99,8 @@ export function encodeSigInfo(i: SigInfo): Uint8Array {
   if (i.status !== undefined) v.setInt32(24, i.status, true);
   if (i.timerid !== undefined) { v.setInt32(16, i.timerid, true); v.setInt32(20, i.overrun ?? 0, true); }
   if (i.value !== undefined) v.setBigUint64(24, i.value, true);
+  if (i.errno !== undefined) v.setInt32(4, i.errno, true);
+  if (i.syscall !== undefined) v.setInt32(24, i.syscall, true);
+  if (i.arch !== undefined) v.setUint32(28, i.arch, true);
   return b;
 }

@@ -12,6 +12,7 @@ import { initialSelectors } from '../arch/x86/kernel/ptrace.js';
 import type { Kernel } from '../kernel.js';
 import { neg, TaskState, Task } from '../sched.js';
 import { parseElf, type ElfImage } from '../../loader/elf.js';
+import { completeVforkDone } from '../kernel/fork.js';
 
 /** ENOEXEC (include/uapi/asm-generic/errno-base.h): no binary handler takes the file. */
 const ENOEXEC = 8;
@@ -65,6 +66,9 @@ export function execve(this: Kernel, t: Task, filename: bigint, argvp: bigint, e
   return this.defer(t, () => {
     const old = p.machine;
     old.syncIn(true);
+    // A vfork child leaves its parent's address space here (exec_mm_release -> complete_vfork_done): the engine stays the parent's.
+    const shared = p.vforkDone !== undefined && !p.vforkDone.done;
+    completeVforkDone(p);
     // de_thread(): every other thread of the group dies.
     for (const x of p.threads) if (x !== t) this.endTask(x);
     // fpu_flush_thread(): a fresh fpstate, permissions and registers.
@@ -76,7 +80,7 @@ export function execve(this: Kernel, t: Task, filename: bigint, argvp: bigint, e
     t.pendingRegs.clear();
     this.loadElfBinary(p, t, img, argv, envp, path);
     p.loaded = t;
-    old.close();
+    if (!shared) old.close();
     // do_close_on_exec(), flush_signal_handlers(), the alternate stack, rseq, clear_child_tid (exec_mm_release).
     for (const fd of [...p.cloexec]) this.closeFd(p, fd);
     p.sigactions = p.sigactions.map((a) => (a.handler === SIG_IGN ? { ...a, flags: 0n, mask: 0n, restorer: 0n } : { handler: 0n, flags: 0n, restorer: 0n, mask: 0n }));

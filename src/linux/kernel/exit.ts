@@ -12,6 +12,7 @@ import { straceExit } from '../strace.js';
 import { CLD_TRAPPED, stopStatus } from '../ptrace.js';
 import { SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED, neg, TaskState, Task, Process } from '../sched.js';
 import { CLD_CONTINUED, CLD_STOPPED } from './signal.js';
+import { completeVforkDone } from './fork.js';
 import { SIGINFO_BYTES, type SigInfo, encodeSigInfo } from '../signal-frame.js';
 
 /**
@@ -37,6 +38,7 @@ export function killProcess(this: Kernel, p: Process, signal: number, reason: st
 export function endProcess(this: Kernel, p: Process, exit: Process['exit']): void {
   if (!p.alive) return;
   p.exit = exit;
+  completeVforkDone(p); // exit_mm -> mm_release
   if (this.o.trace && exit) this.o.trace(`${this.tasks.length > 1 ? `[pid ${p.pid}] ` : ''}${straceExit(exit)}`);
   for (const t of p.threads) this.endTask(t);
   // exit_files(): every descriptor is closed (a pipe's other end then sees EOF or EPIPE).
@@ -98,7 +100,8 @@ function considerChild(c: Process, flags: number): ChildReport | undefined {
   if (!c.alive) {
     if (!(flags & WEXITED)) return undefined;
     const e = c.exit!;
-    if (!keep) { c.reaped = true; reapCputime(c.parent, c); c.machine.close(); }
+    // The engine goes with the last process using it (a vfork child that exited shares its parent's).
+    if (!keep) { c.reaped = true; reapCputime(c.parent, c); if (!c.machine.uc.closed && (!c.parent?.alive || c.parent.machine !== c.machine)) c.machine.close(); }
     // wait status: exit code in bits 15:8, or the signal in bits 6:0 (include/uapi/linux/wait.h W* macros).
     return 'code' in e
       ? { pid: c.pid, status: (e.code & 0xff) << 8, code: CLD_EXITED, siStatus: e.code }

@@ -12,6 +12,7 @@ import { SYSCALL_REGS } from '../arch/x86/entry/syscall_64.js';
 import type { Kernel } from '../kernel.js';
 import { CLD_TRAPPED, PTRACE_EVENT_STOP, PtraceEvent, ptraceEventEnabled, PTRACE_EVENTMSG_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_EXIT, PTRACE_O_MASK, PTRACE_O_TRACESYSGOOD, PtraceReq, SYSCALL_TRAP_BIT } from '../ptrace.js';
 import { MASK64, neg, SIGNAL_STOP_STOPPED, TaskState, type PtraceStop, Task, Process } from '../sched.js';
+import { AUDIT_ARCH_X86_64, SeccompMode, SeccompVerdict } from './seccomp.js';
 import { SIGINFO_BYTES, type SigInfo, encodeSigInfo, rawSigInfo } from '../signal-frame.js';
 import { USER_REGS_STRUCT_SIZE, encodeUserRegs } from '../user-regs.js';
 
@@ -73,7 +74,18 @@ export function syscallAfterEntryStop(this: Kernel, t: Task): void {
   const emulated = t.syscallEmulated;
   t.syscallEmulated = false;
   t.syscallExitStopDue = true;
-  if (emulated || nr === -1n) return;
+  if (emulated) return;
+  if (t.seccomp.mode !== SeccompMode.DISABLED) {
+    // __secure_computing() after the entry stop; after a PTRACE_EVENT_SECCOMP stop the call as the
+    // tracer left it: skipped if its number is negative or a SIGKILL is pending, else filtered again.
+    const recheck = t.seccompRecheck;
+    t.seccompRecheck = false;
+    if (recheck && (nr < 0n || t.pending.some((x) => x.info.signo === Sig.SIGKILL))) return;
+    const v = this.secureComputing(t, Number(nr), m.uc.regRead(X86Reg.RIP), a.slice(1), recheck);
+    if (v === SeccompVerdict.Stop) { t.syscallExitStopDue = false; return; }
+    if (v === SeccompVerdict.Skip) return;
+  }
+  if (nr === -1n) return;
   let r: bigint | 'stop' = neg(Errno.ENOSYS);
   if (nr >= 0n) {
     try {
@@ -165,6 +177,10 @@ export function ptraceSyscall(this: Kernel, t: Task, req: number, pid: number, a
       c.ptraceStop!.info = rawSigInfo(m.read(data, SIGINFO_BYTES));
       return 0n;
     case PtraceReq.GET_SYSCALL_INFO: return this.ptraceGetSyscallInfo(c, addr, data);
+    case PtraceReq.SET_SYSCALL_INFO:
+      // Added in Linux 6.16: an older kernel answers the unknown request with -EIO (ptrace_request's default).
+      if (!releaseAtLeast(this.o.kernel.release, SET_SYSCALL_INFO_SINCE)) return neg(Errno.EIO);
+      return this.ptraceSetSyscallInfo(c, addr, data);
     case PtraceReq.SETOPTIONS:
       if ((data & ~BigInt(PTRACE_O_MASK)) !== 0n) return neg(Errno.EINVAL);
       c.ptrace!.options = Number(data);
@@ -250,41 +266,69 @@ export function ptraceRegset(this: Kernel, c: Task, set: boolean, note: number, 
   return 0n;
 }
 
-/** struct ptrace_syscall_info (include/uapi/linux/ptrace.h): op, arch, instruction and stack pointers, then the union at 24. */
+/**
+ * struct ptrace_syscall_info (include/uapi/linux/ptrace.h, 6.16+): op (u8), reserved (u8), flags
+ * (u16), arch (u32), instruction and stack pointers, then the union at 24: entry {nr, args[6]},
+ * exit {rval, is_error}, seccomp {nr, args[6], ret_data, reserved2}.
+ */
 const SYSCALL_INFO_UNION = 24;
-/** What ptrace_get_syscall_info returns: the union's end for each op (entry.args[6] 80, exit.is_error 33). */
+/** sizeof(struct ptrace_syscall_info). */
+const SYSCALL_INFO_SIZE = 88;
+/** What ptrace_get_syscall_info returns: the union's end for each op (entry.args[6] 80, exit.is_error 33, seccomp.ret_data 84). */
 const SYSCALL_INFO_ENTRY_SIZE = 80;
 const SYSCALL_INFO_EXIT_SIZE = 33;
-/** PTRACE_SYSCALL_INFO_NONE/ENTRY/EXIT (include/uapi/linux/ptrace.h); SECCOMP (3) needs seccomp, not modelled. */
-enum SyscallInfoOp { NONE = 0, ENTRY = 1, EXIT = 2 }
-/** AUDIT_ARCH_X86_64 (include/uapi/linux/audit.h): EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
-const AUDIT_ARCH_X86_64 = 0xc000003e;
+const SYSCALL_INFO_SECCOMP_SIZE = 84; // offsetofend(seccomp.ret_data)
+/** PTRACE_SYSCALL_INFO_NONE/ENTRY/EXIT/SECCOMP (include/uapi/linux/ptrace.h). */
+enum SyscallInfoOp { NONE = 0, ENTRY = 1, EXIT = 2, SECCOMP = 3 }
 /** MAX_ERRNO (include/linux/err.h): a return value in [-4095, -1] is an error (IS_ERR_VALUE). */
 const MAX_ERRNO = 4095n;
+/** PTRACE_SET_SYSCALL_INFO's first release (Linux 6.16). */
+const SET_SYSCALL_INFO_SINCE: readonly [number, number] = [6, 16];
+
+/** Whether a kernel release string (utsname.release) is at least major.minor; an unparsable one counts as the newest. */
+export function releaseAtLeast(release: string, [major, minor]: readonly [number, number]): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return true;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
 
 /**
- * ptrace_get_syscall_info() (kernel/ptrace.c): by last_siginfo's si_code, SIGTRAP | 0x80 (so only
- * under PTRACE_O_TRACESYSGOOD) with ptrace_message entry or exit gives the call's number and
- * arguments or its return value (syscall_get_error: is_error for [-4095, -1]); any other stop
- * gives op NONE. min(size, the op's size) bytes are copied; the op's size is returned.
+ * ptrace_get_syscall_info_op() (kernel/ptrace.c): by last_siginfo's si_code, SIGTRAP | 0x80 (so
+ * only under PTRACE_O_TRACESYSGOOD) with ptrace_message entry or exit, or a PTRACE_EVENT_SECCOMP stop.
+ */
+function syscallInfoOp(stop: PtraceStop): SyscallInfoOp {
+  const code = stop.noSiginfo ? 0 : stop.info.code;
+  if (code === (Sig.SIGTRAP | (PtraceEvent.SECCOMP << 8))) return SyscallInfoOp.SECCOMP;
+  if (code !== (Sig.SIGTRAP | SYSCALL_TRAP_BIT)) return SyscallInfoOp.NONE;
+  if (stop.message === PTRACE_EVENTMSG_SYSCALL_ENTRY) return SyscallInfoOp.ENTRY;
+  if (stop.message === PTRACE_EVENTMSG_SYSCALL_EXIT) return SyscallInfoOp.EXIT;
+  return SyscallInfoOp.NONE;
+}
+
+/**
+ * ptrace_get_syscall_info() (kernel/ptrace.c): the op's part, the call's number and arguments
+ * (entry, seccomp with ret_data = ptrace_message) or its return value (syscall_get_error:
+ * is_error for [-4095, -1]); any other stop gives op NONE. min(size, the op's size) bytes are
+ * copied; the op's size is returned.
  */
 export function ptraceGetSyscallInfo(this: Kernel, c: Task, userSize: bigint, datap: bigint): bigint {
   const stop = c.ptraceStop!;
   const regs = this.getUserRegs(c);
-  const b = new Uint8Array(SYSCALL_INFO_ENTRY_SIZE);
+  const b = new Uint8Array(SYSCALL_INFO_SIZE);
   const v = new DataView(b.buffer);
   v.setUint32(4, AUDIT_ARCH_X86_64, true);
   v.setBigUint64(8, regs.rip, true);
   v.setBigUint64(16, regs.rsp, true);
   let size = SYSCALL_INFO_UNION;
-  const code = stop.noSiginfo ? 0 : stop.info.code;
-  if (code === (Sig.SIGTRAP | SYSCALL_TRAP_BIT) && stop.message === PTRACE_EVENTMSG_SYSCALL_ENTRY) {
-    b[0] = SyscallInfoOp.ENTRY;
+  const op = syscallInfoOp(stop);
+  b[0] = op;
+  if (op === SyscallInfoOp.ENTRY || op === SyscallInfoOp.SECCOMP) {
     v.setBigUint64(SYSCALL_INFO_UNION, regs.orig_rax, true);
     [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9].forEach((x, i) => v.setBigUint64(SYSCALL_INFO_UNION + 8 + 8 * i, x, true));
     size = SYSCALL_INFO_ENTRY_SIZE;
-  } else if (code === (Sig.SIGTRAP | SYSCALL_TRAP_BIT) && stop.message === PTRACE_EVENTMSG_SYSCALL_EXIT) {
-    b[0] = SyscallInfoOp.EXIT;
+    if (op === SyscallInfoOp.SECCOMP) { v.setUint32(SYSCALL_INFO_ENTRY_SIZE, Number(stop.message ?? 0n), true); size = SYSCALL_INFO_SECCOMP_SIZE; }
+  } else if (op === SyscallInfoOp.EXIT) {
     const err = BigInt.asIntN(64, regs.rax) < 0n && BigInt.asIntN(64, regs.rax) >= -MAX_ERRNO;
     v.setBigUint64(SYSCALL_INFO_UNION, regs.rax, true);
     b[SYSCALL_INFO_UNION + 8] = err ? 1 : 0;
@@ -293,6 +337,44 @@ export function ptraceGetSyscallInfo(this: Kernel, c: Task, userSize: bigint, da
   const n = userSize < BigInt(size) ? Number(userSize) : size;
   if (n) this.current!.proc.machine.write(datap, b.subarray(0, n));
   return BigInt(size);
+}
+
+/**
+ * ptrace_set_syscall_info() (kernel/ptrace.c, Linux 6.16+): the whole struct is read (a smaller
+ * size is -EINVAL, -EFAULT from copy_from_user), reserved and flags must be 0, and the op must be
+ * the stop's own (changing the kind of stop is -EINVAL, as is op NONE). Entry and seccomp stops
+ * set the number (orig_rax; -ERANGE unless it is an int, sign-extended or not) and, unless the
+ * number is -1, the six arguments (each an unsigned long: always on x86-64); seccomp's ret_data
+ * and reserved2 are ignored (test/guests/ptrace-seccomp.c). An exit stop sets RAX to rval (syscall_set_return_value:
+ * the error or the value, the same register on x86). The pointers are ignored.
+ */
+export function ptraceSetSyscallInfo(this: Kernel, c: Task, userSize: bigint, datap: bigint): bigint {
+  if (userSize < BigInt(SYSCALL_INFO_SIZE)) return neg(Errno.EINVAL);
+  let b: Uint8Array;
+  try { b = this.current!.proc.machine.read(datap, SYSCALL_INFO_SIZE); } catch (e) { if (e instanceof GuestMemoryFault) return neg(Errno.EFAULT); throw e; }
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b[1] !== 0 || v.getUint16(2, true) !== 0) return neg(Errno.EINVAL);
+  const op = b[0]!;
+  if (op !== syscallInfoOp(c.ptraceStop!)) return neg(Errno.EINVAL);
+  const uc = this.loadTask(c).uc;
+  // ptrace_set_syscall_info_seccomp(): an entry's rules (ret_data and reserved2 are not looked at: measured on 6.18).
+  switch (op as SyscallInfoOp) {
+    case SyscallInfoOp.SECCOMP: case SyscallInfoOp.ENTRY: {
+      const nr = v.getBigUint64(SYSCALL_INFO_UNION, true);
+      if (BigInt.asUintN(64, BigInt.asIntN(32, nr)) !== nr) return neg(Errno.ERANGE);
+      c.origRax = BigInt.asIntN(32, nr); // syscall_set_nr()
+      if (BigInt.asIntN(32, nr) !== -1n) {
+        const args = Array.from({ length: 6 }, (_, i) => v.getBigUint64(SYSCALL_INFO_UNION + 8 + 8 * i, true));
+        uc.regWriteBatch([X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9], args);
+      }
+      return 0n;
+    }
+    case SyscallInfoOp.EXIT:
+      // The union's rval; a 64-bit long holds any value.
+      uc.regWrite(X86Reg.RAX, v.getBigUint64(SYSCALL_INFO_UNION, true));
+      return 0n;
+    default: return neg(Errno.EINVAL);
+  }
 }
 
 /**

@@ -7,7 +7,9 @@
  */
 import { coreLimitAllows } from './exit.js';
 import { DebugStopReason } from '../debug.js';
-import { CORE_DUMP_SIGNALS, DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, Sig } from '../abi.js';
+import { CORE_DUMP_SIGNALS, DEFAULT_IGNORED, Errno, NSIG, SA_NOCLDSTOP, SA_RESETHAND, SIG_DFL, SIG_IGN, SI_TKILL, SI_USER, SS_DISABLE, SS_ONSTACK, Sig } from '../abi.js';
+import { XFEATURE_MASK_USER_DYNAMIC } from '../../../kernel-model/fpu-config.js';
+import { MINSIGSTKSZ, on_sig_stack, sigaltstack_size_valid } from '../../../kernel-model/signal.js';
 import { ERESTARTNOHAND } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { straceSignal } from '../strace.js';
@@ -398,4 +400,36 @@ export function sigqueueinfo(this: Kernel, t: Task, tgid: number | undefined, pi
   if (sig < 0 || sig > NSIG) return neg(Errno.EINVAL);
   if (sig) this.sendToThread(target, info);
   return 0n;
+}
+
+/** SS_FLAG_BITS (include/uapi/linux/signal.h): SS_AUTODISARM, the only flag beside the mode. */
+export const SS_AUTODISARM = 1 << 31;
+const SS_FLAG_BITS = SS_AUTODISARM;
+
+/**
+ * do_sigaltstack()'s change (kernel/signal.c, Linux 6.18), for sigaltstack(2) and rt_sigreturn's
+ * restore_altstack: -EPERM while `sp` is on the current alternate stack, -EINVAL for a mode other
+ * than 0, SS_ONSTACK or SS_DISABLE, nothing to do for the same stack; SS_DISABLE clears it, else
+ * the size must be MINSIGSTKSZ at least and fit the frame (sigaltstack_size_valid), -ENOMEM.
+ * The flags are kept as given (sas_ss_flags; SS_AUTODISARM acts in setupFrame).
+ */
+export function doSigaltstack(this: Kernel, t: Task, ss: { sp: bigint; size: bigint; flags: number }, sp: bigint): Errno | 0 {
+  const cur = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE && t.altstack.size !== 0n };
+  if (on_sig_stack(cur, sp)) return Errno.EPERM;
+  const mode = ss.flags & ~SS_FLAG_BITS;
+  if (mode !== SS_DISABLE && mode !== SS_ONSTACK && mode !== 0) return Errno.EINVAL;
+  if (t.altstack.sp === ss.sp && t.altstack.size === ss.size && t.altstack.flags === ss.flags) return 0;
+  if (mode === SS_DISABLE) { t.altstack = { sp: 0n, size: 0n, flags: ss.flags }; return 0; }
+  if (ss.size < BigInt(MINSIGSTKSZ)) return Errno.ENOMEM;
+  const perm = t.kfpu.permittedUserFeatures;
+  if (!sigaltstack_size_valid(this.fpuCfg, this.o.cpu.standardSize(perm), (perm & XFEATURE_MASK_USER_DYNAMIC) !== 0, ss.size)) return Errno.ENOMEM;
+  t.altstack = { sp: ss.sp, size: ss.size, flags: ss.flags };
+  return 0;
+}
+
+/** sas_ss_flags() (include/linux/sched/signal.h) with the stored SS_AUTODISARM: what sigaltstack and a frame's uc_stack report. */
+export function sasSsFlags(t: Task, sp: bigint): number {
+  if (!t.altstack.size || t.altstack.flags === SS_DISABLE) return SS_DISABLE;
+  const onStack = on_sig_stack({ sp: t.altstack.sp, size: t.altstack.size, enabled: true }, sp);
+  return (onStack ? SS_ONSTACK : 0) | (t.altstack.flags & SS_FLAG_BITS);
 }

@@ -8,6 +8,9 @@
  */
 
 import { Errno } from '../abi.js';
+import type { Kernel } from '../kernel.js';
+import type { Task } from '../sched.js';
+import { SeccompMode, SeccompOp } from './seccomp.js';
 
 /** struct sysinfo on x86-64: 112 bytes (uapi/linux/sysinfo.h; `_f` pads to 64 bytes of tail). */
 export const SYSINFO_SIZE = 112;
@@ -92,4 +95,37 @@ export function do_prlimit(rlim: Rlim[], resource: number, newRlim: Rlim | undef
   if (old) old({ ...cur });
   if (newRlim) rlim[resource] = { ...newRlim };
   return 0;
+}
+
+/** prctl options the model answers (include/uapi/linux/prctl.h). */
+export enum PrctlOption { PR_GET_SECCOMP = 21, PR_SET_SECCOMP = 22, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39 }
+
+/**
+ * sys_prctl (kernel/sys.c, Linux 6.18) for the options above: no_new_privs (set only to 1, the
+ * other arguments 0; read with every argument 0), PR_GET_SECCOMP (the mode) and PR_SET_SECCOMP
+ * (prctl_set_seccomp: strict mode ignores the third argument, filter mode takes it as the
+ * program; flags 0). Any other option answers -EINVAL, as Linux does for an option it lacks, with
+ * one warning naming it.
+ */
+export function prctl(this: Kernel, t: Task, option: number, a2: bigint, a3: bigint, a4: bigint, a5: bigint): bigint {
+  switch (option as PrctlOption) {
+    case PrctlOption.PR_SET_NO_NEW_PRIVS:
+      if (a2 !== 1n || a3 || a4 || a5) return -BigInt(Errno.EINVAL);
+      t.noNewPrivs = true;
+      return 0n;
+    case PrctlOption.PR_GET_NO_NEW_PRIVS:
+      if (a2 || a3 || a4 || a5) return -BigInt(Errno.EINVAL);
+      return t.noNewPrivs ? 1n : 0n;
+    case PrctlOption.PR_GET_SECCOMP: return BigInt(t.seccomp.mode);
+    case PrctlOption.PR_SET_SECCOMP:
+      if (a2 === BigInt(SeccompMode.STRICT)) return this.doSeccomp(t, SeccompOp.SET_MODE_STRICT, 0, 0n);
+      if (a2 === BigInt(SeccompMode.FILTER)) return this.doSeccomp(t, SeccompOp.SET_MODE_FILTER, 0, a3);
+      return -BigInt(Errno.EINVAL);
+    default:
+      if (!this.ptraceWarned.has(`prctl-${option}`)) {
+        this.ptraceWarned.add(`prctl-${option}`);
+        this.o.stderr(`xstate-lab: warning: prctl option ${option} is not modelled; it returns -EINVAL, as Linux does for an option it lacks`);
+      }
+      return -BigInt(Errno.EINVAL);
+  }
 }

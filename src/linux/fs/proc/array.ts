@@ -181,9 +181,10 @@ export function proc_pid_status(k: Kernel, t: Task): string {
     `CapEff:\t${capset(CAP_FULL_SET)}`,
     `CapBnd:\t${capset(CAP_FULL_SET)}`,
     `CapAmb:\t${capset(0n)}`,
-    'NoNewPrivs:\t0',
-    'Seccomp:\t0',
-    'Seccomp_filters:\t0',
+    // task_seccomp(): no_new_privs, the mode and the filter count (kernel/seccomp.ts).
+    `NoNewPrivs:\t${t.noNewPrivs ? 1 : 0}`,
+    `Seccomp:\t${t.seccomp.mode}`,
+    `Seccomp_filters:\t${t.seccomp.filterCount}`,
     'Speculation_Store_Bypass:\tnot vulnerable',
     'SpeculationIndirectBranch:\tunsupported',
     `Cpus_allowed:\t${bitmapHex(t.cpusMask, k.topo.nrCpuIds)}`,

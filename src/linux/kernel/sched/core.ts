@@ -15,8 +15,9 @@ import type { Kernel, RunResult } from '../../kernel.js';
 import { SI_KERNEL } from '../signal.js';
 import { NS_PER_INSN } from '../time/posix-timers.js';
 import { PTRACE_EVENTMSG_SYSCALL_EXIT, TRAP_HWBKPT, TRAP_TRACE } from '../../ptrace.js';
-import { DR_STEP, executeBreakpointAddresses, hw_breakpoint_handler } from '../../arch/x86/kernel/hw_breakpoint.js';
+import { DR_STEP, dataBreakpoints, executeBreakpointAddresses, hw_breakpoint_data_handler, hw_breakpoint_handler } from '../../arch/x86/kernel/hw_breakpoint.js';
 import { Quirk } from '../../../../emulator/quirks.js';
+import { pushfShowsForcedTf, steppingPushf } from '../../arch/x86/kernel/step.js';
 import { MASK64, type Wait, TaskState, Task } from '../../sched.js';
 import { DEBUG_SLICE_ITERATIONS, DebugStopReason } from '../../debug.js';
 
@@ -49,6 +50,12 @@ export function run(this: Kernel): RunResult {
       rest();
       continue;
     }
+    if (task.afterEventStop) {
+      const rest = task.afterEventStop;
+      task.afterEventStop = undefined;
+      rest();
+      if (task.state !== TaskState.Runnable) continue;
+    }
     if (task.syscallAfterEntryStop) {
       task.syscallAfterEntryStop = false;
       this.syscallAfterEntryStop(task);
@@ -80,6 +87,11 @@ export function run(this: Kernel): RunResult {
     const hwbp = task.proc.machine.cpu.hasQuirk(Quirk.DebugRegistersInert) ? NO_BREAKPOINTS : executeBreakpointAddresses(task.debugRegs);
     const bps = debugged ? (hwbp.size ? new Set([...dbg!.breakpoints, ...hwbp]) : dbg!.breakpoints) : hwbp;
     task.proc.machine.setBreakpoints(bps, task.debugRegs.resumeFlag);
+    // The thread's data breakpoints (R/W 01 and 11): memory hooks only while one is enabled, and the
+    // task then runs an instruction at a time so that the trap comes right after the access.
+    const inert = task.proc.machine.cpu.hasQuirk(Quirk.DebugRegistersInert);
+    const watches = inert ? [] : dataBreakpoints(task.debugRegs);
+    task.proc.machine.setWatchpoints(watches);
     let quantum = stepping ? 1 : Number(slice < remaining ? slice : remaining);
     // A quantum ends where the next interval timer is due (kernel/time/itimer.ts).
     const toTimer = this.insnsToNextTimer(task);
@@ -97,7 +109,20 @@ export function run(this: Kernel): RunResult {
         if (hit !== undefined) { dbg!.stop = { reason: DebugStopReason.Watch, task, signo: Sig.SIGTRAP, watch: hit }; break; }
       } while (stop.kind === StopKind.Quantum && ran < quantum);
       quantum = ran;
+    } else if (stepping && task.ptrace?.singlestep) {
+      // A PUSHF stepped by ptrace pushes TF (step.c's TF in the saved flags; arch/x86/kernel/step.ts).
+      const pushf = steppingPushf(m);
+      stop = m.run(quantum);
+      if (pushf && stop.kind === StopKind.Quantum) pushfShowsForcedTf(m);
+    } else if (watches.length && !stepping) {
+      let ran = 0;
+      do {
+        stop = m.run(1);
+        ran++;
+      } while (stop.kind === StopKind.Quantum && ran < quantum && !m.peekWatchHits());
+      quantum = ran;
     } else stop = m.run(quantum);
+    const watchHits = watches.length ? m.takeWatchHits() : 0;
     // The CPU clears RF once an instruction completed (SDM Vol. 3 18.3.1.1); hw_breakpoint_handler sets it again.
     task.debugRegs.resumeFlag = false;
     if (stepping && task.ptrace) {
@@ -105,12 +130,19 @@ export function run(this: Kernel): RunResult {
       task.ptrace.singlestep = false;
       // A breakpoint stop ran no instruction: no step trap yet.
       if (stop.kind !== StopKind.Fault && stop.kind !== StopKind.Breakpoint && task.state === TaskState.Runnable && task.proc.alive) {
-        // exc_debug_user (arch/x86/kernel/traps.c): virtual_dr6 starts as the real DR6's DR_STEP.
+        // exc_debug_user (arch/x86/kernel/traps.c): virtual_dr6 starts as the real DR6's DR_STEP
+        // (with the data breakpoints the instruction hit: one #DB, get_si_code gives TRAP_TRACE).
         task.debugRegs.virtualDr6 = DR_STEP;
         // send_sigtrap (arch/x86/kernel/step.c / traps.c): trap_nr X86_TRAP_DB, error_code 0.
         task.trapNr = TRAP_DB; task.errorCode = 0;
+        if (watchHits) hw_breakpoint_data_handler(task.debugRegs, watchHits, true);
         this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_TRACE, addr: task.proc.machine.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
       }
+    }
+    else if (watchHits && stop.kind !== StopKind.Fault && task.proc.alive) {
+      // A data breakpoint's trap (#DB after the access): send_sigtrap with TRAP_HWBKPT and si_addr regs->ip.
+      hw_breakpoint_data_handler(task.debugRegs, watchHits, false);
+      this.sendToThread(task, { signo: Sig.SIGTRAP, code: TRAP_HWBKPT, addr: m.uc.regRead(X86Reg.RIP), trapno: TRAP_DB }, true);
     }
     const stopRip = stop.kind === StopKind.Breakpoint ? m.uc.regRead(X86Reg.RIP) : undefined;
     if (stopRip !== undefined && !(debugged && dbg!.breakpoints.has(stopRip))) {
@@ -171,6 +203,8 @@ export function pick(this: Kernel, last: number): Task | undefined {
 export function tryWake(this: Kernel, t: Task): void {
   const r = t.wait?.retry?.();
   if (r !== undefined) this.wake(t, r);
+  // A killable sleep (TASK_KILLABLE) ends early only for SIGKILL.
+  else if (t.wait?.killable) { if (t.pending.some((x) => x.info.signo === Sig.SIGKILL)) this.wake(t, -BigInt(t.wait.restart ?? ERESTARTSYS)); }
   // signal_wake_up(): a deliverable signal, a group stop or a jobctl trap (ptrace_signal_wake_up) ends the sleep with the call's restart errno.
   else if (t.jobctlStopPending || (t.ptrace?.seized && (t.ptrace.interrupt || t.ptrace.trapNotify)) || this.signalPending(t)) this.wake(t, t.wait?.interrupted ? t.wait.interrupted() : -BigInt(t.wait?.restart ?? ERESTARTSYS));
 }

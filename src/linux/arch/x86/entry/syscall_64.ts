@@ -8,13 +8,15 @@ import { GuestMemoryFault, type Machine } from '../../../../../emulator/machine.
 import { X86Reg } from '../../../../../emulator/unicorn.js';
 import { XFEATURE_MASK_USER_DYNAMIC } from '../../../../../kernel-model/fpu-config.js';
 import { MINSIGSTKSZ, on_sig_stack, sigaltstack_size_valid } from '../../../../../kernel-model/signal.js';
-import { CLONE_VFORK, AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
+import { CLONE_VFORK, CLONE_VM, AT_EMPTY_PATH, AT_FDCWD, ClockId, Errno, NSIG, SI_TKILL, SI_USER, SS_DISABLE, Sig, SigHow, Sys, Whence } from '../../../abi.js';
 import { NOFILE_CUR } from '../../../fs/file.js';
 import { pipe_read, pipe_write } from '../../../fs/pipe.js';
 import type { Kernel } from '../../../kernel.js';
 import { straceSyscall, type TraceMemory } from '../../../strace.js';
 import { PTRACE_EVENTMSG_SYSCALL_ENTRY } from '../../../ptrace.js';
 import { sys_rseq } from '../../../kernel/rseq.js';
+import { SeccompMode, SeccompVerdict } from '../../../kernel/seccomp.js';
+import { sasSsFlags } from '../../../kernel/signal.js';
 import { MODELLED_NODE, sched_getaffinity, sched_setaffinity } from '../../../kernel/sched/affinity.js';
 import { do_prlimit, do_sysinfo, type Rlim } from '../../../kernel/sys.js';
 import { sys_pkey_alloc, sys_pkey_free } from '../mm/pkeys.js';
@@ -37,8 +39,10 @@ const SYSCALL_INSN_BYTES = 2n;
 export const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9];
 
 /** UC_HOOK_INSN(SYSCALL) for a process's engine: returns true to stop the engine (reschedule). */
-export function onSyscall(this: Kernel, p: Process): boolean {
-  const t = p.loaded!;
+export function onSyscall(this: Kernel, engineOwner: Process): boolean {
+  // The task the engine holds: a vfork child runs on its parent's engine, whose hook names the parent.
+  const t = engineOwner.loaded!;
+  const p = t.proc;
   const m = p.machine;
   // SYSCALL (SDM Vol. 2B): RCX := the RIP of the next instruction, R11 := RFLAGS.
   // entry_SYSCALL_64 saves both in pt_regs (cx, r11), and the return, SYSRET or IRET alike,
@@ -57,6 +61,17 @@ export function onSyscall(this: Kernel, p: Process): boolean {
     t.syscallEmulated = t.ptrace.sysemu === true;
     this.ptraceStopTask(t, this.syscallStop(t, PTRACE_EVENTMSG_SYSCALL_ENTRY));
     return true;
+  }
+  if (t.seccomp.mode !== SeccompMode.DISABLED) {
+    // syscall_trace_enter(): seccomp after the ptrace entry stop, with pt_regs->ax already -ENOSYS.
+    m.uc.regWrite(X86Reg.RAX, neg(Errno.ENOSYS) & MASK64);
+    const v = this.secureComputing(t, Number(BigInt.asIntN(32, a[0]!)), rip! + SYSCALL_INSN_BYTES, a.slice(1), false);
+    if (v === SeccompVerdict.Stop) return true;
+    if (v === SeccompVerdict.Skip) {
+      const stop = t.state !== TaskState.Runnable || !p.alive || t.jobctlStopPending || this.signalPending(t);
+      if (!stop) t.origRax = -1n;
+      return stop;
+    }
   }
   let r: bigint | 'stop';
   // exit and exit_group never return: strace prints them, `= ?`, before the process's end.
@@ -246,29 +261,21 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     }
     case Sys.rt_sigreturn: return this.defer(t, () => this.sigreturn(t));
     case Sys.sigaltstack: {
+      const sp = m.uc.regRead(X86Reg.RSP);
+      // do_sigaltstack (kernel/signal.c): the old stack is read before the change, written after it.
+      const old = { sp: t.altstack.sp, size: t.altstack.size, flags: sasSsFlags(t, sp) };
+      if (a0) {
+        const v = new DataView(m.read(a0, STACK_T_BYTES).buffer);
+        const r = this.doSigaltstack(t, { sp: v.getBigUint64(0, true), size: v.getBigUint64(16, true), flags: v.getInt32(8, true) }, sp);
+        if (r) return neg(r);
+      }
       if (a1) {
         const b = new Uint8Array(STACK_T_BYTES);
         const v = new DataView(b.buffer);
-        v.setBigUint64(0, t.altstack.sp, true);
-        v.setInt32(8, t.altstack.flags, true);
-        v.setBigUint64(16, t.altstack.size, true);
+        v.setBigUint64(0, old.sp, true);
+        v.setInt32(8, old.flags, true);
+        v.setBigUint64(16, old.size, true);
         m.write(a1, b);
-      }
-      if (a0) {
-        const v = new DataView(m.read(a0, STACK_T_BYTES).buffer);
-        const flags = v.getInt32(8, true);
-        const sp = v.getBigUint64(0, true), size = v.getBigUint64(16, true);
-        const ss = { sp: t.altstack.sp, size: t.altstack.size, enabled: t.altstack.flags !== SS_DISABLE };
-        // do_sigaltstack (kernel/signal.c): no change while running on it; a floor of MINSIGSTKSZ;
-        // with dynamic features the frame for the permitted size (sigaltstack_size_valid).
-        if (on_sig_stack(ss, m.uc.regRead(X86Reg.RSP))) return neg(Errno.EPERM);
-        if (flags & SS_DISABLE) t.altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
-        else {
-          if (size < BigInt(MINSIGSTKSZ)) return neg(Errno.ENOMEM);
-          const perm = t.kfpu.permittedUserFeatures;
-          if (!sigaltstack_size_valid(this.fpuCfg, this.o.cpu.standardSize(perm), (perm & XFEATURE_MASK_USER_DYNAMIC) !== 0, size)) return neg(Errno.ENOMEM);
-          t.altstack = { sp, size, flags: 0 };
-        }
       }
       return 0n;
     }
@@ -377,9 +384,11 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.prlimit64: case Sys.getrlimit: case Sys.setrlimit: return this.prlimit(t, nr, a0, a1, a2, a3);
     case Sys.futex: return this.futex(t, a0, Number(a1), a2, a3, a4, _a5);
     case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
-    // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c); the model copies the address space and does not suspend the parent (README).
-    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK : 0n), 0n, 0n, 0n, 0n);
+    // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c sys_vfork).
+    case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK | CLONE_VM : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
+    case Sys.prctl: return this.prctl(t, i32(a0), a1, a2, a3, a4);
+    case Sys.seccomp: return this.doSeccomp(t, Number(a0 & 0xffffffffn), Number(a1 & 0xffffffffn), a2);
     case Sys.ptrace: return this.ptraceSyscall(t, i32(a0), i32(a1), a2, a3);
     case Sys.waitid: return this.waitid(t, i32(a0), i32(a1), a2, Number(a3));
     case Sys.kill: {

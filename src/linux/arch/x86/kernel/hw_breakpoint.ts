@@ -4,7 +4,7 @@
  * breakpoint attribute and back, and which addresses and lengths are refused; and how an
  * instruction breakpoint fires (hw_breakpoint_handler with ptrace_triggered). The engine has no
  * debug registers: the kernel hooks the enabled execute addresses of the running thread
- * (Machine.setBreakpoints). Data breakpoints do not fire (README "not done").
+ * (Machine.setBreakpoints), and memory hooks on the enabled data ranges (Machine.setWatchpoints).
  */
 import { Errno } from '../../../abi.js';
 import { TASK_SIZE_MAX } from '../../../ptrace.js';
@@ -148,4 +148,26 @@ export function hw_breakpoint_handler(d: ThreadDebugRegs, rip: bigint): boolean 
   d.virtualDr6 = dr6;
   d.resumeFlag = true;
   return true;
+}
+
+/** The enabled data breakpoints (R/W 01 write, 11 read or write) of the thread: what Machine.setWatchpoints hooks. */
+export function dataBreakpoints(d: ThreadDebugRegs): { slot: number; start: bigint; len: number; reads: boolean }[] {
+  const out: { slot: number; start: bigint; len: number; reads: boolean }[] = [];
+  d.ptraceBps.forEach((bp, i) => {
+    if (!bp || bp.attr.disabled || bp.type === X86BpType.EXECUTE) return;
+    out.push({ slot: i, start: bp.address, len: bp.attr.len, reads: bp.type === X86BpType.RW });
+  });
+  return out;
+}
+
+/**
+ * The #DB of data breakpoints, a trap taken once the accessing instruction completed (SDM Vol. 3
+ * 18.2.5, 18.3.1.2): the CPU sets DR6.Bn for every slot whose range the access overlapped;
+ * exc_debug_user resets virtual_dr6 (keeping DR_STEP when the step trap comes with it), and
+ * hw_breakpoint_handler gives each hit slot to ptrace_triggered (DR_TRAPn in virtual_dr6). No RF
+ * (only execute breakpoints set it). send_sigtrap's si_addr is regs->ip: the next instruction.
+ * `hits`: the slots' bits (Machine.takeWatchHits).
+ */
+export function hw_breakpoint_data_handler(d: ThreadDebugRegs, hits: number, step: boolean): void {
+  d.virtualDr6 = (step ? DR_STEP : 0n) | (BigInt(hits) * DR_TRAP0);
 }

@@ -12,7 +12,7 @@ import { clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeF
 import { Errno, SA_NODEFER, SA_ONSTACK, SA_RESTART, SS_DISABLE, SS_ONSTACK, Sig, Sys } from '../../../abi.js';
 import { ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ERESTART_RESTARTBLOCK } from '../../../errno.js';
 import type { Kernel } from '../../../kernel.js';
-import { SI_KERNEL } from '../../../kernel/signal.js';
+import { SI_KERNEL, SS_AUTODISARM, sasSsFlags } from '../../../kernel/signal.js';
 import { MASK64, neg, sigBit, UNBLOCKABLE, type SigAction, Task } from '../../../sched.js';
 import { FIX_EFLAGS, FRAME, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, type SigInfo, UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS, USER_CS, USER_DS, encodeSigInfo } from '../../../signal-frame.js';
 
@@ -39,8 +39,10 @@ export function setupFrame(this: Kernel, t: Task, info: SigInfo, act: SigAction)
   v.setBigUint64(FRAME.PRETCODE, act.restorer, true);
   v.setBigUint64(FRAME.UC_FLAGS, (this.fpuCfg.useXsave ? UC_FP_XSTATE : 0n) | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, true);
   v.setBigUint64(FRAME.UC_STACK, t.altstack.sp, true);
-  v.setInt32(FRAME.UC_STACK + 8, !ss.enabled ? SS_DISABLE : on_sig_stack(ss, rsp) ? SS_ONSTACK : 0, true);
+  v.setInt32(FRAME.UC_STACK + 8, sasSsFlags(t, rsp), true); // save_altstack_ex
   v.setBigUint64(FRAME.UC_STACK + 16, t.altstack.size, true);
+  // save_altstack_ex(): SS_AUTODISARM disarms the stack for the handler (sas_ss_reset); rt_sigreturn's restore_altstack rearms it.
+  const autodisarm = (t.altstack.flags & SS_AUTODISARM) !== 0 && t.altstack.flags !== SS_DISABLE;
   regs.forEach((r, i) => v.setBigUint64(FRAME.MCONTEXT + 8 * i, r, true));
   const w = (k: number, x: bigint): void => v.setBigUint64(FRAME.MCONTEXT + 8 * k, x, true);
   w(SC.CSGSFS, USER_CS | (USER_DS << 48n));
@@ -67,6 +69,7 @@ export function setupFrame(this: Kernel, t: Task, info: SigInfo, act: SigAction)
   uc.regWriteBatch([X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.RAX, X86Reg.RSP, X86Reg.RIP, X86Reg.RFLAGS],
     [BigInt(info.signo), frame + BigInt(FRAME.INFO), frame + BigInt(FRAME.UC), 0n, frame, act.handler, flags]);
   t.debugRegs.resumeFlag = false; // handle_signal() clears RF for the handler
+  if (autodisarm) t.altstack = { sp: 0n, size: 0n, flags: SS_DISABLE };
   t.sigmask |= act.mask | ((act.flags & SA_NODEFER) ? 0n : sigBit(info.signo));
   t.sigmask &= ~UNBLOCKABLE;
   t.savedSigmask = undefined; // signal_delivered(): clear_restore_sigmask
@@ -85,6 +88,10 @@ export function sigreturn(this: Kernel, t: Task): bigint | undefined {
     return undefined;
   }
   const v = new DataView(b.buffer);
+  // restore_altstack() comes before restore_sigcontext (6.18): uc_stack through do_sigaltstack at
+  // the handler's stack pointer, so a handler running on the alternate stack cannot change it
+  // (-EPERM); every error is ignored (test/guests/sigaltstack-restore.c).
+  this.doSigaltstack(t, { sp: v.getBigUint64(FRAME.UC_STACK, true), flags: v.getInt32(FRAME.UC_STACK + 8, true), size: v.getBigUint64(FRAME.UC_STACK + 16, true) }, frame + 8n);
   const regs = SIGCONTEXT_GPRS.map((_, i) => v.getBigUint64(FRAME.MCONTEXT + 8 * i, true));
   const oldFlags = m.uc.regRead(X86Reg.RFLAGS);
   regs[17] = (oldFlags & ~FIX_EFLAGS) | (regs[17]! & FIX_EFLAGS);

@@ -8,6 +8,8 @@ import { TASK_SIZE } from '../../../mm/mmap.js';
 import { X86_TRAP_MF, fpu__exception_code, xfd_enable_feature } from '../../../../../kernel-model/fpstate.js';
 import type { Kernel } from '../../../kernel.js';
 import { Task } from '../../../sched.js';
+import { TRAP_TRACE } from '../../../ptrace.js';
+import { DR_STEP } from './hw_breakpoint.js';
 
 /** X86_TRAP_DB (asm/trapnr.h): the debug exception of a single step. */
 export const TRAP_DB = 1;
@@ -57,6 +59,8 @@ export function raiseFault(this: Kernel, t: Task, f: GuestFault): void {
   t.origRax = -1n; // an exception entry, not a system call
   t.proc.machine.syncIn(true);
   let code: number = f.code;
+  // exc_debug_user: virtual_dr6 is DR_STEP for the program's own single-step trap, 0 for ICEBP.
+  if (f.trapno === TRAP_DB) t.debugRegs.virtualDr6 = f.code === TRAP_TRACE ? DR_STEP : 0n;
   if (f.trapno === X86_TRAP_MF) {
     // math_error (arch/x86/kernel/traps.c): si_code from the saved FSW and FCW; none for a spurious #MF.
     code = fpu__exception_code(t.fpu, X86_TRAP_MF);
