@@ -10,7 +10,7 @@
 import { collectCpuidWarnings } from '../../emulator/cpuid-consistency.js';
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { resolveCpu } from '../../emulator/profile.js';
-import { releaseFreedNativeMemory } from '../../emulator/native-heap.js';
+import { keepLargeBlocksMapped } from '../../emulator/native-heap.js';
 import { checkExecOptions, execOptionsFor, execProgram } from '../commands/exec.js';
 import { InputError } from '../errors.js';
 import { EXIT_USAGE } from '../exit-codes.js';
@@ -53,6 +53,8 @@ function badDescriptor(): Error {
  * the stack: the one place where the bytes cannot be the child's, whose stack names its own frames).
  */
 export function runGuestInProcess(r: GuestRequest): GuestRun {
+  // Without it each guest's closed engines left about a megabyte resident (emulator/native-heap.ts).
+  keepLargeBlocksMapped();
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const stdio: GuestStdio = {
@@ -83,7 +85,5 @@ export function runGuestInProcess(r: GuestRequest): GuestRun {
       status = EXIT_UNCAUGHT;
     }
   }
-  // The run's engines are closed: without this each guest left about a megabyte resident (emulator/native-heap.ts).
-  releaseFreedNativeMemory();
   return { status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
