@@ -113,7 +113,7 @@ export interface RunOptions { cpu?: string[]; kernel?: string[]; matrix?: boolea
 
 /**
  * The --cpu arguments checked (exit 2 naming an unknown one): a built-in id or `host` stays as it
- * is, a profile or dump file becomes an absolute path (scenario guests run in other processes).
+ * is, a profile or dump file becomes an absolute path (scenario guests run from the scenario's folder).
  */
 export function selectedCpus(args: string[] | undefined): string[] | undefined {
   if (!args?.length) return undefined;

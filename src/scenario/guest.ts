@@ -18,7 +18,10 @@ import { runGuestInProcess } from './guest-in-process.js';
 /** Shells report death by signal N as 128 + N (as `exec` does). */
 const SIGNAL_EXIT_BASE = 128;
 const SIGNAL_NAMES: Record<number, string> = { 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM', 24: 'SIGXCPU' };
-/** A guest gets this long (wall clock) before the step fails; its own budget is --max-insns. */
+/**
+ * A child `exec` (XSTATE_LAB_GUEST_SPAWN) gets this long (wall clock) before it is killed; a guest
+ * run in-process has no wall-clock limit, only its instruction budget (exec's default --max-insns).
+ */
 const GUEST_TIMEOUT_MS = 120_000;
 
 function cacheDir(): string {
