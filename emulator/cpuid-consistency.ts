@@ -215,6 +215,28 @@ export function withoutCpuidWarnings<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Run `fn` as a process of its own would: its warnings are returned, not printed, and whatever this
+ * process printed before does not hold them back (a scenario's guest run in-process reports on its
+ * stderr what a spawned `exec` would print on its own).
+ */
+export function collectCpuidWarnings<T>(fn: () => T): { result: T; warnings: string[] } {
+  const warnings: string[] = [];
+  const printed = [...warned];
+  const depth = quietDepth;
+  const previous = setCpuidWarningSink((line) => warnings.push(line));
+  warned.clear();
+  quietDepth = 0;
+  try {
+    return { result: fn(), warnings };
+  } finally {
+    setCpuidWarningSink(previous);
+    quietDepth = depth;
+    warned.clear();
+    for (const k of printed) warned.add(k);
+  }
+}
+
 /** Replace the sink; returns the previous one so that a caller can put it back. */
 export function setCpuidWarningSink(sink: (line: string) => void): (line: string) => void {
   const previous = warningSink;

@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import { assembleToElf } from '../loader/assemble.js';
 import { parseElf } from '../loader/elf.js';
 import { Sig } from '../linux/abi.js';
-import { Kernel, type RunResult } from '../linux/kernel.js';
+import { Kernel, type GuestStdio, type RunResult } from '../linux/kernel.js';
 import { detectHostKvmVendor, kvmVendorForCpuVendor } from '../linux/kvm-dev.js';
 import { DEFAULT_MAX_INSNS, KvmVendorModule, KVM_VENDOR_NONE, MAX_TCP_PORT, type ExecCommandOptions } from './exec-command.js';
 import { parseKernelBoot } from '../../kernel-model/cpufeature.js';
@@ -38,12 +38,27 @@ export interface ExecOptions {
   kvmVendor?: KvmVendorModule;
   /** -g PORT: stop before the first instruction and wait for GDB on 127.0.0.1:PORT (src/gdb/stub.ts); 0 picks a free port. */
   gdbPort?: number;
+  /** Without it the guest has this process's stdio and working directory; a scenario's guest run in-process has buffers and its folder. */
+  io?: ExecIo;
+}
+
+/**
+ * Where a guest run inside another command (a scenario's exec step, src/scenario/guest-in-process.ts)
+ * reads, writes and starts its relative paths: what `exec` would have as its stdio and working
+ * directory. The tool's own lines (warnings, the death report) go to descriptor 2, as in `exec`.
+ */
+export interface ExecIo { stdio: GuestStdio; cwd: string }
+
+/** A line of the tool's on stderr: the process's, or the in-process guest's descriptor 2. */
+function toolLine(o: ExecOptions, line: string): void {
+  if (o.io) o.io.stdio.write(2, Buffer.from(`${line}\n`));
+  else process.stderr.write(`${line}\n`);
 }
 
 /** Load and run; returns the process exit status. Bad input raises InputError (one line, no stack). */
 export function execProgram(program: string, args: string[], o: ExecOptions): number {
   const r = withLoadedKernel(program, args, o, (kernel) => kernel.run());
-  return report(program, r);
+  return report(program, r, o);
 }
 
 /** execProgram under a GDB stub (-g): the same, with GDB driving the run. */
@@ -51,7 +66,7 @@ export async function execProgramUnderGdb(program: string, args: string[], o: Ex
   // The stub's modules load only when -g asks for them (start-up, README "Speed").
   const { runUnderGdb } = await import('../gdb/stub.js');
   const r = await withLoadedKernelAsync(program, args, o, (kernel) => runUnderGdb(kernel, { port: o.gdbPort, log: (l) => process.stderr.write(`xstate-lab: ${l}\n`) }));
-  return report(program, r);
+  return report(program, r, o);
 }
 
 async function withLoadedKernelAsync(program: string, args: string[], o: ExecOptions, go: (k: Kernel) => Promise<RunResult>): Promise<RunResult> {
@@ -88,11 +103,13 @@ function withLoadedKernel(program: string, args: string[], o: ExecOptions, go: (
       cpu: o.cpu,
       kernel: typeof o.kernel === 'string' ? resolveLinuxVariant(o.kernel) : o.kernel,
       core: o.core,
-      allowedFiles: o.files.map((f) => resolve(f)),
+      allowedFiles: o.files.map((f) => (o.io ? resolve(o.io.cwd, f) : resolve(f))),
       kvmVendor: o.kvmVendor,
       maxInsns: o.maxInsns,
-      trace: o.trace ? (l) => process.stderr.write(`[trace] ${l}\n`) : undefined,
-      stderr: (l) => process.stderr.write(`${l}\n`),
+      trace: o.trace ? (l) => toolLine(o, `[trace] ${l}`) : undefined,
+      stderr: (l) => toolLine(o, l),
+      stdio: o.io?.stdio,
+      cwd: o.io?.cwd,
     });
     let ok = false;
     try {
@@ -108,22 +125,24 @@ function withLoadedKernel(program: string, args: string[], o: ExecOptions, go: (
   }
 }
 
-function report(program: string, r: RunResult): number {
+function report(program: string, r: RunResult, o: ExecOptions): number {
   switch (r.kind) {
     case 'exit': return r.code;
     case 'signal':
-      process.stderr.write(`xstate-lab: ${program}: killed by ${Sig[r.signal] ?? `signal ${r.signal}`}: ${r.reason}\n`);
+      toolLine(o, `xstate-lab: ${program}: killed by ${Sig[r.signal] ?? `signal ${r.signal}`}: ${r.reason}`);
       return SIGNAL_EXIT_BASE + r.signal;
     case 'error':
-      process.stderr.write(`xstate-lab: ${program}: ${r.message}\n`);
+      toolLine(o, `xstate-lab: ${program}: ${r.message}`);
       return EXIT_TOOL_FAILURE;
     case 'debug-stop':
       throw new Error('run() stopped for a debugger that is not attached');
   }
 }
 
-/** `exec`'s action: check the options, resolve the CPU (`cpuArg`, as every other command does), run. */
-export async function execCommand(prog: string, args: string[], o: ExecCommandOptions, cpuArg: (arg: string) => Promise<CpuModel>): Promise<void> {
+/** exec's options checked in the order `exec` reports them, up to the CPU (resolved by the caller). */
+export interface CheckedExecOptions { maxInsns: bigint; gdbPort?: number; kernel: KernelVariant }
+
+export function checkExecOptions(o: ExecCommandOptions): CheckedExecOptions {
   let maxInsns = DEFAULT_MAX_INSNS;
   if (o.maxInsns !== undefined) {
     if (!/^[0-9]+$/.test(o.maxInsns) || BigInt(o.maxInsns) === 0n) throw new InputError('<command line>', '--max-insns', `expected a positive whole number, got '${o.maxInsns}'`);
@@ -139,16 +158,27 @@ export async function execCommand(prog: string, args: string[], o: ExecCommandOp
   for (const e of o.env) if (!/^[^=]+=/.test(e)) throw new InputError('<command line>', '-E/--env', `'${e}': expected VAR=VALUE (a name, '=', then the value, which may be empty)`);
   if (o.core === '') throw new InputError('<command line>', '--core', 'expected a file name, got an empty one');
   if (o.core !== undefined && existsSync(o.core)) throw new InputError('<command line>', '--core', `'${o.core}' exists; a core file never overwrites one`);
-  const cpu = await cpuArg(o.cpu);
+  return { maxInsns, gdbPort, kernel };
+}
+
+/** The run's options once the CPU is known (`cpu`: what `--cpu o.cpu` resolved to). */
+export function execOptionsFor(o: ExecCommandOptions, c: CheckedExecOptions, cpu: CpuModel): ExecOptions {
   let kvmVendor: KvmVendorModule | undefined;
   if (o.kvmVendor !== undefined) {
     const known = Object.values(KvmVendorModule) as string[];
     if (o.kvmVendor !== KVM_VENDOR_NONE && !known.includes(o.kvmVendor)) throw new InputError('<command line>', '--kvm-vendor', `unknown KVM vendor module '${o.kvmVendor}' (known: ${known.join(', ')}, ${KVM_VENDOR_NONE})`);
     kvmVendor = o.kvmVendor === KVM_VENDOR_NONE ? undefined : o.kvmVendor as KvmVendorModule;
   } else kvmVendor = o.cpu === 'host' ? detectHostKvmVendor() : kvmVendorForCpuVendor(cpu.profile.vendor);
-  const eo: ExecOptions = { cpu, kernel, maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor };
-  if (gdbPort === undefined) process.exitCode = execProgram(prog, args, eo);
-  else process.exitCode = await execProgramUnderGdb(prog, args, { ...eo, gdbPort });
+  return { cpu, kernel: c.kernel, maxInsns: c.maxInsns, trace: !!o.trace, files: o.file, env: o.env, core: o.core === undefined ? undefined : resolve(o.core), kvmVendor };
+}
+
+/** `exec`'s action: check the options, resolve the CPU (`cpuArg`, as every other command does), run. */
+export async function execCommand(prog: string, args: string[], o: ExecCommandOptions, cpuArg: (arg: string) => Promise<CpuModel>): Promise<void> {
+  const c = checkExecOptions(o);
+  const cpu = await cpuArg(o.cpu);
+  const eo = execOptionsFor(o, c, cpu);
+  if (c.gdbPort === undefined) process.exitCode = execProgram(prog, args, eo);
+  else process.exitCode = await execProgramUnderGdb(prog, args, { ...eo, gdbPort: c.gdbPort });
 }
 
 /** The kernel booted with --boot and --kconfig (kernel-model/cpufeature.ts), or as it is without them. */

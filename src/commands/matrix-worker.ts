@@ -1,4 +1,7 @@
-/** A worker thread of `xstate-lab run --matrix`: one scenario file on every CPU x kernel variant asked for. */
+/**
+ * A worker thread of `xstate-lab run --matrix`: it lives for the whole run and takes items, each a
+ * scenario file on CPUs x kernel variants (src/commands/run.ts runMatrix gives one CPU per item).
+ */
 import { resolveKernelName } from '../../kernel-model/cpufeature.js';
 import { parentPort } from 'node:worker_threads';
 import { resolveAnyVariant } from '../../kernel-model/variants.js';
@@ -11,7 +14,24 @@ import { ARM64_CPU } from '../scenario/arm64.js';
 import { CellResult, classifyCell, isOwnCell, type MatrixCell } from './matrix.js';
 
 export interface MatrixJob { file: string; cpus: string[]; kernels: string[] }
-export interface MatrixAnswer { file: string; cells?: MatrixCell[]; error?: string }
+/** `loadError`: the file itself could not be loaded (the same for each of its items). */
+export interface MatrixAnswer { file: string; cells?: MatrixCell[]; error?: string; loadError?: boolean }
+
+/** The scenarios this worker has loaded, or why one could not be: each file is loaded once however many of its items come here. */
+const loaded = new Map<string, Scenario | InputError>();
+
+function scenario(file: string): Scenario {
+  let s = loaded.get(file);
+  if (s === undefined) {
+    try { s = loadScenario(file); } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      s = e;
+    }
+    loaded.set(file, s);
+  }
+  if (s instanceof InputError) throw s;
+  return s;
+}
 
 /**
  * The label of `cpu` in the scenario's cells: a file the scenario names itself (the same real
@@ -42,13 +62,14 @@ function runCell(s: Scenario, cpuArg: string, kernel: string): MatrixCell {
 parentPort!.on('message', (job: MatrixJob | null) => {
   if (job === null) { parentPort!.close(); return; }
   let answer: MatrixAnswer;
+  let s: Scenario | undefined;
   try {
-    const s = loadScenario(job.file);
+    s = scenario(job.file);
     const cells: MatrixCell[] = [];
     for (const cpu of job.cpus) for (const k of job.kernels) cells.push(runCell(s, cpu, k));
     answer = { file: job.file, cells };
   } catch (e) {
-    answer = { file: job.file, error: e instanceof InputError ? e.message : `${job.file}: ${(e as Error).stack ?? e}` };
+    answer = { file: job.file, error: e instanceof InputError ? e.message : `${job.file}: ${(e as Error).stack ?? e}`, loadError: s === undefined };
   }
   parentPort!.postMessage(answer);
 });

@@ -43,31 +43,42 @@ export function scenarioFiles(paths: string[]): string[] {
 interface WorkerAnswer { file: string; outcomes?: RunOutcome[]; error?: string }
 
 /**
- * One job per file on `jobs` worker threads running `workerFile` (compiled: tests import this
- * module from its TypeScript source); `progress` hears each file as it finishes. Answers come
- * back in file order whatever order the workers finished in.
+ * The work items on a pool of `jobs` worker threads running `workerFile` (compiled: tests import
+ * this module from its TypeScript source). Each worker starts once and takes the next item as it
+ * finishes one, so its start-up (loading the model's modules, the first guest's engine) is paid
+ * once per worker, not per item. Answers come back in the items' order whatever order the workers
+ * finished in, so the output is the same bytes on every run. `progress` hears each item as it
+ * finishes. A worker that dies takes only its item with it (reported as that item's error); a
+ * fresh worker takes its place while items remain.
  */
 async function onWorkers<J extends { file: string }, A extends { file: string; error?: string }>(workerFile: string, work: J[], jobs: number, progress?: (done: number, total: number, file: string) => void): Promise<A[]> {
-  const queue = [...work];
-  const answers: A[] = [];
-  const files = work.map((j) => j.file);
+  let nextItem = 0;
+  let done = 0;
+  const answers: (A | undefined)[] = new Array(work.length);
   const n = Math.max(1, Math.min(jobs, work.length));
-  await Promise.all(Array.from({ length: n }, () => new Promise<void>((done) => {
+  const worker = (): Promise<void> => new Promise<void>((finished) => {
     const w = new Worker(workerFile);
-    let current: string | undefined;
+    let current: number | undefined;
+    let died = false;
     const next = (): void => {
-      const job = queue.shift();
-      current = job?.file;
-      w.postMessage(job ?? null);
+      current = nextItem < work.length ? nextItem++ : undefined;
+      w.postMessage(current === undefined ? null : work[current]);
     };
-    w.on('message', (a: A) => { current = undefined; answers.push(a); progress?.(answers.length, work.length, a.file); next(); });
-    // A worker that dies takes its file with it: that file is reported, the others go on.
-    w.on('error', (e) => { if (current !== undefined) answers.push({ file: current, error: `${current}: the worker stopped: ${e.message}` } as A); });
-    w.on('exit', () => done());
+    const answer = (i: number, a: A): void => { answers[i] = a; done++; progress?.(done, work.length, a.file); };
+    w.on('message', (a: A) => { const i = current!; current = undefined; answer(i, a); next(); });
+    w.on('error', (e) => {
+      died = true;
+      if (current !== undefined) { const f = work[current].file; answer(current, { file: f, error: `${f}: the worker stopped: ${e.message}` } as A); current = undefined; }
+    });
+    w.on('exit', () => {
+      // A replacement for a worker that died while items remain; the pool ends when every worker has.
+      if (died && nextItem < work.length) worker().then(finished, finished);
+      else finished();
+    });
     next();
-  })));
-  answers.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
-  return answers;
+  });
+  await Promise.all(Array.from({ length: n }, worker));
+  return answers.filter((a): a is A => a !== undefined);
 }
 
 /** Run the files (each on its own CPUs and kernels, optionally only these) on `jobs` worker threads. */
@@ -77,18 +88,32 @@ export async function runFiles(files: string[], o: { cpus?: string[]; kernels?: 
   return { outcomes: answers.flatMap((a) => a.outcomes ?? []), errors: answers.flatMap((a) => (a.error ? [a.error] : [])) };
 }
 
-/** Every file on every CPU x kernel variant given (run --matrix), one cell each. */
+/**
+ * Every file on every CPU x kernel variant given (run --matrix), one cell each. A work item is one
+ * file on one CPU (its cells on every variant): items of a few hundred milliseconds keep both
+ * workers busy to the end, where whole files (a guest program's file costs ten times another's)
+ * left one worker idle. A file that cannot be loaded is one error, not one per CPU.
+ */
 export async function runMatrix(files: string[], o: { cpus: string[]; kernels: string[]; jobs: number; progress?: (done: number, total: number, file: string) => void }): Promise<{ cells: MatrixCell[]; errors: string[] }> {
-  const answers = await onWorkers<MatrixJob, MatrixAnswer>(join(PACKAGE_ROOT, 'dist', 'src', 'commands', 'matrix-worker.js'),
-    files.map((file) => ({ file, cpus: o.cpus, kernels: o.kernels })), o.jobs, o.progress);
-  return { cells: answers.flatMap((a) => a.cells ?? []), errors: answers.flatMap((a) => (a.error ? [a.error] : [])) };
+  const work: MatrixJob[] = files.flatMap((file) => o.cpus.map((cpu) => ({ file, cpus: [cpu], kernels: o.kernels })));
+  const answers = await onWorkers<MatrixJob, MatrixAnswer>(join(PACKAGE_ROOT, 'dist', 'src', 'commands', 'matrix-worker.js'), work, o.jobs, o.progress);
+  const errors: string[] = [];
+  const failed = new Set<string>();
+  for (const a of answers) {
+    if (a.error === undefined) continue;
+    // The same load error comes back for each of the file's CPUs; a worker that stopped is its own error.
+    if (a.loadError && failed.has(a.file)) continue;
+    if (a.loadError) failed.add(a.file);
+    errors.push(a.error);
+  }
+  return { cells: answers.flatMap((a) => a.cells ?? []), errors };
 }
 
 export interface RunOptions { cpu?: string[]; kernel?: string[]; matrix?: boolean; jobs?: number; json?: boolean; tap?: boolean; verbose?: boolean }
 
 /**
  * The --cpu arguments checked (exit 2 naming an unknown one): a built-in id or `host` stays as it
- * is, a profile or dump file becomes an absolute path (scenario guests run in other processes).
+ * is, a profile or dump file becomes an absolute path (scenario guests run from the scenario's folder).
  */
 export function selectedCpus(args: string[] | undefined): string[] | undefined {
   if (!args?.length) return undefined;

@@ -44,7 +44,7 @@ import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
 import { signalfd4, signalfdRead } from './fs/signalfd.js';
 import { retain, closeFd, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
-import { allowed, isDevKvm, open } from './fs/open.js';
+import { allowed, hostPath, isDevKvm, open } from './fs/open.js';
 import { ioctl } from './fs/ioctl.js';
 import { read, write } from './fs/read_write.js';
 import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
@@ -81,6 +81,21 @@ export interface KernelOptions {
   stderr: (line: string) => void;
   /** The modelled CPU count (src/linux/kernel/sched/affinity.ts, assumption `modelled-cpus`); MODELLED_NR_CPUS without it. */
   nrCpus?: number;
+  /**
+   * Where descriptors 0-2 read and write: the host's own (exec) without it. A scenario's guest run
+   * inside the worker gives buffers here (src/scenario/guest-in-process.ts).
+   */
+  stdio?: GuestStdio;
+  /** The folder relative guest paths start from: the host's working directory without it (a scenario's folder in-process). */
+  cwd?: string;
+}
+
+/** The guest's standard descriptors when they are not the host's (KernelOptions.stdio); `fd` is 0, 1 or 2. */
+export interface GuestStdio {
+  /** Bytes read into `into`; 0 at end of file. */
+  read(fd: number, into: Uint8Array): number;
+  /** Bytes written (all of `data`). */
+  write(fd: number, data: Uint8Array): number;
 }
 
 export type RunResult =
@@ -210,7 +225,7 @@ const kernelMethods = {
   signalfd4, signalfdRead,
   retain, closeFd, dup3, installFd,
   fcntl,
-  allowed, isDevKvm, open,
+  allowed, hostPath, isDevKvm, open,
   ioctl,
   read, write,
   writeStat, fstat, statPath, readlink, accessPath,

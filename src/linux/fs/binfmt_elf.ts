@@ -4,7 +4,7 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { FCW_INIT, MXCSR_INIT } from '../../../emulator/cpu-model.js';
 import { GUEST_PAGE, Machine, type SegmentSelectors } from '../../../emulator/machine.js';
 import { Prot, X86Reg } from '../../../emulator/unicorn.js';
@@ -101,7 +101,7 @@ export function loadElfBinary(this: Kernel, proc: Process, task: Task, img: ElfI
   if (this.rseqExt) { auxv.set(AT_RSEQ_FEATURE_SIZE, BigInt(RSEQ_FEATURE_SIZE)); auxv.set(AT_RSEQ_ALIGN, BigInt(RSEQ_ALIGN)); }
   proc.argv = argv;
   proc.exe = execfn;
-  proc.exePath = resolve(execfn);
+  proc.exePath = this.hostPath(execfn);
   proc.fileMaps = [];
   for (const mp of lay.mappings) {
     const seg = img.segments.find((x) => x.index === mp.segment);

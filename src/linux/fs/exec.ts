@@ -5,7 +5,6 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Errno, SIG_IGN, SI_USER, Sig, SS_DISABLE } from '../abi.js';
 import { ThreadDebugRegs } from '../arch/x86/kernel/hw_breakpoint.js';
 import { initialSelectors } from '../arch/x86/kernel/ptrace.js';
@@ -50,7 +49,7 @@ export function execve(this: Kernel, t: Task, filename: bigint, argvp: bigint, e
   const p = t.proc;
   const path = p.machine.readCString(filename);
   // do_open_execat() comes first, then the argument copies (alloc_bprm, count, copy_strings), then the binary handler.
-  const full = resolve(path);
+  const full = this.hostPath(path);
   if (!this.execAllowed.has(full) && !this.o.allowedFiles.includes(full)) return neg(Errno.ENOENT);
   const argv = readStrings(t, argvp);
   if (typeof argv === 'bigint') return argv;

@@ -14,16 +14,21 @@ import { pipe_release } from './pipe.js';
 /** The device node of /dev/kvm (misc device 10:232, include/linux/miscdevice.h KVM_MINOR). */
 const DEV_KVM = '/dev/kvm';
 
+/** A guest path as a host path: relative ones start at KernelOptions.cwd (the host's working directory without it). */
+export function hostPath(this: Kernel, path: string): string {
+  return this.o.cwd === undefined ? resolve(path) : resolve(this.o.cwd, path);
+}
+
 export function allowed(this: Kernel, path: string): boolean {
-  return this.o.allowedFiles.includes(resolve(path));
+  return this.o.allowedFiles.includes(this.hostPath(path));
 }
 
 export function isDevKvm(this: Kernel, path: string): boolean {
-  return this.o.kvmVendor !== undefined && resolve(path) === DEV_KVM;
+  return this.o.kvmVendor !== undefined && this.hostPath(path) === DEV_KVM;
 }
 
 export function open(this: Kernel, p: Process, path: string, flags: number): bigint {
-  if (resolve(path) === DEV_KVM) {
+  if (this.hostPath(path) === DEV_KVM) {
     if (this.isDevKvm(path)) return BigInt(this.installFd(p, { kind: 'kvm' }, (flags & O_CLOEXEC) !== 0));
     if (!this.kvmWarned) this.o.stderr('xstate-lab: warning: the guest opened /dev/kvm, which this run has not (name a vendor module with --kvm-vendor)');
     this.kvmWarned = true;
@@ -40,6 +45,6 @@ export function open(this: Kernel, p: Process, path: string, flags: number): big
   if (!this.allowed(path)) return neg(Errno.ENOENT);
   if ((flags & O_ACCMODE) !== 0) return neg(Errno.EACCES); // read-only access to the named files
   let data: Buffer;
-  try { data = readFileSync(resolve(path)); } catch { return neg(Errno.ENOENT); }
+  try { data = readFileSync(this.hostPath(path)); } catch { return neg(Errno.ENOENT); }
   return BigInt(this.installFd(p, { kind: 'file', path, data, pos: 0 }, (flags & O_CLOEXEC) !== 0));
 }

@@ -1,5 +1,6 @@
 /**
  * read and write (fs/read_write.c vfs_read / vfs_write, Linux 6.18) on stdio and the named files.
+ * Stdio is the host's descriptors, or KernelOptions.stdio (a scenario's guest run in-process).
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { readSync, writeSync } from 'node:fs';
@@ -22,7 +23,8 @@ export function read(this: Kernel, p: Process, fd: number, buf: bigint, len: num
   }
   const b = Buffer.alloc(Math.min(len, 1 << 16));
   let n: number;
-  try { n = readSync(f.hostFd, b, 0, b.length, null); } catch { return 0n; }
+  const io = this.o.stdio;
+  try { n = io ? io.read(f.hostFd, b) : readSync(f.hostFd, b, 0, b.length, null); } catch { return 0n; }
   p.machine.write(buf, b.subarray(0, n));
   return BigInt(n);
 }
@@ -32,10 +34,11 @@ export function write(this: Kernel, p: Process, fd: number, data: Uint8Array): b
   if (!f) return neg(Errno.EBADF);
   if (f.kind === 'file') return neg(Errno.EBADF);
   if (f.kind !== 'host') return neg(Errno.EINVAL); // nor a write
+  const io = this.o.stdio;
   let off = 0;
   while (off < data.length) {
     try {
-      off += writeSync(f.hostFd, data, off, data.length - off);
+      off += io ? io.write(f.hostFd, data.subarray(off)) : writeSync(f.hostFd, data, off, data.length - off);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') continue; // a non-blocking host descriptor: the guest sees a blocking write

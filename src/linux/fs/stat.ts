@@ -3,7 +3,6 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Machine } from '../../../emulator/machine.js';
 import { Errno, S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG } from '../abi.js';
 import { isProcPath } from './proc/base.js';
@@ -84,7 +83,7 @@ export function statPath(this: Kernel, p: Process, path: string, addr: bigint): 
   if (this.isDevKvm(path)) { this.writeStat(p.machine, addr, S_IFCHR | DEV_KVM_MODE, 0, DEV_KVM_INO); return 0n; }
   if (!this.allowed(path)) return neg(Errno.ENOENT);
   let size: number;
-  try { size = readFileSync(resolve(path)).length; } catch { return neg(Errno.ENOENT); }
+  try { size = readFileSync(this.hostPath(path)).length; } catch { return neg(Errno.ENOENT); }
   this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, size, FIRST_FILE_INO);
   return 0n;
 }
