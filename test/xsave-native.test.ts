@@ -316,6 +316,74 @@ describe('the trap gate runs the XSAVE family natively', () => {
 });
 
 /**
+ * The gate leaves the x87 registers out of a trap's read while unicorn still has what the block holds
+ * (trap-gate.c read_block): the same machine with it and with every trap reading them
+ * (XSTATE_LAB_READ_X87_EVERY_TRAP), on a loop where unicorn itself changes the x87 state between
+ * traps: MMX additions (the model's part done, unicorn runs them: trap-gate.c clears X87_SYNCED) into
+ * MM0, which accumulates across XSAVE/XRSTOR, and into MM2, which the restore puts back; EMMS; and a
+ * save right after a restore, where the read may be left out. The register files, the save area and
+ * MM0's sum must be equal, and the reads left out must be many with the rule on and none without.
+ */
+describe('the trap gate reads the x87 registers only when unicorn may have changed them', () => {
+  const CODE = 0x400000n, DATA = 0x600000n;
+  const code = Uint8Array.from([
+    0x0f, 0x6f, 0x8b, 0x00, 0x40, 0x00, 0x00, // movq mm1, [rbx+0x4000]
+    0x0f, 0xd4, 0xc1, //                        loop: paddq mm0, mm1
+    0x48, 0x0f, 0xae, 0x23, //                  xsave64 [rbx]
+    0x0f, 0xd4, 0xd1, //                        paddq mm2, mm1
+    0x48, 0x0f, 0xae, 0x2b, //                  xrstor64 [rbx]
+    0x48, 0x0f, 0xae, 0x23, //                  xsave64 [rbx]
+    0x0f, 0x77, //                              emms
+    0xeb, 0x100 - 22, //                        jmp loop
+  ].map((b) => b & 0xff));
+  const MM1 = 0x0102030405060708n;
+
+  async function run(cpuId: string, everyTrap: boolean): Promise<{ store: Uint8Array; mem: Uint8Array; skipped: number; nativeCount: number }> {
+    const { Machine, StopKind } = await import('../emulator/machine.js');
+    const { Prot, X86Reg } = await import('../emulator/unicorn.js');
+    const cpu = loadBuiltinQuietly(cpuId);
+    const xs = new XsaveContext(cpu);
+    xs.xcr0 = cpu.xcr0Supported & ~(bit(XFeature.TILECFG) | bit(XFeature.TILEDATA));
+    const saved = process.env.XSTATE_LAB_READ_X87_EVERY_TRAP;
+    if (everyTrap) process.env.XSTATE_LAB_READ_X87_EVERY_TRAP = '1'; else delete process.env.XSTATE_LAB_READ_X87_EVERY_TRAP;
+    const m = new Machine(cpu, xs, { onSyscall: () => true });
+    if (saved === undefined) delete process.env.XSTATE_LAB_READ_X87_EVERY_TRAP; else process.env.XSTATE_LAB_READ_X87_EVERY_TRAP = saved;
+    try {
+      m.map(CODE, 0x1000n, Prot.READ | Prot.EXEC, code);
+      m.map(DATA, 0x10000n, Prot.READ | Prot.WRITE);
+      const v = new DataView(new ArrayBuffer(8));
+      v.setBigUint64(0, MM1, true);
+      m.uc.memWrite(DATA + 0x4000n, new Uint8Array(v.buffer));
+      m.uc.regWrite(X86Reg.RIP, CODE);
+      m.uc.regWrite(X86Reg.RBX, DATA);
+      m.uc.regWrite(X86Reg.RAX, 0xffffffffn);
+      m.uc.regWrite(X86Reg.RDX, 0xffffffffn);
+      m.syncOut(true);
+      for (let k = 0; k < 20; k++) expect(m.run(500).kind).toBe(StopKind.Quantum);
+      m.syncIn(true);
+      return { store: new Uint8Array(xs.regs.store).slice(), mem: m.uc.memRead(DATA, 0x10000), skipped: m.x87ReadsSkipped, nativeCount: m.nativeXsaveCount };
+    } finally {
+      m.close();
+    }
+  }
+
+  for (const id of ['intel-alder-lake', 'amd-zen5-epyc-pvm']) {
+    it(`${id}: the same registers, memory and MMX sums as with a read at every trap`, async () => {
+      const on = await run(id, false), off = await run(id, true);
+      expect(off.skipped).toBe(0);
+      expect(on.skipped, 'reads that left the x87 registers out').toBeGreaterThan(500);
+      expect(on.nativeCount, 'traps the native path did').toBeGreaterThan(500);
+      expect(firstDifference(on.mem, off.mem), 'first differing byte of the save area').toBe(-1);
+      expect(firstDifference(on.store, off.store), 'first differing byte of the register file').toBe(-1);
+      // MM0 (ST0's significand in the legacy region of the last XSAVE, at byte 32) is a multiple of MM1 past its first few.
+      const mm0 = new DataView(on.mem.buffer, on.mem.byteOffset).getBigUint64(32, true);
+      const sums = Array.from({ length: 4000 }, (_, k) => (BigInt(k) * MM1) & 0xffffffffffffffffn);
+      expect(sums.indexOf(mm0), `MM0 = 0x${mm0.toString(16)}`).toBeGreaterThan(100);
+    });
+  }
+});
+
+/**
  * A guest program (test/guests-xsave/xsave-mix.c: a seeded mix of SSE, MXCSR, AVX and x87 writes
  * between XSAVE, XSAVEOPT, XSAVEC and XRSTOR of both formats with random RFBMs) under `exec`, with
  * the native path and without it: the same output (hashes of every image, of XGETBV(1), of XMM0-3
