@@ -620,9 +620,6 @@ export class Machine {
         { offset: LEGACY.MXCSR, length: 4, bit: CHANGED_MXCSR_BIT },
         ...X87_COMPARE_RANGES.map(([offset, length]) => ({ offset, length, bit: CHANGED_X87_BIT })),
       ]);
-      // The x87 registers are read again only when unicorn may have changed them (trap-gate.c read_block);
-      // XSTATE_LAB_READ_X87_EVERY_TRAP=1 reads them at every trap that asks (the former behaviour, for measurement and tests).
-      if (!process.env.XSTATE_LAB_READ_X87_EVERY_TRAP) this.gate.skipX87(SYNC_SSE_COUNT, SYNC_ALL_COUNT);
       this.areaBuf = this.gate.area;
       this.areaView = new DataView(this.areaBuf.buffer, this.areaBuf.byteOffset, this.areaBuf.byteLength);
       this.bindXsaveNative();
@@ -668,11 +665,6 @@ export class Machine {
   /** XSAVE-family instructions the gate did natively (not counted in emulatedCount). */
   get nativeXsaveCount(): number {
     return Number(this.ctl64[GateWord.XS_DONE >> 1] ?? 0n);
-  }
-
-  /** Traps whose register read left the x87 registers out, unicorn still having the block's (trap-gate.c read_block; wraps at 2^32). */
-  get x87ReadsSkipped(): number {
-    return this.ctl32[GateWord.X87_SKIPPED]! >>> 0;
   }
 
   close(): void {

@@ -817,7 +817,6 @@ interface TrapGateApi {
   xsBind(g: Ptr, table: Uint32Array | null, store: ArrayBuffer | null, ftag: number, fcs: number, fds: number, allCount: number, tagEmpty: number, changedX87Bits: number): void;
   xsDescribe(g: Ptr, a: Addr, op: number, rexW: number, len: number): number;
   xsWritable(g: Ptr, pairs: BigUint64Array, n: number): number;
-  x87Skip(g: Ptr, first: number, end: number): number;
   hook: Ptr;
   proto: TypeObject;
   xs: NativeXsaveLibrary;
@@ -867,7 +866,6 @@ function loadTrapGate(): TrapGateApi | null {
       xsBind: lib.func('void xl_gate_xs_bind(void *g, const uint32_t *table, void *store, uint32_t ftag, uint32_t fcs, uint32_t fds, uint32_t all_count, uint32_t tag_empty, uint32_t changed_x87_bits)'),
       xsDescribe: lib.func('int xl_gate_xs_describe(void *g, uint64_t a, int32_t op, int32_t rexw, int32_t len)'),
       xsWritable: lib.func('int xl_gate_xs_writable(void *g, const uint64_t *pairs, uint32_t n)'),
-      x87Skip: lib.func('int xl_gate_x87_skip(void *g, int32_t first, int32_t end)'),
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
       xs: {
@@ -972,13 +970,6 @@ export enum GateWord {
   XS_MIRROR = 153,
   /** in: XSAVE-family instructions the gate did natively (64 bits; trap-gate.c xs_fast). */
   XS_DONE = 154,
-  /**
-   * in/out: 1 while the register block's x87 registers hold what unicorn has (TrapGate.skipX87): the
-   * gate sets it; every register write from JS and every run clear it (Unicorn.registersWritten).
-   */
-  X87_SYNCED = 156,
-  /** in: traps whose register read left the x87 registers out (32 bits, wraps). */
-  X87_SKIPPED = 157,
 }
 /** GateWord.X87_EVENTS bits (trap-gate.c X87_EVENT_IP, X87_EVENT_MEM). */
 export const X87_EVENT_IP = 1;
@@ -998,8 +989,8 @@ const WRITE_ORDER_DEPENDENT: ReadonlySet<X86Reg> = new Set([X86Reg.FPSW]);
 const GATE_WRITE_REST = 0x80;
 /** trap-gate.c GATE_MAX_WRITES. */
 export const GATE_MAX_WRITES = 64;
-/** Bytes of trap-gate.c's struct gate_ctl (through x87_skipped). */
-export const GATE_CTL_BYTES = (GateWord.X87_SKIPPED + 1) * 4;
+/** Bytes of trap-gate.c's struct gate_ctl (through xs_done). */
+export const GATE_CTL_BYTES = (GateWord.XS_DONE + 2) * 4;
 
 /** What the gate does at one address before calling JS (TrapGate.describe). */
 export interface GateDescriptor {
@@ -1057,12 +1048,6 @@ export interface TrapGate {
    * the guest memory the guest may write (after every mapping change, with setFpReadable).
    */
   bindXsave(table: Uint32Array | null, store: ArrayBuffer | null, image: { ftag: number; fcs: number; fds: number; allCount: number; tagEmpty: number; changedX87Bits: number }): void;
-  /**
-   * The block's x87 registers are [first, end): a trap that asks for them reads them only when
-   * unicorn may have changed them since the gate last read or wrote them (GateWord.X87_SYNCED:
-   * trap-gate.c read_block). first = end: read at every trap.
-   */
-  skipX87(first: number, end: number): void;
   describeXsave(address: bigint, op: number, rexW: boolean, length: number): void;
   setWritable(ranges: readonly { start: bigint; end: bigint }[]): void;
   /**
@@ -1077,7 +1062,7 @@ export interface TrapGate {
   readonly area: Uint8Array;
 }
 
-interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; ctl32: Int32Array; area: Ptr; coverPending?: () => void }
+interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr; coverPending?: () => void }
 
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
@@ -1401,16 +1386,7 @@ export class Unicorn {
     const h = this.h();
     const w = this.widthOf(reg, 'uc_reg_write');
     Unicorn.encodeLE(this.scratchView, 0, w, v, reg);
-    this.registersWritten();
     this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
-  }
-
-  /**
-   * Every register write from JS (and every run) may change what the gates' blocks hold of unicorn's
-   * x87 registers: they read them again at their next trap (GateWord.X87_SYNCED).
-   */
-  private registersWritten(): void {
-    for (const g of this.gates) g.ctl32[GateWord.X87_SYNCED] = 0;
   }
 
   private freeBatch(): void {
@@ -1469,7 +1445,6 @@ export class Unicorn {
       this.batchIdView[i] = regs[i]!;
       Unicorn.encodeLE(this.batchValView, i * SLOT, w, values[i]!, regs[i]!);
     }
-    this.registersWritten();
     this.check(this.api.uc_reg_write_batch(h, this.batchIds, this.batchPtrs, n), 'uc_reg_write_batch');
   }
 
@@ -1497,7 +1472,6 @@ export class Unicorn {
     if (!(first >= 0 && first + n <= b.regs.length)) throw new RangeError(`RegBlock has ${b.regs.length} registers, asked for ${n} from ${first}`);
     const ids = first === 0 ? b.ids : b.ids + BigInt(first * 4);
     const ptrs = first === 0 ? b.ptrs : b.ptrs + BigInt(first * 8);
-    if (write) this.registersWritten();
     const err = write ? this.api.uc_reg_write_batch(h, ids, ptrs, n) : this.api.uc_reg_read_batch(h, ids, ptrs, n);
     if (err !== UcErr.OK) throw new UnicornError(err, write ? 'uc_reg_write_batch' : 'uc_reg_read_batch');
   }
@@ -1527,7 +1501,6 @@ export class Unicorn {
     if (bytes.length !== len) throw new RangeError(`${what} needs exactly ${len} bytes, got ${bytes.length}`);
     const h = this.h();
     this.scratchBytes.set(bytes, 0);
-    this.registersWritten();
     this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
   }
 
@@ -1595,7 +1568,6 @@ export class Unicorn {
 
   contextRestore(ctx: UnicornContext): void {
     if (ctx.freed || !this.contexts.has(ctx)) throw new Error('contextRestore: context is freed or belongs to another engine');
-    this.registersWritten();
     this.check(this.api.uc_context_restore(this.h(), ctx.ptr), 'uc_context_restore');
   }
 
@@ -1645,7 +1617,6 @@ export class Unicorn {
     }
     // Addresses given to a gate since the last run get their hooks now, clustered.
     for (const g of this.gates) g.coverPending?.();
-    this.registersWritten();
     this.tbsMayExist = true;
     this.running = true;
     this.pendingError = undefined;
@@ -1927,7 +1898,7 @@ export class Unicorn {
       koffi.free(area);
       throw new Error('xl_gate_new: out of memory, or libunicorn.so.2 not loaded');
     }
-    const rec: GateRecord = { natives: [], gate, js, ctl, ctl32, area };
+    const rec: GateRecord = { natives: [], gate, js, ctl, area };
     this.gates.push(rec);
     const widths = Uint8Array.from(block.regs, (r) => this.widthOf(r, 'hookTrapGate') | (WRITE_ORDER_DEPENDENT.has(r) ? GATE_WRITE_REST : 0));
     if (api.setWidths(gate, widths) !== 0) throw new Error('xl_gate_set_widths: out of memory or a slot outside the block');
@@ -2014,10 +1985,6 @@ export class Unicorn {
       },
       describeXsave(address, op, rexW, length): void {
         if (!self.closed) api.xsDescribe(gate, address, op, rexW ? 1 : 0, length);
-      },
-      skipX87(first, end): void {
-        if (self.closed) return;
-        if (api.x87Skip(gate, first, end) !== 0) throw new RangeError(`xl_gate_x87_skip: registers [${first}, ${end}) do not fit the block or the gate's copy`);
       },
       setWritable(ranges): void {
         if (self.closed) return;

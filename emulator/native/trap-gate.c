@@ -84,13 +84,6 @@ struct gate_ctl {
   uint32_t x87_events;  /* 608 in/out: bit 0 x87_ip set, bit 1 x87_mem_ip and x87_fdp set, since JS cleared it */
   uint32_t xs_mirror;   /* 612 out: 1 while the block's x87/SSE bytes equal the model's (machine.ts mirrorSse && mirrorX87) */
   uint64_t xs_done;     /* 616 in:  XSAVE-family instructions the native path did (xs_fast) */
-  /*
-   * 624 in/out: 1 while the block's x87 registers hold what unicorn has (xl_gate_x87_skip): set by the
-   * gate when it read or wrote them all, cleared by the gate before unicorn runs an x87 or MMX
-   * instruction itself and by JS at every register write and every run (unicorn.ts).
-   */
-  uint32_t x87_synced;
-  uint32_t x87_skipped; /* 628 in: traps whose read left the x87 registers out (read_block; wraps) */
 };
 
 /* A range of the register block and the bit it sets in `changed` when a read changes its bytes. */
@@ -155,14 +148,6 @@ struct gate {
   const uint32_t *xs_table;
   uint8_t *xs_store;
   struct xs_image img;
-  /*
-   * The x87 registers' place in the block, [x87_first, x87_end) (xl_gate_x87_skip; equal: the gate
-   * reads them at every trap that asks), and their bytes as the gate last read or wrote them: a trap
-   * reads them again unless x87_synced is set and the block still holds those bytes (JS may have
-   * changed the block without writing it to unicorn).
-   */
-  int32_t x87_first, x87_end;
-  uint8_t x87_copy[256];
 };
 
 static uint32_t slot_of(const struct gate *g, uint64_t a) {
@@ -376,7 +361,6 @@ int xl_gate_observe(struct gate *g, uint64_t a, int32_t kind, int32_t base, int3
 /* The observed instruction at `address` is about to run: record it (SDM Vol. 1 8.1.8, 8.1.9). */
 static void observe_x87(void *uc, const struct gate *g, const struct desc *d, uint64_t address) {
   struct gate_ctl *c = g->ctl;
-  c->x87_synced = 0; /* unicorn runs this x87 instruction */
   if (d->observe == OBSERVE_X87_INIT) {
     c->x87_ip = c->x87_mem_ip = c->x87_fdp = 0;
     c->x87_events |= X87_EVENT_IP | X87_EVENT_MEM;
@@ -555,58 +539,6 @@ static void write_back(void *uc, struct gate *g, int first, int count, int read_
  * JS path then runs the instruction (it may have absorbed the SSE registers into the model already,
  * which JS's absorb then finds equal).
  */
-/* The x87 registers' slots of the block, one after another: to copy (to = 1) or compare with x87_copy. */
-static int x87_slots(struct gate *g, int to) {
-  uint32_t at = 0;
-  for (int32_t i = g->x87_first; i < g->x87_end; i++) {
-    const uint8_t *slot = g->ptrs[i];
-    uint32_t w = g->widths ? g->widths[i] & GATE_WIDTH_MASK : 16;
-    if (to) memcpy(g->x87_copy + at, slot, w);
-    else if (bytes_differ(g->x87_copy + at, slot, w)) return 1;
-    at += w;
-  }
-  return 0;
-}
-
-/* After the gate read or wrote every x87 register of the block: unicorn has the block's x87 bytes. */
-static void x87_now_synced(struct gate *g) {
-  if (g->x87_end <= g->x87_first) return;
-  x87_slots(g, 1);
-  g->ctl->x87_synced = 1;
-}
-
-/*
- * Reads the first n registers of the block, leaving out the x87 ones when unicorn still has what the
- * block holds (x87_synced, and the block's x87 bytes unchanged since): unicorn 2.0.1 converts each
- * x87 register it reads, about 40 ns a trap for the 16 of them (bench/unicorn-floor.c). Returns 0 on
- * success, as uc_reg_read_batch.
- */
-static int read_block(void *uc, struct gate *g, int32_t n) {
-  struct gate_ctl *c = g->ctl;
-  int32_t f = g->x87_first, e = g->x87_end;
-  if (e > f && n >= e && c->x87_synced == 1 && !x87_slots(g, 0)) {
-    if (f > 0 && uc_reg_read_batch_p(uc, g->ids, g->ptrs, f) != 0) { c->x87_synced = 0; return -1; }
-    if (n > e && uc_reg_read_batch_p(uc, g->ids + e, g->ptrs + e, n - e) != 0) { c->x87_synced = 0; return -1; }
-    c->x87_skipped++;
-    return 0;
-  }
-  if (uc_reg_read_batch_p(uc, g->ids, g->ptrs, n) != 0) { c->x87_synced = 0; return -1; }
-  if (e > f && n >= e) x87_now_synced(g);
-  return 0;
-}
-
-/* Marks the register block's x87 place (xl_gate_x87_skip); first == end: off. Returns 0, or -1 when it does not fit. */
-int xl_gate_x87_skip(struct gate *g, int32_t first, int32_t end) {
-  uint32_t bytes = 0;
-  if (first < 0 || end < first || end > g->n_regs) return -1;
-  for (int32_t i = first; i < end; i++) bytes += g->widths ? g->widths[i] & GATE_WIDTH_MASK : 16;
-  if (bytes > sizeof g->x87_copy) return -1;
-  g->x87_first = first;
-  g->x87_end = end;
-  g->ctl->x87_synced = 0;
-  return 0;
-}
-
 static int in_ranges(const uint64_t *r, uint32_t n, uint64_t a, uint64_t len) {
   uint32_t lo = 0, hi = n;
   while (lo < hi) {
@@ -741,7 +673,6 @@ static int xs_fast(void *uc, struct gate *g, const struct desc *d, uint64_t addr
     if (xl_xs_restore(t, g->xs_store, op, g->area, ea, eax, edx, d->xs_rexw) != XS_DONE) return 0;
     xs_fill_image(g);
     write_back(uc, g, 0, (int)g->img.all_count, c->read_count);
-    if ((int32_t)g->img.all_count >= g->x87_end) x87_now_synced(g);
   }
   uint64_t next = address + d->xs_len;
   uc_reg_write_p(uc, UC_X86_REG_RIP, &next);
@@ -800,7 +731,7 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   c->gprs_read = 0;
   if (d.read_count > 0) {
     if (g->cmp_end) memcpy(g->shadow, g->block, g->cmp_end);
-    if (read_block(uc, g, d.read_count) == 0) {
+    if (uc_reg_read_batch_p(uc, g->ids, g->ptrs, d.read_count) == 0) {
       c->read_count = d.read_count;
       uint32_t changed = 0;
       for (uint32_t k = 0; k < g->n_cmp; k++) {
@@ -846,8 +777,6 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
     if (from < to && to <= g->area_cap) uc_mem_write_p(uc, c->write_base + from, g->area + from, to - from);
   }
   if (c->write_count > 0) write_back(uc, g, c->write_first, c->write_count, c->read_count);
-  if (!c->write_rip) c->x87_synced = 0; /* the instruction is left to unicorn (an MMX one after the model's part), or the run stops */
-  else if (c->write_count > 0 && c->write_first <= g->x87_first && c->write_first + c->write_count >= g->x87_end) x87_now_synced(g);
   if (c->write_rip) uc_reg_write_p(uc, UC_X86_REG_RIP, &c->next_rip);
 }
 
