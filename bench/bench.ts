@@ -280,6 +280,43 @@ function plainBench(): void {
   }
   const ex = res.get(`xstate-lab exec --cpu ${LIKE_QEMU_PROFILE}`);
   if (ex) console.log(`    start-up of exec (0 MiB run) ${(ex.startup / 1e6).toFixed(0)} ms = ${(ex.startup / nodeZero).toFixed(1)}x \`node -e 0\` (${(nodeZero / 1e6).toFixed(0)} ms)`);
+  if (process.env.BENCH_PLAIN_FLOOR !== '0') plainFloor(exe, mib, rounds, q?.work, nat?.out);
+}
+
+/** bench/unicorn-plain-floor.c's hook bits (FLOOR_*). */
+const enum PlainFloorHook { Counter = 1, MemHook = 2, Gate = 4, Others = 8 }
+
+/**
+ * The floor under exec on plain code (bench/unicorn-plain-floor.c): the same program on bare unicorn
+ * 2.0.1 in this process, then with each hook exec installs, N MiB minus 0 MiB, fastest of the rounds.
+ */
+function plainFloor(exe: string, mib: number, rounds: number, qemuWork: number | undefined, nativeOut: string | undefined): void {
+  Unicorn.open().close(); // loads libunicorn.so.2 into the process (the floor finds it there)
+  const so = buildNative('../bench/unicorn-plain-floor.c', ['-O2', '-shared', '-fPIC']);
+  const lib = koffi.load(so);
+  const run = lib.func('double xl_plain_floor_run(const char *path, const char *arg, int hooks, uint64_t gate_begin, uint64_t gate_end)');
+  const output = lib.func('const char *xl_plain_floor_output(void)');
+  const entry = BigInt(execFileSync('readelf', ['-h', exe], { encoding: 'utf8' }).match(/Entry point address:\s+(0x[0-9a-f]+)/)?.[1] ?? '0');
+  const modes: [number, string][] = [
+    [0, 'unicorn 2.0.1, no hook'],
+    [PlainFloorHook.Counter, '+ the block counter (insn-counter.c)'],
+    [PlainFloorHook.Counter | PlainFloorHook.MemHook, '+ the MEM_READ|WRITE hook on address 1'],
+    [PlainFloorHook.Counter | PlainFloorHook.MemHook | PlainFloorHook.Gate | PlainFloorHook.Others, '+ a code range (at the entry point) and the other hooks'],
+  ];
+  console.log(`  floor (bench/unicorn-plain-floor.c: the program on libunicorn in this process, its own syscalls), ${mib} MiB minus 0 MiB, fastest of ${rounds}:`);
+  for (const [hooks, what] of modes) {
+    let best = Infinity;
+    for (let k = 0; k < rounds; k++) {
+      const z = run(exe, '0', hooks, entry, entry + 16n) as number, a = run(exe, String(mib), hooks, entry, entry + 16n) as number;
+      if (z < 0 || a < 0) { console.log(`    floor not run (error ${Math.min(z, a)})`); return; }
+      best = Math.min(best, a - z);
+    }
+    console.log(`    ${what.padEnd(60)} ${(best / 1e6).toFixed(0).padStart(6)} ms${qemuWork ? `  ${(best / qemuWork).toFixed(2)}x qemu` : ''}`);
+  }
+  if (nativeOut !== undefined) {
+    const out = (output() as string).trim();
+    console.log(`    output of the floor's last run ${out === nativeOut ? '= native' : `DIFFERS from native (${out} vs ${nativeOut})`}`);
+  }
 }
 
 if (process.env.BENCH_PLAIN !== '0') plainBench();

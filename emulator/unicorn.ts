@@ -918,7 +918,7 @@ function loadCounter(): CounterApi | null {
   return counterApi;
 }
 /** 64-bit words of insn-counter.c's control block (its CW_* enum). */
-const enum CounterWord { LIMIT = 0, EXECUTED = 1, FIRST = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, WORDS = 8 }
+const enum CounterWord { LIMIT = 0, EXECUTED = 1, UNUSED = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, WORDS = 8 }
 /**
  * The gate's UC_HOOK_CODE hooks cover only the code around owned or observed instructions, so plain
  * code elsewhere calls no helper: addresses less than this many bytes apart share one hook range.
@@ -1609,7 +1609,6 @@ export class Unicorn {
       const w = this.counter.words;
       w[CounterWord.LIMIT] = BigInt(count ? 0 : options.quantum ?? 0);
       w[CounterWord.EXECUTED] = 0n;
-      w[CounterWord.FIRST] = 1n;
       w[CounterWord.STOPPED] = 0n;
     } else if (!count && options.quantum) count = options.quantum;
     if (count) {

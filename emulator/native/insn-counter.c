@@ -29,7 +29,7 @@ static stop_fn uc_emu_stop_p;
 enum {
   CW_LIMIT = 0,    /* in:  instructions the run may execute (0: no limit) */
   CW_EXECUTED = 1, /* in/out: instructions of the blocks entered in this run */
-  CW_FIRST = 2,    /* in:  1 at the start of a run; the counter clears it at the first block */
+  CW_UNUSED = 2,   /* formerly FIRST: the counter knows a run's first block by EXECUTED = 0 */
   CW_STOPPED = 3,  /* out: 1 when the counter stopped the run */
   CW_MISS_ADDR = 4, CW_MISS_SIZE = 5, /* out to JS: the block to count */
   CW_MISS_COUNT = 6, /* in from JS: its instruction count */
@@ -43,9 +43,12 @@ struct counter {
   uint64_t *keys;   /* address << 16 | size, 0: empty */
   uint32_t *counts;
   uint32_t cap, used;
-  uint64_t last_key; /* the last block counted (loops enter the same block again and again) */
+  uint64_t last_key; /* the last block counted (loops enter the same block again and again); NO_KEY: none */
   uint32_t last_count;
 };
+
+/* Never a key: a block's size is far below 0xffff. */
+#define NO_KEY UINT64_MAX
 
 static uint32_t slot_of(const struct counter *c, uint64_t k) {
   return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 40) & (c->cap - 1);
@@ -83,6 +86,7 @@ void *xl_counter_new(void *miss, uint64_t *ctl) {
   c->counts = calloc(c->cap, sizeof *c->counts);
   if (!c->keys || !c->counts) { free(c->keys); free(c->counts); free(c); return NULL; }
   c->ctl = ctl;
+  c->last_key = NO_KEY;
   c->miss = (void (*)(void))miss;
   return c;
 }
@@ -95,7 +99,8 @@ void xl_counter_free(struct counter *c) {
 /* Forget the counts of blocks starting in [begin, end): their code changed or went away. */
 void xl_counter_forget(struct counter *c, uint64_t begin, uint64_t end) {
   uint32_t kept = 0;
-  c->last_key = 0;
+  c->last_key = NO_KEY;
+  c->last_count = 0;
   for (uint32_t i = 0; i < c->cap; i++) {
     uint64_t a = c->keys[i] >> 16;
     if (c->keys[i] && a >= begin && a < end) c->keys[i] = 0;
@@ -141,18 +146,36 @@ static uint32_t count_of(struct counter *c, uint64_t address, uint32_t size) {
   return n;
 }
 
-static void counter_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
-  struct counter *c = user_data;
+/*
+ * The hook runs once per executed block, so its common case is kept to a few instructions: the same
+ * block as last time and the run's limit not reached; everything else, with the same rules, is
+ * counter_slow. Measured with bench/unicorn-plain-floor.c on the FNV loop (one 10-instruction block
+ * per byte, 64 MiB, AMD Zen 5 VM, loaded): an empty block hook costs about 0.6 ns per block (the
+ * helper call), the former hook (FIRST and LIMIT probed first, six registers kept) 1.4-2.2 ns more,
+ * this one 0.6-0.9 ns more. The run's first block is the one entered with EXECUTED = 0 (emuStart
+ * clears it, and every block counts at least 1).
+ */
+static __attribute__((noinline)) void counter_slow(void *uc, struct counter *c, uint64_t address, uint32_t size) {
   uint64_t *w = c->ctl;
   uint32_t n = count_of(c, address, size);
-  if (w[CW_FIRST]) w[CW_FIRST] = 0;
-  else if (w[CW_LIMIT] && w[CW_EXECUTED] + n > w[CW_LIMIT]) {
+  uint64_t e = w[CW_EXECUTED];
+  if (e && w[CW_LIMIT] && e + n > w[CW_LIMIT]) {
     w[CW_STOPPED] = 1;
     w[CW_STOP_PC] = address;
     uc_emu_stop_p(uc);
     return;
   }
-  w[CW_EXECUTED] += n;
+  w[CW_EXECUTED] = e + n;
+}
+
+static void counter_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
+  struct counter *c = user_data;
+  uint64_t *w = c->ctl;
+  uint64_t k = (address << 16) | (size & 0xffff);
+  uint64_t e = w[CW_EXECUTED] + c->last_count;
+  /* LIMIT 0 (no limit) wraps to the largest value; e = LIMIT goes the slow way, which decides exactly. */
+  if (__builtin_expect(k == c->last_key && e <= w[CW_LIMIT] - 1, 1)) { w[CW_EXECUTED] = e; return; }
+  counter_slow(uc, c, address, size);
 }
 
 void *xl_counter_hook_ptr(void) { return (void *)counter_hook; }
