@@ -113,6 +113,30 @@ export interface GuestFault {
   reason: string;
   /** SEGV_PKUERR: the protection key of the page (siginfo si_pkey). */
   pkey?: number;
+  /** The exception's error code (uc_mcontext.err): #PF's access bits, 0 for #GP(0); 0 when absent. */
+  err?: number;
+}
+
+/**
+ * Linear addresses are 48 bits wide: bits 63:47 must be equal (SDM Vol. 1 3.3.7.1). Named
+ * assumption `four-level-paging`: the modelled kernel runs without LA57 (5-level paging would
+ * make addresses up to bit 56 canonical).
+ */
+const CANONICAL_BITS = 48;
+export function isCanonical(a: bigint): boolean {
+  return BigInt.asIntN(CANONICAL_BITS, a) === BigInt.asIntN(64, a);
+}
+
+/** #PF error-code bits (SDM Vol. 3A 4.7, Figure 4-12): present page, write, user mode, instruction fetch, protection key. */
+export enum PageFaultBit { P = 1 << 0, W = 1 << 1, U = 1 << 2, I = 1 << 4, PK = 1 << 5 }
+
+/**
+ * The #PF error code of a user-mode access (U always set). A page is present unless it is
+ * unmapped or PROT_NONE (Linux maps PROT_NONE pages not present: _PAGE_PROTNONE, measured: a read
+ * of one gives error code 4). I is set for fetches because Linux enables EFER.NXE.
+ */
+export function pageFaultErrorCode(a: { present: boolean; write?: boolean; fetch?: boolean; pkey?: boolean }): number {
+  return PageFaultBit.U | (a.present ? PageFaultBit.P : 0) | (a.write ? PageFaultBit.W : 0) | (a.fetch ? PageFaultBit.I : 0) | (a.pkey ? PageFaultBit.PK : 0);
 }
 
 /** Why a run of the engine ended. */
@@ -139,7 +163,8 @@ enum IntVector { DE = 0, DB = 1, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, GP = 13
 
 /** Thrown by memory helpers when the guest touches what it may not. */
 export class GuestMemoryFault extends Error {
-  constructor(readonly addr: bigint, readonly mapped: boolean) {
+  /** `present`: the page is mapped with some access (not PROT_NONE); `write`: the access was a write. */
+  constructor(readonly addr: bigint, readonly mapped: boolean, readonly present = mapped, readonly write = false) {
     super(`guest memory fault at 0x${addr.toString(16)}`);
   }
 }
@@ -504,6 +529,8 @@ export class Machine {
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
+  /** Set by the interrupt hook: unicorn still holds that exception as in flight (Unicorn.endExceptionDelivery). */
+  private exceptionDelivered = false;
   private memFault: { addr: bigint; type: MemType; pkey?: number } | undefined;
   /** `--trace`: every owned instruction goes through the model (the native XSAVE family is off while set). */
   get trace(): TraceFn | undefined { return this.traceFn; }
@@ -1032,9 +1059,9 @@ export class Machine {
       if (r.end <= p) continue;
       if (r.start > p) {
         if (this.hooks.pageFault?.(p)) { k = -1; continue; }
-        throw new GuestMemoryFault(p, false);
+        throw new GuestMemoryFault(p, false, false, (need & Prot.WRITE) !== 0);
       }
-      if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true);
+      if ((r.prot & need) !== need) throw new GuestMemoryFault(p, true, r.prot !== Prot.NONE, (need & Prot.WRITE) !== 0);
       const e = r.end < end ? r.end : end;
       if (!this.isBacked(p, e)) { this.ensureBacked(p, e); this.fpReadableChanged(); }
       if (p === addr && r.end >= end && this.isBacked(r.start, r.end)) { this.lastChecked = r; this.lastStartN = Number(r.start); this.lastEndN = Number(r.end); }
@@ -1043,7 +1070,7 @@ export class Machine {
     }
     if (p < end) {
       if (this.hooks.pageFault?.(p)) { this.checkSlow(p, Number(end - p), need); return; }
-      throw new GuestMemoryFault(p, false);
+      throw new GuestMemoryFault(p, false, false, (need & Prot.WRITE) !== 0);
     }
   }
 
@@ -1310,7 +1337,12 @@ export class Machine {
     const rip = this.uc.regRead(X86Reg.RIP);
     try {
       // One instruction (a single step) exactly; a scheduling quantum at block granularity.
-      this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count });
+      try {
+        this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count });
+      } finally {
+        // The interrupt hook delivered an exception: unicorn must not keep it in flight (a second #DE would be #DF).
+        if (this.exceptionDelivered) { this.exceptionDelivered = false; this.uc.endExceptionDelivery(); }
+      }
     } catch (e) {
       if (!(e instanceof UnicornError)) throw e;
       if (this.stop) return this.stop;
@@ -1318,13 +1350,24 @@ export class Machine {
       if (mf?.pkey !== undefined) {
         // The mapping allows the access, PKRU denies it (SDM Vol. 3A 4.6.2; Linux's bad_area_access_error: SEGV_PKUERR, si_pkey).
         const what = mf.type === MemType.WRITE_PROT ? 'write' : 'read';
-        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SEGV_PKUERR as SiCode, addr: mf.addr, trapno: IntVector.PF, pkey: mf.pkey, reason: `${what} of address 0x${mf.addr.toString(16)} denied by PKRU (protection key ${mf.pkey})` } };
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SEGV_PKUERR as SiCode, addr: mf.addr, trapno: IntVector.PF, pkey: mf.pkey, err: pageFaultErrorCode({ present: true, write: mf.type === MemType.WRITE_PROT, pkey: true }), reason: `${what} of address 0x${mf.addr.toString(16)} denied by PKRU (protection key ${mf.pkey})` } };
       }
       if (mf) {
         const prot = mf.type === MemType.READ_PROT || mf.type === MemType.WRITE_PROT || mf.type === MemType.FETCH_PROT;
-        const what = mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT ? 'execute' : mf.type === MemType.WRITE_UNMAPPED || mf.type === MemType.WRITE_PROT ? 'write' : 'read';
-        if (mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT) this.uc.regWrite(X86Reg.RIP, mf.addr);
-        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: prot ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: mf.addr, trapno: IntVector.PF, reason: `${what} of ${prot ? 'protected' : 'unmapped'} address 0x${mf.addr.toString(16)}` } };
+        const fetch = mf.type === MemType.FETCH_UNMAPPED || mf.type === MemType.FETCH_PROT;
+        const write = mf.type === MemType.WRITE_UNMAPPED || mf.type === MemType.WRITE_PROT;
+        const what = fetch ? 'execute' : write ? 'write' : 'read';
+        if (fetch) this.uc.regWrite(X86Reg.RIP, mf.addr);
+        // SDM Vol. 1 3.3.7.1: a data access at a non-canonical address is #GP(0), not #PF (unicorn,
+        // without paging, reports it as unmapped); Linux sends SIGSEGV SI_KERNEL (exc_general_protection).
+        // Fetches keep the #PF report (where the vendors raise that #GP is not modelled).
+        if (!fetch && !isCanonical(mf.addr)) return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, err: 0, reason: `${what} of non-canonical address 0x${mf.addr.toString(16)}` } };
+        // Named assumption `pte-present-on-protection-fault`: a protection fault on a page mapped with
+        // some access finds its PTE present (P set; measured: a write to a read-only page read before
+        // gives err 7). Linux fills PTEs on first touch, so a page never touched gives err 6 natively;
+        // the model keeps no PTE state.
+        const present = prot && (this.regionAt(mf.addr)?.prot ?? Prot.NONE) !== Prot.NONE;
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: prot ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: mf.addr, trapno: IntVector.PF, err: pageFaultErrorCode({ present, write, fetch }), reason: `${what} of ${prot ? 'protected' : 'unmapped'} address 0x${mf.addr.toString(16)}` } };
       }
       return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: e.message } };
     }
@@ -1333,6 +1376,7 @@ export class Machine {
 
   private onInterrupt(intno: number): void {
     this.mirrorSse = this.mirrorX87 = false;
+    this.exceptionDelivered = true;
     const rip = this.uc.regRead(X86Reg.RIP);
     const fault = ((): GuestFault => {
       switch (intno) {
@@ -1431,7 +1475,7 @@ export class Machine {
     try {
       d = this.decodeAt(rip);
     } catch {
-      this.stop = { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SEGV_MAPERR, addr: rip, trapno: IntVector.PF, reason: `instruction fetch at 0x${rip.toString(16)}` } };
+      this.stop = { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: SiCode.SEGV_MAPERR, addr: rip, trapno: IntVector.PF, err: pageFaultErrorCode({ present: false, fetch: true }), reason: `instruction fetch at 0x${rip.toString(16)}` } };
       return false;
     }
     const ins = d.ins;
@@ -1503,7 +1547,7 @@ export class Machine {
       // #MF before a waiting x87 instruction: Linux's math_error computes si_code from FSW/FCW (src/linux).
       if (e instanceof X87Fault) return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: IntVector.MF, reason: `${disassemble(ins)}: ${e.message}` } });
       if (e instanceof GuestMemoryFault) {
-        return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
+        return this.stopWith(inHook, { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGSEGV, code: e.mapped ? SiCode.SEGV_ACCERR : SiCode.SEGV_MAPERR, addr: e.addr, trapno: IntVector.PF, err: pageFaultErrorCode({ present: e.present, write: e.write }), reason: `${disassemble(ins)}: access to 0x${e.addr.toString(16)}` } });
       }
       throw e;
     }

@@ -3,6 +3,7 @@
  * 2.0.1 rejects some of them and silently mis-executes others (KMOVW, VZEROUPPER, VEX.128 writes
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
+import { PRIVILEGED_AT_CPL3 } from './general-insns.js';
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
 import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
 import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from './iced.js';
@@ -35,6 +36,8 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // LAR/LSL/VERR/VERW read the OS's descriptor tables, which unicorn does not hold (measured:
   // LSL 7BH returned the selector, LAR of the program's own CS failed): the OS model answers.
   Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
+  // CPL-0 and IOPL-sensitive instructions: #GP(0) at CPL 3 (unicorn runs at CPL 0 and executes them).
+  ...PRIVILEGED_AT_CPL3,
 ]);
 
 /**

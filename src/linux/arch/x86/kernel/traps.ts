@@ -35,5 +35,5 @@ export function raiseFault(this: Kernel, t: Task, f: GuestFault): void {
     code = fpu__exception_code(t.fpu, X86_TRAP_MF);
     if (code === 0) return;
   }
-  this.sendToThread(t, { signo: f.signal, code, addr: f.addr, trapno: f.trapno, reason: f.reason, ...(f.pkey !== undefined ? { pkey: f.pkey } : {}) }, true);
+  this.sendToThread(t, { signo: f.signal, code, addr: f.addr, trapno: f.trapno, err: f.err ?? 0, reason: f.reason, ...(f.pkey !== undefined ? { pkey: f.pkey } : {}) }, true);
 }
