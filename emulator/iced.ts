@@ -45,3 +45,7 @@ export const RegisterExt = iced.RegisterExt;
 export type RegisterExt = Iced.RegisterExt;
 export const RoundingControl = iced.RoundingControl;
 export type RoundingControl = Iced.RoundingControl;
+export const InstructionInfoFactory = iced.InstructionInfoFactory;
+export type InstructionInfoFactory = Iced.InstructionInfoFactory;
+export const OpAccess = iced.OpAccess;
+export type OpAccess = Iced.OpAccess;

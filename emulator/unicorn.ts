@@ -1680,6 +1680,20 @@ export class Unicorn {
     return pending;
   }
 
+  /**
+   * From a hook: end the run before the next translated block. uc_emu_stop from a hook in the first
+   * block of a run is lost (insn-counter.c, measured), so with the native counter installed its
+   * limit is lowered to what already ran and the counter stops before the next block (an owned
+   * instruction's hook moves RIP, which ends its block); without the counter, uc_emu_stop.
+   */
+  stopBeforeNextBlock(): void {
+    this.emuStop();
+    if (!this.counter) return;
+    const w = this.counter.words;
+    w[CounterWord.FIRST] = 0n;
+    w[CounterWord.LIMIT] = w[CounterWord.EXECUTED]! > 0n ? w[CounterWord.EXECUTED]! : 1n;
+  }
+
   /** Asks a running emulation to stop (uc_emu_stop); meant for hooks. */
   emuStop(): void {
     this.check(this.api.uc_emu_stop(this.h()), 'uc_emu_stop');
