@@ -24,11 +24,12 @@ import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { misalignedAccess, type AlignmentEnv, type AlignmentRules } from './alignment-check.js';
 import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
-import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type X87Site } from './ownership.js';
+import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type SseWriteSite, type X87Site } from './ownership.js';
+import { Quirk } from './quirks.js';
 import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
-  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
+  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, MemType, ObserveKind, Prot, SSE_EVENT_SHIFT, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
   type GateDescriptor, type HookHandle, type RegBlock, type TrapGate,
 } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
@@ -516,6 +517,8 @@ export class Machine {
    * observe_x87), or by a hook each without it. Their FOP and operand segment, by address.
    */
   private readonly observedHooks = new Map<bigint, HookHandle | undefined>();
+  /** Observed legacy SSE writers (ownership.ts SseWriteSite), by address; `hook` without the gate. */
+  private readonly sseWriters = new Map<bigint, { site: SseWriteSite; hook?: HookHandle }>();
   private readonly x87Sites = new Map<number, X87Site>();
   /** The selectors FCS and FDS take (the OS sets them; see SegmentSelectors). */
   userSelectors: SegmentSelectors = NULL_SELECTORS;
@@ -678,7 +681,8 @@ export class Machine {
 
   /** Switch the thread whose extended state the machine emulates. */
   setXstate(xs: XsaveContext): void {
-    // x87 instructions observed since the last synchronisation ran in the outgoing thread.
+    // x87 and SSE instructions observed since the last synchronisation ran in the outgoing thread.
+    this.applySseEvents();
     if (this.applyX87Events()) xinuseAfterFninit(this.xs);
     this.mirrorSse = this.mirrorX87 = false;
     this.xsCurrent = xs;
@@ -1134,6 +1138,36 @@ export class Machine {
       this.addOwned(addr);
     }
     for (const site of found.x87) this.addObserved(site);
+    // A zeroing idiom the CPU recognises leaves XINUSE[1] as it was: no event (the value check still sees a change).
+    const idiomKeeps = this.cpu.hasQuirk(Quirk.ZeroingIdiomKeepsInit);
+    // XSTATE_LAB_NO_SSE_WRITE_EVENTS: off, for measuring what the observation costs (README "Speed").
+    if (process.env.XSTATE_LAB_NO_SSE_WRITE_EVENTS !== undefined) return;
+    for (const site of found.sseWrites) if (!(site.idiom && idiomKeeps)) this.addSseWriter(site);
+  }
+
+  /** Record that the legacy SSE instruction at site.addr wrote its XMM register whenever it runs (applySseEvents). */
+  private addSseWriter(site: SseWriteSite): void {
+    if (this.sseWriters.has(site.addr)) return;
+    if (this.gate) {
+      this.gate.observe(site.addr, ObserveKind.SseWrite, { base: site.reg, index: -1, scaleLog2: 0, disp: 0n, addr32: false });
+      this.sseWriters.set(site.addr, { site });
+    } else {
+      const bitOf = 1 << (SSE_EVENT_SHIFT + site.reg);
+      this.sseWriters.set(site.addr, { site, hook: this.uc.hookCode(site.addr, site.addr, () => { this.ctl32[GateWord.X87_EVENTS] |= bitOf; }) });
+    }
+  }
+
+  /**
+   * XMM registers written by observed legacy SSE instructions since the last call: in use, with
+   * XINUSE[1] set, whether or not the value changed (the value comparison sees only changes).
+   */
+  private applySseEvents(): void {
+    const written = this.ctl32[GateWord.X87_EVENTS]! >>> SSE_EVENT_SHIFT;
+    if (!written) return;
+    this.ctl32[GateWord.X87_EVENTS] &= (1 << SSE_EVENT_SHIFT) - 1;
+    const r = this.xs.regs;
+    if (r.tracksZeroRegisters) for (let n = 0; n < 16; n++) if ((written >>> n) & 1) r.setRegInUse(XFeature.SSE, n, true);
+    r.touched(XFeature.SSE, true);
   }
 
   /** Record the pointer effects of the x87 instruction at site.addr whenever it runs. */
@@ -1237,6 +1271,12 @@ export class Machine {
       if (h) h.remove();
       else this.gate?.remove(a);
       this.observedHooks.delete(a);
+    }
+    for (const [a, w] of [...this.sseWriters]) {
+      if (a < start || a >= end) continue;
+      if (w.hook) w.hook.remove();
+      else this.gate?.remove(a);
+      this.sseWriters.delete(a);
     }
     const lo = Number(start), hi = Number(end);
     for (const a of this.decodeCache.keys()) if (a >= lo && a < hi) this.decodeCache.delete(a);
@@ -2101,6 +2141,7 @@ export class Machine {
       if (r.tracksZeroRegisters) r.setRegInUse(XFeature.SSE, n, true);
       r.touched(XFeature.SSE, true);
     }
+    this.applySseEvents();
     const dv = blk.view;
     r.mxcsr = dv.getUint32(LEGACY.MXCSR, true);
     if (!x87) return;
@@ -2252,6 +2293,7 @@ export class Machine {
     child.fpReadableChanged();
     for (const a of this.ownedHooks.keys()) child.addOwned(a);
     for (const a of this.observedHooks.keys()) child.addObserved(this.x87Sites.get(Number(a))!);
+    for (const w of this.sseWriters.values()) child.addSseWriter(w.site);
     child.userSelectors = this.userSelectors;
     child.trace = this.trace;
     return child;

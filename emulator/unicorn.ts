@@ -978,7 +978,9 @@ export const X87_EVENT_MEM = 2;
 export const X87_EVENT_MMX = 4;
 export const X87_EVENT_MMX_SHIFT = 8;
 /** What an observed address is (trap-gate.c OBSERVE_*). */
-export enum ObserveKind { X87 = 1, X87Mem = 2, X87Init = 3 }
+export enum ObserveKind { X87 = 1, X87Mem = 2, X87Init = 3, SseWrite = 4 }
+/** trap-gate.c SSE_EVENT_SHIFT: bit SSE_EVENT_SHIFT + n of X87_EVENTS is set when an observed legacy SSE instruction wrote XMMn. */
+export const SSE_EVENT_SHIFT = 16;
 /**
  * Registers whose write changes how later ones in a batch are taken: FPSW's TOP field, which the
  * ST(i) registers are relative to. The gate writes back only registers that changed; once it writes
