@@ -223,6 +223,18 @@ const LEGACY_ZEROING_IDIOMS = new Set<Mnemonic>([
   Mnemonic.Pcmpgtb, Mnemonic.Pcmpgtw, Mnemonic.Pcmpgtd, Mnemonic.Pcmpgtq,
 ]);
 
+/** The SseWriteSite of one instruction unicorn runs (the per-instruction rule the sweep applies with a per-code cache). */
+export function sseWriteSiteOf(ins: Instruction): SseWriteSite | undefined {
+  return sseSite(ins, sseWriteOf(ins));
+}
+
+function sseSite(ins: Instruction, w: SseWrite): SseWriteSite | undefined {
+  if (w === SseWrite.None) return undefined;
+  const reg = w === SseWrite.Op0 ? ins.op0Register - Register.XMM0 : 0;
+  const idiom = LEGACY_ZEROING_IDIOMS.has(ins.mnemonic) && ins.op1Kind === OpKind.Register && ins.op1Register === ins.op0Register;
+  return { addr: ins.ip, reg, idiom };
+}
+
 /** Which XMM register a legacy instruction of this code writes: its first operand, XMM0 (PCMPxSTRM), or none. */
 enum SseWrite { None, Op0, Xmm0 }
 let infoFactory: InstructionInfoFactory | undefined;
@@ -252,7 +264,8 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
   const invalidAt: bigint[] = [];
   const x87: X87Site[] = [];
   const sseWrites: SseWriteSite[] = [];
-  const sseByCode = new Map<Code, SseWrite>();
+  // By code and whether the first operand is a register (xmm/m128 destinations: a store writes no XMM).
+  const sseByCode = new Map<number, SseWrite>();
   const ins = new Instruction();
   // Each property read of a decoded instruction is a call into WebAssembly, and this sweep runs
   // over every executable mapping at start-up: ownership is settled once per code (encoding and
@@ -272,14 +285,11 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
     }
     if (verdict === CodeVerdict.Model || (verdict === CodeVerdict.PerInstruction && ownershipOf(ins) === Ownership.Model)) { owned.push(ins.ip); continue; }
     if (verdict === CodeVerdict.Unicorn) {
-      let w = sseByCode.get(code);
-      if (w === undefined) { w = sseWriteOf(ins); sseByCode.set(code, w); }
-      if (w !== SseWrite.None) {
-        const reg = w === SseWrite.Op0 ? ins.op0Register - Register.XMM0 : 0;
-        const idiom = LEGACY_ZEROING_IDIOMS.has(ins.mnemonic) && ins.op1Kind === OpKind.Register && ins.op1Register === ins.op0Register;
-        sseWrites.push({ addr: ins.ip, reg, idiom });
-        continue;
-      }
+      const key = code * 2 + (ins.opCount > 0 && ins.op0Kind === OpKind.Register ? 1 : 0);
+      let w = sseByCode.get(key);
+      if (w === undefined) { w = sseWriteOf(ins); sseByCode.set(key, w); }
+      const site = sseSite(ins, w);
+      if (site) { sseWrites.push(site); continue; }
     }
     if (!mayBeX87Escape(bytes, at)) continue;
     const site = x87SiteOf(ins, bytes, at);
