@@ -551,6 +551,15 @@ static void xs_absorb_sse(struct gate *g, uint32_t changed) {
     w[SW_XMODIFIED] |= sse;
   }
   memcpy(L + mx, g->block + mx, 4);
+  /* Observed SSE writes since JS last looked (machine.ts applySseEvents): in use whatever the value. */
+  uint32_t written = g->ctl->x87_events >> SSE_EVENT_SHIFT;
+  if (written) {
+    g->ctl->x87_events &= (1u << SSE_EVENT_SHIFT) - 1;
+    if (t[XT_Q_TRACKS_ZERO_REGISTERS]) w[SW_REGS_IN_USE + __builtin_ctz(sse)] |= written;
+    w[SW_KNOWN_ZERO] &= ~sse;
+    w[SW_XINUSE] |= sse;
+    w[SW_XMODIFIED] |= sse;
+  }
 }
 
 /*
@@ -610,7 +619,8 @@ static void xs_merge(struct xs_ranges *wr) {
 static int xs_fast(void *uc, struct gate *g, const struct desc *d, uint64_t address) {
   struct gate_ctl *c = g->ctl;
   const uint32_t *t = g->xs_table;
-  if (!g->xs_store || c->xs_mirror != 1 || c->x87_events || c->read_count < (int32_t)g->img.all_count) return 0;
+  /* Pending x87 events need JS (the pointers); pending SSE-write events are applied by xs_absorb_sse. */
+  if (!g->xs_store || c->xs_mirror != 1 || (c->x87_events & ((1u << SSE_EVENT_SHIFT) - 1)) || c->read_count < (int32_t)g->img.all_count) return 0;
   if ((c->changed & g->img.changed_x87_bits) && !xs_x87_unchanged(g)) return 0;
   uint32_t need = 1u << 0 | 1u << 2; /* EAX, EDX (encoding order 0 and 2) */
   if (d->base >= 0) need |= 1u << d->base;

@@ -47,5 +47,14 @@ int main(void) {
     T("movmskps (reads)", "movmskps %%xmm0, %%eax");
     T("stmxcsr", "stmxcsr zero16(%%rip); movl $0, zero16(%%rip)");
   }
+  /* The same seen by XSAVE: XSTATE_BV[1] after a same-value write, repeated (the trap gate's native XSAVE path too). */
+  for (int i = 0; i < 4; i++) {
+    init_sse();
+    if (i & 1) __asm__ volatile("movaps %%xmm1, %%xmm0" ::: "xmm0");
+    static uint8_t out[4096] __attribute__((aligned(64)));
+    memset(out, 0, sizeof out);
+    __asm__ volatile("xsave %0" : "=m"(out) : "a"(2), "d"(0));
+    printf("xsave after %-14s XSTATE_BV %llx\n", i & 1 ? "movaps" : "nothing", (unsigned long long)*(uint64_t *)(out + 512));
+  }
   return 0;
 }
