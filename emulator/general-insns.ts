@@ -32,6 +32,7 @@
  * `SystemSources`, so that the same program gives the same answers on every run and host.
  */
 import { Mnemonic, OpKind, Register, RegisterExt, type Instruction } from './iced.js';
+import { CpuFault, Vector } from './xsave.js';
 
 /** What these instructions read and write: GPRs, memory and the status flags (a subset of avx.ts ExecEnv). */
 export interface SystemInsnEnv {
@@ -97,9 +98,25 @@ export class StandaloneSources implements SystemSources {
   random64(): bigint { return this.rng.next(); }
 }
 
+/**
+ * Instructions that raise #GP(0) at CPL 3 under Linux (SDM Vol. 3A 5.9 "Privileged Instructions":
+ * CPL 0 only; and the IOPL-sensitive ones of 5.8.1/Vol. 1 19.5.1, since Linux runs user code with
+ * IOPL 0 and no I/O permission bitmap unless ioperm/iopl, which the model does not grant). unicorn
+ * runs the guest at CPL 0 and would execute them (HLT ends the run, CLI clears IF, WRMSR writes
+ * unicorn's MSRs). Linux's exc_general_protection sends SIGSEGV with SI_KERNEL and no address
+ * (measured: HLT and CLI give SIGSEGV, si_code 128, trapno 13, err 0). Left to unicorn: MOV to/from
+ * CR/DR (one mnemonic with ordinary MOV), SGDT/SIDT/SLDT/STR/SMSW (CR4.UMIP decides, per CPU).
+ */
+export const PRIVILEGED_AT_CPL3: ReadonlySet<Mnemonic> = new Set([
+  Mnemonic.Hlt, Mnemonic.Cli, Mnemonic.Sti, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd,
+  Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd, Mnemonic.Lgdt, Mnemonic.Lidt, Mnemonic.Lldt, Mnemonic.Ltr,
+  Mnemonic.Lmsw, Mnemonic.Clts, Mnemonic.Invd, Mnemonic.Wbinvd, Mnemonic.Wbnoinvd, Mnemonic.Invlpg,
+  Mnemonic.Rdmsr, Mnemonic.Wrmsr, Mnemonic.Swapgs, Mnemonic.Sysret, Mnemonic.Sysexit,
+]);
+
 /** BMI1/BMI2, MOVBE and POPCNT are emulated in vector/bmi.ts (one implementation each). */
 export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed,
-  Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw]);
+  Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw, ...PRIVILEGED_AT_CPL3]);
 
 /** Fields of a segment descriptor's second doubleword (SDM Vol. 3A 3.4.5, Figure 3-8). */
 const DESC_TYPE_SHIFT = 8, DESC_S = 1 << 12, DESC_DPL_SHIFT = 13, DESC_G = 1 << 23;
@@ -164,6 +181,7 @@ export interface VendorRules {
  * other instruction.
  */
 export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: SystemSources, vendor: VendorRules): boolean {
+  if (PRIVILEGED_AT_CPL3.has(ins.mnemonic)) throw new CpuFault(Vector.GP, `${Mnemonic[ins.mnemonic]} at CPL 3`);
   switch (ins.mnemonic) {
     case Mnemonic.Bsf: case Mnemonic.Bsr: {
       // SDM Vol. 2A BSF/BSR: the index of the lowest/highest set bit; ZF = 1 and the destination

@@ -34,9 +34,9 @@ type IcedModule = typeof Iced;
 const require = createRequire(import.meta.url);
 
 /** The classes this module passes on. */
-type ClassName = 'CodeExt' | 'Decoder' | 'Encoder' | 'Formatter' | 'Instruction' | 'MemorySizeExt' | 'RegisterExt';
+type ClassName = 'CodeExt' | 'Decoder' | 'Encoder' | 'Formatter' | 'Instruction' | 'InstructionInfoFactory' | 'MemorySizeExt' | 'RegisterExt';
 /** The enums this module passes on. */
-export const ICED_ENUM_NAMES = ['CpuidFeature', 'DecoderOptions', 'EncodingKind', 'FormatterSyntax', 'MemorySize', 'Mnemonic', 'OpCodeOperandKind', 'OpKind', 'Register', 'RoundingControl'] as const;
+export const ICED_ENUM_NAMES = ['CpuidFeature', 'DecoderOptions', 'EncodingKind', 'FormatterSyntax', 'MemorySize', 'Mnemonic', 'OpAccess', 'OpCodeOperandKind', 'OpKind', 'Register', 'RoundingControl'] as const;
 type EnumName = typeof ICED_ENUM_NAMES[number];
 type IcedEnums = Pick<IcedModule, EnumName>;
 
@@ -48,7 +48,7 @@ export function icedModule(): IcedModule {
     loaded = require('iced-x86') as IcedModule;
     const m = loaded;
     CodeExt = m.CodeExt; Decoder = m.Decoder; Encoder = m.Encoder; Formatter = m.Formatter;
-    Instruction = m.Instruction; MemorySizeExt = m.MemorySizeExt; RegisterExt = m.RegisterExt;
+    Instruction = m.Instruction; InstructionInfoFactory = m.InstructionInfoFactory; MemorySizeExt = m.MemorySizeExt; RegisterExt = m.RegisterExt;
     Code = m.Code;
   }
   return loaded;
@@ -103,6 +103,8 @@ export let Formatter: IcedModule['Formatter'] = standIn('Formatter');
 export type Formatter = Iced.Formatter;
 export let Instruction: IcedModule['Instruction'] = standIn('Instruction');
 export type Instruction = Iced.Instruction;
+export let InstructionInfoFactory: IcedModule['InstructionInfoFactory'] = standIn('InstructionInfoFactory');
+export type InstructionInfoFactory = Iced.InstructionInfoFactory;
 export let MemorySizeExt: IcedModule['MemorySizeExt'] = standIn('MemorySizeExt');
 export type MemorySizeExt = Iced.MemorySizeExt;
 export let RegisterExt: IcedModule['RegisterExt'] = standIn('RegisterExt');
@@ -174,3 +176,5 @@ export const Register = enums.Register;
 export type Register = Iced.Register;
 export const RoundingControl = enums.RoundingControl;
 export type RoundingControl = Iced.RoundingControl;
+export const OpAccess = enums.OpAccess;
+export type OpAccess = Iced.OpAccess;

@@ -23,13 +23,15 @@ import type { CpuModel } from './cpu-model.js';
 import { XSAVE_HEADER_OFFSET } from './cpu-model.js';
 import { missingFeature, xcr0Needed } from './machine-features.js';
 import { executeAmx, isAmx, type AmxEnv } from './amx.js';
+import { misalignedAccess, type AlignmentEnv, type AlignmentRules } from './alignment-check.js';
 import { SYSTEM_INSNS, StandaloneSources, emulateSystemInsn, type SystemInsnEnv, type SystemSources, type VendorRules } from './general-insns.js';
-import { Ownership, X87Role, mmxSiteOf, ownershipOf, x87SiteOf, type X87Site } from './ownership.js';
+import { Ownership, X87Role, mmxSiteOf, ownershipOf, sweepOwned, x87SiteOf, type SseWriteSite, type X87Site } from './ownership.js';
+import { Quirk } from './quirks.js';
 import { CodeCache } from './sweep-cache.js';
 import { X87Fault, enterMmxState, executeX87, isModelledX87, setsX87Pointers, type X87Io } from './x87/fpu.js';
 import { LEGACY } from './register-file.js';
 import {
-  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, HookType, MemType, ObserveKind, Prot, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
+  GATE_CTL_BYTES, GATE_MAX_WRITES, GateWord, HookType, MemType, ObserveKind, Prot, SSE_EVENT_SHIFT, Unicorn, UnicornError, X86Reg, X87_EVENT_IP, X87_EVENT_MEM, X87_EVENT_MMX, X87_EVENT_MMX_SHIFT, enableSse,
   type GateDescriptor, type HookHandle, type RegBlock, type TrapGate,
 } from './unicorn.js';
 import { VectorFile } from './vector-file.js';
@@ -134,6 +136,15 @@ export function nonCanonical(addr: bigint): boolean {
 function canonicalGp(addr: bigint): GuestFault {
   return { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: `access to the non-canonical address 0x${addr.toString(16)} (#GP)` };
 }
+
+/** RFLAGS.AC (SDM Vol. 1 3.4.3.3): alignment checking at CPL 3 when CR0.AM is set. */
+const RFLAGS_AC = 1n << 18n;
+/**
+ * The alignment #AC checks for an operand wider than 8 bytes (SDM Vol. 3A 6.15 leaves it to the
+ * implementation): 16 measured on AMD Zen 5; 8 on Intel, named assumption `ac-wide-operands-intel`
+ * (the SDM's bound, no Intel CPU measured).
+ */
+const AC_WIDE_ALIGNMENT_AMD = 16, AC_WIDE_ALIGNMENT_INTEL = 8;
 
 /** Why a run of the engine ended. */
 export enum StopKind {
@@ -522,6 +533,8 @@ export class Machine {
    * observe_x87), or by a hook each without it. Their FOP and operand segment, by address.
    */
   private readonly observedHooks = new Map<bigint, HookHandle | undefined>();
+  /** Observed legacy SSE writers (ownership.ts SseWriteSite), by address; `hook` without the gate. */
+  private readonly sseWriters = new Map<bigint, { site: SseWriteSite; hook?: HookHandle }>();
   private readonly x87Sites = new Map<number, X87Site>();
   /** The selectors FCS and FDS take (the OS sets them; see SegmentSelectors). */
   userSelectors: SegmentSelectors = NULL_SELECTORS;
@@ -545,6 +558,8 @@ export class Machine {
   /** Decodes by address (a number: user addresses are below 2^53); dropped when the code is unmapped. */
   private readonly decodeCache = new Map<number, Decoded>();
   private stop: Stop | undefined;
+  /** Set by the interrupt hook: unicorn still holds that exception as in flight (Unicorn.endExceptionDelivery). */
+  private exceptionDelivered = false;
   private memFault: { addr: bigint; type: MemType; pkey?: number; sigbus?: boolean } | undefined;
   /** `--trace`: every owned instruction goes through the model (the native XSAVE family is off while set). */
   get trace(): TraceFn | undefined { return this.traceFn; }
@@ -684,7 +699,8 @@ export class Machine {
 
   /** Switch the thread whose extended state the machine emulates. */
   setXstate(xs: XsaveContext): void {
-    // x87 instructions observed since the last synchronisation ran in the outgoing thread.
+    // x87 and SSE instructions observed since the last synchronisation ran in the outgoing thread.
+    this.applySseEvents();
     if (this.applyX87Events()) xinuseAfterFninit(this.xs);
     this.mirrorSse = this.mirrorX87 = false;
     this.xsCurrent = xs;
@@ -1199,6 +1215,36 @@ export class Machine {
       this.addOwned(addr);
     }
     for (const site of found.x87) this.addObserved(site);
+    // A zeroing idiom the CPU recognises leaves XINUSE[1] as it was: no event (the value check still sees a change).
+    const idiomKeeps = this.cpu.hasQuirk(Quirk.ZeroingIdiomKeepsInit);
+    // XSTATE_LAB_NO_SSE_WRITE_EVENTS: off, for measuring what the observation costs (README "Speed").
+    if (process.env.XSTATE_LAB_NO_SSE_WRITE_EVENTS !== undefined) return;
+    for (const site of found.sseWrites) if (!(site.idiom && idiomKeeps)) this.addSseWriter(site);
+  }
+
+  /** Record that the legacy SSE instruction at site.addr wrote its XMM register whenever it runs (applySseEvents). */
+  private addSseWriter(site: SseWriteSite): void {
+    if (this.sseWriters.has(site.addr)) return;
+    if (this.gate) {
+      this.gate.observe(site.addr, ObserveKind.SseWrite, { base: site.reg, index: -1, scaleLog2: 0, disp: 0n, addr32: false });
+      this.sseWriters.set(site.addr, { site });
+    } else {
+      const bitOf = 1 << (SSE_EVENT_SHIFT + site.reg);
+      this.sseWriters.set(site.addr, { site, hook: this.uc.hookCode(site.addr, site.addr, () => { this.ctl32[GateWord.X87_EVENTS] |= bitOf; }) });
+    }
+  }
+
+  /**
+   * XMM registers written by observed legacy SSE instructions since the last call: in use, with
+   * XINUSE[1] set, whether or not the value changed (the value comparison sees only changes).
+   */
+  private applySseEvents(): void {
+    const written = this.ctl32[GateWord.X87_EVENTS]! >>> SSE_EVENT_SHIFT;
+    if (!written) return;
+    this.ctl32[GateWord.X87_EVENTS] &= (1 << SSE_EVENT_SHIFT) - 1;
+    const r = this.xs.regs;
+    if (r.tracksZeroRegisters) for (let n = 0; n < 16; n++) if ((written >>> n) & 1) r.setRegInUse(XFeature.SSE, n, true);
+    r.touched(XFeature.SSE, true);
   }
 
   /** Record the pointer effects of the x87 instruction at site.addr whenever it runs. */
@@ -1302,6 +1348,12 @@ export class Machine {
       if (h) h.remove();
       else this.gate?.remove(a);
       this.observedHooks.delete(a);
+    }
+    for (const [a, w] of [...this.sseWriters]) {
+      if (a < start || a >= end) continue;
+      if (w.hook) w.hook.remove();
+      else this.gate?.remove(a);
+      this.sseWriters.delete(a);
     }
     const lo = Number(start), hi = Number(end);
     for (const a of this.decodeCache.keys()) if (a >= lo && a < hi) this.decodeCache.delete(a);
@@ -1408,6 +1460,49 @@ export class Machine {
    * (a block is never cut); returns why it stopped.
    */
   run(count: number): Stop {
+    if ((this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_AC) !== 0n) return this.runCheckingAlignment(count);
+    return this.runEngine(count);
+  }
+
+  /**
+   * RFLAGS.AC is set (CR0.AM is, under Linux; CPL 3): one instruction at a time, each checked for
+   * #AC before it runs (emulator/alignment-check.ts), until the count, a stop, or AC clears. The
+   * cost is a single step per instruction while AC is set, and nothing while it is clear.
+   */
+  private runCheckingAlignment(count: number): Stop {
+    let stop: Stop;
+    let ran = 0;
+    do {
+      const rip = this.uc.regRead(X86Reg.RIP);
+      let d: Decoded | undefined;
+      try {
+        d = this.decodeAt(rip);
+      } catch {
+        d = undefined; // unreadable code: the engine reports the fetch fault
+      }
+      this.gprValidMask = 0; // the GPRs as the engine holds them now (the cache is per emulated instruction)
+      const at = d ? misalignedAccess(d.ins, this.alignmentEnv, this.alignmentRules) : undefined;
+      if (at !== undefined) {
+        // Linux: exc_alignment_check -> do_trap(X86_TRAP_AC, SIGBUS, ..., BUS_ADRALN, NULL): no address (measured si_addr 0, err 0).
+        return { kind: StopKind.Fault, fault: { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: 0n, trapno: IntVector.AC, reason: `alignment check: ${disassemble(d!.ins)} accesses 0x${at.toString(16)}` } };
+      }
+      stop = this.runEngine(1);
+      ran++;
+    } while (stop.kind === StopKind.Quantum && ran < count && (this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_AC) !== 0n);
+    return stop;
+  }
+
+  /** What emulator/alignment-check.ts reads: GPRs and segment bases (the engine's), opmasks (the model's). */
+  private get alignmentEnv(): AlignmentEnv {
+    return { getGpr: (r) => this.env.getGpr(r), segmentBase: (seg) => this.env.segmentBase(seg), readK: (n) => this.vec.readK(n) };
+  }
+
+  /** emulator/alignment-check.ts AlignmentRules for the profile's vendor. */
+  private get alignmentRules(): AlignmentRules {
+    return { wideOperandAlignment: this.cpu.profile.vendor === 'AuthenticAMD' ? AC_WIDE_ALIGNMENT_AMD : AC_WIDE_ALIGNMENT_INTEL };
+  }
+
+  private runEngine(count: number): Stop {
     this.mirrorSse = this.mirrorX87 = false;
     this.stop = undefined;
     this.memFault = undefined;
@@ -1415,7 +1510,12 @@ export class Machine {
     const rip = this.uc.regRead(X86Reg.RIP);
     try {
       // One instruction (a single step) exactly; a scheduling quantum at block granularity.
-      this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count });
+      try {
+        this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count });
+      } finally {
+        // The interrupt hook delivered an exception: unicorn must not keep it in flight (a second #DE would be #DF).
+        if (this.exceptionDelivered) { this.exceptionDelivered = false; this.uc.endExceptionDelivery(); }
+      }
     } catch (e) {
       if (!(e instanceof UnicornError)) throw e;
       if (this.stop) return this.stop;
@@ -1446,6 +1546,7 @@ export class Machine {
 
   private onInterrupt(intno: number): void {
     this.mirrorSse = this.mirrorX87 = false;
+    this.exceptionDelivered = true;
     const rip = this.uc.regRead(X86Reg.RIP);
     const fault = ((): GuestFault => {
       switch (intno) {
@@ -1458,7 +1559,7 @@ export class Machine {
         case IntVector.BP: return { signal: GuestSignal.SIGTRAP, code: SiCode.SI_KERNEL, addr: 0n, trapno: intno, reason: 'breakpoint' };
         case IntVector.MF: case IntVector.XM: return { signal: GuestSignal.SIGFPE, code: 0 as SiCode, addr: rip, trapno: intno, reason: 'floating-point exception' };
         case IntVector.UD: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPN, addr: rip, trapno: intno, reason: 'invalid opcode' };
-        case IntVector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: rip, trapno: intno, reason: 'alignment check' };
+        case IntVector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: 0n, trapno: intno, reason: 'alignment check' };
         default: return { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: intno, reason: `exception or interrupt ${intno}` };
       }
     })();
@@ -1661,6 +1762,11 @@ export class Machine {
     // WRPKRU or an XRSTOR of PKRU changed a key's rights: the pages re-protected at once, and the run
     // ends after this instruction so that the next access starts from fresh translations.
     if (this.cr4.pke && this.currentPkru() !== this.pkruApplied && this.syncPkru()) this.stopWith(inHook, { kind: StopKind.Quantum });
+    // A POPF that set AC: the run ends after it, so that the next instructions are checked for #AC (run()).
+    if ((d.mnemonic === Mnemonic.Popf || d.mnemonic === Mnemonic.Popfq) && this.stop === undefined && (this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_AC) !== 0n) {
+      this.stop = { kind: StopKind.Quantum };
+      if (inHook) this.uc.stopBeforeNextBlock();
+    }
   }
 
   private stopWith(inHook: boolean, s: Stop): void {
@@ -1673,7 +1779,8 @@ export class Machine {
       case Vector.UD: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPN, addr: rip, trapno: IntVector.UD, reason: e.reason };
       // Linux's XFD #NM handler sends SIGILL when the task has no permission (arch/x86/kernel/traps.c handle_xfd_event).
       case Vector.NM: return { signal: GuestSignal.SIGILL, code: SiCode.ILL_ILLOPC, addr: rip, trapno: IntVector.NM, reason: e.reason };
-      case Vector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: rip, trapno: IntVector.AC, reason: e.reason };
+      // Linux's exc_alignment_check sends no address (do_trap with NULL; measured si_addr 0).
+      case Vector.AC: return { signal: GuestSignal.SIGBUS, code: SiCode.BUS_ADRALN, addr: 0n, trapno: IntVector.AC, reason: e.reason };
       // Linux: exc_simd_coprocessor_error -> math_error (arch/x86/kernel/traps.c), si_code from fpu__exception_code, si_addr the instruction.
       case Vector.XM: return { signal: GuestSignal.SIGFPE, code: (e instanceof SimdFpFault ? e.siCode : 0) as SiCode, addr: rip, trapno: IntVector.XM, reason: e.reason };
       default: return { signal: GuestSignal.SIGSEGV, code: SiCode.SI_KERNEL, addr: 0n, trapno: IntVector.GP, reason: e.reason };
@@ -2125,6 +2232,7 @@ export class Machine {
       if (r.tracksZeroRegisters) r.setRegInUse(XFeature.SSE, n, true);
       r.touched(XFeature.SSE, true);
     }
+    this.applySseEvents();
     const dv = blk.view;
     r.mxcsr = dv.getUint32(LEGACY.MXCSR, true);
     if (!x87) return;
@@ -2295,6 +2403,7 @@ export class Machine {
     child.fpReadableChanged();
     for (const a of this.ownedHooks.keys()) child.addOwned(a);
     for (const a of this.observedHooks.keys()) child.addObserved(this.x87Sites.get(Number(a))!);
+    for (const w of this.sseWriters.values()) child.addSseWriter(w.site);
     child.userSelectors = this.userSelectors;
     child.trace = this.trace;
     return child;

@@ -3,9 +3,10 @@
  * 2.0.1 rejects some of them and silently mis-executes others (KMOVW, VZEROUPPER, VEX.128 writes
  * that must clear bits 511:128), as measured in ../shared/reference/unicorn-notes.md.
  */
+import { PRIVILEGED_AT_CPL3 } from './general-insns.js';
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
 import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
-import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic, OpKind, Register, RegisterExt } from './iced.js';
+import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind, Register, RegisterExt } from './iced.js';
 import { isModelledX87 } from './x87/fpu.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,6 +40,8 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // LAR/LSL/VERR/VERW read the OS's descriptor tables, which unicorn does not hold (measured:
   // LSL 7BH returned the selector, LAR of the program's own CS failed): the OS model answers.
   Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
+  // CPL-0 and IOPL-sensitive instructions: #GP(0) at CPL 3 (unicorn runs at CPL 0 and executes them).
+  ...PRIVILEGED_AT_CPL3,
 ]);
 
 /**
@@ -201,6 +204,55 @@ export interface SweepResult {
   invalidAt: bigint[];
   /** x87 instructions whose pointer effects the machine records (non-control, FNINIT; the owned ones are in `owned`), and MMX instructions. */
   x87: X87Site[];
+  /** Legacy SSE instructions unicorn runs that write an XMM register (XINUSE[1] on any write). */
+  sseWrites: SseWriteSite[];
+}
+
+/**
+ * A legacy SSE instruction unicorn runs that writes XMM `reg`. Measured on AMD Zen 5 (XGETBV(1)
+ * after XRSTOR of the SSE init state): every such write sets XINUSE[1], the same value included
+ * (MOVAPS of a zero register, a load of zeros, ANDPS, MOVD of 0, PINSRW, MOVSS), while read-only ones
+ * (UCOMISS, a store) do not; a zeroing idiom (`idiom`: PXOR/XORPS/XORPD/PSUBx/PCMPGTx of a register
+ * with itself) leaves it clear where the CPU has the zeroing-idiom-keeps-init quirk.
+ */
+export interface SseWriteSite {
+  addr: bigint;
+  reg: number;
+  idiom: boolean;
+}
+
+/** Legacy zeroing idioms (same register twice): the CPU recognises them as dependency-breaking zeroes. */
+const LEGACY_ZEROING_IDIOMS = new Set<Mnemonic>([
+  Mnemonic.Pxor, Mnemonic.Xorps, Mnemonic.Xorpd, Mnemonic.Psubb, Mnemonic.Psubw, Mnemonic.Psubd, Mnemonic.Psubq,
+  Mnemonic.Pcmpgtb, Mnemonic.Pcmpgtw, Mnemonic.Pcmpgtd, Mnemonic.Pcmpgtq,
+]);
+
+/** The SseWriteSite of one instruction unicorn runs (the per-instruction rule the sweep applies with a per-code cache). */
+export function sseWriteSiteOf(ins: Instruction): SseWriteSite | undefined {
+  return sseSite(ins, sseWriteOf(ins));
+}
+
+function sseSite(ins: Instruction, w: SseWrite): SseWriteSite | undefined {
+  if (w === SseWrite.None) return undefined;
+  const reg = w === SseWrite.Op0 ? ins.op0Register - Register.XMM0 : 0;
+  const idiom = LEGACY_ZEROING_IDIOMS.has(ins.mnemonic) && ins.op1Kind === OpKind.Register && ins.op1Register === ins.op0Register;
+  return { addr: ins.ip, reg, idiom };
+}
+
+/** Which XMM register a legacy instruction of this code writes: its first operand, XMM0 (PCMPxSTRM), or none. */
+enum SseWrite { None, Op0, Xmm0 }
+let infoFactory: InstructionInfoFactory | undefined;
+function sseWriteOf(ins: Instruction): SseWrite {
+  if (ins.encoding !== EncodingKind.Legacy) return SseWrite.None;
+  infoFactory ??= new InstructionInfoFactory();
+  const info = infoFactory.info(ins);
+  const written = info.usedRegisters().filter((u) => {
+    const a = u.access;
+    return RegisterExt.isXMM(u.register) && (a === OpAccess.Write || a === OpAccess.CondWrite || a === OpAccess.ReadWrite || a === OpAccess.ReadCondWrite);
+  }).map((u) => u.register as Register);
+  if (!written.length) return SseWrite.None;
+  if (ins.opCount > 0 && ins.op0Kind === OpKind.Register && written.includes(ins.op0Register)) return SseWrite.Op0;
+  return written.includes(Register.XMM0) ? SseWrite.Xmm0 : SseWrite.None;
 }
 
 /**
@@ -215,6 +267,9 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
   const owned: bigint[] = [];
   const invalidAt: bigint[] = [];
   const x87: X87Site[] = [];
+  const sseWrites: SseWriteSite[] = [];
+  // By code and whether the first operand is a register (xmm/m128 destinations: a store writes no XMM).
+  const sseByCode = new Map<number, SseWrite>();
   const ins = new Instruction();
   // Each property read of a decoded instruction is a call into WebAssembly, and this sweep runs
   // over every executable mapping at start-up: ownership is settled once per code (encoding and
@@ -233,6 +288,13 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
       byCode.set(code, verdict);
     }
     if (verdict === CodeVerdict.Model || (verdict === CodeVerdict.PerInstruction && ownershipOf(ins) === Ownership.Model)) { owned.push(ins.ip); continue; }
+    if (verdict === CodeVerdict.Unicorn) {
+      const key = code * 2 + (ins.opCount > 0 && ins.op0Kind === OpKind.Register ? 1 : 0);
+      let w = sseByCode.get(key);
+      if (w === undefined) { w = sseWriteOf(ins); sseByCode.set(key, w); }
+      const site = sseSite(ins, w);
+      if (site) { sseWrites.push(site); continue; }
+    }
     if (!mayBeX87Escape(bytes, at)) continue;
     const site = x87SiteOf(ins, bytes, at);
     if (!site) continue;
@@ -243,7 +305,7 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
   // iced-x86 objects live in WebAssembly memory: free them explicitly.
   ins.free();
   d.free();
-  return { owned, invalidAt, x87 };
+  return { owned, invalidAt, x87, sseWrites };
 }
 
 /**

@@ -16,10 +16,11 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { cacheDir } from './cache-dir.js';
-import { X87Role, sweepOwned, sweepRulesIdentity, type SweepResult, type X87Site } from './ownership.js';
+import { X87Role, sweepOwned, sweepRulesIdentity, type SseWriteSite, type SweepResult, type X87Site } from './ownership.js';
 
 /** The entry format; a change makes every older entry stale. */
-const FORMAT = 'xstate-lab.sweep/1';
+export const SWEEP_CACHE_FORMAT = 'xstate-lab.sweep/2';
+const FORMAT = SWEEP_CACHE_FORMAT;
 /** Entries kept: a write that finds more removes the oldest, down to three quarters of this. */
 export const SWEEP_CACHE_MAX_ENTRIES = 2000;
 /** The cache subfolder. */
@@ -134,7 +135,9 @@ function decodeBlocks(p: unknown): Map<string, number> {
 type StoredMem = [number, number, number, string, boolean, boolean, number];
 /** An x87 site as stored: address (hex), role, FOP, memory operand or null, MMX writes or null. */
 type StoredSite = [string, number, number, StoredMem | null, number | null];
-interface Payload { owned: string[]; invalidAt: string[]; x87: StoredSite[] }
+/** A legacy SSE write site as stored: address (hex), XMM register, zeroing idiom. */
+type StoredSse = [string, number, boolean];
+interface Payload { owned: string[]; invalidAt: string[]; x87: StoredSite[]; sse: StoredSse[] }
 
 const hex = (v: bigint): string => v.toString(16);
 
@@ -143,6 +146,7 @@ function encode(r: SweepResult): string {
     owned: r.owned.map(hex),
     invalidAt: r.invalidAt.map(hex),
     x87: r.x87.map((s) => [hex(s.addr), s.role, s.fop, s.mem ? [s.mem.base, s.mem.index, s.mem.scale, hex(s.mem.disp), s.mem.ipRel, s.mem.addr32, s.mem.seg] : null, s.mmxWrites ?? null]),
+    sse: r.sseWrites.map((w) => [hex(w.addr), w.reg, w.idiom]),
   };
   return JSON.stringify(p);
 }
@@ -180,7 +184,7 @@ const big = (v: unknown): bigint => {
 /** The payload checked field by field (a sound digest over a hand-made file must still not crash the run). */
 function decode(p: unknown): SweepResult {
   const o = p as Payload;
-  if (!o || !Array.isArray(o.owned) || !Array.isArray(o.invalidAt) || !Array.isArray(o.x87)) throw new Error('not a sweep payload');
+  if (!o || !Array.isArray(o.owned) || !Array.isArray(o.invalidAt) || !Array.isArray(o.x87) || !Array.isArray(o.sse)) throw new Error('not a sweep payload');
   const x87 = o.x87.map((s): X87Site => {
     if (!Array.isArray(s) || s.length !== 5 || !X87_ROLES.has(s[1]) || !isInt(s[2])) throw new Error('not an x87 site');
     const m = s[3];
@@ -193,7 +197,11 @@ function decode(p: unknown): SweepResult {
     if (s[4] !== null) site.mmxWrites = s[4];
     return site;
   });
-  return { owned: o.owned.map(big), invalidAt: o.invalidAt.map(big), x87 };
+  const sseWrites = o.sse.map((w): SseWriteSite => {
+    if (!Array.isArray(w) || w.length !== 3 || !isInt(w[1]) || w[1] < 0 || w[1] > 15 || typeof w[2] !== 'boolean') throw new Error('not an SSE write site');
+    return { addr: big(w[0]), reg: w[1], idiom: w[2] };
+  });
+  return { owned: o.owned.map(big), invalidAt: o.invalidAt.map(big), x87, sseWrites };
 }
 
 function writeEntry(dir: string, file: string, key: string, payload: string): void {

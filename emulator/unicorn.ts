@@ -980,7 +980,9 @@ export const X87_EVENT_MEM = 2;
 export const X87_EVENT_MMX = 4;
 export const X87_EVENT_MMX_SHIFT = 8;
 /** What an observed address is (trap-gate.c OBSERVE_*). */
-export enum ObserveKind { X87 = 1, X87Mem = 2, X87Init = 3 }
+export enum ObserveKind { X87 = 1, X87Mem = 2, X87Init = 3, SseWrite = 4 }
+/** trap-gate.c SSE_EVENT_SHIFT: bit SSE_EVENT_SHIFT + n of X87_EVENTS is set when an observed legacy SSE instruction wrote XMMn. */
+export const SSE_EVENT_SHIFT = 16;
 /**
  * Registers whose write changes how later ones in a batch are taken: FPSW's TOP field, which the
  * ST(i) registers are relative to. The gate writes back only registers that changed; once it writes
@@ -1100,6 +1102,8 @@ export class Unicorn {
   /** One registered koffi trampoline per callback prototype, shared by all hooks of that kind. */
   private readonly trampolines = new Map<ProtoKind, { ptr: bigint; users: number }>();
   private readonly contexts = new Set<UnicornContext>();
+  /** The context endExceptionDelivery saves into and restores from (allocated on first use). */
+  private deliveryCtx: UnicornContext | undefined;
   private readonly blocks = new Set<RegBlock>();
   private readonly gates: GateRecord[] = [];
   /** The native instruction counter (useInstructionCounter), once installed. */
@@ -1587,6 +1591,29 @@ export class Unicorn {
     return Number(this.api.uc_context_size(this.h()));
   }
 
+  /**
+   * Ends the delivery of a CPU exception the UC_HOOK_INTR hook took over, so that the next one is
+   * not taken for a fault during its delivery. Call it after the hook ran, outside emulation.
+   *
+   * Why: unicorn 2.0.1's `check_exception` (QEMU 5.0 target/i386/excp_helper.c) records each
+   * contributory exception (#DE, #TS, #NP, #SS, #GP) and #PF in CPUX86State.old_exception and turns
+   * the next one into #DF, and the one after that into a triple fault (a reset request that spins);
+   * only `x86_cpu_do_interrupt` clears it, and an interrupt hook replaces that delivery. On the
+   * CPU each exception is delivered (SDM Vol. 3A 6.15, Table 6-5: double faults arise only during a
+   * delivery), so a process that catches #DE twice gets SIGFPE twice. No API reaches
+   * old_exception: its place in a saved uc_context is measured once per process
+   * (`measureExceptionInFlight`) and written back with uc_context_save / uc_context_restore.
+   */
+  endExceptionDelivery(): void {
+    const how = exceptionInFlight();
+    if (how.kind !== ExceptionInFlightReset.ContextOffset) return;
+    this.deliveryCtx = this.contextSave(this.deliveryCtx);
+    const view = new DataView(koffi.view(this.deliveryCtx.ptr, how.offset + 4));
+    if (view.getInt32(how.offset, true) === NO_EXCEPTION_IN_FLIGHT) return;
+    view.setInt32(how.offset, NO_EXCEPTION_IN_FLIGHT, true);
+    this.contextRestore(this.deliveryCtx);
+  }
+
   // ---- emulation ----
 
   /**
@@ -1654,6 +1681,19 @@ export class Unicorn {
     const pending = this.pendingError;
     this.pendingError = undefined;
     return pending;
+  }
+
+  /**
+   * From a hook: end the run before the next translated block. uc_emu_stop from a hook in the first
+   * block of a run is lost (insn-counter.c, measured), so with the native counter installed its
+   * limit is lowered to what already ran and the counter stops before the next block (an owned
+   * instruction's hook moves RIP, which ends its block); without the counter, uc_emu_stop.
+   */
+  stopBeforeNextBlock(): void {
+    this.emuStop();
+    if (!this.counter) return;
+    const w = this.counter.words;
+    w[CounterWord.LIMIT] = w[CounterWord.EXECUTED]! > 0n ? w[CounterWord.EXECUTED]! : 1n;
   }
 
   /** Asks a running emulation to stop (uc_emu_stop); meant for hooks. */
@@ -2074,4 +2114,92 @@ export function enableSse(uc: Unicorn, options: { osxsave?: boolean } = {}): { c
   uc.regWrite(X86Reg.CR0, cr0);
   uc.regWrite(X86Reg.CR4, cr4);
   return { cr0, cr4 };
+}
+
+/** QEMU's "no exception in flight" value of CPUX86State.old_exception (x86_cpu_reset sets -1). */
+const NO_EXCEPTION_IN_FLIGHT = -1;
+/** Vector numbers the measurement raises and expects (SDM Vol. 3A Table 6-1). */
+const VECTOR_DE = 0, VECTOR_DF = 8;
+/** `div ecx` (F7 /6, ModR/M F1): #DE with ECX = 0. */
+const DIV_ECX = [0xf7, 0xf1];
+
+/** How endExceptionDelivery clears unicorn's exception in flight, as measured on this library. */
+export enum ExceptionInFlightReset {
+  /** old_exception found at a byte offset of a saved uc_context, cleared through save/restore. */
+  ContextOffset = 'context-offset',
+  /** A second #DE is delivered as #DE without help (a unicorn that clears it itself). */
+  NotNeeded = 'not-needed',
+  /** The experiment found no single place: the second contributory exception of a process becomes #DF. */
+  Unavailable = 'unavailable',
+}
+
+export type ExceptionInFlight =
+  | { kind: ExceptionInFlightReset.ContextOffset; offset: number }
+  | { kind: ExceptionInFlightReset.NotNeeded }
+  | { kind: ExceptionInFlightReset.Unavailable; why: string };
+
+let exceptionInFlightMeasured: ExceptionInFlight | undefined;
+
+/** The measurement of `measureExceptionInFlight`, made on first use and kept for the process. */
+export function exceptionInFlight(): ExceptionInFlight {
+  if (exceptionInFlightMeasured === undefined) {
+    exceptionInFlightMeasured = measureExceptionInFlight();
+    if (exceptionInFlightMeasured.kind === ExceptionInFlightReset.Unavailable) {
+      process.stderr.write(`xstate-lab: warning: ${LIBUNICORN_SONAME}: the exception in flight cannot be cleared (${exceptionInFlightMeasured.why}); a second #DE, #GP, #SS, #NP or #TS in one process is delivered as a double fault (SIGSEGV)\n`);
+    }
+  }
+  return exceptionInFlightMeasured;
+}
+
+/**
+ * Finds where a saved uc_context holds unicorn's exception in flight, on a scratch engine, and
+ * proves it by behaviour: a fresh engine holds -1 there; after a #DE taken by an interrupt hook, 0
+ * (its vector); after a second #DE, 8 (the #DF unicorn reports instead); with -1 written back at
+ * that offset and restored, a third #DE is reported as #DE. Exactly one offset must pass every step.
+ */
+export function measureExceptionInFlight(): ExceptionInFlight {
+  const CODE = 0x10000n, PAGE = 0x1000;
+  const uc = Unicorn.open();
+  try {
+    uc.memMap(CODE, PAGE);
+    uc.memWrite(CODE, Uint8Array.from(DIV_ECX));
+    const seen: number[] = [];
+    uc.hookIntr((intno) => { seen.push(intno); uc.emuStop(); });
+    const size = uc.contextSize();
+    const ctx = uc.contextSave();
+    const bytes = (): DataView => new DataView(koffi.view(ctx.ptr, size));
+    const snapshot = (): Int32Array => {
+      uc.contextSave(ctx);
+      const v = bytes(), out = new Int32Array(size >> 2);
+      for (let i = 0; i < out.length; i++) out[i] = v.getInt32(i * 4, true);
+      return out;
+    };
+    const divide = (): number | undefined => {
+      seen.length = 0;
+      uc.regWrite(X86Reg.RCX, 0n);
+      uc.emuStart(CODE, CODE + BigInt(DIV_ECX.length));
+      return seen[0];
+    };
+    const fresh = snapshot();
+    if (divide() !== VECTOR_DE) return { kind: ExceptionInFlightReset.Unavailable, why: 'a first division by zero was not reported as #DE' };
+    const first = snapshot();
+    const second = divide();
+    if (second === VECTOR_DE) return { kind: ExceptionInFlightReset.NotNeeded };
+    if (second !== VECTOR_DF) return { kind: ExceptionInFlightReset.Unavailable, why: `a second division by zero was reported as vector ${second}` };
+    const doubled = snapshot();
+    const candidates: number[] = [];
+    for (let i = 0; i < fresh.length; i++) {
+      if (fresh[i] === NO_EXCEPTION_IN_FLIGHT && first[i] === VECTOR_DE && doubled[i] === VECTOR_DF) candidates.push(i * 4);
+    }
+    if (candidates.length !== 1) return { kind: ExceptionInFlightReset.Unavailable, why: `${candidates.length} places in a saved context behave as the exception in flight` };
+    const offset = candidates[0]!;
+    uc.contextSave(ctx);
+    bytes().setInt32(offset, NO_EXCEPTION_IN_FLIGHT, true);
+    uc.contextRestore(ctx);
+    const third = divide();
+    if (third !== VECTOR_DE) return { kind: ExceptionInFlightReset.Unavailable, why: `with the place at offset ${offset} cleared, a division by zero was reported as vector ${third}` };
+    return { kind: ExceptionInFlightReset.ContextOffset, offset };
+  } finally {
+    uc.close();
+  }
 }

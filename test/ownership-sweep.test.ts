@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Code, CodeExt, Decoder, DecoderOptions, Instruction, OpCodeOperandKind } from '../emulator/iced.js';
-import { Ownership, X87Role, codeMayHaveMm, ownershipOf, sweepOwned, x87SiteOf, type SweepResult } from '../emulator/ownership.js';
+import { Ownership, X87Role, codeMayHaveMm, ownershipOf, sseWriteSiteOf, sweepOwned, x87SiteOf, type SweepResult } from '../emulator/ownership.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-sweep-'));
@@ -22,7 +22,7 @@ const BASE = 0x401000n;
 function referenceSweep(bytes: Uint8Array, base: bigint, byCode?: Map<Code, Set<Ownership>>): SweepResult {
   const d = new Decoder(64, bytes, DecoderOptions.None);
   d.ip = base;
-  const out: SweepResult = { owned: [], invalidAt: [], x87: [] };
+  const out: SweepResult = { owned: [], invalidAt: [], x87: [], sseWrites: [] };
   const ins = new Instruction();
   while (d.canDecode) {
     d.decodeOut(ins);
@@ -30,6 +30,9 @@ function referenceSweep(bytes: Uint8Array, base: bigint, byCode?: Map<Code, Set<
     const own = ownershipOf(ins);
     if (byCode) (byCode.get(ins.code) ?? byCode.set(ins.code, new Set()).get(ins.code)!).add(own);
     if (own === Ownership.Model) { out.owned.push(ins.ip); continue; }
+    // Legacy SSE writers unicorn runs (not the codes decided per instruction, which have MMX forms).
+    const sse = codeMayHaveMm(ins.code) ? undefined : sseWriteSiteOf(ins);
+    if (sse) { out.sseWrites.push(sse); continue; }
     const site = x87SiteOf(ins, bytes, Number(ins.ip - base));
     if (site?.role === X87Role.Env) out.owned.push(site.addr);
     else if (site && (site.role === X87Role.NonControl || site.role === X87Role.Init)) out.x87.push(site);
@@ -73,6 +76,8 @@ describe('sweepOwned equals the per-instruction rule', () => {
     // The input reaches the x87 role sweep too (x87 sites the model does not own; fewer since the
     // model executes the transcendental instructions itself).
     expect(want.x87.length).toBeGreaterThan(100);
+    // And the legacy SSE writers (XINUSE[1] events).
+    expect(want.sseWrites.length).toBeGreaterThan(100);
     // The codes decided per instruction (an MMX register operand in some form) occur here. (Since the
     // model owns the MMX-operand conversions in both forms, no code is owned in one form and not in
     // another; the per-instruction verdicts must still equal the rule, which the comparison checks.)

@@ -937,3 +937,32 @@ describe('trap cost', () => {
     );
   });
 });
+
+describe('the exception in flight (unicorn 2.0.1 check_exception keeps old_exception when a hook delivers)', () => {
+  it('finds old_exception in a saved context and clears it: every #DE of a run is reported as #DE', async () => {
+    const { ExceptionInFlightReset, exceptionInFlight, measureExceptionInFlight } = await import('../emulator/unicorn.js');
+    const how = measureExceptionInFlight();
+    // On Debian's libunicorn2 2.0.1 the second #DE is reported as #DF without help: a place must be found.
+    expect(how.kind).toBe(ExceptionInFlightReset.ContextOffset);
+    expect(exceptionInFlight()).toEqual(how);
+    const uc = Unicorn.open();
+    try {
+      uc.memMap(CODE, 0x1000);
+      uc.memWrite(CODE, Uint8Array.from([0xf7, 0xf1])); // div ecx
+      const seen: number[] = [];
+      uc.hookIntr((n) => { seen.push(n); uc.emuStop(); });
+      const divide = (clear: boolean): void => {
+        uc.regWrite(X86Reg.RCX, 0n);
+        uc.emuStart(CODE, CODE + 2n);
+        if (clear) uc.endExceptionDelivery();
+      };
+      divide(true); divide(true); divide(true);
+      expect(seen).toEqual([0, 0, 0]);
+      divide(false); divide(false);
+      // Without the clearing the second becomes a double fault (vector 8): the test can fail.
+      expect(seen).toEqual([0, 0, 0, 0, 8]);
+    } finally {
+      uc.close();
+    }
+  });
+});

@@ -92,6 +92,19 @@ describe('floating point', () => {
     expect(e.stdout).toBe(native.stdout);
   }, 120_000);
 
+  it('DPPS/VDPPS #XM: the flags of completed stages (a product\'s UE|PE) recorded with the faulting add\'s DE, natively-equal', async () => {
+    const exe = build('musl-gcc', 'dpps-xm.c', 'dpps-xm', ['-static', '-O1', '-mavx']);
+    const native = await run(exe, []);
+    expect(native.status).toBe(0);
+    // The guest reaches the rule: some #XM record DE with UE|PE (0x32), others DE alone.
+    expect(native.stdout).toMatch(/XM 0032/);
+    expect(native.stdout).toMatch(/XM 0002/);
+    // Every #XM costs the scheduler a whole quantum of the instruction budget: a larger one.
+    const e = await run(process.execPath, [CLI, 'exec', '--cpu', 'host', '--max-insns', '100000000000', exe]);
+    expect(e.stderr).toBe('');
+    expect(e.stdout).toBe(native.stdout);
+  }, 240_000);
+
   it('RCPPS on a profile of another vendor than the host stops the run naming it (the table is the vendor\'s)', async () => {
     // A built-in profile of another vendor than the captured host's, chosen by that property.
     const other = builtinProfileIds().find((id) => loadBuiltinQuietly(id).profile.vendor !== cpu.profile.vendor);

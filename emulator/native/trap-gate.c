@@ -113,7 +113,9 @@ struct desc {
 };
 
 /* What an observed address is (xl_gate_observe). */
-enum { OBSERVE_NONE = 0, OBSERVE_X87 = 1, OBSERVE_X87_MEM = 2, OBSERVE_X87_INIT = 3 };
+enum { OBSERVE_NONE = 0, OBSERVE_X87 = 1, OBSERVE_X87_MEM = 2, OBSERVE_X87_INIT = 3, OBSERVE_SSE_WRITE = 4 };
+/* OBSERVE_SSE_WRITE: a legacy SSE instruction unicorn runs writes XMM `base`: bit SSE_EVENT_SHIFT + n of x87_events (XINUSE[1] on any write). */
+#define SSE_EVENT_SHIFT 16u
 #define X87_EVENT_IP 1u
 #define X87_EVENT_MEM 2u
 
@@ -345,7 +347,8 @@ int xl_gate_describe(struct gate *g, uint64_t a, int32_t read_count, uint32_t gp
  * control block and returns without calling JS. Returns 1 when added or updated, -1 on failure.
  */
 int xl_gate_observe(struct gate *g, uint64_t a, int32_t kind, int32_t base, int32_t index, int32_t scale_log2, int64_t disp, int32_t addr32) {
-  if (kind <= OBSERVE_NONE || kind > OBSERVE_X87_INIT) return -1;
+  if (kind <= OBSERVE_NONE || kind > OBSERVE_SSE_WRITE) return -1;
+  if (kind == OBSERVE_SSE_WRITE && (base < 0 || base > 15)) return -1;
   if (find(g, a) < 0 && xl_gate_add(g, a) < 0) return -1;
   struct desc *d = &g->descs[find(g, a)];
   *d = no_desc;
@@ -567,6 +570,15 @@ static void xs_absorb_sse(struct gate *g, uint32_t changed) {
     w[SW_XMODIFIED] |= sse;
   }
   memcpy(L + mx, g->block + mx, 4);
+  /* Observed SSE writes since JS last looked (machine.ts applySseEvents): in use whatever the value. */
+  uint32_t written = g->ctl->x87_events >> SSE_EVENT_SHIFT;
+  if (written) {
+    g->ctl->x87_events &= (1u << SSE_EVENT_SHIFT) - 1;
+    if (t[XT_Q_TRACKS_ZERO_REGISTERS]) w[SW_REGS_IN_USE + __builtin_ctz(sse)] |= written;
+    w[SW_KNOWN_ZERO] &= ~sse;
+    w[SW_XINUSE] |= sse;
+    w[SW_XMODIFIED] |= sse;
+  }
 }
 
 /*
@@ -626,7 +638,8 @@ static void xs_merge(struct xs_ranges *wr) {
 static int xs_fast(void *uc, struct gate *g, const struct desc *d, uint64_t address) {
   struct gate_ctl *c = g->ctl;
   const uint32_t *t = g->xs_table;
-  if (!g->xs_store || c->xs_mirror != 1 || c->x87_events || c->read_count < (int32_t)g->img.all_count) return 0;
+  /* Pending x87 events need JS (the pointers); pending SSE-write events are applied by xs_absorb_sse. */
+  if (!g->xs_store || c->xs_mirror != 1 || (c->x87_events & ((1u << SSE_EVENT_SHIFT) - 1)) || c->read_count < (int32_t)g->img.all_count) return 0;
   if ((c->changed & g->img.changed_x87_bits) && !xs_x87_unchanged(g)) return 0;
   uint32_t need = 1u << 0 | 1u << 2; /* EAX, EDX (encoding order 0 and 2) */
   if (d->base >= 0) need |= 1u << d->base;
@@ -718,6 +731,7 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   int slot = find(g, address);
   if (slot < 0) return;
   const struct desc d = g->descs[slot]; /* a copy: JS may re-describe or remove the address */
+  if (d.observe == OBSERVE_SSE_WRITE) { g->ctl->x87_events |= 1u << (SSE_EVENT_SHIFT + (uint32_t)d.base); return; }
   if (d.observe) { observe_x87(uc, g, &d, address); return; }
   if (d.fp_shape && g->fp_xmm0 && fp_fast(uc, g, &d, address)) return;
   struct gate_ctl *c = g->ctl;

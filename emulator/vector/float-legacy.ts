@@ -128,8 +128,8 @@ function dot(t: FpType): Op {
     const imm = c.ins.immediate8, n = XMM_BYTES / es;
     const env = fpEnvOf(c);
     const sum = new Uint8Array(es);
-    const flags = dotLanes(t, x, y, (imm >> 4) & ((1 << n) - 1), env.mxcsr, [sum]);
-    commitFlags(c, env, flags);
+    const { flags, completed } = dotLanes(t, x, y, (imm >> 4) & ((1 << n) - 1), env.mxcsr, [sum]);
+    commitFlags(c, env, flags, completed);
     const out = new Uint8Array(XMM_BYTES);
     for (let j = 0; j < n; j++) if ((imm >> j) & 1) out.set(sum, j * es);
     write(c, out);

@@ -64,13 +64,14 @@ export function fpEnvOf(c: Ctx): FpEnv {
  * pre-computation flags are recorded; otherwise all; then #XM is raised and the destination is
  * left unchanged.
  */
-export function commitFlags(c: Ctx, env: FpEnv, flags: number): void {
+export function commitFlags(c: Ctx, env: FpEnv, flags: number, completed = 0): void {
   if (env.suppress || flags === 0) return;
   const regs = c.vec.regs;
   const m = regs.mxcsr;
   const unmasked = flags & ~(m >> MXCSR.MASK_SHIFT) & MXCSR.FLAGS;
   if (!unmasked) { if ((m | flags) !== m) regs.mxcsr = m | flags; return; }
-  const recorded = unmasked & MXCSR.PRE ? flags & MXCSR.PRE : flags;
+  // `completed`: flags of an instruction's earlier stages that finished (DPPS products), recorded whatever the faulting stage's kind.
+  const recorded = (unmasked & MXCSR.PRE ? flags & MXCSR.PRE : flags) | completed;
   regs.mxcsr = m | recorded;
   const code = fpu__exception_code(regs.mxcsr);
   throw new SimdFpFault(code, `${Mnemonic[c.ins.mnemonic]}: unmasked SIMD floating-point exception (MXCSR flags 0x${recorded.toString(16)}, masks 0x${((m & MXCSR.MASKS) >> MXCSR.MASK_SHIFT).toString(16)})`);
