@@ -1460,9 +1460,19 @@ export class Machine {
    * (a block is never cut); returns why it stopped.
    */
   run(count: number): Stop {
+    this.lastRunInsns = undefined;
     if ((this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_AC) !== 0n) return this.runCheckingAlignment(count);
-    return this.runEngine(count);
+    const stop = this.runEngine(count);
+    const executed = count === 1 ? 1n : this.uc.executedInLastRun;
+    this.lastRunInsns = executed === undefined ? undefined : Number(executed);
+    return stop;
   }
+
+  /**
+   * How many instructions the last run executed, when the engine knows it (the block counter counts
+   * whole blocks: a fault inside a block counts the block); undefined when it does not.
+   */
+  lastRunInsns: number | undefined;
 
   /**
    * RFLAGS.AC is set (CR0.AM is, under Linux; CPL 3): one instruction at a time, each checked for
@@ -1489,6 +1499,7 @@ export class Machine {
       stop = this.runEngine(1);
       ran++;
     } while (stop.kind === StopKind.Quantum && ran < count && (this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_AC) !== 0n);
+    this.lastRunInsns = ran;
     return stop;
   }
 

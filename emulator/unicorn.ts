@@ -1628,6 +1628,9 @@ export class Unicorn {
    * after a counted one is flushed by unicorn itself (measured 80 ms); a timeout given to either run is
    * spent partly on the flush.
    */
+  /** Instructions the last run with a quantum executed, by the native counter (undefined: a counted run, or no counter). */
+  executedInLastRun: bigint | undefined;
+
   emuStart(begin: Addr, until: Addr, options: EmuStartOptions = {}): void {
     const h = this.h();
     if (this.running) throw new Error('emuStart: already running (unicorn 2.0.1 does not support nested uc_emu_start)');
@@ -1662,6 +1665,9 @@ export class Unicorn {
         this.releaseIdleTrampolines();
       }
     }
+    // Instructions of the blocks this quantum run entered (the counter's count; a block a fault cut
+    // short counts whole): what the scheduler charges for a run that ended early.
+    this.executedInLastRun = this.counter && !count ? this.counter.words[CounterWord.EXECUTED]! : undefined;
     const pending = this.takePendingError();
     if (pending !== undefined) throw pending.error;
     // Stopped by the counter before a block: RIP is that block (unicorn leaves it stale; insn-counter.c).

@@ -121,7 +121,14 @@ export function run(this: Kernel): RunResult {
         ran++;
       } while (stop.kind === StopKind.Quantum && ran < quantum && !m.peekWatchHits());
       quantum = ran;
-    } else stop = m.run(quantum);
+    } else {
+      stop = m.run(quantum);
+      // A run that a fault or a system call ended early is charged what it executed, not its whole
+      // quantum (the budget, the virtual clock and the CPU time count instructions that ran; a
+      // loop of sched_yield or of caught faults used to exhaust --max-insns a quantum at a time).
+      const ran = m.lastRunInsns;
+      if (stop.kind !== StopKind.Quantum && ran !== undefined) quantum = Math.min(quantum, Math.max(1, ran));
+    }
     const watchHits = watches.length ? m.takeWatchHits() : 0;
     // The CPU clears RF once an instruction completed (SDM Vol. 3 18.3.1.1); hw_breakpoint_handler sets it again.
     task.debugRegs.resumeFlag = false;
