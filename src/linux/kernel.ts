@@ -32,6 +32,7 @@ import {
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo, doSigaltstack,
 } from './kernel/signal.js';
 import { handleXfd, raiseFault } from './arch/x86/kernel/traps.js';
+import { emulate_vsyscall } from './arch/x86/entry/vsyscall/vsyscall_64.js';
 import { setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors } from './arch/x86/kernel/signal.js';
 import { ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo, ptraceSetSyscallInfo,
   ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap } from './kernel/ptrace.js';
@@ -212,7 +213,7 @@ const kernelMethods = {
   rseqReturnToUser,
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo, doSigaltstack,
-  handleXfd, raiseFault,
+  handleXfd, raiseFault, emulate_vsyscall,
   setupFrame, sigreturn, restartForHandler, restartWithoutHandler, returnSelectors,
   ptraceStopTask, ptraceResume, syscallStop, syscallAfterEntryStop, tracee, ptraceSyscall, ptraceRegset, ptraceGetSyscallInfo, ptraceSetSyscallInfo,
   ptraceInitTask, ptraceEvent, ptraceExitEvent, ptraceTrapNotify, doJobctlTrap,

@@ -13,6 +13,7 @@ import { Prot } from '../../../../emulator/unicorn.js';
 import type { Region } from '../../../../emulator/machine.js';
 import { STACK_TOP, VM_SHARED } from '../../mm/mmap.js';
 import type { Process } from '../../sched.js';
+import { VSYSCALL_ADDR, VSYSCALL_END } from '../../arch/x86/entry/vsyscall/vsyscall_64.js';
 
 /**
  * Where the name starts: show_map_vma's seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) then
@@ -73,6 +74,9 @@ export function show_map(p: Process): string {
     if (name !== undefined) line = `${line.padEnd(MAPS_NAME_COLUMN, ' ')} ${name}`;
     s += `${line}\n`;
   }
+  // m_next after the last VMA: get_gate_vma, the vsyscall page (vsyscall=xonly: VM_EXEC only).
+  const gate = `${hex8(VSYSCALL_ADDR)}-${hex8(VSYSCALL_END)} --xp ${hex8(0n)} 00:00 0 `;
+  s += `${gate.padEnd(MAPS_NAME_COLUMN, ' ')} [vsyscall]\n`;
   return s;
 }
 

@@ -31,6 +31,8 @@ const UTS_FIELD = 65;
 const UTS = { sysname: 'Linux', nodename: 'xstate-lab', version: '#1 SMP PREEMPT_DYNAMIC xstate-lab', machine: 'x86_64', domainname: '(none)' };
 /** sizeof(stack_t) on x86-64 (include/uapi/asm-generic/signal.h). */
 const STACK_T_BYTES = 24;
+/** sizeof(struct timezone) (include/uapi/linux/time.h): two ints. */
+const TIMEZONE_BYTES = 8;
 /** clock_nanosleep flag TIMER_ABSTIME (include/uapi/linux/time.h). */
 const TIMER_ABSTIME = 1;
 /** The length of SYSCALL (0F 05, SDM Vol. 2B): where RCX points after it. */
@@ -326,7 +328,11 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     }
     case Sys.getrusage: return this.getrusage(t, i32(a0), a1);
     case Sys.times: return this.times(t, a0, this.readClock(ClockId.BOOTTIME));
-    case Sys.gettimeofday: if (a0) this.writeTimespec(m, a0, this.readClock(ClockId.REALTIME), 1000n); return 0n;
+    case Sys.gettimeofday:
+      if (a0) this.writeTimespec(m, a0, this.readClock(ClockId.REALTIME), 1000n);
+      // kernel/time/time.c: the timezone, sys_tz, is {0, 0} until settimeofday (not modelled) sets it.
+      if (a1) m.write(a1, new Uint8Array(TIMEZONE_BYTES));
+      return 0n;
     case Sys.time: {
       const s = this.readClock(ClockId.REALTIME) / 1_000_000_000n;
       if (a0) m.writeU64(a0, s);

@@ -56,6 +56,8 @@ export function handleXfd(this: Kernel, t: Task, f: GuestFault): boolean {
 }
 
 export function raiseFault(this: Kernel, t: Task, f: GuestFault): void {
+  // do_user_addr_fault: a fault in the vsyscall page goes to emulate_vsyscall first.
+  if (this.emulate_vsyscall(t, f)) return;
   t.origRax = -1n; // an exception entry, not a system call
   t.proc.machine.syncIn(true);
   let code: number = f.code;
