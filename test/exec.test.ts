@@ -131,6 +131,20 @@ function exercised(name: string, out: string): void {
     if (GUEST_SEES.ospke) expect(out).toMatch(/then KVM_GET_XSAVE: .*XSTATE_BV 0000000000000203 .*PKRU 55555554/);
   }
   // The process model (src/linux/): each guest reached the part that needs the model.
+  if (name === 'vsyscall') {
+    // vsyscall=xonly: the three entries emulated, the page unreadable, the gate VMA in maps.
+    expect(out).toContain('vsyscall gettimeofday: 0, between the system calls: yes');
+    expect(out).toContain('vsyscall time: returned == stored yes, between the system calls yes');
+    expect(out).toMatch(/vsyscall getcpu: 0, cpu \d+ node 0, equal to the system call: yes/);
+    expect(out).toMatch(/read of the vsyscall page:\n {2}signal 11 si_code 1 si_addr 0xffffffffff600000 rip in the program/);
+    expect(out).toMatch(/maps: ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 +\[vsyscall\]/);
+  }
+  if (name === 'noncanonical') {
+    expect(out).toMatch(/rt_sigreturn to RIP 0x800000000000:\n {2}signal 11 si_code 128 si_addr 0 trapno 13 err 0 rip 0x800000000000/);
+    expect(out).toMatch(/push with RSP = 0x800000000010:\n {2}signal 7 si_code 128 si_addr 0 trapno 12/);
+    expect(out).toMatch(/call into non-executable data:\n {2}signal 11 si_code 2 si_addr 0x[0-9a-f]+ trapno 14 err 0x15/);
+    expect(out).toMatch(/read of kernel address 0xffffffff81000000:\n {2}signal 11 si_code 1 si_addr 0xffffffff81000000 trapno 14 err 0x5/);
+  }
   if (name === 'syscall-regs') expect(out.split('\n').filter((l) => l.includes('rcx - label 0, ') && l.includes('(== flags before: yes)'))).toHaveLength(6);
   if (name === 'pipe') {
     expect(out).toContain('1-byte writes until EAGAIN: 65536');

@@ -107,6 +107,7 @@ export const MREMAP_DONTUNMAP = 4;
 /** arch_prctl codes (arch/x86/include/uapi/asm/prctl.h). */
 export enum ArchPrctl {
   SET_GS = 0x1001, SET_FS = 0x1002, GET_FS = 0x1003, GET_GS = 0x1004,
+  GET_CPUID = 0x1011, SET_CPUID = 0x1012,
   GET_XCOMP_SUPP = 0x1021, GET_XCOMP_PERM = 0x1022, REQ_XCOMP_PERM = 0x1023, GET_XCOMP_GUEST_PERM = 0x1024, REQ_XCOMP_GUEST_PERM = 0x1025,
 }
 

@@ -13,17 +13,25 @@ import { KernelBehaviour } from '../../../../../kernel-model/variants.js';
 import { ArchPrctl, Errno, SS_DISABLE } from '../../../abi.js';
 import type { Kernel } from '../../../kernel.js';
 import { neg, TaskState, Task } from '../../../sched.js';
+import { TASK_SIZE_MAX } from '../../../ptrace.js';
 
 export function archPrctl(this: Kernel, t: Task, code: number, arg: bigint): bigint {
   const m = t.proc.machine;
   switch (code as ArchPrctl) {
-    case ArchPrctl.SET_FS: m.uc.regWrite(X86Reg.FS_BASE, arg); return 0n;
-    case ArchPrctl.SET_GS: m.uc.regWrite(X86Reg.GS_BASE, arg); return 0n;
+    // do_arch_prctl_64: a base at or above TASK_SIZE_MAX is refused with -EPERM.
+    case ArchPrctl.SET_FS: if (arg >= TASK_SIZE_MAX) return neg(Errno.EPERM); m.uc.regWrite(X86Reg.FS_BASE, arg); return 0n;
+    case ArchPrctl.SET_GS: if (arg >= TASK_SIZE_MAX) return neg(Errno.EPERM); m.uc.regWrite(X86Reg.GS_BASE, arg); return 0n;
     case ArchPrctl.GET_FS: m.writeU64(arg, m.uc.regRead(X86Reg.FS_BASE)); return 0n;
     case ArchPrctl.GET_GS: m.writeU64(arg, m.uc.regRead(X86Reg.GS_BASE)); return 0n;
     case ArchPrctl.GET_XCOMP_SUPP: case ArchPrctl.GET_XCOMP_PERM: case ArchPrctl.REQ_XCOMP_PERM:
     case ArchPrctl.GET_XCOMP_GUEST_PERM: case ArchPrctl.REQ_XCOMP_GUEST_PERM:
       return this.fpuXstatePrctl(t, code as ArchPrctl, arg);
+    // do_arch_prctl_common (arch/x86/kernel/process.c): get_cpuid_mode is 1 while CPUID does not
+    // fault (TIF_NOCPUID clear); set_cpuid_mode needs X86_FEATURE_CPUID_FAULT. Assumption
+    // `no-cpuid-faulting`: the model has no CPUID faulting (Intel MSR_PLATFORM_INFO[31], AMD
+    // CpuidUserDis), so -ENODEV, as this project's host answers (its hypervisor hides it).
+    case ArchPrctl.GET_CPUID: return 1n;
+    case ArchPrctl.SET_CPUID: return neg(Errno.ENODEV);
     default: return neg(Errno.EINVAL);
   }
 }
