@@ -427,9 +427,12 @@ export function doSigaltstack(this: Kernel, t: Task, ss: { sp: bigint; size: big
   return 0;
 }
 
-/** sas_ss_flags() (include/linux/sched/signal.h) with the stored SS_AUTODISARM: what sigaltstack and a frame's uc_stack report. */
+/**
+ * What sigaltstack reports as the old stack's flags (do_sigaltstack): sas_ss_flags()
+ * (include/linux/sched/signal.h) with the stored SS_FLAG_BITS, even when the stack is disabled.
+ */
 export function sasSsFlags(t: Task, sp: bigint): number {
-  if (!t.altstack.size || t.altstack.flags === SS_DISABLE) return SS_DISABLE;
+  if (!t.altstack.size || t.altstack.flags === SS_DISABLE) return SS_DISABLE | (t.altstack.flags & SS_FLAG_BITS);
   const onStack = on_sig_stack({ sp: t.altstack.sp, size: t.altstack.size, enabled: true }, sp);
   return (onStack ? SS_ONSTACK : 0) | (t.altstack.flags & SS_FLAG_BITS);
 }

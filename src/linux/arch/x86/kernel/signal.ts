@@ -12,7 +12,7 @@ import { clearUserStatesForHandler, get_sigframe, on_sig_stack, restoreSigframeF
 import { Errno, SA_NODEFER, SA_ONSTACK, SA_RESTART, SS_DISABLE, SS_ONSTACK, Sig, Sys } from '../../../abi.js';
 import { ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS, ERESTART_RESTARTBLOCK } from '../../../errno.js';
 import type { Kernel } from '../../../kernel.js';
-import { SI_KERNEL, SS_AUTODISARM, sasSsFlags } from '../../../kernel/signal.js';
+import { SI_KERNEL, SS_AUTODISARM } from '../../../kernel/signal.js';
 import { MASK64, neg, sigBit, UNBLOCKABLE, type SigAction, Task } from '../../../sched.js';
 import { FIX_EFLAGS, FRAME, RFLAGS_DF, RFLAGS_RF, RFLAGS_TF, SC, SIGCONTEXT_GPRS, type SigInfo, UC_FP_XSTATE, UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS, USER_CS, USER_DS, encodeSigInfo } from '../../../signal-frame.js';
 
@@ -39,7 +39,7 @@ export function setupFrame(this: Kernel, t: Task, info: SigInfo, act: SigAction)
   v.setBigUint64(FRAME.PRETCODE, act.restorer, true);
   v.setBigUint64(FRAME.UC_FLAGS, (this.fpuCfg.useXsave ? UC_FP_XSTATE : 0n) | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS, true);
   v.setBigUint64(FRAME.UC_STACK, t.altstack.sp, true);
-  v.setInt32(FRAME.UC_STACK + 8, sasSsFlags(t, rsp), true); // save_altstack_ex
+  v.setInt32(FRAME.UC_STACK + 8, t.altstack.flags, true); // __save_altstack: sas_ss_flags as the task set them (measured)
   v.setBigUint64(FRAME.UC_STACK + 16, t.altstack.size, true);
   // save_altstack_ex(): SS_AUTODISARM disarms the stack for the handler (sas_ss_reset); rt_sigreturn's restore_altstack rearms it.
   const autodisarm = (t.altstack.flags & SS_AUTODISARM) !== 0 && t.altstack.flags !== SS_DISABLE;
