@@ -39,6 +39,9 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // LAR/LSL/VERR/VERW read the OS's descriptor tables, which unicorn does not hold (measured:
   // LSL 7BH returned the selector, LAR of the program's own CS failed): the OS model answers.
   Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
+  // unicorn 2.0.1 cannot run these (measured by src/selfcheck/insn-survey.ts): emulator/general-insns.ts.
+  Mnemonic.Serialize, Mnemonic.Clwb, Mnemonic.Clflushopt, Mnemonic.Movdiri, Mnemonic.Movdir64b, Mnemonic.Ptwrite,
+  Mnemonic.Hreset, Mnemonic.Pconfig,
 ]);
 
 /**
