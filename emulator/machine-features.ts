@@ -60,6 +60,11 @@ const FEATURE_BITS = new Map<CpuidFeature, FeatureBit>([
  */
 const HIDEABLE = new Map<CpuidFeature, FaultInsn>([[F.RDTSCP, 'RDTSCP'], [F.RDPID, 'RDPID'], [F.RDRAND, 'RDRAND'], [F.RDSEED, 'RDSEED']]);
 
+/** Whether the table knows where `f` lives in CPUID (else missingFeature takes it as present). */
+export function featureMapped(f: CpuidFeature): boolean {
+  return FEATURE_BITS.has(f);
+}
+
 /** The first CPUID feature the instruction needs that the CPU lacks, or undefined. */
 export function missingFeature(cpu: CpuModel, ins: Instruction): string | undefined {
   for (const f of ins.cpuidFeatures()) {

@@ -8,15 +8,28 @@
  * emulated". The last must not happen for a profile's own instructions, except the deliberate
  * ones in NOT_EMULATED with their reasons.
  */
-import { Code, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic } from '../../emulator/iced.js';
+import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, Mnemonic } from '../../emulator/iced.js';
 import type { CpuModel } from '../../emulator/cpu-model.js';
 import { Machine, StopKind } from '../../emulator/machine.js';
-import { missingFeature } from '../../emulator/machine-features.js';
+import { featureMapped, missingFeature } from '../../emulator/machine-features.js';
 import { Prot, X86Reg } from '../../emulator/unicorn.js';
 import { XsaveContext } from '../../emulator/xsave.js';
 
-/** Instructions a profile's CPU has that the model deliberately does not run, with the reason. */
-export const NOT_EMULATED: ReadonlyMap<Mnemonic, string> = new Map<Mnemonic, string>([]);
+/**
+ * Legacy-encoded instructions that built-in profiles' CPUs have (every CPUID feature iced-x86
+ * names is one emulator/machine-features.ts looks up, and the profile sets it), that unicorn
+ * 2.0.1 cannot run and the model does not emulate yet: found by the survey (test/insn-survey.test.ts
+ * holds this table to it both ways). Not emulated yet; each needs its SDM operation written.
+ */
+const NOT_YET = 'unicorn 2.0.1 cannot run it; the model does not emulate it yet (issue 11 item 3)';
+export const KNOWN_GAPS: ReadonlyMap<Mnemonic, string> = new Map<Mnemonic, string>([
+  // SHA extensions, legacy SSE encoding (SDM Vol. 2B SHA1RNDS4 ... SHA256MSG2); no VEX form exists.
+  [Mnemonic.Sha1rnds4, NOT_YET], [Mnemonic.Sha1nexte, NOT_YET], [Mnemonic.Sha1msg1, NOT_YET], [Mnemonic.Sha1msg2, NOT_YET],
+  [Mnemonic.Sha256rnds2, NOT_YET], [Mnemonic.Sha256msg1, NOT_YET], [Mnemonic.Sha256msg2, NOT_YET],
+  // GFNI and PCLMULQDQ in the legacy encoding: the VEX/EVEX forms are emulated (emulator/vector/crypto.ts).
+  [Mnemonic.Gf2p8mulb, NOT_YET], [Mnemonic.Gf2p8affineqb, NOT_YET], [Mnemonic.Gf2p8affineinvqb, NOT_YET],
+  [Mnemonic.Pclmulqdq, NOT_YET],
+]);
 
 /** What a machine did with one example instruction. */
 export enum SurveyOutcome { Ran, Fault, NotEmulated }
@@ -27,6 +40,9 @@ export interface SurveyEntry {
   bytes: Uint8Array;
   text: string;
   mnemonic: Mnemonic;
+  /** iced-x86's CPUID features of the code; `unmapped`: those emulator/machine-features.ts cannot look up (taken as present). */
+  features: CpuidFeature[];
+  unmapped: CpuidFeature[];
   /** Per profile id that has the code's features: what happened (and the stop's message). */
   outcomes: Map<string, { outcome: SurveyOutcome; detail: string }>;
 }
@@ -61,6 +77,27 @@ const CODE = 0x400000n, DATA = 0x600000n, PAGE = 0x1000n;
 const SYSCALL = [0x0f, 0x05];
 const GPRS = [X86Reg.RAX, X86Reg.RBX, X86Reg.RCX, X86Reg.RDX, X86Reg.RSI, X86Reg.RDI, X86Reg.RBP, X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15];
 
+function freshMachine(cpu: CpuModel): Machine {
+  const m = new Machine(cpu, new XsaveContext(cpu), { onSyscall: () => true });
+  m.map(DATA, 4n * PAGE, Prot.READ | Prot.WRITE);
+  return m;
+}
+
+/** Run one example and the SYSCALL after it. */
+function runExample(m: Machine, bytes: Uint8Array): { outcome: SurveyOutcome; detail: string } {
+  // Mapped afresh: the machine sweeps new code for what it owns and drops old translations
+  // (test/machine-remap-code.test.ts).
+  if (m.regionAt(CODE)) m.unmap(CODE, PAGE);
+  m.map(CODE, PAGE, Prot.READ | Prot.EXEC, Uint8Array.from([...bytes, ...SYSCALL]));
+  // Every GPR points into the data (64-byte aligned, two pages before its end); RSP too.
+  m.uc.regWriteBatch(GPRS, GPRS.map(() => DATA + 2n * PAGE));
+  m.uc.regWrite(X86Reg.RSP, DATA + 2n * PAGE);
+  m.uc.regWrite(X86Reg.RIP, CODE);
+  const stop = m.run(4);
+  const outcome = stop.kind === StopKind.Unemulated ? SurveyOutcome.NotEmulated : stop.kind === StopKind.Fault ? SurveyOutcome.Fault : SurveyOutcome.Ran;
+  return { outcome, detail: stop.kind === StopKind.Unemulated ? stop.message ?? '' : stop.kind === StopKind.Fault ? stop.fault?.reason ?? '' : '' };
+}
+
 /** Run each example on each profile that has its features. */
 export function survey(cpus: readonly CpuModel[], examples = legacyExamples()): SurveyEntry[] {
   const entries: SurveyEntry[] = [];
@@ -73,28 +110,32 @@ export function survey(cpus: readonly CpuModel[], examples = legacyExamples()): 
     d.decodeOut(i);
     d.free();
     decoded.set(code, i);
-    entries.push({ code, bytes, text: i.toString(), mnemonic: i.mnemonic, outcomes: new Map() });
+    const features = Array.from(i.cpuidFeatures());
+    entries.push({ code, bytes, text: i.toString(), mnemonic: i.mnemonic, features, unmapped: features.filter((f) => !featureMapped(f)), outcomes: new Map() });
   }
   ins.free();
   for (const cpu of cpus) {
-    for (const e of entries) {
-      const i = decoded.get(e.code)!;
-      if (missingFeature(cpu, i) !== undefined) continue;
-      // A fresh machine per example: an example may leave any state behind (a changed RSP, MXCSR, segment).
-      const m = new Machine(cpu, new XsaveContext(cpu), { onSyscall: () => true });
-      try {
-        m.map(CODE, PAGE, Prot.READ | Prot.EXEC, Uint8Array.from([...e.bytes, ...SYSCALL]));
-        m.map(DATA, 4n * PAGE, Prot.READ | Prot.WRITE);
-        // Every GPR points into the data (64-byte aligned, two pages before its end); RSP too.
-        m.uc.regWriteBatch(GPRS, GPRS.map(() => DATA + 2n * PAGE));
-        m.uc.regWrite(X86Reg.RSP, DATA + 2n * PAGE);
-        m.uc.regWrite(X86Reg.RIP, CODE);
-        const stop = m.run(4);
-        const outcome = stop.kind === StopKind.Unemulated ? SurveyOutcome.NotEmulated : stop.kind === StopKind.Fault ? SurveyOutcome.Fault : SurveyOutcome.Ran;
-        e.outcomes.set(cpu.id, { outcome, detail: stop.kind === StopKind.Unemulated ? stop.message ?? '' : stop.kind === StopKind.Fault ? stop.fault?.reason ?? '' : '' });
-      } finally {
-        m.close();
+    // One machine per profile, its code page mapped again per example; registers are set afresh.
+    // (A fresh machine per example costs ~20 ms each.)
+    let m: Machine | undefined;
+    try {
+      for (const e of entries) {
+        const i = decoded.get(e.code)!;
+        if (missingFeature(cpu, i) !== undefined) continue;
+        // A machine that stopped on a fault or a gap may hold state a later example would trip over
+        // (measured: faults at stray addresses): such a result is taken again on a fresh machine.
+        let result = runExample(m ??= freshMachine(cpu), e.bytes);
+        if (result.outcome !== SurveyOutcome.Ran) {
+          m.close();
+          m = freshMachine(cpu);
+          result = runExample(m, e.bytes);
+          m.close();
+          m = undefined;
+        }
+        e.outcomes.set(cpu.id, result);
       }
+    } finally {
+      m?.close();
     }
   }
   for (const i of decoded.values()) i.free();
