@@ -141,3 +141,24 @@ export function survey(cpus: readonly CpuModel[], examples = legacyExamples()): 
   for (const i of decoded.values()) i.free();
   return entries;
 }
+
+/**
+ * An instruction `cpu` has (every CPUID feature looked up and set) that the model lacks: the
+ * first example of a KNOWN_GAPS code, or undefined when no gap remains for this CPU.
+ */
+export function gapExample(cpu: CpuModel, examples = legacyExamples()): { bytes: Uint8Array; mnemonic: Mnemonic; text: string } | undefined {
+  const i = new Instruction();
+  try {
+    for (const bytes of examples.values()) {
+      const d = new Decoder(64, bytes, DecoderOptions.None);
+      d.decodeOut(i);
+      d.free();
+      if (!KNOWN_GAPS.has(i.mnemonic)) continue;
+      if (Array.from(i.cpuidFeatures()).some((f) => !featureMapped(f)) || missingFeature(cpu, i) !== undefined) continue;
+      return { bytes, mnemonic: i.mnemonic, text: i.toString() };
+    }
+    return undefined;
+  } finally {
+    i.free();
+  }
+}
