@@ -102,7 +102,8 @@ export class StandaloneSources implements SystemSources {
 export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed,
   Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
   Mnemonic.Serialize, Mnemonic.Clwb, Mnemonic.Clflushopt, Mnemonic.Movdiri, Mnemonic.Movdir64b, Mnemonic.Ptwrite,
-  Mnemonic.Hreset, Mnemonic.Pconfig]);
+  Mnemonic.Hreset, Mnemonic.Pconfig, Mnemonic.Xsusldtrk, Mnemonic.Xresldtrk,
+  Mnemonic.Testui, Mnemonic.Clui, Mnemonic.Stui, Mnemonic.Uiret, Mnemonic.Senduipi]);
 
 /** MOVDIR64B's size and destination alignment (SDM Vol. 2B MOVDIR64B: 64 bytes, #GP(0) unless 64-byte aligned). */
 const MOVDIR64B_BYTES = 64;
@@ -274,6 +275,15 @@ export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: Sys
     case Mnemonic.Hreset: case Mnemonic.Pconfig:
       // SDM Vol. 2A HRESET, Vol. 2B PCONFIG: #GP(0) if CPL > 0; Linux user space runs at CPL 3.
       throw new CpuFault(Vector.GP, `${Mnemonic[ins.mnemonic].toUpperCase()} at CPL ${USER_CPL}`);
+    case Mnemonic.Xsusldtrk: case Mnemonic.Xresldtrk:
+      // SDM Vol. 2B XSUSLDTRK/XRESLDTRK: outside a transactional region, a NOP (#UD with LOCK).
+      // Assumption `no-active-transaction`: the model never has an RTM transaction active.
+      if (ins.hasLockPrefix) throw new CpuFault(Vector.UD, `${Mnemonic[ins.mnemonic].toUpperCase()} with LOCK`);
+      return true;
+    case Mnemonic.Testui: case Mnemonic.Clui: case Mnemonic.Stui: case Mnemonic.Uiret: case Mnemonic.Senduipi:
+      // SDM Vol. 2 (user interrupts): #UD if CR4.UINTR = 0. Linux 6.18 has no user-interrupt
+      // support and never sets CR4.UINTR (arch/x86, 6.18), so they are #UD (SIGILL) at CPL 3.
+      throw new CpuFault(Vector.UD, `${Mnemonic[ins.mnemonic].toUpperCase()}: CR4.UINTR is clear (Linux 6.18 does not enable user interrupts)`);
     default: return false;
   }
 }

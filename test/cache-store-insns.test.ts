@@ -112,4 +112,12 @@ describe('survey-found instructions by the SDM on profiles', () => {
     expect(underExec('intel-sapphire-rapids', build('pconfig', 'pconfig'))).toBe('SIGSEGV');
     expect(underExec('amd-zen4', build('pconfig2', 'pconfig'))).toBe('SIGILL');
   });
+
+  it('XSUSLDTRK/XRESLDTRK outside a transaction are NOPs; user-interrupt instructions #UD (Linux leaves CR4.UINTR clear)', () => {
+    const expected = native(build('plain2', ''));
+    // SPR's profile: TSXLDTRK (07H,0):EDX[16], UINTR EDX[5].
+    expect(underExec('intel-sapphire-rapids', build('ldtrk', 'xsusldtrk\n xresldtrk'))).toBe(expected);
+    expect(underExec('intel-sapphire-rapids', build('testui', 'testui'))).toBe('SIGILL');
+    expect(underExec('amd-zen4', build('ldtrk2', 'xsusldtrk'))).toBe('SIGILL');
+  });
 });
