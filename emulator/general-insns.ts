@@ -103,7 +103,7 @@ export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemon
   Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
   Mnemonic.Serialize, Mnemonic.Clwb, Mnemonic.Clflushopt, Mnemonic.Movdiri, Mnemonic.Movdir64b, Mnemonic.Ptwrite,
   Mnemonic.Hreset, Mnemonic.Pconfig, Mnemonic.Xsusldtrk, Mnemonic.Xresldtrk,
-  Mnemonic.Testui, Mnemonic.Clui, Mnemonic.Stui, Mnemonic.Uiret, Mnemonic.Senduipi]);
+  Mnemonic.Testui, Mnemonic.Clui, Mnemonic.Stui, Mnemonic.Uiret, Mnemonic.Senduipi, Mnemonic.Enqcmd, Mnemonic.Enqcmds]);
 
 /** MOVDIR64B's size and destination alignment (SDM Vol. 2B MOVDIR64B: 64 bytes, #GP(0) unless 64-byte aligned). */
 const MOVDIR64B_BYTES = 64;
@@ -284,6 +284,14 @@ export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: Sys
       // SDM Vol. 2 (user interrupts): #UD if CR4.UINTR = 0. Linux 6.18 has no user-interrupt
       // support and never sets CR4.UINTR (arch/x86, 6.18), so they are #UD (SIGILL) at CPL 3.
       throw new CpuFault(Vector.UD, `${Mnemonic[ins.mnemonic].toUpperCase()}: CR4.UINTR is clear (Linux 6.18 does not enable user interrupts)`);
+    case Mnemonic.Enqcmd:
+      // SDM Vol. 2A ENQCMD: #GP(0) if IA32_PASID.Valid = 0. Linux sets IA32_PASID only for a
+      // process bound to a device for shared virtual addressing (IOMMU SVA), which the model has
+      // none of (assumption `no-pasid`): SIGSEGV (SI_KERNEL).
+      throw new CpuFault(Vector.GP, 'ENQCMD: IA32_PASID is not valid (no PASID bound to this process)');
+    case Mnemonic.Enqcmds:
+      // SDM Vol. 2A ENQCMDS: #GP(0) if CPL > 0.
+      throw new CpuFault(Vector.GP, `ENQCMDS at CPL ${USER_CPL}`);
     default: return false;
   }
 }

@@ -42,7 +42,7 @@ const OWNED_LEGACY = new Set<Mnemonic>([
   // unicorn 2.0.1 cannot run these (measured by src/selfcheck/insn-survey.ts): emulator/general-insns.ts.
   Mnemonic.Serialize, Mnemonic.Clwb, Mnemonic.Clflushopt, Mnemonic.Movdiri, Mnemonic.Movdir64b, Mnemonic.Ptwrite,
   Mnemonic.Hreset, Mnemonic.Pconfig, Mnemonic.Xsusldtrk, Mnemonic.Xresldtrk,
-  Mnemonic.Testui, Mnemonic.Clui, Mnemonic.Stui, Mnemonic.Uiret, Mnemonic.Senduipi,
+  Mnemonic.Testui, Mnemonic.Clui, Mnemonic.Stui, Mnemonic.Uiret, Mnemonic.Senduipi, Mnemonic.Enqcmd, Mnemonic.Enqcmds,
 ]);
 
 /**

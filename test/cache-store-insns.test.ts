@@ -119,5 +119,7 @@ describe('survey-found instructions by the SDM on profiles', () => {
     expect(underExec('intel-sapphire-rapids', build('ldtrk', 'xsusldtrk\n xresldtrk'))).toBe(expected);
     expect(underExec('intel-sapphire-rapids', build('testui', 'testui'))).toBe('SIGILL');
     expect(underExec('amd-zen4', build('ldtrk2', 'xsusldtrk'))).toBe('SIGILL');
+    // ENQCMD without a PASID bound to the process: #GP (SIGSEGV).
+    expect(underExec('intel-sapphire-rapids', build('enqcmd', 'enqcmd (%rdi), %rdi'))).toBe('SIGSEGV');
   });
 });
