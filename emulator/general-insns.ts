@@ -31,7 +31,7 @@
  * The model owns them (emulator/ownership.ts); the values come from the OS model through
  * `SystemSources`, so that the same program gives the same answers on every run and host.
  */
-import { Mnemonic, OpKind, Register, RegisterExt, type Instruction } from './iced.js';
+import { Code, Mnemonic, OpKind, Register, RegisterExt, type Instruction } from './iced.js';
 import { CpuFault, Vector } from './xsave.js';
 
 /** What these instructions read and write: GPRs, memory and the status flags (a subset of avx.ts ExecEnv). */
@@ -116,7 +116,13 @@ export const PRIVILEGED_AT_CPL3: ReadonlySet<Mnemonic> = new Set([
 
 /** BMI1/BMI2, MOVBE and POPCNT are emulated in vector/bmi.ts (one implementation each). */
 export const SYSTEM_INSNS: ReadonlySet<Mnemonic> = new Set([Mnemonic.Bsf, Mnemonic.Bsr, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpid, Mnemonic.Rdrand, Mnemonic.Rdseed,
-  Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw, ...PRIVILEGED_AT_CPL3]);
+  Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
+  Mnemonic.Serialize, Mnemonic.Clwb, Mnemonic.Clflushopt, Mnemonic.Movdiri, Mnemonic.Movdir64b, Mnemonic.Ptwrite,
+  Mnemonic.Hreset, Mnemonic.Pconfig, Mnemonic.Xsusldtrk, Mnemonic.Xresldtrk,
+  Mnemonic.Testui, Mnemonic.Clui, Mnemonic.Stui, Mnemonic.Uiret, Mnemonic.Senduipi, Mnemonic.Enqcmd, Mnemonic.Enqcmds, ...PRIVILEGED_AT_CPL3]);
+
+/** MOVDIR64B's size and destination alignment (SDM Vol. 2B MOVDIR64B: 64 bytes, #GP(0) unless 64-byte aligned). */
+const MOVDIR64B_BYTES = 64;
 
 /** Fields of a segment descriptor's second doubleword (SDM Vol. 3A 3.4.5, Figure 3-8). */
 const DESC_TYPE_SHIFT = 8, DESC_S = 1 << 12, DESC_DPL_SHIFT = 13, DESC_G = 1 << 23;
@@ -246,6 +252,63 @@ export function emulateSystemInsn(ins: Instruction, env: SystemInsnEnv, src: Sys
       env.setRflags(r !== undefined ? env.getRflags() | RFLAGS_ZF : env.getRflags() & ~RFLAGS_ZF);
       return true;
     }
+    case Mnemonic.Serialize:
+      // SDM Vol. 2B SERIALIZE: serializes instruction execution; no architectural register or memory effect.
+      return true;
+    case Mnemonic.Clwb: case Mnemonic.Clflushopt:
+      // SDM Vol. 2A CLWB/CLFLUSHOPT: write back (and, CLFLUSHOPT, invalidate) the line; no
+      // architectural data change. Faults as a byte load of the address (SDM: "treated as a byte
+      // load" for permission and page faults; assumption `cache-line-hint-byte-load`).
+      env.readMem(memoryAddress(ins, env), 1);
+      return true;
+    case Mnemonic.Movdiri: {
+      // SDM Vol. 2B MOVDIRI: a direct store of the 32/64-bit source register to memory.
+      const src = ins.op1Register;
+      const size = RegisterExt.size(src);
+      const v = env.getGpr(src);
+      const b = new Uint8Array(size);
+      for (let i = 0; i < size; i++) b[i] = Number((v >> BigInt(8 * i)) & 0xffn);
+      env.writeMem(memoryAddress(ins, env), b);
+      return true;
+    }
+    case Mnemonic.Movdir64b: {
+      // SDM Vol. 2B MOVDIR64B: 64 bytes from the source memory to ES:[reg] (64-bit register in
+      // 64-bit mode, 32-bit with 67H); #GP(0) when the destination is not 64-byte aligned. ES's
+      // base is 0 in 64-bit mode.
+      const r = ins.op0Register;
+      let dst = env.getGpr(r);
+      if (RegisterExt.size(r) === 4) dst &= 0xffffffffn;
+      if (dst % BigInt(MOVDIR64B_BYTES) !== 0n) throw new CpuFault(Vector.GP, `MOVDIR64B: destination 0x${dst.toString(16)} is not 64-byte aligned`);
+      const data = env.readMem(memoryAddress(ins, env), MOVDIR64B_BYTES);
+      env.writeMem(dst, data);
+      return true;
+    }
+    case Mnemonic.Ptwrite:
+      // SDM Vol. 2B PTWRITE: with IA32_RTIT_CTL.TraceEn = 0 (Linux enables Intel PT only for a
+      // perf session; assumption `pt-trace-off`) no packet is generated: the operand is read
+      // (its faults apply) and nothing else changes.
+      readRm(ins, 0, env, ins.code === Code.Ptwrite_rm64 ? 8 : 4);
+      return true;
+    case Mnemonic.Hreset: case Mnemonic.Pconfig:
+      // SDM Vol. 2A HRESET, Vol. 2B PCONFIG: #GP(0) if CPL > 0; Linux user space runs at CPL 3.
+      throw new CpuFault(Vector.GP, `${Mnemonic[ins.mnemonic].toUpperCase()} at CPL ${USER_CPL}`);
+    case Mnemonic.Xsusldtrk: case Mnemonic.Xresldtrk:
+      // SDM Vol. 2B XSUSLDTRK/XRESLDTRK: outside a transactional region, a NOP (#UD with LOCK).
+      // Assumption `no-active-transaction`: the model never has an RTM transaction active.
+      if (ins.hasLockPrefix) throw new CpuFault(Vector.UD, `${Mnemonic[ins.mnemonic].toUpperCase()} with LOCK`);
+      return true;
+    case Mnemonic.Testui: case Mnemonic.Clui: case Mnemonic.Stui: case Mnemonic.Uiret: case Mnemonic.Senduipi:
+      // SDM Vol. 2 (user interrupts): #UD if CR4.UINTR = 0. Linux 6.18 has no user-interrupt
+      // support and never sets CR4.UINTR (arch/x86, 6.18), so they are #UD (SIGILL) at CPL 3.
+      throw new CpuFault(Vector.UD, `${Mnemonic[ins.mnemonic].toUpperCase()}: CR4.UINTR is clear (Linux 6.18 does not enable user interrupts)`);
+    case Mnemonic.Enqcmd:
+      // SDM Vol. 2A ENQCMD: #GP(0) if IA32_PASID.Valid = 0. Linux sets IA32_PASID only for a
+      // process bound to a device for shared virtual addressing (IOMMU SVA), which the model has
+      // none of (assumption `no-pasid`): SIGSEGV (SI_KERNEL).
+      throw new CpuFault(Vector.GP, 'ENQCMD: IA32_PASID is not valid (no PASID bound to this process)');
+    case Mnemonic.Enqcmds:
+      // SDM Vol. 2A ENQCMDS: #GP(0) if CPL > 0.
+      throw new CpuFault(Vector.GP, `ENQCMDS at CPL ${USER_CPL}`);
     default: return false;
   }
 }

@@ -47,6 +47,14 @@ const FEATURE_BITS = new Map<CpuidFeature, FeatureBit>([
   [F.LZCNT, at(0x80000001, 0, R.ECX, 5)],
   // CPUID.80000001H:EDX[27] RDTSCP, CPUID.(07H,0):ECX[22] RDPID (SDM Vol. 2A Table 3-8).
   [F.RDTSCP, at(0x80000001, 0, R.EDX, 27)], [F.RDPID, L7(R.ECX, 22)],
+  // The instructions emulator/general-insns.ts runs (SDM Vol. 2A Table 3-8): CLFLUSHOPT (07H,0):EBX[23],
+  // CLWB EBX[24], MOVDIRI ECX[27], MOVDIR64B ECX[28], SERIALIZE EDX[14], PCONFIG EDX[18];
+  // HRESET (07H,1):EAX[22]; PTWRITE (14H,0):EBX[4].
+  [F.CLFLUSHOPT, L7(R.EBX, 23)], [F.CLWB, L7(R.EBX, 24)], [F.MOVDIRI, L7(R.ECX, 27)], [F.MOVDIR64B, L7(R.ECX, 28)],
+  // UINTR (07H,0):EDX[5], TSXLDTRK EDX[16], ENQCMD ECX[29].
+  [F.ENQCMD, L7(R.ECX, 29)],
+  [F.UINTR, L7(R.EDX, 5)], [F.TSXLDTRK, L7(R.EDX, 16)],
+  [F.SERIALIZE, L7(R.EDX, 14)], [F.PCONFIG, L7(R.EDX, 18)], [F.HRESET, at(7, 1, R.EAX, 22)], [F.PTWRITE, at(0x14, 0, R.EBX, 4)],
 ]);
 
 /**
@@ -54,6 +62,11 @@ const FEATURE_BITS = new Map<CpuidFeature, FeatureBit>([
  * reference PVM host hides RDTSCP, RDPID and RDSEED, measured): the capture's measured fault decides.
  */
 const HIDEABLE = new Map<CpuidFeature, FaultInsn>([[F.RDTSCP, 'RDTSCP'], [F.RDPID, 'RDPID'], [F.RDRAND, 'RDRAND'], [F.RDSEED, 'RDSEED']]);
+
+/** Whether the table knows where `f` lives in CPUID (else missingFeature takes it as present). */
+export function featureMapped(f: CpuidFeature): boolean {
+  return FEATURE_BITS.has(f);
+}
 
 /** The first CPUID feature the instruction needs that the CPU lacks, or undefined. */
 export function missingFeature(cpu: CpuModel, ins: Instruction): string | undefined {

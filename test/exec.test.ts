@@ -32,6 +32,8 @@ import { STACK_GUARD_GAP } from '../src/linux/mm/mmap.js';
 import { NT_X86_XSAVE_LAYOUT, parseLayoutNote } from '../src/readers/layout-note.js';
 import { ReadVerdict, compareReader, type ReaderReport } from '../src/readers/compare.js';
 import { gdbMajorVersion, gdbReaderForVersion } from '../src/readers/readers.js';
+import { gapExample } from '../src/selfcheck/insn-survey.js';
+import { Mnemonic } from '../emulator/iced.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -585,13 +587,17 @@ describe('exec: other CPUs', () => {
     const e = await exec(['--cpu', 'intel-sandy-bridge', avx2]);
     expect(e.status).toBe(SIGNAL_BASE + SIGNUM.SIGILL!);
     expect(e.stderr).toMatch(/killed by SIGILL: .*AVX2/);
-    // SERIALIZE (CPUID.(07H,0):EDX[14]; Sapphire Rapids has it): unicorn 2.0.1 cannot run it and the model
-    // does not emulate it; AVX512-FP16's VFCMULCPH before it is (float-fp16.ts).
+    // The instruction the model lacks comes from the survey's data (src/selfcheck/insn-survey.ts
+    // KNOWN_GAPS, held to the survey by test/insn-survey.test.ts): one Sapphire Rapids' CPUID has,
+    // that unicorn 2.0.1 cannot run and the model does not emulate; AVX512-FP16's VFCMULCPH before
+    // it is emulated (float-fp16.ts). When no gap remains, this part has no instruction to test.
+    const gap = gapExample(resolveCpu('intel-sapphire-rapids'));
+    expect(gap, 'no known gap left for intel-sapphire-rapids: test the stop path another way').toBeDefined();
     const fp16 = join(tmp, 'fp16.S');
-    writeFileSync(fp16, '.globl _start\n_start:\n vfcmulcph %zmm2, %zmm1, %zmm0\n sub $64, %rsp\n serialize\n mov $60, %eax\n xor %edi, %edi\n syscall\n');
+    writeFileSync(fp16, `.globl _start\n_start:\n vfcmulcph %zmm2, %zmm1, %zmm0\n lea 64(%rsp), %rax\n .byte ${[...gap!.bytes].join(',')}\n mov $60, %eax\n xor %edi, %edi\n syscall\n`);
     const g = await exec(['--cpu', 'intel-sapphire-rapids', fp16]);
     expect(g.status).toBe(125);
-    expect(g.stderr).toMatch(/not emulated: SERIALIZE \(serialize\) at 0x[0-9a-f]+/);
+    expect(g.stderr).toMatch(new RegExp(`not emulated: ${Mnemonic[gap!.mnemonic].toUpperCase()} \\(.*\\) at 0x[0-9a-f]+`));
     // AMX's TDPBSSD is emulated (emulator/amx.ts): without ARCH_REQ_XCOMP_PERM, Linux's XFD #NM
     // handler sends SIGILL (traps.c handle_xfd_event); test/amx.test.ts runs it with permission.
     const amx = join(tmp, 'amx.S');
