@@ -141,6 +141,12 @@ function exercised(name: string, out: string): void {
     expect(out).toMatch(/read of the vsyscall page:\n {2}signal 11 si_code 1 si_addr 0xffffffffff600000 rip in the program/);
     expect(out).toMatch(/maps: ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 +\[vsyscall\]/);
   }
+  if (name === 'sigaltstack') {
+    expect(out).toContain('handler depth 0: query flags 1 size 65536, uc_stack flags 0 size 65536, on the altstack yes');
+    expect(out).toContain('handler depth 0: query flags 2 size 0, uc_stack flags -2147483648 size 65536, on the altstack yes');
+    expect(out).toContain('after: flags 0x80000000 size 65536');
+  }
+  if (name === 'arch-prctl') expect(out).toContain('ARCH_SET_GS 0x800000000000: -1 (errno 1), base unchanged');
   if (name === 'syscall-regs') expect(out.split('\n').filter((l) => l.includes('rcx - label 0, ') && l.includes('(== flags before: yes)'))).toHaveLength(6);
   if (name === 'pipe') {
     expect(out).toContain('1-byte writes until EAGAIN: 65536');
