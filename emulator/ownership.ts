@@ -5,6 +5,7 @@
  */
 import { PRIVILEGED_AT_CPL3 } from './general-insns.js';
 import { LEGACY_FP_MNEMONICS } from './vector/float-legacy.js';
+import { LEGACY_CRYPTO_MNEMONICS } from './vector/crypto-legacy.js';
 import { MMX_FP_CONVERSIONS } from './vector/float-mmx.js';
 import { Code, CpuidFeature, Decoder, DecoderOptions, EncodingKind, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind, Register, RegisterExt } from './iced.js';
 import { isModelledX87 } from './x87/fpu.js';
@@ -171,6 +172,8 @@ function codeOwnership(ins: Instruction): Ownership {
   if (OWNED_LEGACY.has(m)) return Ownership.Model;
   // Legacy SSE floating point: unicorn never sets MXCSR flags (emulator/vector/float-legacy.ts).
   if (LEGACY_FP_MNEMONICS.has(m)) return Ownership.Model;
+  // SHA, GFNI, PCLMULQDQ in the legacy encoding: unicorn 2.0.1 cannot run them (emulator/vector/crypto-legacy.ts).
+  if (LEGACY_CRYPTO_MNEMONICS.has(m)) return Ownership.Model;
   // The MMX-operand conversions: MXCSR flags and the MMX transition (emulator/vector/float-mmx.ts).
   if (MMX_FP_CONVERSIONS.has(m)) return Ownership.Model;
   // x87 arithmetic, loads, stores, compares and stack control, with their exception flags and #MF
@@ -314,7 +317,7 @@ export function sweepOwned(bytes: Uint8Array, base: bigint): SweepResult {
 
 /**
  * Everything sweepOwned's result depends on besides its input (bytes and base): this module's code,
- * the mnemonic sets it consults (owned legacy, legacy SSE floating point, MMX conversions, modelled
+ * the mnemonic sets it consults (owned legacy, legacy SSE floating point and crypto, MMX conversions, modelled
  * x87, x87 control and environment) and the decoder's version. A cached sweep result
  * (sweep-cache.ts) stands only under the same identity, so a change of any rule makes old entries
  * stale, never wrong.
@@ -326,7 +329,7 @@ export function sweepRulesIdentity(): string {
   return JSON.stringify({
     code: readFileSync(fileURLToPath(import.meta.url), 'utf8'),
     iced: (JSON.parse(readFileSync(icedPackage, 'utf8')) as { version: string }).version,
-    ownedLegacy: names(OWNED_LEGACY), legacyFp: names(LEGACY_FP_MNEMONICS), mmxFp: names(MMX_FP_CONVERSIONS),
+    ownedLegacy: names(OWNED_LEGACY), legacyFp: names(LEGACY_FP_MNEMONICS), legacyCrypto: names(LEGACY_CRYPTO_MNEMONICS), mmxFp: names(MMX_FP_CONVERSIONS),
     x87: names(mnemonics.filter(isModelledX87)), x87Control: names(X87_CONTROL), x87Env: names(X87_ENV),
   });
 }

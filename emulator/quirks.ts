@@ -121,6 +121,15 @@ export enum Quirk {
    * at FFREE after FNINIT; the model sets it in both cases.
    */
   FninitOfInitDataKeepsInit = 'fninit-of-init-data-keeps-init',
+  /**
+   * The SHA extensions' m128 operand (SHA1RNDS4, SHA1NEXTE, SHA1MSG1, SHA1MSG2, SHA256RNDS2,
+   * SHA256MSG1, SHA256MSG2) needs no 16-byte alignment: a misaligned one is read without #GP.
+   * The SDM lists "Exceptions Type 4" for them (Vol. 2A Table 2-21: #GP for a legacy SSE operand
+   * not aligned on 16 bytes); without the quirk the model follows it. Measured on AMD Zen 5 by
+   * test/guests/sha-gfni.c and src/host/quirk-probe.c: all seven run at an address 4 mod 16,
+   * while PCLMULQDQ and the GFNI forms raise #GP there.
+   */
+  ShaUnalignedM128 = 'sha-unaligned-m128',
 }
 
 export interface QuirkInfo {
@@ -145,6 +154,7 @@ export const QUIRKS: readonly QuirkInfo[] = [
   { id: Quirk.VreduceNoPrecision, summary: 'VREDUCE reports no PE for its rounding step (only for a denormal result flushed by FTZ)' },
   { id: Quirk.DebugRegistersInert, summary: 'breakpoints in DR0-DR3 never raise #DB (a hypervisor that does not load them)' },
   { id: Quirk.FninitOfInitDataKeepsInit, summary: 'FNINIT leaves XINUSE[0] clear when the x87 data registers it keeps are all zero' },
+  { id: Quirk.ShaUnalignedM128, summary: 'the SHA extensions read a misaligned m128 operand without #GP (SDM: Exceptions Type 4)' },
   { id: Quirk.X87PointersSavedOnlyWithEs, summary: 'x87 FOP/FIP/FDP are stored as 0 by FXSAVE/XSAVE* unless FSW.ES=1 (FNSTENV/FNSAVE always store them)' },
 ];
 

@@ -34,6 +34,9 @@ const AVX512_FP_REFEREE_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5
 /** Where the x87 arithmetic quirks were measured. */
 const X87_REFEREE_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by xstate-lab selfcheck x87, 2026-12';
 
+/** Where the SHA alignment quirk was measured. */
+const SHA_ALIGNMENT_ON = 'measured on AMD EPYC family 0x1A model 0x02 (Zen 5) by test/guests/sha-gfni.c and src/host/quirk-probe.c, 2026-12';
+
 export interface VendorDefaults {
   fxsave: { mxcsr_mask: string; evidence: string };
   quirks: { id: string; evidence: string }[];
@@ -68,6 +71,7 @@ export function vendorDefaults(vendor: string, cpuid: CpuidTable): VendorDefault
         { id: Quirk.X87UnmaskedCompareAndLoadComplete, evidence: assumed(X87_REFEREE_ON) },
         { id: Quirk.X87FcomiFcmovKeepC1, evidence: assumed(X87_REFEREE_ON) },
         { id: Quirk.VreduceNoPrecision, evidence: assumed(AVX512_FP_REFEREE_ON) },
+        { id: Quirk.ShaUnalignedM128, evidence: assumed(SHA_ALIGNMENT_ON) },
         ...(xsaveErPtr ? [] : [{ id: Quirk.X87PointersOnlyWithEs, evidence: 'assumed: AMD APM Vol. 5 FXRSTOR; Linux X86_BUG_FXSAVE_LEAK (AMD without CPUID 0x80000008 EBX[2] XSaveErPtr)' }]),
       ],
     };

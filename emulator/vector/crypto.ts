@@ -84,52 +84,57 @@ defineOps([M.Vaesdeclast], aesRound(true, true));
 defineOps([M.Vaesimc], aesimc);
 defineOps([M.Vaeskeygenassist], keygen);
 
-/** VPCLMULQDQ: per lane, the carry-less product of qword imm[0] of src1 and qword imm[4] of src2 (SDM Vol. 2B PCLMULQDQ). */
-const clmul: Op = (c) => {
-  const a = readOp(c, 1, c.width, 0), b = readOp(c, 2, c.width, 0);
-  const imm = c.ins.immediate8;
-  const out = new Uint8Array(c.width);
+/**
+ * PCLMULQDQ per 128-bit lane: the carry-less product of qword imm[0] of `a` and qword imm[4] of `b`
+ * (SDM Vol. 2B PCLMULQDQ); the VEX/EVEX and legacy forms share it.
+ */
+export function clmulBytes(a: Uint8Array, b: Uint8Array, imm: number): Uint8Array {
+  const out = new Uint8Array(a.length);
   const q = (s: Uint8Array, o: number): bigint => { let v = 0n; for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(s[o + k]); return v; };
-  for (let o = 0; o < c.width; o += LANE) {
+  for (let o = 0; o < a.length; o += LANE) {
     const x = q(a, o + (imm & 1) * 8), y = q(b, o + ((imm >> 4) & 1) * 8);
     let r = 0n;
     for (let i = 0n; i < 64n; i++) if ((y >> i) & 1n) r ^= x << i;
     for (let k = 0; k < 16; k++) out[o + k] = Number((r >> BigInt(8 * k)) & 0xffn);
   }
-  writeDest(c, out, 1);
-};
+  return out;
+}
+/** VPCLMULQDQ: per lane (clmulBytes). */
+const clmul: Op = (c) => writeDest(c, clmulBytes(readOp(c, 1, c.width, 0), readOp(c, 2, c.width, 0), c.ins.immediate8), 1);
 defineOps([M.Vpclmulqdq], clmul);
 
-/** VGF2P8MULB: bytewise GF(2^8) product. */
-const gf2p8mulb: Op = (c) => {
-  const a = readOp(c, 1, c.width, 1), b = readOp(c, 2, c.width, 1);
-  const out = new Uint8Array(c.width);
-  for (let i = 0; i < c.width; i++) out[i] = gfMul(a[i], b[i]);
-  writeDest(c, out, 1);
-};
+/** GF2P8MULB: bytewise GF(2^8) product (shared by the legacy and VEX/EVEX forms). */
+export function gfMulBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = gfMul(a[i], b[i]);
+  return out;
+}
 /**
- * VGF2P8AFFINEQB / VGF2P8AFFINEINVQB (SDM Vol. 2B): each byte x of src1 (INV: its inverse) times
- * the 8x8 bit matrix in src2's qword: result bit i = parity(matrix byte (7 - i) & x) ^ imm bit i.
+ * GF2P8AFFINEQB / GF2P8AFFINEINVQB (SDM Vol. 2B): each byte x of `a` (INV: its inverse) times
+ * the 8x8 bit matrix in `b`'s qword: result bit i = parity(matrix byte (7 - i) & x) ^ imm bit i.
+ * Shared by the legacy and VEX/EVEX forms.
  */
-function affine(inverse: boolean): Op {
-  return (c) => {
-    // Byte masking; a broadcast reads one qword (SDM Vol. 2B GF2P8AFFINEQB: KL = VL/8, m64bcst).
-    const a = readOp(c, 1, c.width, 1), b = readOp(c, 2, c.width, c.ins.isBroadcast ? 8 : 1, 0, false);
-    const imm = c.ins.immediate8;
-    const out = new Uint8Array(c.width);
-    for (let i = 0; i < c.width; i++) {
-      const x = inverse ? GF_INV[a[i]] : a[i];
-      const q = i & ~7;
-      let r = 0;
-      for (let bit = 0; bit < 8; bit++) {
-        let p = b[q + 7 - bit] & x;
-        p ^= p >> 4; p ^= p >> 2; p ^= p >> 1;
-        r |= ((p & 1) ^ ((imm >> bit) & 1)) << bit;
-      }
-      out[i] = r;
+export function affineBytes(a: Uint8Array, b: Uint8Array, imm: number, inverse: boolean): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = inverse ? GF_INV[a[i]] : a[i];
+    const q = i & ~7;
+    let r = 0;
+    for (let bit = 0; bit < 8; bit++) {
+      let p = b[q + 7 - bit] & x;
+      p ^= p >> 4; p ^= p >> 2; p ^= p >> 1;
+      r |= ((p & 1) ^ ((imm >> bit) & 1)) << bit;
     }
-    writeDest(c, out, 1);
-  };
+    out[i] = r;
+  }
+  return out;
+}
+/** VGF2P8MULB (gfMulBytes). */
+const gf2p8mulb: Op = (c) => writeDest(c, gfMulBytes(readOp(c, 1, c.width, 1), readOp(c, 2, c.width, 1)), 1);
+/** VGF2P8AFFINEQB / VGF2P8AFFINEINVQB (affineBytes). */
+function affine(inverse: boolean): Op {
+  // Byte masking; a broadcast reads one qword (SDM Vol. 2B GF2P8AFFINEQB: KL = VL/8, m64bcst).
+  return (c) => writeDest(c, affineBytes(readOp(c, 1, c.width, 1), readOp(c, 2, c.width, c.ins.isBroadcast ? 8 : 1, 0, false), c.ins.immediate8, inverse), 1);
 }
 defineOps([M.Vgf2p8mulb], gf2p8mulb);
 defineOps([M.Vgf2p8affineqb], affine(false));

@@ -19,6 +19,7 @@ import './int-arith.js';
 import './shuffle.js';
 import './misc-int.js';
 import './crypto.js';
+import './crypto-legacy.js';
 import './gather.js';
 import './bmi.js';
 

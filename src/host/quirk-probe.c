@@ -423,6 +423,47 @@ static void debug_registers_inert(void) {
   verdict("debug-registers-inert", !ok ? "unmeasured" : n == 0 ? "present" : n == BP_CALLS ? "absent" : "unmeasured", d);
 }
 
+/*
+ * sha-unaligned-m128: the seven SHA instructions with an m128 operand at 4 mod 16. Control: the
+ * same operand misaligned faults for PCLMULQDQ (Exceptions Type 4, SDM Vol. 2A Table 2-21) and
+ * the SHA forms run with it aligned; present when every SHA form runs misaligned, absent when each faults.
+ */
+static uint8_t sha_buf[64] __attribute__((aligned(16)));
+static int faults_at(int k, const uint8_t *p) {
+  caught = 0;
+  if (sigsetjmp(jb, 1) == 0) {
+    switch (k) {
+      case 0: __asm__ volatile("sha1rnds4 $0, (%0), %%xmm1" :: "r"(p) : "xmm1"); break;
+      case 1: __asm__ volatile("sha1nexte (%0), %%xmm1" :: "r"(p) : "xmm1"); break;
+      case 2: __asm__ volatile("sha1msg1 (%0), %%xmm1" :: "r"(p) : "xmm1"); break;
+      case 3: __asm__ volatile("sha1msg2 (%0), %%xmm1" :: "r"(p) : "xmm1"); break;
+      case 4: __asm__ volatile("sha256rnds2 (%0), %%xmm1" :: "r"(p) : "xmm0", "xmm1"); break;
+      case 5: __asm__ volatile("sha256msg1 (%0), %%xmm1" :: "r"(p) : "xmm1"); break;
+      case 6: __asm__ volatile("sha256msg2 (%0), %%xmm1" :: "r"(p) : "xmm1"); break;
+      default: __asm__ volatile("pclmulqdq $0, (%0), %%xmm1" :: "r"(p) : "xmm1"); break;
+    }
+    return 0;
+  }
+  return caught == SIGSEGV ? 1 : -1;
+}
+static void sha_unaligned(void) {
+  unsigned a, b, c, d;
+  __cpuid_count(7, 0, a, b, c, d);
+  int sha = (b >> 29) & 1; /* CPUID.(EAX=07H,ECX=0):EBX bit 29 SHA */
+  __cpuid(1, a, b, c, d);
+  int clmul = (c >> 1) & 1; /* CPUID.01H:ECX bit 1 PCLMULQDQ */
+  enum { SHA_FORMS = 7, CLMUL_FORM = 7, MISALIGN = 4 };
+  if (!sha || !clmul) { verdict("sha-unaligned-m128", "unmeasured", "the CPU lacks SHA or PCLMULQDQ (the control)"); return; }
+  int aligned_faults = 0, ran = 0, faulted = 0;
+  for (int k = 0; k < SHA_FORMS; k++) aligned_faults += faults_at(k, sha_buf) != 0;
+  int control = faults_at(CLMUL_FORM, sha_buf + MISALIGN);
+  for (int k = 0; k < SHA_FORMS; k++) { int f = faults_at(k, sha_buf + MISALIGN); ran += f == 0; faulted += f == 1; }
+  char det[160];
+  snprintf(det, sizeof det, "at 4 mod 16: %d of 7 SHA forms ran, %d raised SIGSEGV; PCLMULQDQ there %s; aligned, %d SHA forms faulted",
+           ran, faulted, control == 1 ? "SIGSEGV" : control == 0 ? "ran" : "other signal", aligned_faults);
+  verdict("sha-unaligned-m128", control != 1 || aligned_faults ? "unmeasured" : ran == SHA_FORMS ? "present" : faulted == SHA_FORMS ? "absent" : "unmeasured", det);
+}
+
 static void run(void (*probe)(void), const char *id, const char *id2) {
   caught = 0;
   if (sigsetjmp(jb, 1) == 0) { probe(); return; }
@@ -476,5 +517,6 @@ int main(void) {
     RUN(tracks_zero_registers, "xinuse-tracks-zero-registers");
   }
   RUN(debug_registers_inert, "debug-registers-inert");
+  sha_unaligned();
   return 0;
 }
