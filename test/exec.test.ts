@@ -146,6 +146,13 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('after: flags 0x80000000 size 65536');
   }
   if (name === 'arch-prctl') expect(out).toContain('ARCH_SET_GS 0x800000000000: -1 (errno 1), base unchanged');
+  if (name === 'sha-gfni') {
+    // The guest's own C references agree with the instructions (natively and in the model), and
+    // every legacy write kept bits 255:128; what the host lacks is said, not tested.
+    expect(out).not.toMatch(/DIFFERS|CHANGED/);
+    for (const m of out.matchAll(/(\d+) differ from the reference/g)) expect(m[1]).toBe('0');
+    if (/SHA 1/.test(out)) expect(out).toContain('len   3 (abc) sha1 a9993e364706816aba3e25717850c26c9cd0d89d ref equal mem equal; sha256 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad ref equal mem equal');
+  }
   if (name === 'syscall-regs') expect(out.split('\n').filter((l) => l.includes('rcx - label 0, ') && l.includes('(== flags before: yes)'))).toHaveLength(6);
   if (name === 'pipe') {
     expect(out).toContain('1-byte writes until EAGAIN: 65536');
