@@ -7,7 +7,8 @@
  * Legacy rules (as float-legacy.ts): two operands, the destination is the first source; the write
  * leaves bits above 127 alone (SDM Vol. 1 14.1.3); the m128 operand must be 16-byte aligned (#GP):
  * every one of these lists "Exceptions Type 4" (SDM Vol. 2A Table 2-21: legacy SSE, memory operand
- * not aligned on a 16-byte boundary), except the SHA forms on CPUs with quirk sha-unaligned-m128.
+ * not aligned on a 16-byte boundary), except the SHA forms on CPUs with quirk sha-unaligned-m128,
+ * and any of them under AMD's MXCSR.MM.
  */
 import { Mnemonic } from '../iced.js';
 import { Quirk } from '../quirks.js';
@@ -18,6 +19,13 @@ import { affineBytes, clmulBytes, gfMulBytes } from './crypto.js';
 const M = Mnemonic;
 /** m128 alignment of legacy SSE operands (SDM Vol. 2A Table 2-21, Exceptions Type 4). */
 const LEGACY_M128_ALIGN = 16;
+/**
+ * MXCSR.MM, bit 17: AMD's misaligned SSE mode (AMD APM Vol. 1 4.2.2, CPUID 0x80000001 ECX[7]
+ * MisAlignSse): set, a misaligned legacy m128 operand does not raise #GP. Only settable where the
+ * profile's MXCSR_MASK has it (LDMXCSR/XRSTOR check the mask). Measured on AMD Zen 5 for these
+ * forms by test/guests/sha-gfni.c (GF2P8MULB, PCLMULQDQ at 4 mod 16 run with MM = 1, fault without).
+ */
+const MXCSR_MM = 1 << 17;
 /** 32-bit words of an XMM register: index 0 is bits 31:0, 3 is bits 127:96. */
 const DWORDS = XMM_BYTES / 4;
 
@@ -31,7 +39,8 @@ function operands(c: Ctx, align: number): { dst: number; a: Uint8Array; b: Uint8
 /** A legacy binary operation on bytes: DEST[127:0] := f(SRC1, SRC2, imm8), DEST[MAXVL-1:128] unchanged. */
 function legacy(f: (a: Uint8Array, b: Uint8Array, imm: number, c: Ctx) => Uint8Array, sha = false): Op {
   return (c) => {
-    const align = sha && c.vec.regs.cpu.hasQuirk(Quirk.ShaUnalignedM128) ? 0 : LEGACY_M128_ALIGN;
+    const unaligned = (sha && c.vec.regs.cpu.hasQuirk(Quirk.ShaUnalignedM128)) || (c.vec.regs.mxcsr & MXCSR_MM) !== 0;
+    const align = unaligned ? 0 : LEGACY_M128_ALIGN;
     const { dst, a, b } = operands(c, align);
     c.vec.write(dst, f(a, b, c.ins.immediate8, c), UpperBits.Keep);
   };

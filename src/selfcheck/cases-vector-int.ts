@@ -43,13 +43,17 @@ const SUPPORTED = new Set<K>([
   K.mem, K.imm8, K.kp1_reg, K.k_reg, K.k_vvvv, K.k_rm, K.k_or_mem, K.r32_reg, K.r64_reg, K.r32_vvvv, K.r64_vvvv, K.r32_rm, K.r64_rm, K.r32_or_mem, K.r64_or_mem,
 ]);
 
-/** Every VEX/EVEX code usable in 64-bit mode whose mnemonic `emulated` accepts and whose operands the generator can fill. */
-export function vectorForms(emulated: (m: Mnemonic) => boolean): Code[] {
+/**
+ * Every VEX/EVEX code usable in 64-bit mode whose mnemonic `emulated` accepts and whose operands
+ * the generator can fill, and the legacy-encoded codes of `legacy` (the legacy SHA, GFNI and
+ * PCLMULQDQ forms the model owns: their writes keep bits 255:128, their m128 alignment is checked).
+ */
+export function vectorForms(emulated: (m: Mnemonic) => boolean, legacy: ReadonlySet<Mnemonic> = new Set()): Code[] {
   const out: Code[] = [];
   for (let c = 0; Code[c] !== undefined; c++) {
     const o = CodeExt.opCode(c);
     try {
-      if (o.encoding !== EncodingKind.VEX && o.encoding !== EncodingKind.EVEX) continue;
+      if (o.encoding !== EncodingKind.VEX && o.encoding !== EncodingKind.EVEX && !(o.encoding === EncodingKind.Legacy && legacy.has(o.mnemonic))) continue;
       // Codes behind a decoder option (Knights Corner's VEX forms, ...) are not x86-64 instructions of these CPUs.
       if (!o.mode64 || o.decoderOption !== DecoderOptions.None || !emulated(o.mnemonic)) continue;
       let ok = true;

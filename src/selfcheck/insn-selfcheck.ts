@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Decoder, DecoderOptions, Formatter, FormatterSyntax, Instruction, Mnemonic, Register } from '../../emulator/iced.js';
 import { AreaMap } from '../../emulator/area-map.js';
 import { emulateVector, isEmulatedMnemonic, type ExecEnv } from '../../emulator/avx.js';
+import { LEGACY_CRYPTO_MNEMONICS } from '../../emulator/vector/crypto-legacy.js';
 import { CpuModel } from '../../emulator/cpu-model.js';
 import { VectorFile } from '../../emulator/vector-file.js';
 import { CpuFault, Vector, XsaveContext, xrstor, xsave } from '../../emulator/xsave.js';
@@ -276,7 +277,7 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions, only?: (template: st
   const lines = picked.map((t) => instantiate(r, t.t));
   const insns: { ins: Instruction; bytes: Uint8Array; text: string; fix?: IndexFix[] }[] = assembleLines(lines);
   if (!only) {
-    const forms = vectorForms(isEmulatedMnemonic);
+    const forms = vectorForms(isEmulatedMnemonic, LEGACY_CRYPTO_MNEMONICS);
     const lacking = new Map<string, string>();
     const runnable = forms.filter((code) => {
       const g = instantiateCode(r, code);
@@ -288,7 +289,7 @@ export function runInsnSelfcheck(o: KernelSelfcheckOptions, only?: (template: st
     if (lacking.size) log(`generated forms the host cannot run, not compared: ${[...lacking].map(([m, f]) => `${m} (needs ${f})`).join('; ')}`);
     const start = runnable.length ? r.below(runnable.length) : 0;
     for (let k = 0; insns.length < o.cases && runnable.length; k++) insns.push(instantiateCode(r, runnable[(start + k) % runnable.length]));
-    log(`generated forms: ${forms.length} emulated VEX/EVEX codes, ${runnable.length} run on this host`);
+    log(`generated forms: ${forms.length} emulated VEX/EVEX and legacy crypto codes, ${runnable.length} run on this host`);
   }
   const exe = buildNative('selfcheck/insn-probe.c');
   // The XCR0 the host kernel runs user space with: the kernel model's choice for this CPU (the

@@ -257,6 +257,16 @@ static void misaligned(int sha, int gfni_ok, int clmul) {
   TRY(gfni_ok, "gf2p8affineqb", "gf2p8affineqb $0, (%0), %%xmm1");
   TRY(gfni_ok, "gf2p8affineinvqb", "gf2p8affineinvqb $0, (%0), %%xmm1");
   TRY(clmul, "pclmulqdq", "pclmulqdq $0, (%0), %%xmm1");
+  /* AMD's misaligned SSE mode (MXCSR.MM, bit 17; CPUID 0x80000001 ECX[7] MisAlignSse): no #GP. */
+  if (has_bit(0x80000001, 0, 2, 7)) {
+    unsigned mm = 0x1f80 | 1u << 17, dflt = 0x1f80;
+    __asm__ volatile("ldmxcsr %0" :: "m"(mm));
+    TRY(gfni_ok, "MXCSR.MM gf2p8mulb", "gf2p8mulb (%0), %%xmm1");
+    TRY(gfni_ok, "MXCSR.MM gf2p8affineinvqb", "gf2p8affineinvqb $0, (%0), %%xmm1");
+    TRY(clmul, "MXCSR.MM pclmulqdq", "pclmulqdq $0, (%0), %%xmm1");
+    TRY(sha, "MXCSR.MM sha256msg2", "sha256msg2 (%0), %%xmm1");
+    __asm__ volatile("ldmxcsr %0" :: "m"(dflt));
+  } else printf("MisAlignSse: not available, MXCSR.MM not tried\n");
   signal(SIGSEGV, SIG_DFL);
 }
 
