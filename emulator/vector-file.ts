@@ -112,12 +112,23 @@ export class VectorFile {
     if (avx) {
       if (width > XMM_BYTES) { for (let k = 0; k < 16; k++) avx[n * 16 + k] = data[16 + k]; mark(XFeature.AVX, n, track ? upperInUse(XFeature.AVX) : !idiomInit); }
       else if (upper === UpperBits.Zero) { avx.fill(0, n * 16, n * 16 + 16); if (track) mark(XFeature.AVX, n, avxPartInUse); else r.touched(XFeature.AVX, false); }
+      // A legacy SSE write (bits above 127 kept) while some register's ZMM_Hi256 part is in use
+      // puts AVX in use too. Measured on AMD Zen 5 with XGETBV(1) after XRSTOR of XSTATE_BV 46H
+      // with one register's bits 511:256 nonzero, any destination: PADDD, ADDPS, MOVAPS,
+      // SHA1MSG1, GF2P8MULB, PCLMULQDQ (XINUSE 40H -> 46H); found by selfcheck insn. Recorded on
+      // the destination's AVX part (which register's part the CPU marks is not observable here).
+      else if (track && width === XMM_BYTES && !idiomInit && this.anyZmmHi256InUse()) mark(XFeature.AVX, n, true);
     }
     const hi = r.comp[XFeature.ZMM_HI256];
     if (hi) {
       if (width > YMM_BYTES) { for (let k = 0; k < 32; k++) hi[n * 32 + k] = data[32 + k]; mark(XFeature.ZMM_HI256, n, track ? upperInUse(XFeature.ZMM_HI256) : !idiomInit); }
       else if (upper === UpperBits.Zero) { hi.fill(0, n * 32, n * 32 + 32); if (track) mark(XFeature.ZMM_HI256, n, false); else r.touched(XFeature.ZMM_HI256, false); }
     }
+  }
+
+  private anyZmmHi256InUse(): boolean {
+    for (let k = 0; k < 16; k++) if (this.regs.regInUse(XFeature.ZMM_HI256, k)) return true;
+    return false;
   }
 
   readK(n: number): bigint {
