@@ -458,7 +458,12 @@ static int fp_fast(void *uc, struct gate *g, const struct desc *d, uint64_t addr
       break;
     }
   }
-  if (d->fp_shape != FP_COMI && d->fp_shape != FP_CVT_TO_GPR) uc_reg_write_p(uc, g->fp_xmm0 + d->fp_dst, dst);
+  if (d->fp_shape != FP_COMI && d->fp_shape != FP_CVT_TO_GPR) {
+    uc_reg_write_p(uc, g->fp_xmm0 + d->fp_dst, dst);
+    /* A write puts SSE in use whatever the value (measured: XGETBV(1) after ADDPS of zeros): the same
+       event as an observed SSE write, which the model applies at its next look (machine.ts applySseEvents). */
+    g->ctl->x87_events |= 1u << (SSE_EVENT_SHIFT + (uint32_t)d->fp_dst);
+  }
   if ((mxcsr | fl) != mxcsr) { mxcsr |= fl; uc_reg_write_p(uc, g->fp_mxcsr, &mxcsr); }
   uint64_t next = address + d->fp_len;
   uc_reg_write_p(uc, UC_X86_REG_RIP, &next);

@@ -38,6 +38,10 @@ int main(void) {
     T("movd 0, xmm0", "xor %%eax, %%eax; movd %%eax, %%xmm0");
     T("pinsrw 0", "xor %%eax, %%eax; pinsrw $0, %%eax, %%xmm0");
     T("movss xmm1, xmm0", "movss %%xmm1, %%xmm0");
+    /* Arithmetic the model computes (the trap gate's fast path on the second pass): zeros in, zeros out. */
+    T("addps xmm1, xmm0", "addps %%xmm1, %%xmm0");
+    T("mulss xmm1, xmm0", "mulss %%xmm1, %%xmm0");
+    T("sqrtpd xmm1, xmm0", "sqrtpd %%xmm1, %%xmm0");
     T("pshufd xmm1, xmm0", "pshufd $0x1b, %%xmm1, %%xmm0");
     T("pxor xmm0, xmm0 (idiom)", "pxor %%xmm0, %%xmm0");
     T("xorps xmm1, xmm1 (idiom)", "xorps %%xmm1, %%xmm1");
