@@ -288,9 +288,8 @@ function gprsRead(ins: Instruction): number {
   return mask;
 }
 
-/** iced-x86 64-bit GPRs in encoding order, and unicorn's ids for them. */
 /** The instructions that start in `bytes`, decoded from the first (a block's count: instructionsIn); at least one. */
-function countInstructions(bytes: Uint8Array): number {
+export function countInstructions(bytes: Uint8Array): number {
   const d = new Decoder(64, bytes, DecoderOptions.None);
   const ins = new Instruction();
   let n = 0;
@@ -300,6 +299,7 @@ function countInstructions(bytes: Uint8Array): number {
   return Math.max(n, 1);
 }
 
+/** iced-x86 64-bit GPRs in encoding order, and unicorn's ids for them. */
 const ICED_GPR64: readonly Register[] = [
   Register.RAX, Register.RCX, Register.RDX, Register.RBX, Register.RSP, Register.RBP, Register.RSI, Register.RDI,
   Register.R8, Register.R9, Register.R10, Register.R11, Register.R12, Register.R13, Register.R14, Register.R15,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Code, CodeExt, Decoder, DecoderOptions, Instruction, OpCodeOperandKind } from '../emulator/iced.js';
 import { Ownership, X87Role, codeMayHaveMm, ownershipOf, sseWriteSiteOf, sweepOwned, x87SiteOf, type SweepResult } from '../emulator/ownership.js';
+import { randomCode } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-sweep-'));
@@ -44,18 +45,6 @@ function referenceSweep(bytes: Uint8Array, base: bigint, byCode?: Map<Code, Set<
 
 const shown = (r: SweepResult): string => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));
 
-/** Seeded random bytes, with MMX and x87 opcodes salted in so that their forms are frequent. */
-function randomCode(n: number, seed: number): Uint8Array {
-  let x = seed >>> 0 || 1;
-  const next = (): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = next();
-    // One byte in eight starts an MMX/SSE (0F xx), an x87 escape (D8-DF) or an FWAIT.
-    b[i] = (r & 7) === 0 ? [0x0f, 0xd8 + ((r >>> 3) & 7), 0x9b, 0x66][(r >>> 6) & 3]! : (r >>> 8) & 0xff;
-  }
-  return b;
-}
 
 describe('sweepOwned equals the per-instruction rule', () => {
   it('on a static program (bench/guest-plain-hash.c, musl)', () => {

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepOwned, type SweepResult } from '../emulator/ownership.js';
 import { CodeCache, SWEEP_CACHE_FORMAT, cachedSweepOwned, sweepEntryFile, sweepKey } from '../emulator/sweep-cache.js';
-import { Decoder, DecoderOptions, Instruction } from '../emulator/iced.js';
+import { countInstructions } from '../emulator/machine.js';
+import { randomCode } from './helpers.js';
 import { runProcess, type Run } from '../bench/program-corpus.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -25,17 +26,6 @@ const BASE = 0x401000n;
 
 const shown = (r: SweepResult): string => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));
 
-/** Seeded random bytes with x87 escapes, FWAITs and 0F salted in (x87 sites with memory operands, owned codes). */
-function randomCode(n: number, seed: number): Uint8Array {
-  let x = seed >>> 0 || 1;
-  const next = (): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = next();
-    b[i] = (r & 7) === 0 ? [0x0f, 0xd8 + ((r >>> 3) & 7), 0x9b, 0x66][(r >>> 6) & 3]! : (r >>> 8) & 0xff;
-  }
-  return b;
-}
 
 function musl(name: string, source: string): string {
   const src = join(tmp, `${name}.c`);
@@ -60,15 +50,6 @@ function executableSegment(exe: string): { bytes: Uint8Array; base: bigint } {
   throw new Error(`${exe}: no executable segment`);
 }
 
-function countByDecoder(bytes: Uint8Array): number {
-  const d = new Decoder(64, bytes, DecoderOptions.None);
-  const ins = new Instruction();
-  let n = 0;
-  while (d.canDecode) { d.decodeOut(ins); n++; }
-  ins.free();
-  d.free();
-  return Math.max(n, 1);
-}
 
 /** Ways an entry goes bad; each must be ignored (and the entry rewritten). */
 const CORRUPTIONS: { name: string; spoil: (text: string, key: string) => string }[] = [
@@ -153,9 +134,9 @@ describe('CodeCache block counts', () => {
     const first = new CodeCache(dir);
     first.sweep(program, BASE);
     let calls = 0;
-    const counting = (b: Uint8Array): number => { calls++; return countByDecoder(b); };
+    const counting = (b: Uint8Array): number => { calls++; return countInstructions(b); };
     const counts = blocks.map((b) => first.instructionCount(b, counting));
-    expect(counts).toEqual(blocks.map(countByDecoder));
+    expect(counts).toEqual(blocks.map(countInstructions));
     expect(calls).toBe(new Set(blocks.map((b) => Buffer.from(b).toString('hex'))).size);
     first.save();
     const file = readdirSync(dir).find((n) => n.endsWith('.blocks.json'))!;
@@ -175,7 +156,7 @@ describe('CodeCache block counts', () => {
       writeFileSync(join(dir, file), spoiled);
       const third = new CodeCache(dir);
       third.sweep(program, BASE);
-      expect(blocks.map((b) => third.instructionCount(b, countByDecoder))).toEqual(counts);
+      expect(blocks.map((b) => third.instructionCount(b, countInstructions))).toEqual(counts);
     }
   });
 
@@ -183,7 +164,7 @@ describe('CodeCache block counts', () => {
     const c = new CodeCache(undefined);
     c.sweep(randomCode(1024, 5), BASE);
     const b = randomCode(50, 9);
-    expect(c.instructionCount(b, countByDecoder)).toBe(countByDecoder(b));
+    expect(c.instructionCount(b, countInstructions)).toBe(countInstructions(b));
     c.save();
   });
 });
