@@ -13,11 +13,11 @@
  * as for the binary32/64 forms (float.ts). */
 import { Code, Mnemonic, OpKind, RegisterExt } from '../iced.js';
 import { CpuFault, Vector } from '../xsave.js';
-import { effectiveAddress, defineOps, getElem, readOp, setElem, vecIndex, vectorLength, writeDest, type Ctx, type Op } from './core.js';
+import { effectiveAddress, defineOps, readOp, setElem, vecIndex, vectorLength, writeDest, type Ctx, type Op } from './core.js';
 import { FpKind, FpType, TYPE_BYTES, fpOp, fpRun, hostHasAvx512fp16, hostVendor } from './float-kernel.js';
 import { commitFlags, fpEnvOf } from './mxcsr.js';
 import {
-  comis, fmaForm, maskFor, packedBinary, packedCompare, packedConvert, packedFma, packedUnary, scalarBinary, scalarCompare, scalarEnabled, scalarFma, scalarSrc, scalarUnary, writeScalar, xmmOf,
+  comis, fmaForm, maskFor, packedBinary, packedCompare, packedConvert, packedFma, packedUnary, scalarBinary, scalarCompare, scalarEnabled, scalarFma, scalarSrc, scalarToInt, scalarUnary, writeScalar, xmmOf,
 } from './float.js';
 
 const H = FpType.F16;
@@ -83,19 +83,8 @@ function intToHalf(unsigned: boolean): Op {
     writeScalar(c, out, upper, 2, true);
   };
 }
-/** VCVT(T)SH2(U)SI r32|64, xmm/m16. */
-function halfToInt(unsigned: boolean, trunc: boolean): Op {
-  return (c) => {
-    const a = c.ins.opKind(1) === OpKind.Memory ? c.env.readMem(effectiveAddress(c.ins, c.env), 2) : xmmOf(c, 1).slice(0, 2);
-    const dreg = c.ins.opRegister(0);
-    const w64 = RegisterExt.size(dreg) === 8;
-    const dt = unsigned ? (w64 ? FpType.U64 : FpType.U32) : (w64 ? FpType.I64 : FpType.I32);
-    const out = new Uint8Array(8);
-    const env = fpEnvOf(c);
-    commitFlags(c, env, fpRun(fpOp(trunc ? FpKind.Cvtt16 : FpKind.Cvt16, H, dt), 1, a, null, null, out, env.mxcsr, 0, 1, 0));
-    c.env.setGpr(dreg, getElem(out, 0, w64 ? 8 : 4));
-  };
-}
+/** VCVT(T)SH2(U)SI r32|64, xmm/m16: the single-precision driver with the binary16 conversions. */
+const halfToInt = (unsigned: boolean, trunc: boolean): Op => scalarToInt(H, unsigned, trunc, [FpKind.Cvt16, FpKind.Cvtt16]);
 defineOps([Mnemonic.Vcvtsi2sh], intToHalf(false));
 defineOps([Mnemonic.Vcvtusi2sh], intToHalf(true));
 defineOps([Mnemonic.Vcvtsh2si], halfToInt(false, false));

@@ -276,8 +276,11 @@ function scalarToFloat(src: FpType | 'int' | 'uint', dst: FpType): Op {
   };
 }
 
-/** VCVT(T)SS2SI, VCVT(T)SD2(U)SI: element 0 to a 32- or 64-bit GPR (32-bit writes zero-extend). */
-function scalarToInt(src: FpType, unsigned: boolean, trunc: boolean): Op {
+/**
+ * VCVT(T)SS2SI, VCVT(T)SD2(U)SI (and, with the binary16 kinds, VCVT(T)SH2(U)SI): element 0 to a
+ * 32- or 64-bit GPR (32-bit writes zero-extend).
+ */
+export function scalarToInt(src: FpType, unsigned: boolean, trunc: boolean, kinds: readonly [FpKind, FpKind] = [FpKind.Cvt, FpKind.Cvtt]): Op {
   const ss = TYPE_BYTES[src];
   return (c) => {
     const a = scalarSrc(c, 1, ss);
@@ -286,7 +289,7 @@ function scalarToInt(src: FpType, unsigned: boolean, trunc: boolean): Op {
     const dt = unsigned ? (w64 ? FpType.U64 : FpType.U32) : (w64 ? FpType.I64 : FpType.I32);
     const out = new Uint8Array(8);
     const env = fpEnvOf(c);
-    commitFlags(c, env, fpRun(fpOp(trunc ? FpKind.Cvtt : FpKind.Cvt, src, dt), 1, a, null, null, out, env.mxcsr, 0, 1, 0));
+    commitFlags(c, env, fpRun(fpOp(trunc ? kinds[1] : kinds[0], src, dt), 1, a, null, null, out, env.mxcsr, 0, 1, 0));
     c.env.setGpr(dreg, getElem(out, 0, w64 ? 8 : 4));
   };
 }
