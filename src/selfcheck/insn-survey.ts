@@ -92,6 +92,29 @@ function runExample(m: Machine, bytes: Uint8Array): { outcome: SurveyOutcome; de
 }
 
 /** Run each example on each profile that has its features. */
+/**
+ * Per CPU vendor, the profile whose CPUID has the most of the examples' codes (ties: the first
+ * given): the survey's widest coverage at one run per vendor.
+ */
+export function widestPerVendor(cpus: readonly CpuModel[], examples = legacyExamples()): CpuModel[] {
+  const decoded: Instruction[] = [];
+  for (const bytes of examples.values()) {
+    const d = new Decoder(64, bytes, DecoderOptions.None);
+    const i = new Instruction();
+    d.decodeOut(i);
+    d.free();
+    decoded.push(i);
+  }
+  const best = new Map<string, { cpu: CpuModel; n: number }>();
+  for (const cpu of cpus) {
+    const n = decoded.filter((i) => missingFeature(cpu, i) === undefined).length;
+    const b = best.get(cpu.profile.vendor);
+    if (!b || n > b.n) best.set(cpu.profile.vendor, { cpu, n });
+  }
+  for (const i of decoded) i.free();
+  return [...best.values()].map((b) => b.cpu);
+}
+
 export function survey(cpus: readonly CpuModel[], examples = legacyExamples()): SurveyEntry[] {
   const entries: SurveyEntry[] = [];
   const ins = new Instruction();
