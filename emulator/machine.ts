@@ -129,7 +129,8 @@ export enum PfAccess { Read, Write, Fetch }
 
 /** A 64-bit address whose bits 63:47 are not all equal: its access is #GP, not #PF (SDM Vol. 3A 3.3.7.1). */
 export function nonCanonical(addr: bigint): boolean {
-  return BigInt.asUintN(64, BigInt.asIntN(48, addr)) !== BigInt.asUintN(64, addr);
+  const w = Number(CANONICAL_BITS_4LEVEL);
+  return BigInt.asUintN(64, BigInt.asIntN(w, addr)) !== BigInt.asUintN(64, addr);
 }
 
 /** The fault of an access to a non-canonical address: #GP(0), which Linux reports as SIGSEGV SI_KERNEL with si_addr 0. */
@@ -1947,8 +1948,7 @@ export class Machine {
     const reg = ins.opRegister(0);
     if (!op.write) { this.env.setGpr(reg, this.uc.regRead(op.base)); return; }
     const v = this.env.getGpr(reg);
-    const top = v >> (CANONICAL_BITS_4LEVEL - 1n);
-    if (top !== 0n && top !== (MASK64 >> (CANONICAL_BITS_4LEVEL - 1n))) throw new CpuFault(Vector.GP, `${op.name}: 0x${v.toString(16)} is not canonical`);
+    if (nonCanonical(v)) throw new CpuFault(Vector.GP, `${op.name}: 0x${v.toString(16)} is not canonical`);
     this.uc.regWrite(op.base, v);
   }
 
@@ -2343,10 +2343,7 @@ export class Machine {
       segmentBase: (seg) => env.segmentBase(seg),
       readMem: (a, n) => this.read(a, n),
       writeMem: (a, b) => this.write(a, b),
-      canonical: (a) => {
-        const top = a >> (CANONICAL_BITS_4LEVEL - 1n);
-        return top === 0n || top === (MASK64 >> (CANONICAL_BITS_4LEVEL - 1n));
-      },
+      canonical: (a) => !nonCanonical(a),
     };
   }
   private amxEnvCache: AmxEnv | undefined;

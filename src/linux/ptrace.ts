@@ -3,6 +3,7 @@
  * include/uapi/linux/wait.h) for the process model's tracer support. The FPU regsets themselves
  * are kernel-model/regset.ts; the state machine (stops, resumes, waits) lives in kernel.ts.
  */
+import { TASK_SIZE } from '../loader/elf.js';
 
 /** ptrace requests: generic (linux/ptrace.h) and x86-64 (asm/ptrace-abi.h). */
 export enum PtraceReq {
@@ -51,5 +52,5 @@ export function stopStatus(sig: number, event = 0): number {
  * CF, PF, AF, ZF, SF, TF, DF, OF, RF, AC and NT.
  */
 export const PTRACE_FLAG_MASK = 0x1n | 0x4n | 0x10n | 0x40n | 0x80n | 0x100n | 0x400n | 0x800n | 0x4000n | 0x10000n | 0x40000n;
-/** TASK_SIZE_MAX (4-level paging): putreg refuses FS/GS bases at or above it (-EIO). */
-export const TASK_SIZE_MAX = 0x7ffffffff000n;
+/** TASK_SIZE_MAX (4-level paging; equal to a 64-bit task's TASK_SIZE): putreg refuses FS/GS bases at or above it (-EIO). */
+export const TASK_SIZE_MAX = TASK_SIZE;

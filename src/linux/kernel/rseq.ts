@@ -22,6 +22,7 @@ import type { Kernel } from '../kernel.js';
 import { MODELLED_NODE } from './sched/affinity.js';
 import { SI_KERNEL } from './signal.js';
 import { Task } from '../sched.js';
+import { TASK_SIZE } from '../../loader/elf.js';
 
 /** ORIG_RSEQ_SIZE: the size of the original struct rseq, and its alignment. */
 export const ORIG_RSEQ_SIZE = 32;
@@ -36,8 +37,6 @@ export const AT_RSEQ_ALIGN = 28;
 export const RSEQ_FLAG_UNREGISTER = 1;
 /** RSEQ_CPU_ID_UNINITIALIZED: cpu_id of an unregistered area. */
 const RSEQ_CPU_ID_UNINITIALIZED = 0xffffffff;
-/** TASK_SIZE_MAX (4-level paging): user addresses lie below. */
-const TASK_SIZE = 0x7ffffffff000n;
 const RSEQ = { CPU_ID_START: 0n, CPU_ID: 4n, RSEQ_CS: 8n, NODE_ID: 20n, MM_CID: 24n } as const;
 const RSEQ_CS = { VERSION: 0n, FLAGS: 4n, START_IP: 8n, POST_COMMIT_OFFSET: 16n, ABORT_IP: 24n } as const;
 

@@ -14,8 +14,9 @@ import { MODELLED_TOTALRAM_BYTES, RLIM_INFINITY, Rlimit } from '../kernel/sys.js
 import { type FileRef, type MemFile, neg, pageAlign, Process } from '../sched.js';
 import { map_file_pages, offsetAligned } from './filemap.js';
 
-/** TASK_SIZE_MAX with 4-level paging (arch/x86/include/asm/page_64_types.h): 2^47 - one page. */
-export const TASK_SIZE = 0x7ffffffff000n;
+/** TASK_SIZE_MAX with 4-level paging (arch/x86/include/asm/page_64_types.h): 2^47 - one page (the loader's). */
+export { TASK_SIZE } from '../../loader/elf.js';
+import { TASK_SIZE } from '../../loader/elf.js';
 /** The top of the user stack: STACK_TOP = TASK_SIZE (no stack randomisation in the model). */
 export const STACK_TOP = TASK_SIZE;
 /** RLIMIT_STACK default, 8 MiB (include/uapi/linux/resource.h _STK_LIM). */

@@ -4,11 +4,10 @@
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
 import { type GuestFault, PfAccess } from '../../../../../emulator/machine.js';
-import { TASK_SIZE } from '../../../mm/mmap.js';
 import { X86_TRAP_MF, fpu__exception_code, xfd_enable_feature } from '../../../../../kernel-model/fpstate.js';
 import type { Kernel } from '../../../kernel.js';
 import { Task } from '../../../sched.js';
-import { TRAP_TRACE } from '../../../ptrace.js';
+import { TASK_SIZE_MAX, TRAP_TRACE } from '../../../ptrace.js';
 import { DR_STEP } from './hw_breakpoint.js';
 
 /** X86_TRAP_DB (asm/trapnr.h): the debug exception of a single step. */
@@ -19,8 +18,6 @@ const TRAP_NM = 7;
 const TRAP_PF = 14;
 /** The page-fault error code bits (arch/x86/include/asm/trap_pf.h, SDM Vol. 3A 4.7). */
 export enum X86Pf { PROT = 1 << 0, WRITE = 1 << 1, USER = 1 << 2, RSVD = 1 << 3, INSTR = 1 << 4, PK = 1 << 5 }
-/** TASK_SIZE_MAX (arch/x86/include/asm/page_64_types.h, 4-level paging): set_signal_archinfo's kernel-address bound. */
-const TASK_SIZE_MAX = TASK_SIZE;
 
 /**
  * The error code of a user page fault as set_signal_archinfo (arch/x86/mm/fault.c, 6.18) leaves it
