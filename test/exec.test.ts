@@ -291,6 +291,16 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('offset 4096: maps r--p offset 0x1000 names the program yes');
     expect(out).toContain('mmap of a pipe: ENODEV; of /proc/self/status: ENODEV; of fd 99: EBADF; anonymous with fd 99: ok');
   }
+  if (name === 'epoll') {
+    // fs/eventpoll.c ep_send_events (level-triggered items back at the tail), anon_pipe_read's wake_writer, eventpoll_release.
+    expect(out).toMatch(/^order: next +3 101\/0x1 102\/0x1 100\/0x1$/m);
+    expect(out).toMatch(/^write end: 100 bytes read \(buffer kept\) +0$/m);
+    expect(out).toMatch(/^write end: a buffer freed of a full pipe +1 20\/0x4$/m);
+    expect(out).toMatch(/^read end: fd closed, a dup open +1 30\/0x10$/m);
+    expect(out).toMatch(/^outer: inner has a ready pipe +1 61\/0x1$/m);
+    expect(out).toContain('SIGALRM (SA_RESTART) during epoll_wait: EINTR, handler ran 1');
+    expect(out).toContain('buffer with one slot mapped: 1 data 81');
+  }
   if (name === 'proc-fd') expect(out).toContain('written through the new writer, read from the old end: 2 \'yo\'');
   if (name === 'pf-err') {
     // arch/x86/mm/fault.c set_signal_archinfo: X86_PF_USER 4 | WRITE 2 | INSTR 0x10 | PROT 1.

@@ -17,12 +17,14 @@ export enum Sys {
   rt_sigqueueinfo = 129, timer_create = 222, timer_settime = 223, timer_gettime = 224, timer_getoverrun = 225, timer_delete = 226,
   signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297, prctl = 157, seccomp = 317,
   select = 23, pselect6 = 270, ppoll = 271,
+  epoll_create = 213, epoll_wait = 232, epoll_ctl = 233, epoll_pwait = 281, epoll_create1 = 291, epoll_pwait2 = 441,
+  eventfd = 284, eventfd2 = 290,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOSYS = 38, ELOOP = 40, EOVERFLOW = 75, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */
@@ -149,3 +151,6 @@ export const S_IFCHR = 0o020000;
 export const S_IFREG = 0o100000;
 export const S_IFIFO = 0o010000;
 export const S_IFDIR = 0o040000;
+
+/** Poll bits (include/uapi/asm-generic/poll.h; EPOLL* of include/uapi/linux/eventpoll.h have the same values). */
+export enum Poll { IN = 0x1, PRI = 0x2, OUT = 0x4, ERR = 0x8, HUP = 0x10, NVAL = 0x20, RDNORM = 0x40, RDBAND = 0x80, WRNORM = 0x100, WRBAND = 0x200, MSG = 0x400, RDHUP = 0x2000 }

@@ -63,6 +63,8 @@ import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insn
 import { futex, futexWake, futexWait } from './kernel/futex.js';
 import { clone, waitForVforkDone } from './kernel/fork.js';
 import { core_sys_select, do_sys_poll } from './fs/select.js';
+import { do_epoll_create, do_epoll_wait, epoll_ctl } from './fs/eventpoll.js';
+import { do_eventfd, eventfdRead, eventfdWrite } from './fs/eventfd.js';
 import { account_user_time, checkRlimitCpu, getrusage, times } from './kernel/sched/cputime.js';
 import { prctl } from './kernel/sys.js';
 import { secureComputing, forceSigSeccomp, seccompExit, doSeccomp } from './kernel/seccomp.js';
@@ -243,6 +245,8 @@ const kernelMethods = {
   futex, futexWake, futexWait,
   clone, waitForVforkDone,
   do_sys_poll, core_sys_select,
+  do_epoll_create, epoll_ctl, do_epoll_wait,
+  do_eventfd, eventfdRead, eventfdWrite,
   secureComputing, forceSigSeccomp, seccompExit, doSeccomp, prctl,
 };
 type KernelMethods = typeof kernelMethods;

@@ -11,6 +11,9 @@ import { KvmHost } from '../../kernel-model/kvm.js';
 import { Errno, NSIG, SIG_DFL, SS_DISABLE, Sig } from './abi.js';
 import type { PipeFile } from './fs/pipe.js';
 import type { SignalFile } from './fs/signalfd.js';
+import type { EventFdFile } from './fs/eventfd.js';
+import type { EpollFile } from './fs/eventpoll.js';
+import { WaitQueueHead } from './kernel/sched/wait.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
 import type { PosixTimer } from './kernel/time/posix-timers.js';
@@ -169,13 +172,15 @@ export class Task {
 export interface OpenFile { kind: 'host'; hostFd: number }
 /** A file held in memory: a named file's bytes, or a /proc file (`proc`: its text is made again on a read from offset 0; `list`: a directory's names; fs/proc/base.ts). */
 export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number; proc?: { make: () => Uint8Array; list?: () => string[] } }
-export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile;
+export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile | EventFdFile | EpollFile;
 
 export class Process {
   readonly threads: Task[] = [];
   readonly children: Process[] = [];
   sigactions: SigAction[] = Array.from({ length: NSIG + 1 }, () => ({ handler: SIG_DFL, flags: 0n, restorer: 0n, mask: 0n }));
   files = new Map<number, FileRef>();
+  /** sighand->signalfd_wqh: what a signalfd's poll registers on; every signal queued to a thread of the group wakes it (signalfd_notify). */
+  readonly signalfdWait = new WaitQueueHead();
   /** Descriptors with FD_CLOEXEC. */
   cloexec = new Set<number>();
   brkStart = 0n;

@@ -41,7 +41,8 @@ export function fcntl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
     case Fcntl.F_GETFL:
       if (f.kind === 'pipe') return BigInt((f.write ? O_WRONLY : O_RDONLY) | f.flags);
       if (f.kind === 'file') return BigInt(O_RDONLY);
-      if (f.kind === 'signalfd') return BigInt(O_RDWR | f.flags); // anon_inode_getfile(O_RDWR | (flags & O_NONBLOCK))
+      if (f.kind === 'signalfd' || f.kind === 'eventfd') return BigInt(O_RDWR | f.flags); // anon_inode_getfile(O_RDWR | (flags & O_NONBLOCK))
+      if (f.kind === 'epoll') return BigInt(O_RDWR); // do_epoll_create: O_RDWR
       return this.unmodelled(nr);
     case Fcntl.F_SETFL:
       if (f.kind !== 'pipe') return this.unmodelled(nr);

@@ -4,6 +4,7 @@
  */
 import { Errno, O_CLOEXEC } from '../abi.js';
 import { Rlimit } from '../kernel/sys.js';
+import { eventpoll_release, hasEpollState } from './eventpoll.js';
 import { pipe_release } from './pipe.js';
 import type { Kernel } from '../kernel.js';
 import { neg, type FileRef, Process } from '../sched.js';
@@ -21,13 +22,19 @@ export function retain(this: Kernel, f: FileRef): FileRef {
   return f;
 }
 
-/** close_fd(): the descriptor goes; the last one of a pipe end releases it (pipe_release). */
+/**
+ * close_fd(): the descriptor goes. The last descriptor of a file (in any process) releases it
+ * (__fput): first the epoll items watching it and, for an epoll, its own (eventpoll_release), then
+ * a pipe end's pipe_release.
+ */
 export function closeFd(this: Kernel, p: Process, fd: number): boolean {
   const f = p.files.get(fd);
   if (!f) return false;
   p.files.delete(fd);
   p.cloexec.delete(fd);
-  if (f.kind === 'pipe' && --f.refs === 0) pipe_release(f);
+  if (f.kind === 'pipe') {
+    if (--f.refs === 0) { eventpoll_release(f); pipe_release(f); }
+  } else if (hasEpollState(f) && !this.tasks.some((t) => [...t.proc.files.values()].includes(f))) eventpoll_release(f);
   return true;
 }
 

@@ -16,7 +16,8 @@ export function ioctl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
     p.machine.writeU32(arg, f.pipe.bytes);
     return 0n;
   }
-  if (f.kind === 'host' || f.kind === 'file' || f.kind === 'signalfd') return neg(Errno.ENOTTY); // signalfd_fops has no ioctl
+  // signalfd_fops, eventfd_fops and eventpoll_fops have no ioctl.
+  if (f.kind === 'host' || f.kind === 'file' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'epoll') return neg(Errno.ENOTTY);
   const m = p.machine;
   return kvmIoctl(f, cmd, arg, {
     mm: p, host: p.kvm,

@@ -9,10 +9,11 @@
  * this file owns the pipe and do_pipe2. A call that would sleep returns a `retry` closure that completes it once it can.
  */
 import { GuestMemoryFault } from '../../../emulator/machine.js';
-import { Errno, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, SI_USER, Sig } from '../abi.js';
+import { Errno, O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_NOTIFICATION_PIPE, Poll, SI_USER, Sig } from '../abi.js';
 import { ERESTARTSYS } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import type { Task, Process } from '../sched.js';
+import { wake_up_poll, WaitQueueHead } from '../kernel/sched/wait.js';
 
 /** PAGE_SIZE on x86-64: one pipe buffer's page. */
 export const PIPE_PAGE = 4096;
@@ -48,6 +49,12 @@ export class Pipe {
   /** Open file descriptions of each end (pipe->readers, pipe->writers). */
   readers = 0;
   writers = 0;
+  /**
+   * pipe->rd_wait and pipe->wr_wait: what pipe_poll registers a reading and a writing file on
+   * (epoll's entries; the model's sleeping tasks are retried instead, kernel/sched/core.ts).
+   */
+  readonly rdWait = new WaitQueueHead();
+  readonly wrWait = new WaitQueueHead();
   constructor(readonly ino: number) {}
   get empty(): boolean { return this.bufs.length === 0; }
   get full(): boolean { return this.bufs.length >= this.maxUsage; }
@@ -78,9 +85,20 @@ export function create_pipe_files(ino: number, flags: number): [PipeFile, PipeFi
 /** pipe_release(): the last descriptor of an end is closed. */
 export function pipe_release(f: PipeFile): void {
   pipeActivity.changes++;
-  if (f.write) f.pipe.writers--;
-  else f.pipe.readers--;
+  const pipe = f.pipe;
+  if (f.write) pipe.writers--;
+  else pipe.readers--;
+  // The last reader or writer went but not the other side: wake_up_interruptible_all on both queues (NULL key).
+  if ((pipe.readers === 0) !== (pipe.writers === 0)) {
+    wake_up_poll(pipe.rdWait, 0, 0);
+    wake_up_poll(pipe.wrWait, 0, 0);
+  }
 }
+
+/** Readers' wakeup (wake_up_interruptible_sync_poll(&pipe->rd_wait, EPOLLIN | EPOLLRDNORM)). */
+const wakeReaders = (pipe: Pipe): void => wake_up_poll(pipe.rdWait, Poll.IN | Poll.RDNORM);
+/** Writers' wakeup (wake_up_interruptible_sync_poll(&pipe->wr_wait, EPOLLOUT | EPOLLWRNORM)). */
+const wakeWriters = (pipe: Pipe): void => wake_up_poll(pipe.wrWait, Poll.OUT | Poll.WRNORM);
 
 /** What a read or write gives now: a result, or a closure that completes it later (undefined: not yet). */
 export type PipeIo = bigint | { retry: () => bigint | undefined; interrupted: () => bigint };
@@ -104,8 +122,11 @@ function peekBytes(pipe: Pipe, len: number): Uint8Array {
   return Buffer.concat(out);
 }
 
-/** Take up to `len` bytes from the ring (pipe_read's copy loop). */
-function takeBytes(pipe: Pipe, len: number): Uint8Array {
+/**
+ * Take up to `len` bytes from the ring (pipe_read's copy loop). `released.fromFull` is set when a
+ * buffer left a full ring (anon_pipe_read's wake_writer: writers are woken only then).
+ */
+function takeBytes(pipe: Pipe, len: number, released: { fromFull: boolean }): Uint8Array {
   const out: Uint8Array[] = [];
   let want = len;
   if (!pipe.empty) pipeActivity.changes++;
@@ -121,7 +142,10 @@ function takeBytes(pipe: Pipe, len: number): Uint8Array {
       buf.len = 0;
       want = 0;
     }
-    if (buf.len === 0) pipe.bufs.shift();
+    if (buf.len === 0) {
+      if (pipe.full) released.fromFull = true;
+      pipe.bufs.shift();
+    }
   }
   return Buffer.concat(out);
 }
@@ -134,10 +158,15 @@ export function pipe_read(f: PipeFile, len: number, deliver: (b: Uint8Array) => 
   if (f.write) return neg(Errno.EBADF); // vfs_read: not opened for reading
   if (len === 0) return 0n;
   const pipe = f.pipe;
+  // Set once the reader slept (anon_pipe_read's wake_next_reader): it then wakes the next reader if data is left.
+  let slept = false;
   const attempt = (): bigint | undefined => {
     if (!pipe.empty) {
       deliver(peekBytes(pipe, len));
-      const b = takeBytes(pipe, len);
+      const released = { fromFull: false };
+      const b = takeBytes(pipe, len, released);
+      if (released.fromFull) wakeWriters(pipe);
+      if (slept && !pipe.empty) wakeReaders(pipe);
       return BigInt(b.length);
     }
     if (pipe.writers === 0) return 0n;
@@ -146,6 +175,7 @@ export function pipe_read(f: PipeFile, len: number, deliver: (b: Uint8Array) => 
   const now = attempt();
   if (now !== undefined) return now;
   if (f.flags & O_NONBLOCK) return neg(Errno.EAGAIN);
+  slept = true;
   // pipe_read: a signal before any data is -ERESTARTSYS.
   return { retry: attempt, interrupted: () => -BigInt(ERESTARTSYS) };
 }
@@ -163,6 +193,14 @@ export function pipe_write(f: PipeFile, data: Uint8Array, sigpipe: () => void): 
   if (pipe.readers === 0) { sigpipe(); return neg(Errno.EPIPE); }
   if (data.length === 0) return 0n;
   let done = 0;
+  // anon_pipe_write's wakeups at `out`: the readers whenever the pipe is polled (poll_usage: any
+  // epoll entry on rd_wait came through pipe_poll, so a write with an entry always wakes, even one
+  // that wrote nothing), and the next writer once this one slept and left room.
+  let sleptOnce = false;
+  const out = (): void => {
+    wakeReaders(pipe);
+    if (sleptOnce && !pipe.full) wakeWriters(pipe);
+  };
   // The merge step runs once, at the start of the call.
   const chars = data.length & (PIPE_PAGE - 1);
   const last = pipe.bufs[pipe.bufs.length - 1];
@@ -182,17 +220,26 @@ export function pipe_write(f: PipeFile, data: Uint8Array, sigpipe: () => void): 
       done += n;
     }
   };
+  let wasEmpty = pipe.empty;
   fill();
-  if (done === data.length) return BigInt(done);
-  if (f.flags & O_NONBLOCK) return done ? BigInt(done) : neg(Errno.EAGAIN);
+  if (done === data.length) { out(); return BigInt(done); }
+  if (f.flags & O_NONBLOCK) { out(); return done ? BigInt(done) : neg(Errno.EAGAIN); }
+  // Before sleeping on a full pipe: the readers, if this round began on an empty one.
+  if (wasEmpty) wakeReaders(pipe);
   return {
     retry: () => {
-      if (pipe.readers === 0) { sigpipe(); return done ? BigInt(done) : neg(Errno.EPIPE); }
+      if (pipe.readers === 0) { sigpipe(); out(); return done ? BigInt(done) : neg(Errno.EPIPE); }
+      // Still full: the writer sleeps on (pipe_writable is false), no new round.
+      if (pipe.full) return undefined;
+      sleptOnce = true;
+      wasEmpty = pipe.empty;
       fill();
-      return done === data.length ? BigInt(done) : undefined;
+      if (done === data.length) { out(); return BigInt(done); }
+      if (wasEmpty) wakeReaders(pipe);
+      return undefined;
     },
     // pipe_write: a signal gives what was written, or -ERESTARTSYS before anything was.
-    interrupted: () => (done ? BigInt(done) : -BigInt(ERESTARTSYS)),
+    interrupted: () => { out(); return done ? BigInt(done) : -BigInt(ERESTARTSYS); },
   };
 }
 

@@ -3,14 +3,14 @@
  * pipe_poll (fs/pipe.c) and signalfd_poll (fs/signalfd.c); timeouts on the virtual clock.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
-import { Errno } from '../abi.js';
+import { Errno, Poll } from '../abi.js';
 import { ERESTART_RESTARTBLOCK, ERESTARTNOHAND } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { type FileRef, neg, sigBit, Task, UNBLOCKABLE } from '../sched.js';
+import { eventfd_poll } from './eventfd.js';
+import { ep_eventpoll_poll } from './eventpoll.js';
 import { nofileLimit } from './file.js';
 
-/** Poll bits (include/uapi/asm-generic/poll.h). */
-export enum Poll { IN = 0x1, PRI = 0x2, OUT = 0x4, ERR = 0x8, HUP = 0x10, NVAL = 0x20, RDNORM = 0x40, RDBAND = 0x80, WRNORM = 0x100, WRBAND = 0x200 }
 /** DEFAULT_POLLMASK (include/linux/poll.h): a file without a poll method is always ready. */
 const DEFAULT_POLLMASK = Poll.IN | Poll.OUT | Poll.RDNORM | Poll.WRNORM;
 /** select's sets (fs/select.c POLLIN_SET, POLLOUT_SET, POLLEX_SET). */
@@ -29,7 +29,7 @@ const NS_PER_SEC = 1_000_000_000n;
  * vfs_poll: what a descriptor is ready for. pipe_poll: the read end IN|RDNORM with data, HUP with no
  * writer left (an anonymous pipe's f_pipe is never the writers' counter); the write end
  * OUT|WRNORM with a free slot, ERR with no reader. signalfd_poll: IN when a signal of its set is
- * pending for the caller. Other files (the named files, /proc, the host's stdio, KVM's) have no
+ * pending for the caller; eventfd_poll and ep_eventpoll_poll in fs/eventfd.ts and fs/eventpoll.ts. Other files (the named files, /proc, the host's stdio, KVM's) have no
  * poll method in the model: DEFAULT_POLLMASK (named assumption `poll-default-mask`: the host's
  * stdio is taken as always ready).
  */
@@ -50,15 +50,16 @@ export function vfs_poll(k: Kernel, t: Task, f: FileRef): number {
     const pending = [...t.pending, ...t.proc.sharedPending].some((x) => (f.mask & sigBit(x.info.signo)) !== 0n);
     return pending ? Poll.IN : 0;
   }
-  void k;
+  if (f.kind === 'eventfd') return eventfd_poll(f.ctx);
+  if (f.kind === 'epoll') return ep_eventpoll_poll(k, t, f.ep);
   return DEFAULT_POLLMASK;
 }
 
 /** A timeout: undefined waits for ever, else the virtual-clock deadline (0 ns: no wait). */
 type Deadline = bigint | undefined;
 
-/** The mask given for the call's duration (ppoll, pselect6: set_user_sigmask); -EINVAL for another size. */
-function setUserSigmask(t: Task, at: bigint, size: bigint): bigint | undefined {
+/** The mask given for the call's duration (ppoll, pselect6, epoll_pwait: set_user_sigmask); -EINVAL for another size. */
+export function setUserSigmask(t: Task, at: bigint, size: bigint): bigint | undefined {
   if (!at) return undefined;
   if (size !== SIGSET_BYTES) return neg(Errno.EINVAL);
   const mask = t.proc.machine.readU64(at);
@@ -67,9 +68,12 @@ function setUserSigmask(t: Task, at: bigint, size: bigint): bigint | undefined {
   return undefined;
 }
 
-/** restore_saved_sigmask_unless(ret == -ERESTARTNOHAND): a handler's frame keeps the call's mask to restore after it. */
-function restoreSigmaskUnless(t: Task, ret: bigint): bigint {
-  if (ret !== -BigInt(ERESTARTNOHAND) && t.savedSigmask !== undefined) { t.sigmask = t.savedSigmask; t.savedSigmask = undefined; }
+/**
+ * restore_saved_sigmask_unless(ret == interruptedBy): after an interrupted call (-ERESTARTNOHAND
+ * for poll and select, -EINTR for epoll_pwait) a handler's frame keeps the call's mask to restore after it.
+ */
+export function restoreSigmaskUnless(t: Task, ret: bigint, interruptedBy = -BigInt(ERESTARTNOHAND)): bigint {
+  if (ret !== interruptedBy && t.savedSigmask !== undefined) { t.sigmask = t.savedSigmask; t.savedSigmask = undefined; }
   return ret;
 }
 

@@ -5,11 +5,17 @@
  */
 import { Errno, O_CLOEXEC, O_NONBLOCK, Sig } from '../abi.js';
 import type { Kernel } from '../kernel.js';
-import { neg, sigBit, UNBLOCKABLE, Task } from '../sched.js';
+import { neg, type Process, sigBit, UNBLOCKABLE, Task } from '../sched.js';
+import { wake_up_poll } from '../kernel/sched/wait.js';
 import { encodeSigInfo, type SigInfo } from '../signal-frame.js';
 
 /** A signalfd: the signals it reads (ctx->sigmask, stored complemented in Linux) and its O_NONBLOCK. */
 export interface SignalFile { kind: 'signalfd'; mask: bigint; flags: number }
+
+/** signalfd_notify (__send_signal_locked): every signal queued wakes the sighand's signalfd queue with no key. */
+export function signalfd_notify(p: Process): void {
+  if (p.signalfdWait.active) wake_up_poll(p.signalfdWait, 0);
+}
 
 /** sizeof(struct signalfd_siginfo) (include/uapi/linux/signalfd.h). */
 export const SIGNALFD_SIGINFO_BYTES = 128;

@@ -12,6 +12,7 @@
  * the call fails with -ENOSYS exactly as Linux 6.18 does for a notifying filter without one
  * (seccomp_do_user_notification). SECCOMP_GET_ACTION_AVAIL still lists USER_NOTIF (6.18 has it).
  */
+import { signalfd_notify } from '../fs/signalfd.js';
 import { X86Reg } from '../../../emulator/unicorn.js';
 import { Errno, SIG_DFL, SIG_IGN, Sig, Sys } from '../abi.js';
 import type { Kernel } from '../kernel.js';
@@ -310,6 +311,7 @@ export function forceSigSeccomp(this: Kernel, t: Task, nr: number, data: number,
     t.sigmask &= ~sigBit(Sig.SIGSYS);
   }
   t.pending.push({ info, forced: true, traced: coredump });
+  signalfd_notify(t.proc);
 }
 
 /**

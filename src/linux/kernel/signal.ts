@@ -13,6 +13,7 @@ import { MINSIGSTKSZ, on_sig_stack, sigaltstack_size_valid } from '../../../kern
 import { ERESTARTNOHAND } from '../errno.js';
 import type { Kernel } from '../kernel.js';
 import { straceSignal } from '../strace.js';
+import { signalfd_notify } from '../fs/signalfd.js';
 import { PTRACE_EVENT_STOP } from '../ptrace.js';
 import {
   SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
@@ -48,6 +49,7 @@ export function sendToThread(this: Kernel, t: Task, info: SigInfo, forced = fals
   if (!forced && !kept && (act.handler === SIG_IGN || (act.handler === SIG_DFL && DEFAULT_IGNORED.has(info.signo))) && info.signo !== Sig.SIGKILL) return;
   if (!forced && legacyQueued(t.pending, info.signo)) return;
   t.pending.push({ info, forced, onDequeue });
+  signalfd_notify(t.proc);
   if (info.signo === Sig.SIGKILL && t.state === TaskState.Traced) this.ptraceResume(t, 0, false);
 }
 
@@ -176,6 +178,7 @@ export function sendToProcess(this: Kernel, p: Process, info: SigInfo, onDequeue
   if (!kept && (act.handler === SIG_IGN || (act.handler === SIG_DFL && DEFAULT_IGNORED.has(info.signo)))) return;
   if (legacyQueued(p.sharedPending, info.signo)) return;
   p.sharedPending.push({ info, forced: false, onDequeue });
+  signalfd_notify(p);
 }
 
 /** SIGRTMIN (include/uapi/asm-generic/signal.h): signals from it on queue every instance (legacy_queue). */

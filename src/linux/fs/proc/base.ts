@@ -88,6 +88,9 @@ function fdTarget(f: FileRef): string {
     case 'kvm-vcpu': return `anon_inode:kvm-vcpu:${f.id}`;
     // signalfd_create's anon_inode_getfile name (fs/signalfd.c: "[signalfd]").
     case 'signalfd': return 'anon_inode:[signalfd]';
+    // do_eventfd's and do_epoll_create's names ("[eventfd]", "[eventpoll]").
+    case 'eventfd': return 'anon_inode:[eventfd]';
+    case 'epoll': return 'anon_inode:[eventpoll]';
   }
 }
 
@@ -182,7 +185,7 @@ export function reopenFdTarget(this: Kernel, f: FileRef, flags: number): FileRef
       return { ...f, pos: 0 };
     case 'kvm': return { kind: 'kvm' };
     case 'host': return f;
-    case 'signalfd': case 'kvm-vm': case 'kvm-vcpu': return Errno.ENXIO;
+    case 'signalfd': case 'eventfd': case 'epoll': case 'kvm-vm': case 'kvm-vcpu': return Errno.ENXIO;
   }
 }
 

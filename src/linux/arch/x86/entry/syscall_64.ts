@@ -123,11 +123,13 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       const f = p.files.get(i32(a0));
       if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe read', pipe_read(f, Number(a2), (b) => m.write(a1, b)));
       if (f?.kind === 'signalfd') return this.signalfdRead(t, f, a1, Number(a2));
+      if (f?.kind === 'eventfd') return this.eventfdRead(t, f, a1, Number(a2));
       return this.read(p, i32(a0), a1, Number(a2));
     }
     case Sys.write: {
       const f = p.files.get(i32(a0));
       if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe write', pipe_write(f, m.read(a1, Number(a2)), () => this.sigpipe(t)));
+      if (f?.kind === 'eventfd') return this.eventfdWrite(t, f, a1, Number(a2));
       return this.write(p, i32(a0), m.read(a1, Number(a2)));
     }
     case Sys.writev: {
@@ -326,6 +328,27 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       const sig = _a5 ? { sigmask: m.readU64(_a5), size: m.readU64(_a5 + 8n) } : undefined;
       return this.core_sys_select(t, i32(a0), a1, a2, a3, a4, false, sig);
     }
+    case Sys.epoll_create: return i32(a0) <= 0 ? neg(Errno.EINVAL) : this.do_epoll_create(t, 0);
+    case Sys.epoll_create1: return this.do_epoll_create(t, i32(a0));
+    case Sys.epoll_ctl: return this.epoll_ctl(t, i32(a0), i32(a1), i32(a2), a3);
+    case Sys.epoll_wait: case Sys.epoll_pwait: {
+      // ep_timeout_to_timespec: a negative timeout waits for ever; milliseconds otherwise.
+      const ms = i32(a3);
+      const deadline = ms < 0 ? undefined : this.clockNs + BigInt(ms) * 1_000_000n;
+      return this.do_epoll_wait(t, i32(a0), a1, i32(a2), deadline, nr === Sys.epoll_pwait ? { at: a4, size: _a5 } : undefined);
+    }
+    case Sys.epoll_pwait2: {
+      // The timeout is read and checked first (get_timespec64, poll_select_set_timeout: -EINVAL for a negative or unnormalised one).
+      let deadline: bigint | undefined;
+      if (a3) {
+        const sec = BigInt.asIntN(64, m.readU64(a3)), nsec = BigInt.asIntN(64, m.readU64(a3 + 8n));
+        if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return neg(Errno.EINVAL);
+        deadline = this.clockNs + sec * 1_000_000_000n + nsec;
+      }
+      return this.do_epoll_wait(t, i32(a0), a1, i32(a2), deadline, { at: a4, size: _a5 });
+    }
+    case Sys.eventfd: return this.do_eventfd(t, i32(a0), 0);
+    case Sys.eventfd2: return this.do_eventfd(t, i32(a0), i32(a1));
     case Sys.getrusage: return this.getrusage(t, i32(a0), a1);
     case Sys.times: return this.times(t, a0, this.readClock(ClockId.BOOTTIME));
     case Sys.gettimeofday:
