@@ -301,6 +301,12 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('SIGALRM (SA_RESTART) during epoll_wait: EINTR, handler ran 1');
     expect(out).toContain('buffer with one slot mapped: 1 data 81');
   }
+  if (name === 'timerfd') {
+    // fs/timerfd.c: a periodic timer is moved forward when read, not when it fires (one wakeup per read).
+    expect(out).toContain('epoll, edge, period 2 ms: first wait 1 data 7; 20 ms more, not read: 0; read at least 10 ticks yes; next wait 1');
+    expect(out).toContain('period 5 ms, read after 23 ms: at least 4 ticks yes, at most 6 yes');
+    expect(out).toContain('absolute, 1 ms ago: poll 1, read 8 ticks 1');
+  }
   if (name === 'proc-fd') expect(out).toContain('written through the new writer, read from the old end: 2 \'yo\'');
   if (name === 'pf-err') {
     // arch/x86/mm/fault.c set_signal_archinfo: X86_PF_USER 4 | WRITE 2 | INSTR 0x10 | PROT 1.

@@ -18,7 +18,7 @@ export enum Sys {
   signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297, prctl = 157, seccomp = 317,
   select = 23, pselect6 = 270, ppoll = 271,
   epoll_create = 213, epoll_wait = 232, epoll_ctl = 233, epoll_pwait = 281, epoll_create1 = 291, epoll_pwait2 = 441,
-  eventfd = 284, eventfd2 = 290,
+  eventfd = 284, eventfd2 = 290, timerfd_create = 283, timerfd_settime = 286, timerfd_gettime = 287,
 }
 
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */

@@ -65,6 +65,7 @@ import { clone, waitForVforkDone } from './kernel/fork.js';
 import { core_sys_select, do_sys_poll } from './fs/select.js';
 import { do_epoll_create, do_epoll_wait, epoll_ctl } from './fs/eventpoll.js';
 import { do_eventfd, eventfdRead, eventfdWrite } from './fs/eventfd.js';
+import { runTimerfds, timerfd_create, timerfd_gettime, timerfd_release, timerfd_settime, timerfdNextExpiry, timerfdRead, type TimerFdCtx } from './fs/timerfd.js';
 import { account_user_time, checkRlimitCpu, getrusage, times } from './kernel/sched/cputime.js';
 import { prctl } from './kernel/sys.js';
 import { secureComputing, forceSigSeccomp, seccompExit, doSeccomp } from './kernel/seccomp.js';
@@ -135,6 +136,8 @@ export class Kernel {
   current: Task | undefined;
   nextPid = FIRST_PID;
   clockNs = CLOCK_EPOCH_NS;
+  /** Every timerfd whose file is open (fs/timerfd.ts): the clock's events beside the itimers and POSIX timers. */
+  readonly timerfds = new Set<TimerFdCtx>();
   insns = 0n;
   readonly random = new SplitMix64();
   readonly warned = new Set<number>();
@@ -247,6 +250,7 @@ const kernelMethods = {
   do_sys_poll, core_sys_select,
   do_epoll_create, epoll_ctl, do_epoll_wait,
   do_eventfd, eventfdRead, eventfdWrite,
+  timerfd_create, timerfd_settime, timerfd_gettime, timerfdRead, timerfd_release, timerfdNextExpiry, runTimerfds,
   secureComputing, forceSigSeccomp, seccompExit, doSeccomp, prctl,
 };
 type KernelMethods = typeof kernelMethods;

@@ -13,6 +13,7 @@ import type { PipeFile } from './fs/pipe.js';
 import type { SignalFile } from './fs/signalfd.js';
 import type { EventFdFile } from './fs/eventfd.js';
 import type { EpollFile } from './fs/eventpoll.js';
+import type { TimerFdFile } from './fs/timerfd.js';
 import { WaitQueueHead } from './kernel/sched/wait.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
@@ -172,7 +173,7 @@ export class Task {
 export interface OpenFile { kind: 'host'; hostFd: number }
 /** A file held in memory: a named file's bytes, or a /proc file (`proc`: its text is made again on a read from offset 0; `list`: a directory's names; fs/proc/base.ts). */
 export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number; proc?: { make: () => Uint8Array; list?: () => string[] } }
-export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile | EventFdFile | EpollFile;
+export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile | EventFdFile | EpollFile | TimerFdFile;
 
 export class Process {
   readonly threads: Task[] = [];

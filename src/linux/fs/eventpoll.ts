@@ -1,6 +1,6 @@
 /**
  * epoll (fs/eventpoll.c, Linux 6.18): epoll_create1, epoll_ctl, epoll_wait / epoll_pwait /
- * epoll_pwait2 over the model's pollable files (pipes, signalfds, eventfds, epolls, stdio).
+ * epoll_pwait2 over the model's pollable files (pipes, signalfds, eventfds, timerfds, epolls, stdio).
  *
  * The interest set holds one item per (file, descriptor number); an item hooks the wait queues the
  * file's poll registers on (pipe->rd_wait or wr_wait, the sighand's signalfd queue, the eventfd's
@@ -74,19 +74,19 @@ function pollQueues(t: Task, f: FileRef): WaitQueueHead[] {
   switch (f.kind) {
     case 'pipe': return [f.write ? f.pipe.wrWait : f.pipe.rdWait];
     case 'signalfd': return [t.proc.signalfdWait]; // the sighand of the task that adds it
-    case 'eventfd': return [f.ctx.wqh];
+    case 'eventfd': case 'timerfd': return [f.ctx.wqh];
     case 'epoll': return [f.ep.pollWait];
     default: return [];
   }
 }
 
 /**
- * file_can_poll: pipes, signalfds, eventfds, epolls, and stdio (a terminal in the model, named
+ * file_can_poll: pipes, signalfds, eventfds, timerfds, epolls, and stdio (a terminal in the model, named
  * assumption `proc-fd-stdio`; its readiness is `poll-default-mask`'s). Named and /proc files and
  * KVM's have no poll (-EPERM).
  */
 function file_can_poll(f: FileRef): boolean {
-  return f.kind === 'pipe' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'epoll' || f.kind === 'host';
+  return f.kind === 'pipe' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'timerfd' || f.kind === 'epoll' || f.kind === 'host';
 }
 
 /** __ep_eventpoll_poll: IN|RDNORM when an item of the ready list is ready; the ones that are not leave the list. */

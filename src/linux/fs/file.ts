@@ -25,7 +25,7 @@ export function retain(this: Kernel, f: FileRef): FileRef {
 /**
  * close_fd(): the descriptor goes. The last descriptor of a file (in any process) releases it
  * (__fput): first the epoll items watching it and, for an epoll, its own (eventpoll_release), then
- * a pipe end's pipe_release.
+ * the file's release: a pipe end's pipe_release, a timerfd's timer cancelled.
  */
 export function closeFd(this: Kernel, p: Process, fd: number): boolean {
   const f = p.files.get(fd);
@@ -34,7 +34,10 @@ export function closeFd(this: Kernel, p: Process, fd: number): boolean {
   p.cloexec.delete(fd);
   if (f.kind === 'pipe') {
     if (--f.refs === 0) { eventpoll_release(f); pipe_release(f); }
-  } else if (hasEpollState(f) && !this.tasks.some((t) => [...t.proc.files.values()].includes(f))) eventpoll_release(f);
+  } else if ((hasEpollState(f) || f.kind === 'timerfd') && !this.tasks.some((t) => [...t.proc.files.values()].includes(f))) {
+    eventpoll_release(f);
+    if (f.kind === 'timerfd') this.timerfd_release(f);
+  }
   return true;
 }
 

@@ -16,8 +16,8 @@ export function ioctl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
     p.machine.writeU32(arg, f.pipe.bytes);
     return 0n;
   }
-  // signalfd_fops, eventfd_fops and eventpoll_fops have no ioctl.
-  if (f.kind === 'host' || f.kind === 'file' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'epoll') return neg(Errno.ENOTTY);
+  // signalfd_fops, eventfd_fops and eventpoll_fops have no ioctl; timerfd's TFD_IOC_SET_TICKS is not modelled.
+  if (f.kind === 'host' || f.kind === 'file' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'epoll' || f.kind === 'timerfd') return neg(Errno.ENOTTY);
   const m = p.machine;
   return kvmIoctl(f, cmd, arg, {
     mm: p, host: p.kvm,

@@ -10,6 +10,7 @@ import { type FileRef, neg, sigBit, Task, UNBLOCKABLE } from '../sched.js';
 import { eventfd_poll } from './eventfd.js';
 import { ep_eventpoll_poll } from './eventpoll.js';
 import { nofileLimit } from './file.js';
+import { timerfd_poll } from './timerfd.js';
 
 /** DEFAULT_POLLMASK (include/linux/poll.h): a file without a poll method is always ready. */
 const DEFAULT_POLLMASK = Poll.IN | Poll.OUT | Poll.RDNORM | Poll.WRNORM;
@@ -29,7 +30,7 @@ const NS_PER_SEC = 1_000_000_000n;
  * vfs_poll: what a descriptor is ready for. pipe_poll: the read end IN|RDNORM with data, HUP with no
  * writer left (an anonymous pipe's f_pipe is never the writers' counter); the write end
  * OUT|WRNORM with a free slot, ERR with no reader. signalfd_poll: IN when a signal of its set is
- * pending for the caller; eventfd_poll and ep_eventpoll_poll in fs/eventfd.ts and fs/eventpoll.ts. Other files (the named files, /proc, the host's stdio, KVM's) have no
+ * pending for the caller; eventfd_poll, timerfd_poll and ep_eventpoll_poll in fs/eventfd.ts, fs/timerfd.ts and fs/eventpoll.ts. Other files (the named files, /proc, the host's stdio, KVM's) have no
  * poll method in the model: DEFAULT_POLLMASK (named assumption `poll-default-mask`: the host's
  * stdio is taken as always ready).
  */
@@ -51,6 +52,7 @@ export function vfs_poll(k: Kernel, t: Task, f: FileRef): number {
     return pending ? Poll.IN : 0;
   }
   if (f.kind === 'eventfd') return eventfd_poll(f.ctx);
+  if (f.kind === 'timerfd') return timerfd_poll(f.ctx);
   if (f.kind === 'epoll') return ep_eventpoll_poll(k, t, f.ep);
   return DEFAULT_POLLMASK;
 }

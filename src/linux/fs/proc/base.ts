@@ -91,6 +91,7 @@ function fdTarget(f: FileRef): string {
     // do_eventfd's and do_epoll_create's names ("[eventfd]", "[eventpoll]").
     case 'eventfd': return 'anon_inode:[eventfd]';
     case 'epoll': return 'anon_inode:[eventpoll]';
+    case 'timerfd': return 'anon_inode:[timerfd]';
   }
 }
 
@@ -185,7 +186,7 @@ export function reopenFdTarget(this: Kernel, f: FileRef, flags: number): FileRef
       return { ...f, pos: 0 };
     case 'kvm': return { kind: 'kvm' };
     case 'host': return f;
-    case 'signalfd': case 'eventfd': case 'epoll': case 'kvm-vm': case 'kvm-vcpu': return Errno.ENXIO;
+    case 'signalfd': case 'eventfd': case 'epoll': case 'timerfd': case 'kvm-vm': case 'kvm-vcpu': return Errno.ENXIO;
   }
 }
 

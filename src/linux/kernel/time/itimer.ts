@@ -108,6 +108,9 @@ export function nextRealExpiry(this: Kernel): bigint | undefined {
   // POSIX timers run on the same clock (kernel/time/posix-timers.ts).
   const posix = this.posixTimerNextExpiry();
   if (posix !== undefined && (first === undefined || posix < first)) first = posix;
+  // And timerfds (fs/timerfd.ts).
+  const tfd = this.timerfdNextExpiry();
+  if (tfd !== undefined && (first === undefined || tfd < first)) first = tfd;
   return first;
 }
 
@@ -154,4 +157,5 @@ export function runItimers(this: Kernel, ran: Task | undefined, cpuNs: bigint): 
     if (it.interval) { while (it.value <= this.clockNs) it.value += it.interval; } else it.value = 0n;
   }
   this.runPosixTimers();
+  this.runTimerfds();
 }

@@ -70,7 +70,7 @@ export function timerNow(k: Kernel, timer: PosixTimer): bigint {
 }
 
 /** The clocks with timers: their offset from the virtual clock (CLOCK_REALTIME counts from the epoch). */
-const TIMER_CLOCKS: Partial<Record<ClockId, bigint>> = { [ClockId.REALTIME]: 0n, [ClockId.MONOTONIC]: CLOCK_EPOCH_NS, [ClockId.BOOTTIME]: CLOCK_EPOCH_NS };
+export const TIMER_CLOCKS: Partial<Record<ClockId, bigint>> = { [ClockId.REALTIME]: 0n, [ClockId.MONOTONIC]: CLOCK_EPOCH_NS, [ClockId.BOOTTIME]: CLOCK_EPOCH_NS };
 /** Clocks whose k_clock has no timer_create (kernel/time/posix-timers.c clock_monotonic_raw, clock_*_coarse): -EOPNOTSUPP. */
 const NO_TIMER_CLOCKS: ReadonlySet<number> = new Set([ClockId.MONOTONIC_RAW, ClockId.REALTIME_COARSE, ClockId.MONOTONIC_COARSE]);
 
@@ -115,7 +115,7 @@ export function timerCreate(this: Kernel, t: Task, clock: number, sevp: bigint, 
 }
 
 /** A struct itimerspec: interval, value (ns); undefined when a timespec is invalid (timespec64_valid). */
-function readItimerspec(m: Machine, at: bigint): { interval: bigint; value: bigint } | undefined {
+export function readItimerspec(m: Machine, at: bigint): { interval: bigint; value: bigint } | undefined {
   const v = new DataView(m.read(at, ITIMERSPEC_BYTES).buffer);
   const ts = (o: number): bigint | undefined => {
     const sec = v.getBigInt64(o, true), nsec = v.getBigInt64(o + 8, true);
@@ -125,7 +125,7 @@ function readItimerspec(m: Machine, at: bigint): { interval: bigint; value: bigi
   return interval === undefined || value === undefined ? undefined : { interval, value };
 }
 
-function writeItimerspec(m: Machine, at: bigint, interval: bigint, value: bigint): void {
+export function writeItimerspec(m: Machine, at: bigint, interval: bigint, value: bigint): void {
   const b = new Uint8Array(ITIMERSPEC_BYTES);
   const v = new DataView(b.buffer);
   v.setBigInt64(0, interval / NS_PER_SEC, true); v.setBigInt64(8, interval % NS_PER_SEC, true);

@@ -124,6 +124,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe read', pipe_read(f, Number(a2), (b) => m.write(a1, b)));
       if (f?.kind === 'signalfd') return this.signalfdRead(t, f, a1, Number(a2));
       if (f?.kind === 'eventfd') return this.eventfdRead(t, f, a1, Number(a2));
+      if (f?.kind === 'timerfd') return this.timerfdRead(t, f, a1, Number(a2));
       return this.read(p, i32(a0), a1, Number(a2));
     }
     case Sys.write: {
@@ -349,6 +350,9 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     }
     case Sys.eventfd: return this.do_eventfd(t, i32(a0), 0);
     case Sys.eventfd2: return this.do_eventfd(t, i32(a0), i32(a1));
+    case Sys.timerfd_create: return this.timerfd_create(t, i32(a0), i32(a1));
+    case Sys.timerfd_settime: return this.timerfd_settime(t, i32(a0), i32(a1), a2, a3);
+    case Sys.timerfd_gettime: return this.timerfd_gettime(t, i32(a0), a1);
     case Sys.getrusage: return this.getrusage(t, i32(a0), a1);
     case Sys.times: return this.times(t, a0, this.readClock(ClockId.BOOTTIME));
     case Sys.gettimeofday:
