@@ -307,6 +307,11 @@ function exercised(name: string, out: string): void {
     expect(out).toContain('period 5 ms, read after 23 ms: at least 4 ticks yes, at most 6 yes');
     expect(out).toContain('absolute, 1 ms ago: poll 1, read 8 ticks 1');
   }
+  if (name === 'clone3') {
+    expect(out).toContain('fork by clone3: waitpid found it yes, parent_tid yes, exit 7');
+    expect(out).toContain('thread by clone3: tid > pid yes, ran 1, child_tid cleared yes');
+    expect(out).toContain('SIGHAND with CLEAR_SIGHAND EINVAL');
+  }
   if (name === 'proc-fd') expect(out).toContain('written through the new writer, read from the old end: 2 \'yo\'');
   if (name === 'pf-err') {
     // arch/x86/mm/fault.c set_signal_archinfo: X86_PF_USER 4 | WRITE 2 | INSTR 0x10 | PROT 1.

@@ -18,6 +18,7 @@ export enum Sys {
   signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297, prctl = 157, seccomp = 317,
   select = 23, pselect6 = 270, ppoll = 271,
   epoll_create = 213, epoll_wait = 232, epoll_ctl = 233, epoll_pwait = 281, epoll_create1 = 291, epoll_pwait2 = 441,
+  umask = 95, pwrite64 = 18, getresuid = 118, getresgid = 120, sched_getscheduler = 145,
   eventfd = 284, eventfd2 = 290, timerfd_create = 283, timerfd_settime = 286, timerfd_gettime = 287,
 }
 

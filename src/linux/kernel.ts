@@ -47,7 +47,8 @@ import { retain, closeFd, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
 import { allowed, hostPath, isDevKvm, open } from './fs/open.js';
 import { ioctl } from './fs/ioctl.js';
-import { read, write } from './fs/read_write.js';
+import { pread64, pwrite64, read, write } from './fs/read_write.js';
+import { sys_getcwd } from './fs/d_path.js';
 import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
 import { getdents64 } from './fs/readdir.js';
 import { modify_ldt } from './arch/x86/kernel/ldt.js';
@@ -61,7 +62,7 @@ import { cpuTimerNsLeft, readClock, writeTimespec, readTimespec, timerCreate, ti
 import { hrtimerNanosleep } from './kernel/time/hrtimer.js';
 import { itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers } from './kernel/time/itimer.js';
 import { futex, futexWake, futexWait } from './kernel/futex.js';
-import { clone, waitForVforkDone } from './kernel/fork.js';
+import { clone, clone3, waitForVforkDone } from './kernel/fork.js';
 import { core_sys_select, do_sys_poll } from './fs/select.js';
 import { do_epoll_create, do_epoll_wait, epoll_ctl } from './fs/eventpoll.js';
 import { do_eventfd, eventfdRead, eventfdWrite } from './fs/eventfd.js';
@@ -233,7 +234,7 @@ const kernelMethods = {
   fcntl,
   allowed, hostPath, isDevKvm, open,
   ioctl,
-  read, write,
+  read, write, pread64, pwrite64, sys_getcwd,
   writeStat, fstat, statPath, readlink, accessPath,
   getdents64,
   modify_ldt, segmentDescriptor,
@@ -246,7 +247,7 @@ const kernelMethods = {
   hrtimerNanosleep,
   itimerGet, itimerSet, getitimer, setitimer, alarm, nextRealExpiry, insnsToNextTimer, runItimers,
   futex, futexWake, futexWait,
-  clone, waitForVforkDone,
+  clone, clone3, waitForVforkDone,
   do_sys_poll, core_sys_select,
   do_epoll_create, epoll_ctl, do_epoll_wait,
   do_eventfd, eventfdRead, eventfdWrite,

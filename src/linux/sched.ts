@@ -182,6 +182,8 @@ export class Process {
   files = new Map<number, FileRef>();
   /** sighand->signalfd_wqh: what a signalfd's poll registers on; every signal queued to a thread of the group wakes it (signalfd_notify). */
   readonly signalfdWait = new WaitQueueHead();
+  /** current->fs->umask: 0022 at start (named assumption `umask-022`, the value init and most shells give), inherited by fork. */
+  umask = 0o022;
   /** Descriptors with FD_CLOEXEC. */
   cloexec = new Set<number>();
   brkStart = 0n;

@@ -29,6 +29,33 @@ export function read(this: Kernel, p: Process, fd: number, buf: bigint, len: num
   return BigInt(n);
 }
 
+/**
+ * pread64 (ksys_pread64): -EINVAL for a negative offset, -EBADF for no descriptor, -ESPIPE for a
+ * file without FMODE_PREAD (pipes, stdio as a terminal, the anonymous-inode files, KVM's); the
+ * named and /proc files read at the offset without moving the file position.
+ */
+export function pread64(this: Kernel, p: Process, fd: number, buf: bigint, len: number, pos: bigint): bigint {
+  if (BigInt.asIntN(64, pos) < 0n) return neg(Errno.EINVAL);
+  const f = p.files.get(fd);
+  if (!f) return neg(Errno.EBADF);
+  if (f.kind !== 'file') return neg(Errno.ESPIPE);
+  if (f.proc?.list) return neg(Errno.EISDIR);
+  // A /proc file's text is made for the call (seq_read_iter), leaving the position's text alone.
+  const data = f.proc ? Buffer.from(f.proc.make()) : f.data;
+  const at = Number(pos < BigInt(data.length) ? pos : BigInt(data.length));
+  const chunk = data.subarray(at, at + len);
+  p.machine.write(buf, chunk);
+  return BigInt(chunk.length);
+}
+
+/** pwrite64: -EINVAL for a negative offset, -EBADF for no descriptor or one not open for writing (the named files are read-only), -ESPIPE for the rest. */
+export function pwrite64(this: Kernel, p: Process, fd: number, pos: bigint): bigint {
+  if (BigInt.asIntN(64, pos) < 0n) return neg(Errno.EINVAL);
+  const f = p.files.get(fd);
+  if (!f || f.kind === 'file') return neg(Errno.EBADF);
+  return neg(Errno.ESPIPE);
+}
+
 export function write(this: Kernel, p: Process, fd: number, data: Uint8Array): bigint {
   const f = p.files.get(fd);
   if (!f) return neg(Errno.EBADF);

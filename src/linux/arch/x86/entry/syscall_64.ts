@@ -288,6 +288,19 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.gettid: return BigInt(t.tid);
     case Sys.getppid: return BigInt(p.parent?.pid ?? FIRST_PID - 1);
     case Sys.getuid: case Sys.geteuid: case Sys.getgid: case Sys.getegid: return 0n;
+    // sys_getresuid / sys_getresgid (kernel/sys.c): real, effective and saved ids, root's as getuid's.
+    case Sys.getresuid: case Sys.getresgid: for (const at of [a0, a1, a2]) m.writeU32(at, 0); return 0n;
+    // sys_umask (kernel/sys.c): the old mask; the new one is mode & S_IRWXUGO.
+    case Sys.umask: { const old = p.umask; p.umask = Number(a0 & 0o777n); return BigInt(old); }
+    case Sys.getcwd: return this.sys_getcwd(p, a0, a1);
+    case Sys.pread64: return this.pread64(p, i32(a0), a1, Number(a2), a3);
+    case Sys.pwrite64: return this.pwrite64(p, i32(a0), a3);
+    // sys_sched_getscheduler (kernel/sched/syscalls.c): -EINVAL for a negative pid, -ESRCH for none; every task is SCHED_NORMAL (0).
+    case Sys.sched_getscheduler: {
+      const pid = i32(a0);
+      if (pid < 0) return neg(Errno.EINVAL);
+      return this.schedTarget(t, pid) ? 0n : neg(Errno.ESRCH);
+    }
     case Sys.getpgrp: case Sys.setsid: return BigInt(this.init!.pid);
     case Sys.clock_gettime: case Sys.clock_getres: {
       const clock = i32(a0);
@@ -417,6 +430,7 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.prlimit64: case Sys.getrlimit: case Sys.setrlimit: return this.prlimit(t, nr, a0, a1, a2, a3);
     case Sys.futex: return this.futex(t, a0, Number(a1), a2, a3, a4, _a5);
     case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
+    case Sys.clone3: return this.clone3(t, a0, a1);
     // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c sys_vfork).
     case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK | CLONE_VM : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
