@@ -48,6 +48,7 @@ import { fcntl } from './fs/fcntl.js';
 import { allowed, hostPath, isDevKvm, open } from './fs/open.js';
 import { ioctl } from './fs/ioctl.js';
 import { pread64, pwrite64, read, write } from './fs/read_write.js';
+import { socketRead, socketWrite, sys_connect, sys_socket } from './net/socket.js';
 import { sys_getcwd } from './fs/d_path.js';
 import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
 import { getdents64 } from './fs/readdir.js';
@@ -235,6 +236,7 @@ const kernelMethods = {
   allowed, hostPath, isDevKvm, open,
   ioctl,
   read, write, pread64, pwrite64, sys_getcwd,
+  sys_socket, sys_connect, socketRead, socketWrite,
   writeStat, fstat, statPath, readlink, accessPath,
   getdents64,
   modify_ldt, segmentDescriptor,

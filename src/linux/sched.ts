@@ -14,6 +14,7 @@ import type { SignalFile } from './fs/signalfd.js';
 import type { EventFdFile } from './fs/eventfd.js';
 import type { EpollFile } from './fs/eventpoll.js';
 import type { TimerFdFile } from './fs/timerfd.js';
+import type { SocketFile } from './net/socket.js';
 import { WaitQueueHead } from './kernel/sched/wait.js';
 import type { RseqRegistration } from './kernel/rseq.js';
 import type { ItimerState } from './kernel/time/itimer.js';
@@ -173,7 +174,7 @@ export class Task {
 export interface OpenFile { kind: 'host'; hostFd: number }
 /** A file held in memory: a named file's bytes, or a /proc file (`proc`: its text is made again on a read from offset 0; `list`: a directory's names; fs/proc/base.ts). */
 export interface MemFile { kind: 'file'; path: string; data: Buffer; pos: number; proc?: { make: () => Uint8Array; list?: () => string[] } }
-export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile | EventFdFile | EpollFile | TimerFdFile;
+export type FileRef = OpenFile | MemFile | KvmFile | PipeFile | SignalFile | EventFdFile | EpollFile | TimerFdFile | SocketFile;
 
 export class Process {
   readonly threads: Task[] = [];

@@ -86,7 +86,7 @@ function pollQueues(t: Task, f: FileRef): WaitQueueHead[] {
  * KVM's have no poll (-EPERM).
  */
 function file_can_poll(f: FileRef): boolean {
-  return f.kind === 'pipe' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'timerfd' || f.kind === 'epoll' || f.kind === 'host';
+  return f.kind === 'pipe' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'timerfd' || f.kind === 'socket' || f.kind === 'epoll' || f.kind === 'host';
 }
 
 /** __ep_eventpoll_poll: IN|RDNORM when an item of the ready list is ready; the ones that are not leave the list. */

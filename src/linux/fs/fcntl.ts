@@ -41,12 +41,12 @@ export function fcntl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
     case Fcntl.F_GETFL:
       if (f.kind === 'pipe') return BigInt((f.write ? O_WRONLY : O_RDONLY) | f.flags);
       if (f.kind === 'file') return BigInt(O_RDONLY);
-      if (f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'timerfd') return BigInt(O_RDWR | f.flags); // anon_inode_getfile(O_RDWR | (flags & O_NONBLOCK))
+      if (f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'timerfd' || f.kind === 'socket') return BigInt(O_RDWR | f.flags); // anon_inode_getfile(O_RDWR | (flags & O_NONBLOCK))
       if (f.kind === 'epoll') return BigInt(O_RDWR); // do_epoll_create: O_RDWR
       return this.unmodelled(nr);
     case Fcntl.F_SETFL:
       // setfl on an anonymous-inode file: the model keeps O_NONBLOCK, the only SETFL_MASK bit these files act on (O_APPEND and O_NOATIME are not kept).
-      if (f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'timerfd') { f.flags = Number(arg) & O_NONBLOCK; return 0n; }
+      if (f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'timerfd' || f.kind === 'socket') { f.flags = Number(arg) & O_NONBLOCK; return 0n; }
       if (f.kind !== 'pipe') return this.unmodelled(nr);
       f.flags = (f.flags & ~PIPE_SETFL_MASK) | (Number(arg) & PIPE_SETFL_MASK);
       return 0n;

@@ -18,6 +18,12 @@ export function ioctl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
   }
   // signalfd_fops, eventfd_fops and eventpoll_fops have no ioctl; timerfd's TFD_IOC_SET_TICKS is not modelled.
   if (f.kind === 'host' || f.kind === 'file' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'epoll' || f.kind === 'timerfd') return neg(Errno.ENOTTY);
+  if (f.kind === 'socket') {
+    // unix_ioctl SIOCINQ (FIONREAD): nothing queued on a socket connected to nothing; other commands -ENOTTY.
+    if (cmd !== FIONREAD) return neg(Errno.ENOTTY);
+    p.machine.writeU32(arg, 0);
+    return 0n;
+  }
   const m = p.machine;
   return kvmIoctl(f, cmd, arg, {
     mm: p, host: p.kvm,

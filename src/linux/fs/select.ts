@@ -11,6 +11,7 @@ import { eventfd_poll } from './eventfd.js';
 import { ep_eventpoll_poll } from './eventpoll.js';
 import { nofileLimit } from './file.js';
 import { timerfd_poll } from './timerfd.js';
+import { unix_poll } from '../net/socket.js';
 
 /** DEFAULT_POLLMASK (include/linux/poll.h): a file without a poll method is always ready. */
 const DEFAULT_POLLMASK = Poll.IN | Poll.OUT | Poll.RDNORM | Poll.WRNORM;
@@ -53,6 +54,7 @@ export function vfs_poll(k: Kernel, t: Task, f: FileRef): number {
   }
   if (f.kind === 'eventfd') return eventfd_poll(f.ctx);
   if (f.kind === 'timerfd') return timerfd_poll(f.ctx);
+  if (f.kind === 'socket') return unix_poll(f);
   if (f.kind === 'epoll') return ep_eventpoll_poll(k, t, f.ep);
   return DEFAULT_POLLMASK;
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Machine } from '../../../emulator/machine.js';
-import { Errno, S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG } from '../abi.js';
+import { Errno, S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG, S_IFSOCK } from '../abi.js';
 import { isProcPath } from './proc/base.js';
 import type { Kernel } from '../kernel.js';
 import { neg, Process } from '../sched.js';
@@ -22,6 +22,8 @@ const PIPE_MODE = 0o600;
 const PIPE_BLKSIZE = 4096n;
 /** /dev/kvm's permissions as udev leaves them without a kvm group (crw-------), and an inode number for it. */
 const DEV_KVM_MODE = 0o600;
+/** A socket's inode (net/socket.c sock_alloc: S_IFSOCK | S_IRWXUGO). */
+const SOCKET_MODE = 0o777;
 const DEV_KVM_INO = 232;
 
 /** /proc's directories (S_IFDIR | S_IRUGO | S_IXUGO) and the inode number the model gives every /proc node (named assumption `proc-inode`). */
@@ -64,6 +66,7 @@ export function fstat(this: Kernel, p: Process, fd: number, addr: bigint): bigin
   if (f.kind === 'host') this.writeStat(p.machine, addr, S_IFCHR | STDIO_MODE, 0, fd + 1);
   else if (f.kind === 'pipe') this.writeStat(p.machine, addr, S_IFIFO | PIPE_MODE, 0, f.pipe.ino, PIPE_BLKSIZE);
   else if (f.kind === 'kvm') this.writeStat(p.machine, addr, S_IFCHR | DEV_KVM_MODE, 0, DEV_KVM_INO);
+  else if (f.kind === 'socket') this.writeStat(p.machine, addr, S_IFSOCK | SOCKET_MODE, 0, f.ino); // sock_alloc: S_IFSOCK | S_IRWXUGO
   else if (f.kind !== 'file') this.writeStat(p.machine, addr, DEV_KVM_MODE, 0, DEV_KVM_INO + 1); // an anon inode
   else if (f.proc?.list) this.writeStat(p.machine, addr, S_IFDIR | PROC_DIR_MODE, 0, PROC_INO);
   else if (f.proc) this.writeStat(p.machine, addr, S_IFREG | NAMED_FILE_MODE, 0, PROC_INO); // proc files report size 0

@@ -92,6 +92,7 @@ function fdTarget(f: FileRef): string {
     case 'eventfd': return 'anon_inode:[eventfd]';
     case 'epoll': return 'anon_inode:[eventpoll]';
     case 'timerfd': return 'anon_inode:[timerfd]';
+    case 'socket': return `socket:[${f.ino}]`;
   }
 }
 
@@ -186,7 +187,7 @@ export function reopenFdTarget(this: Kernel, f: FileRef, flags: number): FileRef
       return { ...f, pos: 0 };
     case 'kvm': return { kind: 'kvm' };
     case 'host': return f;
-    case 'signalfd': case 'eventfd': case 'epoll': case 'timerfd': case 'kvm-vm': case 'kvm-vcpu': return Errno.ENXIO;
+    case 'signalfd': case 'eventfd': case 'epoll': case 'timerfd': case 'socket': case 'kvm-vm': case 'kvm-vcpu': return Errno.ENXIO;
   }
 }
 

@@ -125,12 +125,14 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       if (f?.kind === 'signalfd') return this.signalfdRead(t, f, a1, Number(a2));
       if (f?.kind === 'eventfd') return this.eventfdRead(t, f, a1, Number(a2));
       if (f?.kind === 'timerfd') return this.timerfdRead(t, f, a1, Number(a2));
+      if (f?.kind === 'socket') return this.socketRead(t, f);
       return this.read(p, i32(a0), a1, Number(a2));
     }
     case Sys.write: {
       const f = p.files.get(i32(a0));
       if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe write', pipe_write(f, m.read(a1, Number(a2)), () => this.sigpipe(t)));
       if (f?.kind === 'eventfd') return this.eventfdWrite(t, f, a1, Number(a2));
+      if (f?.kind === 'socket') return this.socketWrite();
       return this.write(p, i32(a0), m.read(a1, Number(a2)));
     }
     case Sys.writev: {
@@ -431,6 +433,8 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.futex: return this.futex(t, a0, Number(a1), a2, a3, a4, _a5);
     case Sys.clone: return this.clone(t, a0, a1, a2, a3, a4);
     case Sys.clone3: return this.clone3(t, a0, a1);
+    case Sys.socket: return this.sys_socket(t, i32(a0), i32(a1), i32(a2), nr);
+    case Sys.connect: return this.sys_connect(t, i32(a0), a1, i32(a2));
     // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c sys_vfork).
     case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK | CLONE_VM : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
