@@ -316,6 +316,13 @@ function exercised(name: string, out: string): void {
     expect(out).toContain("connect: nscd's path ENOENT, abstract ECONNREFUSED, a /proc file ECONNREFUSED");
     expect(out).toContain('stream, connected to nothing: read EINVAL, write ENOTCONN, poll 0x14, FIONREAD ok 0');
   }
+  if (name === 'socketpair') {
+    // net/unix/af_unix.c: sk_sndbuf counted in truesize (278 one-byte datagrams), SCM_RIGHTS, a read stopping after a passed descriptor.
+    expect(out).toContain('  queue limit: 278 sent, then EAGAIN, poll 0, after one recv 0');
+    expect(out).toContain('SCM_RIGHTS: recvmsg 1, controllen 24, level 1 type 1 len 20, FD_CLOEXEC 1, the passed pipe end writes: \'via\'');
+    expect(out).toContain("glued read stops after the descriptor: 4 'abcd' controllen 24, then 'ef'");
+    expect(out).toContain('  MSG_WAITALL of 4 over a child\'s two writes: 4 \'1234\'');
+  }
   if (name === 'proc-fd') expect(out).toContain('written through the new writer, read from the old end: 2 \'yo\'');
   if (name === 'pf-err') {
     // arch/x86/mm/fault.c set_signal_archinfo: X86_PF_USER 4 | WRITE 2 | INSTR 0x10 | PROT 1.

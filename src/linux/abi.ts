@@ -18,7 +18,7 @@ export enum Sys {
   signalfd = 282, signalfd4 = 289, rt_tgsigqueueinfo = 297, prctl = 157, seccomp = 317,
   select = 23, pselect6 = 270, ppoll = 271,
   epoll_create = 213, epoll_wait = 232, epoll_ctl = 233, epoll_pwait = 281, epoll_create1 = 291, epoll_pwait2 = 441,
-  socket = 41, connect = 42,
+  socket = 41, connect = 42, sendto = 44, recvfrom = 45, sendmsg = 46, recvmsg = 47, shutdown = 48, socketpair = 53,
   umask = 95, pwrite64 = 18, getresuid = 118, getresgid = 120, sched_getscheduler = 145,
   eventfd = 284, eventfd2 = 290, timerfd_create = 283, timerfd_settime = 286, timerfd_gettime = 287,
 }
@@ -26,7 +26,7 @@ export enum Sys {
 /** errno values (include/uapi/asm-generic/errno-base.h, errno.h). */
 export enum Errno {
   EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOSYS = 38, ELOOP = 40, EOVERFLOW = 75, ENOTSOCK = 88, EPROTONOSUPPORT = 93, ESOCKTNOSUPPORT = 94, ENOTCONN = 107, ECONNREFUSED = 111, EOPNOTSUPP = 95, ETIMEDOUT = 110,
+  EFAULT = 14, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24, ENOTTY = 25, ENOSPC = 28, ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENOSYS = 38, ELOOP = 40, EOVERFLOW = 75, ENOTSOCK = 88, EMSGSIZE = 90, EPROTONOSUPPORT = 93, ESOCKTNOSUPPORT = 94, EISCONN = 106, ENOTCONN = 107, ECONNREFUSED = 111, ECONNRESET = 104, EOPNOTSUPP = 95, ETIMEDOUT = 110,
 }
 
 /** Signal numbers (arch/x86/include/uapi/asm/signal.h). */

@@ -43,12 +43,12 @@ import { execve } from './fs/exec.js';
 import { onSyscall, prlimit, syscall, tracePid, unmodelled } from './arch/x86/entry/syscall_64.js';
 import { pipeIo, sigpipe, pipe2 } from './fs/pipe.js';
 import { signalfd4, signalfdRead } from './fs/signalfd.js';
-import { retain, closeFd, dup3, installFd } from './fs/file.js';
+import { retain, closeFd, dropReference, dup3, installFd } from './fs/file.js';
 import { fcntl } from './fs/fcntl.js';
 import { allowed, hostPath, isDevKvm, open } from './fs/open.js';
 import { ioctl } from './fs/ioctl.js';
 import { pread64, pwrite64, read, write } from './fs/read_write.js';
-import { socketRead, socketWrite, sys_connect, sys_socket } from './net/socket.js';
+import { socketRead, socketReadv, socketRelease, socketWrite, sys_connect, sys_recvfrom, sys_recvmsg, sys_sendmsg, sys_sendto, sys_shutdown, sys_socket, sys_socketpair } from './net/socket.js';
 import { sys_getcwd } from './fs/d_path.js';
 import { writeStat, fstat, statPath, readlink, accessPath } from './fs/stat.js';
 import { getdents64 } from './fs/readdir.js';
@@ -231,12 +231,12 @@ const kernelMethods = {
   onSyscall, syscall, tracePid, unmodelled, prlimit,
   pipeIo, sigpipe, pipe2,
   signalfd4, signalfdRead,
-  retain, closeFd, dup3, installFd,
+  retain, closeFd, dropReference, dup3, installFd,
   fcntl,
   allowed, hostPath, isDevKvm, open,
   ioctl,
   read, write, pread64, pwrite64, sys_getcwd,
-  sys_socket, sys_connect, socketRead, socketWrite,
+  sys_socket, sys_connect, socketRead, socketReadv, socketWrite, socketRelease, sys_socketpair, sys_sendto, sys_recvfrom, sys_sendmsg, sys_recvmsg, sys_shutdown,
   writeStat, fstat, statPath, readlink, accessPath,
   getdents64,
   modify_ldt, segmentDescriptor,

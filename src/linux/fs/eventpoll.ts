@@ -75,6 +75,7 @@ function pollQueues(t: Task, f: FileRef): WaitQueueHead[] {
     case 'pipe': return [f.write ? f.pipe.wrWait : f.pipe.rdWait];
     case 'signalfd': return [t.proc.signalfdWait]; // the sighand of the task that adds it
     case 'eventfd': case 'timerfd': return [f.ctx.wqh];
+    case 'socket': return [f.sk.wq];
     case 'epoll': return [f.ep.pollWait];
     default: return [];
   }

@@ -22,22 +22,54 @@ export function retain(this: Kernel, f: FileRef): FileRef {
   return f;
 }
 
+/** Files passed in SCM_RIGHTS messages and not received yet: each holds a reference while in flight (net/socket.ts). */
+const inFlight = new WeakMap<FileRef, number>();
+
+/** A file sent in an SCM_RIGHTS message (scm_fp_copy's get_file): one more reference, in flight. */
+export function sendInFlight(f: FileRef): void {
+  inFlight.set(f, (inFlight.get(f) ?? 0) + 1);
+  if (f.kind === 'pipe') f.refs++;
+}
+
+/** A file received into a descriptor: its in-flight reference is now the descriptor's. */
+export function landFromFlight(f: FileRef): void {
+  inFlight.set(f, (inFlight.get(f) ?? 1) - 1);
+}
+
 /**
- * close_fd(): the descriptor goes. The last descriptor of a file (in any process) releases it
- * (__fput): first the epoll items watching it and, for an epoll, its own (eventpoll_release), then
- * the file's release: a pipe end's pipe_release, a timerfd's timer cancelled.
+ * __fput: the last reference went. First the epoll items watching it and, for an epoll, its own
+ * (eventpoll_release); then the file's release: a pipe end's pipe_release, a timerfd's timer
+ * cancelled, a socket's unix_release_sock.
  */
+function fput(k: Kernel, f: FileRef): void {
+  eventpoll_release(f);
+  if (f.kind === 'pipe') pipe_release(f);
+  else if (f.kind === 'timerfd') k.timerfd_release(f);
+  else if (f.kind === 'socket') k.socketRelease(f);
+}
+
+/** Whether a file other than a pipe end (which counts its references) is still held by a descriptor or a message in flight. */
+function referenced(k: Kernel, f: FileRef): boolean {
+  return (inFlight.get(f) ?? 0) > 0 || k.tasks.some((t) => [...t.proc.files.values()].includes(f));
+}
+
+/** Files whose last reference has work to do (fput). */
+const hasRelease = (f: FileRef): boolean => hasEpollState(f) || f.kind === 'timerfd' || f.kind === 'socket';
+
+/** One reference dropped (a descriptor closed, or a passed file thrown away: `inflight`). */
+export function dropReference(this: Kernel, f: FileRef, inflight: boolean): void {
+  if (inflight) landFromFlight(f);
+  if (f.kind === 'pipe') { if (--f.refs === 0) fput(this, f); }
+  else if (hasRelease(f) && !referenced(this, f)) fput(this, f);
+}
+
+/** close_fd(): the descriptor goes; the file's last reference releases it (fput). */
 export function closeFd(this: Kernel, p: Process, fd: number): boolean {
   const f = p.files.get(fd);
   if (!f) return false;
   p.files.delete(fd);
   p.cloexec.delete(fd);
-  if (f.kind === 'pipe') {
-    if (--f.refs === 0) { eventpoll_release(f); pipe_release(f); }
-  } else if ((hasEpollState(f) || f.kind === 'timerfd') && !this.tasks.some((t) => [...t.proc.files.values()].includes(f))) {
-    eventpoll_release(f);
-    if (f.kind === 'timerfd') this.timerfd_release(f);
-  }
+  this.dropReference(f, false);
   return true;
 }
 

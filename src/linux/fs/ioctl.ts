@@ -2,6 +2,7 @@
  * ioctl (fs/ioctl.c, Linux 6.18): pipes' FIONREAD and the KVM file descriptors.
  * Functions of the Kernel class (src/linux/kernel.ts), called as its methods (`this` is the kernel).
  */
+import { socketInq } from '../net/socket.js';
 import { Errno, FIONREAD } from '../abi.js';
 import type { Kernel } from '../kernel.js';
 import { kvmIoctl } from '../kvm-dev.js';
@@ -19,9 +20,9 @@ export function ioctl(this: Kernel, p: Process, fd: number, cmd: number, arg: bi
   // signalfd_fops, eventfd_fops and eventpoll_fops have no ioctl; timerfd's TFD_IOC_SET_TICKS is not modelled.
   if (f.kind === 'host' || f.kind === 'file' || f.kind === 'signalfd' || f.kind === 'eventfd' || f.kind === 'epoll' || f.kind === 'timerfd') return neg(Errno.ENOTTY);
   if (f.kind === 'socket') {
-    // unix_ioctl SIOCINQ (FIONREAD): nothing queued on a socket connected to nothing; other commands -ENOTTY.
+    // unix_ioctl SIOCINQ (FIONREAD): unix_inq_len; other commands -ENOTTY.
     if (cmd !== FIONREAD) return neg(Errno.ENOTTY);
-    p.machine.writeU32(arg, 0);
+    p.machine.writeU32(arg, socketInq(f));
     return 0n;
   }
   const m = p.machine;

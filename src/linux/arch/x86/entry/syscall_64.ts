@@ -125,14 +125,14 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       if (f?.kind === 'signalfd') return this.signalfdRead(t, f, a1, Number(a2));
       if (f?.kind === 'eventfd') return this.eventfdRead(t, f, a1, Number(a2));
       if (f?.kind === 'timerfd') return this.timerfdRead(t, f, a1, Number(a2));
-      if (f?.kind === 'socket') return this.socketRead(t, f);
+      if (f?.kind === 'socket') return this.socketRead(t, f, a1, Number(a2));
       return this.read(p, i32(a0), a1, Number(a2));
     }
     case Sys.write: {
       const f = p.files.get(i32(a0));
       if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe write', pipe_write(f, m.read(a1, Number(a2)), () => this.sigpipe(t)));
       if (f?.kind === 'eventfd') return this.eventfdWrite(t, f, a1, Number(a2));
-      if (f?.kind === 'socket') return this.socketWrite();
+      if (f?.kind === 'socket') return this.socketWrite(t, f, m.read(a1, Number(a2)));
       return this.write(p, i32(a0), m.read(a1, Number(a2)));
     }
     case Sys.writev: {
@@ -144,10 +144,12 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
       }
       const f = p.files.get(i32(a0));
       if (f?.kind === 'pipe') return this.pipeIo(t, 'pipe write', pipe_write(f, Buffer.concat(parts), () => this.sigpipe(t)));
+      if (f?.kind === 'socket') return this.socketWrite(t, f, Buffer.concat(parts));
       return this.write(p, i32(a0), Buffer.concat(parts));
     }
     case Sys.readv: {
       const f = p.files.get(i32(a0));
+      if (f?.kind === 'socket') return this.socketReadv(t, f, a1, Number(a2));
       if (f?.kind === 'pipe') {
         // One pipe_read over the whole iovec, scattered in order.
         const iov = Array.from({ length: Number(a2) }, (_, k) => ({ base: m.readU64(a1 + 16n * BigInt(k)), len: Number(m.readU64(a1 + 16n * BigInt(k) + 8n)) }));
@@ -435,6 +437,12 @@ export function syscall(this: Kernel, t: Task, nr: number, a0: bigint, a1: bigin
     case Sys.clone3: return this.clone3(t, a0, a1);
     case Sys.socket: return this.sys_socket(t, i32(a0), i32(a1), i32(a2), nr);
     case Sys.connect: return this.sys_connect(t, i32(a0), a1, i32(a2));
+    case Sys.socketpair: return this.sys_socketpair(t, i32(a0), i32(a1), i32(a2), a3, nr);
+    case Sys.sendto: return this.sys_sendto(t, i32(a0), a1, Number(a2), i32(a3), a4, i32(_a5));
+    case Sys.recvfrom: return this.sys_recvfrom(t, i32(a0), a1, Number(a2), i32(a3), a4, _a5);
+    case Sys.sendmsg: return this.sys_sendmsg(t, i32(a0), a1, i32(a2));
+    case Sys.recvmsg: return this.sys_recvmsg(t, i32(a0), a1, i32(a2));
+    case Sys.shutdown: return this.sys_shutdown(t, i32(a0), i32(a1));
     // vfork: CLONE_VFORK | CLONE_VM | SIGCHLD (kernel/fork.c sys_vfork).
     case Sys.fork: case Sys.vfork: return this.clone(t, BigInt(Sig.SIGCHLD) | (nr === Sys.vfork ? CLONE_VFORK | CLONE_VM : 0n), 0n, 0n, 0n, 0n);
     case Sys.wait4: return this.wait4(t, i32(a0), a1, a2);
