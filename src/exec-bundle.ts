@@ -81,10 +81,14 @@ function currentManifest(): ExecBundleManifest | undefined {
   return m;
 }
 
-/** The code-cache entry's path for this bundle under this Node and its flags. */
-function codeCachePath(m: ExecBundleManifest): string {
+/** The code-cache entry's path for this bundle under this Node and its flags; undefined when the cache folder cannot be made (costs time only). */
+function codeCachePath(m: ExecBundleManifest): string | undefined {
   const key = createHash('sha256').update([m.digest, process.version, process.arch, ...process.execArgv, ICED_V8_FLAGS].join('\0')).digest('hex').slice(0, 32);
-  return join(cacheDir(CODE_CACHE_SUBDIR), `${key}.v8`);
+  try {
+    return join(cacheDir(CODE_CACHE_SUBDIR), `${key}.v8`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The entry's code when its digest is right. */
@@ -133,7 +137,7 @@ export function loadExecBundle(): CliMain | undefined {
     importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
-  trace(`exec bundle; code cache ${!useCache ? 'off' : cachedData === undefined ? 'absent' : accepted ? 'used' : 'refused by V8'}`);
+  trace(`exec bundle; code cache ${!useCache ? 'off' : cachePath === undefined ? 'unavailable' : cachedData === undefined ? 'absent' : accepted ? 'used' : 'refused by V8'}`);
   if (cachePath !== undefined && !accepted) process.once('exit', () => writeCodeCache(cachePath, script.createCachedData()));
   const module = { exports: {} as CliMain };
   (script.runInThisContext() as (e: object, r: NodeRequire, m: object, f: string, d: string) => void)(module.exports, createRequire(file), module, file, EXEC_BUNDLE_DIR);
