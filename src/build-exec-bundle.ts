@@ -15,6 +15,9 @@ import { join, relative, resolve } from 'node:path';
 import { PACKAGE_ROOT } from './paths.js';
 import { EXEC_BUNDLE_DIR, EXEC_BUNDLE_FILE, EXEC_BUNDLE_FORMAT, EXEC_BUNDLE_MANIFEST, MODULE_URL_FUNCTION, type ExecBundleManifest } from './exec-bundle.js';
 
+/** The highest ASCII code. */
+const ASCII_MAX = 0x7f;
+
 /** Packages the bundle leaves to require() at run time (native addons, WebAssembly, what the modules load with createRequire). */
 const EXTERNAL_PACKAGES = ['koffi', 'iced-x86', 'ajv', 'ajv/*', 'yaml', 'typescript'];
 
@@ -49,9 +52,12 @@ export async function buildExecBundle(): Promise<string> {
     bundle: true,
     platform: 'node',
     format: 'cjs',
+    charset: 'ascii',
     target: 'node20',
     // Function and class names as in the modules (messages and stack traces name them).
     keepNames: true,
+    // No comments or indentation: the script is read and kept in one-byte form (ASCII) and smaller.
+    minifyWhitespace: true,
     external: EXTERNAL_PACKAGES,
     banner: { js: `const ${MODULE_URL_FUNCTION} = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;` },
     plugins: [moduleUrls(distDir)],
@@ -66,6 +72,10 @@ export async function buildExecBundle(): Promise<string> {
     const s = statSync(abs);
     return [relative(EXEC_BUNDLE_DIR, abs), s.size, s.mtimeMs];
   });
+  // src/exec-bundle.ts reads the script as Latin-1 (a one-byte string, no UTF-8 decoding): esbuild
+  // escapes every other character in code (charset ascii) and minifyWhitespace drops the comments.
+  const nonAscii = readFileSync(tmp).findIndex((b) => b > ASCII_MAX);
+  if (nonAscii >= 0) throw new Error(`${out}: a character outside ASCII at byte ${nonAscii}; src/exec-bundle.ts reads the bundle as ASCII`);
   renameSync(tmp, out);
   const s = statSync(out);
   const digest = createHash('sha256').update(readFileSync(out)).digest('hex');

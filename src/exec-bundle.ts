@@ -16,7 +16,8 @@
  * entry per bundle (the digest the build recorded), Node version, architecture and Node flags;
  * an entry carries the SHA-256 of its content and is ignored when that does not match, V8 refuses
  * an entry made under other V8 flags or another V8 (the command then compiles as without one), and
- * a run that found no usable entry writes one when the process exits (temporary file renamed into
+ * a run that found no usable entry and ran a guest (not one ended by a usage error, whose cache
+ * would lack the machine's code) writes one when the process exits (temporary file renamed into
  * place; a folder that cannot be written costs time only). At most CODE_CACHE_ENTRIES entries are
  * kept. `XSTATE_LAB_NO_CODE_CACHE=1` turns the cache off. `XSTATE_LAB_STARTUP_TRACE=1` prints what
  * was used on stderr (tests).
@@ -41,6 +42,8 @@ export const EXEC_BUNDLE_FORMAT = 'xstate-lab.exec-bundle/1';
 export const MODULE_URL_FUNCTION = '__xstateLabModuleUrl';
 /** The cache folder's subfolder for compiled code. */
 export const CODE_CACHE_SUBDIR = 'code';
+/** The Symbol.for name of src/commands/exec.ts EXEC_GUEST_RAN (test/exec-bundle.test.ts checks they agree). */
+export const EXEC_GUEST_RAN_NAME = 'xstate-lab.exec.guest-ran';
 /** Entries kept (each about 1 MB; one per build of the bundle, Node version and flags). */
 const CODE_CACHE_ENTRIES = 8;
 /** SHA-256's size: the entry's first bytes, the digest of the rest. */
@@ -124,7 +127,8 @@ export function loadExecBundle(): CliMain | undefined {
   const m = currentManifest();
   if (m === undefined) return undefined;
   const file = join(EXEC_BUNDLE_DIR, EXEC_BUNDLE_FILE);
-  const source = readFileSync(file, 'utf8');
+  // ASCII (the build checks): read as Latin-1, a one-byte string without UTF-8 decoding.
+  const source = readFileSync(file, 'latin1');
   // Set before compiling: V8 hashes its flags into a code cache (emulator/iced-flags.ts).
   setFlagsFromString(ICED_V8_FLAGS);
   const useCache = process.env.XSTATE_LAB_NO_CODE_CACHE !== '1';
@@ -138,7 +142,13 @@ export function loadExecBundle(): CliMain | undefined {
   });
   const accepted = cachedData !== undefined && !script.cachedDataRejected;
   trace(`exec bundle; code cache ${!useCache ? 'off' : cachePath === undefined ? 'unavailable' : cachedData === undefined ? 'absent' : accepted ? 'used' : 'refused by V8'}`);
-  if (cachePath !== undefined && !accepted) process.once('exit', () => writeCodeCache(cachePath, script.createCachedData()));
+  if (cachePath !== undefined && !accepted) {
+    process.once('exit', () => {
+      // Only after a guest ran (src/commands/exec.ts EXEC_GUEST_RAN; the symbol's name, as that module is in the bundle).
+      if ((globalThis as Record<symbol, unknown>)[Symbol.for(EXEC_GUEST_RAN_NAME)] === true) writeCodeCache(cachePath, script.createCachedData());
+      else trace('code cache not written: no guest ran');
+    });
+  }
   const module = { exports: {} as CliMain };
   (script.runInThisContext() as (e: object, r: NodeRequire, m: object, f: string, d: string) => void)(module.exports, createRequire(file), module, file, EXEC_BUNDLE_DIR);
   return module.exports;

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runProcess, type Run } from '../bench/program-corpus.js';
-import { CODE_CACHE_SUBDIR, EXEC_BUNDLE_FILE, EXEC_BUNDLE_MANIFEST } from '../src/exec-bundle.js';
+import { CODE_CACHE_SUBDIR, EXEC_BUNDLE_FILE, EXEC_BUNDLE_MANIFEST, EXEC_GUEST_RAN_NAME } from '../src/exec-bundle.js';
+import { EXEC_GUEST_RAN } from '../src/commands/exec.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-exec-bundle-'));
@@ -39,17 +40,19 @@ async function exec(root: string, args: string[], env: Record<string, string>): 
 }
 
 describe('exec from the bundle gives what the modules give', () => {
+  it('the launcher and exec name the same guest-ran symbol', () => expect(EXEC_GUEST_RAN).toBe(Symbol.for(EXEC_GUEST_RAN_NAME)));
   const hash = musl('hash', readFileSync(join(ROOT, 'bench', 'guest-plain-hash.c'), 'utf8'));
-  const cases: { name: string; args: string[] }[] = [
+  // ran: a guest ran (the code cache is written only then).
+  const cases: { name: string; args: string[]; ran?: false }[] = [
     { name: 'a trivial program', args: ['--cpu', 'intel-alder-lake', hash, '0'] },
     {
       name: 'x87, SSE and XSAVE under --trace',
       args: ['--cpu', 'intel-alder-lake', '--trace', musl('owned', '#include <stdio.h>\nstatic char area[4096] __attribute__((aligned(64)));\nint main(void){volatile long double x=1.5L;volatile double d=2.25;for(int i=0;i<3;i++){x=x*x+1;d=d/3;}\n__asm__ volatile("xor %%edx,%%edx; mov $3,%%eax; xsave64 %0; xrstor64 %0" : "+m"(area) :: "eax","edx","memory");\nprintf("%.6Lf %.6f %u\\n",x,d,(unsigned)area[512]);return 0;}\n')],
     },
     { name: 'a guest killed by SIGSEGV', args: ['--cpu', 'amd-zen4', musl('segv', '#include <stdio.h>\nint main(void){puts("before");fflush(stdout);*(volatile int*)8=1;return 0;}\n')] },
-    { name: 'an unknown option', args: ['--bogus', hash] },
-    { name: 'an unknown CPU', args: ['--cpu', 'no-such-cpu', hash] },
-    { name: 'a missing program', args: ['--cpu', 'intel-alder-lake', join(tmp, 'missing')] },
+    { name: 'an unknown option', args: ['--bogus', hash], ran: false },
+    { name: 'an unknown CPU', args: ['--cpu', 'no-such-cpu', hash], ran: false },
+    { name: 'a missing program', args: ['--cpu', 'intel-alder-lake', join(tmp, 'missing')], ran: false },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -57,9 +60,10 @@ describe('exec from the bundle gives what the modules give', () => {
       const modules = await exec(ROOT, c.args, { XSTATE_LAB_NO_EXEC_BUNDLE: '1', XSTATE_LAB_CACHE: cache });
       expect(modules.trace).toEqual([]);
       const cold = await exec(ROOT, c.args, { XSTATE_LAB_CACHE: cache });
-      expect(cold.trace).toEqual(['exec bundle; code cache absent', 'code cache written']);
+      const written = c.ran === false ? 'code cache not written: no guest ran' : 'code cache written';
+      expect(cold.trace).toEqual(['exec bundle; code cache absent', written]);
       const warm = await exec(ROOT, c.args, { XSTATE_LAB_CACHE: cache });
-      expect(warm.trace).toEqual(['exec bundle; code cache used']);
+      expect(warm.trace).toEqual(c.ran === false ? cold.trace : ['exec bundle; code cache used']);
       const off = await exec(ROOT, c.args, { XSTATE_LAB_CACHE: cache, XSTATE_LAB_NO_CODE_CACHE: '1' });
       expect(off.trace).toEqual(['exec bundle; code cache off']);
       for (const r of [cold, warm, off]) expect(r.outcome).toBe(modules.outcome);
