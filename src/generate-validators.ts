@@ -9,9 +9,9 @@ import { writeIcedEnums } from '../emulator/iced.js';
 import { writeValidator } from '../emulator/precompiled-validator.js';
 import { PROFILE_VALIDATOR } from '../emulator/profile.js';
 import { SCENARIO_VALIDATOR } from './scenario/load.js';
-import { buildExecBundle } from './build-exec-bundle.js';
 
 for (const spec of [PROFILE_VALIDATOR, SCENARIO_VALIDATOR]) writeValidator(spec);
 writeIcedEnums();
-// Last: the bundle is made of the built modules and these generated files' readers.
-await buildExecBundle();
+// Last, and loaded only now (esbuild): the bundle is made of the built modules; the files above are
+// written even when it cannot be made.
+await (await import('./build-exec-bundle.js')).buildExecBundle();
