@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import type * as Iced from 'iced-x86';
+import { ICED_V8_FLAGS } from './iced-flags.js';
 
 type IcedModule = typeof Iced;
 const require = createRequire(import.meta.url);
@@ -44,7 +45,7 @@ let loaded: IcedModule | undefined;
 /** iced-x86 itself, loaded on first call. */
 export function icedModule(): IcedModule {
   if (loaded === undefined) {
-    setFlagsFromString('--liftoff-only');
+    setFlagsFromString(ICED_V8_FLAGS);
     loaded = require('iced-x86') as IcedModule;
     const m = loaded;
     CodeExt = m.CodeExt; Decoder = m.Decoder; Encoder = m.Encoder; Formatter = m.Formatter;

@@ -179,7 +179,15 @@ export async function execCommand(prog: string, args: string[], o: ExecCommandOp
   const eo = execOptionsFor(o, c, cpu);
   if (c.gdbPort === undefined) process.exitCode = execProgram(prog, args, eo);
   else process.exitCode = await execProgramUnderGdb(prog, args, { ...eo, gdbPort: c.gdbPort });
+  // A guest ran, so the code a run compiles is compiled: the exec bundle's code cache may be written now.
+  (globalThis as Record<symbol, unknown>)[EXEC_GUEST_RAN] = true;
 }
+
+/**
+ * Set on globalThis once `exec` has run a guest: src/exec-bundle.ts writes its code cache only
+ * then, so that a run ended early (a usage error) does not leave a cache without the machine's code.
+ */
+export const EXEC_GUEST_RAN = Symbol.for('xstate-lab.exec.guest-ran');
 
 /** The kernel booted with --boot and --kconfig (kernel-model/cpufeature.ts), or as it is without them. */
 export function bootedKernel(v: KernelVariant, boot: string | undefined, kconfig: readonly string[]): KernelVariant {
