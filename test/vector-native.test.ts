@@ -228,3 +228,136 @@ describe('native vector path (vector-fast.c) against the model', () => {
     expect(idiomDone).toBeGreaterThan(CASES / 100);
   }, 600_000);
 });
+
+/**
+ * The gate's native path (trap-gate.c vf_fast) inside a running machine, against the same machine
+ * with it off (XSTATE_LAB_NO_VECTOR_FAST_PATH): a loop of register-form VEX/EVEX and opmask
+ * instructions with legacy SSE writes unicorn runs between them (the gate absorbs them into the
+ * model first) and an XSAVE (the model's view of everything), on every built-in CPU with the
+ * instructions. The register files and the save areas must be equal, and the native path must have
+ * done most vector traps.
+ */
+describe('the trap gate runs vector instructions natively', () => {
+  const CODE = 0x400000n, DATA = 0x600000n;
+  /* vpaddd zmm1,zmm1,zmm2; kaddq k1,k1,k2; paddd xmm2,xmm1; vpxord zmm3{k1}{z},zmm1,zmm2; vmovdqa64 ymm17,ymm3;
+     vpsubb xmm4,xmm4,xmm4; kshiftlw k3,k1,3; vpaddq ymm5{k3},ymm17,ymm2; xsave64 [rbx]; vpternlogd zmm6,zmm1,zmm3,0x96;
+     movaps xmm7,xmm6; jmp start (as + objdump) */
+  const AVX512_LOOP = Uint8Array.from([
+    0x62, 0xf1, 0x75, 0x48, 0xfe, 0xca, 0xc4, 0xe1, 0xf4, 0x4a, 0xca, 0x66, 0x0f, 0xfe, 0xd1, 0x62, 0xf1, 0x75, 0xc9, 0xef, 0xda,
+    0x62, 0xe1, 0xfd, 0x28, 0x6f, 0xcb, 0xc5, 0xd9, 0xf8, 0xe4, 0xc4, 0xe3, 0xf9, 0x32, 0xd9, 0x03, 0x62, 0xf1, 0xf5, 0x23, 0xd4, 0xea,
+    0x48, 0x0f, 0xae, 0x23, 0x62, 0xf3, 0x75, 0x48, 0x25, 0xf3, 0x96, 0x0f, 0x28, 0xfe, 0xeb, 0xc5,
+  ]);
+  /* vpaddd ymm1,ymm1,ymm2; paddd xmm2,xmm1; vpxor ymm3,ymm1,ymm2; vmovdqu ymm4,ymm3; vpsubb xmm4,xmm4,xmm4; vpand xmm5,xmm1,xmm3;
+     xsave64 [rbx]; vpor ymm6,ymm5,ymm1; jmp start */
+  const AVX_LOOP = Uint8Array.from([
+    0xc5, 0xf5, 0xfe, 0xca, 0x66, 0x0f, 0xfe, 0xd1, 0xc5, 0xf5, 0xef, 0xda, 0xc5, 0xfe, 0x6f, 0xe3, 0xc5, 0xd9, 0xf8, 0xe4,
+    0xc5, 0xf1, 0xdb, 0xeb, 0x48, 0x0f, 0xae, 0x23, 0xc5, 0xd5, 0xeb, 0xf1, 0xeb, 0xde,
+  ]);
+
+  async function run(cpuId: string, native: boolean): Promise<{ store: Uint8Array; mem: Uint8Array; nativeCount: number }> {
+    const { Machine, StopKind } = await import('../emulator/machine.js');
+    const { Prot, X86Reg } = await import('../emulator/unicorn.js');
+    const cpu = loadBuiltinQuietly(cpuId);
+    const xs = new XsaveContext(cpu);
+    xs.xcr0 = cpu.xcr0Supported & ~(bit(XFeature.TILECFG) | bit(XFeature.TILEDATA));
+    const saved = process.env.XSTATE_LAB_NO_VECTOR_FAST_PATH;
+    if (native) delete process.env.XSTATE_LAB_NO_VECTOR_FAST_PATH; else process.env.XSTATE_LAB_NO_VECTOR_FAST_PATH = '1';
+    const m = new Machine(cpu, xs, { onSyscall: () => true });
+    try {
+      m.map(CODE, 0x1000n, Prot.READ | Prot.EXEC, cpu.features.avx512f ? AVX512_LOOP : AVX_LOOP);
+      m.map(DATA, 0x10000n, Prot.READ | Prot.WRITE);
+      m.uc.regWrite(X86Reg.RIP, CODE);
+      m.uc.regWrite(X86Reg.RBX, DATA);
+      m.uc.regWrite(X86Reg.RAX, 0xffffffffn);
+      m.uc.regWrite(X86Reg.RDX, 0xffffffffn);
+      // Registers with data (the model's) and into unicorn.
+      const rng = new Rng(0x600d);
+      for (let n = 0; n < (cpu.features.avx512f ? 32 : 16); n++) { const v = new Uint8Array(m.vec.maxVl()); rng.fill(v); m.vec.write(n, v, 0); }
+      if (cpu.features.avx512f) for (let k = 1; k < 8; k++) m.vec.writeK(k, BigInt(rng.u32()) << 32n | BigInt(rng.u32()));
+      m.syncOut(true);
+      for (let k = 0; k < 20; k++) expect(m.run(500).kind).toBe(StopKind.Quantum);
+      m.syncIn(true);
+      return { store: new Uint8Array(xs.regs.store).slice(), mem: m.uc.memRead(DATA, 0x10000), nativeCount: m.nativeVectorCount };
+    } finally {
+      m.close();
+      if (saved === undefined) delete process.env.XSTATE_LAB_NO_VECTOR_FAST_PATH; else process.env.XSTATE_LAB_NO_VECTOR_FAST_PATH = saved;
+    }
+  }
+
+  const ids = builtinProfileIds().filter((id) => { const f = loadBuiltinQuietly(id).features; return f.avx2 && f.xsave; });
+  it('runs on CPUs with and without AVX-512', () => {
+    expect(ids.some((id) => loadBuiltinQuietly(id).features.avx512f)).toBe(true);
+    expect(ids.some((id) => !loadBuiltinQuietly(id).features.avx512f)).toBe(true);
+  });
+  for (const id of ids) {
+    it(`${id}: the same registers and memory with the native path as without`, async () => {
+      const on = await run(id, true), off = await run(id, false);
+      expect(off.nativeCount).toBe(0);
+      expect(on.nativeCount, 'vector traps the native path did').toBeGreaterThan(3000);
+      expect(on.mem.findIndex((b, i) => b !== off.mem[i]), 'first differing byte of the save area').toBe(-1);
+      expect(on.store.findIndex((b, i) => b !== off.store[i]), 'first differing byte of the register file').toBe(-1);
+    });
+  }
+});
+
+/**
+ * Guest programs under `exec`, with the native path and without, and natively when this machine's
+ * captured profile has the instructions (AVX-512 F, DQ, BW, VL; the program checks CPUID and XCR0
+ * itself too): test/guests-vector/vector-mix.c (hashes of every ZMM and opmask register, XGETBV(1)
+ * and XSAVE headers along a seeded mix) and the bench's AVX-512 loop (bench/guest-xsave-loop.c: the
+ * last XSAVE image's checksum).
+ */
+describe('exec of vector programs with the native vector path', () => {
+  async function build(src: string, name: string): Promise<{ spawnSync: typeof import('node:child_process').spawnSync; exe: string; cli: string }> {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const exe = join(mkdtempSync(join(tmpdir(), `${name}-`)), name);
+    const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe, src], { encoding: 'utf8' });
+    expect(cc.error, 'musl-gcc (apt-get install -y musl-tools)').toBeUndefined();
+    expect(cc.status, cc.stderr).toBe(0);
+    return { spawnSync, exe, cli: join(import.meta.dirname, '..', 'dist', 'src', 'cli.js') };
+  }
+  /** Whether the captured profile has what the programs use: the model's own CPUID check of one instruction each of AVX-512 F, BW, DQ and VL. */
+  const hostHasAvx512 = async (): Promise<boolean> => {
+    const { hostModel } = await import('./helpers.js');
+    const cpu = hostModel();
+    // vpaddd zmm1,zmm1,zmm2 (F); kaddq k1,k1,k2 (BW); knotb k4,k1 (DQ); vmovdqa64 ymm17,ymm3 (VL)
+    const probes = ['62f17548feca', 'c4e1f44aca', 'c5f944e1', '62e1fd286fcb'];
+    return probes.every((hex) => {
+      const d = new Decoder(64, Uint8Array.from(Buffer.from(hex, 'hex')), DecoderOptions.None);
+      const ins = d.decode();
+      d.free();
+      return ins.code !== Code.INVALID && missingFeature(cpu, ins) === undefined;
+    });
+  };
+  const cases: [string, string, string[][]][] = [
+    ['guests-vector/vector-mix.c', 'vector-mix', [['2000', '1'], ['2000', '7'], ['500', '12345']]],
+    ['../bench/guest-xsave-loop.c', 'guest-xsave-loop', [['3000', 'avx512'], ['3000']]],
+  ];
+  for (const [src, name, argss] of cases) {
+    it(`${name}: the same output with the native path as without, and as this machine where it has AVX-512`, async () => {
+      const { join } = await import('node:path');
+      const { spawnSync, exe, cli } = await build(join(import.meta.dirname, src), name);
+      const host = await hostHasAvx512();
+      if (!host) console.log(`[${name}] this machine's profile lacks AVX-512 F/DQ/BW/VL: only exec with and without the native path are compared`);
+      for (const args of argss) {
+        const outs = [false, true].map((off) => {
+          const env = { ...process.env };
+          if (off) env.XSTATE_LAB_NO_VECTOR_FAST_PATH = '1'; else delete env.XSTATE_LAB_NO_VECTOR_FAST_PATH;
+          const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', host ? 'host' : 'amd-zen4', exe, ...args], { encoding: 'utf8', env });
+          expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+          return r.stdout;
+        });
+        expect(outs[0], `${name} ${args.join(' ')}`).toMatch(/hash [0-9a-f]{16}|checksum [0-9a-f]{16}/);
+        expect(outs[1], `${name} ${args.join(' ')} without the native path`).toBe(outs[0]);
+        if (host) {
+          const r = spawnSync(exe, args, { encoding: 'utf8' });
+          expect(r.status, r.stderr).toBe(0);
+          expect(outs[0], `${name} ${args.join(' ')} natively`).toBe(r.stdout);
+        }
+      }
+    }, 300_000);
+  }
+});
