@@ -738,7 +738,7 @@ export class Machine {
     if (!this.gate || !this.vectorBound) return;
     const on = this.vectorFastPath;
     this.gate.bindVector(on ? vectorTable(this.cpu) : null, on ? vectorAcceptTable(this.cpu) : null, on ? this.xs.regs.store : null, {
-      xmm0: SYNC_OFFSETS[0]!, mxcsr: SYNC_OFFSETS[SYNC_SSE_COUNT - 1]!, sseCount: SYNC_SSE_COUNT,
+      xmm0: SYNC_OFFSETS[0]!,
     });
   }
 
@@ -1650,7 +1650,11 @@ export class Machine {
     // VEX/EVEX vector and opmask instructions: the gate does the common register forms natively from now on (trap-gate.c vf_fast).
     if (d.owned && !d.missing && (d.ins.encoding === EncodingKind.VEX || d.ins.encoding === EncodingKind.EVEX) && this.vectorFastPath) {
       if (!this.vectorBound) { this.vectorBound = true; this.bindVectorNative(); }
-      this.gate!.describeVector(d.ip, this.uc.memRead(d.ip, Number(d.nextIP - d.ip)));
+      // Accepted: the gate reads the instruction's XMM operands itself, no block read first (a declined one is synchronised by execute).
+      if (this.gate!.describeVector(d.ip, this.uc.memRead(d.ip, Number(d.nextIP - d.ip))) && d.gate.readCount > 0) {
+        d.gate = { ...d.gate, readCount: 0 };
+        this.gate!.describe(d.ip, d.gate);
+      }
     }
   }
 

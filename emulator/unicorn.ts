@@ -819,7 +819,7 @@ interface TrapGateApi {
   xsBind(g: Ptr, table: Uint32Array | null, store: ArrayBuffer | null, ftag: number, fcs: number, fds: number, allCount: number, tagEmpty: number, changedX87Bits: number): void;
   xsDescribe(g: Ptr, a: Addr, op: number, rexW: number, len: number): number;
   xsWritable(g: Ptr, pairs: BigUint64Array, n: number): number;
-  vfBind(g: Ptr, table: Uint32Array | null, accept: Uint32Array | null, store: ArrayBuffer | null, imgXmm0: number, imgMxcsr: number, sseCount: number): void;
+  vfBind(g: Ptr, table: Uint32Array | null, accept: Uint32Array | null, store: ArrayBuffer | null, imgXmm0: number): void;
   vfDescribe(g: Ptr, a: Addr, bytes: Uint8Array, n: number): number;
   vfDone(g: Ptr): bigint | number;
   hook: Ptr;
@@ -885,7 +885,7 @@ function loadTrapGate(): TrapGateApi | null {
       xsBind: lib.func('void xl_gate_xs_bind(void *g, const uint32_t *table, void *store, uint32_t ftag, uint32_t fcs, uint32_t fds, uint32_t all_count, uint32_t tag_empty, uint32_t changed_x87_bits)'),
       xsDescribe: lib.func('int xl_gate_xs_describe(void *g, uint64_t a, int32_t op, int32_t rexw, int32_t len)'),
       xsWritable: lib.func('int xl_gate_xs_writable(void *g, const uint64_t *pairs, uint32_t n)'),
-      vfBind: lib.func('void xl_gate_vf_bind(void *g, const uint32_t *table, const uint32_t *accept, void *store, uint32_t img_xmm0, uint32_t img_mxcsr, uint32_t sse_count)'),
+      vfBind: lib.func('void xl_gate_vf_bind(void *g, const uint32_t *table, const uint32_t *accept, void *store, uint32_t img_xmm0)'),
       vfDescribe: lib.func('int xl_gate_vf_describe(void *g, uint64_t a, const uint8_t *bytes, uint32_t n)'),
       vfDone: lib.func('uint64_t xl_gate_vf_done(void *g)'),
       vf: {
@@ -1080,12 +1080,12 @@ export interface TrapGate {
   /**
    * The native vector path (trap-gate.c vf_fast over emulator/native/vector-fast.c): `table` and
    * `accept` are the CPU's (vector-native.ts vectorTable, vectorAcceptTable), `store` the running
-   * thread's RegisterFile.store (null: off), all kept alive while bound; `image` where the register
-   * block keeps XMM0 and MXCSR and how many registers its SSE part has. `describeVector` gives an
-   * owned address's instruction bytes: true when the gate does it natively from now on;
-   * `vectorDone` counts what it did.
+   * thread's RegisterFile.store (null: off), all kept alive while bound; `image.xmm0` where the
+   * register block keeps XMM0 (the gate reads an instruction's XMM operands there itself, so its
+   * descriptor need read none). `describeVector` gives an owned address's instruction bytes: true
+   * when the gate does it natively from now on; `vectorDone` counts what it did.
    */
-  bindVector(table: Uint32Array | null, accept: Uint32Array | null, store: ArrayBuffer | null, image: { xmm0: number; mxcsr: number; sseCount: number }): void;
+  bindVector(table: Uint32Array | null, accept: Uint32Array | null, store: ArrayBuffer | null, image: { xmm0: number }): void;
   describeVector(address: bigint, bytes: Uint8Array): boolean;
   vectorDone(): bigint;
   setWritable(ranges: readonly { start: bigint; end: bigint }[]): void;
@@ -2070,7 +2070,7 @@ export class Unicorn {
         if (!self.closed) api.xsDescribe(gate, address, op, rexW ? 1 : 0, length);
       },
       bindVector(table, accept, store, im): void {
-        if (!self.closed) api.vfBind(gate, table, accept, store, im.xmm0, im.mxcsr, im.sseCount);
+        if (!self.closed) api.vfBind(gate, table, accept, store, im.xmm0);
       },
       describeVector(address, bytes): boolean {
         return !self.closed && api.vfDescribe(gate, address, bytes, bytes.length) === 1;

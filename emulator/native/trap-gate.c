@@ -741,18 +741,26 @@ int xl_gate_xs_writable(struct gate *g, const uint64_t *pairs, uint32_t n) {
  * thread's register-file store): after the gate's register reads, like xs_fast.
  */
 static int vf_fast(void *uc, struct gate *g, const struct desc *d, uint64_t address) {
-  int sse = vf_gate_run(&g->vf, &d->vf, (uint8_t *)g->block, g->ctl->read_count, &g->ctl->x87_events, SSE_EVENT_SHIFT);
-  if (sse < 0) return 0;
-  if (sse) write_back(uc, g, 0, (int)g->vf.sse_count, g->ctl->read_count);
+  if (!g->fp_xmm0 || !vf_ready(&g->vf, &d->vf)) return 0;
+  /* Only the operands' XMM registers are read (the descriptor reads none): the block keeps mirroring the model for the others. */
+  uint32_t regs = vf_sse_operands(&d->vf), xb = g->vf.table[VT_XMM_BYTES];
+  uint8_t *img = (uint8_t *)g->block + g->vf.img_xmm0;
+  for (uint32_t m = regs; m; m &= m - 1) {
+    uint32_t n = (uint32_t)__builtin_ctz(m);
+    if (uc_reg_read_p(uc, g->fp_xmm0 + (int)n, img + n * xb) != 0) return 0;
+  }
+  int r = vf_gate_run(&g->vf, &d->vf, (uint8_t *)g->block, regs, &g->ctl->x87_events, SSE_EVENT_SHIFT);
+  if (r < 0) return 0;
+  if (r & VF_XMM_CHANGED) { uint32_t n = (uint32_t)r & 15; uc_reg_write_p(uc, g->fp_xmm0 + (int)n, img + n * xb); }
   uint64_t next = address + d->vf.len;
   uc_reg_write_p(uc, UC_X86_REG_RIP, &next);
   return 1;
 }
 
-/* Binds the native vector path: the CPU's tables (vector-native.ts), the thread's store (NULL: off), the block's XMM0/MXCSR offsets and SSE register count. */
-void xl_gate_vf_bind(struct gate *g, const uint32_t *table, const uint32_t *accept, uint8_t *store, uint32_t img_xmm0, uint32_t img_mxcsr, uint32_t sse_count) {
+/* Binds the native vector path: the CPU's tables (vector-native.ts), the thread's store (NULL: off), where the block keeps XMM0 (registers XMM_BYTES apart, as in the store). */
+void xl_gate_vf_bind(struct gate *g, const uint32_t *table, const uint32_t *accept, uint8_t *store, uint32_t img_xmm0) {
   g->vf.table = table; g->vf.accept = accept; g->vf.store = table && accept ? store : NULL;
-  g->vf.img_xmm0 = img_xmm0; g->vf.img_mxcsr = img_mxcsr; g->vf.sse_count = sse_count;
+  g->vf.img_xmm0 = img_xmm0;
 }
 
 /* Decodes the instruction bytes at `a` (present) with the bound acceptance table: 1 when the gate does it from now on, 0 when not (absent, unbound or not accepted). */

@@ -365,15 +365,22 @@ int xl_vf_run(const uint32_t *t, const uint32_t *accept, uint8_t *store, const u
   return xl_vf_exec(t, store, &in);
 }
 
-/* machine.ts absorb(false) and applySseEvents: unicorn's XMM0-15 and MXCSR (the register block) into the store. */
-static void vf_absorb_sse(const struct vf *s, const uint8_t *block, uint32_t img_xmm0, uint32_t img_mxcsr, uint32_t *events, uint32_t event_shift) {
+/*
+ * machine.ts absorb(false) and applySseEvents for the registers in `regs`: the block holds unicorn's
+ * XMMn for each (the gate just read them); one that differs from the store was written by code
+ * unicorn ran, and is copied with its tracking. The other registers are left for the next full
+ * synchronisation: what absorb does to them (setting in-use bits) commutes with what this
+ * instruction does to its own registers. Observed SSE writes (events) are applied whole.
+ */
+static void vf_absorb_sse(const struct vf *s, const uint8_t *block, uint32_t img_xmm0, uint32_t regs, uint32_t *events, uint32_t event_shift) {
   uint32_t xb = VT(XMM_BYTES), sse = VT(SSE);
   int track = VT(Q_TRACKS_ZERO_REGISTERS) != 0;
-  for (uint32_t n = 0; n < 16; n++) {
-    uint8_t *m = s->store + VT(LEGACY_XMM0) + n * xb;
+  for (uint32_t m = regs; m; m &= m - 1) {
+    uint32_t n = (uint32_t)__builtin_ctz(m);
+    uint8_t *st = s->store + VT(LEGACY_XMM0) + n * xb;
     const uint8_t *u = block + img_xmm0 + n * xb;
-    if (!memcmp(m, u, xb)) continue;
-    memcpy(m, u, xb);
+    if (!memcmp(st, u, xb)) continue;
+    memcpy(st, u, xb);
     if (track) vf_set_reg_in_use(s, sse, n, 1);
     vf_touched(s, sse, 1);
   }
@@ -383,45 +390,56 @@ static void vf_absorb_sse(const struct vf *s, const uint8_t *block, uint32_t img
     if (track) for (uint32_t n = 0; n < 16; n++) if (written >> n & 1) vf_set_reg_in_use(s, sse, n, 1);
     vf_touched(s, sse, 1);
   }
-  memcpy(s->store + VT(LEGACY_MXCSR), block + img_mxcsr, 4);
 }
 
-/* machine.ts fillImage(false): the store's XMM0-15 and MXCSR into the register block. */
-static void vf_fill_sse(const struct vf *s, uint8_t *block, uint32_t img_xmm0, uint32_t img_mxcsr) {
-  memcpy(block + img_xmm0, s->store + VT(LEGACY_XMM0), 16 * VT(XMM_BYTES));
-  memcpy(block + img_mxcsr, s->store + VT(LEGACY_MXCSR), 4);
-}
-
-/* What the gate binds (xl_gate_vf_bind): the CPU's tables, the running thread's store, the register block's layout. */
+/* What the gate binds (xl_gate_vf_bind): the CPU's tables, the running thread's store, where the register block keeps XMM0. */
 struct vf_binding {
   const uint32_t *table, *accept;
   uint8_t *store;          /* NULL: off */
-  uint32_t img_xmm0, img_mxcsr, sse_count; /* block offsets of XMM0 and MXCSR; registers of the SSE synchronisation */
+  uint32_t img_xmm0;
   uint64_t done;           /* instructions done here */
 };
 
-/*
- * The gate's part (trap-gate.c vf_fast): with the block holding unicorn's XMM0-15 and MXCSR for a
- * vector instruction (read_count >= sse_count), absorbs them into the store as machine.ts execute
- * would, runs the instruction, and puts the store's SSE registers back into the block. Returns -1
- * when declined (nothing changed: the JS path runs it), 1 when the block's SSE registers are to be
- * written back to unicorn, 0 when nothing is (an opmask instruction).
- */
-static int vf_gate_run(struct vf_binding *vb, const struct vf_insn *in, uint8_t *block, int32_t read_count, uint32_t *events, uint32_t event_shift) {
-  if (!vb->store) return -1;
-  struct vf sv = { vb->table, vb->store, (uint32_t *)(void *)(vb->store + vb->table[VT_STATE_WORDS]) }, *s = &sv;
+/* The checks xl_vf_exec makes before it changes anything (the gate checks first, then reads registers). */
+static int vf_ready(const struct vf_binding *vb, const struct vf_insn *in) {
+  if (!vb->store) return 0;
+  const uint32_t *t = vb->table, *w = (const uint32_t *)(const void *)(vb->store + t[VT_STATE_WORDS]);
   uint32_t need = in->word >> VA_NEED_SHIFT & 0xff;
-  if ((VW(XCR0) & need) != need || VW(CR0_TS) || (VW(XFD) & VW(XCR0)) || !VW(MODE64)) return -1;
-  int vector = !(in->word & VA_KREGS);
-  if (vector) {
-    if (read_count < (int32_t)vb->sse_count) return -1;
-    vf_absorb_sse(s, block, vb->img_xmm0, vb->img_mxcsr, events, event_shift);
-  }
-  /* A decline after the absorb is harmless: JS's absorb then finds the registers equal (as after xs_fast's). */
-  if (xl_vf_exec(vb->table, vb->store, in) == VF_DECLINE) return -1;
-  if (vector) vf_fill_sse(s, block, vb->img_xmm0, vb->img_mxcsr);
+  return (w[SW_XCR0] & need) == need && !w[SW_CR0_TS] && !(w[SW_XFD] & w[SW_XCR0]) && w[SW_MODE64];
+}
+
+/* XMM0-15 (bit n) a vector instruction reads or writes: what the gate reads from unicorn first; 0 for an opmask instruction. */
+static uint32_t vf_sse_operands(const struct vf_insn *in) {
+  if (in->word & VA_KREGS) return 0;
+  uint32_t m = in->dst < 16 ? 1u << in->dst : 0;
+  if ((in->word >> VA_SRC1_SHIFT & 3) != VA_AT_NONE && in->src1 < 16) m |= 1u << in->src1;
+  if ((in->word >> VA_SRC2_SHIFT & 3) != VA_AT_NONE && in->src2 < 16) m |= 1u << in->src2;
+  return m;
+}
+
+/* vf_gate_run's result bit: the destination's XMM bits changed (the gate writes it to unicorn). */
+#define VF_XMM_CHANGED 0x200
+
+/*
+ * The gate's part (trap-gate.c vf_fast), after vf_ready and with the block holding unicorn's XMMn
+ * for every register of vf_sse_operands: absorbs them, runs the instruction, and puts the
+ * destination's XMM bits back in the block. Returns -1 when declined (the JS path then runs it and
+ * synchronises everything; an absorb done here it finds done), else xl_vf_exec's result, with
+ * VF_XMM_CHANGED when the destination is XMM0-15 and its bits 127:0 changed.
+ */
+static int vf_gate_run(struct vf_binding *vb, const struct vf_insn *in, uint8_t *block, uint32_t regs, uint32_t *events, uint32_t event_shift) {
+  struct vf sv = { vb->table, vb->store, (uint32_t *)(void *)(vb->store + vb->table[VT_STATE_WORDS]) }, *s = &sv;
+  if (regs) vf_absorb_sse(s, block, vb->img_xmm0, regs, events, event_shift);
+  int r = xl_vf_exec(vb->table, vb->store, in);
+  if (r == VF_DECLINE) return -1;
   vb->done++;
-  return vector;
+  if (r & VF_WROTE_K || r >= 16) return r;
+  uint32_t xb = VT(XMM_BYTES);
+  uint8_t *u = block + vb->img_xmm0 + (uint32_t)r * xb;
+  const uint8_t *st = s->store + VT(LEGACY_XMM0) + (uint32_t)r * xb;
+  if (!memcmp(u, st, xb)) return r;
+  memcpy(u, st, xb);
+  return r | VF_XMM_CHANGED;
 }
 #undef VT
 #undef VW
