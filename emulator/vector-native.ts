@@ -23,8 +23,7 @@ import { missingFeature, xcr0Needed } from './machine-features.js';
 import { Quirk } from './quirks.js';
 import { LEGACY, STATE_WORDS_OFFSET, StateWord, TRACKED_PART_BYTES, storeLayout } from './register-file.js';
 import { nativeVectorLibrary, type NativeVectorLibrary } from './unicorn.js';
-import { elemSize } from './vector/core.js';
-import { OPS } from './vector/core.js';
+import { OPS, elemSize } from './vector/core.js';
 import './vector/table.js';
 import { XFeature } from './xfeatures.js';
 
@@ -104,7 +103,7 @@ export const ACCEPT_WORDS = 2 * 4 * 256 * 4 * 2 * 4;
 export const acceptIndex = (evex: number, map: number, opcode: number, pp: number, w: number, l: number): number => ((((evex * 4 + map) * 256 + opcode) * 4 + pp) * 2 + w) * 4 + l;
 
 /** One accepted code: where it goes in the table, its word without the CPU's permission, and the code (for the CPUID check). */
-interface AcceptEntry { index: number[]; word: number; code: number }
+interface AcceptEntry { index: number[]; word: number; code: number; mnemonic: Mnemonic }
 let entries: AcceptEntry[] | undefined;
 
 /** The location of an operand from iced-x86's operand kind name (xmm_reg, zmm_vvvv, k_rm, ymm_or_mem, imm8, ...). */
@@ -123,7 +122,11 @@ function acceptEntries(): AcceptEntry[] {
   const out: AcceptEntry[] = [];
   const ppOf = new Map<number, number>([[iced.MandatoryPrefix.PNP, 0], [iced.MandatoryPrefix.P66, 1], [iced.MandatoryPrefix.PF3, 2], [iced.MandatoryPrefix.PF2, 3]]);
   const mapOf = new Map<number, number>([[iced.OpCodeTableKind.T0F, 1], [iced.OpCodeTableKind.T0F38, 2], [iced.OpCodeTableKind.T0F3A, 3]]);
-  const codes = Object.values(iced.Code).filter((v): v is number => typeof v === 'number');
+  // Only the codes whose name (VEX_Vpaddd_..., EVEX_Kaddq_...) has a wanted mnemonic: reading the
+  // OpCodeInfo of all 4,936 codes cost about 0.4 s at the first vector trap. The name only filters;
+  // the mnemonic and everything else come from the OpCodeInfo.
+  const wanted = new Set([...NATIVE_KINDS.keys()].map((m) => Mnemonic[m].toLowerCase()));
+  const codes = Object.entries(iced.Code).filter(([name, v]) => typeof v === 'number' && wanted.has(/^E?VEX_([A-Za-z0-9]+)_/.exec(name)?.[1]?.toLowerCase() ?? '')).map(([, v]) => v as number);
   for (const code of codes) {
     const info = CodeExt.opCode(code);
     try {
@@ -157,7 +160,7 @@ function acceptEntries(): AcceptEntry[] {
       if (IDIOM_WHEN_SAME.has(kind)) word |= VfAccept.IDIOM_SAME;
       word = (word | (need << VfAccept.NEED_SHIFT)) >>> 0;
       const ws = info.isWIG ? [0, 1] : [info.W];
-      out.push({ index: ws.map((w) => acceptIndex(evex, map, info.opCode, pp, w, info.L)), word, code });
+      out.push({ index: ws.map((w) => acceptIndex(evex, map, info.opCode, pp, w, info.L)), word, code, mnemonic: info.mnemonic });
     } finally {
       info.free();
     }
@@ -268,11 +271,11 @@ export function nativeVectorRun(cpu: CpuModel, store: ArrayBuffer, bytes: Uint8A
 }
 
 /** The accepted encodings, whatever the CPU (the differential test builds instructions from them). */
-export function acceptedEncodings(): { evex: number; map: number; opcode: number; pp: number; w: number; l: number; word: number }[] {
-  const out: { evex: number; map: number; opcode: number; pp: number; w: number; l: number; word: number }[] = [];
+export function acceptedEncodings(): { evex: number; map: number; opcode: number; pp: number; w: number; l: number; word: number; mnemonic: Mnemonic }[] {
+  const out: { evex: number; map: number; opcode: number; pp: number; w: number; l: number; word: number; mnemonic: Mnemonic }[] = [];
   for (const e of acceptEntries()) {
     for (const i of e.index) {
-      out.push({ l: i & 3, w: (i >> 2) & 1, pp: (i >> 3) & 3, opcode: (i >> 5) & 255, map: (i >> 13) & 3, evex: i >> 15, word: e.word });
+      out.push({ l: i & 3, w: (i >> 2) & 1, pp: (i >> 3) & 3, opcode: (i >> 5) & 255, map: (i >> 13) & 3, evex: i >> 15, word: e.word, mnemonic: e.mnemonic });
     }
   }
   return out;
