@@ -9,6 +9,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { CpuModel } from '../emulator/cpu-model.js';
 import { builtinProfileIds, loadBuiltinQuietly } from '../emulator/profile.js';
@@ -233,6 +234,52 @@ function guestBench(): void {
 }
 
 if (process.env.BENCH_GUEST !== '0') guestBench();
+
+/**
+ * The AVX-512 loop against the pair loop under `exec --cpu host`, with the native vector path
+ * (trap-gate.c vf_fast) on and off (XSTATE_LAB_NO_VECTOR_FAST_PATH=1): the issue's goal is the
+ * AVX-512 loop within 2x of the pair loop. In each round the three take turns, each a run of 0 and
+ * of N iterations (BENCH_VECTOR_N); per iteration, the CPU time of N minus that of 0, over N (start-up
+ * cancels out); the median and the fastest of the rounds. A fixed N and the median hold up better on
+ * a loaded machine than the slope between N and 2N.
+ */
+function vectorBench(): void {
+  const exe = buildGuest();
+  const cli = join(PACKAGE_ROOT, 'dist', 'src', 'cli.js');
+  const host = ['exec', '--cpu', 'host', exe];
+  const n = Number(process.env.BENCH_VECTOR_N ?? 500_000);
+  const rounds = Number(process.env.BENCH_GUEST_ROUNDS ?? 5);
+  const runners: { name: string; cmd: string; args: (n: number) => string[] }[] = [
+    { name: 'pair loop', cmd: process.execPath, args: (k) => [cli, ...host, String(k)] },
+    { name: 'AVX-512 loop, vector fast path', cmd: process.execPath, args: (k) => [cli, ...host, String(k), 'avx512'] },
+    { name: 'AVX-512 loop, no vector fast path', cmd: 'env', args: (k) => ['XSTATE_LAB_NO_VECTOR_FAST_PATH=1', process.execPath, cli, ...host, String(k), 'avx512'] },
+  ];
+  console.log('');
+  console.log(`AVX-512 loop (vpaddd zmm; kaddq; xsave64; xrstor64) against the pair loop, xstate-lab exec --cpu host, taking turns, ${rounds} rounds of N = ${n}:`);
+  const per = runners.map(() => [] as number[]);
+  const outs = runners.map(() => new Set<string>());
+  const loads: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    loads.push(loadavg()[0]!);
+    runners.forEach((x, k) => {
+      const z = timed(x.cmd, x.args(0)), a = timed(x.cmd, x.args(n));
+      if (z.status !== 0 || a.status !== 0) throw new Error(`${x.name}: exit status ${z.status}/${a.status}`);
+      per[k]!.push((a.cpuNs - z.cpuNs) / n);
+      outs[k]!.add(a.stdout.trim().replace(/^pairs \d+ /, ''));
+    });
+  }
+  const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[xs.length >> 1]!;
+  const pair = median(per[0]!);
+  runners.forEach((x, k) => {
+    const m = median(per[k]!), f = Math.min(...per[k]!);
+    const ratio = k ? `  ${(m / pair).toFixed(2)}x the pair loop (median), ${(f / Math.min(...per[0]!)).toFixed(2)}x (fastest)` : '';
+    console.log(`    ${x.name.padEnd(36)} ${m.toFixed(0).padStart(6)} ns cpu per iteration median, ${f.toFixed(0).padStart(6)} fastest (rounds ${per[k]!.map((v) => v.toFixed(0)).join(' ')})${ratio}`);
+  });
+  if (outs[1]!.size !== 1 || [...outs[1]!][0] !== [...outs[2]!][0] || outs[2]!.size !== 1) console.log(`    OUTPUT DIFFERS with and without the vector fast path: ${[...outs[1]!, ...outs[2]!].join(' | ')}`);
+  else console.log('    output equal with and without the vector fast path');
+  console.log(`    load average (1 min) at each round ${loads.map((v) => v.toFixed(1)).join(' ')}; now ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+}
+if (process.env.BENCH_VECTOR !== '0') vectorBench();
 
 /**
  * Plain guest code (bench/guest-plain-hash.c): CPU time of hashing N MiB minus that of 0 MiB (start-up

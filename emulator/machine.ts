@@ -40,6 +40,7 @@ import {
   AreaAccess, CpuFault, Vector, XsaveContext, vectorOf, fxrstor, fxsave, requiredAreaSize, xgetbv, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves, xsetbv,
 } from './xsave.js';
 import { XsOp, nativeXsave, xsaveTable } from './xsave-native.js';
+import { nativeVector, vectorAcceptTable, vectorTable } from './vector-native.js';
 import { XFeature, bit } from './xfeatures.js';
 import { X87_ENV16_BYTES, X87_ENV_BYTES, X87_SAVE16_BYTES, X87_SAVE_BYTES, afterFnsave, afterFnstenv, fldenv, fnsave, fnstenv, frstor, fswWithSummary, xinuseAfterFninit } from './x87-env.js';
 
@@ -720,6 +721,30 @@ export class Machine {
     this.gate.bindXsave(on ? xsaveTable(this.cpu) : null, on ? this.xs.regs.store : null, {
       ftag: IMG_FTAG, fcs: IMG_FCS, fds: IMG_FDS, allCount: SYNC_ALL_COUNT, tagEmpty: X87_TAG_EMPTY, changedX87Bits: bit(CHANGED_X87_BIT),
     });
+    this.bindVectorNative();
+  }
+
+  /**
+   * The gate's native vector path (trap-gate.c vf_fast over vector-fast.c) works on the running
+   * thread's register file too: bound once the first vector instruction is described (its tables
+   * need iced-x86, which a trap has loaded), off while tracing, without the native library, or with
+   * XSTATE_LAB_NO_VECTOR_FAST_PATH set.
+   */
+  private vectorBound = false;
+  private get vectorFastPath(): boolean {
+    return !this.traceFn && process.env.XSTATE_LAB_NO_VECTOR_FAST_PATH === undefined && nativeVector() !== null;
+  }
+  private bindVectorNative(): void {
+    if (!this.gate || !this.vectorBound) return;
+    const on = this.vectorFastPath;
+    this.gate.bindVector(on ? vectorTable(this.cpu) : null, on ? vectorAcceptTable(this.cpu) : null, on ? this.xs.regs.store : null, {
+      xmm0: SYNC_OFFSETS[0]!,
+    });
+  }
+
+  /** Vector and opmask instructions the gate did natively (not counted in emulatedCount). */
+  get nativeVectorCount(): number {
+    return this.gate && this.vectorBound ? Number(this.gate.vectorDone()) : 0;
   }
 
   /** XSAVE-family instructions the gate did natively (not counted in emulatedCount). */
@@ -1621,6 +1646,15 @@ export class Machine {
     if (d.owned && !d.missing && !this.trace && process.env.XSTATE_LAB_NO_FP_FAST_PATH === undefined) {
       const fp = legacyFastPath(d.ins);
       if (fp) this.gate!.describeFp(d.ip, fp, Number(d.nextIP - d.ip));
+    }
+    // VEX/EVEX vector and opmask instructions: the gate does the common register forms natively from now on (trap-gate.c vf_fast).
+    if (d.owned && !d.missing && (d.ins.encoding === EncodingKind.VEX || d.ins.encoding === EncodingKind.EVEX) && this.vectorFastPath) {
+      if (!this.vectorBound) { this.vectorBound = true; this.bindVectorNative(); }
+      // Accepted: the gate reads the instruction's XMM operands itself, no block read first (a declined one is synchronised by execute).
+      if (this.gate!.describeVector(d.ip, this.uc.memRead(d.ip, Number(d.nextIP - d.ip))) && d.gate.readCount > 0) {
+        d.gate = { ...d.gate, readCount: 0 };
+        this.gate!.describe(d.ip, d.gate);
+      }
     }
   }
 

@@ -819,9 +819,26 @@ interface TrapGateApi {
   xsBind(g: Ptr, table: Uint32Array | null, store: ArrayBuffer | null, ftag: number, fcs: number, fds: number, allCount: number, tagEmpty: number, changedX87Bits: number): void;
   xsDescribe(g: Ptr, a: Addr, op: number, rexW: number, len: number): number;
   xsWritable(g: Ptr, pairs: BigUint64Array, n: number): number;
+  vfBind(g: Ptr, table: Uint32Array | null, accept: Uint32Array | null, store: ArrayBuffer | null, imgXmm0: number): void;
+  vfDescribe(g: Ptr, a: Addr, bytes: Uint8Array, n: number): number;
+  vfDone(g: Ptr): bigint | number;
   hook: Ptr;
   proto: TypeObject;
   xs: NativeXsaveLibrary;
+  vf: NativeVectorLibrary;
+}
+
+/** The native vector path (emulator/native/vector-fast.c, in the trap gate's library); emulator/vector-native.ts is its front. */
+export interface NativeVectorLibrary {
+  /** "kind:name=value" lines of the C file's enums, checked by vector-native.ts. */
+  binding(): string;
+  /** Decodes and runs `bytes` over `store`: -1 declined (nothing changed), else the register written (| 0x100: an opmask register); `len[0]` the length. */
+  run(table: Uint32Array, accept: Uint32Array, store: ArrayBuffer, bytes: Uint8Array, n: number, len: Uint32Array): number;
+}
+
+/** The native vector path, or null when the trap gate's library cannot be built or loaded. */
+export function nativeVectorLibrary(): NativeVectorLibrary | null {
+  return loadTrapGate()?.vf ?? null;
 }
 
 /** The native XSAVE family (emulator/native/xsave-fast.c, in the trap gate's library); emulator/xsave-native.ts is its front. */
@@ -868,6 +885,13 @@ function loadTrapGate(): TrapGateApi | null {
       xsBind: lib.func('void xl_gate_xs_bind(void *g, const uint32_t *table, void *store, uint32_t ftag, uint32_t fcs, uint32_t fds, uint32_t all_count, uint32_t tag_empty, uint32_t changed_x87_bits)'),
       xsDescribe: lib.func('int xl_gate_xs_describe(void *g, uint64_t a, int32_t op, int32_t rexw, int32_t len)'),
       xsWritable: lib.func('int xl_gate_xs_writable(void *g, const uint64_t *pairs, uint32_t n)'),
+      vfBind: lib.func('void xl_gate_vf_bind(void *g, const uint32_t *table, const uint32_t *accept, void *store, uint32_t img_xmm0)'),
+      vfDescribe: lib.func('int xl_gate_vf_describe(void *g, uint64_t a, const uint8_t *bytes, uint32_t n)'),
+      vfDone: lib.func('uint64_t xl_gate_vf_done(void *g)'),
+      vf: {
+        binding: lib.func('const char *xl_vf_binding(void)'),
+        run: lib.func('int xl_vf_run(const uint32_t *t, const uint32_t *accept, void *store, const uint8_t *bytes, uint32_t n, _Out_ uint32_t *len)'),
+      },
       hook: hookPtr() as Ptr,
       proto: koffi.proto('void xl_gate_cb(void)'),
       xs: {
@@ -1053,6 +1077,17 @@ export interface TrapGate {
    */
   bindXsave(table: Uint32Array | null, store: ArrayBuffer | null, image: { ftag: number; fcs: number; fds: number; allCount: number; tagEmpty: number; changedX87Bits: number }): void;
   describeXsave(address: bigint, op: number, rexW: boolean, length: number): void;
+  /**
+   * The native vector path (trap-gate.c vf_fast over emulator/native/vector-fast.c): `table` and
+   * `accept` are the CPU's (vector-native.ts vectorTable, vectorAcceptTable), `store` the running
+   * thread's RegisterFile.store (null: off), all kept alive while bound; `image.xmm0` where the
+   * register block keeps XMM0 (the gate reads an instruction's XMM operands there itself, so its
+   * descriptor need read none). `describeVector` gives an owned address's instruction bytes: true
+   * when the gate does it natively from now on; `vectorDone` counts what it did.
+   */
+  bindVector(table: Uint32Array | null, accept: Uint32Array | null, store: ArrayBuffer | null, image: { xmm0: number }): void;
+  describeVector(address: bigint, bytes: Uint8Array): boolean;
+  vectorDone(): bigint;
   setWritable(ranges: readonly { start: bigint; end: bigint }[]): void;
   /**
    * Hooks the addresses added or observed since the last call, addresses close together sharing a
@@ -2033,6 +2068,15 @@ export class Unicorn {
       },
       describeXsave(address, op, rexW, length): void {
         if (!self.closed) api.xsDescribe(gate, address, op, rexW ? 1 : 0, length);
+      },
+      bindVector(table, accept, store, im): void {
+        if (!self.closed) api.vfBind(gate, table, accept, store, im.xmm0);
+      },
+      describeVector(address, bytes): boolean {
+        return !self.closed && api.vfDescribe(gate, address, bytes, bytes.length) === 1;
+      },
+      vectorDone(): bigint {
+        return self.closed ? 0n : BigInt(api.vfDone(gate));
       },
       setWritable(ranges): void {
         if (self.closed) return;

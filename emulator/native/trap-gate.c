@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "xsave-fast.c"
+#include "vector-fast.c"
 
 /*
  * Where the register block keeps what the legacy region has no room for (machine.ts IMG_*), the
@@ -110,6 +111,8 @@ struct desc {
   int64_t fp_disp;
   /* The XSAVE family done here without a JS call (xs_fast; xs_op 0: none): xsave-fast.c's op, REX.W. */
   uint8_t xs_op, xs_rexw, xs_len; /* xs_len: the instruction's length (the hook's size argument is not reliable: measured garbage here) */
+  /* A vector or opmask instruction done here without a JS call (vf_fast over vector-fast.c; vf.word 0: none). */
+  struct vf_insn vf;
 };
 
 /* What an observed address is (xl_gate_observe). */
@@ -150,6 +153,8 @@ struct gate {
   const uint32_t *xs_table;
   uint8_t *xs_store;
   struct xs_image img;
+  /* The native vector instructions (xl_gate_vf_bind). */
+  struct vf_binding vf;
 };
 
 static uint32_t slot_of(const struct gate *g, uint64_t a) {
@@ -731,6 +736,45 @@ int xl_gate_xs_writable(struct gate *g, const uint64_t *pairs, uint32_t n) {
   return 0;
 }
 
+/*
+ * Vector and opmask instructions without a JS call (vector-fast.c vf_gate_run over the running
+ * thread's register-file store): after the gate's register reads, like xs_fast.
+ */
+static int vf_fast(void *uc, struct gate *g, const struct desc *d, uint64_t address) {
+  if (!g->fp_xmm0 || !vf_ready(&g->vf, &d->vf)) return 0;
+  /* Only the operands' XMM registers are read (the descriptor reads none): the block keeps mirroring the model for the others. */
+  uint32_t regs = vf_sse_operands(&d->vf), xb = g->vf.table[VT_XMM_BYTES];
+  uint8_t *img = (uint8_t *)g->block + g->vf.img_xmm0;
+  for (uint32_t m = regs; m; m &= m - 1) {
+    uint32_t n = (uint32_t)__builtin_ctz(m);
+    if (uc_reg_read_p(uc, g->fp_xmm0 + (int)n, img + n * xb) != 0) return 0;
+  }
+  int r = vf_gate_run(&g->vf, &d->vf, (uint8_t *)g->block, regs, &g->ctl->x87_events, SSE_EVENT_SHIFT);
+  if (r < 0) return 0;
+  if (r & VF_XMM_CHANGED) { uint32_t n = (uint32_t)r & 15; uc_reg_write_p(uc, g->fp_xmm0 + (int)n, img + n * xb); }
+  uint64_t next = address + d->vf.len;
+  uc_reg_write_p(uc, UC_X86_REG_RIP, &next);
+  return 1;
+}
+
+/* Binds the native vector path: the CPU's tables (vector-native.ts), the thread's store (NULL: off), where the block keeps XMM0 (registers XMM_BYTES apart, as in the store). */
+void xl_gate_vf_bind(struct gate *g, const uint32_t *table, const uint32_t *accept, uint8_t *store, uint32_t img_xmm0) {
+  g->vf.table = table; g->vf.accept = accept; g->vf.store = table && accept ? store : NULL;
+  g->vf.img_xmm0 = img_xmm0;
+}
+
+/* Decodes the instruction bytes at `a` (present) with the bound acceptance table: 1 when the gate does it from now on, 0 when not (absent, unbound or not accepted). */
+int xl_gate_vf_describe(struct gate *g, uint64_t a, const uint8_t *bytes, uint32_t n) {
+  int i = find(g, a);
+  if (i < 0) return 0;
+  memset(&g->descs[i].vf, 0, sizeof g->descs[i].vf);
+  if (!g->vf.accept || !xl_vf_decode(g->vf.accept, bytes, n, &g->descs[i].vf)) return 0;
+  return 1;
+}
+
+/* Vector instructions the gate did natively. */
+uint64_t xl_gate_vf_done(const struct gate *g) { return g->vf.done; }
+
 static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
   struct gate *g = user_data;
   int slot = find(g, address);
@@ -768,6 +812,7 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   /* What the write-back compares with: the block as unicorn had it when the callback began. */
   if (c->read_count > 0) memcpy(g->entry, g->block, g->entry_end);
   if (d.xs_op && xs_fast(uc, g, &d, address)) return;
+  if (d.vf.word && vf_fast(uc, g, &d, address)) return;
   uint32_t need = 0;
   if (d.base >= 0) need |= 1u << d.base;
   if (d.index >= 0) need |= 1u << d.index;
