@@ -688,6 +688,13 @@ export interface EmuStartOptions {
    * block. Nearly free on plain code, unlike `count`. Falls back to `count` without gcc.
    */
   quantum?: number;
+  /**
+   * With `quantum` and the native counter: the run is this many quanta in a row (at least 1), the
+   * last one of `lastQuantum` instructions; each quantum ends at the block where a run of `quantum`
+   * started at the previous end would stop (insn-counter.c CW_MORE_QUANTA), without leaving
+   * uc_emu_start. `quantaDone` tells how many ended; `endAtQuantumEnd` makes the current one the last.
+   */
+  quanta?: { count: number; lastQuantum: number };
 }
 
 type ProtoKind = keyof UnicornApi['protos'];
@@ -918,7 +925,7 @@ function loadCounter(): CounterApi | null {
   return counterApi;
 }
 /** 64-bit words of insn-counter.c's control block (its CW_* enum). */
-const enum CounterWord { LIMIT = 0, EXECUTED = 1, UNUSED = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, WORDS = 8 }
+const enum CounterWord { LIMIT = 0, EXECUTED = 1, UNUSED = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, MORE_QUANTA = 8, QUANTA_DONE = 9, LAST_LIMIT = 10, WORDS = 11 }
 /**
  * The gate's UC_HOOK_CODE hooks cover only the code around owned or observed instructions, so plain
  * code elsewhere calls no helper: addresses less than this many bytes apart share one hook range.
@@ -1637,10 +1644,14 @@ export class Unicorn {
     let count = options.count ?? 0;
     if (this.counter) {
       const w = this.counter.words;
-      w[CounterWord.LIMIT] = BigInt(count ? 0 : options.quantum ?? 0);
+      const more = !count && options.quantum && options.quanta && options.quanta.count > 1 ? options.quanta.count - 1 : 0;
+      w[CounterWord.LIMIT] = BigInt(count ? 0 : more === 0 && options.quanta ? options.quanta.lastQuantum : options.quantum ?? 0);
       w[CounterWord.EXECUTED] = 0n;
       w[CounterWord.STOPPED] = 0n;
-    } else if (!count && options.quantum) count = options.quantum;
+      w[CounterWord.MORE_QUANTA] = BigInt(more);
+      w[CounterWord.QUANTA_DONE] = 0n;
+      w[CounterWord.LAST_LIMIT] = BigInt(options.quanta?.lastQuantum ?? 0);
+    } else if (!count && options.quantum) count = options.quanta && options.quanta.count <= 1 ? options.quanta.lastQuantum : options.quantum;
     if (count) {
       if (!this.countHookInstalled && this.tbsMayExist) this.flushTb();
       this.countHookInstalled = true;
@@ -1700,6 +1711,17 @@ export class Unicorn {
     if (!this.counter) return;
     const w = this.counter.words;
     w[CounterWord.LIMIT] = w[CounterWord.EXECUTED]! > 0n ? w[CounterWord.EXECUTED]! : 1n;
+    w[CounterWord.MORE_QUANTA] = 0n;
+  }
+
+  /** Quanta of the current (or last) run of several that ended before its last (EmuStartOptions.quanta). */
+  get quantaDone(): number {
+    return this.counter ? Number(this.counter.words[CounterWord.QUANTA_DONE]) : 0;
+  }
+
+  /** From a hook during a run of several quanta: the run ends where the current quantum ends. */
+  endAtQuantumEnd(): void {
+    if (this.counter) this.counter.words[CounterWord.MORE_QUANTA] = 0n;
   }
 
   /** Asks a running emulation to stop (uc_emu_stop); meant for hooks. */
