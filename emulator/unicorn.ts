@@ -979,6 +979,8 @@ export enum GateWord {
   XS_MIRROR = 153,
   /** in: XSAVE-family instructions the gate did natively (64 bits; trap-gate.c xs_fast). */
   XS_DONE = 154,
+  /** out: bumped at every register write through the API and every run (trap-gate.c skip_addr: the gate's registers are then stale). */
+  REG_GEN = 156,
 }
 /** GateWord.X87_EVENTS bits (trap-gate.c X87_EVENT_IP, X87_EVENT_MEM). */
 export const X87_EVENT_IP = 1;
@@ -1000,8 +1002,8 @@ const WRITE_ORDER_DEPENDENT: ReadonlySet<X86Reg> = new Set([X86Reg.FPSW]);
 const GATE_WRITE_REST = 0x80;
 /** trap-gate.c GATE_MAX_WRITES. */
 export const GATE_MAX_WRITES = 64;
-/** Bytes of trap-gate.c's struct gate_ctl (through xs_done). */
-export const GATE_CTL_BYTES = (GateWord.XS_DONE + 2) * 4;
+/** Bytes of trap-gate.c's struct gate_ctl (through reg_gen, padded to 8). */
+export const GATE_CTL_BYTES = (GateWord.REG_GEN + 2) * 4;
 
 /** What the gate does at one address before calling JS (TrapGate.describe). */
 export interface GateDescriptor {
@@ -1073,7 +1075,7 @@ export interface TrapGate {
   readonly area: Uint8Array;
 }
 
-interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr; coverPending?: () => void }
+interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr; coverPending?: () => void; ctl32?: Int32Array }
 
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
@@ -1399,6 +1401,7 @@ export class Unicorn {
     const h = this.h();
     const w = this.widthOf(reg, 'uc_reg_write');
     Unicorn.encodeLE(this.scratchView, 0, w, v, reg);
+    this.regsTouched();
     this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
   }
 
@@ -1458,6 +1461,7 @@ export class Unicorn {
       this.batchIdView[i] = regs[i]!;
       Unicorn.encodeLE(this.batchValView, i * SLOT, w, values[i]!, regs[i]!);
     }
+    this.regsTouched();
     this.check(this.api.uc_reg_write_batch(h, this.batchIds, this.batchPtrs, n), 'uc_reg_write_batch');
   }
 
@@ -1486,6 +1490,7 @@ export class Unicorn {
     const ids = first === 0 ? b.ids : b.ids + BigInt(first * 4);
     const ptrs = first === 0 ? b.ptrs : b.ptrs + BigInt(first * 8);
     const err = write ? this.api.uc_reg_write_batch(h, ids, ptrs, n) : this.api.uc_reg_read_batch(h, ids, ptrs, n);
+    if (write) this.regsTouched();
     if (err !== UcErr.OK) throw new UnicornError(err, write ? 'uc_reg_write_batch' : 'uc_reg_read_batch');
   }
 
@@ -1514,6 +1519,7 @@ export class Unicorn {
     if (bytes.length !== len) throw new RangeError(`${what} needs exactly ${len} bytes, got ${bytes.length}`);
     const h = this.h();
     this.scratchBytes.set(bytes, 0);
+    this.regsTouched();
     this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
   }
 
@@ -1581,6 +1587,7 @@ export class Unicorn {
 
   contextRestore(ctx: UnicornContext): void {
     if (ctx.freed || !this.contexts.has(ctx)) throw new Error('contextRestore: context is freed or belongs to another engine');
+    this.regsTouched();
     this.check(this.api.uc_context_restore(this.h(), ctx.ptr), 'uc_context_restore');
   }
 
@@ -1661,6 +1668,7 @@ export class Unicorn {
     // Addresses given to a gate since the last run get their hooks now, clustered.
     for (const g of this.gates) g.coverPending?.();
     this.tbsMayExist = true;
+    this.regsTouched();
     this.running = true;
     this.pendingError = undefined;
     let err: number;
@@ -1722,6 +1730,11 @@ export class Unicorn {
   /** From a hook during a run of several quanta: the run ends where the current quantum ends. */
   endAtQuantumEnd(): void {
     if (this.counter) this.counter.words[CounterWord.MORE_QUANTA] = 0n;
+  }
+
+  /** Registers may change behind the trap gates' backs: they must read them again (GateWord.REG_GEN). */
+  private regsTouched(): void {
+    for (const g of this.gates) if (g.ctl32) g.ctl32[GateWord.REG_GEN] = (g.ctl32[GateWord.REG_GEN]! + 1) | 0;
   }
 
   /** Asks a running emulation to stop (uc_emu_stop); meant for hooks. */
@@ -1968,7 +1981,7 @@ export class Unicorn {
       koffi.free(area);
       throw new Error('xl_gate_new: out of memory, or libunicorn.so.2 not loaded');
     }
-    const rec: GateRecord = { natives: [], gate, js, ctl, area };
+    const rec: GateRecord = { natives: [], gate, js, ctl, area, ctl32 };
     this.gates.push(rec);
     const widths = Uint8Array.from(block.regs, (r) => this.widthOf(r, 'hookTrapGate') | (WRITE_ORDER_DEPENDENT.has(r) ? GATE_WRITE_REST : 0));
     if (api.setWidths(gate, widths) !== 0) throw new Error('xl_gate_set_widths: out of memory or a slot outside the block');

@@ -84,6 +84,7 @@ struct gate_ctl {
   uint32_t x87_events;  /* 608 in/out: bit 0 x87_ip set, bit 1 x87_mem_ip and x87_fdp set, since JS cleared it */
   uint32_t xs_mirror;   /* 612 out: 1 while the block's x87/SSE bytes equal the model's (machine.ts mirrorSse && mirrorX87) */
   uint64_t xs_done;     /* 616 in:  XSAVE-family instructions the native path did (xs_fast) */
+  uint32_t reg_gen;     /* 624 out: bumped by JS at every register write through unicorn's API and every run (unicorn.ts) */
 };
 
 /* A range of the register block and the bit it sets in `changed` when a read changes its bytes. */
@@ -159,6 +160,17 @@ struct gate {
   const uint32_t *xs_table;
   uint8_t *xs_store;
   struct xs_image img;
+  /*
+   * Adjacent XSAVE-family instructions (XSAVE then XRSTOR): when xs_fast has done one and the next
+   * address is the gate's too, no instruction runs before that one's trap (the RIP written here is
+   * the next thing unicorn runs, and it is hooked), so unicorn's registers are still what the block
+   * and fresh hold: that trap skips the register read. Valid only for that address, for the next
+   * hook call of any address, and while JS wrote no register and started no run (ctl->reg_gen).
+   */
+  uint64_t skip_addr;
+  uint32_t skip_gen;
+  uint32_t skip_gprs;
+  int32_t skip_read_count;
 };
 
 static uint32_t slot_of(const struct gate *g, uint64_t a) {
@@ -594,6 +606,8 @@ static void write_back(void *uc, struct gate *g, int first, int count, int read_
         /* Registers read before the callback and left as read are not written again. */
         if (!rest && i < read_count && !bytes_differ(g->fresh + off, g->block + off, g->widths[i] & GATE_WIDTH_MASK)) continue;
         uc_reg_write_p(uc, g->ids[i], g->ptrs[i]);
+        /* fresh stays what unicorn holds (the next trap's read may be skipped: skip_addr). */
+        if (i < read_count) memcpy(g->fresh + off, g->block + off, g->widths[i] & GATE_WIDTH_MASK);
         if (g->widths[i] & GATE_WRITE_REST) rest = 1;
       }
     }
@@ -760,6 +774,7 @@ static int xs_fast(void *uc, struct gate *g, const struct desc *d, uint64_t addr
   uint64_t next = address + d->xs_len;
   uc_reg_write_p(uc, UC_X86_REG_RIP, &next);
   c->xs_done++;
+  if (g->widths && find(g, next) >= 0) { g->skip_addr = next; g->skip_gen = c->reg_gen; g->skip_gprs = c->gprs_read; g->skip_read_count = c->read_count; }
   return 1;
 }
 
@@ -851,6 +866,8 @@ static void read_registers(void *uc, struct gate *g, const struct desc *d) {
 
 static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
   struct gate *g = user_data;
+  int skip = address == g->skip_addr && g->ctl->reg_gen == g->skip_gen;
+  g->skip_addr = 0;
   int slot = find(g, address);
   if (slot < 0) return;
   const struct desc d = g->descs[slot]; /* a copy: JS may re-describe or remove the address */
@@ -866,7 +883,12 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   c->write_rip = 0;
   c->changed = 0xffffffffu;
   c->gprs_read = 0;
-  read_registers(uc, g, &d);
+  if (skip && d.xs_op && d.read_count > 0 && d.read_count <= g->skip_read_count && (d.gpr_mask & ~g->skip_gprs) == 0) {
+    /* Nothing ran since the last trap (skip_addr): the block and fresh hold unicorn's registers. */
+    c->read_count = d.read_count;
+    c->changed = 0;
+    c->gprs_read = g->skip_gprs;
+  } else read_registers(uc, g, &d);
   if (d.xs_op && xs_fast(uc, g, &d, address)) return;
   uint32_t need = 0;
   if (d.base >= 0) need |= 1u << d.base;
