@@ -1485,10 +1485,14 @@ export class Machine {
    * single step), else until the first block boundary after which more than `count` would have run
    * (a block is never cut); returns why it stopped.
    */
-  run(count: number): Stop {
+  run(count: number, quanta?: { count: number; lastQuantum: number }): Stop {
     this.lastRunInsns = undefined;
+    this.runQuanta = undefined;
     if ((this.uc.regRead(X86Reg.RFLAGS) & RFLAGS_AC) !== 0n) return this.runCheckingAlignment(count);
+    // Several quanta in one run (Unicorn EmuStartOptions.quanta): only without single steps.
+    this.runQuanta = count > 1 && quanta && quanta.count > 1 ? quanta : undefined;
     const stop = this.runEngine(count);
+    this.runQuanta = undefined;
     const executed = count === 1 ? 1n : this.uc.executedInLastRun;
     this.lastRunInsns = executed === undefined ? undefined : Number(executed);
     return stop;
@@ -1499,6 +1503,22 @@ export class Machine {
    * whole blocks: a fault inside a block counts the block); undefined when it does not.
    */
   lastRunInsns: number | undefined;
+
+  /** The quanta of the run in progress when it is several (run's `quanta`); undefined otherwise. */
+  private runQuanta: { count: number; lastQuantum: number } | undefined;
+
+  /**
+   * Quanta of the current or last run that ended before its last one (0 for a run of one quantum):
+   * the instructions of the last quantum only are in lastRunInsns.
+   */
+  get quantaDone(): number {
+    return this.uc.quantaDone;
+  }
+
+  /** From a hook, during a run of several quanta: the run ends where the current quantum ends. */
+  endAtQuantumEnd(): void {
+    this.uc.endAtQuantumEnd();
+  }
 
   /**
    * RFLAGS.AC is set (CR0.AM is, under Linux; CPL 3): one instruction at a time, each checked for
@@ -1548,7 +1568,7 @@ export class Machine {
     try {
       // One instruction (a single step) exactly; a scheduling quantum at block granularity.
       try {
-        this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count });
+        this.uc.emuStart(rip, 0n, count === 1 ? { count } : { quantum: count, quanta: this.runQuanta });
       } finally {
         // The interrupt hook delivered an exception: unicorn must not keep it in flight (a second #DE would be #DF).
         if (this.exceptionDelivered) { this.exceptionDelivered = false; this.uc.endExceptionDelivery(); }

@@ -688,6 +688,13 @@ export interface EmuStartOptions {
    * block. Nearly free on plain code, unlike `count`. Falls back to `count` without gcc.
    */
   quantum?: number;
+  /**
+   * With `quantum` and the native counter: the run is this many quanta in a row (at least 1), the
+   * last one of `lastQuantum` instructions; each quantum ends at the block where a run of `quantum`
+   * started at the previous end would stop (insn-counter.c CW_MORE_QUANTA), without leaving
+   * uc_emu_start. `quantaDone` tells how many ended; `endAtQuantumEnd` makes the current one the last.
+   */
+  quanta?: { count: number; lastQuantum: number };
 }
 
 type ProtoKind = keyof UnicornApi['protos'];
@@ -942,7 +949,7 @@ function loadCounter(): CounterApi | null {
   return counterApi;
 }
 /** 64-bit words of insn-counter.c's control block (its CW_* enum). */
-const enum CounterWord { LIMIT = 0, EXECUTED = 1, UNUSED = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, WORDS = 8 }
+const enum CounterWord { LIMIT = 0, EXECUTED = 1, UNUSED = 2, STOPPED = 3, MISS_ADDR = 4, MISS_SIZE = 5, MISS_COUNT = 6, STOP_PC = 7, MORE_QUANTA = 8, QUANTA_DONE = 9, LAST_LIMIT = 10, WORDS = 11 }
 /**
  * The gate's UC_HOOK_CODE hooks cover only the code around owned or observed instructions, so plain
  * code elsewhere calls no helper: addresses less than this many bytes apart share one hook range.
@@ -996,6 +1003,8 @@ export enum GateWord {
   XS_MIRROR = 153,
   /** in: XSAVE-family instructions the gate did natively (64 bits; trap-gate.c xs_fast). */
   XS_DONE = 154,
+  /** out: bumped at every register write through the API and every run (trap-gate.c skip_addr: the gate's registers are then stale). */
+  REG_GEN = 156,
 }
 /** GateWord.X87_EVENTS bits (trap-gate.c X87_EVENT_IP, X87_EVENT_MEM). */
 export const X87_EVENT_IP = 1;
@@ -1017,8 +1026,8 @@ const WRITE_ORDER_DEPENDENT: ReadonlySet<X86Reg> = new Set([X86Reg.FPSW]);
 const GATE_WRITE_REST = 0x80;
 /** trap-gate.c GATE_MAX_WRITES. */
 export const GATE_MAX_WRITES = 64;
-/** Bytes of trap-gate.c's struct gate_ctl (through xs_done). */
-export const GATE_CTL_BYTES = (GateWord.XS_DONE + 2) * 4;
+/** Bytes of trap-gate.c's struct gate_ctl (through reg_gen, padded to 8). */
+export const GATE_CTL_BYTES = (GateWord.REG_GEN + 2) * 4;
 
 /** What the gate does at one address before calling JS (TrapGate.describe). */
 export interface GateDescriptor {
@@ -1101,7 +1110,7 @@ export interface TrapGate {
   readonly area: Uint8Array;
 }
 
-interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr; coverPending?: () => void }
+interface GateRecord { natives: (number | bigint)[]; gate: Ptr; js: unknown; ctl: Ptr; area: Ptr; coverPending?: () => void; ctl32?: Int32Array }
 
 /** Longest x86 instruction. */
 const MAX_INSN_LEN = 15;
@@ -1427,6 +1436,7 @@ export class Unicorn {
     const h = this.h();
     const w = this.widthOf(reg, 'uc_reg_write');
     Unicorn.encodeLE(this.scratchView, 0, w, v, reg);
+    this.regsTouched();
     this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
   }
 
@@ -1486,6 +1496,7 @@ export class Unicorn {
       this.batchIdView[i] = regs[i]!;
       Unicorn.encodeLE(this.batchValView, i * SLOT, w, values[i]!, regs[i]!);
     }
+    this.regsTouched();
     this.check(this.api.uc_reg_write_batch(h, this.batchIds, this.batchPtrs, n), 'uc_reg_write_batch');
   }
 
@@ -1514,6 +1525,7 @@ export class Unicorn {
     const ids = first === 0 ? b.ids : b.ids + BigInt(first * 4);
     const ptrs = first === 0 ? b.ptrs : b.ptrs + BigInt(first * 8);
     const err = write ? this.api.uc_reg_write_batch(h, ids, ptrs, n) : this.api.uc_reg_read_batch(h, ids, ptrs, n);
+    if (write) this.regsTouched();
     if (err !== UcErr.OK) throw new UnicornError(err, write ? 'uc_reg_write_batch' : 'uc_reg_read_batch');
   }
 
@@ -1542,6 +1554,7 @@ export class Unicorn {
     if (bytes.length !== len) throw new RangeError(`${what} needs exactly ${len} bytes, got ${bytes.length}`);
     const h = this.h();
     this.scratchBytes.set(bytes, 0);
+    this.regsTouched();
     this.check(this.api.uc_reg_write(h, reg, this.scratch), 'uc_reg_write');
   }
 
@@ -1609,6 +1622,7 @@ export class Unicorn {
 
   contextRestore(ctx: UnicornContext): void {
     if (ctx.freed || !this.contexts.has(ctx)) throw new Error('contextRestore: context is freed or belongs to another engine');
+    this.regsTouched();
     this.check(this.api.uc_context_restore(this.h(), ctx.ptr), 'uc_context_restore');
   }
 
@@ -1672,10 +1686,14 @@ export class Unicorn {
     let count = options.count ?? 0;
     if (this.counter) {
       const w = this.counter.words;
-      w[CounterWord.LIMIT] = BigInt(count ? 0 : options.quantum ?? 0);
+      const more = !count && options.quantum && options.quanta && options.quanta.count > 1 ? options.quanta.count - 1 : 0;
+      w[CounterWord.LIMIT] = BigInt(count ? 0 : more === 0 && options.quanta ? options.quanta.lastQuantum : options.quantum ?? 0);
       w[CounterWord.EXECUTED] = 0n;
       w[CounterWord.STOPPED] = 0n;
-    } else if (!count && options.quantum) count = options.quantum;
+      w[CounterWord.MORE_QUANTA] = BigInt(more);
+      w[CounterWord.QUANTA_DONE] = 0n;
+      w[CounterWord.LAST_LIMIT] = BigInt(options.quanta?.lastQuantum ?? 0);
+    } else if (!count && options.quantum) count = options.quanta && options.quanta.count <= 1 ? options.quanta.lastQuantum : options.quantum;
     if (count) {
       if (!this.countHookInstalled && this.tbsMayExist) this.flushTb();
       this.countHookInstalled = true;
@@ -1685,6 +1703,7 @@ export class Unicorn {
     // Addresses given to a gate since the last run get their hooks now, clustered.
     for (const g of this.gates) g.coverPending?.();
     this.tbsMayExist = true;
+    this.regsTouched();
     this.running = true;
     this.pendingError = undefined;
     let err: number;
@@ -1735,6 +1754,22 @@ export class Unicorn {
     if (!this.counter) return;
     const w = this.counter.words;
     w[CounterWord.LIMIT] = w[CounterWord.EXECUTED]! > 0n ? w[CounterWord.EXECUTED]! : 1n;
+    w[CounterWord.MORE_QUANTA] = 0n;
+  }
+
+  /** Quanta of the current (or last) run of several that ended before its last (EmuStartOptions.quanta). */
+  get quantaDone(): number {
+    return this.counter ? Number(this.counter.words[CounterWord.QUANTA_DONE]) : 0;
+  }
+
+  /** From a hook during a run of several quanta: the run ends where the current quantum ends. */
+  endAtQuantumEnd(): void {
+    if (this.counter) this.counter.words[CounterWord.MORE_QUANTA] = 0n;
+  }
+
+  /** Registers may change behind the trap gates' backs: they must read them again (GateWord.REG_GEN). */
+  private regsTouched(): void {
+    for (const g of this.gates) if (g.ctl32) g.ctl32[GateWord.REG_GEN] = (g.ctl32[GateWord.REG_GEN]! + 1) | 0;
   }
 
   /** Asks a running emulation to stop (uc_emu_stop); meant for hooks. */
@@ -1981,7 +2016,7 @@ export class Unicorn {
       koffi.free(area);
       throw new Error('xl_gate_new: out of memory, or libunicorn.so.2 not loaded');
     }
-    const rec: GateRecord = { natives: [], gate, js, ctl, area };
+    const rec: GateRecord = { natives: [], gate, js, ctl, area, ctl32 };
     this.gates.push(rec);
     const widths = Uint8Array.from(block.regs, (r) => this.widthOf(r, 'hookTrapGate') | (WRITE_ORDER_DEPENDENT.has(r) ? GATE_WRITE_REST : 0));
     if (api.setWidths(gate, widths) !== 0) throw new Error('xl_gate_set_widths: out of memory or a slot outside the block');

@@ -34,7 +34,17 @@ enum {
   CW_MISS_ADDR = 4, CW_MISS_SIZE = 5, /* out to JS: the block to count */
   CW_MISS_COUNT = 6, /* in from JS: its instruction count */
   CW_STOP_PC = 7,  /* out: the block the counter stopped before */
-  CW_WORDS = 8,
+  /*
+   * A run of several quanta (emulator/unicorn.ts emuStart `quanta`): when a block would pass the
+   * limit and CW_MORE_QUANTA is not 0, the counter does what a stop and a new run from that block
+   * would do (that block is the new quantum's first, counted whatever its size) without stopping:
+   * CW_MORE_QUANTA - 1, CW_QUANTA_DONE + 1, EXECUTED restarts at the block's count, and the last
+   * quantum's limit is CW_LAST_LIMIT. So the quanta end at the very blocks where separate runs end.
+   */
+  CW_MORE_QUANTA = 8,  /* in/out: quantum ends still to pass without stopping */
+  CW_QUANTA_DONE = 9,  /* out: quantum ends passed in this run */
+  CW_LAST_LIMIT = 10,  /* in: the limit of the run's last quantum */
+  CW_WORDS = 11,
 };
 
 struct counter {
@@ -160,6 +170,12 @@ static __attribute__((noinline)) void counter_slow(void *uc, struct counter *c, 
   uint32_t n = count_of(c, address, size);
   uint64_t e = w[CW_EXECUTED];
   if (e && w[CW_LIMIT] && e + n > w[CW_LIMIT]) {
+    if (w[CW_MORE_QUANTA]) {
+      if (--w[CW_MORE_QUANTA] == 0) w[CW_LIMIT] = w[CW_LAST_LIMIT];
+      w[CW_QUANTA_DONE]++;
+      w[CW_EXECUTED] = n;
+      return;
+    }
     w[CW_STOPPED] = 1;
     w[CW_STOP_PC] = address;
     uc_emu_stop_p(uc);

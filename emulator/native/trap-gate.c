@@ -85,6 +85,7 @@ struct gate_ctl {
   uint32_t x87_events;  /* 608 in/out: bit 0 x87_ip set, bit 1 x87_mem_ip and x87_fdp set, since JS cleared it */
   uint32_t xs_mirror;   /* 612 out: 1 while the block's x87/SSE bytes equal the model's (machine.ts mirrorSse && mirrorX87) */
   uint64_t xs_done;     /* 616 in:  XSAVE-family instructions the native path did (xs_fast) */
+  uint32_t reg_gen;     /* 624 out: bumped by JS at every register write through unicorn's API and every run (unicorn.ts) */
 };
 
 /* A range of the register block and the bit it sets in `changed` when a read changes its bytes. */
@@ -136,14 +137,23 @@ struct gate {
   int32_t gpr_first;   /* index in the block's list of RAX (R15 at gpr_first + 15) */
   int32_t n_regs;      /* registers in the block */
   uint8_t *widths;     /* bytes of each register's slot, | GATE_WRITE_REST (xl_gate_set_widths); NULL: write all */
-  uint8_t *entry;      /* the block as read before the callback */
-  uint32_t entry_end;
+  /*
+   * The registers are read into `fresh` (same layout as the block), not into the block: the gate
+   * compares fresh with the block (what JS last read or wrote) and copies only the ranges that
+   * differ, and fresh is then what the write-back compares with (unicorn's values when the callback
+   * began). Before, the block was copied aside before the read and again after it (two copies of
+   * the block per trap, about a tenth of a trapped XSAVE+XRSTOR pair in perf).
+   */
+  uint8_t *fresh;
+  uint32_t entry_end;  /* the block's size */
+  int *rids;           /* the batch read's ids and value pointers: ids/fresh slots, then the extra GPRs (into the block) */
+  void **rptrs;
+  int32_t *uncovered;  /* registers whose slot no compare range covers (copied from fresh whenever read) */
+  int32_t n_uncovered;
   uint8_t *area;
   uint32_t area_cap;
   struct compare_range cmp[GATE_MAX_COMPARE];
   uint32_t n_cmp;
-  uint32_t cmp_end;    /* bytes of the block the ranges cover: [0, cmp_end) is kept before each read */
-  uint8_t *shadow;
   int fp_xmm0, fp_mxcsr, fp_eflags; /* unicorn ids of XMM0, MXCSR and EFLAGS for the fp fast path (0: off) */
   uint64_t *readable;  /* [start, end) pairs of guest memory the guest may read, ascending (xl_gate_fp_readable) */
   uint32_t n_readable;
@@ -155,6 +165,17 @@ struct gate {
   struct xs_image img;
   /* The native vector instructions (xl_gate_vf_bind). */
   struct vf_binding vf;
+  /*
+   * Adjacent XSAVE-family instructions (XSAVE then XRSTOR): when xs_fast has done one and the next
+   * address is the gate's too, no instruction runs before that one's trap (the RIP written here is
+   * the next thing unicorn runs, and it is hooked), so unicorn's registers are still what the block
+   * and fresh hold: that trap skips the register read. Valid only for that address, for the next
+   * hook call of any address, and while JS wrote no register and started no run (ctl->reg_gen).
+   */
+  uint64_t skip_addr;
+  uint32_t skip_gen;
+  uint32_t skip_gprs;
+  int32_t skip_read_count;
 };
 
 static uint32_t slot_of(const struct gate *g, uint64_t a) {
@@ -183,6 +204,23 @@ static int insert(struct gate *g, uint64_t a, const struct desc *d) {
 }
 
 static const struct desc no_desc = { 0, 0, -1, -1, 0, 0, 0, 0, 0, OBSERVE_NONE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0 };
+
+#define GATE_WRITE_REST 0x80
+#define GATE_WIDTH_MASK 0x7f
+/*
+ * The registers whose slot in the block no compare range covers wholly (RIP, the GPRs): read into
+ * fresh, they are copied into the block whatever their value. Without widths (not set yet) a
+ * register counts as 16 bytes: uncovered unless a range spans that much.
+ */
+static void uncovered_update(struct gate *g) {
+  int32_t n = 0;
+  for (int i = 0; i < g->n_regs; i++) {
+    uint32_t off = (uint32_t)((const uint8_t *)g->ptrs[i] - g->block), w = g->widths ? (g->widths[i] & GATE_WIDTH_MASK) : 16, inside = 0;
+    for (uint32_t k = 0; k < g->n_cmp && !inside; k++) inside = g->cmp[k].offset <= off && off + w <= g->cmp[k].offset + g->cmp[k].length;
+    if (!inside) g->uncovered[n++] = i;
+  }
+  g->n_uncovered = n;
+}
 
 /* Returns NULL when libunicorn is not loaded or memory is short. */
 void *xl_gate_new(void *cb, void *ctl, int *ids, void **ptrs, const uint8_t *block, uint32_t block_size, int32_t n_regs, uint32_t gpr_offset, int32_t gpr_first, uint8_t *area, uint32_t area_cap) {
@@ -215,9 +253,20 @@ void *xl_gate_new(void *cb, void *ctl, int *ids, void **ptrs, const uint8_t *blo
   g->gpr_offset = gpr_offset;
   g->gpr_first = gpr_first;
   g->n_regs = n_regs;
-  g->entry = malloc(block_size);
+  g->fresh = calloc(1, block_size);
   g->entry_end = block_size;
-  if (!g->entry) { free(g->keys); free(g->descs); free(g); return NULL; }
+  g->rids = malloc(sizeof *g->rids * (size_t)(n_regs + 16));
+  g->rptrs = malloc(sizeof *g->rptrs * (size_t)(n_regs + 16));
+  g->uncovered = malloc(sizeof *g->uncovered * (size_t)n_regs);
+  if (!g->fresh || !g->rids || !g->rptrs || !g->uncovered) {
+    free(g->fresh); free(g->rids); free(g->rptrs); free(g->uncovered); free(g->keys); free(g->descs); free(g);
+    return NULL;
+  }
+  for (int i = 0; i < n_regs; i++) {
+    g->rids[i] = ids[i];
+    g->rptrs[i] = g->fresh + ((const uint8_t *)ptrs[i] - block);
+  }
+  uncovered_update(g);
   g->area = area;
   g->area_cap = area_cap;
   return g;
@@ -237,17 +286,14 @@ int xl_gate_set_compare(struct gate *g, const uint32_t *triples, uint32_t n, uin
     if (bit >= 32 || len == 0 || off > block_size || len > block_size - off) return -1;
     if (off + len > end) end = off + len;
   }
-  uint8_t *shadow = end ? malloc(end) : NULL;
-  if (end && !shadow) return -1;
-  free(g->shadow);
-  g->shadow = shadow;
+  (void)end;
   for (uint32_t k = 0; k < n; k++) {
     g->cmp[k].offset = triples[3 * k];
     g->cmp[k].length = triples[3 * k + 1];
     g->cmp[k].bit = triples[3 * k + 2];
   }
   g->n_cmp = n;
-  g->cmp_end = end;
+  uncovered_update(g);
   return (int)n;
 }
 
@@ -256,8 +302,6 @@ int xl_gate_set_compare(struct gate *g, const uint32_t *triples, uint32_t n, uin
  * GATE_WRITE_REST on a register: once it is written, every later register of the write range is
  * written too (FPSW: the ST registers that follow it are relative to its TOP field).
  */
-#define GATE_WRITE_REST 0x80
-#define GATE_WIDTH_MASK 0x7f
 int xl_gate_set_widths(struct gate *g, const uint8_t *widths) {
   uint8_t *w = malloc((size_t)g->n_regs);
   if (!w) return -1;
@@ -268,6 +312,7 @@ int xl_gate_set_widths(struct gate *g, const uint8_t *widths) {
   }
   free(g->widths);
   g->widths = w;
+  uncovered_update(g);
   return 0;
 }
 
@@ -276,8 +321,10 @@ void xl_gate_free(struct gate *g) {
   free(g->widths);
   free(g->readable);
   free(g->writable);
-  free(g->entry);
-  free(g->shadow);
+  free(g->fresh);
+  free(g->rids);
+  free(g->rptrs);
+  free(g->uncovered);
   free(g->keys);
   free(g->descs);
   free(g);
@@ -522,6 +569,29 @@ static inline int bytes_differ(const uint8_t *a, const uint8_t *b, uint32_t n) {
   }
 }
 
+/* Whether any compare range differs between fresh and the block. */
+static int ranges_differ(const struct gate *g) {
+  for (uint32_t k = 0; k < g->n_cmp; k++) {
+    const struct compare_range *r = &g->cmp[k];
+    const uint8_t *f = g->fresh + r->offset, *b = g->block + r->offset;
+    if (r->length == 16) {
+      uint64_t x0, y0, x1, y1;
+      memcpy(&x0, f, 8); memcpy(&y0, b, 8); memcpy(&x1, f + 8, 8); memcpy(&y1, b + 8, 8);
+      if ((x0 ^ y0) | (x1 ^ y1)) return 1;
+    } else if (bytes_differ(f, b, r->length)) return 1;
+  }
+  return 0;
+}
+
+/* Whether register i's slot lies within a compare range (not in `uncovered`). */
+static int is_covered(const struct gate *g, int32_t i) {
+  for (int32_t j = 0; j < g->n_uncovered; j++) {
+    if (g->uncovered[j] == i) return 0;
+    if (g->uncovered[j] > i) break;
+  }
+  return 1;
+}
+
 static void write_back(void *uc, struct gate *g, int first, int count, int read_count) {
   {
     int end = first + count;
@@ -529,11 +599,20 @@ static void write_back(void *uc, struct gate *g, int first, int count, int read_
     else if (!g->widths) uc_reg_write_batch_p(uc, g->ids + first, g->ptrs + first, count);
     else {
       int rest = 0;
+      /*
+       * The common case after a restore that changed nothing unicorn holds: no compare range differs
+       * from what was read, so every register that a range covers and that was read is left alone,
+       * found with the ranges' few wide compares instead of a compare per register.
+       */
+      int skip_covered = read_count > 0 && !ranges_differ(g);
       for (int i = first; i < end; i++) {
+        if (skip_covered && i < read_count && is_covered(g, i)) continue;
         size_t off = (size_t)((const uint8_t *)g->ptrs[i] - g->block);
         /* Registers read before the callback and left as read are not written again. */
-        if (!rest && i < read_count && !bytes_differ(g->entry + off, g->block + off, g->widths[i] & GATE_WIDTH_MASK)) continue;
+        if (!rest && i < read_count && !bytes_differ(g->fresh + off, g->block + off, g->widths[i] & GATE_WIDTH_MASK)) continue;
         uc_reg_write_p(uc, g->ids[i], g->ptrs[i]);
+        /* fresh stays what unicorn holds (the next trap's read may be skipped: skip_addr). */
+        if (i < read_count) memcpy(g->fresh + off, g->block + off, g->widths[i] & GATE_WIDTH_MASK);
         if (g->widths[i] & GATE_WRITE_REST) rest = 1;
       }
     }
@@ -700,6 +779,7 @@ static int xs_fast(void *uc, struct gate *g, const struct desc *d, uint64_t addr
   uint64_t next = address + d->xs_len;
   uc_reg_write_p(uc, UC_X86_REG_RIP, &next);
   c->xs_done++;
+  if (g->widths && find(g, next) >= 0) { g->skip_addr = next; g->skip_gen = c->reg_gen; g->skip_gprs = c->gprs_read; g->skip_read_count = c->read_count; }
   return 1;
 }
 
@@ -775,8 +855,62 @@ int xl_gate_vf_describe(struct gate *g, uint64_t a, const uint8_t *bytes, uint32
 /* Vector instructions the gate did natively. */
 uint64_t xl_gate_vf_done(const struct gate *g) { return g->vf.done; }
 
+ * Step 1: the first d->read_count registers into fresh and the GPRs of d->gpr_mask (beyond them)
+ * into the block, in one uc_reg_read_batch (each unicorn call costs its entry checks); then the
+ * compare ranges that differ from the block set their CHANGED bit and are copied into it, as are
+ * the read registers no range covers. The block then holds unicorn's values for every register
+ * read, as if read there, and fresh is the write-back's reference.
+ */
+static void read_registers(void *uc, struct gate *g, const struct desc *d) {
+  struct gate_ctl *c = g->ctl;
+  int32_t rc = d->read_count > 0 ? d->read_count : 0;
+  uint32_t extra = rc >= g->gpr_first + 16 ? 0 : d->gpr_mask;
+  int32_t n = rc;
+  for (uint32_t m = extra; m; m &= m - 1) {
+    int k = g->gpr_first + __builtin_ctz(m);
+    if (k < rc) continue;
+    g->rids[n] = g->ids[k];
+    g->rptrs[n] = g->ptrs[k];
+    n++;
+  }
+  if (n == 0) return;
+  int ok = uc_reg_read_batch_p(uc, g->rids, g->rptrs, n) == 0;
+  /* Put the list back as xl_gate_new made it (ids and fresh slots). */
+  for (int32_t i = rc; i < n && i < g->n_regs; i++) { g->rids[i] = g->ids[i]; g->rptrs[i] = g->fresh + ((const uint8_t *)g->ptrs[i] - g->block); }
+  if (!ok) return;
+  if (rc > 0) {
+    c->read_count = rc;
+    uint32_t changed = 0;
+    for (uint32_t k = 0; k < g->n_cmp; k++) {
+      const struct compare_range *r = &g->cmp[k];
+      const uint8_t *f = g->fresh + r->offset;
+      uint8_t *b = (uint8_t *)g->block + r->offset;
+      if (r->length == 16) {
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, f, 8); memcpy(&y0, b, 8); memcpy(&x1, f + 8, 8); memcpy(&y1, b + 8, 8);
+        if (!((x0 ^ y0) | (x1 ^ y1))) continue;
+        memcpy(b, f, 16);
+      } else {
+        if (!bytes_differ(f, b, r->length)) continue;
+        memcpy(b, f, r->length);
+      }
+      changed |= 1u << r->bit;
+    }
+    c->changed = changed;
+    for (int32_t j = 0; j < g->n_uncovered; j++) {
+      int32_t i = g->uncovered[j];
+      if (i >= rc) break;
+      uint32_t off = (uint32_t)((const uint8_t *)g->ptrs[i] - g->block);
+      memcpy((uint8_t *)g->block + off, g->fresh + off, g->widths ? (g->widths[i] & GATE_WIDTH_MASK) : 16);
+    }
+  }
+  c->gprs_read = rc >= g->gpr_first + 16 ? 0xffff : (extra & 0xffff);
+}
+
 static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data) {
   struct gate *g = user_data;
+  int skip = address == g->skip_addr && g->ctl->reg_gen == g->skip_gen;
+  g->skip_addr = 0;
   int slot = find(g, address);
   if (slot < 0) return;
   const struct desc d = g->descs[slot]; /* a copy: JS may re-describe or remove the address */
@@ -792,25 +926,12 @@ static void gate_hook(void *uc, uint64_t address, uint32_t size, void *user_data
   c->write_rip = 0;
   c->changed = 0xffffffffu;
   c->gprs_read = 0;
-  if (d.read_count > 0) {
-    if (g->cmp_end) memcpy(g->shadow, g->block, g->cmp_end);
-    if (uc_reg_read_batch_p(uc, g->ids, g->ptrs, d.read_count) == 0) {
-      c->read_count = d.read_count;
-      uint32_t changed = 0;
-      for (uint32_t k = 0; k < g->n_cmp; k++) {
-        const struct compare_range *r = &g->cmp[k];
-        if (!(changed >> r->bit & 1) && bytes_differ(g->shadow + r->offset, g->block + r->offset, r->length)) changed |= 1u << r->bit;
-      }
-      c->changed = changed;
-    }
-  }
-  if (c->read_count >= g->gpr_first + 16) c->gprs_read = 0xffff;
-  for (uint32_t m = d.gpr_mask & ~c->gprs_read; m; m &= m - 1) {
-    int k = __builtin_ctz(m);
-    if (uc_reg_read_p(uc, g->ids[g->gpr_first + k], g->ptrs[g->gpr_first + k]) == 0) c->gprs_read |= 1u << k;
-  }
-  /* What the write-back compares with: the block as unicorn had it when the callback began. */
-  if (c->read_count > 0) memcpy(g->entry, g->block, g->entry_end);
+  if (skip && d.xs_op && d.read_count > 0 && d.read_count <= g->skip_read_count && (d.gpr_mask & ~g->skip_gprs) == 0) {
+    /* Nothing ran since the last trap (skip_addr): the block and fresh hold unicorn's registers. */
+    c->read_count = d.read_count;
+    c->changed = 0;
+    c->gprs_read = g->skip_gprs;
+  } else read_registers(uc, g, &d);
   if (d.xs_op && xs_fast(uc, g, &d, address)) return;
   if (d.vf.word && vf_fast(uc, g, &d, address)) return;
   uint32_t need = 0;

@@ -25,7 +25,7 @@ import { CLOCK_EPOCH_NS, NS_PER_CLOCK_READ } from './kernel/time/posix-timers.js
 import { RDRAND_SEED, SplitMix64 as SplitMix64Rng, type SystemSources } from '../../emulator/general-insns.js';
 import { MODELLED_NODE } from './kernel/sched/affinity.js';
 import { MASK64, FIRST_PID, Task, Process } from './sched.js';
-import { run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget } from './kernel/sched/core.js';
+import { run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget, quantumEnd, aloneQuanta, aloneCatchUp } from './kernel/sched/core.js';
 import { rseqReturnToUser } from './kernel/rseq.js';
 import {
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
@@ -151,6 +151,8 @@ export class Kernel {
   fatal: RunResult | undefined;
   /** A remote debugger's control (exec -g); none: the run loop never stops for one. */
   debug: DebugControl | undefined;
+  /** A lone task's run of several quanta in progress (sched/core.ts aloneQuanta): the quanta settled so far. */
+  aloneRun: { task: Task; machine: Machine; settled: number } | undefined;
   /** The tid the scheduler ran last (round-robin from there; kept across run() calls for the debugger). */
   lastPicked = -1;
   /** Futex waiters in the order they went to sleep. */
@@ -173,7 +175,7 @@ export class Kernel {
   readonly systemSources: SystemSources = {
     // Assumption `modelled-tsc`: the TSC counts nanoseconds of the virtual CLOCK_MONOTONIC (a
     // 1 GHz invariant TSC); a read advances the clock as a clock_gettime does.
-    readTsc: () => { this.clockNs += NS_PER_CLOCK_READ; return this.clockNs - CLOCK_EPOCH_NS; },
+    readTsc: () => { this.aloneCatchUp(); this.clockNs += NS_PER_CLOCK_READ; return this.clockNs - CLOCK_EPOCH_NS; },
     // setup_getcpu (arch/x86/kernel/cpu/common.c, 6.18) writes MSR_TSC_AUX = vdso_encode_cpunode(cpu, node).
     tscAux: () => vdso_encode_cpunode(this.current?.cpu ?? 0, MODELLED_NODE),
     random64: () => this.rdrand.next(),
@@ -216,7 +218,7 @@ export class Kernel {
 
 /** Every subsystem function, installed as a method of Kernel (declaration merging below). */
 const kernelMethods = {
-  run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget,
+  run, pick, tryWake, wake, wakeOnTimeout, switchTo, loadTask, block, defer, schedTarget, quantumEnd, aloneQuanta, aloneCatchUp,
   rseqReturnToUser,
   deliverable, sendToThread, sendToProcess, deliverSignals, sigaction, findProcess, prepareSignal, doSignalStop, participateGroupStop,
   notifyParentCldstop, sleepUntilSignal, sigsuspend, sigtimedwait, dequeueSignal, signalPending, sigqueueinfo, doSigaltstack,

@@ -56,8 +56,14 @@ export interface Wait {
   what: string;
   retry?: () => bigint | undefined;
   futex?: { machine: Machine; addr: bigint };
-  /** Virtual-clock deadline; `onTimeout` gives the result then. */
+  /**
+   * Virtual-clock deadline; `onTimeout` gives the result then. A `retry` that the passage of time
+   * alone can satisfy must give its time here or in `cpuExpiry`: a lone task's run of several
+   * quanta ends where it is reached (sched/core.ts aloneQuanta).
+   */
   deadline?: bigint;
+  /** A CPU clock's expiry that `retry` waits for (clock_nanosleep on a CPU clock): its sample and the expiry, in ns. */
+  cpuExpiry?: { sample: () => bigint; at: bigint };
   onTimeout?: () => bigint;
   /** The result when a signal interrupts the sleep (`restart` without it; a pipe write gives what it wrote). */
   interrupted?: () => bigint;

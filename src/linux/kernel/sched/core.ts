@@ -98,6 +98,8 @@ export function run(this: Kernel): RunResult {
     if (toTimer !== undefined && toTimer < BigInt(quantum)) quantum = Number(toTimer);
     task.origRax = -1n;
     const m = task.proc.machine;
+    // A task alone runs its quanta back to back in one engine run (aloneQuanta).
+    const plan = !dbg && runnable === 1 && !stepping && !watches.length && !bps.size && quantum === QUANTUM_ALONE ? this.aloneQuanta(task, remaining, toTimer) : undefined;
     let stop: ReturnType<Machine['run']>;
     if (debugged && dbg!.watchpoints.size && !stepping) {
       // Write watchpoints: one instruction at a time within the same quantum (src/linux/debug.ts).
@@ -122,7 +124,19 @@ export function run(this: Kernel): RunResult {
       } while (stop.kind === StopKind.Quantum && ran < quantum && !m.peekWatchHits());
       quantum = ran;
     } else {
-      stop = m.run(quantum);
+      if (plan) this.aloneRun = { task, machine: m, settled: 0 };
+      try {
+        stop = m.run(quantum, plan);
+      } finally {
+        if (plan) {
+          // The quanta that ended before the last: settled as separate runs would have been.
+          const done = m.quantaDone;
+          while (this.aloneRun!.settled < done) { this.aloneRun!.settled++; this.quantumEnd(task, BigInt(QUANTUM_ALONE)); }
+          this.aloneRun = undefined;
+          // The last quantum of the plan is lastQuantum long; one the run ended early, a full one.
+          if (done === plan.count - 1) quantum = plan.lastQuantum;
+        }
+      }
       // A run that a fault or a system call ended early is charged what it executed, not its whole
       // quantum (the budget, the virtual clock and the CPU time count instructions that ran; a
       // loop of sched_yield or of caught faults used to exhaust --max-insns a quantum at a time).
@@ -162,10 +176,7 @@ export function run(this: Kernel): RunResult {
       if (task.state === TaskState.Runnable && task.proc.alive) dbg!.stop = { reason: DebugStopReason.Step, task, signo: Sig.SIGTRAP };
       else dbg!.stepAfterWake = task;
     }
-    this.insns += BigInt(quantum);
-    this.clockNs += BigInt(quantum) * NS_PER_INSN;
-    this.account_user_time(task, BigInt(quantum) * NS_PER_INSN);
-    this.runItimers(task, BigInt(quantum) * NS_PER_INSN);
+    this.quantumEnd(task, BigInt(quantum));
     if (task.deferred) {
       const fn = task.deferred;
       task.deferred = undefined;
@@ -185,6 +196,73 @@ export function run(this: Kernel): RunResult {
   if (this.fatal) return this.fatal;
   const e = init.exit!;
   return 'code' in e ? { kind: 'exit', code: e.code } : { kind: 'signal', signal: e.signal, reason: e.reason };
+}
+
+/** What the end of a quantum of `insns` instructions of `task` does to the clocks and timers. */
+export function quantumEnd(this: Kernel, task: Task, insns: bigint): void {
+  this.insns += insns;
+  this.clockNs += insns * NS_PER_INSN;
+  this.account_user_time(task, insns * NS_PER_INSN);
+  this.runItimers(task, insns * NS_PER_INSN);
+}
+
+/**
+ * Quanta back to back for a task that runs alone: the scheduler loop's JavaScript between quanta
+ * (about 80 us each, README "Speed") is the main cost of plain guest code beyond unicorn's. The
+ * engine runs up to `count` quanta of QUANTUM_ALONE without returning, the last `lastQuantum`
+ * long; each ends at the block where a run of its own would end (insn-counter.c CW_MORE_QUANTA),
+ * and each ended quantum is settled as the loop settles one (quantumEnd), so the guest sees what it
+ * saw with one run per quantum. Why that holds: between two quanta of a lone task the loop only
+ *  - settles the clocks and timers: done for each quantum, when it ends if nothing looked (below);
+ *  - wakes sleepers whose wait the clock or a CPU clock satisfies: the plan ends with the quantum
+ *    after which the earliest deadline (Wait.deadline) or CPU-clock expiry (Wait.cpuExpiry) is
+ *    reached, as the loop's next pick would see it;
+ *  - fires timers and RLIMIT_CPU: the plan ends where insnsToNextTimer ends a quantum (the last
+ *    quantum's length), and the budget likewise;
+ *  - wakes tasks, delivers signals, runs rseq and ptrace work that a system call of the task made
+ *    due (a pipe write, a futex wake, a kill, clone): every system call, and RDTSC, first settles
+ *    the quanta ended so far (aloneCatchUp: what it reads of the clocks, the CPU time and the
+ *    budget is what one run per quantum gave) and makes the run end with the current quantum, so
+ *    that everything after it happens at the same instruction as before;
+ *  - an instruction that ends a run itself (a fault, a stop the machine asks for: POPF setting AC,
+ *    a PKRU change, unicorn's invalid-instruction path) ends it as before, charging the current
+ *    quantum as a run of its own was charged.
+ * Nothing else reaches a lone task between quanta: other tasks do not run, and rseq's preemption
+ * event comes only from another task running. Not planned (one quantum per run, as before): a GDB
+ * stub attached (its interrupt latency, DEBUG_SLICE_ITERATIONS), several tasks runnable (the
+ * shared quantum), single steps, watchpoints and instruction breakpoints.
+ */
+export function aloneQuanta(this: Kernel, task: Task, remaining: bigint, toTimer: bigint | undefined): { count: number; lastQuantum: number } | undefined {
+  const q = BigInt(QUANTUM_ALONE);
+  const perQuantumNs = q * NS_PER_INSN;
+  // The budget and the next timer: quanta of q until what is left of them is q or less.
+  const cap = toTimer !== undefined && toTimer < remaining ? toTimer : remaining;
+  let count = (cap + q - 1n) / q;
+  let last = cap - (count - 1n) * q;
+  // Sleepers: the quantum after which the loop's pick would wake the first of them.
+  const quantaTo = (left: bigint): bigint => (left <= perQuantumNs ? 1n : (left + perQuantumNs - 1n) / perQuantumNs);
+  for (const t of this.tasks) {
+    if (t.state !== TaskState.Blocked || !t.wait) continue;
+    const w = t.wait;
+    let k: bigint | undefined;
+    if (w.deadline !== undefined) k = quantaTo(w.deadline - this.clockNs);
+    if (w.cpuExpiry) { const c = quantaTo(w.cpuExpiry.at - w.cpuExpiry.sample()); if (k === undefined || c < k) k = c; }
+    if (k !== undefined && k < count) { count = k; last = q; }
+  }
+  if (count <= 1n) return undefined;
+  return { count: Number(count), lastQuantum: Number(last) };
+}
+
+/**
+ * From a system call or a clock read during a run of several quanta (aloneQuanta): settle the
+ * quanta that ended so far, and end the run with the current one.
+ */
+export function aloneCatchUp(this: Kernel): void {
+  const r = this.aloneRun;
+  if (!r) return;
+  const done = r.machine.quantaDone;
+  while (r.settled < done) { r.settled++; this.quantumEnd(r.task, BigInt(QUANTUM_ALONE)); }
+  r.machine.endAtQuantumEnd();
 }
 
 /** No breakpoints: the hooks a run without any keeps. */

@@ -90,6 +90,7 @@ export function cpuNanosleep(k: Kernel, t: Task, clock: number, abs: boolean, ns
   const sleep = (): bigint | 'stop' => k.block(t, {
     what: 'clock_nanosleep',
     retry: () => (cpuClockSample(target) >= expiry ? 0n : undefined),
+    cpuExpiry: { sample: () => cpuClockSample(target), at: expiry },
     restart: abs ? ERESTARTNOHAND : ERESTART_RESTARTBLOCK,
     interrupted: () => {
       if (abs) return -BigInt(ERESTARTNOHAND);

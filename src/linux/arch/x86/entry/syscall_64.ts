@@ -42,6 +42,8 @@ export const SYSCALL_REGS: readonly X86Reg[] = [X86Reg.RAX, X86Reg.RDI, X86Reg.R
 
 /** UC_HOOK_INSN(SYSCALL) for a process's engine: returns true to stop the engine (reschedule). */
 export function onSyscall(this: Kernel, engineOwner: Process): boolean {
+  // A lone task's run of several quanta: the clocks as one run per quantum left them, and the run ends with this quantum (sched/core.ts aloneQuanta).
+  this.aloneCatchUp();
   // The task the engine holds: a vfork child runs on its parent's engine, whose hook names the parent.
   const t = engineOwner.loaded!;
   const p = t.proc;
