@@ -744,7 +744,7 @@ static int xs_fast(void *uc, struct gate *g, const struct desc *d, uint64_t addr
   }
   uint32_t eax = (uint32_t)gpr(g, 0), edx = (uint32_t)gpr(g, 2);
   int op = d->xs_op;
-  uint32_t hdr = t[XT_HEADER], ext = t[XT_EXTENDED];
+  uint32_t ext = t[XT_EXTENDED];
   if (op <= XS_OP_XSAVES) {
     uint32_t n = xl_xs_save_size(t, g->xs_store, op, eax);
     if (n > g->area_cap || !in_ranges(g->readable, g->n_readable, ea, n) || !in_ranges(g->writable, g->n_writable, ea, n)) return 0;
@@ -855,6 +855,7 @@ int xl_gate_vf_describe(struct gate *g, uint64_t a, const uint8_t *bytes, uint32
 /* Vector instructions the gate did natively. */
 uint64_t xl_gate_vf_done(const struct gate *g) { return g->vf.done; }
 
+/*
  * Step 1: the first d->read_count registers into fresh and the GPRs of d->gpr_mask (beyond them)
  * into the block, in one uc_reg_read_batch (each unicorn call costs its entry checks); then the
  * compare ranges that differ from the block set their CHANGED bit and are copied into it, as are
