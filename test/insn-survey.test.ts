@@ -4,21 +4,46 @@
  * that table holds only what still stops. On the built-in profile of each vendor whose CPUID has the
  * most of the codes (chosen by widestPerVendor; a profile's run of ~1500 codes takes ~9 s).
  */
-import { describe, expect, it } from 'vitest';
-import { CpuidFeature, Mnemonic } from '../emulator/iced.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Code, CpuidFeature, Mnemonic } from '../emulator/iced.js';
+import type { CpuModel } from '../emulator/cpu-model.js';
 import { builtinProfileIds, builtinProfilePath, loadProfileFile } from '../emulator/profile.js';
-import { KNOWN_GAPS, SurveyOutcome, legacyExamples, survey, widestPerVendor } from '../src/selfcheck/insn-survey.js';
+import { KNOWN_GAPS, type SurveyEntry, SurveyOutcome, legacyExamples, survey, widestPerVendor } from '../src/selfcheck/insn-survey.js';
 
 /** Emulated by emulator/general-insns.ts because the survey found them stopping (issue 11). */
 const NEWLY_EMULATED = [Mnemonic.Serialize, Mnemonic.Clwb, Mnemonic.Clflushopt, Mnemonic.Movdiri, Mnemonic.Movdir64b, Mnemonic.Ptwrite,
   Mnemonic.Xsusldtrk, Mnemonic.Xresldtrk, Mnemonic.Testui, Mnemonic.Senduipi, Mnemonic.Enqcmd];
 
 describe('legacy-code survey', () => {
-  const examples = legacyExamples();
-  const cpus = widestPerVendor(builtinProfileIds().map((id) => loadProfileFile(builtinProfilePath(id))), examples);
-  const PROFILES = cpus.map((c) => c.profile.id);
-  const entries = survey(cpus, examples);
-  const stops = entries.flatMap((e) => [...e.outcomes].filter(([, o]) => o.outcome === SurveyOutcome.NotEmulated).map(([id]) => ({ e, id })));
+  let examples = new Map<Code, Uint8Array>();
+  let cpus: CpuModel[] = [];
+  let PROFILES: string[] = [];
+  let entries: SurveyEntry[] = [];
+  let stops: { e: SurveyEntry; id: string }[] = [];
+  beforeAll(async () => {
+    // The survey in slices (a profile and up to SLICE examples, each on a fresh machine: the same
+    // outcomes, since survey() takes any result but Ran again on a fresh machine), the event loop
+    // turning in between (test/yield.ts: one synchronous run of the whole would hold vitest's
+    // worker RPC for tens of seconds on a loaded machine). Slices list their examples in order,
+    // so per profile they concatenate and the profiles' outcomes merge by index.
+    examples = legacyExamples();
+    await new Promise<void>((r) => setImmediate(r));
+    cpus = widestPerVendor(builtinProfileIds().map((id) => loadProfileFile(builtinProfilePath(id))), examples);
+    PROFILES = cpus.map((c) => c.profile.id);
+    const SLICE = 200;
+    const codes = [...examples];
+    const parts: SurveyEntry[][] = [];
+    for (const cpu of cpus) {
+      const part: SurveyEntry[] = [];
+      for (let k = 0; k < codes.length; k += SLICE) {
+        await new Promise<void>((r) => setImmediate(r));
+        part.push(...survey([cpu], new Map(codes.slice(k, k + SLICE))));
+      }
+      parts.push(part);
+    }
+    entries = parts[0]!.map((e, k) => ({ ...e, outcomes: new Map(parts.flatMap((p) => [...p[k]!.outcomes])) }));
+    stops = entries.flatMap((e) => [...e.outcomes].filter(([, o]) => o.outcome === SurveyOutcome.NotEmulated).map(([id]) => ({ e, id })));
+  }, 300_000);
   const lines = (xs: typeof stops): string[] => xs.map(({ e, id }) => `${id}: ${e.text} [${e.features.map((f) => CpuidFeature[f]).join(',')}]`);
 
   it('finds every legacy code and runs each on the profiles that have it', () => {

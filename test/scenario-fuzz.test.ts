@@ -14,6 +14,7 @@ import { InputError } from '../src/errors.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runAll } from '../src/scenario/run.js';
 import { formatJson, formatTable, formatTap } from '../src/scenario/report.js';
+import { breather } from './yield.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CORPUS = join(ROOT, 'scenarios');
@@ -127,11 +128,13 @@ const ONE_LINE_WITH_PLACE = (file: string): RegExp => new RegExp(`^${file.replac
 describe(`malformed scenarios (seed ${SEED})`, () => {
   const cases = makeCases();
   const rejected: Case[] = [];
-  it(`${CASES} mutants: each an InputError at file:line:col, or (a truncation) a valid scenario that runs`, () => {
+  it(`${CASES} mutants: each an InputError at file:line:col, or (a truncation) a valid scenario that runs`, async () => {
+    const breathe = breather();
     const bad: string[] = [];
     const kinds = new Map<string, number>();
     let accepted = 0, runErrors = 0;
     for (const c of cases) {
+      await breathe();
       const t0 = performance.now();
       const what = `case ${c.id} (${c.kind} of ${c.source}, seed ${SEED})`;
       try {
@@ -183,7 +186,8 @@ describe(`malformed scenarios (seed ${SEED})`, () => {
 describe('determinism', () => {
   // Scenarios whose steps cover tasks, regsets, signal frames, cores, readers, KVM and ARCH_SET_XCR0.
   const chosen = ['pkru-ptrace-write', 'core-pkru-is-thread-pkru', 'sigframe-missing-magic2', 'gdb-reads-amd-layout', 'kvm-pkru-rule', 'arch-set-xcr0-user-view'];
-  it('each scenario loaded and run 100 times gives identical report bytes and buffers', () => {
+  it('each scenario loaded and run 100 times gives identical report bytes and buffers', async () => {
+    const breathe = breather();
     for (const name of chosen) {
       const file = join(CORPUS, `${name}.yaml`);
       const report = (): string => {
@@ -194,6 +198,7 @@ describe('determinism', () => {
       const first = report();
       expect(first).toContain('"pass": true');
       for (let i = 1; i < 100; i++) {
+        await breathe();
         const again = report();
         if (again !== first) expect(again, `${name}: run ${i + 1} differs`).toBe(first);
       }

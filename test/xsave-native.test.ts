@@ -16,6 +16,8 @@ import { XFeature, bit } from '../emulator/xfeatures.js';
 import { AreaAccess, CpuFault, XsaveContext, xcr0Invalid, xrstor, xrstors, xsave, xsavec, xsaveopt, xsaves } from '../emulator/xsave.js';
 import { XsOp, bindingDifferences, expectedBinding, nativeRestore, nativeSave, nativeXsave, nativeXsaveUnavailable } from '../emulator/xsave-native.js';
 import { nativeXsaveLibrary } from '../emulator/unicorn.js';
+import { type Run, pool, runProcess } from '../bench/program-corpus.js';
+import { breather } from './yield.js';
 
 const SEED = Number(process.env.XSTATE_LAB_DIFF_SEED ?? 0x5eed1357);
 const CASES = Number(process.env.XSTATE_LAB_DIFF_CASES ?? 100_000);
@@ -175,7 +177,8 @@ describe('native XSAVE family (xsave-fast.c) against the model', () => {
     expect(nativeXsave(), nativeXsaveUnavailable).not.toBeNull();
   });
 
-  it(`agrees byte for byte on ${CASES} random cases (seed 0x${SEED.toString(16)})`, () => {
+  it(`agrees byte for byte on ${CASES} random cases (seed 0x${SEED.toString(16)})`, async () => {
+    const breathe = breather();
     const rng = new Rng(SEED);
     const cpus = builtinProfileIds().map((id) => loadBuiltinQuietly(id)).filter((c) => c.features.xsave);
     const ctxs = cpus.map((cpu) => ({ cpu, model: new XsaveContext(cpu), native: new XsaveContext(cpu), src: new XsaveContext(cpu) }));
@@ -184,6 +187,7 @@ describe('native XSAVE family (xsave-fast.c) against the model', () => {
     const mismatches: string[] = [];
     let modelFaultsOnFallback = 0, pkruRestoredNatively = 0;
     for (let k = 0; k < CASES && mismatches.length < 5; k++) {
+      await breathe();
       const { cpu, model, native, src } = ctxs[rng.below(ctxs.length)]!;
       const op = OPS[rng.below(OPS.length)]!;
       const address = rng.chance(0.03) ? 0x10000 + 16 * (1 + rng.below(3)) : 0x10000 + 64 * rng.below(4096);
@@ -321,37 +325,43 @@ describe('the trap gate runs the XSAVE family natively', () => {
  * the native path and without it: the same output (hashes of every image, of XGETBV(1), of XMM0-3
  * and MXCSR after every restore, and the last image).
  */
-/** test/guests-xsave/xsave-mix.c built with musl-gcc -static, and the built CLI's path. */
-async function buildXsaveMix(): Promise<{ spawnSync: typeof import('node:child_process').spawnSync; exe: string; cli: string }> {
-  const { spawnSync } = await import('node:child_process');
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const exe = join(mkdtempSync(join(tmpdir(), 'xsave-mix-')), 'xsave-mix');
-  const cc = spawnSync('musl-gcc', ['-static', '-O2', '-o', exe, join(import.meta.dirname, 'guests-xsave', 'xsave-mix.c')], { encoding: 'utf8' });
-  expect(cc.error, 'musl-gcc (apt-get install -y musl-tools)').toBeUndefined();
-  expect(cc.status, cc.stderr).toBe(0);
-  return { spawnSync, exe, cli: join(import.meta.dirname, '..', 'dist', 'src', 'cli.js') };
+/** test/guests-xsave/xsave-mix.c built with musl-gcc -static (once per file), and the built CLI's path. */
+let xsaveMix: Promise<{ exe: string; cli: string }> | undefined;
+function buildXsaveMix(): Promise<{ exe: string; cli: string }> {
+  xsaveMix ??= (async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const exe = join(mkdtempSync(join(tmpdir(), 'xsave-mix-')), 'xsave-mix');
+    const cc = await runProcess('musl-gcc', ['-static', '-O2', '-o', exe, join(import.meta.dirname, 'guests-xsave', 'xsave-mix.c')], 120_000).catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`musl-gcc (apt-get install -y musl-tools): ${e.message}`);
+    });
+    expect(cc.status, cc.stderr).toBe(0);
+    return { exe, cli: join(import.meta.dirname, '..', 'dist', 'src', 'cli.js') };
+  })();
+  return xsaveMix;
+}
+/** `exec` runs of the CLI, asynchronously (a loop of spawnSync would block vitest's worker RPC), with the native XSAVE path on or off. */
+function execMix(cli: string, args: string[], off: boolean): Promise<Run> {
+  const env = { ...process.env };
+  if (off) env.XSTATE_LAB_NO_XSAVE_FAST_PATH = '1'; else delete env.XSTATE_LAB_NO_XSAVE_FAST_PATH;
+  return runProcess(process.execPath, [cli, 'exec', ...args], 300_000, { env });
 }
 
 describe('exec of a program mixing the XSAVE family with vector and x87 code', () => {
   it('prints the same with the native path as without, on CPUs with and without AVX-512', async () => {
-    const { spawnSync, exe, cli } = await buildXsaveMix();
+    const { exe, cli } = await buildXsaveMix();
     const ids = builtinProfileIds().filter((id) => { const f = loadBuiltinQuietly(id).features; return f.xsaveopt && f.xsavec; });
     const pick = [ids.find((id) => loadBuiltinQuietly(id).features.avx512f), ids.find((id) => !loadBuiltinQuietly(id).features.avx512f)].filter((x): x is string => x !== undefined);
     expect(pick).toHaveLength(2);
-    for (const id of pick) {
-      const run = (off: boolean): string => {
-        const env = { ...process.env };
-        if (off) env.XSTATE_LAB_NO_XSAVE_FAST_PATH = '1'; else delete env.XSTATE_LAB_NO_XSAVE_FAST_PATH;
-        const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', id, exe, '3000', '777'], { encoding: 'utf8', env });
-        expect(r.status, `${id}: ${r.stderr}`).toBe(0);
-        return r.stdout;
-      };
-      const on = run(false);
-      expect(on).toMatch(/3000 saves, \d+ restores, hash [0-9a-f]{16}/);
-      expect(on, id).toBe(run(true));
-    }
+    // Two runs at a time (two cores); every pair is compared as before.
+    const runs = await pool(pick.flatMap((id) => [false, true].map((off) => ({ id, off }))), 2, (c) => execMix(cli, ['--cpu', c.id, exe, '3000', '777'], c.off));
+    pick.forEach((id, k) => {
+      const [on, off] = [runs[2 * k]!, runs[2 * k + 1]!];
+      for (const r of [on, off]) expect(r.status, `${id}: ${r.stderr}`).toBe(0);
+      expect(on.stdout).toMatch(/3000 saves, \d+ restores, hash [0-9a-f]{16}/);
+      expect(on.stdout, id).toBe(off.stdout);
+    });
   });
   /*
    * The same program natively and under `exec --cpu host`, with the native path and without:
@@ -360,16 +370,16 @@ describe('exec of a program mixing the XSAVE family with vector and x87 code', (
    * fninit-of-init-data-keeps-init, measured by the capture).
    */
   it('prints what the real machine prints, under --cpu host', async () => {
-    const { spawnSync, exe, cli } = await buildXsaveMix();
+    const { exe, cli } = await buildXsaveMix();
     const cases: [string, string][] = [['300', '12345'], ['3000', '1'], ['3000', '2'], ['3000', '3'], ['1000', '4'], ['1000', '5']];
-    for (const [n, seed] of cases) {
-      const native = spawnSync(exe, [n, seed], { encoding: 'utf8' });
+    // Two runs at a time (two cores); each case's two model runs are compared with its native run.
+    const runs = await pool(cases.flatMap(([n, seed]) => [false, true].map((off) => ({ n, seed, off }))), 2, (c) => execMix(cli, ['--cpu', 'host', exe, c.n, c.seed], c.off));
+    for (const [k, [n, seed]] of cases.entries()) {
+      const native = await runProcess(exe, [n, seed], 60_000);
       expect(native.status, native.stderr).toBe(0);
       if (/OSXSAVE: not available/.test(native.stdout)) console.log('[xsave-mix] this host has no OSXSAVE: only the program\'s refusal is compared');
-      for (const off of [false, true]) {
-        const env = { ...process.env };
-        if (off) env.XSTATE_LAB_NO_XSAVE_FAST_PATH = '1'; else delete env.XSTATE_LAB_NO_XSAVE_FAST_PATH;
-        const r = spawnSync(process.execPath, [cli, 'exec', '--cpu', 'host', exe, n, seed], { encoding: 'utf8', env });
+      for (const [j, off] of [false, true].entries()) {
+        const r = runs[2 * k + j]!;
         expect(r.status, `${n} ${seed}: ${r.stderr}`).toBe(0);
         expect(r.stdout, `xsave-mix ${n} ${seed}${off ? ' without the native path' : ''}`).toBe(native.stdout);
       }
