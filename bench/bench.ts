@@ -21,6 +21,7 @@ import koffi from 'koffi';
 import { SYNC_ALL_COUNT, SYNC_REGS } from '../emulator/machine.js';
 import { Unicorn, X86Reg } from '../emulator/unicorn.js';
 import { buildGuest, timed, type Timed } from './tools.js';
+import { recordRatio } from './goals.js';
 
 function modelPair(cpu: CpuModel, xcr0: number, pairs: number): number {
   const ctx = new XsaveContext(cpu);
@@ -228,6 +229,7 @@ function guestBench(): void {
         const a = timed(runners[0]!.cmd, runners[0]!.args(exe, 1000, v)).stdout, b = timed(process.execPath, [cli, 'exec', '--cpu', 'host', ...guestArgs(exe, 1000, v)]).stdout;
         same = a === b ? '; output = native' : `; OUTPUT DIFFERS from native (${b.trim()} vs ${a.trim()})`;
       }
+      if (q && v === 'pairs' && name !== QEMU && name !== 'native') recordRatio(`XSAVE64+XRSTOR64 pair, ${name.replace('xstate-lab ', '')}`, x.cpu / q.cpu, 1, 'qemu-user');
       console.log(`    ${name.padEnd(36)} ${x.wall.toFixed(0).padStart(7)} ns wall ${x.cpu.toFixed(0).padStart(7)} ns cpu  (wall ${x.spread[0].toFixed(0)}..${x.spread[1].toFixed(0)}, N=${x.pairs}, XCR0 ${m?.[1] ?? '?'}, ${m?.[2] ?? '?'} bytes; startup ${x.startupMs.toFixed(0)} ms, warm-up ${x.warmupMs.toFixed(0)} ms)${ratios.length ? '  ' + ratios.join(', ') : ''}${same}`);
     }
   }
@@ -272,6 +274,7 @@ function vectorBench(): void {
   const pair = median(per[0]!);
   runners.forEach((x, k) => {
     const m = median(per[k]!), f = Math.min(...per[k]!);
+    if (k === 1) recordRatio('AVX-512 loop (a ZMM op, a k op, a pair), exec --cpu host', m / pair, 2, 'the pair loop');
     const ratio = k ? `  ${(m / pair).toFixed(2)}x the pair loop (median), ${(f / Math.min(...per[0]!)).toFixed(2)}x (fastest)` : '';
     console.log(`    ${x.name.padEnd(36)} ${m.toFixed(0).padStart(6)} ns cpu per iteration median, ${f.toFixed(0).padStart(6)} fastest (rounds ${per[k]!.map((v) => v.toFixed(0)).join(' ')})${ratio}`);
   });
@@ -326,6 +329,7 @@ function plainBench(): void {
     console.log(`    ${name.padEnd(36)} ${(x.work / 1e6).toFixed(0).padStart(6)} ms work, start-up ${(x.startup / 1e6).toFixed(0)} ms${ratios.length ? '  ' + ratios.join(', ') : ''}${same}`);
   }
   const ex = res.get(`xstate-lab exec --cpu ${LIKE_QEMU_PROFILE}`);
+  if (ex && q) recordRatio(`plain code (FNV-1a over ${mib} MiB), exec --cpu ${LIKE_QEMU_PROFILE}`, ex.work / Math.max(q.work, 1), 2, 'qemu-user');
   if (ex) console.log(`    start-up of exec (0 MiB run) ${(ex.startup / 1e6).toFixed(0)} ms = ${(ex.startup / nodeZero).toFixed(1)}x \`node -e 0\` (${(nodeZero / 1e6).toFixed(0)} ms)`);
   if (process.env.BENCH_PLAIN_FLOOR !== '0') plainFloor(exe, mib, rounds, q?.work, nat?.out);
 }

@@ -13,6 +13,7 @@ import { KERNEL_VARIANTS } from '../kernel-model/variants.js';
 import { countCells } from '../src/commands/matrix.js';
 import { runFiles, runMatrix, scenarioFiles } from '../src/commands/run.js';
 import { passed } from '../src/scenario/report.js';
+import { recordGoal } from './goals.js';
 
 const ROUNDS = 3;
 const files = scenarioFiles([]);
@@ -41,6 +42,8 @@ if (process.env.BENCH_MATRIX !== '0') {
   const n = countCells(cells);
   // process.resourceUsage().maxRSS is in KiB, for the whole process (worker threads share it, and run the scenarios' guests in-process).
   const peakMiB = process.resourceUsage().maxRSS / 1024;
+  recordGoal({ goal: `corpus as a matrix (${cells.length} cells), wall time`, measured: `${(ms / 1000).toFixed(1)} s (load ${load.toFixed(1)})`, target: '< 30 s', met: ms < 30_000 });
+  recordGoal({ goal: 'corpus as a matrix, peak memory', measured: `${peakMiB.toFixed(0)} MiB`, target: '< 300 MB', met: peakMiB * 1.048576 < 300 });
   console.log(`  xstate-lab run --matrix   ${files.length} files x ${cpus.length} CPUs x ${kernels.length} kernel variants = ${cells.length} cells in ${(ms / 1000).toFixed(1)} s (${(ms / cells.length).toFixed(1)} ms per cell), ` +
     `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, peak RSS ${peakMiB.toFixed(0)} MiB, load average ${load.toFixed(1)} before; ` +
     `${n.pass} passed, ${n.fail} failed, ${n.observed} observed, ${n.notApplicable} not applicable${errors.length ? `, ${errors.length} ERRORS` : ''}`);

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { buildGuest, timed } from './tools.js';
+import { recordRatio } from './goals.js';
 
 /** The profile part 5 runs exec with (2696 bytes of state, as qemu-user's -cpu max). */
 const PROFILE = 'intel-alder-lake';
@@ -32,4 +33,5 @@ console.log(`\nStart-up: CPU time (user+system), fastest of ${rounds} rounds, th
 for (const r of runs) {
   const ns = best.get(r.name)!;
   console.log(`  ${r.name.padEnd(44)} ${(ns / 1e6).toFixed(0).padStart(5)} ms${r.name === 'node -e 0' ? '' : `  ${(ns / base).toFixed(1)}x node -e 0`}`);
+  if (r.name !== 'node -e 0') recordRatio(`start-up: ${r.name}`, ns / base, 4, '`node -e 0`');
 }
