@@ -28,3 +28,38 @@ export function randomCode(n: number, seed: number): Uint8Array {
   }
   return b;
 }
+
+/**
+ * sfc32 (seeded, reproducible across hosts), the generator of the differential tests. `fill`
+ * takes four bytes of each draw, `fillBytes` one (each test keeps the stream its seed documents).
+ */
+export class Sfc32 {
+  private a = 0x9e3779b9;
+  private b = 0x243f6a88;
+  private c: number;
+  private d = 1;
+  constructor(seed: number) {
+    this.c = seed >>> 0;
+    for (let k = 0; k < 16; k++) this.u32();
+  }
+  u32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+  below(n: number): number { return this.u32() % n; }
+  chance(p: number): boolean { return this.u32() / 4294967296 < p; }
+  fill(a: Uint8Array, from = 0, to = a.length): void {
+    for (let k = from; k < to; k += 4) {
+      const v = this.u32();
+      for (let j = 0; j < 4 && k + j < to; j++) a[k + j] = (v >>> (8 * j)) & 0xff;
+    }
+  }
+  fillBytes(a: Uint8Array, from = 0, to = a.length): void {
+    for (let k = from; k < to; k++) a[k] = this.u32() & 0xff;
+  }
+}

@@ -23,34 +23,14 @@ import { XFeature, bit } from '../emulator/xfeatures.js';
 import { XsaveContext, xcr0Invalid } from '../emulator/xsave.js';
 import { NATIVE_KINDS, VfAccept, VfAt, VfKind, acceptedEncodings, expectedVectorBinding, nativeVector, nativeVectorRun, nativeVectorUnavailable, vectorBindingDifferences } from '../emulator/vector-native.js';
 import { nativeVectorLibrary } from '../emulator/unicorn.js';
+import { Sfc32 } from './helpers.js';
 
 const SEED = Number(process.env.XSTATE_LAB_DIFF_SEED ?? 0x7ec70a51);
 const CASES = Number(process.env.XSTATE_LAB_DIFF_CASES ?? 100_000);
 
-/** sfc32 (seeded, reproducible across hosts). */
-class Rng {
-  private a = 0x9e3779b9;
-  private b = 0x243f6a88;
-  private c: number;
-  private d = 1;
-  constructor(seed: number) {
-    this.c = seed >>> 0;
-    for (let k = 0; k < 16; k++) this.u32();
-  }
-  u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-  below(n: number): number { return this.u32() % n; }
-  chance(p: number): boolean { return this.u32() / 4294967296 < p; }
-  fill(a: Uint8Array, from = 0, to = a.length): void {
-    for (let k = from; k < to; k++) a[k] = this.u32() & 0xff;
-  }
+/** The tests' seeded generator (test/helpers.ts), one byte per draw in fills. */
+class Rng extends Sfc32 {
+  override fill(a: Uint8Array, from = 0, to = a.length): void { this.fillBytes(a, from, to); }
 }
 
 function randomXcr0(rng: Rng, cpu: CpuModel): number {

@@ -18,40 +18,16 @@ import { XsOp, bindingDifferences, expectedBinding, nativeRestore, nativeSave, n
 import { nativeXsaveLibrary } from '../emulator/unicorn.js';
 import { type Run, pool, runProcess } from '../bench/program-corpus.js';
 import { breather } from './yield.js';
+import { Sfc32 } from './helpers.js';
 
 const SEED = Number(process.env.XSTATE_LAB_DIFF_SEED ?? 0x5eed1357);
 const CASES = Number(process.env.XSTATE_LAB_DIFF_CASES ?? 100_000);
 /** Bytes of every area buffer: more than any profile's largest area (AMX: 11008 standard). */
 const AREA_BYTES = 12288;
 
-/** sfc32 (seeded, reproducible across hosts). */
-class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d = 1;
-  constructor(seed: number) {
-    this.a = 0x9e3779b9; this.b = 0x243f6a88; this.c = seed >>> 0;
-    for (let k = 0; k < 16; k++) this.u32();
-  }
-  u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-  below(n: number): number { return this.u32() % n; }
-  chance(p: number): boolean { return this.u32() / 4294967296 < p; }
-  fill(a: Uint8Array, from = 0, to = a.length): void {
-    for (let k = from; k < to; k += 4) {
-      const v = this.u32();
-      for (let j = 0; j < 4 && k + j < to; j++) a[k + j] = (v >>> (8 * j)) & 0xff;
-    }
-  }
-}
+/** The tests' seeded generator (test/helpers.ts). */
+type Rng = Sfc32;
+const Rng = Sfc32;
 
 function randomXcr0(rng: Rng, cpu: CpuModel): number {
   if (rng.chance(0.4)) return cpu.xcr0Supported;

@@ -245,6 +245,19 @@ export function sys_recvfrom(this: Kernel, t: Task, fd: number, buf: bigint, len
   });
 }
 
+/** sizeof(struct user_msghdr). */
+const MSGHDR_BYTES = 56;
+
+/** copy_msghdr_from_user and the socket: the header (-EFAULT), -EMSGSIZE past UIO_MAXIOV iovecs, -EBADF / -ENOTSOCK, the iovecs. */
+function readMsghdr(t: Task, fd: number, msg: bigint): { h: DataView; f: SocketFile; iov: { base: bigint; len: number }[] } | Errno {
+  const h = new DataView(t.proc.machine.read(msg, MSGHDR_BYTES).buffer);
+  const iovlen = Number(h.getBigUint64(MsgHdr.iovlen, true));
+  if (iovlen > UIO_MAXIOV) return Errno.EMSGSIZE;
+  const f = sockfd(t, fd);
+  if (typeof f === 'number') return f;
+  return { h, f, iov: readIov(t, h.getBigUint64(MsgHdr.iov, true), iovlen) };
+}
+
 /**
  * sendmsg (___sys_sendmsg, __scm_send): -EMSGSIZE past UIO_MAXIOV iovecs; each SOL_SOCKET control
  * message checked (CMSG_OK: -EINVAL), SCM_RIGHTS descriptors taken (-EINVAL past SCM_MAX_FD,
@@ -252,12 +265,9 @@ export function sys_recvfrom(this: Kernel, t: Task, fd: number, buf: bigint, len
  */
 export function sys_sendmsg(this: Kernel, t: Task, fd: number, msg: bigint, flags: number): bigint | 'stop' {
   const m = t.proc.machine;
-  const h = new DataView(m.read(msg, 56).buffer);
-  const iovlen = Number(h.getBigUint64(MsgHdr.iovlen, true));
-  if (iovlen > UIO_MAXIOV) return neg(Errno.EMSGSIZE);
-  const f = sockfd(t, fd);
-  if (typeof f === 'number') return neg(f);
-  const iov = readIov(t, h.getBigUint64(MsgHdr.iov, true), iovlen);
+  const got = readMsghdr(t, fd, msg);
+  if (typeof got === 'number') return neg(got);
+  const { h, f, iov } = got;
   const data = Buffer.concat(iov.map((v) => m.read(v.base, v.len)));
   const control = h.getBigUint64(MsgHdr.control, true), controllen = Number(h.getBigUint64(MsgHdr.controllen, true));
   let fds: FileRef[] | undefined;
@@ -292,12 +302,9 @@ export function sys_sendmsg(this: Kernel, t: Task, fd: number, msg: bigint, flag
  */
 export function sys_recvmsg(this: Kernel, t: Task, fd: number, msg: bigint, flags: number): bigint | 'stop' {
   const m = t.proc.machine;
-  const h = new DataView(m.read(msg, 56).buffer);
-  const iovlen = Number(h.getBigUint64(MsgHdr.iovlen, true));
-  if (iovlen > UIO_MAXIOV) return neg(Errno.EMSGSIZE);
-  const f = sockfd(t, fd);
-  if (typeof f === 'number') return neg(f);
-  const iov = readIov(t, h.getBigUint64(MsgHdr.iov, true), iovlen);
+  const got = readMsghdr(t, fd, msg);
+  if (typeof got === 'number') return neg(got);
+  const { h, f, iov } = got;
   const len = iov.reduce((a, v) => a + v.len, 0);
   return socketRecv(this, t, f, len, flags, (r) => {
     let off = 0;
