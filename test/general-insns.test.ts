@@ -23,6 +23,8 @@ describe('general-instruction referee', () => {
     console.log(lines.join('\n'));
     expect(s.cases).toBe(600);
     expect(s.mismatches, lines.join('\n')).toBe(0);
+    // A case the host answers differently twice in a row is not refereed (an asynchronous host event); a few at most.
+    expect(s.hostUnstable, lines.join('\n')).toBeLessThanOrEqual(3);
   });
 
   it('catches a CPUID answer that differs from the host', () => {
