@@ -40,7 +40,7 @@ int main(void) {
   uint64_t ticks = 0;
   printf(", read %s", err(read(nb, &ticks, 8)));
   printf(", read 4 bytes %s\n", err(read(nb, &ticks, 4)));
-  struct itimerspec s = spec(10000000, 0), bad = { { 0, 0 }, { 0, 1000000000 } };
+  struct itimerspec s = spec(200000000, 0), bad = { { 0, 0 }, { 0, 1000000000 } };
   printf("settime: flags 4 %s", err(timerfd_settime(nb, 4, &s, 0)));
   printf(", nsec 1e9 %s", err(timerfd_settime(nb, 0, &bad, 0)));
   printf(", NULL %s", err(syscall(SYS_timerfd_settime, nb, 0, 0, 0)));
@@ -56,11 +56,12 @@ int main(void) {
   long long t0 = mono();
   timerfd_settime(t, 0, &s, 0);
   timerfd_gettime(t, &cur);
-  printf("one-shot 10 ms: left in (0, 10 ms] %s", ns(cur.it_value) > 0 && ns(cur.it_value) <= 10000000 ? "yes" : "no");
+  /* 200 ms: long enough that a loaded host reaches gettime and poll before it fires. */
+  printf("one-shot 200 ms: left in (0, 200 ms] %s", ns(cur.it_value) > 0 && ns(cur.it_value) <= 200000000 ? "yes" : "no");
   struct pollfd pf = { t, POLLIN, 0 };
   printf(", poll now %d", poll(&pf, 1, 0));
   long r = read(t, &ticks, 8);
-  printf(", read %ld ticks %llu after >= 10 ms %s", r, (unsigned long long)ticks, mono() - t0 >= 10000000 ? "yes" : "no");
+  printf(", read %ld ticks %llu after >= 200 ms %s", r, (unsigned long long)ticks, mono() - t0 >= 200000000 ? "yes" : "no");
   timerfd_gettime(t, &cur);
   printf(", then gettime %lld %lld\n", ns(cur.it_value), ns(cur.it_interval));
 
@@ -80,7 +81,8 @@ int main(void) {
   timerfd_settime(t, 0, &s, 0);
   usleep(23000);
   read(t, &ticks, 8);
-  printf("period 5 ms, read after 23 ms: at least 4 ticks %s, at most 6 %s", ticks >= 4 ? "yes" : "no", ticks <= 6 ? "yes" : "no");
+  /* Only a lower bound: a loaded host may sleep longer than asked (more ticks), never shorter. */
+  printf("period 5 ms, read after 23 ms: at least 4 ticks %s", ticks >= 4 ? "yes" : "no");
   timerfd_gettime(t, &cur);
   printf("; gettime interval %lld, left in (0, 5 ms] %s\n", ns(cur.it_interval), ns(cur.it_value) > 0 && ns(cur.it_value) <= 5000000 ? "yes" : "no");
   struct itimerspec old, off = spec(0, 0);
