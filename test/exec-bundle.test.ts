@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runProcess, type Run } from '../bench/program-corpus.js';
+import { muslProgram } from './helpers.js';
 import { CODE_CACHE_SUBDIR, EXEC_BUNDLE_FILE, EXEC_BUNDLE_MANIFEST, EXEC_GUEST_RAN_NAME } from '../src/exec-bundle.js';
 import { EXEC_GUEST_RAN } from '../src/commands/exec.js';
 
@@ -21,14 +22,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'xstate-lab-exec-bundle-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const TRACE_PREFIX = 'xstate-lab: start-up: ';
 
-function musl(name: string, source: string): string {
-  const src = join(tmp, `${name}.c`);
-  const out = join(tmp, name);
-  writeFileSync(src, source);
-  const c = spawnSync('musl-gcc', ['-static', '-O2', '-o', out, src], { encoding: 'utf8' });
-  if (c.status !== 0) throw new Error(`musl-gcc: ${c.stderr}`);
-  return out;
-}
+/** A static musl program from C text, in this file's folder. */
+const musl = (name: string, source: string): string => muslProgram(tmp, name, source);
 
 /** One `exec` of the CLI at `root` with the start-up trace on: its outcome without the trace lines, and the trace lines. */
 async function exec(root: string, args: string[], env: Record<string, string>): Promise<{ outcome: string; trace: string[] }> {

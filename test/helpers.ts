@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CpuModel, type Profile } from '../emulator/cpu-model.js';
 import { captureHostProfile } from '../src/host/capture.js';
 
@@ -62,4 +65,14 @@ export class Sfc32 {
   fillBytes(a: Uint8Array, from = 0, to = a.length): void {
     for (let k = from; k < to; k++) a[k] = this.u32() & 0xff;
   }
+}
+
+/** A static musl program built from C text in `dir` (musl-gcc -static -O2). */
+export function muslProgram(dir: string, name: string, source: string): string {
+  const src = join(dir, `${name}.c`);
+  const out = join(dir, name);
+  writeFileSync(src, source);
+  const c = spawnSync('musl-gcc', ['-static', '-O2', '-o', out, src], { encoding: 'utf8' });
+  if (c.status !== 0) throw new Error(`musl-gcc: ${c.stderr}`);
+  return out;
 }

@@ -6,7 +6,6 @@
  * stdout and stderr (and --trace) with no cache, a cold one, a warm one and a corrupted one,
  * including where the instruction counts decide the outcome (--max-insns).
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sweepOwned, type SweepResult } from '../emulator/ownership.js';
 import { CodeCache, SWEEP_CACHE_FORMAT, cachedSweepOwned, sweepEntryFile, sweepKey } from '../emulator/sweep-cache.js';
 import { countInstructions } from '../emulator/machine.js';
-import { randomCode } from './helpers.js';
+import { muslProgram, randomCode } from './helpers.js';
 import { runProcess, type Run } from '../bench/program-corpus.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -27,14 +26,8 @@ const BASE = 0x401000n;
 const shown = (r: SweepResult): string => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v));
 
 
-function musl(name: string, source: string): string {
-  const src = join(tmp, `${name}.c`);
-  const out = join(tmp, name);
-  writeFileSync(src, source);
-  const c = spawnSync('musl-gcc', ['-static', '-O2', '-o', out, src], { encoding: 'utf8' });
-  if (c.status !== 0) throw new Error(`musl-gcc: ${c.stderr}`);
-  return out;
-}
+/** A static musl program from C text, in this file's folder. */
+const musl = (name: string, source: string): string => muslProgram(tmp, name, source);
 
 /** The text of a static program: the bytes of its first executable PT_LOAD segment (ELF64 program headers). */
 function executableSegment(exe: string): { bytes: Uint8Array; base: bigint } {
